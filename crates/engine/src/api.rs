@@ -1,0 +1,163 @@
+//! The engine's public vocabulary: events in, effects out, errors as typed values.
+//!
+//! The executor is `apply(instance, event) -> effects`. Effects are plain values the host
+//! (the in-memory `Simulation`, later the durable runtime) carries out: register a callback,
+//! schedule a timer, broadcast a signal thrown by a process, ...
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// The status of a process instance (API.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Running,
+    Waiting,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Waiting => "WAITING",
+            Status::Completed => "COMPLETED",
+            Status::Failed => "FAILED",
+            Status::Cancelled => "CANCELLED",
+        }
+    }
+    pub fn is_ended(self) -> bool {
+        matches!(self, Status::Completed | Status::Cancelled)
+    }
+}
+
+/// The user on whose behalf a command runs.
+#[derive(Debug, Clone, Default)]
+pub struct User {
+    pub name: String,
+    pub teams: Vec<String>,
+}
+
+/// Something that happens to an instance from outside.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// SignalProcessInstanceCommand: submit `data` to a waiting userTask or receiveTask.
+    /// With `task_id` None the single waiting form task is used.
+    CompleteTask { task_id: Option<String>, data: Value },
+    /// ReturnCallbackCommand: a webhook-mode receiveTask (or message catch) waiting on this key.
+    Callback { correlation_key: String, data: Value },
+    /// A message by name, optionally with a correlation key; `variables` are set on delivery.
+    Message { name: String, correlation_key: Option<String>, variables: Map<String, Value> },
+    /// A signal by name, delivered to every subscription of this instance.
+    Signal { name: String, variables: Map<String, Value> },
+    /// Fire every timer due at the clock's `now`.
+    TimersDue,
+    /// Re-evaluate conditional events after variables changed from outside.
+    SetVariables { variables: Map<String, Value> },
+    /// CancelProcessInstanceCommand.
+    Cancel { reason: Option<String> },
+    /// RetryIncidentCommand: set `variables`, then retry every element with an open incident.
+    Retry { variables: Map<String, Value> },
+}
+
+/// What the host must carry out after an event was applied.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Effect {
+    /// A userTask (or form-mode receiveTask) is waiting for a form submission.
+    #[serde(rename_all = "camelCase")]
+    TaskWaiting { task_id: String, task_type: &'static str, form_key: Option<String> },
+    /// A receiveTask arrived: register a CallbackRegistry row (status Pending).
+    #[serde(rename_all = "camelCase")]
+    CallbackRegistered {
+        task_id: String,
+        correlation_key: Option<String>,
+        message: Option<String>,
+        form: Option<String>,
+        timeout_minutes: Option<f64>,
+        webhook_url: Option<String>,
+    },
+    /// A CallbackRegistry row is completed with this result.
+    #[serde(rename_all = "camelCase")]
+    CallbackCompleted { task_id: String, correlation_key: Option<String>, result: Value },
+    /// A CallbackRegistry row is no longer waited for (task cancelled or timed out).
+    #[serde(rename_all = "camelCase")]
+    CallbackClosed { task_id: String, correlation_key: Option<String>, status: &'static str },
+    /// The earliest timer of this instance is now due at `due` (None: no timers left).
+    #[serde(rename_all = "camelCase")]
+    TimerScheduled { element_id: String, due: jiff::Timestamp },
+    /// A message was thrown (end event, intermediate throw, send task).
+    #[serde(rename_all = "camelCase")]
+    MessageThrown { element_id: String, name: String, correlation_key: Option<String>, variables: Map<String, Value> },
+    /// A signal was thrown: the host broadcasts it to every other instance.
+    #[serde(rename_all = "camelCase")]
+    SignalThrown { element_id: String, name: String, variables: Map<String, Value> },
+    /// An incident was opened on an element; the instance is FAILED until retried.
+    #[serde(rename_all = "camelCase")]
+    IncidentRaised { element_id: String, message: String },
+    /// The instance ended (COMPLETED or CANCELLED).
+    #[serde(rename_all = "camelCase")]
+    Ended { status: Status },
+}
+
+/// A wait state, as API.md shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Waiting {
+    pub task_id: String,
+    pub element_id: String,
+    /// `userTask`, `receiveTask`, `messageCatch`, `timer`, `signalCatch`, `conditionalCatch`,
+    /// `eventGateway`, `callActivity`.
+    pub task_type: &'static str,
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due: Option<jiff::Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responsible_user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responsible_team: Option<String>,
+}
+
+/// An open incident.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Incident {
+    pub element_id: String,
+    pub message: String,
+}
+
+/// Why a command could not be applied. The instance is unchanged when this is returned.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CommandError {
+    /// No process with that id, or no executable process at all.
+    #[error("{0}")]
+    NoProcess(String),
+    /// The instance has ended (COMPLETED or CANCELLED).
+    #[error("instance is {0}, not waiting")]
+    Ended(&'static str),
+    /// No waiting task matches (wrong task id, nothing waiting, ambiguous).
+    #[error("{0}")]
+    NotWaiting(String),
+    /// Nothing in this instance waits for that message / signal / key.
+    #[error("{0}")]
+    NoMatch(String),
+    /// The ServerScript threw: the submission is rejected and the task keeps waiting.
+    #[error("submission rejected by {task_id}: {message}")]
+    Rejected { task_id: String, message: String },
+    /// ResponsibleUser / ResponsibleTeam check failed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The start failed before any state existed (e.g. the start condition is false).
+    #[error("{0}")]
+    Invalid(String),
+}

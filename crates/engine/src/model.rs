@@ -1,0 +1,323 @@
+//! The parsed BPMN model.
+//!
+//! Design decision: every flow node of every process in a deployment lives in ONE arena
+//! (`Deployment::nodes`) addressed by a `NodeId` index, and every sequence flow in a second arena.
+//! Nested sub-processes are not nested structs: a node records its containing scope
+//! (`parent`), and a sub-process records the nodes it contains. A call activity therefore needs no
+//! cross-file lookup at run time: the called process is just another scope in the same arena.
+//! Executing is index arithmetic, never a string lookup, which is what makes the engine fast.
+//!
+//! Scripts and expressions appear here as source text with a `ScriptId`; the compiled form lives
+//! in the `ScriptHost` (see `script.rs`) so the model stays plain, serialisable data.
+
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Index of a flow node in `Deployment::nodes`.
+pub type NodeId = u32;
+/// Index of a sequence flow in `Deployment::flows`.
+pub type FlowId = u32;
+/// Index of a compiled script or expression in the `ScriptHost`.
+pub type ScriptId = u32;
+
+/// Where an element starts in its source file (1-based line and column).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Span {
+    pub line: u32,
+    pub column: u32,
+}
+
+/// A script or expression as written in the model, plus where it was written.
+#[derive(Debug, Clone, Serialize)]
+pub struct Source {
+    /// The text, with a surrounding `${...}` / `#{...}` already removed.
+    pub text: String,
+    /// Index into the script host once compiled (assigned by `Deployment::compile`).
+    #[serde(skip)]
+    pub id: ScriptId,
+    pub span: Span,
+}
+
+/// Every process found in the files of one deployment.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Deployment {
+    pub processes: Vec<Process>,
+    pub nodes: Vec<FlowNode>,
+    pub flows: Vec<SequenceFlow>,
+    /// `message` element id -> message name (a ref to an undeclared id keeps the id as the name).
+    pub messages: HashMap<String, String>,
+    /// `signal` element id -> signal name.
+    pub signals: HashMap<String, String>,
+    /// `error` element id -> (errorCode, name).
+    pub errors: HashMap<String, (Option<String>, Option<String>)>,
+    /// `escalation` element id -> (escalationCode, name).
+    pub escalations: HashMap<String, (Option<String>, Option<String>)>,
+    /// Every script and expression, in `ScriptId` order (filled by the parser).
+    pub sources: Vec<Source>,
+    /// Source file name per process index, for messages.
+    #[serde(skip)]
+    pub files: Vec<String>,
+}
+
+/// One `<process>`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Process {
+    pub id: String,
+    pub name: Option<String>,
+    pub is_executable: bool,
+    /// The file it came from (as given to the parser).
+    pub file: String,
+    pub span: Span,
+    /// Flow nodes directly inside the process (not inside sub-processes).
+    pub children: Vec<NodeId>,
+    /// Every node of this process at any depth, for counting and lookups.
+    pub all_nodes: Vec<NodeId>,
+    pub all_flows: Vec<FlowId>,
+    /// Lane name -> node ids (informational).
+    pub lanes: Vec<(String, Vec<String>)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SequenceFlow {
+    pub id: String,
+    pub name: Option<String>,
+    pub source: NodeId,
+    pub target: NodeId,
+    pub condition: Option<Source>,
+    pub span: Span,
+}
+
+/// A flow node: event, activity or gateway.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowNode {
+    pub id: String,
+    pub name: Option<String>,
+    pub kind: NodeKind,
+    /// The process this node belongs to (index into `Deployment::processes`).
+    pub process: u32,
+    /// The sub-process that directly contains this node; `None` at process level.
+    pub parent: Option<NodeId>,
+    pub incoming: Vec<FlowId>,
+    pub outgoing: Vec<FlowId>,
+    /// Boundary events attached to this activity.
+    pub boundaries: Vec<NodeId>,
+    /// `default` attribute of a gateway or activity.
+    pub default_flow: Option<FlowId>,
+    /// Multi-instance or standard loop characteristics of an activity.
+    pub looping: Option<Looping>,
+    /// Extension properties (`custom:property`, `camunda:property`, ...) by name, plus the
+    /// `camunda:*` attributes that Baton understands (`camunda:formKey` becomes `FormKey`,
+    /// `camunda:assignee` becomes `ResponsibleUser`, `camunda:candidateGroups` becomes
+    /// `ResponsibleTeam`).
+    pub properties: Vec<(String, String)>,
+    /// Expressions from properties that the engine evaluates (`correlationKey`, `ServerScript`).
+    pub correlation_key: Option<Source>,
+    pub server_script: Option<Source>,
+    pub span: Span,
+}
+
+impl FlowNode {
+    /// The value of an extension property, by exact name.
+    pub fn property(&self, name: &str) -> Option<&str> {
+        self.properties
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn is_activity(&self) -> bool {
+        matches!(
+            self.kind,
+            NodeKind::Task(_) | NodeKind::SubProcess(_) | NodeKind::CallActivity { .. }
+        )
+    }
+    /// A BPMN-ish type name for messages and JSON (`userTask`, `exclusiveGateway`, ...).
+    pub fn type_name(&self) -> &'static str {
+        self.kind.type_name()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub enum NodeKind {
+    StartEvent {
+        trigger: Trigger,
+        /// `isInterrupting` (only meaningful in event sub-processes).
+        interrupting: bool,
+    },
+    EndEvent {
+        trigger: Trigger,
+    },
+    IntermediateCatch {
+        trigger: Trigger,
+    },
+    IntermediateThrow {
+        trigger: Trigger,
+    },
+    Boundary {
+        attached_to: NodeId,
+        trigger: Trigger,
+        /// `cancelActivity`: true means interrupting.
+        cancel_activity: bool,
+    },
+    Task(TaskKind),
+    SubProcess(SubProcess),
+    CallActivity {
+        /// `calledElement`: a process id in the same deployment.
+        called_element: String,
+    },
+    Gateway(GatewayKind),
+}
+
+impl NodeKind {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            NodeKind::StartEvent { .. } => "startEvent",
+            NodeKind::EndEvent { .. } => "endEvent",
+            NodeKind::IntermediateCatch { .. } => "intermediateCatchEvent",
+            NodeKind::IntermediateThrow { .. } => "intermediateThrowEvent",
+            NodeKind::Boundary { .. } => "boundaryEvent",
+            NodeKind::Task(t) => t.type_name(),
+            NodeKind::SubProcess(s) if s.triggered_by_event => "eventSubProcess",
+            NodeKind::SubProcess(s) if s.transaction => "transaction",
+            NodeKind::SubProcess(_) => "subProcess",
+            NodeKind::CallActivity { .. } => "callActivity",
+            NodeKind::Gateway(GatewayKind::Exclusive) => "exclusiveGateway",
+            NodeKind::Gateway(GatewayKind::Parallel) => "parallelGateway",
+            NodeKind::Gateway(GatewayKind::Inclusive) => "inclusiveGateway",
+            NodeKind::Gateway(GatewayKind::EventBased) => "eventBasedGateway",
+            NodeKind::Gateway(GatewayKind::Complex) => "complexGateway",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub enum TaskKind {
+    Task,
+    User,
+    Manual,
+    Service,
+    Send,
+    Receive,
+    BusinessRule,
+    /// A script task; `script` is `None` when it had no `<script>` body.
+    Script {
+        format: Option<String>,
+        script: Option<Source>,
+    },
+}
+
+impl TaskKind {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            TaskKind::Task => "task",
+            TaskKind::User => "userTask",
+            TaskKind::Manual => "manualTask",
+            TaskKind::Service => "serviceTask",
+            TaskKind::Send => "sendTask",
+            TaskKind::Receive => "receiveTask",
+            TaskKind::BusinessRule => "businessRuleTask",
+            TaskKind::Script { .. } => "scriptTask",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SubProcess {
+    /// `triggeredByEvent="true"`: an event sub-process.
+    pub triggered_by_event: bool,
+    /// `<transaction>` (executed as a plain sub-process; see COVERAGE.md).
+    pub transaction: bool,
+    /// Nodes directly inside (not inside nested sub-processes).
+    pub children: Vec<NodeId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum GatewayKind {
+    Exclusive,
+    Parallel,
+    Inclusive,
+    EventBased,
+    Complex,
+}
+
+/// What an event waits for or throws.
+#[derive(Debug, Clone, Serialize)]
+pub enum Trigger {
+    None,
+    /// Message by name (resolved from `messageRef`); `None` when the ref is missing.
+    Message(Option<String>),
+    Timer(TimerDef),
+    /// Signal by name (resolved from `signalRef`).
+    Signal(Option<String>),
+    /// Error by code; `None` catches every error.
+    Error(Option<String>),
+    /// Escalation by code; `None` catches every escalation.
+    Escalation(Option<String>),
+    Conditional(Option<Source>),
+    /// Link by name.
+    Link(String),
+    Terminate,
+    Compensate,
+    Cancel,
+    /// Several event definitions on one event (BPMN "multiple"); kept so the model reads, but
+    /// validation reports it as unsupported.
+    Multiple,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub enum TimerDef {
+    /// `timeDate`: an ISO 8601 date-time (or an expression yielding one).
+    Date(Source),
+    /// `timeDuration`: an ISO 8601 duration such as `PT30M` or `P1M`.
+    Duration(Source),
+    /// `timeCycle`: `R5/PT10S`, `R/2026-01-01T00:00:00Z/P1D`, or a cron expression.
+    Cycle(Source),
+    /// A timer event definition with no time given.
+    Missing,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub enum Looping {
+    Standard {
+        condition: Option<Source>,
+        test_before: bool,
+        maximum: Option<u64>,
+    },
+    Multi(MultiInstance),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MultiInstance {
+    pub sequential: bool,
+    pub cardinality: Option<Source>,
+    /// `camunda:collection`: an expression yielding an array (or a variable name).
+    pub collection: Option<Source>,
+    /// `camunda:elementVariable`.
+    pub element_variable: Option<String>,
+    pub completion_condition: Option<Source>,
+}
+
+impl Deployment {
+    pub fn node(&self, id: NodeId) -> &FlowNode {
+        &self.nodes[id as usize]
+    }
+    pub fn flow(&self, id: FlowId) -> &SequenceFlow {
+        &self.flows[id as usize]
+    }
+    pub fn process_by_id(&self, id: &str) -> Option<(usize, &Process)> {
+        self.processes.iter().enumerate().find(|(_, p)| p.id == id)
+    }
+    /// Finds a node by its BPMN id (first match across processes).
+    pub fn node_by_id(&self, id: &str) -> Option<NodeId> {
+        self.nodes.iter().position(|n| n.id == id).map(|i| i as NodeId)
+    }
+    /// The nodes directly inside a scope: a process (`None` parent) or a sub-process.
+    pub fn children_of(&self, process: u32, scope: Option<NodeId>) -> &[NodeId] {
+        match scope {
+            None => &self.processes[process as usize].children,
+            Some(n) => match &self.node(n).kind {
+                NodeKind::SubProcess(sp) => &sp.children,
+                _ => &[],
+            },
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! PLACEHOLDER: in-memory host for simulate / scenarios.
