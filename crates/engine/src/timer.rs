@@ -2,7 +2,7 @@
 use jiff::Timestamp;
 
 /// A parsed timer, ready to compute due times.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Schedule {
     /// Fires once at this instant.
     At(Timestamp),
