@@ -1517,8 +1517,13 @@ impl Engine {
                 }
             }
             if let Some(owner) = s.owner {
-                let on = inst.tok(owner).node;
-                for &b in &self.node(on).boundaries {
+                let owner_tok = inst.tok(owner);
+                let on = owner_tok.node;
+                // The inner instance of a multi-instance activity does not own its boundaries;
+                // they are found one level up, on the body's token.
+                let inner = matches!(inst.scope(owner_tok.scope).kind, ScopeKind::MiInner { node } if node == on);
+                let boundaries: &[NodeId] = if inner { &[] } else { &self.node(on).boundaries };
+                for &b in boundaries {
                     if let NodeKind::Boundary { trigger, cancel_activity, .. } = &self.node(b).kind {
                         if matches(trigger) {
                             return Some(Catcher::Boundary { owner, boundary: b, interrupting: *cancel_activity });
