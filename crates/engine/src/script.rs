@@ -1,6 +1,57 @@
-//! PLACEHOLDER: the rhai script host. Interface fixed here; implementation by the scripting work.
+//! The rhai script host: compiles every script and expression of a deployment once, then runs
+//! them against an instance's variables under operation, depth and size limits.
+//!
+//! What a script sees (DESIGN §4): the instance variables it names, `context` (every visible
+//! variable as a map), `formData`, `currentUser`, `execution` (`getVariable`, `setVariable`,
+//! `hasVariable`) and `now()`. `throw "msg"` rejects on purpose ([`ScriptErrorKind::Thrown`]).
+//!
+//! Differences from Camunda/JUEL that are deliberate or known:
+//! - Integer arithmetic is rhai's: `7 / 2` is `3` (JUEL gives `3.5`). Write `7.0 / 2` for a
+//!   fraction. Not "fixed", because rewriting numeric semantics would surprise rhai authors.
+//! - JUEL word operators (`and or not eq ne lt gt le ge div mod`), `null` and single-quoted strings
+//!   are translated before compiling, outside strings and comments and only as whole words. A
+//!   variable named like one of those words therefore cannot be read in an expression. `empty x`
+//!   is not supported.
+//! - A plain assignment to a variable that does not exist (`total = 5`) creates it, as in
+//!   Camunda's JavaScript; rhai alone would fail. Reading one that does not exist is an error.
+//! - `execution.getVariable(name)` reads the variables as they were when the script started,
+//!   plus earlier `setVariable` calls; not plain assignments made by the script in between.
+//! - `print`/`debug` go nowhere; `eval`, `import` and rhai's wall-clock `timestamp()` are not
+//!   available (time comes from the engine's clock through `now()`).
+
+mod lex;
+
 use crate::model::{ScriptId, Source};
+use rhai::packages::{
+    BasicArrayPackage, BasicBlobPackage, BasicMapPackage, BasicMathPackage, BitFieldPackage, CorePackage,
+    LogicPackage, MoreStringPackage, Package,
+};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Position, Scope, AST};
 use serde_json::{Map, Value};
+use std::cell::Cell;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Operations one run may perform. A runaway `loop {}` hits this in milliseconds (release).
+pub const MAX_OPERATIONS: u64 = 1_000_000;
+/// Nested function calls (recursion depth).
+pub const MAX_CALL_LEVELS: usize = 64;
+/// Nesting depth of expressions at top level and inside functions.
+pub const MAX_EXPR_DEPTH: usize = 64;
+pub const MAX_FN_EXPR_DEPTH: usize = 32;
+/// Bytes in one string.
+pub const MAX_STRING_SIZE: usize = 1 << 20;
+/// Items in one array, entries in one map. Kept modest because rhai re-measures a whole array on
+/// every change, so growing one to the limit costs the square of it.
+pub const MAX_ARRAY_SIZE: usize = 10_000;
+pub const MAX_MAP_SIZE: usize = 10_000;
+/// A safety net behind the deterministic limits above: some operations cost time in proportion
+/// to the data they touch (the size check of a large array), so a script can stay under the
+/// operation limit and still take seconds. Checked every [`TIME_CHECK_EVERY`] operations.
+pub const MAX_RUN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+const TIME_CHECK_EVERY: u64 = 256;
+/// How deeply a value leaving a script may nest (converting it back to JSON recurses).
+const MAX_VALUE_DEPTH: usize = 128;
 
 /// What a script or expression may see besides the instance variables.
 pub struct ScriptInput<'a> {
@@ -47,27 +98,333 @@ pub enum ScriptErrorKind {
     Runtime,
 }
 
+impl ScriptError {
+    fn new(kind: ScriptErrorKind, message: impl Into<String>, pos: Position) -> Self {
+        ScriptError {
+            kind,
+            message: message.into(),
+            line: pos.line().map(|l| l as u32),
+            column: pos.position().map(|c| c as u32),
+        }
+    }
+}
+
+/// One compiled script and what the lexical scan found out about it.
+struct Compiled {
+    ast: AST,
+    /// Instance variables it may read (special names removed).
+    vars: Vec<lex::FreeIdent>,
+    context: Option<bool>,
+    execution: bool,
+    form_data: bool,
+    current_user: bool,
+}
+
 /// Compiles every script of a deployment once and runs them under limits.
-pub struct ScriptHost {}
+pub struct ScriptHost {
+    engine: Engine,
+    scripts: Vec<Result<Compiled, ScriptError>>,
+}
+
+thread_local! {
+    /// What `now()` answers during the current run. A native function cannot see the run's
+    /// input, and the engine is shared by every run, so the value is handed over per thread.
+    static NOW: Cell<jiff::Timestamp> = const { Cell::new(jiff::Timestamp::UNIX_EPOCH) };
+    /// When the current run must stop (see [`MAX_RUN_TIME`]).
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Sets the per-run thread state; restores the previous state when the run ends, however it ends.
+struct RunGuard(jiff::Timestamp, Option<Instant>);
+
+impl RunGuard {
+    fn set(now: jiff::Timestamp) -> Self {
+        let deadline = Instant::now().checked_add(MAX_RUN_TIME);
+        RunGuard(NOW.with(|c| c.replace(now)), DEADLINE.with(|c| c.replace(deadline)))
+    }
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        NOW.with(|c| c.set(self.0));
+        DEADLINE.with(|c| c.set(self.1));
+    }
+}
+
+/// The token `on_progress` stops a run with, to tell a timeout from other terminations.
+const TIMED_OUT: &str = "baton: run time limit";
+
+/// `execution` inside a script. Shared state so that copies (`let e = execution;`) still record.
+#[derive(Clone)]
+struct Execution(Arc<Mutex<ExecState>>);
+
+struct ExecState {
+    visible: Map<String, Value>,
+    writes: Vec<(String, Dynamic)>,
+}
+
+impl Execution {
+    fn with<R>(&self, f: impl FnOnce(&mut ExecState) -> R) -> R {
+        // A poisoned lock can only follow a panic elsewhere; the data is still usable.
+        let mut guard = match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut guard)
+    }
+}
+
+/// Builds the one rhai engine every run uses; tests and production share this function.
+pub fn build_engine() -> Engine {
+    // `Engine::new()` would install a file module resolver and print to stdout: start raw and add
+    // only what scripts need. The time package is left out on purpose (wall clock).
+    let mut engine = Engine::new_raw();
+    engine.set_max_strings_interned(1024);
+    for module in [
+        CorePackage::new().as_shared_module(),
+        BitFieldPackage::new().as_shared_module(),
+        LogicPackage::new().as_shared_module(),
+        BasicMathPackage::new().as_shared_module(),
+        BasicArrayPackage::new().as_shared_module(),
+        BasicBlobPackage::new().as_shared_module(),
+        BasicMapPackage::new().as_shared_module(),
+        MoreStringPackage::new().as_shared_module(),
+    ] {
+        engine.register_global_module(module);
+    }
+    engine.on_print(|_| {});
+    engine.on_debug(|_, _, _| {});
+    engine.disable_symbol("eval");
+    engine.disable_symbol("import");
+    engine.set_strict_variables(false);
+    engine.set_max_operations(MAX_OPERATIONS);
+    engine.set_max_call_levels(MAX_CALL_LEVELS);
+    engine.set_max_expr_depths(MAX_EXPR_DEPTH, MAX_FN_EXPR_DEPTH);
+    engine.set_max_string_size(MAX_STRING_SIZE);
+    engine.set_max_array_size(MAX_ARRAY_SIZE);
+    engine.set_max_map_size(MAX_MAP_SIZE);
+    engine.set_max_modules(0);
+    engine.on_progress(|ops| {
+        if ops % TIME_CHECK_EVERY != 0 {
+            return None;
+        }
+        match DEADLINE.with(|c| c.get()) {
+            Some(deadline) if Instant::now() > deadline => Some(Dynamic::from(ImmutableString::from(TIMED_OUT))),
+            _ => None,
+        }
+    });
+
+    engine.register_fn("now", || -> ImmutableString { NOW.with(|c| c.get()).to_string().into() });
+
+    engine.register_type_with_name::<Execution>("Execution");
+    engine.register_fn("getVariable", |e: &mut Execution, name: ImmutableString| -> Dynamic {
+        e.with(|s| {
+            if let Some((_, v)) = s.writes.iter().rev().find(|(n, _)| n.as_str() == name.as_str()) {
+                return v.clone();
+            }
+            s.visible.get(name.as_str()).map(to_dynamic).unwrap_or(Dynamic::UNIT)
+        })
+    });
+    engine.register_fn("hasVariable", |e: &mut Execution, name: ImmutableString| -> bool {
+        e.with(|s| s.writes.iter().any(|(n, _)| n.as_str() == name.as_str()) || s.visible.contains_key(name.as_str()))
+    });
+    engine.register_fn("setVariable", |e: &mut Execution, name: ImmutableString, value: Dynamic| {
+        e.with(|s| s.writes.push((name.to_string(), value)));
+    });
+    engine.register_fn("to_string", |_: &mut Execution| -> ImmutableString { "execution".into() });
+    engine.register_fn("to_debug", |_: &mut Execution| -> ImmutableString { "execution".into() });
+    engine
+}
+
+const CONTEXT: &str = "context";
+const EXECUTION: &str = "execution";
+const FORM_DATA: &str = "formData";
+const CURRENT_USER: &str = "currentUser";
 
 impl ScriptHost {
     pub fn new() -> Self {
-        ScriptHost {}
+        ScriptHost { engine: build_engine(), scripts: Vec::new() }
     }
+
     /// Compiles `sources` (index = ScriptId). Returns the sources that failed to compile.
     pub fn compile_all(&mut self, sources: &[Source]) -> Vec<(ScriptId, ScriptError)> {
-        let _ = sources;
-        todo!()
+        let mut failed = Vec::new();
+        self.scripts = sources
+            .iter()
+            .enumerate()
+            .map(|(i, src)| {
+                let compiled = self.compile(&src.text);
+                if let Err(e) = &compiled {
+                    failed.push((i as ScriptId, e.clone()));
+                }
+                compiled
+            })
+            .collect();
+        failed
     }
+
+    fn compile(&self, text: &str) -> Result<Compiled, ScriptError> {
+        let scanned = lex::scan(text);
+        let ast = self.engine.compile(&scanned.text).map_err(|e| {
+            let limit = matches!(*e.0, rhai::ParseErrorType::ExprTooDeep);
+            let kind = if limit { ScriptErrorKind::Limit } else { ScriptErrorKind::Compile };
+            ScriptError::new(kind, e.0.to_string(), e.1)
+        })?;
+        let mut c = Compiled { ast, vars: Vec::new(), context: None, execution: false, form_data: false, current_user: false };
+        for f in scanned.free {
+            match f.name.as_str() {
+                CONTEXT => c.context = Some(f.mutated),
+                EXECUTION => c.execution = true,
+                FORM_DATA => c.form_data = true,
+                CURRENT_USER => c.current_user = true,
+                _ => c.vars.push(f),
+            }
+        }
+        Ok(c)
+    }
+
     /// Runs a script (or evaluates an expression) and returns its value and writes.
     pub fn run(&self, id: ScriptId, input: &ScriptInput) -> Result<ScriptOutcome, ScriptError> {
-        let _ = (id, input);
-        todo!()
+        let script = match self.scripts.get(id as usize) {
+            Some(Ok(c)) => c,
+            Some(Err(e)) => return Err(e.clone()),
+            None => {
+                return Err(ScriptError::new(
+                    ScriptErrorKind::Runtime,
+                    format!("there is no script {id} in this deployment"),
+                    Position::NONE,
+                ))
+            }
+        };
+
+        let mut scope = Scope::with_capacity(script.vars.len() + 2);
+        // Scope index -> (name, value pushed) for every variable whose change must be noticed.
+        let mut watched: Vec<(usize, &str, Value)> = Vec::new();
+        for f in &script.vars {
+            match (input.lookup)(&f.name) {
+                Some(v) => {
+                    if f.mutated {
+                        watched.push((scope.len(), &f.name, v.clone()));
+                    }
+                    scope.push_dynamic(f.name.as_str(), to_dynamic(&v));
+                }
+                None if f.assigned => {
+                    watched.push((scope.len(), &f.name, Value::Null));
+                    scope.push_dynamic(f.name.as_str(), Dynamic::UNIT);
+                }
+                None => {}
+            }
+        }
+        let mut context: Option<(usize, Map<String, Value>)> = None;
+        if let Some(mutated) = script.context {
+            let all = (input.all)();
+            let idx = scope.len();
+            scope.push_dynamic(CONTEXT, Dynamic::from_map(all.iter().map(|(k, v)| (k.into(), to_dynamic(v))).collect()));
+            if mutated {
+                context = Some((idx, all));
+            }
+        }
+        let execution = if script.execution {
+            let e = Execution(Arc::new(Mutex::new(ExecState { visible: (input.all)(), writes: Vec::new() })));
+            scope.push_dynamic(EXECUTION, Dynamic::from(e.clone()));
+            Some(e)
+        } else {
+            None
+        };
+        if script.form_data {
+            scope.push_dynamic(FORM_DATA, input.form_data.map(to_dynamic).unwrap_or(Dynamic::UNIT));
+        }
+        if script.current_user {
+            scope.push_dynamic(CURRENT_USER, input.current_user.map(|u| Dynamic::from(ImmutableString::from(u))).unwrap_or(Dynamic::UNIT));
+        }
+        let pushed = scope.len();
+
+        let result = {
+            let _run = RunGuard::set(input.now);
+            self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast)
+        };
+        let value = result.map_err(|e| eval_error(*e))?;
+
+        let mut writes: Vec<(String, Value)> = Vec::new();
+        fn put(writes: &mut Vec<(String, Value)>, name: &str, value: Value) {
+            match writes.iter_mut().find(|(n, _)| n == name) {
+                Some(w) => w.1 = value,
+                None => writes.push((name.to_string(), value)),
+            }
+        }
+        let entries: Vec<(&str, bool, &Dynamic)> = if watched.is_empty() && context.is_none() && scope.len() == pushed {
+            Vec::new()
+        } else {
+            // `iter_raw` walks from the newest entry back; index by position from the oldest.
+            let mut e: Vec<_> = scope.iter_raw().collect();
+            e.reverse();
+            e
+        };
+        // (b) pushed variables that changed.
+        for (idx, name, before) in &watched {
+            if let Some((_, _, now)) = entries.get(*idx) {
+                let after = to_json(now)?;
+                if after != *before {
+                    put(&mut writes, name, after);
+                }
+            }
+        }
+        // (a) top-level `let`/`const` (and rhai shadowing of a pushed name).
+        for (name, _, v) in entries.iter().skip(pushed) {
+            if matches!(*name, CONTEXT | EXECUTION | FORM_DATA | CURRENT_USER) {
+                continue;
+            }
+            put(&mut writes, name, to_json(v)?);
+        }
+        // (c) `context.x = ..`.
+        if let Some((idx, before)) = &context {
+            if let Some((_, _, now)) = entries.get(*idx) {
+                if let Value::Object(after) = to_json(now)? {
+                    for (k, v) in after {
+                        if before.get(&k) != Some(&v) {
+                            put(&mut writes, &k, v);
+                        }
+                    }
+                }
+            }
+        }
+        // (d) `execution.setVariable(..)`.
+        if let Some(e) = execution {
+            let set = e.with(|s| std::mem::take(&mut s.writes));
+            for (name, v) in set {
+                put(&mut writes, &name, to_json(&v)?);
+            }
+        }
+        Ok(ScriptOutcome { value: to_json(&value)?, writes })
     }
+
     /// Evaluates a condition; anything but a boolean is an error naming the type it got.
     pub fn condition(&self, id: ScriptId, input: &ScriptInput) -> Result<bool, ScriptError> {
-        let _ = (id, input);
-        todo!()
+        let out = self.run(id, input)?;
+        match out.value {
+            Value::Bool(b) => Ok(b),
+            other => {
+                let kind = match &other {
+                    Value::Null => "nothing",
+                    Value::Number(_) => "a number",
+                    Value::String(_) => "a string",
+                    Value::Array(_) => "a list",
+                    Value::Object(_) => "a map",
+                    Value::Bool(_) => "a boolean",
+                };
+                let mut shown = other.to_string();
+                if shown.len() > 80 {
+                    let cut = (0..=80).rev().find(|&i| shown.is_char_boundary(i)).unwrap_or(0);
+                    shown.truncate(cut);
+                    shown.push('…');
+                }
+                Err(ScriptError::new(
+                    ScriptErrorKind::Runtime,
+                    format!("condition must be true or false, got {kind} ({shown})"),
+                    Position::NONE,
+                ))
+            }
+        }
     }
 }
 
@@ -75,4 +432,142 @@ impl Default for ScriptHost {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// JSON -> rhai. Integers stay integers, objects become maps.
+pub fn to_dynamic(v: &Value) -> Dynamic {
+    match v {
+        Value::Null => Dynamic::UNIT,
+        Value::Bool(b) => Dynamic::from_bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Dynamic::from_int(i),
+            None => Dynamic::from_float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => Dynamic::from(ImmutableString::from(s.as_str())),
+        Value::Array(a) => Dynamic::from_array(a.iter().map(to_dynamic).collect()),
+        Value::Object(o) => Dynamic::from_map(o.iter().map(|(k, v)| (k.into(), to_dynamic(v))).collect()),
+    }
+}
+
+/// rhai -> JSON. Fails only for values nested deeper than [`MAX_VALUE_DEPTH`].
+pub fn to_json(v: &Dynamic) -> Result<Value, ScriptError> {
+    to_json_at(v, 0)
+}
+
+fn to_json_at(v: &Dynamic, depth: usize) -> Result<Value, ScriptError> {
+    if depth > MAX_VALUE_DEPTH {
+        return Err(ScriptError::new(
+            ScriptErrorKind::Limit,
+            format!("script stopped: a value it produced is nested more than {MAX_VALUE_DEPTH} levels deep"),
+            Position::NONE,
+        ));
+    }
+    if v.is_shared() {
+        return to_json_at(&v.flatten_clone(), depth);
+    }
+    if v.is_unit() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = v.as_bool() {
+        return Ok(Value::Bool(b));
+    }
+    if let Ok(i) = v.as_int() {
+        return Ok(Value::from(i));
+    }
+    if let Ok(f) = v.as_float() {
+        return Ok(serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null));
+    }
+    if let Ok(c) = v.as_char() {
+        return Ok(Value::String(c.to_string()));
+    }
+    if let Some(s) = v.read_lock::<ImmutableString>() {
+        return Ok(Value::String(s.to_string()));
+    }
+    if let Some(a) = v.read_lock::<Array>() {
+        return a.iter().map(|x| to_json_at(x, depth + 1)).collect::<Result<_, _>>().map(Value::Array);
+    }
+    if let Some(m) = v.read_lock::<rhai::Map>() {
+        let mut out = Map::with_capacity(m.len());
+        for (k, x) in m.iter() {
+            out.insert(k.to_string(), to_json_at(x, depth + 1)?);
+        }
+        return Ok(Value::Object(out));
+    }
+    if let Some(b) = v.read_lock::<rhai::Blob>() {
+        return Ok(Value::Array(b.iter().map(|&x| Value::from(x)).collect()));
+    }
+    Ok(Value::String(v.to_string()))
+}
+
+/// Maps a rhai runtime error to the host's kinds and plain-language messages.
+fn eval_error(err: EvalAltResult) -> ScriptError {
+    use EvalAltResult as E;
+    use ScriptErrorKind::*;
+    match err {
+        E::ErrorRuntime(value, pos) => ScriptError::new(Thrown, thrown_message(&value), pos),
+        E::ErrorInFunctionCall(name, _, inner, pos) => {
+            let mut e = eval_error(*inner);
+            if e.kind == Runtime {
+                e.message = format!("in function '{name}': {}", e.message);
+            }
+            if e.line.is_none() {
+                e.line = pos.line().map(|l| l as u32);
+                e.column = pos.position().map(|c| c as u32);
+            }
+            e
+        }
+        E::ErrorInModule(_, inner, _) => eval_error(*inner),
+        E::ErrorTooManyOperations(pos) => ScriptError::new(
+            Limit,
+            format!("script stopped: it ran more than {MAX_OPERATIONS} operations (an endless loop?)"),
+            pos,
+        ),
+        E::ErrorStackOverflow(pos) => ScriptError::new(
+            Limit,
+            format!("script stopped: function calls nested more than {MAX_CALL_LEVELS} levels deep (endless recursion?)"),
+            pos,
+        ),
+        E::ErrorDataTooLarge(what, pos) => ScriptError::new(
+            Limit,
+            format!(
+                "script stopped: {} grew over the limit (strings {MAX_STRING_SIZE} bytes, lists {MAX_ARRAY_SIZE} items, maps {MAX_MAP_SIZE} entries)",
+                what.to_lowercase()
+            ),
+            pos,
+        ),
+        E::ErrorTooManyVariables(pos) => ScriptError::new(Limit, "script stopped: it declared too many variables", pos),
+        E::ErrorTerminated(_, pos) => ScriptError::new(
+            Limit,
+            format!("script stopped: it ran longer than {} seconds", MAX_RUN_TIME.as_secs_f64()),
+            pos,
+        ),
+        E::ErrorParsing(rhai::ParseErrorType::ExprTooDeep, pos) => {
+            ScriptError::new(Limit, "script stopped: expression nested too deeply", pos)
+        }
+        E::ErrorVariableNotFound(name, pos) => ScriptError::new(Runtime, format!("unknown variable '{name}'"), pos),
+        E::ErrorFunctionNotFound(sig, pos) => {
+            ScriptError::new(Runtime, format!("no function or operator matches '{sig}' (unknown name or wrong argument types)"), pos)
+        }
+        E::ErrorPropertyNotFound(name, pos) => ScriptError::new(Runtime, format!("unknown property '{name}'"), pos),
+        mut other => {
+            let pos = other.take_position();
+            ScriptError::new(Runtime, other.to_string(), pos)
+        }
+    }
+}
+
+/// The message of `throw value`: a string as is, a map's `message` field, else the value shown.
+fn thrown_message(value: &Dynamic) -> String {
+    if value.is_unit() {
+        return "script threw without a message".to_string();
+    }
+    if let Some(s) = value.read_lock::<ImmutableString>() {
+        return s.to_string();
+    }
+    if let Some(m) = value.read_lock::<rhai::Map>() {
+        if let Some(msg) = m.get("message") {
+            return msg.to_string();
+        }
+    }
+    value.to_string()
 }
