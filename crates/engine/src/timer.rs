@@ -1,5 +1,20 @@
-//! PLACEHOLDER: ISO 8601 timer schedules (timeDate, timeDuration, timeCycle). Interface fixed here.
-use jiff::Timestamp;
+//! ISO 8601 timer schedules (timeDate, timeDuration, timeCycle).
+//!
+//! - timeDate: an RFC 3339 / ISO 8601 date-time with `Z` or an offset. One without an offset
+//!   (`2026-03-01T09:00:00`) or a bare date (`2026-03-01`, midnight) is read as UTC: the engine
+//!   has no "local" time zone, and guessing the server's would make a model behave differently on
+//!   another machine.
+//! - timeDuration: `PT30M`, `P1D`, `P1M`, `P2W`, `P1Y2M3DT4H5M6S`, `PT0.5S`.
+//! - timeCycle: `R5/PT10S`, `R/PT1H` (forever), `R3/<date-time>/P1D`, `R/<date-time>/P1D`.
+//!   A plain duration is rejected (Camunda does the same). Cron expressions are not supported yet.
+//!
+//! Arithmetic is calendar-aware in UTC: `P1M` from 31 January is 28 (or 29) February, the day
+//! being clamped to the month's end. A cycle adds its period to the previous due time, so a
+//! monthly cycle that started on the 31st stays on the 28th after February (no drift back).
+//! Sums that leave jiff's supported range (year 9999) saturate at the largest timestamp.
+use jiff::fmt::temporal::SpanParser;
+use jiff::tz::TimeZone;
+use jiff::{Span, Timestamp};
 
 /// A parsed timer, ready to compute due times.
 #[derive(Debug, Clone)]
@@ -16,17 +31,124 @@ pub enum Schedule {
 #[error("{0}")]
 pub struct TimerError(pub String);
 
+const DATE_EXAMPLE: &str = "2026-03-01T09:00:00Z";
+const DURATION_EXAMPLES: &str = "PT30M, P1D or P1Y2M3DT4H5M6S";
+const CYCLE_EXAMPLES: &str = "R5/PT10S, R/PT1H or R3/2026-01-01T00:00:00Z/P1D";
+
 /// Parses a timeDate value.
-pub fn parse_date(text: &str) -> Result<Schedule, TimerError> { let _ = text; todo!() }
+pub fn parse_date(text: &str) -> Result<Schedule, TimerError> {
+    date(text.trim()).map(Schedule::At)
+}
+
 /// Parses a timeDuration value.
-pub fn parse_duration(text: &str) -> Result<Schedule, TimerError> { let _ = text; todo!() }
+pub fn parse_duration(text: &str) -> Result<Schedule, TimerError> {
+    let span = duration(text.trim())?;
+    if span.is_negative() {
+        return Err(TimerError(format!("'{}' is negative: a timer cannot wait a negative time", text.trim())));
+    }
+    Ok(Schedule::After(span))
+}
+
 /// Parses a timeCycle value.
-pub fn parse_cycle(text: &str) -> Result<Schedule, TimerError> { let _ = text; todo!() }
+pub fn parse_cycle(text: &str) -> Result<Schedule, TimerError> {
+    let t = text.trim();
+    if (5..=7).contains(&t.split_whitespace().count()) {
+        return Err(TimerError("cron expressions in timeCycle are not supported yet".into()));
+    }
+    if t.is_empty() {
+        return Err(TimerError(format!("the timeCycle is empty; write an ISO 8601 repeating interval such as {CYCLE_EXAMPLES}")));
+    }
+    let not_a_cycle = || TimerError(format!("'{t}' is not an ISO 8601 repeating interval such as {CYCLE_EXAMPLES}"));
+    let Some(rest) = t.strip_prefix('R').or_else(|| t.strip_prefix('r')) else {
+        if duration(t).is_ok() {
+            return Err(TimerError(format!(
+                "'{t}' is a duration, not a cycle: write R/{t} to repeat it forever or R5/{t} to repeat it five times"
+            )));
+        }
+        return Err(not_a_cycle());
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    let repetitions = match parts[0] {
+        "" => None,
+        n => match n.parse::<u32>() {
+            Ok(0) => return Err(TimerError(format!("'{t}' repeats zero times; use R1 or more, or R for forever"))),
+            Ok(n) => Some(n),
+            Err(_) => return Err(TimerError(format!("'{t}': the repetition count '{n}' is not a whole number"))),
+        },
+    };
+    let (start, period) = match parts.as_slice() {
+        [_, period] => (None, *period),
+        [_, start, period] => (Some(date(start)?), *period),
+        _ => return Err(not_a_cycle()),
+    };
+    if period.starts_with(['P', 'p', '-', '+']) {
+        let every = duration(period)?;
+        if every.is_negative() || every.is_zero() {
+            return Err(TimerError(format!("'{t}': the period '{period}' must be longer than zero")));
+        }
+        Ok(Schedule::Cycle { repetitions, start, every })
+    } else {
+        // ISO 8601 also allows start/end and duration/end intervals; Camunda does not run them.
+        Err(TimerError(format!(
+            "'{t}': only R<n>/<duration> and R<n>/<start>/<duration> cycles are supported, such as {CYCLE_EXAMPLES}"
+        )))
+    }
+}
+
+fn date(t: &str) -> Result<Timestamp, TimerError> {
+    let bad = || TimerError(format!("'{t}' is not an ISO 8601 date-time such as {DATE_EXAMPLE}"));
+    if t.is_empty() {
+        return Err(TimerError(format!("the date-time is empty; write one such as {DATE_EXAMPLE}")));
+    }
+    if let Ok(ts) = t.parse::<Timestamp>() {
+        return Ok(ts);
+    }
+    // No offset: UTC (see the module comment). jiff's civil parser also takes a bare date.
+    let civil: jiff::civil::DateTime = t.parse().map_err(|_| bad())?;
+    civil.to_zoned(TimeZone::UTC).map(|z| z.timestamp()).map_err(|_| bad())
+}
+
+fn duration(t: &str) -> Result<Span, TimerError> {
+    if t.is_empty() {
+        return Err(TimerError(format!("the duration is empty; write an ISO 8601 duration such as {DURATION_EXAMPLES}")));
+    }
+    // The temporal parser takes ISO 8601 only (not jiff's "1 day" friendly format).
+    static PARSER: SpanParser = SpanParser::new();
+    PARSER
+        .parse_span(t)
+        .map_err(|_| TimerError(format!("'{t}' is not an ISO 8601 duration such as {DURATION_EXAMPLES}")))
+}
+
+/// `at + span` on the UTC calendar (months clamp to the month's last day), saturating.
+fn add(at: Timestamp, span: Span) -> Timestamp {
+    at.to_zoned(TimeZone::UTC).checked_add(span).map(|z| z.timestamp()).unwrap_or(Timestamp::MAX)
+}
 
 impl Schedule {
     /// The first due time when armed at `armed` (UTC calendar arithmetic).
-    pub fn first_due(&self, armed: Timestamp) -> Timestamp { let _ = armed; todo!() }
+    /// A date in the past is still answered as is: the executor fires it at once.
+    pub fn first_due(&self, armed: Timestamp) -> Timestamp {
+        match self {
+            Schedule::At(t) => *t,
+            Schedule::After(span) => add(armed, *span),
+            Schedule::Cycle { start: Some(s), .. } if *s >= armed => *s,
+            Schedule::Cycle { every, .. } => add(armed, *every),
+        }
+    }
+
     /// For cycles: the due time after `previous`, given how many times it has fired so far.
     /// `None` when the cycle is exhausted (or for one-shot schedules).
-    pub fn next_after(&self, previous: Timestamp, fired: u32) -> Option<Timestamp> { let _ = (previous, fired); todo!() }
+    pub fn next_after(&self, previous: Timestamp, fired: u32) -> Option<Timestamp> {
+        match self {
+            Schedule::Cycle { repetitions, every, .. } => {
+                if repetitions.is_some_and(|r| fired >= r) {
+                    return None;
+                }
+                let next = add(previous, *every);
+                // Saturated at the end of time: nothing more to fire.
+                (next > previous).then_some(next)
+            }
+            _ => None,
+        }
+    }
 }
