@@ -1,7 +1,7 @@
 //! Executor tests through the public API: parse -> Engine::new -> start/apply, asserting the
 //! path taken, variables, waiting states, incidents and effects.
 
-use baton_engine::{parse, Ctx, Effect, Engine, Event, Instance, Status, User, VirtualClock};
+use baton_engine::{parse, Clock, Ctx, Effect, Engine, Event, Instance, Status, User, VirtualClock};
 use serde_json::{json, Map, Value};
 
 const NS: &str = r#"xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:custom="http://baton.dev/schema/custom" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance""#;
