@@ -371,7 +371,8 @@ impl ScriptHost {
         }
         // (a) top-level `let`/`const` (and rhai shadowing of a pushed name).
         for (name, _, v) in entries.iter().skip(pushed) {
-            if matches!(*name, CONTEXT | EXECUTION | FORM_DATA | CURRENT_USER) {
+            // Function pointers (closures) are script-local helpers, not data worth keeping.
+            if matches!(*name, CONTEXT | EXECUTION | FORM_DATA | CURRENT_USER) || v.is_fnptr() {
                 continue;
             }
             put(&mut writes, name, to_json(v)?);

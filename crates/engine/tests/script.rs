@@ -261,3 +261,11 @@ fn a_compiled_host_runs_many_inputs() {
     }
     assert_eq!(rounds, 3);
 }
+
+#[test]
+fn shadowing_constants_and_closures() {
+    let o = run("let counter = counter + 1; const LIMIT = 3; let n = 0; let f = || n += 1; f.call(); f.call(); n", json!({"counter": 1})).unwrap();
+    assert_eq!(o.value, json!(2));
+    assert_eq!(writes(&o), json!({"counter": 2, "LIMIT": 3, "n": 2}));
+    // `f`, a closure, is a script-local helper and not written.
+}

@@ -94,11 +94,8 @@ pub(crate) fn strip_wrapper(text: &str) -> String {
         match c {
             '"' | '\'' | '`' => quote = Some(c),
             '{' => depth += 1,
-            '}' if depth == 0 => {
-                if i + 1 != inner.len() {
-                    return text.to_string();
-                }
-            }
+            '}' if depth == 0 && i + 1 != inner.len() => return text.to_string(),
+            '}' if depth == 0 => {}
             '}' => depth -= 1,
             _ => {}
         }
