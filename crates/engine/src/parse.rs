@@ -373,18 +373,26 @@ fn collect_lanes(el: &El, out: &mut Vec<(String, Vec<String>)>) {
     }
 }
 
-fn strip_wrapper(text: &str) -> &str {
+/// Removes a `${...}` around a whole text (and, for expressions, JUEL's deferred `#{...}`; a
+/// script body may legitimately start with a rhai map literal `#{`, so it keeps it).
+fn strip_wrapper(text: &str, expression: bool) -> &str {
     let t = text.trim();
-    if let Some(inner) = t.strip_prefix("${").and_then(|s| s.strip_suffix('}')) {
-        if !inner.contains("${") {
-            return inner.trim();
-        }
+    let inner = t
+        .strip_prefix("${")
+        .or_else(|| if expression { t.strip_prefix("#{") } else { None })
+        .and_then(|s| s.strip_suffix('}'));
+    match inner {
+        Some(i) if !i.contains("${") && !i.contains("#{") => i.trim(),
+        _ => t,
     }
-    t
 }
 
 fn make_source(b: &mut Builder, text: &str, span: Span) -> Option<Source> {
-    let t = strip_wrapper(text);
+    make_source_as(b, text, span, true)
+}
+
+fn make_source_as(b: &mut Builder, text: &str, span: Span, expression: bool) -> Option<Source> {
+    let t = strip_wrapper(text, expression);
     if t.is_empty() {
         return None;
     }
@@ -429,7 +437,7 @@ fn walk_container<'a>(
             "scriptTask" => {
                 let script = c.child("script").and_then(|s| {
                     // Script bodies keep `${` text as written (only whole-wrapper is stripped).
-                    make_source(b, &s.text, cx.lines.span(cx.text, s.pos))
+                    make_source_as(b, &s.text, cx.lines.span(cx.text, s.pos), false)
                 });
                 NodeKind::Task(TaskKind::Script { format: c.attr("scriptFormat").map(str::to_string), script })
             }
@@ -447,14 +455,10 @@ fn walk_container<'a>(
             _ => continue,
         };
         let span = cx.lines.span(cx.text, c.pos);
-        let id = c.attr("id").unwrap_or_default().to_string();
+        let mut id = c.attr("id").unwrap_or_default().to_string();
         if id.is_empty() {
-            return Err(ParseError {
-                file: cx.file.into(),
-                line: span.line,
-                column: span.column,
-                message: format!("a <{}> has no id", c.name),
-            });
+            // The schema makes ids optional; give it a stable one from its position.
+            id = format!("{}_L{}C{}", c.name, span.line, span.column);
         }
         if cx.ids.contains_key(&id) {
             return Err(ParseError {
@@ -493,7 +497,7 @@ fn walk_container<'a>(
             node.correlation_key = make_source(b, &v, span);
         }
         if let Some(v) = node.property("ServerScript").map(str::to_string) {
-            node.server_script = make_source(b, &v, span);
+            node.server_script = make_source_as(b, &v, span, false);
         }
         node.looping = looping(b, cx, c);
         if let Some(d) = c.attr("default") {

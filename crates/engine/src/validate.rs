@@ -225,7 +225,7 @@ fn check_node(
         NodeKind::CallActivity { called_element } => {
             if called_element.is_empty() {
                 out.err(node, format!("call activity '{}' does not say which process it calls (calledElement)", node.id));
-            } else if !process_ids.contains(called_element.as_str()) {
+            } else if !process_ids.contains(called_element.as_str()) && !called_element.contains('{') {
                 out.err(node, format!("call activity '{}' calls process '{called_element}', which is not in the files given", node.id));
             }
         }
@@ -299,7 +299,7 @@ fn check_timer(node: &FlowNode, def: &TimerDef, out: &mut Out) {
     // `${dueDate}` arrives here as `dueDate` (the parser strips the wrapper): an expression that
     // is evaluated when the timer is armed, not ISO text to check now.
     let t = src.text.trim();
-    let expression = t.chars().next().is_some_and(|c| c.is_ascii_alphabetic() && c != 'P' && c != 'R')
+    let expression = t.chars().next().is_some_and(|c| (c.is_ascii_alphabetic() && c != 'P' && c != 'R') || c == '\'' || c == '"')
         || t.starts_with("R(") || t.contains('(');
     if expression && !t.chars().next().is_some_and(|c| c.is_ascii_digit()) {
         return;
