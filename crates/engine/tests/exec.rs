@@ -1,80 +1,10 @@
 //! Executor tests through the public API: parse -> Engine::new -> start/apply, asserting the
 //! path taken, variables, waiting states, incidents and effects.
 
-use baton_engine::{parse, Clock, Ctx, Effect, Engine, Event, Instance, Status, User, VirtualClock};
+mod common;
+use baton_engine::{Effect, Event, Status, User};
+use common::*;
 use serde_json::{json, Map, Value};
-
-const NS: &str = r#"xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:custom="http://baton.dev/schema/custom" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance""#;
-
-fn model(body: &str) -> String {
-    format!(r#"<?xml version="1.0"?><bpmn:definitions {NS} id="d"><bpmn:process id="p" isExecutable="true">{body}</bpmn:process></bpmn:definitions>"#)
-}
-
-struct H {
-    engine: Engine,
-    clock: VirtualClock,
-    inst: Instance,
-    effects: Vec<Effect>,
-}
-
-fn vars(v: Value) -> Map<String, Value> {
-    v.as_object().cloned().unwrap_or_default()
-}
-
-impl H {
-    fn start(xml: &str, v: Value) -> H {
-        let dep = parse(&[("test.bpmn", xml)]).expect("parses");
-        let (engine, _) = Engine::new(dep).unwrap_or_else(|p| panic!("invalid model: {p:?}"));
-        let clock = VirtualClock::new(VirtualClock::default_start());
-        let ctx = Ctx { clock: &clock, user: None, enforce_access: false };
-        let (inst, effects) = engine.start(None, vars(v), &ctx).expect("starts");
-        H { engine, clock, inst, effects }
-    }
-    fn apply(&mut self, e: Event) -> Result<(), String> {
-        let ctx = Ctx { clock: &self.clock, user: None, enforce_access: false };
-        let eff = self.engine.apply(&mut self.inst, e, &ctx).map_err(|e| e.to_string())?;
-        self.effects.extend(eff);
-        Ok(())
-    }
-    fn apply_as(&mut self, e: Event, user: &User) -> Result<(), String> {
-        let ctx = Ctx { clock: &self.clock, user: Some(user), enforce_access: true };
-        let eff = self.engine.apply(&mut self.inst, e, &ctx).map_err(|e| e.to_string())?;
-        self.effects.extend(eff);
-        Ok(())
-    }
-    fn complete(&mut self, task: &str, data: Value) -> Result<(), String> {
-        self.apply(Event::CompleteTask { task_id: Some(task.into()), data })
-    }
-    fn advance(&mut self, secs: i64) {
-        let target = self.clock.now() + jiff::SignedDuration::from_secs(secs);
-        while let Some(due) = self.engine.next_timer(&self.inst).filter(|d| *d <= target) {
-            self.clock.set(due);
-            self.apply(Event::TimersDue).expect("timers fire");
-        }
-        self.clock.set(target);
-    }
-    fn path(&self) -> Vec<String> {
-        self.engine.path(&self.inst)
-    }
-    fn var(&self, k: &str) -> Value {
-        self.engine.variables(&self.inst).get(k).cloned().unwrap_or(Value::Null)
-    }
-    fn waiting(&self) -> Vec<String> {
-        let mut w: Vec<String> = self.engine.waiting(&self.inst).into_iter().map(|w| w.task_id).collect();
-        w.sort();
-        w
-    }
-    fn visits(&self, id: &str) -> usize {
-        self.path().iter().filter(|p| *p == id).count()
-    }
-}
-
-fn flow(id: &str, s: &str, t: &str) -> String {
-    format!(r#"<bpmn:sequenceFlow id="{id}" sourceRef="{s}" targetRef="{t}"/>"#)
-}
-fn cflow(id: &str, s: &str, t: &str, cond: &str) -> String {
-    format!(r#"<bpmn:sequenceFlow id="{id}" sourceRef="{s}" targetRef="{t}"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{cond}</bpmn:conditionExpression></bpmn:sequenceFlow>"#)
-}
 
 #[test]
 fn script_tasks_in_sequence_update_variables() {
