@@ -33,6 +33,9 @@ use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 
 type ScopeId = u32;
+
+/// Flow-node executions one command may cause before the engine assumes an endless loop.
+const MAX_STEPS: u32 = 1_000_000;
 type TokenId = u32;
 
 /// A deployment with its scripts compiled: immutable, shared by all of its instances.
@@ -652,9 +655,23 @@ impl Engine {
 
     fn run(&self, run: &mut Run) {
         let mut rounds = 0u32;
+        let mut steps = 0u32;
         loop {
             while let Some(t) = run.stack.pop() {
                 if run.inst.tokens.get(t as usize).is_some_and(|x| x.is_some()) {
+                    steps += 1;
+                    if steps > MAX_STEPS {
+                        // A cycle with no wait state would never return: stop every runnable
+                        // token with an incident instead, so the instance can be fixed and retried.
+                        let msg = format!("stopped after {MAX_STEPS} steps without reaching a wait state (an endless loop in the diagram?)");
+                        self.incident(run, t, msg.clone());
+                        while let Some(o) = run.stack.pop() {
+                            if run.inst.tokens.get(o as usize).is_some_and(|x| x.as_ref().is_some_and(|x| x.state == TokenState::Ready)) {
+                                self.incident(run, o, msg.clone());
+                            }
+                        }
+                        break;
+                    }
                     self.execute(run, t);
                 }
                 while let Some((name, vars)) = run.pending_signals.pop() {

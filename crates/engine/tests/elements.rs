@@ -345,3 +345,20 @@ fn multi_instance_parallel_cardinality_sets_nr_of_variables() {
     h.complete("u", json!({})).unwrap();
     assert_eq!(h.inst.status, Status::Completed, "completion condition cancels the third");
 }
+
+#[test]
+fn endless_loop_without_wait_state_becomes_an_incident() {
+    let body = format!(
+        r#"<bpmn:startEvent id="s"/><bpmn:exclusiveGateway id="m"/><bpmn:task id="spin"/><bpmn:exclusiveGateway id="check" default="out"/><bpmn:endEvent id="e"/>{}{}{}{}{}"#,
+        flow("f0", "s", "m"),
+        flow("f1", "m", "spin"),
+        flow("f2", "spin", "check"),
+        cflow("back", "check", "m", "again"),
+        flow("out", "check", "e")
+    );
+    let mut h = H::start(&model(&body), json!({"again": true}));
+    assert_eq!(h.inst.status, Status::Failed);
+    assert!(h.engine.incidents(&h.inst)[0].message.contains("endless loop"));
+    h.apply(Event::Retry { variables: vars(json!({"again": false})) }).unwrap();
+    assert_eq!(h.inst.status, Status::Completed);
+}
