@@ -57,6 +57,15 @@ pub struct Deployment {
     /// Source file name per process index, for messages.
     #[serde(skip)]
     pub files: Vec<String>,
+    /// Per `ScriptId`: where each line of the source text begins in its file. Lets a compile
+    /// error at line 3 of a script point at the right line of the BPMN file, including attribute
+    /// values whose newlines were written as `&#10;`. Empty when unknown.
+    #[serde(skip)]
+    pub source_lines: Vec<Vec<Span>>,
+    /// `default` attributes that name no outgoing flow of their node: (node, the id written).
+    /// Kept for validation; `default_flow` stays `None` for these nodes.
+    #[serde(skip)]
+    pub unresolved_defaults: Vec<(NodeId, String)>,
 }
 
 /// One `<process>`.
@@ -113,6 +122,9 @@ pub struct FlowNode {
     /// Expressions from properties that the engine evaluates (`correlationKey`, `ServerScript`).
     pub correlation_key: Option<Source>,
     pub server_script: Option<Source>,
+    /// `isForCompensation="true"`: a compensation handler, reached through an association from
+    /// a compensation boundary event rather than through sequence flows.
+    pub for_compensation: bool,
     pub span: Span,
 }
 

@@ -62,6 +62,11 @@ pub fn validate(d: &Deployment, script_errors: &[(u32, ScriptError)]) -> Vec<Pro
     for p in &d.processes {
         check_process(d, p, &process_ids, &mut out);
     }
+    for (n, fid) in &d.unresolved_defaults {
+        if let Some(node) = d.nodes.get(*n as usize) {
+            out.err(node, format!("'{}' names '{fid}' as its default flow, but '{fid}' is not one of its outgoing flows", node.id));
+        }
+    }
     check_scripts(d, script_errors, &mut out);
     out.problems.sort_by_key(|p| (p.line, p.column));
     out.problems
@@ -75,7 +80,23 @@ fn check_process(d: &Deployment, p: &Process, process_ids: &HashSet<&str>, out: 
     if !p.is_executable {
         return;
     }
-    if !p.children.iter().any(|&c| is_start(d.node(c))) {
+    // Error, escalation and compensation start events only start event sub-processes.
+    let process_start = |n: &FlowNode| {
+        matches!(
+            &n.kind,
+            NodeKind::StartEvent {
+                trigger: Trigger::None | Trigger::Message(_) | Trigger::Timer(_) | Trigger::Signal(_) | Trigger::Conditional(_) | Trigger::Multiple,
+                ..
+            }
+        )
+    };
+    for &c in &p.children {
+        let n = d.node(c);
+        if is_start(n) && !process_start(n) {
+            out.err(n, format!("start event '{}' waits for an error, escalation or compensation, which can only start an event sub-process, not the process itself", n.id));
+        }
+    }
+    if !p.children.iter().any(|&c| process_start(d.node(c))) {
         out.push(
             Severity::Error,
             Some(&p.id),
@@ -85,16 +106,21 @@ fn check_process(d: &Deployment, p: &Process, process_ids: &HashSet<&str>, out: 
     }
     // Reachability: from every start event of each container; a sub-process's children are
     // reachable when the sub-process is; boundary events when their activity is; event
-    // sub-processes are entry points of their own.
+    // sub-processes are entry points of their own; a link catch when a link throw of the same
+    // name in the same scope is.
+    // Link catch names per container.
+    let mut link_catch: HashMap<(Option<NodeId>, &str), Vec<NodeId>> = HashMap::new();
+    for &n in &p.all_nodes {
+        if let NodeKind::IntermediateCatch { trigger: Trigger::Link(name) } = &d.node(n).kind {
+            link_catch.entry((d.node(n).parent, name.as_str())).or_default().push(n);
+        }
+    }
     let mut reached: HashSet<NodeId> = HashSet::new();
     let mut stack: Vec<NodeId> = Vec::new();
     let entry = |c: &[NodeId], stack: &mut Vec<NodeId>| {
         for &n in c {
             let node = d.node(n);
-            if (is_start(node) && node.incoming.is_empty())
-                || matches!(&node.kind, NodeKind::SubProcess(sp) if sp.triggered_by_event)
-                || matches!(&node.kind, NodeKind::IntermediateCatch { trigger: Trigger::Link(_) })
-            {
+            if (is_start(node) && node.incoming.is_empty()) || matches!(&node.kind, NodeKind::SubProcess(sp) if sp.triggered_by_event) {
                 stack.push(n);
             }
         }
@@ -109,18 +135,16 @@ fn check_process(d: &Deployment, p: &Process, process_ids: &HashSet<&str>, out: 
             stack.push(d.flow(f).target);
         }
         stack.extend(node.boundaries.iter().copied());
+        if let NodeKind::IntermediateThrow { trigger: Trigger::Link(name) } = &node.kind {
+            if let Some(targets) = link_catch.get(&(node.parent, name.as_str())) {
+                stack.extend(targets.iter().copied());
+            }
+        }
         if let NodeKind::SubProcess(sp) = &node.kind {
             entry(&sp.children, &mut stack);
         }
     }
 
-    // Link catch names per container.
-    let mut link_catch: HashMap<(Option<NodeId>, &str), Vec<NodeId>> = HashMap::new();
-    for &n in &p.all_nodes {
-        if let NodeKind::IntermediateCatch { trigger: Trigger::Link(name) } = &d.node(n).kind {
-            link_catch.entry((d.node(n).parent, name.as_str())).or_default().push(n);
-        }
-    }
     for ((_, name), nodes) in &link_catch {
         if nodes.len() > 1 {
             out.err(d.node(nodes[1]), format!("two link catch events are named '{name}' in the same scope; a link throw could not tell which one to jump to"));
@@ -129,11 +153,9 @@ fn check_process(d: &Deployment, p: &Process, process_ids: &HashSet<&str>, out: 
 
     for &n in &p.all_nodes {
         let node = d.node(n);
-        if !reached.contains(&n) && !matches!(node.kind, NodeKind::Boundary { .. }) {
+        // Compensation handlers hang off an association, not a sequence flow.
+        if !reached.contains(&n) && !matches!(node.kind, NodeKind::Boundary { .. }) && !node.for_compensation {
             out.warn(node, format!("{} '{}' can never be reached: no path from a start event leads to it", describe(node), node.id));
-        }
-        if let Some((_, fid)) = node.properties.iter().find(|(k, _)| k == "baton:unresolvedDefault") {
-            out.err(node, format!("the default flow '{fid}' is not an outgoing flow of '{}'", node.id));
         }
         check_node(d, node, process_ids, &link_catch, out);
     }
@@ -213,7 +235,7 @@ fn check_node(
             if let Some(f) = format {
                 let f = f.trim().to_ascii_lowercase();
                 if !f.is_empty() && f != "rhai" {
-                    out.err(node, format!("script task '{}' is written in '{f}'; Baton runs rhai scripts (set scriptFormat=\"rhai\")", node.id));
+                    out.err(node, format!("script task '{}': Baton runs rhai scripts; '{f}' is not supported (rewrite the script in rhai and set scriptFormat=\"rhai\")", node.id));
                 }
             }
         }
@@ -249,7 +271,9 @@ fn check_node(
         _ => {}
     }
     if node.is_activity() || matches!(node.kind, NodeKind::Gateway(_)) {
-        if node.outgoing.is_empty() && node.parent.is_none_or(|p| !matches!(&d.node(p).kind, NodeKind::SubProcess(sp) if sp.transaction)) {
+        // BPMN ends such a path implicitly (Camunda too), so this is only a warning; a
+        // compensation handler has no outgoing flow by design.
+        if node.outgoing.is_empty() && !node.for_compensation {
             out.warn(node, format!("{} '{}' has no outgoing flow: the path ends there without an end event", describe(node), node.id));
         }
     }
@@ -263,7 +287,9 @@ fn check_node(
 fn check_trigger(node: &FlowNode, t: &Trigger, link_catch: &HashMap<(Option<NodeId>, &str), Vec<NodeId>>, out: &mut Out) {
     let catching = matches!(node.kind, NodeKind::StartEvent { .. } | NodeKind::IntermediateCatch { .. } | NodeKind::Boundary { .. });
     match t {
-        Trigger::Message(None) if matches!(node.kind, NodeKind::StartEvent { .. }) && node.parent.is_none() => {
+        // A message catch or receive task without a name is fine (callbacks correlate by
+        // correlationKey), but nothing could ever be sent to start a process or sub-process.
+        Trigger::Message(None) if matches!(node.kind, NodeKind::StartEvent { .. }) => {
             out.err(node, format!("message start event '{}' does not name its message (messageRef)", node.id));
         }
         Trigger::Signal(None) => out.err(node, format!("signal event '{}' does not name its signal (signalRef)", node.id)),
@@ -287,24 +313,33 @@ fn check_trigger(node: &FlowNode, t: &Trigger, link_catch: &HashMap<(Option<Node
 }
 
 fn check_timer(node: &FlowNode, def: &TimerDef, out: &mut Out) {
-    let (src, res, what) = match def {
+    let (src, what) = match def {
         TimerDef::Missing => {
             out.err(node, format!("timer event '{}' has no timeDate, timeDuration or timeCycle, so it would never fire", node.id));
             return;
         }
-        TimerDef::Date(s) => (s, if s.text.contains("${") { None } else { Some(timer::parse_date(&s.text)) }, "timeDate"),
-        TimerDef::Duration(s) => (s, if s.text.contains("${") { None } else { Some(timer::parse_duration(&s.text)) }, "timeDuration"),
-        TimerDef::Cycle(s) => (s, if s.text.contains("${") { None } else { Some(timer::parse_cycle(&s.text)) }, "timeCycle"),
+        TimerDef::Date(s) => (s, "timeDate"),
+        TimerDef::Duration(s) => (s, "timeDuration"),
+        TimerDef::Cycle(s) => (s, "timeCycle"),
     };
-    // `${dueDate}` arrives here as `dueDate` (the parser strips the wrapper): an expression that
-    // is evaluated when the timer is armed, not ISO text to check now.
+    // `${dueDate}` arrives here as `dueDate` (the parser strips the wrapper): an expression
+    // evaluated when the timer is armed, not ISO 8601 text to check now. ISO values start with
+    // a digit, `P` or `R`; anything else that reads like a name or a call is an expression.
     let t = src.text.trim();
-    let expression = t.chars().next().is_some_and(|c| (c.is_ascii_alphabetic() && c != 'P' && c != 'R') || c == '\'' || c == '"')
-        || t.starts_with("R(") || t.contains('(');
-    if expression && !t.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+    let first = t.chars().next().unwrap_or(' ');
+    let expression = t.contains("${")
+        || t.contains("#{")
+        || (!first.is_ascii_digit() && (t.contains('(') || first == '\'' || first == '"' || (first.is_ascii_alphabetic() && first != 'P' && first != 'R')));
+    if expression {
         return;
     }
-    if let Some(Err(e)) = res {
+    let parsed = match def {
+        TimerDef::Date(_) => timer::parse_date(t).map(drop),
+        TimerDef::Duration(_) => timer::parse_duration(t).map(drop),
+        TimerDef::Cycle(_) => timer::parse_cycle(t).map(drop),
+        TimerDef::Missing => Ok(()),
+    };
+    if let Err(e) = parsed {
         out.push(Severity::Error, Some(&node.id), src.span, format!("timer '{}': {what} {}", node.id, e.0));
     }
 }
@@ -331,7 +366,7 @@ fn check_scripts(d: &Deployment, script_errors: &[(u32, ScriptError)], out: &mut
         add(&n.server_script, "ServerScript");
         if let NodeKind::Task(TaskKind::Script { script, format }) = &n.kind {
             // A script in another language is reported once as unsupported, not as a rhai error.
-            if format.as_deref().is_none_or(|f| f.trim().is_empty() || f.trim().eq_ignore_ascii_case("rhai")) {
+            if format.as_deref().map_or(true, |f| f.trim().is_empty() || f.trim().eq_ignore_ascii_case("rhai")) {
                 add(script, "script");
             } else if let Some(s) = script {
                 skip.insert(s.id);
@@ -355,24 +390,27 @@ fn check_scripts(d: &Deployment, script_errors: &[(u32, ScriptError)], out: &mut
     }
     for (id, e) in script_errors {
         let Some(src) = d.sources.get(*id as usize) else { continue };
-        let (elem, what) = owner.get(id).cloned().unwrap_or_default();
+        // Sources with no owner here are timer texts: ISO 8601, not rhai, checked by the timer
+        // parser instead. Scripts in another language were already reported as unsupported.
+        let Some((elem, what)) = owner.get(id).cloned() else { continue };
         if skip.contains(id) {
             continue;
         }
-        // Timer texts are ISO 8601, not rhai: they are checked by the timer parser instead.
-        if what.is_empty() && !elem.is_empty() {
-            continue;
-        }
-        if what.is_empty() {
-            continue;
-        }
-        // Point at the line inside the script when rhai knows it.
-        let line = src.span.line + e.line.unwrap_or(1).saturating_sub(1);
-        let column = if e.line.unwrap_or(1) > 1 { e.column.unwrap_or(1) } else { src.span.column };
+        // Point at the line inside the script when rhai knows it: the parser recorded where
+        // each line of the text starts in the file.
+        let lines = d.source_lines.get(*id as usize).map(Vec::as_slice).unwrap_or_default();
+        let at = match (e.line, lines.first()) {
+            (Some(l), Some(_)) => lines.get(l.saturating_sub(1) as usize).map(|s| Span {
+                line: s.line,
+                column: s.column + e.column.unwrap_or(1).saturating_sub(1),
+            }),
+            (None, Some(first)) => Some(*first),
+            _ => None,
+        };
         out.push(
             Severity::Error,
             Some(&elem),
-            Span { line, column },
+            at.unwrap_or(src.span),
             format!("the {what} of '{elem}' does not compile: {}", e.message),
         );
     }
