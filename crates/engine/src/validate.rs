@@ -120,7 +120,12 @@ fn check_process(d: &Deployment, p: &Process, process_ids: &HashSet<&str>, out: 
     let entry = |c: &[NodeId], stack: &mut Vec<NodeId>| {
         for &n in c {
             let node = d.node(n);
-            if (is_start(node) && node.incoming.is_empty()) || matches!(&node.kind, NodeKind::SubProcess(sp) if sp.triggered_by_event) {
+            // A compensation handler is entered through an association when compensation is
+            // thrown, so it (and what it contains) counts as an entry point too.
+            if (is_start(node) && node.incoming.is_empty())
+                || node.for_compensation
+                || matches!(&node.kind, NodeKind::SubProcess(sp) if sp.triggered_by_event)
+            {
                 stack.push(n);
             }
         }
@@ -153,8 +158,7 @@ fn check_process(d: &Deployment, p: &Process, process_ids: &HashSet<&str>, out: 
 
     for &n in &p.all_nodes {
         let node = d.node(n);
-        // Compensation handlers hang off an association, not a sequence flow.
-        if !reached.contains(&n) && !matches!(node.kind, NodeKind::Boundary { .. }) && !node.for_compensation {
+        if !reached.contains(&n) && !matches!(node.kind, NodeKind::Boundary { .. }) {
             out.warn(node, format!("{} '{}' can never be reached: no path from a start event leads to it", describe(node), node.id));
         }
         check_node(d, node, process_ids, &link_catch, out);
@@ -271,9 +275,10 @@ fn check_node(
         _ => {}
     }
     if node.is_activity() || matches!(node.kind, NodeKind::Gateway(_)) {
-        // BPMN ends such a path implicitly (Camunda too), so this is only a warning; a
-        // compensation handler has no outgoing flow by design.
-        if node.outgoing.is_empty() && !node.for_compensation {
+        // BPMN ends such a path implicitly (Camunda too), so this is only a warning. A
+        // compensation handler and an event sub-process have no outgoing flow by design.
+        let event_sub_process = matches!(&node.kind, NodeKind::SubProcess(sp) if sp.triggered_by_event);
+        if node.outgoing.is_empty() && !node.for_compensation && !event_sub_process {
             out.warn(node, format!("{} '{}' has no outgoing flow: the path ends there without an end event", describe(node), node.id));
         }
     }
