@@ -859,12 +859,15 @@ fn collect_lanes(el: &El, out: &mut Vec<(String, Vec<String>)>, depth: usize) {
     }
 }
 
+/// An extension property's name and its `<X:property>` element.
+type PropertyEl<'e> = (&'e str, &'e El);
+
 /// Extension properties from any `X:properties/X:property`, plus the Camunda attributes Baton
 /// understands under Baton's names. Also returns the property elements by name, so sources made
 /// from them (ServerScript, correlationKey) point at the property rather than the task.
-fn properties(c: &El) -> (Vec<(String, String)>, Vec<(&str, &El)>) {
+fn properties(c: &El) -> (Vec<(String, String)>, Vec<PropertyEl<'_>>) {
     let mut out: Vec<(String, String)> = Vec::new();
-    let mut els: Vec<(&str, &El)> = Vec::new();
+    let mut els: Vec<PropertyEl> = Vec::new();
     if let Some(ext) = c.child("extensionElements") {
         for ps in ext.children.iter().filter(|x| x.name == "properties") {
             for p in ps.children.iter().filter(|x| x.name == "property") {

@@ -236,11 +236,9 @@ fn check_node(
             if script.is_none() {
                 out.err(node, format!("script task '{}' has no script", node.id));
             }
-            if let Some(f) = format {
-                let f = f.trim().to_ascii_lowercase();
-                if !f.is_empty() && f != "rhai" {
-                    out.err(node, format!("script task '{}': Baton runs rhai scripts; '{f}' is not supported (rewrite the script in rhai and set scriptFormat=\"rhai\")", node.id));
-                }
+            if !runs_as_rhai(format.as_deref()) {
+                let f = format.as_deref().unwrap_or_default().trim();
+                out.err(node, format!("script task '{}': Baton runs rhai scripts; '{f}' is not supported (rewrite the script in rhai and set scriptFormat=\"rhai\")", node.id));
             }
         }
         NodeKind::Task(TaskKind::Service) | NodeKind::Task(TaskKind::BusinessRule) => {
@@ -302,10 +300,10 @@ fn check_trigger(node: &FlowNode, t: &Trigger, link_catch: &HashMap<(Option<Node
         Trigger::Conditional(None) if catching => {
             out.err(node, format!("conditional event '{}' has no condition", node.id));
         }
-        Trigger::Link(name) if matches!(node.kind, NodeKind::IntermediateThrow { .. }) => {
-            if !link_catch.contains_key(&(node.parent, name.as_str())) {
-                out.err(node, format!("link throw event '{}' jumps to link '{name}', but no link catch event has that name in the same scope", node.id));
-            }
+        Trigger::Link(name)
+            if matches!(node.kind, NodeKind::IntermediateThrow { .. }) && !link_catch.contains_key(&(node.parent, name.as_str())) =>
+        {
+            out.err(node, format!("link throw event '{}' jumps to link '{name}', but no link catch event has that name in the same scope", node.id));
         }
         Trigger::Link(name) if name.is_empty() => out.err(node, format!("link event '{}' has no name", node.id)),
         Trigger::Multiple => out.warn(node, format!("event '{}' has several event definitions; Baton does not execute 'multiple' events yet (see COVERAGE.md)", node.id)),
@@ -349,6 +347,14 @@ fn check_timer(node: &FlowNode, def: &TimerDef, out: &mut Out) {
     }
 }
 
+/// A script task without a `scriptFormat` (or with `rhai`) is a rhai script.
+fn runs_as_rhai(format: Option<&str>) -> bool {
+    match format.map(str::trim) {
+        None | Some("") => true,
+        Some(f) => f.eq_ignore_ascii_case("rhai"),
+    }
+}
+
 fn check_scripts(d: &Deployment, script_errors: &[(u32, ScriptError)], out: &mut Out) {
     if script_errors.is_empty() {
         return;
@@ -371,7 +377,7 @@ fn check_scripts(d: &Deployment, script_errors: &[(u32, ScriptError)], out: &mut
         add(&n.server_script, "ServerScript");
         if let NodeKind::Task(TaskKind::Script { script, format }) = &n.kind {
             // A script in another language is reported once as unsupported, not as a rhai error.
-            if format.as_deref().map_or(true, |f| f.trim().is_empty() || f.trim().eq_ignore_ascii_case("rhai")) {
+            if runs_as_rhai(format.as_deref()) {
                 add(script, "script");
             } else if let Some(s) = script {
                 skip.insert(s.id);

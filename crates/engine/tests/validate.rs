@@ -523,3 +523,30 @@ fn compensation_handler_sub_process_contents_are_reachable() {
         assert!(!ps.iter().any(|p| p.element_id.as_deref() == Some(id) && p.message.contains("never be reached")), "{ps:#?}");
     }
 }
+
+#[test]
+fn every_truncation_and_one_character_deletion_of_a_rich_model_reads_or_fails_with_a_position() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/parse/camunda_features.bpmn");
+    let xml = std::fs::read_to_string(path).unwrap();
+    let lines = xml.lines().count() as u32;
+    let check = |variant: &str, what: &str| {
+        let r = std::panic::catch_unwind(|| match parse(&[("v.bpmn", variant)]) {
+            Ok(d) => {
+                let _ = baton_engine::validate(&d, &[]);
+                None
+            }
+            Err(e) => Some(e),
+        });
+        match r {
+            Err(_) => panic!("panicked on {what}"),
+            Ok(Some(e)) => assert!(e.line >= 1 && e.line <= lines + 1 && e.column >= 1, "{what}: {e}"),
+            Ok(None) => {}
+        }
+    };
+    for cut in (0..xml.len()).filter(|&i| xml.is_char_boundary(i)) {
+        check(&xml[..cut], &format!("the file cut at byte {cut}"));
+        let next = xml[cut..].chars().next().map_or(0, char::len_utf8);
+        let deleted = format!("{}{}", &xml[..cut], &xml[cut + next..]);
+        check(&deleted, &format!("the file without the character at byte {cut}"));
+    }
+}
