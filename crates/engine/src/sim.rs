@@ -530,7 +530,7 @@ mod tests {
     fn step_errors_name_step_and_field() {
         let e = Scenario::from_json_text(r#"{"steps": [{"complete": "A"}, {"compelte": "B"}]}"#).unwrap_err();
         assert!(e.starts_with("step 2: unknown field 'compelte'"), "{e}");
-        let e = Scenario::from_json_text(r#"{"steps": [{"advance": "1 hour"}]}"#).unwrap_err();
+        let e = Scenario::from_json_text(r#"{"steps": [{"advance": "soon"}]}"#).unwrap_err();
         assert!(e.starts_with("step 1: 'advance'") && e.contains("ISO 8601"), "{e}");
         let e = Scenario::from_json_text(r#"{"steps": [{"complete": 5}]}"#).unwrap_err();
         assert!(e.contains("'complete' must be a task id"), "{e}");
