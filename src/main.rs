@@ -1,1 +1,78 @@
-fn main() {}
+//! `baton`: the command line. Thin by design: it reads files, calls the engine's simulation host,
+//! and prints what API.md specifies. Exit codes: 0 ok, 1 a step/check failed or problems found,
+//! 2 unreadable or invalid input.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "baton", version, about = "Design, simulate and run BPMN 2.0 processes")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one instance in memory on a virtual clock and print where it ends.
+    Simulate {
+        /// The model file(s); more than one when a call activity calls into another file.
+        #[arg(required = true)]
+        models: Vec<PathBuf>,
+        /// The process to start (default: the only executable process, or the one nobody calls).
+        #[arg(long)]
+        process: Option<String>,
+        /// A scenario file with steps to apply and expectations.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Start variables as a JSON object.
+        #[arg(long)]
+        vars: Option<String>,
+        /// Print one line of JSON instead of pretty JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a model and list its problems.
+    Lint {
+        model: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run many instances of a model and report instances per second.
+    Bench {
+        model: PathBuf,
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        #[arg(long)]
+        vars: Option<String>,
+        #[arg(long)]
+        instances: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every *.scenario.json under the given paths.
+    Test {
+        paths: Vec<PathBuf>,
+        /// Also write a JUnit XML report.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let code = match args.command {
+        Command::Simulate { models, process, scenario, vars, json } => {
+            cli::simulate(&models, process.as_deref(), scenario.as_deref(), vars.as_deref(), json)
+        }
+        Command::Lint { model, json } => cli::lint(&model, json),
+        Command::Bench { model, scenario, vars, instances, json } => {
+            cli::bench(&model, scenario.as_deref(), vars.as_deref(), instances, json)
+        }
+        Command::Test { paths, junit } => cli::test(&paths, junit.as_deref()),
+    };
+    ExitCode::from(code)
+}

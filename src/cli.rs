@@ -1,0 +1,345 @@
+//! The four offline commands. Each returns the process exit code.
+
+use baton_engine::sim::{Scenario, Simulation};
+use baton_engine::{parse, Engine, Problem, Severity};
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Why a command stopped before running anything (exit code 2).
+struct Invalid(String);
+
+fn read(path: &Path) -> Result<String, Invalid> {
+    std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|e| Invalid(format!("{}: cannot read: {e}", path.display())))
+}
+
+fn problem_line(file: &str, p: &Problem) -> String {
+    let sev = match p.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    format!("{file}:{}:{}: {sev}: {}: {}", p.line, p.column, p.element_id.as_deref().unwrap_or("-"), p.message)
+}
+
+/// Parses and compiles model files into an engine; every error names file, line and column.
+fn load(models: &[PathBuf]) -> Result<Engine, Invalid> {
+    let mut texts = Vec::new();
+    for m in models {
+        texts.push((m.display().to_string(), read(m)?));
+    }
+    let refs: Vec<(&str, &str)> = texts.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let dep = parse(&refs).map_err(|e| Invalid(e.to_string()))?;
+    let file = texts.first().map(|(n, _)| n.clone()).unwrap_or_default();
+    match Engine::new(dep) {
+        Ok((engine, _warnings)) => Ok(engine),
+        Err(problems) => Err(Invalid(
+            problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+                .map(|p| problem_line(&file, p))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )),
+    }
+}
+
+fn parse_vars(vars: Option<&str>) -> Result<Map<String, Value>, Invalid> {
+    match vars {
+        None => Ok(Map::new()),
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(m)) => Ok(m),
+            Ok(_) => Err(Invalid("--vars must be a JSON object such as {\"amount\": 10}".into())),
+            Err(e) => Err(Invalid(format!("--vars is not valid JSON (column {}): {e}", e.column()))),
+        },
+    }
+}
+
+fn load_scenario(path: Option<&Path>) -> Result<Scenario, Invalid> {
+    match path {
+        None => Ok(Scenario::default()),
+        Some(p) => Scenario::from_json_text(&read(p)?).map_err(|e| Invalid(format!("{}: {e}", p.display()))),
+    }
+}
+
+fn print_json(v: &Value, compact: bool) {
+    let text = if compact { serde_json::to_string(v) } else { serde_json::to_string_pretty(v) };
+    println!("{}", text.unwrap_or_else(|_| "{}".into()));
+}
+
+pub fn simulate(models: &[PathBuf], process: Option<&str>, scenario: Option<&Path>, vars: Option<&str>, compact: bool) -> u8 {
+    let prepared = (|| {
+        let engine = load(models)?;
+        let sc = load_scenario(scenario)?;
+        let mut variables = sc.variables.clone();
+        variables.extend(parse_vars(vars)?);
+        Ok::<_, Invalid>((engine, sc, variables))
+    })();
+    let (engine, sc, variables) = match prepared {
+        Ok(x) => x,
+        Err(Invalid(msg)) => {
+            eprintln!("{msg}");
+            return 2;
+        }
+    };
+    let mut sim = match Simulation::start(&engine, &sc, process, variables) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            return 2;
+        }
+    };
+    let mut error = sim.run_steps(&sc.steps).err();
+    if error.is_none() {
+        if let Some(expect) = &sc.expect {
+            let fails = sim.check(expect);
+            if !fails.is_empty() {
+                error = Some(fails.join("; "));
+            }
+        }
+    }
+    print_json(&sim.report(error.as_deref()), compact);
+    match error {
+        Some(e) => {
+            eprintln!("{e}");
+            1
+        }
+        None => 0,
+    }
+}
+
+pub fn lint(model: &Path, compact: bool) -> u8 {
+    let name = model.display().to_string();
+    let text = match read(model) {
+        Ok(t) => t,
+        Err(Invalid(m)) => {
+            eprintln!("{m}");
+            return 2;
+        }
+    };
+    let dep = match parse(&[(name.as_str(), text.as_str())]) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{e}");
+            return 2;
+        }
+    };
+    let processes: Vec<Value> = dep
+        .processes
+        .iter()
+        .map(|p| json!({"id": p.id, "flowNodes": p.all_nodes.len(), "sequenceFlows": p.all_flows.len()}))
+        .collect();
+    let problems = match Engine::new(dep) {
+        Ok((_, warnings)) => warnings,
+        Err(problems) => problems,
+    };
+    if compact {
+        print_json(&json!({"processes": processes, "problems": problems}), true);
+    } else {
+        for p in &problems {
+            println!("{}", problem_line(&name, p));
+        }
+        let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
+        println!("{name}: {} process(es), {errors} error(s), {} warning(s)", processes.len(), problems.len() - errors);
+    }
+    if problems.is_empty() {
+        0
+    } else {
+        1
+    }
+}
+
+pub fn bench(model: &Path, scenario: Option<&Path>, vars: Option<&str>, instances: usize, compact: bool) -> u8 {
+    let prepared = (|| {
+        let engine = load(&[model.to_path_buf()])?;
+        let sc = load_scenario(scenario)?;
+        let mut variables = sc.variables.clone();
+        variables.extend(parse_vars(vars)?);
+        Ok::<_, Invalid>((engine, sc, variables))
+    })();
+    let (engine, sc, variables) = match prepared {
+        Ok(x) => x,
+        Err(Invalid(msg)) => {
+            eprintln!("{msg}");
+            return 2;
+        }
+    };
+    if instances == 0 {
+        eprintln!("--instances must be at least 1");
+        return 2;
+    }
+    // One instance: start, apply the steps, report its end state.
+    let one = |keep: bool| -> Result<(String, Option<Map<String, Value>>), String> {
+        let mut sim = Simulation::start(&engine, &sc, None, variables.clone()).map_err(|e| e.to_string())?;
+        sim.forget_effects();
+        sim.run_steps(&sc.steps)?;
+        let state = sim.main().status.as_str().to_string();
+        Ok((state, keep.then(|| engine.variables(sim.main()))))
+    };
+    let warmup = (instances / 10).min(50);
+    for _ in 0..warmup {
+        if let Err(e) = one(false) {
+            eprintln!("warm-up instance failed: {e}");
+            return 1;
+        }
+    }
+    let mut first_state: Option<String> = None;
+    let mut last_vars = None;
+    let started = Instant::now();
+    for i in 0..instances {
+        match one(i + 1 == instances) {
+            Ok((state, vars)) => {
+                match &first_state {
+                    None => first_state = Some(state),
+                    Some(s) if *s != state => {
+                        eprintln!("instance {} ended {state}, but the first ended {s}", i + 1);
+                        return 1;
+                    }
+                    _ => {}
+                }
+                if vars.is_some() {
+                    last_vars = vars;
+                }
+            }
+            Err(e) => {
+                eprintln!("instance {} failed: {e}", i + 1);
+                return 1;
+            }
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let out = json!({
+        "instances": instances,
+        "seconds": secs,
+        "instancesPerSecond": instances as f64 / secs,
+        "state": first_state,
+        "lastVariables": last_vars,
+    });
+    if compact {
+        print_json(&out, true);
+    } else {
+        println!(
+            "{}: {instances} instances in {secs:.3} s = {:.0} instances/s, all {}",
+            model.display(),
+            instances as f64 / secs,
+            first_state.unwrap_or_default()
+        );
+    }
+    0
+}
+
+fn find_scenarios(path: &Path, out: &mut Vec<PathBuf>) {
+    if path.is_file() {
+        if path.to_string_lossy().ends_with(".scenario.json") {
+            out.push(path.to_path_buf());
+        }
+        return;
+    }
+    let Ok(rd) = std::fs::read_dir(path) else { return };
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for e in entries {
+        find_scenarios(&e, out);
+    }
+}
+
+/// The models a scenario runs against: its `model` field, or the `.bpmn` of the same stem.
+fn scenario_models(path: &Path, sc: &Scenario) -> Result<Vec<PathBuf>, String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    if !sc.model.is_empty() {
+        return Ok(sc.model.iter().map(|m| dir.join(m)).collect());
+    }
+    let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = file.trim_end_matches(".scenario.json");
+    // `X.scenario.json` or `X.variant.scenario.json` -> `X.bpmn`
+    let mut candidates = vec![stem.to_string()];
+    if let Some((base, _)) = stem.split_once('.') {
+        candidates.push(base.to_string());
+    }
+    for c in candidates {
+        let p = dir.join(format!("{c}.bpmn"));
+        if p.is_file() {
+            return Ok(vec![p]);
+        }
+    }
+    Err(format!("no model: add \"model\": \"file.bpmn\" or put {stem}.bpmn beside it"))
+}
+
+fn run_scenario(path: &Path) -> Result<usize, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let sc = Scenario::from_json_text(&text)?;
+    let models = scenario_models(path, &sc)?;
+    let engine = load(&models).map_err(|Invalid(m)| m)?;
+    let mut sim = Simulation::start(&engine, &sc, None, sc.variables.clone()).map_err(|e| format!("cannot start: {e}"))?;
+    sim.run_steps(&sc.steps)?;
+    if let Some(expect) = &sc.expect {
+        let fails = sim.check(expect);
+        if !fails.is_empty() {
+            return Err(fails.join("; "));
+        }
+    }
+    Ok(sc.steps.len())
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+}
+
+pub fn test(paths: &[PathBuf], junit: Option<&Path>) -> u8 {
+    let roots: Vec<PathBuf> = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
+    let mut files = Vec::new();
+    for r in &roots {
+        if !r.exists() {
+            eprintln!("{}: no such file or folder", r.display());
+            return 2;
+        }
+        find_scenarios(r, &mut files);
+    }
+    if files.is_empty() {
+        eprintln!("no *.scenario.json found under {}", roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", "));
+        return 2;
+    }
+    let (mut passed, mut failed) = (0, 0);
+    let mut cases = Vec::new();
+    for f in &files {
+        let started = Instant::now();
+        let r = run_scenario(f);
+        let secs = started.elapsed().as_secs_f64();
+        match &r {
+            Ok(n) => {
+                passed += 1;
+                println!("ok   {} ({n} steps)", f.display());
+            }
+            Err(e) => {
+                failed += 1;
+                println!("FAIL {}: {e}", f.display());
+            }
+        }
+        cases.push((f.display().to_string(), secs, r.err()));
+    }
+    println!("{passed} passed, {failed} failed");
+    if let Some(j) = junit {
+        let mut xml = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"baton scenarios\" tests=\"{}\" failures=\"{failed}\">\n",
+            cases.len()
+        );
+        for (name, secs, err) in &cases {
+            xml += &format!("  <testcase name=\"{}\" time=\"{secs:.3}\"", xml_escape(name));
+            match err {
+                None => xml += "/>\n",
+                Some(e) => xml += &format!("><failure message=\"{}\"/></testcase>\n", xml_escape(e)),
+            }
+        }
+        xml += "</testsuite>\n";
+        if let Err(e) = std::fs::write(j, xml) {
+            eprintln!("{}: cannot write JUnit report: {e}", j.display());
+            return 2;
+        }
+    }
+    if failed > 0 {
+        1
+    } else {
+        0
+    }
+}
