@@ -330,7 +330,10 @@ impl<'e> Simulation<'e> {
                     }
                 };
                 self.apply_to(i, Event::CompleteTask { task_id: Some(task.clone()), data: data.clone() }, user.as_ref())
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| match e {
+                        CommandError::Ended(status) => format!("task '{task}' is not waiting: the instance is {status}"),
+                        other => other.to_string(),
+                    })
             }
             Action::Callback { key, data } => {
                 let mut last = None;

@@ -1,0 +1,160 @@
+//! The `baton` binary end to end: JSON shapes and exit codes from API.md, and bad input.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cli").join(name)
+}
+
+fn baton(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_baton")).args(args).output().expect("baton runs")
+}
+
+fn f(name: &str) -> String {
+    fixture(name).display().to_string()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn simulate_prints_state_path_variables_and_waiting() {
+    let out = baton(&["simulate", &f("review.bpmn"), "--vars", r#"{"amount": 5000}"#, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["state"], "WAITING");
+    assert_eq!(v["path"], serde_json::json!(["Start", "Gw", "Task_Review"]));
+    assert_eq!(v["variables"]["amount"], 5000);
+    assert_eq!(v["waiting"][0]["taskId"], "Task_Review");
+    assert_eq!(v["waiting"][0]["taskType"], "userTask");
+    assert_eq!(v["waiting"][0]["elementId"], "Task_Review");
+    assert_eq!(v["waiting"][0]["formKey"], "review-form");
+    assert_eq!(v["error"], Value::Null);
+
+    let out = baton(&["simulate", &f("review.bpmn"), "--vars", r#"{"amount": 5}"#, "--json"]);
+    let v = json(&out);
+    assert_eq!(v["state"], "COMPLETED");
+    assert_eq!(v["path"], serde_json::json!(["Start", "Gw", "Task_Small", "End_S"]));
+    assert_eq!(v["variables"]["size"], "small");
+}
+
+#[test]
+fn simulate_with_scenario_applies_steps_and_checks_access() {
+    let out = baton(&["simulate", &f("review.bpmn"), "--scenario", &f("review.scenario.json"), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["state"], "COMPLETED");
+    assert_eq!(v["variables"]["lastUserTaskResult"]["approved"], true);
+}
+
+#[test]
+fn a_step_for_a_task_that_is_not_waiting_exits_1_and_says_which_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = dir.path().join("s.json");
+    std::fs::write(&sc, r#"{"variables": {"amount": 1}, "steps": [{"complete": "Task_Review"}]}"#).unwrap();
+    let out = baton(&["simulate", &f("review.bpmn"), "--scenario", sc.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v["state"], "COMPLETED", "the JSON still shows where the instance stands");
+    let err = v["error"].as_str().unwrap();
+    assert!(err.starts_with("step 1:") && err.contains("Task_Review") && err.contains("not waiting"), "{err}");
+    assert!(stderr(&out).contains("step 1"));
+}
+
+#[test]
+fn scenario_with_unknown_field_exits_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = dir.path().join("s.json");
+    std::fs::write(&sc, r#"{"steps": [{"complete": "A"}, {"compelte": "B"}]}"#).unwrap();
+    let out = baton(&["simulate", &f("review.bpmn"), "--scenario", sc.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(e.contains("step 2") && e.contains("'compelte'"), "{e}");
+}
+
+#[test]
+fn unreadable_models_and_bad_vars_exit_2_with_position() {
+    let out = baton(&["simulate", &f("broken.bpmn")]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(e.contains("broken.bpmn:5:") && e.contains("malformed XML"), "{e}");
+
+    let out = baton(&["simulate", &f("pom.xml")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not a BPMN file"), "{}", stderr(&out));
+
+    let out = baton(&["simulate", &f("not-executable.bpmn")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("executable"), "{}", stderr(&out));
+
+    let out = baton(&["simulate", &f("review.bpmn"), "--vars", "{amount: 1}"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--vars"), "{}", stderr(&out));
+
+    let out = baton(&["simulate", &f("missing.bpmn")]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn lint_counts_nodes_and_reports_problems() {
+    let out = baton(&["lint", &f("review.bpmn"), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let v = json(&out);
+    assert_eq!(v["processes"][0]["id"], "Review");
+    assert_eq!(v["processes"][0]["flowNodes"], 6);
+    assert_eq!(v["processes"][0]["sequenceFlows"], 5);
+    assert_eq!(v["problems"], serde_json::json!([]));
+
+    let out = baton(&["lint", &f("not-executable.bpmn"), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    let p = &v["problems"][0];
+    assert_eq!(p["severity"], "error");
+    assert!(p["line"].as_u64().unwrap() >= 1 && p["column"].as_u64().unwrap() >= 1);
+
+    let out = baton(&["lint", &f("broken.bpmn"), "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bench_reports_rate_and_end_state() {
+    let out = baton(&["bench", &f("review.bpmn"), "--vars", r#"{"amount": 1}"#, "--instances", "200", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["instances"], 200);
+    assert_eq!(v["state"], "COMPLETED");
+    assert!(v["instancesPerSecond"].as_f64().unwrap() > 0.0);
+    assert!(v["seconds"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["lastVariables"]["size"], "small");
+}
+
+#[test]
+fn test_command_runs_scenarios_and_summarises() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["review.bpmn", "review.scenario.json", "review.failing.scenario.json"] {
+        std::fs::copy(fixture(name), dir.path().join(name)).unwrap();
+    }
+    let junit = dir.path().join("junit.xml");
+    let out = baton(&["test", dir.path().to_str().unwrap(), "--junit", junit.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("1 passed, 1 failed"), "{text}");
+    assert!(text.contains("FAIL") && text.contains("expected state WAITING, got COMPLETED"), "{text}");
+    let xml = std::fs::read_to_string(junit).unwrap();
+    assert!(xml.contains("tests=\"2\"") && xml.contains("<failure"), "{xml}");
+
+    std::fs::remove_file(dir.path().join("review.failing.scenario.json")).unwrap();
+    let out = baton(&["test", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = baton(&["test", empty.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+}
