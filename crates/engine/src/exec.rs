@@ -122,7 +122,13 @@ enum TokenState {
     /// Parked at a user task (form mode).
     UserTask,
     /// Parked at a receive task, with its evaluated correlation key.
-    ReceiveTask { key: Option<String>, form: bool },
+    ReceiveTask {
+        key: Option<String>,
+        form: bool,
+        /// `TimeoutMinutes` passed: the callback row is Expired and no callback resumes it.
+        #[serde(default)]
+        expired: bool,
+    },
     /// Parked while a child scope runs.
     InScope(ScopeId),
     /// Parked at a catch event or event-based gateway; its subscriptions say what for.
@@ -511,6 +517,12 @@ impl Engine {
             },
         };
         let node = self.node(inst.tok(t).node);
+        if let TokenState::ReceiveTask { expired: true, .. } = inst.tok(t).state {
+            return Err(CommandError::NotWaiting(format!(
+                "the callback of task '{}' has expired (TimeoutMinutes); it no longer accepts submissions",
+                node.id
+            )));
+        }
         if ctx.enforce_access {
             self.check_access(node, ctx.user)?;
         }
@@ -528,9 +540,28 @@ impl Engine {
     fn callback(&self, inst: &mut Instance, key: &str, data: Value, ctx: &Ctx) -> Result<Vec<Effect>, CommandError> {
         let found = inst
             .live_tokens()
-            .find(|(_, t)| matches!(&t.state, TokenState::ReceiveTask { key: Some(k), .. } if k == key))
+            .find(|(_, t)| {
+                matches!(&t.state, TokenState::ReceiveTask { key: Some(k), form: false, expired: false } if k == key)
+            })
             .map(|(i, _)| i);
         let Some(t) = found else {
+            // Say why when the key is known but not open to a webhook callback.
+            for (_, tok) in inst.live_tokens() {
+                if let TokenState::ReceiveTask { key: Some(k), form, expired } = &tok.state {
+                    if k == key && *expired {
+                        return Err(CommandError::NoMatch(format!(
+                            "the callback for correlation key '{key}' on task '{}' has expired (TimeoutMinutes)",
+                            self.node(tok.node).id
+                        )));
+                    }
+                    if k == key && *form {
+                        return Err(CommandError::NoMatch(format!(
+                            "no task waits for a webhook callback with correlation key '{key}': task '{}' waits on that key for a form submission (SignalProcessInstanceCommand)",
+                            self.node(tok.node).id
+                        )));
+                    }
+                }
+            }
             // A message catch event waiting on this key also accepts a callback.
             if let Some(i) = inst.subs.iter().position(|s| {
                 matches!(&s.kind, SubKind::Message { key: Some(k), .. } if k == key)
@@ -840,7 +871,7 @@ impl Engine {
                 };
                 let form = node.property("form").or(node.property("FormKey")).map(str::to_string);
                 let timeout = node.property("TimeoutMinutes").and_then(|s| s.trim().parse::<f64>().ok());
-                run.inst.tok_mut(t).state = TokenState::ReceiveTask { key: key.clone(), form: form.is_some() };
+                run.inst.tok_mut(t).state = TokenState::ReceiveTask { key: key.clone(), form: form.is_some(), expired: false };
                 run.effects.push(Effect::CallbackRegistered {
                     task_id: node.id.clone(),
                     correlation_key: key,
@@ -1413,8 +1444,11 @@ impl Engine {
                     // TimeoutMinutes: the callback row expires; a timer boundary drawn on the task fires.
                     run.inst.subs.retain(|s| s.id != sub.id);
                     let Some(t) = sub.token else { return };
-                    let key = match &run.inst.tok(t).state {
-                        TokenState::ReceiveTask { key, .. } => key.clone(),
+                    let key = match &mut run.inst.tok_mut(t).state {
+                        TokenState::ReceiveTask { key, expired, .. } => {
+                            *expired = true;
+                            key.clone()
+                        }
                         _ => None,
                     };
                     run.effects.push(Effect::CallbackClosed { task_id: node.id.clone(), correlation_key: key, status: "Expired" });
@@ -1917,7 +1951,7 @@ impl Engine {
         }
         inst.live_tokens()
             .find(|(_, t)| match &t.state {
-                TokenState::ReceiveTask { key: k, .. } => {
+                TokenState::ReceiveTask { key: k, expired: false, .. } => {
                     let node = self.node(t.node);
                     node.property("message").unwrap_or(&node.id) == name && key_ok(k)
                 }
@@ -1952,7 +1986,7 @@ impl Engine {
                     w.form_key = node.property("FormKey").or(node.property("form")).map(str::to_string);
                     out.push(w);
                 }
-                TokenState::ReceiveTask { key, form } => {
+                TokenState::ReceiveTask { key, form, .. } => {
                     let mut w = base("receiveTask");
                     w.correlation_key = key.clone();
                     w.message = node.property("message").map(str::to_string);
