@@ -63,20 +63,22 @@ fn load_scenario(path: Option<&Path>) -> Result<Scenario, Invalid> {
     }
 }
 
+/// Model, scenario and start variables (the scenario's, overridden by `--vars`).
+fn prepare(models: &[PathBuf], scenario: Option<&Path>, vars: Option<&str>) -> Result<(Engine, Scenario, Map<String, Value>), Invalid> {
+    let engine = load(models)?;
+    let sc = load_scenario(scenario)?;
+    let mut variables = sc.variables.clone();
+    variables.extend(parse_vars(vars)?);
+    Ok((engine, sc, variables))
+}
+
 fn print_json(v: &Value, compact: bool) {
     let text = if compact { serde_json::to_string(v) } else { serde_json::to_string_pretty(v) };
     println!("{}", text.unwrap_or_else(|_| "{}".into()));
 }
 
 pub fn simulate(models: &[PathBuf], process: Option<&str>, scenario: Option<&Path>, vars: Option<&str>, compact: bool) -> u8 {
-    let prepared = (|| {
-        let engine = load(models)?;
-        let sc = load_scenario(scenario)?;
-        let mut variables = sc.variables.clone();
-        variables.extend(parse_vars(vars)?);
-        Ok::<_, Invalid>((engine, sc, variables))
-    })();
-    let (engine, sc, variables) = match prepared {
+    let (engine, sc, variables) = match prepare(models, scenario, vars) {
         Ok(x) => x,
         Err(Invalid(msg)) => {
             eprintln!("{msg}");
@@ -151,14 +153,7 @@ pub fn lint(model: &Path, compact: bool) -> u8 {
 }
 
 pub fn bench(model: &Path, scenario: Option<&Path>, vars: Option<&str>, instances: usize, compact: bool) -> u8 {
-    let prepared = (|| {
-        let engine = load(&[model.to_path_buf()])?;
-        let sc = load_scenario(scenario)?;
-        let mut variables = sc.variables.clone();
-        variables.extend(parse_vars(vars)?);
-        Ok::<_, Invalid>((engine, sc, variables))
-    })();
-    let (engine, sc, variables) = match prepared {
+    let (engine, sc, variables) = match prepare(&[model.to_path_buf()], scenario, vars) {
         Ok(x) => x,
         Err(Invalid(msg)) => {
             eprintln!("{msg}");

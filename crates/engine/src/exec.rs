@@ -936,38 +936,42 @@ impl Engine {
         match node.outgoing.len() {
             0 => self.consume(run, t),
             1 if self.deployment.flow(node.outgoing[0]).condition.is_none() => self.move_token(run, t, node.outgoing[0]),
-            _ => {
-                let mut chosen = Vec::with_capacity(node.outgoing.len());
-                for &f in &node.outgoing {
-                    if Some(f) == node.default_flow {
-                        continue;
-                    }
-                    match &self.deployment.flow(f).condition {
-                        None => chosen.push(f),
-                        Some(c) => match self.eval_condition(run.inst, scope, c.id, run.now, None, None) {
-                            Ok(true) => chosen.push(f),
-                            Ok(false) => {}
-                            Err(e) => {
-                                return self.incident(
-                                    run,
-                                    t,
-                                    format!("condition of flow '{}' failed: {}", self.deployment.flow(f).id, e.message),
-                                )
-                            }
-                        },
-                    }
+            _ => match self.select_flows(run.inst, scope, node, false, run.now) {
+                Ok(chosen) if chosen.is_empty() => {
+                    self.incident(run, t, format!("no outgoing flow of '{}' has a true condition", node.id))
                 }
-                if chosen.is_empty() {
-                    if let Some(d) = node.default_flow {
-                        chosen.push(d);
-                    }
+                Ok(chosen) => self.fork(run, t, &chosen),
+                Err(msg) => self.incident(run, t, msg),
+            },
+        }
+    }
+
+    /// The outgoing flows a token takes: those without a condition or with a true one, in
+    /// document order (only the first when `first_only`, as an exclusive gateway does), else the
+    /// default flow. Empty when nothing can be taken; `Err` when a condition fails to evaluate.
+    fn select_flows(&self, inst: &Instance, scope: ScopeId, node: &FlowNode, first_only: bool, now: Timestamp) -> Result<Vec<FlowId>, String> {
+        let mut chosen = Vec::with_capacity(node.outgoing.len());
+        for &f in &node.outgoing {
+            if Some(f) == node.default_flow {
+                continue;
+            }
+            let take = match &self.deployment.flow(f).condition {
+                None => true,
+                Some(c) => self
+                    .eval_condition(inst, scope, c.id, now, None, None)
+                    .map_err(|e| format!("condition of flow '{}' failed: {}", self.deployment.flow(f).id, e.message))?,
+            };
+            if take {
+                chosen.push(f);
+                if first_only {
+                    break;
                 }
-                if chosen.is_empty() {
-                    return self.incident(run, t, format!("no outgoing flow of '{}' has a true condition", node.id));
-                }
-                self.fork(run, t, &chosen);
             }
         }
+        if chosen.is_empty() {
+            chosen.extend(node.default_flow);
+        }
+        Ok(chosen)
     }
 
     fn fork(&self, run: &mut Run, t: TokenId, flows: &[FlowId]) {
@@ -1005,40 +1009,13 @@ impl Engine {
                     // Treated as an inclusive join (documented in COVERAGE.md).
                     return self.inclusive_gateway(run, t, via);
                 }
-                let mut chosen = None;
-                for &f in &node.outgoing {
-                    if Some(f) == node.default_flow {
-                        continue;
-                    }
-                    match &self.deployment.flow(f).condition {
-                        None => {
-                            chosen = Some(f);
-                            break;
-                        }
-                        Some(c) => match self.eval_condition(run.inst, scope, c.id, run.now, None, None) {
-                            Ok(true) => {
-                                chosen = Some(f);
-                                break;
-                            }
-                            Ok(false) => {}
-                            Err(e) => {
-                                return self.incident(
-                                    run,
-                                    t,
-                                    format!("condition of flow '{}' failed: {}", self.deployment.flow(f).id, e.message),
-                                )
-                            }
-                        },
-                    }
-                }
-                match chosen.or(node.default_flow) {
-                    Some(f) => self.move_token(run, t, f),
-                    None if node.outgoing.is_empty() => self.consume(run, t),
-                    None => self.incident(
-                        run,
-                        t,
-                        format!("no outgoing flow of gateway '{}' has a true condition and there is no default flow", node.id),
-                    ),
+                match self.select_flows(run.inst, scope, node, true, run.now) {
+                    Ok(chosen) => match chosen.first() {
+                        Some(&f) => self.move_token(run, t, f),
+                        None if node.outgoing.is_empty() => self.consume(run, t),
+                        None => self.incident(run, t, no_flow(&node.id)),
+                    },
+                    Err(msg) => self.incident(run, t, msg),
                 }
             }
             GatewayKind::Parallel => {
@@ -1108,42 +1085,12 @@ impl Engine {
         let tok = run.inst.tok(t);
         let (scope, node_id) = (tok.scope, tok.node);
         let node = self.node(node_id);
-        let mut chosen = Vec::new();
-        for &f in &node.outgoing {
-            if Some(f) == node.default_flow {
-                continue;
-            }
-            match &self.deployment.flow(f).condition {
-                None => chosen.push(f),
-                Some(c) => match self.eval_condition(run.inst, scope, c.id, run.now, None, None) {
-                    Ok(true) => chosen.push(f),
-                    Ok(false) => {}
-                    Err(e) => {
-                        return self.incident(
-                            run,
-                            t,
-                            format!("condition of flow '{}' failed: {}", self.deployment.flow(f).id, e.message),
-                        )
-                    }
-                },
-            }
+        match self.select_flows(run.inst, scope, node, false, run.now) {
+            Ok(chosen) if chosen.is_empty() && node.outgoing.is_empty() => self.consume(run, t),
+            Ok(chosen) if chosen.is_empty() => self.incident(run, t, no_flow(&node.id)),
+            Ok(chosen) => self.fork(run, t, &chosen),
+            Err(msg) => self.incident(run, t, msg),
         }
-        if chosen.is_empty() {
-            if let Some(d) = node.default_flow {
-                chosen.push(d);
-            }
-        }
-        if chosen.is_empty() {
-            if node.outgoing.is_empty() {
-                return self.consume(run, t);
-            }
-            return self.incident(
-                run,
-                t,
-                format!("no outgoing flow of gateway '{}' has a true condition and there is no default flow", node.id),
-            );
-        }
-        self.fork(run, t, &chosen);
     }
 
     /// Fires an inclusive join whose every possible arrival has arrived. True if one fired.
@@ -2225,6 +2172,10 @@ fn reverse_reach(d: &Deployment, g: NodeId) -> HashSet<NodeId> {
     }
     // Link throw events reach their catch events' successors.
     seen
+}
+
+fn no_flow(gateway: &str) -> String {
+    format!("no outgoing flow of gateway '{gateway}' has a true condition and there is no default flow")
 }
 
 fn split_list(s: &str) -> impl Iterator<Item = &str> {
