@@ -33,6 +33,7 @@ use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 
 type ScopeId = u32;
+type TimerParser = fn(&str) -> Result<timer::Schedule, timer::TimerError>;
 
 /// Flow-node executions one command may cause before the engine assumes an endless loop.
 const MAX_STEPS: u32 = 1_000_000;
@@ -1280,7 +1281,7 @@ impl Engine {
     }
 
     fn timer_schedule(&self, inst: &Instance, scope: ScopeId, def: &TimerDef, now: Timestamp) -> Result<timer::Schedule, String> {
-        let (src, parse): (_, fn(&str) -> Result<timer::Schedule, timer::TimerError>) = match def {
+        let (src, parse): (_, TimerParser) = match def {
             TimerDef::Date(s) => (s, timer::parse_date),
             TimerDef::Duration(s) => (s, timer::parse_duration),
             TimerDef::Cycle(s) => (s, timer::parse_cycle),

@@ -322,13 +322,8 @@ impl<'e> Simulation<'e> {
             Action::Complete { task, data } => {
                 let target = (0..self.instances.len())
                     .find(|&i| self.engine.waiting(&self.instances[i]).iter().any(|w| &w.task_id == task));
-                let i = match target {
-                    Some(i) => i,
-                    None => {
-                        // Let the engine word the error against the main instance.
-                        0
-                    }
-                };
+                // Not waiting anywhere: the main instance words the error.
+                let i = target.unwrap_or_default();
                 self.apply_to(i, Event::CompleteTask { task_id: Some(task.clone()), data: data.clone() }, user.as_ref())
                     .map_err(|e| match e {
                         CommandError::Ended(status) => format!("task '{task}' is not waiting: the instance is {status}"),
