@@ -1,0 +1,217 @@
+//! Camunda 7's own engine test models, run by Baton, with the expectations of Camunda's JUnit
+//! tests (camunda/camunda-bpm-platform, engine/src/test/java/org/camunda/bpm/engine/test/bpmn/).
+//! The models are read from ../shared/corpora/camunda7 at run time; without it each test says it
+//! skipped. Each test names the Camunda test method whose assertions it mirrors.
+
+use baton_engine::{parse, Clock, Ctx, Effect, Engine, Event, Instance, Status, VirtualClock};
+use serde_json::{json, Map, Value};
+use std::path::PathBuf;
+
+fn corpus(rel: &str) -> Option<String> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/camunda7/bpmn").join(rel);
+    match std::fs::read_to_string(&p) {
+        Ok(t) => Some(t),
+        Err(_) => {
+            println!("skipped: ../shared/corpora/camunda7 not found ({rel})");
+            None
+        }
+    }
+}
+
+struct Run {
+    engine: Engine,
+    clock: VirtualClock,
+    inst: Instance,
+    effects: Vec<Effect>,
+}
+
+impl Run {
+    fn start(xml: &str, vars: Value) -> Run {
+        let (engine, _) = Engine::new(parse(&[("camunda.bpmn", xml)]).expect("parses")).expect("valid");
+        let clock = VirtualClock::new(VirtualClock::default_start());
+        let ctx = Ctx { clock: &clock, user: None, enforce_access: false };
+        let (inst, effects) = engine.start(None, vars.as_object().cloned().unwrap_or_default(), &ctx).expect("starts");
+        Run { engine, clock, inst, effects }
+    }
+    fn apply(&mut self, e: Event) -> Result<(), String> {
+        let ctx = Ctx { clock: &self.clock, user: None, enforce_access: false };
+        let eff = self.engine.apply(&mut self.inst, e, &ctx).map_err(|e| e.to_string())?;
+        self.effects.extend(eff);
+        Ok(())
+    }
+    /// Names of the waiting user tasks, sorted (Camunda's tests assert task names).
+    fn task_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .engine
+            .waiting(&self.inst)
+            .into_iter()
+            .filter(|w| w.task_type == "userTask")
+            .map(|w| w.name.unwrap_or(w.task_id))
+            .collect();
+        v.sort();
+        v
+    }
+    fn complete(&mut self, task_id: &str) {
+        self.apply(Event::CompleteTask { task_id: Some(task_id.into()), data: json!({}) }).expect("completes");
+    }
+    fn advance_secs(&mut self, secs: i64) {
+        let target = self.clock.now() + jiff::SignedDuration::from_secs(secs);
+        while let Some(due) = self.engine.next_timer(&self.inst).filter(|d| *d <= target) {
+            self.clock.set(due);
+            self.apply(Event::TimersDue).unwrap();
+        }
+        self.clock.set(target);
+    }
+}
+
+#[test]
+fn exclusive_gateway_diverging() {
+    // ExclusiveGatewayTest.testDivergingExclusiveGateway: input i leads to "Task i".
+    let Some(xml) = corpus("gateway/ExclusiveGatewayTest.testDivergingExclusiveGateway.bpmn20.xml") else { return };
+    for i in 1..=3 {
+        let r = Run::start(&xml, json!({ "input": i }));
+        assert_eq!(r.task_names(), [format!("Task {i}")]);
+    }
+}
+
+#[test]
+fn exclusive_gateway_default_flow() {
+    // ExclusiveGatewayTest.testDefaultSequenceFlow
+    let Some(xml) = corpus("gateway/ExclusiveGatewayTest.testDefaultSequenceFlow.bpmn20.xml") else { return };
+    assert_eq!(Run::start(&xml, json!({"input": 1})).task_names(), ["Input is one"]);
+    assert_eq!(Run::start(&xml, json!({"input": 3})).task_names(), ["Input is three"]);
+    assert_eq!(Run::start(&xml, json!({"input": 5})).task_names(), ["Default input"]);
+}
+
+#[test]
+fn exclusive_gateway_multiple_valid_conditions_takes_the_first() {
+    // ExclusiveGatewayTest.testMultipleValidConditions: input 5 matches flows 2 and 3; "Task 2".
+    let Some(xml) = corpus("gateway/ExclusiveGatewayTest.testMultipleValidConditions.bpmn20.xml") else { return };
+    assert_eq!(Run::start(&xml, json!({"input": 5})).task_names(), ["Task 2"]);
+}
+
+#[test]
+fn exclusive_gateway_no_flow_selected() {
+    // ExclusiveGatewayTest.testNoSequenceFlowSelected: Camunda throws "No outgoing sequence flow";
+    // Baton opens an incident on the gateway instead (the instance can be retried).
+    let Some(xml) = corpus("gateway/ExclusiveGatewayTest.testNoSequenceFlowSelected.bpmn20.xml") else { return };
+    let r = Run::start(&xml, json!({"input": 4}));
+    assert_eq!(r.inst.status, Status::Failed);
+    let inc = r.engine.incidents(&r.inst);
+    assert_eq!(inc[0].element_id, "exclusiveGw");
+    assert!(inc[0].message.contains("no outgoing flow"), "{}", inc[0].message);
+}
+
+#[test]
+fn inclusive_gateway_diverging() {
+    // InclusiveGatewayTest.testDivergingInclusiveGateway: input i activates 4 - i tasks.
+    let Some(xml) = corpus("gateway/InclusiveGatewayTest.testDivergingInclusiveGateway.bpmn20.xml") else { return };
+    for i in 1..=3 {
+        assert_eq!(Run::start(&xml, json!({ "input": i })).task_names().len(), 4 - i as usize);
+    }
+}
+
+#[test]
+fn inclusive_gateway_default_flow() {
+    // InclusiveGatewayTest.testDefaultSequenceFlow
+    let Some(xml) = corpus("gateway/InclusiveGatewayTest.testDefaultSequenceFlow.bpmn20.xml") else { return };
+    assert_eq!(Run::start(&xml, json!({"input": 1})).task_names(), ["Input is one", "Input is three or one"]);
+    assert_eq!(Run::start(&xml, json!({"input": 3})).task_names(), ["Input is three or one"]);
+    assert_eq!(Run::start(&xml, json!({"input": 5})).task_names(), ["Default input"]);
+}
+
+#[test]
+fn simple_subprocess() {
+    // SubProcessTest.testSimpleSubProcess: the task inside waits; completing it ends the process.
+    let Some(xml) = corpus("subprocess/SubProcessTest.testSimpleSubProcess.bpmn20.xml") else { return };
+    let mut r = Run::start(&xml, json!({}));
+    assert_eq!(r.task_names(), ["Task in subprocess"]);
+    r.complete("subProcessTask");
+    assert_eq!(r.inst.status, Status::Completed);
+}
+
+#[test]
+fn parallel_multi_instance_user_tasks() {
+    // MultiInstanceTest.testParallelUserTasks: loopCardinality ${5-2} creates three tasks at once.
+    let Some(xml) = corpus("multiinstance/MultiInstanceTest.testParallelUserTasks.bpmn20.xml") else { return };
+    let mut r = Run::start(&xml, json!({}));
+    assert_eq!(r.engine.waiting(&r.inst).len(), 3);
+    for _ in 0..3 {
+        r.complete("miTasks");
+    }
+    assert_eq!(r.inst.status, Status::Completed);
+}
+
+#[test]
+fn multiple_timers_on_user_task_earliest_wins() {
+    // BoundaryTimerEventTest.testMultipleTimersOnUserTask: PT1H, PT2H, PT3H on one task; after
+    // an hour the PT1H timer has fired and "Third Task" is active; the other timers are gone.
+    let Some(xml) = corpus("event/timer/BoundaryTimerEventTest.testMultipleTimersOnUserTask.bpmn20.xml") else { return };
+    let mut r = Run::start(&xml, json!({}));
+    assert_eq!(r.task_names(), ["First Task"]);
+    r.advance_secs(3600 + 5);
+    assert_eq!(r.task_names(), ["Third Task"]);
+    assert_eq!(r.engine.next_timer(&r.inst), None);
+    r.complete("thirdTask");
+    assert_eq!(r.inst.status, Status::Completed);
+}
+
+#[test]
+fn signal_thrown_by_one_process_is_caught_by_another() {
+    // SignalEventTests.testSignalCatchIntermediate (catchAlertSignal + throwAlertSignal): the
+    // catching instance waits until the throwing instance runs, then ends.
+    let Some(catch) = corpus("event/signal/SignalEventTests.catchAlertSignal.bpmn20.xml") else { return };
+    let Some(throw) = corpus("event/signal/SignalEventTests.throwAlertSignal.bpmn20.xml") else { return };
+    let mut catcher = Run::start(&catch, json!({}));
+    assert_eq!(catcher.inst.status, Status::Waiting);
+    let thrower = Run::start(&throw, json!({}));
+    let thrown: Vec<(String, Map<String, Value>)> = thrower
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::SignalThrown { name, variables, .. } => Some((name.clone(), variables.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(thrown.len(), 1, "the throwing process throws one signal");
+    let (name, _) = thrown[0].clone();
+    catcher.apply(Event::Signal { name, variables: Map::new() }).unwrap();
+    assert_eq!(catcher.inst.status, Status::Completed);
+}
+
+#[test]
+fn every_camunda_model_reads_without_panicking() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/camunda7/bpmn");
+    if !root.is_dir() {
+        println!("skipped: ../shared/corpora/camunda7 not found");
+        return;
+    }
+    let mut stack = vec![root];
+    let (mut files, mut runnable) = (0, 0);
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+            files += 1;
+            let ok = std::panic::catch_unwind(|| {
+                let d = parse(&[("m", text.as_str())]).ok()?;
+                let (engine, _) = Engine::new(d).ok()?;
+                // Starting must not panic either (an error is fine: no start event, ...).
+                let clock = VirtualClock::new(VirtualClock::default_start());
+                let ctx = Ctx { clock: &clock, user: None, enforce_access: false };
+                Some(engine.start(None, Map::new(), &ctx).is_ok())
+            });
+            match ok {
+                Err(_) => panic!("panicked on {}", p.display()),
+                Ok(Some(_)) => runnable += 1,
+                Ok(None) => {}
+            }
+        }
+    }
+    println!("camunda7: {files} files, {runnable} valid and started without panic");
+    assert!(runnable > 300);
+}
