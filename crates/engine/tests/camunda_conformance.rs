@@ -215,3 +215,36 @@ fn every_camunda_model_reads_without_panicking() {
     println!("camunda7: {files} files, {runnable} valid and started without panic");
     assert!(runnable > 300);
 }
+
+#[test]
+fn error_on_embedded_subprocess_is_caught_by_boundary() {
+    // BoundaryErrorEventTest.testCatchErrorOnEmbeddedSubprocess
+    let Some(xml) = corpus("event/error/BoundaryErrorEventTest.testCatchErrorOnEmbeddedSubprocess.bpmn20.xml") else { return };
+    let mut r = Run::start(&xml, json!({}));
+    assert_eq!(r.task_names(), ["subprocessTask"]);
+    r.complete("subprocessTask");
+    assert_eq!(r.task_names(), ["task after catching the error"]);
+}
+
+#[test]
+fn deeply_nested_error_is_caught_by_the_matching_boundary() {
+    // BoundaryErrorEventTest.testDeeplyNestedErrorThrown: error1 is caught on subprocess2 and the
+    // process ends; error2 is caught on subprocess1 and "task after catch" is active.
+    let Some(xml) = corpus("event/error/BoundaryErrorEventTest.testDeeplyNestedErrorThrown.bpmn20.xml") else { return };
+    let mut r = Run::start(&xml, json!({"input": 1}));
+    assert_eq!(r.task_names(), ["Nested task"]);
+    r.complete("taskInSubprocess");
+    assert_eq!(r.inst.status, Status::Completed);
+
+    let mut r = Run::start(&xml, json!({"input": 2}));
+    r.complete("taskInSubprocess");
+    assert_eq!(r.task_names(), ["task after catch"]);
+}
+
+#[test]
+fn error_event_subprocess_takes_precedence_over_boundary() {
+    // ErrorEventSubProcessTest.testEventSubprocessTakesPrecedence
+    let Some(xml) = corpus("event/error/ErrorEventSubProcessTest.testEventSubprocessTakesPrecedence.bpmn20.xml") else { return };
+    let r = Run::start(&xml, json!({}));
+    assert_eq!(r.task_names(), ["Escalated Task"]);
+}
