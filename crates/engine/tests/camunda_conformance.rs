@@ -248,3 +248,39 @@ fn error_event_subprocess_takes_precedence_over_boundary() {
     let r = Run::start(&xml, json!({}));
     assert_eq!(r.task_names(), ["Escalated Task"]);
 }
+
+#[test]
+fn single_boundary_message_event() {
+    // MessageBoundaryEventTest.testSingleBoundaryMessageEvent: the message moves the token to
+    // taskAfterMessage; without it, completing the task leads to taskAfterTask.
+    let Some(xml) = corpus("event/message/MessageBoundaryEventTest.testSingleBoundaryMessageEvent.bpmn20.xml") else { return };
+    let mut r = Run::start(&xml, json!({}));
+    r.apply(Event::Message { name: "messageName".into(), correlation_key: None, variables: Map::new() }).unwrap();
+    let w: Vec<String> = r.engine.waiting(&r.inst).into_iter().map(|w| w.task_id).collect();
+    assert_eq!(w, ["taskAfterMessage"]);
+    r.complete("taskAfterMessage");
+    assert_eq!(r.inst.status, Status::Completed);
+
+    let mut r = Run::start(&xml, json!({}));
+    r.complete("task");
+    let w: Vec<String> = r.engine.waiting(&r.inst).into_iter().map(|w| w.task_id).collect();
+    assert_eq!(w, ["taskAfterTask"]);
+    assert!(r.apply(Event::Message { name: "messageName".into(), correlation_key: None, variables: Map::new() }).is_err(),
+        "the boundary subscription is gone once the task completed");
+}
+
+#[test]
+fn non_interrupting_message_event_subprocess_in_embedded_subprocess() {
+    // MessageEventSubprocessTest.testNonInterruptingInEmbeddedSubprocess: the message adds a
+    // second task beside the first; the instance ends when both are done.
+    let Some(xml) = corpus("event/message/MessageEventSubprocessTest.testNonInterruptingInEmbeddedSubprocess.bpmn20.xml") else { return };
+    let mut r = Run::start(&xml, json!({}));
+    r.apply(Event::Message { name: "newMessage".into(), correlation_key: None, variables: Map::new() }).unwrap();
+    let mut w: Vec<String> = r.engine.waiting(&r.inst).into_iter().map(|w| w.task_id).collect();
+    w.sort();
+    assert_eq!(w, ["eventSubProcessTask", "task"]);
+    r.complete("task");
+    assert_eq!(r.inst.status, Status::Waiting, "the event sub-process keeps the scope alive");
+    r.complete("eventSubProcessTask");
+    assert_eq!(r.inst.status, Status::Completed);
+}
