@@ -27,10 +27,16 @@ struct Run {
 
 impl Run {
     fn start(xml: &str, vars: Value) -> Run {
-        let (engine, _) = Engine::new(parse(&[("camunda.bpmn", xml)]).expect("parses")).expect("valid");
+        Run::start_files(&[xml], None, vars)
+    }
+    /// Several files (a caller and its callees) and the process to start.
+    fn start_files(xmls: &[&str], process: Option<&str>, vars: Value) -> Run {
+        let files: Vec<(String, &str)> = xmls.iter().enumerate().map(|(i, x)| (format!("f{i}.bpmn"), *x)).collect();
+        let refs: Vec<(&str, &str)> = files.iter().map(|(n, x)| (n.as_str(), *x)).collect();
+        let (engine, _) = Engine::new(parse(&refs).expect("parses")).expect("valid");
         let clock = VirtualClock::new(VirtualClock::default_start());
         let ctx = Ctx { clock: &clock, user: None, enforce_access: false };
-        let (inst, effects) = engine.start(None, vars.as_object().cloned().unwrap_or_default(), &ctx).expect("starts");
+        let (inst, effects) = engine.start(process, vars.as_object().cloned().unwrap_or_default(), &ctx).expect("starts");
         Run { engine, clock, inst, effects }
     }
     fn apply(&mut self, e: Event) -> Result<(), String> {
@@ -282,5 +288,40 @@ fn non_interrupting_message_event_subprocess_in_embedded_subprocess() {
     r.complete("task");
     assert_eq!(r.inst.status, Status::Waiting, "the event sub-process keeps the scope alive");
     r.complete("eventSubProcessTask");
+    assert_eq!(r.inst.status, Status::Completed);
+}
+
+#[test]
+fn terminate_end_event_ends_the_whole_process() {
+    // TerminateEndEventTest.testProcessTerminate: completing the task before the terminate end
+    // event ends the instance, cancelling the other branch.
+    let Some(xml) = corpus("event/end/TerminateEndEventTest.testProcessTerminate.bpmn") else { return };
+    let mut r = Run::start(&xml, json!({}));
+    assert_eq!(r.task_names(), ["check before end", "check before termination"]);
+    r.complete("preTerminateTask");
+    assert_eq!(r.inst.status, Status::Completed);
+    assert!(r.task_names().is_empty());
+}
+
+#[test]
+fn terminate_in_subprocess_ends_only_the_subprocess() {
+    // TerminateEndEventTest.testTerminateInSubProcess: the parent goes on.
+    let Some(xml) = corpus("event/end/TerminateEndEventTest.testTerminateInSubProcess.bpmn") else { return };
+    let mut r = Run::start(&xml, json!({}));
+    assert_eq!(r.inst.status, Status::Waiting);
+    assert_eq!(r.task_names(), ["check before normal end"]);
+    r.complete("preNormalEnd");
+    assert_eq!(r.inst.status, Status::Completed);
+}
+
+#[test]
+fn terminate_in_called_process_ends_only_the_call() {
+    // TerminateEndEventTest.testTerminateInCallActivity (with subProcessTerminate.bpmn as callee)
+    let Some(caller) = corpus("event/end/TerminateEndEventTest.testTerminateInCallActivity.bpmn") else { return };
+    let Some(callee) = corpus("event/end/TerminateEndEventTest.subProcessTerminate.bpmn") else { return };
+    let mut r = Run::start_files(&[&caller, &callee], Some("terminateEndEventExample"), json!({}));
+    assert_eq!(r.inst.status, Status::Waiting);
+    assert_eq!(r.task_names(), ["check before end"]);
+    r.complete("preNormalEnd");
     assert_eq!(r.inst.status, Status::Completed);
 }
