@@ -325,3 +325,16 @@ fn terminate_in_called_process_ends_only_the_call() {
     r.complete("preNormalEnd");
     assert_eq!(r.inst.status, Status::Completed);
 }
+
+#[test]
+fn link_events_jump_between_parts_of_the_diagram() {
+    // LinkEventTest.testValidEventLink: waits at waitAfterLink1, then waitAfterLink2, then ends.
+    let Some(xml) = corpus("event/link/LinkEventTest.testValidEventLink.bpmn20.xml") else { return };
+    let mut r = Run::start(&xml, json!({}));
+    let w = |r: &Run| r.engine.waiting(&r.inst).into_iter().map(|w| w.task_id).collect::<Vec<_>>();
+    assert_eq!(w(&r), ["waitAfterLink1"]);
+    r.complete("waitAfterLink1");
+    assert_eq!(w(&r), ["waitAfterLink2"]);
+    r.complete("waitAfterLink2");
+    assert_eq!(r.inst.status, Status::Completed);
+}
