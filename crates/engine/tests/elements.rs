@@ -362,3 +362,18 @@ fn endless_loop_without_wait_state_becomes_an_incident() {
     h.apply(Event::Retry { variables: vars(json!({"again": false})) }).unwrap();
     assert_eq!(h.inst.status, Status::Completed);
 }
+
+#[test]
+fn server_script_written_the_seed_way_rejects_with_its_message() {
+    // Seed 002 writes `throw new Error('...')` and `===`; both read as rhai.
+    let body = format!(
+        r#"<bpmn:startEvent id="s"/><bpmn:userTask id="T"><bpmn:extensionElements><custom:properties><custom:property name="ServerScript" value="if (formData.decision === ()) {{ throw new Error('Decision is required'); }}"/></custom:properties></bpmn:extensionElements></bpmn:userTask><bpmn:endEvent id="e"/>{}{}"#,
+        flow("f1", "s", "T"),
+        flow("f2", "T", "e")
+    );
+    let mut h = H::start(&model(&body), json!({}));
+    let err = h.complete("T", json!({})).unwrap_err();
+    assert!(err.ends_with("Decision is required"), "{err}");
+    h.complete("T", json!({"decision": "approve"})).unwrap();
+    assert_eq!(h.inst.status, Status::Completed);
+}

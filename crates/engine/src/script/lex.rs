@@ -365,6 +365,25 @@ pub(crate) fn scan(source: &str) -> Scanned {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
+            // JavaScript habit from the seed documents: `throw new Error("msg")` means
+            // `throw "msg"` here. Blank out `new Error` (same width, so positions stay right).
+            if word == "new" && prev_word.as_deref() == Some("throw") {
+                let j = skip_ws(&chars, i);
+                let mut k = j;
+                while k < n && is_ident_char(chars[k]) {
+                    k += 1;
+                }
+                let next: String = chars[j..k].iter().collect();
+                if next.ends_with("Error") && at(skip_ws(&chars, k)) == '(' {
+                    for _ in start..k {
+                        out.push(' ');
+                    }
+                    i = k;
+                    prev_word = None;
+                    prev_char = ' ';
+                    continue;
+                }
+            }
             let after_dot = prev_char == '.' && prev_prev_char != '.' && prev_word.is_none();
             let is_path = prev_char == ':' && prev_prev_char == ':' && prev_word.is_none();
             let declared = matches!(prev_word.as_deref(), Some("let" | "const" | "for" | "fn"));
@@ -402,7 +421,16 @@ pub(crate) fn scan(source: &str) -> Scanned {
             prev_word = if emitted { None } else { Some(word) };
             continue;
         }
-        // Punctuation.
+        // Punctuation. JavaScript's strict (in)equality reads as rhai's `==` / `!=`.
+        if (c == '=' || c == '!') && at(i + 1) == '=' && at(i + 2) == '=' {
+            out.push(c);
+            out.push_str("= ");
+            prev_prev_char = '=';
+            prev_char = '=';
+            prev_word = None;
+            i += 3;
+            continue;
+        }
         if !interp.is_empty() {
             if c == '{' {
                 if let Some(d) = interp.last_mut() {
@@ -471,6 +499,13 @@ mod tests {
         let s = scan("`total ${total} and {x}`");
         assert_eq!(s.text, "`total ${total} and {x}`");
         assert_eq!(names(&s), ["total"]);
+    }
+
+    #[test]
+    fn javascript_habits_from_the_seeds() {
+        let s = scan("if (x === 'a' && y !== 2) { throw new Error('Decision is required'); }");
+        assert_eq!(s.text, "if (x ==  \"a\" && y !=  2) { throw          (\"Decision is required\"); }");
+        assert_eq!(scan("let e = new Error(1);").text, "let e = new Error(1);");
     }
 
     #[test]
