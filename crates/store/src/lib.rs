@@ -1,0 +1,357 @@
+//! Baton's durable state in one SQLite file.
+//!
+//! Design decisions:
+//! - One connection per `Store`, opened in WAL mode with foreign keys on and a busy timeout, so
+//!   a reader never blocks the writer and a second process waits instead of failing.
+//! - `synchronous=FULL` by default: a commit that returned is on disk. `Durability::Normal`
+//!   (WAL + NORMAL) is offered for benchmarks and desktop use where losing the last commits on a
+//!   power cut (never on a process crash) is acceptable; the choice is the caller's and visible.
+//! - Versioned migrations (`migrations.rs`) keyed by `PRAGMA user_version`; each runs in its own
+//!   transaction, so a failed upgrade leaves the file at the previous version.
+//! - The store knows nothing of BPMN: instance state is the engine's serialised JSON, stored as
+//!   text. `Tx` groups the writes of one engine step into one transaction.
+
+mod migrations;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use std::path::Path;
+
+/// Everything that can go wrong in the store. Each variant says what the caller should do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite refused (I/O, corruption, constraint). The transaction was rolled back.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The file was written by a newer Baton.
+    #[error("the database is at schema version {found}, newer than this Baton understands ({supported})")]
+    TooNew { found: i64, supported: i64 },
+    /// A row the caller named does not exist.
+    #[error("{0}")]
+    NotFound(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=FULL`: every acknowledged commit survives a power cut.
+    Full,
+    /// `synchronous=NORMAL` in WAL mode: survives a crash of Baton, may lose the last commits on
+    /// a power cut.
+    Normal,
+}
+
+pub struct Store {
+    conn: Connection,
+}
+
+/// A stored process definition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Definition {
+    pub process_definition_id: i64,
+    pub process_key: String,
+    pub version: i64,
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bpmn_xml: Option<String>,
+    /// `{formKey: formJson}` as deployed.
+    pub forms: serde_json::Value,
+    pub deployed_at: String,
+}
+
+/// A stored process instance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceRow {
+    pub instance_guid: String,
+    pub process_definition_id: i64,
+    pub status: String,
+    /// The engine's serialised instance state.
+    pub state: String,
+    pub business_key: Option<String>,
+    pub correlation_id: Option<String>,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+}
+
+/// A CallbackRegistry row, with the fields of seed 002.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CallbackRow {
+    pub id: i64,
+    pub parent_instance_id: String,
+    pub callback_task_id: String,
+    pub correlation_key: Option<String>,
+    pub callback_type: String,
+    pub status: String,
+    pub parent_process_state: Option<String>,
+    pub result_data: Option<String>,
+    pub completed_at: Option<String>,
+    pub webhook_url: Option<String>,
+    pub message_ref: Option<String>,
+    pub timeout_minutes: Option<f64>,
+}
+
+impl Store {
+    /// Opens (creating if needed) a database file and brings its schema up to date.
+    pub fn open(path: &Path, durability: Durability) -> Result<Store> {
+        let conn = Connection::open(path)?;
+        Store::init(conn, durability)
+    }
+
+    /// A private in-memory database with every migration applied (tests).
+    pub fn open_in_memory() -> Result<Store> {
+        Store::init(Connection::open_in_memory()?, Durability::Full)
+    }
+
+    fn init(conn: Connection, durability: Durability) -> Result<Store> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "synchronous", if durability == Durability::Full { "FULL" } else { "NORMAL" })?;
+        let mut store = Store { conn };
+        migrations::apply(&mut store.conn)?;
+        Ok(store)
+    }
+
+    /// The schema version of the open file.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Starts one write transaction: everything an engine step changes commits together.
+    pub fn transaction(&mut self) -> Result<Tx<'_>> {
+        Ok(Tx { tx: self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)? })
+    }
+
+    pub fn definition(&self, id: i64, with_xml: bool) -> Result<Definition> {
+        self.conn
+            .query_row(
+                "SELECT id, process_key, version, name, bpmn_xml, forms, deployed_at FROM definitions WHERE id = ?1",
+                params![id],
+                |r| definition_row(r, with_xml),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("no process definition {id}")))
+    }
+
+    /// The newest version of a process key.
+    pub fn latest_definition(&self, key: &str) -> Result<Definition> {
+        self.conn
+            .query_row(
+                "SELECT id, process_key, version, name, bpmn_xml, forms, deployed_at FROM definitions
+                 WHERE process_key = ?1 ORDER BY version DESC LIMIT 1",
+                params![key],
+                |r| definition_row(r, true),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("no process definition with key '{key}'")))
+    }
+
+    /// A page of definitions (without XML), newest first, and the total count.
+    pub fn definitions(&self, key: Option<&str>, page: i64, size: i64) -> Result<(Vec<Definition>, i64)> {
+        let size = size.clamp(1, 500);
+        let offset = (page.max(1) - 1) * size;
+        let total: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM definitions WHERE ?1 IS NULL OR process_key = ?1",
+            params![key],
+            |r| r.get(0),
+        )?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, process_key, version, name, NULL, forms, deployed_at FROM definitions
+             WHERE ?1 IS NULL OR process_key = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+        )?;
+        let rows = stmt.query_map(params![key, size, offset], |r| definition_row(r, false))?;
+        Ok((rows.collect::<rusqlite::Result<_>>()?, total))
+    }
+
+    pub fn instance(&self, guid: &str) -> Result<InstanceRow> {
+        self.conn
+            .query_row(
+                "SELECT guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at
+                 FROM instances WHERE guid = ?1",
+                params![guid],
+                instance_row,
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("no process instance '{guid}'")))
+    }
+
+    /// CallbackRegistry rows, optionally filtered by status and instance.
+    pub fn callbacks(&self, status: Option<&str>, instance: Option<&str>) -> Result<Vec<CallbackRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, parent_instance_id, callback_task_id, correlation_key, callback_type, status,
+                    parent_process_state, result_data, completed_at, webhook_url, message_ref, timeout_minutes
+             FROM callback_registry
+             WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR parent_instance_id = ?2) ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![status, instance], callback_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The Pending callback for a correlation key, if any.
+    pub fn pending_callback(&self, key: &str) -> Result<Option<CallbackRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, parent_instance_id, callback_task_id, correlation_key, callback_type, status,
+                        parent_process_state, result_data, completed_at, webhook_url, message_ref, timeout_minutes
+                 FROM callback_registry WHERE correlation_key = ?1 AND status = 'Pending' ORDER BY id LIMIT 1",
+                params![key],
+                callback_row,
+            )
+            .optional()?)
+    }
+
+    /// History events of an instance, in order: (sequence, at, kind, element id, data).
+    pub fn history(&self, guid: &str) -> Result<Vec<(i64, String, String, Option<String>, Option<String>)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, at, kind, element_id, data FROM history WHERE instance_guid = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![guid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// One write transaction. Dropped without `commit`, it rolls back.
+pub struct Tx<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+impl Tx<'_> {
+    /// Stores a new version of `key`; answers (processDefinitionId, version).
+    pub fn deploy(&self, key: &str, name: Option<&str>, xml: &str, forms: &serde_json::Value, at: &str) -> Result<(i64, i64)> {
+        let version: i64 = self.tx.query_row(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM definitions WHERE process_key = ?1",
+            params![key],
+            |r| r.get(0),
+        )?;
+        self.tx.execute(
+            "INSERT INTO definitions (process_key, version, name, bpmn_xml, forms, deployed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![key, version, name, xml, forms.to_string(), at],
+        )?;
+        Ok((self.tx.last_insert_rowid(), version))
+    }
+
+    pub fn insert_instance(&self, row: &InstanceRow) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO instances (guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                row.instance_guid,
+                row.process_definition_id,
+                row.status,
+                row.state,
+                row.business_key,
+                row.correlation_id,
+                row.started_at,
+                row.ended_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Saves the new state of an instance after an engine step.
+    pub fn update_instance(&self, guid: &str, status: &str, state: &str, ended_at: Option<&str>) -> Result<()> {
+        let n = self.tx.execute(
+            "UPDATE instances SET status = ?2, state = ?3, ended_at = COALESCE(?4, ended_at) WHERE guid = ?1",
+            params![guid, status, state, ended_at],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("no process instance '{guid}'")));
+        }
+        Ok(())
+    }
+
+    /// Registers a Pending callback (a receive task arrived).
+    #[allow(clippy::too_many_arguments)]
+    pub fn register_callback(
+        &self,
+        instance: &str,
+        task_id: &str,
+        key: Option<&str>,
+        message: Option<&str>,
+        webhook_url: Option<&str>,
+        timeout_minutes: Option<f64>,
+        state: Option<&str>,
+        at: &str,
+    ) -> Result<i64> {
+        self.tx.execute(
+            "INSERT INTO callback_registry (parent_instance_id, callback_task_id, correlation_key, callback_type, status,
+                 parent_process_state, webhook_url, message_ref, timeout_minutes, created_at)
+             VALUES (?1, ?2, ?3, 'External', 'Pending', ?4, ?5, ?6, ?7, ?8)",
+            params![instance, task_id, key, state, webhook_url, message, timeout_minutes, at],
+        )?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Moves a Pending callback of a task to `status` (Completed, Failed, Expired). Answers
+    /// whether a Pending row was found: a second completion finds none and changes nothing.
+    pub fn close_callback(&self, instance: &str, task_id: &str, status: &str, result: Option<&str>, at: &str) -> Result<bool> {
+        let n = self.tx.execute(
+            "UPDATE callback_registry SET status = ?3, result_data = ?4, completed_at = ?5
+             WHERE parent_instance_id = ?1 AND callback_task_id = ?2 AND status = 'Pending'",
+            params![instance, task_id, status, result, at],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Appends a history event.
+    pub fn history(&self, guid: &str, at: &str, kind: &str, element_id: Option<&str>, data: Option<&str>) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO history (instance_guid, at, kind, element_id, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![guid, at, kind, element_id, data],
+        )?;
+        Ok(())
+    }
+
+    pub fn commit(self) -> Result<()> {
+        Ok(self.tx.commit()?)
+    }
+}
+
+fn definition_row(r: &rusqlite::Row, with_xml: bool) -> rusqlite::Result<Definition> {
+    let forms: String = r.get(5)?;
+    Ok(Definition {
+        process_definition_id: r.get(0)?,
+        process_key: r.get(1)?,
+        version: r.get(2)?,
+        name: r.get(3)?,
+        bpmn_xml: if with_xml { r.get(4)? } else { None },
+        forms: serde_json::from_str(&forms).unwrap_or(serde_json::Value::Null),
+        deployed_at: r.get(6)?,
+    })
+}
+
+fn instance_row(r: &rusqlite::Row) -> rusqlite::Result<InstanceRow> {
+    Ok(InstanceRow {
+        instance_guid: r.get(0)?,
+        process_definition_id: r.get(1)?,
+        status: r.get(2)?,
+        state: r.get(3)?,
+        business_key: r.get(4)?,
+        correlation_id: r.get(5)?,
+        started_at: r.get(6)?,
+        ended_at: r.get(7)?,
+    })
+}
+
+fn callback_row(r: &rusqlite::Row) -> rusqlite::Result<CallbackRow> {
+    Ok(CallbackRow {
+        id: r.get(0)?,
+        parent_instance_id: r.get(1)?,
+        callback_task_id: r.get(2)?,
+        correlation_key: r.get(3)?,
+        callback_type: r.get(4)?,
+        status: r.get(5)?,
+        parent_process_state: r.get(6)?,
+        result_data: r.get(7)?,
+        completed_at: r.get(8)?,
+        webhook_url: r.get(9)?,
+        message_ref: r.get(10)?,
+        timeout_minutes: r.get(11)?,
+    })
+}

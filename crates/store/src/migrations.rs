@@ -1,0 +1,90 @@
+//! Versioned schema migrations. Version N is `MIGRATIONS[N - 1]`; `PRAGMA user_version` records
+//! the last one applied. Append new migrations; never edit one that has shipped.
+
+use crate::{Result, StoreError};
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: definitions, instances, the callback registry, history, users, teams and tokens.
+    "
+    CREATE TABLE definitions (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        process_key TEXT NOT NULL,
+        version     INTEGER NOT NULL,
+        name        TEXT,
+        bpmn_xml    TEXT NOT NULL,
+        forms       TEXT NOT NULL DEFAULT '{}',
+        deployed_at TEXT NOT NULL,
+        UNIQUE (process_key, version)
+    );
+    CREATE TABLE instances (
+        guid           TEXT PRIMARY KEY,
+        definition_id  INTEGER NOT NULL REFERENCES definitions (id),
+        status         TEXT NOT NULL CHECK (status IN ('RUNNING', 'WAITING', 'COMPLETED', 'FAILED', 'CANCELLED')),
+        state          TEXT NOT NULL,
+        business_key   TEXT,
+        correlation_id TEXT,
+        started_at     TEXT NOT NULL,
+        ended_at       TEXT
+    );
+    CREATE INDEX instances_status ON instances (status);
+    CREATE INDEX instances_correlation ON instances (correlation_id);
+    CREATE TABLE callback_registry (
+        id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+        parent_instance_id   TEXT NOT NULL REFERENCES instances (guid),
+        callback_task_id     TEXT NOT NULL,
+        correlation_key      TEXT,
+        callback_type        TEXT NOT NULL DEFAULT 'External',
+        status               TEXT NOT NULL CHECK (status IN ('Pending', 'Completed', 'Failed', 'Expired')),
+        parent_process_state TEXT,
+        result_data          TEXT,
+        completed_at         TEXT,
+        webhook_url          TEXT,
+        message_ref          TEXT,
+        timeout_minutes      REAL,
+        created_at           TEXT NOT NULL
+    );
+    CREATE INDEX callback_key ON callback_registry (correlation_key, status);
+    CREATE TABLE history (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        instance_guid TEXT NOT NULL REFERENCES instances (guid),
+        at            TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        element_id    TEXT,
+        data          TEXT
+    );
+    CREATE INDEX history_instance ON history (instance_guid, seq);
+    CREATE TABLE users (
+        name       TEXT PRIMARY KEY,
+        is_admin   INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE team_members (
+        team      TEXT NOT NULL,
+        user_name TEXT NOT NULL REFERENCES users (name),
+        PRIMARY KEY (team, user_name)
+    );
+    CREATE TABLE api_tokens (
+        token_hash TEXT PRIMARY KEY,
+        user_name  TEXT NOT NULL REFERENCES users (name),
+        label      TEXT,
+        created_at TEXT NOT NULL
+    );
+    ",
+];
+
+/// Brings a database up to the newest schema, one transaction per migration.
+pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let supported = MIGRATIONS.len() as i64;
+    if current > supported {
+        return Err(StoreError::TooNew { found: current, supported });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
