@@ -77,6 +77,18 @@ pub struct InstanceRow {
     pub ended_at: Option<String>,
 }
 
+/// One entry of an instance's append-only history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEvent {
+    pub seq: i64,
+    pub at: String,
+    /// `elementEntered`, `elementCompleted`, `variablesChanged`, `callback`, `incident`, ...
+    pub kind: String,
+    pub element_id: Option<String>,
+    pub data: Option<String>,
+}
+
 /// A CallbackRegistry row, with the fields of seed 002.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -206,12 +218,14 @@ impl Store {
             .optional()?)
     }
 
-    /// History events of an instance, in order: (sequence, at, kind, element id, data).
-    pub fn history(&self, guid: &str) -> Result<Vec<(i64, String, String, Option<String>, Option<String>)>> {
+    /// History events of an instance, in the order they happened.
+    pub fn history(&self, guid: &str) -> Result<Vec<HistoryEvent>> {
         let mut stmt = self.conn.prepare(
             "SELECT seq, at, kind, element_id, data FROM history WHERE instance_guid = ?1 ORDER BY seq",
         )?;
-        let rows = stmt.query_map(params![guid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+        let rows = stmt.query_map(params![guid], |r| {
+            Ok(HistoryEvent { seq: r.get(0)?, at: r.get(1)?, kind: r.get(2)?, element_id: r.get(3)?, data: r.get(4)? })
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

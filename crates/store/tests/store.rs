@@ -118,7 +118,7 @@ fn a_real_file_keeps_everything_across_reopen_and_history_is_ordered() {
     assert_eq!(i.status, "COMPLETED");
     assert_eq!(i.ended_at.as_deref(), Some("2026-01-01T01:00:00Z"));
     let h = s.history("g1").unwrap();
-    assert_eq!(h.iter().map(|e| e.3.clone().unwrap()).collect::<Vec<_>>(), ["Start", "Review"]);
+    assert_eq!(h.iter().map(|e| e.element_id.clone().unwrap()).collect::<Vec<_>>(), ["Start", "Review"]);
 }
 
 #[test]
