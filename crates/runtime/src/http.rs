@@ -63,11 +63,11 @@ fn bad_request(message: String) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({"isSuccessful": false, "message": message}))).into_response()
 }
 
-fn parse_body(body: &Bytes) -> Result<Map<String, Value>, Response> {
+fn parse_body(body: &Bytes) -> Result<Map<String, Value>, Box<Response>> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(bad_request("the body must be a JSON object".into())),
-        Err(e) => Err(bad_request(format!("malformed JSON at line {}, column {}: {e}", e.line(), e.column()))),
+        Ok(_) => Err(Box::new(bad_request("the body must be a JSON object".into()))),
+        Err(e) => Err(Box::new(bad_request(format!("malformed JSON at line {}, column {}: {e}", e.line(), e.column())))),
     }
 }
 
@@ -79,7 +79,7 @@ async fn execute(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     let Some(user) = user(&state, &headers) else { return unauthorized() };
     let body = match parse_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(cmd) = body.get("cmd").and_then(Value::as_str) else {
         return bad_request("the body needs \"cmd\" (the command name) and \"data\"".into());
@@ -94,7 +94,7 @@ async fn bpm_cmd(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     let Some(user) = user(&state, &headers) else { return unauthorized() };
     let mut body = match parse_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(Value::String(cmd)) = body.remove("$type") else {
         return bad_request("the body needs \"$type\" (the command name)".into());
