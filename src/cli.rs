@@ -1,5 +1,7 @@
 //! The four offline commands. Each returns the process exit code.
 
+pub mod serve;
+
 use baton_engine::sim::{Scenario, Simulation};
 use baton_engine::{parse, Engine, Problem, Severity};
 use serde_json::{json, Map, Value};

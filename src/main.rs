@@ -17,6 +17,17 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the engine headless with its HTTP command bus (127.0.0.1 only by default).
+    Serve {
+        /// The database file (default: the platform's app-data folder, e.g. ~/.local/share/baton/baton.db).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        #[arg(long, default_value = "127.0.0.1:7410")]
+        listen: String,
+        /// The administrator's bearer token (also BATON_TOKEN); generated and printed when absent.
+        #[arg(long, env = "BATON_TOKEN")]
+        token: Option<String>,
+    },
     /// Run one instance in memory on a virtual clock and print where it ends.
     Simulate {
         /// The model file(s); more than one when a call activity calls into another file.
@@ -65,6 +76,7 @@ enum Command {
 fn main() -> ExitCode {
     let args = Args::parse();
     let code = match args.command {
+        Command::Serve { db, listen, token } => cli::serve::serve(db, &listen, token),
         Command::Simulate { models, process, scenario, vars, json } => {
             cli::simulate(&models, process.as_deref(), scenario.as_deref(), vars.as_deref(), json)
         }

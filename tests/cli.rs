@@ -158,3 +158,37 @@ fn test_command_runs_scenarios_and_summarises() {
     let out = baton(&["test", empty.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn serve_answers_the_command_bus_over_real_http_on_loopback() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("serve.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["serve", "--db", db.to_str().unwrap(), "--listen", "127.0.0.1:0", "--token", "secret"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first.split("http://").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let post = |auth: &str, body: &str| -> String {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            s,
+            "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let denied = post("", r#"{"cmd": "GetProcessDefinitionListQuery", "data": {}}"#);
+    assert!(denied.starts_with("HTTP/1.1 401"), "{denied}");
+    let listed = post("Authorization: Bearer secret\r\n", r#"{"cmd": "GetProcessDefinitionListQuery", "data": {}}"#);
+    assert!(listed.starts_with("HTTP/1.1 200") && listed.contains("\"totalCount\":0"), "{listed}");
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(db.exists(), "the database file was created");
+}

@@ -1,0 +1,79 @@
+//! `baton serve`: the runtime headless, its HTTP doors on a loopback address by default.
+
+use baton_engine::User;
+use baton_runtime::http::{app, AppState, TokenUser};
+use baton_store::Durability;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The platform's app-data folder: $XDG_DATA_HOME or ~/.local/share on Linux,
+/// ~/Library/Application Support on macOS, %APPDATA% on Windows.
+fn default_db() -> PathBuf {
+    let base = if cfg!(windows) {
+        std::env::var_os("APPDATA").map(PathBuf::from)
+    } else if cfg!(target_os = "macos") {
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join("Library/Application Support"))
+    } else {
+        std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+    };
+    base.unwrap_or_else(|| PathBuf::from(".")).join("baton").join("baton.db")
+}
+
+pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
+    let db = db.unwrap_or_else(default_db);
+    if let Some(dir) = db.parent() {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("{}: cannot create the folder: {e}", dir.display());
+            return 2;
+        }
+    }
+    let runtime = match baton_runtime::Runtime::open(&db, Durability::Full, Arc::new(baton_runtime::SystemClock)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{}: {e}", db.display());
+            return 2;
+        }
+    };
+    let token = match token.filter(|t| !t.trim().is_empty()) {
+        Some(t) => t,
+        None => {
+            let t = uuid::Uuid::new_v4().simple().to_string();
+            println!("admin token (pass --token or BATON_TOKEN to choose one): {t}");
+            t
+        }
+    };
+    let mut tokens = HashMap::new();
+    tokens.insert(token, TokenUser { user: User { name: "admin".into(), teams: Vec::new() }, admin: true });
+    let state = Arc::new(AppState { runtime, tokens });
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    rt.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("cannot listen on {listen}: {e}");
+                return 2;
+            }
+        };
+        let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| listen.to_string());
+        println!("baton serve: {} on http://{addr} (POST /api/v1/execute, /api/core/cmd, /api/bpm/cmd)", db.display());
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        match axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("server stopped: {e}");
+                1
+            }
+        }
+    })
+}
