@@ -3,7 +3,7 @@
 //! signals, retry, cancel). Nothing may panic, a refused command must leave the instance exactly
 //! as it was, and the reported status must agree with what the instance waits on.
 
-use baton_engine::{parse, Clock, Ctx, Engine, Event, Status, VirtualClock};
+use baton_engine::{parse, Ctx, Engine, Event, Status, VirtualClock};
 use serde_json::{json, Map};
 use std::path::PathBuf;
 
