@@ -134,6 +134,13 @@ impl Runtime {
             "CancelProcessInstanceCommand" => self.cancel(data, user),
             "GetProcessInstanceByIdQuery" => self.get_instance(data),
             "GetCallbackRegistryListQuery" => self.callbacks(data),
+            "GetProcessInstanceListQuery" => self.list_instances(data),
+            "GetInstanceHistoryQuery" => self.history(data),
+            "RetryIncidentCommand" => self.retry(data, user),
+            "GetTaskFormQuery" => self.task_form(data),
+            "GetTaskListQuery" => self.task_list(data),
+            "CorrelateMessageCommand" => self.correlate(data, user),
+            "BroadcastSignalCommand" => self.broadcast(data, user),
             other => return Reply::invalid("cmd", format!("unknown command '{other}'")),
         };
         match result {
@@ -347,6 +354,132 @@ impl Runtime {
                    "status": row.status, "variables": engine.variables(&inst), "waiting": engine.waiting(&inst),
                    "incidents": engine.incidents(&inst), "startedAt": row.started_at, "endedAt": row.ended_at}),
         ))
+    }
+
+    fn list_instances(&self, data: &Value) -> Outcome {
+        let page = data.get("pageNumber").and_then(Value::as_i64).unwrap_or(1);
+        let size = data.get("pageSize").and_then(Value::as_i64).unwrap_or(20);
+        let (rows, total) = self.store().instances(
+            data.get("status").and_then(Value::as_str),
+            data.get("processKey").and_then(Value::as_str),
+            page,
+            size,
+        )?;
+        let items: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                json!({"instanceGuid": r.instance_guid, "processDefinitionId": r.process_definition_id, "status": r.status,
+                       "businessKey": r.business_key, "correlationId": r.correlation_id, "startedAt": r.started_at, "endedAt": r.ended_at})
+            })
+            .collect();
+        Ok(("OK".into(), json!({"items": items, "totalCount": total})))
+    }
+
+    fn history(&self, data: &Value) -> Outcome {
+        let guid = text(data, "instanceGuid")?;
+        self.store().instance(guid).map_err(|_| Fail::Field("instanceGuid", format!("no process instance '{guid}'")))?;
+        Ok(("OK".into(), json!(self.store().history(guid)?)))
+    }
+
+    fn retry(&self, data: &Value, user: &Caller) -> Outcome {
+        let guid = text(data, "instanceGuid")?;
+        let variables = object(data, "variables")?;
+        let (_, inst) = self.step(guid, Event::Retry { variables }, user)?;
+        Ok(("Incident retried".into(), json!({"instanceGuid": guid, "status": inst.status.as_str()})))
+    }
+
+    fn load(&self, row: &InstanceRow) -> Result<(Arc<Engine>, Instance), Fail> {
+        let engine = self.engine(row.process_definition_id)?;
+        let inst: Instance = serde_json::from_str(&row.state).map_err(|e| Fail::Business(format!("stored state unreadable: {e}")))?;
+        Ok((engine, inst))
+    }
+
+    /// GetTaskFormQuery (seed 002): the form of the waiting userTask or form-mode receiveTask.
+    fn task_form(&self, data: &Value) -> Outcome {
+        let row = match (data.get("instanceGuid").and_then(Value::as_str), data.get("correlationId").and_then(Value::as_str)) {
+            (Some(g), _) => self.store().instance(g).map_err(|_| Fail::Field("instanceGuid", format!("no process instance '{g}'")))?,
+            (None, Some(c)) => self.store().instance_by_correlation_id(c).map_err(|e| Fail::Field("correlationId", e.to_string()))?,
+            _ => return Err(Fail::Field("instanceGuid", "instanceGuid or correlationId is required".into())),
+        };
+        let (engine, inst) = self.load(&row)?;
+        let task_id = data.get("taskId").and_then(Value::as_str);
+        let waiting = engine.waiting(&inst);
+        let task = waiting
+            .iter()
+            .filter(|w| w.task_type == "userTask" || (w.task_type == "receiveTask" && w.form_key.is_some()))
+            .find(|w| task_id.is_none_or(|t| t == w.task_id))
+            .ok_or_else(|| Fail::Business(format!("instance {} has no waiting form task{}", row.instance_guid, task_id.map(|t| format!(" '{t}'")).unwrap_or_default())))?;
+        let def = self.store().definition(row.process_definition_id, false)?;
+        let form_json = task.form_key.as_ref().and_then(|k| def.forms.get(k)).cloned().unwrap_or(Value::Null);
+        Ok((
+            "OK".into(),
+            json!({"status": "SUCCESS", "taskType": task.task_type, "taskId": task.task_id, "formKey": task.form_key,
+                   "formJson": form_json, "context": engine.variables(&inst),
+                   "metadata": {"instanceGuid": row.instance_guid, "taskName": task.name, "responsibleUser": task.responsible_user,
+                                "responsibleTeam": task.responsible_team}}),
+        ))
+    }
+
+    /// GetTaskListQuery: open form tasks a user (or team) may work on.
+    fn task_list(&self, data: &Value) -> Outcome {
+        let user = data.get("userName").and_then(Value::as_str);
+        let team = data.get("team").and_then(Value::as_str);
+        let mut items = Vec::new();
+        // Bind first: a guard in the `for` expression would be held through the loop body.
+        let rows = self.store().open_instances()?;
+        for row in rows {
+            let Ok((engine, inst)) = self.load(&row) else { continue };
+            for w in engine.waiting(&inst) {
+                if !(w.task_type == "userTask" || (w.task_type == "receiveTask" && w.form_key.is_some())) {
+                    continue;
+                }
+                let listed = |v: &Option<String>, who: &str| v.as_deref().is_some_and(|l| l.split(',').any(|x| x.trim() == who));
+                let open_to_all = w.responsible_user.is_none() && w.responsible_team.is_none();
+                let mine = user.is_some_and(|u| listed(&w.responsible_user, u)) || team.is_some_and(|t| listed(&w.responsible_team, t));
+                if open_to_all || mine || (user.is_none() && team.is_none()) {
+                    items.push(json!({"instanceGuid": row.instance_guid, "taskId": w.task_id, "taskType": w.task_type, "name": w.name,
+                                      "formKey": w.form_key, "responsibleUser": w.responsible_user, "responsibleTeam": w.responsible_team}));
+                }
+            }
+        }
+        let total = items.len();
+        Ok(("OK".into(), json!({"items": items, "totalCount": total})))
+    }
+
+    /// CorrelateMessageCommand: the first waiting instance that accepts the message.
+    fn correlate(&self, data: &Value, user: &Caller) -> Outcome {
+        let name = text(data, "messageName")?;
+        let key = data.get("correlationKey").and_then(Value::as_str).map(str::to_string);
+        let variables = object(data, "variables")?;
+        // Bind first: a guard in the `for` expression would be held through the loop body.
+        let rows = self.store().open_instances()?;
+        for row in rows {
+            let event = Event::Message { name: name.into(), correlation_key: key.clone(), variables: variables.clone() };
+            if let Ok((_, inst)) = self.step(&row.instance_guid, event, user) {
+                return Ok((
+                    "Message correlated".into(),
+                    json!({"correlated": true, "buffered": false, "instanceGuid": row.instance_guid, "status": inst.status.as_str()}),
+                ));
+            }
+        }
+        // Buffering with ttlSeconds arrives with the message buffer table.
+        Ok(("No instance waits for this message".into(), json!({"correlated": false, "buffered": false})))
+    }
+
+    /// BroadcastSignalCommand: every waiting instance that listens for the signal.
+    fn broadcast(&self, data: &Value, user: &Caller) -> Outcome {
+        let name = text(data, "signalName")?;
+        let variables = object(data, "variables")?;
+        let mut resumed = Vec::new();
+        // Bind first: a guard in the `for` expression would be held through the loop body.
+        let rows = self.store().open_instances()?;
+        for row in rows {
+            let event = Event::Signal { name: name.into(), variables: variables.clone() };
+            if self.step(&row.instance_guid, event, user).is_ok() {
+                resumed.push(row.instance_guid);
+            }
+        }
+        Ok(("Signal broadcast".into(), json!({"instances": resumed})))
     }
 
     fn callbacks(&self, data: &Value) -> Outcome {

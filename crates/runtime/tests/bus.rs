@@ -104,3 +104,84 @@ fn validation_errors_name_the_field_and_store_nothing() {
     let list = rt.execute("GetProcessDefinitionListQuery", &json!({}), None);
     assert_eq!(ok(&list)["totalCount"], 0, "nothing was stored by the failed deploys");
 }
+
+const MSG_MODEL: &str = r#"<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:custom="http://baton.dev/schema/custom" id="d">
+  <bpmn:message id="M" name="OrderPaid"/>
+  <bpmn:signal id="S" name="Shutdown"/>
+  <bpmn:process id="Orders" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="Pack"><bpmn:extensionElements><custom:properties>
+      <custom:property name="FormKey" value="pack-form"/><custom:property name="ResponsibleTeam" value="WAREHOUSE"/>
+    </custom:properties></bpmn:extensionElements></bpmn:userTask>
+    <bpmn:intermediateCatchEvent id="Paid"><bpmn:extensionElements><custom:properties>
+      <custom:property name="correlationKey" value="orderId"/></custom:properties></bpmn:extensionElements>
+      <bpmn:messageEventDefinition messageRef="M"/></bpmn:intermediateCatchEvent>
+    <bpmn:scriptTask id="Ship" scriptFormat="rhai"><bpmn:script>let shipped = weight / divisor;</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="e"/>
+    <bpmn:boundaryEvent id="Stop" attachedToRef="Pack"><bpmn:signalEventDefinition signalRef="S"/></bpmn:boundaryEvent>
+    <bpmn:endEvent id="stopped"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="Pack"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Pack" targetRef="Paid"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="Paid" targetRef="Ship"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="Ship" targetRef="e"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="Stop" targetRef="stopped"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+#[test]
+fn forms_task_list_messages_signals_incidents_and_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = open(&dir.path().join("m.db"));
+    let form = json!({"type": "default", "components": [{"type": "textfield", "key": "box"}]});
+    let dep = rt.execute("DeployProcessDefinitionCommand", &json!({"bpmnXml": MSG_MODEL, "forms": {"pack-form": form}}), None);
+    let def = ok(&dep)["processDefinitionId"].clone();
+    let start = |order: &str| {
+        let r = rt.execute(
+            "StartProcessInstanceCommand",
+            &json!({"processDefinitionId": def, "variables": {"orderId": order, "weight": 10, "divisor": 0}, "correlationId": order}),
+            None,
+        );
+        ok(&r)["instanceGuid"].as_str().unwrap().to_string()
+    };
+    let a = start("O-1");
+    let b = start("O-2");
+
+    let f = rt.execute("GetTaskFormQuery", &json!({"correlationId": "O-1"}), None);
+    let f = ok(&f);
+    assert_eq!(f["status"], "SUCCESS");
+    assert_eq!(f["formKey"], "pack-form");
+    assert_eq!(f["formJson"], form);
+    assert_eq!(f["context"]["orderId"], "O-1");
+
+    let list = rt.execute("GetTaskListQuery", &json!({"team": "WAREHOUSE"}), None);
+    assert_eq!(ok(&list)["totalCount"], 2);
+    let list = rt.execute("GetTaskListQuery", &json!({"team": "SALES", "userName": "zoe"}), None);
+    assert_eq!(ok(&list)["totalCount"], 0, "not offered outside the responsible team");
+
+    // Signal: b is stopped by the boundary; a is packed and waits for payment.
+    let sig = rt.execute("BroadcastSignalCommand", &json!({"signalName": "Shutdown"}), None);
+    assert_eq!(ok(&sig)["instances"].as_array().unwrap().len(), 2);
+    let _ = b;
+    let a2 = start("O-3");
+    let packed = rt.execute("SignalProcessInstanceCommand", &json!({"instanceGuid": a2, "callbackData": {"box": "L"}}), None);
+    assert_eq!(ok(&packed)["status"], "WAITING");
+    let none = rt.execute("CorrelateMessageCommand", &json!({"messageName": "OrderPaid", "correlationKey": "O-9"}), None);
+    assert_eq!(ok(&none)["correlated"], false);
+    let paid = rt.execute("CorrelateMessageCommand", &json!({"messageName": "OrderPaid", "correlationKey": "O-3"}), None);
+    assert_eq!(ok(&paid)["instanceGuid"], a2.as_str());
+    // weight / divisor with divisor 0 fails: an incident, FAILED, then retried with a fix.
+    assert_eq!(ok(&paid)["status"], "FAILED");
+    let failed = rt.execute("GetProcessInstanceListQuery", &json!({"status": "FAILED"}), None);
+    assert_eq!(ok(&failed)["totalCount"], 1);
+    let fixed = rt.execute("RetryIncidentCommand", &json!({"instanceGuid": a2, "variables": {"divisor": 2}}), None);
+    assert_eq!(ok(&fixed)["status"], "COMPLETED");
+    let inst = rt.execute("GetProcessInstanceByIdQuery", &json!({"instanceGuid": a2}), None);
+    assert_eq!(ok(&inst)["variables"]["shipped"], 5);
+    let hist = rt.execute("GetInstanceHistoryQuery", &json!({"instanceGuid": a2}), None);
+    let kinds: Vec<&str> = ok(&hist).as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"taskWaiting") && kinds.contains(&"incidentRaised") && kinds.contains(&"ended"), "{kinds:?}");
+    let all = rt.execute("GetProcessInstanceListQuery", &json!({"processKey": "Orders"}), None);
+    assert_eq!(ok(&all)["totalCount"], 3);
+    let _ = a;
+}

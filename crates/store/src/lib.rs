@@ -192,6 +192,44 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("no process instance '{guid}'")))
     }
 
+    /// A page of instances, newest first, filtered by status and process key, and the total.
+    pub fn instances(&self, status: Option<&str>, key: Option<&str>, page: i64, size: i64) -> Result<(Vec<InstanceRow>, i64)> {
+        let size = size.clamp(1, 500);
+        let offset = (page.max(1) - 1) * size;
+        let filter = "FROM instances i JOIN definitions d ON d.id = i.definition_id
+                      WHERE (?1 IS NULL OR i.status = ?1) AND (?2 IS NULL OR d.process_key = ?2)";
+        let total: i64 = self.conn.query_row(&format!("SELECT COUNT(*) {filter}"), params![status, key], |r| r.get(0))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT i.guid, i.definition_id, i.status, i.state, i.business_key, i.correlation_id, i.started_at, i.ended_at
+             {filter} ORDER BY i.rowid DESC LIMIT ?3 OFFSET ?4"
+        ))?;
+        let rows = stmt.query_map(params![status, key, size, offset], instance_row)?;
+        Ok((rows.collect::<rusqlite::Result<_>>()?, total))
+    }
+
+    /// Every instance that is waiting or failed (the candidates for messages and signals), oldest first.
+    pub fn open_instances(&self) -> Result<Vec<InstanceRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at
+             FROM instances WHERE status IN ('WAITING', 'FAILED') ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map([], instance_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The newest instance started with this correlation id.
+    pub fn instance_by_correlation_id(&self, correlation_id: &str) -> Result<InstanceRow> {
+        self.conn
+            .query_row(
+                "SELECT guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at
+                 FROM instances WHERE correlation_id = ?1 ORDER BY rowid DESC LIMIT 1",
+                params![correlation_id],
+                instance_row,
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("no process instance with correlation id '{correlation_id}'")))
+    }
+
     /// CallbackRegistry rows, optionally filtered by status and instance.
     pub fn callbacks(&self, status: Option<&str>, instance: Option<&str>) -> Result<Vec<CallbackRow>> {
         let mut stmt = self.conn.prepare(
