@@ -1,5 +1,6 @@
 //! The four offline commands. Each returns the process exit code.
 
+pub mod durable;
 pub mod serve;
 
 use baton_engine::sim::{Scenario, Simulation};
@@ -9,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Why a command stopped before running anything (exit code 2).
-struct Invalid(String);
+pub(crate) struct Invalid(pub(crate) String);
 
-fn read(path: &Path) -> Result<String, Invalid> {
+pub(crate) fn read(path: &Path) -> Result<String, Invalid> {
     std::fs::read(path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .map_err(|e| Invalid(format!("{}: cannot read: {e}", path.display())))
@@ -47,7 +48,7 @@ fn load(models: &[PathBuf]) -> Result<Engine, Invalid> {
     }
 }
 
-fn parse_vars(vars: Option<&str>) -> Result<Map<String, Value>, Invalid> {
+pub(crate) fn parse_vars(vars: Option<&str>) -> Result<Map<String, Value>, Invalid> {
     match vars {
         None => Ok(Map::new()),
         Some(text) => match serde_json::from_str::<Value>(text) {
@@ -58,7 +59,7 @@ fn parse_vars(vars: Option<&str>) -> Result<Map<String, Value>, Invalid> {
     }
 }
 
-fn load_scenario(path: Option<&Path>) -> Result<Scenario, Invalid> {
+pub(crate) fn load_scenario(path: Option<&Path>) -> Result<Scenario, Invalid> {
     match path {
         None => Ok(Scenario::default()),
         Some(p) => Scenario::from_json_text(&read(p)?).map_err(|e| Invalid(format!("{}: {e}", p.display()))),

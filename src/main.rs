@@ -63,6 +63,13 @@ enum Command {
         instances: usize,
         #[arg(long)]
         json: bool,
+        /// Run every instance through the durable command bus on this SQLite file (each
+        /// acknowledged step committed) instead of in memory.
+        #[arg(long)]
+        durable: Option<PathBuf>,
+        /// With --durable: `full` (synchronous=FULL, the default) or `normal`.
+        #[arg(long, default_value = "full")]
+        sync: String,
     },
     /// Run every *.scenario.json under the given paths.
     Test {
@@ -81,7 +88,10 @@ fn main() -> ExitCode {
             cli::simulate(&models, process.as_deref(), scenario.as_deref(), vars.as_deref(), json)
         }
         Command::Lint { model, json } => cli::lint(&model, json),
-        Command::Bench { model, scenario, vars, instances, json } => {
+        Command::Bench { model, scenario, vars, instances, json, durable: Some(db), sync } => {
+            cli::durable::bench(&model, scenario.as_deref(), vars.as_deref(), instances, json, &db, &sync)
+        }
+        Command::Bench { model, scenario, vars, instances, json, durable: None, .. } => {
             cli::bench(&model, scenario.as_deref(), vars.as_deref(), instances, json)
         }
         Command::Test { paths, junit } => cli::test(&paths, junit.as_deref()),
