@@ -192,3 +192,26 @@ fn serve_answers_the_command_bus_over_real_http_on_loopback() {
     let _ = child.wait();
     assert!(db.exists(), "the database file was created");
 }
+
+#[test]
+fn durable_bench_commits_every_instance_to_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    let out = baton(&["bench", &f("review.bpmn"), "--vars", r#"{"amount": 1}"#, "--instances", "50", "--json", "--durable", db.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["durable"], true);
+    assert_eq!(v["state"], "COMPLETED");
+    // The instances are really in the file: reopen it through the bus.
+    let out = baton(&["bench", &f("review.bpmn"), "--instances", "1", "--json", "--durable", db.to_str().unwrap(), "--sync", "sometimes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--sync"), "{}", stderr(&out));
+    let rt = baton_runtime_probe(&db);
+    assert_eq!(rt, 50);
+}
+
+/// Counts the instances in a Baton database with the store crate.
+fn baton_runtime_probe(db: &std::path::Path) -> i64 {
+    let s = baton_store::Store::open(db, baton_store::Durability::Full).unwrap();
+    s.instances(None, None, 1, 1).unwrap().1
+}
