@@ -1150,24 +1150,7 @@ impl Engine {
                     None => self.consume(run, t),
                 }
             }
-            Trigger::Escalation(code) => {
-                let caught = self.find_catcher(run.inst, scope, |trig| match trig {
-                    Trigger::Escalation(c) => c.is_none() || c == code,
-                    _ => false,
-                });
-                match caught {
-                    Some(c @ Catcher::Boundary { interrupting: true, .. })
-                    | Some(c @ Catcher::EventSub { interrupting: true, .. }) => {
-                        self.consume_silently(run, t);
-                        self.catch_thrown(run, c, code.clone(), "escalationCode");
-                    }
-                    Some(c) => {
-                        self.catch_thrown(run, c, code.clone(), "escalationCode");
-                        self.consume(run, t);
-                    }
-                    None => self.consume(run, t),
-                }
-            }
+            Trigger::Escalation(code) => self.throw_escalation(run, t, code, true),
             Trigger::Message(name) => {
                 self.throw_message(run, scope, node_id, name.as_deref());
                 self.consume(run, t);
@@ -1192,26 +1175,7 @@ impl Engine {
                 self.throw_message(run, scope, node_id, name.as_deref());
                 self.take_outgoing(run, t)
             }
-            Trigger::Escalation(code) => {
-                let caught = self.find_catcher(run.inst, scope, |trig| match trig {
-                    Trigger::Escalation(c) => c.is_none() || c == code,
-                    _ => false,
-                });
-                match caught {
-                    Some(c @ Catcher::Boundary { interrupting: true, .. })
-                    | Some(c @ Catcher::EventSub { interrupting: true, .. }) => {
-                        self.consume_silently(run, t);
-                        self.catch_thrown(run, c, code.clone(), "escalationCode");
-                    }
-                    Some(c) => {
-                        self.catch_thrown(run, c, code.clone(), "escalationCode");
-                        if run.inst.tokens.get(t as usize).is_some_and(|x| x.is_some()) {
-                            self.take_outgoing(run, t)
-                        }
-                    }
-                    None => self.take_outgoing(run, t),
-                }
-            }
+            Trigger::Escalation(code) => self.throw_escalation(run, t, code, false),
             Trigger::Link(name) => {
                 let process = run.inst.scope(scope).process;
                 let parent = self.node(node_id).parent;
@@ -1226,6 +1190,32 @@ impl Engine {
                 }
             }
             _ => self.take_outgoing(run, t),
+        }
+    }
+
+    /// An escalation thrown by an end event (`ends`) or an intermediate throw event. An
+    /// interrupting catcher takes the token; otherwise the thrower goes on after the catcher started.
+    fn throw_escalation(&self, run: &mut Run, t: TokenId, code: &Option<String>, ends: bool) {
+        let scope = run.inst.tok(t).scope;
+        let caught = self.find_catcher(run.inst, scope, |trig| match trig {
+            Trigger::Escalation(c) => c.is_none() || c == code,
+            _ => false,
+        });
+        let interrupting = matches!(
+            caught,
+            Some(Catcher::Boundary { interrupting: true, .. }) | Some(Catcher::EventSub { interrupting: true, .. })
+        );
+        if let Some(c) = caught {
+            if interrupting {
+                self.consume_silently(run, t);
+                return self.catch_thrown(run, c, code.clone(), "escalationCode");
+            }
+            self.catch_thrown(run, c, code.clone(), "escalationCode");
+        }
+        if ends {
+            self.consume(run, t);
+        } else if run.inst.tokens.get(t as usize).is_some_and(|x| x.is_some()) {
+            self.take_outgoing(run, t);
         }
     }
 
