@@ -1,23 +1,31 @@
 //! Project tasks: `cargo xtask run`, `cargo xtask test`, `cargo xtask bench`, `cargo xtask bench-peers`.
 //!
-//! `test` is the one command CI runs (.ci/run): every test the project has, from a clean clone.
-//! Anything the tests need beyond Rust is installed here, so a fresh machine needs nothing else.
+//! `test` is the one command CI runs (.ci/run): every test the project has, from a clean clone
+//! on a Debian 12 machine that has Rust, Node 20 and Python 3.11 and nothing else. Whatever the
+//! tests need beyond that is installed by `ensure_system_deps`, so a fresh machine needs no
+//! manual setup step and the README's quick start stays two commands.
+//!
+//! Only std and anyhow: this crate is built before anything else, on every CI run.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+  test                  every test: cargo test --workspace --all-targets, then `baton test`
+                        on bpmn-templates and tests/scenarios (CI runs exactly this)
+  run [SERVE ARGS...]   build Baton and start `baton serve` (arguments are passed on)
+  bench [--instances N] release build, `baton bench` on the four shared bench models, a table
+  bench-peers [REGEX]   release build, then ../shared/bench-peers/scripts/run_peers.sh with
+                        BATON set; REPS and OUT are read from the environment";
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the root").to_path_buf()
-}
-
-fn run(cmd: &mut Command, what: &str) -> Result<()> {
-    eprintln!("==> {what}");
-    let status = cmd.status().with_context(|| format!("could not start: {what}"))?;
-    if !status.success() {
-        bail!("failed: {what} ({status})");
-    }
-    Ok(())
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the root")
+        .to_path_buf()
 }
 
 fn cargo() -> Command {
@@ -27,92 +35,457 @@ fn cargo() -> Command {
 }
 
 fn baton(profile: &str) -> PathBuf {
-    root().join("target").join(profile).join(if cfg!(windows) { "baton.exe" } else { "baton" })
+    root()
+        .join("target")
+        .join(profile)
+        .join(if cfg!(windows) { "baton.exe" } else { "baton" })
 }
 
-/// System packages the tests need. Nothing yet: the engine and CLI build with Rust alone.
-/// The desktop and browser issues add their apt packages here.
-fn ensure_system_deps() -> Result<()> {
+fn baton_cmd(profile: &str) -> Command {
+    let mut c = Command::new(baton(profile));
+    c.current_dir(root());
+    c
+}
+
+/// Runs a command with inherited output; an error names the step and how it ended.
+fn run(cmd: &mut Command, what: &str) -> Result<()> {
+    eprintln!("==> {what}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start `{what}`"))?;
+    if !status.success() {
+        bail!("`{what}` failed ({status})");
+    }
     Ok(())
+}
+
+/// One argument as a POSIX shell would need it written, for the commands the log shows.
+fn quote(arg: &str) -> String {
+    if arg.is_empty()
+        || arg.contains(|c: char| c.is_whitespace() || "'\"$*?{}|&;<>()\\`".contains(c))
+    {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    } else {
+        arg.to_string()
+    }
+}
+
+fn shell_words(args: &[String]) -> String {
+    args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// System packages
+
+/// A program a test needs, and the Debian package that provides it.
+struct SystemDep {
+    program: &'static str,
+    apt_package: &'static str,
+}
+
+/// What the tests need beyond Rust, Node and Python. Empty today: the engine, the CLI and the
+/// runtime build with Rust alone. The desktop shell (Tauri: webkit2gtk, ...) and the browser
+/// tests (chromium) add their rows here, and `cargo xtask test` installs them on a fresh machine.
+const SYSTEM_DEPS: &[SystemDep] = &[];
+
+fn have_program(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program} >/dev/null 2>&1")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn ensure_system_deps() -> Result<()> {
+    let missing: Vec<&SystemDep> = SYSTEM_DEPS
+        .iter()
+        .filter(|d| !have_program(d.program))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let packages: Vec<&str> = missing.iter().map(|d| d.apt_package).collect();
+    if !have_program("apt-get") {
+        bail!("missing system packages {packages:?} and no apt-get to install them; install them by hand");
+    }
+    // As root (CI containers) apt-get runs directly; otherwise through sudo, which may ask.
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    let apt = |args: &[&str]| {
+        let mut c = if is_root {
+            Command::new("apt-get")
+        } else {
+            Command::new("sudo")
+        };
+        if !is_root {
+            c.arg("apt-get");
+        }
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    run(&mut apt(&["update"]), "apt-get update")?;
+    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    install.extend(&packages);
+    run(
+        &mut apt(&install),
+        &format!("apt-get install {}", packages.join(" ")),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// cargo xtask test
+
+enum Outcome {
+    Passed(Duration),
+    Skipped(&'static str),
+    Failed(Duration),
+    NotRun,
+}
+
+struct Step {
+    name: String,
+    outcome: Outcome,
+}
+
+fn print_summary(steps: &[Step]) {
+    eprintln!("\n==> summary");
+    for s in steps {
+        let (mark, note) = match &s.outcome {
+            Outcome::Passed(d) => ("ok     ", format!("{:.1}s", d.as_secs_f64())),
+            Outcome::Skipped(why) => ("skipped", (*why).to_string()),
+            Outcome::Failed(d) => ("FAILED ", format!("{:.1}s", d.as_secs_f64())),
+            Outcome::NotRun => ("not run", "an earlier step failed".to_string()),
+        };
+        eprintln!("    {mark}  {:<44} {note}", s.name);
+    }
+}
+
+/// A step of `cargo xtask test`: a command to run, or the reason it does not apply here.
+enum Planned {
+    Run(Command),
+    Skip(&'static str),
 }
 
 fn test() -> Result<()> {
     ensure_system_deps()?;
-    run(cargo().args(["test", "--workspace", "--all-targets"]), "cargo test --workspace --all-targets")?;
-    run(cargo().args(["build", "-p", "baton"]), "cargo build -p baton")?;
-    let b = baton("debug");
+    let mut plan: Vec<(String, Planned)> = Vec::new();
+    let mut c = cargo();
+    c.args(["test", "--workspace", "--all-targets"]);
+    plan.push((
+        "cargo test --workspace --all-targets".into(),
+        Planned::Run(c),
+    ));
+    let mut c = cargo();
+    c.args(["build", "-p", "baton"]);
+    plan.push(("cargo build -p baton".into(), Planned::Run(c)));
     for dir in ["bpmn-templates", "tests/scenarios"] {
-        if root().join(dir).is_dir() {
-            run(Command::new(&b).current_dir(root()).args(["test", dir]), &format!("baton test {dir}"))?;
+        let step = if root().join(dir).is_dir() {
+            let mut c = baton_cmd("debug");
+            c.args(["test", dir]);
+            Planned::Run(c)
+        } else {
+            Planned::Skip("folder not present")
+        };
+        plan.push((format!("baton test {dir}"), step));
+    }
+
+    // Fail fast, but still list every step so the log shows what did not run.
+    let mut steps: Vec<Step> = Vec::new();
+    let mut failure: Option<anyhow::Error> = None;
+    for (name, planned) in plan {
+        let outcome = match (planned, &failure) {
+            (_, Some(_)) => Outcome::NotRun,
+            (Planned::Skip(why), None) => Outcome::Skipped(why),
+            (Planned::Run(mut cmd), None) => {
+                let started = Instant::now();
+                match run(&mut cmd, &name) {
+                    Ok(()) => Outcome::Passed(started.elapsed()),
+                    Err(e) => {
+                        failure = Some(e);
+                        Outcome::Failed(started.elapsed())
+                    }
+                }
+            }
+        };
+        steps.push(Step { name, outcome });
+    }
+    print_summary(&steps);
+    match failure {
+        Some(e) => Err(e.context("tests failed; the output above the summary shows why")),
+        None => {
+            eprintln!("\n==> all tests passed");
+            Ok(())
         }
     }
-    eprintln!("==> all tests passed");
-    Ok(())
 }
 
-fn run_app() -> Result<()> {
-    run(cargo().args(["build", "-p", "baton"]), "cargo build -p baton")?;
-    let b = baton("debug");
-    let help = Command::new(&b).arg("--help").output().context("running baton --help")?;
-    if String::from_utf8_lossy(&help.stdout).contains("serve") {
-        return run(Command::new(&b).current_dir(root()).arg("serve"), "baton serve");
+// ---------------------------------------------------------------------------------------------
+// cargo xtask run
+
+/// True when `baton --help` lists `serve` among its subcommands (clap's "Commands:" block).
+fn has_serve(help: &str) -> bool {
+    help.lines()
+        .skip_while(|l| !l.trim_start().starts_with("Commands:"))
+        .any(|l| l.split_whitespace().next() == Some("serve"))
+}
+
+fn run_app(args: &[String]) -> Result<()> {
+    run(
+        cargo().args(["build", "-p", "baton"]),
+        "cargo build -p baton",
+    )?;
+    let help = baton_cmd("debug")
+        .arg("--help")
+        .output()
+        .context("running baton --help")?;
+    if has_serve(&String::from_utf8_lossy(&help.stdout)) {
+        let mut c = baton_cmd("debug");
+        c.arg("serve").args(args);
+        let shown = format!("target/debug/baton serve {}", shell_words(args));
+        return run(&mut c, shown.trim_end());
     }
     println!(
-        "Baton's desktop app and `baton serve` are not built yet. Today you can:\n  \
-         target/debug/baton simulate bpmn-templates/loan-approval/LoanApprovalProcess.bpmn --scenario bpmn-templates/loan-approval/LoanApprovalProcess.scenario.json\n  \
-         target/debug/baton lint bpmn-templates/payment-approval/PaymentApprovalProcess.bpmn\n  \
-         target/debug/baton test bpmn-templates"
+        "This build of baton has no `serve` yet. What you can run today:\n  \
+         cargo run -- simulate bpmn-templates/loan-approval/LoanApprovalProcess.bpmn --scenario bpmn-templates/loan-approval/LoanApprovalProcess.scenario.json\n  \
+         cargo run -- lint bpmn-templates/payment-approval/PaymentApprovalProcess.bpmn\n  \
+         cargo run -- test bpmn-templates"
     );
     Ok(())
 }
 
+// ---------------------------------------------------------------------------------------------
+// cargo xtask bench, bench-peers
+
 fn peers_dir() -> Option<PathBuf> {
     let p = root().join("../shared/bench-peers");
-    p.is_dir().then_some(p)
+    p.is_dir().then(|| p.canonicalize().unwrap_or(p))
 }
 
-fn bench() -> Result<()> {
+/// The text of a scalar field in the flat JSON that `baton bench --json` prints. Enough for the
+/// table; the first match is the top-level field because `lastVariables` comes last.
+fn json_scalar<'a>(json: &'a str, key: &str) -> Option<&'a str> {
+    let at = json.find(&format!("\"{key}\""))? + key.len() + 2;
+    let rest = json[at..].trim_start().strip_prefix(':')?.trim_start();
+    let end = rest.find([',', '}', '\n']).unwrap_or(rest.len());
+    Some(rest[..end].trim().trim_matches('"'))
+}
+
+/// A bench model, its instance count (sized for a few seconds in release on the dev machine)
+/// and the variable of the last instance that proves the work was done.
+struct BenchModel {
+    name: &'static str,
+    instances: u64,
+    expect: Option<(&'static str, &'static str)>,
+}
+
+const BENCH_MODELS: &[BenchModel] = &[
+    BenchModel {
+        name: "seq10",
+        instances: 200_000,
+        expect: Some(("counter", "10")),
+    },
+    BenchModel {
+        name: "par10",
+        instances: 50_000,
+        expect: None,
+    },
+    BenchModel {
+        name: "loop100",
+        instances: 5_000,
+        expect: Some(("counter", "100")),
+    },
+    BenchModel {
+        name: "wait1",
+        instances: 300_000,
+        expect: Some(("counter", "1")),
+    },
+];
+
+fn bench(args: &[String]) -> Result<()> {
+    let instances: Option<u64> = match args {
+        [] => None,
+        [flag, n] if flag == "--instances" => Some(
+            n.parse()
+                .with_context(|| format!("--instances {n}: not a number"))?,
+        ),
+        _ => bail!("usage: cargo xtask bench [--instances N]"),
+    };
     let Some(peers) = peers_dir() else {
-        println!("skipped: ../shared/bench-peers not found");
+        println!("skipped: ../shared/bench-peers not found (the bench models live there)");
         return Ok(());
     };
-    run(cargo().args(["build", "--release", "-p", "baton"]), "cargo build --release -p baton")?;
-    let b = baton("release");
-    for (model, n) in [("seq10", "200000"), ("par10", "50000"), ("loop100", "5000"), ("wait1", "300000")] {
-        let mut c = Command::new(&b);
-        c.arg("bench").arg(peers.join(format!("models/rhai/{model}.bpmn"))).args(["--instances", n, "--json"]);
+    run(
+        cargo().args(["build", "--release", "-p", "baton"]),
+        "cargo build --release -p baton",
+    )?;
+    let mut rows = Vec::new();
+    for m in BENCH_MODELS {
+        let (model, check) = (m.name, m.expect);
+        let n = instances.unwrap_or(m.instances).to_string();
+        let mut c = baton_cmd("release");
+        c.arg("bench")
+            .arg(peers.join(format!("models/rhai/{model}.bpmn")))
+            .args(["--instances", &n, "--json"]);
         if model == "wait1" {
-            c.arg("--scenario").arg(peers.join("baton/wait1.scenario.json"));
+            c.arg("--scenario")
+                .arg(peers.join("baton/wait1.scenario.json"));
         } else {
-            c.args(["--vars", "{\"counter\":0}"]);
+            c.args(["--vars", r#"{"counter":0}"#]);
         }
-        run(&mut c, &format!("baton bench {model}"))?;
+        eprintln!("==> baton bench {model} --instances {n}");
+        let out = c
+            .output()
+            .with_context(|| format!("could not start baton bench {model}"))?;
+        let json = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !out.status.success() {
+            bail!(
+                "baton bench {model} failed ({}):\n{}{}",
+                out.status,
+                json,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let field = |k| json_scalar(&json, k).unwrap_or("?").to_string();
+        let state = field("state");
+        let verdict = match check {
+            _ if state != "COMPLETED" => format!("ended {state}"),
+            None => "ok".to_string(),
+            Some((var, want)) => {
+                let last = json
+                    .find("\"lastVariables\"")
+                    .map(|i| &json[i..])
+                    .unwrap_or("");
+                match json_scalar(last, var) {
+                    Some(got) if got == want => "ok".to_string(),
+                    got => format!("{var}={} expected {want}", got.unwrap_or("missing")),
+                }
+            }
+        };
+        let rate: f64 = field("instancesPerSecond").parse().unwrap_or(f64::NAN);
+        let secs: f64 = field("seconds").parse().unwrap_or(f64::NAN);
+        rows.push((model, field("instances"), secs, rate, verdict));
+    }
+    println!("\n| model   | instances |  seconds | instances/s | check |");
+    println!("|---------|----------:|---------:|------------:|-------|");
+    for (model, n, secs, rate, verdict) in &rows {
+        println!("| {model:<7} | {n:>9} | {secs:>8.2} | {rate:>11.0} | {verdict} |");
+    }
+    if rows.iter().any(|r| r.4 != "ok") {
+        bail!("a bench model did not end as expected (see the check column)");
     }
     Ok(())
 }
 
-fn bench_peers() -> Result<()> {
+fn bench_peers(args: &[String]) -> Result<()> {
     let Some(peers) = peers_dir() else {
         println!("skipped: ../shared/bench-peers not found");
         return Ok(());
     };
-    run(cargo().args(["build", "--release", "-p", "baton"]), "cargo build --release -p baton")?;
-    let filter = std::env::args().nth(2).unwrap_or_else(|| ".".into());
+    let filter = match args {
+        [] => ".".to_string(),
+        [f] => f.clone(),
+        _ => bail!(
+            "usage: cargo xtask bench-peers [LABEL-REGEX]   (REPS and OUT from the environment)"
+        ),
+    };
     run(
-        Command::new(peers.join("scripts/run_peers.sh")).current_dir(&peers).arg(&filter).env("BATON", baton("release")),
-        &format!("BATON=target/release/baton ../shared/bench-peers/scripts/run_peers.sh '{filter}'"),
-    )
+        cargo().args(["build", "--release", "-p", "baton"]),
+        "cargo build --release -p baton",
+    )?;
+    // REPS and OUT go through untouched; shown with the script's own defaults so the log says
+    // where the rows went.
+    let reps = std::env::var("REPS").unwrap_or_else(|_| "3".into());
+    let out =
+        std::env::var("OUT").unwrap_or_else(|_| peers.join("results/raw").display().to_string());
+    let script = peers.join("scripts/run_peers.sh");
+    let shown = format!(
+        "cd {} && BATON={} REPS={reps} OUT={} {} {}",
+        peers.display(),
+        baton("release").display(),
+        quote(&out),
+        script.display(),
+        quote(&filter)
+    );
+    println!("{shown}");
+    run(
+        Command::new(&script)
+            .current_dir(&peers)
+            .arg(&filter)
+            .env("BATON", baton("release"))
+            .env("REPS", &reps)
+            .env("OUT", &out),
+        &format!("run_peers.sh {}", quote(&filter)),
+    )?;
+    println!(
+        "rows appended to {out}/peers.tsv; medians: python3 {}/scripts/summarize.py {out}",
+        peers.display()
+    );
+    Ok(())
 }
 
-fn main() -> Result<()> {
-    match std::env::args().nth(1).as_deref() {
-        Some("test") => test(),
-        Some("run") => run_app(),
-        Some("bench") => bench(),
-        Some("bench-peers") => bench_peers(),
+fn dispatch() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((t, rest)) => (t.as_str(), rest),
+        None => ("", &[][..]),
+    };
+    match task {
+        "test" if rest.is_empty() => test(),
+        "run" => run_app(rest),
+        "bench" => bench(rest),
+        "bench-peers" => bench_peers(rest),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
         _ => {
-            eprintln!("usage: cargo xtask <run|test|bench|bench-peers [label-regex]>");
+            eprintln!("{USAGE}");
             std::process::exit(2);
         }
+    }
+}
+
+/// Errors are printed as one plain chain (no backtrace, whatever RUST_BACKTRACE says): the
+/// failing step's own output is already above it.
+fn main() {
+    if let Err(e) = dispatch() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serve_is_found_only_among_subcommands() {
+        let help = "Run Baton; see serve docs\n\nUsage: baton <COMMAND>\n\nCommands:\n  serve     Run headless\n  test      Run scenarios\n";
+        assert!(has_serve(help));
+        assert!(!has_serve(
+            "Mentions serve in prose\n\nCommands:\n  simulate  Run one\n"
+        ));
+    }
+
+    #[test]
+    fn bench_json_fields_are_read_from_the_top_level() {
+        let json = r#"{"instances":5,"seconds":0.25,"instancesPerSecond":20.0,"state":"COMPLETED","lastVariables":{"state":"x","counter":10}}"#;
+        assert_eq!(json_scalar(json, "instances"), Some("5"));
+        assert_eq!(json_scalar(json, "instancesPerSecond"), Some("20.0"));
+        assert_eq!(json_scalar(json, "state"), Some("COMPLETED"));
+        let last = &json[json.find("\"lastVariables\"").unwrap()..];
+        assert_eq!(json_scalar(last, "counter"), Some("10"));
+        let pretty = "{\n  \"state\": \"WAITING\",\n  \"seconds\": 1\n}";
+        assert_eq!(json_scalar(pretty, "state"), Some("WAITING"));
+        assert_eq!(json_scalar(pretty, "seconds"), Some("1"));
+    }
+
+    #[test]
+    fn shell_words_quotes_only_what_needs_it() {
+        assert_eq!(
+            shell_words(&["^(a|b)$".into(), "plain".into(), "it's".into()]),
+            r"'^(a|b)$' plain 'it'\''s'"
+        );
     }
 }
