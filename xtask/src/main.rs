@@ -418,7 +418,7 @@ fn bench_peers(args: &[String]) -> Result<()> {
         &format!("run_peers.sh {}", quote(&filter)),
     )?;
     println!(
-        "rows appended to {out}/peers.tsv; medians: python3 {}/scripts/summarize.py {out}",
+        "rows appended to {out}/peers.tsv; medians: python3 {}/scripts/summarize.py {out} {out}/summary.md",
         peers.display()
     );
     Ok(())
