@@ -76,8 +76,10 @@ fn prepare(models: &[PathBuf], scenario: Option<&Path>, vars: Option<&str>) -> R
 }
 
 fn print_json(v: &Value, compact: bool) {
+    use std::io::Write;
     let text = if compact { serde_json::to_string(v) } else { serde_json::to_string_pretty(v) };
-    println!("{}", text.unwrap_or_else(|_| "{}".into()));
+    // A reader that closed early (`| head`) is not an error worth a panic.
+    let _ = writeln!(std::io::stdout(), "{}", text.unwrap_or_else(|_| "{}".into()));
 }
 
 pub fn simulate(models: &[PathBuf], process: Option<&str>, scenario: Option<&Path>, vars: Option<&str>, compact: bool) -> u8 {
