@@ -253,9 +253,12 @@ fn scenario_models(path: &Path, sc: &Scenario) -> Result<Vec<PathBuf>, String> {
     let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     let stem = file.trim_end_matches(".scenario.json");
     // `X.scenario.json` or `X.variant.scenario.json` -> `X.bpmn`
+    // Longest prefix first: `a.b.variant.scenario.json` finds `a.b.bpmn` before `a.bpmn`.
     let mut candidates = vec![stem.to_string()];
-    if let Some((base, _)) = stem.split_once('.') {
+    let mut rest = stem;
+    while let Some((base, _)) = rest.rsplit_once('.') {
         candidates.push(base.to_string());
+        rest = base;
     }
     for c in candidates {
         let p = dir.join(format!("{c}.bpmn"));
