@@ -320,7 +320,7 @@ impl Engine {
         // A conditional start event starts only when its condition holds.
         if let NodeKind::StartEvent { trigger: Trigger::Conditional(Some(src)), .. } = &self.node(start).kind {
             let now = ctx.clock.now();
-            match self.eval_condition(&inst, 0, src.id, now, None, None) {
+            match self.eval_condition(&inst, 0, src.id, now) {
                 Ok(true) => {}
                 Ok(false) => {
                     return Err(CommandError::Invalid(format!(
@@ -389,7 +389,7 @@ impl Engine {
                     MessageTarget::Receive(t) => {
                         let scope = run.inst.tok(t).scope;
                         self.set_vars(&mut run, scope, variables.clone());
-                        self.finish_receive(&mut run, t, Value::Object(variables), None);
+                        self.finish_receive(&mut run, t, Value::Object(variables));
                     }
                 }
                 self.run(&mut run);
@@ -666,11 +666,11 @@ impl Engine {
             self.set_var(run, scope, "lastUserTaskResult".into(), result);
             self.leave_activity(run, t);
         } else {
-            self.finish_receive(run, t, result, None);
+            self.finish_receive(run, t, result);
         }
     }
 
-    fn finish_receive(&self, run: &mut Run, t: TokenId, result: Value, _: Option<()>) {
+    fn finish_receive(&self, run: &mut Run, t: TokenId, result: Value) {
         let tok = run.inst.tok(t);
         let scope = tok.scope;
         let node = self.node(tok.node);
@@ -757,7 +757,7 @@ impl Engine {
         }
         if let Some(Looping::Standard { condition: Some(c), test_before: true, .. }) = &node.looping {
             if tok_loops == 0 {
-                match self.eval_condition(run.inst, tok_scope, c.id, run.now, None, None) {
+                match self.eval_condition(run.inst, tok_scope, c.id, run.now) {
                     Ok(true) => {}
                     Ok(false) => {
                         run.inst.path.push(node_id);
@@ -905,7 +905,7 @@ impl Engine {
             run.inst.tok_mut(t).loops = loops;
             let again = match condition {
                 Some(c) if maximum.is_none_or(|m| (loops as u64) < m) => {
-                    match self.eval_condition(run.inst, tok_scope, c.id, run.now, None, None) {
+                    match self.eval_condition(run.inst, tok_scope, c.id, run.now) {
                         Ok(b) => b,
                         Err(e) => return self.incident(run, t, format!("loop condition failed: {}", e.message)),
                     }
@@ -959,7 +959,7 @@ impl Engine {
             let take = match &self.deployment.flow(f).condition {
                 None => true,
                 Some(c) => self
-                    .eval_condition(inst, scope, c.id, now, None, None)
+                    .eval_condition(inst, scope, c.id, now)
                     .map_err(|e| format!("condition of flow '{}' failed: {}", self.deployment.flow(f).id, e.message))?,
             };
             if take {
@@ -1229,7 +1229,7 @@ impl Engine {
                     self.incident(run, t, msg)
                 }
             }
-            Trigger::Conditional(Some(c)) => match self.eval_condition(run.inst, scope, c.id, run.now, None, None) {
+            Trigger::Conditional(Some(c)) => match self.eval_condition(run.inst, scope, c.id, run.now) {
                 Ok(true) => self.take_outgoing(run, t),
                 Ok(false) => {
                     run.inst.tok_mut(t).state = TokenState::Catching;
@@ -1410,7 +1410,7 @@ impl Engine {
                     run.inst.path.push(sub.node);
                     if let NodeKind::Task(TaskKind::Receive) = node.kind {
                         let data = Value::Null;
-                        self.finish_receive(run, t, data, None);
+                        self.finish_receive(run, t, data);
                     } else {
                         self.take_outgoing(run, t);
                     }
@@ -1575,7 +1575,7 @@ impl Engine {
             if run.inst.scopes.get(scope as usize).is_none_or(|s| s.is_none()) {
                 continue;
             }
-            let now_true = self.eval_condition(run.inst, scope, src.id, run.now, None, None).unwrap_or(false);
+            let now_true = self.eval_condition(run.inst, scope, src.id, run.now).unwrap_or(false);
             let Some(i) = run.inst.subs.iter().position(|s| s.id == id) else { continue };
             if now_true && !was_true {
                 self.trigger_sub(run, i);
@@ -1686,7 +1686,7 @@ impl Engine {
         let mut done = completed >= total;
         if !done {
             if let Some(cc) = &mi.completion_condition {
-                match self.eval_condition(run.inst, inner, cc.id, run.now, None, None) {
+                match self.eval_condition(run.inst, inner, cc.id, run.now) {
                     Ok(b) => done = b,
                     Err(e) => {
                         run.inst.drop_scope(inner);
@@ -1856,18 +1856,10 @@ impl Engine {
         self.scripts.run(id, &input)
     }
 
-    fn eval_condition(
-        &self,
-        inst: &Instance,
-        scope: ScopeId,
-        id: ScriptId,
-        now: Timestamp,
-        form_data: Option<&Value>,
-        user: Option<&str>,
-    ) -> Result<bool, ScriptError> {
+    fn eval_condition(&self, inst: &Instance, scope: ScopeId, id: ScriptId, now: Timestamp) -> Result<bool, ScriptError> {
         let lookup = |name: &str| inst.lookup(scope, name).cloned();
         let all = || inst.visible_vars(scope);
-        let input = ScriptInput { lookup: &lookup, all: &all, form_data, current_user: user, now };
+        let input = ScriptInput { lookup: &lookup, all: &all, form_data: None, current_user: None, now };
         self.scripts.condition(id, &input)
     }
 
