@@ -170,7 +170,8 @@ fn serve_answers_the_command_bus_over_real_http_on_loopback() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
+    // The token line comes first, then the address it listens on.
+    let first = lines.by_ref().map_while(Result::ok).find(|l| l.contains("http://")).expect("serve prints its address");
     let addr = first.split("http://").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
     let post = |auth: &str, body: &str| -> String {
         let mut s = std::net::TcpStream::connect(&addr).unwrap();

@@ -23,7 +23,7 @@ pub fn bench(model: &Path, scenario: Option<&Path>, vars: Option<&str>, instance
             other => return Err(format!("--sync must be full or normal, not '{other}'")),
         };
         let rt = Runtime::open(db, durability, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
-        let admin = Caller { user: None, enforce_access: false };
+        let admin = Caller::owner();
         let dep = rt.execute_as("DeployProcessDefinitionCommand", &json!({"bpmnXml": xml}), &admin);
         if !dep.is_successful {
             return Err(format!("deploy failed: {} {:?}", dep.message, dep.errors));

@@ -1,9 +1,8 @@
 //! `baton serve`: the runtime headless, its HTTP doors on a loopback address by default.
 
-use baton_engine::User;
-use baton_runtime::http::{app, AppState, TokenUser};
+use baton_runtime::http::{app, AppState};
+use baton_runtime::Bootstrap;
 use baton_store::Durability;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -23,6 +22,14 @@ fn default_db() -> PathBuf {
 }
 
 pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
+    // Logs: BATON_LOG (or RUST_LOG) filters, e.g. BATON_LOG=baton_runtime=debug for every command.
+    let filter = std::env::var("BATON_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "warn,baton_runtime=info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
     let db = db.unwrap_or_else(default_db);
     if let Some(dir) = db.parent() {
         if let Err(e) = std::fs::create_dir_all(dir) {
@@ -37,17 +44,18 @@ pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
             return 2;
         }
     };
-    let token = match token.filter(|t| !t.trim().is_empty()) {
-        Some(t) => t,
-        None => {
-            let t = uuid::Uuid::new_v4().simple().to_string();
-            println!("admin token (pass --token or BATON_TOKEN to choose one): {t}");
-            t
+    match runtime.bootstrap(token.as_deref().filter(|t| !t.trim().is_empty())) {
+        Ok(Bootstrap::NewToken(t)) => {
+            println!("admin token (shown once; pass --token or BATON_TOKEN to choose one): {t}");
         }
-    };
-    let mut tokens = HashMap::new();
-    tokens.insert(token, TokenUser { user: User { name: "admin".into(), teams: Vec::new() }, admin: true });
-    let state = Arc::new(AppState { runtime, tokens });
+        Ok(Bootstrap::Given) => println!("admin token: the one given"),
+        Ok(Bootstrap::Existing) => println!("tokens: those already in {} (CreateApiTokenCommand makes more)", db.display()),
+        Err(e) => {
+            eprintln!("{}: cannot set up the administrator: {e}", db.display());
+            return 2;
+        }
+    }
+    let state = Arc::new(AppState { runtime });
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -102,6 +102,37 @@ pub enum Effect {
     Ended { status: Status },
 }
 
+impl Effect {
+    /// The effect's name as it appears in history (`callbackRegistered`, `ended`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Effect::TaskWaiting { .. } => "taskWaiting",
+            Effect::CallbackRegistered { .. } => "callbackRegistered",
+            Effect::CallbackCompleted { .. } => "callbackCompleted",
+            Effect::CallbackClosed { .. } => "callbackClosed",
+            Effect::TimerScheduled { .. } => "timerScheduled",
+            Effect::MessageThrown { .. } => "messageThrown",
+            Effect::SignalThrown { .. } => "signalThrown",
+            Effect::IncidentRaised { .. } => "incidentRaised",
+            Effect::Ended { .. } => "ended",
+        }
+    }
+}
+
+/// Something an instance listens for by name, wherever it sits (catch event, event-gateway
+/// branch, boundary event, event sub-process start, receive task). The host indexes these so a
+/// message or signal finds its instances without loading every waiting one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    /// `message` or `signal`.
+    pub kind: &'static str,
+    pub name: String,
+    /// None: any key is accepted.
+    pub correlation_key: Option<String>,
+    pub element_id: String,
+}
+
 /// A wait state, as API.md shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

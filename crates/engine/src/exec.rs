@@ -18,7 +18,7 @@
 //! while running (script error, no flow selected) is not a command error but an *incident*
 //! recorded on the element, and the instance becomes FAILED until retried.
 
-use crate::api::{CommandError, Effect, Event, Incident, Status, User, Waiting};
+use crate::api::{CommandError, Effect, Event, Incident, Status, Subscription, User, Waiting};
 use crate::clock::Clock;
 use crate::model::{
     Deployment, FlowId, FlowNode, GatewayKind, Looping, NodeId, NodeKind, ScriptId, TaskKind,
@@ -1956,6 +1956,31 @@ impl Engine {
                     }
                 }
                 _ => {}
+            }
+        }
+        out
+    }
+
+    /// Every message and signal the instance listens for now (see [`Subscription`]).
+    pub fn subscriptions(&self, inst: &Instance) -> Vec<Subscription> {
+        let mut out = Vec::new();
+        for s in &inst.subs {
+            let element_id = self.node(s.node).id.clone();
+            match &s.kind {
+                SubKind::Message { name, key } => {
+                    out.push(Subscription { kind: "message", name: name.clone(), correlation_key: key.clone(), element_id })
+                }
+                SubKind::Signal { name } => {
+                    out.push(Subscription { kind: "signal", name: name.clone(), correlation_key: None, element_id })
+                }
+                _ => {}
+            }
+        }
+        for (_, t) in inst.live_tokens() {
+            if let TokenState::ReceiveTask { key, expired: false, .. } = &t.state {
+                let node = self.node(t.node);
+                let name = node.property("message").unwrap_or(&node.id).to_string();
+                out.push(Subscription { kind: "message", name, correlation_key: key.clone(), element_id: node.id.clone() });
             }
         }
         out

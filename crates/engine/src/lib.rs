@@ -18,7 +18,7 @@ pub mod sim;
 pub mod timer;
 pub mod validate;
 
-pub use api::{CommandError, Effect, Event, Incident, Status, User, Waiting};
+pub use api::{CommandError, Effect, Event, Incident, Status, Subscription, User, Waiting};
 pub use clock::{Clock, VirtualClock};
 pub use exec::{Ctx, Engine, Instance};
 pub use parse::{parse, ParseError};

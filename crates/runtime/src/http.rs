@@ -4,19 +4,19 @@
 //! `{"success", "data", "message", "errors": [str]}` (seed 001).
 //!
 //! Status codes (API.md): 200 for a handled command, success or business failure; 400 for
-//! malformed JSON or an unknown command; 401 without a valid bearer token; 413 for a body over
-//! the limit. `app(state)` builds the router so tests call it with `oneshot`, no socket.
+//! malformed JSON or an unknown command; 401 without a live bearer token (tokens are checked
+//! against the hashes in the database); 403 when the token's user may not do this; 413 for a
+//! body over the limit. Commands run on tokio's blocking pool: SQLite and scripts never stall
+//! the async workers. `app(state)` builds the router so tests call it with `oneshot`, no socket.
 
-use crate::{Caller, Reply, Runtime};
+use crate::{Caller, Outcome, Reply, Runtime};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use baton_engine::User;
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Largest request body accepted.
@@ -24,20 +24,6 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub struct AppState {
     pub runtime: Runtime,
-    /// Bearer token -> the user it acts as.
-    pub tokens: HashMap<String, TokenUser>,
-}
-
-/// The user behind a token. An administrator is not held to ResponsibleUser / ResponsibleTeam.
-pub struct TokenUser {
-    pub user: User,
-    pub admin: bool,
-}
-
-impl TokenUser {
-    fn caller(&self) -> Caller<'_> {
-        Caller { user: Some(&self.user), enforce_access: !self.admin }
-    }
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
@@ -49,10 +35,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-fn user<'a>(state: &'a AppState, headers: &HeaderMap) -> Option<&'a TokenUser> {
+fn bearer(headers: &HeaderMap) -> Option<&str> {
     let h = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
-    let token = h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))?.trim();
-    state.tokens.get(token)
+    let (scheme, token) = h.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
 }
 
 fn unauthorized() -> Response {
@@ -71,12 +57,34 @@ fn parse_body(body: &Bytes) -> Result<Map<String, Value>, Box<Response>> {
     }
 }
 
-fn unknown_command(reply: &Reply) -> bool {
-    !reply.is_successful && reply.errors.iter().any(|e| e.field == "cmd")
+fn status(reply: &Reply) -> StatusCode {
+    match reply.outcome {
+        Outcome::Done | Outcome::Refused => StatusCode::OK,
+        Outcome::Forbidden => StatusCode::FORBIDDEN,
+        Outcome::UnknownCommand => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// Authenticates, then runs the command off the async workers.
+async fn run(state: Arc<AppState>, headers: &HeaderMap, cmd: String, data: Value) -> Result<Reply, Response> {
+    let token = bearer(headers).map(str::to_string).ok_or_else(unauthorized)?;
+    let joined = tokio::task::spawn_blocking(move || {
+        let caller: Caller = state.runtime.authenticate(&token)?;
+        Some(state.runtime.execute_as(&cmd, &data, &caller))
+    })
+    .await;
+    match joined {
+        Ok(Some(reply)) => Ok(reply),
+        Ok(None) => Err(unauthorized()),
+        Err(e) => Err((StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"isSuccessful": false, "message": format!("the command failed: {e}")})))
+            .into_response()),
+    }
 }
 
 async fn execute(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(user) = user(&state, &headers) else { return unauthorized() };
+    if bearer(&headers).is_none() {
+        return unauthorized();
+    }
     let body = match parse_body(&body) {
         Ok(b) => b,
         Err(r) => return *r,
@@ -85,13 +93,16 @@ async fn execute(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
         return bad_request("the body needs \"cmd\" (the command name) and \"data\"".into());
     };
     let data = body.get("data").cloned().unwrap_or(json!({}));
-    let reply = state.runtime.execute_as(cmd, &data, &user.caller());
-    let status = if unknown_command(&reply) { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    (status, Json(reply)).into_response()
+    match run(state, &headers, cmd.to_string(), data).await {
+        Ok(reply) => (status(&reply), Json(reply)).into_response(),
+        Err(r) => r,
+    }
 }
 
 async fn bpm_cmd(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(user) = user(&state, &headers) else { return unauthorized() };
+    if bearer(&headers).is_none() {
+        return unauthorized();
+    }
     let mut body = match parse_body(&body) {
         Ok(b) => b,
         Err(r) => return *r,
@@ -99,9 +110,12 @@ async fn bpm_cmd(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     let Some(Value::String(cmd)) = body.remove("$type") else {
         return bad_request("the body needs \"$type\" (the command name)".into());
     };
-    let reply = state.runtime.execute_as(&cmd, &Value::Object(body), &user.caller());
-    let status = if unknown_command(&reply) { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let errors: Vec<String> = reply.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
-    (status, Json(json!({"success": reply.is_successful, "data": reply.data, "message": reply.message, "errors": errors})))
-        .into_response()
+    match run(state, &headers, cmd, Value::Object(body)).await {
+        Ok(reply) => {
+            let errors: Vec<String> = reply.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+            let body = json!({"success": reply.is_successful, "data": reply.data, "message": reply.message, "errors": errors});
+            (status(&reply), Json(body)).into_response()
+        }
+        Err(r) => r,
+    }
 }

@@ -1,21 +1,29 @@
 //! The command bus: every operation is a named command with a JSON `data` object, dispatched by
 //! one function over the engine and the store.
 //!
-//! Each command that changes an instance follows one path: load the instance's state, apply one
-//! engine event, then write the new state, its callback registry rows and its history in ONE
-//! transaction, and only then answer. Nothing is acknowledged before it is committed.
+//! Each command that changes an instance follows one path (`step` / `persist`): load the
+//! instance's state and its revision, apply one engine event, correlate anything buffered for
+//! what the instance now waits on, then write the new state, its callback rows, subscriptions,
+//! inbox entries, incidents, history and outbox rows in ONE transaction, and only then answer.
+//! Nothing is acknowledged before it is committed. Two commands racing on one instance cannot
+//! both win: the write checks the revision it read, and the loser re-reads and re-applies.
 //!
-//! This is the first slice of issue 3: process definitions, instances and callbacks on the bus.
-//! Users and tokens in the database, messages and the crash test come next.
+//! Modules: `instances` (definitions and instances), `correlation` (callbacks, messages,
+//! signals, the buffer and the outbox), `access` (users, teams, tokens), `http` (the doors).
 
+mod access;
+pub use access::{Bootstrap, FIRST_ADMIN};
+mod correlation;
 pub mod http;
+mod instances;
 
-use baton_engine::{parse, Clock, CommandError, Ctx, Effect, Engine, Event, Instance, User};
-use baton_store::{Durability, InstanceRow, Store, StoreError};
+use baton_engine::{Clock, CommandError, Ctx, Effect, Engine, Event, Instance, User};
+use baton_store::{Durability, InstanceRow, Store, StoreError, SubscriptionRow, Tx, UserTaskRow};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 /// The wall clock, for `serve` and the desktop app (simulations use the engine's VirtualClock).
@@ -34,6 +42,19 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// How a command ended, for the HTTP status (not part of the JSON envelope).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Outcome {
+    #[default]
+    Done,
+    /// A business failure or a validation error: HTTP 200 with `isSuccessful: false`.
+    Refused,
+    /// The caller may not do this: HTTP 403.
+    Forbidden,
+    /// No such command: HTTP 400.
+    UnknownCommand,
+}
+
 /// The answer of every command (the `/api/v1/execute` envelope).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -44,21 +65,24 @@ pub struct Reply {
     pub data: Value,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    #[serde(skip)]
+    pub outcome: Outcome,
 }
 
 impl Reply {
     fn ok(message: &str, data: Value) -> Reply {
-        Reply { is_successful: true, message: message.into(), data, errors: Vec::new() }
+        Reply { is_successful: true, message: message.into(), data, errors: Vec::new(), outcome: Outcome::Done }
     }
-    fn fail(message: impl Into<String>) -> Reply {
-        Reply { is_successful: false, message: message.into(), data: Value::Null, errors: Vec::new() }
+    fn fail(message: impl Into<String>, outcome: Outcome) -> Reply {
+        Reply { is_successful: false, message: message.into(), data: Value::Null, errors: Vec::new(), outcome }
     }
-    fn invalid(field: &str, message: impl Into<String>) -> Reply {
+    fn invalid(field: &str, message: impl Into<String>, outcome: Outcome) -> Reply {
         Reply {
             is_successful: false,
             message: "Validation failed".into(),
             data: Value::Null,
             errors: vec![FieldError { field: field.into(), message: message.into() }],
+            outcome,
         }
     }
 }
@@ -67,36 +91,88 @@ impl Reply {
 enum Fail {
     Field(&'static str, String),
     Business(String),
+    Forbidden(String),
+    /// Another command changed the instance first: re-read and re-apply.
+    Conflict,
 }
 
 impl From<StoreError> for Fail {
     fn from(e: StoreError) -> Fail {
         match e {
+            StoreError::Conflict(_) => Fail::Conflict,
             StoreError::NotFound(m) => Fail::Business(m),
             other => Fail::Business(other.to_string()),
         }
     }
 }
 
-type Outcome = Result<(String, Value), Fail>;
+impl From<CommandError> for Fail {
+    fn from(e: CommandError) -> Fail {
+        match e {
+            CommandError::Forbidden(m) => Fail::Forbidden(m),
+            other => Fail::Business(other.to_string()),
+        }
+    }
+}
+
+type Answer = Result<(String, Value), Fail>;
 
 /// Who runs a command.
-pub struct Caller<'a> {
-    pub user: Option<&'a User>,
-    /// Check ResponsibleUser / ResponsibleTeam (off for administrators and the desktop owner).
-    pub enforce_access: bool,
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    /// The user behind the token (`currentUser` in scripts). None: the desktop owner or a tool.
+    pub user: Option<User>,
+    /// Administrators deploy, manage users and tokens, and are not held to ResponsibleUser /
+    /// ResponsibleTeam.
+    pub admin: bool,
 }
+
+impl Caller {
+    /// The desktop owner, the CLI or a test: every command, no task-level checks.
+    pub fn owner() -> Caller {
+        Caller { user: None, admin: true }
+    }
+    /// A non-administrator, held to ResponsibleUser / ResponsibleTeam.
+    pub fn user(user: User) -> Caller {
+        Caller { user: Some(user), admin: false }
+    }
+    fn ctx<'a>(&'a self, clock: &'a dyn Clock) -> Ctx<'a> {
+        Ctx { clock, user: self.user.as_ref(), enforce_access: !self.admin && self.user.is_some() }
+    }
+    fn name(&self) -> &str {
+        self.user.as_ref().map(|u| u.name.as_str()).unwrap_or("owner")
+    }
+}
+
+/// Commands only an administrator may run (others get 403).
+const ADMIN_ONLY: &[&str] =
+    &["DeployProcessDefinitionCommand", "CreateUserCommand", "AddUserToTeamCommand", "RemoveUserFromTeamCommand"];
+
+/// How many times a command re-reads and re-applies when another command changed its instance.
+const MAX_ATTEMPTS: usize = 16;
 
 pub struct Runtime {
     store: Mutex<Store>,
     engines: Mutex<HashMap<i64, Arc<Engine>>>,
+    /// process key -> its newest definition id.
+    latest: Mutex<HashMap<String, i64>>,
     clock: Arc<dyn Clock>,
+    /// Set while the outbox is being delivered, so nested commands leave it to the outer loop.
+    delivering: AtomicBool,
 }
 
 fn text<'a>(data: &'a Value, field: &'static str) -> Result<&'a str, Fail> {
     match data.get(field) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
         Some(Value::String(_)) | None | Some(Value::Null) => Err(Fail::Field(field, format!("{field} is required"))),
+        Some(_) => Err(Fail::Field(field, format!("{field} must be a string"))),
+    }
+}
+
+fn opt_text<'a>(data: &'a Value, field: &'static str) -> Result<Option<&'a str>, Fail> {
+    match data.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(Fail::Field(field, format!("{field} must be a string"))),
     }
 }
@@ -109,49 +185,181 @@ fn object(data: &Value, field: &'static str) -> Result<Map<String, Value>, Fail>
     }
 }
 
+/// A non-negative whole number of seconds, 0 when absent.
+fn seconds(data: &Value, field: &'static str) -> Result<i64, Fail> {
+    match data.get(field) {
+        None | Some(Value::Null) => Ok(0),
+        Some(v) => v
+            .as_i64()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| Fail::Field(field, format!("{field} must be a whole number of seconds, 0 or more"))),
+    }
+}
+
+fn paging(data: &Value) -> Result<(i64, i64), Fail> {
+    let num = |field: &'static str, default: i64| match data.get(field) {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => v.as_i64().filter(|n| *n >= 1).ok_or_else(|| Fail::Field(field, format!("{field} must be a whole number, 1 or more"))),
+    };
+    Ok((num("pageNumber", 1)?, num("pageSize", 20)?))
+}
+
+/// Where a step's new state goes.
+enum Target<'a> {
+    Insert(&'a InstanceRow),
+    Update { guid: &'a str, rev: i64 },
+}
+
+impl Target<'_> {
+    fn guid(&self) -> &str {
+        match self {
+            Target::Insert(r) => &r.instance_guid,
+            Target::Update { guid, .. } => guid,
+        }
+    }
+}
+
+/// What the instance listened for and showed before a step, to write only what changed.
+#[derive(Default)]
+struct Indexed {
+    subs: Vec<SubscriptionRow>,
+    tasks: Vec<UserTaskRow>,
+    incidents: bool,
+}
+
+impl Indexed {
+    fn of(engine: &Engine, inst: &Instance, guid: &str, now: &str) -> Indexed {
+        let subs = engine
+            .subscriptions(inst)
+            .into_iter()
+            .map(|s| SubscriptionRow { kind: s.kind.into(), name: s.name, correlation_key: s.correlation_key, element_id: s.element_id })
+            .collect();
+        let tasks = engine
+            .waiting(inst)
+            .into_iter()
+            .filter(|w| w.task_type == "userTask" || (w.task_type == "receiveTask" && w.form_key.is_some()))
+            .map(|w| UserTaskRow {
+                instance_guid: guid.into(),
+                task_id: w.task_id,
+                task_type: w.task_type.into(),
+                name: w.name,
+                form_key: w.form_key,
+                responsible_user: w.responsible_user,
+                responsible_team: w.responsible_team,
+                created_at: now.into(),
+            })
+            .collect();
+        Indexed { subs, tasks, incidents: !engine.incidents(inst).is_empty() }
+    }
+
+    fn same_tasks(&self, other: &Indexed) -> bool {
+        self.tasks.len() == other.tasks.len() && self.tasks.iter().zip(&other.tasks).all(|(a, b)| a.task_id == b.task_id)
+    }
+}
+
+/// A committed step.
+struct Stepped {
+    engine: Arc<Engine>,
+    inst: Instance,
+    /// The waits before the event was applied (which task a signal completed).
+    before: Vec<baton_engine::Waiting>,
+}
+
+/// Something to write in the same transaction as the step (exactly-once bookkeeping).
+enum Extra<'a> {
+    None,
+    /// Remember a `messageId` with its answer; a concurrent twin makes this step a duplicate.
+    Receipt { message_id: &'a str, outcome: &'a str },
+}
+
 impl Runtime {
-    /// Opens the database at `path` (created if missing).
+    /// Opens the database at `path` (created if missing), then delivers what the outbox still holds.
     pub fn open(path: &Path, durability: Durability, clock: Arc<dyn Clock>) -> Result<Runtime, StoreError> {
-        Ok(Runtime { store: Mutex::new(Store::open(path, durability)?), engines: Mutex::new(HashMap::new()), clock })
+        let rt = Runtime {
+            store: Mutex::new(Store::open(path, durability)?),
+            engines: Mutex::new(HashMap::new()),
+            latest: Mutex::new(HashMap::new()),
+            clock,
+            delivering: AtomicBool::new(false),
+        };
+        rt.deliver_outbox();
+        Ok(rt)
     }
 
-    /// Runs one command or query. With a user, ResponsibleUser / ResponsibleTeam are enforced.
-    /// Never panics on bad input: every failure is a `Reply`.
+    /// Runs one command or query. With a user, ResponsibleUser / ResponsibleTeam are enforced;
+    /// without one it runs as the owner. Never panics on bad input: every failure is a `Reply`.
     pub fn execute(&self, cmd: &str, data: &Value, user: Option<&User>) -> Reply {
-        self.execute_as(cmd, data, &Caller { user, enforce_access: user.is_some() })
+        let caller = match user {
+            Some(u) => Caller::user(u.clone()),
+            None => Caller::owner(),
+        };
+        self.execute_as(cmd, data, &caller)
     }
 
-    /// Runs a command for a caller; an administrator acts with `enforce_access: false`.
+    /// Runs a command for a caller.
     pub fn execute_as(&self, cmd: &str, data: &Value, caller: &Caller) -> Reply {
-        let user = caller;
+        let span = tracing::info_span!("command", cmd, user = caller.name());
+        let _entered = span.enter();
+        let started = std::time::Instant::now();
+        let reply = self.dispatch(cmd, data, caller);
+        let micros = started.elapsed().as_micros() as u64;
+        if reply.is_successful {
+            tracing::debug!(micros, "{}", reply.message);
+        } else {
+            tracing::info!(micros, outcome = ?reply.outcome, errors = ?reply.errors, "{}", reply.message);
+        }
+        reply
+    }
+
+    fn dispatch(&self, cmd: &str, data: &Value, caller: &Caller) -> Reply {
+        if ADMIN_ONLY.contains(&cmd) && !caller.admin {
+            return Reply::fail(format!("{cmd} needs an administrator; {} is not one", caller.name()), Outcome::Forbidden);
+        }
+        if !data.is_object() {
+            return Reply::invalid("data", "data must be a JSON object", Outcome::Refused);
+        }
         let result = match cmd {
             "DeployProcessDefinitionCommand" => self.deploy(data),
             "GetProcessDefinitionByIdQuery" => self.get_definition(data),
             "GetProcessDefinitionListQuery" => self.list_definitions(data),
-            "StartProcessInstanceCommand" => self.start(data, user),
-            "SignalProcessInstanceCommand" => self.signal(data, user),
-            "ReturnCallbackCommand" => self.return_callback(data, user),
-            "CancelProcessInstanceCommand" => self.cancel(data, user),
+            "StartProcessInstanceCommand" => self.start(data, caller),
+            "SignalProcessInstanceCommand" => self.signal(data, caller),
+            "CancelProcessInstanceCommand" => self.cancel(data, caller),
+            "RetryIncidentCommand" => self.retry(data, caller),
             "GetProcessInstanceByIdQuery" => self.get_instance(data),
-            "GetCallbackRegistryListQuery" => self.callbacks(data),
             "GetProcessInstanceListQuery" => self.list_instances(data),
             "GetInstanceHistoryQuery" => self.history(data),
-            "RetryIncidentCommand" => self.retry(data, user),
+            "GetIncidentListQuery" => self.incidents(data),
             "GetTaskFormQuery" => self.task_form(data),
-            "GetTaskListQuery" => self.task_list(data),
-            "CorrelateMessageCommand" => self.correlate(data, user),
-            "BroadcastSignalCommand" => self.broadcast(data, user),
-            other => return Reply::invalid("cmd", format!("unknown command '{other}'")),
+            "GetTaskListQuery" => self.task_list(data, caller),
+            "ReturnCallbackCommand" => self.return_callback(data, caller),
+            "CorrelateMessageCommand" => self.correlate(data, caller),
+            "BroadcastSignalCommand" => self.broadcast(data, caller),
+            "GetCallbackRegistryListQuery" => self.callbacks(data),
+            "GetMessageBufferListQuery" => self.buffer_list(data),
+            "CreateUserCommand" => self.create_user(data),
+            "AddUserToTeamCommand" => self.team_member(data, true),
+            "RemoveUserFromTeamCommand" => self.team_member(data, false),
+            "GetUserListQuery" => self.users(),
+            "GetTeamListQuery" => self.teams(),
+            "CreateApiTokenCommand" => self.create_token(data, caller),
+            "GetApiTokenListQuery" => self.token_list(caller),
+            "RevokeApiTokenCommand" => self.revoke_token(data, caller),
+            other => return Reply::invalid("cmd", format!("unknown command '{other}'"), Outcome::UnknownCommand),
         };
         match result {
             Ok((message, data)) => Reply::ok(&message, data),
-            Err(Fail::Field(f, m)) => Reply::invalid(f, m),
-            Err(Fail::Business(m)) => Reply::fail(m),
+            Err(Fail::Field(f, m)) => Reply::invalid(f, m, Outcome::Refused),
+            Err(Fail::Business(m)) => Reply::fail(m, Outcome::Refused),
+            Err(Fail::Forbidden(m)) => Reply::fail(m, Outcome::Forbidden),
+            Err(Fail::Conflict) => Reply::fail("the instance kept changing under this command; try again", Outcome::Refused),
         }
     }
 
+    /// Timestamps as stored: RFC 3339 UTC with exactly six fractional digits, so they also sort
+    /// and compare correctly as text.
     fn now(&self) -> String {
-        self.clock.now().to_string()
+        format!("{:.6}", self.clock.now())
     }
 
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
@@ -166,337 +374,118 @@ impl Runtime {
         }
         let def = self.store().definition(definition_id, true)?;
         let xml = def.bpmn_xml.unwrap_or_default();
-        let dep = parse(&[(def.process_key.as_str(), xml.as_str())]).map_err(|e| Fail::Business(e.to_string()))?;
-        let (engine, _) = Engine::new(dep).map_err(|p| Fail::Business(format!("stored definition is invalid: {:?}", p.first())))?;
+        let dep = baton_engine::parse(&[(def.process_key.as_str(), xml.as_str())]).map_err(|e| Fail::Business(e.to_string()))?;
+        let (engine, _) =
+            Engine::new(dep).map_err(|p| Fail::Business(format!("stored definition is invalid: {:?}", p.first())))?;
         let engine = Arc::new(engine);
         self.engines.lock().unwrap_or_else(|p| p.into_inner()).insert(definition_id, engine.clone());
         Ok(engine)
     }
 
-    fn deploy(&self, data: &Value) -> Outcome {
-        let xml = text(data, "bpmnXml")?;
-        let dep = parse(&[("bpmnXml", xml)])
-            .map_err(|e| Fail::Field("bpmnXml", format!("line {}, column {}: {}", e.line, e.column, e.message)))?;
-        let (engine, warnings) = Engine::new(dep).map_err(|problems| {
-            let first = problems.iter().find(|p| p.severity == baton_engine::Severity::Error).or(problems.first());
-            let msg = first
-                .map(|p| format!("line {}, column {}: {}", p.line, p.column, p.message))
-                .unwrap_or_else(|| "invalid model".into());
-            Fail::Field("bpmnXml", msg)
-        })?;
-        let key = engine
-            .deployment
-            .processes
-            .iter()
-            .find(|p| p.is_executable)
-            .map(|p| p.id.clone())
-            .ok_or_else(|| Fail::Field("bpmnXml", "no executable process".into()))?;
-        let forms = match data.get("forms") {
-            None | Some(Value::Null) => json!({}),
-            Some(v @ Value::Object(_)) => v.clone(),
-            Some(_) => return Err(Fail::Field("forms", "forms must map form keys to form JSON".into())),
-        };
-        let name = data.get("name").and_then(Value::as_str);
-        let mut store = self.store();
-        let tx = store.transaction()?;
-        let (id, version) = tx.deploy(&key, name, xml, &forms, &self.now())?;
-        tx.commit()?;
-        drop(store);
-        self.engines.lock().unwrap_or_else(|p| p.into_inner()).insert(id, Arc::new(engine));
-        Ok((
-            "Process definition deployed".into(),
-            json!({"processDefinitionId": id, "processKey": key, "version": version, "warnings": warnings}),
-        ))
-    }
-
-    fn definition_id(&self, data: &Value) -> Result<i64, Fail> {
-        match (data.get("processDefinitionId"), data.get("processKey")) {
-            (Some(v), _) if !v.is_null() => v
-                .as_i64()
-                .ok_or_else(|| Fail::Field("processDefinitionId", "processDefinitionId must be an integer".into()))
-                .and_then(|id| {
-                    self.store()
-                        .definition(id, false)
-                        .map(|d| d.process_definition_id)
-                        .map_err(|_| Fail::Field("processDefinitionId", format!("no process definition {id}")))
-                }),
-            (_, Some(Value::String(k))) => self
-                .store()
-                .latest_definition(k)
-                .map(|d| d.process_definition_id)
-                .map_err(|_| Fail::Field("processKey", format!("no process definition with key '{k}'"))),
-            _ => Err(Fail::Field("processDefinitionId", "processDefinitionId or processKey is required".into())),
-        }
-    }
-
-    fn get_definition(&self, data: &Value) -> Outcome {
-        let id = self.definition_id(data)?;
-        let d = self.store().definition(id, true)?;
-        Ok(("OK".into(), serde_json::to_value(d).unwrap_or(Value::Null)))
-    }
-
-    fn list_definitions(&self, data: &Value) -> Outcome {
-        let page = data.get("pageNumber").and_then(Value::as_i64).unwrap_or(1);
-        let size = data.get("pageSize").and_then(Value::as_i64).unwrap_or(20);
-        let (items, total) = self.store().definitions(data.get("processKey").and_then(Value::as_str), page, size)?;
-        Ok(("OK".into(), json!({"items": items, "totalCount": total})))
-    }
-
-    fn start(&self, data: &Value, user: &Caller) -> Outcome {
-        let def = self.definition_id(data)?;
-        let mut vars = object(data, "variables")?;
-        if vars.is_empty() {
-            vars = object(data, "context")?;
-        }
-        let engine = self.engine(def)?;
-        let ctx = Ctx { clock: &*self.clock, user: user.user, enforce_access: user.enforce_access };
-        let (inst, effects) = engine.start(None, vars, &ctx).map_err(|e| Fail::Business(e.to_string()))?;
-        let guid = uuid::Uuid::new_v4().to_string();
-        let now = self.now();
-        let row = InstanceRow {
-            instance_guid: guid.clone(),
-            process_definition_id: def,
-            status: inst.status.as_str().into(),
-            state: serde_json::to_string(&inst).map_err(|e| Fail::Business(e.to_string()))?,
-            business_key: data.get("businessKey").and_then(Value::as_str).map(str::to_string),
-            correlation_id: data.get("correlationId").and_then(Value::as_str).map(str::to_string),
-            started_at: now.clone(),
-            ended_at: inst.status.is_ended().then(|| now.clone()),
-        };
-        let mut store = self.store();
-        let tx = store.transaction()?;
-        tx.insert_instance(&row)?;
-        record_effects(&tx, &guid, &inst, &effects, &now)?;
-        tx.commit()?;
-        Ok((
-            "Process instance started".into(),
-            json!({"instanceGuid": guid, "status": inst.status.as_str(), "waiting": engine.waiting(&inst)}),
-        ))
-    }
-
-    /// Loads an instance, applies one event, commits the new state with its effects.
-    fn step(&self, guid: &str, event: Event, user: &Caller) -> Result<(Arc<Engine>, Instance), Fail> {
-        let row = self.store().instance(guid).map_err(|_| Fail::Field("instanceGuid", format!("no process instance '{guid}'")))?;
-        let engine = self.engine(row.process_definition_id)?;
-        let mut inst: Instance = serde_json::from_str(&row.state).map_err(|e| Fail::Business(format!("stored state unreadable: {e}")))?;
-        let ctx = Ctx { clock: &*self.clock, user: user.user, enforce_access: user.enforce_access };
-        let effects = engine.apply(&mut inst, event, &ctx).map_err(|e| match e {
-            CommandError::Forbidden(m) => Fail::Business(m),
-            other => Fail::Business(other.to_string()),
-        })?;
-        let now = self.now();
-        let state = serde_json::to_string(&inst).map_err(|e| Fail::Business(e.to_string()))?;
-        let mut store = self.store();
-        let tx = store.transaction()?;
-        tx.update_instance(guid, inst.status.as_str(), &state, inst.status.is_ended().then_some(now.as_str()))?;
-        record_effects(&tx, guid, &inst, &effects, &now)?;
-        tx.commit()?;
-        Ok((engine, inst))
-    }
-
-    fn signal(&self, data: &Value, user: &Caller) -> Outcome {
-        let guid = text(data, "instanceGuid")?;
-        // `callbackData` is the current name; `signalPayload` the legacy one (seed 002).
-        let payload = match (data.get("callbackData"), data.get("signalPayload")) {
-            (Some(v), _) if !v.is_null() => v.clone(),
-            (_, Some(v)) if !v.is_null() => v.clone(),
-            _ => json!({}),
-        };
-        let task_id = data.get("taskId").and_then(Value::as_str).map(str::to_string);
-        let before = self.store().instance(guid).ok();
-        let (engine, inst) = self.step(guid, Event::CompleteTask { task_id: task_id.clone(), data: payload.clone() }, user)?;
-        let task_type = before
-            .and_then(|r| serde_json::from_str::<Instance>(&r.state).ok())
-            .and_then(|old| {
-                engine.waiting(&old).into_iter().find(|w| task_id.as_deref().is_none_or(|t| t == w.task_id)).map(|w| w.task_type)
-            })
-            .unwrap_or("userTask");
-        let result_var = if task_type == "receiveTask" { "lastReceiveTaskResult" } else { "lastUserTaskResult" };
-        let vars = engine.variables(&inst);
-        Ok((
-            "Task completed".into(),
-            json!({"instanceGuid": guid, "status": inst.status.as_str(), "taskType": task_type,
-                   "result": vars.get(result_var).cloned().unwrap_or(payload), "waiting": engine.waiting(&inst)}),
-        ))
-    }
-
-    fn return_callback(&self, data: &Value, user: &Caller) -> Outcome {
-        let key = text(data, "correlationKey")?;
-        let result = data.get("result").cloned().unwrap_or(json!({}));
-        let row = self
-            .store()
-            .pending_callback(key)?
-            .ok_or_else(|| Fail::Business(format!("no pending callback for correlation key '{key}' (unknown, already completed or expired)")))?;
-        let guid = row.parent_instance_id.clone();
-        let (_, inst) = self.step(&guid, Event::Callback { correlation_key: key.into(), data: result }, user)?;
-        Ok((
-            "Callback processed".into(),
-            json!({"instanceGuid": guid, "status": inst.status.as_str(), "callbackStatus": "Completed"}),
-        ))
-    }
-
-    fn cancel(&self, data: &Value, user: &Caller) -> Outcome {
-        let guid = text(data, "instanceGuid")?;
-        let reason = data.get("reason").and_then(Value::as_str).map(str::to_string);
-        let (_, inst) = self.step(guid, Event::Cancel { reason }, user)?;
-        Ok(("Process instance cancelled".into(), json!({"instanceGuid": guid, "status": inst.status.as_str()})))
-    }
-
-    fn get_instance(&self, data: &Value) -> Outcome {
-        let guid = text(data, "instanceGuid")?;
-        let row = self.store().instance(guid).map_err(|_| Fail::Field("instanceGuid", format!("no process instance '{guid}'")))?;
-        let engine = self.engine(row.process_definition_id)?;
-        let inst: Instance = serde_json::from_str(&row.state).map_err(|e| Fail::Business(format!("stored state unreadable: {e}")))?;
-        let key = engine.deployment.processes.get(inst.process as usize).map(|p| p.id.clone());
-        Ok((
-            "OK".into(),
-            json!({"instanceGuid": guid, "processDefinitionId": row.process_definition_id, "processKey": key,
-                   "status": row.status, "variables": engine.variables(&inst), "waiting": engine.waiting(&inst),
-                   "incidents": engine.incidents(&inst), "startedAt": row.started_at, "endedAt": row.ended_at}),
-        ))
-    }
-
-    fn list_instances(&self, data: &Value) -> Outcome {
-        let page = data.get("pageNumber").and_then(Value::as_i64).unwrap_or(1);
-        let size = data.get("pageSize").and_then(Value::as_i64).unwrap_or(20);
-        let (rows, total) = self.store().instances(
-            data.get("status").and_then(Value::as_str),
-            data.get("processKey").and_then(Value::as_str),
-            page,
-            size,
-        )?;
-        let items: Vec<Value> = rows
-            .iter()
-            .map(|r| {
-                json!({"instanceGuid": r.instance_guid, "processDefinitionId": r.process_definition_id, "status": r.status,
-                       "businessKey": r.business_key, "correlationId": r.correlation_id, "startedAt": r.started_at, "endedAt": r.ended_at})
-            })
-            .collect();
-        Ok(("OK".into(), json!({"items": items, "totalCount": total})))
-    }
-
-    fn history(&self, data: &Value) -> Outcome {
-        let guid = text(data, "instanceGuid")?;
-        self.store().instance(guid).map_err(|_| Fail::Field("instanceGuid", format!("no process instance '{guid}'")))?;
-        Ok(("OK".into(), json!(self.store().history(guid)?)))
-    }
-
-    fn retry(&self, data: &Value, user: &Caller) -> Outcome {
-        let guid = text(data, "instanceGuid")?;
-        let variables = object(data, "variables")?;
-        let (_, inst) = self.step(guid, Event::Retry { variables }, user)?;
-        Ok(("Incident retried".into(), json!({"instanceGuid": guid, "status": inst.status.as_str()})))
-    }
-
     fn load(&self, row: &InstanceRow) -> Result<(Arc<Engine>, Instance), Fail> {
         let engine = self.engine(row.process_definition_id)?;
-        let inst: Instance = serde_json::from_str(&row.state).map_err(|e| Fail::Business(format!("stored state unreadable: {e}")))?;
+        let inst: Instance =
+            serde_json::from_str(&row.state).map_err(|e| Fail::Business(format!("stored state unreadable: {e}")))?;
         Ok((engine, inst))
     }
 
-    /// GetTaskFormQuery (seed 002): the form of the waiting userTask or form-mode receiveTask.
-    fn task_form(&self, data: &Value) -> Outcome {
-        let row = match (data.get("instanceGuid").and_then(Value::as_str), data.get("correlationId").and_then(Value::as_str)) {
-            (Some(g), _) => self.store().instance(g).map_err(|_| Fail::Field("instanceGuid", format!("no process instance '{g}'")))?,
-            (None, Some(c)) => self.store().instance_by_correlation_id(c).map_err(|e| Fail::Field("correlationId", e.to_string()))?,
-            _ => return Err(Fail::Field("instanceGuid", "instanceGuid or correlationId is required".into())),
-        };
-        let (engine, inst) = self.load(&row)?;
-        let task_id = data.get("taskId").and_then(Value::as_str);
-        let waiting = engine.waiting(&inst);
-        let task = waiting
-            .iter()
-            .filter(|w| w.task_type == "userTask" || (w.task_type == "receiveTask" && w.form_key.is_some()))
-            .find(|w| task_id.is_none_or(|t| t == w.task_id))
-            .ok_or_else(|| Fail::Business(format!("instance {} has no waiting form task{}", row.instance_guid, task_id.map(|t| format!(" '{t}'")).unwrap_or_default())))?;
-        let def = self.store().definition(row.process_definition_id, false)?;
-        let form_json = task.form_key.as_ref().and_then(|k| def.forms.get(k)).cloned().unwrap_or(Value::Null);
-        Ok((
-            "OK".into(),
-            json!({"status": "SUCCESS", "taskType": task.task_type, "taskId": task.task_id, "formKey": task.form_key,
-                   "formJson": form_json, "context": engine.variables(&inst),
-                   "metadata": {"instanceGuid": row.instance_guid, "taskName": task.name, "responsibleUser": task.responsible_user,
-                                "responsibleTeam": task.responsible_team}}),
-        ))
+    fn instance_row(&self, guid: &str) -> Result<InstanceRow, Fail> {
+        self.store().instance(guid).map_err(|e| match e {
+            StoreError::NotFound(_) => Fail::Field("instanceGuid", format!("no process instance '{guid}'")),
+            other => other.into(),
+        })
     }
 
-    /// GetTaskListQuery: open form tasks a user (or team) may work on.
-    fn task_list(&self, data: &Value) -> Outcome {
-        let user = data.get("userName").and_then(Value::as_str);
-        let team = data.get("team").and_then(Value::as_str);
-        let mut items = Vec::new();
-        // Bind first: a guard in the `for` expression would be held through the loop body.
-        let rows = self.store().open_instances()?;
-        for row in rows {
-            let Ok((engine, inst)) = self.load(&row) else { continue };
-            for w in engine.waiting(&inst) {
-                if !(w.task_type == "userTask" || (w.task_type == "receiveTask" && w.form_key.is_some())) {
-                    continue;
-                }
-                let listed = |v: &Option<String>, who: &str| v.as_deref().is_some_and(|l| l.split(',').any(|x| x.trim() == who));
-                let open_to_all = w.responsible_user.is_none() && w.responsible_team.is_none();
-                let mine = user.is_some_and(|u| listed(&w.responsible_user, u)) || team.is_some_and(|t| listed(&w.responsible_team, t));
-                if open_to_all || mine || (user.is_none() && team.is_none()) {
-                    items.push(json!({"instanceGuid": row.instance_guid, "taskId": w.task_id, "taskType": w.task_type, "name": w.name,
-                                      "formKey": w.form_key, "responsibleUser": w.responsible_user, "responsibleTeam": w.responsible_team}));
-                }
+    /// Loads an instance, applies one event and commits; re-reads and re-applies when another
+    /// command changed the instance in between.
+    fn step(&self, guid: &str, event: Event, caller: &Caller) -> Result<Stepped, Fail> {
+        self.step_with(guid, event, caller, Extra::None)
+    }
+
+    fn step_with(&self, guid: &str, event: Event, caller: &Caller, extra: Extra) -> Result<Stepped, Fail> {
+        for _ in 0..MAX_ATTEMPTS {
+            let row = self.instance_row(guid)?;
+            let (engine, mut inst) = self.load(&row)?;
+            let now = self.now();
+            let before_waits = engine.waiting(&inst);
+            let before = Indexed::of(&engine, &inst, guid, &now);
+            let effects = engine.apply(&mut inst, event.clone(), &caller.ctx(&*self.clock))?;
+            match self.persist(Target::Update { guid, rev: row.rev }, &engine, &mut inst, effects, &before, caller, &extra) {
+                Err(Fail::Conflict) => continue,
+                Err(e) => return Err(e),
+                Ok(()) => return Ok(Stepped { engine, inst, before: before_waits }),
             }
         }
-        let total = items.len();
-        Ok(("OK".into(), json!({"items": items, "totalCount": total})))
+        Err(Fail::Conflict)
     }
 
-    /// CorrelateMessageCommand: the first waiting instance that accepts the message.
-    fn correlate(&self, data: &Value, user: &Caller) -> Outcome {
-        let name = text(data, "messageName")?;
-        let key = data.get("correlationKey").and_then(Value::as_str).map(str::to_string);
-        let variables = object(data, "variables")?;
-        // Bind first: a guard in the `for` expression would be held through the loop body.
-        let rows = self.store().open_instances()?;
-        for row in rows {
-            let event = Event::Message { name: name.into(), correlation_key: key.clone(), variables: variables.clone() };
-            if let Ok((_, inst)) = self.step(&row.instance_guid, event, user) {
-                return Ok((
-                    "Message correlated".into(),
-                    json!({"correlated": true, "buffered": false, "instanceGuid": row.instance_guid, "status": inst.status.as_str()}),
-                ));
+    /// Writes a step: drains the buffer into the instance, then state, effects and indexes in
+    /// one transaction. Delivers the outbox after the commit.
+    #[allow(clippy::too_many_arguments)]
+    fn persist(
+        &self,
+        target: Target,
+        engine: &Engine,
+        inst: &mut Instance,
+        mut effects: Vec<Effect>,
+        before: &Indexed,
+        caller: &Caller,
+        extra: &Extra,
+    ) -> Result<(), Fail> {
+        let guid = target.guid().to_string();
+        let now = self.now();
+        let mut store = self.store();
+        let tx = store.transaction()?;
+        if let Extra::Receipt { message_id, outcome } = extra {
+            if !tx.record_receipt(message_id, outcome, &now)? {
+                return Err(Fail::Business(format!("duplicate messageId '{message_id}'")));
             }
         }
-        // Buffering with ttlSeconds arrives with the message buffer table.
-        Ok(("No instance waits for this message".into(), json!({"correlated": false, "buffered": false})))
-    }
-
-    /// BroadcastSignalCommand: every waiting instance that listens for the signal.
-    fn broadcast(&self, data: &Value, user: &Caller) -> Outcome {
-        let name = text(data, "signalName")?;
-        let variables = object(data, "variables")?;
-        let mut resumed = Vec::new();
-        // Bind first: a guard in the `for` expression would be held through the loop body.
-        let rows = self.store().open_instances()?;
-        for row in rows {
-            let event = Event::Signal { name: name.into(), variables: variables.clone() };
-            if self.step(&row.instance_guid, event, user).is_ok() {
-                resumed.push(row.instance_guid);
-            }
+        if !inst.status.is_ended() {
+            self.drain_buffer(&tx, engine, inst, &mut effects, &guid, &now, caller)?;
         }
-        Ok(("Signal broadcast".into(), json!({"instances": resumed})))
-    }
-
-    fn callbacks(&self, data: &Value) -> Outcome {
-        let rows = self.store().callbacks(
-            data.get("status").and_then(Value::as_str),
-            data.get("instanceGuid").and_then(Value::as_str),
-        )?;
-        Ok(("OK".into(), json!(rows)))
+        let state = serde_json::to_string(inst).map_err(|e| Fail::Business(e.to_string()))?;
+        let ended = inst.status.is_ended().then_some(now.as_str());
+        match target {
+            Target::Insert(row) => {
+                let mut row = row.clone();
+                row.status = inst.status.as_str().into();
+                row.state = state.clone();
+                row.ended_at = ended.map(str::to_string);
+                tx.insert_instance(&row)?;
+            }
+            Target::Update { rev, .. } => tx.update_instance(&guid, rev, inst.status.as_str(), &state, ended)?,
+        }
+        let queued = record_effects(&tx, &guid, &state, &effects, &now)?;
+        let after = Indexed::of(engine, inst, &guid, &now);
+        if after.subs != before.subs {
+            tx.replace_subscriptions(&guid, &after.subs)?;
+        }
+        if !after.same_tasks(before) {
+            tx.replace_user_tasks(&guid, &after.tasks)?;
+        }
+        if before.incidents {
+            let still = engine.incidents(inst);
+            let open: Vec<&str> = still.iter().map(|i| i.element_id.as_str()).collect();
+            tx.resolve_incidents(&guid, &open, &now)?;
+        }
+        tx.commit()?;
+        drop(store);
+        if queued {
+            self.deliver_outbox();
+        }
+        Ok(())
     }
 }
 
-/// Writes what an engine step produced: callback rows and history, in the caller's transaction.
-fn record_effects(tx: &baton_store::Tx, guid: &str, inst: &Instance, effects: &[Effect], now: &str) -> Result<(), Fail> {
+/// Writes what an engine step produced: callback rows, incidents, outbox rows and history, in
+/// the caller's transaction. Answers whether anything went to the outbox.
+fn record_effects(tx: &Tx, guid: &str, state: &str, effects: &[Effect], now: &str) -> Result<bool, Fail> {
+    let mut queued = false;
     for e in effects {
+        let data = serde_json::to_string(e).ok();
         match e {
             Effect::CallbackRegistered { task_id, correlation_key, message, timeout_minutes, webhook_url, .. } => {
-                let state = serde_json::to_string(inst).ok();
                 tx.register_callback(
                     guid,
                     task_id,
@@ -504,7 +493,7 @@ fn record_effects(tx: &baton_store::Tx, guid: &str, inst: &Instance, effects: &[
                     message.as_deref(),
                     webhook_url.as_deref(),
                     *timeout_minutes,
-                    state.as_deref(),
+                    Some(state),
                     now,
                 )?;
             }
@@ -515,12 +504,27 @@ fn record_effects(tx: &baton_store::Tx, guid: &str, inst: &Instance, effects: &[
                 let status = if *status == "Expired" { "Expired" } else { "Failed" };
                 tx.close_callback(guid, task_id, status, None, now)?;
             }
+            Effect::IncidentRaised { element_id, message } => tx.open_incident(guid, element_id, message, now)?,
+            Effect::MessageThrown { .. } | Effect::SignalThrown { .. } => {
+                tx.enqueue(Some(guid), e.kind(), data.as_deref().unwrap_or("{}"), now)?;
+                queued = true;
+            }
             _ => {}
         }
-        let kind = serde_json::to_value(e).ok().and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_string));
-        tx.history(guid, now, kind.as_deref().unwrap_or("effect"), None, serde_json::to_string(e).ok().as_deref())?;
+        let element = match e {
+            Effect::TaskWaiting { task_id, .. }
+            | Effect::CallbackRegistered { task_id, .. }
+            | Effect::CallbackCompleted { task_id, .. }
+            | Effect::CallbackClosed { task_id, .. } => Some(task_id.as_str()),
+            Effect::TimerScheduled { element_id, .. }
+            | Effect::MessageThrown { element_id, .. }
+            | Effect::SignalThrown { element_id, .. }
+            | Effect::IncidentRaised { element_id, .. } => Some(element_id.as_str()),
+            Effect::Ended { .. } => None,
+        };
+        tx.history(guid, now, e.kind(), element, data.as_deref())?;
     }
-    Ok(())
+    Ok(queued)
 }
 
 /// Opens a runtime on the system clock with full durability (convenience for binaries).

@@ -2,22 +2,25 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use baton_engine::{User, VirtualClock};
-use baton_runtime::http::{app, AppState, TokenUser, MAX_BODY_BYTES};
-use baton_runtime::Runtime;
+use baton_engine::VirtualClock;
+use baton_runtime::http::{app, AppState, MAX_BODY_BYTES};
+use baton_runtime::{Bootstrap, Runtime};
 use baton_store::Durability;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::sync::Arc;
 use tower::ServiceExt;
 
-fn state(dir: &std::path::Path) -> Arc<AppState> {
+/// A server's state with the administrator's token `admin-token` and bob (team TELLERS), whose
+/// token is answered.
+fn state(dir: &std::path::Path) -> (Arc<AppState>, String) {
     let runtime = Runtime::open(&dir.join("h.db"), Durability::Normal, Arc::new(VirtualClock::new(VirtualClock::default_start()))).unwrap();
-    let mut tokens = HashMap::new();
-    tokens.insert("admin-token".to_string(), TokenUser { user: User { name: "admin".into(), teams: vec![] }, admin: true });
-    tokens.insert("bob-token".to_string(), TokenUser { user: User { name: "bob".into(), teams: vec!["TELLERS".into()] }, admin: false });
-    Arc::new(AppState { runtime, tokens })
+    assert_eq!(runtime.bootstrap(Some("admin-token")).unwrap(), Bootstrap::Given);
+    let r = runtime.execute("CreateUserCommand", &json!({"userName": "bob", "teams": ["TELLERS"]}), None);
+    assert!(r.is_successful, "{r:?}");
+    let r = runtime.execute("CreateApiTokenCommand", &json!({"userName": "bob"}), None);
+    let bob = r.data["token"].as_str().unwrap().to_string();
+    (Arc::new(AppState { runtime }), bob)
 }
 
 async fn call(state: &Arc<AppState>, path: &str, token: Option<&str>, body: String) -> (StatusCode, Value) {
@@ -38,7 +41,7 @@ fn template() -> String {
 #[tokio::test]
 async fn execute_envelope_and_bpm_type_form() {
     let dir = tempfile::tempdir().unwrap();
-    let st = state(dir.path());
+    let (st, bob) = state(dir.path());
     let deploy = json!({"cmd": "DeployProcessDefinitionCommand", "data": {"bpmnXml": template()}}).to_string();
     let (code, v) = call(&st, "/api/v1/execute", Some("admin-token"), deploy).await;
     assert_eq!(code, StatusCode::OK);
@@ -52,10 +55,10 @@ async fn execute_envelope_and_bpm_type_form() {
     assert_eq!(v["data"]["waiting"][0]["taskId"], "Task_ManagerReview");
     let guid = v["data"]["instanceGuid"].as_str().unwrap().to_string();
 
-    // bob is not in MANAGERS: a handled business failure, HTTP 200.
+    // bob is not in MANAGERS: 403, and the task keeps waiting.
     let sig = json!({"cmd": "SignalProcessInstanceCommand", "data": {"instanceGuid": guid, "callbackData": {"decision": "decline"}}});
-    let (code, v) = call(&st, "/api/core/cmd", Some("bob-token"), sig.to_string()).await;
-    assert_eq!(code, StatusCode::OK);
+    let (code, v) = call(&st, "/api/core/cmd", Some(&bob), sig.to_string()).await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
     assert_eq!(v["isSuccessful"], false);
     assert!(v["message"].as_str().unwrap().contains("MANAGERS"), "{v}");
     // The administrator is not held to the team rule.
@@ -72,7 +75,7 @@ async fn execute_envelope_and_bpm_type_form() {
 #[tokio::test]
 async fn status_codes_for_bad_requests() {
     let dir = tempfile::tempdir().unwrap();
-    let st = state(dir.path());
+    let (st, _) = state(dir.path());
     let body = json!({"cmd": "GetProcessDefinitionListQuery", "data": {}}).to_string();
     assert_eq!(call(&st, "/api/v1/execute", None, body.clone()).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(call(&st, "/api/v1/execute", Some("wrong"), body.clone()).await.0, StatusCode::UNAUTHORIZED);

@@ -11,7 +11,12 @@
 //! - The store knows nothing of BPMN: instance state is the engine's serialised JSON, stored as
 //!   text. `Tx` groups the writes of one engine step into one transaction.
 
+mod access;
 mod migrations;
+mod work;
+
+pub use access::{TokenRow, UserRow};
+pub use work::{BufferedRow, IncidentRow, OutboxRow, SubscriptionRow, UserTaskRow};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -29,6 +34,10 @@ pub enum StoreError {
     /// A row the caller named does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// Another writer changed the row first (an instance's `rev` moved on), or a unique name is
+    /// taken. Nothing was written; re-read and try again, or report it.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -44,7 +53,7 @@ pub enum Durability {
 }
 
 pub struct Store {
-    conn: Connection,
+    pub(crate) conn: Connection,
 }
 
 /// A stored process definition.
@@ -75,6 +84,8 @@ pub struct InstanceRow {
     pub correlation_id: Option<String>,
     pub started_at: String,
     pub ended_at: Option<String>,
+    /// Bumped by every update: the optimistic-concurrency check of `Tx::update_instance`.
+    pub rev: i64,
 }
 
 /// One entry of an instance's append-only history.
@@ -182,12 +193,11 @@ impl Store {
 
     pub fn instance(&self, guid: &str) -> Result<InstanceRow> {
         self.conn
-            .query_row(
-                "SELECT guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at
+            .prepare_cached(
+                "SELECT guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at, rev
                  FROM instances WHERE guid = ?1",
-                params![guid],
-                instance_row,
-            )
+            )?
+            .query_row(params![guid], instance_row)
             .optional()?
             .ok_or_else(|| StoreError::NotFound(format!("no process instance '{guid}'")))
     }
@@ -200,7 +210,7 @@ impl Store {
                       WHERE (?1 IS NULL OR i.status = ?1) AND (?2 IS NULL OR d.process_key = ?2)";
         let total: i64 = self.conn.query_row(&format!("SELECT COUNT(*) {filter}"), params![status, key], |r| r.get(0))?;
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT i.guid, i.definition_id, i.status, i.state, i.business_key, i.correlation_id, i.started_at, i.ended_at
+            "SELECT i.guid, i.definition_id, i.status, i.state, i.business_key, i.correlation_id, i.started_at, i.ended_at, i.rev
              {filter} ORDER BY i.rowid DESC LIMIT ?3 OFFSET ?4"
         ))?;
         let rows = stmt.query_map(params![status, key, size, offset], instance_row)?;
@@ -210,7 +220,7 @@ impl Store {
     /// Every instance that is waiting or failed (the candidates for messages and signals), oldest first.
     pub fn open_instances(&self) -> Result<Vec<InstanceRow>> {
         let mut stmt = self.conn.prepare(
-            "SELECT guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at
+            "SELECT guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at, rev
              FROM instances WHERE status IN ('WAITING', 'FAILED') ORDER BY rowid",
         )?;
         let rows = stmt.query_map([], instance_row)?;
@@ -221,7 +231,7 @@ impl Store {
     pub fn instance_by_correlation_id(&self, correlation_id: &str) -> Result<InstanceRow> {
         self.conn
             .query_row(
-                "SELECT guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at
+                "SELECT guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at, rev
                  FROM instances WHERE correlation_id = ?1 ORDER BY rowid DESC LIMIT 1",
                 params![correlation_id],
                 instance_row,
@@ -246,13 +256,12 @@ impl Store {
     pub fn pending_callback(&self, key: &str) -> Result<Option<CallbackRow>> {
         Ok(self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT id, parent_instance_id, callback_task_id, correlation_key, callback_type, status,
                         parent_process_state, result_data, completed_at, webhook_url, message_ref, timeout_minutes
                  FROM callback_registry WHERE correlation_key = ?1 AND status = 'Pending' ORDER BY id LIMIT 1",
-                params![key],
-                callback_row,
-            )
+            )?
+            .query_row(params![key], callback_row)
             .optional()?)
     }
 
@@ -270,7 +279,7 @@ impl Store {
 
 /// One write transaction. Dropped without `commit`, it rolls back.
 pub struct Tx<'a> {
-    tx: rusqlite::Transaction<'a>,
+    pub(crate) tx: rusqlite::Transaction<'a>,
 }
 
 impl Tx<'_> {
@@ -289,10 +298,11 @@ impl Tx<'_> {
     }
 
     pub fn insert_instance(&self, row: &InstanceRow) -> Result<()> {
-        self.tx.execute(
+        self.tx.prepare_cached(
             "INSERT INTO instances (guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
+        )?
+        .execute(params![
                 row.instance_guid,
                 row.process_definition_id,
                 row.status,
@@ -306,14 +316,21 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Saves the new state of an instance after an engine step.
-    pub fn update_instance(&self, guid: &str, status: &str, state: &str, ended_at: Option<&str>) -> Result<()> {
-        let n = self.tx.execute(
-            "UPDATE instances SET status = ?2, state = ?3, ended_at = COALESCE(?4, ended_at) WHERE guid = ?1",
-            params![guid, status, state, ended_at],
-        )?;
+    /// Saves the new state of an instance after an engine step, if nobody else saved it since
+    /// `rev` was read: otherwise `Conflict`, and nothing is written.
+    pub fn update_instance(&self, guid: &str, rev: i64, status: &str, state: &str, ended_at: Option<&str>) -> Result<()> {
+        let n = self.tx.prepare_cached(
+            "UPDATE instances SET status = ?3, state = ?4, ended_at = COALESCE(?5, ended_at), rev = rev + 1
+             WHERE guid = ?1 AND rev = ?2",
+        )?
+        .execute(params![guid, rev, status, state, ended_at])?;
         if n == 0 {
-            return Err(StoreError::NotFound(format!("no process instance '{guid}'")));
+            let exists: bool = self.tx.query_row("SELECT COUNT(*) > 0 FROM instances WHERE guid = ?1", params![guid], |r| r.get(0))?;
+            return Err(if exists {
+                StoreError::Conflict(format!("process instance '{guid}' was changed by another command"))
+            } else {
+                StoreError::NotFound(format!("no process instance '{guid}'"))
+            });
         }
         Ok(())
     }
@@ -331,32 +348,34 @@ impl Tx<'_> {
         state: Option<&str>,
         at: &str,
     ) -> Result<i64> {
-        self.tx.execute(
-            "INSERT INTO callback_registry (parent_instance_id, callback_task_id, correlation_key, callback_type, status,
-                 parent_process_state, webhook_url, message_ref, timeout_minutes, created_at)
-             VALUES (?1, ?2, ?3, 'External', 'Pending', ?4, ?5, ?6, ?7, ?8)",
-            params![instance, task_id, key, state, webhook_url, message, timeout_minutes, at],
-        )?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO callback_registry (parent_instance_id, callback_task_id, correlation_key, callback_type, status,
+                     parent_process_state, webhook_url, message_ref, timeout_minutes, created_at)
+                 VALUES (?1, ?2, ?3, 'External', 'Pending', ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![instance, task_id, key, state, webhook_url, message, timeout_minutes, at])?;
         Ok(self.tx.last_insert_rowid())
     }
 
     /// Moves a Pending callback of a task to `status` (Completed, Failed, Expired). Answers
     /// whether a Pending row was found: a second completion finds none and changes nothing.
     pub fn close_callback(&self, instance: &str, task_id: &str, status: &str, result: Option<&str>, at: &str) -> Result<bool> {
-        let n = self.tx.execute(
-            "UPDATE callback_registry SET status = ?3, result_data = ?4, completed_at = ?5
-             WHERE parent_instance_id = ?1 AND callback_task_id = ?2 AND status = 'Pending'",
-            params![instance, task_id, status, result, at],
-        )?;
+        let n = self
+            .tx
+            .prepare_cached(
+                "UPDATE callback_registry SET status = ?3, result_data = ?4, completed_at = ?5
+                 WHERE parent_instance_id = ?1 AND callback_task_id = ?2 AND status = 'Pending'",
+            )?
+            .execute(params![instance, task_id, status, result, at])?;
         Ok(n > 0)
     }
 
     /// Appends a history event.
     pub fn history(&self, guid: &str, at: &str, kind: &str, element_id: Option<&str>, data: Option<&str>) -> Result<()> {
-        self.tx.execute(
-            "INSERT INTO history (instance_guid, at, kind, element_id, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![guid, at, kind, element_id, data],
-        )?;
+        self.tx
+            .prepare_cached("INSERT INTO history (instance_guid, at, kind, element_id, data) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![guid, at, kind, element_id, data])?;
         Ok(())
     }
 
@@ -388,10 +407,11 @@ fn instance_row(r: &rusqlite::Row) -> rusqlite::Result<InstanceRow> {
         correlation_id: r.get(5)?,
         started_at: r.get(6)?,
         ended_at: r.get(7)?,
+        rev: r.get(8)?,
     })
 }
 
-fn callback_row(r: &rusqlite::Row) -> rusqlite::Result<CallbackRow> {
+pub(crate) fn callback_row(r: &rusqlite::Row) -> rusqlite::Result<CallbackRow> {
     Ok(CallbackRow {
         id: r.get(0)?,
         parent_instance_id: r.get(1)?,

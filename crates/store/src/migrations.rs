@@ -71,6 +71,70 @@ const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL
     );
     ",
+    // 2: what correlation, the inbox, incidents, outbound effects and concurrent writers need.
+    "
+    ALTER TABLE instances ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE subscriptions (
+        instance_guid   TEXT NOT NULL REFERENCES instances (guid),
+        kind            TEXT NOT NULL CHECK (kind IN ('message', 'signal')),
+        name            TEXT NOT NULL,
+        correlation_key TEXT,
+        element_id      TEXT NOT NULL
+    );
+    CREATE INDEX subscriptions_name ON subscriptions (kind, name, correlation_key);
+    CREATE INDEX subscriptions_instance ON subscriptions (instance_guid);
+    CREATE TABLE user_tasks (
+        instance_guid    TEXT NOT NULL REFERENCES instances (guid),
+        task_id          TEXT NOT NULL,
+        task_type        TEXT NOT NULL,
+        name             TEXT,
+        form_key         TEXT,
+        responsible_user TEXT,
+        responsible_team TEXT,
+        created_at       TEXT NOT NULL,
+        PRIMARY KEY (instance_guid, task_id)
+    );
+    CREATE TABLE message_buffer (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind            TEXT NOT NULL CHECK (kind IN ('message', 'callback')),
+        name            TEXT,
+        correlation_key TEXT,
+        payload         TEXT NOT NULL,
+        message_id      TEXT,
+        status          TEXT NOT NULL CHECK (status IN ('Buffered', 'Correlated', 'Expired')),
+        instance_guid   TEXT,
+        created_at      TEXT NOT NULL,
+        expires_at      TEXT NOT NULL,
+        correlated_at   TEXT
+    );
+    CREATE INDEX message_buffer_open ON message_buffer (status, kind, name, correlation_key);
+    CREATE TABLE message_receipts (
+        message_id    TEXT PRIMARY KEY,
+        outcome       TEXT NOT NULL,
+        received_at   TEXT NOT NULL
+    );
+    CREATE TABLE incidents (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        instance_guid TEXT NOT NULL REFERENCES instances (guid),
+        element_id    TEXT NOT NULL,
+        message       TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        resolved_at   TEXT
+    );
+    CREATE INDEX incidents_instance ON incidents (instance_guid, resolved_at);
+    CREATE TABLE outbox (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        instance_guid TEXT REFERENCES instances (guid),
+        event         TEXT NOT NULL,
+        payload       TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        delivered_at  TEXT,
+        last_error    TEXT
+    );
+    CREATE INDEX outbox_pending ON outbox (delivered_at, id);
+    ALTER TABLE api_tokens ADD COLUMN revoked_at TEXT;
+    ",
 ];
 
 /// Brings a database up to the newest schema, one transaction per migration.

@@ -15,6 +15,7 @@ fn instance(guid: &str, def: i64) -> InstanceRow {
         correlation_id: None,
         started_at: AT.into(),
         ended_at: None,
+        rev: 0,
     }
 }
 
@@ -109,11 +110,11 @@ fn a_real_file_keeps_everything_across_reopen_and_history_is_ordered() {
         tx.insert_instance(&instance("g1", def)).unwrap();
         tx.history("g1", AT, "elementEntered", Some("Start"), None).unwrap();
         tx.history("g1", AT, "elementEntered", Some("Review"), None).unwrap();
-        tx.update_instance("g1", "COMPLETED", r#"{"status":"COMPLETED"}"#, Some("2026-01-01T01:00:00Z")).unwrap();
+        tx.update_instance("g1", 0, "COMPLETED", r#"{"status":"COMPLETED"}"#, Some("2026-01-01T01:00:00Z")).unwrap();
         tx.commit().unwrap();
     }
     let s = Store::open(&path, Durability::Normal).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 1);
+    assert_eq!(s.schema_version().unwrap(), 2);
     let i = s.instance("g1").unwrap();
     assert_eq!(i.status, "COMPLETED");
     assert_eq!(i.ended_at.as_deref(), Some("2026-01-01T01:00:00Z"));
@@ -130,8 +131,87 @@ fn a_database_from_a_newer_baton_is_refused() {
         conn.pragma_update(None, "user_version", 99).unwrap();
     }
     match Store::open(&path, Durability::Full) {
-        Err(StoreError::TooNew { found: 99, supported: 1 }) => {}
+        Err(StoreError::TooNew { found: 99, supported: 2 }) => {}
         Err(e) => panic!("unexpected error {e}"),
         Ok(_) => panic!("a newer schema must be refused"),
     }
+}
+
+#[test]
+fn an_update_from_a_stale_revision_is_a_conflict_and_writes_nothing() {
+    let mut s = Store::open_in_memory().unwrap();
+    let tx = s.transaction().unwrap();
+    let (def, _) = tx.deploy("P", None, "<x/>", &json!({}), AT).unwrap();
+    tx.insert_instance(&instance("g1", def)).unwrap();
+    tx.update_instance("g1", 0, "WAITING", r#"{"n":1}"#, None).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(s.instance("g1").unwrap().rev, 1);
+    let tx = s.transaction().unwrap();
+    match tx.update_instance("g1", 0, "COMPLETED", r#"{"n":2}"#, Some(AT)) {
+        Err(StoreError::Conflict(m)) => assert!(m.contains("g1"), "{m}"),
+        other => panic!("a stale revision must conflict, got {other:?}"),
+    }
+    match tx.update_instance("nope", 0, "COMPLETED", "{}", None) {
+        Err(StoreError::NotFound(_)) => {}
+        other => panic!("a missing instance is NotFound, got {other:?}"),
+    }
+    drop(tx);
+    let i = s.instance("g1").unwrap();
+    assert_eq!((i.status.as_str(), i.state.as_str(), i.rev), ("WAITING", r#"{"n":1}"#, 1));
+}
+
+#[test]
+fn the_buffer_matches_by_name_and_key_honours_ttl_and_hands_out_each_entry_once() {
+    let mut s = Store::open_in_memory().unwrap();
+    let tx = s.transaction().unwrap();
+    let (def, _) = tx.deploy("P", None, "<x/>", &json!({}), AT).unwrap();
+    tx.insert_instance(&instance("g1", def)).unwrap();
+    let late = "2026-01-01T00:01:00.000000Z";
+    let soon = "2026-01-01T00:00:30.000000Z";
+    tx.buffer("message", Some("Paid"), Some("K1"), r#"{"a":1}"#, Some("m-1"), AT, late).unwrap();
+    tx.buffer("message", Some("Paid"), Some("K2"), r#"{"a":2}"#, None, AT, soon).unwrap();
+    tx.buffer("callback", None, Some("K2"), r#"{"b":1}"#, None, AT, late).unwrap();
+    // Wrong key, wrong name: nothing.
+    assert!(tx.take_buffered("message", Some("Paid"), Some("K9"), AT, "g1").unwrap().is_none());
+    assert!(tx.take_buffered("message", Some("Other"), None, AT, "g1").unwrap().is_none());
+    // A callback matches by exact key only; a message subscription without key takes the oldest.
+    assert!(tx.take_buffered("callback", None, Some("K1"), AT, "g1").unwrap().is_none());
+    let first = tx.take_buffered("message", Some("Paid"), None, AT, "g1").unwrap().unwrap();
+    assert_eq!(first.payload, r#"{"a":1}"#);
+    // Past its TTL an entry is never handed out, and expire_buffer marks it.
+    let after = "2026-01-01T00:00:45.000000Z";
+    assert!(tx.take_buffered("message", Some("Paid"), Some("K2"), after, "g1").unwrap().is_none());
+    assert_eq!(tx.expire_buffer(after).unwrap(), 1);
+    let cb = tx.take_buffered("callback", None, Some("K2"), after, "g1").unwrap().unwrap();
+    assert_eq!(cb.payload, r#"{"b":1}"#);
+    assert!(tx.take_buffered("callback", None, Some("K2"), after, "g1").unwrap().is_none(), "handed out once");
+    // A messageId is remembered once.
+    assert!(tx.record_receipt("m-1", "{}", AT).unwrap());
+    assert!(!tx.record_receipt("m-1", "{}", AT).unwrap());
+    tx.commit().unwrap();
+    let statuses: Vec<String> = s.buffered(None).unwrap().into_iter().map(|b| b.status).collect();
+    assert_eq!(statuses, ["Correlated", "Expired", "Correlated"]);
+    assert!(s.receipt("m-1").unwrap().is_some());
+}
+
+#[test]
+fn tokens_are_found_by_hash_only_while_live() {
+    let mut s = Store::open_in_memory().unwrap();
+    let tx = s.transaction().unwrap();
+    tx.create_user("mary", false, AT).unwrap();
+    assert!(matches!(tx.create_user("mary", true, AT), Err(StoreError::Conflict(_))));
+    assert!(tx.add_team_member("MANAGERS", "mary").unwrap());
+    assert!(!tx.add_team_member("MANAGERS", "mary").unwrap(), "already a member");
+    assert!(matches!(tx.add_team_member("MANAGERS", "ghost"), Err(StoreError::NotFound(_))));
+    let id = tx.insert_token("hash-1", "mary", Some("laptop"), AT).unwrap();
+    tx.commit().unwrap();
+    let u = s.user_by_token_hash("hash-1").unwrap().unwrap();
+    assert_eq!((u.user_name.as_str(), u.is_admin, u.teams.clone()), ("mary", false, vec!["MANAGERS".to_string()]));
+    assert!(s.user_by_token_hash("hash-2").unwrap().is_none());
+    let tx = s.transaction().unwrap();
+    assert!(tx.revoke_token(id, AT).unwrap());
+    assert!(!tx.revoke_token(id, AT).unwrap());
+    tx.commit().unwrap();
+    assert!(s.user_by_token_hash("hash-1").unwrap().is_none(), "a revoked token no longer works");
+    assert_eq!(s.tokens(Some("mary")).unwrap()[0].revoked_at.as_deref(), Some(AT));
 }

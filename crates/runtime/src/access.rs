@@ -1,0 +1,192 @@
+//! Users, teams and API tokens on the bus, and the token check of the HTTP doors.
+//!
+//! A token's user is `currentUser` in scripts and is held to ResponsibleUser / ResponsibleTeam;
+//! an administrator is not. Tokens are random 128-bit values shown once; the store keeps their
+//! SHA-256 hash only.
+
+use crate::{opt_text, text, Answer, Caller, Fail, Runtime};
+use baton_engine::User;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// The name of the administrator a first start creates.
+pub const FIRST_ADMIN: &str = "admin";
+
+fn hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn new_token() -> String {
+    format!("bt_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A user or team name: what people type, without surprises in lists and scripts.
+fn name_ok(field: &'static str, name: &str) -> Result<(), Fail> {
+    if name.len() > 100 || name.chars().any(|c| c.is_control() || c == ',') {
+        return Err(Fail::Field(field, format!("{field} must be at most 100 characters, without commas or control characters")));
+    }
+    Ok(())
+}
+
+/// What the first start of a server did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// A new token was made for the administrator: print it, it is not stored in clear.
+    NewToken(String),
+    /// The given token was registered (or already was).
+    Given,
+    /// Users and tokens exist already; nothing was created.
+    Existing,
+}
+
+impl Runtime {
+    /// The caller a bearer token stands for, if the token is live.
+    pub fn authenticate(&self, token: &str) -> Option<Caller> {
+        let row = self.store().user_by_token_hash(&hash(token.trim())).ok()??;
+        Some(Caller { user: Some(User { name: row.user_name, teams: row.teams }), admin: row.is_admin })
+    }
+
+    /// A server's first start: creates the administrator if there are no users, and registers
+    /// `token` for them (or makes one when the administrator has none).
+    pub fn bootstrap(&self, token: Option<&str>) -> Result<Bootstrap, String> {
+        let now = self.now();
+        let mut store = self.store();
+        let first = store.user_count().map_err(|e| e.to_string())? == 0;
+        let has_token = token.is_some_and(|t| store.user_by_token_hash(&hash(t)).ok().flatten().is_some());
+        let admin_tokens = store.tokens(Some(FIRST_ADMIN)).map_err(|e| e.to_string())?.iter().filter(|t| t.revoked_at.is_none()).count();
+        let tx = store.transaction().map_err(|e| e.to_string())?;
+        if first {
+            tx.create_user(FIRST_ADMIN, true, &now).map_err(|e| e.to_string())?;
+        }
+        let outcome = match token {
+            Some(_) if has_token => Bootstrap::Given,
+            Some(t) => {
+                tx.insert_token(&hash(t), FIRST_ADMIN, Some("serve --token"), &now).map_err(|e| e.to_string())?;
+                Bootstrap::Given
+            }
+            None if first || admin_tokens == 0 => {
+                let t = new_token();
+                tx.insert_token(&hash(&t), FIRST_ADMIN, Some("first start"), &now).map_err(|e| e.to_string())?;
+                Bootstrap::NewToken(t)
+            }
+            None => Bootstrap::Existing,
+        };
+        tx.commit().map_err(|e| e.to_string())?;
+        Ok(outcome)
+    }
+
+    pub(crate) fn create_user(&self, data: &Value) -> Answer {
+        let name = text(data, "userName")?;
+        name_ok("userName", name)?;
+        let is_admin = match data.get("isAdmin") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(Fail::Field("isAdmin", "isAdmin must be true or false".into())),
+        };
+        let teams: Vec<String> = match data.get("teams") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|t| t.as_str().filter(|s| !s.trim().is_empty()).map(str::to_string))
+                .collect::<Option<_>>()
+                .ok_or_else(|| Fail::Field("teams", "teams must be a list of team names".into()))?,
+            Some(_) => return Err(Fail::Field("teams", "teams must be a list of team names".into())),
+        };
+        for t in &teams {
+            name_ok("teams", t)?;
+        }
+        let now = self.now();
+        let mut store = self.store();
+        let tx = store.transaction()?;
+        tx.create_user(name, is_admin, &now).map_err(|e| match e {
+            baton_store::StoreError::Conflict(m) => Fail::Field("userName", m),
+            other => other.into(),
+        })?;
+        for t in &teams {
+            tx.add_team_member(t, name)?;
+        }
+        tx.commit()?;
+        Ok(("User created".into(), json!({"userName": name, "isAdmin": is_admin, "teams": teams})))
+    }
+
+    pub(crate) fn team_member(&self, data: &Value, add: bool) -> Answer {
+        let user = text(data, "userName")?;
+        let team = text(data, "team")?;
+        name_ok("team", team)?;
+        let mut store = self.store();
+        let tx = store.transaction()?;
+        let missing = |e: baton_store::StoreError| match e {
+            baton_store::StoreError::NotFound(m) => Fail::Field("userName", m),
+            other => other.into(),
+        };
+        let changed = if add { tx.add_team_member(team, user).map_err(missing)? } else { tx.remove_team_member(team, user).map_err(missing)? };
+        tx.commit()?;
+        let message = match (add, changed) {
+            (true, true) => "User added to team",
+            (true, false) => "User was already in the team",
+            (false, true) => "User removed from team",
+            (false, false) => "User was not in the team",
+        };
+        Ok((message.into(), json!({"userName": user, "team": team, "changed": changed})))
+    }
+
+    pub(crate) fn users(&self) -> Answer {
+        let rows = self.store().users()?;
+        Ok(("OK".into(), json!({"items": rows, "totalCount": rows.len()})))
+    }
+
+    pub(crate) fn teams(&self) -> Answer {
+        let teams = self.store().teams()?;
+        let items: Vec<Value> = teams.iter().map(|(t, m)| json!({"team": t, "members": m})).collect();
+        Ok(("OK".into(), json!({"items": items, "totalCount": items.len()})))
+    }
+
+    /// CreateApiTokenCommand: an administrator makes tokens for anyone, a user for themselves.
+    /// The token is in this answer only.
+    pub(crate) fn create_token(&self, data: &Value, caller: &Caller) -> Answer {
+        let user = match (opt_text(data, "userName")?, &caller.user) {
+            (Some(u), _) => u.to_string(),
+            (None, Some(me)) => me.name.clone(),
+            (None, None) => return Err(Fail::Field("userName", "userName is required".into())),
+        };
+        if !caller.admin && caller.user.as_ref().is_none_or(|me| me.name != user) {
+            return Err(Fail::Forbidden(format!("only an administrator makes tokens for other users ({} asked for {user})", caller.name())));
+        }
+        let label = opt_text(data, "label")?;
+        let token = new_token();
+        let now = self.now();
+        let mut store = self.store();
+        let tx = store.transaction()?;
+        let id = tx.insert_token(&hash(&token), &user, label, &now).map_err(|e| match e {
+            baton_store::StoreError::NotFound(m) => Fail::Field("userName", m),
+            other => other.into(),
+        })?;
+        tx.commit()?;
+        Ok((
+            "API token created; it is shown only this once".into(),
+            json!({"id": id, "token": token, "userName": user, "label": label}),
+        ))
+    }
+
+    /// GetApiTokenListQuery: every token for an administrator, one's own otherwise; never secrets.
+    pub(crate) fn token_list(&self, caller: &Caller) -> Answer {
+        let mine = (!caller.admin).then(|| caller.user.as_ref().map(|u| u.name.clone())).flatten();
+        let rows = self.store().tokens(mine.as_deref())?;
+        Ok(("OK".into(), json!({"items": rows, "totalCount": rows.len()})))
+    }
+
+    pub(crate) fn revoke_token(&self, data: &Value, caller: &Caller) -> Answer {
+        let id = data.get("id").and_then(Value::as_i64).ok_or_else(|| Fail::Field("id", "id (the token's id) is required".into()))?;
+        let owner = self.store().tokens(None)?.into_iter().find(|t| t.id == id).map(|t| t.user_name);
+        let Some(owner) = owner else { return Err(Fail::Field("id", format!("no API token {id}"))) };
+        if !caller.admin && caller.user.as_ref().is_none_or(|me| me.name != owner) {
+            return Err(Fail::Forbidden(format!("token {id} belongs to {owner}; only they or an administrator may revoke it")));
+        }
+        let now = self.now();
+        let mut store = self.store();
+        let tx = store.transaction()?;
+        let revoked = tx.revoke_token(id, &now)?;
+        tx.commit()?;
+        Ok((if revoked { "API token revoked" } else { "API token was already revoked" }.into(), json!({"id": id, "revoked": true})))
+    }
+}

@@ -1,0 +1,311 @@
+//! Correlation: callbacks by key (seed 002), messages by name and key, signals by name; the
+//! buffer for what arrives before anything waits; duplicates; and the outbox that carries thrown
+//! messages and signals to other instances after the throwing step committed.
+//!
+//! The rules (docs/correlation.md says them for users):
+//! - ReturnCallbackCommand resumes the receive task whose CallbackRegistry row is Pending for the
+//!   key. A key whose newest row is Completed is a duplicate: answered successfully with
+//!   `duplicate: true`, the instance is not resumed again. No row at all: a business error,
+//!   unless `ttlSeconds` > 0 buffers the callback until a receive task registers that key.
+//! - CorrelateMessageCommand reaches the oldest instance subscribed to the message name whose
+//!   key matches (a missing key on either side matches any). With no subscriber it is buffered
+//!   for `ttlSeconds`, or discarded when that is 0. A `messageId` seen before is a duplicate.
+//! - A buffered entry correlates in the same transaction as the step that opens a matching
+//!   subscription, oldest entry first; past its TTL it is Expired and never delivered.
+//! - BroadcastSignalCommand reaches every subscribed instance.
+
+use crate::{object, opt_text, seconds, text, Answer, Caller, Extra, Fail, Runtime};
+use baton_engine::{Effect, Engine, Event, Instance};
+use baton_store::Tx;
+use serde_json::{json, Value};
+use std::sync::atomic::Ordering;
+
+/// The most buffered entries one step correlates (each one may open new waits).
+const MAX_DRAIN: usize = 1000;
+
+fn expires_at(now: &str, ttl: i64) -> Result<String, Fail> {
+    let now: jiff::Timestamp = now.parse().map_err(|e| Fail::Business(format!("clock: {e}")))?;
+    let at = now
+        .checked_add(jiff::SignedDuration::from_secs(ttl))
+        .map_err(|_| Fail::Field("ttlSeconds", "ttlSeconds is too large".into()))?;
+    Ok(format!("{at:.6}"))
+}
+
+impl Runtime {
+    pub(crate) fn return_callback(&self, data: &Value, caller: &Caller) -> Answer {
+        let key = text(data, "correlationKey")?;
+        let result = data.get("result").cloned().unwrap_or(json!({}));
+        let ttl = seconds(data, "ttlSeconds")?;
+        let pending = self.store().pending_callback(key)?;
+        if let Some(row) = pending {
+            let guid = row.parent_instance_id;
+            let s = self.step(&guid, Event::Callback { correlation_key: key.into(), data: result }, caller)?;
+            return Ok((
+                "Callback processed".into(),
+                json!({"instanceGuid": guid, "status": s.inst.status.as_str(), "callbackStatus": "Completed", "duplicate": false}),
+            ));
+        }
+        let latest = self.store().latest_callback(key)?;
+        match latest {
+            Some(row) if row.status == "Completed" => {
+                let status = self.instance_row(&row.parent_instance_id)?.status;
+                Ok((
+                    format!("Duplicate callback: '{key}' was already completed at {}; the instance was not resumed again", row.completed_at.unwrap_or_default()),
+                    json!({"instanceGuid": row.parent_instance_id, "status": status, "callbackStatus": "Completed", "duplicate": true}),
+                ))
+            }
+            Some(row) if ttl == 0 => Err(Fail::Business(format!(
+                "the callback for correlation key '{key}' is {} (task {} of instance {}); nothing waits for it",
+                row.status, row.callback_task_id, row.parent_instance_id
+            ))),
+            None if ttl == 0 => Err(Fail::Business(format!(
+                "no pending callback for correlation key '{key}'; send ttlSeconds to keep it until a receive task registers that key"
+            ))),
+            _ => {
+                let now = self.now();
+                let expires = expires_at(&now, ttl)?;
+                let mut store = self.store();
+                let tx = store.transaction()?;
+                let id = tx.buffer("callback", None, Some(key), &result.to_string(), None, &now, &expires)?;
+                tx.commit()?;
+                Ok((
+                    "Callback buffered until a receive task registers its key".into(),
+                    json!({"callbackStatus": "Buffered", "bufferId": id, "expiresAt": expires, "duplicate": false}),
+                ))
+            }
+        }
+    }
+
+    /// CorrelateMessageCommand.
+    pub(crate) fn correlate(&self, data: &Value, caller: &Caller) -> Answer {
+        let name = text(data, "messageName")?;
+        let key = opt_text(data, "correlationKey")?.map(str::to_string);
+        let variables = object(data, "variables")?;
+        let message_id = opt_text(data, "messageId")?;
+        let ttl = seconds(data, "ttlSeconds")?;
+        let duplicate = |message_id: &str| -> Result<Option<(String, Value)>, Fail> {
+            Ok(self.store().receipt(message_id)?.map(|outcome| {
+                let mut v: Value = serde_json::from_str(&outcome).unwrap_or(json!({}));
+                v["duplicate"] = json!(true);
+                (format!("Duplicate message: messageId '{message_id}' was already received; nothing was delivered again"), v)
+            }))
+        };
+        if let Some(id) = message_id {
+            if let Some(answer) = duplicate(id)? {
+                return Ok(answer);
+            }
+        }
+        let subscribers = self.store().subscribers("message", name, key.as_deref())?;
+        for guid in subscribers {
+            let outcome = json!({"correlated": true, "buffered": false, "instanceGuid": guid}).to_string();
+            let extra = match message_id {
+                Some(id) => Extra::Receipt { message_id: id, outcome: &outcome },
+                None => Extra::None,
+            };
+            let event = Event::Message { name: name.into(), correlation_key: key.clone(), variables: variables.clone() };
+            match self.step_with(&guid, event, caller, extra) {
+                Ok(s) => {
+                    return Ok((
+                        "Message correlated".into(),
+                        json!({"correlated": true, "buffered": false, "instanceGuid": guid, "status": s.inst.status.as_str(), "duplicate": false}),
+                    ))
+                }
+                // A twin with the same messageId committed first.
+                Err(Fail::Business(_)) if message_id.is_some_and(|id| self.store().receipt(id).ok().flatten().is_some()) => {
+                    return duplicate(message_id.unwrap_or_default())?.ok_or(Fail::Conflict);
+                }
+                // The subscription closed in between, or the instance refused: try the next one.
+                Err(Fail::Business(_)) | Err(Fail::Forbidden(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        let now = self.now();
+        let (message, answer) = if ttl > 0 {
+            let expires = expires_at(&now, ttl)?;
+            ("Message buffered: no instance waits for it yet", json!({"correlated": false, "buffered": true, "expiresAt": expires}))
+        } else {
+            ("No instance waits for this message; it was discarded (ttlSeconds 0)", json!({"correlated": false, "buffered": false}))
+        };
+        let mut store = self.store();
+        let tx = store.transaction()?;
+        if let Some(id) = message_id {
+            if !tx.record_receipt(id, &answer.to_string(), &now)? {
+                drop(tx);
+                drop(store);
+                return duplicate(id)?.ok_or(Fail::Conflict);
+            }
+        }
+        let mut answer = answer;
+        if ttl > 0 {
+            let payload = Value::Object(variables).to_string();
+            let id = tx.buffer("message", Some(name), key.as_deref(), &payload, message_id, &now, answer["expiresAt"].as_str().unwrap_or(&now))?;
+            answer["bufferId"] = json!(id);
+        }
+        tx.commit()?;
+        answer["duplicate"] = json!(false);
+        Ok((message.into(), answer))
+    }
+
+    /// BroadcastSignalCommand: every instance that listens for the signal.
+    pub(crate) fn broadcast(&self, data: &Value, caller: &Caller) -> Answer {
+        let name = text(data, "signalName")?;
+        let variables = object(data, "variables")?;
+        let resumed = self.signal_all(name, &variables, caller, None);
+        Ok(("Signal broadcast".into(), json!({"instances": resumed})))
+    }
+
+    fn signal_all(&self, name: &str, variables: &serde_json::Map<String, Value>, caller: &Caller, except: Option<&str>) -> Vec<String> {
+        let mut resumed = Vec::new();
+        let subscribers = self.store().subscribers("signal", name, None).unwrap_or_default();
+        for guid in subscribers.into_iter().filter(|g| Some(g.as_str()) != except) {
+            let event = Event::Signal { name: name.into(), variables: variables.clone() };
+            if self.step(&guid, event, caller).is_ok() {
+                resumed.push(guid);
+            }
+        }
+        resumed
+    }
+
+    pub(crate) fn callbacks(&self, data: &Value) -> Answer {
+        let status = opt_text(data, "status")?;
+        if let Some(s) = status {
+            if !["Pending", "Completed", "Failed", "Expired"].contains(&s) {
+                return Err(Fail::Field("status", format!("status must be Pending, Completed, Failed or Expired, not '{s}'")));
+            }
+        }
+        let rows = self.store().callbacks(status, opt_text(data, "instanceGuid")?)?;
+        Ok(("OK".into(), json!(rows)))
+    }
+
+    /// GetMessageBufferListQuery: buffered, correlated and expired messages and callbacks.
+    pub(crate) fn buffer_list(&self, data: &Value) -> Answer {
+        let status = opt_text(data, "status")?;
+        if let Some(s) = status {
+            if !["Buffered", "Correlated", "Expired"].contains(&s) {
+                return Err(Fail::Field("status", format!("status must be Buffered, Correlated or Expired, not '{s}'")));
+            }
+        }
+        let now = self.now();
+        {
+            let mut store = self.store();
+            let tx = store.transaction()?;
+            tx.expire_buffer(&now)?;
+            tx.commit()?;
+        }
+        let rows = self.store().buffered(status)?;
+        Ok(("OK".into(), json!({"items": rows, "totalCount": rows.len()})))
+    }
+
+    /// Inside a step's transaction: feeds the instance every live buffered entry that one of
+    /// its waits now matches, oldest first. A buffered entry the instance refuses (its
+    /// ServerScript throws) is marked Expired rather than retried forever.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn drain_buffer(
+        &self,
+        tx: &Tx,
+        engine: &Engine,
+        inst: &mut Instance,
+        effects: &mut Vec<Effect>,
+        guid: &str,
+        now: &str,
+        caller: &Caller,
+    ) -> Result<(), Fail> {
+        for _ in 0..MAX_DRAIN {
+            let mut delivered = false;
+            let waits = engine.waiting(inst);
+            let callback_keys = waits
+                .iter()
+                .filter(|w| w.task_type == "receiveTask" && w.form_key.is_none())
+                .filter_map(|w| w.correlation_key.clone());
+            for key in callback_keys {
+                if let Some(row) = tx.take_buffered("callback", None, Some(&key), now, guid)? {
+                    let data: Value = serde_json::from_str(&row.payload).unwrap_or(json!({}));
+                    let event = Event::Callback { correlation_key: key, data };
+                    delivered = self.feed(tx, engine, inst, effects, event, row.id, caller)?;
+                    break;
+                }
+            }
+            if !delivered {
+                for sub in engine.subscriptions(inst).into_iter().filter(|s| s.kind == "message") {
+                    if let Some(row) = tx.take_buffered("message", Some(&sub.name), sub.correlation_key.as_deref(), now, guid)? {
+                        let variables = match serde_json::from_str(&row.payload) {
+                            Ok(Value::Object(m)) => m,
+                            _ => Default::default(),
+                        };
+                        let event = Event::Message { name: sub.name, correlation_key: row.correlation_key.clone(), variables };
+                        delivered = self.feed(tx, engine, inst, effects, event, row.id, caller)?;
+                        break;
+                    }
+                }
+            }
+            if !delivered || inst.status.is_ended() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies one buffered entry. Answers whether the instance took it.
+    #[allow(clippy::too_many_arguments)]
+    fn feed(&self, tx: &Tx, engine: &Engine, inst: &mut Instance, effects: &mut Vec<Effect>, event: Event, id: i64, caller: &Caller) -> Result<bool, Fail> {
+        match engine.apply(inst, event, &caller.ctx(&*self.clock)) {
+            Ok(more) => {
+                effects.extend(more);
+                Ok(true)
+            }
+            Err(e) => {
+                tracing::info!(buffer = id, "a buffered entry was refused: {e}");
+                tx.expire_buffered(id)?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Delivers the outbox: thrown signals to every other subscribed instance, thrown messages
+    /// to the first other subscriber. At least once: a row is marked delivered after its
+    /// delivery committed, so a crash in between delivers it again on the next start.
+    pub(crate) fn deliver_outbox(&self) {
+        if self.delivering.swap(true, Ordering::AcqRel) {
+            return; // the outer delivery loop picks up what nested commands queue
+        }
+        let system = Caller::owner();
+        for _ in 0..10_000 {
+            let rows = match self.store().pending_outbox(100) {
+                Ok(r) if !r.is_empty() => r,
+                _ => break,
+            };
+            for row in rows {
+                let effect: Value = serde_json::from_str(&row.payload).unwrap_or(json!({}));
+                let name = effect["name"].as_str().unwrap_or_default().to_string();
+                let variables = effect["variables"].as_object().cloned().unwrap_or_default();
+                let error = match row.event.as_str() {
+                    "signalThrown" => {
+                        self.signal_all(&name, &variables, &system, row.instance_guid.as_deref());
+                        None
+                    }
+                    "messageThrown" => {
+                        let key = effect["correlationKey"].as_str().map(str::to_string);
+                        let subscribers = self.store().subscribers("message", &name, key.as_deref()).unwrap_or_default();
+                        let delivered = subscribers.into_iter().filter(|g| Some(g.as_str()) != row.instance_guid.as_deref()).any(|g| {
+                            let event = Event::Message { name: name.clone(), correlation_key: key.clone(), variables: variables.clone() };
+                            self.step(&g, event, &system).is_ok()
+                        });
+                        (!delivered).then(|| format!("no instance waits for message '{name}'"))
+                    }
+                    other => Some(format!("unknown outbox event '{other}'")),
+                };
+                let now = self.now();
+                let mut store = self.store();
+                let marked = store.transaction().and_then(|tx| {
+                    // Undeliverable messages are kept as failed attempts, not retried in a loop.
+                    tx.outbox_attempt(row.id, &now, error.as_deref(), true)?;
+                    tx.commit()
+                });
+                if let Err(e) = marked {
+                    tracing::warn!(outbox = row.id, "could not mark the outbox row: {e}");
+                }
+            }
+        }
+        self.delivering.store(false, Ordering::Release);
+    }
+}

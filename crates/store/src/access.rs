@@ -1,0 +1,151 @@
+//! Users, teams and API tokens. Tokens are stored as SHA-256 hashes: the secret is shown once,
+//! when it is created, and a copy of the database does not hand out working tokens. A fast hash
+//! is enough because tokens are 128-bit random values, not passwords people choose.
+
+use crate::{Result, Store, StoreError, Tx};
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+
+/// A user and the teams they belong to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserRow {
+    pub user_name: String,
+    pub is_admin: bool,
+    pub teams: Vec<String>,
+    pub created_at: String,
+}
+
+/// An API token's public face: never the secret, nor its hash.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenRow {
+    pub id: i64,
+    pub user_name: String,
+    pub label: Option<String>,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+impl Store {
+    pub fn user_count(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?)
+    }
+
+    pub fn user(&self, name: &str) -> Result<Option<UserRow>> {
+        let row: Option<(String, bool, String)> = self
+            .conn
+            .query_row("SELECT name, is_admin, created_at FROM users WHERE name = ?1", params![name], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        row.map(|(user_name, is_admin, created_at)| {
+            Ok(UserRow { teams: self.teams_of(&user_name)?, user_name, is_admin, created_at })
+        })
+        .transpose()
+    }
+
+    fn teams_of(&self, name: &str) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached("SELECT team FROM team_members WHERE user_name = ?1 ORDER BY team")?;
+        let rows = stmt.query_map(params![name], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every user with their teams, by name.
+    pub fn users(&self) -> Result<Vec<UserRow>> {
+        let names: Vec<String> = {
+            let mut stmt = self.conn.prepare("SELECT name FROM users ORDER BY name")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        names.iter().filter_map(|n| self.user(n).transpose()).collect()
+    }
+
+    /// Every team with its members: `(team, [user names])`, by team name.
+    pub fn teams(&self) -> Result<Vec<(String, Vec<String>)>> {
+        let mut stmt = self.conn.prepare("SELECT team, user_name FROM team_members ORDER BY team, user_name")?;
+        let rows: Vec<(String, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for (team, user) in rows {
+            match out.last_mut() {
+                Some((t, members)) if *t == team => members.push(user),
+                _ => out.push((team, vec![user])),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The user a live (not revoked) token hash belongs to.
+    pub fn user_by_token_hash(&self, hash: &str) -> Result<Option<UserRow>> {
+        let name: Option<String> = self
+            .conn
+            .prepare_cached("SELECT user_name FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL")?
+            .query_row(params![hash], |r| r.get(0))
+            .optional()?;
+        match name {
+            Some(n) => self.user(&n),
+            None => Ok(None),
+        }
+    }
+
+    pub fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT rowid, user_name, label, created_at, revoked_at FROM api_tokens
+             WHERE ?1 IS NULL OR user_name = ?1 ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map(params![user], |r| {
+            Ok(TokenRow { id: r.get(0)?, user_name: r.get(1)?, label: r.get(2)?, created_at: r.get(3)?, revoked_at: r.get(4)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+impl Tx<'_> {
+    /// Creates a user; a taken name is a `Conflict`.
+    pub fn create_user(&self, name: &str, is_admin: bool, at: &str) -> Result<()> {
+        let n = self.tx.execute(
+            "INSERT OR IGNORE INTO users (name, is_admin, created_at) VALUES (?1, ?2, ?3)",
+            params![name, is_admin, at],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Conflict(format!("user '{name}' already exists")));
+        }
+        Ok(())
+    }
+
+    fn require_user(&self, name: &str) -> Result<()> {
+        let found: bool = self.tx.query_row("SELECT COUNT(*) > 0 FROM users WHERE name = ?1", params![name], |r| r.get(0))?;
+        if found {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound(format!("no user '{name}'")))
+        }
+    }
+
+    /// Adds a user to a team (teams exist by having members). Answers false if already a member.
+    pub fn add_team_member(&self, team: &str, user: &str) -> Result<bool> {
+        self.require_user(user)?;
+        Ok(self.tx.execute("INSERT OR IGNORE INTO team_members (team, user_name) VALUES (?1, ?2)", params![team, user])? > 0)
+    }
+
+    /// Answers false if the user was not in the team.
+    pub fn remove_team_member(&self, team: &str, user: &str) -> Result<bool> {
+        self.require_user(user)?;
+        Ok(self.tx.execute("DELETE FROM team_members WHERE team = ?1 AND user_name = ?2", params![team, user])? > 0)
+    }
+
+    /// Stores a token's hash for a user; answers the token's id.
+    pub fn insert_token(&self, hash: &str, user: &str, label: Option<&str>, at: &str) -> Result<i64> {
+        self.require_user(user)?;
+        self.tx.execute(
+            "INSERT INTO api_tokens (token_hash, user_name, label, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![hash, user, label, at],
+        )?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Answers false if there is no live token with that id.
+    pub fn revoke_token(&self, id: i64, at: &str) -> Result<bool> {
+        Ok(self.tx.execute("UPDATE api_tokens SET revoked_at = ?2 WHERE rowid = ?1 AND revoked_at IS NULL", params![id, at])? > 0)
+    }
+}

@@ -1,0 +1,347 @@
+//! The indexes an engine step maintains beside the instance state, so a command finds its
+//! instances without loading every waiting one: message and signal subscriptions, the inbox of
+//! user tasks, open incidents. And the two queues of correlation and delivery: the message
+//! buffer (messages and callbacks that arrived before anything waited for them, kept for their
+//! TTL), message receipts (a `messageId` seen before is a duplicate), and the outbox (effects that
+//! leave the instance, written in the step's transaction and delivered after the commit).
+
+use crate::{Result, Store, Tx};
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+
+/// A message or signal an instance listens for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionRow {
+    /// `message` or `signal`.
+    pub kind: String,
+    pub name: String,
+    pub correlation_key: Option<String>,
+    pub element_id: String,
+}
+
+/// An open form task (userTask or form-mode receiveTask): one inbox entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserTaskRow {
+    pub instance_guid: String,
+    pub task_id: String,
+    pub task_type: String,
+    pub name: Option<String>,
+    pub form_key: Option<String>,
+    pub responsible_user: Option<String>,
+    pub responsible_team: Option<String>,
+    pub created_at: String,
+}
+
+/// A buffered message or callback.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BufferedRow {
+    pub id: i64,
+    /// `message` or `callback`.
+    pub kind: String,
+    pub name: Option<String>,
+    pub correlation_key: Option<String>,
+    pub payload: String,
+    pub message_id: Option<String>,
+    /// `Buffered`, `Correlated` or `Expired`.
+    pub status: String,
+    pub instance_guid: Option<String>,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+/// An incident as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IncidentRow {
+    pub id: i64,
+    pub instance_guid: String,
+    pub element_id: String,
+    pub message: String,
+    pub created_at: String,
+    pub resolved_at: Option<String>,
+}
+
+/// An effect waiting to leave (or that left) through the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxRow {
+    pub id: i64,
+    pub instance_guid: Option<String>,
+    pub event: String,
+    pub payload: String,
+    pub attempts: i64,
+}
+
+const BUFFER_COLUMNS: &str =
+    "id, kind, name, correlation_key, payload, message_id, status, instance_guid, created_at, expires_at";
+
+fn buffered_row(r: &rusqlite::Row) -> rusqlite::Result<BufferedRow> {
+    Ok(BufferedRow {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        name: r.get(2)?,
+        correlation_key: r.get(3)?,
+        payload: r.get(4)?,
+        message_id: r.get(5)?,
+        status: r.get(6)?,
+        instance_guid: r.get(7)?,
+        created_at: r.get(8)?,
+        expires_at: r.get(9)?,
+    })
+}
+
+impl Store {
+    /// Instances subscribed to a message or signal, oldest instance first. A subscription without
+    /// a key accepts any key, and a delivery without a key reaches any subscription (the engine's
+    /// rule).
+    pub fn subscribers(&self, kind: &str, name: &str, key: Option<&str>) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.instance_guid FROM subscriptions s JOIN instances i ON i.guid = s.instance_guid
+             WHERE s.kind = ?1 AND s.name = ?2 AND (?3 IS NULL OR s.correlation_key IS NULL OR s.correlation_key = ?3)
+             GROUP BY s.instance_guid ORDER BY MIN(i.rowid)",
+        )?;
+        let rows = stmt.query_map(params![kind, name, key], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Open form tasks; with `who` = (user, teams) only those open to everyone or assigned to
+    /// the user or one of the teams (ResponsibleUser / ResponsibleTeam may list several, comma
+    /// separated). Answers a page and the total.
+    pub fn user_tasks(&self, who: Option<(&str, &[String])>, page: i64, size: i64) -> Result<(Vec<UserTaskRow>, i64)> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT instance_guid, task_id, task_type, name, form_key, responsible_user, responsible_team, created_at
+             FROM user_tasks ORDER BY created_at, rowid",
+        )?;
+        let all = stmt.query_map([], |r| {
+            Ok(UserTaskRow {
+                instance_guid: r.get(0)?,
+                task_id: r.get(1)?,
+                task_type: r.get(2)?,
+                name: r.get(3)?,
+                form_key: r.get(4)?,
+                responsible_user: r.get(5)?,
+                responsible_team: r.get(6)?,
+                created_at: r.get(7)?,
+            })
+        })?;
+        let listed = |list: &Option<String>, who: &str| list.as_deref().is_some_and(|l| l.split(',').any(|x| x.trim() == who));
+        let mut items = Vec::new();
+        for row in all {
+            let row = row?;
+            let visible = match who {
+                None => true,
+                Some((user, teams)) => {
+                    (row.responsible_user.is_none() && row.responsible_team.is_none())
+                        || listed(&row.responsible_user, user)
+                        || teams.iter().any(|t| listed(&row.responsible_team, t))
+                }
+            };
+            if visible {
+                items.push(row);
+            }
+        }
+        let total = items.len() as i64;
+        let size = size.clamp(1, 500);
+        let start = ((page.max(1) - 1) * size) as usize;
+        Ok((items.into_iter().skip(start).take(size as usize).collect(), total))
+    }
+
+    /// The buffer, newest first, optionally by status.
+    pub fn buffered(&self, status: Option<&str>) -> Result<Vec<BufferedRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {BUFFER_COLUMNS} FROM message_buffer WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT 500"
+        ))?;
+        let rows = stmt.query_map(params![status], buffered_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// What a `messageId` answered the first time, if it was seen.
+    pub fn receipt(&self, message_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT outcome FROM message_receipts WHERE message_id = ?1")?
+            .query_row(params![message_id], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The newest CallbackRegistry row for a key, whatever its status (duplicate detection).
+    pub fn latest_callback(&self, key: &str) -> Result<Option<crate::CallbackRow>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id, parent_instance_id, callback_task_id, correlation_key, callback_type, status,
+                        parent_process_state, result_data, completed_at, webhook_url, message_ref, timeout_minutes
+                 FROM callback_registry WHERE correlation_key = ?1 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row(params![key], crate::callback_row)
+            .optional()?)
+    }
+
+    pub fn incidents(&self, open_only: bool) -> Result<Vec<IncidentRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, instance_guid, element_id, message, created_at, resolved_at FROM incidents
+             WHERE NOT ?1 OR resolved_at IS NULL ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![open_only], |r| {
+            Ok(IncidentRow {
+                id: r.get(0)?,
+                instance_guid: r.get(1)?,
+                element_id: r.get(2)?,
+                message: r.get(3)?,
+                created_at: r.get(4)?,
+                resolved_at: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Undelivered outbox rows, oldest first.
+    pub fn pending_outbox(&self, limit: i64) -> Result<Vec<OutboxRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, instance_guid, event, payload, attempts FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT ?1",
+        )?;
+        let rows = stmt.query_map(params![limit], |r| {
+            Ok(OutboxRow { id: r.get(0)?, instance_guid: r.get(1)?, event: r.get(2)?, payload: r.get(3)?, attempts: r.get(4)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+impl Tx<'_> {
+    /// Replaces what an instance listens for.
+    pub fn replace_subscriptions(&self, guid: &str, subs: &[SubscriptionRow]) -> Result<()> {
+        self.tx.prepare_cached("DELETE FROM subscriptions WHERE instance_guid = ?1")?.execute(params![guid])?;
+        let mut ins = self.tx.prepare_cached(
+            "INSERT INTO subscriptions (instance_guid, kind, name, correlation_key, element_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for s in subs {
+            ins.execute(params![guid, s.kind, s.name, s.correlation_key, s.element_id])?;
+        }
+        Ok(())
+    }
+
+    /// Replaces an instance's inbox entries; a task that stays open keeps its `created_at`.
+    pub fn replace_user_tasks(&self, guid: &str, tasks: &[UserTaskRow]) -> Result<()> {
+        let keep: Vec<&str> = tasks.iter().map(|t| t.task_id.as_str()).collect();
+        let mut existing = self.tx.prepare_cached("SELECT task_id FROM user_tasks WHERE instance_guid = ?1")?;
+        let old: Vec<String> = existing.query_map(params![guid], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        for id in old.iter().filter(|o| !keep.contains(&o.as_str())) {
+            self.tx.prepare_cached("DELETE FROM user_tasks WHERE instance_guid = ?1 AND task_id = ?2")?.execute(params![guid, id])?;
+        }
+        let mut ins = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO user_tasks (instance_guid, task_id, task_type, name, form_key, responsible_user, responsible_team, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for t in tasks {
+            ins.execute(params![guid, t.task_id, t.task_type, t.name, t.form_key, t.responsible_user, t.responsible_team, t.created_at])?;
+        }
+        Ok(())
+    }
+
+    /// Keeps a message or callback for later; answers its id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn buffer(
+        &self,
+        kind: &str,
+        name: Option<&str>,
+        key: Option<&str>,
+        payload: &str,
+        message_id: Option<&str>,
+        at: &str,
+        expires_at: &str,
+    ) -> Result<i64> {
+        self.tx.execute(
+            "INSERT INTO message_buffer (kind, name, correlation_key, payload, message_id, status, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'Buffered', ?6, ?7)",
+            params![kind, name, key, payload, message_id, at, expires_at],
+        )?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// The oldest live buffered entry that a subscription matches: a callback by exact key, a
+    /// message by name and key (a missing key on either side matches any). Marks it Correlated
+    /// to `guid`. Timestamps are RFC 3339 UTC text, so they compare as strings.
+    pub fn take_buffered(&self, kind: &str, name: Option<&str>, key: Option<&str>, now: &str, guid: &str) -> Result<Option<BufferedRow>> {
+        let row = self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT {BUFFER_COLUMNS} FROM message_buffer
+                 WHERE status = 'Buffered' AND kind = ?1 AND expires_at > ?4
+                   AND (?1 = 'callback' OR name = ?2)
+                   AND (CASE WHEN ?1 = 'callback' THEN correlation_key = ?3
+                        ELSE (?3 IS NULL OR correlation_key IS NULL OR correlation_key = ?3) END)
+                 ORDER BY id LIMIT 1"
+            ))?
+            .query_row(params![kind, name, key, now], buffered_row)
+            .optional()?;
+        if let Some(r) = &row {
+            self.tx.execute(
+                "UPDATE message_buffer SET status = 'Correlated', instance_guid = ?2, correlated_at = ?3 WHERE id = ?1",
+                params![r.id, guid, now],
+            )?;
+        }
+        Ok(row)
+    }
+
+    /// Marks every buffered entry past its TTL Expired; answers how many.
+    pub fn expire_buffer(&self, now: &str) -> Result<usize> {
+        Ok(self.tx.execute("UPDATE message_buffer SET status = 'Expired' WHERE status = 'Buffered' AND expires_at <= ?1", params![now])?)
+    }
+
+    /// Remembers a `messageId` and what it answered. False if it was already there.
+    pub fn record_receipt(&self, message_id: &str, outcome: &str, at: &str) -> Result<bool> {
+        Ok(self.tx.execute(
+            "INSERT OR IGNORE INTO message_receipts (message_id, outcome, received_at) VALUES (?1, ?2, ?3)",
+            params![message_id, outcome, at],
+        )? > 0)
+    }
+
+    pub fn open_incident(&self, guid: &str, element_id: &str, message: &str, at: &str) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO incidents (instance_guid, element_id, message, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![guid, element_id, message, at],
+        )?;
+        Ok(())
+    }
+
+    /// Resolves an instance's open incidents whose element is not in `still_open`.
+    pub fn resolve_incidents(&self, guid: &str, still_open: &[&str], at: &str) -> Result<()> {
+        let mut stmt = self.tx.prepare_cached("SELECT id, element_id FROM incidents WHERE instance_guid = ?1 AND resolved_at IS NULL")?;
+        let open: Vec<(i64, String)> = stmt.query_map(params![guid], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        for (id, element) in open {
+            if !still_open.contains(&element.as_str()) {
+                self.tx.execute("UPDATE incidents SET resolved_at = ?2 WHERE id = ?1", params![id, at])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues an outbound effect; it is delivered after this transaction commits.
+    pub fn enqueue(&self, guid: Option<&str>, event: &str, payload: &str, at: &str) -> Result<i64> {
+        self.tx
+            .prepare_cached("INSERT INTO outbox (instance_guid, event, payload, created_at) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![guid, event, payload, at])?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Records a delivery attempt with its error, if any; `finished` takes the row off the queue.
+    pub fn outbox_attempt(&self, id: i64, at: &str, error: Option<&str>, finished: bool) -> Result<()> {
+        self.tx.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?3,
+                 delivered_at = CASE WHEN ?4 THEN ?2 ELSE NULL END WHERE id = ?1",
+            params![id, at, error, finished],
+        )?;
+        Ok(())
+    }
+
+    /// A buffered entry the instance refused (its ServerScript threw): Expired, never retried.
+    pub fn expire_buffered(&self, id: i64) -> Result<()> {
+        self.tx.execute(
+            "UPDATE message_buffer SET status = 'Expired', instance_guid = NULL, correlated_at = NULL WHERE id = ?1",
+            params![id],
+        )?;
+        Ok(())
+    }
+}
