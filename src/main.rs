@@ -70,6 +70,14 @@ enum Command {
         /// With --durable: `full` (synchronous=FULL, the default) or `normal`.
         #[arg(long, default_value = "full")]
         sync: String,
+        /// With --durable: this many client threads send commands at once (group commit lets
+        /// their steps share a disk sync).
+        #[arg(long, default_value_t = 1)]
+        clients: usize,
+        /// With --durable: also measure SQLite's own single-row commit rate beside the file
+        /// for about this many seconds, and report the ratio (0 skips it).
+        #[arg(long, default_value_t = 0.0)]
+        probe_seconds: f64,
     },
     /// Run every *.scenario.json under the given paths.
     Test {
@@ -88,8 +96,9 @@ fn main() -> ExitCode {
             cli::simulate(&models, process.as_deref(), scenario.as_deref(), vars.as_deref(), json)
         }
         Command::Lint { model, json } => cli::lint(&model, json),
-        Command::Bench { model, scenario, vars, instances, json, durable: Some(db), sync } => {
-            cli::durable::bench(&model, scenario.as_deref(), vars.as_deref(), instances, json, &db, &sync)
+        Command::Bench { model, scenario, vars, instances, json, durable: Some(db), sync, clients, probe_seconds } => {
+            let opts = cli::durable::Options { db: &db, sync: &sync, clients, probe_seconds };
+            cli::durable::bench(&model, scenario.as_deref(), vars.as_deref(), instances, json, &opts)
         }
         Command::Bench { model, scenario, vars, instances, json, durable: None, .. } => {
             cli::bench(&model, scenario.as_deref(), vars.as_deref(), instances, json)

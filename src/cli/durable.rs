@@ -1,80 +1,133 @@
 //! `baton bench --durable FILE`: the same instances as `bench`, but each one goes through the
-//! command bus onto SQLite, so every acknowledged step is a committed transaction. This is the
-//! figure to hold against SQLite's own commit rate on the machine.
+//! command bus onto SQLite, so every acknowledged step is a committed transaction. With
+//! `--clients N` that many threads send commands at once and group commit shares disk syncs
+//! between them. With `--probe-seconds S` SQLite's own one-row-per-commit rate is measured in
+//! the same run beside the file, and the answer carries the ratio.
 
 use super::{load_scenario, parse_vars, read, Invalid};
-use baton_engine::sim::Action;
+use baton_engine::sim::{Action, Step};
 use baton_runtime::{Caller, Runtime, SystemClock};
 use baton_store::Durability;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub fn bench(model: &Path, scenario: Option<&Path>, vars: Option<&str>, instances: usize, compact: bool, db: &Path, sync: &str) -> u8 {
+pub struct Options<'a> {
+    pub db: &'a Path,
+    pub sync: &'a str,
+    pub clients: usize,
+    pub probe_seconds: f64,
+}
+
+/// One instance through the bus: start, then the scenario's steps. Answers its final status.
+fn one(rt: &Runtime, def: &Value, variables: &Map<String, Value>, steps: &[Step]) -> Result<String, String> {
+    let owner = Caller::owner();
+    let r = rt.execute_as("StartProcessInstanceCommand", &json!({"processDefinitionId": def, "variables": variables}), &owner);
+    if !r.is_successful {
+        return Err(r.message);
+    }
+    let guid = r.data["instanceGuid"].clone();
+    let mut status = r.data["status"].as_str().unwrap_or_default().to_string();
+    for step in steps {
+        let r = match &step.action {
+            Action::Complete { task, data } => rt.execute_as(
+                "SignalProcessInstanceCommand",
+                &json!({"instanceGuid": guid, "taskId": task, "callbackData": data}),
+                &owner,
+            ),
+            Action::Callback { key, data } => {
+                rt.execute_as("ReturnCallbackCommand", &json!({"correlationKey": key, "result": data}), &owner)
+            }
+            _ => return Err(format!("step {}: only complete and callback steps run durably", step.index)),
+        };
+        if !r.is_successful {
+            return Err(format!("step {}: {}", step.index, r.message));
+        }
+        status = r.data["status"].as_str().unwrap_or_default().to_string();
+    }
+    Ok(status)
+}
+
+pub fn bench(model: &Path, scenario: Option<&Path>, vars: Option<&str>, instances: usize, compact: bool, o: &Options) -> u8 {
     let run = || -> Result<Value, String> {
         let xml = read(model).map_err(|Invalid(m)| m)?;
         let sc = load_scenario(scenario).map_err(|Invalid(m)| m)?;
         let mut variables = sc.variables.clone();
         variables.extend(parse_vars(vars).map_err(|Invalid(m)| m)?);
-        let durability = match sync {
+        let durability = match o.sync {
             "full" => Durability::Full,
             "normal" => Durability::Normal,
             other => return Err(format!("--sync must be full or normal, not '{other}'")),
         };
-        let rt = Runtime::open(db, durability, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
-        let admin = Caller::owner();
-        let dep = rt.execute_as("DeployProcessDefinitionCommand", &json!({"bpmnXml": xml}), &admin);
+        if o.clients == 0 {
+            return Err("--clients must be 1 or more".into());
+        }
+        let probe = if o.probe_seconds > 0.0 {
+            let path = o.db.with_extension("probe.db");
+            Some(baton_store::probe_commit_rate(&path, durability, o.probe_seconds).map_err(|e| format!("probe: {e}"))?)
+        } else {
+            None
+        };
+        let rt = Runtime::open(o.db, durability, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+        let dep = rt.execute_as("DeployProcessDefinitionCommand", &json!({"bpmnXml": xml}), &Caller::owner());
         if !dep.is_successful {
             return Err(format!("deploy failed: {} {:?}", dep.message, dep.errors));
         }
         let def = dep.data["processDefinitionId"].clone();
-        let one = || -> Result<String, String> {
-            let r = rt.execute_as("StartProcessInstanceCommand", &json!({"processDefinitionId": def, "variables": variables}), &admin);
-            if !r.is_successful {
-                return Err(r.message);
-            }
-            let guid = r.data["instanceGuid"].clone();
-            let mut status = r.data["status"].as_str().unwrap_or_default().to_string();
-            for step in &sc.steps {
-                let r = match &step.action {
-                    Action::Complete { task, data } => rt.execute_as(
-                        "SignalProcessInstanceCommand",
-                        &json!({"instanceGuid": guid, "taskId": task, "callbackData": data}),
-                        &admin,
-                    ),
-                    Action::Callback { key, data } => {
-                        rt.execute_as("ReturnCallbackCommand", &json!({"correlationKey": key, "result": data}), &admin)
-                    }
-                    _ => return Err(format!("step {}: only complete and callback steps run durably", step.index)),
-                };
-                if !r.is_successful {
-                    return Err(format!("step {}: {}", step.index, r.message));
-                }
-                status = r.data["status"].as_str().unwrap_or_default().to_string();
-            }
-            Ok(status)
-        };
         let started = Instant::now();
-        let mut state = None;
-        for i in 0..instances {
-            let s = one().map_err(|e| format!("instance {}: {e}", i + 1))?;
-            match &state {
-                None => state = Some(s),
-                Some(first) if *first != s => return Err(format!("instance {} ended {s}, the first ended {first}", i + 1)),
-                _ => {}
+        // Instance i goes to client i % clients; every client reports its statuses.
+        let results: Vec<Result<Vec<String>, String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..o.clients)
+                .map(|c| {
+                    let (rt, def, variables, steps) = (&rt, &def, &variables, &sc.steps);
+                    s.spawn(move || {
+                        (c..instances)
+                            .step_by(o.clients)
+                            .map(|i| one(rt, def, variables, steps).map_err(|e| format!("instance {}: {e}", i + 1)))
+                            .collect::<Result<Vec<String>, String>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a client thread panicked".into()))).collect()
+        });
+        let secs = started.elapsed().as_secs_f64();
+        let mut state: Option<String> = None;
+        for r in results {
+            for s in r? {
+                match &state {
+                    None => state = Some(s),
+                    Some(first) if *first != s => return Err(format!("an instance ended {s}, another ended {first}")),
+                    _ => {}
+                }
             }
         }
-        let secs = started.elapsed().as_secs_f64();
-        Ok(json!({"instances": instances, "seconds": secs, "instancesPerSecond": instances as f64 / secs,
-                  "state": state, "durable": true, "sync": sync}))
+        let per_sec = instances as f64 / secs;
+        let mut v = json!({"instances": instances, "seconds": secs, "instancesPerSecond": per_sec,
+                           "state": state, "durable": true, "sync": o.sync, "clients": o.clients});
+        if let Some(rate) = probe {
+            v["sqliteCommitsPerSecond"] = json!(rate);
+            v["ratioToSqliteCommits"] = json!(per_sec / rate);
+        }
+        Ok(v)
     };
     match run() {
         Ok(v) => {
             if compact {
                 println!("{v}");
             } else {
-                println!("{}: {} durable instances/s ({} sync), all {}", model.display(), v["instancesPerSecond"], sync, v["state"]);
+                let probe = match v.get("ratioToSqliteCommits") {
+                    Some(r) => format!("; SQLite alone {} commits/s, ratio {r}", v["sqliteCommitsPerSecond"]),
+                    None => String::new(),
+                };
+                println!(
+                    "{}: {} durable instances/s ({} sync, {} clients), all {}{probe}",
+                    model.display(),
+                    v["instancesPerSecond"],
+                    o.sync,
+                    o.clients,
+                    v["state"]
+                );
             }
             0
         }

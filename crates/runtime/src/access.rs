@@ -50,7 +50,7 @@ impl Runtime {
     /// `token` for them (or makes one when the administrator has none).
     pub fn bootstrap(&self, token: Option<&str>) -> Result<Bootstrap, String> {
         let now = self.now();
-        let mut store = self.store();
+        let mut store = self.writer();
         let first = store.user_count().map_err(|e| e.to_string())? == 0;
         let has_token = token.is_some_and(|t| store.user_by_token_hash(&hash(t)).ok().flatten().is_some());
         let admin_tokens = store.tokens(Some(FIRST_ADMIN)).map_err(|e| e.to_string())?.iter().filter(|t| t.revoked_at.is_none()).count();
@@ -96,7 +96,7 @@ impl Runtime {
             name_ok("teams", t)?;
         }
         let now = self.now();
-        let mut store = self.store();
+        let mut store = self.writer();
         let tx = store.transaction()?;
         tx.create_user(name, is_admin, &now).map_err(|e| match e {
             baton_store::StoreError::Conflict(m) => Fail::Field("userName", m),
@@ -113,7 +113,7 @@ impl Runtime {
         let user = text(data, "userName")?;
         let team = text(data, "team")?;
         name_ok("team", team)?;
-        let mut store = self.store();
+        let mut store = self.writer();
         let tx = store.transaction()?;
         let missing = |e: baton_store::StoreError| match e {
             baton_store::StoreError::NotFound(m) => Fail::Field("userName", m),
@@ -155,7 +155,7 @@ impl Runtime {
         let label = opt_text(data, "label")?;
         let token = new_token();
         let now = self.now();
-        let mut store = self.store();
+        let mut store = self.writer();
         let tx = store.transaction()?;
         let id = tx.insert_token(&hash(&token), &user, label, &now).map_err(|e| match e {
             baton_store::StoreError::NotFound(m) => Fail::Field("userName", m),
@@ -183,7 +183,7 @@ impl Runtime {
             return Err(Fail::Forbidden(format!("token {id} belongs to {owner}; only they or an administrator may revoke it")));
         }
         let now = self.now();
-        let mut store = self.store();
+        let mut store = self.writer();
         let tx = store.transaction()?;
         let revoked = tx.revoke_token(id, &now)?;
         tx.commit()?;

@@ -15,7 +15,7 @@
 //! - BroadcastSignalCommand reaches every subscribed instance.
 
 use crate::{object, opt_text, seconds, text, Answer, Caller, Extra, Fail, Runtime};
-use baton_engine::{Effect, Engine, Event, Instance};
+use baton_engine::{Clock, Effect, Engine, Event, Instance};
 use baton_store::Tx;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
@@ -64,7 +64,7 @@ impl Runtime {
             _ => {
                 let now = self.now();
                 let expires = expires_at(&now, ttl)?;
-                let mut store = self.store();
+                let mut store = self.writer();
                 let tx = store.transaction()?;
                 let id = tx.buffer("callback", None, Some(key), &result.to_string(), None, &now, &expires)?;
                 tx.commit()?;
@@ -99,7 +99,7 @@ impl Runtime {
         for guid in subscribers {
             let outcome = json!({"correlated": true, "buffered": false, "instanceGuid": guid}).to_string();
             let extra = match message_id {
-                Some(id) => Extra::Receipt { message_id: id, outcome: &outcome },
+                Some(id) => Extra::Receipt { message_id: id.to_string(), outcome },
                 None => Extra::None,
             };
             let event = Event::Message { name: name.into(), correlation_key: key.clone(), variables: variables.clone() };
@@ -126,7 +126,7 @@ impl Runtime {
         } else {
             ("No instance waits for this message; it was discarded (ttlSeconds 0)", json!({"correlated": false, "buffered": false}))
         };
-        let mut store = self.store();
+        let mut store = self.writer();
         let tx = store.transaction()?;
         if let Some(id) = message_id {
             if !tx.record_receipt(id, &answer.to_string(), &now)? {
@@ -187,78 +187,13 @@ impl Runtime {
         }
         let now = self.now();
         {
-            let mut store = self.store();
+            let mut store = self.writer();
             let tx = store.transaction()?;
             tx.expire_buffer(&now)?;
             tx.commit()?;
         }
         let rows = self.store().buffered(status)?;
         Ok(("OK".into(), json!({"items": rows, "totalCount": rows.len()})))
-    }
-
-    /// Inside a step's transaction: feeds the instance every live buffered entry that one of
-    /// its waits now matches, oldest first. A buffered entry the instance refuses (its
-    /// ServerScript throws) is marked Expired rather than retried forever.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn drain_buffer(
-        &self,
-        tx: &Tx,
-        engine: &Engine,
-        inst: &mut Instance,
-        effects: &mut Vec<Effect>,
-        guid: &str,
-        now: &str,
-        caller: &Caller,
-    ) -> Result<(), Fail> {
-        for _ in 0..MAX_DRAIN {
-            let mut delivered = false;
-            let waits = engine.waiting(inst);
-            let callback_keys = waits
-                .iter()
-                .filter(|w| w.task_type == "receiveTask" && w.form_key.is_none())
-                .filter_map(|w| w.correlation_key.clone());
-            for key in callback_keys {
-                if let Some(row) = tx.take_buffered("callback", None, Some(&key), now, guid)? {
-                    let data: Value = serde_json::from_str(&row.payload).unwrap_or(json!({}));
-                    let event = Event::Callback { correlation_key: key, data };
-                    delivered = self.feed(tx, engine, inst, effects, event, row.id, caller)?;
-                    break;
-                }
-            }
-            if !delivered {
-                for sub in engine.subscriptions(inst).into_iter().filter(|s| s.kind == "message") {
-                    if let Some(row) = tx.take_buffered("message", Some(&sub.name), sub.correlation_key.as_deref(), now, guid)? {
-                        let variables = match serde_json::from_str(&row.payload) {
-                            Ok(Value::Object(m)) => m,
-                            _ => Default::default(),
-                        };
-                        let event = Event::Message { name: sub.name, correlation_key: row.correlation_key.clone(), variables };
-                        delivered = self.feed(tx, engine, inst, effects, event, row.id, caller)?;
-                        break;
-                    }
-                }
-            }
-            if !delivered || inst.status.is_ended() {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// Applies one buffered entry. Answers whether the instance took it.
-    #[allow(clippy::too_many_arguments)]
-    fn feed(&self, tx: &Tx, engine: &Engine, inst: &mut Instance, effects: &mut Vec<Effect>, event: Event, id: i64, caller: &Caller) -> Result<bool, Fail> {
-        match engine.apply(inst, event, &caller.ctx(&*self.clock)) {
-            Ok(more) => {
-                effects.extend(more);
-                Ok(true)
-            }
-            Err(e) => {
-                tracing::info!(buffer = id, "a buffered entry was refused: {e}");
-                tx.expire_buffered(id)?;
-                Ok(false)
-            }
-        }
     }
 
     /// Delivers the outbox: thrown signals to every other subscribed instance, thrown messages
@@ -295,7 +230,7 @@ impl Runtime {
                     other => Some(format!("unknown outbox event '{other}'")),
                 };
                 let now = self.now();
-                let mut store = self.store();
+                let mut store = self.writer();
                 let marked = store.transaction().and_then(|tx| {
                     // Undeliverable messages are kept as failed attempts, not retried in a loop.
                     tx.outbox_attempt(row.id, &now, error.as_deref(), true)?;
@@ -308,4 +243,66 @@ impl Runtime {
         }
         self.delivering.store(false, Ordering::Release);
     }
+}
+
+/// Inside a step's transaction: feeds the instance every live buffered entry that one of its
+/// waits now matches, oldest first. A buffered entry the instance refuses (its ServerScript
+/// throws) is marked Expired rather than retried forever.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn drain_buffer(
+    tx: &Tx,
+    clock: &dyn Clock,
+    engine: &Engine,
+    inst: &mut Instance,
+    effects: &mut Vec<Effect>,
+    guid: &str,
+    now: &str,
+    caller: &Caller,
+) -> Result<(), Fail> {
+    let ctx = caller.ctx(clock);
+    let feed = |inst: &mut Instance, effects: &mut Vec<Effect>, event: Event, id: i64| -> Result<bool, Fail> {
+        match engine.apply(inst, event, &ctx) {
+            Ok(more) => {
+                effects.extend(more);
+                Ok(true)
+            }
+            Err(e) => {
+                tracing::info!(buffer = id, "a buffered entry was refused: {e}");
+                tx.expire_buffered(id)?;
+                Ok(false)
+            }
+        }
+    };
+    for _ in 0..MAX_DRAIN {
+        let mut delivered = false;
+        let waits = engine.waiting(inst);
+        let callback_keys = waits
+            .iter()
+            .filter(|w| w.task_type == "receiveTask" && w.form_key.is_none())
+            .filter_map(|w| w.correlation_key.clone());
+        for key in callback_keys {
+            if let Some(row) = tx.take_buffered("callback", None, Some(&key), now, guid)? {
+                let data: Value = serde_json::from_str(&row.payload).unwrap_or(json!({}));
+                delivered = feed(inst, effects, Event::Callback { correlation_key: key, data }, row.id)?;
+                break;
+            }
+        }
+        if !delivered {
+            for sub in engine.subscriptions(inst).into_iter().filter(|s| s.kind == "message") {
+                if let Some(row) = tx.take_buffered("message", Some(&sub.name), sub.correlation_key.as_deref(), now, guid)? {
+                    let variables = match serde_json::from_str(&row.payload) {
+                        Ok(Value::Object(m)) => m,
+                        _ => Default::default(),
+                    };
+                    let event = Event::Message { name: sub.name, correlation_key: row.correlation_key.clone(), variables };
+                    delivered = feed(inst, effects, event, row.id)?;
+                    break;
+                }
+            }
+        }
+        if !delivered || inst.status.is_ended() {
+            break;
+        }
+    }
+    Ok(())
 }

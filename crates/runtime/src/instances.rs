@@ -36,7 +36,7 @@ impl Runtime {
         };
         let name = opt_text(data, "name")?;
         let (id, version) = {
-            let mut store = self.store();
+            let mut store = self.writer();
             let tx = store.transaction()?;
             let r = tx.deploy(&key, name, xml, &forms, &self.now())?;
             tx.commit()?;
@@ -103,7 +103,7 @@ impl Runtime {
         let business_key = opt_text(data, "businessKey")?.map(str::to_string);
         let correlation_id = opt_text(data, "correlationId")?.map(str::to_string);
         let engine = self.engine(def)?;
-        let (mut inst, effects) = engine.start(None, vars, &caller.ctx(&*self.clock))?;
+        let (inst, effects) = engine.start(None, vars, &caller.ctx(&*self.clock))?;
         let row = InstanceRow {
             instance_guid: uuid::Uuid::new_v4().to_string(),
             process_definition_id: def,
@@ -115,10 +115,11 @@ impl Runtime {
             ended_at: None,
             rev: 0,
         };
-        self.persist(Target::Insert(&row), &engine, &mut inst, effects, &Indexed::default(), caller, &Extra::None)?;
+        let guid = row.instance_guid.clone();
+        let inst = self.persist(Target::Insert(row), engine.clone(), inst, effects, Indexed::default(), caller, Extra::None)?;
         Ok((
             "Process instance started".into(),
-            json!({"instanceGuid": row.instance_guid, "status": inst.status.as_str(), "waiting": engine.waiting(&inst)}),
+            json!({"instanceGuid": guid, "status": inst.status.as_str(), "waiting": engine.waiting(&inst)}),
         ))
     }
 

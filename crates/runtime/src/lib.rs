@@ -12,6 +12,7 @@
 //! signals, the buffer and the outbox), `access` (users, teams, tokens), `http` (the doors).
 
 mod access;
+mod batch;
 pub use access::{Bootstrap, FIRST_ADMIN};
 mod correlation;
 pub mod http;
@@ -152,7 +153,16 @@ const ADMIN_ONLY: &[&str] =
 const MAX_ATTEMPTS: usize = 16;
 
 pub struct Runtime {
+    /// The connection every write goes through (group commit, `batch`).
     store: Mutex<Store>,
+    /// A second connection for reads: in WAL mode it reads the last commit while a write is
+    /// under way, so commands prepare their steps while another batch is being synced.
+    reader: Mutex<Store>,
+    /// Write jobs waiting for the next group commit (see `batch`).
+    queue: Mutex<Vec<batch::Job>>,
+    /// Whether a thread is running a batch; `batch_done` wakes the others when it finished.
+    leader: Mutex<bool>,
+    batch_done: std::sync::Condvar,
     engines: Mutex<HashMap<i64, Arc<Engine>>>,
     /// process key -> its newest definition id.
     latest: Mutex<HashMap<String, i64>>,
@@ -205,12 +215,12 @@ fn paging(data: &Value) -> Result<(i64, i64), Fail> {
 }
 
 /// Where a step's new state goes.
-enum Target<'a> {
-    Insert(&'a InstanceRow),
-    Update { guid: &'a str, rev: i64 },
+enum Target {
+    Insert(InstanceRow),
+    Update { guid: String, rev: i64 },
 }
 
-impl Target<'_> {
+impl Target {
     fn guid(&self) -> &str {
         match self {
             Target::Insert(r) => &r.instance_guid,
@@ -266,10 +276,11 @@ struct Stepped {
 }
 
 /// Something to write in the same transaction as the step (exactly-once bookkeeping).
-enum Extra<'a> {
+#[derive(Clone)]
+enum Extra {
     None,
     /// Remember a `messageId` with its answer; a concurrent twin makes this step a duplicate.
-    Receipt { message_id: &'a str, outcome: &'a str },
+    Receipt { message_id: String, outcome: String },
 }
 
 impl Runtime {
@@ -277,6 +288,10 @@ impl Runtime {
     pub fn open(path: &Path, durability: Durability, clock: Arc<dyn Clock>) -> Result<Runtime, StoreError> {
         let rt = Runtime {
             store: Mutex::new(Store::open(path, durability)?),
+            reader: Mutex::new(Store::open(path, durability)?),
+            queue: Mutex::new(Vec::new()),
+            leader: Mutex::new(false),
+            batch_done: std::sync::Condvar::new(),
             engines: Mutex::new(HashMap::new()),
             latest: Mutex::new(HashMap::new()),
             clock,
@@ -362,9 +377,15 @@ impl Runtime {
         format!("{:.6}", self.clock.now())
     }
 
+    /// The read connection: sees what is committed, never a write under way.
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
         // A poisoned lock only means another command panicked mid-way; SQLite rolled its
         // transaction back, so the data is consistent and the store can be used again.
+        self.reader.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The write connection (hold it only for a transaction).
+    fn writer(&self) -> std::sync::MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -410,72 +431,90 @@ impl Runtime {
             let before_waits = engine.waiting(&inst);
             let before = Indexed::of(&engine, &inst, guid, &now);
             let effects = engine.apply(&mut inst, event.clone(), &caller.ctx(&*self.clock))?;
-            match self.persist(Target::Update { guid, rev: row.rev }, &engine, &mut inst, effects, &before, caller, &extra) {
+            let target = Target::Update { guid: guid.to_string(), rev: row.rev };
+            match self.persist(target, engine.clone(), inst, effects, before, caller, extra.clone()) {
                 Err(Fail::Conflict) => continue,
                 Err(e) => return Err(e),
-                Ok(()) => return Ok(Stepped { engine, inst, before: before_waits }),
+                Ok(inst) => return Ok(Stepped { engine, inst, before: before_waits }),
             }
         }
         Err(Fail::Conflict)
     }
 
-    /// Writes a step: drains the buffer into the instance, then state, effects and indexes in
-    /// one transaction. Delivers the outbox after the commit.
+    /// Writes a step (in a group commit, see `batch`): drains the buffer into the instance,
+    /// then state, effects and indexes. Delivers the outbox after the commit. Answers the
+    /// instance as committed.
     #[allow(clippy::too_many_arguments)]
     fn persist(
         &self,
         target: Target,
-        engine: &Engine,
-        inst: &mut Instance,
-        mut effects: Vec<Effect>,
-        before: &Indexed,
+        engine: Arc<Engine>,
+        inst: Instance,
+        effects: Vec<Effect>,
+        before: Indexed,
         caller: &Caller,
-        extra: &Extra,
-    ) -> Result<(), Fail> {
-        let guid = target.guid().to_string();
+        extra: Extra,
+    ) -> Result<Instance, Fail> {
+        let clock = self.clock.clone();
+        let caller = caller.clone();
         let now = self.now();
-        let mut store = self.store();
-        let tx = store.transaction()?;
-        if let Extra::Receipt { message_id, outcome } = extra {
-            if !tx.record_receipt(message_id, outcome, &now)? {
-                return Err(Fail::Business(format!("duplicate messageId '{message_id}'")));
-            }
-        }
-        if !inst.status.is_ended() {
-            self.drain_buffer(&tx, engine, inst, &mut effects, &guid, &now, caller)?;
-        }
-        let state = serde_json::to_string(inst).map_err(|e| Fail::Business(e.to_string()))?;
-        let ended = inst.status.is_ended().then_some(now.as_str());
-        match target {
-            Target::Insert(row) => {
-                let mut row = row.clone();
-                row.status = inst.status.as_str().into();
-                row.state = state.clone();
-                row.ended_at = ended.map(str::to_string);
-                tx.insert_instance(&row)?;
-            }
-            Target::Update { rev, .. } => tx.update_instance(&guid, rev, inst.status.as_str(), &state, ended)?,
-        }
-        let queued = record_effects(&tx, &guid, &state, &effects, &now)?;
-        let after = Indexed::of(engine, inst, &guid, &now);
-        if after.subs != before.subs {
-            tx.replace_subscriptions(&guid, &after.subs)?;
-        }
-        if !after.same_tasks(before) {
-            tx.replace_user_tasks(&guid, &after.tasks)?;
-        }
-        if before.incidents {
-            let still = engine.incidents(inst);
-            let open: Vec<&str> = still.iter().map(|i| i.element_id.as_str()).collect();
-            tx.resolve_incidents(&guid, &open, &now)?;
-        }
-        tx.commit()?;
-        drop(store);
+        let (inst, queued) =
+            self.write(move |tx| write_step(tx, &*clock, target, &engine, inst, effects, &before, &caller, &extra, &now))?;
         if queued {
             self.deliver_outbox();
         }
-        Ok(())
+        Ok(inst)
     }
+}
+
+/// The writes of one step, inside the group commit's savepoint for it.
+#[allow(clippy::too_many_arguments)]
+fn write_step(
+    tx: &Tx,
+    clock: &dyn Clock,
+    target: Target,
+    engine: &Engine,
+    mut inst: Instance,
+    mut effects: Vec<Effect>,
+    before: &Indexed,
+    caller: &Caller,
+    extra: &Extra,
+    now: &str,
+) -> Result<(Instance, bool), Fail> {
+    let guid = target.guid().to_string();
+    if let Extra::Receipt { message_id, outcome } = extra {
+        if !tx.record_receipt(message_id, outcome, now)? {
+            return Err(Fail::Business(format!("duplicate messageId '{message_id}'")));
+        }
+    }
+    if !inst.status.is_ended() {
+        correlation::drain_buffer(tx, clock, engine, &mut inst, &mut effects, &guid, now, caller)?;
+    }
+    let state = serde_json::to_string(&inst).map_err(|e| Fail::Business(e.to_string()))?;
+    let ended = inst.status.is_ended().then_some(now);
+    match target {
+        Target::Insert(mut row) => {
+            row.status = inst.status.as_str().into();
+            row.state = state.clone();
+            row.ended_at = ended.map(str::to_string);
+            tx.insert_instance(&row)?;
+        }
+        Target::Update { rev, .. } => tx.update_instance(&guid, rev, inst.status.as_str(), &state, ended)?,
+    }
+    let queued = record_effects(tx, &guid, &state, &effects, now)?;
+    let after = Indexed::of(engine, &inst, &guid, now);
+    if after.subs != before.subs {
+        tx.replace_subscriptions(&guid, &after.subs)?;
+    }
+    if !after.same_tasks(before) {
+        tx.replace_user_tasks(&guid, &after.tasks)?;
+    }
+    if before.incidents {
+        let still = engine.incidents(&inst);
+        let open: Vec<&str> = still.iter().map(|i| i.element_id.as_str()).collect();
+        tx.resolve_incidents(&guid, &open, now)?;
+    }
+    Ok((inst, queued))
 }
 
 /// Writes what an engine step produced: callback rows, incidents, outbox rows and history, in
