@@ -39,7 +39,19 @@ impl Runtime {
         let pending = self.store().pending_callback(key)?;
         if let Some(row) = pending {
             let guid = row.parent_instance_id;
-            let s = self.step(&guid, Event::Callback { correlation_key: key.into(), data: result }, caller)?;
+            let s = match self.step(&guid, Event::Callback { correlation_key: key.into(), data: result.clone() }, caller) {
+                Ok(s) => s,
+                // A racing delivery of the same key won: answer as a duplicate below.
+                Err(Fail::Business(m)) => {
+                    // Bind first: a guard in the match scrutinee would live through the arms.
+                    let latest = self.store().latest_callback(key)?;
+                    match latest {
+                        Some(r) if r.status == "Completed" && r.parent_instance_id == guid => return self.duplicate_callback(key, r),
+                        _ => return Err(Fail::Business(m)),
+                    }
+                }
+                Err(e) => return Err(e),
+            };
             return Ok((
                 "Callback processed".into(),
                 json!({"instanceGuid": guid, "status": s.inst.status.as_str(), "callbackStatus": "Completed", "duplicate": false}),
@@ -47,13 +59,7 @@ impl Runtime {
         }
         let latest = self.store().latest_callback(key)?;
         match latest {
-            Some(row) if row.status == "Completed" => {
-                let status = self.instance_row(&row.parent_instance_id)?.status;
-                Ok((
-                    format!("Duplicate callback: '{key}' was already completed at {}; the instance was not resumed again", row.completed_at.unwrap_or_default()),
-                    json!({"instanceGuid": row.parent_instance_id, "status": status, "callbackStatus": "Completed", "duplicate": true}),
-                ))
-            }
+            Some(row) if row.status == "Completed" => self.duplicate_callback(key, row),
             Some(row) if ttl == 0 => Err(Fail::Business(format!(
                 "the callback for correlation key '{key}' is {} (task {} of instance {}); nothing waits for it",
                 row.status, row.callback_task_id, row.parent_instance_id
@@ -74,6 +80,17 @@ impl Runtime {
                 ))
             }
         }
+    }
+
+    fn duplicate_callback(&self, key: &str, row: baton_store::CallbackRow) -> Answer {
+        let status = self.instance_row(&row.parent_instance_id)?.status;
+        Ok((
+            format!(
+                "Duplicate callback: '{key}' was already completed at {}; the instance was not resumed again",
+                row.completed_at.unwrap_or_default()
+            ),
+            json!({"instanceGuid": row.parent_instance_id, "status": status, "callbackStatus": "Completed", "duplicate": true}),
+        ))
     }
 
     /// CorrelateMessageCommand.

@@ -264,7 +264,8 @@ impl Runtime {
                 (u, t) => {
                     let mut teams: Vec<String> = t.map(|t| vec![t.to_string()]).unwrap_or_default();
                     if let Some(u) = u {
-                        if let Some(row) = self.store().user(u)? {
+                        let found = self.store().user(u)?;
+                        if let Some(row) = found {
                             teams.extend(row.teams);
                         }
                     }
