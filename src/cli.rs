@@ -23,7 +23,13 @@ fn problem_line(file: &str, p: &Problem) -> String {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    format!("{file}:{}:{}: {sev}: {}: {}", p.line, p.column, p.element_id.as_deref().unwrap_or("-"), p.message)
+    format!(
+        "{file}:{}:{}: {sev}: {}: {}",
+        p.line,
+        p.column,
+        p.element_id.as_deref().unwrap_or("-"),
+        p.message
+    )
 }
 
 /// Parses and compiles model files into an engine; every error names file, line and column.
@@ -32,7 +38,10 @@ fn load(models: &[PathBuf]) -> Result<Engine, Invalid> {
     for m in models {
         texts.push((m.display().to_string(), read(m)?));
     }
-    let refs: Vec<(&str, &str)> = texts.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let refs: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
     let dep = parse(&refs).map_err(|e| Invalid(e.to_string()))?;
     let file = texts.first().map(|(n, _)| n.clone()).unwrap_or_default();
     match Engine::new(dep) {
@@ -53,8 +62,13 @@ pub(crate) fn parse_vars(vars: Option<&str>) -> Result<Map<String, Value>, Inval
         None => Ok(Map::new()),
         Some(text) => match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(m)) => Ok(m),
-            Ok(_) => Err(Invalid("--vars must be a JSON object such as {\"amount\": 10}".into())),
-            Err(e) => Err(Invalid(format!("--vars is not valid JSON (column {}): {e}", e.column()))),
+            Ok(_) => Err(Invalid(
+                "--vars must be a JSON object such as {\"amount\": 10}".into(),
+            )),
+            Err(e) => Err(Invalid(format!(
+                "--vars is not valid JSON (column {}): {e}",
+                e.column()
+            ))),
         },
     }
 }
@@ -62,12 +76,17 @@ pub(crate) fn parse_vars(vars: Option<&str>) -> Result<Map<String, Value>, Inval
 pub(crate) fn load_scenario(path: Option<&Path>) -> Result<Scenario, Invalid> {
     match path {
         None => Ok(Scenario::default()),
-        Some(p) => Scenario::from_json_text(&read(p)?).map_err(|e| Invalid(format!("{}: {e}", p.display()))),
+        Some(p) => Scenario::from_json_text(&read(p)?)
+            .map_err(|e| Invalid(format!("{}: {e}", p.display()))),
     }
 }
 
 /// Model, scenario and start variables (the scenario's, overridden by `--vars`).
-fn prepare(models: &[PathBuf], scenario: Option<&Path>, vars: Option<&str>) -> Result<(Engine, Scenario, Map<String, Value>), Invalid> {
+fn prepare(
+    models: &[PathBuf],
+    scenario: Option<&Path>,
+    vars: Option<&str>,
+) -> Result<(Engine, Scenario, Map<String, Value>), Invalid> {
     let engine = load(models)?;
     let sc = load_scenario(scenario)?;
     let mut variables = sc.variables.clone();
@@ -77,12 +96,26 @@ fn prepare(models: &[PathBuf], scenario: Option<&Path>, vars: Option<&str>) -> R
 
 fn print_json(v: &Value, compact: bool) {
     use std::io::Write;
-    let text = if compact { serde_json::to_string(v) } else { serde_json::to_string_pretty(v) };
+    let text = if compact {
+        serde_json::to_string(v)
+    } else {
+        serde_json::to_string_pretty(v)
+    };
     // A reader that closed early (`| head`) is not an error worth a panic.
-    let _ = writeln!(std::io::stdout(), "{}", text.unwrap_or_else(|_| "{}".into()));
+    let _ = writeln!(
+        std::io::stdout(),
+        "{}",
+        text.unwrap_or_else(|_| "{}".into())
+    );
 }
 
-pub fn simulate(models: &[PathBuf], process: Option<&str>, scenario: Option<&Path>, vars: Option<&str>, compact: bool) -> u8 {
+pub fn simulate(
+    models: &[PathBuf],
+    process: Option<&str>,
+    scenario: Option<&Path>,
+    vars: Option<&str>,
+    compact: bool,
+) -> u8 {
     let (engine, sc, variables) = match prepare(models, scenario, vars) {
         Ok(x) => x,
         Err(Invalid(msg)) => {
@@ -147,8 +180,15 @@ pub fn lint(model: &Path, compact: bool) -> u8 {
         for p in &problems {
             println!("{}", problem_line(&name, p));
         }
-        let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
-        println!("{name}: {} process(es), {errors} error(s), {} warning(s)", processes.len(), problems.len() - errors);
+        let errors = problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .count();
+        println!(
+            "{name}: {} process(es), {errors} error(s), {} warning(s)",
+            processes.len(),
+            problems.len() - errors
+        );
     }
     if problems.is_empty() {
         0
@@ -157,7 +197,13 @@ pub fn lint(model: &Path, compact: bool) -> u8 {
     }
 }
 
-pub fn bench(model: &Path, scenario: Option<&Path>, vars: Option<&str>, instances: usize, compact: bool) -> u8 {
+pub fn bench(
+    model: &Path,
+    scenario: Option<&Path>,
+    vars: Option<&str>,
+    instances: usize,
+    compact: bool,
+) -> u8 {
     let (engine, sc, variables) = match prepare(&[model.to_path_buf()], scenario, vars) {
         Ok(x) => x,
         Err(Invalid(msg)) => {
@@ -171,7 +217,8 @@ pub fn bench(model: &Path, scenario: Option<&Path>, vars: Option<&str>, instance
     }
     // One instance: start, apply the steps, report its end state.
     let one = |keep: bool| -> Result<(String, Option<Map<String, Value>>), String> {
-        let mut sim = Simulation::start(&engine, &sc, None, variables.clone()).map_err(|e| e.to_string())?;
+        let mut sim =
+            Simulation::start(&engine, &sc, None, variables.clone()).map_err(|e| e.to_string())?;
         sim.forget_effects();
         sim.run_steps(&sc.steps)?;
         let state = sim.main().status.as_str().to_string();
@@ -236,7 +283,9 @@ fn find_scenarios(path: &Path, out: &mut Vec<PathBuf>) {
         }
         return;
     }
-    let Ok(rd) = std::fs::read_dir(path) else { return };
+    let Ok(rd) = std::fs::read_dir(path) else {
+        return;
+    };
     let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for e in entries {
@@ -250,7 +299,10 @@ fn scenario_models(path: &Path, sc: &Scenario) -> Result<Vec<PathBuf>, String> {
     if !sc.model.is_empty() {
         return Ok(sc.model.iter().map(|m| dir.join(m)).collect());
     }
-    let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let stem = file.trim_end_matches(".scenario.json");
     // `X.scenario.json` or `X.variant.scenario.json` -> `X.bpmn`
     // Longest prefix first: `a.b.variant.scenario.json` finds `a.b.bpmn` before `a.bpmn`.
@@ -266,7 +318,9 @@ fn scenario_models(path: &Path, sc: &Scenario) -> Result<Vec<PathBuf>, String> {
             return Ok(vec![p]);
         }
     }
-    Err(format!("no model: add \"model\": \"file.bpmn\" or put {stem}.bpmn beside it"))
+    Err(format!(
+        "no model: add \"model\": \"file.bpmn\" or put {stem}.bpmn beside it"
+    ))
 }
 
 fn run_scenario(path: &Path) -> Result<usize, String> {
@@ -274,7 +328,8 @@ fn run_scenario(path: &Path) -> Result<usize, String> {
     let sc = Scenario::from_json_text(&text)?;
     let models = scenario_models(path, &sc)?;
     let engine = load(&models).map_err(|Invalid(m)| m)?;
-    let mut sim = Simulation::start(&engine, &sc, None, sc.variables.clone()).map_err(|e| format!("cannot start: {e}"))?;
+    let mut sim = Simulation::start(&engine, &sc, None, sc.variables.clone())
+        .map_err(|e| format!("cannot start: {e}"))?;
     sim.run_steps(&sc.steps)?;
     if let Some(expect) = &sc.expect {
         let fails = sim.check(expect);
@@ -286,11 +341,19 @@ fn run_scenario(path: &Path) -> Result<usize, String> {
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
 }
 
 pub fn test(paths: &[PathBuf], junit: Option<&Path>) -> u8 {
-    let roots: Vec<PathBuf> = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
+    let roots: Vec<PathBuf> = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
     let mut files = Vec::new();
     for r in &roots {
         if !r.exists() {
@@ -300,7 +363,14 @@ pub fn test(paths: &[PathBuf], junit: Option<&Path>) -> u8 {
         find_scenarios(r, &mut files);
     }
     if files.is_empty() {
-        eprintln!("no *.scenario.json found under {}", roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", "));
+        eprintln!(
+            "no *.scenario.json found under {}",
+            roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         return 2;
     }
     let (mut passed, mut failed) = (0, 0);
@@ -328,10 +398,15 @@ pub fn test(paths: &[PathBuf], junit: Option<&Path>) -> u8 {
             cases.len()
         );
         for (name, secs, err) in &cases {
-            xml += &format!("  <testcase name=\"{}\" time=\"{secs:.3}\"", xml_escape(name));
+            xml += &format!(
+                "  <testcase name=\"{}\" time=\"{secs:.3}\"",
+                xml_escape(name)
+            );
             match err {
                 None => xml += "/>\n",
-                Some(e) => xml += &format!("><failure message=\"{}\"/></testcase>\n", xml_escape(e)),
+                Some(e) => {
+                    xml += &format!("><failure message=\"{}\"/></testcase>\n", xml_escape(e))
+                }
             }
         }
         xml += "</testsuite>\n";

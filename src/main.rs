@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "baton", version, about = "Design, simulate and run BPMN 2.0 processes")]
+#[command(
+    name = "baton",
+    version,
+    about = "Design, simulate and run BPMN 2.0 processes"
+)]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -92,17 +96,61 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let code = match args.command {
         Command::Serve { db, listen, token } => cli::serve::serve(db, &listen, token),
-        Command::Simulate { models, process, scenario, vars, json } => {
-            cli::simulate(&models, process.as_deref(), scenario.as_deref(), vars.as_deref(), json)
-        }
+        Command::Simulate {
+            models,
+            process,
+            scenario,
+            vars,
+            json,
+        } => cli::simulate(
+            &models,
+            process.as_deref(),
+            scenario.as_deref(),
+            vars.as_deref(),
+            json,
+        ),
         Command::Lint { model, json } => cli::lint(&model, json),
-        Command::Bench { model, scenario, vars, instances, json, durable: Some(db), sync, clients, probe_seconds } => {
-            let opts = cli::durable::Options { db: &db, sync: &sync, clients, probe_seconds };
-            cli::durable::bench(&model, scenario.as_deref(), vars.as_deref(), instances, json, &opts)
+        Command::Bench {
+            model,
+            scenario,
+            vars,
+            instances,
+            json,
+            durable: Some(db),
+            sync,
+            clients,
+            probe_seconds,
+        } => {
+            let opts = cli::durable::Options {
+                db: &db,
+                sync: &sync,
+                clients,
+                probe_seconds,
+            };
+            cli::durable::bench(
+                &model,
+                scenario.as_deref(),
+                vars.as_deref(),
+                instances,
+                json,
+                &opts,
+            )
         }
-        Command::Bench { model, scenario, vars, instances, json, durable: None, .. } => {
-            cli::bench(&model, scenario.as_deref(), vars.as_deref(), instances, json)
-        }
+        Command::Bench {
+            model,
+            scenario,
+            vars,
+            instances,
+            json,
+            durable: None,
+            ..
+        } => cli::bench(
+            &model,
+            scenario.as_deref(),
+            vars.as_deref(),
+            instances,
+            json,
+        ),
         Command::Test { paths, junit } => cli::test(&paths, junit.as_deref()),
     };
     ExitCode::from(code)

@@ -1,15 +1,23 @@
 //! The `baton` binary end to end: JSON shapes and exit codes from API.md, and bad input.
 
+mod support;
+
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use support::Served;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cli").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/cli")
+        .join(name)
 }
 
 fn baton(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_baton")).args(args).output().expect("baton runs")
+    Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(args)
+        .output()
+        .expect("baton runs")
 }
 
 fn f(name: &str) -> String {
@@ -17,7 +25,12 @@ fn f(name: &str) -> String {
 }
 
 fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
 
 fn stderr(out: &Output) -> String {
@@ -26,7 +39,13 @@ fn stderr(out: &Output) -> String {
 
 #[test]
 fn simulate_prints_state_path_variables_and_waiting() {
-    let out = baton(&["simulate", &f("review.bpmn"), "--vars", r#"{"amount": 5000}"#, "--json"]);
+    let out = baton(&[
+        "simulate",
+        &f("review.bpmn"),
+        "--vars",
+        r#"{"amount": 5000}"#,
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = json(&out);
     assert_eq!(v["state"], "WAITING");
@@ -38,16 +57,31 @@ fn simulate_prints_state_path_variables_and_waiting() {
     assert_eq!(v["waiting"][0]["formKey"], "review-form");
     assert_eq!(v["error"], Value::Null);
 
-    let out = baton(&["simulate", &f("review.bpmn"), "--vars", r#"{"amount": 5}"#, "--json"]);
+    let out = baton(&[
+        "simulate",
+        &f("review.bpmn"),
+        "--vars",
+        r#"{"amount": 5}"#,
+        "--json",
+    ]);
     let v = json(&out);
     assert_eq!(v["state"], "COMPLETED");
-    assert_eq!(v["path"], serde_json::json!(["Start", "Gw", "Task_Small", "End_S"]));
+    assert_eq!(
+        v["path"],
+        serde_json::json!(["Start", "Gw", "Task_Small", "End_S"])
+    );
     assert_eq!(v["variables"]["size"], "small");
 }
 
 #[test]
 fn simulate_with_scenario_applies_steps_and_checks_access() {
-    let out = baton(&["simulate", &f("review.bpmn"), "--scenario", &f("review.scenario.json"), "--json"]);
+    let out = baton(&[
+        "simulate",
+        &f("review.bpmn"),
+        "--scenario",
+        &f("review.scenario.json"),
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = json(&out);
     assert_eq!(v["state"], "COMPLETED");
@@ -58,13 +92,29 @@ fn simulate_with_scenario_applies_steps_and_checks_access() {
 fn a_step_for_a_task_that_is_not_waiting_exits_1_and_says_which_step() {
     let dir = tempfile::tempdir().unwrap();
     let sc = dir.path().join("s.json");
-    std::fs::write(&sc, r#"{"variables": {"amount": 1}, "steps": [{"complete": "Task_Review"}]}"#).unwrap();
-    let out = baton(&["simulate", &f("review.bpmn"), "--scenario", sc.to_str().unwrap(), "--json"]);
+    std::fs::write(
+        &sc,
+        r#"{"variables": {"amount": 1}, "steps": [{"complete": "Task_Review"}]}"#,
+    )
+    .unwrap();
+    let out = baton(&[
+        "simulate",
+        &f("review.bpmn"),
+        "--scenario",
+        sc.to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let v = json(&out);
-    assert_eq!(v["state"], "COMPLETED", "the JSON still shows where the instance stands");
+    assert_eq!(
+        v["state"], "COMPLETED",
+        "the JSON still shows where the instance stands"
+    );
     let err = v["error"].as_str().unwrap();
-    assert!(err.starts_with("step 1:") && err.contains("Task_Review") && err.contains("not waiting"), "{err}");
+    assert!(
+        err.starts_with("step 1:") && err.contains("Task_Review") && err.contains("not waiting"),
+        "{err}"
+    );
     assert!(stderr(&out).contains("step 1"));
 }
 
@@ -73,7 +123,12 @@ fn scenario_with_unknown_field_exits_2_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let sc = dir.path().join("s.json");
     std::fs::write(&sc, r#"{"steps": [{"complete": "A"}, {"compelte": "B"}]}"#).unwrap();
-    let out = baton(&["simulate", &f("review.bpmn"), "--scenario", sc.to_str().unwrap()]);
+    let out = baton(&[
+        "simulate",
+        &f("review.bpmn"),
+        "--scenario",
+        sc.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let e = stderr(&out);
     assert!(e.contains("step 2") && e.contains("'compelte'"), "{e}");
@@ -84,7 +139,10 @@ fn unreadable_models_and_bad_vars_exit_2_with_position() {
     let out = baton(&["simulate", &f("broken.bpmn")]);
     assert_eq!(out.status.code(), Some(2));
     let e = stderr(&out);
-    assert!(e.contains("broken.bpmn:5:") && e.contains("malformed XML"), "{e}");
+    assert!(
+        e.contains("broken.bpmn:5:") && e.contains("malformed XML"),
+        "{e}"
+    );
 
     let out = baton(&["simulate", &f("pom.xml")]);
     assert_eq!(out.status.code(), Some(2));
@@ -105,7 +163,12 @@ fn unreadable_models_and_bad_vars_exit_2_with_position() {
 #[test]
 fn lint_counts_nodes_and_reports_problems() {
     let out = baton(&["lint", &f("review.bpmn"), "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let v = json(&out);
     assert_eq!(v["processes"][0]["id"], "Review");
     assert_eq!(v["processes"][0]["flowNodes"], 6);
@@ -125,7 +188,15 @@ fn lint_counts_nodes_and_reports_problems() {
 
 #[test]
 fn bench_reports_rate_and_end_state() {
-    let out = baton(&["bench", &f("review.bpmn"), "--vars", r#"{"amount": 1}"#, "--instances", "200", "--json"]);
+    let out = baton(&[
+        "bench",
+        &f("review.bpmn"),
+        "--vars",
+        r#"{"amount": 1}"#,
+        "--instances",
+        "200",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = json(&out);
     assert_eq!(v["instances"], 200);
@@ -138,21 +209,41 @@ fn bench_reports_rate_and_end_state() {
 #[test]
 fn test_command_runs_scenarios_and_summarises() {
     let dir = tempfile::tempdir().unwrap();
-    for name in ["review.bpmn", "review.scenario.json", "review.failing.scenario.json"] {
+    for name in [
+        "review.bpmn",
+        "review.scenario.json",
+        "review.failing.scenario.json",
+    ] {
         std::fs::copy(fixture(name), dir.path().join(name)).unwrap();
     }
     let junit = dir.path().join("junit.xml");
-    let out = baton(&["test", dir.path().to_str().unwrap(), "--junit", junit.to_str().unwrap()]);
+    let out = baton(&[
+        "test",
+        dir.path().to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("1 passed, 1 failed"), "{text}");
-    assert!(text.contains("FAIL") && text.contains("expected state WAITING, got COMPLETED"), "{text}");
+    assert!(
+        text.contains("FAIL") && text.contains("expected state WAITING, got COMPLETED"),
+        "{text}"
+    );
     let xml = std::fs::read_to_string(junit).unwrap();
-    assert!(xml.contains("tests=\"2\"") && xml.contains("<failure"), "{xml}");
+    assert!(
+        xml.contains("tests=\"2\"") && xml.contains("<failure"),
+        "{xml}"
+    );
 
     std::fs::remove_file(dir.path().join("review.failing.scenario.json")).unwrap();
     let out = baton(&["test", dir.path().to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     let empty = tempfile::tempdir().unwrap();
     let out = baton(&["test", empty.path().to_str().unwrap()]);
@@ -161,36 +252,18 @@ fn test_command_runs_scenarios_and_summarises() {
 
 #[test]
 fn serve_answers_the_command_bus_over_real_http_on_loopback() {
-    use std::io::{BufRead, BufReader, Read, Write};
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("serve.db");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .args(["serve", "--db", db.to_str().unwrap(), "--listen", "127.0.0.1:0", "--token", "secret"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    // The token line comes first, then the address it listens on.
-    let first = lines.by_ref().map_while(Result::ok).find(|l| l.contains("http://")).expect("serve prints its address");
-    let addr = first.split("http://").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
-    let post = |auth: &str, body: &str| -> String {
-        let mut s = std::net::TcpStream::connect(&addr).unwrap();
-        write!(
-            s,
-            "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        out
-    };
-    let denied = post("", r#"{"cmd": "GetProcessDefinitionListQuery", "data": {}}"#);
+    let server = Served::start(&db, &["--token", "secret"]);
+    let list = r#"{"cmd": "GetProcessDefinitionListQuery", "data": {}}"#;
+    let denied = server.post(None, list).unwrap();
     assert!(denied.starts_with("HTTP/1.1 401"), "{denied}");
-    let listed = post("Authorization: Bearer secret\r\n", r#"{"cmd": "GetProcessDefinitionListQuery", "data": {}}"#);
-    assert!(listed.starts_with("HTTP/1.1 200") && listed.contains("\"totalCount\":0"), "{listed}");
-    child.kill().unwrap();
-    let _ = child.wait();
+    let listed = server.post(Some("secret"), list).unwrap();
+    assert!(
+        listed.starts_with("HTTP/1.1 200") && listed.contains("\"totalCount\":0"),
+        "{listed}"
+    );
+    server.kill();
     assert!(db.exists(), "the database file was created");
 }
 
@@ -198,13 +271,33 @@ fn serve_answers_the_command_bus_over_real_http_on_loopback() {
 fn durable_bench_commits_every_instance_to_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bench.db");
-    let out = baton(&["bench", &f("review.bpmn"), "--vars", r#"{"amount": 1}"#, "--instances", "50", "--json", "--durable", db.to_str().unwrap()]);
+    let out = baton(&[
+        "bench",
+        &f("review.bpmn"),
+        "--vars",
+        r#"{"amount": 1}"#,
+        "--instances",
+        "50",
+        "--json",
+        "--durable",
+        db.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = json(&out);
     assert_eq!(v["durable"], true);
     assert_eq!(v["state"], "COMPLETED");
     // The instances are really in the file: reopen it through the bus.
-    let out = baton(&["bench", &f("review.bpmn"), "--instances", "1", "--json", "--durable", db.to_str().unwrap(), "--sync", "sometimes"]);
+    let out = baton(&[
+        "bench",
+        &f("review.bpmn"),
+        "--instances",
+        "1",
+        "--json",
+        "--durable",
+        db.to_str().unwrap(),
+        "--sync",
+        "sometimes",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("--sync"), "{}", stderr(&out));
     let rt = baton_runtime_probe(&db);
@@ -215,4 +308,48 @@ fn durable_bench_commits_every_instance_to_the_database() {
 fn baton_runtime_probe(db: &std::path::Path) -> i64 {
     let s = baton_store::Store::open(db, baton_store::Durability::Full).unwrap();
     s.instances(None, None, 1, 1).unwrap().1
+}
+
+#[test]
+fn a_first_serve_creates_the_admin_and_prints_its_token_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("first.db");
+    let server = Served::start(&db, &[]);
+    let token = server
+        .before
+        .iter()
+        .find_map(|l| l.split(": ").nth(1).filter(|t| t.starts_with("bt_")))
+        .expect("a token is printed");
+    let token = token.to_string();
+    let users = server
+        .post(Some(&token), r#"{"cmd": "GetUserListQuery", "data": {}}"#)
+        .unwrap();
+    assert!(
+        users.starts_with("HTTP/1.1 200")
+            && users.contains(r#""userName":"admin""#)
+            && users.contains(r#""isAdmin":true"#),
+        "{users}"
+    );
+    server.kill();
+    // A restart prints no new token, and the first one still works.
+    let server = Served::start(&db, &[]);
+    assert!(
+        server.before.iter().all(|l| !l.contains("bt_")),
+        "{:?}",
+        server.before
+    );
+    let listed = server
+        .post(
+            Some(&token),
+            r#"{"cmd": "GetApiTokenListQuery", "data": {}}"#,
+        )
+        .unwrap();
+    assert!(
+        listed.starts_with("HTTP/1.1 200") && !listed.contains(&token),
+        "the secret is never listed: {listed}"
+    );
+    assert!(server
+        .post(Some("bt_wrong"), "{}")
+        .unwrap()
+        .starts_with("HTTP/1.1 401"));
 }

@@ -3,10 +3,11 @@
 //! once when the callback comes, and answers a second delivery as a duplicate.
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use support::Served;
 
 const MODEL: &str = r#"<?xml version="1.0"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:custom="http://baton.dev/schema/custom" id="d">
@@ -21,31 +22,13 @@ const MODEL: &str = r#"<?xml version="1.0"?>
   </bpmn:process>
 </bpmn:definitions>"#;
 
-fn serve(db: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .args(["serve", "--db", db.to_str().unwrap(), "--listen", "127.0.0.1:0", "--token", "t"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    // The token line comes first, then the address it listens on.
-    let first = lines.by_ref().map_while(Result::ok).find(|l| l.contains("http://")).expect("serve prints its address");
-    let addr = first.split("http://").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
-    (child, addr)
-}
-
 /// One command over a fresh connection; `None` when the server is gone.
 fn execute(addr: &str, cmd: &str, data: Value) -> Option<Value> {
-    let body = json!({"cmd": cmd, "data": data}).to_string();
-    let mut s = std::net::TcpStream::connect(addr).ok()?;
-    write!(
-        s,
-        "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
+    let out = support::post(
+        addr,
+        Some("t"),
+        &json!({"cmd": cmd, "data": data}).to_string(),
+    )?;
     let (_, body) = out.split_once("\r\n\r\n")?;
     serde_json::from_str(body).ok()
 }
@@ -54,8 +37,14 @@ fn execute(addr: &str, cmd: &str, data: Value) -> Option<Value> {
 fn kill_9_mid_stream_loses_and_doubles_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
-    let (mut child, addr) = serve(&db);
-    let dep = execute(&addr, "DeployProcessDefinitionCommand", json!({"bpmnXml": MODEL})).unwrap();
+    let server = Served::start(&db, &["--token", "t"]);
+    let addr = server.addr.clone();
+    let dep = execute(
+        &addr,
+        "DeployProcessDefinitionCommand",
+        json!({"bpmnXml": MODEL}),
+    )
+    .unwrap();
     assert_eq!(dep["isSuccessful"], true, "{dep}");
 
     // A writer starts instances as fast as it can; the test kills the server under it.
@@ -69,46 +58,89 @@ fn kill_9_mid_stream_loses_and_doubles_nothing_acknowledged() {
                     break;
                 }
                 let r = format!("R-{i}");
-                match execute(&addr, "StartProcessInstanceCommand", json!({"processKey": "Wait", "variables": {"ref": r}})) {
-                    Some(v) if v["isSuccessful"] == true => {
-                        acked.lock().unwrap().push((r, v["data"]["instanceGuid"].as_str().unwrap().to_string()))
-                    }
+                match execute(
+                    &addr,
+                    "StartProcessInstanceCommand",
+                    json!({"processKey": "Wait", "variables": {"ref": r}}),
+                ) {
+                    Some(v) if v["isSuccessful"] == true => acked
+                        .lock()
+                        .unwrap()
+                        .push((r, v["data"]["instanceGuid"].as_str().unwrap().to_string())),
                     _ => break,
                 }
             }
         })
     };
     while acked.lock().unwrap().len() < 200 {
+        assert!(
+            !writer.is_finished(),
+            "the writer stopped before 200 starts were acknowledged"
+        );
         std::thread::yield_now();
     }
-    child.kill().unwrap(); // SIGKILL on Unix: no shutdown path runs
-    let _ = child.wait();
+    server.kill(); // SIGKILL on Unix: no shutdown path runs
     stop.store(true, Ordering::SeqCst);
     writer.join().unwrap();
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() >= 200);
 
-    let (mut child, addr) = serve(&db);
-    let pending = execute(&addr, "GetCallbackRegistryListQuery", json!({"status": "Pending"})).unwrap();
-    let pending_keys: Vec<String> =
-        pending["data"].as_array().unwrap().iter().map(|r| r["CorrelationKey"].as_str().unwrap().to_string()).collect();
+    let server = Served::start(&db, &["--token", "t"]);
+    let addr = server.addr.clone();
+    let pending = execute(
+        &addr,
+        "GetCallbackRegistryListQuery",
+        json!({"status": "Pending"}),
+    )
+    .unwrap();
+    let pending_keys: Vec<String> = pending["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["CorrelationKey"].as_str().unwrap().to_string())
+        .collect();
     for (r, _) in &acked {
-        assert_eq!(pending_keys.iter().filter(|k| *k == r).count(), 1, "acknowledged {r} must wait exactly once");
+        assert_eq!(
+            pending_keys.iter().filter(|k| *k == r).count(),
+            1,
+            "acknowledged {r} must wait exactly once"
+        );
     }
     for (r, guid) in &acked {
-        let cb = execute(&addr, "ReturnCallbackCommand", json!({"correlationKey": r, "result": {"paid": true}})).unwrap();
+        let cb = execute(
+            &addr,
+            "ReturnCallbackCommand",
+            json!({"correlationKey": r, "result": {"paid": true}}),
+        )
+        .unwrap();
         assert_eq!(cb["isSuccessful"], true, "{cb}");
         assert_eq!(cb["data"]["instanceGuid"], guid.as_str());
-        let again = execute(&addr, "ReturnCallbackCommand", json!({"correlationKey": r, "result": {}})).unwrap();
+        let again = execute(
+            &addr,
+            "ReturnCallbackCommand",
+            json!({"correlationKey": r, "result": {}}),
+        )
+        .unwrap();
         // A second delivery is answered as a duplicate and does not resume the instance again.
-        assert_eq!(again["data"]["duplicate"], true, "a second delivery of {r} must be a duplicate: {again}");
-        let inst = execute(&addr, "GetProcessInstanceByIdQuery", json!({"instanceGuid": guid})).unwrap();
+        assert_eq!(
+            again["data"]["duplicate"], true,
+            "a second delivery of {r} must be a duplicate: {again}"
+        );
+        let inst = execute(
+            &addr,
+            "GetProcessInstanceByIdQuery",
+            json!({"instanceGuid": guid}),
+        )
+        .unwrap();
         assert_eq!(inst["data"]["status"], "COMPLETED");
-        let rows = execute(&addr, "GetCallbackRegistryListQuery", json!({"instanceGuid": guid})).unwrap();
+        let rows = execute(
+            &addr,
+            "GetCallbackRegistryListQuery",
+            json!({"instanceGuid": guid}),
+        )
+        .unwrap();
         let rows = rows["data"].as_array().unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0]["Status"], "Completed");
     }
-    child.kill().unwrap();
-    let _ = child.wait();
 }

@@ -21,9 +21,18 @@ pub struct Options<'a> {
 }
 
 /// One instance through the bus: start, then the scenario's steps. Answers its final status.
-fn one(rt: &Runtime, def: &Value, variables: &Map<String, Value>, steps: &[Step]) -> Result<String, String> {
+fn one(
+    rt: &Runtime,
+    def: &Value,
+    variables: &Map<String, Value>,
+    steps: &[Step],
+) -> Result<String, String> {
     let owner = Caller::owner();
-    let r = rt.execute_as("StartProcessInstanceCommand", &json!({"processDefinitionId": def, "variables": variables}), &owner);
+    let r = rt.execute_as(
+        "StartProcessInstanceCommand",
+        &json!({"processDefinitionId": def, "variables": variables}),
+        &owner,
+    );
     if !r.is_successful {
         return Err(r.message);
     }
@@ -36,10 +45,17 @@ fn one(rt: &Runtime, def: &Value, variables: &Map<String, Value>, steps: &[Step]
                 &json!({"instanceGuid": guid, "taskId": task, "callbackData": data}),
                 &owner,
             ),
-            Action::Callback { key, data } => {
-                rt.execute_as("ReturnCallbackCommand", &json!({"correlationKey": key, "result": data}), &owner)
+            Action::Callback { key, data } => rt.execute_as(
+                "ReturnCallbackCommand",
+                &json!({"correlationKey": key, "result": data}),
+                &owner,
+            ),
+            _ => {
+                return Err(format!(
+                    "step {}: only complete and callback steps run durably",
+                    step.index
+                ))
             }
-            _ => return Err(format!("step {}: only complete and callback steps run durably", step.index)),
         };
         if !r.is_successful {
             return Err(format!("step {}: {}", step.index, r.message));
@@ -49,7 +65,14 @@ fn one(rt: &Runtime, def: &Value, variables: &Map<String, Value>, steps: &[Step]
     Ok(status)
 }
 
-pub fn bench(model: &Path, scenario: Option<&Path>, vars: Option<&str>, instances: usize, compact: bool, o: &Options) -> u8 {
+pub fn bench(
+    model: &Path,
+    scenario: Option<&Path>,
+    vars: Option<&str>,
+    instances: usize,
+    compact: bool,
+    o: &Options,
+) -> u8 {
     let run = || -> Result<Value, String> {
         let xml = read(model).map_err(|Invalid(m)| m)?;
         let sc = load_scenario(scenario).map_err(|Invalid(m)| m)?;
@@ -65,12 +88,20 @@ pub fn bench(model: &Path, scenario: Option<&Path>, vars: Option<&str>, instance
         }
         let probe = if o.probe_seconds > 0.0 {
             let path = o.db.with_extension("probe.db");
-            Some(baton_store::probe_commit_rate(&path, durability, o.probe_seconds).map_err(|e| format!("probe: {e}"))?)
+            Some(
+                baton_store::probe_commit_rate(&path, durability, o.probe_seconds)
+                    .map_err(|e| format!("probe: {e}"))?,
+            )
         } else {
             None
         };
-        let rt = Runtime::open(o.db, durability, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
-        let dep = rt.execute_as("DeployProcessDefinitionCommand", &json!({"bpmnXml": xml}), &Caller::owner());
+        let rt =
+            Runtime::open(o.db, durability, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+        let dep = rt.execute_as(
+            "DeployProcessDefinitionCommand",
+            &json!({"bpmnXml": xml}),
+            &Caller::owner(),
+        );
         if !dep.is_successful {
             return Err(format!("deploy failed: {} {:?}", dep.message, dep.errors));
         }
@@ -84,12 +115,21 @@ pub fn bench(model: &Path, scenario: Option<&Path>, vars: Option<&str>, instance
                     s.spawn(move || {
                         (c..instances)
                             .step_by(o.clients)
-                            .map(|i| one(rt, def, variables, steps).map_err(|e| format!("instance {}: {e}", i + 1)))
+                            .map(|i| {
+                                one(rt, def, variables, steps)
+                                    .map_err(|e| format!("instance {}: {e}", i + 1))
+                            })
                             .collect::<Result<Vec<String>, String>>()
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a client thread panicked".into()))).collect()
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("a client thread panicked".into()))
+                })
+                .collect()
         });
         let secs = started.elapsed().as_secs_f64();
         let mut state: Option<String> = None;
@@ -97,7 +137,9 @@ pub fn bench(model: &Path, scenario: Option<&Path>, vars: Option<&str>, instance
             for s in r? {
                 match &state {
                     None => state = Some(s),
-                    Some(first) if *first != s => return Err(format!("an instance ended {s}, another ended {first}")),
+                    Some(first) if *first != s => {
+                        return Err(format!("an instance ended {s}, another ended {first}"))
+                    }
                     _ => {}
                 }
             }
@@ -117,7 +159,10 @@ pub fn bench(model: &Path, scenario: Option<&Path>, vars: Option<&str>, instance
                 println!("{v}");
             } else {
                 let probe = match v.get("ratioToSqliteCommits") {
-                    Some(r) => format!("; SQLite alone {} commits/s, ratio {r}", v["sqliteCommitsPerSecond"]),
+                    Some(r) => format!(
+                        "; SQLite alone {} commits/s, ratio {r}",
+                        v["sqliteCommitsPerSecond"]
+                    ),
                     None => String::new(),
                 };
                 println!(

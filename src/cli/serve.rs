@@ -18,7 +18,9 @@ fn default_db() -> PathBuf {
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
     };
-    base.unwrap_or_else(|| PathBuf::from(".")).join("baton").join("baton.db")
+    base.unwrap_or_else(|| PathBuf::from("."))
+        .join("baton")
+        .join("baton.db")
 }
 
 pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
@@ -37,7 +39,11 @@ pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
             return 2;
         }
     }
-    let runtime = match baton_runtime::Runtime::open(&db, Durability::Full, Arc::new(baton_runtime::SystemClock)) {
+    let runtime = match baton_runtime::Runtime::open(
+        &db,
+        Durability::Full,
+        Arc::new(baton_runtime::SystemClock),
+    ) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{}: {e}", db.display());
@@ -49,14 +55,20 @@ pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
             println!("admin token (shown once; pass --token or BATON_TOKEN to choose one): {t}");
         }
         Ok(Bootstrap::Given) => println!("admin token: the one given"),
-        Ok(Bootstrap::Existing) => println!("tokens: those already in {} (CreateApiTokenCommand makes more)", db.display()),
+        Ok(Bootstrap::Existing) => println!(
+            "tokens: those already in {} (CreateApiTokenCommand makes more)",
+            db.display()
+        ),
         Err(e) => {
             eprintln!("{}: cannot set up the administrator: {e}", db.display());
             return 2;
         }
     }
     let state = Arc::new(AppState { runtime });
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -71,12 +83,21 @@ pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
                 return 2;
             }
         };
-        let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| listen.to_string());
-        println!("baton serve: {} on http://{addr} (POST /api/v1/execute, /api/core/cmd, /api/bpm/cmd)", db.display());
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| listen.to_string());
+        println!(
+            "baton serve: {} on http://{addr} (POST /api/v1/execute, /api/core/cmd, /api/bpm/cmd)",
+            db.display()
+        );
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        match axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await {
+        match axum::serve(listener, app(state))
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("server stopped: {e}");

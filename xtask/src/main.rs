@@ -18,6 +18,10 @@ const USAGE: &str = "usage: cargo xtask <command>
                         on bpmn-templates and tests/scenarios (CI runs exactly this)
   run [SERVE ARGS...]   build Baton and start `baton serve` (arguments are passed on)
   bench [--instances N] release build, `baton bench` on the four shared bench models, a table
+  bench-durable [--reps N] [--instances N]
+                        release build, `baton bench --durable` on seq10 and wait1, sync full
+                        and normal, 1 and 16 clients, SQLite's own commit rate probed in each
+                        run; medians (min-max) and the ratio
   bench-peers [REGEX]   release build, then ../shared/bench-peers/scripts/run_peers.sh with
                         BATON set; REPS and OUT are read from the environment";
 
@@ -377,6 +381,108 @@ fn bench(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Median and range of a sample, for the tables.
+fn median_range(v: &mut [f64]) -> (f64, f64, f64) {
+    v.sort_by(|a, b| a.total_cmp(b));
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+fn bench_durable(args: &[String]) -> Result<()> {
+    let mut reps = 3usize;
+    let mut instances = 3000usize;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let v = it.next().with_context(|| format!("{a} needs a value"))?;
+        match a.as_str() {
+            "--reps" => reps = v.parse().with_context(|| format!("--reps {v}"))?,
+            "--instances" => instances = v.parse().with_context(|| format!("--instances {v}"))?,
+            _ => bail!("usage: cargo xtask bench-durable [--reps N] [--instances N]"),
+        }
+    }
+    let Some(peers) = peers_dir() else {
+        println!("skipped: ../shared/bench-peers not found (the bench models live there)");
+        return Ok(());
+    };
+    run(
+        cargo().args(["build", "--release", "-p", "baton"]),
+        "cargo build --release -p baton",
+    )?;
+    let dir = std::env::temp_dir().join(format!("baton-bench-durable-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let configs: Vec<(&str, &str, usize)> = ["wait1", "seq10"]
+        .into_iter()
+        .flat_map(|m| {
+            ["full", "normal"]
+                .into_iter()
+                .flat_map(move |s| [1usize, 16].into_iter().map(move |c| (m, s, c)))
+        })
+        .collect();
+    // (inst/s, sqlite commits/s, ratio) per config, round-robin over the reps.
+    let mut samples: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); configs.len()];
+    for rep in 0..reps {
+        for (i, (model, sync, clients)) in configs.iter().enumerate() {
+            let db = dir.join(format!("{model}-{sync}-{clients}-{rep}.db"));
+            let mut c = baton_cmd("release");
+            c.arg("bench")
+                .arg(peers.join(format!("models/rhai/{model}.bpmn")))
+                .args(["--instances", &instances.to_string(), "--json", "--durable"])
+                .arg(&db)
+                .args([
+                    "--sync",
+                    sync,
+                    "--clients",
+                    &clients.to_string(),
+                    "--probe-seconds",
+                    "2",
+                ]);
+            if *model == "wait1" {
+                c.arg("--scenario")
+                    .arg(peers.join("baton/wait1.scenario.json"));
+            } else {
+                c.args(["--vars", r#"{"counter":0}"#]);
+            }
+            eprintln!(
+                "==> {model} sync={sync} clients={clients} (rep {})",
+                rep + 1
+            );
+            let out = c.output().context("could not start baton bench")?;
+            let json = String::from_utf8_lossy(&out.stdout).into_owned();
+            if !out.status.success() || json_scalar(&json, "state") != Some("COMPLETED") {
+                bail!(
+                    "baton bench {model} failed ({}):\n{json}{}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            let num = |k| {
+                json_scalar(&json, k)
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(f64::NAN)
+            };
+            samples[i].push((
+                num("instancesPerSecond"),
+                num("sqliteCommitsPerSecond"),
+                num("ratioToSqliteCommits"),
+            ));
+            for ext in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("\n| model | sync | clients | durable inst/s | SQLite 1-row commits/s | inst/s ÷ commits/s |");
+    println!("|---|---|---:|---|---|---:|");
+    for ((model, sync, clients), s) in configs.iter().zip(samples) {
+        let pick =
+            |f: fn(&(f64, f64, f64)) -> f64| median_range(&mut s.iter().map(f).collect::<Vec<_>>());
+        let (a, a0, a1) = pick(|x| x.0);
+        let (b, b0, b1) = pick(|x| x.1);
+        let (r, _, _) = pick(|x| x.2);
+        println!("| {model} | {sync} | {clients} | {a:.0} ({a0:.0}–{a1:.0}) | {b:.0} ({b0:.0}–{b1:.0}) | {r:.2} |");
+    }
+    Ok(())
+}
+
 fn bench_peers(args: &[String]) -> Result<()> {
     let Some(peers) = peers_dir() else {
         println!("skipped: ../shared/bench-peers not found");
@@ -435,6 +541,7 @@ fn dispatch() -> Result<()> {
         "run" => run_app(rest),
         "bench" => bench(rest),
         "bench-peers" => bench_peers(rest),
+        "bench-durable" => bench_durable(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -6,8 +6,15 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use serde_json::{json, Map, Value};
 
 fn host(texts: &[&str]) -> ScriptHost {
-    let sources: Vec<Source> =
-        texts.iter().enumerate().map(|(i, t)| Source { text: t.to_string(), id: i as u32, span: Span::default() }).collect();
+    let sources: Vec<Source> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Source {
+            text: t.to_string(),
+            id: i as u32,
+            span: Span::default(),
+        })
+        .collect();
     let mut host = ScriptHost::new();
     assert!(host.compile_all(&sources).is_empty());
     host
@@ -23,10 +30,20 @@ fn bench(c: &mut Criterion) {
     }
     let lookup = |n: &str| -> Option<Value> { vars.get(n).cloned() };
     let all = || vars.clone();
-    let input = ScriptInput { lookup: &lookup, all: &all, form_data: None, current_user: None, now: jiff::Timestamp::UNIX_EPOCH };
+    let input = ScriptInput {
+        lookup: &lookup,
+        all: &all,
+        form_data: None,
+        current_user: None,
+        now: jiff::Timestamp::UNIX_EPOCH,
+    };
 
-    c.bench_function("run counter = counter + 1", |b| b.iter(|| host.run(black_box(0), &input).unwrap()));
-    c.bench_function("condition counter < 100", |b| b.iter(|| host.condition(black_box(1), &input).unwrap()));
+    c.bench_function("run counter = counter + 1", |b| {
+        b.iter(|| host.run(black_box(0), &input).unwrap())
+    });
+    c.bench_function("condition counter < 100", |b| {
+        b.iter(|| host.condition(black_box(1), &input).unwrap())
+    });
 }
 
 criterion_group!(benches, bench);

@@ -45,13 +45,26 @@ pub struct User {
 pub enum Event {
     /// SignalProcessInstanceCommand: submit `data` to a waiting userTask or receiveTask.
     /// With `task_id` None the single waiting form task is used.
-    CompleteTask { task_id: Option<String>, data: Value },
+    CompleteTask {
+        task_id: Option<String>,
+        data: Value,
+    },
     /// ReturnCallbackCommand: a webhook-mode receiveTask (or message catch) waiting on this key.
-    Callback { correlation_key: String, data: Value },
+    Callback {
+        correlation_key: String,
+        data: Value,
+    },
     /// A message by name, optionally with a correlation key; `variables` are set on delivery.
-    Message { name: String, correlation_key: Option<String>, variables: Map<String, Value> },
+    Message {
+        name: String,
+        correlation_key: Option<String>,
+        variables: Map<String, Value>,
+    },
     /// A signal by name, delivered to every subscription of this instance.
-    Signal { name: String, variables: Map<String, Value> },
+    Signal {
+        name: String,
+        variables: Map<String, Value>,
+    },
     /// Fire every timer due at the clock's `now`.
     TimersDue,
     /// Re-evaluate conditional events after variables changed from outside.
@@ -68,7 +81,11 @@ pub enum Event {
 pub enum Effect {
     /// A userTask (or form-mode receiveTask) is waiting for a form submission.
     #[serde(rename_all = "camelCase")]
-    TaskWaiting { task_id: String, task_type: &'static str, form_key: Option<String> },
+    TaskWaiting {
+        task_id: String,
+        task_type: &'static str,
+        form_key: Option<String>,
+    },
     /// A receiveTask arrived: register a CallbackRegistry row (status Pending).
     #[serde(rename_all = "camelCase")]
     CallbackRegistered {
@@ -81,19 +98,39 @@ pub enum Effect {
     },
     /// A CallbackRegistry row is completed with this result.
     #[serde(rename_all = "camelCase")]
-    CallbackCompleted { task_id: String, correlation_key: Option<String>, result: Value },
+    CallbackCompleted {
+        task_id: String,
+        correlation_key: Option<String>,
+        result: Value,
+    },
     /// A CallbackRegistry row is no longer waited for (task cancelled or timed out).
     #[serde(rename_all = "camelCase")]
-    CallbackClosed { task_id: String, correlation_key: Option<String>, status: &'static str },
+    CallbackClosed {
+        task_id: String,
+        correlation_key: Option<String>,
+        status: &'static str,
+    },
     /// The earliest timer of this instance is now due at `due` (None: no timers left).
     #[serde(rename_all = "camelCase")]
-    TimerScheduled { element_id: String, due: jiff::Timestamp },
+    TimerScheduled {
+        element_id: String,
+        due: jiff::Timestamp,
+    },
     /// A message was thrown (end event, intermediate throw, send task).
     #[serde(rename_all = "camelCase")]
-    MessageThrown { element_id: String, name: String, correlation_key: Option<String>, variables: Map<String, Value> },
+    MessageThrown {
+        element_id: String,
+        name: String,
+        correlation_key: Option<String>,
+        variables: Map<String, Value>,
+    },
     /// A signal was thrown: the host broadcasts it to every other instance.
     #[serde(rename_all = "camelCase")]
-    SignalThrown { element_id: String, name: String, variables: Map<String, Value> },
+    SignalThrown {
+        element_id: String,
+        name: String,
+        variables: Map<String, Value>,
+    },
     /// An incident was opened on an element; the instance is FAILED until retried.
     #[serde(rename_all = "camelCase")]
     IncidentRaised { element_id: String, message: String },

@@ -24,11 +24,14 @@ impl VirtualClock {
         Timestamp::from_second(1_767_225_600).expect("constant timestamp is valid")
     }
     pub fn new(start: Timestamp) -> Self {
-        VirtualClock { nanos: AtomicI64::new(start.as_nanosecond() as i64) }
+        VirtualClock {
+            nanos: AtomicI64::new(start.as_nanosecond() as i64),
+        }
     }
     /// Moves the clock to `t` (never backwards).
     pub fn set(&self, t: Timestamp) {
-        self.nanos.fetch_max(t.as_nanosecond() as i64, Ordering::SeqCst);
+        self.nanos
+            .fetch_max(t.as_nanosecond() as i64, Ordering::SeqCst);
     }
 }
 

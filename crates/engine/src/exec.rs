@@ -100,7 +100,14 @@ enum ScopeKind {
     /// A called process: variables are isolated from the caller.
     Call,
     /// A multi-instance body for `node`.
-    MiBody { node: NodeId, total: u32, completed: u32, active: u32, next: u32, items: Option<Vec<Value>> },
+    MiBody {
+        node: NodeId,
+        total: u32,
+        completed: u32,
+        active: u32,
+        next: u32,
+        items: Option<Vec<Value>>,
+    },
     /// One inner instance of a multi-instance activity.
     MiInner { node: NodeId },
 }
@@ -154,12 +161,24 @@ struct Sub {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 enum SubKind {
-    Message { name: String, key: Option<String> },
-    Signal { name: String },
-    Timer { due: Timestamp, fired: u32 },
-    Conditional { was_true: bool },
+    Message {
+        name: String,
+        key: Option<String>,
+    },
+    Signal {
+        name: String,
+    },
+    Timer {
+        due: Timestamp,
+        fired: u32,
+    },
+    Conditional {
+        was_true: bool,
+    },
     /// `TimeoutMinutes` on a receive task: expires its callback.
-    CallbackTimeout { due: Timestamp },
+    CallbackTimeout {
+        due: Timestamp,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -182,8 +201,16 @@ struct Run<'a, 'c> {
 
 /// Where a thrown error or escalation is caught.
 enum Catcher {
-    Boundary { owner: TokenId, boundary: NodeId, interrupting: bool },
-    EventSub { scope: ScopeId, start: NodeId, interrupting: bool },
+    Boundary {
+        owner: TokenId,
+        boundary: NodeId,
+        interrupting: bool,
+    },
+    EventSub {
+        scope: ScopeId,
+        start: NodeId,
+        interrupting: bool,
+    },
 }
 
 impl Engine {
@@ -220,12 +247,18 @@ impl Engine {
                 NodeKind::SubProcess(sp) if sp.triggered_by_event => {
                     for &c in &sp.children {
                         if matches!(d.node(c).kind, NodeKind::StartEvent { .. }) {
-                            self.event_starts.entry((n.process, n.parent)).or_default().push(c);
+                            self.event_starts
+                                .entry((n.process, n.parent))
+                                .or_default()
+                                .push(c);
                         }
                     }
                 }
-                NodeKind::IntermediateCatch { trigger: Trigger::Link(name) } => {
-                    self.link_targets.insert((n.process, n.parent, name.clone()), id);
+                NodeKind::IntermediateCatch {
+                    trigger: Trigger::Link(name),
+                } => {
+                    self.link_targets
+                        .insert((n.process, n.parent, name.clone()), id);
                 }
                 _ => {}
             }
@@ -239,9 +272,15 @@ impl Engine {
                 Some(Trigger::Conditional(_)) => self.has_conditionals = true,
                 Some(Trigger::Timer(def)) => {
                     let parsed = match def {
-                        TimerDef::Date(s) if !s.text.contains("${") => Some((s.id, timer::parse_date(&s.text))),
-                        TimerDef::Duration(s) if !s.text.contains("${") => Some((s.id, timer::parse_duration(&s.text))),
-                        TimerDef::Cycle(s) if !s.text.contains("${") => Some((s.id, timer::parse_cycle(&s.text))),
+                        TimerDef::Date(s) if !s.text.contains("${") => {
+                            Some((s.id, timer::parse_date(&s.text)))
+                        }
+                        TimerDef::Duration(s) if !s.text.contains("${") => {
+                            Some((s.id, timer::parse_duration(&s.text)))
+                        }
+                        TimerDef::Cycle(s) if !s.text.contains("${") => {
+                            Some((s.id, timer::parse_cycle(&s.text)))
+                        }
                         _ => None,
                     };
                     if let Some((sid, Ok(sched))) = parsed {
@@ -264,18 +303,70 @@ impl Engine {
         variables: Map<String, Value>,
         ctx: &Ctx,
     ) -> Result<(Instance, Vec<Effect>), CommandError> {
+        self.start_at(process_id, None, variables, ctx)
+    }
+
+    /// The top-level start events of executable processes that a message (`"message"`) or a
+    /// signal (`"signal"`) of this name starts: `(process id, start event id)`.
+    pub fn starts_on(&self, kind: &str, name: &str) -> Vec<(String, String)> {
+        let d = &self.deployment;
+        let mut out = Vec::new();
+        for (i, p) in d
+            .processes
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.is_executable)
+        {
+            for c in d.children_of(i as u32, None) {
+                let n = self.node(*c);
+                let hit = match &n.kind {
+                    NodeKind::StartEvent {
+                        trigger: Trigger::Message(Some(m)),
+                        ..
+                    } => kind == "message" && m == name,
+                    NodeKind::StartEvent {
+                        trigger: Trigger::Signal(Some(s)),
+                        ..
+                    } => kind == "signal" && s == name,
+                    _ => false,
+                };
+                if hit {
+                    out.push((p.id.clone(), n.id.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Starts an instance at a chosen start event (`start_event`, e.g. the message start event
+    /// a message arrived for), or at the default one.
+    pub fn start_at(
+        &self,
+        process_id: Option<&str>,
+        start_event: Option<&str>,
+        variables: Map<String, Value>,
+        ctx: &Ctx,
+    ) -> Result<(Instance, Vec<Effect>), CommandError> {
         let d = &self.deployment;
         let pidx = match process_id {
-            Some(id) => d
-                .process_by_id(id)
-                .map(|(i, _)| i)
-                .ok_or_else(|| CommandError::NoProcess(format!("no process with id '{id}' in the files given")))?,
+            Some(id) => d.process_by_id(id).map(|(i, _)| i).ok_or_else(|| {
+                CommandError::NoProcess(format!("no process with id '{id}' in the files given"))
+            })?,
             None => {
-                let exec: Vec<usize> =
-                    d.processes.iter().enumerate().filter(|(_, p)| p.is_executable).map(|(i, _)| i).collect();
+                let exec: Vec<usize> = d
+                    .processes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.is_executable)
+                    .map(|(i, _)| i)
+                    .collect();
                 match exec.as_slice() {
                     [one] => *one,
-                    [] => return Err(CommandError::NoProcess("the files contain no executable process".into())),
+                    [] => {
+                        return Err(CommandError::NoProcess(
+                            "the files contain no executable process".into(),
+                        ))
+                    }
                     many => {
                         // Several executable processes (e.g. a caller and its callees): take the
                         // first one that nobody calls.
@@ -283,7 +374,9 @@ impl Engine {
                             .nodes
                             .iter()
                             .filter_map(|n| match &n.kind {
-                                NodeKind::CallActivity { called_element } => Some(called_element.as_str()),
+                                NodeKind::CallActivity { called_element } => {
+                                    Some(called_element.as_str())
+                                }
                                 _ => None,
                             })
                             .collect();
@@ -295,9 +388,28 @@ impl Engine {
                 }
             }
         };
-        let start = self.pick_start(pidx as u32, None).ok_or_else(|| {
-            CommandError::NoProcess(format!("process '{}' has no start event", d.processes[pidx].id))
-        })?;
+        let start = match start_event {
+            Some(id) => d
+                .children_of(pidx as u32, None)
+                .iter()
+                .copied()
+                .find(|&c| {
+                    self.node(c).id == id
+                        && matches!(self.node(c).kind, NodeKind::StartEvent { .. })
+                })
+                .ok_or_else(|| {
+                    CommandError::NoProcess(format!(
+                        "process '{}' has no start event '{id}'",
+                        d.processes[pidx].id
+                    ))
+                })?,
+            None => self.pick_start(pidx as u32, None).ok_or_else(|| {
+                CommandError::NoProcess(format!(
+                    "process '{}' has no start event",
+                    d.processes[pidx].id
+                ))
+            })?,
+        };
         let mut inst = Instance {
             status: Status::Running,
             process: pidx as u32,
@@ -318,7 +430,11 @@ impl Engine {
             live: 0,
         }));
         // A conditional start event starts only when its condition holds.
-        if let NodeKind::StartEvent { trigger: Trigger::Conditional(Some(src)), .. } = &self.node(start).kind {
+        if let NodeKind::StartEvent {
+            trigger: Trigger::Conditional(Some(src)),
+            ..
+        } = &self.node(start).kind
+        {
             let now = ctx.clock.now();
             match self.eval_condition(&inst, 0, src.id, now) {
                 Ok(true) => {}
@@ -350,11 +466,16 @@ impl Engine {
     fn pick_start(&self, process: u32, container: Option<NodeId>) -> Option<NodeId> {
         let children = self.deployment.children_of(process, container);
         let starts = children.iter().copied().filter(|&c| {
-            matches!(self.node(c).kind, NodeKind::StartEvent { .. }) && self.node(c).incoming.is_empty()
+            matches!(self.node(c).kind, NodeKind::StartEvent { .. })
+                && self.node(c).incoming.is_empty()
         });
         let mut first = None;
         for s in starts {
-            if let NodeKind::StartEvent { trigger: Trigger::None, .. } = self.node(s).kind {
+            if let NodeKind::StartEvent {
+                trigger: Trigger::None,
+                ..
+            } = self.node(s).kind
+            {
                 return Some(s);
             }
             first.get_or_insert(s);
@@ -363,20 +484,38 @@ impl Engine {
     }
 
     /// Applies an event. On `Err` the instance is unchanged.
-    pub fn apply(&self, inst: &mut Instance, event: Event, ctx: &Ctx) -> Result<Vec<Effect>, CommandError> {
+    pub fn apply(
+        &self,
+        inst: &mut Instance,
+        event: Event,
+        ctx: &Ctx,
+    ) -> Result<Vec<Effect>, CommandError> {
         if inst.status.is_ended() {
             return Err(CommandError::Ended(inst.status.as_str()));
         }
         match event {
-            Event::CompleteTask { task_id, data } => self.complete_task(inst, task_id.as_deref(), data, ctx),
-            Event::Callback { correlation_key, data } => self.callback(inst, &correlation_key, data, ctx),
-            Event::Message { name, correlation_key, variables } => {
+            Event::CompleteTask { task_id, data } => {
+                self.complete_task(inst, task_id.as_deref(), data, ctx)
+            }
+            Event::Callback {
+                correlation_key,
+                data,
+            } => self.callback(inst, &correlation_key, data, ctx),
+            Event::Message {
+                name,
+                correlation_key,
+                variables,
+            } => {
                 let now = ctx.clock.now();
                 let sub = self
                     .find_message_sub(inst, &name, correlation_key.as_deref())
                     .ok_or_else(|| match &correlation_key {
-                        Some(k) => CommandError::NoMatch(format!("nothing waits for message '{name}' with key '{k}'")),
-                        None => CommandError::NoMatch(format!("nothing waits for message '{name}'")),
+                        Some(k) => CommandError::NoMatch(format!(
+                            "nothing waits for message '{name}' with key '{k}'"
+                        )),
+                        None => {
+                            CommandError::NoMatch(format!("nothing waits for message '{name}'"))
+                        }
                     })?;
                 let mut run = Run::new(inst, ctx);
                 run.now = now;
@@ -403,7 +542,9 @@ impl Engine {
                     .map(|s| s.id)
                     .collect();
                 if matches.is_empty() {
-                    return Err(CommandError::NoMatch(format!("nothing waits for signal '{name}'")));
+                    return Err(CommandError::NoMatch(format!(
+                        "nothing waits for signal '{name}'"
+                    )));
                 }
                 let mut run = Run::new(inst, ctx);
                 if !variables.is_empty() {
@@ -428,7 +569,11 @@ impl Engine {
                         .iter()
                         .enumerate()
                         .filter_map(|(i, s)| match s.kind {
-                            SubKind::Timer { due, .. } | SubKind::CallbackTimeout { due } if due <= now => Some((due, s.id, i)),
+                            SubKind::Timer { due, .. } | SubKind::CallbackTimeout { due }
+                                if due <= now =>
+                            {
+                                Some((due, s.id, i))
+                            }
                             _ => None,
                         })
                         .min();
@@ -449,18 +594,23 @@ impl Engine {
                 self.cancel_scope(&mut run, 0);
                 run.inst.incidents.clear();
                 run.inst.status = Status::Cancelled;
-                run.effects.push(Effect::Ended { status: Status::Cancelled });
+                run.effects.push(Effect::Ended {
+                    status: Status::Cancelled,
+                });
                 Ok(run.effects)
             }
             Event::Retry { variables } => {
                 if inst.incidents.is_empty() {
-                    return Err(CommandError::NotWaiting("the instance has no open incident to retry".into()));
+                    return Err(CommandError::NotWaiting(
+                        "the instance has no open incident to retry".into(),
+                    ));
                 }
                 let mut run = Run::new(inst, ctx);
                 self.set_vars(&mut run, 0, variables);
                 let failed: Vec<TokenId> = run.inst.incidents.drain(..).map(|r| r.token).collect();
                 for t in failed.into_iter().rev() {
-                    if let Some(tok) = run.inst.tokens.get_mut(t as usize).and_then(|t| t.as_mut()) {
+                    if let Some(tok) = run.inst.tokens.get_mut(t as usize).and_then(|t| t.as_mut())
+                    {
                         tok.state = TokenState::Ready;
                         run.stack.push(t);
                     }
@@ -482,20 +632,33 @@ impl Engine {
     ) -> Result<Vec<Effect>, CommandError> {
         let waiting: Vec<TokenId> = inst
             .live_tokens()
-            .filter(|(_, t)| matches!(t.state, TokenState::UserTask | TokenState::ReceiveTask { .. }))
+            .filter(|(_, t)| {
+                matches!(
+                    t.state,
+                    TokenState::UserTask | TokenState::ReceiveTask { .. }
+                )
+            })
             .map(|(i, _)| i)
             .collect();
         let names = |ids: &[TokenId]| -> String {
-            ids.iter().map(|&t| self.node(inst.tok(t).node).id.clone()).collect::<Vec<_>>().join(", ")
+            ids.iter()
+                .map(|&t| self.node(inst.tok(t).node).id.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let t = match task_id {
             Some(id) => {
-                let found: Vec<TokenId> =
-                    waiting.iter().copied().filter(|&t| self.node(inst.tok(t).node).id == id).collect();
+                let found: Vec<TokenId> = waiting
+                    .iter()
+                    .copied()
+                    .filter(|&t| self.node(inst.tok(t).node).id == id)
+                    .collect();
                 match found.first() {
                     Some(&t) => t,
                     None if waiting.is_empty() => {
-                        return Err(CommandError::NotWaiting(format!("task '{id}' is not waiting: no task is waiting")))
+                        return Err(CommandError::NotWaiting(format!(
+                            "task '{id}' is not waiting: no task is waiting"
+                        )))
                     }
                     None => {
                         return Err(CommandError::NotWaiting(format!(
@@ -538,7 +701,13 @@ impl Engine {
         Ok(run.finish())
     }
 
-    fn callback(&self, inst: &mut Instance, key: &str, data: Value, ctx: &Ctx) -> Result<Vec<Effect>, CommandError> {
+    fn callback(
+        &self,
+        inst: &mut Instance,
+        key: &str,
+        data: Value,
+        ctx: &Ctx,
+    ) -> Result<Vec<Effect>, CommandError> {
         let found = inst
             .live_tokens()
             .find(|(_, t)| {
@@ -548,7 +717,12 @@ impl Engine {
         let Some(t) = found else {
             // Say why when the key is known but not open to a webhook callback.
             for (_, tok) in inst.live_tokens() {
-                if let TokenState::ReceiveTask { key: Some(k), form, expired } = &tok.state {
+                if let TokenState::ReceiveTask {
+                    key: Some(k),
+                    form,
+                    expired,
+                } = &tok.state
+                {
                     if k == key && *expired {
                         return Err(CommandError::NoMatch(format!(
                             "the callback for correlation key '{key}' on task '{}' has expired (TimeoutMinutes)",
@@ -564,9 +738,11 @@ impl Engine {
                 }
             }
             // A message catch event waiting on this key also accepts a callback.
-            if let Some(i) = inst.subs.iter().position(|s| {
-                matches!(&s.kind, SubKind::Message { key: Some(k), .. } if k == key)
-            }) {
+            if let Some(i) = inst
+                .subs
+                .iter()
+                .position(|s| matches!(&s.kind, SubKind::Message { key: Some(k), .. } if k == key))
+            {
                 let mut run = Run::new(inst, ctx);
                 let scope = run.inst.subs[i].scope;
                 if let Value::Object(m) = &data {
@@ -576,7 +752,9 @@ impl Engine {
                 self.run(&mut run);
                 return Ok(run.finish());
             }
-            return Err(CommandError::NoMatch(format!("no task waits for a callback with correlation key '{key}'")));
+            return Err(CommandError::NoMatch(format!(
+                "no task waits for a callback with correlation key '{key}'"
+            )));
         };
         let now = ctx.clock.now();
         let outcome = self.server_script(inst, t, &data, ctx, now)?;
@@ -588,8 +766,12 @@ impl Engine {
     }
 
     fn check_access(&self, node: &FlowNode, user: Option<&User>) -> Result<(), CommandError> {
-        let ru = node.property("ResponsibleUser").filter(|s| !s.trim().is_empty());
-        let rt = node.property("ResponsibleTeam").filter(|s| !s.trim().is_empty());
+        let ru = node
+            .property("ResponsibleUser")
+            .filter(|s| !s.trim().is_empty());
+        let rt = node
+            .property("ResponsibleTeam")
+            .filter(|s| !s.trim().is_empty());
         if ru.is_none() && rt.is_none() {
             return Ok(());
         }
@@ -639,16 +821,28 @@ impl Engine {
     ) -> Result<Option<ScriptOutcome>, CommandError> {
         let tok = inst.tok(t);
         let node = self.node(tok.node);
-        let Some(src) = &node.server_script else { return Ok(None) };
+        let Some(src) = &node.server_script else {
+            return Ok(None);
+        };
         let user = ctx.user.map(|u| u.name.as_str());
         match self.run_script(inst, tok.scope, src.id, now, Some(data), user) {
             Ok(o) => Ok(Some(o)),
-            Err(e) => Err(CommandError::Rejected { task_id: node.id.clone(), message: e.message }),
+            Err(e) => Err(CommandError::Rejected {
+                task_id: node.id.clone(),
+                message: e.message,
+            }),
         }
     }
 
     /// Applies an accepted submission: variables, result variable, callback row, then moves on.
-    fn accept_submission(&self, run: &mut Run, t: TokenId, data: Value, outcome: Option<ScriptOutcome>, is_user: bool) {
+    fn accept_submission(
+        &self,
+        run: &mut Run,
+        t: TokenId,
+        data: Value,
+        outcome: Option<ScriptOutcome>,
+        is_user: bool,
+    ) {
         let scope = run.inst.tok(t).scope;
         let mut result = data.clone();
         if let Some(o) = outcome {
@@ -678,7 +872,11 @@ impl Engine {
             TokenState::ReceiveTask { key, .. } => key.clone(),
             _ => None,
         };
-        run.effects.push(Effect::CallbackCompleted { task_id: node.id.clone(), correlation_key: key, result: result.clone() });
+        run.effects.push(Effect::CallbackCompleted {
+            task_id: node.id.clone(),
+            correlation_key: key,
+            result: result.clone(),
+        });
         self.set_var(run, scope, "lastReceiveTaskResult".into(), result);
         self.leave_activity(run, t);
     }
@@ -698,7 +896,9 @@ impl Engine {
                         let msg = format!("stopped after {MAX_STEPS} steps without reaching a wait state (an endless loop in the diagram?)");
                         self.incident(run, t, msg.clone());
                         while let Some(o) = run.stack.pop() {
-                            if run.inst.tokens.get(o as usize).is_some_and(|x| x.as_ref().is_some_and(|x| x.state == TokenState::Ready)) {
+                            if run.inst.tokens.get(o as usize).is_some_and(|x| {
+                                x.as_ref().is_some_and(|x| x.state == TokenState::Ready)
+                            }) {
                                 self.incident(run, o, msg.clone());
                             }
                         }
@@ -729,7 +929,12 @@ impl Engine {
         }
         if !inst.incidents.is_empty() {
             inst.status = Status::Failed;
-        } else if inst.scopes.first().and_then(|s| s.as_ref()).is_some_and(|s| s.live == 0) {
+        } else if inst
+            .scopes
+            .first()
+            .and_then(|s| s.as_ref())
+            .is_some_and(|s| s.live == 0)
+        {
             // Only reachable when the root never had a token (no start event ran).
             inst.status = Status::Completed;
         } else if !inst.incidents.is_empty() {
@@ -755,7 +960,12 @@ impl Engine {
                 return;
             }
         }
-        if let Some(Looping::Standard { condition: Some(c), test_before: true, .. }) = &node.looping {
+        if let Some(Looping::Standard {
+            condition: Some(c),
+            test_before: true,
+            ..
+        }) = &node.looping
+        {
             if tok_loops == 0 {
                 match self.eval_condition(run.inst, tok_scope, c.id, run.now) {
                     Ok(true) => {}
@@ -764,7 +974,13 @@ impl Engine {
                         self.take_outgoing(run, t);
                         return;
                     }
-                    Err(e) => return self.incident(run, t, format!("loop condition failed: {}", e.message)),
+                    Err(e) => {
+                        return self.incident(
+                            run,
+                            t,
+                            format!("loop condition failed: {}", e.message),
+                        )
+                    }
                 }
             }
         }
@@ -778,7 +994,14 @@ impl Engine {
             NodeKind::SubProcess(_) => {
                 let scope = run.inst.tok(t).scope;
                 let process = run.inst.scope(scope).process;
-                let child = run.inst.new_scope(Some(scope), Some(t), process, Some(node_id), ScopeKind::Sub, Map::new());
+                let child = run.inst.new_scope(
+                    Some(scope),
+                    Some(t),
+                    process,
+                    Some(node_id),
+                    ScopeKind::Sub,
+                    Map::new(),
+                );
                 run.inst.tok_mut(t).state = TokenState::InScope(child);
                 self.arm_boundaries(run, t);
                 self.open_scope_subs(run, child);
@@ -795,13 +1018,22 @@ impl Engine {
                     return self.incident(
                         run,
                         t,
-                        format!("calls process '{called_element}', which is not in the files given"),
+                        format!(
+                            "calls process '{called_element}', which is not in the files given"
+                        ),
                     );
                 };
                 let scope = run.inst.tok(t).scope;
                 // The child gets a copy of every variable the caller can see.
                 let vars = run.inst.visible_vars(scope);
-                let child = run.inst.new_scope(Some(scope), Some(t), pidx as u32, None, ScopeKind::Call, vars);
+                let child = run.inst.new_scope(
+                    Some(scope),
+                    Some(t),
+                    pidx as u32,
+                    None,
+                    ScopeKind::Call,
+                    vars,
+                );
                 run.inst.tok_mut(t).state = TokenState::InScope(child);
                 self.arm_boundaries(run, t);
                 self.open_scope_subs(run, child);
@@ -822,18 +1054,31 @@ impl Engine {
         let (scope, node_id) = (tok.scope, tok.node);
         let node = self.node(node_id);
         match kind {
-            TaskKind::Task | TaskKind::Manual | TaskKind::Service | TaskKind::BusinessRule => self.leave_activity(run, t),
+            TaskKind::Task | TaskKind::Manual | TaskKind::Service | TaskKind::BusinessRule => {
+                self.leave_activity(run, t)
+            }
             TaskKind::Send => {
                 let name = node.property("message").unwrap_or(&node.id).to_string();
                 let key = match &node.correlation_key {
                     Some(src) => match self.eval_value(run.inst, scope, src.id, run.now) {
                         Ok(v) => value_to_key(&v),
-                        Err(e) => return self.incident(run, t, format!("correlation key failed: {}", e.message)),
+                        Err(e) => {
+                            return self.incident(
+                                run,
+                                t,
+                                format!("correlation key failed: {}", e.message),
+                            )
+                        }
                     },
                     None => None,
                 };
                 let variables = run.inst.visible_vars(scope);
-                run.effects.push(Effect::MessageThrown { element_id: node.id.clone(), name, correlation_key: key, variables });
+                run.effects.push(Effect::MessageThrown {
+                    element_id: node.id.clone(),
+                    name,
+                    correlation_key: key,
+                    variables,
+                });
                 self.leave_activity(run, t)
             }
             TaskKind::Script { script, .. } => {
@@ -843,7 +1088,10 @@ impl Engine {
                             for (k, v) in out.writes {
                                 self.set_var(run, scope, k, v);
                             }
-                            if let Some(rv) = node.property("resultVariable").or(node.property("camunda:resultVariable")) {
+                            if let Some(rv) = node
+                                .property("resultVariable")
+                                .or(node.property("camunda:resultVariable"))
+                            {
                                 let rv = rv.to_string();
                                 self.set_var(run, scope, rv, out.value);
                             }
@@ -858,7 +1106,10 @@ impl Engine {
                 run.effects.push(Effect::TaskWaiting {
                     task_id: node.id.clone(),
                     task_type: "userTask",
-                    form_key: node.property("FormKey").or(node.property("form")).map(str::to_string),
+                    form_key: node
+                        .property("FormKey")
+                        .or(node.property("form"))
+                        .map(str::to_string),
                 });
                 self.arm_boundaries(run, t);
             }
@@ -866,13 +1117,28 @@ impl Engine {
                 let key = match &node.correlation_key {
                     Some(src) => match self.eval_value(run.inst, scope, src.id, run.now) {
                         Ok(v) => value_to_key(&v),
-                        Err(e) => return self.incident(run, t, format!("correlation key failed: {}", e.message)),
+                        Err(e) => {
+                            return self.incident(
+                                run,
+                                t,
+                                format!("correlation key failed: {}", e.message),
+                            )
+                        }
                     },
                     None => None,
                 };
-                let form = node.property("form").or(node.property("FormKey")).map(str::to_string);
-                let timeout = node.property("TimeoutMinutes").and_then(|s| s.trim().parse::<f64>().ok());
-                run.inst.tok_mut(t).state = TokenState::ReceiveTask { key: key.clone(), form: form.is_some(), expired: false };
+                let form = node
+                    .property("form")
+                    .or(node.property("FormKey"))
+                    .map(str::to_string);
+                let timeout = node
+                    .property("TimeoutMinutes")
+                    .and_then(|s| s.trim().parse::<f64>().ok());
+                run.inst.tok_mut(t).state = TokenState::ReceiveTask {
+                    key: key.clone(),
+                    form: form.is_some(),
+                    expired: false,
+                };
                 run.effects.push(Effect::CallbackRegistered {
                     task_id: node.id.clone(),
                     correlation_key: key,
@@ -882,12 +1148,20 @@ impl Engine {
                     webhook_url: node.property("WebhookUrl").map(str::to_string),
                 });
                 if form.is_some() {
-                    run.effects.push(Effect::TaskWaiting { task_id: node.id.clone(), task_type: "receiveTask", form_key: form });
+                    run.effects.push(Effect::TaskWaiting {
+                        task_id: node.id.clone(),
+                        task_type: "receiveTask",
+                        form_key: form,
+                    });
                 }
                 if let Some(min) = timeout.filter(|m| *m > 0.0) {
                     let due = run.now + jiff::SignedDuration::from_secs_f64(min * 60.0);
-                    run.inst.add_sub(Some(t), scope, node_id, SubKind::CallbackTimeout { due });
-                    run.effects.push(Effect::TimerScheduled { element_id: node.id.clone(), due });
+                    run.inst
+                        .add_sub(Some(t), scope, node_id, SubKind::CallbackTimeout { due });
+                    run.effects.push(Effect::TimerScheduled {
+                        element_id: node.id.clone(),
+                        due,
+                    });
                 }
                 self.arm_boundaries(run, t);
             }
@@ -900,14 +1174,23 @@ impl Engine {
         let tok = run.inst.tok(t);
         let (tok_scope, tok_loops) = (tok.scope, tok.loops);
         let node = self.node(tok.node);
-        if let Some(Looping::Standard { condition, maximum, .. }) = &node.looping {
+        if let Some(Looping::Standard {
+            condition, maximum, ..
+        }) = &node.looping
+        {
             let loops = tok_loops + 1;
             run.inst.tok_mut(t).loops = loops;
             let again = match condition {
                 Some(c) if maximum.is_none_or(|m| (loops as u64) < m) => {
                     match self.eval_condition(run.inst, tok_scope, c.id, run.now) {
                         Ok(b) => b,
-                        Err(e) => return self.incident(run, t, format!("loop condition failed: {}", e.message)),
+                        Err(e) => {
+                            return self.incident(
+                                run,
+                                t,
+                                format!("loop condition failed: {}", e.message),
+                            )
+                        }
                     }
                 }
                 _ => false,
@@ -936,11 +1219,15 @@ impl Engine {
         let node = self.node(node_id);
         match node.outgoing.len() {
             0 => self.consume(run, t),
-            1 if self.deployment.flow(node.outgoing[0]).condition.is_none() => self.move_token(run, t, node.outgoing[0]),
+            1 if self.deployment.flow(node.outgoing[0]).condition.is_none() => {
+                self.move_token(run, t, node.outgoing[0])
+            }
             _ => match self.select_flows(run.inst, scope, node, false, run.now) {
-                Ok(chosen) if chosen.is_empty() => {
-                    self.incident(run, t, format!("no outgoing flow of '{}' has a true condition", node.id))
-                }
+                Ok(chosen) if chosen.is_empty() => self.incident(
+                    run,
+                    t,
+                    format!("no outgoing flow of '{}' has a true condition", node.id),
+                ),
                 Ok(chosen) => self.fork(run, t, &chosen),
                 Err(msg) => self.incident(run, t, msg),
             },
@@ -950,7 +1237,14 @@ impl Engine {
     /// The outgoing flows a token takes: those without a condition or with a true one, in
     /// document order (only the first when `first_only`, as an exclusive gateway does), else the
     /// default flow. Empty when nothing can be taken; `Err` when a condition fails to evaluate.
-    fn select_flows(&self, inst: &Instance, scope: ScopeId, node: &FlowNode, first_only: bool, now: Timestamp) -> Result<Vec<FlowId>, String> {
+    fn select_flows(
+        &self,
+        inst: &Instance,
+        scope: ScopeId,
+        node: &FlowNode,
+        first_only: bool,
+        now: Timestamp,
+    ) -> Result<Vec<FlowId>, String> {
         let mut chosen = Vec::with_capacity(node.outgoing.len());
         for &f in &node.outgoing {
             if Some(f) == node.default_flow {
@@ -958,9 +1252,13 @@ impl Engine {
             }
             let take = match &self.deployment.flow(f).condition {
                 None => true,
-                Some(c) => self
-                    .eval_condition(inst, scope, c.id, now)
-                    .map_err(|e| format!("condition of flow '{}' failed: {}", self.deployment.flow(f).id, e.message))?,
+                Some(c) => self.eval_condition(inst, scope, c.id, now).map_err(|e| {
+                    format!(
+                        "condition of flow '{}' failed: {}",
+                        self.deployment.flow(f).id,
+                        e.message
+                    )
+                })?,
             };
             if take {
                 chosen.push(f);
@@ -1025,7 +1323,11 @@ impl Engine {
                     let arrived: Vec<TokenId> = run
                         .inst
                         .live_tokens()
-                        .filter(|(_, x)| x.scope == scope && x.node == node_id && matches!(x.state, TokenState::Joined(_)))
+                        .filter(|(_, x)| {
+                            x.scope == scope
+                                && x.node == node_id
+                                && matches!(x.state, TokenState::Joined(_))
+                        })
                         .map(|(i, _)| i)
                         .collect();
                     // Camunda counts arrivals: the join fires once as many tokens as incoming flows arrived.
@@ -1056,9 +1358,9 @@ impl Engine {
                     let tnode = self.node(target);
                     let trig = match &tnode.kind {
                         NodeKind::IntermediateCatch { trigger } => Some(trigger.clone()),
-                        NodeKind::Task(TaskKind::Receive) => {
-                            Some(Trigger::Message(Some(tnode.property("message").unwrap_or(&tnode.id).to_string())))
-                        }
+                        NodeKind::Task(TaskKind::Receive) => Some(Trigger::Message(Some(
+                            tnode.property("message").unwrap_or(&tnode.id).to_string(),
+                        ))),
                         _ => None,
                     };
                     if let Some(trig) = trig {
@@ -1100,14 +1402,17 @@ impl Engine {
             .inst
             .live_tokens()
             .filter(|(_, x)| {
-                matches!(x.state, TokenState::Joined(_)) && self.inclusive_reach.contains_key(&x.node)
+                matches!(x.state, TokenState::Joined(_))
+                    && self.inclusive_reach.contains_key(&x.node)
             })
             .map(|(i, x)| (i, x.scope, x.node))
             .collect();
         for &(t, scope, g) in &candidates {
             let reach = &self.inclusive_reach[&g];
             let blocked = run.inst.live_tokens().any(|(_, x)| {
-                x.scope == scope && !(x.node == g && matches!(x.state, TokenState::Joined(_))) && reach.contains(&x.node)
+                x.scope == scope
+                    && !(x.node == g && matches!(x.state, TokenState::Joined(_)))
+                    && reach.contains(&x.node)
             });
             if blocked {
                 continue;
@@ -1186,7 +1491,11 @@ impl Engine {
                         tok.state = TokenState::Ready;
                         run.stack.push(t);
                     }
-                    None => self.incident(run, t, format!("no link catch event named '{name}' in the same scope")),
+                    None => self.incident(
+                        run,
+                        t,
+                        format!("no link catch event named '{name}' in the same scope"),
+                    ),
                 }
             }
             _ => self.take_outgoing(run, t),
@@ -1203,7 +1512,13 @@ impl Engine {
         });
         let interrupting = matches!(
             caught,
-            Some(Catcher::Boundary { interrupting: true, .. }) | Some(Catcher::EventSub { interrupting: true, .. })
+            Some(Catcher::Boundary {
+                interrupting: true,
+                ..
+            }) | Some(Catcher::EventSub {
+                interrupting: true,
+                ..
+            })
         );
         if let Some(c) = caught {
             if interrupting {
@@ -1229,24 +1544,41 @@ impl Engine {
                     self.incident(run, t, msg)
                 }
             }
-            Trigger::Conditional(Some(c)) => match self.eval_condition(run.inst, scope, c.id, run.now) {
-                Ok(true) => self.take_outgoing(run, t),
-                Ok(false) => {
-                    run.inst.tok_mut(t).state = TokenState::Catching;
-                    run.inst.add_sub(Some(t), scope, node_id, SubKind::Conditional { was_true: false });
+            Trigger::Conditional(Some(c)) => {
+                match self.eval_condition(run.inst, scope, c.id, run.now) {
+                    Ok(true) => self.take_outgoing(run, t),
+                    Ok(false) => {
+                        run.inst.tok_mut(t).state = TokenState::Catching;
+                        run.inst.add_sub(
+                            Some(t),
+                            scope,
+                            node_id,
+                            SubKind::Conditional { was_true: false },
+                        );
+                    }
+                    Err(e) => self.incident(run, t, format!("condition failed: {}", e.message)),
                 }
-                Err(e) => self.incident(run, t, format!("condition failed: {}", e.message)),
-            },
+            }
             _ => self.take_outgoing(run, t),
         }
     }
 
     /// Creates the subscription for a catching trigger (evaluating its key or time now).
-    fn subscribe(&self, run: &mut Run, token: Option<TokenId>, scope: ScopeId, node_id: NodeId, trigger: &Trigger) -> Result<(), String> {
+    fn subscribe(
+        &self,
+        run: &mut Run,
+        token: Option<TokenId>,
+        scope: ScopeId,
+        node_id: NodeId,
+        trigger: &Trigger,
+    ) -> Result<(), String> {
         let node = self.node(node_id);
         let kind = match trigger {
             Trigger::Message(name) => {
-                let name = name.clone().or_else(|| node.property("message").map(str::to_string)).unwrap_or_else(|| node.id.clone());
+                let name = name
+                    .clone()
+                    .or_else(|| node.property("message").map(str::to_string))
+                    .unwrap_or_else(|| node.id.clone());
                 let key = match &node.correlation_key {
                     Some(src) => match self.eval_value(run.inst, scope, src.id, run.now) {
                         Ok(v) => value_to_key(&v),
@@ -1257,10 +1589,15 @@ impl Engine {
                 SubKind::Message { name, key }
             }
             Trigger::Signal(Some(name)) => SubKind::Signal { name: name.clone() },
-            Trigger::Signal(None) => SubKind::Signal { name: node.id.clone() },
+            Trigger::Signal(None) => SubKind::Signal {
+                name: node.id.clone(),
+            },
             Trigger::Timer(def) => {
                 let due = self.timer_due(run.inst, scope, def, run.now)?;
-                run.effects.push(Effect::TimerScheduled { element_id: node.id.clone(), due });
+                run.effects.push(Effect::TimerScheduled {
+                    element_id: node.id.clone(),
+                    due,
+                });
                 SubKind::Timer { due, fired: 0 }
             }
             Trigger::Conditional(Some(_)) => SubKind::Conditional { was_true: false },
@@ -1270,18 +1607,28 @@ impl Engine {
         Ok(())
     }
 
-    fn timer_schedule(&self, inst: &Instance, scope: ScopeId, def: &TimerDef, now: Timestamp) -> Result<timer::Schedule, String> {
+    fn timer_schedule(
+        &self,
+        inst: &Instance,
+        scope: ScopeId,
+        def: &TimerDef,
+        now: Timestamp,
+    ) -> Result<timer::Schedule, String> {
         let (src, parse): (_, TimerParser) = match def {
             TimerDef::Date(s) => (s, timer::parse_date),
             TimerDef::Duration(s) => (s, timer::parse_duration),
             TimerDef::Cycle(s) => (s, timer::parse_cycle),
-            TimerDef::Missing => return Err("timer has no timeDate, timeDuration or timeCycle".into()),
+            TimerDef::Missing => {
+                return Err("timer has no timeDate, timeDuration or timeCycle".into())
+            }
         };
         if let Some(s) = self.timers.get(&src.id) {
             return Ok(s.clone());
         }
         // An expression: evaluate it, then parse what it yields.
-        let v = self.eval_value(inst, scope, src.id, now).map_err(|e| format!("timer expression failed: {}", e.message))?;
+        let v = self
+            .eval_value(inst, scope, src.id, now)
+            .map_err(|e| format!("timer expression failed: {}", e.message))?;
         let text = match v {
             Value::String(s) => s,
             other => other.to_string(),
@@ -1289,7 +1636,13 @@ impl Engine {
         parse(&text).map_err(|e| e.0)
     }
 
-    fn timer_due(&self, inst: &Instance, scope: ScopeId, def: &TimerDef, now: Timestamp) -> Result<Timestamp, String> {
+    fn timer_due(
+        &self,
+        inst: &Instance,
+        scope: ScopeId,
+        def: &TimerDef,
+        now: Timestamp,
+    ) -> Result<Timestamp, String> {
         Ok(self.timer_schedule(inst, scope, def, now)?.first_due(now))
     }
 
@@ -1309,11 +1662,20 @@ impl Engine {
                 match trigger {
                     Trigger::Conditional(Some(_)) => {
                         // Evaluated by the conditional pass at the end of this step.
-                        run.inst.add_sub(Some(t), scope, b, SubKind::Conditional { was_true: false });
+                        run.inst.add_sub(
+                            Some(t),
+                            scope,
+                            b,
+                            SubKind::Conditional { was_true: false },
+                        );
                     }
                     Trigger::Message(_) | Trigger::Signal(_) | Trigger::Timer(_) => {
                         if let Err(msg) = self.subscribe(run, Some(t), scope, b, trigger) {
-                            return self.incident(run, t, format!("boundary event '{}': {msg}", self.node(b).id));
+                            return self.incident(
+                                run,
+                                t,
+                                format!("boundary event '{}': {msg}", self.node(b).id),
+                            );
                         }
                     }
                     _ => {}
@@ -1330,11 +1692,17 @@ impl Engine {
     /// Registers the event sub-process start subscriptions of a newly started scope.
     fn open_scope_subs(&self, run: &mut Run, scope: ScopeId) {
         let s = run.inst.scope(scope);
-        let Some(starts) = self.event_starts.get(&(s.process, s.container)) else { return };
+        let Some(starts) = self.event_starts.get(&(s.process, s.container)) else {
+            return;
+        };
         for &st in starts {
             if let NodeKind::StartEvent { trigger, .. } = &self.node(st).kind {
                 if let Err(msg) = self.subscribe(run, None, scope, st, trigger) {
-                    run.inst.incidents.push(IncidentRec { token: u32::MAX, element_id: self.node(st).id.clone(), message: msg });
+                    run.inst.incidents.push(IncidentRec {
+                        token: u32::MAX,
+                        element_id: self.node(st).id.clone(),
+                        message: msg,
+                    });
                 }
             }
         }
@@ -1345,7 +1713,11 @@ impl Engine {
         let sub = run.inst.subs[i].clone();
         let node = self.node(sub.node);
         match &node.kind {
-            NodeKind::Boundary { attached_to: _, cancel_activity, trigger } => {
+            NodeKind::Boundary {
+                attached_to: _,
+                cancel_activity,
+                trigger,
+            } => {
                 let Some(owner) = sub.token else { return };
                 let scope = run.inst.tok(owner).scope;
                 let cyclic = self.rearm_cycle(run, i, &sub, trigger);
@@ -1362,7 +1734,10 @@ impl Engine {
                 let nt = run.new_token(scope, sub.node);
                 run.stack.push(nt);
             }
-            NodeKind::StartEvent { interrupting, trigger } => {
+            NodeKind::StartEvent {
+                interrupting,
+                trigger,
+            } => {
                 // An event sub-process start.
                 let scope = sub.scope;
                 let Some(esp) = node.parent else { return };
@@ -1389,10 +1764,16 @@ impl Engine {
                         }
                         _ => None,
                     };
-                    run.effects.push(Effect::CallbackClosed { task_id: node.id.clone(), correlation_key: key, status: "Expired" });
-                    if let Some(bi) = run.inst.subs.iter().position(|s| {
-                        s.token == Some(t) && matches!(s.kind, SubKind::Timer { .. })
-                    }) {
+                    run.effects.push(Effect::CallbackClosed {
+                        task_id: node.id.clone(),
+                        correlation_key: key,
+                        status: "Expired",
+                    });
+                    if let Some(bi) =
+                        run.inst.subs.iter().position(|s| {
+                            s.token == Some(t) && matches!(s.kind, SubKind::Timer { .. })
+                        })
+                    {
                         self.trigger_sub(run, bi);
                     }
                     return;
@@ -1424,14 +1805,24 @@ impl Engine {
 
     /// For a cycle timer that repeats: re-arm it. True when re-armed.
     fn rearm_cycle(&self, run: &mut Run, i: usize, sub: &Sub, trigger: &Trigger) -> bool {
-        let (SubKind::Timer { due, fired }, Trigger::Timer(def @ TimerDef::Cycle(_))) = (&sub.kind, trigger) else {
+        let (SubKind::Timer { due, fired }, Trigger::Timer(def @ TimerDef::Cycle(_))) =
+            (&sub.kind, trigger)
+        else {
             return false;
         };
-        let Ok(sched) = self.timer_schedule(run.inst, sub.scope, def, run.now) else { return false };
+        let Ok(sched) = self.timer_schedule(run.inst, sub.scope, def, run.now) else {
+            return false;
+        };
         match sched.next_after(*due, fired + 1) {
             Some(next) => {
-                run.inst.subs[i].kind = SubKind::Timer { due: next, fired: fired + 1 };
-                run.effects.push(Effect::TimerScheduled { element_id: self.node(sub.node).id.clone(), due: next });
+                run.inst.subs[i].kind = SubKind::Timer {
+                    due: next,
+                    fired: fired + 1,
+                };
+                run.effects.push(Effect::TimerScheduled {
+                    element_id: self.node(sub.node).id.clone(),
+                    due: next,
+                });
                 true
             }
             None => {
@@ -1447,7 +1838,14 @@ impl Engine {
         let holder = run.new_token(scope, esp);
         run.inst.path.push(esp);
         let process = run.inst.scope(scope).process;
-        let child = run.inst.new_scope(Some(scope), Some(holder), process, Some(esp), ScopeKind::Sub, Map::new());
+        let child = run.inst.new_scope(
+            Some(scope),
+            Some(holder),
+            process,
+            Some(esp),
+            ScopeKind::Sub,
+            Map::new(),
+        );
         run.inst.tok_mut(holder).state = TokenState::InScope(child);
         self.open_scope_subs(run, child);
         let st = run.new_token(child, start);
@@ -1456,7 +1854,11 @@ impl Engine {
 
     fn throw_signal(&self, run: &mut Run, scope: ScopeId, node: NodeId, name: &str) {
         let variables = run.inst.visible_vars(scope);
-        run.effects.push(Effect::SignalThrown { element_id: self.node(node).id.clone(), name: name.to_string(), variables });
+        run.effects.push(Effect::SignalThrown {
+            element_id: self.node(node).id.clone(),
+            name: name.to_string(),
+            variables,
+        });
         run.pending_signals.push((name.to_string(), Map::new()));
     }
 
@@ -1484,22 +1886,40 @@ impl Engine {
             .and_then(|src| self.eval_value(run.inst, scope, src.id, run.now).ok())
             .and_then(|v| value_to_key(&v));
         let variables = run.inst.visible_vars(scope);
-        run.effects.push(Effect::MessageThrown { element_id: n.id.clone(), name, correlation_key: key, variables });
+        run.effects.push(Effect::MessageThrown {
+            element_id: n.id.clone(),
+            name,
+            correlation_key: key,
+            variables,
+        });
     }
 
     /// Finds the innermost catcher for an error or escalation thrown in `scope`.
-    fn find_catcher(&self, inst: &Instance, mut scope: ScopeId, matches: impl Fn(&Trigger) -> bool) -> Option<Catcher> {
+    fn find_catcher(
+        &self,
+        inst: &Instance,
+        mut scope: ScopeId,
+        matches: impl Fn(&Trigger) -> bool,
+    ) -> Option<Catcher> {
         let mut came_from: Option<NodeId> = None;
         loop {
             let s = inst.scope(scope);
             if matches!(s.kind, ScopeKind::Root | ScopeKind::Sub | ScopeKind::Call) {
                 if let Some(starts) = self.event_starts.get(&(s.process, s.container)) {
                     for &st in starts {
-                        if let NodeKind::StartEvent { trigger, interrupting } = &self.node(st).kind {
+                        if let NodeKind::StartEvent {
+                            trigger,
+                            interrupting,
+                        } = &self.node(st).kind
+                        {
                             // An event sub-process does not catch what is thrown inside itself.
                             let own = came_from.is_some() && came_from == self.node(st).parent;
                             if matches(trigger) && !own {
-                                return Some(Catcher::EventSub { scope, start: st, interrupting: *interrupting });
+                                return Some(Catcher::EventSub {
+                                    scope,
+                                    start: st,
+                                    interrupting: *interrupting,
+                                });
                             }
                         }
                     }
@@ -1511,11 +1931,24 @@ impl Engine {
                 // The inner instance of a multi-instance activity does not own its boundaries;
                 // they are found one level up, on the body's token.
                 let inner = matches!(inst.scope(owner_tok.scope).kind, ScopeKind::MiInner { node } if node == on);
-                let boundaries: &[NodeId] = if inner { &[] } else { &self.node(on).boundaries };
+                let boundaries: &[NodeId] = if inner {
+                    &[]
+                } else {
+                    &self.node(on).boundaries
+                };
                 for &b in boundaries {
-                    if let NodeKind::Boundary { trigger, cancel_activity, .. } = &self.node(b).kind {
+                    if let NodeKind::Boundary {
+                        trigger,
+                        cancel_activity,
+                        ..
+                    } = &self.node(b).kind
+                    {
                         if matches(trigger) {
-                            return Some(Catcher::Boundary { owner, boundary: b, interrupting: *cancel_activity });
+                            return Some(Catcher::Boundary {
+                                owner,
+                                boundary: b,
+                                interrupting: *cancel_activity,
+                            });
                         }
                     }
                 }
@@ -1527,7 +1960,11 @@ impl Engine {
 
     fn catch_thrown(&self, run: &mut Run, c: Catcher, code: Option<String>, var: &str) {
         match c {
-            Catcher::Boundary { owner, boundary, interrupting } => {
+            Catcher::Boundary {
+                owner,
+                boundary,
+                interrupting,
+            } => {
                 let scope = run.inst.tok(owner).scope;
                 if interrupting {
                     self.cancel_token(run, owner);
@@ -1538,8 +1975,14 @@ impl Engine {
                 }
                 run.stack.push(nt);
             }
-            Catcher::EventSub { scope, start, interrupting } => {
-                let Some(esp) = self.node(start).parent else { return };
+            Catcher::EventSub {
+                scope,
+                start,
+                interrupting,
+            } => {
+                let Some(esp) = self.node(start).parent else {
+                    return;
+                };
                 if interrupting {
                     self.cancel_scope(run, scope);
                 }
@@ -1565,18 +2008,35 @@ impl Engine {
             .collect();
         for (id, scope, node, was_true) in conds {
             let Some(src) = (match &self.node(node).kind {
-                NodeKind::StartEvent { trigger: Trigger::Conditional(c), .. }
-                | NodeKind::IntermediateCatch { trigger: Trigger::Conditional(c) }
-                | NodeKind::Boundary { trigger: Trigger::Conditional(c), .. } => c.as_ref(),
+                NodeKind::StartEvent {
+                    trigger: Trigger::Conditional(c),
+                    ..
+                }
+                | NodeKind::IntermediateCatch {
+                    trigger: Trigger::Conditional(c),
+                }
+                | NodeKind::Boundary {
+                    trigger: Trigger::Conditional(c),
+                    ..
+                } => c.as_ref(),
                 _ => None,
             }) else {
                 continue;
             };
-            if run.inst.scopes.get(scope as usize).is_none_or(|s| s.is_none()) {
+            if run
+                .inst
+                .scopes
+                .get(scope as usize)
+                .is_none_or(|s| s.is_none())
+            {
                 continue;
             }
-            let now_true = self.eval_condition(run.inst, scope, src.id, run.now).unwrap_or(false);
-            let Some(i) = run.inst.subs.iter().position(|s| s.id == id) else { continue };
+            let now_true = self
+                .eval_condition(run.inst, scope, src.id, run.now)
+                .unwrap_or(false);
+            let Some(i) = run.inst.subs.iter().position(|s| s.id == id) else {
+                continue;
+            };
             if now_true && !was_true {
                 self.trigger_sub(run, i);
                 return true;
@@ -1593,26 +2053,56 @@ impl Engine {
     fn enter_mi_body(&self, run: &mut Run, t: TokenId) {
         let tok = run.inst.tok(t);
         let (scope, node_id) = (tok.scope, tok.node);
-        let Some(Looping::Multi(mi)) = &self.node(node_id).looping else { return };
+        let Some(Looping::Multi(mi)) = &self.node(node_id).looping else {
+            return;
+        };
         let (total, items) = if let Some(coll) = &mi.collection {
             match self.eval_value(run.inst, scope, coll.id, run.now) {
                 Ok(Value::Array(a)) => (a.len() as u32, Some(a)),
-                Ok(Value::Null) => return self.incident(run, t, format!("collection '{}' is not set", coll.text)),
-                Ok(other) => {
-                    return self.incident(run, t, format!("collection '{}' is not a list (got {})", coll.text, type_word(&other)))
+                Ok(Value::Null) => {
+                    return self.incident(run, t, format!("collection '{}' is not set", coll.text))
                 }
-                Err(e) => return self.incident(run, t, format!("collection failed: {}", e.message)),
+                Ok(other) => {
+                    return self.incident(
+                        run,
+                        t,
+                        format!(
+                            "collection '{}' is not a list (got {})",
+                            coll.text,
+                            type_word(&other)
+                        ),
+                    )
+                }
+                Err(e) => {
+                    return self.incident(run, t, format!("collection failed: {}", e.message))
+                }
             }
         } else if let Some(card) = &mi.cardinality {
             match self.eval_value(run.inst, scope, card.id, run.now) {
-                Ok(v) => match v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)).or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())) {
+                Ok(v) => match v
+                    .as_i64()
+                    .or_else(|| v.as_f64().map(|f| f as i64))
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                {
                     Some(n) if n >= 0 => (n.min(100_000) as u32, None),
-                    _ => return self.incident(run, t, format!("loopCardinality must be a whole number of 0 or more, got {v}")),
+                    _ => {
+                        return self.incident(
+                            run,
+                            t,
+                            format!("loopCardinality must be a whole number of 0 or more, got {v}"),
+                        )
+                    }
                 },
-                Err(e) => return self.incident(run, t, format!("loopCardinality failed: {}", e.message)),
+                Err(e) => {
+                    return self.incident(run, t, format!("loopCardinality failed: {}", e.message))
+                }
             }
         } else {
-            return self.incident(run, t, "multi-instance has neither loopCardinality nor a collection".into());
+            return self.incident(
+                run,
+                t,
+                "multi-instance has neither loopCardinality nor a collection".into(),
+            );
         };
         run.inst.path.push(node_id);
         if total == 0 {
@@ -1629,7 +2119,14 @@ impl Engine {
             Some(t),
             process,
             container,
-            ScopeKind::MiBody { node: node_id, total, completed: 0, active: 0, next: 0, items },
+            ScopeKind::MiBody {
+                node: node_id,
+                total,
+                completed: 0,
+                active: 0,
+                next: 0,
+                items,
+            },
             vars,
         );
         run.inst.tok_mut(t).state = TokenState::InScope(body);
@@ -1649,10 +2146,19 @@ impl Engine {
             let s = run.inst.scope(body);
             (s.process, s.container)
         };
-        let ScopeKind::MiBody { node, next, active, ref items, .. } = run.inst.scope(body).kind else {
+        let ScopeKind::MiBody {
+            node,
+            next,
+            active,
+            ref items,
+            ..
+        } = run.inst.scope(body).kind
+        else {
             unreachable!("spawn_mi_inner is only called with a multi-instance body")
         };
-        let item = items.as_ref().map(|a| a.get(next as usize).cloned().unwrap_or(Value::Null));
+        let item = items
+            .as_ref()
+            .map(|a| a.get(next as usize).cloned().unwrap_or(Value::Null));
         let mut vars = Map::new();
         vars.insert("loopCounter".into(), next.into());
         if let Some(Looping::Multi(mi)) = &self.node(node).looping {
@@ -1664,16 +2170,41 @@ impl Engine {
             *next += 1;
             *active += 1;
         }
-        run.inst.scope_mut(body).vars.insert("nrOfActiveInstances".into(), (active + 1).into());
-        let inner = run.inst.new_scope(Some(body), None, process, container, ScopeKind::MiInner { node }, vars);
+        run.inst
+            .scope_mut(body)
+            .vars
+            .insert("nrOfActiveInstances".into(), (active + 1).into());
+        let inner = run.inst.new_scope(
+            Some(body),
+            None,
+            process,
+            container,
+            ScopeKind::MiInner { node },
+            vars,
+        );
         run.new_token(inner, node)
     }
 
     /// An inner instance finished: count it, check the completion condition, go on.
     fn mi_inner_done(&self, run: &mut Run, inner: ScopeId, body: ScopeId) {
-        let ScopeKind::MiBody { node, total, completed, active, next, .. } = run.inst.scope(body).kind else { return };
+        let ScopeKind::MiBody {
+            node,
+            total,
+            completed,
+            active,
+            next,
+            ..
+        } = run.inst.scope(body).kind
+        else {
+            return;
+        };
         let (completed, active) = (completed + 1, active.saturating_sub(1));
-        if let ScopeKind::MiBody { completed: c, active: a, .. } = &mut run.inst.scope_mut(body).kind {
+        if let ScopeKind::MiBody {
+            completed: c,
+            active: a,
+            ..
+        } = &mut run.inst.scope_mut(body).kind
+        {
             *c = completed;
             *a = active;
         }
@@ -1682,7 +2213,9 @@ impl Engine {
             v.insert("nrOfCompletedInstances".into(), completed.into());
             v.insert("nrOfActiveInstances".into(), active.into());
         }
-        let Some(Looping::Multi(mi)) = &self.node(node).looping else { return };
+        let Some(Looping::Multi(mi)) = &self.node(node).looping else {
+            return;
+        };
         let mut done = completed >= total;
         if !done {
             if let Some(cc) = &mi.completion_condition {
@@ -1691,7 +2224,11 @@ impl Engine {
                     Err(e) => {
                         run.inst.drop_scope(inner);
                         let owner = run.inst.scope(body).owner.unwrap_or(u32::MAX);
-                        return self.incident(run, owner, format!("completionCondition failed: {}", e.message));
+                        return self.incident(
+                            run,
+                            owner,
+                            format!("completionCondition failed: {}", e.message),
+                        );
                     }
                 }
             }
@@ -1730,7 +2267,9 @@ impl Engine {
     }
 
     fn close_scope_if_empty(&self, run: &mut Run, scope: ScopeId) {
-        let Some(s) = run.inst.scopes.get(scope as usize).and_then(|s| s.as_ref()) else { return };
+        let Some(s) = run.inst.scopes.get(scope as usize).and_then(|s| s.as_ref()) else {
+            return;
+        };
         if s.live > 0 {
             return;
         }
@@ -1741,7 +2280,9 @@ impl Engine {
                 // The root scope stays (its variables are the result); the instance is done.
                 run.inst.subs.clear();
                 run.inst.status = Status::Completed;
-                run.effects.push(Effect::Ended { status: Status::Completed });
+                run.effects.push(Effect::Ended {
+                    status: Status::Completed,
+                });
             }
             ScopeKind::MiInner { .. } => {
                 if let Some(body) = parent {
@@ -1774,7 +2315,12 @@ impl Engine {
 
     /// Cancels everything inside a scope: its tokens, their child scopes, its subscriptions.
     fn cancel_scope(&self, run: &mut Run, scope: ScopeId) {
-        let toks: Vec<TokenId> = run.inst.live_tokens().filter(|(_, x)| x.scope == scope).map(|(i, _)| i).collect();
+        let toks: Vec<TokenId> = run
+            .inst
+            .live_tokens()
+            .filter(|(_, x)| x.scope == scope)
+            .map(|(i, _)| i)
+            .collect();
         for t in toks {
             self.cancel_token(run, t);
         }
@@ -1785,7 +2331,11 @@ impl Engine {
             .scopes
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| s.as_ref().filter(|s| s.parent == Some(scope) && s.owner.is_none()).map(|_| i as ScopeId))
+            .filter_map(|(i, s)| {
+                s.as_ref()
+                    .filter(|s| s.parent == Some(scope) && s.owner.is_none())
+                    .map(|_| i as ScopeId)
+            })
             .collect();
         for c in orphans {
             self.cancel_scope(run, c);
@@ -1794,7 +2344,9 @@ impl Engine {
     }
 
     fn cancel_token(&self, run: &mut Run, t: TokenId) {
-        let Some(tok) = run.inst.tokens.get(t as usize).and_then(|x| x.clone()) else { return };
+        let Some(tok) = run.inst.tokens.get(t as usize).and_then(|x| x.clone()) else {
+            return;
+        };
         match &tok.state {
             TokenState::InScope(child) => {
                 let child = *child;
@@ -1823,8 +2375,15 @@ impl Engine {
         if let Some(tok) = run.inst.tokens.get_mut(t as usize).and_then(|x| x.as_mut()) {
             tok.state = TokenState::Failed;
         }
-        run.effects.push(Effect::IncidentRaised { element_id: element_id.clone(), message: message.clone() });
-        run.inst.incidents.push(IncidentRec { token: t, element_id, message });
+        run.effects.push(Effect::IncidentRaised {
+            element_id: element_id.clone(),
+            message: message.clone(),
+        });
+        run.inst.incidents.push(IncidentRec {
+            token: t,
+            element_id,
+            message,
+        });
     }
 
     // ----- variables -------------------------------------------------------------------------
@@ -1852,36 +2411,68 @@ impl Engine {
     ) -> Result<ScriptOutcome, ScriptError> {
         let lookup = |name: &str| inst.lookup(scope, name).cloned();
         let all = || inst.visible_vars(scope);
-        let input = ScriptInput { lookup: &lookup, all: &all, form_data, current_user: user, now };
+        let input = ScriptInput {
+            lookup: &lookup,
+            all: &all,
+            form_data,
+            current_user: user,
+            now,
+        };
         self.scripts.run(id, &input)
     }
 
-    fn eval_condition(&self, inst: &Instance, scope: ScopeId, id: ScriptId, now: Timestamp) -> Result<bool, ScriptError> {
+    fn eval_condition(
+        &self,
+        inst: &Instance,
+        scope: ScopeId,
+        id: ScriptId,
+        now: Timestamp,
+    ) -> Result<bool, ScriptError> {
         let lookup = |name: &str| inst.lookup(scope, name).cloned();
         let all = || inst.visible_vars(scope);
-        let input = ScriptInput { lookup: &lookup, all: &all, form_data: None, current_user: None, now };
+        let input = ScriptInput {
+            lookup: &lookup,
+            all: &all,
+            form_data: None,
+            current_user: None,
+            now,
+        };
         self.scripts.condition(id, &input)
     }
 
-    fn eval_value(&self, inst: &Instance, scope: ScopeId, id: ScriptId, now: Timestamp) -> Result<Value, ScriptError> {
-        self.run_script(inst, scope, id, now, None, None).map(|o| o.value)
+    fn eval_value(
+        &self,
+        inst: &Instance,
+        scope: ScopeId,
+        id: ScriptId,
+        now: Timestamp,
+    ) -> Result<Value, ScriptError> {
+        self.run_script(inst, scope, id, now, None, None)
+            .map(|o| o.value)
     }
 
-    fn find_message_sub(&self, inst: &Instance, name: &str, key: Option<&str>) -> Option<MessageTarget> {
+    fn find_message_sub(
+        &self,
+        inst: &Instance,
+        name: &str,
+        key: Option<&str>,
+    ) -> Option<MessageTarget> {
         let key_ok = |k: &Option<String>| match (key, k) {
             (Some(want), Some(have)) => want == have,
             _ => true,
         };
-        if let Some(i) = inst
-            .subs
-            .iter()
-            .position(|s| matches!(&s.kind, SubKind::Message { name: n, key: k } if n == name && key_ok(k)))
-        {
+        if let Some(i) = inst.subs.iter().position(
+            |s| matches!(&s.kind, SubKind::Message { name: n, key: k } if n == name && key_ok(k)),
+        ) {
             return Some(MessageTarget::Sub(i));
         }
         inst.live_tokens()
             .find(|(_, t)| match &t.state {
-                TokenState::ReceiveTask { key: k, expired: false, .. } => {
+                TokenState::ReceiveTask {
+                    key: k,
+                    expired: false,
+                    ..
+                } => {
                     let node = self.node(t.node);
                     node.property("message").unwrap_or(&node.id) == name && key_ok(k)
                 }
@@ -1913,7 +2504,10 @@ impl Engine {
             match &t.state {
                 TokenState::UserTask => {
                     let mut w = base("userTask");
-                    w.form_key = node.property("FormKey").or(node.property("form")).map(str::to_string);
+                    w.form_key = node
+                        .property("FormKey")
+                        .or(node.property("form"))
+                        .map(str::to_string);
                     out.push(w);
                 }
                 TokenState::ReceiveTask { key, form, .. } => {
@@ -1921,7 +2515,10 @@ impl Engine {
                     w.correlation_key = key.clone();
                     w.message = node.property("message").map(str::to_string);
                     if *form {
-                        w.form_key = node.property("form").or(node.property("FormKey")).map(str::to_string);
+                        w.form_key = node
+                            .property("form")
+                            .or(node.property("FormKey"))
+                            .map(str::to_string);
                     }
                     out.push(w);
                 }
@@ -1967,20 +2564,36 @@ impl Engine {
         for s in &inst.subs {
             let element_id = self.node(s.node).id.clone();
             match &s.kind {
-                SubKind::Message { name, key } => {
-                    out.push(Subscription { kind: "message", name: name.clone(), correlation_key: key.clone(), element_id })
-                }
-                SubKind::Signal { name } => {
-                    out.push(Subscription { kind: "signal", name: name.clone(), correlation_key: None, element_id })
-                }
+                SubKind::Message { name, key } => out.push(Subscription {
+                    kind: "message",
+                    name: name.clone(),
+                    correlation_key: key.clone(),
+                    element_id,
+                }),
+                SubKind::Signal { name } => out.push(Subscription {
+                    kind: "signal",
+                    name: name.clone(),
+                    correlation_key: None,
+                    element_id,
+                }),
                 _ => {}
             }
         }
         for (_, t) in inst.live_tokens() {
-            if let TokenState::ReceiveTask { key, expired: false, .. } = &t.state {
+            if let TokenState::ReceiveTask {
+                key,
+                expired: false,
+                ..
+            } = &t.state
+            {
                 let node = self.node(t.node);
                 let name = node.property("message").unwrap_or(&node.id).to_string();
-                out.push(Subscription { kind: "message", name, correlation_key: key.clone(), element_id: node.id.clone() });
+                out.push(Subscription {
+                    kind: "message",
+                    name,
+                    correlation_key: key.clone(),
+                    element_id: node.id.clone(),
+                });
             }
         }
         out
@@ -2005,7 +2618,13 @@ impl Engine {
     }
 
     pub fn incidents(&self, inst: &Instance) -> Vec<Incident> {
-        inst.incidents.iter().map(|r| Incident { element_id: r.element_id.clone(), message: r.message.clone() }).collect()
+        inst.incidents
+            .iter()
+            .map(|r| Incident {
+                element_id: r.element_id.clone(),
+                message: r.message.clone(),
+            })
+            .collect()
     }
 
     /// The earliest pending timer.
@@ -2028,11 +2647,28 @@ enum MessageTarget {
 impl<'a, 'c> Run<'a, 'c> {
     fn new(inst: &'a mut Instance, ctx: &'a Ctx<'c>) -> Self {
         let now = ctx.clock.now();
-        inst.status = if inst.status == Status::Failed { Status::Failed } else { Status::Running };
-        Run { inst, ctx, now, effects: Vec::new(), stack: Vec::new(), pending_signals: Vec::new() }
+        inst.status = if inst.status == Status::Failed {
+            Status::Failed
+        } else {
+            Status::Running
+        };
+        Run {
+            inst,
+            ctx,
+            now,
+            effects: Vec::new(),
+            stack: Vec::new(),
+            pending_signals: Vec::new(),
+        }
     }
     fn new_token(&mut self, scope: ScopeId, node: NodeId) -> TokenId {
-        self.inst.add_token(Token { scope, node, state: TokenState::Ready, loops: 0, via: None })
+        self.inst.add_token(Token {
+            scope,
+            node,
+            state: TokenState::Ready,
+            loops: 0,
+            via: None,
+        })
     }
     fn finish(self) -> Vec<Effect> {
         let _ = self.ctx;
@@ -2042,19 +2678,30 @@ impl<'a, 'c> Run<'a, 'c> {
 
 impl Instance {
     fn tok(&self, t: TokenId) -> &Token {
-        self.tokens[t as usize].as_ref().expect("token id refers to a live token")
+        self.tokens[t as usize]
+            .as_ref()
+            .expect("token id refers to a live token")
     }
     fn tok_mut(&mut self, t: TokenId) -> &mut Token {
-        self.tokens[t as usize].as_mut().expect("token id refers to a live token")
+        self.tokens[t as usize]
+            .as_mut()
+            .expect("token id refers to a live token")
     }
     fn scope(&self, s: ScopeId) -> &Scope {
-        self.scopes[s as usize].as_ref().expect("scope id refers to a live scope")
+        self.scopes[s as usize]
+            .as_ref()
+            .expect("scope id refers to a live scope")
     }
     fn scope_mut(&mut self, s: ScopeId) -> &mut Scope {
-        self.scopes[s as usize].as_mut().expect("scope id refers to a live scope")
+        self.scopes[s as usize]
+            .as_mut()
+            .expect("scope id refers to a live scope")
     }
     fn live_tokens(&self) -> impl Iterator<Item = (TokenId, &Token)> {
-        self.tokens.iter().enumerate().filter_map(|(i, t)| t.as_ref().map(|t| (i as TokenId, t)))
+        self.tokens
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.as_ref().map(|t| (i as TokenId, t)))
     }
     fn add_token(&mut self, tok: Token) -> TokenId {
         let scope = tok.scope;
@@ -2071,7 +2718,11 @@ impl Instance {
     }
     fn remove_token(&mut self, t: TokenId) {
         if let Some(tok) = self.tokens.get_mut(t as usize).and_then(|x| x.take()) {
-            if let Some(s) = self.scopes.get_mut(tok.scope as usize).and_then(|s| s.as_mut()) {
+            if let Some(s) = self
+                .scopes
+                .get_mut(tok.scope as usize)
+                .and_then(|s| s.as_mut())
+            {
                 s.live = s.live.saturating_sub(1);
             }
         }
@@ -2085,7 +2736,15 @@ impl Instance {
         kind: ScopeKind,
         vars: Map<String, Value>,
     ) -> ScopeId {
-        let s = Some(Scope { parent, owner, process, container, kind, vars, live: 0 });
+        let s = Some(Scope {
+            parent,
+            owner,
+            process,
+            container,
+            kind,
+            vars,
+            live: 0,
+        });
         // Slot 0 is always the root; reuse freed slots after it.
         if let Some(i) = self.scopes.iter().skip(1).position(|x| x.is_none()) {
             self.scopes[i + 1] = s;
@@ -2105,7 +2764,13 @@ impl Instance {
     fn add_sub(&mut self, token: Option<TokenId>, scope: ScopeId, node: NodeId, kind: SubKind) {
         let id = self.next_sub;
         self.next_sub += 1;
-        self.subs.push(Sub { id, token, scope, node, kind });
+        self.subs.push(Sub {
+            id,
+            token,
+            scope,
+            node,
+            kind,
+        });
     }
 
     /// Variable lookup: innermost scope first, stopping at a called process's boundary.
@@ -2147,7 +2812,9 @@ impl Instance {
     fn set_var(&mut self, start: ScopeId, name: String, value: Value) {
         let mut scope = start;
         loop {
-            let Some(Some(s)) = self.scopes.get(scope as usize) else { return };
+            let Some(Some(s)) = self.scopes.get(scope as usize) else {
+                return;
+            };
             if s.vars.contains_key(&name) || matches!(s.kind, ScopeKind::Root | ScopeKind::Call) {
                 if let Some(Some(s)) = self.scopes.get_mut(scope as usize) {
                     s.vars.insert(name, value);
@@ -2183,7 +2850,9 @@ fn reverse_reach(d: &Deployment, g: NodeId) -> HashSet<NodeId> {
 }
 
 fn no_flow(gateway: &str) -> String {
-    format!("no outgoing flow of gateway '{gateway}' has a true condition and there is no default flow")
+    format!(
+        "no outgoing flow of gateway '{gateway}' has a true condition and there is no default flow"
+    )
 }
 
 fn split_list(s: &str) -> impl Iterator<Item = &str> {

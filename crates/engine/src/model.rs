@@ -320,7 +320,10 @@ impl Deployment {
     }
     /// Finds a node by its BPMN id (first match across processes).
     pub fn node_by_id(&self, id: &str) -> Option<NodeId> {
-        self.nodes.iter().position(|n| n.id == id).map(|i| i as NodeId)
+        self.nodes
+            .iter()
+            .position(|n| n.id == id)
+            .map(|i| i as NodeId)
     }
     /// The nodes directly inside a scope: a process (`None` parent) or a sub-process.
     pub fn children_of(&self, process: u32, scope: Option<NodeId>) -> &[NodeId] {

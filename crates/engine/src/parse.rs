@@ -45,12 +45,19 @@ pub fn parse(files: &[(&str, &str)]) -> Result<Deployment, ParseError> {
     for (name, text) in files {
         // Editors do not show a byte-order mark, so columns are counted without it.
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let doc = Doc { file: name, text, lines: LineIndex::new(text) };
+        let doc = Doc {
+            file: name,
+            text,
+            lines: LineIndex::new(text),
+        };
         let root = read_tree(&doc)?;
         if root.name != "definitions" {
             return Err(doc.error(
                 root.pos,
-                format!("not a BPMN file: the root element is <{}>, expected <definitions>", root.name),
+                format!(
+                    "not a BPMN file: the root element is <{}>, expected <definitions>",
+                    root.name
+                ),
             ));
         }
         docs.push((doc, root));
@@ -83,7 +90,12 @@ impl Doc<'_> {
         self.error_at(self.span(pos), message)
     }
     fn error_at(&self, sp: Span, message: String) -> ParseError {
-        ParseError { file: self.file.to_string(), line: sp.line, column: sp.column, message }
+        ParseError {
+            file: self.file.to_string(),
+            line: sp.line,
+            column: sp.column,
+            message,
+        }
     }
 }
 
@@ -95,7 +107,12 @@ struct LineIndex {
 impl LineIndex {
     fn new(text: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         LineIndex { starts }
     }
     fn span(&self, text: &str, pos: usize) -> Span {
@@ -104,8 +121,15 @@ impl LineIndex {
         let start = self.starts.get(line - 1).copied().unwrap_or(0);
         // A position inside a multi-byte character (never produced by the reader, but cheap to
         // guard) falls back to counting bytes.
-        let column = text.get(start..pos).map(|s| s.chars().count()).unwrap_or(pos.saturating_sub(start)) + 1;
-        Span { line: line as u32, column: column as u32 }
+        let column = text
+            .get(start..pos)
+            .map(|s| s.chars().count())
+            .unwrap_or(pos.saturating_sub(start))
+            + 1;
+        Span {
+            line: line as u32,
+            column: column as u32,
+        }
     }
 }
 
@@ -142,7 +166,8 @@ impl El {
             .iter()
             .find(|(q, l, _)| {
                 l == local
-                    && q.split_once(':').is_some_and(|(prefix, _)| !matches!(prefix, "xsi" | "xmlns" | "xml"))
+                    && q.split_once(':')
+                        .is_some_and(|(prefix, _)| !matches!(prefix, "xsi" | "xmlns" | "xml"))
             })
             .map(|(_, _, v)| v.as_str())
     }
@@ -189,14 +214,21 @@ fn read_tree(doc: &Doc) -> Result<El, ParseError> {
         }
         match ev {
             X::Start(ref e) | X::Empty(ref e) => {
-                let mut el = El { name: local(e.name().as_ref()), pos: start, content_pos: after, ..Default::default() };
+                let mut el = El {
+                    name: local(e.name().as_ref()),
+                    pos: start,
+                    content_pos: after,
+                    ..Default::default()
+                };
                 for a in e.attributes().with_checks(false) {
                     let a = a.map_err(|e| doc.error(start, format!("malformed attribute: {e}")))?;
                     let q = String::from_utf8_lossy(a.key.as_ref()).into_owned();
                     let l = local(a.key.as_ref());
                     let v = a
                         .unescape_value()
-                        .map_err(|e| doc.error(start, format!("bad value for attribute '{q}': {e}")))?
+                        .map_err(|e| {
+                            doc.error(start, format!("bad value for attribute '{q}': {e}"))
+                        })?
                         .into_owned();
                     el.attrs.push((q, l, v));
                 }
@@ -217,7 +249,10 @@ fn read_tree(doc: &Doc) -> Result<El, ParseError> {
             }
             X::End(_) => {
                 let Some(el) = stack.pop() else {
-                    return Err(doc.error(start, "malformed XML: a closing tag without an opening tag".into()));
+                    return Err(doc.error(
+                        start,
+                        "malformed XML: a closing tag without an opening tag".into(),
+                    ));
                 };
                 match stack.last_mut() {
                     Some(p) => p.children.push(el),
@@ -226,13 +261,17 @@ fn read_tree(doc: &Doc) -> Result<El, ParseError> {
             }
             X::Text(t) => {
                 if let Some(p) = stack.last_mut() {
-                    let s = t.xml_content().map_err(|e| doc.error(before, format!("bad text: {e}")))?;
+                    let s = t
+                        .xml_content()
+                        .map_err(|e| doc.error(before, format!("bad text: {e}")))?;
                     p.text.push_str(&s);
                 }
             }
             X::CData(t) => {
                 if let Some(p) = stack.last_mut() {
-                    let s = t.xml_content().map_err(|e| doc.error(start, format!("bad CDATA: {e}")))?;
+                    let s = t
+                        .xml_content()
+                        .map_err(|e| doc.error(start, format!("bad CDATA: {e}")))?;
                     p.text.push_str(&s);
                 }
             }
@@ -247,7 +286,10 @@ fn read_tree(doc: &Doc) -> Result<El, ParseError> {
                         None => {
                             return Err(doc.error(
                                 before,
-                                format!("malformed XML: unknown entity '&{};'", String::from_utf8_lossy(r.as_ref())),
+                                format!(
+                                    "malformed XML: unknown entity '&{};'",
+                                    String::from_utf8_lossy(r.as_ref())
+                                ),
                             ))
                         }
                     }
@@ -262,9 +304,17 @@ fn read_tree(doc: &Doc) -> Result<El, ParseError> {
         }
     }
     if let Some(open) = stack.last() {
-        return Err(doc.error(open.pos, format!("malformed XML: the element <{}> is never closed", open.name)));
+        return Err(doc.error(
+            open.pos,
+            format!("malformed XML: the element <{}> is never closed", open.name),
+        ));
     }
-    root.ok_or_else(|| doc.error(0, "not a BPMN file: the file is empty or holds no XML element".into()))
+    root.ok_or_else(|| {
+        doc.error(
+            0,
+            "not a BPMN file: the file is empty or holds no XML element".into(),
+        )
+    })
 }
 
 fn predefined_entity(name: &[u8]) -> Option<char> {
@@ -292,7 +342,12 @@ fn line_starts_in_file(file: &str, raw_start: usize, full: &str, sub: &str) -> V
     }
     let off = sp - fp;
     let mut targets = vec![off];
-    targets.extend(sub.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| off + i + 1));
+    targets.extend(
+        sub.bytes()
+            .enumerate()
+            .filter(|(_, b)| *b == b'\n')
+            .map(|(i, _)| off + i + 1),
+    );
 
     let fb = file.as_bytes();
     let ub = full.as_bytes();
@@ -331,10 +386,19 @@ fn line_starts_in_file(file: &str, raw_start: usize, full: &str, sub: &str) -> V
         if !in_cdata && rest[0] == b'&' {
             if let Some(semi) = rest.iter().take(12).position(|&c| c == b';') {
                 let name = &rest[1..semi];
-                let ch = if let Some(num) = name.strip_prefix(b"#x").or_else(|| name.strip_prefix(b"#X")) {
-                    std::str::from_utf8(num).ok().and_then(|n| u32::from_str_radix(n, 16).ok()).and_then(char::from_u32)
+                let ch = if let Some(num) = name
+                    .strip_prefix(b"#x")
+                    .or_else(|| name.strip_prefix(b"#X"))
+                {
+                    std::str::from_utf8(num)
+                        .ok()
+                        .and_then(|n| u32::from_str_radix(n, 16).ok())
+                        .and_then(char::from_u32)
                 } else if let Some(num) = name.strip_prefix(b"#") {
-                    std::str::from_utf8(num).ok().and_then(|n| n.parse::<u32>().ok()).and_then(char::from_u32)
+                    std::str::from_utf8(num)
+                        .ok()
+                        .and_then(|n| n.parse::<u32>().ok())
+                        .and_then(char::from_u32)
                 } else {
                     predefined_entity(name)
                 };
@@ -498,7 +562,9 @@ impl Builder {
     /// Reads the definitions-level declarations (messages, signals, errors, escalations).
     fn declarations(&mut self, root: &El) {
         for c in &root.children {
-            let Some(id) = c.attr("id").filter(|s| !s.is_empty()).map(str::to_string) else { continue };
+            let Some(id) = c.attr("id").filter(|s| !s.is_empty()).map(str::to_string) else {
+                continue;
+            };
             let name = c.attr("name").map(str::to_string);
             match c.name.as_str() {
                 "message" => {
@@ -508,10 +574,14 @@ impl Builder {
                     self.dep.signals.insert(id.clone(), name.unwrap_or(id));
                 }
                 "error" => {
-                    self.dep.errors.insert(id, (c.attr("errorCode").map(str::to_string), name));
+                    self.dep
+                        .errors
+                        .insert(id, (c.attr("errorCode").map(str::to_string), name));
                 }
                 "escalation" => {
-                    self.dep.escalations.insert(id, (c.attr("escalationCode").map(str::to_string), name));
+                    self.dep
+                        .escalations
+                        .insert(id, (c.attr("escalationCode").map(str::to_string), name));
                 }
                 _ => {}
             }
@@ -520,7 +590,14 @@ impl Builder {
 
     /// Turns a script or expression text into a `Source` with the next `ScriptId`.
     /// Empty or whitespace-only text is no source at all.
-    fn source(&mut self, doc: &Doc, text: &str, raw: Raw, span: Span, expression: bool) -> Option<Source> {
+    fn source(
+        &mut self,
+        doc: &Doc,
+        text: &str,
+        raw: Raw,
+        span: Span,
+        expression: bool,
+    ) -> Option<Source> {
         let t = strip_wrapper(text, expression);
         if t.is_empty() {
             return None;
@@ -530,10 +607,19 @@ impl Builder {
             Raw::Attr(el, name) => attr_value_pos(doc.text, el, name),
         };
         let lines = raw_start
-            .map(|r| line_starts_in_file(doc.text, r, text, t).into_iter().map(|p| doc.span(p)).collect())
+            .map(|r| {
+                line_starts_in_file(doc.text, r, text, t)
+                    .into_iter()
+                    .map(|p| doc.span(p))
+                    .collect()
+            })
             .unwrap_or_default();
         let id = self.dep.sources.len() as ScriptId;
-        let s = Source { text: t.to_string(), id, span };
+        let s = Source {
+            text: t.to_string(),
+            id,
+            span,
+        };
         self.dep.sources.push(s.clone());
         self.dep.source_lines.push(lines);
         Some(s)
@@ -541,7 +627,13 @@ impl Builder {
 
     /// A source from the text content of `el`, spanned at `el`.
     fn content_source(&mut self, doc: &Doc, el: &El, expression: bool) -> Option<Source> {
-        self.source(doc, &el.text, Raw::Content(el), doc.span(el.pos), expression)
+        self.source(
+            doc,
+            &el.text,
+            Raw::Content(el),
+            doc.span(el.pos),
+            expression,
+        )
     }
 
     fn process(&mut self, doc: &Doc, p: &El) -> Result<(), ParseError> {
@@ -582,7 +674,11 @@ impl Builder {
         self.resolve_boundaries(&mut cx)?;
         // Default flows: resolved among the node's outgoing flows; validation reports misses.
         for (n, fid) in std::mem::take(&mut cx.defaults) {
-            let found = self.dep.nodes[n as usize].outgoing.iter().copied().find(|&f| self.dep.flows[f as usize].id == fid);
+            let found = self.dep.nodes[n as usize]
+                .outgoing
+                .iter()
+                .copied()
+                .find(|&f| self.dep.flows[f as usize].id == fid);
             self.dep.nodes[n as usize].default_flow = found;
             if found.is_none() {
                 self.dep.unresolved_defaults.push((n, fid));
@@ -606,13 +702,20 @@ impl Builder {
             for (i, attr) in ["sourceRef", "targetRef"].into_iter().enumerate() {
                 let r = el.attr(attr).unwrap_or("").trim();
                 if r.is_empty() {
-                    return Err(doc.error_at(sp, format!("sequence flow '{fid}' has no {attr}: it must connect two elements")));
+                    return Err(doc.error_at(
+                        sp,
+                        format!(
+                            "sequence flow '{fid}' has no {attr}: it must connect two elements"
+                        ),
+                    ));
                 }
                 ends[i] = *cx.ids.get(r).ok_or_else(|| {
                     doc.error_at(sp, format!("sequence flow '{fid}': its {attr} '{r}' names no flow node in this process"))
                 })?;
             }
-            let condition = el.child("conditionExpression").and_then(|c| self.content_source(doc, c, true));
+            let condition = el
+                .child("conditionExpression")
+                .and_then(|c| self.content_source(doc, c, true));
             let flow_idx = self.dep.flows.len() as FlowId;
             self.dep.flows.push(SequenceFlow {
                 id: fid,
@@ -624,7 +727,9 @@ impl Builder {
             });
             self.dep.nodes[ends[0] as usize].outgoing.push(flow_idx);
             self.dep.nodes[ends[1] as usize].incoming.push(flow_idx);
-            self.dep.processes[cx.pidx as usize].all_flows.push(flow_idx);
+            self.dep.processes[cx.pidx as usize]
+                .all_flows
+                .push(flow_idx);
         }
         Ok(())
     }
@@ -651,7 +756,12 @@ impl Builder {
     }
 
     /// Walks the flow elements directly inside a process or sub-process; returns the nodes.
-    fn container<'a>(&mut self, cx: &mut ProcCtx<'a>, el: &'a El, container: Option<NodeId>) -> Result<Vec<NodeId>, ParseError> {
+    fn container<'a>(
+        &mut self,
+        cx: &mut ProcCtx<'a>,
+        el: &'a El,
+        container: Option<NodeId>,
+    ) -> Result<Vec<NodeId>, ParseError> {
         let doc = cx.doc;
         let mut direct = Vec::new();
         for c in &el.children {
@@ -664,9 +774,15 @@ impl Builder {
                     trigger: self.trigger(doc, c),
                     interrupting: c.flag("isInterrupting", true),
                 },
-                "endEvent" => NodeKind::EndEvent { trigger: self.trigger(doc, c) },
-                "intermediateCatchEvent" => NodeKind::IntermediateCatch { trigger: self.trigger(doc, c) },
-                "intermediateThrowEvent" => NodeKind::IntermediateThrow { trigger: self.trigger(doc, c) },
+                "endEvent" => NodeKind::EndEvent {
+                    trigger: self.trigger(doc, c),
+                },
+                "intermediateCatchEvent" => NodeKind::IntermediateCatch {
+                    trigger: self.trigger(doc, c),
+                },
+                "intermediateThrowEvent" => NodeKind::IntermediateThrow {
+                    trigger: self.trigger(doc, c),
+                },
                 "boundaryEvent" => NodeKind::Boundary {
                     attached_to: NodeId::MAX,
                     trigger: self.trigger(doc, c),
@@ -681,15 +797,28 @@ impl Builder {
                 "businessRuleTask" => NodeKind::Task(TaskKind::BusinessRule),
                 "scriptTask" => {
                     // A script body keeps a leading `#{` (a rhai map literal), see strip_wrapper.
-                    let script = c.child("script").and_then(|s| self.content_source(doc, s, false));
-                    NodeKind::Task(TaskKind::Script { format: c.attr("scriptFormat").map(str::to_string), script })
+                    let script = c
+                        .child("script")
+                        .and_then(|s| self.content_source(doc, s, false));
+                    NodeKind::Task(TaskKind::Script {
+                        format: c.attr("scriptFormat").map(str::to_string),
+                        script,
+                    })
                 }
-                "subProcess" | "transaction" | "adHocSubProcess" => NodeKind::SubProcess(SubProcess {
-                    triggered_by_event: c.flag("triggeredByEvent", false),
-                    transaction: c.name == "transaction",
-                    children: Vec::new(),
-                }),
-                "callActivity" => NodeKind::CallActivity { called_element: c.attr("calledElement").unwrap_or_default().trim().to_string() },
+                "subProcess" | "transaction" | "adHocSubProcess" => {
+                    NodeKind::SubProcess(SubProcess {
+                        triggered_by_event: c.flag("triggeredByEvent", false),
+                        transaction: c.name == "transaction",
+                        children: Vec::new(),
+                    })
+                }
+                "callActivity" => NodeKind::CallActivity {
+                    called_element: c
+                        .attr("calledElement")
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string(),
+                },
                 "exclusiveGateway" => NodeKind::Gateway(GatewayKind::Exclusive),
                 "parallelGateway" => NodeKind::Gateway(GatewayKind::Parallel),
                 "inclusiveGateway" => NodeKind::Gateway(GatewayKind::Inclusive),
@@ -725,9 +854,22 @@ impl Builder {
             };
             // receiveTask / sendTask messageRef: exposed as the `message` property, so the
             // executor reads a message name from one place whichever way it was drawn.
-            if matches!(node.kind, NodeKind::Task(TaskKind::Receive | TaskKind::Send)) && node.property("message").is_none() {
-                if let Some(r) = c.attr("messageRef").map(str::trim).filter(|r| !r.is_empty()) {
-                    let name = self.dep.messages.get(r).cloned().unwrap_or_else(|| r.to_string());
+            if matches!(
+                node.kind,
+                NodeKind::Task(TaskKind::Receive | TaskKind::Send)
+            ) && node.property("message").is_none()
+            {
+                if let Some(r) = c
+                    .attr("messageRef")
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty())
+                {
+                    let name = self
+                        .dep
+                        .messages
+                        .get(r)
+                        .cloned()
+                        .unwrap_or_else(|| r.to_string());
                     node.properties.push(("message".into(), name));
                 }
             }
@@ -753,7 +895,14 @@ impl Builder {
             self.dep.nodes.push(node);
             self.dep.processes[cx.pidx as usize].all_nodes.push(nid);
             if c.name == "boundaryEvent" {
-                cx.boundaries.push((nid, c.attr("attachedToRef").unwrap_or_default().trim().to_string(), c));
+                cx.boundaries.push((
+                    nid,
+                    c.attr("attachedToRef")
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string(),
+                    c,
+                ));
             }
             direct.push(nid);
             if matches!(self.dep.nodes[nid as usize].kind, NodeKind::SubProcess(_)) {
@@ -768,17 +917,26 @@ impl Builder {
 
     fn looping(&mut self, doc: &Doc, c: &El) -> Option<Looping> {
         if let Some(m) = c.child("multiInstanceLoopCharacteristics") {
-            let cardinality = m.child("loopCardinality").and_then(|e| self.content_source(doc, e, true));
-            let completion_condition = m.child("completionCondition").and_then(|e| self.content_source(doc, e, true));
+            let cardinality = m
+                .child("loopCardinality")
+                .and_then(|e| self.content_source(doc, e, true));
+            let completion_condition = m
+                .child("completionCondition")
+                .and_then(|e| self.content_source(doc, e, true));
             // camunda:collection (any prefix), else the standard loopDataInputRef.
             let collection = match m.ext_attr("collection") {
                 Some(v) => self.source(doc, v, Raw::Attr(m, "collection"), doc.span(m.pos), true),
-                None => m.child("loopDataInputRef").and_then(|e| self.content_source(doc, e, true)),
+                None => m
+                    .child("loopDataInputRef")
+                    .and_then(|e| self.content_source(doc, e, true)),
             };
             let element_variable = m
                 .ext_attr("elementVariable")
                 .map(str::to_string)
-                .or_else(|| m.child("inputDataItem").and_then(|e| e.attr("name").or(e.attr("id")).map(str::to_string)))
+                .or_else(|| {
+                    m.child("inputDataItem")
+                        .and_then(|e| e.attr("name").or(e.attr("id")).map(str::to_string))
+                })
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty());
             return Some(Looping::Multi(MultiInstance {
@@ -790,7 +948,9 @@ impl Builder {
             }));
         }
         if let Some(s) = c.child("standardLoopCharacteristics") {
-            let condition = s.child("loopCondition").and_then(|e| self.content_source(doc, e, true));
+            let condition = s
+                .child("loopCondition")
+                .and_then(|e| self.content_source(doc, e, true));
             return Some(Looping::Standard {
                 condition,
                 test_before: s.flag("testBefore", false),
@@ -801,27 +961,56 @@ impl Builder {
     }
 
     fn trigger(&mut self, doc: &Doc, c: &El) -> Trigger {
-        let mut defs = c.children.iter().filter(|x| x.name.ends_with("EventDefinition"));
+        let mut defs = c
+            .children
+            .iter()
+            .filter(|x| x.name.ends_with("EventDefinition"));
         let (Some(d), None) = (defs.next(), defs.next()) else {
             // Zero definitions: a none event. Two or more: BPMN's "multiple" event.
-            return if c.children.iter().any(|x| x.name.ends_with("EventDefinition")) { Trigger::Multiple } else { Trigger::None };
+            return if c
+                .children
+                .iter()
+                .any(|x| x.name.ends_with("EventDefinition"))
+            {
+                Trigger::Multiple
+            } else {
+                Trigger::None
+            };
         };
         let reference = |attr: &str| d.attr(attr).map(str::trim).filter(|r| !r.is_empty());
         match d.name.as_str() {
-            "messageEventDefinition" => {
-                Trigger::Message(reference("messageRef").map(|r| self.dep.messages.get(r).cloned().unwrap_or_else(|| r.to_string())))
-            }
-            "signalEventDefinition" => {
-                Trigger::Signal(reference("signalRef").map(|r| self.dep.signals.get(r).cloned().unwrap_or_else(|| r.to_string())))
-            }
+            "messageEventDefinition" => Trigger::Message(reference("messageRef").map(|r| {
+                self.dep
+                    .messages
+                    .get(r)
+                    .cloned()
+                    .unwrap_or_else(|| r.to_string())
+            })),
+            "signalEventDefinition" => Trigger::Signal(reference("signalRef").map(|r| {
+                self.dep
+                    .signals
+                    .get(r)
+                    .cloned()
+                    .unwrap_or_else(|| r.to_string())
+            })),
             // Errors and escalations match by code; a declaration without a code (or an
             // undeclared ref) is matched by the ref itself, the same on the throw and catch side.
-            "errorEventDefinition" => Trigger::Error(
-                reference("errorRef").map(|r| self.dep.errors.get(r).and_then(|(code, _)| code.clone()).unwrap_or_else(|| r.to_string())),
-            ),
-            "escalationEventDefinition" => Trigger::Escalation(reference("escalationRef").map(|r| {
-                self.dep.escalations.get(r).and_then(|(code, _)| code.clone()).unwrap_or_else(|| r.to_string())
+            "errorEventDefinition" => Trigger::Error(reference("errorRef").map(|r| {
+                self.dep
+                    .errors
+                    .get(r)
+                    .and_then(|(code, _)| code.clone())
+                    .unwrap_or_else(|| r.to_string())
             })),
+            "escalationEventDefinition" => {
+                Trigger::Escalation(reference("escalationRef").map(|r| {
+                    self.dep
+                        .escalations
+                        .get(r)
+                        .and_then(|(code, _)| code.clone())
+                        .unwrap_or_else(|| r.to_string())
+                }))
+            }
             "timerEventDefinition" => {
                 let def = if let Some(e) = d.child("timeDate") {
                     self.content_source(doc, e, true).map(TimerDef::Date)
@@ -834,8 +1023,13 @@ impl Builder {
                 };
                 Trigger::Timer(def.unwrap_or(TimerDef::Missing))
             }
-            "conditionalEventDefinition" => Trigger::Conditional(d.child("condition").and_then(|e| self.content_source(doc, e, true))),
-            "linkEventDefinition" => Trigger::Link(d.attr("name").unwrap_or_default().trim().to_string()),
+            "conditionalEventDefinition" => Trigger::Conditional(
+                d.child("condition")
+                    .and_then(|e| self.content_source(doc, e, true)),
+            ),
+            "linkEventDefinition" => {
+                Trigger::Link(d.attr("name").unwrap_or_default().trim().to_string())
+            }
             "terminateEventDefinition" => Trigger::Terminate,
             "compensateEventDefinition" => Trigger::Compensate,
             "cancelEventDefinition" => Trigger::Cancel,
@@ -852,8 +1046,19 @@ fn collect_lanes(el: &El, out: &mut Vec<(String, Vec<String>)>, depth: usize) {
         if c.name == "laneSet" || c.name == "childLaneSet" {
             collect_lanes(c, out, depth + 1);
         } else if c.name == "lane" {
-            let refs = c.children.iter().filter(|r| r.name == "flowNodeRef").map(|r| r.text.trim().to_string()).collect();
-            out.push((c.attr("name").or(c.attr("id")).unwrap_or_default().to_string(), refs));
+            let refs = c
+                .children
+                .iter()
+                .filter(|r| r.name == "flowNodeRef")
+                .map(|r| r.text.trim().to_string())
+                .collect();
+            out.push((
+                c.attr("name")
+                    .or(c.attr("id"))
+                    .unwrap_or_default()
+                    .to_string(),
+                refs,
+            ));
             collect_lanes(c, out, depth + 1);
         }
     }
@@ -872,7 +1077,10 @@ fn properties(c: &El) -> (Vec<(String, String)>, Vec<PropertyEl<'_>>) {
         for ps in ext.children.iter().filter(|x| x.name == "properties") {
             for p in ps.children.iter().filter(|x| x.name == "property") {
                 if let Some(n) = p.attr("name") {
-                    let v = p.attr("value").map(str::to_string).unwrap_or_else(|| p.text.trim().to_string());
+                    let v = p
+                        .attr("value")
+                        .map(str::to_string)
+                        .unwrap_or_else(|| p.text.trim().to_string());
                     out.push((n.to_string(), v));
                     els.push((n, p));
                 }
@@ -895,8 +1103,18 @@ fn properties(c: &El) -> (Vec<(String, String)>, Vec<PropertyEl<'_>>) {
         }
     }
     // A Java/expression implementation cannot run in Baton; recorded so validation can say so.
-    if matches!(c.name.as_str(), "serviceTask" | "sendTask" | "businessRuleTask") {
-        for attr in ["class", "expression", "delegateExpression", "type", "topic", "decisionRef"] {
+    if matches!(
+        c.name.as_str(),
+        "serviceTask" | "sendTask" | "businessRuleTask"
+    ) {
+        for attr in [
+            "class",
+            "expression",
+            "delegateExpression",
+            "type",
+            "topic",
+            "decisionRef",
+        ] {
             if let Some(v) = c.ext_attr(attr) {
                 out.push(("camunda:implementation".into(), format!("{attr}={v}")));
                 break;
@@ -937,7 +1155,18 @@ mod tests {
     #[test]
     fn attribute_value_is_found_in_the_raw_tag() {
         let text = "<x:property name=\"value\"\n   value = 'v'/>";
-        let el = El { pos: 0, content_pos: text.len(), ..Default::default() };
-        assert_eq!(attr_value_pos(text, &el, "value"), Some(text.find('v').map(|_| text.rfind("'v").unwrap() + 1).unwrap()));
+        let el = El {
+            pos: 0,
+            content_pos: text.len(),
+            ..Default::default()
+        };
+        assert_eq!(
+            attr_value_pos(text, &el, "value"),
+            Some(
+                text.find('v')
+                    .map(|_| text.rfind("'v").unwrap() + 1)
+                    .unwrap()
+            )
+        );
     }
 }

@@ -23,8 +23,8 @@ mod lex;
 
 use crate::model::{ScriptId, Source};
 use rhai::packages::{
-    BasicArrayPackage, BasicBlobPackage, BasicMapPackage, BasicMathPackage, BitFieldPackage, CorePackage,
-    LogicPackage, MoreStringPackage, Package,
+    BasicArrayPackage, BasicBlobPackage, BasicMapPackage, BasicMathPackage, BitFieldPackage,
+    CorePackage, LogicPackage, MoreStringPackage, Package,
 };
 use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Position, Scope, AST};
 use serde_json::{Map, Value};
@@ -140,7 +140,10 @@ struct RunGuard(jiff::Timestamp, Option<Instant>);
 impl RunGuard {
     fn set(now: jiff::Timestamp) -> Self {
         let deadline = Instant::now().checked_add(MAX_RUN_TIME);
-        RunGuard(NOW.with(|c| c.replace(now)), DEADLINE.with(|c| c.replace(deadline)))
+        RunGuard(
+            NOW.with(|c| c.replace(now)),
+            DEADLINE.with(|c| c.replace(deadline)),
+        )
     }
 }
 
@@ -209,30 +212,58 @@ pub fn build_engine() -> Engine {
             return None;
         }
         match DEADLINE.with(|c| c.get()) {
-            Some(deadline) if Instant::now() > deadline => Some(Dynamic::from(ImmutableString::from(TIMED_OUT))),
+            Some(deadline) if Instant::now() > deadline => {
+                Some(Dynamic::from(ImmutableString::from(TIMED_OUT)))
+            }
             _ => None,
         }
     });
 
-    engine.register_fn("now", || -> ImmutableString { NOW.with(|c| c.get()).to_string().into() });
+    engine.register_fn("now", || -> ImmutableString {
+        NOW.with(|c| c.get()).to_string().into()
+    });
 
     engine.register_type_with_name::<Execution>("Execution");
-    engine.register_fn("getVariable", |e: &mut Execution, name: ImmutableString| -> Dynamic {
-        e.with(|s| {
-            if let Some((_, v)) = s.writes.iter().rev().find(|(n, _)| n.as_str() == name.as_str()) {
-                return v.clone();
-            }
-            s.visible.get(name.as_str()).map(to_dynamic).unwrap_or(Dynamic::UNIT)
-        })
+    engine.register_fn(
+        "getVariable",
+        |e: &mut Execution, name: ImmutableString| -> Dynamic {
+            e.with(|s| {
+                if let Some((_, v)) = s
+                    .writes
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n.as_str() == name.as_str())
+                {
+                    return v.clone();
+                }
+                s.visible
+                    .get(name.as_str())
+                    .map(to_dynamic)
+                    .unwrap_or(Dynamic::UNIT)
+            })
+        },
+    );
+    engine.register_fn(
+        "hasVariable",
+        |e: &mut Execution, name: ImmutableString| -> bool {
+            e.with(|s| {
+                s.writes.iter().any(|(n, _)| n.as_str() == name.as_str())
+                    || s.visible.contains_key(name.as_str())
+            })
+        },
+    );
+    engine.register_fn(
+        "setVariable",
+        |e: &mut Execution, name: ImmutableString, value: Dynamic| {
+            e.with(|s| s.writes.push((name.to_string(), value)));
+        },
+    );
+    engine.register_fn("to_string", |_: &mut Execution| -> ImmutableString {
+        "execution".into()
     });
-    engine.register_fn("hasVariable", |e: &mut Execution, name: ImmutableString| -> bool {
-        e.with(|s| s.writes.iter().any(|(n, _)| n.as_str() == name.as_str()) || s.visible.contains_key(name.as_str()))
+    engine.register_fn("to_debug", |_: &mut Execution| -> ImmutableString {
+        "execution".into()
     });
-    engine.register_fn("setVariable", |e: &mut Execution, name: ImmutableString, value: Dynamic| {
-        e.with(|s| s.writes.push((name.to_string(), value)));
-    });
-    engine.register_fn("to_string", |_: &mut Execution| -> ImmutableString { "execution".into() });
-    engine.register_fn("to_debug", |_: &mut Execution| -> ImmutableString { "execution".into() });
     engine
 }
 
@@ -243,7 +274,10 @@ const CURRENT_USER: &str = "currentUser";
 
 impl ScriptHost {
     pub fn new() -> Self {
-        ScriptHost { engine: build_engine(), scripts: Vec::new() }
+        ScriptHost {
+            engine: build_engine(),
+            scripts: Vec::new(),
+        }
     }
 
     /// Compiles `sources` (index = ScriptId). Returns the sources that failed to compile.
@@ -267,10 +301,21 @@ impl ScriptHost {
         let scanned = lex::scan(text);
         let ast = self.engine.compile(&scanned.text).map_err(|e| {
             let limit = matches!(*e.0, rhai::ParseErrorType::ExprTooDeep);
-            let kind = if limit { ScriptErrorKind::Limit } else { ScriptErrorKind::Compile };
+            let kind = if limit {
+                ScriptErrorKind::Limit
+            } else {
+                ScriptErrorKind::Compile
+            };
             ScriptError::new(kind, e.0.to_string(), e.1)
         })?;
-        let mut c = Compiled { ast, vars: Vec::new(), context: None, execution: false, form_data: false, current_user: false };
+        let mut c = Compiled {
+            ast,
+            vars: Vec::new(),
+            context: None,
+            execution: false,
+            form_data: false,
+            current_user: false,
+        };
         for f in scanned.free {
             match f.name.as_str() {
                 CONTEXT => c.context = Some(f.mutated),
@@ -319,29 +364,45 @@ impl ScriptHost {
         if let Some(mutated) = script.context {
             let all = (input.all)();
             let idx = scope.len();
-            scope.push_dynamic(CONTEXT, Dynamic::from_map(all.iter().map(|(k, v)| (k.into(), to_dynamic(v))).collect()));
+            scope.push_dynamic(
+                CONTEXT,
+                Dynamic::from_map(all.iter().map(|(k, v)| (k.into(), to_dynamic(v))).collect()),
+            );
             if mutated {
                 context = Some((idx, all));
             }
         }
         let execution = if script.execution {
-            let e = Execution(Arc::new(Mutex::new(ExecState { visible: (input.all)(), writes: Vec::new() })));
+            let e = Execution(Arc::new(Mutex::new(ExecState {
+                visible: (input.all)(),
+                writes: Vec::new(),
+            })));
             scope.push_dynamic(EXECUTION, Dynamic::from(e.clone()));
             Some(e)
         } else {
             None
         };
         if script.form_data {
-            scope.push_dynamic(FORM_DATA, input.form_data.map(to_dynamic).unwrap_or(Dynamic::UNIT));
+            scope.push_dynamic(
+                FORM_DATA,
+                input.form_data.map(to_dynamic).unwrap_or(Dynamic::UNIT),
+            );
         }
         if script.current_user {
-            scope.push_dynamic(CURRENT_USER, input.current_user.map(|u| Dynamic::from(ImmutableString::from(u))).unwrap_or(Dynamic::UNIT));
+            scope.push_dynamic(
+                CURRENT_USER,
+                input
+                    .current_user
+                    .map(|u| Dynamic::from(ImmutableString::from(u)))
+                    .unwrap_or(Dynamic::UNIT),
+            );
         }
         let pushed = scope.len();
 
         let result = {
             let _run = RunGuard::set(input.now);
-            self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast)
+            self.engine
+                .eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast)
         };
         let value = result.map_err(|e| eval_error(*e))?;
 
@@ -352,14 +413,15 @@ impl ScriptHost {
                 None => writes.push((name.to_string(), value)),
             }
         }
-        let entries: Vec<(&str, bool, &Dynamic)> = if watched.is_empty() && context.is_none() && scope.len() == pushed {
-            Vec::new()
-        } else {
-            // `iter_raw` walks from the newest entry back; index by position from the oldest.
-            let mut e: Vec<_> = scope.iter_raw().collect();
-            e.reverse();
-            e
-        };
+        let entries: Vec<(&str, bool, &Dynamic)> =
+            if watched.is_empty() && context.is_none() && scope.len() == pushed {
+                Vec::new()
+            } else {
+                // `iter_raw` walks from the newest entry back; index by position from the oldest.
+                let mut e: Vec<_> = scope.iter_raw().collect();
+                e.reverse();
+                e
+            };
         // (b) pushed variables that changed.
         for (idx, name, before) in &watched {
             if let Some((_, _, now)) = entries.get(*idx) {
@@ -396,7 +458,10 @@ impl ScriptHost {
                 put(&mut writes, &name, to_json(&v)?);
             }
         }
-        Ok(ScriptOutcome { value: to_json(&value)?, writes })
+        Ok(ScriptOutcome {
+            value: to_json(&value)?,
+            writes,
+        })
     }
 
     /// Evaluates a condition; anything but a boolean is an error naming the type it got.
@@ -415,7 +480,10 @@ impl ScriptHost {
                 };
                 let mut shown = other.to_string();
                 if shown.len() > 80 {
-                    let cut = (0..=80).rev().find(|&i| shown.is_char_boundary(i)).unwrap_or(0);
+                    let cut = (0..=80)
+                        .rev()
+                        .find(|&i| shown.is_char_boundary(i))
+                        .unwrap_or(0);
                     shown.truncate(cut);
                     shown.push('…');
                 }
@@ -446,7 +514,9 @@ pub fn to_dynamic(v: &Value) -> Dynamic {
         },
         Value::String(s) => Dynamic::from(ImmutableString::from(s.as_str())),
         Value::Array(a) => Dynamic::from_array(a.iter().map(to_dynamic).collect()),
-        Value::Object(o) => Dynamic::from_map(o.iter().map(|(k, v)| (k.into(), to_dynamic(v))).collect()),
+        Value::Object(o) => {
+            Dynamic::from_map(o.iter().map(|(k, v)| (k.into(), to_dynamic(v))).collect())
+        }
     }
 }
 
@@ -476,7 +546,9 @@ fn to_json_at(v: &Dynamic, depth: usize) -> Result<Value, ScriptError> {
         return Ok(Value::from(i));
     }
     if let Ok(f) = v.as_float() {
-        return Ok(serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null));
+        return Ok(serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null));
     }
     if let Ok(c) = v.as_char() {
         return Ok(Value::String(c.to_string()));
@@ -485,7 +557,11 @@ fn to_json_at(v: &Dynamic, depth: usize) -> Result<Value, ScriptError> {
         return Ok(Value::String(s.to_string()));
     }
     if let Some(a) = v.read_lock::<Array>() {
-        return a.iter().map(|x| to_json_at(x, depth + 1)).collect::<Result<_, _>>().map(Value::Array);
+        return a
+            .iter()
+            .map(|x| to_json_at(x, depth + 1))
+            .collect::<Result<_, _>>()
+            .map(Value::Array);
     }
     if let Some(m) = v.read_lock::<rhai::Map>() {
         let mut out = Map::with_capacity(m.len());

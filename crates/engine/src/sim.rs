@@ -41,10 +41,23 @@ pub struct Step {
 
 #[derive(Debug, Clone)]
 pub enum Action {
-    Complete { task: String, data: Value },
-    Callback { key: String, data: Value },
-    Message { name: String, key: Option<String>, data: Map<String, Value> },
-    Signal { name: String, data: Map<String, Value> },
+    Complete {
+        task: String,
+        data: Value,
+    },
+    Callback {
+        key: String,
+        data: Value,
+    },
+    Message {
+        name: String,
+        key: Option<String>,
+        data: Map<String, Value>,
+    },
+    Signal {
+        name: String,
+        data: Map<String, Value>,
+    },
     Advance(jiff::Span),
     Cancel,
     SetVariables(Map<String, Value>),
@@ -59,13 +72,34 @@ pub struct Expect {
     pub waiting: Option<Vec<String>>,
 }
 
-const TOP_FIELDS: &[&str] = &["name", "description", "model", "process", "variables", "clock", "users", "steps", "expect"];
-const ACTIONS: &[&str] = &["complete", "callback", "message", "signal", "advance", "cancel", "setVariables"];
+const TOP_FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "model",
+    "process",
+    "variables",
+    "clock",
+    "users",
+    "steps",
+    "expect",
+];
+const ACTIONS: &[&str] = &[
+    "complete",
+    "callback",
+    "message",
+    "signal",
+    "advance",
+    "cancel",
+    "setVariables",
+];
 const STEP_FIELDS: &[&str] = &["data", "user", "correlationKey", "taskId", "expectError"];
 const EXPECT_FIELDS: &[&str] = &["state", "variables", "visits", "never", "waiting"];
 
 fn unknown(field: &str, allowed: &[&str]) -> String {
-    format!("unknown field '{field}' (expected one of {})", allowed.join(", "))
+    format!(
+        "unknown field '{field}' (expected one of {})",
+        allowed.join(", ")
+    )
 }
 
 fn string_list(v: &Value, what: &str) -> Result<Vec<String>, String> {
@@ -73,7 +107,11 @@ fn string_list(v: &Value, what: &str) -> Result<Vec<String>, String> {
         Value::String(s) => Ok(vec![s.clone()]),
         Value::Array(a) => a
             .iter()
-            .map(|x| x.as_str().map(str::to_string).ok_or_else(|| format!("'{what}' must be a list of strings")))
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("'{what}' must be a list of strings"))
+            })
             .collect(),
         _ => Err(format!("'{what}' must be a list of strings")),
     }
@@ -97,13 +135,20 @@ pub fn parse_span(text: &str) -> Result<jiff::Span, String> {
 impl Scenario {
     /// Reads a scenario from JSON text; errors name the step and field.
     pub fn from_json_text(text: &str) -> Result<Scenario, String> {
-        let v: Value = serde_json::from_str(text)
-            .map_err(|e| format!("not valid JSON at line {}, column {}: {e}", e.line(), e.column()))?;
+        let v: Value = serde_json::from_str(text).map_err(|e| {
+            format!(
+                "not valid JSON at line {}, column {}: {e}",
+                e.line(),
+                e.column()
+            )
+        })?;
         Scenario::from_value(&v)
     }
 
     pub fn from_value(v: &Value) -> Result<Scenario, String> {
-        let Value::Object(top) = v else { return Err("a scenario must be a JSON object".into()) };
+        let Value::Object(top) = v else {
+            return Err("a scenario must be a JSON object".into());
+        };
         let mut sc = Scenario::default();
         for (k, val) in top {
             match k.as_str() {
@@ -111,17 +156,25 @@ impl Scenario {
                 "description" => {}
                 "model" => sc.model = string_list(val, "model")?,
                 "process" => {
-                    sc.process = Some(val.as_str().ok_or("'process' must be a process id (a string)")?.to_string())
+                    sc.process = Some(
+                        val.as_str()
+                            .ok_or("'process' must be a process id (a string)")?
+                            .to_string(),
+                    )
                 }
                 "variables" => sc.variables = object(val, "variables")?,
                 "clock" => {
-                    let s = val.as_str().ok_or("'clock' must be an ISO 8601 date-time such as 2026-01-01T00:00:00Z")?;
+                    let s = val.as_str().ok_or(
+                        "'clock' must be an ISO 8601 date-time such as 2026-01-01T00:00:00Z",
+                    )?;
                     sc.clock = Some(s.parse::<Timestamp>().map_err(|_| {
                         format!("'clock': '{s}' is not an ISO 8601 date-time such as 2026-01-01T00:00:00Z")
                     })?);
                 }
                 "users" => {
-                    let Value::Object(m) = val else { return Err("'users' must map user names to lists of teams".into()) };
+                    let Value::Object(m) = val else {
+                        return Err("'users' must map user names to lists of teams".into());
+                    };
                     let mut users = HashMap::new();
                     for (u, teams) in m {
                         users.insert(u.clone(), string_list(teams, &format!("users.{u}"))?);
@@ -129,12 +182,18 @@ impl Scenario {
                     sc.users = Some(users);
                 }
                 "steps" => {
-                    let Value::Array(steps) = val else { return Err("'steps' must be a list".into()) };
+                    let Value::Array(steps) = val else {
+                        return Err("'steps' must be a list".into());
+                    };
                     for (i, s) in steps.iter().enumerate() {
-                        sc.steps.push(parse_step(i + 1, s).map_err(|e| format!("step {}: {e}", i + 1))?);
+                        sc.steps.push(
+                            parse_step(i + 1, s).map_err(|e| format!("step {}: {e}", i + 1))?,
+                        );
                     }
                 }
-                "expect" => sc.expect = Some(parse_expect(val).map_err(|e| format!("expect: {e}"))?),
+                "expect" => {
+                    sc.expect = Some(parse_expect(val).map_err(|e| format!("expect: {e}"))?)
+                }
                 other => return Err(unknown(other, TOP_FIELDS)),
             }
         }
@@ -143,12 +202,16 @@ impl Scenario {
 }
 
 fn parse_step(index: usize, v: &Value) -> Result<Step, String> {
-    let Value::Object(m) = v else { return Err("a step must be a JSON object such as {\"complete\": \"TaskId\"}".into()) };
+    let Value::Object(m) = v else {
+        return Err("a step must be a JSON object such as {\"complete\": \"TaskId\"}".into());
+    };
     let mut action_key = None;
     for k in m.keys() {
         if ACTIONS.contains(&k.as_str()) {
             if let Some(prev) = action_key {
-                return Err(format!("has two actions, '{prev}' and '{k}'; one step does one thing"));
+                return Err(format!(
+                    "has two actions, '{prev}' and '{k}'; one step does one thing"
+                ));
             }
             action_key = Some(k.as_str());
         } else if !STEP_FIELDS.contains(&k.as_str()) {
@@ -158,16 +221,27 @@ fn parse_step(index: usize, v: &Value) -> Result<Step, String> {
         }
     }
     let Some(key) = action_key else {
-        return Err(format!("says nothing to do (expected one of {})", ACTIONS.join(", ")));
+        return Err(format!(
+            "says nothing to do (expected one of {})",
+            ACTIONS.join(", ")
+        ));
     };
     let val = &m[key];
     let data = m.get("data").cloned().unwrap_or(Value::Object(Map::new()));
     let text = |what: &str| -> Result<String, String> {
-        val.as_str().map(str::to_string).ok_or_else(|| format!("'{key}' must be {what} (a string)"))
+        val.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("'{key}' must be {what} (a string)"))
     };
     let action = match key {
-        "complete" => Action::Complete { task: text("a task id")?, data },
-        "callback" => Action::Callback { key: text("a correlation key")?, data },
+        "complete" => Action::Complete {
+            task: text("a task id")?,
+            data,
+        },
+        "callback" => Action::Callback {
+            key: text("a correlation key")?,
+            data,
+        },
         "message" => Action::Message {
             name: text("a message name")?,
             key: match m.get("correlationKey") {
@@ -177,9 +251,14 @@ fn parse_step(index: usize, v: &Value) -> Result<Step, String> {
             },
             data: object(&data, "data")?,
         },
-        "signal" => Action::Signal { name: text("a signal name")?, data: object(&data, "data")? },
+        "signal" => Action::Signal {
+            name: text("a signal name")?,
+            data: object(&data, "data")?,
+        },
         "advance" => {
-            let s = val.as_str().ok_or("'advance' must be an ISO 8601 duration such as PT1H")?;
+            let s = val
+                .as_str()
+                .ok_or("'advance' must be an ISO 8601 duration such as PT1H")?;
             Action::Advance(parse_span(s).map_err(|e| format!("'advance': {e}"))?)
         }
         "cancel" => Action::Cancel,
@@ -200,17 +279,29 @@ fn parse_step(index: usize, v: &Value) -> Result<Step, String> {
         expect_error: match m.get("expectError") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => return Err("'expectError' must be a piece of the expected error message (a string)".into()),
+            Some(_) => {
+                return Err(
+                    "'expectError' must be a piece of the expected error message (a string)".into(),
+                )
+            }
         },
     })
 }
 
 fn parse_expect(v: &Value) -> Result<Expect, String> {
-    let Value::Object(m) = v else { return Err("must be a JSON object".into()) };
+    let Value::Object(m) = v else {
+        return Err("must be a JSON object".into());
+    };
     let mut e = Expect::default();
     for (k, val) in m {
         match k.as_str() {
-            "state" => e.state = Some(val.as_str().ok_or("'state' must be a string such as COMPLETED")?.to_string()),
+            "state" => {
+                e.state = Some(
+                    val.as_str()
+                        .ok_or("'state' must be a string such as COMPLETED")?
+                        .to_string(),
+                )
+            }
             "variables" => e.variables = Some(object(val, "variables")?),
             "visits" => e.visits = string_list(val, "visits")?,
             "never" => e.never = string_list(val, "never")?,
@@ -236,7 +327,12 @@ pub struct Simulation<'e> {
 
 impl<'e> Simulation<'e> {
     /// Starts the scenario's instance.
-    pub fn start(engine: &'e Engine, scenario: &Scenario, process: Option<&str>, variables: Map<String, Value>) -> Result<Self, CommandError> {
+    pub fn start(
+        engine: &'e Engine,
+        scenario: &Scenario,
+        process: Option<&str>,
+        variables: Map<String, Value>,
+    ) -> Result<Self, CommandError> {
         let clock = VirtualClock::new(scenario.clock.unwrap_or_else(VirtualClock::default_start));
         let mut sim = Simulation {
             engine,
@@ -247,8 +343,13 @@ impl<'e> Simulation<'e> {
             effects: Vec::new(),
             keep_effects: true,
         };
-        let ctx = Ctx { clock: &sim.clock, user: None, enforce_access: false };
-        let (inst, effects) = engine.start(process.or(scenario.process.as_deref()), variables, &ctx)?;
+        let ctx = Ctx {
+            clock: &sim.clock,
+            user: None,
+            enforce_access: false,
+        };
+        let (inst, effects) =
+            engine.start(process.or(scenario.process.as_deref()), variables, &ctx)?;
         sim.instances.push(inst);
         sim.handle_effects(0, effects);
         Ok(sim)
@@ -265,11 +366,23 @@ impl<'e> Simulation<'e> {
     }
 
     fn user(&self, name: Option<&str>) -> Option<User> {
-        name.map(|n| User { name: n.to_string(), teams: self.users.get(n).cloned().unwrap_or_default() })
+        name.map(|n| User {
+            name: n.to_string(),
+            teams: self.users.get(n).cloned().unwrap_or_default(),
+        })
     }
 
-    fn apply_to(&mut self, i: usize, event: Event, user: Option<&User>) -> Result<(), CommandError> {
-        let ctx = Ctx { clock: &self.clock, user, enforce_access: self.enforce_access };
+    fn apply_to(
+        &mut self,
+        i: usize,
+        event: Event,
+        user: Option<&User>,
+    ) -> Result<(), CommandError> {
+        let ctx = Ctx {
+            clock: &self.clock,
+            user,
+            enforce_access: self.enforce_access,
+        };
         let effects = self.engine.apply(&mut self.instances[i], event, &ctx)?;
         self.handle_effects(i, effects);
         Ok(())
@@ -280,19 +393,37 @@ impl<'e> Simulation<'e> {
         let mut follow = Vec::new();
         for e in &effects {
             match e {
-                Effect::SignalThrown { name, variables, .. } => {
-                    for j in 0..self.instances.len() {
-                        if j != from {
-                            follow.push((j, Event::Signal { name: name.clone(), variables: variables.clone() }, true));
-                        }
-                    }
-                }
-                Effect::MessageThrown { name, correlation_key, variables, .. } => {
+                Effect::SignalThrown {
+                    name, variables, ..
+                } => {
                     for j in 0..self.instances.len() {
                         if j != from {
                             follow.push((
                                 j,
-                                Event::Message { name: name.clone(), correlation_key: correlation_key.clone(), variables: variables.clone() },
+                                Event::Signal {
+                                    name: name.clone(),
+                                    variables: variables.clone(),
+                                },
+                                true,
+                            ));
+                        }
+                    }
+                }
+                Effect::MessageThrown {
+                    name,
+                    correlation_key,
+                    variables,
+                    ..
+                } => {
+                    for j in 0..self.instances.len() {
+                        if j != from {
+                            follow.push((
+                                j,
+                                Event::Message {
+                                    name: name.clone(),
+                                    correlation_key: correlation_key.clone(),
+                                    variables: variables.clone(),
+                                },
                                 false,
                             ));
                         }
@@ -320,30 +451,58 @@ impl<'e> Simulation<'e> {
         let user = self.user(step.user.as_deref());
         match &step.action {
             Action::Complete { task, data } => {
-                let target = (0..self.instances.len())
-                    .find(|&i| self.engine.waiting(&self.instances[i]).iter().any(|w| &w.task_id == task));
+                let target = (0..self.instances.len()).find(|&i| {
+                    self.engine
+                        .waiting(&self.instances[i])
+                        .iter()
+                        .any(|w| &w.task_id == task)
+                });
                 // Not waiting anywhere: the main instance words the error.
                 let i = target.unwrap_or_default();
-                self.apply_to(i, Event::CompleteTask { task_id: Some(task.clone()), data: data.clone() }, user.as_ref())
-                    .map_err(|e| match e {
-                        CommandError::Ended(status) => format!("task '{task}' is not waiting: the instance is {status}"),
-                        other => other.to_string(),
-                    })
+                self.apply_to(
+                    i,
+                    Event::CompleteTask {
+                        task_id: Some(task.clone()),
+                        data: data.clone(),
+                    },
+                    user.as_ref(),
+                )
+                .map_err(|e| match e {
+                    CommandError::Ended(status) => {
+                        format!("task '{task}' is not waiting: the instance is {status}")
+                    }
+                    other => other.to_string(),
+                })
             }
             Action::Callback { key, data } => {
                 let mut last = None;
                 for i in 0..self.instances.len() {
-                    match self.apply_to(i, Event::Callback { correlation_key: key.clone(), data: data.clone() }, user.as_ref()) {
+                    match self.apply_to(
+                        i,
+                        Event::Callback {
+                            correlation_key: key.clone(),
+                            data: data.clone(),
+                        },
+                        user.as_ref(),
+                    ) {
                         Ok(()) => return Ok(()),
-                        Err(e @ CommandError::NoMatch(_)) | Err(e @ CommandError::Ended(_)) => last = Some(e),
+                        Err(e @ CommandError::NoMatch(_)) | Err(e @ CommandError::Ended(_)) => {
+                            last = Some(e)
+                        }
                         Err(e) => return Err(e.to_string()),
                     }
                 }
-                Err(last.map(|e| e.to_string()).unwrap_or_else(|| format!("no task waits for a callback with correlation key '{key}'")))
+                Err(last.map(|e| e.to_string()).unwrap_or_else(|| {
+                    format!("no task waits for a callback with correlation key '{key}'")
+                }))
             }
             Action::Message { name, key, data } => {
                 for i in 0..self.instances.len() {
-                    let ev = Event::Message { name: name.clone(), correlation_key: key.clone(), variables: data.clone() };
+                    let ev = Event::Message {
+                        name: name.clone(),
+                        correlation_key: key.clone(),
+                        variables: data.clone(),
+                    };
                     match self.apply_to(i, ev, user.as_ref()) {
                         Ok(()) => return Ok(()),
                         Err(CommandError::NoMatch(_)) | Err(CommandError::Ended(_)) => {}
@@ -351,14 +510,26 @@ impl<'e> Simulation<'e> {
                     }
                 }
                 Err(match key {
-                    Some(k) => format!("no instance waits for message '{name}' with correlation key '{k}'"),
+                    Some(k) => {
+                        format!("no instance waits for message '{name}' with correlation key '{k}'")
+                    }
                     None => format!("no instance waits for message '{name}'"),
                 })
             }
             Action::Signal { name, data } => {
                 let mut delivered = 0;
                 for i in 0..self.instances.len() {
-                    if self.apply_to(i, Event::Signal { name: name.clone(), variables: data.clone() }, user.as_ref()).is_ok() {
+                    if self
+                        .apply_to(
+                            i,
+                            Event::Signal {
+                                name: name.clone(),
+                                variables: data.clone(),
+                            },
+                            user.as_ref(),
+                        )
+                        .is_ok()
+                    {
                         delivered += 1;
                     }
                 }
@@ -368,10 +539,18 @@ impl<'e> Simulation<'e> {
                 Ok(())
             }
             Action::Advance(span) => self.advance(*span),
-            Action::Cancel => self.apply_to(0, Event::Cancel { reason: None }, user.as_ref()).map_err(|e| e.to_string()),
-            Action::SetVariables(vars) => {
-                self.apply_to(0, Event::SetVariables { variables: vars.clone() }, user.as_ref()).map_err(|e| e.to_string())
-            }
+            Action::Cancel => self
+                .apply_to(0, Event::Cancel { reason: None }, user.as_ref())
+                .map_err(|e| e.to_string()),
+            Action::SetVariables(vars) => self
+                .apply_to(
+                    0,
+                    Event::SetVariables {
+                        variables: vars.clone(),
+                    },
+                    user.as_ref(),
+                )
+                .map_err(|e| e.to_string()),
         }
     }
 
@@ -407,7 +586,10 @@ impl<'e> Simulation<'e> {
                 (None, Ok(())) => {}
                 (None, Err(e)) => return Err(format!("step {}: {e}", s.index)),
                 (Some(want), Ok(())) => {
-                    return Err(format!("step {} expected an error containing '{want}', but it succeeded", s.index))
+                    return Err(format!(
+                        "step {} expected an error containing '{want}', but it succeeded",
+                        s.index
+                    ))
                 }
                 (Some(want), Err(e)) => {
                     if !e.contains(want.as_str()) {
@@ -460,33 +642,57 @@ impl<'e> Simulation<'e> {
     pub fn check(&self, expect: &Expect) -> Vec<String> {
         let inst = self.main();
         let mut fails = Vec::new();
-        let waiting: Vec<String> = self.engine.waiting(inst).into_iter().map(|w| w.task_id).collect();
+        let waiting: Vec<String> = self
+            .engine
+            .waiting(inst)
+            .into_iter()
+            .map(|w| w.task_id)
+            .collect();
         if let Some(state) = &expect.state {
             if !state.eq_ignore_ascii_case(inst.status.as_str()) {
-                let at = if waiting.is_empty() { String::new() } else { format!(" at {}", waiting.join(", ")) };
+                let at = if waiting.is_empty() {
+                    String::new()
+                } else {
+                    format!(" at {}", waiting.join(", "))
+                };
                 let inc = self.engine.incidents(inst);
-                let why = inc.first().map(|i| format!(" ({}: {})", i.element_id, i.message)).unwrap_or_default();
-                fails.push(format!("expected state {}, got {}{at}{why}", state.to_uppercase(), inst.status.as_str()));
+                let why = inc
+                    .first()
+                    .map(|i| format!(" ({}: {})", i.element_id, i.message))
+                    .unwrap_or_default();
+                fails.push(format!(
+                    "expected state {}, got {}{at}{why}",
+                    state.to_uppercase(),
+                    inst.status.as_str()
+                ));
             }
         }
         if let Some(vars) = &expect.variables {
             let actual = self.engine.variables(inst);
             for (k, want) in vars {
                 match actual.get(k) {
-                    None => fails.push(format!("expected variable '{k}' = {want}, but it is not set")),
-                    Some(got) if !json_equal(got, want) => fails.push(format!("expected variable '{k}' = {want}, got {got}")),
+                    None => fails.push(format!(
+                        "expected variable '{k}' = {want}, but it is not set"
+                    )),
+                    Some(got) if !json_equal(got, want) => {
+                        fails.push(format!("expected variable '{k}' = {want}, got {got}"))
+                    }
                     _ => {}
                 }
             }
         }
         for v in &expect.visits {
             if !self.engine.visited(inst, v) {
-                fails.push(format!("expected the instance to pass '{v}', but it never did"));
+                fails.push(format!(
+                    "expected the instance to pass '{v}', but it never did"
+                ));
             }
         }
         for v in &expect.never {
             if self.engine.visited(inst, v) {
-                fails.push(format!("expected the instance never to pass '{v}', but it did"));
+                fails.push(format!(
+                    "expected the instance never to pass '{v}', but it did"
+                ));
             }
         }
         if let Some(want) = &expect.waiting {
@@ -495,7 +701,11 @@ impl<'e> Simulation<'e> {
             a.sort();
             b.sort();
             if a != b {
-                fails.push(format!("expected waiting [{}], got [{}]", b.join(", "), a.join(", ")));
+                fails.push(format!(
+                    "expected waiting [{}], got [{}]",
+                    b.join(", "),
+                    a.join(", ")
+                ));
             }
         }
         fails
@@ -506,9 +716,13 @@ impl<'e> Simulation<'e> {
 pub fn json_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
         }
         _ => a == b,
     }
@@ -526,15 +740,20 @@ mod tests {
 
     #[test]
     fn step_errors_name_step_and_field() {
-        let e = Scenario::from_json_text(r#"{"steps": [{"complete": "A"}, {"compelte": "B"}]}"#).unwrap_err();
+        let e = Scenario::from_json_text(r#"{"steps": [{"complete": "A"}, {"compelte": "B"}]}"#)
+            .unwrap_err();
         assert!(e.starts_with("step 2: unknown field 'compelte'"), "{e}");
         let e = Scenario::from_json_text(r#"{"steps": [{"advance": "soon"}]}"#).unwrap_err();
-        assert!(e.starts_with("step 1: 'advance'") && e.contains("ISO 8601"), "{e}");
+        assert!(
+            e.starts_with("step 1: 'advance'") && e.contains("ISO 8601"),
+            "{e}"
+        );
         let e = Scenario::from_json_text(r#"{"steps": [{"complete": 5}]}"#).unwrap_err();
         assert!(e.contains("'complete' must be a task id"), "{e}");
         let e = Scenario::from_json_text(r#"{"steps": [{"user": "x"}]}"#).unwrap_err();
         assert!(e.contains("says nothing to do"), "{e}");
-        let e = Scenario::from_json_text(r#"{"steps": [{"complete": "A", "cancel": true}]}"#).unwrap_err();
+        let e = Scenario::from_json_text(r#"{"steps": [{"complete": "A", "cancel": true}]}"#)
+            .unwrap_err();
         assert!(e.contains("two actions"), "{e}");
         let e = Scenario::from_json_text(r#"{"expect": {"stat": "COMPLETED"}}"#).unwrap_err();
         assert!(e.contains("expect: unknown field 'stat'"), "{e}");

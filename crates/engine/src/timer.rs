@@ -24,7 +24,11 @@ pub enum Schedule {
     /// Fires once after this calendar-aware span from the moment the timer is armed.
     After(jiff::Span),
     /// Repeats: `repetitions` None = forever; `start` None = from the moment armed.
-    Cycle { repetitions: Option<u32>, start: Option<Timestamp>, every: jiff::Span },
+    Cycle {
+        repetitions: Option<u32>,
+        start: Option<Timestamp>,
+        every: jiff::Span,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -44,7 +48,10 @@ pub fn parse_date(text: &str) -> Result<Schedule, TimerError> {
 pub fn parse_duration(text: &str) -> Result<Schedule, TimerError> {
     let span = duration(text.trim())?;
     if span.is_negative() {
-        return Err(TimerError(format!("'{}' is negative: a timer cannot wait a negative time", text.trim())));
+        return Err(TimerError(format!(
+            "'{}' is negative: a timer cannot wait a negative time",
+            text.trim()
+        )));
     }
     Ok(Schedule::After(span))
 }
@@ -53,12 +60,20 @@ pub fn parse_duration(text: &str) -> Result<Schedule, TimerError> {
 pub fn parse_cycle(text: &str) -> Result<Schedule, TimerError> {
     let t = text.trim();
     if (5..=7).contains(&t.split_whitespace().count()) {
-        return Err(TimerError("cron expressions in timeCycle are not supported yet".into()));
+        return Err(TimerError(
+            "cron expressions in timeCycle are not supported yet".into(),
+        ));
     }
     if t.is_empty() {
-        return Err(TimerError(format!("the timeCycle is empty; write an ISO 8601 repeating interval such as {CYCLE_EXAMPLES}")));
+        return Err(TimerError(format!(
+            "the timeCycle is empty; write an ISO 8601 repeating interval such as {CYCLE_EXAMPLES}"
+        )));
     }
-    let not_a_cycle = || TimerError(format!("'{t}' is not an ISO 8601 repeating interval such as {CYCLE_EXAMPLES}"));
+    let not_a_cycle = || {
+        TimerError(format!(
+            "'{t}' is not an ISO 8601 repeating interval such as {CYCLE_EXAMPLES}"
+        ))
+    };
     let Some(rest) = t.strip_prefix('R').or_else(|| t.strip_prefix('r')) else {
         if duration(t).is_ok() {
             return Err(TimerError(format!(
@@ -71,9 +86,17 @@ pub fn parse_cycle(text: &str) -> Result<Schedule, TimerError> {
     let repetitions = match parts[0] {
         "" => None,
         n => match n.parse::<u32>() {
-            Ok(0) => return Err(TimerError(format!("'{t}' repeats zero times; use R1 or more, or R for forever"))),
+            Ok(0) => {
+                return Err(TimerError(format!(
+                    "'{t}' repeats zero times; use R1 or more, or R for forever"
+                )))
+            }
             Ok(n) => Some(n),
-            Err(_) => return Err(TimerError(format!("'{t}': the repetition count '{n}' is not a whole number"))),
+            Err(_) => {
+                return Err(TimerError(format!(
+                    "'{t}': the repetition count '{n}' is not a whole number"
+                )))
+            }
         },
     };
     let (start, period) = match parts.as_slice() {
@@ -84,9 +107,15 @@ pub fn parse_cycle(text: &str) -> Result<Schedule, TimerError> {
     if period.starts_with(['P', 'p', '-', '+']) {
         let every = duration(period)?;
         if every.is_negative() || every.is_zero() {
-            return Err(TimerError(format!("'{t}': the period '{period}' must be longer than zero")));
+            return Err(TimerError(format!(
+                "'{t}': the period '{period}' must be longer than zero"
+            )));
         }
-        Ok(Schedule::Cycle { repetitions, start, every })
+        Ok(Schedule::Cycle {
+            repetitions,
+            start,
+            every,
+        })
     } else {
         // ISO 8601 also allows start/end and duration/end intervals; Camunda does not run them.
         Err(TimerError(format!(
@@ -96,32 +125,48 @@ pub fn parse_cycle(text: &str) -> Result<Schedule, TimerError> {
 }
 
 fn date(t: &str) -> Result<Timestamp, TimerError> {
-    let bad = || TimerError(format!("'{t}' is not an ISO 8601 date-time such as {DATE_EXAMPLE}"));
+    let bad = || {
+        TimerError(format!(
+            "'{t}' is not an ISO 8601 date-time such as {DATE_EXAMPLE}"
+        ))
+    };
     if t.is_empty() {
-        return Err(TimerError(format!("the date-time is empty; write one such as {DATE_EXAMPLE}")));
+        return Err(TimerError(format!(
+            "the date-time is empty; write one such as {DATE_EXAMPLE}"
+        )));
     }
     if let Ok(ts) = t.parse::<Timestamp>() {
         return Ok(ts);
     }
     // No offset: UTC (see the module comment). jiff's civil parser also takes a bare date.
     let civil: jiff::civil::DateTime = t.parse().map_err(|_| bad())?;
-    civil.to_zoned(TimeZone::UTC).map(|z| z.timestamp()).map_err(|_| bad())
+    civil
+        .to_zoned(TimeZone::UTC)
+        .map(|z| z.timestamp())
+        .map_err(|_| bad())
 }
 
 fn duration(t: &str) -> Result<Span, TimerError> {
     if t.is_empty() {
-        return Err(TimerError(format!("the duration is empty; write an ISO 8601 duration such as {DURATION_EXAMPLES}")));
+        return Err(TimerError(format!(
+            "the duration is empty; write an ISO 8601 duration such as {DURATION_EXAMPLES}"
+        )));
     }
     // The temporal parser takes ISO 8601 only (not jiff's "1 day" friendly format).
     static PARSER: SpanParser = SpanParser::new();
-    PARSER
-        .parse_span(t)
-        .map_err(|_| TimerError(format!("'{t}' is not an ISO 8601 duration such as {DURATION_EXAMPLES}")))
+    PARSER.parse_span(t).map_err(|_| {
+        TimerError(format!(
+            "'{t}' is not an ISO 8601 duration such as {DURATION_EXAMPLES}"
+        ))
+    })
 }
 
 /// `at + span` on the UTC calendar (months clamp to the month's last day), saturating.
 fn add(at: Timestamp, span: Span) -> Timestamp {
-    at.to_zoned(TimeZone::UTC).checked_add(span).map(|z| z.timestamp()).unwrap_or(Timestamp::MAX)
+    at.to_zoned(TimeZone::UTC)
+        .checked_add(span)
+        .map(|z| z.timestamp())
+        .unwrap_or(Timestamp::MAX)
 }
 
 impl Schedule {
@@ -140,7 +185,9 @@ impl Schedule {
     /// `None` when the cycle is exhausted (or for one-shot schedules).
     pub fn next_after(&self, previous: Timestamp, fired: u32) -> Option<Timestamp> {
         match self {
-            Schedule::Cycle { repetitions, every, .. } => {
+            Schedule::Cycle {
+                repetitions, every, ..
+            } => {
                 if repetitions.is_some_and(|r| fired >= r) {
                     return None;
                 }

@@ -35,7 +35,13 @@ struct Out {
 
 impl Out {
     fn push(&mut self, severity: Severity, id: Option<&str>, span: Span, message: String) {
-        self.problems.push(Problem { severity, element_id: id.map(str::to_string), line: span.line, column: span.column, message });
+        self.problems.push(Problem {
+            severity,
+            element_id: id.map(str::to_string),
+            line: span.line,
+            column: span.column,
+            message,
+        });
     }
     fn err(&mut self, n: &FlowNode, message: String) {
         self.push(Severity::Error, Some(&n.id), n.span, message);
@@ -48,15 +54,27 @@ impl Out {
 /// Checks a parsed deployment. `script_errors` are the compile failures of its scripts
 /// (index = ScriptId into `deployment.sources`).
 pub fn validate(d: &Deployment, script_errors: &[(u32, ScriptError)]) -> Vec<Problem> {
-    let mut out = Out { problems: Vec::new() };
+    let mut out = Out {
+        problems: Vec::new(),
+    };
     if !d.processes.iter().any(|p| p.is_executable) {
-        let span = d.processes.first().map(|p| p.span).unwrap_or(Span { line: 1, column: 1 });
+        let span = d
+            .processes
+            .first()
+            .map(|p| p.span)
+            .unwrap_or(Span { line: 1, column: 1 });
         let msg = if d.processes.is_empty() {
             "the file contains no process: there is nothing to run".to_string()
         } else {
-            "no process is marked executable (isExecutable=\"false\"): there is nothing to run".to_string()
+            "no process is marked executable (isExecutable=\"false\"): there is nothing to run"
+                .to_string()
         };
-        out.push(Severity::Error, d.processes.first().map(|p| p.id.as_str()), span, msg);
+        out.push(
+            Severity::Error,
+            d.processes.first().map(|p| p.id.as_str()),
+            span,
+            msg,
+        );
     }
     let process_ids: HashSet<&str> = d.processes.iter().map(|p| p.id.as_str()).collect();
     for p in &d.processes {
@@ -85,7 +103,12 @@ fn check_process(d: &Deployment, p: &Process, process_ids: &HashSet<&str>, out: 
         matches!(
             &n.kind,
             NodeKind::StartEvent {
-                trigger: Trigger::None | Trigger::Message(_) | Trigger::Timer(_) | Trigger::Signal(_) | Trigger::Conditional(_) | Trigger::Multiple,
+                trigger: Trigger::None
+                    | Trigger::Message(_)
+                    | Trigger::Timer(_)
+                    | Trigger::Signal(_)
+                    | Trigger::Conditional(_)
+                    | Trigger::Multiple,
                 ..
             }
         )
@@ -101,7 +124,10 @@ fn check_process(d: &Deployment, p: &Process, process_ids: &HashSet<&str>, out: 
             Severity::Error,
             Some(&p.id),
             p.span,
-            format!("process '{}' has no start event, so it can never start", p.id),
+            format!(
+                "process '{}' has no start event, so it can never start",
+                p.id
+            ),
         );
     }
     // Reachability: from every start event of each container; a sub-process's children are
@@ -111,8 +137,14 @@ fn check_process(d: &Deployment, p: &Process, process_ids: &HashSet<&str>, out: 
     // Link catch names per container.
     let mut link_catch: HashMap<(Option<NodeId>, &str), Vec<NodeId>> = HashMap::new();
     for &n in &p.all_nodes {
-        if let NodeKind::IntermediateCatch { trigger: Trigger::Link(name) } = &d.node(n).kind {
-            link_catch.entry((d.node(n).parent, name.as_str())).or_default().push(n);
+        if let NodeKind::IntermediateCatch {
+            trigger: Trigger::Link(name),
+        } = &d.node(n).kind
+        {
+            link_catch
+                .entry((d.node(n).parent, name.as_str()))
+                .or_default()
+                .push(n);
         }
     }
     let mut reached: HashSet<NodeId> = HashSet::new();
@@ -140,7 +172,10 @@ fn check_process(d: &Deployment, p: &Process, process_ids: &HashSet<&str>, out: 
             stack.push(d.flow(f).target);
         }
         stack.extend(node.boundaries.iter().copied());
-        if let NodeKind::IntermediateThrow { trigger: Trigger::Link(name) } = &node.kind {
+        if let NodeKind::IntermediateThrow {
+            trigger: Trigger::Link(name),
+        } = &node.kind
+        {
             if let Some(targets) = link_catch.get(&(node.parent, name.as_str())) {
                 stack.extend(targets.iter().copied());
             }
@@ -159,7 +194,14 @@ fn check_process(d: &Deployment, p: &Process, process_ids: &HashSet<&str>, out: 
     for &n in &p.all_nodes {
         let node = d.node(n);
         if !reached.contains(&n) && !matches!(node.kind, NodeKind::Boundary { .. }) {
-            out.warn(node, format!("{} '{}' can never be reached: no path from a start event leads to it", describe(node), node.id));
+            out.warn(
+                node,
+                format!(
+                    "{} '{}' can never be reached: no path from a start event leads to it",
+                    describe(node),
+                    node.id
+                ),
+            );
         }
         check_node(d, node, process_ids, &link_catch, out);
     }
@@ -193,7 +235,9 @@ fn check_node(
         check_trigger(node, t, link_catch, out);
     }
     match &node.kind {
-        NodeKind::Gateway(kind @ (GatewayKind::Exclusive | GatewayKind::Inclusive)) if node.outgoing.len() > 1 => {
+        NodeKind::Gateway(kind @ (GatewayKind::Exclusive | GatewayKind::Inclusive))
+            if node.outgoing.len() > 1 =>
+        {
             let mut all_conditional = true;
             for &f in &node.outgoing {
                 let flow = d.flow(f);
@@ -211,7 +255,11 @@ fn check_node(
                 }
             }
             if all_conditional && node.default_flow.is_none() {
-                let word = if *kind == GatewayKind::Exclusive { "exclusive" } else { "inclusive" };
+                let word = if *kind == GatewayKind::Exclusive {
+                    "exclusive"
+                } else {
+                    "inclusive"
+                };
                 out.warn(node, format!("{word} gateway '{}' has conditions on every outgoing flow and no default flow: if none is true, the process stops with an incident here", node.id));
             }
         }
@@ -226,7 +274,10 @@ fn check_node(
         NodeKind::Gateway(GatewayKind::EventBased) => {
             for &f in &node.outgoing {
                 let t = d.node(d.flow(f).target);
-                let ok = matches!(t.kind, NodeKind::IntermediateCatch { .. } | NodeKind::Task(TaskKind::Receive));
+                let ok = matches!(
+                    t.kind,
+                    NodeKind::IntermediateCatch { .. } | NodeKind::Task(TaskKind::Receive)
+                );
                 if !ok {
                     out.err(node, format!("event-based gateway '{}' leads to '{}', but it may only lead to intermediate catch events or receive tasks", node.id, t.id));
                 }
@@ -248,24 +299,53 @@ fn check_node(
         }
         NodeKind::CallActivity { called_element } => {
             if called_element.is_empty() {
-                out.err(node, format!("call activity '{}' does not say which process it calls (calledElement)", node.id));
-            } else if !process_ids.contains(called_element.as_str()) && !called_element.contains('{') {
+                out.err(
+                    node,
+                    format!(
+                        "call activity '{}' does not say which process it calls (calledElement)",
+                        node.id
+                    ),
+                );
+            } else if !process_ids.contains(called_element.as_str())
+                && !called_element.contains('{')
+            {
                 out.err(node, format!("call activity '{}' calls process '{called_element}', which is not in the files given", node.id));
             }
         }
         NodeKind::Boundary { attached_to, .. } => {
-            let ok = d.nodes.get(*attached_to as usize).is_some_and(|a| a.is_activity());
+            let ok = d
+                .nodes
+                .get(*attached_to as usize)
+                .is_some_and(|a| a.is_activity());
             if !ok {
-                out.err(node, format!("boundary event '{}' is not attached to a task or sub-process", node.id));
+                out.err(
+                    node,
+                    format!(
+                        "boundary event '{}' is not attached to a task or sub-process",
+                        node.id
+                    ),
+                );
             }
         }
         NodeKind::SubProcess(sp) if sp.triggered_by_event => {
-            let starts: Vec<&FlowNode> = sp.children.iter().map(|&c| d.node(c)).filter(|c| is_start(c)).collect();
+            let starts: Vec<&FlowNode> = sp
+                .children
+                .iter()
+                .map(|&c| d.node(c))
+                .filter(|c| is_start(c))
+                .collect();
             if starts.is_empty() {
-                out.err(node, format!("event sub-process '{}' has no start event", node.id));
+                out.err(
+                    node,
+                    format!("event sub-process '{}' has no start event", node.id),
+                );
             }
             for s in starts {
-                if let NodeKind::StartEvent { trigger: Trigger::None, .. } = s.kind {
+                if let NodeKind::StartEvent {
+                    trigger: Trigger::None,
+                    ..
+                } = s.kind
+                {
                     out.err(s, format!("start event '{}' of event sub-process '{}' says nothing about which event starts it (add a message, timer, signal, error, escalation or conditional definition)", s.id, node.id));
                 }
             }
@@ -275,9 +355,17 @@ fn check_node(
     if node.is_activity() || matches!(node.kind, NodeKind::Gateway(_)) {
         // BPMN ends such a path implicitly (Camunda too), so this is only a warning. A
         // compensation handler and an event sub-process have no outgoing flow by design.
-        let event_sub_process = matches!(&node.kind, NodeKind::SubProcess(sp) if sp.triggered_by_event);
+        let event_sub_process =
+            matches!(&node.kind, NodeKind::SubProcess(sp) if sp.triggered_by_event);
         if node.outgoing.is_empty() && !node.for_compensation && !event_sub_process {
-            out.warn(node, format!("{} '{}' has no outgoing flow: the path ends there without an end event", describe(node), node.id));
+            out.warn(
+                node,
+                format!(
+                    "{} '{}' has no outgoing flow: the path ends there without an end event",
+                    describe(node),
+                    node.id
+                ),
+            );
         }
     }
     if let Some(Looping::Multi(mi)) = &node.looping {
@@ -287,8 +375,18 @@ fn check_node(
     }
 }
 
-fn check_trigger(node: &FlowNode, t: &Trigger, link_catch: &HashMap<(Option<NodeId>, &str), Vec<NodeId>>, out: &mut Out) {
-    let catching = matches!(node.kind, NodeKind::StartEvent { .. } | NodeKind::IntermediateCatch { .. } | NodeKind::Boundary { .. });
+fn check_trigger(
+    node: &FlowNode,
+    t: &Trigger,
+    link_catch: &HashMap<(Option<NodeId>, &str), Vec<NodeId>>,
+    out: &mut Out,
+) {
+    let catching = matches!(
+        node.kind,
+        NodeKind::StartEvent { .. }
+            | NodeKind::IntermediateCatch { .. }
+            | NodeKind::Boundary { .. }
+    );
     match t {
         // A message catch or receive task without a name is fine (callbacks correlate by
         // correlationKey), but nothing could ever be sent to start a process or sub-process.
@@ -332,7 +430,11 @@ fn check_timer(node: &FlowNode, def: &TimerDef, out: &mut Out) {
     let first = t.chars().next().unwrap_or(' ');
     let expression = t.contains("${")
         || t.contains("#{")
-        || (!first.is_ascii_digit() && (t.contains('(') || first == '\'' || first == '"' || (first.is_ascii_alphabetic() && first != 'P' && first != 'R')));
+        || (!first.is_ascii_digit()
+            && (t.contains('(')
+                || first == '\''
+                || first == '"'
+                || (first.is_ascii_alphabetic() && first != 'P' && first != 'R')));
     if expression {
         return;
     }
@@ -343,7 +445,12 @@ fn check_timer(node: &FlowNode, def: &TimerDef, out: &mut Out) {
         TimerDef::Missing => Ok(()),
     };
     if let Err(e) = parsed {
-        out.push(Severity::Error, Some(&node.id), src.span, format!("timer '{}': {what} {}", node.id, e.0));
+        out.push(
+            Severity::Error,
+            Some(&node.id),
+            src.span,
+            format!("timer '{}': {what} {}", node.id, e.0),
+        );
     }
 }
 
@@ -384,9 +491,17 @@ fn check_scripts(d: &Deployment, script_errors: &[(u32, ScriptError)], out: &mut
             }
         }
         match &n.kind {
-            NodeKind::StartEvent { trigger: Trigger::Conditional(c), .. }
-            | NodeKind::IntermediateCatch { trigger: Trigger::Conditional(c) }
-            | NodeKind::Boundary { trigger: Trigger::Conditional(c), .. } => add(c, "condition"),
+            NodeKind::StartEvent {
+                trigger: Trigger::Conditional(c),
+                ..
+            }
+            | NodeKind::IntermediateCatch {
+                trigger: Trigger::Conditional(c),
+            }
+            | NodeKind::Boundary {
+                trigger: Trigger::Conditional(c),
+                ..
+            } => add(c, "condition"),
             _ => {}
         }
         match &n.looping {
@@ -400,16 +515,24 @@ fn check_scripts(d: &Deployment, script_errors: &[(u32, ScriptError)], out: &mut
         }
     }
     for (id, e) in script_errors {
-        let Some(src) = d.sources.get(*id as usize) else { continue };
+        let Some(src) = d.sources.get(*id as usize) else {
+            continue;
+        };
         // Sources with no owner here are timer texts: ISO 8601, not rhai, checked by the timer
         // parser instead. Scripts in another language were already reported as unsupported.
-        let Some((elem, what)) = owner.get(id).cloned() else { continue };
+        let Some((elem, what)) = owner.get(id).cloned() else {
+            continue;
+        };
         if skip.contains(id) {
             continue;
         }
         // Point at the line inside the script when rhai knows it: the parser recorded where
         // each line of the text starts in the file.
-        let lines = d.source_lines.get(*id as usize).map(Vec::as_slice).unwrap_or_default();
+        let lines = d
+            .source_lines
+            .get(*id as usize)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let at = match (e.line, lines.first()) {
             (Some(l), Some(_)) => lines.get(l.saturating_sub(1) as usize).map(|s| Span {
                 line: s.line,

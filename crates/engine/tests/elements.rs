@@ -6,10 +6,17 @@ use common::*;
 use serde_json::{json, Map};
 
 fn msg(name: &str, key: Option<&str>) -> Event {
-    Event::Message { name: name.into(), correlation_key: key.map(str::to_string), variables: Map::new() }
+    Event::Message {
+        name: name.into(),
+        correlation_key: key.map(str::to_string),
+        variables: Map::new(),
+    }
 }
 fn sig(name: &str) -> Event {
-    Event::Signal { name: name.into(), variables: Map::new() }
+    Event::Signal {
+        name: name.into(),
+        variables: Map::new(),
+    }
 }
 const DECLS: &str = r#"<bpmn:message id="M" name="Go"/><bpmn:signal id="S" name="Alarm"/><bpmn:error id="E" errorCode="E1"/><bpmn:escalation id="X" escalationCode="X1"/>"#;
 
@@ -22,7 +29,10 @@ fn start_event_message_timer_signal_start_the_instance() {
         r#"<bpmn:timerEventDefinition><bpmn:timeDate>2026-02-01T00:00:00Z</bpmn:timeDate></bpmn:timerEventDefinition>"#,
         r#"<bpmn:signalEventDefinition signalRef="S"/>"#,
     ] {
-        let body = format!(r#"<bpmn:startEvent id="s">{def}</bpmn:startEvent><bpmn:endEvent id="e"/>{}"#, flow("f", "s", "e"));
+        let body = format!(
+            r#"<bpmn:startEvent id="s">{def}</bpmn:startEvent><bpmn:endEvent id="e"/>{}"#,
+            flow("f", "s", "e")
+        );
         let h = H::start(&model_with(DECLS, &body), json!({}));
         assert_eq!(h.inst.status, Status::Completed, "{def}");
         assert_eq!(h.path(), ["s", "e"]);
@@ -36,8 +46,14 @@ fn conditional_start_event_starts_only_when_true() {
         flow("f", "s", "e")
     );
     let xml = model(&body);
-    assert_eq!(H::start(&xml, json!({"amount": 500})).inst.status, Status::Completed);
-    assert!(H::try_start(&xml, json!({"amount": 5})).err().unwrap_or_default().contains("start condition"));
+    assert_eq!(
+        H::start(&xml, json!({"amount": 500})).inst.status,
+        Status::Completed
+    );
+    assert!(H::try_start(&xml, json!({"amount": 5}))
+        .err()
+        .unwrap_or_default()
+        .contains("start condition"));
 }
 
 // ----- end events ---------------------------------------------------------------------------
@@ -70,7 +86,11 @@ fn escalation_end_event_in_subprocess_triggers_non_interrupting_boundary() {
         flow("f4", "handle", "he")
     );
     let mut h = H::start(&model_with(DECLS, &body), json!({}));
-    assert_eq!(h.waiting(), ["handle", "inner"], "escalation handled while the sub-process goes on");
+    assert_eq!(
+        h.waiting(),
+        ["handle", "inner"],
+        "escalation handled while the sub-process goes on"
+    );
     assert_eq!(h.var("escalationCode"), json!("X1"));
     h.complete("inner", json!({})).unwrap();
     h.complete("handle", json!({})).unwrap();
@@ -80,8 +100,14 @@ fn escalation_end_event_in_subprocess_triggers_non_interrupting_boundary() {
 
 #[test]
 fn uncaught_error_end_event_ends_like_a_none_end_event() {
-    let body = format!(r#"<bpmn:startEvent id="s"/><bpmn:endEvent id="err"><bpmn:errorEventDefinition errorRef="E"/></bpmn:endEvent>{}"#, flow("f", "s", "err"));
-    assert_eq!(H::start(&model_with(DECLS, &body), json!({})).inst.status, Status::Completed);
+    let body = format!(
+        r#"<bpmn:startEvent id="s"/><bpmn:endEvent id="err"><bpmn:errorEventDefinition errorRef="E"/></bpmn:endEvent>{}"#,
+        flow("f", "s", "err")
+    );
+    assert_eq!(
+        H::start(&model_with(DECLS, &body), json!({})).inst.status,
+        Status::Completed
+    );
 }
 
 // ----- intermediate events -------------------------------------------------------------------
@@ -99,8 +125,14 @@ fn intermediate_throw_none_signal_message_and_link() {
     let h = H::start(&model_with(DECLS, &body), json!({}));
     assert_eq!(h.inst.status, Status::Completed);
     assert_eq!(h.path(), ["s", "none", "ts", "tm", "jump", "land", "e"]);
-    assert!(h.effects.iter().any(|e| matches!(e, Effect::SignalThrown { element_id, .. } if element_id == "ts")));
-    assert!(h.effects.iter().any(|e| matches!(e, Effect::MessageThrown { element_id, .. } if element_id == "tm")));
+    assert!(h
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::SignalThrown { element_id, .. } if element_id == "ts")));
+    assert!(h
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::MessageThrown { element_id, .. } if element_id == "tm")));
 }
 
 #[test]
@@ -132,7 +164,11 @@ fn intermediate_escalation_throw_caught_by_event_subprocess() {
     );
     let mut h = H::start(&model_with(DECLS, &body), json!({}));
     assert_eq!(h.var("escalated"), json!(true));
-    assert_eq!(h.waiting(), ["after"], "non-interrupting: the main flow went on");
+    assert_eq!(
+        h.waiting(),
+        ["after"],
+        "non-interrupting: the main flow went on"
+    );
     h.complete("after", json!({})).unwrap();
     assert_eq!(h.inst.status, Status::Completed);
 }
@@ -161,10 +197,18 @@ fn intermediate_conditional_catch_waits_until_variables_make_it_true() {
     );
     let mut h = H::start(&model(&body), json!({"approved": false}));
     assert_eq!(h.inst.status, Status::Waiting);
-    h.apply(Event::SetVariables { variables: vars(json!({"approved": true})) }).unwrap();
+    h.apply(Event::SetVariables {
+        variables: vars(json!({"approved": true})),
+    })
+    .unwrap();
     assert_eq!(h.inst.status, Status::Completed);
     // True on arrival: passes straight through.
-    assert_eq!(H::start(&model(&body), json!({"approved": true})).inst.status, Status::Completed);
+    assert_eq!(
+        H::start(&model(&body), json!({"approved": true}))
+            .inst
+            .status,
+        Status::Completed
+    );
 }
 
 // ----- boundary events ---------------------------------------------------------------------
@@ -182,8 +226,14 @@ fn boundary_model(def: &str, interrupting: bool) -> String {
 #[test]
 fn message_and_signal_boundaries_interrupting_and_not() {
     for (def, ev) in [
-        (r#"<bpmn:messageEventDefinition messageRef="M"/>"#, msg("Go", None)),
-        (r#"<bpmn:signalEventDefinition signalRef="S"/>"#, sig("Alarm")),
+        (
+            r#"<bpmn:messageEventDefinition messageRef="M"/>"#,
+            msg("Go", None),
+        ),
+        (
+            r#"<bpmn:signalEventDefinition signalRef="S"/>"#,
+            sig("Alarm"),
+        ),
     ] {
         let mut h = H::start(&boundary_model(def, true), json!({}));
         h.apply(ev.clone()).unwrap();
@@ -193,7 +243,11 @@ fn message_and_signal_boundaries_interrupting_and_not() {
         let mut h = H::start(&boundary_model(def, false), json!({}));
         h.apply(ev.clone()).unwrap();
         h.apply(ev).unwrap();
-        assert_eq!(h.visits("side"), 2, "non-interrupting {def} fires each time");
+        assert_eq!(
+            h.visits("side"),
+            2,
+            "non-interrupting {def} fires each time"
+        );
         assert_eq!(h.waiting(), ["u"]);
         h.complete("u", json!({})).unwrap();
         assert_eq!(h.inst.status, Status::Completed);
@@ -205,15 +259,34 @@ fn conditional_boundary_interrupting_and_not() {
     let def = r#"<bpmn:conditionalEventDefinition><bpmn:condition>risk &gt; 5</bpmn:condition></bpmn:conditionalEventDefinition>"#;
     let mut h = H::start(&boundary_model(def, true), json!({"risk": 1}));
     assert_eq!(h.waiting(), ["u"]);
-    h.apply(Event::SetVariables { variables: vars(json!({"risk": 9})) }).unwrap();
+    h.apply(Event::SetVariables {
+        variables: vars(json!({"risk": 9})),
+    })
+    .unwrap();
     assert_eq!(h.path(), ["s", "u", "b", "side"]);
 
     let mut h = H::start(&boundary_model(def, false), json!({"risk": 1}));
-    h.apply(Event::SetVariables { variables: vars(json!({"risk": 9})) }).unwrap();
-    h.apply(Event::SetVariables { variables: vars(json!({"risk": 10})) }).unwrap();
-    assert_eq!(h.visits("side"), 1, "fires when the condition becomes true, not while it stays true");
-    h.apply(Event::SetVariables { variables: vars(json!({"risk": 0})) }).unwrap();
-    h.apply(Event::SetVariables { variables: vars(json!({"risk": 7})) }).unwrap();
+    h.apply(Event::SetVariables {
+        variables: vars(json!({"risk": 9})),
+    })
+    .unwrap();
+    h.apply(Event::SetVariables {
+        variables: vars(json!({"risk": 10})),
+    })
+    .unwrap();
+    assert_eq!(
+        h.visits("side"),
+        1,
+        "fires when the condition becomes true, not while it stays true"
+    );
+    h.apply(Event::SetVariables {
+        variables: vars(json!({"risk": 0})),
+    })
+    .unwrap();
+    h.apply(Event::SetVariables {
+        variables: vars(json!({"risk": 7})),
+    })
+    .unwrap();
     assert_eq!(h.visits("side"), 2);
     assert_eq!(h.waiting(), ["u"]);
 }
@@ -275,10 +348,27 @@ fn receive_task_form_mode_is_completed_by_a_form_submission() {
     );
     let mut h = H::start(&model(&body), json!({"id": "P-1"}));
     let w = &h.engine.waiting(&h.inst)[0];
-    assert_eq!((w.task_type, w.form_key.as_deref(), w.correlation_key.as_deref()), ("receiveTask", Some("review-form"), Some("P-1")));
-    h.apply(Event::CompleteTask { task_id: None, data: json!({"decision": "approve"}) }).unwrap();
-    assert_eq!(h.var("lastReceiveTaskResult"), json!({"decision": "approve"}));
-    assert!(h.effects.iter().any(|e| matches!(e, Effect::CallbackCompleted { task_id, .. } if task_id == "Review")));
+    assert_eq!(
+        (
+            w.task_type,
+            w.form_key.as_deref(),
+            w.correlation_key.as_deref()
+        ),
+        ("receiveTask", Some("review-form"), Some("P-1"))
+    );
+    h.apply(Event::CompleteTask {
+        task_id: None,
+        data: json!({"decision": "approve"}),
+    })
+    .unwrap();
+    assert_eq!(
+        h.var("lastReceiveTaskResult"),
+        json!({"decision": "approve"})
+    );
+    assert!(h
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::CallbackCompleted { task_id, .. } if task_id == "Review")));
 }
 
 #[test]
@@ -291,7 +381,13 @@ fn receive_task_timeout_minutes_expires_the_callback_and_fires_timer_boundary() 
     );
     let mut h = H::start(&model(&body), json!({"ref": "R1"}));
     h.advance(30 * 60);
-    assert!(h.effects.iter().any(|e| matches!(e, Effect::CallbackClosed { status: "Expired", .. })));
+    assert!(h.effects.iter().any(|e| matches!(
+        e,
+        Effect::CallbackClosed {
+            status: "Expired",
+            ..
+        }
+    )));
     assert_eq!(h.path(), ["s", "Wait", "late", "expired"]);
 }
 
@@ -327,8 +423,15 @@ fn nested_embedded_subprocesses_complete_outward() {
     );
     let mut h = H::start(&model(&body), json!({}));
     h.complete("u", json!({"x": 1})).unwrap();
-    assert_eq!(h.path(), ["s", "outer", "os", "inner", "is", "u", "ie", "oe", "e"]);
-    assert_eq!(h.var("x"), json!(1), "written to the instance when no inner scope has it");
+    assert_eq!(
+        h.path(),
+        ["s", "outer", "os", "inner", "is", "u", "ie", "oe", "e"]
+    );
+    assert_eq!(
+        h.var("x"),
+        json!(1),
+        "written to the instance when no inner scope has it"
+    );
 }
 
 #[test]
@@ -339,11 +442,19 @@ fn multi_instance_parallel_cardinality_sets_nr_of_variables() {
         flow("f2", "u", "e")
     );
     let mut h = H::start(&model(&body), json!({}));
-    assert_eq!(h.engine.waiting(&h.inst).len(), 3, "three parallel instances");
+    assert_eq!(
+        h.engine.waiting(&h.inst).len(),
+        3,
+        "three parallel instances"
+    );
     h.complete("u", json!({})).unwrap();
     assert_eq!(h.engine.waiting(&h.inst).len(), 2);
     h.complete("u", json!({})).unwrap();
-    assert_eq!(h.inst.status, Status::Completed, "completion condition cancels the third");
+    assert_eq!(
+        h.inst.status,
+        Status::Completed,
+        "completion condition cancels the third"
+    );
 }
 
 #[test]
@@ -358,8 +469,13 @@ fn endless_loop_without_wait_state_becomes_an_incident() {
     );
     let mut h = H::start(&model(&body), json!({"again": true}));
     assert_eq!(h.inst.status, Status::Failed);
-    assert!(h.engine.incidents(&h.inst)[0].message.contains("endless loop"));
-    h.apply(Event::Retry { variables: vars(json!({"again": false})) }).unwrap();
+    assert!(h.engine.incidents(&h.inst)[0]
+        .message
+        .contains("endless loop"));
+    h.apply(Event::Retry {
+        variables: vars(json!({"again": false})),
+    })
+    .unwrap();
     assert_eq!(h.inst.status, Status::Completed);
 }
 

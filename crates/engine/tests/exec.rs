@@ -29,9 +29,18 @@ fn exclusive_gateway_takes_first_true_condition_else_default() {
         cflow("fs", "g", "small", "amount &gt; 0"),
         flow("fd", "g", "other")
     ));
-    assert_eq!(H::start(&xml, json!({"amount": 500})).path(), ["s", "g", "big"]);
-    assert_eq!(H::start(&xml, json!({"amount": 5})).path(), ["s", "g", "small"]);
-    assert_eq!(H::start(&xml, json!({"amount": -1})).path(), ["s", "g", "other"]);
+    assert_eq!(
+        H::start(&xml, json!({"amount": 500})).path(),
+        ["s", "g", "big"]
+    );
+    assert_eq!(
+        H::start(&xml, json!({"amount": 5})).path(),
+        ["s", "g", "small"]
+    );
+    assert_eq!(
+        H::start(&xml, json!({"amount": -1})).path(),
+        ["s", "g", "other"]
+    );
 }
 
 #[test]
@@ -47,8 +56,15 @@ fn exclusive_gateway_without_match_raises_incident_and_retry_fixes_it() {
     let inc = h.engine.incidents(&h.inst);
     assert_eq!(inc.len(), 1);
     assert_eq!(inc[0].element_id, "g");
-    assert!(inc[0].message.contains("no outgoing flow"), "{}", inc[0].message);
-    h.apply(Event::Retry { variables: vars(json!({"x": 2})) }).unwrap();
+    assert!(
+        inc[0].message.contains("no outgoing flow"),
+        "{}",
+        inc[0].message
+    );
+    h.apply(Event::Retry {
+        variables: vars(json!({"x": 2})),
+    })
+    .unwrap();
     assert_eq!(h.inst.status, Status::Completed);
     assert_eq!(h.path().last().unwrap(), "b");
     assert!(h.engine.incidents(&h.inst).is_empty());
@@ -64,18 +80,28 @@ fn script_error_is_an_incident_on_the_task() {
     let mut h = H::start(&xml, json!({}));
     assert_eq!(h.inst.status, Status::Failed);
     assert_eq!(h.engine.incidents(&h.inst)[0].element_id, "bad");
-    assert!(h.effects.iter().any(|e| matches!(e, Effect::IncidentRaised { element_id, .. } if element_id == "bad")));
-    h.apply(Event::Retry { variables: vars(json!({"missing": 1})) }).unwrap();
+    assert!(h
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::IncidentRaised { element_id, .. } if element_id == "bad")));
+    h.apply(Event::Retry {
+        variables: vars(json!({"missing": 1})),
+    })
+    .unwrap();
     assert_eq!(h.inst.status, Status::Completed);
     assert_eq!(h.var("y"), json!(2));
 }
 
 #[test]
 fn parallel_join_waits_for_every_branch_and_sees_all_results() {
-    let mut body = String::from(r#"<bpmn:startEvent id="s"/><bpmn:parallelGateway id="fork"/><bpmn:parallelGateway id="join"/><bpmn:endEvent id="e"/>"#);
+    let mut body = String::from(
+        r#"<bpmn:startEvent id="s"/><bpmn:parallelGateway id="fork"/><bpmn:parallelGateway id="join"/><bpmn:endEvent id="e"/>"#,
+    );
     body += &flow("f0", "s", "fork");
     for i in 1..=3 {
-        body += &format!(r#"<bpmn:scriptTask id="t{i}" scriptFormat="rhai"><bpmn:script>let b{i} = 1;</bpmn:script></bpmn:scriptTask>"#);
+        body += &format!(
+            r#"<bpmn:scriptTask id="t{i}" scriptFormat="rhai"><bpmn:script>let b{i} = 1;</bpmn:script></bpmn:scriptTask>"#
+        );
         body += &flow(&format!("a{i}"), "fork", &format!("t{i}"));
         body += &flow(&format!("b{i}"), &format!("t{i}"), "join");
     }
@@ -125,7 +151,11 @@ fn inclusive_join_waits_only_for_taken_branches() {
     let mut h = H::start(&model(&body), json!({"a": true, "b": false, "c": true}));
     assert_eq!(h.waiting(), ["ua", "uc"]);
     h.complete("ua", json!({})).unwrap();
-    assert_eq!(h.inst.status, Status::Waiting, "uc still running, join must wait");
+    assert_eq!(
+        h.inst.status,
+        Status::Waiting,
+        "uc still running, join must wait"
+    );
     h.complete("uc", json!({})).unwrap();
     assert_eq!(h.inst.status, Status::Completed);
     assert_eq!(h.visits("e"), 1);
@@ -143,9 +173,18 @@ fn user_task_completion_sets_last_user_task_result_and_server_script_can_reject(
     assert!(h.effects.iter().any(|e| matches!(e, Effect::TaskWaiting { task_id, form_key: Some(f), .. } if task_id == "Review" && f == "review-form")));
     let err = h.complete("Review", json!({"comments": "x"})).unwrap_err();
     assert!(err.contains("Decision is required"), "{err}");
-    assert_eq!(h.waiting(), ["Review"], "a rejected submission leaves the task waiting");
-    assert_eq!(h.var("comments"), Value::Null, "nothing of a rejected submission is stored");
-    h.complete("Review", json!({"decision": "approve"})).unwrap();
+    assert_eq!(
+        h.waiting(),
+        ["Review"],
+        "a rejected submission leaves the task waiting"
+    );
+    assert_eq!(
+        h.var("comments"),
+        Value::Null,
+        "nothing of a rejected submission is stored"
+    );
+    h.complete("Review", json!({"decision": "approve"}))
+        .unwrap();
     assert_eq!(h.inst.status, Status::Completed);
     assert_eq!(h.var("lastUserTaskResult")["approved"], json!(true));
     assert_eq!(h.var("decision"), json!("approve"));
@@ -159,11 +198,32 @@ fn responsible_team_is_enforced() {
         flow("f2", "T", "e")
     );
     let mut h = H::start(&model(&body), json!({}));
-    let bob = User { name: "bob".into(), teams: vec!["CLERKS".into()] };
-    let err = h.apply_as(Event::CompleteTask { task_id: None, data: json!({}) }, &bob).unwrap_err();
+    let bob = User {
+        name: "bob".into(),
+        teams: vec!["CLERKS".into()],
+    };
+    let err = h
+        .apply_as(
+            Event::CompleteTask {
+                task_id: None,
+                data: json!({}),
+            },
+            &bob,
+        )
+        .unwrap_err();
     assert!(err.contains("MANAGERS") && err.contains("bob"), "{err}");
-    let mary = User { name: "mary".into(), teams: vec!["MANAGERS".into()] };
-    h.apply_as(Event::CompleteTask { task_id: None, data: json!({}) }, &mary).unwrap();
+    let mary = User {
+        name: "mary".into(),
+        teams: vec!["MANAGERS".into()],
+    };
+    h.apply_as(
+        Event::CompleteTask {
+            task_id: None,
+            data: json!({}),
+        },
+        &mary,
+    )
+    .unwrap();
     assert_eq!(h.inst.status, Status::Completed);
 }
 
@@ -176,14 +236,31 @@ fn receive_task_webhook_mode_registers_callback_and_resumes_on_key() {
     );
     let mut h = H::start(&model(&body), json!({"paymentId": "PAY-1"}));
     assert!(h.effects.iter().any(|e| matches!(e, Effect::CallbackRegistered { correlation_key: Some(k), message: Some(m), .. } if k == "PAY-1" && m == "PaymentProcessed")));
-    let err = h.apply(Event::Callback { correlation_key: "PAY-2".into(), data: json!({}) }).unwrap_err();
+    let err = h
+        .apply(Event::Callback {
+            correlation_key: "PAY-2".into(),
+            data: json!({}),
+        })
+        .unwrap_err();
     assert!(err.contains("PAY-2"), "{err}");
-    h.apply(Event::Callback { correlation_key: "PAY-1".into(), data: json!({"status": "success"}) }).unwrap();
+    h.apply(Event::Callback {
+        correlation_key: "PAY-1".into(),
+        data: json!({"status": "success"}),
+    })
+    .unwrap();
     assert_eq!(h.inst.status, Status::Completed);
     assert_eq!(h.var("lastReceiveTaskResult"), json!({"status": "success"}));
-    assert!(h.effects.iter().any(|e| matches!(e, Effect::CallbackCompleted { task_id, .. } if task_id == "Wait")));
+    assert!(h
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::CallbackCompleted { task_id, .. } if task_id == "Wait")));
     // A second delivery finds nothing to resume.
-    assert!(h.apply(Event::Callback { correlation_key: "PAY-1".into(), data: json!({}) }).is_err());
+    assert!(h
+        .apply(Event::Callback {
+            correlation_key: "PAY-1".into(),
+            data: json!({})
+        })
+        .is_err());
 }
 
 #[test]
@@ -228,10 +305,12 @@ fn error_end_event_in_subprocess_is_caught_by_boundary() {
         flow("f3", "caught", "handled")
     );
     // The error element belongs at definitions level; put it there.
-    let xml = model(&body).replace(r#"<bpmn:error id="Err1" errorCode="E42"/>"#, "").replace(
-        r#"<bpmn:process id="p""#,
-        r#"<bpmn:error id="Err1" errorCode="E42"/><bpmn:process id="p""#,
-    );
+    let xml = model(&body)
+        .replace(r#"<bpmn:error id="Err1" errorCode="E42"/>"#, "")
+        .replace(
+            r#"<bpmn:process id="p""#,
+            r#"<bpmn:error id="Err1" errorCode="E42"/><bpmn:process id="p""#,
+        );
     let h = H::start(&xml, json!({}));
     assert_eq!(h.inst.status, Status::Completed);
     assert!(h.path().contains(&"handled".to_string()));
@@ -245,13 +324,24 @@ fn message_intermediate_catch_correlates_by_name_and_key() {
         flow("f1", "s", "c"),
         flow("f2", "c", "e")
     );
-    let xml = model(&body).replace(r#"<bpmn:process id="p""#, r#"<bpmn:message id="M" name="OrderPaid"/><bpmn:process id="p""#);
+    let xml = model(&body).replace(
+        r#"<bpmn:process id="p""#,
+        r#"<bpmn:message id="M" name="OrderPaid"/><bpmn:process id="p""#,
+    );
     let mut h = H::start(&xml, json!({"orderId": "O-7"}));
     assert_eq!(h.engine.waiting(&h.inst)[0].task_type, "messageCatch");
-    let wrong = Event::Message { name: "OrderPaid".into(), correlation_key: Some("O-8".into()), variables: Map::new() };
+    let wrong = Event::Message {
+        name: "OrderPaid".into(),
+        correlation_key: Some("O-8".into()),
+        variables: Map::new(),
+    };
     assert!(h.apply(wrong).is_err());
-    h.apply(Event::Message { name: "OrderPaid".into(), correlation_key: Some("O-7".into()), variables: vars(json!({"paid": 1})) })
-        .unwrap();
+    h.apply(Event::Message {
+        name: "OrderPaid".into(),
+        correlation_key: Some("O-7".into()),
+        variables: vars(json!({"paid": 1})),
+    })
+    .unwrap();
     assert_eq!(h.inst.status, Status::Completed);
     assert_eq!(h.var("paid"), json!(1));
 }
@@ -266,13 +356,24 @@ fn event_based_gateway_takes_first_event_and_cancels_the_rest() {
         flow("f3", "sig", "e1"),
         flow("f4", "tm", "e2")
     );
-    let xml = model(&body).replace(r#"<bpmn:process id="p""#, r#"<bpmn:signal id="S" name="alert"/><bpmn:process id="p""#);
+    let xml = model(&body).replace(
+        r#"<bpmn:process id="p""#,
+        r#"<bpmn:signal id="S" name="alert"/><bpmn:process id="p""#,
+    );
     let mut h = H::start(&xml, json!({}));
     assert_eq!(h.waiting(), ["sig", "tm"]);
-    h.apply(Event::Signal { name: "alert".into(), variables: Map::new() }).unwrap();
+    h.apply(Event::Signal {
+        name: "alert".into(),
+        variables: Map::new(),
+    })
+    .unwrap();
     assert_eq!(h.inst.status, Status::Completed);
     assert_eq!(h.path(), ["s", "g", "sig", "e1"]);
-    assert_eq!(h.engine.next_timer(&h.inst), None, "the timer was cancelled");
+    assert_eq!(
+        h.engine.next_timer(&h.inst),
+        None,
+        "the timer was cancelled"
+    );
 }
 
 #[test]
@@ -282,11 +383,18 @@ fn multi_instance_parallel_over_collection_with_loop_counter() {
         flow("f1", "s", "each"),
         flow("f2", "each", "e")
     );
-    let h = H::start(&model(&body), json!({"items": [1, 2, 3, 4], "total": 0, "seen": []}));
+    let h = H::start(
+        &model(&body),
+        json!({"items": [1, 2, 3, 4], "total": 0, "seen": []}),
+    );
     assert_eq!(h.inst.status, Status::Completed);
     assert_eq!(h.var("total"), json!(10));
     assert_eq!(h.var("seen"), json!([0, 1, 2, 3]));
-    assert_eq!(h.var("item"), Value::Null, "element variable is local to the inner instance");
+    assert_eq!(
+        h.var("item"),
+        Value::Null,
+        "element variable is local to the inner instance"
+    );
 }
 
 #[test]
@@ -301,7 +409,11 @@ fn multi_instance_sequential_user_tasks_with_completion_condition() {
     h.complete("vote", json!({})).unwrap();
     assert_eq!(h.waiting(), ["vote"]);
     h.complete("vote", json!({})).unwrap();
-    assert_eq!(h.inst.status, Status::Completed, "completion condition ends the loop after 2 of 5");
+    assert_eq!(
+        h.inst.status,
+        Status::Completed,
+        "completion condition ends the loop after 2 of 5"
+    );
 }
 
 #[test]
@@ -330,9 +442,17 @@ fn interrupting_message_event_subprocess_cancels_the_main_flow() {
         flow("f2", "u", "e"),
         flow("ef", "es", "ee")
     );
-    let xml = model(&body).replace(r#"<bpmn:process id="p""#, r#"<bpmn:message id="Cancel" name="cancelOrder"/><bpmn:process id="p""#);
+    let xml = model(&body).replace(
+        r#"<bpmn:process id="p""#,
+        r#"<bpmn:message id="Cancel" name="cancelOrder"/><bpmn:process id="p""#,
+    );
     let mut h = H::start(&xml, json!({}));
-    h.apply(Event::Message { name: "cancelOrder".into(), correlation_key: None, variables: Map::new() }).unwrap();
+    h.apply(Event::Message {
+        name: "cancelOrder".into(),
+        correlation_key: None,
+        variables: Map::new(),
+    })
+    .unwrap();
     assert_eq!(h.inst.status, Status::Completed);
     assert!(h.waiting().is_empty());
     assert_eq!(h.path(), ["s", "u", "esp", "es", "ee"]);
@@ -418,5 +538,11 @@ fn cancel_closes_pending_callbacks() {
     let mut h = H::start(&model(&body), json!({"k": "K1"}));
     h.apply(Event::Cancel { reason: None }).unwrap();
     assert_eq!(h.inst.status, Status::Cancelled);
-    assert!(h.effects.iter().any(|e| matches!(e, Effect::CallbackClosed { status: "Cancelled", .. })));
+    assert!(h.effects.iter().any(|e| matches!(
+        e,
+        Effect::CallbackClosed {
+            status: "Cancelled",
+            ..
+        }
+    )));
 }

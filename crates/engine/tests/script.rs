@@ -4,7 +4,15 @@ use baton_engine::script::{ScriptError, ScriptErrorKind, ScriptHost, ScriptInput
 use serde_json::{json, Map, Value};
 
 fn sources(texts: &[&str]) -> Vec<Source> {
-    texts.iter().enumerate().map(|(i, t)| Source { text: t.to_string(), id: i as u32, span: Span::default() }).collect()
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Source {
+            text: t.to_string(),
+            id: i as u32,
+            span: Span::default(),
+        })
+        .collect()
 }
 
 fn vars(v: Value) -> Map<String, Value> {
@@ -19,14 +27,25 @@ fn now() -> jiff::Timestamp {
 }
 
 /// Compiles one script (asserting it compiles) and runs it against `vars`.
-fn run_with(text: &str, vars_: Value, form: Option<&Value>, user: Option<&str>) -> Result<ScriptOutcome, ScriptError> {
+fn run_with(
+    text: &str,
+    vars_: Value,
+    form: Option<&Value>,
+    user: Option<&str>,
+) -> Result<ScriptOutcome, ScriptError> {
     let mut host = ScriptHost::new();
     let errs = host.compile_all(&sources(&[text]));
     assert!(errs.is_empty(), "{text}: {errs:?}");
     let m = vars(vars_);
     let lookup = |n: &str| m.get(n).cloned();
     let all = || m.clone();
-    let input = ScriptInput { lookup: &lookup, all: &all, form_data: form, current_user: user, now: now() };
+    let input = ScriptInput {
+        lookup: &lookup,
+        all: &all,
+        form_data: form,
+        current_user: user,
+        now: now(),
+    };
     host.run(0, &input)
 }
 
@@ -41,7 +60,13 @@ fn cond(text: &str, v: Value) -> Result<bool, ScriptError> {
     let m = vars(v);
     let lookup = |n: &str| m.get(n).cloned();
     let all = || m.clone();
-    let input = ScriptInput { lookup: &lookup, all: &all, form_data: None, current_user: None, now: now() };
+    let input = ScriptInput {
+        lookup: &lookup,
+        all: &all,
+        form_data: None,
+        current_user: None,
+        now: now(),
+    };
     host.condition(0, &input)
 }
 
@@ -51,14 +76,29 @@ fn writes(o: &ScriptOutcome) -> Value {
 
 #[test]
 fn arithmetic_assignment_and_let_are_writes() {
-    let o = run("counter = counter + 1; let doubled = counter * 2; ratio = 1.5 * 2.0; doubled", json!({"counter": 4, "ratio": 0})).unwrap();
+    let o = run(
+        "counter = counter + 1; let doubled = counter * 2; ratio = 1.5 * 2.0; doubled",
+        json!({"counter": 4, "ratio": 0}),
+    )
+    .unwrap();
     assert_eq!(o.value, json!(10));
-    assert_eq!(o.writes, vec![("counter".into(), json!(5)), ("ratio".into(), json!(3.0)), ("doubled".into(), json!(10))]);
+    assert_eq!(
+        o.writes,
+        vec![
+            ("counter".into(), json!(5)),
+            ("ratio".into(), json!(3.0)),
+            ("doubled".into(), json!(10))
+        ]
+    );
 }
 
 #[test]
 fn unchanged_and_block_local_variables_are_not_writes() {
-    let o = run("let t = amount; if true { let inner = 1; } amount = amount; t", json!({"amount": 7})).unwrap();
+    let o = run(
+        "let t = amount; if true { let inner = 1; } amount = amount; t",
+        json!({"amount": 7}),
+    )
+    .unwrap();
     assert_eq!(o.value, json!(7));
     assert_eq!(writes(&o), json!({"t": 7}));
 }
@@ -83,12 +123,21 @@ fn values_convert_both_ways() {
 
 #[test]
 fn top_level_return_yields_its_value() {
-    assert_eq!(run("if x > 1 { return \"big\"; } \"small\"", json!({"x": 5})).unwrap().value, json!("big"));
+    assert_eq!(
+        run("if x > 1 { return \"big\"; } \"small\"", json!({"x": 5}))
+            .unwrap()
+            .value,
+        json!("big")
+    );
 }
 
 #[test]
 fn context_reads_and_writes() {
-    let o = run("context.seen = context.amount + 1; context.amount", json!({"amount": 2, "other": [1]})).unwrap();
+    let o = run(
+        "context.seen = context.amount + 1; context.amount",
+        json!({"amount": 2, "other": [1]}),
+    )
+    .unwrap();
     assert_eq!(o.value, json!(2));
     assert_eq!(writes(&o), json!({"seen": 3}));
     // Reading context alone writes nothing, and context itself is never written back.
@@ -117,22 +166,44 @@ fn form_data_and_current_user() {
     assert_eq!(o.value, json!({"approved": true, "by": "mary"}));
     assert!(o.writes.is_empty());
     let e = run_with(script, json!({}), Some(&json!({})), None).unwrap_err();
-    assert_eq!((e.kind, e.message.as_str()), (ScriptErrorKind::Thrown, "Decision is required"));
+    assert_eq!(
+        (e.kind, e.message.as_str()),
+        (ScriptErrorKind::Thrown, "Decision is required")
+    );
     // Neither given: both are ().
-    assert_eq!(run("[formData, currentUser]", json!({})).unwrap().value, json!([null, null]));
+    assert_eq!(
+        run("[formData, currentUser]", json!({})).unwrap().value,
+        json!([null, null])
+    );
 }
 
 #[test]
 fn throw_any_value() {
     let e = run("throw \"nope\";", json!({})).unwrap_err();
-    assert_eq!((e.kind, e.message.as_str()), (ScriptErrorKind::Thrown, "nope"));
+    assert_eq!(
+        (e.kind, e.message.as_str()),
+        (ScriptErrorKind::Thrown, "nope")
+    );
     let e = run("throw #{message: \"bad input\", code: 4};", json!({})).unwrap_err();
-    assert_eq!((e.kind, e.message.as_str()), (ScriptErrorKind::Thrown, "bad input"));
+    assert_eq!(
+        (e.kind, e.message.as_str()),
+        (ScriptErrorKind::Thrown, "bad input")
+    );
     let e = run("throw 42;", json!({})).unwrap_err();
-    assert_eq!((e.kind, e.message.as_str()), (ScriptErrorKind::Thrown, "42"));
+    assert_eq!(
+        (e.kind, e.message.as_str()),
+        (ScriptErrorKind::Thrown, "42")
+    );
     // Thrown from inside a function keeps its message.
-    let e = run("fn check(x) { if x < 0 { throw \"negative\"; } x } check(-1)", json!({})).unwrap_err();
-    assert_eq!((e.kind, e.message.as_str()), (ScriptErrorKind::Thrown, "negative"));
+    let e = run(
+        "fn check(x) { if x < 0 { throw \"negative\"; } x } check(-1)",
+        json!({}),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (e.kind, e.message.as_str()),
+        (ScriptErrorKind::Thrown, "negative")
+    );
 }
 
 #[test]
@@ -140,7 +211,11 @@ fn runaway_loop_hits_the_operation_limit() {
     let e = run("let i = 0; loop { i += 1; }", json!({})).unwrap_err();
     assert_eq!(e.kind, ScriptErrorKind::Limit, "{e:?}");
     // Normally the operation limit; on a very slow machine the run-time safety net may come first.
-    assert!(e.message.starts_with("script stopped: it ran"), "{}", e.message);
+    assert!(
+        e.message.starts_with("script stopped: it ran"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]
@@ -164,7 +239,13 @@ fn deeply_nested_expression_is_refused() {
     let mut host = ScriptHost::new();
     let errs = host.compile_all(&sources(&[&text]));
     assert_eq!(errs.len(), 1);
-    assert!(matches!(errs[0].1.kind, ScriptErrorKind::Limit | ScriptErrorKind::Compile), "{errs:?}");
+    assert!(
+        matches!(
+            errs[0].1.kind,
+            ScriptErrorKind::Limit | ScriptErrorKind::Compile
+        ),
+        "{errs:?}"
+    );
 }
 
 #[test]
@@ -193,10 +274,22 @@ fn compile_errors_carry_line_and_column() {
     let m = Map::new();
     let lookup = |n: &str| m.get(n).cloned();
     let all = || m.clone();
-    let input = ScriptInput { lookup: &lookup, all: &all, form_data: None, current_user: None, now: now() };
-    assert_eq!(host.run(1, &input).unwrap_err().kind, ScriptErrorKind::Compile);
+    let input = ScriptInput {
+        lookup: &lookup,
+        all: &all,
+        form_data: None,
+        current_user: None,
+        now: now(),
+    };
+    assert_eq!(
+        host.run(1, &input).unwrap_err().kind,
+        ScriptErrorKind::Compile
+    );
     assert_eq!(host.run(0, &input).unwrap().value, json!(2));
-    assert_eq!(host.run(99, &input).unwrap_err().kind, ScriptErrorKind::Runtime);
+    assert_eq!(
+        host.run(99, &input).unwrap_err().kind,
+        ScriptErrorKind::Runtime
+    );
 }
 
 #[test]
@@ -214,7 +307,10 @@ fn juel_operators_and_single_quoted_strings() {
     assert!(cond("not (amount lt 10) && amount ge 20 && x == null", v.clone()).unwrap());
     assert!(cond("status == 'ok' && 'a' == \"a\"", v.clone()).unwrap());
     // Inside strings the words stay words.
-    assert_eq!(run("\"this and that\" + ' or not'", v).unwrap().value, json!("this and that or not"));
+    assert_eq!(
+        run("\"this and that\" + ' or not'", v).unwrap().value,
+        json!("this and that or not")
+    );
     // Positions still point into the text as written.
     let e = run("a and\n  nosuch", json!({"a": true})).unwrap_err();
     assert_eq!((e.line, e.column), (Some(2), Some(3)));
@@ -225,34 +321,54 @@ fn conditions_require_a_boolean() {
     assert!(cond("counter < 100", json!({"counter": 5})).unwrap());
     let e = cond("counter + 1", json!({"counter": 5})).unwrap_err();
     assert_eq!(e.kind, ScriptErrorKind::Runtime);
-    assert_eq!(e.message, "condition must be true or false, got a number (6)");
+    assert_eq!(
+        e.message,
+        "condition must be true or false, got a number (6)"
+    );
     let e = cond("\"yes\"", json!({})).unwrap_err();
-    assert_eq!(e.message, "condition must be true or false, got a string (\"yes\")");
+    assert_eq!(
+        e.message,
+        "condition must be true or false, got a string (\"yes\")"
+    );
 }
 
 #[test]
 fn now_answers_the_input_clock() {
-    assert_eq!(run("now()", json!({})).unwrap().value, json!("2026-01-01T00:00:00Z"));
+    assert_eq!(
+        run("now()", json!({})).unwrap().value,
+        json!("2026-01-01T00:00:00Z")
+    );
     // The wall clock is not reachable.
     assert!(run("timestamp()", json!({})).is_err());
 }
 
 #[test]
 fn print_and_debug_are_silent_and_harmless() {
-    assert_eq!(run("print(\"hi\"); debug(1); 3", json!({})).unwrap().value, json!(3));
+    assert_eq!(
+        run("print(\"hi\"); debug(1); 3", json!({})).unwrap().value,
+        json!(3)
+    );
 }
 
 #[test]
 fn a_compiled_host_runs_many_inputs() {
     let mut host = ScriptHost::new();
-    assert!(host.compile_all(&sources(&["n = n + 1;", "n < 3"])).is_empty());
+    assert!(host
+        .compile_all(&sources(&["n = n + 1;", "n < 3"]))
+        .is_empty());
     let mut n = json!(0);
     let mut rounds = 0;
     loop {
         let m = vars(json!({ "n": n }));
         let lookup = |k: &str| m.get(k).cloned();
         let all = || m.clone();
-        let input = ScriptInput { lookup: &lookup, all: &all, form_data: None, current_user: None, now: now() };
+        let input = ScriptInput {
+            lookup: &lookup,
+            all: &all,
+            form_data: None,
+            current_user: None,
+            now: now(),
+        };
         if !host.condition(1, &input).unwrap() {
             break;
         }

@@ -7,7 +7,9 @@ fn ts(s: &str) -> Timestamp {
 }
 
 fn after(text: &str, armed: &str) -> Timestamp {
-    parse_duration(text).unwrap_or_else(|e| panic!("{text}: {e}")).first_due(ts(armed))
+    parse_duration(text)
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+        .first_due(ts(armed))
 }
 
 fn err(r: Result<Schedule, baton_engine::timer::TimerError>) -> String {
@@ -20,28 +22,53 @@ fn err(r: Result<Schedule, baton_engine::timer::TimerError>) -> String {
 #[test]
 fn dates_with_offset_or_z() {
     let armed = ts("2030-01-01T00:00:00Z");
-    assert_eq!(parse_date("2026-03-01T09:00:00Z").unwrap().first_due(armed), ts("2026-03-01T09:00:00Z"));
-    assert_eq!(parse_date(" 2026-03-01T10:00:00+01:00 ").unwrap().first_due(armed), ts("2026-03-01T09:00:00Z"));
-    assert_eq!(parse_date("2026-03-01T09:00:00.250Z").unwrap().first_due(armed), ts("2026-03-01T09:00:00.25Z"));
+    assert_eq!(
+        parse_date("2026-03-01T09:00:00Z").unwrap().first_due(armed),
+        ts("2026-03-01T09:00:00Z")
+    );
+    assert_eq!(
+        parse_date(" 2026-03-01T10:00:00+01:00 ")
+            .unwrap()
+            .first_due(armed),
+        ts("2026-03-01T09:00:00Z")
+    );
+    assert_eq!(
+        parse_date("2026-03-01T09:00:00.250Z")
+            .unwrap()
+            .first_due(armed),
+        ts("2026-03-01T09:00:00.25Z")
+    );
 }
 
 #[test]
 fn dates_without_offset_are_utc() {
     let armed = ts("2020-01-01T00:00:00Z");
-    assert_eq!(parse_date("2026-03-01T09:00:00").unwrap().first_due(armed), ts("2026-03-01T09:00:00Z"));
-    assert_eq!(parse_date("2026-03-01").unwrap().first_due(armed), ts("2026-03-01T00:00:00Z"));
+    assert_eq!(
+        parse_date("2026-03-01T09:00:00").unwrap().first_due(armed),
+        ts("2026-03-01T09:00:00Z")
+    );
+    assert_eq!(
+        parse_date("2026-03-01").unwrap().first_due(armed),
+        ts("2026-03-01T00:00:00Z")
+    );
 }
 
 #[test]
 fn a_date_in_the_past_is_due_at_that_instant() {
     let s = parse_date("2000-01-01T00:00:00Z").unwrap();
-    assert_eq!(s.first_due(ts("2026-01-01T00:00:00Z")), ts("2000-01-01T00:00:00Z"));
+    assert_eq!(
+        s.first_due(ts("2026-01-01T00:00:00Z")),
+        ts("2000-01-01T00:00:00Z")
+    );
     assert_eq!(s.next_after(ts("2000-01-01T00:00:00Z"), 1), None);
 }
 
 #[test]
 fn bad_dates_say_what_a_good_one_looks_like() {
-    assert_eq!(err(parse_date("2026-13-01")), "'2026-13-01' is not an ISO 8601 date-time such as 2026-03-01T09:00:00Z");
+    assert_eq!(
+        err(parse_date("2026-13-01")),
+        "'2026-13-01' is not an ISO 8601 date-time such as 2026-03-01T09:00:00Z"
+    );
     assert!(err(parse_date("tomorrow")).contains("'tomorrow' is not an ISO 8601 date-time"));
     assert!(err(parse_date("2026-02-30T00:00:00Z")).contains("not an ISO 8601 date-time"));
     assert!(err(parse_date("")).contains("empty"));
@@ -63,17 +90,32 @@ fn durations() {
 
 #[test]
 fn months_clamp_to_the_end_of_the_month() {
-    assert_eq!(after("P1M", "2026-01-31T00:00:00Z"), ts("2026-02-28T00:00:00Z"));
-    assert_eq!(after("P1M", "2028-01-31T12:00:00Z"), ts("2028-02-29T12:00:00Z"));
-    assert_eq!(after("P1Y", "2028-02-29T00:00:00Z"), ts("2029-02-28T00:00:00Z"));
-    assert_eq!(after("P1D", "2028-02-28T00:00:00Z"), ts("2028-02-29T00:00:00Z"));
+    assert_eq!(
+        after("P1M", "2026-01-31T00:00:00Z"),
+        ts("2026-02-28T00:00:00Z")
+    );
+    assert_eq!(
+        after("P1M", "2028-01-31T12:00:00Z"),
+        ts("2028-02-29T12:00:00Z")
+    );
+    assert_eq!(
+        after("P1Y", "2028-02-29T00:00:00Z"),
+        ts("2029-02-28T00:00:00Z")
+    );
+    assert_eq!(
+        after("P1D", "2028-02-28T00:00:00Z"),
+        ts("2028-02-29T00:00:00Z")
+    );
 }
 
 #[test]
 fn bad_durations() {
     for bad in ["", "   ", "30 minutes", "P", "PT", "1H", "PTXS", "P1D2"] {
         let m = err(parse_duration(bad));
-        assert!(m.contains("ISO 8601 duration") || m.contains("empty"), "{bad:?}: {m}");
+        assert!(
+            m.contains("ISO 8601 duration") || m.contains("empty"),
+            "{bad:?}: {m}"
+        );
     }
     assert!(err(parse_duration("-P1D")).contains("negative"));
 }
@@ -95,25 +137,54 @@ fn cycle_with_count() {
 #[test]
 fn cycle_forever() {
     let s = parse_cycle("R/PT1H").unwrap();
-    assert!(matches!(s, Schedule::Cycle { repetitions: None, start: None, .. }));
+    assert!(matches!(
+        s,
+        Schedule::Cycle {
+            repetitions: None,
+            start: None,
+            ..
+        }
+    ));
     let armed = ts("2026-01-01T00:00:00Z");
     assert_eq!(s.first_due(armed), ts("2026-01-01T01:00:00Z"));
-    assert_eq!(s.next_after(ts("2026-01-01T05:00:00Z"), 1_000_000), Some(ts("2026-01-01T06:00:00Z")));
+    assert_eq!(
+        s.next_after(ts("2026-01-01T05:00:00Z"), 1_000_000),
+        Some(ts("2026-01-01T06:00:00Z"))
+    );
 }
 
 #[test]
 fn cycle_with_start() {
     let s = parse_cycle("R3/2026-01-01T00:00:00Z/P1D").unwrap();
     // Armed before the start: the start is the first due time.
-    assert_eq!(s.first_due(ts("2025-12-01T00:00:00Z")), ts("2026-01-01T00:00:00Z"));
+    assert_eq!(
+        s.first_due(ts("2025-12-01T00:00:00Z")),
+        ts("2026-01-01T00:00:00Z")
+    );
     // Armed after the start: one period from arming.
-    assert_eq!(s.first_due(ts("2026-02-01T08:00:00Z")), ts("2026-02-02T08:00:00Z"));
-    assert_eq!(s.next_after(ts("2026-01-01T00:00:00Z"), 1), Some(ts("2026-01-02T00:00:00Z")));
+    assert_eq!(
+        s.first_due(ts("2026-02-01T08:00:00Z")),
+        ts("2026-02-02T08:00:00Z")
+    );
+    assert_eq!(
+        s.next_after(ts("2026-01-01T00:00:00Z"), 1),
+        Some(ts("2026-01-02T00:00:00Z"))
+    );
     assert_eq!(s.next_after(ts("2026-01-03T00:00:00Z"), 3), None);
 
     let s = parse_cycle("R/2026-01-01T00:00:00Z/P1D").unwrap();
-    assert!(matches!(s, Schedule::Cycle { repetitions: None, start: Some(_), .. }));
-    assert_eq!(s.next_after(ts("2026-01-09T00:00:00Z"), 500), Some(ts("2026-01-10T00:00:00Z")));
+    assert!(matches!(
+        s,
+        Schedule::Cycle {
+            repetitions: None,
+            start: Some(_),
+            ..
+        }
+    ));
+    assert_eq!(
+        s.next_after(ts("2026-01-09T00:00:00Z"), 500),
+        Some(ts("2026-01-10T00:00:00Z"))
+    );
 }
 
 #[test]
@@ -127,14 +198,21 @@ fn monthly_cycle_clamps() {
 #[test]
 fn bad_cycles() {
     assert!(err(parse_cycle("PT10S")).contains("write R/PT10S"));
-    assert_eq!(err(parse_cycle("0 0 12 * * ?")), "cron expressions in timeCycle are not supported yet");
-    assert_eq!(err(parse_cycle("*/5 * * * *")), "cron expressions in timeCycle are not supported yet");
+    assert_eq!(
+        err(parse_cycle("0 0 12 * * ?")),
+        "cron expressions in timeCycle are not supported yet"
+    );
+    assert_eq!(
+        err(parse_cycle("*/5 * * * *")),
+        "cron expressions in timeCycle are not supported yet"
+    );
     assert!(err(parse_cycle("R0/PT1S")).contains("zero times"));
     assert!(err(parse_cycle("Rx/PT1S")).contains("not a whole number"));
     assert!(err(parse_cycle("R5/PT0S")).contains("longer than zero"));
     assert!(err(parse_cycle("R5/banana")).contains("supported"));
     assert!(err(parse_cycle("R5/2026-01-01T00:00:00Z/2026-02-01T00:00:00Z")).contains("supported"));
-    assert!(err(parse_cycle("R5/2026-13-01T00:00:00Z/P1D")).contains("'2026-13-01T00:00:00Z' is not an ISO 8601 date-time"));
+    assert!(err(parse_cycle("R5/2026-13-01T00:00:00Z/P1D"))
+        .contains("'2026-13-01T00:00:00Z' is not an ISO 8601 date-time"));
     assert!(err(parse_cycle("R5/PT1X")).contains("'PT1X' is not an ISO 8601 duration"));
     assert!(err(parse_cycle("R5")).contains("not an ISO 8601 repeating interval"));
     assert!(err(parse_cycle("R5/PT1S/PT1S/PT1S")).contains("not an ISO 8601 repeating interval"));

@@ -13,7 +13,10 @@ use sha2::{Digest, Sha256};
 pub const FIRST_ADMIN: &str = "admin";
 
 fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn new_token() -> String {
@@ -23,7 +26,10 @@ fn new_token() -> String {
 /// A user or team name: what people type, without surprises in lists and scripts.
 fn name_ok(field: &'static str, name: &str) -> Result<(), Fail> {
     if name.len() > 100 || name.chars().any(|c| c.is_control() || c == ',') {
-        return Err(Fail::Field(field, format!("{field} must be at most 100 characters, without commas or control characters")));
+        return Err(Fail::Field(
+            field,
+            format!("{field} must be at most 100 characters, without commas or control characters"),
+        ));
     }
     Ok(())
 }
@@ -42,8 +48,17 @@ pub enum Bootstrap {
 impl Runtime {
     /// The caller a bearer token stands for, if the token is live.
     pub fn authenticate(&self, token: &str) -> Option<Caller> {
-        let row = self.store().user_by_token_hash(&hash(token.trim())).ok()??;
-        Some(Caller { user: Some(User { name: row.user_name, teams: row.teams }), admin: row.is_admin })
+        let row = self
+            .store()
+            .user_by_token_hash(&hash(token.trim()))
+            .ok()??;
+        Some(Caller {
+            user: Some(User {
+                name: row.user_name,
+                teams: row.teams,
+            }),
+            admin: row.is_admin,
+        })
     }
 
     /// A server's first start: creates the administrator if there are no users, and registers
@@ -52,21 +67,30 @@ impl Runtime {
         let now = self.now();
         let mut store = self.writer();
         let first = store.user_count().map_err(|e| e.to_string())? == 0;
-        let has_token = token.is_some_and(|t| store.user_by_token_hash(&hash(t)).ok().flatten().is_some());
-        let admin_tokens = store.tokens(Some(FIRST_ADMIN)).map_err(|e| e.to_string())?.iter().filter(|t| t.revoked_at.is_none()).count();
+        let has_token =
+            token.is_some_and(|t| store.user_by_token_hash(&hash(t)).ok().flatten().is_some());
+        let admin_tokens = store
+            .tokens(Some(FIRST_ADMIN))
+            .map_err(|e| e.to_string())?
+            .iter()
+            .filter(|t| t.revoked_at.is_none())
+            .count();
         let tx = store.transaction().map_err(|e| e.to_string())?;
         if first {
-            tx.create_user(FIRST_ADMIN, true, &now).map_err(|e| e.to_string())?;
+            tx.create_user(FIRST_ADMIN, true, &now)
+                .map_err(|e| e.to_string())?;
         }
         let outcome = match token {
             Some(_) if has_token => Bootstrap::Given,
             Some(t) => {
-                tx.insert_token(&hash(t), FIRST_ADMIN, Some("serve --token"), &now).map_err(|e| e.to_string())?;
+                tx.insert_token(&hash(t), FIRST_ADMIN, Some("serve --token"), &now)
+                    .map_err(|e| e.to_string())?;
                 Bootstrap::Given
             }
             None if first || admin_tokens == 0 => {
                 let t = new_token();
-                tx.insert_token(&hash(&t), FIRST_ADMIN, Some("first start"), &now).map_err(|e| e.to_string())?;
+                tx.insert_token(&hash(&t), FIRST_ADMIN, Some("first start"), &now)
+                    .map_err(|e| e.to_string())?;
                 Bootstrap::NewToken(t)
             }
             None => Bootstrap::Existing,
@@ -81,16 +105,30 @@ impl Runtime {
         let is_admin = match data.get("isAdmin") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
-            Some(_) => return Err(Fail::Field("isAdmin", "isAdmin must be true or false".into())),
+            Some(_) => {
+                return Err(Fail::Field(
+                    "isAdmin",
+                    "isAdmin must be true or false".into(),
+                ))
+            }
         };
         let teams: Vec<String> = match data.get("teams") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(a)) => a
                 .iter()
-                .map(|t| t.as_str().filter(|s| !s.trim().is_empty()).map(str::to_string))
+                .map(|t| {
+                    t.as_str()
+                        .filter(|s| !s.trim().is_empty())
+                        .map(str::to_string)
+                })
                 .collect::<Option<_>>()
                 .ok_or_else(|| Fail::Field("teams", "teams must be a list of team names".into()))?,
-            Some(_) => return Err(Fail::Field("teams", "teams must be a list of team names".into())),
+            Some(_) => {
+                return Err(Fail::Field(
+                    "teams",
+                    "teams must be a list of team names".into(),
+                ))
+            }
         };
         for t in &teams {
             name_ok("teams", t)?;
@@ -106,7 +144,10 @@ impl Runtime {
             tx.add_team_member(t, name)?;
         }
         tx.commit()?;
-        Ok(("User created".into(), json!({"userName": name, "isAdmin": is_admin, "teams": teams})))
+        Ok((
+            "User created".into(),
+            json!({"userName": name, "isAdmin": is_admin, "teams": teams}),
+        ))
     }
 
     pub(crate) fn team_member(&self, data: &Value, add: bool) -> Answer {
@@ -119,7 +160,11 @@ impl Runtime {
             baton_store::StoreError::NotFound(m) => Fail::Field("userName", m),
             other => other.into(),
         };
-        let changed = if add { tx.add_team_member(team, user).map_err(missing)? } else { tx.remove_team_member(team, user).map_err(missing)? };
+        let changed = if add {
+            tx.add_team_member(team, user).map_err(missing)?
+        } else {
+            tx.remove_team_member(team, user).map_err(missing)?
+        };
         tx.commit()?;
         let message = match (add, changed) {
             (true, true) => "User added to team",
@@ -127,18 +172,30 @@ impl Runtime {
             (false, true) => "User removed from team",
             (false, false) => "User was not in the team",
         };
-        Ok((message.into(), json!({"userName": user, "team": team, "changed": changed})))
+        Ok((
+            message.into(),
+            json!({"userName": user, "team": team, "changed": changed}),
+        ))
     }
 
     pub(crate) fn users(&self) -> Answer {
         let rows = self.store().users()?;
-        Ok(("OK".into(), json!({"items": rows, "totalCount": rows.len()})))
+        Ok((
+            "OK".into(),
+            json!({"items": rows, "totalCount": rows.len()}),
+        ))
     }
 
     pub(crate) fn teams(&self) -> Answer {
         let teams = self.store().teams()?;
-        let items: Vec<Value> = teams.iter().map(|(t, m)| json!({"team": t, "members": m})).collect();
-        Ok(("OK".into(), json!({"items": items, "totalCount": items.len()})))
+        let items: Vec<Value> = teams
+            .iter()
+            .map(|(t, m)| json!({"team": t, "members": m}))
+            .collect();
+        Ok((
+            "OK".into(),
+            json!({"items": items, "totalCount": items.len()}),
+        ))
     }
 
     /// CreateApiTokenCommand: an administrator makes tokens for anyone, a user for themselves.
@@ -150,17 +207,22 @@ impl Runtime {
             (None, None) => return Err(Fail::Field("userName", "userName is required".into())),
         };
         if !caller.admin && caller.user.as_ref().is_none_or(|me| me.name != user) {
-            return Err(Fail::Forbidden(format!("only an administrator makes tokens for other users ({} asked for {user})", caller.name())));
+            return Err(Fail::Forbidden(format!(
+                "only an administrator makes tokens for other users ({} asked for {user})",
+                caller.name()
+            )));
         }
         let label = opt_text(data, "label")?;
         let token = new_token();
         let now = self.now();
         let mut store = self.writer();
         let tx = store.transaction()?;
-        let id = tx.insert_token(&hash(&token), &user, label, &now).map_err(|e| match e {
-            baton_store::StoreError::NotFound(m) => Fail::Field("userName", m),
-            other => other.into(),
-        })?;
+        let id = tx
+            .insert_token(&hash(&token), &user, label, &now)
+            .map_err(|e| match e {
+                baton_store::StoreError::NotFound(m) => Fail::Field("userName", m),
+                other => other.into(),
+            })?;
         tx.commit()?;
         Ok((
             "API token created; it is shown only this once".into(),
@@ -170,23 +232,48 @@ impl Runtime {
 
     /// GetApiTokenListQuery: every token for an administrator, one's own otherwise; never secrets.
     pub(crate) fn token_list(&self, caller: &Caller) -> Answer {
-        let mine = (!caller.admin).then(|| caller.user.as_ref().map(|u| u.name.clone())).flatten();
+        let mine = (!caller.admin)
+            .then(|| caller.user.as_ref().map(|u| u.name.clone()))
+            .flatten();
         let rows = self.store().tokens(mine.as_deref())?;
-        Ok(("OK".into(), json!({"items": rows, "totalCount": rows.len()})))
+        Ok((
+            "OK".into(),
+            json!({"items": rows, "totalCount": rows.len()}),
+        ))
     }
 
     pub(crate) fn revoke_token(&self, data: &Value, caller: &Caller) -> Answer {
-        let id = data.get("id").and_then(Value::as_i64).ok_or_else(|| Fail::Field("id", "id (the token's id) is required".into()))?;
-        let owner = self.store().tokens(None)?.into_iter().find(|t| t.id == id).map(|t| t.user_name);
-        let Some(owner) = owner else { return Err(Fail::Field("id", format!("no API token {id}"))) };
+        let id = data
+            .get("id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| Fail::Field("id", "id (the token's id) is required".into()))?;
+        let owner = self
+            .store()
+            .tokens(None)?
+            .into_iter()
+            .find(|t| t.id == id)
+            .map(|t| t.user_name);
+        let Some(owner) = owner else {
+            return Err(Fail::Field("id", format!("no API token {id}")));
+        };
         if !caller.admin && caller.user.as_ref().is_none_or(|me| me.name != owner) {
-            return Err(Fail::Forbidden(format!("token {id} belongs to {owner}; only they or an administrator may revoke it")));
+            return Err(Fail::Forbidden(format!(
+                "token {id} belongs to {owner}; only they or an administrator may revoke it"
+            )));
         }
         let now = self.now();
         let mut store = self.writer();
         let tx = store.transaction()?;
         let revoked = tx.revoke_token(id, &now)?;
         tx.commit()?;
-        Ok((if revoked { "API token revoked" } else { "API token was already revoked" }.into(), json!({"id": id, "revoked": true})))
+        Ok((
+            if revoked {
+                "API token revoked"
+            } else {
+                "API token was already revoked"
+            }
+            .into(),
+            json!({"id": id, "revoked": true}),
+        ))
     }
 }

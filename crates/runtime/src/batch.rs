@@ -23,7 +23,10 @@ const MAX_BATCH: usize = 512;
 impl Runtime {
     /// Runs `f` in a write transaction, possibly together with other commands' writes, and
     /// answers its result once the transaction committed.
-    pub(crate) fn write<T: Send + 'static>(&self, f: impl FnOnce(&Tx) -> Result<T, Fail> + Send + 'static) -> Result<T, Fail> {
+    pub(crate) fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Tx) -> Result<T, Fail> + Send + 'static,
+    ) -> Result<T, Fail> {
         let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
         let out = slot.clone();
         let (done, finished) = mpsc::channel();
@@ -32,7 +35,10 @@ impl Runtime {
             *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
             Ok(())
         });
-        self.queue.lock().unwrap_or_else(|p| p.into_inner()).push(Job { run, done });
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Job { run, done });
         loop {
             // Done by another leader's batch: answer without touching the store.
             match finished.try_recv() {
@@ -40,13 +46,18 @@ impl Runtime {
                     r?;
                     break;
                 }
-                Err(mpsc::TryRecvError::Disconnected) => return Err(Fail::Business("the write was lost".into())),
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    return Err(Fail::Business("the write was lost".into()))
+                }
                 Err(mpsc::TryRecvError::Empty) => {}
             }
             let mut leading = self.leader.lock().unwrap_or_else(|p| p.into_inner());
             if *leading {
                 // Someone is committing a batch: wait for it to finish, then look again.
-                let _unused = self.batch_done.wait(leading).unwrap_or_else(|p| p.into_inner());
+                let _unused = self
+                    .batch_done
+                    .wait(leading)
+                    .unwrap_or_else(|p| p.into_inner());
                 continue;
             }
             *leading = true;
@@ -76,7 +87,7 @@ fn run_batch(store: &mut Store, jobs: Vec<Job>) {
         Ok(t) => t,
         Err(e) => {
             for j in jobs {
-                let _ = j.done.send(Err(e.to_string()).map_err(Fail::Business));
+                let _ = j.done.send(Err(Fail::Business(e.to_string())));
             }
             return;
         }
@@ -105,7 +116,9 @@ fn run_batch(store: &mut Store, jobs: Vec<Job>) {
         }
         Err(e) => {
             for d in committed {
-                let _ = d.send(Err(Fail::Business(format!("the commit failed, nothing was saved: {e}"))));
+                let _ = d.send(Err(Fail::Business(format!(
+                    "the commit failed, nothing was saved: {e}"
+                ))));
             }
         }
     }

@@ -4,7 +4,8 @@
 //!
 //! The rules (docs/correlation.md says them for users):
 //! - ReturnCallbackCommand resumes the receive task whose CallbackRegistry row is Pending for the
-//!   key. A key whose newest row is Completed is a duplicate: answered successfully with
+//!   key (webhook mode; a form-mode row on the same key is completed by a form submission and
+//!   is skipped). A key whose newest webhook row is Completed is a duplicate: answered with
 //!   `duplicate: true`, the instance is not resumed again. No row at all: a business error,
 //!   unless `ttlSeconds` > 0 buffers the callback until a receive task registers that key.
 //! - CorrelateMessageCommand reaches the oldest instance subscribed to the message name whose
@@ -24,7 +25,9 @@ use std::sync::atomic::Ordering;
 const MAX_DRAIN: usize = 1000;
 
 fn expires_at(now: &str, ttl: i64) -> Result<String, Fail> {
-    let now: jiff::Timestamp = now.parse().map_err(|e| Fail::Business(format!("clock: {e}")))?;
+    let now: jiff::Timestamp = now
+        .parse()
+        .map_err(|e| Fail::Business(format!("clock: {e}")))?;
     let at = now
         .checked_add(jiff::SignedDuration::from_secs(ttl))
         .map_err(|_| Fail::Field("ttlSeconds", "ttlSeconds is too large".into()))?;
@@ -37,16 +40,36 @@ impl Runtime {
         let result = data.get("result").cloned().unwrap_or(json!({}));
         let ttl = seconds(data, "ttlSeconds")?;
         let pending = self.store().pending_callback(key)?;
+        // Only a form-mode task waits on this key: it takes a form submission, not a callback.
+        if let Some(row) = pending.as_ref().filter(|r| r.form_key.is_some()) {
+            let latest = self.store().latest_callback(key)?;
+            return match latest {
+                Some(done) if done.status == "Completed" => self.duplicate_callback(key, done),
+                _ => Err(Fail::Business(format!(
+                    "no task waits for a webhook callback with correlation key '{key}': task {} of instance {} waits on that key for a form submission (SignalProcessInstanceCommand)",
+                    row.callback_task_id, row.parent_instance_id
+                ))),
+            };
+        }
         if let Some(row) = pending {
             let guid = row.parent_instance_id;
-            let s = match self.step(&guid, Event::Callback { correlation_key: key.into(), data: result.clone() }, caller) {
+            let s = match self.step(
+                &guid,
+                Event::Callback {
+                    correlation_key: key.into(),
+                    data: result.clone(),
+                },
+                caller,
+            ) {
                 Ok(s) => s,
                 // A racing delivery of the same key won: answer as a duplicate below.
                 Err(Fail::Business(m)) => {
                     // Bind first: a guard in the match scrutinee would live through the arms.
                     let latest = self.store().latest_callback(key)?;
                     match latest {
-                        Some(r) if r.status == "Completed" && r.parent_instance_id == guid => return self.duplicate_callback(key, r),
+                        Some(r) if r.status == "Completed" && r.parent_instance_id == guid => {
+                            return self.duplicate_callback(key, r)
+                        }
                         _ => return Err(Fail::Business(m)),
                     }
                 }
@@ -114,12 +137,20 @@ impl Runtime {
         }
         let subscribers = self.store().subscribers("message", name, key.as_deref())?;
         for guid in subscribers {
-            let outcome = json!({"correlated": true, "buffered": false, "instanceGuid": guid}).to_string();
+            let outcome =
+                json!({"correlated": true, "buffered": false, "instanceGuid": guid}).to_string();
             let extra = match message_id {
-                Some(id) => Extra::Receipt { message_id: id.to_string(), outcome },
+                Some(id) => Extra::Receipt {
+                    message_id: id.to_string(),
+                    outcome,
+                },
                 None => Extra::None,
             };
-            let event = Event::Message { name: name.into(), correlation_key: key.clone(), variables: variables.clone() };
+            let event = Event::Message {
+                name: name.into(),
+                correlation_key: key.clone(),
+                variables: variables.clone(),
+            };
             match self.step_with(&guid, event, caller, extra) {
                 Ok(s) => {
                     return Ok((
@@ -128,7 +159,10 @@ impl Runtime {
                     ))
                 }
                 // A twin with the same messageId committed first.
-                Err(Fail::Business(_)) if message_id.is_some_and(|id| self.store().receipt(id).ok().flatten().is_some()) => {
+                Err(Fail::Business(_))
+                    if message_id
+                        .is_some_and(|id| self.store().receipt(id).ok().flatten().is_some()) =>
+                {
                     return duplicate(message_id.unwrap_or_default())?.ok_or(Fail::Conflict);
                 }
                 // The subscription closed in between, or the instance refused: try the next one.
@@ -136,12 +170,55 @@ impl Runtime {
                 Err(e) => return Err(e),
             }
         }
+        // A message start event of a deployed process (its newest version) starts an instance.
+        for (def, engine) in self.latest_engines()? {
+            if let Some((_, start)) = engine.starts_on("message", name).into_iter().next() {
+                let outcome = json!({"correlated": true, "buffered": false, "started": true, "processDefinitionId": def}).to_string();
+                let extra = match message_id {
+                    Some(id) => Extra::Receipt {
+                        message_id: id.to_string(),
+                        outcome,
+                    },
+                    None => Extra::None,
+                };
+                let (guid, _, inst) = match self.start_instance(
+                    def,
+                    Some(&start),
+                    variables.clone(),
+                    None,
+                    key.clone(),
+                    caller,
+                    extra,
+                ) {
+                    Ok(r) => r,
+                    Err(Fail::Business(_))
+                        if message_id.is_some_and(|id| {
+                            self.store().receipt(id).ok().flatten().is_some()
+                        }) =>
+                    {
+                        return duplicate(message_id.unwrap_or_default())?.ok_or(Fail::Conflict);
+                    }
+                    Err(e) => return Err(e),
+                };
+                return Ok((
+                    "Message started a process instance".into(),
+                    json!({"correlated": true, "buffered": false, "started": true, "instanceGuid": guid,
+                           "status": inst.status.as_str(), "duplicate": false}),
+                ));
+            }
+        }
         let now = self.now();
         let (message, answer) = if ttl > 0 {
             let expires = expires_at(&now, ttl)?;
-            ("Message buffered: no instance waits for it yet", json!({"correlated": false, "buffered": true, "expiresAt": expires}))
+            (
+                "Message buffered: no instance waits for it yet",
+                json!({"correlated": false, "buffered": true, "expiresAt": expires}),
+            )
         } else {
-            ("No instance waits for this message; it was discarded (ttlSeconds 0)", json!({"correlated": false, "buffered": false}))
+            (
+                "No instance waits for this message; it was discarded (ttlSeconds 0)",
+                json!({"correlated": false, "buffered": false}),
+            )
         };
         let mut store = self.writer();
         let tx = store.transaction()?;
@@ -155,7 +232,15 @@ impl Runtime {
         let mut answer = answer;
         if ttl > 0 {
             let payload = Value::Object(variables).to_string();
-            let id = tx.buffer("message", Some(name), key.as_deref(), &payload, message_id, &now, answer["expiresAt"].as_str().unwrap_or(&now))?;
+            let id = tx.buffer(
+                "message",
+                Some(name),
+                key.as_deref(),
+                &payload,
+                message_id,
+                &now,
+                answer["expiresAt"].as_str().unwrap_or(&now),
+            )?;
             answer["bufferId"] = json!(id);
         }
         tx.commit()?;
@@ -168,14 +253,65 @@ impl Runtime {
         let name = text(data, "signalName")?;
         let variables = object(data, "variables")?;
         let resumed = self.signal_all(name, &variables, caller, None);
-        Ok(("Signal broadcast".into(), json!({"instances": resumed})))
+        let started = self.signal_starts(name, &variables, caller);
+        Ok((
+            "Signal broadcast".into(),
+            json!({"instances": resumed, "started": started}),
+        ))
     }
 
-    fn signal_all(&self, name: &str, variables: &serde_json::Map<String, Value>, caller: &Caller, except: Option<&str>) -> Vec<String> {
+    /// Starts an instance of every deployed process (newest version) with a signal start event
+    /// for `name`.
+    fn signal_starts(
+        &self,
+        name: &str,
+        variables: &serde_json::Map<String, Value>,
+        caller: &Caller,
+    ) -> Vec<String> {
+        let mut started = Vec::new();
+        for (def, engine) in self.latest_engines().unwrap_or_default() {
+            for (_, start) in engine.starts_on("signal", name) {
+                match self.start_instance(
+                    def,
+                    Some(&start),
+                    variables.clone(),
+                    None,
+                    None,
+                    caller,
+                    Extra::None,
+                ) {
+                    Ok((guid, _, _)) => started.push(guid),
+                    Err(_) => tracing::info!(
+                        definition = def,
+                        start,
+                        "a signal start event could not start"
+                    ),
+                }
+            }
+        }
+        started
+    }
+
+    fn signal_all(
+        &self,
+        name: &str,
+        variables: &serde_json::Map<String, Value>,
+        caller: &Caller,
+        except: Option<&str>,
+    ) -> Vec<String> {
         let mut resumed = Vec::new();
-        let subscribers = self.store().subscribers("signal", name, None).unwrap_or_default();
-        for guid in subscribers.into_iter().filter(|g| Some(g.as_str()) != except) {
-            let event = Event::Signal { name: name.into(), variables: variables.clone() };
+        let subscribers = self
+            .store()
+            .subscribers("signal", name, None)
+            .unwrap_or_default();
+        for guid in subscribers
+            .into_iter()
+            .filter(|g| Some(g.as_str()) != except)
+        {
+            let event = Event::Signal {
+                name: name.into(),
+                variables: variables.clone(),
+            };
             if self.step(&guid, event, caller).is_ok() {
                 resumed.push(guid);
             }
@@ -187,10 +323,15 @@ impl Runtime {
         let status = opt_text(data, "status")?;
         if let Some(s) = status {
             if !["Pending", "Completed", "Failed", "Expired"].contains(&s) {
-                return Err(Fail::Field("status", format!("status must be Pending, Completed, Failed or Expired, not '{s}'")));
+                return Err(Fail::Field(
+                    "status",
+                    format!("status must be Pending, Completed, Failed or Expired, not '{s}'"),
+                ));
             }
         }
-        let rows = self.store().callbacks(status, opt_text(data, "instanceGuid")?)?;
+        let rows = self
+            .store()
+            .callbacks(status, opt_text(data, "instanceGuid")?)?;
         Ok(("OK".into(), json!(rows)))
     }
 
@@ -199,7 +340,10 @@ impl Runtime {
         let status = opt_text(data, "status")?;
         if let Some(s) = status {
             if !["Buffered", "Correlated", "Expired"].contains(&s) {
-                return Err(Fail::Field("status", format!("status must be Buffered, Correlated or Expired, not '{s}'")));
+                return Err(Fail::Field(
+                    "status",
+                    format!("status must be Buffered, Correlated or Expired, not '{s}'"),
+                ));
             }
         }
         let now = self.now();
@@ -210,7 +354,10 @@ impl Runtime {
             tx.commit()?;
         }
         let rows = self.store().buffered(status)?;
-        Ok(("OK".into(), json!({"items": rows, "totalCount": rows.len()})))
+        Ok((
+            "OK".into(),
+            json!({"items": rows, "totalCount": rows.len()}),
+        ))
     }
 
     /// Delivers the outbox: thrown signals to every other subscribed instance, thrown messages
@@ -233,15 +380,26 @@ impl Runtime {
                 let error = match row.event.as_str() {
                     "signalThrown" => {
                         self.signal_all(&name, &variables, &system, row.instance_guid.as_deref());
+                        self.signal_starts(&name, &variables, &system);
                         None
                     }
                     "messageThrown" => {
                         let key = effect["correlationKey"].as_str().map(str::to_string);
-                        let subscribers = self.store().subscribers("message", &name, key.as_deref()).unwrap_or_default();
-                        let delivered = subscribers.into_iter().filter(|g| Some(g.as_str()) != row.instance_guid.as_deref()).any(|g| {
-                            let event = Event::Message { name: name.clone(), correlation_key: key.clone(), variables: variables.clone() };
-                            self.step(&g, event, &system).is_ok()
-                        });
+                        let subscribers = self
+                            .store()
+                            .subscribers("message", &name, key.as_deref())
+                            .unwrap_or_default();
+                        let delivered = subscribers
+                            .into_iter()
+                            .filter(|g| Some(g.as_str()) != row.instance_guid.as_deref())
+                            .any(|g| {
+                                let event = Event::Message {
+                                    name: name.clone(),
+                                    correlation_key: key.clone(),
+                                    variables: variables.clone(),
+                                };
+                                self.step(&g, event, &system).is_ok()
+                            });
                         (!delivered).then(|| format!("no instance waits for message '{name}'"))
                     }
                     other => Some(format!("unknown outbox event '{other}'")),
@@ -277,7 +435,11 @@ pub(crate) fn drain_buffer(
     caller: &Caller,
 ) -> Result<(), Fail> {
     let ctx = caller.ctx(clock);
-    let feed = |inst: &mut Instance, effects: &mut Vec<Effect>, event: Event, id: i64| -> Result<bool, Fail> {
+    let feed = |inst: &mut Instance,
+                effects: &mut Vec<Effect>,
+                event: Event,
+                id: i64|
+     -> Result<bool, Fail> {
         match engine.apply(inst, event, &ctx) {
             Ok(more) => {
                 effects.extend(more);
@@ -300,18 +462,40 @@ pub(crate) fn drain_buffer(
         for key in callback_keys {
             if let Some(row) = tx.take_buffered("callback", None, Some(&key), now, guid)? {
                 let data: Value = serde_json::from_str(&row.payload).unwrap_or(json!({}));
-                delivered = feed(inst, effects, Event::Callback { correlation_key: key, data }, row.id)?;
+                delivered = feed(
+                    inst,
+                    effects,
+                    Event::Callback {
+                        correlation_key: key,
+                        data,
+                    },
+                    row.id,
+                )?;
                 break;
             }
         }
         if !delivered {
-            for sub in engine.subscriptions(inst).into_iter().filter(|s| s.kind == "message") {
-                if let Some(row) = tx.take_buffered("message", Some(&sub.name), sub.correlation_key.as_deref(), now, guid)? {
+            for sub in engine
+                .subscriptions(inst)
+                .into_iter()
+                .filter(|s| s.kind == "message")
+            {
+                if let Some(row) = tx.take_buffered(
+                    "message",
+                    Some(&sub.name),
+                    sub.correlation_key.as_deref(),
+                    now,
+                    guid,
+                )? {
                     let variables = match serde_json::from_str(&row.payload) {
                         Ok(Value::Object(m)) => m,
                         _ => Default::default(),
                     };
-                    let event = Event::Message { name: sub.name, correlation_key: row.correlation_key.clone(), variables };
+                    let event = Event::Message {
+                        name: sub.name,
+                        correlation_key: row.correlation_key.clone(),
+                        variables,
+                    };
                     delivered = feed(inst, effects, event, row.id)?;
                     break;
                 }

@@ -36,24 +36,59 @@ pub fn app(state: Arc<AppState>) -> Router {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let h = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let h = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = h.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
 }
 
-fn unauthorized() -> Response {
-    (StatusCode::UNAUTHORIZED, Json(json!({"isSuccessful": false, "message": "missing or invalid bearer token"}))).into_response()
+/// Which envelope an error answer uses: seed 000's `isSuccessful` or seed 001's `success`.
+#[derive(Clone, Copy)]
+enum Door {
+    Execute,
+    Bpm,
 }
 
-fn bad_request(message: String) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({"isSuccessful": false, "message": message}))).into_response()
+fn refuse(door: Door, code: StatusCode, message: String) -> Response {
+    let body = match door {
+        Door::Execute => json!({"isSuccessful": false, "message": message}),
+        Door::Bpm => json!({"success": false, "data": null, "message": message, "errors": []}),
+    };
+    (code, Json(body)).into_response()
 }
 
-fn parse_body(body: &Bytes) -> Result<Map<String, Value>, Box<Response>> {
+fn unauthorized(door: Door) -> Response {
+    refuse(
+        door,
+        StatusCode::UNAUTHORIZED,
+        "missing or invalid bearer token".into(),
+    )
+}
+
+fn bad_request(door: Door, message: String) -> Response {
+    refuse(door, StatusCode::BAD_REQUEST, message)
+}
+
+fn parse_body(door: Door, body: &Bytes) -> Result<Map<String, Value>, Box<Response>> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(Box::new(bad_request("the body must be a JSON object".into()))),
-        Err(e) => Err(Box::new(bad_request(format!("malformed JSON at line {}, column {}: {e}", e.line(), e.column())))),
+        Ok(_) => Err(Box::new(bad_request(
+            door,
+            "the body must be a JSON object".into(),
+        ))),
+        Err(e) => Err(Box::new(bad_request(
+            door,
+            format!(
+                "malformed JSON at line {}, column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        ))),
     }
 }
 
@@ -65,54 +100,88 @@ fn status(reply: &Reply) -> StatusCode {
     }
 }
 
-/// Authenticates, then runs the command off the async workers.
-async fn run(state: Arc<AppState>, headers: &HeaderMap, cmd: String, data: Value) -> Result<Reply, Response> {
-    let token = bearer(headers).map(str::to_string).ok_or_else(unauthorized)?;
-    let joined = tokio::task::spawn_blocking(move || {
-        let caller: Caller = state.runtime.authenticate(&token)?;
-        Some(state.runtime.execute_as(&cmd, &data, &caller))
-    })
-    .await;
-    match joined {
-        Ok(Some(reply)) => Ok(reply),
-        Ok(None) => Err(unauthorized()),
-        Err(e) => Err((StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"isSuccessful": false, "message": format!("the command failed: {e}")})))
-            .into_response()),
+fn internal(door: Door, e: tokio::task::JoinError) -> Response {
+    refuse(
+        door,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("the command failed: {e}"),
+    )
+}
+
+/// Checks the bearer token against the database before the body is even read, so a caller
+/// without a live token learns nothing about what the body should hold.
+async fn caller(
+    state: &Arc<AppState>,
+    door: Door,
+    headers: &HeaderMap,
+) -> Result<Caller, Response> {
+    let token = bearer(headers)
+        .map(str::to_string)
+        .ok_or_else(|| unauthorized(door))?;
+    let state = state.clone();
+    match tokio::task::spawn_blocking(move || state.runtime.authenticate(&token)).await {
+        Ok(Some(caller)) => Ok(caller),
+        Ok(None) => Err(unauthorized(door)),
+        Err(e) => Err(internal(door, e)),
     }
 }
 
+/// Runs the command off the async workers.
+async fn run(
+    state: Arc<AppState>,
+    door: Door,
+    caller: Caller,
+    cmd: String,
+    data: Value,
+) -> Result<Reply, Response> {
+    tokio::task::spawn_blocking(move || state.runtime.execute_as(&cmd, &data, &caller))
+        .await
+        .map_err(|e| internal(door, e))
+}
+
 async fn execute(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    if bearer(&headers).is_none() {
-        return unauthorized();
-    }
-    let body = match parse_body(&body) {
+    let door = Door::Execute;
+    let who = match caller(&state, door, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let body = match parse_body(door, &body) {
         Ok(b) => b,
         Err(r) => return *r,
     };
     let Some(cmd) = body.get("cmd").and_then(Value::as_str) else {
-        return bad_request("the body needs \"cmd\" (the command name) and \"data\"".into());
+        return bad_request(
+            door,
+            "the body needs \"cmd\" (the command name) and \"data\"".into(),
+        );
     };
     let data = body.get("data").cloned().unwrap_or(json!({}));
-    match run(state, &headers, cmd.to_string(), data).await {
+    match run(state, door, who, cmd.to_string(), data).await {
         Ok(reply) => (status(&reply), Json(reply)).into_response(),
         Err(r) => r,
     }
 }
 
 async fn bpm_cmd(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    if bearer(&headers).is_none() {
-        return unauthorized();
-    }
-    let mut body = match parse_body(&body) {
+    let door = Door::Bpm;
+    let who = match caller(&state, door, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut body = match parse_body(door, &body) {
         Ok(b) => b,
         Err(r) => return *r,
     };
     let Some(Value::String(cmd)) = body.remove("$type") else {
-        return bad_request("the body needs \"$type\" (the command name)".into());
+        return bad_request(door, "the body needs \"$type\" (the command name)".into());
     };
-    match run(state, &headers, cmd, Value::Object(body)).await {
+    match run(state, door, who, cmd, Value::Object(body)).await {
         Ok(reply) => {
-            let errors: Vec<String> = reply.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+            let errors: Vec<String> = reply
+                .errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect();
             let body = json!({"success": reply.is_successful, "data": reply.data, "message": reply.message, "errors": errors});
             (status(&reply), Json(body)).into_response()
         }

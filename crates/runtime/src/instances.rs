@@ -1,7 +1,9 @@
 //! Process definitions and instances: deploy, start, signal, cancel, retry, and their queries,
 //! including the inbox (GetTaskListQuery) and the task form (GetTaskFormQuery).
 
-use crate::{object, opt_text, paging, text, Answer, Caller, Extra, Fail, Indexed, Runtime, Target};
+use crate::{
+    object, opt_text, paging, text, Answer, Caller, Extra, Fail, Indexed, Runtime, Target,
+};
 use baton_engine::{Engine, Event, Instance, Severity};
 use baton_store::{InstanceRow, StoreError};
 use serde_json::{json, Value};
@@ -10,13 +12,23 @@ use std::sync::Arc;
 impl Runtime {
     pub(crate) fn deploy(&self, data: &Value) -> Answer {
         let xml = text(data, "bpmnXml")?;
-        let dep = baton_engine::parse(&[("bpmnXml", xml)])
-            .map_err(|e| Fail::Field("bpmnXml", format!("line {}, column {}: {}", e.line, e.column, e.message)))?;
+        let dep = baton_engine::parse(&[("bpmnXml", xml)]).map_err(|e| {
+            Fail::Field(
+                "bpmnXml",
+                format!("line {}, column {}: {}", e.line, e.column, e.message),
+            )
+        })?;
         let (engine, warnings) = Engine::new(dep).map_err(|problems| {
-            let first = problems.iter().find(|p| p.severity == Severity::Error).or(problems.first());
+            let first = problems
+                .iter()
+                .find(|p| p.severity == Severity::Error)
+                .or(problems.first());
             let msg = first
                 .map(|p| match &p.element_id {
-                    Some(id) => format!("line {}, column {}: {} (element {id})", p.line, p.column, p.message),
+                    Some(id) => format!(
+                        "line {}, column {}: {} (element {id})",
+                        p.line, p.column, p.message
+                    ),
                     None => format!("line {}, column {}: {}", p.line, p.column, p.message),
                 })
                 .unwrap_or_else(|| "invalid model".into());
@@ -32,7 +44,12 @@ impl Runtime {
         let forms = match data.get("forms") {
             None | Some(Value::Null) => json!({}),
             Some(v @ Value::Object(_)) => v.clone(),
-            Some(_) => return Err(Fail::Field("forms", "forms must map form keys to form JSON".into())),
+            Some(_) => {
+                return Err(Fail::Field(
+                    "forms",
+                    "forms must map form keys to form JSON".into(),
+                ))
+            }
         };
         let name = opt_text(data, "name")?;
         let (id, version) = {
@@ -42,8 +59,14 @@ impl Runtime {
             tx.commit()?;
             r
         };
-        self.engines.lock().unwrap_or_else(|p| p.into_inner()).insert(id, Arc::new(engine));
-        self.latest.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone(), id);
+        self.engines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, Arc::new(engine));
+        self.latest
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone(), id);
         Ok((
             "Process definition deployed".into(),
             json!({"processDefinitionId": id, "processKey": key, "version": version, "warnings": warnings}),
@@ -54,16 +77,26 @@ impl Runtime {
     pub(crate) fn definition_id(&self, data: &Value) -> Result<i64, Fail> {
         match (data.get("processDefinitionId"), data.get("processKey")) {
             (Some(v), _) if !v.is_null() => {
-                let id = v
-                    .as_i64()
-                    .ok_or_else(|| Fail::Field("processDefinitionId", "processDefinitionId must be an integer".into()))?;
-                if self.engines.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&id) {
+                let id = v.as_i64().ok_or_else(|| {
+                    Fail::Field(
+                        "processDefinitionId",
+                        "processDefinitionId must be an integer".into(),
+                    )
+                })?;
+                if self
+                    .engines
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .contains_key(&id)
+                {
                     return Ok(id);
                 }
                 self.store()
                     .definition(id, false)
                     .map(|d| d.process_definition_id)
-                    .map_err(|_| Fail::Field("processDefinitionId", format!("no process definition {id}")))
+                    .map_err(|_| {
+                        Fail::Field("processDefinitionId", format!("no process definition {id}"))
+                    })
             }
             (_, Some(Value::String(k))) => {
                 if let Some(id) = self.latest.lock().unwrap_or_else(|p| p.into_inner()).get(k) {
@@ -73,12 +106,26 @@ impl Runtime {
                     .store()
                     .latest_definition(k)
                     .map(|d| d.process_definition_id)
-                    .map_err(|_| Fail::Field("processKey", format!("no process definition with key '{k}'")))?;
-                self.latest.lock().unwrap_or_else(|p| p.into_inner()).insert(k.clone(), id);
+                    .map_err(|_| {
+                        Fail::Field(
+                            "processKey",
+                            format!("no process definition with key '{k}'"),
+                        )
+                    })?;
+                self.latest
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(k.clone(), id);
                 Ok(id)
             }
-            (_, Some(v)) if !v.is_null() => Err(Fail::Field("processKey", "processKey must be a string".into())),
-            _ => Err(Fail::Field("processDefinitionId", "processDefinitionId or processKey is required".into())),
+            (_, Some(v)) if !v.is_null() => Err(Fail::Field(
+                "processKey",
+                "processKey must be a string".into(),
+            )),
+            _ => Err(Fail::Field(
+                "processDefinitionId",
+                "processDefinitionId or processKey is required".into(),
+            )),
         }
     }
 
@@ -90,7 +137,9 @@ impl Runtime {
 
     pub(crate) fn list_definitions(&self, data: &Value) -> Answer {
         let (page, size) = paging(data)?;
-        let (items, total) = self.store().definitions(opt_text(data, "processKey")?, page, size)?;
+        let (items, total) = self
+            .store()
+            .definitions(opt_text(data, "processKey")?, page, size)?;
         Ok(("OK".into(), json!({"items": items, "totalCount": total})))
     }
 
@@ -102,8 +151,37 @@ impl Runtime {
         }
         let business_key = opt_text(data, "businessKey")?.map(str::to_string);
         let correlation_id = opt_text(data, "correlationId")?.map(str::to_string);
+        let (guid, engine, inst) = self.start_instance(
+            def,
+            None,
+            vars,
+            business_key,
+            correlation_id,
+            caller,
+            Extra::None,
+        )?;
+        Ok((
+            "Process instance started".into(),
+            json!({"instanceGuid": guid, "status": inst.status.as_str(), "waiting": engine.waiting(&inst)}),
+        ))
+    }
+
+    /// Creates and commits a new instance of a definition, at its default start event or at
+    /// `start_event` (a message or signal start). Answers its guid, engine and state.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn start_instance(
+        &self,
+        def: i64,
+        start_event: Option<&str>,
+        vars: serde_json::Map<String, Value>,
+        business_key: Option<String>,
+        correlation_id: Option<String>,
+        caller: &Caller,
+        extra: Extra,
+    ) -> Result<(String, Arc<Engine>, Instance), Fail> {
         let engine = self.engine(def)?;
-        let (inst, effects) = engine.start(None, vars, &caller.ctx(&*self.clock))?;
+        let (inst, effects) =
+            engine.start_at(None, start_event, vars, &caller.ctx(&*self.clock))?;
         let row = InstanceRow {
             instance_guid: uuid::Uuid::new_v4().to_string(),
             process_definition_id: def,
@@ -116,11 +194,32 @@ impl Runtime {
             rev: 0,
         };
         let guid = row.instance_guid.clone();
-        let inst = self.persist(Target::Insert(row), engine.clone(), inst, effects, Indexed::default(), caller, Extra::None)?;
-        Ok((
-            "Process instance started".into(),
-            json!({"instanceGuid": guid, "status": inst.status.as_str(), "waiting": engine.waiting(&inst)}),
-        ))
+        let inst = self.persist(
+            Target::Insert(row),
+            engine.clone(),
+            inst,
+            effects,
+            Indexed::default(),
+            caller,
+            extra,
+        )?;
+        Ok((guid, engine, inst))
+    }
+
+    /// The newest version of every deployed process key, with its engine.
+    pub(crate) fn latest_engines(&self) -> Result<Vec<(i64, Arc<Engine>)>, Fail> {
+        let (defs, _) = self.store().definitions(None, 1, 500)?;
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for d in defs {
+            if seen.insert(d.process_key.clone()) {
+                out.push((
+                    d.process_definition_id,
+                    self.engine(d.process_definition_id)?,
+                ));
+            }
+        }
+        Ok(out)
     }
 
     pub(crate) fn signal(&self, data: &Value, caller: &Caller) -> Answer {
@@ -132,18 +231,39 @@ impl Runtime {
             _ => json!({}),
         };
         if !payload.is_object() {
-            let field = if data.get("callbackData").is_some_and(|v| !v.is_null()) { "callbackData" } else { "signalPayload" };
-            return Err(Fail::Field(field, format!("{field} must be a JSON object (the submitted form)")));
+            let field = if data.get("callbackData").is_some_and(|v| !v.is_null()) {
+                "callbackData"
+            } else {
+                "signalPayload"
+            };
+            return Err(Fail::Field(
+                field,
+                format!("{field} must be a JSON object (the submitted form)"),
+            ));
         }
         let task_id = opt_text(data, "taskId")?.map(str::to_string);
-        let s = self.step(guid, Event::CompleteTask { task_id: task_id.clone(), data: payload.clone() }, caller)?;
+        let s = self.step(
+            guid,
+            Event::CompleteTask {
+                task_id: task_id.clone(),
+                data: payload.clone(),
+            },
+            caller,
+        )?;
         let task_type = s
             .before
             .iter()
-            .find(|w| task_id.as_deref().is_none_or(|t| t == w.task_id) && (w.task_type == "userTask" || w.task_type == "receiveTask"))
+            .find(|w| {
+                task_id.as_deref().is_none_or(|t| t == w.task_id)
+                    && (w.task_type == "userTask" || w.task_type == "receiveTask")
+            })
             .map(|w| w.task_type)
             .unwrap_or("userTask");
-        let result_var = if task_type == "receiveTask" { "lastReceiveTaskResult" } else { "lastUserTaskResult" };
+        let result_var = if task_type == "receiveTask" {
+            "lastReceiveTaskResult"
+        } else {
+            "lastUserTaskResult"
+        };
         let vars = s.engine.variables(&s.inst);
         Ok((
             "Task completed".into(),
@@ -156,21 +276,31 @@ impl Runtime {
         let guid = text(data, "instanceGuid")?;
         let reason = opt_text(data, "reason")?.map(str::to_string);
         let s = self.step(guid, Event::Cancel { reason }, caller)?;
-        Ok(("Process instance cancelled".into(), json!({"instanceGuid": guid, "status": s.inst.status.as_str()})))
+        Ok((
+            "Process instance cancelled".into(),
+            json!({"instanceGuid": guid, "status": s.inst.status.as_str()}),
+        ))
     }
 
     pub(crate) fn retry(&self, data: &Value, caller: &Caller) -> Answer {
         let guid = text(data, "instanceGuid")?;
         let variables = object(data, "variables")?;
         let s = self.step(guid, Event::Retry { variables }, caller)?;
-        Ok(("Incident retried".into(), json!({"instanceGuid": guid, "status": s.inst.status.as_str(), "incidents": s.engine.incidents(&s.inst)})))
+        Ok((
+            "Incident retried".into(),
+            json!({"instanceGuid": guid, "status": s.inst.status.as_str(), "incidents": s.engine.incidents(&s.inst)}),
+        ))
     }
 
     pub(crate) fn get_instance(&self, data: &Value) -> Answer {
         let guid = text(data, "instanceGuid")?;
         let row = self.instance_row(guid)?;
         let (engine, inst) = self.load(&row)?;
-        let key = engine.deployment.processes.get(inst.process as usize).map(|p| p.id.clone());
+        let key = engine
+            .deployment
+            .processes
+            .get(inst.process as usize)
+            .map(|p| p.id.clone());
         Ok((
             "OK".into(),
             json!({"instanceGuid": guid, "processDefinitionId": row.process_definition_id, "processKey": key,
@@ -188,7 +318,9 @@ impl Runtime {
                 return Err(Fail::Field("status", format!("status must be RUNNING, WAITING, COMPLETED, FAILED or CANCELLED, not '{s}'")));
             }
         }
-        let (rows, total) = self.store().instances(status, opt_text(data, "processKey")?, page, size)?;
+        let (rows, total) =
+            self.store()
+                .instances(status, opt_text(data, "processKey")?, page, size)?;
         let items: Vec<Value> = rows
             .iter()
             .map(|r| {
@@ -209,28 +341,49 @@ impl Runtime {
         let open_only = match data.get("openOnly") {
             None | Some(Value::Null) => true,
             Some(Value::Bool(b)) => *b,
-            Some(_) => return Err(Fail::Field("openOnly", "openOnly must be true or false".into())),
+            Some(_) => {
+                return Err(Fail::Field(
+                    "openOnly",
+                    "openOnly must be true or false".into(),
+                ))
+            }
         };
         let rows = self.store().incidents(open_only)?;
-        Ok(("OK".into(), json!({"items": rows, "totalCount": rows.len()})))
+        Ok((
+            "OK".into(),
+            json!({"items": rows, "totalCount": rows.len()}),
+        ))
     }
 
     /// GetTaskFormQuery (seed 002): the form of the waiting userTask or form-mode receiveTask.
     pub(crate) fn task_form(&self, data: &Value) -> Answer {
-        let row = match (opt_text(data, "instanceGuid")?, opt_text(data, "correlationId")?) {
+        let row = match (
+            opt_text(data, "instanceGuid")?,
+            opt_text(data, "correlationId")?,
+        ) {
             (Some(g), _) => self.instance_row(g)?,
-            (None, Some(c)) => self.store().instance_by_correlation_id(c).map_err(|e| match e {
-                StoreError::NotFound(m) => Fail::Field("correlationId", m),
-                other => other.into(),
-            })?,
-            _ => return Err(Fail::Field("instanceGuid", "instanceGuid or correlationId is required".into())),
+            (None, Some(c)) => self
+                .store()
+                .instance_by_correlation_id(c)
+                .map_err(|e| match e {
+                    StoreError::NotFound(m) => Fail::Field("correlationId", m),
+                    other => other.into(),
+                })?,
+            _ => {
+                return Err(Fail::Field(
+                    "instanceGuid",
+                    "instanceGuid or correlationId is required".into(),
+                ))
+            }
         };
         let (engine, inst): (Arc<Engine>, Instance) = self.load(&row)?;
         let task_id = opt_text(data, "taskId")?;
         let waiting = engine.waiting(&inst);
         let task = waiting
             .iter()
-            .filter(|w| w.task_type == "userTask" || (w.task_type == "receiveTask" && w.form_key.is_some()))
+            .filter(|w| {
+                w.task_type == "userTask" || (w.task_type == "receiveTask" && w.form_key.is_some())
+            })
             .find(|w| task_id.is_none_or(|t| t == w.task_id))
             .ok_or_else(|| {
                 Fail::Business(format!(
@@ -240,7 +393,12 @@ impl Runtime {
                 ))
             })?;
         let def = self.store().definition(row.process_definition_id, false)?;
-        let form_json = task.form_key.as_ref().and_then(|k| def.forms.get(k)).cloned().unwrap_or(Value::Null);
+        let form_json = task
+            .form_key
+            .as_ref()
+            .and_then(|k| def.forms.get(k))
+            .cloned()
+            .unwrap_or(Value::Null);
         Ok((
             "OK".into(),
             json!({"status": "SUCCESS", "taskType": task.task_type, "taskId": task.task_id, "formKey": task.form_key,
@@ -273,7 +431,11 @@ impl Runtime {
                 }
             },
         };
-        let (rows, total) = self.store().user_tasks(who.as_ref().map(|(u, t)| (u.as_str(), t.as_slice())), page, size)?;
+        let (rows, total) = self.store().user_tasks(
+            who.as_ref().map(|(u, t)| (u.as_str(), t.as_slice())),
+            page,
+            size,
+        )?;
         Ok(("OK".into(), json!({"items": rows, "totalCount": total})))
     }
 }

@@ -72,17 +72,32 @@ pub struct Reply {
 
 impl Reply {
     fn ok(message: &str, data: Value) -> Reply {
-        Reply { is_successful: true, message: message.into(), data, errors: Vec::new(), outcome: Outcome::Done }
+        Reply {
+            is_successful: true,
+            message: message.into(),
+            data,
+            errors: Vec::new(),
+            outcome: Outcome::Done,
+        }
     }
     fn fail(message: impl Into<String>, outcome: Outcome) -> Reply {
-        Reply { is_successful: false, message: message.into(), data: Value::Null, errors: Vec::new(), outcome }
+        Reply {
+            is_successful: false,
+            message: message.into(),
+            data: Value::Null,
+            errors: Vec::new(),
+            outcome,
+        }
     }
     fn invalid(field: &str, message: impl Into<String>, outcome: Outcome) -> Reply {
         Reply {
             is_successful: false,
             message: "Validation failed".into(),
             data: Value::Null,
-            errors: vec![FieldError { field: field.into(), message: message.into() }],
+            errors: vec![FieldError {
+                field: field.into(),
+                message: message.into(),
+            }],
             outcome,
         }
     }
@@ -117,6 +132,7 @@ impl From<CommandError> for Fail {
 }
 
 type Answer = Result<(String, Value), Fail>;
+type Handler = fn(&Runtime, &Value, &Caller) -> Answer;
 
 /// Who runs a command.
 #[derive(Debug, Clone, Default)]
@@ -131,23 +147,40 @@ pub struct Caller {
 impl Caller {
     /// The desktop owner, the CLI or a test: every command, no task-level checks.
     pub fn owner() -> Caller {
-        Caller { user: None, admin: true }
+        Caller {
+            user: None,
+            admin: true,
+        }
     }
     /// A non-administrator, held to ResponsibleUser / ResponsibleTeam.
     pub fn user(user: User) -> Caller {
-        Caller { user: Some(user), admin: false }
+        Caller {
+            user: Some(user),
+            admin: false,
+        }
     }
     fn ctx<'a>(&'a self, clock: &'a dyn Clock) -> Ctx<'a> {
-        Ctx { clock, user: self.user.as_ref(), enforce_access: !self.admin && self.user.is_some() }
+        Ctx {
+            clock,
+            user: self.user.as_ref(),
+            enforce_access: !self.admin && self.user.is_some(),
+        }
     }
     fn name(&self) -> &str {
-        self.user.as_ref().map(|u| u.name.as_str()).unwrap_or("owner")
+        self.user
+            .as_ref()
+            .map(|u| u.name.as_str())
+            .unwrap_or("owner")
     }
 }
 
 /// Commands only an administrator may run (others get 403).
-const ADMIN_ONLY: &[&str] =
-    &["DeployProcessDefinitionCommand", "CreateUserCommand", "AddUserToTeamCommand", "RemoveUserFromTeamCommand"];
+const ADMIN_ONLY: &[&str] = &[
+    "DeployProcessDefinitionCommand",
+    "CreateUserCommand",
+    "AddUserToTeamCommand",
+    "RemoveUserFromTeamCommand",
+];
 
 /// How many times a command re-reads and re-applies when another command changed its instance.
 const MAX_ATTEMPTS: usize = 16;
@@ -174,7 +207,9 @@ pub struct Runtime {
 fn text<'a>(data: &'a Value, field: &'static str) -> Result<&'a str, Fail> {
     match data.get(field) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
-        Some(Value::String(_)) | None | Some(Value::Null) => Err(Fail::Field(field, format!("{field} is required"))),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            Err(Fail::Field(field, format!("{field} is required")))
+        }
         Some(_) => Err(Fail::Field(field, format!("{field} must be a string"))),
     }
 }
@@ -199,17 +234,21 @@ fn object(data: &Value, field: &'static str) -> Result<Map<String, Value>, Fail>
 fn seconds(data: &Value, field: &'static str) -> Result<i64, Fail> {
     match data.get(field) {
         None | Some(Value::Null) => Ok(0),
-        Some(v) => v
-            .as_i64()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| Fail::Field(field, format!("{field} must be a whole number of seconds, 0 or more"))),
+        Some(v) => v.as_i64().filter(|n| *n >= 0).ok_or_else(|| {
+            Fail::Field(
+                field,
+                format!("{field} must be a whole number of seconds, 0 or more"),
+            )
+        }),
     }
 }
 
 fn paging(data: &Value) -> Result<(i64, i64), Fail> {
     let num = |field: &'static str, default: i64| match data.get(field) {
         None | Some(Value::Null) => Ok(default),
-        Some(v) => v.as_i64().filter(|n| *n >= 1).ok_or_else(|| Fail::Field(field, format!("{field} must be a whole number, 1 or more"))),
+        Some(v) => v.as_i64().filter(|n| *n >= 1).ok_or_else(|| {
+            Fail::Field(field, format!("{field} must be a whole number, 1 or more"))
+        }),
     };
     Ok((num("pageNumber", 1)?, num("pageSize", 20)?))
 }
@@ -242,12 +281,19 @@ impl Indexed {
         let subs = engine
             .subscriptions(inst)
             .into_iter()
-            .map(|s| SubscriptionRow { kind: s.kind.into(), name: s.name, correlation_key: s.correlation_key, element_id: s.element_id })
+            .map(|s| SubscriptionRow {
+                kind: s.kind.into(),
+                name: s.name,
+                correlation_key: s.correlation_key,
+                element_id: s.element_id,
+            })
             .collect();
         let tasks = engine
             .waiting(inst)
             .into_iter()
-            .filter(|w| w.task_type == "userTask" || (w.task_type == "receiveTask" && w.form_key.is_some()))
+            .filter(|w| {
+                w.task_type == "userTask" || (w.task_type == "receiveTask" && w.form_key.is_some())
+            })
             .map(|w| UserTaskRow {
                 instance_guid: guid.into(),
                 task_id: w.task_id,
@@ -259,11 +305,20 @@ impl Indexed {
                 created_at: now.into(),
             })
             .collect();
-        Indexed { subs, tasks, incidents: !engine.incidents(inst).is_empty() }
+        Indexed {
+            subs,
+            tasks,
+            incidents: !engine.incidents(inst).is_empty(),
+        }
     }
 
     fn same_tasks(&self, other: &Indexed) -> bool {
-        self.tasks.len() == other.tasks.len() && self.tasks.iter().zip(&other.tasks).all(|(a, b)| a.task_id == b.task_id)
+        self.tasks.len() == other.tasks.len()
+            && self
+                .tasks
+                .iter()
+                .zip(&other.tasks)
+                .all(|(a, b)| a.task_id == b.task_id)
     }
 }
 
@@ -280,12 +335,19 @@ struct Stepped {
 enum Extra {
     None,
     /// Remember a `messageId` with its answer; a concurrent twin makes this step a duplicate.
-    Receipt { message_id: String, outcome: String },
+    Receipt {
+        message_id: String,
+        outcome: String,
+    },
 }
 
 impl Runtime {
     /// Opens the database at `path` (created if missing), then delivers what the outbox still holds.
-    pub fn open(path: &Path, durability: Durability, clock: Arc<dyn Clock>) -> Result<Runtime, StoreError> {
+    pub fn open(
+        path: &Path,
+        durability: Durability,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Runtime, StoreError> {
         let rt = Runtime {
             store: Mutex::new(Store::open(path, durability)?),
             reader: Mutex::new(Store::open(path, durability)?),
@@ -326,48 +388,64 @@ impl Runtime {
         reply
     }
 
+    /// Finds the command first (an unknown name is a 400 whatever `data` holds), then checks
+    /// who may run it and what `data` is, then runs it.
+    #[allow(unused_variables)]
     fn dispatch(&self, cmd: &str, data: &Value, caller: &Caller) -> Reply {
+        let handler: Handler = match cmd {
+            "DeployProcessDefinitionCommand" => |rt, data, caller| rt.deploy(data),
+            "GetProcessDefinitionByIdQuery" => |rt, data, caller| rt.get_definition(data),
+            "GetProcessDefinitionListQuery" => |rt, data, caller| rt.list_definitions(data),
+            "StartProcessInstanceCommand" => |rt, data, caller| rt.start(data, caller),
+            "SignalProcessInstanceCommand" => |rt, data, caller| rt.signal(data, caller),
+            "CancelProcessInstanceCommand" => |rt, data, caller| rt.cancel(data, caller),
+            "RetryIncidentCommand" => |rt, data, caller| rt.retry(data, caller),
+            "GetProcessInstanceByIdQuery" => |rt, data, caller| rt.get_instance(data),
+            "GetProcessInstanceListQuery" => |rt, data, caller| rt.list_instances(data),
+            "GetInstanceHistoryQuery" => |rt, data, caller| rt.history(data),
+            "GetIncidentListQuery" => |rt, data, caller| rt.incidents(data),
+            "GetTaskFormQuery" => |rt, data, caller| rt.task_form(data),
+            "GetTaskListQuery" => |rt, data, caller| rt.task_list(data, caller),
+            "ReturnCallbackCommand" => |rt, data, caller| rt.return_callback(data, caller),
+            "CorrelateMessageCommand" => |rt, data, caller| rt.correlate(data, caller),
+            "BroadcastSignalCommand" => |rt, data, caller| rt.broadcast(data, caller),
+            "GetCallbackRegistryListQuery" => |rt, data, caller| rt.callbacks(data),
+            "GetMessageBufferListQuery" => |rt, data, caller| rt.buffer_list(data),
+            "CreateUserCommand" => |rt, data, caller| rt.create_user(data),
+            "AddUserToTeamCommand" => |rt, data, caller| rt.team_member(data, true),
+            "RemoveUserFromTeamCommand" => |rt, data, caller| rt.team_member(data, false),
+            "GetUserListQuery" => |rt, data, caller| rt.users(),
+            "GetTeamListQuery" => |rt, data, caller| rt.teams(),
+            "CreateApiTokenCommand" => |rt, data, caller| rt.create_token(data, caller),
+            "GetApiTokenListQuery" => |rt, data, caller| rt.token_list(caller),
+            "RevokeApiTokenCommand" => |rt, data, caller| rt.revoke_token(data, caller),
+            other => {
+                return Reply::invalid(
+                    "cmd",
+                    format!("unknown command '{other}'"),
+                    Outcome::UnknownCommand,
+                )
+            }
+        };
         if ADMIN_ONLY.contains(&cmd) && !caller.admin {
-            return Reply::fail(format!("{cmd} needs an administrator; {} is not one", caller.name()), Outcome::Forbidden);
+            return Reply::fail(
+                format!("{cmd} needs an administrator; {} is not one", caller.name()),
+                Outcome::Forbidden,
+            );
         }
         if !data.is_object() {
             return Reply::invalid("data", "data must be a JSON object", Outcome::Refused);
         }
-        let result = match cmd {
-            "DeployProcessDefinitionCommand" => self.deploy(data),
-            "GetProcessDefinitionByIdQuery" => self.get_definition(data),
-            "GetProcessDefinitionListQuery" => self.list_definitions(data),
-            "StartProcessInstanceCommand" => self.start(data, caller),
-            "SignalProcessInstanceCommand" => self.signal(data, caller),
-            "CancelProcessInstanceCommand" => self.cancel(data, caller),
-            "RetryIncidentCommand" => self.retry(data, caller),
-            "GetProcessInstanceByIdQuery" => self.get_instance(data),
-            "GetProcessInstanceListQuery" => self.list_instances(data),
-            "GetInstanceHistoryQuery" => self.history(data),
-            "GetIncidentListQuery" => self.incidents(data),
-            "GetTaskFormQuery" => self.task_form(data),
-            "GetTaskListQuery" => self.task_list(data, caller),
-            "ReturnCallbackCommand" => self.return_callback(data, caller),
-            "CorrelateMessageCommand" => self.correlate(data, caller),
-            "BroadcastSignalCommand" => self.broadcast(data, caller),
-            "GetCallbackRegistryListQuery" => self.callbacks(data),
-            "GetMessageBufferListQuery" => self.buffer_list(data),
-            "CreateUserCommand" => self.create_user(data),
-            "AddUserToTeamCommand" => self.team_member(data, true),
-            "RemoveUserFromTeamCommand" => self.team_member(data, false),
-            "GetUserListQuery" => self.users(),
-            "GetTeamListQuery" => self.teams(),
-            "CreateApiTokenCommand" => self.create_token(data, caller),
-            "GetApiTokenListQuery" => self.token_list(caller),
-            "RevokeApiTokenCommand" => self.revoke_token(data, caller),
-            other => return Reply::invalid("cmd", format!("unknown command '{other}'"), Outcome::UnknownCommand),
-        };
+        let result = handler(self, data, caller);
         match result {
             Ok((message, data)) => Reply::ok(&message, data),
             Err(Fail::Field(f, m)) => Reply::invalid(f, m, Outcome::Refused),
             Err(Fail::Business(m)) => Reply::fail(m, Outcome::Refused),
             Err(Fail::Forbidden(m)) => Reply::fail(m, Outcome::Forbidden),
-            Err(Fail::Conflict) => Reply::fail("the instance kept changing under this command; try again", Outcome::Refused),
+            Err(Fail::Conflict) => Reply::fail(
+                "the instance kept changing under this command; try again",
+                Outcome::Refused,
+            ),
         }
     }
 
@@ -390,29 +468,41 @@ impl Runtime {
     }
 
     fn engine(&self, definition_id: i64) -> Result<Arc<Engine>, Fail> {
-        if let Some(e) = self.engines.lock().unwrap_or_else(|p| p.into_inner()).get(&definition_id) {
+        if let Some(e) = self
+            .engines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&definition_id)
+        {
             return Ok(e.clone());
         }
         let def = self.store().definition(definition_id, true)?;
         let xml = def.bpmn_xml.unwrap_or_default();
-        let dep = baton_engine::parse(&[(def.process_key.as_str(), xml.as_str())]).map_err(|e| Fail::Business(e.to_string()))?;
-        let (engine, _) =
-            Engine::new(dep).map_err(|p| Fail::Business(format!("stored definition is invalid: {:?}", p.first())))?;
+        let dep = baton_engine::parse(&[(def.process_key.as_str(), xml.as_str())])
+            .map_err(|e| Fail::Business(e.to_string()))?;
+        let (engine, _) = Engine::new(dep).map_err(|p| {
+            Fail::Business(format!("stored definition is invalid: {:?}", p.first()))
+        })?;
         let engine = Arc::new(engine);
-        self.engines.lock().unwrap_or_else(|p| p.into_inner()).insert(definition_id, engine.clone());
+        self.engines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(definition_id, engine.clone());
         Ok(engine)
     }
 
     fn load(&self, row: &InstanceRow) -> Result<(Arc<Engine>, Instance), Fail> {
         let engine = self.engine(row.process_definition_id)?;
-        let inst: Instance =
-            serde_json::from_str(&row.state).map_err(|e| Fail::Business(format!("stored state unreadable: {e}")))?;
+        let inst: Instance = serde_json::from_str(&row.state)
+            .map_err(|e| Fail::Business(format!("stored state unreadable: {e}")))?;
         Ok((engine, inst))
     }
 
     fn instance_row(&self, guid: &str) -> Result<InstanceRow, Fail> {
         self.store().instance(guid).map_err(|e| match e {
-            StoreError::NotFound(_) => Fail::Field("instanceGuid", format!("no process instance '{guid}'")),
+            StoreError::NotFound(_) => {
+                Fail::Field("instanceGuid", format!("no process instance '{guid}'"))
+            }
             other => other.into(),
         })
     }
@@ -423,7 +513,13 @@ impl Runtime {
         self.step_with(guid, event, caller, Extra::None)
     }
 
-    fn step_with(&self, guid: &str, event: Event, caller: &Caller, extra: Extra) -> Result<Stepped, Fail> {
+    fn step_with(
+        &self,
+        guid: &str,
+        event: Event,
+        caller: &Caller,
+        extra: Extra,
+    ) -> Result<Stepped, Fail> {
         for _ in 0..MAX_ATTEMPTS {
             let row = self.instance_row(guid)?;
             let (engine, mut inst) = self.load(&row)?;
@@ -431,11 +527,28 @@ impl Runtime {
             let before_waits = engine.waiting(&inst);
             let before = Indexed::of(&engine, &inst, guid, &now);
             let effects = engine.apply(&mut inst, event.clone(), &caller.ctx(&*self.clock))?;
-            let target = Target::Update { guid: guid.to_string(), rev: row.rev };
-            match self.persist(target, engine.clone(), inst, effects, before, caller, extra.clone()) {
+            let target = Target::Update {
+                guid: guid.to_string(),
+                rev: row.rev,
+            };
+            match self.persist(
+                target,
+                engine.clone(),
+                inst,
+                effects,
+                before,
+                caller,
+                extra.clone(),
+            ) {
                 Err(Fail::Conflict) => continue,
                 Err(e) => return Err(e),
-                Ok(inst) => return Ok(Stepped { engine, inst, before: before_waits }),
+                Ok(inst) => {
+                    return Ok(Stepped {
+                        engine,
+                        inst,
+                        before: before_waits,
+                    })
+                }
             }
         }
         Err(Fail::Conflict)
@@ -458,8 +571,11 @@ impl Runtime {
         let clock = self.clock.clone();
         let caller = caller.clone();
         let now = self.now();
-        let (inst, queued) =
-            self.write(move |tx| write_step(tx, &*clock, target, &engine, inst, effects, &before, &caller, &extra, &now))?;
+        let (inst, queued) = self.write(move |tx| {
+            write_step(
+                tx, &*clock, target, &engine, inst, effects, &before, &caller, &extra, &now,
+            )
+        })?;
         if queued {
             self.deliver_outbox();
         }
@@ -482,13 +598,28 @@ fn write_step(
     now: &str,
 ) -> Result<(Instance, bool), Fail> {
     let guid = target.guid().to_string();
-    if let Extra::Receipt { message_id, outcome } = extra {
+    if let Extra::Receipt {
+        message_id,
+        outcome,
+    } = extra
+    {
         if !tx.record_receipt(message_id, outcome, now)? {
-            return Err(Fail::Business(format!("duplicate messageId '{message_id}'")));
+            return Err(Fail::Business(format!(
+                "duplicate messageId '{message_id}'"
+            )));
         }
     }
     if !inst.status.is_ended() {
-        correlation::drain_buffer(tx, clock, engine, &mut inst, &mut effects, &guid, now, caller)?;
+        correlation::drain_buffer(
+            tx,
+            clock,
+            engine,
+            &mut inst,
+            &mut effects,
+            &guid,
+            now,
+            caller,
+        )?;
     }
     let state = serde_json::to_string(&inst).map_err(|e| Fail::Business(e.to_string()))?;
     let ended = inst.status.is_ended().then_some(now);
@@ -499,7 +630,9 @@ fn write_step(
             row.ended_at = ended.map(str::to_string);
             tx.insert_instance(&row)?;
         }
-        Target::Update { rev, .. } => tx.update_instance(&guid, rev, inst.status.as_str(), &state, ended)?,
+        Target::Update { rev, .. } => {
+            tx.update_instance(&guid, rev, inst.status.as_str(), &state, ended)?
+        }
     }
     let queued = record_effects(tx, &guid, &state, &effects, now)?;
     let after = Indexed::of(engine, &inst, &guid, now);
@@ -519,31 +652,56 @@ fn write_step(
 
 /// Writes what an engine step produced: callback rows, incidents, outbox rows and history, in
 /// the caller's transaction. Answers whether anything went to the outbox.
-fn record_effects(tx: &Tx, guid: &str, state: &str, effects: &[Effect], now: &str) -> Result<bool, Fail> {
+fn record_effects(
+    tx: &Tx,
+    guid: &str,
+    state: &str,
+    effects: &[Effect],
+    now: &str,
+) -> Result<bool, Fail> {
     let mut queued = false;
     for e in effects {
         let data = serde_json::to_string(e).ok();
         match e {
-            Effect::CallbackRegistered { task_id, correlation_key, message, timeout_minutes, webhook_url, .. } => {
+            Effect::CallbackRegistered {
+                task_id,
+                correlation_key,
+                message,
+                form,
+                timeout_minutes,
+                webhook_url,
+            } => {
                 tx.register_callback(
                     guid,
                     task_id,
                     correlation_key.as_deref(),
                     message.as_deref(),
+                    form.as_deref(),
                     webhook_url.as_deref(),
                     *timeout_minutes,
                     Some(state),
                     now,
                 )?;
             }
-            Effect::CallbackCompleted { task_id, result, .. } => {
+            Effect::CallbackCompleted {
+                task_id, result, ..
+            } => {
                 tx.close_callback(guid, task_id, "Completed", Some(&result.to_string()), now)?;
             }
-            Effect::CallbackClosed { task_id, status, .. } => {
-                let status = if *status == "Expired" { "Expired" } else { "Failed" };
+            Effect::CallbackClosed {
+                task_id, status, ..
+            } => {
+                let status = if *status == "Expired" {
+                    "Expired"
+                } else {
+                    "Failed"
+                };
                 tx.close_callback(guid, task_id, status, None, now)?;
             }
-            Effect::IncidentRaised { element_id, message } => tx.open_incident(guid, element_id, message, now)?,
+            Effect::IncidentRaised {
+                element_id,
+                message,
+            } => tx.open_incident(guid, element_id, message, now)?,
             Effect::MessageThrown { .. } | Effect::SignalThrown { .. } => {
                 tx.enqueue(Some(guid), e.kind(), data.as_deref().unwrap_or("{}"), now)?;
                 queued = true;

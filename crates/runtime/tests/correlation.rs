@@ -11,7 +11,9 @@ use std::sync::Arc;
 const NS: &str = r#"xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:custom="http://baton.dev/schema/custom""#;
 
 fn model(id: &str, decls: &str, body: &str) -> String {
-    format!(r#"<?xml version="1.0"?><bpmn:definitions {NS} id="d_{id}">{decls}<bpmn:process id="{id}" isExecutable="true">{body}</bpmn:process></bpmn:definitions>"#)
+    format!(
+        r#"<?xml version="1.0"?><bpmn:definitions {NS} id="d_{id}">{decls}<bpmn:process id="{id}" isExecutable="true">{body}</bpmn:process></bpmn:definitions>"#
+    )
 }
 
 fn flow(id: &str, s: &str, t: &str) -> String {
@@ -25,7 +27,11 @@ fn message_wait() -> String {
         flow("f1", "s", "c"),
         flow("f2", "c", "e")
     );
-    model("OrderFlow", r#"<bpmn:message id="M" name="OrderPaid"/>"#, &body)
+    model(
+        "OrderFlow",
+        r#"<bpmn:message id="M" name="OrderPaid"/>"#,
+        &body,
+    )
 }
 
 /// A webhook-mode receive task keyed by `ref`.
@@ -40,7 +46,10 @@ fn callback_wait() -> String {
 
 fn open(dir: &std::path::Path) -> (Runtime, Arc<VirtualClock>) {
     let clock = Arc::new(VirtualClock::new(VirtualClock::default_start()));
-    (Runtime::open(&dir.join("c.db"), Durability::Normal, clock.clone()).unwrap(), clock)
+    (
+        Runtime::open(&dir.join("c.db"), Durability::Normal, clock.clone()).unwrap(),
+        clock,
+    )
 }
 
 fn ok(r: Reply) -> Value {
@@ -49,23 +58,44 @@ fn ok(r: Reply) -> Value {
 }
 
 fn deploy(rt: &Runtime, xml: &str) -> Value {
-    ok(rt.execute("DeployProcessDefinitionCommand", &json!({"bpmnXml": xml}), None))["processDefinitionId"].clone()
+    ok(rt.execute(
+        "DeployProcessDefinitionCommand",
+        &json!({"bpmnXml": xml}),
+        None,
+    ))["processDefinitionId"]
+        .clone()
 }
 
 fn history_kinds(rt: &Runtime, guid: &str) -> Vec<String> {
-    let h = ok(rt.execute("GetInstanceHistoryQuery", &json!({"instanceGuid": guid}), None));
-    h.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect()
+    let h = ok(rt.execute(
+        "GetInstanceHistoryQuery",
+        &json!({"instanceGuid": guid}),
+        None,
+    ));
+    h.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
-fn a_message_sent_before_the_wait_is_buffered_for_its_ttl_and_correlates_when_the_subscription_opens() {
+fn a_message_sent_before_the_wait_is_buffered_for_its_ttl_and_correlates_when_the_subscription_opens(
+) {
     let dir = tempfile::tempdir().unwrap();
     let (rt, clock) = open(dir.path());
     let def = deploy(&rt, &message_wait());
 
     // Nobody waits and no TTL: discarded (Camunda 8 publish semantics).
-    let r = ok(rt.execute("CorrelateMessageCommand", &json!({"messageName": "OrderPaid", "correlationKey": "O-1"}), None));
-    assert_eq!((r["correlated"].clone(), r["buffered"].clone()), (json!(false), json!(false)));
+    let r = ok(rt.execute(
+        "CorrelateMessageCommand",
+        &json!({"messageName": "OrderPaid", "correlationKey": "O-1"}),
+        None,
+    ));
+    assert_eq!(
+        (r["correlated"].clone(), r["buffered"].clone()),
+        (json!(false), json!(false))
+    );
 
     // With a TTL: buffered, then the instance that subscribes takes it at once, with its variables.
     let r = ok(rt.execute(
@@ -74,28 +104,62 @@ fn a_message_sent_before_the_wait_is_buffered_for_its_ttl_and_correlates_when_th
         None,
     ));
     assert_eq!(r["buffered"], true);
-    let other = ok(rt.execute("StartProcessInstanceCommand", &json!({"processDefinitionId": def, "variables": {"orderId": "O-9"}}), None));
-    assert_eq!(other["status"], "WAITING", "a different key does not take it");
-    let s = ok(rt.execute("StartProcessInstanceCommand", &json!({"processDefinitionId": def, "variables": {"orderId": "O-2"}}), None));
+    let other = ok(rt.execute(
+        "StartProcessInstanceCommand",
+        &json!({"processDefinitionId": def, "variables": {"orderId": "O-9"}}),
+        None,
+    ));
+    assert_eq!(
+        other["status"], "WAITING",
+        "a different key does not take it"
+    );
+    let s = ok(rt.execute(
+        "StartProcessInstanceCommand",
+        &json!({"processDefinitionId": def, "variables": {"orderId": "O-2"}}),
+        None,
+    ));
     assert_eq!(s["status"], "COMPLETED");
     let guid = s["instanceGuid"].as_str().unwrap();
-    let inst = ok(rt.execute("GetProcessInstanceByIdQuery", &json!({"instanceGuid": guid}), None));
+    let inst = ok(rt.execute(
+        "GetProcessInstanceByIdQuery",
+        &json!({"instanceGuid": guid}),
+        None,
+    ));
     assert_eq!(inst["variables"]["paidBy"], "card");
-    let buf = ok(rt.execute("GetMessageBufferListQuery", &json!({"status": "Correlated"}), None));
+    let buf = ok(rt.execute(
+        "GetMessageBufferListQuery",
+        &json!({"status": "Correlated"}),
+        None,
+    ));
     assert_eq!(buf["items"][0]["instanceGuid"], guid);
 
     // Past its TTL a buffered message is Expired and never delivered.
-    ok(rt.execute("CorrelateMessageCommand", &json!({"messageName": "OrderPaid", "correlationKey": "O-3", "ttlSeconds": 30}), None));
+    ok(rt.execute(
+        "CorrelateMessageCommand",
+        &json!({"messageName": "OrderPaid", "correlationKey": "O-3", "ttlSeconds": 30}),
+        None,
+    ));
     clock.set(clock.now() + jiff::SignedDuration::from_secs(31));
-    let late = ok(rt.execute("StartProcessInstanceCommand", &json!({"processDefinitionId": def, "variables": {"orderId": "O-3"}}), None));
+    let late = ok(rt.execute(
+        "StartProcessInstanceCommand",
+        &json!({"processDefinitionId": def, "variables": {"orderId": "O-3"}}),
+        None,
+    ));
     assert_eq!(late["status"], "WAITING");
-    let expired = ok(rt.execute("GetMessageBufferListQuery", &json!({"status": "Expired"}), None));
+    let expired = ok(rt.execute(
+        "GetMessageBufferListQuery",
+        &json!({"status": "Expired"}),
+        None,
+    ));
     assert_eq!(expired["totalCount"], 1);
 
     // The waiting one correlates directly now, and a repeated messageId is a duplicate.
     let m = json!({"messageName": "OrderPaid", "correlationKey": "O-3", "messageId": "evt-1"});
     let first = ok(rt.execute("CorrelateMessageCommand", &m, None));
-    assert_eq!((first["correlated"].clone(), first["duplicate"].clone()), (json!(true), json!(false)));
+    assert_eq!(
+        (first["correlated"].clone(), first["duplicate"].clone()),
+        (json!(true), json!(false))
+    );
     let again = ok(rt.execute("CorrelateMessageCommand", &m, None));
     assert_eq!(again["duplicate"], true);
     assert_eq!(again["instanceGuid"], late["instanceGuid"]);
@@ -106,24 +170,64 @@ fn a_callback_before_its_receive_task_waits_only_when_asked_and_a_second_one_is_
     let dir = tempfile::tempdir().unwrap();
     let (rt, _) = open(dir.path());
     let def = deploy(&rt, &callback_wait());
-    let unknown = rt.execute("ReturnCallbackCommand", &json!({"correlationKey": "R-1", "result": {"ok": true}}), None);
+    let unknown = rt.execute(
+        "ReturnCallbackCommand",
+        &json!({"correlationKey": "R-1", "result": {"ok": true}}),
+        None,
+    );
     assert!(!unknown.is_successful);
-    assert!(unknown.message.contains("R-1") && unknown.message.contains("ttlSeconds"), "{}", unknown.message);
-    let bad = rt.execute("ReturnCallbackCommand", &json!({"correlationKey": "R-1", "ttlSeconds": "soon"}), None);
+    assert!(
+        unknown.message.contains("R-1") && unknown.message.contains("ttlSeconds"),
+        "{}",
+        unknown.message
+    );
+    let bad = rt.execute(
+        "ReturnCallbackCommand",
+        &json!({"correlationKey": "R-1", "ttlSeconds": "soon"}),
+        None,
+    );
     assert_eq!(bad.errors[0].field, "ttlSeconds");
 
-    let b = ok(rt.execute("ReturnCallbackCommand", &json!({"correlationKey": "R-1", "result": {"ok": true}, "ttlSeconds": 300}), None));
+    let b = ok(rt.execute(
+        "ReturnCallbackCommand",
+        &json!({"correlationKey": "R-1", "result": {"ok": true}, "ttlSeconds": 300}),
+        None,
+    ));
     assert_eq!(b["callbackStatus"], "Buffered");
-    let s = ok(rt.execute("StartProcessInstanceCommand", &json!({"processDefinitionId": def, "variables": {"ref": "R-1"}}), None));
-    assert_eq!(s["status"], "COMPLETED", "the buffered callback completed the receive task on arrival");
+    let s = ok(rt.execute(
+        "StartProcessInstanceCommand",
+        &json!({"processDefinitionId": def, "variables": {"ref": "R-1"}}),
+        None,
+    ));
+    assert_eq!(
+        s["status"], "COMPLETED",
+        "the buffered callback completed the receive task on arrival"
+    );
     let guid = s["instanceGuid"].as_str().unwrap();
-    let rows = ok(rt.execute("GetCallbackRegistryListQuery", &json!({"instanceGuid": guid}), None));
+    let rows = ok(rt.execute(
+        "GetCallbackRegistryListQuery",
+        &json!({"instanceGuid": guid}),
+        None,
+    ));
     assert_eq!(rows[0]["Status"], "Completed");
     assert_eq!(rows[0]["ResultData"], r#"{"ok":true}"#);
 
-    let dup = ok(rt.execute("ReturnCallbackCommand", &json!({"correlationKey": "R-1", "result": {"ok": false}}), None));
-    assert_eq!((dup["duplicate"].clone(), dup["instanceGuid"].as_str()), (json!(true), Some(guid)));
-    assert_eq!(history_kinds(&rt, guid).iter().filter(|k| *k == "callbackCompleted").count(), 1);
+    let dup = ok(rt.execute(
+        "ReturnCallbackCommand",
+        &json!({"correlationKey": "R-1", "result": {"ok": false}}),
+        None,
+    ));
+    assert_eq!(
+        (dup["duplicate"].clone(), dup["instanceGuid"].as_str()),
+        (json!(true), Some(guid))
+    );
+    assert_eq!(
+        history_kinds(&rt, guid)
+            .iter()
+            .filter(|k| *k == "callbackCompleted")
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -131,23 +235,47 @@ fn racing_deliveries_of_one_callback_resume_the_instance_once() {
     let dir = tempfile::tempdir().unwrap();
     let (rt, _) = open(dir.path());
     let def = deploy(&rt, &callback_wait());
-    let s = ok(rt.execute("StartProcessInstanceCommand", &json!({"processDefinitionId": def, "variables": {"ref": "RACE"}}), None));
+    let s = ok(rt.execute(
+        "StartProcessInstanceCommand",
+        &json!({"processDefinitionId": def, "variables": {"ref": "RACE"}}),
+        None,
+    ));
     let guid = s["instanceGuid"].as_str().unwrap().to_string();
     let replies: Vec<Reply> = std::thread::scope(|sc| {
         let hs: Vec<_> = (0..8)
             .map(|i| {
                 let rt = &rt;
-                sc.spawn(move || rt.execute("ReturnCallbackCommand", &json!({"correlationKey": "RACE", "result": {"n": i}}), None))
+                sc.spawn(move || {
+                    rt.execute(
+                        "ReturnCallbackCommand",
+                        &json!({"correlationKey": "RACE", "result": {"n": i}}),
+                        None,
+                    )
+                })
             })
             .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    let fresh = replies.iter().filter(|r| r.is_successful && r.data["duplicate"] == false).count();
-    let dups = replies.iter().filter(|r| r.is_successful && r.data["duplicate"] == true).count();
+    let fresh = replies
+        .iter()
+        .filter(|r| r.is_successful && r.data["duplicate"] == false)
+        .count();
+    let dups = replies
+        .iter()
+        .filter(|r| r.is_successful && r.data["duplicate"] == true)
+        .count();
     assert_eq!((fresh, dups), (1, 7), "{replies:?}");
     let kinds = history_kinds(&rt, &guid);
-    assert_eq!(kinds.iter().filter(|k| *k == "callbackCompleted").count(), 1, "{kinds:?}");
-    assert_eq!(kinds.iter().filter(|k| *k == "ended").count(), 1, "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "callbackCompleted").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "ended").count(),
+        1,
+        "{kinds:?}"
+    );
 }
 
 #[test]
@@ -161,19 +289,42 @@ fn many_clients_at_once_commit_every_step_exactly_once() {
             sc.spawn(move || {
                 for i in 0..25 {
                     let key = format!("K-{c}-{i}");
-                    let s = ok(rt.execute("StartProcessInstanceCommand", &json!({"processDefinitionId": def, "variables": {"ref": key}}), None));
+                    let s = ok(rt.execute(
+                        "StartProcessInstanceCommand",
+                        &json!({"processDefinitionId": def, "variables": {"ref": key}}),
+                        None,
+                    ));
                     assert_eq!(s["status"], "WAITING");
-                    let cb = ok(rt.execute("ReturnCallbackCommand", &json!({"correlationKey": key, "result": {}}), None));
-                    assert_eq!((cb["status"].clone(), cb["duplicate"].clone()), (json!("COMPLETED"), json!(false)));
+                    let cb = ok(rt.execute(
+                        "ReturnCallbackCommand",
+                        &json!({"correlationKey": key, "result": {}}),
+                        None,
+                    ));
+                    assert_eq!(
+                        (cb["status"].clone(), cb["duplicate"].clone()),
+                        (json!("COMPLETED"), json!(false))
+                    );
                 }
             });
         }
     });
-    let done = ok(rt.execute("GetProcessInstanceListQuery", &json!({"status": "COMPLETED", "pageSize": 1}), None));
+    let done = ok(rt.execute(
+        "GetProcessInstanceListQuery",
+        &json!({"status": "COMPLETED", "pageSize": 1}),
+        None,
+    ));
     assert_eq!(done["totalCount"], 200);
-    let pending = ok(rt.execute("GetCallbackRegistryListQuery", &json!({"status": "Pending"}), None));
+    let pending = ok(rt.execute(
+        "GetCallbackRegistryListQuery",
+        &json!({"status": "Pending"}),
+        None,
+    ));
     assert_eq!(pending.as_array().unwrap().len(), 0);
-    let completed = ok(rt.execute("GetCallbackRegistryListQuery", &json!({"status": "Completed"}), None));
+    let completed = ok(rt.execute(
+        "GetCallbackRegistryListQuery",
+        &json!({"status": "Completed"}),
+        None,
+    ));
     assert_eq!(completed.as_array().unwrap().len(), 200);
 }
 
@@ -203,16 +354,37 @@ fn a_thrown_signal_reaches_other_waiting_instances_through_the_outbox() {
     let c = deploy(&rt, &catcher);
     let t = deploy(&rt, &thrower);
     let waiting: Vec<String> = (0..3)
-        .map(|_| ok(rt.execute("StartProcessInstanceCommand", &json!({"processDefinitionId": c}), None))["instanceGuid"].as_str().unwrap().to_string())
+        .map(|_| {
+            ok(rt.execute(
+                "StartProcessInstanceCommand",
+                &json!({"processDefinitionId": c}),
+                None,
+            ))["instanceGuid"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
-    let th = ok(rt.execute("StartProcessInstanceCommand", &json!({"processDefinitionId": t}), None));
+    let th = ok(rt.execute(
+        "StartProcessInstanceCommand",
+        &json!({"processDefinitionId": t}),
+        None,
+    ));
     assert_eq!(th["status"], "COMPLETED");
     for g in &waiting {
-        let i = ok(rt.execute("GetProcessInstanceByIdQuery", &json!({"instanceGuid": g}), None));
+        let i = ok(rt.execute(
+            "GetProcessInstanceByIdQuery",
+            &json!({"instanceGuid": g}),
+            None,
+        ));
         assert_eq!(i["status"], "COMPLETED", "the thrown signal reached {g}");
     }
     // Nothing waits any more: a broadcast reaches nobody.
-    let b = ok(rt.execute("BroadcastSignalCommand", &json!({"signalName": "Alarm"}), None));
+    let b = ok(rt.execute(
+        "BroadcastSignalCommand",
+        &json!({"signalName": "Alarm"}),
+        None,
+    ));
     assert_eq!(b["instances"], json!([]));
 }
 
@@ -226,15 +398,29 @@ fn incidents_are_listed_while_open_and_resolved_by_a_successful_retry() {
         flow("f2", "Calc", "e")
     );
     let def = deploy(&rt, &model("Calc", "", &body));
-    let s = ok(rt.execute("StartProcessInstanceCommand", &json!({"processDefinitionId": def, "variables": {"amount": 500}}), None));
+    let s = ok(rt.execute(
+        "StartProcessInstanceCommand",
+        &json!({"processDefinitionId": def, "variables": {"amount": 500}}),
+        None,
+    ));
     assert_eq!(s["status"], "FAILED");
     let guid = s["instanceGuid"].as_str().unwrap();
     let open = ok(rt.execute("GetIncidentListQuery", &json!({}), None));
     assert_eq!(open["items"][0]["elementId"], "Calc");
-    assert!(open["items"][0]["message"].as_str().unwrap().contains("too large"));
-    let r = ok(rt.execute("RetryIncidentCommand", &json!({"instanceGuid": guid, "variables": {"amount": 5}}), None));
+    assert!(open["items"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("too large"));
+    let r = ok(rt.execute(
+        "RetryIncidentCommand",
+        &json!({"instanceGuid": guid, "variables": {"amount": 5}}),
+        None,
+    ));
     assert_eq!(r["status"], "COMPLETED");
-    assert_eq!(ok(rt.execute("GetIncidentListQuery", &json!({}), None))["totalCount"], 0);
+    assert_eq!(
+        ok(rt.execute("GetIncidentListQuery", &json!({}), None))["totalCount"],
+        0
+    );
     let all = ok(rt.execute("GetIncidentListQuery", &json!({"openOnly": false}), None));
     assert!(all["items"][0]["resolvedAt"].is_string());
 }
@@ -243,18 +429,173 @@ fn incidents_are_listed_while_open_and_resolved_by_a_successful_retry() {
 fn the_inbox_shows_a_user_only_what_they_may_work_on() {
     let dir = tempfile::tempdir().unwrap();
     let (rt, _) = open(dir.path());
-    let xml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bpmn-templates/loan-approval/LoanApprovalProcess.bpmn")).unwrap();
+    let xml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../bpmn-templates/loan-approval/LoanApprovalProcess.bpmn"
+    ))
+    .unwrap();
     let def = deploy(&rt, &xml);
-    ok(rt.execute("StartProcessInstanceCommand", &json!({"processDefinitionId": def, "variables": {"applicant": "Ada"}}), None));
-    ok(rt.execute("CreateUserCommand", &json!({"userName": "mary", "teams": ["MANAGERS"]}), None));
-    ok(rt.execute("CreateUserCommand", &json!({"userName": "bob", "teams": ["TELLERS"]}), None));
+    ok(rt.execute(
+        "StartProcessInstanceCommand",
+        &json!({"processDefinitionId": def, "variables": {"applicant": "Ada"}}),
+        None,
+    ));
+    ok(rt.execute(
+        "CreateUserCommand",
+        &json!({"userName": "mary", "teams": ["MANAGERS"]}),
+        None,
+    ));
+    ok(rt.execute(
+        "CreateUserCommand",
+        &json!({"userName": "bob", "teams": ["TELLERS"]}),
+        None,
+    ));
     let as_user = |name: &str, teams: &[&str]| {
-        let u = baton_engine::User { name: name.into(), teams: teams.iter().map(|t| t.to_string()).collect() };
+        let u = baton_engine::User {
+            name: name.into(),
+            teams: teams.iter().map(|t| t.to_string()).collect(),
+        };
         ok(rt.execute_as("GetTaskListQuery", &json!({}), &Caller::user(u)))["totalCount"].clone()
     };
     assert_eq!(as_user("mary", &["MANAGERS"]), 1);
     assert_eq!(as_user("bob", &["TELLERS"]), 0);
     // The owner may look at anyone's inbox; a user's teams come from the store.
-    assert_eq!(ok(rt.execute("GetTaskListQuery", &json!({"userName": "mary"}), None))["totalCount"], 1);
-    assert_eq!(ok(rt.execute("GetTaskListQuery", &json!({"userName": "bob"}), None))["totalCount"], 0);
+    assert_eq!(
+        ok(rt.execute("GetTaskListQuery", &json!({"userName": "mary"}), None))["totalCount"],
+        1
+    );
+    assert_eq!(
+        ok(rt.execute("GetTaskListQuery", &json!({"userName": "bob"}), None))["totalCount"],
+        0
+    );
+}
+
+#[test]
+fn message_and_signal_start_events_start_new_instances_when_nothing_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, _) = open(dir.path());
+    let by_message = model(
+        "OnOrder",
+        r#"<bpmn:message id="M" name="OrderPlaced"/>"#,
+        &format!(
+            r#"<bpmn:startEvent id="s"><bpmn:messageEventDefinition messageRef="M"/></bpmn:startEvent><bpmn:userTask id="Pack"/><bpmn:endEvent id="e"/>{}{}"#,
+            flow("f1", "s", "Pack"),
+            flow("f2", "Pack", "e")
+        ),
+    );
+    let by_signal = model(
+        "OnAlarm",
+        r#"<bpmn:signal id="S" name="Alarm"/>"#,
+        &format!(
+            r#"<bpmn:startEvent id="s"><bpmn:signalEventDefinition signalRef="S"/></bpmn:startEvent><bpmn:endEvent id="e"/>{}"#,
+            flow("f1", "s", "e")
+        ),
+    );
+    deploy(&rt, &by_message);
+    deploy(&rt, &by_signal);
+    let m = json!({"messageName": "OrderPlaced", "correlationKey": "O-1", "variables": {"sku": "A1"}, "messageId": "order-1"});
+    let r = ok(rt.execute("CorrelateMessageCommand", &m, None));
+    assert_eq!(
+        (r["started"].clone(), r["status"].clone()),
+        (json!(true), json!("WAITING"))
+    );
+    let guid = r["instanceGuid"].as_str().unwrap();
+    let inst = ok(rt.execute(
+        "GetProcessInstanceByIdQuery",
+        &json!({"instanceGuid": guid}),
+        None,
+    ));
+    assert_eq!(
+        (
+            inst["variables"]["sku"].clone(),
+            inst["correlationId"].clone()
+        ),
+        (json!("A1"), json!("O-1"))
+    );
+    // The same messageId again starts nothing.
+    let again = ok(rt.execute("CorrelateMessageCommand", &m, None));
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(
+        ok(rt.execute(
+            "GetProcessInstanceListQuery",
+            &json!({"processKey": "OnOrder"}),
+            None
+        ))["totalCount"],
+        1
+    );
+
+    let b = ok(rt.execute(
+        "BroadcastSignalCommand",
+        &json!({"signalName": "Alarm"}),
+        None,
+    ));
+    assert_eq!(b["started"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        ok(rt.execute(
+            "GetProcessInstanceListQuery",
+            &json!({"processKey": "OnAlarm", "status": "COMPLETED"}),
+            None
+        ))["totalCount"],
+        1
+    );
+}
+
+#[test]
+fn a_callback_for_a_form_mode_task_is_refused_and_points_to_the_form_submission() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, _) = open(dir.path());
+    let body = format!(
+        r#"<bpmn:startEvent id="s"/><bpmn:receiveTask id="Review"><bpmn:extensionElements><custom:properties><custom:property name="correlationKey" value="context.ref"/><custom:property name="form" value="review-form"/></custom:properties></bpmn:extensionElements></bpmn:receiveTask><bpmn:endEvent id="e"/>{}{}"#,
+        flow("f1", "s", "Review"),
+        flow("f2", "Review", "e")
+    );
+    let def = deploy(&rt, &model("FormFlow", "", &body));
+    let guid = ok(rt.execute(
+        "StartProcessInstanceCommand",
+        &json!({"processDefinitionId": def, "variables": {"ref": "R-1"}}),
+        None,
+    ))["instanceGuid"]
+        .clone();
+    let rows = ok(rt.execute(
+        "GetCallbackRegistryListQuery",
+        &json!({"status": "Pending"}),
+        None,
+    ));
+    assert_eq!(
+        (
+            rows[0]["CorrelationKey"].clone(),
+            rows[0]["FormKey"].clone()
+        ),
+        (json!("R-1"), json!("review-form"))
+    );
+    let r = rt.execute(
+        "ReturnCallbackCommand",
+        &json!({"correlationKey": "R-1", "result": {}}),
+        None,
+    );
+    assert!(
+        !r.is_successful
+            && r.message.contains("Review")
+            && r.message.contains("SignalProcessInstanceCommand"),
+        "{r:?}"
+    );
+    // The task still waits, and the form submission completes it and its registry row.
+    let i = ok(rt.execute(
+        "GetProcessInstanceByIdQuery",
+        &json!({"instanceGuid": guid}),
+        None,
+    ));
+    assert_eq!(i["waiting"][0]["taskId"], "Review");
+    let done = ok(rt.execute(
+        "SignalProcessInstanceCommand",
+        &json!({"instanceGuid": guid, "callbackData": {"ok": true}}),
+        None,
+    ));
+    assert_eq!(done["status"], "COMPLETED");
+    let rows = ok(rt.execute(
+        "GetCallbackRegistryListQuery",
+        &json!({"status": "Completed"}),
+        None,
+    ));
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
 }

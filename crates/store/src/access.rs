@@ -29,24 +29,35 @@ pub struct TokenRow {
 
 impl Store {
     pub fn user_count(&self) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?)
     }
 
     pub fn user(&self, name: &str) -> Result<Option<UserRow>> {
         let row: Option<(String, bool, String)> = self
             .conn
-            .query_row("SELECT name, is_admin, created_at FROM users WHERE name = ?1", params![name], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
+            .query_row(
+                "SELECT name, is_admin, created_at FROM users WHERE name = ?1",
+                params![name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()?;
         row.map(|(user_name, is_admin, created_at)| {
-            Ok(UserRow { teams: self.teams_of(&user_name)?, user_name, is_admin, created_at })
+            Ok(UserRow {
+                teams: self.teams_of(&user_name)?,
+                user_name,
+                is_admin,
+                created_at,
+            })
         })
         .transpose()
     }
 
     fn teams_of(&self, name: &str) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare_cached("SELECT team FROM team_members WHERE user_name = ?1 ORDER BY team")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT team FROM team_members WHERE user_name = ?1 ORDER BY team")?;
         let rows = stmt.query_map(params![name], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -58,13 +69,20 @@ impl Store {
             let rows = stmt.query_map([], |r| r.get(0))?;
             rows.collect::<rusqlite::Result<_>>()?
         };
-        names.iter().filter_map(|n| self.user(n).transpose()).collect()
+        names
+            .iter()
+            .filter_map(|n| self.user(n).transpose())
+            .collect()
     }
 
     /// Every team with its members: `(team, [user names])`, by team name.
     pub fn teams(&self) -> Result<Vec<(String, Vec<String>)>> {
-        let mut stmt = self.conn.prepare("SELECT team, user_name FROM team_members ORDER BY team, user_name")?;
-        let rows: Vec<(String, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT team, user_name FROM team_members ORDER BY team, user_name")?;
+        let rows: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         let mut out: Vec<(String, Vec<String>)> = Vec::new();
         for (team, user) in rows {
             match out.last_mut() {
@@ -79,7 +97,9 @@ impl Store {
     pub fn user_by_token_hash(&self, hash: &str) -> Result<Option<UserRow>> {
         let name: Option<String> = self
             .conn
-            .prepare_cached("SELECT user_name FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL")?
+            .prepare_cached(
+                "SELECT user_name FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL",
+            )?
             .query_row(params![hash], |r| r.get(0))
             .optional()?;
         match name {
@@ -94,7 +114,13 @@ impl Store {
              WHERE ?1 IS NULL OR user_name = ?1 ORDER BY rowid",
         )?;
         let rows = stmt.query_map(params![user], |r| {
-            Ok(TokenRow { id: r.get(0)?, user_name: r.get(1)?, label: r.get(2)?, created_at: r.get(3)?, revoked_at: r.get(4)? })
+            Ok(TokenRow {
+                id: r.get(0)?,
+                user_name: r.get(1)?,
+                label: r.get(2)?,
+                created_at: r.get(3)?,
+                revoked_at: r.get(4)?,
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -108,13 +134,19 @@ impl Tx<'_> {
             params![name, is_admin, at],
         )?;
         if n == 0 {
-            return Err(StoreError::Conflict(format!("user '{name}' already exists")));
+            return Err(StoreError::Conflict(format!(
+                "user '{name}' already exists"
+            )));
         }
         Ok(())
     }
 
     fn require_user(&self, name: &str) -> Result<()> {
-        let found: bool = self.tx.query_row("SELECT COUNT(*) > 0 FROM users WHERE name = ?1", params![name], |r| r.get(0))?;
+        let found: bool = self.tx.query_row(
+            "SELECT COUNT(*) > 0 FROM users WHERE name = ?1",
+            params![name],
+            |r| r.get(0),
+        )?;
         if found {
             Ok(())
         } else {
@@ -125,17 +157,29 @@ impl Tx<'_> {
     /// Adds a user to a team (teams exist by having members). Answers false if already a member.
     pub fn add_team_member(&self, team: &str, user: &str) -> Result<bool> {
         self.require_user(user)?;
-        Ok(self.tx.execute("INSERT OR IGNORE INTO team_members (team, user_name) VALUES (?1, ?2)", params![team, user])? > 0)
+        Ok(self.tx.execute(
+            "INSERT OR IGNORE INTO team_members (team, user_name) VALUES (?1, ?2)",
+            params![team, user],
+        )? > 0)
     }
 
     /// Answers false if the user was not in the team.
     pub fn remove_team_member(&self, team: &str, user: &str) -> Result<bool> {
         self.require_user(user)?;
-        Ok(self.tx.execute("DELETE FROM team_members WHERE team = ?1 AND user_name = ?2", params![team, user])? > 0)
+        Ok(self.tx.execute(
+            "DELETE FROM team_members WHERE team = ?1 AND user_name = ?2",
+            params![team, user],
+        )? > 0)
     }
 
     /// Stores a token's hash for a user; answers the token's id.
-    pub fn insert_token(&self, hash: &str, user: &str, label: Option<&str>, at: &str) -> Result<i64> {
+    pub fn insert_token(
+        &self,
+        hash: &str,
+        user: &str,
+        label: Option<&str>,
+        at: &str,
+    ) -> Result<i64> {
         self.require_user(user)?;
         self.tx.execute(
             "INSERT INTO api_tokens (token_hash, user_name, label, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -146,6 +190,9 @@ impl Tx<'_> {
 
     /// Answers false if there is no live token with that id.
     pub fn revoke_token(&self, id: i64, at: &str) -> Result<bool> {
-        Ok(self.tx.execute("UPDATE api_tokens SET revoked_at = ?2 WHERE rowid = ?1 AND revoked_at IS NULL", params![id, at])? > 0)
+        Ok(self.tx.execute(
+            "UPDATE api_tokens SET revoked_at = ?2 WHERE rowid = ?1 AND revoked_at IS NULL",
+            params![id, at],
+        )? > 0)
     }
 }

@@ -116,6 +116,9 @@ pub struct CallbackRow {
     pub webhook_url: Option<String>,
     pub message_ref: Option<String>,
     pub timeout_minutes: Option<f64>,
+    /// Set for a form-mode receive task (completed by SignalProcessInstanceCommand); absent in
+    /// webhook mode (completed by ReturnCallbackCommand).
+    pub form_key: Option<String>,
 }
 
 impl Store {
@@ -134,7 +137,15 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.pragma_update(None, "synchronous", if durability == Durability::Full { "FULL" } else { "NORMAL" })?;
+        conn.pragma_update(
+            None,
+            "synchronous",
+            if durability == Durability::Full {
+                "FULL"
+            } else {
+                "NORMAL"
+            },
+        )?;
         let mut store = Store { conn };
         migrations::apply(&mut store.conn)?;
         Ok(store)
@@ -142,13 +153,19 @@ impl Store {
 
     /// The schema version of the open file.
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     /// Starts one write transaction: everything an engine step changes commits together.
     pub fn transaction(&mut self) -> Result<Tx<'_>> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        Ok(Tx { tx: &self.conn, nested: false, open: true })
+        Ok(Tx {
+            tx: &self.conn,
+            nested: false,
+            open: true,
+        })
     }
 
     pub fn definition(&self, id: i64, with_xml: bool) -> Result<Definition> {
@@ -176,7 +193,12 @@ impl Store {
     }
 
     /// A page of definitions (without XML), newest first, and the total count.
-    pub fn definitions(&self, key: Option<&str>, page: i64, size: i64) -> Result<(Vec<Definition>, i64)> {
+    pub fn definitions(
+        &self,
+        key: Option<&str>,
+        page: i64,
+        size: i64,
+    ) -> Result<(Vec<Definition>, i64)> {
         let size = size.clamp(1, 500);
         let offset = (page.max(1) - 1) * size;
         let total: i64 = self.conn.query_row(
@@ -204,12 +226,22 @@ impl Store {
     }
 
     /// A page of instances, newest first, filtered by status and process key, and the total.
-    pub fn instances(&self, status: Option<&str>, key: Option<&str>, page: i64, size: i64) -> Result<(Vec<InstanceRow>, i64)> {
+    pub fn instances(
+        &self,
+        status: Option<&str>,
+        key: Option<&str>,
+        page: i64,
+        size: i64,
+    ) -> Result<(Vec<InstanceRow>, i64)> {
         let size = size.clamp(1, 500);
         let offset = (page.max(1) - 1) * size;
         let filter = "FROM instances i JOIN definitions d ON d.id = i.definition_id
                       WHERE (?1 IS NULL OR i.status = ?1) AND (?2 IS NULL OR d.process_key = ?2)";
-        let total: i64 = self.conn.query_row(&format!("SELECT COUNT(*) {filter}"), params![status, key], |r| r.get(0))?;
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT COUNT(*) {filter}"),
+            params![status, key],
+            |r| r.get(0),
+        )?;
         let mut stmt = self.conn.prepare(&format!(
             "SELECT i.guid, i.definition_id, i.status, i.state, i.business_key, i.correlation_id, i.started_at, i.ended_at, i.rev
              {filter} ORDER BY i.rowid DESC LIMIT ?3 OFFSET ?4"
@@ -242,10 +274,14 @@ impl Store {
     }
 
     /// CallbackRegistry rows, optionally filtered by status and instance.
-    pub fn callbacks(&self, status: Option<&str>, instance: Option<&str>) -> Result<Vec<CallbackRow>> {
+    pub fn callbacks(
+        &self,
+        status: Option<&str>,
+        instance: Option<&str>,
+    ) -> Result<Vec<CallbackRow>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, parent_instance_id, callback_task_id, correlation_key, callback_type, status,
-                    parent_process_state, result_data, completed_at, webhook_url, message_ref, timeout_minutes
+                    parent_process_state, result_data, completed_at, webhook_url, message_ref, timeout_minutes, form_key
              FROM callback_registry
              WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR parent_instance_id = ?2) ORDER BY id",
         )?;
@@ -253,14 +289,16 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The Pending callback for a correlation key, if any.
+    /// The Pending callback for a correlation key, if any: a webhook-mode row before a form-mode
+    /// one, then the oldest.
     pub fn pending_callback(&self, key: &str) -> Result<Option<CallbackRow>> {
         Ok(self
             .conn
             .prepare_cached(
                 "SELECT id, parent_instance_id, callback_task_id, correlation_key, callback_type, status,
-                        parent_process_state, result_data, completed_at, webhook_url, message_ref, timeout_minutes
-                 FROM callback_registry WHERE correlation_key = ?1 AND status = 'Pending' ORDER BY id LIMIT 1",
+                        parent_process_state, result_data, completed_at, webhook_url, message_ref, timeout_minutes, form_key
+                 FROM callback_registry WHERE correlation_key = ?1 AND status = 'Pending'
+                 ORDER BY form_key IS NOT NULL, id LIMIT 1",
             )?
             .query_row(params![key], callback_row)
             .optional()?)
@@ -272,7 +310,13 @@ impl Store {
             "SELECT seq, at, kind, element_id, data FROM history WHERE instance_guid = ?1 ORDER BY seq",
         )?;
         let rows = stmt.query_map(params![guid], |r| {
-            Ok(HistoryEvent { seq: r.get(0)?, at: r.get(1)?, kind: r.get(2)?, element_id: r.get(3)?, data: r.get(4)? })
+            Ok(HistoryEvent {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                kind: r.get(2)?,
+                element_id: r.get(3)?,
+                data: r.get(4)?,
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -289,7 +333,11 @@ pub struct Tx<'a> {
 impl Drop for Tx<'_> {
     fn drop(&mut self) {
         if self.open {
-            let sql = if self.nested { "ROLLBACK TO baton_step; RELEASE baton_step" } else { "ROLLBACK" };
+            let sql = if self.nested {
+                "ROLLBACK TO baton_step; RELEASE baton_step"
+            } else {
+                "ROLLBACK"
+            };
             let _ = self.tx.execute_batch(sql);
         }
     }
@@ -300,11 +348,22 @@ impl Tx<'_> {
     /// transaction, dropping it undoes them and nothing else.
     pub fn savepoint(&self) -> Result<Tx<'_>> {
         self.tx.execute_batch("SAVEPOINT baton_step")?;
-        Ok(Tx { tx: self.tx, nested: true, open: true })
+        Ok(Tx {
+            tx: self.tx,
+            nested: true,
+            open: true,
+        })
     }
 
     /// Stores a new version of `key`; answers (processDefinitionId, version).
-    pub fn deploy(&self, key: &str, name: Option<&str>, xml: &str, forms: &serde_json::Value, at: &str) -> Result<(i64, i64)> {
+    pub fn deploy(
+        &self,
+        key: &str,
+        name: Option<&str>,
+        xml: &str,
+        forms: &serde_json::Value,
+        at: &str,
+    ) -> Result<(i64, i64)> {
         let version: i64 = self.tx.query_row(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM definitions WHERE process_key = ?1",
             params![key],
@@ -338,16 +397,29 @@ impl Tx<'_> {
 
     /// Saves the new state of an instance after an engine step, if nobody else saved it since
     /// `rev` was read: otherwise `Conflict`, and nothing is written.
-    pub fn update_instance(&self, guid: &str, rev: i64, status: &str, state: &str, ended_at: Option<&str>) -> Result<()> {
+    pub fn update_instance(
+        &self,
+        guid: &str,
+        rev: i64,
+        status: &str,
+        state: &str,
+        ended_at: Option<&str>,
+    ) -> Result<()> {
         let n = self.tx.prepare_cached(
             "UPDATE instances SET status = ?3, state = ?4, ended_at = COALESCE(?5, ended_at), rev = rev + 1
              WHERE guid = ?1 AND rev = ?2",
         )?
         .execute(params![guid, rev, status, state, ended_at])?;
         if n == 0 {
-            let exists: bool = self.tx.query_row("SELECT COUNT(*) > 0 FROM instances WHERE guid = ?1", params![guid], |r| r.get(0))?;
+            let exists: bool = self.tx.query_row(
+                "SELECT COUNT(*) > 0 FROM instances WHERE guid = ?1",
+                params![guid],
+                |r| r.get(0),
+            )?;
             return Err(if exists {
-                StoreError::Conflict(format!("process instance '{guid}' was changed by another command"))
+                StoreError::Conflict(format!(
+                    "process instance '{guid}' was changed by another command"
+                ))
             } else {
                 StoreError::NotFound(format!("no process instance '{guid}'"))
             });
@@ -363,6 +435,7 @@ impl Tx<'_> {
         task_id: &str,
         key: Option<&str>,
         message: Option<&str>,
+        form_key: Option<&str>,
         webhook_url: Option<&str>,
         timeout_minutes: Option<f64>,
         state: Option<&str>,
@@ -371,16 +444,23 @@ impl Tx<'_> {
         self.tx
             .prepare_cached(
                 "INSERT INTO callback_registry (parent_instance_id, callback_task_id, correlation_key, callback_type, status,
-                     parent_process_state, webhook_url, message_ref, timeout_minutes, created_at)
-                 VALUES (?1, ?2, ?3, 'External', 'Pending', ?4, ?5, ?6, ?7, ?8)",
+                     parent_process_state, webhook_url, message_ref, timeout_minutes, created_at, form_key)
+                 VALUES (?1, ?2, ?3, 'External', 'Pending', ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
-            .execute(params![instance, task_id, key, state, webhook_url, message, timeout_minutes, at])?;
+            .execute(params![instance, task_id, key, state, webhook_url, message, timeout_minutes, at, form_key])?;
         Ok(self.tx.last_insert_rowid())
     }
 
     /// Moves a Pending callback of a task to `status` (Completed, Failed, Expired). Answers
     /// whether a Pending row was found: a second completion finds none and changes nothing.
-    pub fn close_callback(&self, instance: &str, task_id: &str, status: &str, result: Option<&str>, at: &str) -> Result<bool> {
+    pub fn close_callback(
+        &self,
+        instance: &str,
+        task_id: &str,
+        status: &str,
+        result: Option<&str>,
+        at: &str,
+    ) -> Result<bool> {
         let n = self
             .tx
             .prepare_cached(
@@ -392,7 +472,14 @@ impl Tx<'_> {
     }
 
     /// Appends a history event.
-    pub fn history(&self, guid: &str, at: &str, kind: &str, element_id: Option<&str>, data: Option<&str>) -> Result<()> {
+    pub fn history(
+        &self,
+        guid: &str,
+        at: &str,
+        kind: &str,
+        element_id: Option<&str>,
+        data: Option<&str>,
+    ) -> Result<()> {
         self.tx
             .prepare_cached("INSERT INTO history (instance_guid, at, kind, element_id, data) VALUES (?1, ?2, ?3, ?4, ?5)")?
             .execute(params![guid, at, kind, element_id, data])?;
@@ -402,7 +489,11 @@ impl Tx<'_> {
     /// Commits (a savepoint: releases it into the enclosing transaction). On an error the
     /// transaction is rolled back when dropped.
     pub fn commit(mut self) -> Result<()> {
-        self.tx.execute_batch(if self.nested { "RELEASE baton_step" } else { "COMMIT" })?;
+        self.tx.execute_batch(if self.nested {
+            "RELEASE baton_step"
+        } else {
+            "COMMIT"
+        })?;
         self.open = false;
         Ok(())
     }
@@ -449,6 +540,7 @@ pub(crate) fn callback_row(r: &rusqlite::Row) -> rusqlite::Result<CallbackRow> {
         webhook_url: r.get(9)?,
         message_ref: r.get(10)?,
         timeout_minutes: r.get(11)?,
+        form_key: r.get(12)?,
     })
 }
 
@@ -465,13 +557,22 @@ pub fn probe_commit_rate(path: &Path, durability: Durability, seconds: f64) -> R
     let rate = {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", if durability == Durability::Full { "FULL" } else { "NORMAL" })?;
+        conn.pragma_update(
+            None,
+            "synchronous",
+            if durability == Durability::Full {
+                "FULL"
+            } else {
+                "NORMAL"
+            },
+        )?;
         conn.execute_batch("CREATE TABLE probe (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")?;
         let started = std::time::Instant::now();
         let mut n = 0u64;
         while started.elapsed().as_secs_f64() < seconds {
             conn.execute_batch("BEGIN IMMEDIATE")?;
-            conn.prepare_cached("INSERT INTO probe (v) VALUES (?1)")?.execute(params!["payload"])?;
+            conn.prepare_cached("INSERT INTO probe (v) VALUES (?1)")?
+                .execute(params!["payload"])?;
             conn.execute_batch("COMMIT")?;
             n += 1;
         }

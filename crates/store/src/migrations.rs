@@ -135,6 +135,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_pending ON outbox (delivered_at, id);
     ALTER TABLE api_tokens ADD COLUMN revoked_at TEXT;
     ",
+    // v3: the form of a form-mode receive task, so ReturnCallbackCommand (webhook mode) tells
+    // the two modes apart when they share a correlation key.
+    "ALTER TABLE callback_registry ADD COLUMN form_key TEXT;",
 ];
 
 /// Brings a database up to the newest schema, one transaction per migration.
@@ -142,7 +145,10 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let supported = MIGRATIONS.len() as i64;
     if current > supported {
-        return Err(StoreError::TooNew { found: current, supported });
+        return Err(StoreError::TooNew {
+            found: current,
+            supported,
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction()?;

@@ -109,7 +109,12 @@ impl Store {
     /// Open form tasks; with `who` = (user, teams) only those open to everyone or assigned to
     /// the user or one of the teams (ResponsibleUser / ResponsibleTeam may list several, comma
     /// separated). Answers a page and the total.
-    pub fn user_tasks(&self, who: Option<(&str, &[String])>, page: i64, size: i64) -> Result<(Vec<UserTaskRow>, i64)> {
+    pub fn user_tasks(
+        &self,
+        who: Option<(&str, &[String])>,
+        page: i64,
+        size: i64,
+    ) -> Result<(Vec<UserTaskRow>, i64)> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT instance_guid, task_id, task_type, name, form_key, responsible_user, responsible_team, created_at
              FROM user_tasks ORDER BY created_at, rowid",
@@ -126,7 +131,10 @@ impl Store {
                 created_at: r.get(7)?,
             })
         })?;
-        let listed = |list: &Option<String>, who: &str| list.as_deref().is_some_and(|l| l.split(',').any(|x| x.trim() == who));
+        let listed = |list: &Option<String>, who: &str| {
+            list.as_deref()
+                .is_some_and(|l| l.split(',').any(|x| x.trim() == who))
+        };
         let mut items = Vec::new();
         for row in all {
             let row = row?;
@@ -145,7 +153,10 @@ impl Store {
         let total = items.len() as i64;
         let size = size.clamp(1, 500);
         let start = ((page.max(1) - 1) * size) as usize;
-        Ok((items.into_iter().skip(start).take(size as usize).collect(), total))
+        Ok((
+            items.into_iter().skip(start).take(size as usize).collect(),
+            total,
+        ))
     }
 
     /// The buffer, newest first, optionally by status.
@@ -166,14 +177,15 @@ impl Store {
             .optional()?)
     }
 
-    /// The newest CallbackRegistry row for a key, whatever its status (duplicate detection).
+    /// The newest webhook-mode CallbackRegistry row for a key, whatever its status (duplicate
+    /// detection; form-mode rows are completed by a form submission, never by a callback).
     pub fn latest_callback(&self, key: &str) -> Result<Option<crate::CallbackRow>> {
         Ok(self
             .conn
             .prepare_cached(
                 "SELECT id, parent_instance_id, callback_task_id, correlation_key, callback_type, status,
-                        parent_process_state, result_data, completed_at, webhook_url, message_ref, timeout_minutes
-                 FROM callback_registry WHERE correlation_key = ?1 ORDER BY id DESC LIMIT 1",
+                        parent_process_state, result_data, completed_at, webhook_url, message_ref, timeout_minutes, form_key
+                 FROM callback_registry WHERE correlation_key = ?1 AND form_key IS NULL ORDER BY id DESC LIMIT 1",
             )?
             .query_row(params![key], crate::callback_row)
             .optional()?)
@@ -203,7 +215,13 @@ impl Store {
             "SELECT id, instance_guid, event, payload, attempts FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT ?1",
         )?;
         let rows = stmt.query_map(params![limit], |r| {
-            Ok(OutboxRow { id: r.get(0)?, instance_guid: r.get(1)?, event: r.get(2)?, payload: r.get(3)?, attempts: r.get(4)? })
+            Ok(OutboxRow {
+                id: r.get(0)?,
+                instance_guid: r.get(1)?,
+                event: r.get(2)?,
+                payload: r.get(3)?,
+                attempts: r.get(4)?,
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -212,12 +230,20 @@ impl Store {
 impl Tx<'_> {
     /// Replaces what an instance listens for.
     pub fn replace_subscriptions(&self, guid: &str, subs: &[SubscriptionRow]) -> Result<()> {
-        self.tx.prepare_cached("DELETE FROM subscriptions WHERE instance_guid = ?1")?.execute(params![guid])?;
+        self.tx
+            .prepare_cached("DELETE FROM subscriptions WHERE instance_guid = ?1")?
+            .execute(params![guid])?;
         let mut ins = self.tx.prepare_cached(
             "INSERT INTO subscriptions (instance_guid, kind, name, correlation_key, element_id) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         for s in subs {
-            ins.execute(params![guid, s.kind, s.name, s.correlation_key, s.element_id])?;
+            ins.execute(params![
+                guid,
+                s.kind,
+                s.name,
+                s.correlation_key,
+                s.element_id
+            ])?;
         }
         Ok(())
     }
@@ -225,17 +251,32 @@ impl Tx<'_> {
     /// Replaces an instance's inbox entries; a task that stays open keeps its `created_at`.
     pub fn replace_user_tasks(&self, guid: &str, tasks: &[UserTaskRow]) -> Result<()> {
         let keep: Vec<&str> = tasks.iter().map(|t| t.task_id.as_str()).collect();
-        let mut existing = self.tx.prepare_cached("SELECT task_id FROM user_tasks WHERE instance_guid = ?1")?;
-        let old: Vec<String> = existing.query_map(params![guid], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        let mut existing = self
+            .tx
+            .prepare_cached("SELECT task_id FROM user_tasks WHERE instance_guid = ?1")?;
+        let old: Vec<String> = existing
+            .query_map(params![guid], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         for id in old.iter().filter(|o| !keep.contains(&o.as_str())) {
-            self.tx.prepare_cached("DELETE FROM user_tasks WHERE instance_guid = ?1 AND task_id = ?2")?.execute(params![guid, id])?;
+            self.tx
+                .prepare_cached("DELETE FROM user_tasks WHERE instance_guid = ?1 AND task_id = ?2")?
+                .execute(params![guid, id])?;
         }
         let mut ins = self.tx.prepare_cached(
             "INSERT OR IGNORE INTO user_tasks (instance_guid, task_id, task_type, name, form_key, responsible_user, responsible_team, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         for t in tasks {
-            ins.execute(params![guid, t.task_id, t.task_type, t.name, t.form_key, t.responsible_user, t.responsible_team, t.created_at])?;
+            ins.execute(params![
+                guid,
+                t.task_id,
+                t.task_type,
+                t.name,
+                t.form_key,
+                t.responsible_user,
+                t.responsible_team,
+                t.created_at
+            ])?;
         }
         Ok(())
     }
@@ -263,7 +304,14 @@ impl Tx<'_> {
     /// The oldest live buffered entry that a subscription matches: a callback by exact key, a
     /// message by name and key (a missing key on either side matches any). Marks it Correlated
     /// to `guid`. Timestamps are RFC 3339 UTC text, so they compare as strings.
-    pub fn take_buffered(&self, kind: &str, name: Option<&str>, key: Option<&str>, now: &str, guid: &str) -> Result<Option<BufferedRow>> {
+    pub fn take_buffered(
+        &self,
+        kind: &str,
+        name: Option<&str>,
+        key: Option<&str>,
+        now: &str,
+        guid: &str,
+    ) -> Result<Option<BufferedRow>> {
         let row = self
             .tx
             .prepare_cached(&format!(
@@ -298,21 +346,42 @@ impl Tx<'_> {
         )? > 0)
     }
 
-    pub fn open_incident(&self, guid: &str, element_id: &str, message: &str, at: &str) -> Result<()> {
-        self.tx.execute(
-            "INSERT INTO incidents (instance_guid, element_id, message, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![guid, element_id, message, at],
+    /// Opens an incident at an element. An element has at most one open incident: when a retry
+    /// fails again, the open row keeps its creation time and takes the newest message.
+    pub fn open_incident(
+        &self,
+        guid: &str,
+        element_id: &str,
+        message: &str,
+        at: &str,
+    ) -> Result<()> {
+        let updated = self.tx.execute(
+            "UPDATE incidents SET message = ?3 WHERE instance_guid = ?1 AND element_id = ?2 AND resolved_at IS NULL",
+            params![guid, element_id, message],
         )?;
+        if updated == 0 {
+            self.tx.execute(
+                "INSERT INTO incidents (instance_guid, element_id, message, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![guid, element_id, message, at],
+            )?;
+        }
         Ok(())
     }
 
     /// Resolves an instance's open incidents whose element is not in `still_open`.
     pub fn resolve_incidents(&self, guid: &str, still_open: &[&str], at: &str) -> Result<()> {
-        let mut stmt = self.tx.prepare_cached("SELECT id, element_id FROM incidents WHERE instance_guid = ?1 AND resolved_at IS NULL")?;
-        let open: Vec<(i64, String)> = stmt.query_map(params![guid], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id, element_id FROM incidents WHERE instance_guid = ?1 AND resolved_at IS NULL",
+        )?;
+        let open: Vec<(i64, String)> = stmt
+            .query_map(params![guid], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         for (id, element) in open {
             if !still_open.contains(&element.as_str()) {
-                self.tx.execute("UPDATE incidents SET resolved_at = ?2 WHERE id = ?1", params![id, at])?;
+                self.tx.execute(
+                    "UPDATE incidents SET resolved_at = ?2 WHERE id = ?1",
+                    params![id, at],
+                )?;
             }
         }
         Ok(())
@@ -327,7 +396,13 @@ impl Tx<'_> {
     }
 
     /// Records a delivery attempt with its error, if any; `finished` takes the row off the queue.
-    pub fn outbox_attempt(&self, id: i64, at: &str, error: Option<&str>, finished: bool) -> Result<()> {
+    pub fn outbox_attempt(
+        &self,
+        id: i64,
+        at: &str,
+        error: Option<&str>,
+        finished: bool,
+    ) -> Result<()> {
         self.tx.execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?3,
                  delivered_at = CASE WHEN ?4 THEN ?2 ELSE NULL END WHERE id = ?1",

@@ -23,18 +23,41 @@ fn instance(guid: &str, def: i64) -> InstanceRow {
 fn deploying_the_same_key_twice_makes_versions() {
     let mut s = Store::open_in_memory().unwrap();
     let tx = s.transaction().unwrap();
-    let (id1, v1) = tx.deploy("Loan", Some("Loan approval"), "<definitions/>", &json!({}), AT).unwrap();
-    let (id2, v2) = tx.deploy("Loan", None, "<definitions v2/>", &json!({"f": {"components": []}}), AT).unwrap();
+    let (id1, v1) = tx
+        .deploy(
+            "Loan",
+            Some("Loan approval"),
+            "<definitions/>",
+            &json!({}),
+            AT,
+        )
+        .unwrap();
+    let (id2, v2) = tx
+        .deploy(
+            "Loan",
+            None,
+            "<definitions v2/>",
+            &json!({"f": {"components": []}}),
+            AT,
+        )
+        .unwrap();
     tx.commit().unwrap();
     assert_eq!((v1, v2), (1, 2));
     assert_ne!(id1, id2);
     let latest = s.latest_definition("Loan").unwrap();
     assert_eq!(latest.process_definition_id, id2);
-    assert_eq!(latest.bpmn_xml.as_deref(), Some("<definitions v2/>"), "XML kept verbatim");
+    assert_eq!(
+        latest.bpmn_xml.as_deref(),
+        Some("<definitions v2/>"),
+        "XML kept verbatim"
+    );
     assert_eq!(latest.forms["f"]["components"], json!([]));
     let (items, total) = s.definitions(None, 1, 10).unwrap();
     assert_eq!(total, 2);
-    assert!(items.iter().all(|d| d.bpmn_xml.is_none()), "lists carry no XML");
+    assert!(
+        items.iter().all(|d| d.bpmn_xml.is_none()),
+        "lists carry no XML"
+    );
     assert!(matches!(s.definition(99, false), Err(StoreError::NotFound(m)) if m.contains("99")));
 }
 
@@ -59,10 +82,16 @@ fn constraints_reject_bad_rows_without_touching_good_ones() {
 
     let tx = s.transaction().unwrap();
     let mut bad = instance("g2", 12345);
-    assert!(tx.insert_instance(&bad).is_err(), "foreign key to a missing definition");
+    assert!(
+        tx.insert_instance(&bad).is_err(),
+        "foreign key to a missing definition"
+    );
     bad.process_definition_id = def;
     bad.status = "SLEEPING".into();
-    assert!(tx.insert_instance(&bad).is_err(), "status outside the documented set");
+    assert!(
+        tx.insert_instance(&bad).is_err(),
+        "status outside the documented set"
+    );
     drop(tx);
     assert_eq!(s.instance("g1").unwrap().status, "WAITING");
     assert!(s.instance("g2").is_err());
@@ -74,8 +103,18 @@ fn callback_registry_completes_once() {
     let tx = s.transaction().unwrap();
     let (def, _) = tx.deploy("Pay", None, "<x/>", &json!({}), AT).unwrap();
     tx.insert_instance(&instance("g1", def)).unwrap();
-    tx.register_callback("g1", "Task_WaitForPayment", Some("PAY-1"), Some("PaymentProcessed"), None, Some(30.0), None, AT)
-        .unwrap();
+    tx.register_callback(
+        "g1",
+        "Task_WaitForPayment",
+        Some("PAY-1"),
+        Some("PaymentProcessed"),
+        None,
+        None,
+        Some(30.0),
+        None,
+        AT,
+    )
+    .unwrap();
     tx.commit().unwrap();
 
     let row = s.pending_callback("PAY-1").unwrap().expect("pending row");
@@ -85,8 +124,20 @@ fn callback_registry_completes_once() {
     assert!(s.pending_callback("PAY-2").unwrap().is_none());
 
     let tx = s.transaction().unwrap();
-    assert!(tx.close_callback("g1", "Task_WaitForPayment", "Completed", Some(r#"{"ok":true}"#), AT).unwrap());
-    assert!(!tx.close_callback("g1", "Task_WaitForPayment", "Completed", None, AT).unwrap(), "second delivery finds no Pending row");
+    assert!(tx
+        .close_callback(
+            "g1",
+            "Task_WaitForPayment",
+            "Completed",
+            Some(r#"{"ok":true}"#),
+            AT
+        )
+        .unwrap());
+    assert!(
+        !tx.close_callback("g1", "Task_WaitForPayment", "Completed", None, AT)
+            .unwrap(),
+        "second delivery finds no Pending row"
+    );
     tx.commit().unwrap();
     let rows = s.callbacks(Some("Completed"), Some("g1")).unwrap();
     assert_eq!(rows.len(), 1);
@@ -94,7 +145,19 @@ fn callback_registry_completes_once() {
     assert!(s.pending_callback("PAY-1").unwrap().is_none());
     // The seed's field names on the wire.
     let wire = serde_json::to_value(&rows[0]).unwrap();
-    for field in ["ParentInstanceId", "CallbackTaskId", "CorrelationKey", "CallbackType", "Status", "ParentProcessState", "ResultData", "CompletedAt", "WebhookUrl", "MessageRef", "TimeoutMinutes"] {
+    for field in [
+        "ParentInstanceId",
+        "CallbackTaskId",
+        "CorrelationKey",
+        "CallbackType",
+        "Status",
+        "ParentProcessState",
+        "ResultData",
+        "CompletedAt",
+        "WebhookUrl",
+        "MessageRef",
+        "TimeoutMinutes",
+    ] {
         assert!(wire.get(field).is_some(), "missing {field}");
     }
 }
@@ -108,9 +171,18 @@ fn a_real_file_keeps_everything_across_reopen_and_history_is_ordered() {
         let tx = s.transaction().unwrap();
         let (def, _) = tx.deploy("P", None, "<x/>", &json!({}), AT).unwrap();
         tx.insert_instance(&instance("g1", def)).unwrap();
-        tx.history("g1", AT, "elementEntered", Some("Start"), None).unwrap();
-        tx.history("g1", AT, "elementEntered", Some("Review"), None).unwrap();
-        tx.update_instance("g1", 0, "COMPLETED", r#"{"status":"COMPLETED"}"#, Some("2026-01-01T01:00:00Z")).unwrap();
+        tx.history("g1", AT, "elementEntered", Some("Start"), None)
+            .unwrap();
+        tx.history("g1", AT, "elementEntered", Some("Review"), None)
+            .unwrap();
+        tx.update_instance(
+            "g1",
+            0,
+            "COMPLETED",
+            r#"{"status":"COMPLETED"}"#,
+            Some("2026-01-01T01:00:00Z"),
+        )
+        .unwrap();
         tx.commit().unwrap();
     }
     let s = Store::open(&path, Durability::Normal).unwrap();
@@ -119,7 +191,12 @@ fn a_real_file_keeps_everything_across_reopen_and_history_is_ordered() {
     assert_eq!(i.status, "COMPLETED");
     assert_eq!(i.ended_at.as_deref(), Some("2026-01-01T01:00:00Z"));
     let h = s.history("g1").unwrap();
-    assert_eq!(h.iter().map(|e| e.element_id.clone().unwrap()).collect::<Vec<_>>(), ["Start", "Review"]);
+    assert_eq!(
+        h.iter()
+            .map(|e| e.element_id.clone().unwrap())
+            .collect::<Vec<_>>(),
+        ["Start", "Review"]
+    );
 }
 
 #[test]
@@ -131,7 +208,10 @@ fn a_database_from_a_newer_baton_is_refused() {
         conn.pragma_update(None, "user_version", 99).unwrap();
     }
     match Store::open(&path, Durability::Full) {
-        Err(StoreError::TooNew { found: 99, supported: 2 }) => {}
+        Err(StoreError::TooNew {
+            found: 99,
+            supported: 2,
+        }) => {}
         Err(e) => panic!("unexpected error {e}"),
         Ok(_) => panic!("a newer schema must be refused"),
     }
@@ -143,7 +223,8 @@ fn an_update_from_a_stale_revision_is_a_conflict_and_writes_nothing() {
     let tx = s.transaction().unwrap();
     let (def, _) = tx.deploy("P", None, "<x/>", &json!({}), AT).unwrap();
     tx.insert_instance(&instance("g1", def)).unwrap();
-    tx.update_instance("g1", 0, "WAITING", r#"{"n":1}"#, None).unwrap();
+    tx.update_instance("g1", 0, "WAITING", r#"{"n":1}"#, None)
+        .unwrap();
     tx.commit().unwrap();
     assert_eq!(s.instance("g1").unwrap().rev, 1);
     let tx = s.transaction().unwrap();
@@ -157,7 +238,10 @@ fn an_update_from_a_stale_revision_is_a_conflict_and_writes_nothing() {
     }
     drop(tx);
     let i = s.instance("g1").unwrap();
-    assert_eq!((i.status.as_str(), i.state.as_str(), i.rev), ("WAITING", r#"{"n":1}"#, 1));
+    assert_eq!(
+        (i.status.as_str(), i.state.as_str(), i.rev),
+        ("WAITING", r#"{"n":1}"#, 1)
+    );
 }
 
 #[test]
@@ -168,28 +252,75 @@ fn the_buffer_matches_by_name_and_key_honours_ttl_and_hands_out_each_entry_once(
     tx.insert_instance(&instance("g1", def)).unwrap();
     let late = "2026-01-01T00:01:00.000000Z";
     let soon = "2026-01-01T00:00:30.000000Z";
-    tx.buffer("message", Some("Paid"), Some("K1"), r#"{"a":1}"#, Some("m-1"), AT, late).unwrap();
-    tx.buffer("message", Some("Paid"), Some("K2"), r#"{"a":2}"#, None, AT, soon).unwrap();
-    tx.buffer("callback", None, Some("K2"), r#"{"b":1}"#, None, AT, late).unwrap();
+    tx.buffer(
+        "message",
+        Some("Paid"),
+        Some("K1"),
+        r#"{"a":1}"#,
+        Some("m-1"),
+        AT,
+        late,
+    )
+    .unwrap();
+    tx.buffer(
+        "message",
+        Some("Paid"),
+        Some("K2"),
+        r#"{"a":2}"#,
+        None,
+        AT,
+        soon,
+    )
+    .unwrap();
+    tx.buffer("callback", None, Some("K2"), r#"{"b":1}"#, None, AT, late)
+        .unwrap();
     // Wrong key, wrong name: nothing.
-    assert!(tx.take_buffered("message", Some("Paid"), Some("K9"), AT, "g1").unwrap().is_none());
-    assert!(tx.take_buffered("message", Some("Other"), None, AT, "g1").unwrap().is_none());
+    assert!(tx
+        .take_buffered("message", Some("Paid"), Some("K9"), AT, "g1")
+        .unwrap()
+        .is_none());
+    assert!(tx
+        .take_buffered("message", Some("Other"), None, AT, "g1")
+        .unwrap()
+        .is_none());
     // A callback matches by exact key only; a message subscription without key takes the oldest.
-    assert!(tx.take_buffered("callback", None, Some("K1"), AT, "g1").unwrap().is_none());
-    let first = tx.take_buffered("message", Some("Paid"), None, AT, "g1").unwrap().unwrap();
+    assert!(tx
+        .take_buffered("callback", None, Some("K1"), AT, "g1")
+        .unwrap()
+        .is_none());
+    let first = tx
+        .take_buffered("message", Some("Paid"), None, AT, "g1")
+        .unwrap()
+        .unwrap();
     assert_eq!(first.payload, r#"{"a":1}"#);
     // Past its TTL an entry is never handed out, and expire_buffer marks it.
     let after = "2026-01-01T00:00:45.000000Z";
-    assert!(tx.take_buffered("message", Some("Paid"), Some("K2"), after, "g1").unwrap().is_none());
+    assert!(tx
+        .take_buffered("message", Some("Paid"), Some("K2"), after, "g1")
+        .unwrap()
+        .is_none());
     assert_eq!(tx.expire_buffer(after).unwrap(), 1);
-    let cb = tx.take_buffered("callback", None, Some("K2"), after, "g1").unwrap().unwrap();
+    let cb = tx
+        .take_buffered("callback", None, Some("K2"), after, "g1")
+        .unwrap()
+        .unwrap();
     assert_eq!(cb.payload, r#"{"b":1}"#);
-    assert!(tx.take_buffered("callback", None, Some("K2"), after, "g1").unwrap().is_none(), "handed out once");
+    assert!(
+        tx.take_buffered("callback", None, Some("K2"), after, "g1")
+            .unwrap()
+            .is_none(),
+        "handed out once"
+    );
     // A messageId is remembered once.
     assert!(tx.record_receipt("m-1", "{}", AT).unwrap());
     assert!(!tx.record_receipt("m-1", "{}", AT).unwrap());
     tx.commit().unwrap();
-    let statuses: Vec<String> = s.buffered(None).unwrap().into_iter().map(|b| b.status).collect();
+    let statuses: Vec<String> = s
+        .buffered(None)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.status)
+        .collect();
     assert_eq!(statuses, ["Correlated", "Expired", "Correlated"]);
     assert!(s.receipt("m-1").unwrap().is_some());
 }
@@ -199,19 +330,39 @@ fn tokens_are_found_by_hash_only_while_live() {
     let mut s = Store::open_in_memory().unwrap();
     let tx = s.transaction().unwrap();
     tx.create_user("mary", false, AT).unwrap();
-    assert!(matches!(tx.create_user("mary", true, AT), Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        tx.create_user("mary", true, AT),
+        Err(StoreError::Conflict(_))
+    ));
     assert!(tx.add_team_member("MANAGERS", "mary").unwrap());
-    assert!(!tx.add_team_member("MANAGERS", "mary").unwrap(), "already a member");
-    assert!(matches!(tx.add_team_member("MANAGERS", "ghost"), Err(StoreError::NotFound(_))));
-    let id = tx.insert_token("hash-1", "mary", Some("laptop"), AT).unwrap();
+    assert!(
+        !tx.add_team_member("MANAGERS", "mary").unwrap(),
+        "already a member"
+    );
+    assert!(matches!(
+        tx.add_team_member("MANAGERS", "ghost"),
+        Err(StoreError::NotFound(_))
+    ));
+    let id = tx
+        .insert_token("hash-1", "mary", Some("laptop"), AT)
+        .unwrap();
     tx.commit().unwrap();
     let u = s.user_by_token_hash("hash-1").unwrap().unwrap();
-    assert_eq!((u.user_name.as_str(), u.is_admin, u.teams.clone()), ("mary", false, vec!["MANAGERS".to_string()]));
+    assert_eq!(
+        (u.user_name.as_str(), u.is_admin, u.teams.clone()),
+        ("mary", false, vec!["MANAGERS".to_string()])
+    );
     assert!(s.user_by_token_hash("hash-2").unwrap().is_none());
     let tx = s.transaction().unwrap();
     assert!(tx.revoke_token(id, AT).unwrap());
     assert!(!tx.revoke_token(id, AT).unwrap());
     tx.commit().unwrap();
-    assert!(s.user_by_token_hash("hash-1").unwrap().is_none(), "a revoked token no longer works");
-    assert_eq!(s.tokens(Some("mary")).unwrap()[0].revoked_at.as_deref(), Some(AT));
+    assert!(
+        s.user_by_token_hash("hash-1").unwrap().is_none(),
+        "a revoked token no longer works"
+    );
+    assert_eq!(
+        s.tokens(Some("mary")).unwrap()[0].revoked_at.as_deref(),
+        Some(AT)
+    );
 }

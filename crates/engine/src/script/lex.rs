@@ -32,12 +32,67 @@ pub(crate) struct Scanned {
 
 /// Words that are rhai syntax (or handled by the host), never instance variables.
 const KEYWORDS: &[&str] = &[
-    "let", "const", "if", "else", "switch", "do", "while", "until", "loop", "for", "in", "break",
-    "continue", "return", "throw", "try", "catch", "fn", "private", "import", "export", "as",
-    "true", "false", "this", "global", "Fn", "call", "curry", "is_def_var", "is_def_fn",
-    "is_shared", "type_of", "print", "debug", "eval", "is", "static", "shared", "var", "with",
-    "module", "package", "super", "thread", "spawn", "go", "sync", "async", "await", "yield",
-    "use", "new", "default", "void", "null", "match", "case", "public", "protected", "goto",
+    "let",
+    "const",
+    "if",
+    "else",
+    "switch",
+    "do",
+    "while",
+    "until",
+    "loop",
+    "for",
+    "in",
+    "break",
+    "continue",
+    "return",
+    "throw",
+    "try",
+    "catch",
+    "fn",
+    "private",
+    "import",
+    "export",
+    "as",
+    "true",
+    "false",
+    "this",
+    "global",
+    "Fn",
+    "call",
+    "curry",
+    "is_def_var",
+    "is_def_fn",
+    "is_shared",
+    "type_of",
+    "print",
+    "debug",
+    "eval",
+    "is",
+    "static",
+    "shared",
+    "var",
+    "with",
+    "module",
+    "package",
+    "super",
+    "thread",
+    "spawn",
+    "go",
+    "sync",
+    "async",
+    "await",
+    "yield",
+    "use",
+    "new",
+    "default",
+    "void",
+    "null",
+    "match",
+    "case",
+    "public",
+    "protected",
+    "goto",
     "exit",
 ];
 
@@ -350,7 +405,10 @@ pub(crate) fn scan(source: &str) -> Scanned {
         }
         if c.is_ascii_digit() {
             // A number, including `1_000`, `0x1F`, `1e6` and `1.5` (but not the range `1..5`).
-            while i < n && (is_ident_char(chars[i]) || (chars[i] == '.' && at(i + 1).is_ascii_digit() && at(i - 1) != '.')) {
+            while i < n
+                && (is_ident_char(chars[i])
+                    || (chars[i] == '.' && at(i + 1).is_ascii_digit() && at(i - 1) != '.'))
+            {
                 out.push(chars[i]);
                 i += 1;
             }
@@ -412,7 +470,11 @@ pub(crate) fn scan(source: &str) -> Scanned {
                             f.assigned |= after.assigned;
                             f.mutated |= after.mutated;
                         }
-                        None => free.push(FreeIdent { name: word.clone(), assigned: after.assigned, mutated: after.mutated }),
+                        None => free.push(FreeIdent {
+                            name: word.clone(),
+                            assigned: after.assigned,
+                            mutated: after.mutated,
+                        }),
                     }
                 }
             }
@@ -475,15 +537,21 @@ mod tests {
 
     #[test]
     fn strings_comments_and_properties_are_not_free() {
-        let s = scan("let x = order.total; // and y\n/* or z */ \"and\" + x + a..b + global::C + #{ k: v }");
-        assert_eq!(s.text, "let x = order.total; // and y\n/* or z */ \"and\" + x + a..b + global::C + #{ k: v }");
+        let s = scan(
+            "let x = order.total; // and y\n/* or z */ \"and\" + x + a..b + global::C + #{ k: v }",
+        );
+        assert_eq!(
+            s.text,
+            "let x = order.total; // and y\n/* or z */ \"and\" + x + a..b + global::C + #{ k: v }"
+        );
         assert_eq!(names(&s), ["order", "x", "a", "b", "v"]);
         assert!(!s.free[0].mutated);
     }
 
     #[test]
     fn mutation_hints() {
-        let s = scan("counter = counter + 1; seen.push(1); o.a[1].b = 2; total += 1; r = x.y; f(q)");
+        let s =
+            scan("counter = counter + 1; seen.push(1); o.a[1].b = 2; total += 1; r = x.y; f(q)");
         let get = |n: &str| s.free.iter().find(|f| f.name == n).cloned().unwrap();
         assert!(get("counter").assigned && get("counter").mutated);
         assert!(get("seen").mutated && !get("seen").assigned);
@@ -504,7 +572,10 @@ mod tests {
     #[test]
     fn javascript_habits_from_the_seeds() {
         let s = scan("if (x === 'a' && y !== 2) { throw new Error('Decision is required'); }");
-        assert_eq!(s.text, "if (x ==  \"a\" && y !=  2) { throw          (\"Decision is required\"); }");
+        assert_eq!(
+            s.text,
+            "if (x ==  \"a\" && y !=  2) { throw          (\"Decision is required\"); }"
+        );
         assert_eq!(scan("let e = new Error(1);").text, "let e = new Error(1);");
     }
 

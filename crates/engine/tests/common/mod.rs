@@ -7,11 +7,12 @@ use serde_json::{Map, Value};
 pub const NS: &str = r#"xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:custom="http://baton.dev/schema/custom" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance""#;
 
 pub fn model(body: &str) -> String {
-    format!(r#"<?xml version="1.0"?><bpmn:definitions {NS} id="d"><bpmn:process id="p" isExecutable="true">{body}</bpmn:process></bpmn:definitions>"#)
+    format!(
+        r#"<?xml version="1.0"?><bpmn:definitions {NS} id="d"><bpmn:process id="p" isExecutable="true">{body}</bpmn:process></bpmn:definitions>"#
+    )
 }
 
 pub struct H {
-
     pub engine: Engine,
     pub clock: VirtualClock,
     pub inst: Instance,
@@ -30,24 +31,52 @@ impl H {
         let dep = parse(&[("test.bpmn", xml)]).map_err(|e| e.to_string())?;
         let (engine, _) = Engine::new(dep).map_err(|p| format!("invalid model: {p:?}"))?;
         let clock = VirtualClock::new(VirtualClock::default_start());
-        let ctx = Ctx { clock: &clock, user: None, enforce_access: false };
-        let (inst, effects) = engine.start(None, vars(v), &ctx).map_err(|e| e.to_string())?;
-        Ok(H { engine, clock, inst, effects })
+        let ctx = Ctx {
+            clock: &clock,
+            user: None,
+            enforce_access: false,
+        };
+        let (inst, effects) = engine
+            .start(None, vars(v), &ctx)
+            .map_err(|e| e.to_string())?;
+        Ok(H {
+            engine,
+            clock,
+            inst,
+            effects,
+        })
     }
     pub fn apply(&mut self, e: Event) -> Result<(), String> {
-        let ctx = Ctx { clock: &self.clock, user: None, enforce_access: false };
-        let eff = self.engine.apply(&mut self.inst, e, &ctx).map_err(|e| e.to_string())?;
+        let ctx = Ctx {
+            clock: &self.clock,
+            user: None,
+            enforce_access: false,
+        };
+        let eff = self
+            .engine
+            .apply(&mut self.inst, e, &ctx)
+            .map_err(|e| e.to_string())?;
         self.effects.extend(eff);
         Ok(())
     }
     pub fn apply_as(&mut self, e: Event, user: &User) -> Result<(), String> {
-        let ctx = Ctx { clock: &self.clock, user: Some(user), enforce_access: true };
-        let eff = self.engine.apply(&mut self.inst, e, &ctx).map_err(|e| e.to_string())?;
+        let ctx = Ctx {
+            clock: &self.clock,
+            user: Some(user),
+            enforce_access: true,
+        };
+        let eff = self
+            .engine
+            .apply(&mut self.inst, e, &ctx)
+            .map_err(|e| e.to_string())?;
         self.effects.extend(eff);
         Ok(())
     }
     pub fn complete(&mut self, task: &str, data: Value) -> Result<(), String> {
-        self.apply(Event::CompleteTask { task_id: Some(task.into()), data })
+        self.apply(Event::CompleteTask {
+            task_id: Some(task.into()),
+            data,
+        })
     }
     pub fn advance(&mut self, secs: i64) {
         let target = self.clock.now() + jiff::SignedDuration::from_secs(secs);
@@ -61,10 +90,19 @@ impl H {
         self.engine.path(&self.inst)
     }
     pub fn var(&self, k: &str) -> Value {
-        self.engine.variables(&self.inst).get(k).cloned().unwrap_or(Value::Null)
+        self.engine
+            .variables(&self.inst)
+            .get(k)
+            .cloned()
+            .unwrap_or(Value::Null)
     }
     pub fn waiting(&self) -> Vec<String> {
-        let mut w: Vec<String> = self.engine.waiting(&self.inst).into_iter().map(|w| w.task_id).collect();
+        let mut w: Vec<String> = self
+            .engine
+            .waiting(&self.inst)
+            .into_iter()
+            .map(|w| w.task_id)
+            .collect();
         w.sort();
         w
     }
@@ -77,11 +115,14 @@ pub fn flow(id: &str, s: &str, t: &str) -> String {
     format!(r#"<bpmn:sequenceFlow id="{id}" sourceRef="{s}" targetRef="{t}"/>"#)
 }
 pub fn cflow(id: &str, s: &str, t: &str, cond: &str) -> String {
-    format!(r#"<bpmn:sequenceFlow id="{id}" sourceRef="{s}" targetRef="{t}"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{cond}</bpmn:conditionExpression></bpmn:sequenceFlow>"#)
+    format!(
+        r#"<bpmn:sequenceFlow id="{id}" sourceRef="{s}" targetRef="{t}"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{cond}</bpmn:conditionExpression></bpmn:sequenceFlow>"#
+    )
 }
-
 
 /// A model with definitions-level declarations (messages, signals, errors, escalations).
 pub fn model_with(decls: &str, body: &str) -> String {
-    format!(r#"<?xml version="1.0"?><bpmn:definitions {NS} id="d">{decls}<bpmn:process id="p" isExecutable="true">{body}</bpmn:process></bpmn:definitions>"#)
+    format!(
+        r#"<?xml version="1.0"?><bpmn:definitions {NS} id="d">{decls}<bpmn:process id="p" isExecutable="true">{body}</bpmn:process></bpmn:definitions>"#
+    )
 }
