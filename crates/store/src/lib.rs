@@ -16,6 +16,7 @@ mod migrations;
 mod work;
 
 pub use access::{TokenRow, UserRow};
+pub use migrations::SCHEMA_VERSION;
 pub use work::{BufferedRow, IncidentRow, OutboxRow, SubscriptionRow, UserTaskRow};
 
 use rusqlite::{params, Connection, OptionalExtension};

@@ -4,6 +4,9 @@
 use crate::{Result, StoreError};
 use rusqlite::Connection;
 
+/// The schema version this build writes (`PRAGMA user_version` after migrating).
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
 const MIGRATIONS: &[&str] = &[
     // 1: definitions, instances, the callback registry, history, users, teams and tokens.
     "

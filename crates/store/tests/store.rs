@@ -186,7 +186,7 @@ fn a_real_file_keeps_everything_across_reopen_and_history_is_ordered() {
         tx.commit().unwrap();
     }
     let s = Store::open(&path, Durability::Normal).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 2);
+    assert_eq!(s.schema_version().unwrap(), baton_store::SCHEMA_VERSION);
     let i = s.instance("g1").unwrap();
     assert_eq!(i.status, "COMPLETED");
     assert_eq!(i.ended_at.as_deref(), Some("2026-01-01T01:00:00Z"));
@@ -210,7 +210,7 @@ fn a_database_from_a_newer_baton_is_refused() {
     match Store::open(&path, Durability::Full) {
         Err(StoreError::TooNew {
             found: 99,
-            supported: 2,
+            supported: baton_store::SCHEMA_VERSION,
         }) => {}
         Err(e) => panic!("unexpected error {e}"),
         Ok(_) => panic!("a newer schema must be refused"),
@@ -364,5 +364,56 @@ fn tokens_are_found_by_hash_only_while_live() {
     assert_eq!(
         s.tokens(Some("mary")).unwrap()[0].revoked_at.as_deref(),
         Some(AT)
+    );
+}
+
+#[test]
+fn a_version_2_database_is_migrated_to_3_without_losing_its_callbacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    {
+        let mut s = Store::open(&path, Durability::Full).unwrap();
+        let tx = s.transaction().unwrap();
+        let (def, _) = tx.deploy("Pay", None, "<x/>", &json!({}), AT).unwrap();
+        tx.insert_instance(&instance("g1", def)).unwrap();
+        tx.register_callback(
+            "g1",
+            "Wait",
+            Some("PAY-1"),
+            None,
+            None,
+            None,
+            None,
+            None,
+            AT,
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    {
+        // Make the file look like a version 2 database: no form_key column.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE callback_registry DROP COLUMN form_key; PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let s = Store::open(&path, Durability::Full).unwrap();
+    assert_eq!(s.schema_version().unwrap(), 3);
+    let rows = s.callbacks(None, None).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (
+            rows[0].correlation_key.as_deref(),
+            rows[0].status.as_str(),
+            rows[0].form_key.as_deref()
+        ),
+        (Some("PAY-1"), "Pending", None)
+    );
+    assert_eq!(
+        s.pending_callback("PAY-1")
+            .unwrap()
+            .map(|r| r.callback_task_id),
+        Some("Wait".to_string())
     );
 }
