@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod clock;
+pub mod cron;
 pub mod exec;
 pub mod model;
 pub mod parse;

@@ -6,7 +6,9 @@
 //!   another machine.
 //! - timeDuration: `PT30M`, `P1D`, `P1M`, `P2W`, `P1Y2M3DT4H5M6S`, `PT0.5S`.
 //! - timeCycle: `R5/PT10S`, `R/PT1H` (forever), `R3/<date-time>/P1D`, `R/<date-time>/P1D`.
-//!   A plain duration is rejected (Camunda does the same). Cron expressions are not supported yet.
+//!   A plain duration is rejected (Camunda does the same). A cron expression (`0 0 9 * * MON-FRI`,
+//!   `0 18 L * *`; see [`crate::cron`]) is accepted too, as Camunda and Zeebe do, and is read in
+//!   UTC: it repeats forever.
 //!
 //! Arithmetic is calendar-aware in UTC: `P1M` from 31 January is 28 (or 29) February, the day
 //! being clamped to the month's end. A cycle adds its period to the previous due time, so a
@@ -29,6 +31,8 @@ pub enum Schedule {
         start: Option<Timestamp>,
         every: jiff::Span,
     },
+    /// Repeats at the times a cron expression matches, in UTC.
+    Cron(Box<crate::cron::Cron>),
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -59,10 +63,8 @@ pub fn parse_duration(text: &str) -> Result<Schedule, TimerError> {
 /// Parses a timeCycle value.
 pub fn parse_cycle(text: &str) -> Result<Schedule, TimerError> {
     let t = text.trim();
-    if (5..=7).contains(&t.split_whitespace().count()) {
-        return Err(TimerError(
-            "cron expressions in timeCycle are not supported yet".into(),
-        ));
+    if crate::cron::looks_like_cron(t) {
+        return crate::cron::Cron::parse(t).map(|c| Schedule::Cron(Box::new(c)));
     }
     if t.is_empty() {
         return Err(TimerError(format!(
@@ -178,6 +180,10 @@ impl Schedule {
             Schedule::After(span) => add(armed, *span),
             Schedule::Cycle { start: Some(s), .. } if *s >= armed => *s,
             Schedule::Cycle { every, .. } => add(armed, *every),
+            // An expression that never matches again waits forever.
+            Schedule::Cron(c) => c
+                .next_after(armed, &TimeZone::UTC)
+                .unwrap_or(Timestamp::MAX),
         }
     }
 
@@ -195,6 +201,7 @@ impl Schedule {
                 // Saturated at the end of time: nothing more to fire.
                 (next > previous).then_some(next)
             }
+            Schedule::Cron(c) => c.next_after(previous, &TimeZone::UTC),
             _ => None,
         }
     }

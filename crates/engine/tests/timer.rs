@@ -198,14 +198,8 @@ fn monthly_cycle_clamps() {
 #[test]
 fn bad_cycles() {
     assert!(err(parse_cycle("PT10S")).contains("write R/PT10S"));
-    assert_eq!(
-        err(parse_cycle("0 0 12 * * ?")),
-        "cron expressions in timeCycle are not supported yet"
-    );
-    assert_eq!(
-        err(parse_cycle("*/5 * * * *")),
-        "cron expressions in timeCycle are not supported yet"
-    );
+    assert!(err(parse_cycle("0 0 25 * * ?")).contains("the hour field '25'"));
+    assert!(err(parse_cycle("*/5 * * 13 *")).contains("the month field '13'"));
     assert!(err(parse_cycle("R0/PT1S")).contains("zero times"));
     assert!(err(parse_cycle("Rx/PT1S")).contains("not a whole number"));
     assert!(err(parse_cycle("R5/PT0S")).contains("longer than zero"));
@@ -227,4 +221,25 @@ fn far_future_saturates_instead_of_panicking() {
     assert_eq!(due, Timestamp::MAX);
     let c = parse_cycle("R/P5000Y").unwrap();
     assert_eq!(c.next_after(Timestamp::MAX, 1), None);
+}
+
+#[test]
+fn cron_cycles_repeat_forever_in_utc() {
+    // Quartz/Camunda style with seconds and '?': noon on weekdays.
+    let s = parse_cycle("0 0 12 ? * MON-FRI").unwrap();
+    // Friday 6 March 2026, 13:00: the next is Monday noon, then Tuesday noon.
+    let first = s.first_due(ts("2026-03-06T13:00:00Z"));
+    assert_eq!(first, ts("2026-03-09T12:00:00Z"));
+    assert_eq!(s.next_after(first, 1), Some(ts("2026-03-10T12:00:00Z")));
+    assert_eq!(
+        s.next_after(first, 10_000),
+        Some(ts("2026-03-10T12:00:00Z")),
+        "no repetition limit"
+    );
+    // Unix 5-field, month end.
+    let s = parse_cycle("0 18 L * *").unwrap();
+    assert_eq!(
+        s.first_due(ts("2026-02-01T00:00:00Z")),
+        ts("2026-02-28T18:00:00Z")
+    );
 }
