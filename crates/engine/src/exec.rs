@@ -338,6 +338,43 @@ impl Engine {
         out
     }
 
+    /// The timer start events of executable processes (top level): `(process id, start event
+    /// id, schedule)`. A schedule given as an expression cannot be read without an instance and
+    /// answers an error the host reports.
+    pub fn timer_starts(&self) -> Vec<(String, String, Result<timer::Schedule, String>)> {
+        let d = &self.deployment;
+        let mut out = Vec::new();
+        for (i, p) in d
+            .processes
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.is_executable)
+        {
+            for c in d.children_of(i as u32, None) {
+                let n = self.node(*c);
+                if let NodeKind::StartEvent {
+                    trigger: Trigger::Timer(def),
+                    ..
+                } = &n.kind
+                {
+                    let src = match def {
+                        TimerDef::Date(s) | TimerDef::Duration(s) | TimerDef::Cycle(s) => Some(s),
+                        TimerDef::Missing => None,
+                    };
+                    let sched = match src.and_then(|s| self.timers.get(&s.id)) {
+                        Some(sched) => Ok(sched.clone()),
+                        None => Err(format!(
+                            "timer start event '{}' needs a fixed timeDate, timeDuration or timeCycle to be scheduled (an expression has no instance to read from)",
+                            n.id
+                        )),
+                    };
+                    out.push((p.id.clone(), n.id.clone(), sched));
+                }
+            }
+        }
+        out
+    }
+
     /// Starts an instance at a chosen start event (`start_event`, e.g. the message start event
     /// a message arrived for), or at the default one.
     pub fn start_at(
@@ -1813,7 +1850,14 @@ impl Engine {
         let Ok(sched) = self.timer_schedule(run.inst, sub.scope, def, run.now) else {
             return false;
         };
-        match sched.next_after(*due, fired + 1) {
+        // Misfire policy: repetitions that fell due while nobody was running (the app was
+        // closed, the clock jumped) are not caught up one by one. The cycle fires once now
+        // and keeps its phase: the next due time is the first one after now.
+        let mut next = sched.next_after(*due, fired + 1);
+        while let Some(n) = next.filter(|n| *n <= run.now) {
+            next = sched.next_after(n, fired + 1);
+        }
+        match next {
             Some(next) => {
                 run.inst.subs[i].kind = SubKind::Timer {
                     due: next,

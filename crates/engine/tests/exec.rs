@@ -2,7 +2,7 @@
 //! path taken, variables, waiting states, incidents and effects.
 
 mod common;
-use baton_engine::{Effect, Event, Status, User};
+use baton_engine::{Clock, Effect, Event, Status, User};
 use common::*;
 use serde_json::{json, Map, Value};
 
@@ -293,6 +293,34 @@ fn non_interrupting_timer_cycle_boundary_fires_each_time_and_task_stays() {
     assert_eq!(h.waiting(), ["u"]);
     h.complete("u", json!({})).unwrap();
     assert_eq!(h.inst.status, Status::Completed);
+}
+
+#[test]
+fn a_cycle_that_missed_repetitions_fires_once_and_keeps_its_phase() {
+    let body = format!(
+        r#"<bpmn:startEvent id="s"/><bpmn:userTask id="u"/><bpmn:boundaryEvent id="remind" attachedToRef="u" cancelActivity="false"><bpmn:timerEventDefinition><bpmn:timeCycle>R5/PT10M</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:boundaryEvent><bpmn:endEvent id="done"/><bpmn:endEvent id="reminded"/>{}{}{}"#,
+        flow("f1", "s", "u"),
+        flow("f2", "u", "done"),
+        flow("f3", "remind", "reminded")
+    );
+    let mut h = H::start(&model(&body), json!({}));
+    let t0 = h.clock.now();
+    // The app was closed for 35 minutes: the reminders due at 10, 20 and 30 fire once.
+    h.clock.set(t0 + jiff::SignedDuration::from_mins(35));
+    h.apply(Event::TimersDue).unwrap();
+    assert_eq!(h.visits("remind"), 1);
+    assert_eq!(
+        h.engine.next_timer(&h.inst),
+        Some(t0 + jiff::SignedDuration::from_mins(40))
+    );
+    // Nothing is early: at 39:59 nothing fires; at 40 the next one does.
+    h.clock
+        .set(t0 + jiff::SignedDuration::from_secs(40 * 60 - 1));
+    h.apply(Event::TimersDue).unwrap();
+    assert_eq!(h.visits("remind"), 1);
+    h.clock.set(t0 + jiff::SignedDuration::from_mins(40));
+    h.apply(Event::TimersDue).unwrap();
+    assert_eq!(h.visits("remind"), 2);
 }
 
 #[test]

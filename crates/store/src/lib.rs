@@ -13,10 +13,12 @@
 
 mod access;
 mod migrations;
+mod schedule;
 mod work;
 
 pub use access::{TokenRow, UserRow};
 pub use migrations::SCHEMA_VERSION;
+pub use schedule::{JobRow, NewJob, RunRow, TimerRow};
 pub use work::{BufferedRow, IncidentRow, OutboxRow, SubscriptionRow, UserTaskRow};
 
 use rusqlite::{params, Connection, OptionalExtension};

@@ -141,6 +141,54 @@ const MIGRATIONS: &[&str] = &[
     // v3: the form of a form-mode receive task, so ReturnCallbackCommand (webhook mode) tells
     // the two modes apart when they share a correlation key.
     "ALTER TABLE callback_registry ADD COLUMN form_key TEXT;",
+    // v4: one durable timer table for BPMN timers (an instance's earliest timer), timer start
+    // events of deployed definitions and recurring jobs; the jobs and their runs.
+    "
+    CREATE TABLE recurring_jobs (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        name            TEXT NOT NULL,
+        cron_expression TEXT NOT NULL,
+        time_zone       TEXT NOT NULL DEFAULT 'UTC',
+        execution_type  INTEGER NOT NULL CHECK (execution_type BETWEEN 0 AND 3),
+        config          TEXT NOT NULL,
+        is_active       INTEGER NOT NULL DEFAULT 1,
+        misfire_policy  TEXT NOT NULL DEFAULT 'fireOnce' CHECK (misfire_policy IN ('fireOnce', 'skip')),
+        overlap_policy  TEXT NOT NULL DEFAULT 'skip' CHECK (overlap_policy IN ('skip', 'queue')),
+        created_by      TEXT,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        last_run_at     TEXT
+    );
+    CREATE TABLE recurring_job_runs (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id        INTEGER NOT NULL REFERENCES recurring_jobs (id) ON DELETE CASCADE,
+        trigger       TEXT NOT NULL CHECK (trigger IN ('schedule', 'misfire', 'manual', 'queued')),
+        scheduled_for TEXT,
+        started_at    TEXT NOT NULL,
+        finished_at   TEXT,
+        status        TEXT NOT NULL CHECK (status IN ('Running', 'Succeeded', 'Failed', 'Skipped', 'Interrupted')),
+        result        TEXT,
+        error         TEXT
+    );
+    CREATE INDEX recurring_job_runs_job ON recurring_job_runs (job_id, id);
+    CREATE TABLE timers (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind          TEXT NOT NULL CHECK (kind IN ('instance', 'start', 'job')),
+        instance_guid TEXT REFERENCES instances (guid),
+        definition_id INTEGER REFERENCES definitions (id),
+        element_id    TEXT,
+        job_id        INTEGER REFERENCES recurring_jobs (id) ON DELETE CASCADE,
+        due_at        TEXT NOT NULL,
+        fired         INTEGER NOT NULL DEFAULT 0,
+        CHECK ((kind = 'instance') = (instance_guid IS NOT NULL)),
+        CHECK ((kind = 'start') = (definition_id IS NOT NULL AND element_id IS NOT NULL)),
+        CHECK ((kind = 'job') = (job_id IS NOT NULL))
+    );
+    CREATE UNIQUE INDEX timers_instance ON timers (instance_guid) WHERE kind = 'instance';
+    CREATE UNIQUE INDEX timers_start ON timers (definition_id, element_id) WHERE kind = 'start';
+    CREATE UNIQUE INDEX timers_job ON timers (job_id) WHERE kind = 'job';
+    CREATE INDEX timers_due ON timers (due_at);
+    ",
 ];
 
 /// Brings a database up to the newest schema, one transaction per migration.

@@ -368,7 +368,7 @@ fn tokens_are_found_by_hash_only_while_live() {
 }
 
 #[test]
-fn a_version_2_database_is_migrated_to_3_without_losing_its_callbacks() {
+fn a_version_2_database_is_migrated_without_losing_its_callbacks() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v2.db");
     {
@@ -391,15 +391,16 @@ fn a_version_2_database_is_migrated_to_3_without_losing_its_callbacks() {
         tx.commit().unwrap();
     }
     {
-        // Make the file look like a version 2 database: no form_key column.
+        // Make the file look like a version 2 database: no form_key column (v3), no timers (v4).
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
-            "ALTER TABLE callback_registry DROP COLUMN form_key; PRAGMA user_version = 2;",
+            "DROP TABLE timers; DROP TABLE recurring_job_runs; DROP TABLE recurring_jobs;
+             ALTER TABLE callback_registry DROP COLUMN form_key; PRAGMA user_version = 2;",
         )
         .unwrap();
     }
     let s = Store::open(&path, Durability::Full).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 3);
+    assert_eq!(s.schema_version().unwrap(), baton_store::SCHEMA_VERSION);
     let rows = s.callbacks(None, None).unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(

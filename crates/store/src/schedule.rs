@@ -1,0 +1,367 @@
+//! The durable timer table and the recurring jobs (schema v4).
+//!
+//! One table holds everything that must happen at a time: the earliest BPMN timer of each
+//! instance (`instance`), the next firing of each timer start event of a deployed definition
+//! (`start`), and the next run of each active recurring job (`job`). The scheduler asks for the
+//! earliest `due_at` and sleeps until then; firing a row and writing its successor happen in
+//! the same transaction as the step they cause.
+
+use crate::{Result, Store, Tx};
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+
+/// One due-or-future timer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimerRow {
+    pub id: i64,
+    /// `instance`, `start` or `job`.
+    pub kind: String,
+    pub instance_guid: Option<String>,
+    pub definition_id: Option<i64>,
+    pub element_id: Option<String>,
+    pub job_id: Option<i64>,
+    pub due_at: String,
+    /// How many times a start timer's cycle has fired.
+    pub fired: i64,
+}
+
+fn timer_row(r: &rusqlite::Row) -> rusqlite::Result<TimerRow> {
+    Ok(TimerRow {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        instance_guid: r.get(2)?,
+        definition_id: r.get(3)?,
+        element_id: r.get(4)?,
+        job_id: r.get(5)?,
+        due_at: r.get(6)?,
+        fired: r.get(7)?,
+    })
+}
+
+const TIMER_COLUMNS: &str =
+    "id, kind, instance_guid, definition_id, element_id, job_id, due_at, fired";
+
+/// A recurring job as stored; `config` is the JSON of its execution fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRow {
+    pub id: i64,
+    pub name: String,
+    pub cron_expression: String,
+    pub time_zone: String,
+    pub execution_type: i64,
+    pub config: String,
+    pub is_active: bool,
+    pub misfire_policy: String,
+    pub overlap_policy: String,
+    pub created_by: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub last_run_at: Option<String>,
+    /// From the timer table: when it runs next (None when inactive or never again).
+    pub next_run_at: Option<String>,
+}
+
+fn job_row(r: &rusqlite::Row) -> rusqlite::Result<JobRow> {
+    Ok(JobRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        cron_expression: r.get(2)?,
+        time_zone: r.get(3)?,
+        execution_type: r.get(4)?,
+        config: r.get(5)?,
+        is_active: r.get(6)?,
+        misfire_policy: r.get(7)?,
+        overlap_policy: r.get(8)?,
+        created_by: r.get(9)?,
+        created_at: r.get(10)?,
+        updated_at: r.get(11)?,
+        last_run_at: r.get(12)?,
+        next_run_at: r.get(13)?,
+    })
+}
+
+const JOB_SELECT: &str = "SELECT j.id, j.name, j.cron_expression, j.time_zone, j.execution_type, j.config, j.is_active,
+        j.misfire_policy, j.overlap_policy, j.created_by, j.created_at, j.updated_at, j.last_run_at, t.due_at
+     FROM recurring_jobs j LEFT JOIN timers t ON t.kind = 'job' AND t.job_id = j.id";
+
+/// The fields a job is created or updated with.
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    pub name: &'a str,
+    pub cron_expression: &'a str,
+    pub time_zone: &'a str,
+    pub execution_type: i64,
+    pub config: &'a str,
+    pub is_active: bool,
+    pub misfire_policy: &'a str,
+    pub overlap_policy: &'a str,
+}
+
+/// One run of a job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRow {
+    pub id: i64,
+    pub job_id: i64,
+    /// `schedule`, `misfire` (a late run after Baton was closed), `manual` or `queued`.
+    pub trigger: String,
+    pub scheduled_for: Option<String>,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// `Running`, `Succeeded`, `Failed`, `Skipped` or `Interrupted`.
+    pub status: String,
+    pub result: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Store {
+    /// Timers due at or before `now`, earliest first.
+    pub fn due_timers(&self, now: &str, limit: i64) -> Result<Vec<TimerRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {TIMER_COLUMNS} FROM timers WHERE due_at <= ?1 ORDER BY due_at, id LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![now, limit], timer_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The earliest due time of all timers (an index lookup, whatever the table holds).
+    pub fn next_due(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT MIN(due_at) FROM timers")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    pub fn timer_count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM timers", [], |r| r.get(0))?)
+    }
+
+    pub fn timer(&self, id: i64) -> Result<Option<TimerRow>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!("SELECT {TIMER_COLUMNS} FROM timers WHERE id = ?1"))?
+            .query_row(params![id], timer_row)
+            .optional()?)
+    }
+
+    /// Every timer of a kind (tests and the instance view).
+    pub fn timers_of(&self, kind: &str) -> Result<Vec<TimerRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {TIMER_COLUMNS} FROM timers WHERE kind = ?1 ORDER BY due_at, id"
+        ))?;
+        let rows = stmt.query_map(params![kind], timer_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn job(&self, id: i64) -> Result<Option<JobRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("{JOB_SELECT} WHERE j.id = ?1"),
+                params![id],
+                job_row,
+            )
+            .optional()?)
+    }
+
+    pub fn jobs(&self) -> Result<Vec<JobRow>> {
+        let mut stmt = self.conn.prepare(&format!("{JOB_SELECT} ORDER BY j.id"))?;
+        let rows = stmt.query_map([], job_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A job's runs, newest first.
+    pub fn job_runs(&self, job_id: i64, limit: i64) -> Result<Vec<RunRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, job_id, trigger, scheduled_for, started_at, finished_at, status, result, error
+             FROM recurring_job_runs WHERE job_id = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![job_id, limit], |r| {
+            Ok(RunRow {
+                id: r.get(0)?,
+                job_id: r.get(1)?,
+                trigger: r.get(2)?,
+                scheduled_for: r.get(3)?,
+                started_at: r.get(4)?,
+                finished_at: r.get(5)?,
+                status: r.get(6)?,
+                result: r.get(7)?,
+                error: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+impl Tx<'_> {
+    /// Sets (or, with None, removes) an instance's timer row: its earliest pending BPMN timer.
+    pub fn set_instance_timer(&self, guid: &str, due: Option<&str>) -> Result<()> {
+        match due {
+            Some(due) => self
+                .tx
+                .prepare_cached(
+                    "INSERT INTO timers (kind, instance_guid, due_at) VALUES ('instance', ?1, ?2)
+                     ON CONFLICT (instance_guid) WHERE kind = 'instance' DO UPDATE SET due_at = excluded.due_at",
+                )?
+                .execute(params![guid, due])?,
+            None => self.tx.prepare_cached("DELETE FROM timers WHERE kind = 'instance' AND instance_guid = ?1")?.execute(params![guid])?,
+        };
+        Ok(())
+    }
+
+    /// Sets (or removes) the next firing of a timer start event.
+    pub fn set_start_timer(
+        &self,
+        definition_id: i64,
+        element_id: &str,
+        due: Option<&str>,
+        fired: i64,
+    ) -> Result<()> {
+        match due {
+            Some(due) => self.tx.execute(
+                "INSERT INTO timers (kind, definition_id, element_id, due_at, fired) VALUES ('start', ?1, ?2, ?3, ?4)
+                 ON CONFLICT (definition_id, element_id) WHERE kind = 'start' DO UPDATE SET due_at = excluded.due_at, fired = excluded.fired",
+                params![definition_id, element_id, due, fired],
+            )?,
+            None => self.tx.execute(
+                "DELETE FROM timers WHERE kind = 'start' AND definition_id = ?1 AND element_id = ?2",
+                params![definition_id, element_id],
+            )?,
+        };
+        Ok(())
+    }
+
+    /// Removes the start timers of every version of `process_key` but `keep` (a new version
+    /// replaces the old one's timer start events, as in Camunda).
+    pub fn drop_start_timers(&self, process_key: &str, keep: i64) -> Result<usize> {
+        Ok(self.tx.execute(
+            "DELETE FROM timers WHERE kind = 'start' AND definition_id <> ?2
+               AND definition_id IN (SELECT id FROM definitions WHERE process_key = ?1)",
+            params![process_key, keep],
+        )?)
+    }
+
+    /// Sets (or removes) a job's next run.
+    pub fn set_job_timer(&self, job_id: i64, due: Option<&str>) -> Result<()> {
+        match due {
+            Some(due) => self.tx.execute(
+                "INSERT INTO timers (kind, job_id, due_at) VALUES ('job', ?1, ?2)
+                 ON CONFLICT (job_id) WHERE kind = 'job' DO UPDATE SET due_at = excluded.due_at",
+                params![job_id, due],
+            )?,
+            None => self.tx.execute(
+                "DELETE FROM timers WHERE kind = 'job' AND job_id = ?1",
+                params![job_id],
+            )?,
+        };
+        Ok(())
+    }
+
+    pub fn insert_job(&self, job: &NewJob, created_by: Option<&str>, at: &str) -> Result<i64> {
+        self.tx.execute(
+            "INSERT INTO recurring_jobs (name, cron_expression, time_zone, execution_type, config, is_active,
+                 misfire_policy, overlap_policy, created_by, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+            params![
+                job.name,
+                job.cron_expression,
+                job.time_zone,
+                job.execution_type,
+                job.config,
+                job.is_active,
+                job.misfire_policy,
+                job.overlap_policy,
+                created_by,
+                at
+            ],
+        )?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Replaces a job's fields; answers whether it exists.
+    pub fn update_job(&self, id: i64, job: &NewJob, at: &str) -> Result<bool> {
+        Ok(self.tx.execute(
+            "UPDATE recurring_jobs SET name = ?2, cron_expression = ?3, time_zone = ?4, execution_type = ?5, config = ?6,
+                 is_active = ?7, misfire_policy = ?8, overlap_policy = ?9, updated_at = ?10 WHERE id = ?1",
+            params![
+                id,
+                job.name,
+                job.cron_expression,
+                job.time_zone,
+                job.execution_type,
+                job.config,
+                job.is_active,
+                job.misfire_policy,
+                job.overlap_policy,
+                at
+            ],
+        )? > 0)
+    }
+
+    /// Deletes a job with its timer and runs; answers whether it existed.
+    pub fn delete_job(&self, id: i64) -> Result<bool> {
+        self.tx.execute(
+            "DELETE FROM timers WHERE kind = 'job' AND job_id = ?1",
+            params![id],
+        )?;
+        self.tx.execute(
+            "DELETE FROM recurring_job_runs WHERE job_id = ?1",
+            params![id],
+        )?;
+        Ok(self
+            .tx
+            .execute("DELETE FROM recurring_jobs WHERE id = ?1", params![id])?
+            > 0)
+    }
+
+    /// Opens a run (status `Running`, or `Skipped` with a reason) and answers its id.
+    pub fn open_run(
+        &self,
+        job_id: i64,
+        trigger: &str,
+        scheduled_for: Option<&str>,
+        status: &str,
+        error: Option<&str>,
+        at: &str,
+    ) -> Result<i64> {
+        let finished = (status != "Running").then_some(at);
+        self.tx.execute(
+            "INSERT INTO recurring_job_runs (job_id, trigger, scheduled_for, started_at, finished_at, status, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![job_id, trigger, scheduled_for, at, finished, status, error],
+        )?;
+        if status == "Running" {
+            self.tx.execute(
+                "UPDATE recurring_jobs SET last_run_at = ?2 WHERE id = ?1",
+                params![job_id, at],
+            )?;
+        }
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    pub fn finish_run(
+        &self,
+        run_id: i64,
+        status: &str,
+        result: Option<&str>,
+        error: Option<&str>,
+        at: &str,
+    ) -> Result<()> {
+        self.tx.execute(
+            "UPDATE recurring_job_runs SET status = ?2, result = ?3, error = ?4, finished_at = ?5 WHERE id = ?1",
+            params![run_id, status, result, error, at],
+        )?;
+        Ok(())
+    }
+
+    /// Runs left `Running` by a process that stopped: marked `Interrupted` at start.
+    pub fn interrupt_runs(&self, at: &str) -> Result<usize> {
+        Ok(self.tx.execute(
+            "UPDATE recurring_job_runs SET status = 'Interrupted', finished_at = ?1,
+                 error = 'Baton stopped while this run was under way' WHERE status = 'Running'",
+            params![at],
+        )?)
+    }
+}
