@@ -64,6 +64,9 @@ pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
             return 2;
         }
     }
+    let runtime = Arc::new(runtime);
+    // Timers and recurring jobs: due rows that fell due while Baton was closed fire now.
+    let _scheduler = baton_runtime::spawn_scheduler(runtime.clone());
     let state = Arc::new(AppState { runtime });
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

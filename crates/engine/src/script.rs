@@ -280,6 +280,15 @@ impl ScriptHost {
         }
     }
 
+    /// A host for one script outside any process (a recurring job's code): compiled now, run
+    /// as script 0. The error carries the line and column rhai reports.
+    pub fn single(text: &str) -> Result<Self, ScriptError> {
+        let mut host = ScriptHost::new();
+        let compiled = host.compile(text)?;
+        host.scripts = vec![Ok(compiled)];
+        Ok(host)
+    }
+
     /// Compiles `sources` (index = ScriptId). Returns the sources that failed to compile.
     pub fn compile_all(&mut self, sources: &[Source]) -> Vec<(ScriptId, ScriptError)> {
         let mut failed = Vec::new();

@@ -23,7 +23,7 @@ use std::sync::Arc;
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub struct AppState {
-    pub runtime: Runtime,
+    pub runtime: Arc<Runtime>,
 }
 
 pub fn app(state: Arc<AppState>) -> Router {

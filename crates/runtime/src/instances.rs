@@ -52,13 +52,17 @@ impl Runtime {
             }
         };
         let name = opt_text(data, "name")?;
-        let (id, version) = {
+        let mut warnings = warnings;
+        let ((id, version), earliest) = {
             let mut store = self.writer();
             let tx = store.transaction()?;
             let r = tx.deploy(&key, name, xml, &forms, &self.now())?;
+            let (timer_warnings, earliest) = self.schedule_starts(&tx, &engine, r.0, &key)?;
+            warnings.extend(timer_warnings);
             tx.commit()?;
-            r
+            (r, earliest)
         };
+        self.wake_for(earliest.as_deref());
         self.engines
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -306,7 +310,8 @@ impl Runtime {
             json!({"instanceGuid": guid, "processDefinitionId": row.process_definition_id, "processKey": key,
                    "status": row.status, "businessKey": row.business_key, "correlationId": row.correlation_id,
                    "variables": engine.variables(&inst), "waiting": engine.waiting(&inst),
-                   "incidents": engine.incidents(&inst), "startedAt": row.started_at, "endedAt": row.ended_at}),
+                   "incidents": engine.incidents(&inst), "path": engine.path(&inst),
+                   "startedAt": row.started_at, "endedAt": row.ended_at}),
         ))
     }
 

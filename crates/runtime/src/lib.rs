@@ -17,6 +17,9 @@ pub use access::{Bootstrap, FIRST_ADMIN};
 mod correlation;
 pub mod http;
 mod instances;
+mod jobs;
+mod schedule;
+pub use schedule::{spawn_scheduler, FireReport, SchedulerHandle};
 
 use baton_engine::{Clock, CommandError, Ctx, Effect, Engine, Event, Instance, User};
 use baton_store::{Durability, InstanceRow, Store, StoreError, SubscriptionRow, Tx, UserTaskRow};
@@ -180,6 +183,11 @@ const ADMIN_ONLY: &[&str] = &[
     "CreateUserCommand",
     "AddUserToTeamCommand",
     "RemoveUserFromTeamCommand",
+    // Jobs run commands, code and processes with administrator rights.
+    "CreateRecurringJobCommand",
+    "UpdateRecurringJobCommand",
+    "ExecuteRecurringJobCommand",
+    "DeleteRecurringJobCommand",
 ];
 
 /// How many times a command re-reads and re-applies when another command changed its instance.
@@ -202,6 +210,10 @@ pub struct Runtime {
     clock: Arc<dyn Clock>,
     /// Set while the outbox is being delivered, so nested commands leave it to the outer loop.
     delivering: AtomicBool,
+    /// Wakes the scheduler when a timer earlier than the one it sleeps for was written.
+    wake: schedule::Wake,
+    /// Recurring jobs with a run under way, and whether another run is queued behind it.
+    running_jobs: Mutex<HashMap<i64, bool>>,
 }
 
 fn text<'a>(data: &'a Value, field: &'static str) -> Result<&'a str, Fail> {
@@ -274,6 +286,8 @@ struct Indexed {
     subs: Vec<SubscriptionRow>,
     tasks: Vec<UserTaskRow>,
     incidents: bool,
+    /// The instance's earliest pending timer, as the timer table stores it.
+    timer: Option<String>,
 }
 
 impl Indexed {
@@ -309,6 +323,7 @@ impl Indexed {
             subs,
             tasks,
             incidents: !engine.incidents(inst).is_empty(),
+            timer: engine.next_timer(inst).map(schedule::due_text),
         }
     }
 
@@ -339,6 +354,15 @@ enum Extra {
         message_id: String,
         outcome: String,
     },
+    /// The step fires the instance's due timers: rewrite its timer row whatever it was.
+    Timers,
+    /// The step starts an instance for a timer start event: move that event's timer row on.
+    StartTimer {
+        definition_id: i64,
+        element_id: String,
+        next: Option<String>,
+        fired: i64,
+    },
 }
 
 impl Runtime {
@@ -358,8 +382,11 @@ impl Runtime {
             latest: Mutex::new(HashMap::new()),
             clock,
             delivering: AtomicBool::new(false),
+            wake: schedule::Wake::default(),
+            running_jobs: Mutex::new(HashMap::new()),
         };
         rt.deliver_outbox();
+        rt.recover_jobs();
         Ok(rt)
     }
 
@@ -390,42 +417,13 @@ impl Runtime {
 
     /// Finds the command first (an unknown name is a 400 whatever `data` holds), then checks
     /// who may run it and what `data` is, then runs it.
-    #[allow(unused_variables)]
     fn dispatch(&self, cmd: &str, data: &Value, caller: &Caller) -> Reply {
-        let handler: Handler = match cmd {
-            "DeployProcessDefinitionCommand" => |rt, data, caller| rt.deploy(data),
-            "GetProcessDefinitionByIdQuery" => |rt, data, caller| rt.get_definition(data),
-            "GetProcessDefinitionListQuery" => |rt, data, caller| rt.list_definitions(data),
-            "StartProcessInstanceCommand" => |rt, data, caller| rt.start(data, caller),
-            "SignalProcessInstanceCommand" => |rt, data, caller| rt.signal(data, caller),
-            "CancelProcessInstanceCommand" => |rt, data, caller| rt.cancel(data, caller),
-            "RetryIncidentCommand" => |rt, data, caller| rt.retry(data, caller),
-            "GetProcessInstanceByIdQuery" => |rt, data, caller| rt.get_instance(data),
-            "GetProcessInstanceListQuery" => |rt, data, caller| rt.list_instances(data),
-            "GetInstanceHistoryQuery" => |rt, data, caller| rt.history(data),
-            "GetIncidentListQuery" => |rt, data, caller| rt.incidents(data),
-            "GetTaskFormQuery" => |rt, data, caller| rt.task_form(data),
-            "GetTaskListQuery" => |rt, data, caller| rt.task_list(data, caller),
-            "ReturnCallbackCommand" => |rt, data, caller| rt.return_callback(data, caller),
-            "CorrelateMessageCommand" => |rt, data, caller| rt.correlate(data, caller),
-            "BroadcastSignalCommand" => |rt, data, caller| rt.broadcast(data, caller),
-            "GetCallbackRegistryListQuery" => |rt, data, caller| rt.callbacks(data),
-            "GetMessageBufferListQuery" => |rt, data, caller| rt.buffer_list(data),
-            "CreateUserCommand" => |rt, data, caller| rt.create_user(data),
-            "AddUserToTeamCommand" => |rt, data, caller| rt.team_member(data, true),
-            "RemoveUserFromTeamCommand" => |rt, data, caller| rt.team_member(data, false),
-            "GetUserListQuery" => |rt, data, caller| rt.users(),
-            "GetTeamListQuery" => |rt, data, caller| rt.teams(),
-            "CreateApiTokenCommand" => |rt, data, caller| rt.create_token(data, caller),
-            "GetApiTokenListQuery" => |rt, data, caller| rt.token_list(caller),
-            "RevokeApiTokenCommand" => |rt, data, caller| rt.revoke_token(data, caller),
-            other => {
-                return Reply::invalid(
-                    "cmd",
-                    format!("unknown command '{other}'"),
-                    Outcome::UnknownCommand,
-                )
-            }
+        let Some(handler) = handler(cmd) else {
+            return Reply::invalid(
+                "cmd",
+                format!("unknown command '{cmd}'"),
+                Outcome::UnknownCommand,
+            );
         };
         if ADMIN_ONLY.contains(&cmd) && !caller.admin {
             return Reply::fail(
@@ -571,11 +569,14 @@ impl Runtime {
         let clock = self.clock.clone();
         let caller = caller.clone();
         let now = self.now();
-        let (inst, queued) = self.write(move |tx| {
+        let (inst, queued, timer) = self.write(move |tx| {
             write_step(
                 tx, &*clock, target, &engine, inst, effects, &before, &caller, &extra, &now,
             )
         })?;
+        if let Some(due) = timer {
+            self.wake.offer(&due);
+        }
         if queued {
             self.deliver_outbox();
         }
@@ -596,7 +597,7 @@ fn write_step(
     caller: &Caller,
     extra: &Extra,
     now: &str,
-) -> Result<(Instance, bool), Fail> {
+) -> Result<(Instance, bool, Option<String>), Fail> {
     let guid = target.guid().to_string();
     if let Extra::Receipt {
         message_id,
@@ -647,7 +648,25 @@ fn write_step(
         let open: Vec<&str> = still.iter().map(|i| i.element_id.as_str()).collect();
         tx.resolve_incidents(&guid, &open, now)?;
     }
-    Ok((inst, queued))
+    let mut wake = None;
+    if after.timer != before.timer || matches!(extra, Extra::Timers) {
+        tx.set_instance_timer(&guid, after.timer.as_deref())?;
+        wake = after.timer.clone();
+    }
+    if let Extra::StartTimer {
+        definition_id,
+        element_id,
+        next,
+        fired,
+    } = extra
+    {
+        tx.set_start_timer(*definition_id, element_id, next.as_deref(), *fired)?;
+        wake = match (wake, next.clone()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    Ok((inst, queued, wake))
 }
 
 /// Writes what an engine step produced: callback rows, incidents, outbox rows and history, in
@@ -722,6 +741,50 @@ fn record_effects(
         tx.history(guid, now, e.kind(), element, data.as_deref())?;
     }
     Ok(queued)
+}
+
+/// The handler of a command, `None` for a name the bus does not know.
+#[allow(unused_variables)]
+fn handler(cmd: &str) -> Option<Handler> {
+    let handler: Handler = match cmd {
+        "DeployProcessDefinitionCommand" => |rt, data, caller| rt.deploy(data),
+        "GetProcessDefinitionByIdQuery" => |rt, data, caller| rt.get_definition(data),
+        "GetProcessDefinitionListQuery" => |rt, data, caller| rt.list_definitions(data),
+        "StartProcessInstanceCommand" => |rt, data, caller| rt.start(data, caller),
+        "SignalProcessInstanceCommand" => |rt, data, caller| rt.signal(data, caller),
+        "CancelProcessInstanceCommand" => |rt, data, caller| rt.cancel(data, caller),
+        "RetryIncidentCommand" => |rt, data, caller| rt.retry(data, caller),
+        "GetProcessInstanceByIdQuery" => |rt, data, caller| rt.get_instance(data),
+        "GetProcessInstanceListQuery" => |rt, data, caller| rt.list_instances(data),
+        "GetInstanceHistoryQuery" => |rt, data, caller| rt.history(data),
+        "GetIncidentListQuery" => |rt, data, caller| rt.incidents(data),
+        "GetTaskFormQuery" => |rt, data, caller| rt.task_form(data),
+        "GetTaskListQuery" => |rt, data, caller| rt.task_list(data, caller),
+        "ReturnCallbackCommand" => |rt, data, caller| rt.return_callback(data, caller),
+        "CorrelateMessageCommand" => |rt, data, caller| rt.correlate(data, caller),
+        "BroadcastSignalCommand" => |rt, data, caller| rt.broadcast(data, caller),
+        "GetCallbackRegistryListQuery" => |rt, data, caller| rt.callbacks(data),
+        "GetMessageBufferListQuery" => |rt, data, caller| rt.buffer_list(data),
+        "CreateUserCommand" => |rt, data, caller| rt.create_user(data),
+        "AddUserToTeamCommand" => |rt, data, caller| rt.team_member(data, true),
+        "RemoveUserFromTeamCommand" => |rt, data, caller| rt.team_member(data, false),
+        "GetUserListQuery" => |rt, data, caller| rt.users(),
+        "GetTeamListQuery" => |rt, data, caller| rt.teams(),
+        "CreateApiTokenCommand" => |rt, data, caller| rt.create_token(data, caller),
+        "GetApiTokenListQuery" => |rt, data, caller| rt.token_list(caller),
+        "RevokeApiTokenCommand" => |rt, data, caller| rt.revoke_token(data, caller),
+        "CreateRecurringJobCommand" => |rt, data, caller| rt.create_job(data, caller),
+        "UpdateRecurringJobCommand" => |rt, data, caller| rt.update_job(data),
+        "GetRecurringJobByIdQuery" => |rt, data, caller| rt.get_job(data),
+        "GetRecurringJobListQuery" => |rt, data, caller| rt.list_jobs(data),
+        "ExecuteRecurringJobCommand" => |rt, data, caller| rt.execute_job(data),
+        "DeleteRecurringJobCommand" => |rt, data, caller| rt.delete_job(data),
+        "GetRecurringJobRunListQuery" => |rt, data, caller| rt.job_runs(data),
+        "GetCronPreviewQuery" => |rt, data, caller| rt.cron_preview(data),
+        "GetTimerListQuery" => |rt, data, caller| rt.timer_list(data),
+        _ => return None,
+    };
+    Some(handler)
 }
 
 /// Opens a runtime on the system clock with full durability (convenience for binaries).

@@ -32,7 +32,12 @@ fn state(dir: &std::path::Path) -> (Arc<AppState>, String) {
     assert!(r.is_successful, "{r:?}");
     let r = runtime.execute("CreateApiTokenCommand", &json!({"userName": "bob"}), None);
     let bob = r.data["token"].as_str().unwrap().to_string();
-    (Arc::new(AppState { runtime }), bob)
+    (
+        Arc::new(AppState {
+            runtime: Arc::new(runtime),
+        }),
+        bob,
+    )
 }
 
 async fn call(

@@ -163,7 +163,9 @@ fn server() -> Server {
     let (bob, bob_token_id) = tokens[0].clone();
     let mary = tokens[1].0.clone();
     Server {
-        st: Arc::new(AppState { runtime }),
+        st: Arc::new(AppState {
+            runtime: Arc::new(runtime),
+        }),
         clock,
         bob,
         bob_token_id,

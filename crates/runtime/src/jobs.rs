@@ -1,0 +1,811 @@
+//! Recurring jobs (seed 000): a cron expression in a time zone, and what to run.
+//!
+//! Execution types: 0 runs one bus command (`commandName`, `commandData`); 1 runs a command
+//! chain (`commandChain`: `[{commandName, commandData}]`), where a string `"$previous"` or
+//! `"$previous.a.b"` anywhere in a step's data is replaced by the previous step's result (or a
+//! field of it); 2 runs rhai `executionCode` (it sees `job` and `now()`; its value is the
+//! result); 3 starts a process (`processDefinitionId` or `processKey`, `variables`).
+//!
+//! Jobs run with administrator rights, so only administrators create, change, run or delete
+//! them. Every run is recorded (trigger, status, result or error) whether it succeeds or not;
+//! a failing run never changes the schedule.
+//!
+//! Policies: `misfirePolicy` `fireOnce` (default: a run missed while Baton was closed runs
+//! once when it opens) or `skip` (it is recorded as Skipped); `overlapPolicy` `skip` (default:
+//! a run due while the previous one is still under way is recorded as Skipped) or `queue` (it
+//! runs right after, once however many were due).
+
+use crate::schedule::{due_text, parse_due};
+use crate::{object, opt_text, text, Answer, Caller, Fail, Runtime};
+use baton_engine::cron::Cron;
+use baton_engine::script::{ScriptHost, ScriptInput};
+use baton_store::{JobRow, NewJob, TimerRow};
+use jiff::Timestamp;
+use serde_json::{json, Map, Value};
+
+/// A run is late (a misfire) when it starts more than this after its due time.
+const MISFIRE_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+/// Most run times a preview answers.
+const MAX_PREVIEW: i64 = 100;
+/// Runs kept in the answer of GetRecurringJobRunListQuery by default.
+const DEFAULT_RUNS: i64 = 50;
+
+/// A run that was claimed (its row is `Running`) and is to be carried out.
+pub(crate) struct Claim {
+    job_id: i64,
+    run_id: i64,
+}
+
+/// The fields of a job once validated.
+struct Valid {
+    name: String,
+    cron: Cron,
+    zone_name: String,
+    zone: jiff::tz::TimeZone,
+    execution_type: i64,
+    config: Map<String, Value>,
+    is_active: bool,
+    misfire: String,
+    overlap: String,
+}
+
+fn zone(name: &str) -> Result<jiff::tz::TimeZone, Fail> {
+    jiff::tz::TimeZone::get(name).map_err(|_| {
+        Fail::Field("timeZone", format!("'{name}' is not a known time zone; use an IANA name such as Europe/London, Africa/Lagos or UTC"))
+    })
+}
+
+fn job_id(data: &Value) -> Result<i64, Fail> {
+    match data.get("id") {
+        Some(v) => v
+            .as_i64()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| Fail::Field("id", "id must be a whole number".into())),
+        None => Err(Fail::Field("id", "id is required".into())),
+    }
+}
+
+impl Runtime {
+    fn validate_job(&self, data: &Value) -> Result<Valid, Fail> {
+        let name = text(data, "name")?.trim().to_string();
+        let expr = text(data, "cronExpression")?;
+        let cron = Cron::parse(expr).map_err(|e| Fail::Field("cronExpression", e.0))?;
+        let zone_name = opt_text(data, "timeZone")?
+            .unwrap_or("UTC")
+            .trim()
+            .to_string();
+        let zone = zone(&zone_name)?;
+        let execution_type = match data.get("executionType") {
+            Some(v) => v.as_i64().filter(|t| (0..=3).contains(t)).ok_or_else(|| {
+                Fail::Field("executionType", "executionType must be 0 (command), 1 (command chain), 2 (code) or 3 (start a process)".into())
+            })?,
+            None => return Err(Fail::Field("executionType", "executionType is required: 0 (command), 1 (command chain), 2 (code) or 3 (start a process)".into())),
+        };
+        let mut config = Map::new();
+        match execution_type {
+            0 => {
+                let cmd = self.job_command(data, "commandName")?;
+                config.insert("commandName".into(), json!(cmd));
+                config.insert(
+                    "commandData".into(),
+                    Value::Object(object(data, "commandData")?),
+                );
+            }
+            1 => {
+                let Some(Value::Array(steps)) = data.get("commandChain") else {
+                    return Err(Fail::Field(
+                        "commandChain",
+                        "commandChain must be a list of {commandName, commandData} steps".into(),
+                    ));
+                };
+                if steps.is_empty() {
+                    return Err(Fail::Field(
+                        "commandChain",
+                        "commandChain has no steps".into(),
+                    ));
+                }
+                let mut chain = Vec::new();
+                for (i, step) in steps.iter().enumerate() {
+                    let cmd = self.job_command(step, "commandName").map_err(|e| match e {
+                        Fail::Field(_, m) => {
+                            Fail::Field("commandChain", format!("step {}: {m}", i + 1))
+                        }
+                        other => other,
+                    })?;
+                    let data = object(step, "commandData").map_err(|_| {
+                        Fail::Field(
+                            "commandChain",
+                            format!("step {}: commandData must be a JSON object", i + 1),
+                        )
+                    })?;
+                    chain.push(json!({"commandName": cmd, "commandData": data}));
+                }
+                config.insert("commandChain".into(), Value::Array(chain));
+            }
+            2 => {
+                let code = text(data, "executionCode")?;
+                if let Err(e) = ScriptHost::single(code) {
+                    let at = match (e.line, e.column) {
+                        (Some(l), Some(c)) => format!("line {l}, column {c}: "),
+                        _ => String::new(),
+                    };
+                    return Err(Fail::Field("executionCode", format!("{at}{}", e.message)));
+                }
+                config.insert("executionCode".into(), json!(code));
+            }
+            _ => {
+                let id = data.get("processDefinitionId").filter(|v| !v.is_null());
+                let key = opt_text(data, "processKey")?;
+                match (id, key) {
+                    (Some(v), _) => {
+                        let id = v.as_i64().ok_or_else(|| {
+                            Fail::Field(
+                                "processDefinitionId",
+                                "processDefinitionId must be a whole number".into(),
+                            )
+                        })?;
+                        let found = self.store().definition(id, false);
+                        found.map_err(|_| {
+                            Fail::Field(
+                                "processDefinitionId",
+                                format!("no process definition {id}"),
+                            )
+                        })?;
+                        config.insert("processDefinitionId".into(), json!(id));
+                    }
+                    (None, Some(k)) => {
+                        let found = self.store().definitions(Some(k), 1, 1)?.1;
+                        if found == 0 {
+                            return Err(Fail::Field(
+                                "processKey",
+                                format!("no process definition with key '{k}' is deployed"),
+                            ));
+                        }
+                        config.insert("processKey".into(), json!(k));
+                    }
+                    (None, None) => {
+                        return Err(Fail::Field(
+                            "processDefinitionId",
+                            "processDefinitionId or processKey is required to start a process"
+                                .into(),
+                        ))
+                    }
+                }
+                config.insert(
+                    "variables".into(),
+                    Value::Object(object(data, "variables")?),
+                );
+            }
+        }
+        let is_active = match data.get("isActive") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(Fail::Field(
+                    "isActive",
+                    "isActive must be true or false".into(),
+                ))
+            }
+        };
+        let misfire = opt_text(data, "misfirePolicy")?
+            .unwrap_or("fireOnce")
+            .to_string();
+        if !["fireOnce", "skip"].contains(&misfire.as_str()) {
+            return Err(Fail::Field(
+                "misfirePolicy",
+                format!("misfirePolicy must be fireOnce or skip, not '{misfire}'"),
+            ));
+        }
+        let overlap = opt_text(data, "overlapPolicy")?
+            .unwrap_or("skip")
+            .to_string();
+        if !["skip", "queue"].contains(&overlap.as_str()) {
+            return Err(Fail::Field(
+                "overlapPolicy",
+                format!("overlapPolicy must be skip or queue, not '{overlap}'"),
+            ));
+        }
+        Ok(Valid {
+            name,
+            cron,
+            zone_name,
+            zone,
+            execution_type,
+            config,
+            is_active,
+            misfire,
+            overlap,
+        })
+    }
+
+    /// A command a job may run: a known bus command, and not one that manages jobs.
+    fn job_command<'a>(&self, data: &'a Value, field: &'static str) -> Result<&'a str, Fail> {
+        let cmd = text(data, field)?;
+        if crate::handler(cmd).is_none() {
+            return Err(Fail::Field(field, format!("unknown command '{cmd}'")));
+        }
+        Ok(cmd)
+    }
+
+    /// The next run after now of a valid, active job.
+    fn next_run(&self, v: &Valid) -> Option<String> {
+        v.is_active
+            .then(|| v.cron.next_after(self.clock.now(), &v.zone))
+            .flatten()
+            .map(due_text)
+    }
+
+    fn save(&self, id: Option<i64>, v: &Valid, caller: &Caller) -> Result<i64, Fail> {
+        let config = Value::Object(v.config.clone()).to_string();
+        let next = self.next_run(v);
+        let now = self.now();
+        let (name, created_by) = (v.name.clone(), caller.user.as_ref().map(|u| u.name.clone()));
+        let (expr, zone, et, active, misfire, overlap) = (
+            v.cron.as_str().to_string(),
+            v.zone_name.clone(),
+            v.execution_type,
+            v.is_active,
+            v.misfire.clone(),
+            v.overlap.clone(),
+        );
+        let wake = next.clone();
+        let id = self.write(move |tx| {
+            let job = NewJob {
+                name: &name,
+                cron_expression: &expr,
+                time_zone: &zone,
+                execution_type: et,
+                config: &config,
+                is_active: active,
+                misfire_policy: &misfire,
+                overlap_policy: &overlap,
+            };
+            let id = match id {
+                Some(id) => {
+                    if !tx.update_job(id, &job, &now)? {
+                        return Err(Fail::Field("id", format!("no recurring job {id}")));
+                    }
+                    id
+                }
+                None => tx.insert_job(&job, created_by.as_deref(), &now)?,
+            };
+            tx.set_job_timer(id, next.as_deref())?;
+            Ok(id)
+        })?;
+        self.wake_for(wake.as_deref());
+        Ok(id)
+    }
+
+    fn job_row(&self, data: &Value) -> Result<JobRow, Fail> {
+        let id = job_id(data)?;
+        let found = self.store().job(id)?;
+        found.ok_or_else(|| Fail::Field("id", format!("no recurring job {id}")))
+    }
+
+    /// CreateRecurringJobCommand.
+    pub(crate) fn create_job(&self, data: &Value, caller: &Caller) -> Answer {
+        let v = self.validate_job(data)?;
+        let id = self.save(None, &v, caller)?;
+        let job = self
+            .store()
+            .job(id)?
+            .ok_or_else(|| Fail::Business("the job vanished".into()))?;
+        Ok((
+            "Recurring job created".into(),
+            json!({"id": id, "nextRunAt": job.next_run_at, "job": view(&job, true)}),
+        ))
+    }
+
+    /// UpdateRecurringJobCommand: the fields given replace the job's; the schedule restarts
+    /// from now.
+    pub(crate) fn update_job(&self, data: &Value) -> Answer {
+        let job = self.job_row(data)?;
+        let mut merged = match view(&job, true) {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        // A new execution type drops the old type's fields.
+        if data
+            .get("executionType")
+            .is_some_and(|t| Some(t) != merged.get("executionType"))
+        {
+            for k in [
+                "commandName",
+                "commandData",
+                "commandChain",
+                "executionCode",
+                "processDefinitionId",
+                "processKey",
+                "variables",
+            ] {
+                merged.remove(k);
+            }
+        }
+        if data.get("processKey").is_some_and(|v| !v.is_null()) {
+            merged.remove("processDefinitionId");
+        }
+        if let Value::Object(given) = data {
+            for (k, v) in given {
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+        let v = self.validate_job(&Value::Object(merged))?;
+        let owner = Caller {
+            user: job.created_by.map(|n| baton_engine::User {
+                name: n,
+                teams: Vec::new(),
+            }),
+            admin: true,
+        };
+        self.save(Some(job.id), &v, &owner)?;
+        let job = self.job_row(data)?;
+        Ok((
+            "Recurring job updated".into(),
+            json!({"id": job.id, "nextRunAt": job.next_run_at, "job": view(&job, true)}),
+        ))
+    }
+
+    /// GetRecurringJobByIdQuery: everything, `executionCode` included.
+    pub(crate) fn get_job(&self, data: &Value) -> Answer {
+        let job = self.job_row(data)?;
+        Ok(("OK".into(), view(&job, true)))
+    }
+
+    /// GetRecurringJobListQuery: without `executionCode` (seed 000), with `nextRunAt`.
+    pub(crate) fn list_jobs(&self, data: &Value) -> Answer {
+        let active = match data.get("isActive") {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => {
+                return Err(Fail::Field(
+                    "isActive",
+                    "isActive must be true or false".into(),
+                ))
+            }
+        };
+        let jobs = self.store().jobs()?;
+        let items: Vec<Value> = jobs
+            .iter()
+            .filter(|j| active.is_none_or(|a| j.is_active == a))
+            .map(|j| view(j, false))
+            .collect();
+        Ok((
+            "OK".into(),
+            json!({"items": items, "totalCount": items.len()}),
+        ))
+    }
+
+    /// DeleteRecurringJobCommand: the job, its schedule and its run history.
+    pub(crate) fn delete_job(&self, data: &Value) -> Answer {
+        let id = job_id(data)?;
+        let existed = self.write(move |tx| Ok(tx.delete_job(id)?))?;
+        if !existed {
+            return Err(Fail::Field("id", format!("no recurring job {id}")));
+        }
+        Ok(("Recurring job deleted".into(), json!({"id": id})))
+    }
+
+    /// GetRecurringJobRunListQuery: a job's runs, newest first.
+    pub(crate) fn job_runs(&self, data: &Value) -> Answer {
+        let job = self.job_row(data)?;
+        let limit = match data.get("count") {
+            None | Some(Value::Null) => DEFAULT_RUNS,
+            Some(v) => v
+                .as_i64()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| {
+                    Fail::Field(
+                        "count",
+                        "count must be a whole number from 1 to 1000".into(),
+                    )
+                })?,
+        };
+        let runs = self.store().job_runs(job.id, limit)?;
+        let items: Vec<Value> = runs
+            .iter()
+            .map(|r| {
+                let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+                v["result"] = r
+                    .result
+                    .as_deref()
+                    .and_then(|t| serde_json::from_str(t).ok())
+                    .unwrap_or(Value::Null);
+                v
+            })
+            .collect();
+        Ok((
+            "OK".into(),
+            json!({"items": items, "totalCount": items.len()}),
+        ))
+    }
+
+    /// GetCronPreviewQuery: the next `count` run times of an expression in a time zone.
+    pub(crate) fn cron_preview(&self, data: &Value) -> Answer {
+        let expr = text(data, "cronExpression")?;
+        let cron = Cron::parse(expr).map_err(|e| Fail::Field("cronExpression", e.0))?;
+        let zone_name = opt_text(data, "timeZone")?.unwrap_or("UTC");
+        let tz = zone(zone_name)?;
+        let count = match data.get("count") {
+            None | Some(Value::Null) => 5,
+            Some(v) => v
+                .as_i64()
+                .filter(|n| (1..=MAX_PREVIEW).contains(n))
+                .ok_or_else(|| {
+                    Fail::Field(
+                        "count",
+                        format!("count must be a whole number from 1 to {MAX_PREVIEW}"),
+                    )
+                })?,
+        };
+        let from = match opt_text(data, "from")? {
+            Some(t) => t.parse::<Timestamp>().map_err(|e| {
+                Fail::Field(
+                    "from",
+                    format!("'{t}' is not an RFC 3339 time with an offset: {e}"),
+                )
+            })?,
+            None => self.clock.now(),
+        };
+        let runs = cron.upcoming(from, &tz, count as usize);
+        let utc: Vec<String> = runs.iter().map(|t| format!("{t}")).collect();
+        let local: Vec<String> = runs
+            .iter()
+            .map(|t| {
+                t.to_zoned(tz.clone())
+                    .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                    .to_string()
+            })
+            .collect();
+        Ok((
+            "OK".into(),
+            json!({"cronExpression": expr, "timeZone": zone_name, "nextRunTimes": utc, "localTimes": local}),
+        ))
+    }
+
+    /// ExecuteRecurringJobCommand: runs the job now and answers the run. A job with a run
+    /// under way is not started twice.
+    pub(crate) fn execute_job(&self, data: &Value) -> Answer {
+        let job = self.job_row(data)?;
+        {
+            let mut running = self.running_jobs.lock().unwrap_or_else(|p| p.into_inner());
+            if running.contains_key(&job.id) {
+                return Err(Fail::Business(format!(
+                    "recurring job {} is already running; try again when its run has finished",
+                    job.id
+                )));
+            }
+            running.insert(job.id, false);
+        }
+        let now = self.now();
+        let id = job.id;
+        let opened =
+            self.write(move |tx| Ok(tx.open_run(id, "manual", None, "Running", None, &now)?));
+        let run_id = match opened {
+            Ok(r) => r,
+            Err(e) => {
+                self.running_jobs
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&id);
+                return Err(e);
+            }
+        };
+        self.run_claim(Claim { job_id: id, run_id });
+        let runs = self.store().job_runs(id, 1000)?;
+        let run = runs
+            .into_iter()
+            .find(|r| r.id == run_id)
+            .ok_or_else(|| Fail::Business("the run vanished".into()))?;
+        let result: Value = run
+            .result
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or(Value::Null);
+        if run.status == "Succeeded" {
+            Ok((
+                "Recurring job executed".into(),
+                json!({"runId": run_id, "status": run.status, "result": result}),
+            ))
+        } else {
+            Err(Fail::Business(format!(
+                "recurring job {id} failed (run {run_id}): {}",
+                run.error.unwrap_or_default()
+            )))
+        }
+    }
+
+    /// A job's timer fell due: apply the misfire and overlap policies, record the run, move the
+    /// timer to the next run time after now, all in one transaction. Answers the run to carry
+    /// out, if any.
+    pub(crate) fn claim_scheduled(
+        &self,
+        row: &TimerRow,
+        now: Timestamp,
+    ) -> Result<Option<Claim>, Fail> {
+        let id = row.job_id.unwrap_or_default();
+        let job = self.store().job(id)?;
+        let Some(job) = job.filter(|j| j.is_active) else {
+            self.write(move |tx| Ok(tx.set_job_timer(id, None)?))?;
+            return Ok(None);
+        };
+        let cron = Cron::parse(&job.cron_expression).map_err(|e| Fail::Business(e.0))?;
+        let tz = zone(&job.time_zone)?;
+        let due = parse_due(&row.due_at)?;
+        let next = cron.next_after(now.max(due), &tz).map(due_text);
+        let late = now.duration_since(due) > MISFIRE_GRACE;
+        let (status, trigger, error): (&str, &str, Option<String>) = {
+            let mut running = self.running_jobs.lock().unwrap_or_else(|p| p.into_inner());
+            if late && job.misfire_policy == "skip" {
+                (
+                    "Skipped",
+                    "misfire",
+                    Some(format!(
+                        "due at {} while Baton was not running; misfirePolicy is skip",
+                        row.due_at
+                    )),
+                )
+            } else if let Some(queued) = running.get_mut(&id) {
+                if job.overlap_policy == "queue" {
+                    *queued = true;
+                    ("Queued", "schedule", None)
+                } else {
+                    (
+                        "Skipped",
+                        "schedule",
+                        Some("the previous run was still under way; overlapPolicy is skip".into()),
+                    )
+                }
+            } else {
+                running.insert(id, false);
+                ("Running", if late { "misfire" } else { "schedule" }, None)
+            }
+        };
+        let at = self.now();
+        let scheduled = row.due_at.clone();
+        let wake = next.clone();
+        let status_owned = status.to_string();
+        let written = self.write(move |tx| {
+            tx.set_job_timer(id, next.as_deref())?;
+            if status_owned == "Queued" {
+                return Ok(None);
+            }
+            Ok(Some(tx.open_run(
+                id,
+                trigger,
+                Some(&scheduled),
+                &status_owned,
+                error.as_deref(),
+                &at,
+            )?))
+        });
+        self.wake_for(wake.as_deref());
+        match written {
+            Ok(Some(run_id)) if status == "Running" => Ok(Some(Claim { job_id: id, run_id })),
+            Ok(_) => Ok(None),
+            Err(e) => {
+                if status == "Running" {
+                    self.running_jobs
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&id);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Carries out a claimed run and records how it ended; then the queued run, if one waits.
+    pub(crate) fn run_claim(&self, claim: Claim) {
+        let mut run_id = claim.run_id;
+        loop {
+            // Bind first: a reader guard in the match scrutinee would live through the run.
+            let found = self.store().job(claim.job_id);
+            let outcome = match found {
+                Ok(Some(job)) => self.perform(&job),
+                Ok(None) => Err("the job was deleted".into()),
+                Err(e) => Err(e.to_string()),
+            };
+            let at = self.now();
+            let (status, result, error) = match outcome {
+                Ok(v) => ("Succeeded", Some(v.to_string()), None),
+                Err(e) => ("Failed", None, Some(e)),
+            };
+            if status == "Failed" {
+                tracing::warn!(
+                    job = claim.job_id,
+                    run = run_id,
+                    "recurring job failed: {}",
+                    error.as_deref().unwrap_or_default()
+                );
+            }
+            let _ = self.write(move |tx| {
+                Ok(tx.finish_run(run_id, status, result.as_deref(), error.as_deref(), &at)?)
+            });
+            let again = {
+                let mut running = self.running_jobs.lock().unwrap_or_else(|p| p.into_inner());
+                match running.get_mut(&claim.job_id) {
+                    Some(queued) if *queued => {
+                        *queued = false;
+                        true
+                    }
+                    _ => {
+                        running.remove(&claim.job_id);
+                        false
+                    }
+                }
+            };
+            if !again {
+                break;
+            }
+            let (id, at) = (claim.job_id, self.now());
+            match self.write(move |tx| Ok(tx.open_run(id, "queued", None, "Running", None, &at)?)) {
+                Ok(r) => run_id = r,
+                Err(_) => {
+                    self.running_jobs
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&claim.job_id);
+                    break;
+                }
+            }
+        }
+    }
+
+    /// What a job does; `Ok` holds its result.
+    fn perform(&self, job: &JobRow) -> Result<Value, String> {
+        let config: Value = serde_json::from_str(&job.config)
+            .map_err(|e| format!("stored job configuration is unreadable: {e}"))?;
+        let run = |cmd: &str, data: &Value| -> Result<Value, String> {
+            let reply = self.execute_as(cmd, data, &Caller::owner());
+            if reply.is_successful {
+                Ok(reply.data)
+            } else {
+                let fields: Vec<String> = reply
+                    .errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect();
+                Err(if fields.is_empty() {
+                    reply.message
+                } else {
+                    format!("{} ({})", reply.message, fields.join("; "))
+                })
+            }
+        };
+        match job.execution_type {
+            0 => run(
+                config["commandName"].as_str().unwrap_or_default(),
+                &config["commandData"],
+            ),
+            1 => {
+                let mut previous = Value::Null;
+                let mut steps = Vec::new();
+                for (i, step) in config["commandChain"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    let cmd = step["commandName"].as_str().unwrap_or_default();
+                    let data = substitute(&step["commandData"], &previous);
+                    previous = run(cmd, &data)
+                        .map_err(|e| format!("step {} ({cmd}) failed: {e}", i + 1))?;
+                    steps.push(json!({"commandName": cmd, "result": previous}));
+                }
+                Ok(json!({"steps": steps, "result": previous}))
+            }
+            2 => {
+                let code = config["executionCode"].as_str().unwrap_or_default();
+                let host = ScriptHost::single(code).map_err(|e| e.message)?;
+                let mut vars = Map::new();
+                vars.insert(
+                    "job".into(),
+                    json!({"id": job.id, "name": job.name, "cronExpression": job.cron_expression, "timeZone": job.time_zone, "lastRunAt": job.last_run_at}),
+                );
+                let input = ScriptInput {
+                    lookup: &|n| vars.get(n).cloned(),
+                    all: &|| vars.clone(),
+                    form_data: None,
+                    current_user: None,
+                    now: self.clock.now(),
+                };
+                let out = host.run(0, &input).map_err(|e| match (e.line, e.column) {
+                    (Some(l), Some(c)) => format!("line {l}, column {c}: {}", e.message),
+                    _ => e.message,
+                })?;
+                let written: Map<String, Value> = out.writes.into_iter().collect();
+                Ok(json!({"value": out.value, "variables": written}))
+            }
+            _ => {
+                let mut data = json!({"variables": config["variables"]});
+                if let Some(id) = config.get("processDefinitionId") {
+                    data["processDefinitionId"] = id.clone();
+                } else {
+                    data["processKey"] = config["processKey"].clone();
+                }
+                run("StartProcessInstanceCommand", &data)
+            }
+        }
+    }
+
+    /// At open: runs left `Running` by a process that stopped are marked Interrupted.
+    pub(crate) fn recover_jobs(&self) {
+        let at = self.now();
+        if let Err(Fail::Business(m)) = self.write(move |tx| Ok(tx.interrupt_runs(&at)?)) {
+            tracing::warn!("could not mark interrupted job runs: {m}");
+        }
+    }
+}
+
+/// A job as the queries show it.
+fn view(job: &JobRow, with_code: bool) -> Value {
+    let mut v = json!({
+        "id": job.id,
+        "name": job.name,
+        "cronExpression": job.cron_expression,
+        "timeZone": job.time_zone,
+        "executionType": job.execution_type,
+        "isActive": job.is_active,
+        "misfirePolicy": job.misfire_policy,
+        "overlapPolicy": job.overlap_policy,
+        "createdBy": job.created_by,
+        "createdAt": job.created_at,
+        "updatedAt": job.updated_at,
+        "lastRunAt": job.last_run_at,
+        "nextRunAt": job.next_run_at,
+    });
+    if let Ok(Value::Object(config)) = serde_json::from_str::<Value>(&job.config) {
+        for (k, val) in config {
+            if k != "executionCode" || with_code {
+                v[k] = val;
+            }
+        }
+    }
+    v
+}
+
+/// Replaces `"$previous"` and `"$previous.path.to.field"` strings with the previous step's
+/// result (or that field of it; list items by index), anywhere in `data`.
+fn substitute(data: &Value, previous: &Value) -> Value {
+    match data {
+        Value::String(s) if s == "$previous" => previous.clone(),
+        Value::String(s) if s.starts_with("$previous.") => {
+            let mut at = previous;
+            for part in s["$previous.".len()..].split('.') {
+                at = match at {
+                    Value::Object(m) => m.get(part).unwrap_or(&Value::Null),
+                    Value::Array(a) => part
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| a.get(i))
+                        .unwrap_or(&Value::Null),
+                    _ => &Value::Null,
+                };
+            }
+            at.clone()
+        }
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), substitute(v, previous)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(|v| substitute(v, previous)).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::substitute;
+    use serde_json::json;
+
+    #[test]
+    fn previous_results_are_substituted_by_path() {
+        let prev = json!({"instanceGuid": "g-1", "waiting": [{"taskId": "Review"}]});
+        let data = json!({"instanceGuid": "$previous.instanceGuid", "taskId": "$previous.waiting.0.taskId", "all": "$previous", "x": ["$previous.nope", 3]});
+        assert_eq!(
+            substitute(&data, &prev),
+            json!({"instanceGuid": "g-1", "taskId": "Review", "all": prev, "x": [null, 3]})
+        );
+    }
+}

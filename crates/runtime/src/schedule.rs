@@ -1,0 +1,448 @@
+//! The scheduler: one durable timer table (see baton_store's `schedule`) and one thread that
+//! sleeps until its earliest row is due.
+//!
+//! - An instance's row holds its earliest pending BPMN timer (intermediate catch, boundary,
+//!   event sub-process start, a callback's TimeoutMinutes). Every step rewrites it in the step's
+//!   own transaction, so the table never disagrees with the instance state. Firing it applies
+//!   the engine's `TimersDue` event, which fires everything due, earliest first.
+//! - A definition's row per timer start event (its newest version only) starts an instance and
+//!   moves on to the next repetition in the same transaction.
+//! - A recurring job's row holds its next run (see `jobs`).
+//!
+//! Rules users rely on (docs/scheduling.md):
+//! - Never early: a row fires when the clock has reached its due time, and the engine checks
+//!   again before it fires anything.
+//! - Misfires: a timer that fell due while Baton was closed fires once when it opens. A cycle
+//!   does not catch up the repetitions it missed: it fires once and goes on with the first
+//!   repetition after now, keeping its phase. Jobs follow their `misfirePolicy`.
+//! - No busy polling: the thread asks SQLite for the earliest due time (an index lookup) and
+//!   sleeps until then, or until a step writes an earlier one and wakes it.
+
+use crate::{Caller, Extra, Fail, Runtime};
+use baton_engine::timer::Schedule;
+use baton_engine::Event;
+use baton_store::TimerRow;
+use jiff::Timestamp;
+use serde_json::{json, Map, Value};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// How many threads fire due timers at once (their steps share group commits).
+const FIRE_WORKERS: usize = 8;
+/// Due rows read per round.
+const FIRE_BATCH: i64 = 2048;
+/// The longest the scheduler sleeps without looking (a clock change is noticed by then).
+const MAX_SLEEP: Duration = Duration::from_secs(30);
+/// A timer whose firing failed is tried again this much later.
+const RETRY_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+
+/// A due time as the timer table stores it: UTC, six fractional digits, rounded up so that a
+/// row is never due before the timer it stands for.
+pub(crate) fn due_text(t: Timestamp) -> String {
+    let ns = t.as_nanosecond();
+    let rem = ns.rem_euclid(1000);
+    let up = if rem == 0 { ns } else { ns + (1000 - rem) };
+    format!("{:.6}", Timestamp::from_nanosecond(up).unwrap_or(t))
+}
+
+pub(crate) fn parse_due(s: &str) -> Result<Timestamp, Fail> {
+    s.parse()
+        .map_err(|e| Fail::Business(format!("stored time '{s}' is unreadable: {e}")))
+}
+
+/// What one pass over the due timers did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FireReport {
+    /// Rows fired: instance timers, timer start events, job runs claimed.
+    pub fired: usize,
+    /// Rows whose firing failed (they are tried again a minute later).
+    pub failed: usize,
+}
+
+#[derive(Default)]
+struct WakeState {
+    /// The due time the scheduler sleeps for (None: not sleeping, or nothing due).
+    planned: Option<String>,
+    kicked: bool,
+    stop: bool,
+}
+
+/// Wakes the scheduler thread when a timer earlier than the one it sleeps for is written.
+#[derive(Default)]
+pub(crate) struct Wake {
+    state: Mutex<WakeState>,
+    cv: Condvar,
+}
+
+impl Wake {
+    pub(crate) fn offer(&self, due: &str) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if s.planned.as_deref().is_none_or(|p| due < p) {
+            s.kicked = true;
+            self.cv.notify_all();
+        }
+    }
+}
+
+/// The running scheduler thread; `stop` ends it.
+pub struct SchedulerHandle {
+    rt: Arc<Runtime>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SchedulerHandle {
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        {
+            let mut s = self.rt.wake.state.lock().unwrap_or_else(|p| p.into_inner());
+            s.stop = true;
+            self.rt.wake.cv.notify_all();
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for SchedulerHandle {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// Starts the scheduler thread for `rt` (serve and the desktop app; tests call `fire_due`).
+pub fn spawn_scheduler(rt: Arc<Runtime>) -> SchedulerHandle {
+    let worker = rt.clone();
+    let thread = std::thread::Builder::new()
+        .name("baton-scheduler".into())
+        .spawn(move || worker.scheduler_loop())
+        .expect("the scheduler thread starts");
+    SchedulerHandle {
+        rt,
+        thread: Some(thread),
+    }
+}
+
+impl Runtime {
+    fn scheduler_loop(self: &Arc<Self>) {
+        tracing::info!("scheduler started");
+        loop {
+            {
+                let mut s = self.wake.state.lock().unwrap_or_else(|p| p.into_inner());
+                if s.stop {
+                    break;
+                }
+                s.kicked = false;
+                s.planned = None;
+            }
+            let report = self.fire_due_detached();
+            if report.fired + report.failed > 0 {
+                tracing::debug!(fired = report.fired, failed = report.failed, "timers fired");
+            }
+            let next = self.store().next_due().ok().flatten();
+            let mut s = self.wake.state.lock().unwrap_or_else(|p| p.into_inner());
+            if s.stop {
+                break;
+            }
+            if s.kicked {
+                continue;
+            }
+            let wait = match next.as_deref().map(parse_due) {
+                Some(Ok(due)) => {
+                    let left = self.clock.now().duration_until(due);
+                    if left.is_negative() || left.is_zero() {
+                        continue;
+                    }
+                    Duration::try_from(left).unwrap_or(MAX_SLEEP).min(MAX_SLEEP)
+                }
+                _ => MAX_SLEEP,
+            };
+            s.planned = next;
+            let (s, _) = self
+                .wake
+                .cv
+                .wait_timeout_while(s, wait, |s| !s.kicked && !s.stop)
+                .unwrap_or_else(|p| p.into_inner());
+            if s.stop {
+                break;
+            }
+        }
+        tracing::info!("scheduler stopped");
+    }
+
+    /// Fires every timer due at the clock's now, job runs included, and answers when all of
+    /// them are done. Tests on a virtual clock call this after moving the clock.
+    pub fn fire_due(&self) -> FireReport {
+        self.fire_rounds(&|claim| self.run_claim(claim))
+    }
+
+    /// As `fire_due`, but job runs go to their own threads so a long job never holds up the
+    /// timers (and a job still running when it is due again meets its overlap policy).
+    fn fire_due_detached(self: &Arc<Self>) -> FireReport {
+        let rt = self.clone();
+        self.fire_rounds(&move |claim| {
+            let rt = rt.clone();
+            let _ = std::thread::Builder::new()
+                .name("baton-job".into())
+                .spawn(move || rt.run_claim(claim));
+        })
+    }
+
+    fn fire_rounds(&self, run_job: &(dyn Fn(crate::jobs::Claim) + Sync)) -> FireReport {
+        let mut report = FireReport::default();
+        let mut seen = HashSet::new();
+        loop {
+            let now = self.clock.now();
+            let due = self.store().due_timers(&due_text(now), FIRE_BATCH);
+            let rows: Vec<TimerRow> = match due {
+                Ok(rows) => rows
+                    .into_iter()
+                    .filter(|r| seen.insert((r.id, r.due_at.clone())))
+                    .collect(),
+                Err(e) => {
+                    tracing::warn!("cannot read the timer table: {e}");
+                    break;
+                }
+            };
+            if rows.is_empty() {
+                break;
+            }
+            let next = AtomicUsize::new(0);
+            let fired = AtomicUsize::new(0);
+            let failed = AtomicUsize::new(0);
+            std::thread::scope(|scope| {
+                for _ in 0..FIRE_WORKERS.min(rows.len()) {
+                    scope.spawn(|| loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(row) = rows.get(i) else { break };
+                        match self.fire_one(row, now, run_job) {
+                            Ok(()) => fired.fetch_add(1, Ordering::Relaxed),
+                            Err(e) => {
+                                self.defer(row, now, &e);
+                                failed.fetch_add(1, Ordering::Relaxed)
+                            }
+                        };
+                    });
+                }
+            });
+            report.fired += fired.into_inner();
+            report.failed += failed.into_inner();
+        }
+        report
+    }
+
+    fn fire_one(
+        &self,
+        row: &TimerRow,
+        now: Timestamp,
+        run_job: &(dyn Fn(crate::jobs::Claim) + Sync),
+    ) -> Result<(), String> {
+        let describe = |e: Fail| match e {
+            Fail::Field(f, m) => format!("{f}: {m}"),
+            Fail::Business(m) | Fail::Forbidden(m) => m,
+            Fail::Conflict => "the instance kept changing".into(),
+        };
+        match row.kind.as_str() {
+            "instance" => {
+                let guid = row.instance_guid.as_deref().unwrap_or_default();
+                self.step_with(guid, Event::TimersDue, &Caller::owner(), Extra::Timers)
+                    .map(|_| ())
+                    .map_err(describe)
+            }
+            "start" => self.fire_start(row, now).map_err(describe),
+            "job" => {
+                if let Some(claim) = self.claim_scheduled(row, now).map_err(describe)? {
+                    run_job(claim);
+                }
+                Ok(())
+            }
+            other => Err(format!("unknown timer kind '{other}'")),
+        }
+    }
+
+    /// A row whose firing failed: dropped when its instance has ended (nothing to fire any
+    /// more), otherwise tried again a minute later, so one bad row never blocks the others.
+    fn defer(&self, row: &TimerRow, now: Timestamp, error: &str) {
+        let ended = row
+            .instance_guid
+            .as_deref()
+            .and_then(|g| self.store().instance(g).ok())
+            .is_none_or(|i| matches!(i.status.as_str(), "COMPLETED" | "CANCELLED"));
+        let later = due_text(now + RETRY_AFTER);
+        let dropped = ended && row.kind == "instance";
+        tracing::warn!(timer = row.id, kind = %row.kind, "a timer could not fire: {error}; {}", if dropped { "its instance has ended, the timer is dropped" } else { "trying again in a minute" });
+        let row = row.clone();
+        let outcome = self.write(move |tx| {
+            match row.kind.as_str() {
+                "instance" => tx.set_instance_timer(
+                    row.instance_guid.as_deref().unwrap_or_default(),
+                    (!ended).then_some(later.as_str()),
+                )?,
+                "start" => tx.set_start_timer(
+                    row.definition_id.unwrap_or_default(),
+                    row.element_id.as_deref().unwrap_or_default(),
+                    Some(&later),
+                    row.fired,
+                )?,
+                _ => tx.set_job_timer(row.job_id.unwrap_or_default(), Some(&later))?,
+            }
+            Ok(())
+        });
+        if let Err(Fail::Business(m)) = outcome {
+            tracing::warn!("and the timer table could not be updated: {m}");
+        }
+    }
+
+    /// A timer start event fell due: start an instance there and move the row to the next
+    /// repetition (or remove it), in one transaction.
+    fn fire_start(&self, row: &TimerRow, now: Timestamp) -> Result<(), Fail> {
+        let def = row.definition_id.unwrap_or_default();
+        let element = row.element_id.clone().unwrap_or_default();
+        let definition = self.store().definition(def, false)?;
+        let newest = self
+            .store()
+            .definitions(Some(&definition.process_key), 1, 1)?
+            .0;
+        if newest.first().map(|d| d.process_definition_id) != Some(def) {
+            // A newer version replaced this one's timer start events.
+            self.write(move |tx| Ok(tx.set_start_timer(def, &element, None, 0)?))?;
+            return Ok(());
+        }
+        let engine = self.engine(def)?;
+        let sched = engine
+            .timer_starts()
+            .into_iter()
+            .find(|(_, id, _)| *id == element)
+            .ok_or_else(|| {
+                Fail::Business(format!(
+                    "definition {def} has no timer start event '{element}'"
+                ))
+            })?
+            .2
+            .map_err(Fail::Business)?;
+        let fired = row.fired + 1;
+        let next =
+            next_repetition(&sched, parse_due(&row.due_at)?, fired as u32, now).map(due_text);
+        let extra = Extra::StartTimer {
+            definition_id: def,
+            element_id: element.clone(),
+            next,
+            fired,
+        };
+        self.start_instance(
+            def,
+            Some(&element),
+            Map::new(),
+            None,
+            None,
+            &Caller::owner(),
+            extra,
+        )?;
+        Ok(())
+    }
+
+    /// Writes the start timers of a definition just deployed (inside its deploy transaction)
+    /// and removes those of the versions it replaces. Answers warnings for timer start events
+    /// that cannot be scheduled, and the earliest due time written.
+    pub(crate) fn schedule_starts(
+        &self,
+        tx: &baton_store::Tx,
+        engine: &baton_engine::Engine,
+        definition_id: i64,
+        process_key: &str,
+    ) -> Result<(Vec<baton_engine::Problem>, Option<String>), Fail> {
+        tx.drop_start_timers(process_key, definition_id)?;
+        let now = self.clock.now();
+        let mut warnings = Vec::new();
+        let mut earliest: Option<String> = None;
+        for (_, element, sched) in engine.timer_starts() {
+            match sched {
+                Ok(s) => {
+                    let due = due_text(s.first_due(now));
+                    tx.set_start_timer(definition_id, &element, Some(&due), 0)?;
+                    if earliest.as_ref().is_none_or(|e| due < *e) {
+                        earliest = Some(due);
+                    }
+                }
+                Err(m) => {
+                    let span = engine
+                        .deployment
+                        .node_by_id(&element)
+                        .map(|n| engine.deployment.node(n).span);
+                    warnings.push(baton_engine::Problem {
+                        severity: baton_engine::Severity::Warning,
+                        element_id: Some(element.clone()),
+                        line: span.map(|s| s.line).unwrap_or(0),
+                        column: span.map(|s| s.column).unwrap_or(0),
+                        message: m,
+                    });
+                }
+            }
+        }
+        Ok((warnings, earliest))
+    }
+
+    pub(crate) fn wake_for(&self, due: Option<&str>) {
+        if let Some(d) = due {
+            self.wake.offer(d);
+        }
+    }
+
+    /// GetTimerListQuery: pending timers, earliest first (`instanceGuid?`, `kind?`).
+    pub(crate) fn timer_list(&self, data: &Value) -> crate::Answer {
+        let guid = crate::opt_text(data, "instanceGuid")?;
+        let kind = crate::opt_text(data, "kind")?;
+        if let Some(k) = kind {
+            if !["instance", "start", "job"].contains(&k) {
+                return Err(Fail::Field(
+                    "kind",
+                    format!("kind must be instance, start or job, not '{k}'"),
+                ));
+            }
+        }
+        let mut rows = Vec::new();
+        for k in ["instance", "start", "job"]
+            .into_iter()
+            .filter(|k| kind.is_none_or(|want| want == *k))
+        {
+            let found = self.store().timers_of(k)?;
+            rows.extend(
+                found
+                    .into_iter()
+                    .filter(|r| guid.is_none_or(|g| r.instance_guid.as_deref() == Some(g))),
+            );
+        }
+        rows.sort_by(|a, b| a.due_at.cmp(&b.due_at));
+        let items: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                json!({"kind": r.kind, "instanceGuid": r.instance_guid, "processDefinitionId": r.definition_id,
+                       "elementId": r.element_id, "jobId": r.job_id, "dueAt": r.due_at, "fired": r.fired})
+            })
+            .collect();
+        Ok((
+            "OK".into(),
+            json!({"items": items, "totalCount": items.len()}),
+        ))
+    }
+}
+
+/// The next due time of a repeating schedule after a firing, skipping repetitions already in
+/// the past (fire once, keep the phase). None for one-shot schedules and exhausted cycles.
+pub(crate) fn next_repetition(
+    sched: &Schedule,
+    due: Timestamp,
+    fired: u32,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    let mut next = sched.next_after(due, fired);
+    while let Some(n) = next.filter(|n| *n <= now) {
+        next = sched.next_after(n, fired);
+    }
+    next
+}
