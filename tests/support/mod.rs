@@ -64,6 +64,23 @@ impl Served {
     }
 }
 
+impl Served {
+    /// Runs a bus command and answers the JSON envelope (`None` when the server is gone).
+    pub fn execute(
+        &self,
+        token: &str,
+        cmd: &str,
+        data: serde_json::Value,
+    ) -> Option<serde_json::Value> {
+        let out = self.post(
+            Some(token),
+            &serde_json::json!({"cmd": cmd, "data": data}).to_string(),
+        )?;
+        let (_, body) = out.split_once("\r\n\r\n")?;
+        serde_json::from_str(body).ok()
+    }
+}
+
 impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.child.kill();

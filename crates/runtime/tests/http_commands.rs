@@ -3070,3 +3070,78 @@ async fn api_tokens_create_list_and_revoke() {
         StatusCode::OK
     );
 }
+
+// ----- recurring jobs and timers over HTTP ---------------------------------------------------
+
+#[tokio::test]
+async fn recurring_jobs_over_http_admins_manage_and_everyone_reads() {
+    let s = server();
+    let job = json!({"name": "eod", "cronExpression": "0 18 * * MON-FRI", "timeZone": "Africa/Lagos", "executionType": 2, "executionCode": "\"done\""});
+    // Jobs run with administrator rights: only administrators create, change, run or delete them.
+    for cmd in [
+        "CreateRecurringJobCommand",
+        "UpdateRecurringJobCommand",
+        "ExecuteRecurringJobCommand",
+        "DeleteRecurringJobCommand",
+    ] {
+        let m = s.forbidden(&s.bob, cmd, job.clone()).await;
+        assert!(m.contains("administrator"), "{m}");
+    }
+    let created = s.ok(ADMIN, "CreateRecurringJobCommand", job.clone()).await;
+    let id = created["id"].clone();
+    assert!(
+        created["nextRunAt"]
+            .as_str()
+            .unwrap()
+            .ends_with("17:00:00.000000Z"),
+        "{created}"
+    );
+    // Reading is open to every user; the list hides the code, the single view shows it.
+    let list = s.ok(&s.bob, "GetRecurringJobListQuery", json!({})).await;
+    assert_eq!(list["totalCount"], 1);
+    assert!(list["items"][0].get("executionCode").is_none());
+    assert_eq!(
+        s.ok(&s.bob, "GetRecurringJobByIdQuery", json!({"id": id}))
+            .await["executionCode"],
+        "\"done\""
+    );
+    // The $type door: a field error names the field.
+    let (code, v) = s.bpm(ADMIN, json!({"$type": "CreateRecurringJobCommand", "name": "x", "cronExpression": "0 0 31 2 *", "executionType": 9})).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(v["success"], false);
+    assert!(
+        v["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("executionType:"),
+        "{v}"
+    );
+    let run = s
+        .ok(ADMIN, "ExecuteRecurringJobCommand", json!({"id": id}))
+        .await;
+    assert_eq!(
+        (run["status"].clone(), run["result"]["value"].clone()),
+        (json!("Succeeded"), json!("done"))
+    );
+    let runs = s
+        .ok(&s.bob, "GetRecurringJobRunListQuery", json!({"id": id}))
+        .await;
+    assert_eq!(runs["items"][0]["trigger"], "manual");
+    let preview = s
+        .ok(
+            &s.bob,
+            "GetCronPreviewQuery",
+            json!({"cronExpression": "0 18 * * MON-FRI", "timeZone": "Africa/Lagos", "count": 2}),
+        )
+        .await;
+    assert_eq!(preview["nextRunTimes"].as_array().unwrap().len(), 2);
+    let timers = s
+        .ok(&s.bob, "GetTimerListQuery", json!({"kind": "job"}))
+        .await;
+    assert_eq!(timers["items"][0]["jobId"], id);
+    s.field(&s.bob, "GetTimerListQuery", json!({"kind": "cron"}), "kind")
+        .await;
+    s.ok(ADMIN, "DeleteRecurringJobCommand", json!({"id": id}))
+        .await;
+    assert_eq!(s.count("GetRecurringJobListQuery", json!({})).await, 0);
+}
