@@ -797,3 +797,51 @@ fn cron_preview_in_a_time_zone_across_dst() {
     t.field("GetCronPreviewQuery", json!({}), "cronExpression");
     let _ = t.clock.now();
 }
+
+#[test]
+fn a_job_in_a_zone_runs_once_across_both_dst_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = open(&dir.path().join("t.db"), &start_clock());
+    let at = |s: &str| -> Timestamp { s.parse().unwrap() };
+    let (spring, _) = job(
+        &t,
+        json!({"name": "spring", "cronExpression": "30 2 * * *", "timeZone": "America/New_York", "executionType": 2, "executionCode": "1"}),
+    );
+    let (fall, _) = job(
+        &t,
+        json!({"name": "fall", "cronExpression": "30 1 * * *", "timeZone": "America/New_York", "executionType": 2, "executionCode": "1"}),
+    );
+    let next = |id: i64| {
+        t.run("GetRecurringJobByIdQuery", json!({"id": id}))["nextRunAt"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let fire_at = |s: &str| {
+        t.clock.set(at(s));
+        t.rt.fire_due();
+    };
+    // Catch up to 7 March (one misfire run each), then walk through the spring-forward night.
+    fire_at("2026-03-07T08:00:00Z");
+    assert_eq!(
+        next(spring),
+        stamp(at("2026-03-08T07:00:00Z")),
+        "02:30 does not exist on 8 March: 03:00 EDT"
+    );
+    let before = runs(&t, spring).len();
+    fire_at("2026-03-08T07:00:00Z");
+    assert_eq!(runs(&t, spring).len(), before + 1);
+    assert_eq!(next(spring), stamp(at("2026-03-09T06:30:00Z")));
+    // The fall-back night: 01:30 happens twice on 1 November; the job runs once.
+    fire_at("2026-11-01T04:00:00Z");
+    assert_eq!(next(fall), stamp(at("2026-11-01T05:30:00Z")));
+    let before = runs(&t, fall).len();
+    fire_at("2026-11-01T05:30:00Z");
+    fire_at("2026-11-01T06:30:00Z");
+    assert_eq!(
+        runs(&t, fall).len(),
+        before + 1,
+        "01:30 EST is not a second run"
+    );
+    assert_eq!(next(fall), stamp(at("2026-11-02T06:30:00Z")));
+}
