@@ -2,6 +2,7 @@
 
 pub mod durable;
 pub mod serve;
+pub mod timers;
 
 use baton_engine::sim::{Scenario, Simulation};
 use baton_engine::{parse, Engine, Problem, Severity};

@@ -353,3 +353,49 @@ fn a_first_serve_creates_the_admin_and_prints_its_token_once() {
         .unwrap()
         .starts_with("HTTP/1.1 401"));
 }
+
+#[test]
+fn timers_bench_fires_every_timer_due_at_once_and_leaves_the_future_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("timers.db");
+    let out = baton(&[
+        "bench",
+        "--timers",
+        "200",
+        "--durable",
+        db.to_str().unwrap(),
+        "--clients",
+        "4",
+        "--idle-timers",
+        "20",
+        "--idle-seconds",
+        "0.2",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["timers"], 200);
+    assert_eq!(v["completed"], 200, "{v}");
+    assert_eq!(v["timersLeft"], 0, "{v}");
+    assert!(v["fireWakeups"].as_u64().is_some_and(|n| n >= 1), "{v}");
+    assert_eq!(v["idleTimersLeft"], 20, "{v}");
+    assert!(v["idleWakeups"].is_u64(), "{v}");
+    // The file agrees: 200 instances ended, 20 still wait on their timers.
+    let s = baton_store::Store::open(&db, baton_store::Durability::Full).unwrap();
+    assert_eq!(s.instances(Some("COMPLETED"), None, 1, 1).unwrap().1, 200);
+    assert_eq!(s.instances(Some("WAITING"), None, 1, 1).unwrap().1, 20);
+    assert_eq!(s.timer_count().unwrap(), 20);
+
+    // The file now exists: a second run refuses it rather than count old instances.
+    let again = baton(&["bench", "--timers", "5", "--durable", db.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("new database file"),
+        "{}",
+        stderr(&again)
+    );
+    // Timers mode needs --durable, and takes no model.
+    let no_db = baton(&["bench", "--timers", "5"]);
+    assert_eq!(no_db.status.code(), Some(2));
+    assert!(stderr(&no_db).contains("--durable"), "{}", stderr(&no_db));
+}

@@ -1,4 +1,5 @@
-//! Project tasks: `cargo xtask run`, `cargo xtask test`, `cargo xtask bench`, `cargo xtask bench-peers`.
+//! Project tasks: `cargo xtask run`, `cargo xtask test`, `cargo xtask bench`, `cargo xtask bench-peers`,
+//! `cargo xtask bench-durable`, `cargo xtask bench-timers`.
 //!
 //! `test` is the one command CI runs (.ci/run): every test the project has, from a clean clone
 //! on a Debian 12 machine that has Rust, Node 20 and Python 3.11 and nothing else. Whatever the
@@ -22,6 +23,11 @@ const USAGE: &str = "usage: cargo xtask <command>
                         release build, `baton bench --durable` on seq10 and wait1, sync full
                         and normal, 1 and 16 clients, SQLite's own commit rate probed in each
                         run; medians (min-max) and the ratio
+  bench-timers [--reps N] [--timers N] [--idle-timers M] [--idle-seconds K] [--sync full|normal]
+                        release build, `baton bench --timers` (default 10,000 timers due at
+                        the same second, then 100,000 future timers idle for 60 s, sync full,
+                        16 clients), SQLite's own commit rate probed in each run; medians
+                        (min-max) and the ratio
   bench-peers [REGEX]   release build, then ../shared/bench-peers/scripts/run_peers.sh with
                         BATON set; REPS and OUT are read from the environment";
 
@@ -483,6 +489,153 @@ fn bench_durable(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `cargo xtask bench-timers`: the scheduler's burst and idle figures, medians of R runs.
+fn bench_timers(args: &[String]) -> Result<()> {
+    const USAGE: &str = "usage: cargo xtask bench-timers [--reps N] [--timers N] [--idle-timers M] [--idle-seconds K] [--sync full|normal]";
+    let mut reps = 3usize;
+    let mut timers = 10_000usize;
+    let mut idle_timers = 100_000usize;
+    let mut idle_seconds = 60.0f64;
+    let mut sync = "full".to_string();
+    let clients = 16usize;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let v = it
+            .next()
+            .with_context(|| format!("{a} needs a value; {USAGE}"))?;
+        match a.as_str() {
+            "--reps" => reps = v.parse().with_context(|| format!("--reps {v}"))?,
+            "--timers" => timers = v.parse().with_context(|| format!("--timers {v}"))?,
+            "--idle-timers" => {
+                idle_timers = v.parse().with_context(|| format!("--idle-timers {v}"))?
+            }
+            "--idle-seconds" => {
+                idle_seconds = v.parse().with_context(|| format!("--idle-seconds {v}"))?
+            }
+            "--sync" if v == "full" || v == "normal" => sync = v.clone(),
+            "--sync" => bail!("--sync must be full or normal, not '{v}'"),
+            _ => bail!("{USAGE}"),
+        }
+    }
+    if reps == 0 {
+        bail!("--reps must be 1 or more");
+    }
+    if !(idle_seconds.is_finite() && idle_seconds >= 0.0) {
+        bail!("--idle-seconds must be 0 (no idle measurement) or more, not {idle_seconds}");
+    }
+    run(
+        cargo().args(["build", "--release", "-p", "baton"]),
+        "cargo build --release -p baton",
+    )?;
+    let dir = std::env::temp_dir().join(format!("baton-bench-timers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    const FIELDS: &[&str] = &[
+        "firedPerSecond",
+        "fireSeconds",
+        "sqliteCommitsPerSecond",
+        "ratioToSqliteCommits",
+        "createdPerSecond",
+        "idleCpuSeconds",
+        "idleCpuPercent",
+        "idleWakeups",
+        "nextDueMicros",
+        "idleSeconds",
+    ];
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); FIELDS.len()];
+    for rep in 0..reps {
+        let db = dir.join(format!("timers-{rep}.db"));
+        let mut c = baton_cmd("release");
+        c.args(["bench", "--timers", &timers.to_string(), "--durable"])
+            .arg(&db)
+            .args([
+                "--sync",
+                &sync,
+                "--clients",
+                &clients.to_string(),
+                "--probe-seconds",
+                "2",
+                "--json",
+            ]);
+        if idle_seconds > 0.0 {
+            c.args([
+                "--idle-timers",
+                &idle_timers.to_string(),
+                "--idle-seconds",
+                &idle_seconds.to_string(),
+            ]);
+        }
+        eprintln!(
+            "==> baton bench --timers {timers} --idle-timers {idle_timers} --idle-seconds {idle_seconds} --sync {sync} (rep {})",
+            rep + 1
+        );
+        let out = c.output().context("could not start baton bench --timers")?;
+        let json = String::from_utf8_lossy(&out.stdout).into_owned();
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+        }
+        let all_fired = json_scalar(&json, "completed") == Some(&timers.to_string())
+            && json_scalar(&json, "timersLeft") == Some("0");
+        if !out.status.success() || !all_fired {
+            let _ = std::fs::remove_dir_all(&dir);
+            bail!(
+                "baton bench --timers failed ({}):\n{json}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        for (k, s) in FIELDS.iter().zip(samples.iter_mut()) {
+            // "null" (CPU time unknown on this platform) stays NaN and shows as n/a.
+            s.push(
+                json_scalar(&json, k)
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(f64::NAN),
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut stats = samples.into_iter().map(|mut s| median_range(&mut s));
+    let mut next = || stats.next().unwrap_or((f64::NAN, f64::NAN, f64::NAN));
+    let (fired, fired0, fired1) = next();
+    let (secs, secs0, secs1) = next();
+    let (probe, probe0, probe1) = next();
+    let (ratio, ratio0, ratio1) = next();
+    let (created, created0, created1) = next();
+    let (cpu, cpu0, cpu1) = next();
+    let (pct, pct0, pct1) = next();
+    let (wakes, wakes0, wakes1) = next();
+    let (lookup, lookup0, lookup1) = next();
+    let (window, _, _) = next();
+    let shown = |v: f64, digits: usize| {
+        if v.is_nan() {
+            "n/a".to_string()
+        } else {
+            format!("{v:.digits$}")
+        }
+    };
+    println!("\n{reps} runs, sync {sync}, {clients} clients; medians (min-max)\n");
+    println!("| timers due at once | time to fire all (s) | fired/s | SQLite 1-row commits/s | fired/s ÷ commits/s | created/s |");
+    println!("|---:|---|---|---|---|---|");
+    println!(
+        "| {timers} | {secs:.2} ({secs0:.2}-{secs1:.2}) | {fired:.0} ({fired0:.0}-{fired1:.0}) | {probe:.0} ({probe0:.0}-{probe1:.0}) | {ratio:.2} ({ratio0:.2}-{ratio1:.2}) | {created:.0} ({created0:.0}-{created1:.0}) |"
+    );
+    if idle_seconds <= 0.0 {
+        println!("\n(idle cost not measured: --idle-seconds 0)");
+        return Ok(());
+    }
+    println!("\n| future timers | idle window (s) | process CPU (s) | CPU % of one core | scheduler wake-ups | earliest-due lookup (µs) |");
+    println!("|---:|---:|---|---|---|---|");
+    println!(
+        "| {idle_timers} | {window:.1} | {} ({}-{}) | {} ({}-{}) | {wakes:.0} ({wakes0:.0}-{wakes1:.0}) | {lookup:.1} ({lookup0:.1}-{lookup1:.1}) |",
+        shown(cpu, 4),
+        shown(cpu0, 4),
+        shown(cpu1, 4),
+        shown(pct, 4),
+        shown(pct0, 4),
+        shown(pct1, 4),
+    );
+    Ok(())
+}
+
 fn bench_peers(args: &[String]) -> Result<()> {
     let Some(peers) = peers_dir() else {
         println!("skipped: ../shared/bench-peers not found");
@@ -542,6 +695,7 @@ fn dispatch() -> Result<()> {
         "bench" => bench(rest),
         "bench-peers" => bench_peers(rest),
         "bench-durable" => bench_durable(rest),
+        "bench-timers" => bench_timers(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

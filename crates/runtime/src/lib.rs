@@ -27,7 +27,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
 
 /// The wall clock, for `serve` and the desktop app (simulations use the engine's VirtualClock).
@@ -212,6 +212,8 @@ pub struct Runtime {
     delivering: AtomicBool,
     /// Wakes the scheduler when a timer earlier than the one it sleeps for was written.
     wake: schedule::Wake,
+    /// Passes of the scheduler loop so far (benchmarks check that an idle scheduler sleeps).
+    scheduler_wakeups: AtomicU64,
     /// Recurring jobs with a run under way, and whether another run is queued behind it.
     running_jobs: Mutex<HashMap<i64, bool>>,
 }
@@ -383,6 +385,7 @@ impl Runtime {
             clock,
             delivering: AtomicBool::new(false),
             wake: schedule::Wake::default(),
+            scheduler_wakeups: AtomicU64::new(0),
             running_jobs: Mutex::new(HashMap::new()),
         };
         rt.deliver_outbox();

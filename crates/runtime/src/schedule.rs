@@ -129,9 +129,16 @@ pub fn spawn_scheduler(rt: Arc<Runtime>) -> SchedulerHandle {
 }
 
 impl Runtime {
+    /// How many passes the scheduler loop has made (each one looks for due timers, then
+    /// sleeps); an idle scheduler makes one per wake-up, not one per poll interval.
+    pub fn scheduler_wakeups(&self) -> u64 {
+        self.scheduler_wakeups.load(Ordering::Relaxed)
+    }
+
     fn scheduler_loop(self: &Arc<Self>) {
         tracing::info!("scheduler started");
         loop {
+            self.scheduler_wakeups.fetch_add(1, Ordering::Relaxed);
             {
                 let mut s = self.wake.state.lock().unwrap_or_else(|p| p.into_inner());
                 if s.stop {
