@@ -845,3 +845,38 @@ fn a_job_in_a_zone_runs_once_across_both_dst_changes() {
     );
     assert_eq!(next(fall), stamp(at("2026-11-02T06:30:00Z")));
 }
+
+#[test]
+fn advancing_a_virtual_clock_fires_timers_and_jobs_in_order_at_their_own_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = open(&dir.path().join("t.db"), &start_clock());
+    t.deploy(&wait_30m());
+    let g = t.start("Wait30");
+    let (id, _) = job(
+        &t,
+        json!({"name": "q", "cronExpression": "*/15 * * * *", "executionType": 3, "processKey": "Wait30"}),
+    );
+    let r =
+        t.rt.advance(&t.clock, t.t0() + SignedDuration::from_hours(1));
+    // Jobs at 00:15, 00:30, 00:45, 01:00; the first instance's timer at 00:30; the instances the
+    // jobs started at 00:15 and 00:30 end at 00:45 and 01:00.
+    let mut starts: Vec<String> = runs(&t, id)
+        .iter()
+        .map(|r| r["startedAt"].as_str().unwrap().to_string())
+        .collect();
+    starts.reverse();
+    let q = |m: i64| stamp(t.t0() + SignedDuration::from_mins(m));
+    assert_eq!(starts, [q(15), q(30), q(45), q(60)]);
+    assert!(
+        runs(&t, id).iter().all(|r| r["trigger"] == "schedule"),
+        "nothing is a misfire"
+    );
+    assert_eq!(t.instance(&g)["endedAt"], q(30));
+    let done = t.run(
+        "GetProcessInstanceListQuery",
+        json!({"processKey": "Wait30", "status": "COMPLETED"}),
+    );
+    assert_eq!(done["totalCount"], 3, "{done}");
+    assert_eq!(r.failed, 0);
+    assert_eq!(t.clock.now(), t.t0() + SignedDuration::from_hours(1));
+}
