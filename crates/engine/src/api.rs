@@ -134,6 +134,15 @@ pub enum Effect {
     /// An incident was opened on an element; the instance is FAILED until retried.
     #[serde(rename_all = "camelCase")]
     IncidentRaised { element_id: String, message: String },
+    /// A token reached an element (the instance's history: what happened, in order).
+    #[serde(rename_all = "camelCase")]
+    ElementEntered { element_id: String },
+    /// An element finished and its token moved on (an end event: when reached).
+    #[serde(rename_all = "camelCase")]
+    ElementCompleted { element_id: String },
+    /// An element was left unfinished: an interrupting event, a terminate end, a cancel.
+    #[serde(rename_all = "camelCase")]
+    ElementCancelled { element_id: String },
     /// The instance ended (COMPLETED or CANCELLED).
     #[serde(rename_all = "camelCase")]
     Ended { status: Status },
@@ -151,6 +160,9 @@ impl Effect {
             Effect::MessageThrown { .. } => "messageThrown",
             Effect::SignalThrown { .. } => "signalThrown",
             Effect::IncidentRaised { .. } => "incidentRaised",
+            Effect::ElementEntered { .. } => "elementEntered",
+            Effect::ElementCompleted { .. } => "elementCompleted",
+            Effect::ElementCancelled { .. } => "elementCancelled",
             Effect::Ended { .. } => "ended",
         }
     }

@@ -1007,7 +1007,7 @@ impl Engine {
                 match self.eval_condition(run.inst, tok_scope, c.id, run.now) {
                     Ok(true) => {}
                     Ok(false) => {
-                        run.inst.path.push(node_id);
+                        self.enter(run, node_id);
                         self.take_outgoing(run, t);
                         return;
                     }
@@ -1021,7 +1021,7 @@ impl Engine {
                 }
             }
         }
-        run.inst.path.push(node_id);
+        self.enter(run, node_id);
         match &node.kind {
             NodeKind::StartEvent { .. } | NodeKind::Boundary { .. } => self.take_outgoing(run, t),
             NodeKind::EndEvent { trigger } => self.end_event(run, t, trigger),
@@ -1242,10 +1242,21 @@ impl Engine {
         self.take_outgoing(run, t);
     }
 
+    /// Records that a token reached `node` (the path, and a history effect).
+    fn enter(&self, run: &mut Run, node: NodeId) {
+        run.inst.path.push(node);
+        run.effects.push(Effect::ElementEntered {
+            element_id: self.node(node).id.clone(),
+        });
+    }
+
     /// Moves a token along the node's outgoing flows (conditions on activity flows honoured).
     fn take_outgoing(&self, run: &mut Run, t: TokenId) {
         let tok = run.inst.tok(t);
         let (scope, node_id) = (tok.scope, tok.node);
+        run.effects.push(Effect::ElementCompleted {
+            element_id: self.node(node_id).id.clone(),
+        });
         // The inner instance of a multi-instance activity ends here; the body decides what's next.
         if let ScopeKind::MiInner { node } = run.inst.scope(scope).kind {
             if node == node_id {
@@ -1471,6 +1482,9 @@ impl Engine {
     fn end_event(&self, run: &mut Run, t: TokenId, trigger: &Trigger) {
         let tok = run.inst.tok(t);
         let (scope, node_id) = (tok.scope, tok.node);
+        run.effects.push(Effect::ElementCompleted {
+            element_id: self.node(node_id).id.clone(),
+        });
         match trigger {
             Trigger::Terminate => {
                 // Terminate ends the scope it is in: every token and sub-scope there.
@@ -1825,7 +1839,7 @@ impl Engine {
                     let tok = run.inst.tok_mut(t);
                     tok.node = sub.node;
                     tok.state = TokenState::Ready;
-                    run.inst.path.push(sub.node);
+                    self.enter(run, sub.node);
                     if let NodeKind::Task(TaskKind::Receive) = node.kind {
                         let data = Value::Null;
                         self.finish_receive(run, t, data);
@@ -1880,7 +1894,7 @@ impl Engine {
         // The event sub-process is parked as a token in the scope it belongs to, so that scope
         // does not complete while it runs.
         let holder = run.new_token(scope, esp);
-        run.inst.path.push(esp);
+        self.enter(run, esp);
         let process = run.inst.scope(scope).process;
         let child = run.inst.new_scope(
             Some(scope),
@@ -2148,7 +2162,7 @@ impl Engine {
                 "multi-instance has neither loopCardinality nor a collection".into(),
             );
         };
-        run.inst.path.push(node_id);
+        self.enter(run, node_id);
         if total == 0 {
             return self.take_outgoing(run, t);
         }
@@ -2407,6 +2421,9 @@ impl Engine {
             TokenState::Failed => run.inst.incidents.retain(|r| r.token != t),
             _ => {}
         }
+        run.effects.push(Effect::ElementCancelled {
+            element_id: self.node(tok.node).id.clone(),
+        });
         self.disarm(run, t);
         run.inst.remove_token(t);
     }

@@ -290,6 +290,8 @@ struct Indexed {
     incidents: bool,
     /// The instance's earliest pending timer, as the timer table stores it.
     timer: Option<String>,
+    /// The process-level variables, for the history's `variablesChanged`.
+    vars: Map<String, Value>,
 }
 
 impl Indexed {
@@ -326,6 +328,7 @@ impl Indexed {
             tasks,
             incidents: !engine.incidents(inst).is_empty(),
             timer: engine.next_timer(inst).map(schedule::due_text),
+            vars: engine.variables(inst),
         }
     }
 
@@ -638,6 +641,17 @@ fn write_step(
             tx.update_instance(&guid, rev, inst.status.as_str(), &state, ended)?
         }
     }
+    // One entry per step with every variable it changed, before the step's element events
+    // (for a new instance: the variables it starts with).
+    if let Some(change) = variable_changes(&before.vars, &engine.variables(&inst)) {
+        tx.history(
+            &guid,
+            now,
+            "variablesChanged",
+            None,
+            Some(&change.to_string()),
+        )?;
+    }
     let queued = record_effects(tx, &guid, &state, &effects, now)?;
     let after = Indexed::of(engine, &inst, &guid, now);
     if after.subs != before.subs {
@@ -672,6 +686,19 @@ fn write_step(
     Ok((inst, queued, wake))
 }
 
+/// What a step changed in the process-level variables: `{"changed": {name: value}, "removed":
+/// [names]}`, or None when nothing changed.
+fn variable_changes(before: &Map<String, Value>, after: &Map<String, Value>) -> Option<Value> {
+    let changed: Map<String, Value> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let removed: Vec<&String> = before.keys().filter(|k| !after.contains_key(*k)).collect();
+    (!changed.is_empty() || !removed.is_empty())
+        .then(|| serde_json::json!({"changed": changed, "removed": removed}))
+}
+
 /// Writes what an engine step produced: callback rows, incidents, outbox rows and history, in
 /// the caller's transaction. Answers whether anything went to the outbox.
 fn record_effects(
@@ -683,7 +710,13 @@ fn record_effects(
 ) -> Result<bool, Fail> {
     let mut queued = false;
     for e in effects {
-        let data = serde_json::to_string(e).ok();
+        // Element events say all in their kind and element id.
+        let data = match e {
+            Effect::ElementEntered { .. }
+            | Effect::ElementCompleted { .. }
+            | Effect::ElementCancelled { .. } => None,
+            _ => serde_json::to_string(e).ok(),
+        };
         match e {
             Effect::CallbackRegistered {
                 task_id,
@@ -736,6 +769,9 @@ fn record_effects(
             | Effect::CallbackCompleted { task_id, .. }
             | Effect::CallbackClosed { task_id, .. } => Some(task_id.as_str()),
             Effect::TimerScheduled { element_id, .. }
+            | Effect::ElementEntered { element_id }
+            | Effect::ElementCompleted { element_id }
+            | Effect::ElementCancelled { element_id }
             | Effect::MessageThrown { element_id, .. }
             | Effect::SignalThrown { element_id, .. }
             | Effect::IncidentRaised { element_id, .. } => Some(element_id.as_str()),

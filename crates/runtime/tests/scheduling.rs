@@ -235,6 +235,20 @@ fn boundary_timers_interrupting_and_cycling_and_an_event_subprocess_timer() {
     assert_eq!(t.status(&g), "COMPLETED");
     assert!(t.path(&g).contains(&"late".to_string()) && !t.path(&g).contains(&"done".to_string()));
     assert!(t.timers("instance").is_empty());
+    // The history tells the story: the review was cancelled by its deadline, three reminders.
+    let h = t.run("GetInstanceHistoryQuery", json!({"instanceGuid": g}));
+    let events: Vec<(String, String)> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap().to_string(), e["elementId"].as_str().unwrap_or("-").to_string()))
+        .collect();
+    let has = |k: &str, el: &str| events.iter().filter(|(a, b)| a == k && b == el).count();
+    assert_eq!(has("elementCancelled", "review"), 1, "{events:?}");
+    assert_eq!(has("elementCompleted", "review"), 0);
+    assert_eq!(has("elementCompleted", "remind"), 3);
+    assert_eq!(has("elementCompleted", "late"), 1);
+    assert_eq!(events.last().map(|e| e.0.as_str()), Some("ended"));
 }
 
 #[test]
