@@ -339,7 +339,29 @@ impl Runtime {
     pub(crate) fn history(&self, data: &Value) -> Answer {
         let guid = text(data, "instanceGuid")?;
         self.instance_row(guid)?;
-        Ok(("OK".into(), json!(self.store().history(guid)?)))
+        let rows = self.store().history(guid)?;
+        // Expand the rows that hold runs of element events, and number the events 1, 2, ...
+        let mut events = Vec::with_capacity(rows.len());
+        for row in rows {
+            if row.kind == crate::HISTORY_ELEMENTS {
+                let list: Vec<(String, String)> = row
+                    .data
+                    .as_deref()
+                    .and_then(|d| serde_json::from_str(d).ok())
+                    .unwrap_or_default();
+                for (kind, element) in list {
+                    events.push(
+                        json!({"at": row.at, "kind": kind, "elementId": element, "data": null}),
+                    );
+                }
+            } else {
+                events.push(json!({"at": row.at, "kind": row.kind, "elementId": row.element_id, "data": row.data}));
+            }
+        }
+        for (i, e) in events.iter_mut().enumerate() {
+            e["seq"] = json!(i + 1);
+        }
+        Ok(("OK".into(), Value::Array(events)))
     }
 
     pub(crate) fn incidents(&self, data: &Value) -> Answer {

@@ -709,14 +709,30 @@ fn record_effects(
     now: &str,
 ) -> Result<bool, Fail> {
     let mut queued = false;
+    // Consecutive element events go into one history row (kind `elements`, data a list of
+    // `[kind, element]`), which GetInstanceHistoryQuery expands again: a step through ten
+    // tasks writes one row instead of twenty.
+    let mut elements: Vec<[&str; 2]> = Vec::new();
+    let flush = |elements: &mut Vec<[&str; 2]>| -> Result<(), Fail> {
+        if !elements.is_empty() {
+            let data =
+                serde_json::to_string(&*elements).map_err(|e| Fail::Business(e.to_string()))?;
+            tx.history(guid, now, HISTORY_ELEMENTS, None, Some(&data))?;
+            elements.clear();
+        }
+        Ok(())
+    };
     for e in effects {
-        // Element events say all in their kind and element id.
-        let data = match e {
-            Effect::ElementEntered { .. }
-            | Effect::ElementCompleted { .. }
-            | Effect::ElementCancelled { .. } => None,
-            _ => serde_json::to_string(e).ok(),
-        };
+        match e {
+            Effect::ElementEntered { element_id }
+            | Effect::ElementCompleted { element_id }
+            | Effect::ElementCancelled { element_id } => {
+                elements.push([e.kind(), element_id]);
+                continue;
+            }
+            _ => flush(&mut elements)?,
+        }
+        let data = serde_json::to_string(e).ok();
         match e {
             Effect::CallbackRegistered {
                 task_id,
@@ -779,8 +795,12 @@ fn record_effects(
         };
         tx.history(guid, now, e.kind(), element, data.as_deref())?;
     }
+    flush(&mut elements)?;
     Ok(queued)
 }
+
+/// The history row kind that holds a run of element events (see `record_effects`).
+pub(crate) const HISTORY_ELEMENTS: &str = "elements";
 
 /// The handler of a command, `None` for a name the bus does not know.
 #[allow(unused_variables)]

@@ -241,7 +241,12 @@ fn boundary_timers_interrupting_and_cycling_and_an_event_subprocess_timer() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["kind"].as_str().unwrap().to_string(), e["elementId"].as_str().unwrap_or("-").to_string()))
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_string(),
+                e["elementId"].as_str().unwrap_or("-").to_string(),
+            )
+        })
         .collect();
     let has = |k: &str, el: &str| events.iter().filter(|(a, b)| a == k && b == el).count();
     assert_eq!(has("elementCancelled", "review"), 1, "{events:?}");
