@@ -65,6 +65,8 @@ pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
         }
     }
     let runtime = Arc::new(runtime);
+    // Scripts may call doQuery / doCmd on this server's command bus.
+    runtime.lend_bus_to_scripts();
     // Timers and recurring jobs: due rows that fell due while Baton was closed fire now.
     let _scheduler = baton_runtime::spawn_scheduler(runtime.clone());
     let state = Arc::new(AppState { runtime });

@@ -61,6 +61,8 @@ pub struct Ctx<'a> {
     pub user: Option<&'a User>,
     /// Enforce ResponsibleUser / ResponsibleTeam.
     pub enforce_access: bool,
+    /// The command bus scripts may call (`doQuery`, `doCmd`); None where there is none.
+    pub bus: Option<crate::script::Bus>,
 }
 
 /// The state of one process instance. Serialisable; refers to the model only by index.
@@ -384,6 +386,7 @@ impl Engine {
         variables: Map<String, Value>,
         ctx: &Ctx,
     ) -> Result<(Instance, Vec<Effect>), CommandError> {
+        let _bus = crate::script::BusGuard::lend(ctx.bus.clone());
         let d = &self.deployment;
         let pidx = match process_id {
             Some(id) => d.process_by_id(id).map(|(i, _)| i).ok_or_else(|| {
@@ -527,6 +530,7 @@ impl Engine {
         event: Event,
         ctx: &Ctx,
     ) -> Result<Vec<Effect>, CommandError> {
+        let _bus = crate::script::BusGuard::lend(ctx.bus.clone());
         if inst.status.is_ended() {
             return Err(CommandError::Ended(inst.status.as_str()));
         }

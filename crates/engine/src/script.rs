@@ -28,7 +28,7 @@ use rhai::packages::{
 };
 use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Position, Scope, AST};
 use serde_json::{Map, Value};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -134,6 +134,55 @@ thread_local! {
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
+/// The command bus a host lends to scripts, for `doQuery(name, data)` and `doCmd(name, data)`:
+/// it runs the named command and answers its `data`, or the reason it failed. The engine only
+/// calls it; what it does (and any I/O) is the host's.
+pub type Bus = Arc<dyn Fn(&str, &Value) -> Result<Value, String> + Send + Sync>;
+
+thread_local! {
+    /// The bus lent for the engine call under way on this thread (see [`BusGuard`]).
+    static BUS: RefCell<Option<Bus>> = const { RefCell::new(None) };
+}
+
+/// Lends a bus to the scripts that run on this thread until dropped (then restores the
+/// previous one, so nested engine calls see their own).
+pub struct BusGuard(Option<Bus>);
+
+impl BusGuard {
+    pub fn lend(bus: Option<Bus>) -> Self {
+        BusGuard(BUS.with(|b| b.replace(bus)))
+    }
+}
+
+impl Drop for BusGuard {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        BUS.with(|b| *b.borrow_mut() = previous);
+    }
+}
+
+fn call_bus(function: &str, name: &str, data: &Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
+    let bus = BUS.with(|b| b.borrow().clone());
+    let Some(bus) = bus else {
+        return Err(format!(
+            "{function} is not available here: scripts reach the command bus in baton serve and the desktop app, not in simulate or while a buffered message is delivered"
+        )
+        .into());
+    };
+    if function == "doQuery" && !name.ends_with("Query") {
+        return Err(format!("doQuery runs queries only; '{name}' changes data (use doCmd)").into());
+    }
+    let data = if data.is_unit() {
+        Value::Object(Map::new())
+    } else {
+        to_json(data).map_err(|e| e.message)?
+    };
+    match bus(name, &data) {
+        Ok(v) => Ok(to_dynamic(&v)),
+        Err(m) => Err(format!("{function}('{name}') failed: {m}").into()),
+    }
+}
+
 /// Sets the per-run thread state; restores the previous state when the run ends, however it ends.
 struct RunGuard(jiff::Timestamp, Option<Instant>);
 
@@ -221,6 +270,18 @@ pub fn build_engine() -> Engine {
 
     engine.register_fn("now", || -> ImmutableString {
         NOW.with(|c| c.get()).to_string().into()
+    });
+    engine.register_fn("doQuery", |name: ImmutableString, data: Dynamic| {
+        call_bus("doQuery", &name, &data)
+    });
+    engine.register_fn("doQuery", |name: ImmutableString| {
+        call_bus("doQuery", &name, &Dynamic::UNIT)
+    });
+    engine.register_fn("doCmd", |name: ImmutableString, data: Dynamic| {
+        call_bus("doCmd", &name, &data)
+    });
+    engine.register_fn("doCmd", |name: ImmutableString| {
+        call_bus("doCmd", &name, &Dynamic::UNIT)
     });
 
     engine.register_type_with_name::<Execution>("Execution");

@@ -347,6 +347,7 @@ impl<'e> Simulation<'e> {
             clock: &sim.clock,
             user: None,
             enforce_access: false,
+            bus: None,
         };
         let (inst, effects) =
             engine.start(process.or(scenario.process.as_deref()), variables, &ctx)?;
@@ -382,6 +383,7 @@ impl<'e> Simulation<'e> {
             clock: &self.clock,
             user,
             enforce_access: self.enforce_access,
+            bus: None,
         };
         let effects = self.engine.apply(&mut self.instances[i], event, &ctx)?;
         self.handle_effects(i, effects);

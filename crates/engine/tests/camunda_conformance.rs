@@ -45,6 +45,7 @@ impl Run {
             clock: &clock,
             user: None,
             enforce_access: false,
+            bus: None,
         };
         let (inst, effects) = engine
             .start(process, vars.as_object().cloned().unwrap_or_default(), &ctx)
@@ -61,6 +62,7 @@ impl Run {
             clock: &self.clock,
             user: None,
             enforce_access: false,
+            bus: None,
         };
         let eff = self
             .engine
@@ -307,6 +309,7 @@ fn every_camunda_model_reads_without_panicking() {
                     clock: &clock,
                     user: None,
                     enforce_access: false,
+                    bus: None,
                 };
                 Some(engine.start(None, Map::new(), &ctx).is_ok())
             });

@@ -66,6 +66,7 @@ fn random_event_sequences_never_panic_and_refusals_change_nothing() {
             clock: &clock,
             user: None,
             enforce_access: false,
+            bus: None,
         };
         let vars = json!({"input": 1, "approved": true, "count": 2, "items": [1, 2]});
         let Ok((mut inst, _)) = engine.start(None, vars.as_object().unwrap().clone(), &ctx) else {

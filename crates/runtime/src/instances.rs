@@ -184,8 +184,7 @@ impl Runtime {
         extra: Extra,
     ) -> Result<(String, Arc<Engine>, Instance), Fail> {
         let engine = self.engine(def)?;
-        let (inst, effects) =
-            engine.start_at(None, start_event, vars, &caller.ctx(&*self.clock))?;
+        let (inst, effects) = engine.start_at(None, start_event, vars, &self.ctx(caller))?;
         let row = InstanceRow {
             instance_guid: uuid::Uuid::new_v4().to_string(),
             process_definition_id: def,

@@ -167,6 +167,7 @@ impl Caller {
             clock,
             user: self.user.as_ref(),
             enforce_access: !self.admin && self.user.is_some(),
+            bus: None,
         }
     }
     fn name(&self) -> &str {
@@ -216,6 +217,8 @@ pub struct Runtime {
     scheduler_wakeups: AtomicU64,
     /// Recurring jobs with a run under way, and whether another run is queued behind it.
     running_jobs: Mutex<HashMap<i64, bool>>,
+    /// Set by `lend_bus_to_scripts`: lets scripts call `doQuery` / `doCmd` on this runtime.
+    bus_home: std::sync::OnceLock<std::sync::Weak<Runtime>>,
 }
 
 fn text<'a>(data: &'a Value, field: &'static str) -> Result<&'a str, Fail> {
@@ -390,10 +393,46 @@ impl Runtime {
             wake: schedule::Wake::default(),
             scheduler_wakeups: AtomicU64::new(0),
             running_jobs: Mutex::new(HashMap::new()),
+            bus_home: std::sync::OnceLock::new(),
         };
         rt.deliver_outbox();
         rt.recover_jobs();
         Ok(rt)
+    }
+
+    /// Lets scripts call this runtime's command bus (`doQuery(name, data)`, `doCmd(name, data)`),
+    /// as the user whose command runs the script. `baton serve` does this; a runtime that is
+    /// not shared in an `Arc` answers scripts that the bus is not available.
+    pub fn lend_bus_to_scripts(self: &Arc<Self>) {
+        let _ = self.bus_home.set(Arc::downgrade(self));
+    }
+
+    /// The engine context for a caller, with the bus when it is lent.
+    fn ctx<'a>(&'a self, caller: &'a Caller) -> Ctx<'a> {
+        let mut ctx = caller.ctx(&*self.clock);
+        if let Some(home) = self.bus_home.get() {
+            let (home, caller) = (home.clone(), caller.clone());
+            let bus: baton_engine::script::Bus = Arc::new(move |name: &str, data: &Value| {
+                let rt = home.upgrade().ok_or("Baton is shutting down")?;
+                let reply = rt.execute_as(name, data, &caller);
+                if reply.is_successful {
+                    Ok(reply.data)
+                } else {
+                    let fields: Vec<String> = reply
+                        .errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect();
+                    Err(if fields.is_empty() {
+                        reply.message
+                    } else {
+                        fields.join("; ")
+                    })
+                }
+            });
+            ctx.bus = Some(bus);
+        }
+        ctx
     }
 
     /// Runs one command or query. With a user, ResponsibleUser / ResponsibleTeam are enforced;
@@ -530,7 +569,7 @@ impl Runtime {
             let now = self.now();
             let before_waits = engine.waiting(&inst);
             let before = Indexed::of(&engine, &inst, guid, &now);
-            let effects = engine.apply(&mut inst, event.clone(), &caller.ctx(&*self.clock))?;
+            let effects = engine.apply(&mut inst, event.clone(), &self.ctx(caller))?;
             let target = Target::Update {
                 guid: guid.to_string(),
                 rev: row.rev,

@@ -35,6 +35,7 @@ impl H {
             clock: &clock,
             user: None,
             enforce_access: false,
+            bus: None,
         };
         let (inst, effects) = engine
             .start(None, vars(v), &ctx)
@@ -51,6 +52,7 @@ impl H {
             clock: &self.clock,
             user: None,
             enforce_access: false,
+            bus: None,
         };
         let eff = self
             .engine
@@ -64,6 +66,7 @@ impl H {
             clock: &self.clock,
             user: Some(user),
             enforce_access: true,
+            bus: None,
         };
         let eff = self
             .engine
