@@ -13,6 +13,14 @@
 //! tokens parked at the task. `apply` takes one external event, runs every token it releases
 //! until all are waiting again, and returns the effects as values.
 //!
+//! Compensation: when an activity that compensation could undo completes (it has a compensation
+//! boundary event, or it is a sub-process with a compensation event sub-process or with such
+//! activities inside), a `Done` record is kept in the scope it ran in, in completion order; a
+//! completed sub-process carries the records of its inside with it. A compensation throw or end
+//! event takes the records of its scope (all, or `activityRef`'s) and starts their handlers in a
+//! `Compensation` scope owned by the thrower, the last completed first; the thrower goes on when
+//! that scope empties. A record is taken once, so an activity is compensated at most once.
+//!
 //! Error rule: a command that cannot be applied (wrong task, rejected submission, no such
 //! subscription) is detected *before* anything changes and returned as `CommandError`; a failure
 //! while running (script error, no flow selected) is not a command error but an *incident*
@@ -52,6 +60,13 @@ pub struct Engine {
     /// Timer schedules parsed once per constant timer text (by ScriptId of the source).
     timers: HashMap<ScriptId, timer::Schedule>,
     has_conditionals: bool,
+    /// Per activity with a compensation boundary event: the handler its association names.
+    comp_handlers: HashMap<NodeId, NodeId>,
+    /// Per sub-process with a compensation event sub-process: (that event sub-process, its
+    /// compensation start event).
+    comp_esps: HashMap<NodeId, (NodeId, NodeId)>,
+    /// Per compensation throw or end event with an `activityRef`: the activity it names.
+    comp_refs: HashMap<NodeId, NodeId>,
 }
 
 /// What a command runs with.
@@ -91,6 +106,24 @@ struct Scope {
     vars: Map<String, Value>,
     /// Live tokens in this scope.
     live: u32,
+    /// Completed activities of this scope that can still be compensated, in completion order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    done: Vec<Done>,
+}
+
+/// A completed activity that compensation can still undo: it has a compensation handler, or it
+/// is a sub-process with a compensation event sub-process or with such activities inside.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Done {
+    node: NodeId,
+    /// Local variables when it completed (a sub-process's own, a multi-instance inner
+    /// instance's element variable and `loopCounter`): its handler sees them again.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    vars: Map<String, Value>,
+    /// For a sub-process without a handler of its own: what completed inside it, compensated
+    /// by its compensation event sub-process or, without one, in reverse order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    inner: Vec<Done>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -112,6 +145,11 @@ enum ScopeKind {
     },
     /// One inner instance of a multi-instance activity.
     MiInner { node: NodeId },
+    /// Compensation handlers at work. Its owner is the throw event waiting for them (`resume`:
+    /// it goes on when this scope empties) or a holder token that is simply removed then (a
+    /// completed sub-process re-created around its inner handlers, an activity's variables
+    /// restored for its handler, a throw that does not wait).
+    Compensation { resume: bool },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -233,6 +271,9 @@ impl Engine {
             link_targets: HashMap::new(),
             timers: HashMap::new(),
             has_conditionals: false,
+            comp_handlers: HashMap::new(),
+            comp_esps: HashMap::new(),
+            comp_refs: HashMap::new(),
         };
         engine.precompute();
         Ok((engine, problems))
@@ -261,6 +302,50 @@ impl Engine {
                 } => {
                     self.link_targets
                         .insert((n.process, n.parent, name.clone()), id);
+                }
+                _ => {}
+            }
+            match &n.kind {
+                NodeKind::Boundary {
+                    attached_to,
+                    trigger: Trigger::Compensate { .. },
+                    ..
+                } => {
+                    if let Some(h) = n.compensation_handler {
+                        self.comp_handlers.entry(*attached_to).or_insert(h);
+                    }
+                }
+                NodeKind::StartEvent {
+                    trigger: Trigger::Compensate { .. },
+                    ..
+                } => {
+                    let esp = n.parent.filter(|&e| {
+                        matches!(&d.node(e).kind, NodeKind::SubProcess(sp) if sp.triggered_by_event)
+                    });
+                    if let Some((esp, Some(sp))) = esp.map(|e| (e, d.node(e).parent)) {
+                        self.comp_esps.entry(sp).or_insert((esp, id));
+                    }
+                }
+                NodeKind::IntermediateThrow {
+                    trigger:
+                        Trigger::Compensate {
+                            activity: Some(a), ..
+                        },
+                }
+                | NodeKind::EndEvent {
+                    trigger:
+                        Trigger::Compensate {
+                            activity: Some(a), ..
+                        },
+                } => {
+                    let found = d.processes[n.process as usize]
+                        .all_nodes
+                        .iter()
+                        .copied()
+                        .find(|&x| d.node(x).id == *a);
+                    if let Some(target) = found {
+                        self.comp_refs.insert(id, target);
+                    }
                 }
                 _ => {}
             }
@@ -468,6 +553,7 @@ impl Engine {
             kind: ScopeKind::Root,
             vars: variables,
             live: 0,
+            done: Vec::new(),
         }));
         // A conditional start event starts only when its condition holds.
         if let NodeKind::StartEvent {
@@ -1211,7 +1297,20 @@ impl Engine {
 
     /// An activity finished its work: standard loop, multi-instance inner completion, or outgoing flows.
     fn leave_activity(&self, run: &mut Run, t: TokenId) {
+        self.leave_activity_with(run, t, Vec::new(), Map::new());
+    }
+
+    /// `leave_activity` for a sub-process: `inner` is what completed compensable inside it and
+    /// `local` its own variables, kept if the sub-process can be compensated later.
+    fn leave_activity_with(
+        &self,
+        run: &mut Run,
+        t: TokenId,
+        inner: Vec<Done>,
+        local: Map<String, Value>,
+    ) {
         self.disarm(run, t);
+        self.remember_completion(run, t, inner, local);
         let tok = run.inst.tok(t);
         let (tok_scope, tok_loops) = (tok.scope, tok.loops);
         let node = self.node(tok.node);
@@ -1484,6 +1583,10 @@ impl Engine {
     // ----- events -----------------------------------------------------------------------------
 
     fn end_event(&self, run: &mut Run, t: TokenId, trigger: &Trigger) {
+        if let Trigger::Compensate { activity, wait } = trigger {
+            // Completed (and its token ended) once compensation is done, see `after_compensation`.
+            return self.throw_compensation(run, t, activity.is_some(), *wait);
+        }
         let tok = run.inst.tok(t);
         let (scope, node_id) = (tok.scope, tok.node);
         run.effects.push(Effect::ElementCompleted {
@@ -1536,6 +1639,9 @@ impl Engine {
                 self.take_outgoing(run, t)
             }
             Trigger::Escalation(code) => self.throw_escalation(run, t, code, false),
+            Trigger::Compensate { activity, wait } => {
+                self.throw_compensation(run, t, activity.is_some(), *wait)
+            }
             Trigger::Link(name) => {
                 let process = run.inst.scope(scope).process;
                 let parent = self.node(node_id).parent;
@@ -1987,7 +2093,12 @@ impl Engine {
                     }
                 }
             }
-            if let Some(owner) = s.owner {
+            // A compensation scope's owner is a throw event or a holder at an activity that
+            // already completed: its boundary events catch nothing any more.
+            let owner = s
+                .owner
+                .filter(|_| !matches!(s.kind, ScopeKind::Compensation { .. }));
+            if let Some(owner) = owner {
                 let owner_tok = inst.tok(owner);
                 let on = owner_tok.node;
                 // The inner instance of a multi-instance activity does not own its boundaries;
@@ -2053,6 +2164,197 @@ impl Engine {
                 }
                 self.start_event_subprocess(run, scope, esp, start);
             }
+        }
+    }
+
+    // ----- compensation ----------------------------------------------------------------------
+
+    /// An activity completed: if compensation could undo it later, remember it in the scope it
+    /// ran in (an inner instance of a multi-instance activity: in the body, which hands what it
+    /// remembered to the surrounding scope only once the whole activity completed).
+    fn remember_completion(
+        &self,
+        run: &mut Run,
+        t: TokenId,
+        inner: Vec<Done>,
+        local: Map<String, Value>,
+    ) {
+        let tok = run.inst.tok(t);
+        let (scope, node) = (tok.scope, tok.node);
+        if inner.is_empty() && self.comp_handlers.is_empty() && self.comp_esps.is_empty() {
+            return;
+        }
+        let own_handler = self.comp_handlers.contains_key(&node);
+        if !own_handler && !self.comp_esps.contains_key(&node) && inner.is_empty() {
+            return;
+        }
+        let s = run.inst.scope(scope);
+        let (target, vars) = match s.kind {
+            ScopeKind::MiInner { node: n } if n == node => {
+                let mut vars = s.vars.clone();
+                vars.extend(local);
+                (s.parent.unwrap_or(scope), vars)
+            }
+            _ => (scope, local),
+        };
+        // An activity with its own handler is undone by that handler alone.
+        let inner = if own_handler { Vec::new() } else { inner };
+        if let Some(Some(s)) = run.inst.scopes.get_mut(target as usize) {
+            s.done.push(Done { node, vars, inner });
+        }
+    }
+
+    /// A compensation throw or end event: the completed activities of its scope (only those of
+    /// `activityRef` when `by_ref`) are compensated, the last completed first, each at most once.
+    /// Inside an event sub-process the scope around it counts too. With `wait` the thrower goes
+    /// on once every handler finished; without, at once. Nothing to compensate: it just goes on.
+    fn throw_compensation(&self, run: &mut Run, t: TokenId, by_ref: bool, wait: bool) {
+        let tok = run.inst.tok(t);
+        let (scope, node_id) = (tok.scope, tok.node);
+        let only = self.comp_refs.get(&node_id).copied();
+        // Scopes whose completed activities this throw reaches, outermost first (older first).
+        let mut sources = vec![scope];
+        let mut at = scope;
+        loop {
+            let s = run.inst.scope(at);
+            let in_event_sub = matches!(s.kind, ScopeKind::Sub)
+                && s.container.is_some_and(|c| {
+                    matches!(&self.node(c).kind, NodeKind::SubProcess(sp) if sp.triggered_by_event)
+                });
+            match s.parent {
+                Some(p) if in_event_sub && sources.len() < 64 => {
+                    sources.insert(0, p);
+                    at = p;
+                }
+                _ => break,
+            }
+        }
+        let mut recs = Vec::new();
+        for src in sources {
+            let Some(Some(s)) = run.inst.scopes.get_mut(src as usize) else {
+                continue;
+            };
+            if by_ref {
+                let (hit, keep) = std::mem::take(&mut s.done)
+                    .into_iter()
+                    .partition(|r| Some(r.node) == only);
+                s.done = keep;
+                recs.extend::<Vec<Done>>(hit);
+            } else {
+                recs.append(&mut s.done);
+            }
+        }
+        if recs.is_empty() {
+            return self.after_compensation(run, t);
+        }
+        let (process, container) = {
+            let s = run.inst.scope(scope);
+            (s.process, s.container)
+        };
+        // Waiting: the thrower itself owns the handlers' scope. Not waiting: a holder token
+        // keeps the thrower's scope open while they run, and the thrower goes on at once.
+        let owner = if wait {
+            t
+        } else {
+            run.new_token(scope, node_id)
+        };
+        let comp = run.inst.new_scope(
+            Some(scope),
+            Some(owner),
+            process,
+            container,
+            ScopeKind::Compensation { resume: wait },
+            Map::new(),
+        );
+        run.inst.tok_mut(owner).state = TokenState::InScope(comp);
+        // Pushed in completion order, so the last completed runs first.
+        for r in recs {
+            self.spawn_compensation(run, comp, r, 0);
+        }
+        if run.inst.scope(comp).live == 0 {
+            run.inst.drop_scope(comp);
+            if wait {
+                run.inst.tok_mut(t).state = TokenState::Ready;
+            } else {
+                self.consume_silently(run, owner);
+            }
+            return self.after_compensation(run, t);
+        }
+        if !wait {
+            self.after_compensation(run, t);
+        }
+    }
+
+    /// Starts undoing one completed activity inside the compensation scope `parent`: its
+    /// handler, else its compensation event sub-process, else (a sub-process) the activities
+    /// that completed inside it, last first.
+    fn spawn_compensation(&self, run: &mut Run, parent: ScopeId, rec: Done, depth: u32) {
+        let handler = self.comp_handlers.get(&rec.node).copied();
+        let esp = match handler {
+            Some(_) => None,
+            None => self.comp_esps.get(&rec.node).copied(),
+        };
+        // A handler that needs none of the activity's variables runs right in `parent`; else a
+        // holder at the activity opens a scope with them (for a sub-process without a handler
+        // of its own: the sub-process re-created around its compensation).
+        let own_scope = handler.is_none() || !rec.vars.is_empty();
+        let target = if own_scope {
+            let holder = run.new_token(parent, rec.node);
+            let (process, around) = {
+                let s = run.inst.scope(parent);
+                (s.process, s.container)
+            };
+            let container = match handler {
+                None => Some(rec.node),
+                Some(_) => around,
+            };
+            let c = run.inst.new_scope(
+                Some(parent),
+                Some(holder),
+                process,
+                container,
+                ScopeKind::Compensation { resume: false },
+                rec.vars,
+            );
+            run.inst.tok_mut(holder).state = TokenState::InScope(c);
+            c
+        } else {
+            parent
+        };
+        if let Some(h) = handler {
+            let nt = run.new_token(target, h);
+            run.stack.push(nt);
+        } else if let Some((esp, start)) = esp {
+            // Its throw events compensate what completed inside the sub-process.
+            run.inst.scope_mut(target).done = rec.inner;
+            self.start_event_subprocess(run, target, esp, start);
+        } else if depth < 256 {
+            for r in rec.inner {
+                self.spawn_compensation(run, target, r, depth + 1);
+            }
+        }
+        if own_scope && run.inst.scope(target).live == 0 {
+            // Nothing to run after all: never leave an empty scope waiting.
+            let holder = run.inst.scope(target).owner;
+            run.inst.drop_scope(target);
+            if let Some(h) = holder {
+                self.consume_silently(run, h);
+            }
+        }
+    }
+
+    /// The thrower of a compensation goes on: an intermediate throw event along its flows, an
+    /// end event completes and ends its token.
+    fn after_compensation(&self, run: &mut Run, t: TokenId) {
+        run.inst.tok_mut(t).state = TokenState::Ready;
+        let node = run.inst.tok(t).node;
+        if let NodeKind::EndEvent { .. } = self.node(node).kind {
+            run.effects.push(Effect::ElementCompleted {
+                element_id: self.node(node).id.clone(),
+            });
+            self.consume(run, t);
+        } else {
+            self.take_outgoing(run, t);
         }
     }
 
@@ -2298,9 +2600,17 @@ impl Engine {
         run.inst.drop_scope(inner);
         let owner = run.inst.scope(body).owner;
         if done {
-            // Cancel the inner instances still running, then the body token moves on.
+            // Cancel the inner instances still running, then the body token moves on. The inner
+            // instances that completed become compensable in the scope around the activity.
+            let completed = std::mem::take(&mut run.inst.scope_mut(body).done);
+            let around = run.inst.scope(body).parent;
             self.cancel_scope(run, body);
             run.inst.drop_scope(body);
+            if let Some(s) = around.and_then(|p| run.inst.scopes.get_mut(p as usize)) {
+                if let Some(s) = s.as_mut() {
+                    s.done.extend(completed);
+                }
+            }
             if let Some(o) = owner {
                 run.inst.tok_mut(o).state = TokenState::Ready;
                 self.disarm(run, o);
@@ -2341,6 +2651,7 @@ impl Engine {
             ScopeKind::Root => {
                 // The root scope stays (its variables are the result); the instance is done.
                 run.inst.subs.clear();
+                run.inst.scope_mut(scope).done.clear();
                 run.inst.status = Status::Completed;
                 run.effects.push(Effect::Ended {
                     status: Status::Completed,
@@ -2354,14 +2665,20 @@ impl Engine {
             ScopeKind::MiBody { .. } => {}
             ScopeKind::Sub | ScopeKind::Call => {
                 let is_call = matches!(s.kind, ScopeKind::Call);
-                let vars = if is_call { Some(s.vars.clone()) } else { None };
+                // The scope is dropped below: its variables and compensable activities move out.
+                let s = run.inst.scope_mut(scope);
+                let vars = std::mem::take(&mut s.vars);
+                let inner = std::mem::take(&mut s.done);
                 run.inst.subs.retain(|x| x.scope != scope);
                 run.inst.drop_scope(scope);
                 let Some(o) = owner else { return };
                 let Some(p) = parent else { return };
-                if let Some(vars) = vars {
-                    // The called process hands its variables back to the caller.
+                if is_call {
+                    // The called process hands its variables back to the caller. What completed
+                    // in it is not compensated from the caller (as in Camunda 7).
                     self.set_vars(run, p, vars);
+                    run.inst.tok_mut(o).state = TokenState::Ready;
+                    return self.leave_activity(run, o);
                 }
                 let holder_node = run.inst.tok(o).node;
                 let is_event_sub = matches!(&self.node(holder_node).kind, NodeKind::SubProcess(sp) if sp.triggered_by_event);
@@ -2369,7 +2686,20 @@ impl Engine {
                 if is_event_sub {
                     self.consume(run, o);
                 } else {
-                    self.leave_activity(run, o);
+                    self.leave_activity_with(run, o, inner, vars);
+                }
+            }
+            ScopeKind::Compensation { resume } => {
+                run.inst.subs.retain(|x| x.scope != scope);
+                run.inst.drop_scope(scope);
+                let Some(o) = owner else { return };
+                if run.inst.tokens.get(o as usize).is_none_or(|x| x.is_none()) {
+                    return;
+                }
+                if resume {
+                    self.after_compensation(run, o);
+                } else {
+                    self.consume(run, o);
                 }
             }
         }
@@ -2409,9 +2739,18 @@ impl Engine {
         let Some(tok) = run.inst.tokens.get(t as usize).and_then(|x| x.clone()) else {
             return;
         };
+        // A holder of compensation work is bookkeeping, not an element that was running.
+        let mut holder = false;
         match &tok.state {
             TokenState::InScope(child) => {
                 let child = *child;
+                holder = matches!(
+                    run.inst.scopes.get(child as usize),
+                    Some(Some(Scope {
+                        kind: ScopeKind::Compensation { resume: false },
+                        ..
+                    }))
+                );
                 self.cancel_scope(run, child);
                 run.inst.drop_scope(child);
             }
@@ -2425,9 +2764,11 @@ impl Engine {
             TokenState::Failed => run.inst.incidents.retain(|r| r.token != t),
             _ => {}
         }
-        run.effects.push(Effect::ElementCancelled {
-            element_id: self.node(tok.node).id.clone(),
-        });
+        if !holder {
+            run.effects.push(Effect::ElementCancelled {
+                element_id: self.node(tok.node).id.clone(),
+            });
+        }
         self.disarm(run, t);
         run.inst.remove_token(t);
     }
@@ -2809,6 +3150,7 @@ impl Instance {
             kind,
             vars,
             live: 0,
+            done: Vec::new(),
         });
         // Slot 0 is always the root; reuse freed slots after it.
         if let Some(i) = self.scopes.iter().skip(1).position(|x| x.is_none()) {

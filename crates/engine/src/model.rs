@@ -125,6 +125,9 @@ pub struct FlowNode {
     /// `isForCompensation="true"`: a compensation handler, reached through an association from
     /// a compensation boundary event rather than through sequence flows.
     pub for_compensation: bool,
+    /// For a compensation boundary event: the node its `association` points to (the handler).
+    /// `None` when no association leaves it (validation reports that).
+    pub compensation_handler: Option<NodeId>,
     pub span: Span,
 }
 
@@ -268,7 +271,14 @@ pub enum Trigger {
     /// Link by name.
     Link(String),
     Terminate,
-    Compensate,
+    /// A compensation event. On a throw or end event: compensate `activity` (the id written in
+    /// `activityRef`), or every completed activity of the scope when `None`; with `wait`
+    /// (`waitForCompletion`, true unless written `false`) the thrower goes on only after every
+    /// handler finished. On a boundary event or an event sub-process start both are unused.
+    Compensate {
+        activity: Option<String>,
+        wait: bool,
+    },
     Cancel,
     /// Several event definitions on one event (BPMN "multiple"); kept so the model reads, but
     /// validation reports it as unsupported.

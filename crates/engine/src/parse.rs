@@ -538,6 +538,8 @@ struct ProcCtx<'a> {
     boundaries: Vec<(NodeId, String, &'a El)>,
     /// (node, default flow id)
     defaults: Vec<(NodeId, String)>,
+    /// `association` elements at any depth (they link compensation boundaries to handlers).
+    associations: Vec<&'a El>,
 }
 
 impl ProcCtx<'_> {
@@ -667,11 +669,13 @@ impl Builder {
             flows: Vec::new(),
             boundaries: Vec::new(),
             defaults: Vec::new(),
+            associations: Vec::new(),
         };
         let children = self.container(&mut cx, p, None)?;
         self.dep.processes[pidx as usize].children = children;
         self.resolve_flows(&mut cx)?;
         self.resolve_boundaries(&mut cx)?;
+        self.resolve_associations(&mut cx);
         // Default flows: resolved among the node's outgoing flows; validation reports misses.
         for (n, fid) in std::mem::take(&mut cx.defaults) {
             let found = self.dep.nodes[n as usize]
@@ -755,6 +759,45 @@ impl Builder {
         Ok(())
     }
 
+    /// Links each compensation boundary event to the handler its association points to.
+    /// Associations also connect text annotations and data, so one that names no flow node, or
+    /// does not touch a compensation boundary, is simply not a compensation link. A link drawn
+    /// the other way round (handler to boundary) is accepted too.
+    fn resolve_associations(&mut self, cx: &mut ProcCtx) {
+        let is_comp_boundary = |n: &FlowNode| {
+            matches!(
+                n.kind,
+                NodeKind::Boundary {
+                    trigger: Trigger::Compensate { .. },
+                    ..
+                }
+            )
+        };
+        for el in std::mem::take(&mut cx.associations) {
+            let end = |attr: &str| {
+                el.attr(attr)
+                    .map(str::trim)
+                    .and_then(|r| cx.ids.get(r).copied())
+            };
+            let (Some(src), Some(dst)) = (end("sourceRef"), end("targetRef")) else {
+                continue;
+            };
+            let (boundary, handler) = if is_comp_boundary(&self.dep.nodes[src as usize]) {
+                (src, dst)
+            } else if is_comp_boundary(&self.dep.nodes[dst as usize])
+                && self.dep.nodes[src as usize].for_compensation
+            {
+                (dst, src)
+            } else {
+                continue;
+            };
+            let b = &mut self.dep.nodes[boundary as usize];
+            if b.compensation_handler.is_none() {
+                b.compensation_handler = Some(handler);
+            }
+        }
+    }
+
     /// Walks the flow elements directly inside a process or sub-process; returns the nodes.
     fn container<'a>(
         &mut self,
@@ -768,6 +811,10 @@ impl Builder {
             let kind = match c.name.as_str() {
                 "sequenceFlow" => {
                     cx.flows.push(c);
+                    continue;
+                }
+                "association" => {
+                    cx.associations.push(c);
                     continue;
                 }
                 "startEvent" => NodeKind::StartEvent {
@@ -850,6 +897,7 @@ impl Builder {
                 correlation_key: None,
                 server_script: None,
                 for_compensation: c.flag("isForCompensation", false),
+                compensation_handler: None,
                 span,
             };
             // receiveTask / sendTask messageRef: exposed as the `message` property, so the
@@ -1031,7 +1079,10 @@ impl Builder {
                 Trigger::Link(d.attr("name").unwrap_or_default().trim().to_string())
             }
             "terminateEventDefinition" => Trigger::Terminate,
-            "compensateEventDefinition" => Trigger::Compensate,
+            "compensateEventDefinition" => Trigger::Compensate {
+                activity: reference("activityRef").map(str::to_string),
+                wait: d.flag("waitForCompletion", true),
+            },
             "cancelEventDefinition" => Trigger::Cancel,
             _ => Trigger::None,
         }

@@ -205,6 +205,163 @@ fn check_process(d: &Deployment, p: &Process, process_ids: &HashSet<&str>, out: 
         }
         check_node(d, node, process_ids, &link_catch, out);
     }
+    check_compensation(d, p, out);
+}
+
+/// Whether `n` is a compensation event sub-process (an event sub-process started by a
+/// compensation start event).
+fn is_compensation_esp(d: &Deployment, n: &FlowNode) -> bool {
+    match &n.kind {
+        NodeKind::SubProcess(sp) if sp.triggered_by_event => sp.children.iter().any(|&c| {
+            matches!(
+                d.node(c).kind,
+                NodeKind::StartEvent {
+                    trigger: Trigger::Compensate { .. },
+                    ..
+                }
+            )
+        }),
+        _ => false,
+    }
+}
+
+/// Whether compensating `n` can run anything: it has a compensation boundary event, or it is a
+/// sub-process with a compensation event sub-process or with something compensable inside.
+fn compensable(d: &Deployment, n: NodeId, depth: usize) -> bool {
+    let node = d.node(n);
+    let has_boundary = node.boundaries.iter().any(|&b| {
+        let b = d.node(b);
+        b.compensation_handler.is_some()
+            && matches!(
+                b.kind,
+                NodeKind::Boundary {
+                    trigger: Trigger::Compensate { .. },
+                    ..
+                }
+            )
+    });
+    if has_boundary {
+        return true;
+    }
+    match &node.kind {
+        NodeKind::SubProcess(sp) if !sp.triggered_by_event && depth < 64 => sp
+            .children
+            .iter()
+            .any(|&c| is_compensation_esp(d, d.node(c)) || compensable(d, c, depth + 1)),
+        _ => false,
+    }
+}
+
+/// Compensation: each compensation boundary event is linked to one handler, handlers stay out
+/// of the sequence flow, a throw's `activityRef` names an activity of its own scope, and a
+/// compensation event sub-process sits alone inside an embedded sub-process (Camunda 7's rules).
+fn check_compensation(d: &Deployment, p: &Process, out: &mut Out) {
+    let mut linked: HashSet<NodeId> = HashSet::new();
+    let mut boundaries_on: HashMap<NodeId, usize> = HashMap::new();
+    let mut esps_in: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
+    for &n in &p.all_nodes {
+        let node = d.node(n);
+        match &node.kind {
+            NodeKind::Boundary {
+                attached_to,
+                trigger: Trigger::Compensate { .. },
+                ..
+            } => {
+                let count = boundaries_on.entry(*attached_to).or_default();
+                *count += 1;
+                if *count == 2 {
+                    let on = d.nodes.get(*attached_to as usize).map_or("", |a| a.id.as_str());
+                    out.err(node, format!("'{on}' has a second compensation boundary event '{}'; an activity can have only one compensation handler", node.id));
+                }
+                match node.compensation_handler.map(|h| (h, d.node(h))) {
+                    // Camunda 7 deploys this too; compensating the activity then does nothing.
+                    None => out.warn(node, format!("compensation boundary event '{}' is not connected to a compensation handler, so compensating its activity does nothing: draw an association from it to an activity marked isForCompensation=\"true\"", node.id)),
+                    Some((_, h)) if !h.for_compensation || !h.is_activity() => out.err(node, format!("compensation boundary event '{}' is connected to '{}', which is not a compensation handler: the association must lead to a task or sub-process marked isForCompensation=\"true\"", node.id, h.id)),
+                    Some((h, _)) => {
+                        linked.insert(h);
+                    }
+                }
+                if !node.outgoing.is_empty() {
+                    out.warn(node, format!("compensation boundary event '{}' has an outgoing sequence flow that is never taken: when compensation is thrown, its associated handler runs instead", node.id));
+                }
+            }
+            NodeKind::StartEvent {
+                trigger: Trigger::Compensate { .. },
+                ..
+            } => match node.parent.map(|e| (e, d.node(e))) {
+                Some((e, esp)) if is_compensation_esp(d, esp) => match esp.parent {
+                    Some(sp) => esps_in.entry(sp).or_default().push(e),
+                    None => out.err(esp, format!("event sub-process '{}' starts on compensation, which is supported only inside an embedded sub-process (it compensates the sub-process around it), not at process level", esp.id)),
+                },
+                // At process level the start-event check above already says why.
+                None => {}
+                Some(_) => out.err(node, format!("start event '{}' waits for compensation, which can only start an event sub-process inside an embedded sub-process", node.id)),
+            },
+            NodeKind::IntermediateCatch {
+                trigger: Trigger::Compensate { .. },
+            } => out.err(node, format!("intermediate catch event '{}' waits for compensation, but compensation is caught only by a boundary event (linked to its handler) or by the start event of an event sub-process", node.id)),
+            NodeKind::IntermediateThrow {
+                trigger: Trigger::Compensate { activity: Some(a), .. },
+            }
+            | NodeKind::EndEvent {
+                trigger: Trigger::Compensate { activity: Some(a), .. },
+            } => check_activity_ref(d, p, node, a, out),
+            _ => {}
+        }
+    }
+    for (sp, esps) in &esps_in {
+        if let Some(&second) = esps.get(1) {
+            out.err(d.node(second), format!("sub-process '{}' has more than one event sub-process started by compensation; only one is supported per sub-process", d.node(*sp).id));
+        }
+        if boundaries_on.contains_key(sp) {
+            let n = d.node(*sp);
+            out.err(n, format!("sub-process '{}' has both a compensation boundary event and an event sub-process started by compensation; use one of them as its compensation handler", n.id));
+        }
+    }
+    for &n in &p.all_nodes {
+        let node = d.node(n);
+        if !node.for_compensation || is_compensation_esp(d, node) {
+            continue;
+        }
+        if !node.incoming.is_empty() {
+            out.err(node, format!("compensation handler '{}' has an incoming sequence flow; a compensation handler is started only by compensation and must have no incoming or outgoing sequence flow", node.id));
+        }
+        if !node.outgoing.is_empty() {
+            out.err(node, format!("compensation handler '{}' has an outgoing sequence flow; a compensation handler is started only by compensation and must have no incoming or outgoing sequence flow", node.id));
+        }
+        if !linked.contains(&n) && node.is_activity() {
+            out.warn(node, format!("compensation handler '{}' is not associated with any compensation boundary event, so it never runs", node.id));
+        }
+    }
+}
+
+/// A compensation throw's `activityRef` must name an activity of the throw's own scope (from an
+/// event sub-process: also of the scope around it, as the executor looks there too).
+fn check_activity_ref(d: &Deployment, p: &Process, node: &FlowNode, a: &str, out: &mut Out) {
+    let Some(&target) = p.all_nodes.iter().find(|&&n| d.node(n).id == a) else {
+        out.err(node, format!("compensation event '{}' names activityRef '{a}', but no element of this process has that id", node.id));
+        return;
+    };
+    let t = d.node(target);
+    if !t.is_activity() {
+        out.err(node, format!("compensation event '{}' names activityRef '{a}', which is not a task or sub-process", node.id));
+        return;
+    }
+    let mut scopes = vec![node.parent];
+    let mut at = node.parent;
+    while let Some(esp) = at.map(|e| d.node(e)) {
+        if !matches!(&esp.kind, NodeKind::SubProcess(sp) if sp.triggered_by_event) {
+            break;
+        }
+        scopes.push(esp.parent);
+        at = esp.parent;
+    }
+    if !scopes.contains(&t.parent) {
+        let here = node.parent.map_or("the process", |e| d.node(e).id.as_str());
+        out.err(node, format!("compensation event '{}' names activityRef '{a}', which is not in the same scope ('{here}'): compensation reaches only the activities of its own scope", node.id));
+    } else if !compensable(d, target, 0) {
+        out.warn(node, format!("compensation event '{}' names activityRef '{a}', which has no compensation handler (no compensation boundary event, nothing compensable inside), so it compensates nothing", node.id));
+    }
 }
 
 fn describe(n: &FlowNode) -> &'static str {
@@ -405,9 +562,9 @@ fn check_trigger(
         }
         Trigger::Link(name) if name.is_empty() => out.err(node, format!("link event '{}' has no name", node.id)),
         Trigger::Multiple => out.warn(node, format!("event '{}' has several event definitions; Baton does not execute 'multiple' events yet (see COVERAGE.md)", node.id)),
-        Trigger::Compensate | Trigger::Cancel => out.warn(
+        Trigger::Cancel => out.warn(
             node,
-            format!("event '{}' is a compensation or cancel event; Baton does not execute compensation or transactions yet and treats it as a plain event (see COVERAGE.md)", node.id),
+            format!("event '{}' is a cancel event; Baton does not execute transaction cancellation yet and treats it as a plain event (see COVERAGE.md)", node.id),
         ),
         _ => {}
     }

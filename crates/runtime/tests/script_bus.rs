@@ -11,7 +11,9 @@ use std::sync::Arc;
 const NS: &str = r#"xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:custom="http://baton.dev/schema/custom""#;
 
 fn model(id: &str, body: &str) -> String {
-    format!(r#"<?xml version="1.0"?><bpmn:definitions {NS} id="d_{id}"><bpmn:process id="{id}" isExecutable="true">{body}</bpmn:process></bpmn:definitions>"#)
+    format!(
+        r#"<?xml version="1.0"?><bpmn:definitions {NS} id="d_{id}"><bpmn:process id="{id}" isExecutable="true">{body}</bpmn:process></bpmn:definitions>"#
+    )
 }
 
 fn flow(id: &str, s: &str, t: &str) -> String {
@@ -41,11 +43,19 @@ fn open(dir: &std::path::Path) -> Arc<Runtime> {
 }
 
 fn deploy(rt: &Runtime, xml: &str) {
-    ok(rt.execute("DeployProcessDefinitionCommand", &json!({"bpmnXml": xml}), None));
+    ok(rt.execute(
+        "DeployProcessDefinitionCommand",
+        &json!({"bpmnXml": xml}),
+        None,
+    ));
 }
 
 fn start(rt: &Runtime, key: &str, user: Option<&User>) -> Value {
-    ok(rt.execute("StartProcessInstanceCommand", &json!({"processKey": key, "variables": {}}), user))
+    ok(rt.execute(
+        "StartProcessInstanceCommand",
+        &json!({"processKey": key, "variables": {}}),
+        user,
+    ))
 }
 
 #[test]
@@ -64,14 +74,34 @@ fn scripts_query_and_command_the_bus_once_it_is_lent() {
     let s = start(&rt, "Parent", None);
     assert_eq!(s["status"], "FAILED");
     let inc = ok(rt.execute("GetIncidentListQuery", &json!({}), None));
-    assert!(inc["items"][0]["message"].as_str().unwrap().contains("doQuery is not available here"), "{inc}");
+    assert!(
+        inc["items"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("doQuery is not available here"),
+        "{inc}"
+    );
 
     rt.lend_bus_to_scripts();
     let s = start(&rt, "Parent", None);
     assert_eq!(s["status"], "COMPLETED", "{s}");
-    let i = ok(rt.execute("GetProcessInstanceByIdQuery", &json!({"instanceGuid": s["instanceGuid"]}), None));
-    assert_eq!((i["variables"]["deployed"].clone(), i["variables"]["childStatus"].clone()), (json!(2), json!("COMPLETED")));
-    let children = ok(rt.execute("GetProcessInstanceListQuery", &json!({"processKey": "Child"}), None));
+    let i = ok(rt.execute(
+        "GetProcessInstanceByIdQuery",
+        &json!({"instanceGuid": s["instanceGuid"]}),
+        None,
+    ));
+    assert_eq!(
+        (
+            i["variables"]["deployed"].clone(),
+            i["variables"]["childStatus"].clone()
+        ),
+        (json!(2), json!("COMPLETED"))
+    );
+    let children = ok(rt.execute(
+        "GetProcessInstanceListQuery",
+        &json!({"processKey": "Child"}),
+        None,
+    ));
     assert_eq!(children["totalCount"], 1, "the child was started once");
 }
 
@@ -81,25 +111,64 @@ fn the_bus_runs_as_the_user_and_refuses_what_they_may_not_do() {
     let rt = open(dir.path());
     rt.lend_bus_to_scripts();
     // A non-administrator's script may not deploy; the command's own refusal fails the script.
-    deploy(&rt, &scripted("Deployer", r#"doCmd("DeployProcessDefinitionCommand", #{bpmnXml: "<x/>"});"#));
-    let bob = User { name: "bob".into(), teams: vec![] };
+    deploy(
+        &rt,
+        &scripted(
+            "Deployer",
+            r#"doCmd("DeployProcessDefinitionCommand", #{bpmnXml: "<x/>"});"#,
+        ),
+    );
+    let bob = User {
+        name: "bob".into(),
+        teams: vec![],
+    };
     let s = start(&rt, "Deployer", Some(&bob));
     assert_eq!(s["status"], "FAILED");
     let inc = ok(rt.execute("GetIncidentListQuery", &json!({}), None));
     let m = inc["items"][0]["message"].as_str().unwrap();
-    assert!(m.contains("doCmd('DeployProcessDefinitionCommand') failed") && m.contains("administrator"), "{m}");
+    assert!(
+        m.contains("doCmd('DeployProcessDefinitionCommand') failed") && m.contains("administrator"),
+        "{m}"
+    );
     // doQuery runs queries only.
-    deploy(&rt, &scripted("Sneaky", r#"doQuery("StartProcessInstanceCommand", #{processKey: "Sneaky"});"#));
+    deploy(
+        &rt,
+        &scripted(
+            "Sneaky",
+            r#"doQuery("StartProcessInstanceCommand", #{processKey: "Sneaky"});"#,
+        ),
+    );
     let s = start(&rt, "Sneaky", None);
     assert_eq!(s["status"], "FAILED");
     let inc = ok(rt.execute("GetIncidentListQuery", &json!({}), None));
-    assert!(inc.to_string().contains("doQuery runs queries only"), "{inc}");
-    assert_eq!(ok(rt.execute("GetProcessInstanceListQuery", &json!({"processKey": "Sneaky"}), None))["totalCount"], 1, "nothing started by the refused query");
+    assert!(
+        inc.to_string().contains("doQuery runs queries only"),
+        "{inc}"
+    );
+    assert_eq!(
+        ok(rt.execute(
+            "GetProcessInstanceListQuery",
+            &json!({"processKey": "Sneaky"}),
+            None
+        ))["totalCount"],
+        1,
+        "nothing started by the refused query"
+    );
     // A failing query names the field the command refused.
-    deploy(&rt, &scripted("Lookup", r#"doQuery("GetProcessInstanceByIdQuery", #{instanceGuid: "nope"});"#));
+    deploy(
+        &rt,
+        &scripted(
+            "Lookup",
+            r#"doQuery("GetProcessInstanceByIdQuery", #{instanceGuid: "nope"});"#,
+        ),
+    );
     start(&rt, "Lookup", None);
     let inc = ok(rt.execute("GetIncidentListQuery", &json!({}), None));
-    assert!(inc.to_string().contains("instanceGuid: no process instance 'nope'"), "{inc}");
+    assert!(
+        inc.to_string()
+            .contains("instanceGuid: no process instance 'nope'"),
+        "{inc}"
+    );
 }
 
 #[test]
@@ -108,7 +177,11 @@ fn a_server_script_checks_a_role_through_the_bus_as_seed_000_shows() {
     let rt = open(dir.path());
     rt.lend_bus_to_scripts();
     ok(rt.execute("CreateUserCommand", &json!({"userName": "mary"}), None));
-    ok(rt.execute("AddUserToTeamCommand", &json!({"userName": "mary", "team": "MANAGERS"}), None));
+    ok(rt.execute(
+        "AddUserToTeamCommand",
+        &json!({"userName": "mary", "team": "MANAGERS"}),
+        None,
+    ));
     let check = r#"let teams = doQuery("GetTeamListQuery", #{}); let ok = false; for t in teams.items { if t.team == "MANAGERS" { for m in t.members { if m == currentUser { ok = true; } } } } if !ok { throw "Unauthorized: Manager approval required"; }"#;
     let body = format!(
         r#"<bpmn:startEvent id="s"/><bpmn:userTask id="approve"><bpmn:extensionElements><custom:properties><custom:property name="ServerScript" value='{check}'/></custom:properties></bpmn:extensionElements></bpmn:userTask><bpmn:endEvent id="e"/>{}{}"#,
@@ -117,10 +190,27 @@ fn a_server_script_checks_a_role_through_the_bus_as_seed_000_shows() {
     );
     deploy(&rt, &model("Approval", &body));
     let g = start(&rt, "Approval", None)["instanceGuid"].clone();
-    let bob = User { name: "bob".into(), teams: vec![] };
-    let no = rt.execute("SignalProcessInstanceCommand", &json!({"instanceGuid": g, "callbackData": {}}), Some(&bob));
-    assert!(!no.is_successful && no.message.contains("Manager approval required"), "{no:?}");
-    let mary = User { name: "mary".into(), teams: vec!["MANAGERS".into()] };
-    let yes = ok(rt.execute("SignalProcessInstanceCommand", &json!({"instanceGuid": g, "callbackData": {}}), Some(&mary)));
+    let bob = User {
+        name: "bob".into(),
+        teams: vec![],
+    };
+    let no = rt.execute(
+        "SignalProcessInstanceCommand",
+        &json!({"instanceGuid": g, "callbackData": {}}),
+        Some(&bob),
+    );
+    assert!(
+        !no.is_successful && no.message.contains("Manager approval required"),
+        "{no:?}"
+    );
+    let mary = User {
+        name: "mary".into(),
+        teams: vec!["MANAGERS".into()],
+    };
+    let yes = ok(rt.execute(
+        "SignalProcessInstanceCommand",
+        &json!({"instanceGuid": g, "callbackData": {}}),
+        Some(&mary),
+    ));
     assert_eq!(yes["status"], "COMPLETED");
 }
