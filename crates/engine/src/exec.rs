@@ -396,70 +396,58 @@ impl Engine {
     /// The top-level start events of executable processes that a message (`"message"`) or a
     /// signal (`"signal"`) of this name starts: `(process id, start event id)`.
     pub fn starts_on(&self, kind: &str, name: &str) -> Vec<(String, String)> {
-        let d = &self.deployment;
-        let mut out = Vec::new();
-        for (i, p) in d
-            .processes
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.is_executable)
-        {
-            for c in d.children_of(i as u32, None) {
-                let n = self.node(*c);
-                let hit = match &n.kind {
-                    NodeKind::StartEvent {
-                        trigger: Trigger::Message(Some(m)),
-                        ..
-                    } => kind == "message" && m == name,
-                    NodeKind::StartEvent {
-                        trigger: Trigger::Signal(Some(s)),
-                        ..
-                    } => kind == "signal" && s == name,
-                    _ => false,
-                };
-                if hit {
-                    out.push((p.id.clone(), n.id.clone()));
-                }
-            }
-        }
-        out
+        self.top_level_starts()
+            .filter(|(_, _, trigger)| match trigger {
+                Trigger::Message(Some(m)) => kind == "message" && m == name,
+                Trigger::Signal(Some(s)) => kind == "signal" && s == name,
+                _ => false,
+            })
+            .map(|(p, n, _)| (p.to_string(), n.to_string()))
+            .collect()
     }
 
     /// The timer start events of executable processes (top level): `(process id, start event
     /// id, schedule)`. A schedule given as an expression cannot be read without an instance and
     /// answers an error the host reports.
     pub fn timer_starts(&self) -> Vec<(String, String, Result<timer::Schedule, String>)> {
+        self.top_level_starts()
+            .filter_map(|(p, n, trigger)| match trigger {
+                Trigger::Timer(def) => Some((p, n, def)),
+                _ => None,
+            })
+            .map(|(p, n, def)| {
+                let src = match def {
+                    TimerDef::Date(s) | TimerDef::Duration(s) | TimerDef::Cycle(s) => Some(s),
+                    TimerDef::Missing => None,
+                };
+                let sched = src.and_then(|s| self.timers.get(&s.id)).cloned().ok_or_else(|| {
+                    format!(
+                        "timer start event '{n}' needs a fixed timeDate, timeDuration or timeCycle to be scheduled (an expression has no instance to read from)"
+                    )
+                });
+                (p.to_string(), n.to_string(), sched)
+            })
+            .collect()
+    }
+
+    /// `(process id, start event id, trigger)` of the top-level start events of executable
+    /// processes.
+    fn top_level_starts(&self) -> impl Iterator<Item = (&str, &str, &Trigger)> + '_ {
         let d = &self.deployment;
-        let mut out = Vec::new();
-        for (i, p) in d
-            .processes
+        d.processes
             .iter()
             .enumerate()
             .filter(|(_, p)| p.is_executable)
-        {
-            for c in d.children_of(i as u32, None) {
-                let n = self.node(*c);
-                if let NodeKind::StartEvent {
-                    trigger: Trigger::Timer(def),
-                    ..
-                } = &n.kind
-                {
-                    let src = match def {
-                        TimerDef::Date(s) | TimerDef::Duration(s) | TimerDef::Cycle(s) => Some(s),
-                        TimerDef::Missing => None,
-                    };
-                    let sched = match src.and_then(|s| self.timers.get(&s.id)) {
-                        Some(sched) => Ok(sched.clone()),
-                        None => Err(format!(
-                            "timer start event '{}' needs a fixed timeDate, timeDuration or timeCycle to be scheduled (an expression has no instance to read from)",
-                            n.id
-                        )),
-                    };
-                    out.push((p.id.clone(), n.id.clone(), sched));
-                }
-            }
-        }
-        out
+            .flat_map(move |(i, p)| {
+                d.children_of(i as u32, None).iter().filter_map(move |c| {
+                    match &self.node(*c).kind {
+                        NodeKind::StartEvent { trigger, .. } => {
+                            Some((p.id.as_str(), self.node(*c).id.as_str(), trigger))
+                        }
+                        _ => None,
+                    }
+                })
+            })
     }
 
     /// Starts an instance at a chosen start event (`start_event`, e.g. the message start event

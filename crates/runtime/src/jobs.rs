@@ -655,23 +655,8 @@ impl Runtime {
     fn perform(&self, job: &JobRow) -> Result<Value, String> {
         let config: Value = serde_json::from_str(&job.config)
             .map_err(|e| format!("stored job configuration is unreadable: {e}"))?;
-        let run = |cmd: &str, data: &Value| -> Result<Value, String> {
-            let reply = self.execute_as(cmd, data, &Caller::owner());
-            if reply.is_successful {
-                Ok(reply.data)
-            } else {
-                let fields: Vec<String> = reply
-                    .errors
-                    .iter()
-                    .map(|e| format!("{}: {}", e.field, e.message))
-                    .collect();
-                Err(if fields.is_empty() {
-                    reply.message
-                } else {
-                    format!("{} ({})", reply.message, fields.join("; "))
-                })
-            }
-        };
+        let run =
+            |cmd: &str, data: &Value| self.execute_as(cmd, data, &Caller::owner()).into_result();
         match job.execution_type {
             0 => run(
                 config["commandName"].as_str().unwrap_or_default(),

@@ -74,6 +74,24 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The command's `data` on success, else one line with its message and field errors (for
+    /// commands run by scripts and jobs, whose failures become messages).
+    pub fn into_result(self) -> Result<Value, String> {
+        if self.is_successful {
+            return Ok(self.data);
+        }
+        let fields: Vec<String> = self
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect();
+        Err(if fields.is_empty() {
+            self.message
+        } else {
+            format!("{} ({})", self.message, fields.join("; "))
+        })
+    }
+
     fn ok(message: &str, data: Value) -> Reply {
         Reply {
             is_successful: true,
@@ -414,21 +432,7 @@ impl Runtime {
             let (home, caller) = (home.clone(), caller.clone());
             let bus: baton_engine::script::Bus = Arc::new(move |name: &str, data: &Value| {
                 let rt = home.upgrade().ok_or("Baton is shutting down")?;
-                let reply = rt.execute_as(name, data, &caller);
-                if reply.is_successful {
-                    Ok(reply.data)
-                } else {
-                    let fields: Vec<String> = reply
-                        .errors
-                        .iter()
-                        .map(|e| format!("{}: {}", e.field, e.message))
-                        .collect();
-                    Err(if fields.is_empty() {
-                        reply.message
-                    } else {
-                        fields.join("; ")
-                    })
-                }
+                rt.execute_as(name, data, &caller).into_result()
             });
             ctx.bus = Some(bus);
         }
