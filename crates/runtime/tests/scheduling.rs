@@ -917,3 +917,124 @@ fn advancing_a_virtual_clock_fires_timers_and_jobs_in_order_at_their_own_times()
     assert_eq!(r.failed, 0);
     assert_eq!(t.clock.now(), t.t0() + SignedDuration::from_hours(1));
 }
+
+/// Random clock jumps over instances with a reminder cycle and a deadline: after every pass
+/// nothing due is left behind, no timer fires early, each pass fires a missed cycle once, and
+/// the deadline ends exactly the instances whose time has come. A model of the rules computes
+/// what must have happened; the store and the engine must agree with it.
+#[test]
+fn random_clock_jumps_keep_the_timer_table_and_the_instances_in_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = open(&dir.path().join("t.db"), &start_clock());
+    let body = format!(
+        r#"<bpmn:startEvent id="s"/><bpmn:userTask id="work"/>
+        <bpmn:boundaryEvent id="remind" attachedToRef="work" cancelActivity="false">{}</bpmn:boundaryEvent>
+        <bpmn:boundaryEvent id="deadline" attachedToRef="work">{}</bpmn:boundaryEvent>
+        <bpmn:scriptTask id="count" scriptFormat="rhai"><bpmn:script>reminders = reminders + 1;</bpmn:script></bpmn:scriptTask>
+        <bpmn:endEvent id="done"/><bpmn:endEvent id="counted"/><bpmn:endEvent id="late"/>{}{}{}{}{}"#,
+        timer("timeCycle", "R/PT7M"),
+        timer("timeDuration", "${limit}"),
+        flow("f1", "s", "work"),
+        flow("f2", "work", "done"),
+        flow("f3", "remind", "count"),
+        flow("f4", "count", "counted"),
+        flow("f5", "deadline", "late")
+    );
+    t.deploy(&model("Jumpy", &body));
+    // A small deterministic generator (no dependency, same sequence every run).
+    let mut seed: u64 = 0x5eed_ba70;
+    let mut next = |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    struct Model {
+        guid: String,
+        start: i64,
+        deadline: i64,
+        next_mark: i64,
+        reminders: i64,
+        done: bool,
+    }
+    let mut now = 0i64; // seconds after t0
+    let mut instances: Vec<Model> = Vec::new();
+    for step in 0..40 {
+        // Sometimes start an instance now, with a deadline that is not a multiple of 7 minutes.
+        if step % 3 == 0 {
+            let minutes = 10 + next(230) as i64;
+            let minutes = if minutes % 7 == 0 {
+                minutes + 1
+            } else {
+                minutes
+            };
+            let d = t.run("StartProcessInstanceCommand", json!({"processKey": "Jumpy", "variables": {"limit": format!("PT{minutes}M"), "reminders": 0}}));
+            instances.push(Model {
+                guid: d["instanceGuid"].as_str().unwrap().into(),
+                start: now,
+                deadline: now + minutes * 60,
+                next_mark: now + 420,
+                reminders: 0,
+                done: false,
+            });
+        }
+        let prev = now;
+        // Small steps (under one reminder period) and long jumps (a closed laptop), mixed.
+        now += if next(2) == 0 {
+            10 + next(360) as i64
+        } else {
+            420 + next(3600) as i64
+        };
+        let report = t.at(now);
+        assert_eq!(report.failed, 0);
+        // What the rules say happened in (prev, now].
+        for m in instances.iter_mut().filter(|m| !m.done) {
+            if m.next_mark <= now && m.next_mark < m.deadline {
+                m.reminders += 1;
+                while m.next_mark <= now {
+                    m.next_mark += 420;
+                }
+            }
+            if m.deadline <= now {
+                m.done = true;
+            }
+        }
+        // Nothing due is left behind.
+        let left = t.run("GetTimerListQuery", json!({}));
+        for row in left["items"].as_array().unwrap() {
+            assert!(
+                row["dueAt"].as_str().unwrap()
+                    > stamp(t.t0() + SignedDuration::from_secs(now)).as_str(),
+                "step {step}: {row}"
+            );
+        }
+        for m in &instances {
+            let i = t.instance(&m.guid);
+            assert_eq!(
+                i["status"],
+                if m.done { "COMPLETED" } else { "WAITING" },
+                "step {step}, instance started at {}s, deadline {}s, now {now}s",
+                m.start,
+                m.deadline
+            );
+            assert_eq!(
+                i["variables"]["reminders"], m.reminders,
+                "step {step}: reminders of the instance started at {}s (now {now}s)",
+                m.start
+            );
+            let rows = t.run("GetTimerListQuery", json!({"instanceGuid": m.guid}))["items"]
+                .as_array()
+                .unwrap()
+                .len();
+            assert_eq!(
+                rows,
+                if m.done { 0 } else { 1 },
+                "step {step}: one timer row per waiting instance"
+            );
+        }
+    }
+    assert!(
+        instances.iter().any(|m| m.done) && instances.iter().any(|m| m.reminders > 1),
+        "the walk exercised both paths"
+    );
+}
