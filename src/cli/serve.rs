@@ -93,13 +93,15 @@ pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
             .map(|a| a.to_string())
             .unwrap_or_else(|_| listen.to_string());
         println!(
-            "baton serve: {} on http://{addr} (POST /api/v1/execute, /api/core/cmd, /api/bpm/cmd)",
+            "baton serve: {} on http://{addr} (POST /api/v1/execute, /api/core/cmd, /api/bpm/cmd, /webhook/...)",
             db.display()
         );
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        match axum::serve(listener, app(state))
+        // The socket's address reaches the webhook doors (allowedIPs) through ConnectInfo.
+        let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        match axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await
         {

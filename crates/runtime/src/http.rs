@@ -6,7 +6,11 @@
 //! Status codes (API.md): 200 for a handled command, success or business failure; 400 for
 //! malformed JSON or an unknown command; 401 without a live bearer token (tokens are checked
 //! against the hashes in the database); 403 when the token's user may not do this; 413 for a
-//! body over the limit. Commands run on tokio's blocking pool: SQLite and scripts never stall
+//! body over the limit.
+//!
+//! `POST /webhook/{path}` and `POST /webhook/k/{key}` are the incoming webhook doors
+//! (`webhooks.rs`, docs/webhooks.md): no bearer token (the signature is the authentication),
+//! every request recorded with its verdict. Commands run on tokio's blocking pool: SQLite and scripts never stall
 //! the async workers. `app(state)` builds the router so tests call it with `oneshot`, no socket.
 
 use crate::{Caller, Outcome, Reply, Runtime};
@@ -31,6 +35,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/v1/execute", post(execute))
         .route("/api/core/cmd", post(execute))
         .route("/api/bpm/cmd", post(bpm_cmd))
+        .route("/webhook/k/{key}", post(webhook_by_key))
+        .route("/webhook/{*rest}", post(webhook_by_url))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -186,5 +192,75 @@ async fn bpm_cmd(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
             (status(&reply), Json(body)).into_response()
         }
         Err(r) => r,
+    }
+}
+
+async fn webhook_by_key(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(key): axum::extract::Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    receive_webhook(state, Some(key), req).await
+}
+
+async fn webhook_by_url(
+    State(state): State<Arc<AppState>>,
+    req: axum::extract::Request,
+) -> Response {
+    receive_webhook(state, None, req).await
+}
+
+/// Hands a webhook request to the runtime. The remote address comes from the socket
+/// (`ConnectInfo`, set by `baton serve`), never from X-Forwarded-For; the body is read up to
+/// the limit so that an oversized one is still recorded (413).
+async fn receive_webhook(
+    state: Arc<AppState>,
+    key: Option<String>,
+    req: axum::extract::Request,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let remote = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match headers.iter_mut().find(|(n, _)| n == name.as_str()) {
+            Some((_, v)) => {
+                v.push_str(", ");
+                v.push_str(&value);
+            }
+            None => headers.push((name.as_str().to_string(), value)),
+        }
+    }
+    let query: Map<String, Value> =
+        axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map(|q| {
+                q.0.into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect()
+            })
+            .unwrap_or_default();
+    let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .ok()
+        .map(|b| b.to_vec());
+    let incoming = crate::webhooks::IncomingWebhook {
+        key,
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        headers,
+        query,
+        remote,
+        body,
+    };
+    match tokio::task::spawn_blocking(move || state.runtime.receive_webhook(incoming)).await {
+        Ok(answer) => {
+            let code =
+                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (code, Json(answer.body)).into_response()
+        }
+        Err(e) => internal(Door::Execute, e),
     }
 }

@@ -75,6 +75,54 @@ impl Runtime {
             .trim()
             .to_string();
         let zone = zone(&zone_name)?;
+        let (execution_type, config) = self.validate_execution(data)?;
+        let is_active = match data.get("isActive") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(Fail::Field(
+                    "isActive",
+                    "isActive must be true or false".into(),
+                ))
+            }
+        };
+        let misfire = opt_text(data, "misfirePolicy")?
+            .unwrap_or("fireOnce")
+            .to_string();
+        if !["fireOnce", "skip"].contains(&misfire.as_str()) {
+            return Err(Fail::Field(
+                "misfirePolicy",
+                format!("misfirePolicy must be fireOnce or skip, not '{misfire}'"),
+            ));
+        }
+        let overlap = opt_text(data, "overlapPolicy")?
+            .unwrap_or("skip")
+            .to_string();
+        if !["skip", "queue"].contains(&overlap.as_str()) {
+            return Err(Fail::Field(
+                "overlapPolicy",
+                format!("overlapPolicy must be skip or queue, not '{overlap}'"),
+            ));
+        }
+        Ok(Valid {
+            name,
+            cron,
+            zone_name,
+            zone,
+            execution_type,
+            config,
+            is_active,
+            misfire,
+            overlap,
+        })
+    }
+
+    /// The execution fields shared by recurring jobs and incoming webhooks: `executionType` and
+    /// the fields of that type, as stored in `config`.
+    pub(crate) fn validate_execution(
+        &self,
+        data: &Value,
+    ) -> Result<(i64, Map<String, Value>), Fail> {
         let execution_type = match data.get("executionType") {
             Some(v) => v.as_i64().filter(|t| (0..=3).contains(t)).ok_or_else(|| {
                 Fail::Field("executionType", "executionType must be 0 (command), 1 (command chain), 2 (code) or 3 (start a process)".into())
@@ -177,45 +225,7 @@ impl Runtime {
                 );
             }
         }
-        let is_active = match data.get("isActive") {
-            None | Some(Value::Null) => true,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                return Err(Fail::Field(
-                    "isActive",
-                    "isActive must be true or false".into(),
-                ))
-            }
-        };
-        let misfire = opt_text(data, "misfirePolicy")?
-            .unwrap_or("fireOnce")
-            .to_string();
-        if !["fireOnce", "skip"].contains(&misfire.as_str()) {
-            return Err(Fail::Field(
-                "misfirePolicy",
-                format!("misfirePolicy must be fireOnce or skip, not '{misfire}'"),
-            ));
-        }
-        let overlap = opt_text(data, "overlapPolicy")?
-            .unwrap_or("skip")
-            .to_string();
-        if !["skip", "queue"].contains(&overlap.as_str()) {
-            return Err(Fail::Field(
-                "overlapPolicy",
-                format!("overlapPolicy must be skip or queue, not '{overlap}'"),
-            ));
-        }
-        Ok(Valid {
-            name,
-            cron,
-            zone_name,
-            zone,
-            execution_type,
-            config,
-            is_active,
-            misfire,
-            overlap,
-        })
+        Ok((execution_type, config))
     }
 
     /// A command a job may run: a known bus command, and not one that manages jobs.
@@ -751,12 +761,21 @@ fn view(job: &JobRow, with_code: bool) -> Value {
 
 /// Replaces `"$previous"` and `"$previous.path.to.field"` strings with the previous step's
 /// result (or that field of it; list items by index), anywhere in `data`.
-fn substitute(data: &Value, previous: &Value) -> Value {
+pub(crate) fn substitute(data: &Value, previous: &Value) -> Value {
+    substitute_var(data, "$previous", previous)
+}
+
+/// Replaces `"{name}"` and `"{name}.path.to.field"` strings with `value` (or that field of it).
+pub(crate) fn substitute_var(data: &Value, name: &str, value: &Value) -> Value {
     match data {
-        Value::String(s) if s == "$previous" => previous.clone(),
-        Value::String(s) if s.starts_with("$previous.") => {
-            let mut at = previous;
-            for part in s["$previous.".len()..].split('.') {
+        Value::String(s) if s == name => value.clone(),
+        Value::String(s)
+            if s.len() > name.len() + 1
+                && s.starts_with(name)
+                && s[name.len()..].starts_with('.') =>
+        {
+            let mut at = value;
+            for part in s[name.len() + 1..].split('.') {
                 at = match at {
                     Value::Object(m) => m.get(part).unwrap_or(&Value::Null),
                     Value::Array(a) => part
@@ -771,10 +790,10 @@ fn substitute(data: &Value, previous: &Value) -> Value {
         }
         Value::Object(m) => Value::Object(
             m.iter()
-                .map(|(k, v)| (k.clone(), substitute(v, previous)))
+                .map(|(k, v)| (k.clone(), substitute_var(v, name, value)))
                 .collect(),
         ),
-        Value::Array(a) => Value::Array(a.iter().map(|v| substitute(v, previous)).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(|v| substitute_var(v, name, value)).collect()),
         other => other.clone(),
     }
 }

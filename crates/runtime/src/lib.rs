@@ -19,6 +19,7 @@ pub mod http;
 mod instances;
 mod jobs;
 mod schedule;
+pub mod webhooks;
 pub use schedule::{spawn_scheduler, FireReport, SchedulerHandle};
 
 use baton_engine::{Clock, CommandError, Ctx, Effect, Engine, Event, Instance, User};
@@ -207,6 +208,15 @@ const ADMIN_ONLY: &[&str] = &[
     "UpdateRecurringJobCommand",
     "ExecuteRecurringJobCommand",
     "DeleteRecurringJobCommand",
+    // Webhook configurations run commands, code and processes with administrator rights.
+    "CreateWebHookConfigCommand",
+    "UpdateWebHookConfigCommand",
+    "DeleteWebHookConfigCommand",
+    "ActivateWebHookConfigCommand",
+    "DeactivateWebHookConfigCommand",
+    "ReplayWebhookRequestCommand",
+    // Stored webhook requests hold whatever gateways sent: payment and personal data.
+    "GetWebhookRequestListQuery",
 ];
 
 /// How many times a command re-reads and re-applies when another command changed its instance.
@@ -884,6 +894,16 @@ fn handler(cmd: &str) -> Option<Handler> {
         "GetRecurringJobRunListQuery" => |rt, data, caller| rt.job_runs(data),
         "GetCronPreviewQuery" => |rt, data, caller| rt.cron_preview(data),
         "GetTimerListQuery" => |rt, data, caller| rt.timer_list(data),
+        "CreateWebHookConfigCommand" => |rt, data, caller| rt.create_hook(data, caller),
+        "UpdateWebHookConfigCommand" => |rt, data, caller| rt.update_hook(data, caller),
+        "DeleteWebHookConfigCommand" => |rt, data, caller| rt.delete_hook(data),
+        "ActivateWebHookConfigCommand" => |rt, data, caller| rt.activate_hook(data, true),
+        "DeactivateWebHookConfigCommand" => |rt, data, caller| rt.activate_hook(data, false),
+        "GetWebHookConfigListQuery" => |rt, data, caller| rt.list_hooks(data),
+        "GetWebHookConfigByIdQuery" => |rt, data, caller| rt.get_hook(data),
+        "LookupWebHookByKeyCommand" => |rt, data, caller| rt.lookup_hook(data),
+        "GetWebhookRequestListQuery" => |rt, data, caller| rt.hook_requests(data),
+        "ReplayWebhookRequestCommand" => |rt, data, caller| rt.replay_hook(data),
         _ => return None,
     };
     Some(handler)

@@ -978,7 +978,6 @@ fn random_clock_jumps_keep_the_timer_table_and_the_instances_in_step() {
                 done: false,
             });
         }
-        let prev = now;
         // Small steps (under one reminder period) and long jumps (a closed laptop), mixed.
         now += if next(2) == 0 {
             10 + next(360) as i64

@@ -14,11 +14,13 @@
 mod access;
 mod migrations;
 mod schedule;
+mod webhooks;
 mod work;
 
 pub use access::{TokenRow, UserRow};
 pub use migrations::SCHEMA_VERSION;
 pub use schedule::{JobRow, NewJob, RunRow, TimerRow};
+pub use webhooks::{NewWebhookConfig, NewWebhookRequest, WebhookConfigRow, WebhookRequestRow};
 pub use work::{BufferedRow, IncidentRow, OutboxRow, SubscriptionRow, UserTaskRow};
 
 use rusqlite::{params, Connection, OptionalExtension};

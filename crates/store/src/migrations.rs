@@ -189,6 +189,42 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX timers_job ON timers (job_id) WHERE kind = 'job';
     CREATE INDEX timers_due ON timers (due_at);
     ",
+    // v5: incoming webhooks: their configurations and every request received (the inspector).
+    "
+    CREATE TABLE webhook_configs (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        name           TEXT NOT NULL,
+        key            TEXT UNIQUE,
+        url            TEXT UNIQUE,
+        execution_type INTEGER NOT NULL CHECK (execution_type BETWEEN 0 AND 3),
+        config         TEXT NOT NULL,
+        allowed_ips    TEXT NOT NULL DEFAULT '[]',
+        verification   TEXT NOT NULL,
+        is_active      INTEGER NOT NULL DEFAULT 1,
+        created_by     TEXT,
+        created_at     TEXT NOT NULL,
+        updated_at     TEXT NOT NULL,
+        CHECK (key IS NOT NULL OR url IS NOT NULL)
+    );
+    CREATE TABLE webhook_requests (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        config_id   INTEGER REFERENCES webhook_configs (id) ON DELETE SET NULL,
+        received_at TEXT NOT NULL,
+        method      TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        headers     TEXT NOT NULL DEFAULT '{}',
+        query       TEXT NOT NULL DEFAULT '{}',
+        body        TEXT NOT NULL DEFAULT '',
+        remote_addr TEXT NOT NULL,
+        trigger     TEXT NOT NULL DEFAULT 'live' CHECK (trigger IN ('live', 'replay')),
+        replay_of   INTEGER,
+        verdict     TEXT NOT NULL,
+        status_code INTEGER,
+        outcome     TEXT,
+        error       TEXT
+    );
+    CREATE INDEX webhook_requests_config ON webhook_requests (config_id, id);
+    ",
 ];
 
 /// Brings a database up to the newest schema, one transaction per migration.

@@ -1,0 +1,345 @@
+//! Incoming webhooks (schema v5): their configurations and the request log.
+//!
+//! A configuration is reached at its `url` (a path under `/webhook/`) or at `/webhook/k/{key}`
+//! for a generated key; `config` holds its execution fields as JSON, `verification` the scheme
+//! and its secret (never answered by the runtime). Every request received is one row of
+//! `webhook_requests`, with the verdict (`accepted` or why it was refused), the status answered
+//! and what running it produced.
+
+use crate::{Result, Store, Tx};
+use rusqlite::{params, OptionalExtension};
+
+/// A webhook configuration as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookConfigRow {
+    pub id: i64,
+    pub name: String,
+    pub key: Option<String>,
+    pub url: Option<String>,
+    pub execution_type: i64,
+    /// JSON object: commandName, commandData, commandChain, executionCode, processDefinitionId /
+    /// processKey, variables.
+    pub config: String,
+    /// JSON list of IP addresses; empty: any.
+    pub allowed_ips: String,
+    /// JSON object: scheme, secret, header.
+    pub verification: String,
+    pub is_active: bool,
+    pub created_by: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn config_row(r: &rusqlite::Row) -> rusqlite::Result<WebhookConfigRow> {
+    Ok(WebhookConfigRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        key: r.get(2)?,
+        url: r.get(3)?,
+        execution_type: r.get(4)?,
+        config: r.get(5)?,
+        allowed_ips: r.get(6)?,
+        verification: r.get(7)?,
+        is_active: r.get(8)?,
+        created_by: r.get(9)?,
+        created_at: r.get(10)?,
+        updated_at: r.get(11)?,
+    })
+}
+
+const CONFIG_SELECT: &str =
+    "SELECT id, name, key, url, execution_type, config, allowed_ips, verification,
+        is_active, created_by, created_at, updated_at FROM webhook_configs";
+
+/// The fields a configuration is created or updated with.
+#[derive(Debug, Clone)]
+pub struct NewWebhookConfig<'a> {
+    pub name: &'a str,
+    pub key: Option<&'a str>,
+    pub url: Option<&'a str>,
+    pub execution_type: i64,
+    pub config: &'a str,
+    pub allowed_ips: &'a str,
+    pub verification: &'a str,
+    pub is_active: bool,
+}
+
+/// One received (or replayed) request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookRequestRow {
+    pub id: i64,
+    pub config_id: Option<i64>,
+    pub received_at: String,
+    pub method: String,
+    pub path: String,
+    /// JSON object of header name (lower case) to value, secrets redacted.
+    pub headers: String,
+    /// JSON object of query parameters.
+    pub query: String,
+    pub body: String,
+    pub remote_addr: String,
+    /// `live` or `replay`.
+    pub trigger: String,
+    pub replay_of: Option<i64>,
+    /// `accepted`, or why it was refused: `notFound`, `inactive`, `ipNotAllowed`,
+    /// `tooLarge`, `badSignature`, `badBody`.
+    pub verdict: String,
+    /// None while an accepted request is still running.
+    pub status_code: Option<i64>,
+    /// JSON of what running it answered.
+    pub outcome: Option<String>,
+    pub error: Option<String>,
+}
+
+fn request_row(r: &rusqlite::Row) -> rusqlite::Result<WebhookRequestRow> {
+    Ok(WebhookRequestRow {
+        id: r.get(0)?,
+        config_id: r.get(1)?,
+        received_at: r.get(2)?,
+        method: r.get(3)?,
+        path: r.get(4)?,
+        headers: r.get(5)?,
+        query: r.get(6)?,
+        body: r.get(7)?,
+        remote_addr: r.get(8)?,
+        trigger: r.get(9)?,
+        replay_of: r.get(10)?,
+        verdict: r.get(11)?,
+        status_code: r.get(12)?,
+        outcome: r.get(13)?,
+        error: r.get(14)?,
+    })
+}
+
+const REQUEST_SELECT: &str = "SELECT id, config_id, received_at, method, path, headers, query, body,
+        remote_addr, trigger, replay_of, verdict, status_code, outcome, error FROM webhook_requests";
+
+/// A request to record.
+#[derive(Debug, Clone)]
+pub struct NewWebhookRequest<'a> {
+    pub config_id: Option<i64>,
+    pub received_at: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub headers: &'a str,
+    pub query: &'a str,
+    pub body: &'a str,
+    pub remote_addr: &'a str,
+    pub trigger: &'a str,
+    pub replay_of: Option<i64>,
+    pub verdict: &'a str,
+    pub status_code: Option<i64>,
+    pub error: Option<&'a str>,
+}
+
+impl Store {
+    pub fn webhook_config(&self, id: i64) -> Result<Option<WebhookConfigRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("{CONFIG_SELECT} WHERE id = ?1"),
+                params![id],
+                config_row,
+            )
+            .optional()?)
+    }
+
+    pub fn webhook_config_by_key(&self, key: &str) -> Result<Option<WebhookConfigRow>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!("{CONFIG_SELECT} WHERE key = ?1"))?
+            .query_row(params![key], config_row)
+            .optional()?)
+    }
+
+    pub fn webhook_config_by_url(&self, url: &str) -> Result<Option<WebhookConfigRow>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!("{CONFIG_SELECT} WHERE url = ?1"))?
+            .query_row(params![url], config_row)
+            .optional()?)
+    }
+
+    /// One page of configurations (oldest first) and how many there are in all.
+    pub fn webhook_configs(&self, page: i64, size: i64) -> Result<(Vec<WebhookConfigRow>, i64)> {
+        let total: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM webhook_configs", [], |r| r.get(0))?;
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{CONFIG_SELECT} ORDER BY id LIMIT ?1 OFFSET ?2"))?;
+        let offset = page.saturating_sub(1).saturating_mul(size);
+        let rows = stmt.query_map(params![size, offset], config_row)?;
+        Ok((rows.collect::<rusqlite::Result<_>>()?, total))
+    }
+
+    pub fn webhook_request(&self, id: i64) -> Result<Option<WebhookRequestRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("{REQUEST_SELECT} WHERE id = ?1"),
+                params![id],
+                request_row,
+            )
+            .optional()?)
+    }
+
+    /// One page of requests, newest first (of one configuration when given), and the total.
+    pub fn webhook_requests(
+        &self,
+        config_id: Option<i64>,
+        page: i64,
+        size: i64,
+    ) -> Result<(Vec<WebhookRequestRow>, i64)> {
+        let filter = "WHERE (?1 IS NULL OR config_id = ?1)";
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT COUNT(*) FROM webhook_requests {filter}"),
+            params![config_id],
+            |r| r.get(0),
+        )?;
+        let mut stmt = self.conn.prepare(&format!(
+            "{REQUEST_SELECT} {filter} ORDER BY id DESC LIMIT ?2 OFFSET ?3"
+        ))?;
+        let offset = page.saturating_sub(1).saturating_mul(size);
+        let rows = stmt.query_map(params![config_id, size, offset], request_row)?;
+        Ok((rows.collect::<rusqlite::Result<_>>()?, total))
+    }
+}
+
+impl Tx<'_> {
+    /// Which of `url` / `key` another configuration (not `except`) already uses.
+    pub fn webhook_route_taken(
+        &self,
+        url: Option<&str>,
+        key: Option<&str>,
+        except: Option<i64>,
+    ) -> Result<Option<&'static str>> {
+        let taken = |column: &str, value: Option<&str>| -> Result<bool> {
+            let Some(value) = value else {
+                return Ok(false);
+            };
+            let n: i64 = self.tx.query_row(
+                &format!(
+                    "SELECT COUNT(*) FROM webhook_configs WHERE {column} = ?1 AND (?2 IS NULL OR id <> ?2)"
+                ),
+                params![value, except],
+                |r| r.get(0),
+            )?;
+            Ok(n > 0)
+        };
+        if taken("url", url)? {
+            return Ok(Some("url"));
+        }
+        if taken("key", key)? {
+            return Ok(Some("key"));
+        }
+        Ok(None)
+    }
+
+    pub fn insert_webhook_config(
+        &self,
+        c: &NewWebhookConfig,
+        created_by: Option<&str>,
+        at: &str,
+    ) -> Result<i64> {
+        self.tx.execute(
+            "INSERT INTO webhook_configs (name, key, url, execution_type, config, allowed_ips, verification,
+                 is_active, created_by, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+            params![
+                c.name,
+                c.key,
+                c.url,
+                c.execution_type,
+                c.config,
+                c.allowed_ips,
+                c.verification,
+                c.is_active,
+                created_by,
+                at
+            ],
+        )?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Replaces a configuration's fields; answers whether it exists.
+    pub fn update_webhook_config(&self, id: i64, c: &NewWebhookConfig, at: &str) -> Result<bool> {
+        Ok(self.tx.execute(
+            "UPDATE webhook_configs SET name = ?2, key = ?3, url = ?4, execution_type = ?5, config = ?6,
+                 allowed_ips = ?7, verification = ?8, is_active = ?9, updated_at = ?10 WHERE id = ?1",
+            params![
+                id,
+                c.name,
+                c.key,
+                c.url,
+                c.execution_type,
+                c.config,
+                c.allowed_ips,
+                c.verification,
+                c.is_active,
+                at
+            ],
+        )? > 0)
+    }
+
+    /// Turns a configuration on or off; answers whether it exists.
+    pub fn set_webhook_active(&self, id: i64, active: bool, at: &str) -> Result<bool> {
+        Ok(self.tx.execute(
+            "UPDATE webhook_configs SET is_active = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, active, at],
+        )? > 0)
+    }
+
+    /// Deletes a configuration; its requests stay in the log without it. Answers whether it
+    /// existed.
+    pub fn delete_webhook_config(&self, id: i64) -> Result<bool> {
+        self.tx.execute(
+            "UPDATE webhook_requests SET config_id = NULL WHERE config_id = ?1",
+            params![id],
+        )?;
+        Ok(self
+            .tx
+            .execute("DELETE FROM webhook_configs WHERE id = ?1", params![id])?
+            > 0)
+    }
+
+    pub fn insert_webhook_request(&self, r: &NewWebhookRequest) -> Result<i64> {
+        self.tx.execute(
+            "INSERT INTO webhook_requests (config_id, received_at, method, path, headers, query, body,
+                 remote_addr, trigger, replay_of, verdict, status_code, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                r.config_id,
+                r.received_at,
+                r.method,
+                r.path,
+                r.headers,
+                r.query,
+                r.body,
+                r.remote_addr,
+                r.trigger,
+                r.replay_of,
+                r.verdict,
+                r.status_code,
+                r.error
+            ],
+        )?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Records how an accepted request ended.
+    pub fn finish_webhook_request(
+        &self,
+        id: i64,
+        verdict: &str,
+        status_code: i64,
+        outcome: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        self.tx.execute(
+            "UPDATE webhook_requests SET verdict = ?2, status_code = ?3, outcome = ?4, error = ?5 WHERE id = ?1",
+            params![id, verdict, status_code, outcome, error],
+        )?;
+        Ok(())
+    }
+}
