@@ -314,26 +314,7 @@ impl Runtime {
             Value::Object(m) => m,
             _ => Map::new(),
         };
-        // A new execution type drops the old type's fields.
-        if data
-            .get("executionType")
-            .is_some_and(|t| Some(t) != merged.get("executionType"))
-        {
-            for k in [
-                "commandName",
-                "commandData",
-                "commandChain",
-                "executionCode",
-                "processDefinitionId",
-                "processKey",
-                "variables",
-            ] {
-                merged.remove(k);
-            }
-        }
-        if data.get("processKey").is_some_and(|v| !v.is_null()) {
-            merged.remove("processDefinitionId");
-        }
+        drop_replaced_execution_fields(&mut merged, data);
         if let Value::Object(given) = data {
             for (k, v) in given {
                 merged.insert(k.clone(), v.clone());
@@ -729,6 +710,30 @@ impl Runtime {
         if let Err(Fail::Business(m)) = self.write(move |tx| Ok(tx.interrupt_runs(&at)?)) {
             tracing::warn!("could not mark interrupted job runs: {m}");
         }
+    }
+}
+
+/// Before an update's fields are laid over the stored ones: a new execution type drops the old
+/// type's fields, and a `processKey` replaces a `processDefinitionId` (jobs and webhooks).
+pub(crate) fn drop_replaced_execution_fields(stored: &mut Map<String, Value>, given: &Value) {
+    if given
+        .get("executionType")
+        .is_some_and(|t| Some(t) != stored.get("executionType"))
+    {
+        for k in [
+            "commandName",
+            "commandData",
+            "commandChain",
+            "executionCode",
+            "processDefinitionId",
+            "processKey",
+            "variables",
+        ] {
+            stored.remove(k);
+        }
+    }
+    if given.get("processKey").is_some_and(|v| !v.is_null()) {
+        stored.remove("processDefinitionId");
     }
 }
 

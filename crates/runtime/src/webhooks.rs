@@ -644,25 +644,7 @@ impl Runtime {
     pub(crate) fn update_hook(&self, data: &Value, caller: &Caller) -> Answer {
         let row = self.hook_row(data)?;
         let mut merged = stored_fields(&row);
-        if data
-            .get("executionType")
-            .is_some_and(|t| Some(t) != merged.get("executionType"))
-        {
-            for k in [
-                "commandName",
-                "commandData",
-                "commandChain",
-                "executionCode",
-                "processDefinitionId",
-                "processKey",
-                "variables",
-            ] {
-                merged.remove(k);
-            }
-        }
-        if data.get("processKey").is_some_and(|v| !v.is_null()) {
-            merged.remove("processDefinitionId");
-        }
+        crate::jobs::drop_replaced_execution_fields(&mut merged, data);
         let old_verification = merged.get("verification").cloned().unwrap_or(Value::Null);
         if let Value::Object(given) = data {
             for (k, v) in given {
