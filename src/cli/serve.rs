@@ -69,6 +69,8 @@ pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
     runtime.lend_bus_to_scripts();
     // Timers and recurring jobs: due rows that fell due while Baton was closed fire now.
     let _scheduler = baton_runtime::spawn_scheduler(runtime.clone());
+    // Events out: deliveries still pending from the last run are sent now.
+    let _sender = baton_runtime::spawn_sender(runtime.clone());
     let state = Arc::new(AppState { runtime });
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -155,15 +155,17 @@ impl Runtime {
         }
         let business_key = opt_text(data, "businessKey")?.map(str::to_string);
         let correlation_id = opt_text(data, "correlationId")?.map(str::to_string);
-        let (guid, engine, inst) = self.start_instance(
-            def,
-            None,
-            vars,
-            business_key,
-            correlation_id,
-            caller,
-            Extra::None,
-        )?;
+        let subs = crate::events::config_subscriptions(data)?;
+        let extra = if subs.is_empty() {
+            Extra::None
+        } else {
+            // From now on steps look for subscriptions (this instance has its own).
+            self.events_on
+                .store(true, std::sync::atomic::Ordering::Release);
+            Extra::Subscribe(subs)
+        };
+        let (guid, engine, inst) =
+            self.start_instance(def, None, vars, business_key, correlation_id, caller, extra)?;
         Ok((
             "Process instance started".into(),
             json!({"instanceGuid": guid, "status": inst.status.as_str(), "waiting": engine.waiting(&inst)}),

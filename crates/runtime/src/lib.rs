@@ -15,11 +15,13 @@ mod access;
 mod batch;
 pub use access::{Bootstrap, FIRST_ADMIN};
 mod correlation;
+mod events;
 pub mod http;
 mod instances;
 mod jobs;
 mod schedule;
 pub mod webhooks;
+pub use events::{spawn_sender, SenderHandle};
 pub use schedule::{spawn_scheduler, FireReport, SchedulerHandle};
 
 use baton_engine::{Clock, CommandError, Ctx, Effect, Engine, Event, Instance, User};
@@ -217,6 +219,15 @@ const ADMIN_ONLY: &[&str] = &[
     "ReplayWebhookRequestCommand",
     // Stored webhook requests hold whatever gateways sent: payment and personal data.
     "GetWebhookRequestListQuery",
+    // Events out: subscriptions see every instance's data, custom webhooks send secrets.
+    "CreateEventSubscriptionCommand",
+    "DeleteEventSubscriptionCommand",
+    "SetSecretCommand",
+    "CreateCustomWebhookCommand",
+    "DeleteCustomWebhookCommand",
+    "GetCustomWebhookListQuery",
+    "GetDeliveryListQuery",
+    "RedeliverCommand",
 ];
 
 /// How many times a command re-reads and re-applies when another command changed its instance.
@@ -247,6 +258,13 @@ pub struct Runtime {
     running_jobs: Mutex<HashMap<i64, bool>>,
     /// Set by `lend_bus_to_scripts`: lets scripts call `doQuery` / `doCmd` on this runtime.
     bus_home: std::sync::OnceLock<std::sync::Weak<Runtime>>,
+    /// Whether any event subscription or custom webhook exists: without one, steps skip events
+    /// entirely (no query at all).
+    events_on: AtomicBool,
+    /// Wakes the delivery sender when a step enqueued a delivery.
+    send_wake: schedule::Wake,
+    /// The HTTP client of the delivery sender (built on first use).
+    http_client: std::sync::OnceLock<ureq::Agent>,
 }
 
 fn text<'a>(data: &'a Value, field: &'static str) -> Result<&'a str, Fail> {
@@ -323,6 +341,8 @@ struct Indexed {
     timer: Option<String>,
     /// The process-level variables, for the history's `variablesChanged`.
     vars: Map<String, Value>,
+    /// The instance's status (None: a new instance), for `workflow.state.changed`.
+    status: Option<&'static str>,
 }
 
 impl Indexed {
@@ -360,6 +380,7 @@ impl Indexed {
             incidents: !engine.incidents(inst).is_empty(),
             timer: engine.next_timer(inst).map(schedule::due_text),
             vars: engine.variables(inst),
+            status: Some(inst.status.as_str()),
         }
     }
 
@@ -399,6 +420,9 @@ enum Extra {
         next: Option<String>,
         fired: i64,
     },
+    /// The new instance's own event subscriptions (`config.subscriptions`): url, events JSON,
+    /// secret.
+    Subscribe(Vec<(String, String, String)>),
 }
 
 impl Runtime {
@@ -422,7 +446,11 @@ impl Runtime {
             scheduler_wakeups: AtomicU64::new(0),
             running_jobs: Mutex::new(HashMap::new()),
             bus_home: std::sync::OnceLock::new(),
+            events_on: AtomicBool::new(false),
+            send_wake: schedule::Wake::default(),
+            http_client: std::sync::OnceLock::new(),
         };
+        rt.refresh_events_on();
         rt.deliver_outbox();
         rt.recover_jobs();
         Ok(rt)
@@ -628,13 +656,18 @@ impl Runtime {
         let clock = self.clock.clone();
         let caller = caller.clone();
         let now = self.now();
-        let (inst, queued, timer) = self.write(move |tx| {
+        let events = self.events_on.load(std::sync::atomic::Ordering::Acquire)
+            || matches!(extra, Extra::Subscribe(_));
+        let (inst, queued, timer, sent) = self.write(move |tx| {
             write_step(
-                tx, &*clock, target, &engine, inst, effects, &before, &caller, &extra, &now,
+                tx, &*clock, target, &engine, inst, effects, &before, &caller, &extra, &now, events,
             )
         })?;
         if let Some(due) = timer {
             self.wake.offer(&due);
+        }
+        if let Some(due) = sent {
+            self.send_wake.offer(&due);
         }
         if queued {
             self.deliver_outbox();
@@ -656,7 +689,8 @@ fn write_step(
     caller: &Caller,
     extra: &Extra,
     now: &str,
-) -> Result<(Instance, bool, Option<String>), Fail> {
+    events: bool,
+) -> Result<(Instance, bool, Option<String>, Option<String>), Fail> {
     let guid = target.guid().to_string();
     if let Extra::Receipt {
         message_id,
@@ -694,9 +728,15 @@ fn write_step(
             tx.update_instance(&guid, rev, inst.status.as_str(), &state, ended)?
         }
     }
+    if let Extra::Subscribe(subs) = extra {
+        for (url, events, secret) in subs {
+            tx.insert_event_subscription(url, events, None, Some(&guid), secret, now)?;
+        }
+    }
     // One entry per step with every variable it changed, before the step's element events
     // (for a new instance: the variables it starts with).
-    if let Some(change) = variable_changes(&before.vars, &engine.variables(&inst)) {
+    let change = variable_changes(&before.vars, &engine.variables(&inst));
+    if let Some(change) = &change {
         tx.history(
             &guid,
             now,
@@ -707,6 +747,23 @@ fn write_step(
     }
     let queued = record_effects(tx, &guid, &state, &effects, now)?;
     let after = Indexed::of(engine, &inst, &guid, now);
+    // Events out, in this same transaction: a committed step has its deliveries, a rolled-back
+    // one has none.
+    let sent = if events {
+        let step = events::StepEvents {
+            engine,
+            inst: &inst,
+            guid: &guid,
+            before,
+            after: &after,
+            change: change.as_ref(),
+            effects: &effects,
+            now,
+        };
+        events::enqueue(tx, &step)?.then(|| now.to_string())
+    } else {
+        None
+    };
     if after.subs != before.subs {
         tx.replace_subscriptions(&guid, &after.subs)?;
     }
@@ -736,7 +793,7 @@ fn write_step(
             (a, b) => a.or(b),
         };
     }
-    Ok((inst, queued, wake))
+    Ok((inst, queued, wake, sent))
 }
 
 /// What a step changed in the process-level variables: `{"changed": {name: value}, "removed":
@@ -904,6 +961,15 @@ fn handler(cmd: &str) -> Option<Handler> {
         "LookupWebHookByKeyCommand" => |rt, data, caller| rt.lookup_hook(data),
         "GetWebhookRequestListQuery" => |rt, data, caller| rt.hook_requests(data),
         "ReplayWebhookRequestCommand" => |rt, data, caller| rt.replay_hook(data),
+        "CreateEventSubscriptionCommand" => |rt, data, caller| rt.create_subscription(data),
+        "DeleteEventSubscriptionCommand" => |rt, data, caller| rt.delete_subscription(data),
+        "GetEventSubscriptionListQuery" => |rt, data, caller| rt.list_subscriptions(data),
+        "SetSecretCommand" => |rt, data, caller| rt.set_secret(data),
+        "CreateCustomWebhookCommand" => |rt, data, caller| rt.create_custom_webhook(data),
+        "DeleteCustomWebhookCommand" => |rt, data, caller| rt.delete_custom_webhook(data),
+        "GetCustomWebhookListQuery" => |rt, data, caller| rt.list_custom_webhooks(),
+        "GetDeliveryListQuery" => |rt, data, caller| rt.list_deliveries(data),
+        "RedeliverCommand" => |rt, data, caller| rt.redeliver(data),
         _ => return None,
     };
     Some(handler)

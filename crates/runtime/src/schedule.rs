@@ -62,18 +62,18 @@ pub struct FireReport {
 }
 
 #[derive(Default)]
-struct WakeState {
+pub(crate) struct WakeState {
     /// The due time the scheduler sleeps for (None: not sleeping, or nothing due).
-    planned: Option<String>,
-    kicked: bool,
-    stop: bool,
+    pub(crate) planned: Option<String>,
+    pub(crate) kicked: bool,
+    pub(crate) stop: bool,
 }
 
 /// Wakes the scheduler thread when a timer earlier than the one it sleeps for is written.
 #[derive(Default)]
 pub(crate) struct Wake {
-    state: Mutex<WakeState>,
-    cv: Condvar,
+    pub(crate) state: Mutex<WakeState>,
+    pub(crate) cv: Condvar,
 }
 
 impl Wake {

@@ -147,7 +147,7 @@ fn valid_key(key: &str) -> Result<(), String> {
 }
 
 /// The key bytes of a Standard Webhooks secret `whsec_<base64>`.
-fn standard_key(secret: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn standard_key(secret: &str) -> Result<Vec<u8>, String> {
     let b64 = secret.strip_prefix("whsec_").ok_or_else(|| {
         "a standardWebhooks secret starts with whsec_ followed by base64".to_string()
     })?;

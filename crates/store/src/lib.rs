@@ -12,12 +12,16 @@
 //!   text. `Tx` groups the writes of one engine step into one transaction.
 
 mod access;
+mod events;
 mod migrations;
 mod schedule;
 mod webhooks;
 mod work;
 
 pub use access::{TokenRow, UserRow};
+pub use events::{
+    Attempt, CustomWebhookRow, DeliveryRow, EventSource, EventSubscriptionRow, NewDelivery,
+};
 pub use migrations::SCHEMA_VERSION;
 pub use schedule::{JobRow, NewJob, RunRow, TimerRow};
 pub use webhooks::{NewWebhookConfig, NewWebhookRequest, WebhookConfigRow, WebhookRequestRow};

@@ -225,6 +225,52 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX webhook_requests_config ON webhook_requests (config_id, id);
     ",
+    // v6: events out: subscriptions (all events, one definition, one instance), named secrets,
+    // custom webhooks fired when an instance enters a state, and the delivery log.
+    "
+    CREATE TABLE event_subscriptions (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        url           TEXT NOT NULL,
+        events        TEXT NOT NULL DEFAULT '[\"*\"]',
+        process_key   TEXT,
+        instance_guid TEXT,
+        secret        TEXT NOT NULL,
+        is_active     INTEGER NOT NULL DEFAULT 1,
+        created_at    TEXT NOT NULL
+    );
+    CREATE INDEX event_subscriptions_instance ON event_subscriptions (instance_guid);
+    CREATE TABLE secrets (
+        name  TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE custom_webhooks (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        name        TEXT NOT NULL,
+        url         TEXT NOT NULL,
+        method      TEXT NOT NULL DEFAULT 'POST' CHECK (method IN ('POST', 'PUT', 'PATCH')),
+        state_names TEXT NOT NULL DEFAULT '[]',
+        headers     TEXT NOT NULL DEFAULT '{}',
+        transform   TEXT,
+        process_key TEXT,
+        created_at  TEXT NOT NULL
+    );
+    CREATE TABLE deliveries (
+        id                TEXT PRIMARY KEY,
+        subscription_id   INTEGER,
+        custom_webhook_id INTEGER,
+        event_name        TEXT NOT NULL,
+        payload           TEXT NOT NULL,
+        url               TEXT NOT NULL,
+        status            TEXT NOT NULL CHECK (status IN ('Pending', 'Delivered', 'Failed')),
+        attempts          INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at   TEXT,
+        last_status_code  INTEGER,
+        last_error        TEXT,
+        created_at        TEXT NOT NULL,
+        delivered_at      TEXT
+    );
+    CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+    ",
 ];
 
 /// Brings a database up to the newest schema, one transaction per migration.

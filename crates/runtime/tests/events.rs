@@ -1,0 +1,589 @@
+//! Events out: subscriptions at three levels, custom webhooks with secrets and transforms,
+//! Standard Webhooks signatures, retries with backoff on a virtual clock, redelivery, validation,
+//! and that a failed command enqueues nothing. A real HTTP receiver on 127.0.0.1 records what
+//! arrives; `deliver_due` sends synchronously (no sender thread).
+
+use base64::Engine as _;
+use baton_engine::{Clock, VirtualClock};
+use baton_runtime::{Reply, Runtime};
+use baton_store::Durability;
+use hmac::Mac;
+use jiff::SignedDuration;
+use serde_json::{json, Value};
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const MODEL: &str = r#"<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">
+  <bpmn:process id="Review_Flow" isExecutable="true">
+    <bpmn:startEvent id="Start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="Start" targetRef="Review"/>
+    <bpmn:userTask id="Review" name="Manager review"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Review" targetRef="End"/>
+    <bpmn:endEvent id="End"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+const OTHER: &str = r#"<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d2">
+  <bpmn:process id="Other_Flow" isExecutable="true">
+    <bpmn:startEvent id="S"/>
+    <bpmn:sequenceFlow id="g1" sourceRef="S" targetRef="Wait"/>
+    <bpmn:userTask id="Wait"/>
+    <bpmn:sequenceFlow id="g2" sourceRef="Wait" targetRef="E"/>
+    <bpmn:endEvent id="E"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    method: String,
+    headers: HashMap<String, String>,
+    body: String,
+}
+
+/// A tiny HTTP/1.1 server: records every request, answers the queued statuses (then 200).
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<Received>>>,
+    answers: Arc<Mutex<VecDeque<u16>>>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let answers = Arc::new(Mutex::new(VecDeque::new()));
+        let (g, a) = (got.clone(), answers.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let method = line.split(' ').next().unwrap_or_default().to_string();
+                let mut headers = HashMap::new();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':') {
+                        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+                    }
+                }
+                let len: usize = headers
+                    .get("content-length")
+                    .and_then(|l| l.parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0; len];
+                let _ = reader.read_exact(&mut body);
+                let status = a.lock().unwrap().pop_front().unwrap_or(200);
+                g.lock().unwrap().push(Received {
+                    method,
+                    headers,
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                });
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        Receiver { url, got, answers }
+    }
+
+    /// The requests so far, waiting (with a deadline) until there are at least `n`.
+    fn wait_for(&self, n: usize) -> Vec<Received> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = self.got.lock().unwrap().clone();
+            if got.len() >= n || Instant::now() > deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+struct T {
+    rt: Runtime,
+    clock: Arc<VirtualClock>,
+    _dir: tempfile::TempDir,
+}
+
+fn setup() -> T {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(VirtualClock::new(VirtualClock::default_start()));
+    let rt = Runtime::open(&dir.path().join("e.db"), Durability::Normal, clock.clone()).unwrap();
+    let t = T {
+        rt,
+        clock,
+        _dir: dir,
+    };
+    t.run("DeployProcessDefinitionCommand", json!({"bpmnXml": MODEL}));
+    t.run("DeployProcessDefinitionCommand", json!({"bpmnXml": OTHER}));
+    t
+}
+
+impl T {
+    fn run(&self, cmd: &str, data: Value) -> Value {
+        let r = self.rt.execute(cmd, &data, None);
+        assert!(r.is_successful, "{cmd}: {r:?}");
+        r.data
+    }
+    fn refused(&self, cmd: &str, data: Value) -> Reply {
+        let r = self.rt.execute(cmd, &data, None);
+        assert!(!r.is_successful, "{cmd} should be refused: {r:?}");
+        r
+    }
+    fn deliveries(&self) -> Vec<Value> {
+        self.run("GetDeliveryListQuery", json!({"pageSize": 100}))["items"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+    fn start(&self, key: &str, extra: Value) -> String {
+        let mut data =
+            json!({"processKey": key, "variables": {"amount": 10}, "correlationId": "C-1"});
+        if let (Some(d), Value::Object(e)) = (data.as_object_mut(), extra) {
+            d.extend(e);
+        }
+        self.run("StartProcessInstanceCommand", data)["instanceGuid"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+    fn advance(&self, secs: i64) {
+        self.clock
+            .set(self.clock.now() + SignedDuration::from_secs(secs));
+    }
+}
+
+fn field_of(r: &Reply) -> String {
+    r.errors
+        .first()
+        .map(|e| e.field.clone())
+        .unwrap_or_default()
+}
+
+fn verify(secret: &str, r: &Received) -> bool {
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let signed = format!(
+        "{}.{}.{}",
+        r.headers["webhook-id"], r.headers["webhook-timestamp"], r.body
+    );
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(signed.as_bytes());
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    r.headers["webhook-signature"]
+        .split(' ')
+        .any(|s| s == expected)
+}
+
+#[test]
+fn a_subscription_receives_signed_state_context_and_completed_events() {
+    let t = setup();
+    let rx = Receiver::start();
+    let sub = t.run(
+        "CreateEventSubscriptionCommand",
+        json!({"url": rx.url, "events": ["*"]}),
+    );
+    let secret = sub["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"));
+    let guid = t.start("Review_Flow", json!({}));
+    t.run(
+        "SignalProcessInstanceCommand",
+        json!({"instanceGuid": guid, "taskId": "Review", "callbackData": {"approved": true}}),
+    );
+    // Start: state.changed + context.changed; signal: state.changed, context.changed, completed.
+    assert_eq!(t.rt.deliver_due(), 5);
+    let got = rx.wait_for(5);
+    assert_eq!(got.len(), 5);
+    let bodies: Vec<Value> = got
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    for (r, b) in got.iter().zip(&bodies) {
+        assert_eq!(r.method, "POST");
+        assert!(verify(&secret, r), "bad signature on {}", r.body);
+        assert_eq!(r.headers["webhook-id"], b["id"].as_str().unwrap());
+        assert_eq!(
+            r.headers["webhook-timestamp"],
+            t.clock.now().as_second().to_string()
+        );
+        assert_eq!(b["apiVersion"], 1);
+        assert_eq!(b["environment"], "local");
+        assert_eq!(b["workflowRuntimeId"], guid.as_str());
+        assert_eq!(b["correlationId"], "C-1");
+        assert!(b["workflowDefinitionId"].is_i64());
+        assert!(b["workflowCreatedAt"].is_string());
+        assert!(b["timestamp"].is_string());
+    }
+    let names: Vec<&str> = bodies
+        .iter()
+        .map(|b| b["eventName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "workflow.state.changed",
+            "workflow.context.changed",
+            "workflow.state.changed",
+            "workflow.context.changed",
+            "workflow.completed"
+        ]
+    );
+    assert_eq!(bodies[0]["data"]["previousStatus"], Value::Null);
+    assert_eq!(bodies[0]["data"]["status"], "WAITING");
+    assert_eq!(bodies[0]["data"]["waiting"], json!(["Review"]));
+    assert_eq!(bodies[1]["data"]["changed"]["amount"], 10);
+    assert_eq!(bodies[2]["data"]["previousStatus"], "WAITING");
+    assert_eq!(bodies[2]["data"]["status"], "COMPLETED");
+    assert_eq!(
+        bodies[3]["data"]["changed"]["lastUserTaskResult"]["approved"],
+        true
+    );
+    assert_eq!(bodies[4]["data"]["variables"]["amount"], 10);
+    assert!(bodies[4]["workflowResolvedAt"].is_string());
+    assert!(bodies[0]["workflowResolvedAt"].is_null());
+    let log = t.deliveries();
+    assert!(log
+        .iter()
+        .all(|d| d["status"] == "Delivered" && d["attempts"] == 1 && d["lastStatusCode"] == 200));
+    // The list never shows the secret.
+    let list = t.run("GetEventSubscriptionListQuery", json!({}));
+    assert!(!list.to_string().contains(&secret));
+    assert_eq!(list["items"][0]["secretSet"], true);
+    // Nothing left to send.
+    assert_eq!(t.rt.deliver_due(), 0);
+}
+
+#[test]
+fn definition_and_instance_level_subscriptions_see_only_their_instances() {
+    let t = setup();
+    let rx_def = Receiver::start();
+    let rx_inst = Receiver::start();
+    t.run(
+        "CreateEventSubscriptionCommand",
+        json!({"url": rx_def.url, "events": ["workflow.state.changed"], "processKey": "Other_Flow"}),
+    );
+    t.start("Review_Flow", json!({}));
+    let other = t.start("Other_Flow", json!({}));
+    let own = t.start(
+        "Review_Flow",
+        json!({"config": {"subscriptions": [{"type": "webhook", "url": rx_inst.url, "events": ["workflow.completed"]}]}}),
+    );
+    t.run(
+        "SignalProcessInstanceCommand",
+        json!({"instanceGuid": own, "taskId": "Review", "callbackData": {}}),
+    );
+    assert_eq!(t.rt.deliver_due(), 2);
+    let def = rx_def.wait_for(1);
+    let inst = rx_inst.wait_for(1);
+    assert_eq!(def.len(), 1);
+    assert_eq!(inst.len(), 1);
+    let d: Value = serde_json::from_str(&def[0].body).unwrap();
+    assert_eq!(d["workflowRuntimeId"], other.as_str());
+    assert_eq!(d["eventName"], "workflow.state.changed");
+    let i: Value = serde_json::from_str(&inst[0].body).unwrap();
+    assert_eq!(i["workflowRuntimeId"], own.as_str());
+    assert_eq!(i["eventName"], "workflow.completed");
+    // The instance-level subscription got a generated secret and signs with it.
+    let subs = t.run(
+        "GetEventSubscriptionListQuery",
+        json!({"instanceGuid": own}),
+    );
+    assert_eq!(subs["totalCount"], 1);
+    assert!(inst[0].headers["webhook-signature"].starts_with("v1,"));
+}
+
+#[test]
+fn a_custom_webhook_fires_on_entering_a_named_state_with_secret_headers_and_a_transform() {
+    let t = setup();
+    let rx = Receiver::start();
+    t.run(
+        "CreateCustomWebhookCommand",
+        json!({"name": "backend_update_webhook", "url": rx.url, "method": "PUT",
+               "stateNames": ["Manager review"],
+               "headers": {"authorization": "Bearer {secret.VENDOR_KEY}"},
+               "request": {"transform": {"transformer": "jmespath",
+                                         "mapping": "{success_result: data.state, who: workflowRuntimeId}"}}}),
+    );
+    let guid = t.start("Other_Flow", json!({}));
+    assert_eq!(t.rt.deliver_due(), 0, "Other_Flow has no 'Manager review'");
+    let guid2 = t.start("Review_Flow", json!({}));
+    // The secret is not set yet: the attempt fails with a clear error and is retried.
+    assert_eq!(t.rt.deliver_due(), 1);
+    let log = t.deliveries();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["status"], "Pending");
+    assert!(
+        log[0]["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("'VENDOR_KEY', which is not set"),
+        "{log:?}"
+    );
+    t.run(
+        "SetSecretCommand",
+        json!({"name": "VENDOR_KEY", "value": "k-123"}),
+    );
+    t.advance(10);
+    assert_eq!(t.rt.deliver_due(), 1);
+    let got = rx.wait_for(1);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].method, "PUT");
+    assert_eq!(got[0].headers["authorization"], "Bearer k-123");
+    let body: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(body, json!({"success_result": "Review", "who": guid2}));
+    assert_ne!(guid, guid2);
+    let log = t.deliveries();
+    assert_eq!(log[0]["status"], "Delivered");
+    assert_eq!(log[0]["attempts"], 2);
+    // The secret value is never answered.
+    let hooks = t.run("GetCustomWebhookListQuery", json!({}));
+    assert!(!hooks.to_string().contains("k-123"));
+}
+
+#[test]
+fn a_failing_receiver_is_retried_with_backoff_then_delivered_and_redeliver_sends_again() {
+    let t = setup();
+    let rx = Receiver::start();
+    rx.answers.lock().unwrap().extend([500, 503]);
+    t.run(
+        "CreateEventSubscriptionCommand",
+        json!({"url": rx.url, "events": ["workflow.state.changed"]}),
+    );
+    t.start("Review_Flow", json!({}));
+    assert_eq!(t.rt.deliver_due(), 1);
+    let d = &t.deliveries()[0];
+    assert_eq!(d["status"], "Pending");
+    assert_eq!(d["attempts"], 1);
+    assert_eq!(d["lastStatusCode"], 500);
+    let id = d["id"].as_str().unwrap().to_string();
+    // Not due before the 10 s backoff.
+    t.advance(9);
+    assert_eq!(t.rt.deliver_due(), 0);
+    t.advance(1);
+    assert_eq!(t.rt.deliver_due(), 1);
+    let d = &t.deliveries()[0];
+    assert_eq!(
+        (d["attempts"].clone(), d["lastStatusCode"].clone()),
+        (json!(2), json!(503))
+    );
+    // The second backoff is a minute.
+    t.advance(59);
+    assert_eq!(t.rt.deliver_due(), 0);
+    t.advance(1);
+    assert_eq!(t.rt.deliver_due(), 1);
+    let d = &t.deliveries()[0];
+    assert_eq!(d["status"], "Delivered");
+    assert_eq!(d["attempts"], 3);
+    assert_eq!(d["lastStatusCode"], 200);
+    assert_eq!(rx.wait_for(3).len(), 3);
+    // All three carried the same webhook-id (receivers deduplicate on it).
+    assert!(rx.wait_for(3).iter().all(|r| r.headers["webhook-id"] == id));
+    // Redeliver: a new attempt on the same row, now.
+    let r = t.run("RedeliverCommand", json!({"id": id}));
+    assert_eq!(r["attempts"], 4);
+    assert_eq!(r["status"], "Delivered");
+    assert_eq!(rx.wait_for(4).len(), 4);
+    assert_eq!(t.deliveries().len(), 1);
+    let f = t.refused("RedeliverCommand", json!({"id": "nope"}));
+    assert_eq!(field_of(&f), "id");
+}
+
+#[test]
+fn a_receiver_that_never_answers_2xx_ends_failed_after_seven_attempts() {
+    let t = setup();
+    let rx = Receiver::start();
+    rx.answers.lock().unwrap().extend([500; 7]);
+    t.run(
+        "CreateEventSubscriptionCommand",
+        json!({"url": rx.url, "events": ["workflow.state.changed"]}),
+    );
+    t.start("Review_Flow", json!({}));
+    for wait in [0, 10, 60, 300, 1800, 7200, 21600] {
+        t.advance(wait);
+        assert_eq!(t.rt.deliver_due(), 1, "after {wait} s");
+    }
+    let d = &t.deliveries()[0];
+    assert_eq!(d["status"], "Failed");
+    assert_eq!(d["attempts"], 7);
+    assert_eq!(d["nextAttemptAt"], Value::Null);
+    t.advance(86400);
+    assert_eq!(t.rt.deliver_due(), 0);
+    let failed = t.run("GetDeliveryListQuery", json!({"status": "Failed"}));
+    assert_eq!(failed["totalCount"], 1);
+}
+
+#[test]
+fn a_failed_command_enqueues_nothing_and_no_subscription_means_no_deliveries() {
+    let t = setup();
+    let guid = t.start("Review_Flow", json!({}));
+    assert!(t.deliveries().is_empty());
+    let rx = Receiver::start();
+    t.run(
+        "CreateEventSubscriptionCommand",
+        json!({"url": rx.url, "events": ["*"]}),
+    );
+    t.refused(
+        "SignalProcessInstanceCommand",
+        json!({"instanceGuid": guid, "taskId": "NoSuchTask", "callbackData": {}}),
+    );
+    t.refused(
+        "StartProcessInstanceCommand",
+        json!({"processKey": "Review_Flow", "config": {"subscriptions": [{"url": "ftp://x", "events": ["*"]}]}}),
+    );
+    assert!(t.deliveries().is_empty());
+    assert_eq!(t.rt.deliver_due(), 0);
+}
+
+#[test]
+fn bad_input_is_refused_naming_the_field() {
+    let t = setup();
+    let cases = [
+        (
+            "CreateEventSubscriptionCommand",
+            json!({"events": ["*"]}),
+            "url",
+        ),
+        (
+            "CreateEventSubscriptionCommand",
+            json!({"url": "ftp://x", "events": ["*"]}),
+            "url",
+        ),
+        (
+            "CreateEventSubscriptionCommand",
+            json!({"url": "http://x"}),
+            "events",
+        ),
+        (
+            "CreateEventSubscriptionCommand",
+            json!({"url": "http://x", "events": ["workflow.nope"]}),
+            "events",
+        ),
+        (
+            "CreateEventSubscriptionCommand",
+            json!({"url": "http://x", "events": ["*"], "secret": "plain"}),
+            "secret",
+        ),
+        ("DeleteEventSubscriptionCommand", json!({"id": 99}), "id"),
+        (
+            "SetSecretCommand",
+            json!({"name": "A B", "value": "v"}),
+            "name",
+        ),
+        ("SetSecretCommand", json!({"name": "A"}), "value"),
+        (
+            "CreateCustomWebhookCommand",
+            json!({"url": "http://x", "stateNames": ["A"]}),
+            "name",
+        ),
+        (
+            "CreateCustomWebhookCommand",
+            json!({"name": "n", "url": "x", "stateNames": ["A"]}),
+            "url",
+        ),
+        (
+            "CreateCustomWebhookCommand",
+            json!({"name": "n", "url": "http://x", "stateNames": ["A"], "method": "GET"}),
+            "method",
+        ),
+        (
+            "CreateCustomWebhookCommand",
+            json!({"name": "n", "url": "http://x"}),
+            "stateNames",
+        ),
+        (
+            "CreateCustomWebhookCommand",
+            json!({"name": "n", "url": "http://x", "stateNames": ["A"], "headers": {"x": 1}}),
+            "headers",
+        ),
+        (
+            "CreateCustomWebhookCommand",
+            json!({"name": "n", "url": "http://x", "stateNames": ["A"], "headers": {"x": "{secret.A"}}),
+            "headers",
+        ),
+        (
+            "CreateCustomWebhookCommand",
+            json!({"name": "n", "url": "http://x", "stateNames": ["A"], "request": {"transform": {"transformer": "jq", "mapping": "."}}}),
+            "request",
+        ),
+        (
+            "CreateCustomWebhookCommand",
+            json!({"name": "n", "url": "http://x", "stateNames": ["A"], "request": {"transform": {"transformer": "jmespath", "mapping": "{a:"}}}),
+            "request",
+        ),
+        ("GetDeliveryListQuery", json!({"status": "Lost"}), "status"),
+        (
+            "StartProcessInstanceCommand",
+            json!({"processKey": "Review_Flow", "config": {"subscriptions": [{"url": "http://x"}]}}),
+            "config",
+        ),
+    ];
+    for (cmd, data, field) in cases {
+        let r = t.refused(cmd, data.clone());
+        assert_eq!(field_of(&r), field, "{cmd} {data}: {r:?}");
+    }
+    // Administrators only.
+    let user = baton_engine::User {
+        name: "bob".into(),
+        teams: vec![],
+    };
+    let r = t.rt.execute(
+        "SetSecretCommand",
+        &json!({"name": "A", "value": "v"}),
+        Some(&user),
+    );
+    assert_eq!(r.outcome, baton_runtime::Outcome::Forbidden);
+    // A secret given in the right form is kept and answered once.
+    let s = t.run(
+        "CreateEventSubscriptionCommand",
+        json!({"url": "https://example.test/h", "events": ["workflow.completed"], "secret": "whsec_c2VjcmV0LWtleQ=="}),
+    );
+    assert_eq!(s["secret"], "whsec_c2VjcmV0LWtleQ==");
+    let id = s["id"].clone();
+    t.run("DeleteEventSubscriptionCommand", json!({"id": id}));
+    assert_eq!(
+        t.run("GetEventSubscriptionListQuery", json!({}))["totalCount"],
+        0
+    );
+}
+
+#[test]
+fn the_sender_thread_wakes_when_a_step_enqueues_a_delivery() {
+    let t = setup();
+    let rx = Receiver::start();
+    t.run(
+        "CreateEventSubscriptionCommand",
+        json!({"url": rx.url, "events": ["workflow.state.changed"]}),
+    );
+    let T { rt, clock, _dir } = t;
+    let rt = Arc::new(rt);
+    let sender = baton_runtime::spawn_sender(rt.clone());
+    let r = rt.execute(
+        "StartProcessInstanceCommand",
+        &json!({"processKey": "Review_Flow"}),
+        None,
+    );
+    assert!(r.is_successful, "{r:?}");
+    assert_eq!(rx.wait_for(1).len(), 1);
+    sender.stop();
+    let log = rt.execute("GetDeliveryListQuery", &json!({}), None).data;
+    assert_eq!(log["items"][0]["status"], "Delivered");
+    drop(clock);
+}
