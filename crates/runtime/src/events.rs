@@ -328,50 +328,16 @@ enum Sent {
 }
 
 /// The running delivery sender; `stop` ends it.
-pub struct SenderHandle {
-    rt: Arc<Runtime>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl SenderHandle {
-    pub fn stop(mut self) {
-        self.halt();
-    }
-
-    fn halt(&mut self) {
-        {
-            let mut s = self
-                .rt
-                .send_wake
-                .state
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            s.stop = true;
-            self.rt.send_wake.cv.notify_all();
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for SenderHandle {
-    fn drop(&mut self) {
-        self.halt();
-    }
-}
+pub type SenderHandle = crate::schedule::BackgroundThread;
 
 /// Starts the delivery sender thread for `rt` (serve; tests call `deliver_due`).
 pub fn spawn_sender(rt: Arc<Runtime>) -> SenderHandle {
-    let worker = rt.clone();
-    let thread = std::thread::Builder::new()
-        .name("baton-sender".into())
-        .spawn(move || worker.sender_loop())
-        .expect("the sender thread starts");
-    SenderHandle {
+    crate::schedule::BackgroundThread::spawn(
         rt,
-        thread: Some(thread),
-    }
+        "baton-sender",
+        |rt| &rt.send_wake,
+        |rt| rt.sender_loop(),
+    )
 }
 
 impl Runtime {

@@ -86,22 +86,46 @@ impl Wake {
     }
 }
 
-/// The running scheduler thread; `stop` ends it.
-pub struct SchedulerHandle {
+/// A background thread of the runtime (the scheduler, the delivery sender): it sleeps on its
+/// `Wake` and ends when stopped or dropped.
+pub struct BackgroundThread {
     rt: Arc<Runtime>,
+    wake: fn(&Runtime) -> &Wake,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl SchedulerHandle {
+/// The running scheduler thread; `stop` ends it.
+pub type SchedulerHandle = BackgroundThread;
+
+impl BackgroundThread {
+    pub(crate) fn spawn(
+        rt: Arc<Runtime>,
+        name: &str,
+        wake: fn(&Runtime) -> &Wake,
+        body: fn(&Arc<Runtime>),
+    ) -> BackgroundThread {
+        let worker = rt.clone();
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || body(&worker))
+            .unwrap_or_else(|e| panic!("the {name} thread cannot start: {e}"));
+        BackgroundThread {
+            rt,
+            wake,
+            thread: Some(thread),
+        }
+    }
+
     pub fn stop(mut self) {
         self.halt();
     }
 
     fn halt(&mut self) {
         {
-            let mut s = self.rt.wake.state.lock().unwrap_or_else(|p| p.into_inner());
+            let wake = (self.wake)(&self.rt);
+            let mut s = wake.state.lock().unwrap_or_else(|p| p.into_inner());
             s.stop = true;
-            self.rt.wake.cv.notify_all();
+            wake.cv.notify_all();
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -109,7 +133,7 @@ impl SchedulerHandle {
     }
 }
 
-impl Drop for SchedulerHandle {
+impl Drop for BackgroundThread {
     fn drop(&mut self) {
         self.halt();
     }
@@ -117,15 +141,12 @@ impl Drop for SchedulerHandle {
 
 /// Starts the scheduler thread for `rt` (serve and the desktop app; tests call `fire_due`).
 pub fn spawn_scheduler(rt: Arc<Runtime>) -> SchedulerHandle {
-    let worker = rt.clone();
-    let thread = std::thread::Builder::new()
-        .name("baton-scheduler".into())
-        .spawn(move || worker.scheduler_loop())
-        .expect("the scheduler thread starts");
-    SchedulerHandle {
+    BackgroundThread::spawn(
         rt,
-        thread: Some(thread),
-    }
+        "baton-scheduler",
+        |rt| &rt.wake,
+        |rt| rt.scheduler_loop(),
+    )
 }
 
 impl Runtime {
