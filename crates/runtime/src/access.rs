@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 /// The name of the administrator a first start creates.
 pub const FIRST_ADMIN: &str = "admin";
 
-fn hash(token: &str) -> String {
+pub(crate) fn hash(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

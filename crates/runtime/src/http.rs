@@ -10,7 +10,8 @@
 //!
 //! `POST /webhook/{path}` and `POST /webhook/k/{key}` are the incoming webhook doors
 //! (`webhooks.rs`, docs/webhooks.md): no bearer token (the signature is the authentication),
-//! every request recorded with its verdict. Commands run on tokio's blocking pool: SQLite and scripts never stall
+//! every request recorded with its verdict. `POST /hooks/{token}` is an incoming webhook
+//! application (`webhook_apps.rs`, docs/webhook-apps.md): the private URL is the secret. Commands run on tokio's blocking pool: SQLite and scripts never stall
 //! the async workers. `app(state)` builds the router so tests call it with `oneshot`, no socket.
 
 use crate::{Caller, Outcome, Reply, Runtime};
@@ -37,6 +38,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/bpm/cmd", post(bpm_cmd))
         .route("/webhook/k/{key}", post(webhook_by_key))
         .route("/webhook/{*rest}", post(webhook_by_url))
+        .route("/hooks/{token}", post(hook_app))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -262,5 +264,26 @@ async fn receive_webhook(
             (code, Json(answer.body)).into_response()
         }
         Err(e) => internal(Door::Execute, e),
+    }
+}
+
+/// `POST /hooks/{token}`: an incoming webhook application (seed 003, `webhook_apps.rs`). No
+/// bearer token: the private URL is the secret.
+async fn hook_app(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    body: Bytes,
+) -> Response {
+    match tokio::task::spawn_blocking(move || state.runtime.receive_hook_app(&token, &body)).await {
+        Ok(answer) => {
+            let code =
+                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (code, Json(answer.body)).into_response()
+        }
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"errors": [{"message": format!("the operation failed: {e}")}]})),
+        )
+            .into_response(),
     }
 }

@@ -20,9 +20,11 @@ pub mod http;
 mod instances;
 mod jobs;
 mod schedule;
+mod webhook_apps;
 pub mod webhooks;
 pub use events::{spawn_sender, SenderHandle};
 pub use schedule::{spawn_scheduler, FireReport, SchedulerHandle};
+pub use webhook_apps::HookAnswer;
 
 use baton_engine::{Clock, CommandError, Ctx, Effect, Engine, Event, Instance, User};
 use baton_store::{Durability, InstanceRow, Store, StoreError, SubscriptionRow, Tx, UserTaskRow};
@@ -228,6 +230,10 @@ const ADMIN_ONLY: &[&str] = &[
     "GetCustomWebhookListQuery",
     "GetDeliveryListQuery",
     "RedeliverCommand",
+    // Incoming webhook applications start and complete work as whoever they impersonate.
+    "CreateIncomingWebhookApplicationCommand",
+    "DeleteIncomingWebhookApplicationCommand",
+    "GetIncomingWebhookApplicationListQuery",
 ];
 
 /// How many times a command re-reads and re-applies when another command changed its instance.
@@ -423,6 +429,8 @@ enum Extra {
     /// The new instance's own event subscriptions (`config.subscriptions`): url, events JSON,
     /// secret.
     Subscribe(Vec<(String, String, String)>),
+    /// The step starts a request of an incoming webhook application: give it its number.
+    NumberRequest,
 }
 
 impl Runtime {
@@ -728,6 +736,9 @@ fn write_step(
             tx.update_instance(&guid, rev, inst.status.as_str(), &state, ended)?
         }
     }
+    if matches!(extra, Extra::NumberRequest) {
+        tx.number_request(&guid)?;
+    }
     if let Extra::Subscribe(subs) = extra {
         for (url, events, secret) in subs {
             tx.insert_event_subscription(url, events, None, Some(&guid), secret, now)?;
@@ -960,6 +971,9 @@ fn handler(cmd: &str) -> Option<Handler> {
         "GetWebHookConfigByIdQuery" => |rt, data, caller| rt.get_hook(data),
         "LookupWebHookByKeyCommand" => |rt, data, caller| rt.lookup_hook(data),
         "GetWebhookRequestListQuery" => |rt, data, caller| rt.hook_requests(data),
+        "CreateIncomingWebhookApplicationCommand" => |rt, data, caller| rt.create_hook_app(data),
+        "DeleteIncomingWebhookApplicationCommand" => |rt, data, caller| rt.delete_hook_app(data),
+        "GetIncomingWebhookApplicationListQuery" => |rt, data, caller| rt.list_hook_apps(),
         "ReplayWebhookRequestCommand" => |rt, data, caller| rt.replay_hook(data),
         "CreateEventSubscriptionCommand" => |rt, data, caller| rt.create_subscription(data),
         "DeleteEventSubscriptionCommand" => |rt, data, caller| rt.delete_subscription(data),

@@ -15,6 +15,7 @@ mod access;
 mod events;
 mod migrations;
 mod schedule;
+mod webhook_apps;
 mod webhooks;
 mod work;
 
@@ -24,6 +25,7 @@ pub use events::{
 };
 pub use migrations::SCHEMA_VERSION;
 pub use schedule::{JobRow, NewJob, RunRow, TimerRow};
+pub use webhook_apps::WebhookAppRow;
 pub use webhooks::{NewWebhookConfig, NewWebhookRequest, WebhookConfigRow, WebhookRequestRow};
 pub use work::{BufferedRow, IncidentRow, OutboxRow, SubscriptionRow, UserTaskRow};
 

@@ -271,6 +271,31 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
     ",
+    // v7: incoming webhook applications (seed 003): the private-URL apps (token stored as a
+    // SHA-256 hash), request numbers (a per-installation sequence) and action numbers (per
+    // request, in the order its tasks were first seen waiting).
+    "
+    CREATE TABLE webhook_apps (
+        id                    INTEGER PRIMARY KEY AUTOINCREMENT,
+        name                  TEXT NOT NULL,
+        description           TEXT,
+        impersonate_user_name TEXT,
+        token_hash            TEXT NOT NULL UNIQUE,
+        created_at            TEXT NOT NULL,
+        is_active             INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE request_numbers (
+        instance_guid TEXT PRIMARY KEY,
+        number        INTEGER NOT NULL UNIQUE
+    );
+    CREATE TABLE action_numbers (
+        instance_guid TEXT NOT NULL,
+        task_id       TEXT NOT NULL,
+        number        INTEGER NOT NULL,
+        PRIMARY KEY (instance_guid, task_id),
+        UNIQUE (instance_guid, number)
+    );
+    ",
 ];
 
 /// Brings a database up to the newest schema, one transaction per migration.

@@ -1,0 +1,518 @@
+//! Incoming webhook applications (seed 003, docs/webhook-apps.md): an app is reached at the
+//! private URL `/hooks/{token}` (the token is the secret; only its SHA-256 hash is stored) and
+//! takes `{"operation": OP, "args": {"input": {...}}}`. A request is a process instance, numbered
+//! 1, 2, ... per installation when the app creates it; an action is a waiting form task of a
+//! request, numbered 1, 2, ... per request in the order its tasks were first seen waiting.
+//!
+//! Operations run as `onBehalfOfUserName` / `onBehalfOf` (delegation), else as the app's
+//! `impersonateUserName`, else as the owner. Errors answer `{"errors": [{"message"}]}`.
+
+use crate::{opt_text, text, Answer, Caller, Extra, Fail, Runtime};
+use base64::Engine as _;
+use baton_engine::{Engine, Event, Instance, User};
+use baton_store::WebhookAppRow;
+use serde_json::{json, Map, Value};
+
+/// What the door answers: an HTTP status and a JSON body.
+pub struct HookAnswer {
+    pub status: u16,
+    pub body: Value,
+}
+
+fn errors(message: impl Into<String>) -> Value {
+    json!({"errors": [{"message": message.into()}]})
+}
+
+fn b64(s: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+/// Decodes a `Kind:rest` identifier (base64, as the seed shows, or plain).
+fn decode_id(field: &str, raw: &str, kind: &str) -> Result<String, Fail> {
+    let plain = base64::engine::general_purpose::STANDARD
+        .decode(raw)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_else(|| raw.to_string());
+    plain
+        .strip_prefix(&format!("{kind}:"))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Fail::Business(format!(
+                "{field} must be a {kind} identifier ({kind}:... in base64)"
+            ))
+        })
+}
+
+fn int(input: &Value, field: &str) -> Result<Option<i64>, Fail> {
+    match input.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .filter(|n| *n >= 1)
+            .map(Some)
+            .ok_or_else(|| Fail::Business(format!("{field} must be a whole number, 1 or more"))),
+    }
+}
+
+/// The typed parameter array (`textValue`, `numericValue`, `dateTimeValue`, `fileValue`) as
+/// variables.
+fn parameters(input: &Value) -> Result<Map<String, Value>, Fail> {
+    let list = match input.get("parameters") {
+        None | Some(Value::Null) => return Ok(Map::new()),
+        Some(Value::Array(a)) => a,
+        Some(_) => {
+            return Err(Fail::Business(
+                "parameters must be an array of {name, textValue | numericValue | dateTimeValue | fileValue}".into(),
+            ))
+        }
+    };
+    let mut vars = Map::new();
+    for (i, p) in list.iter().enumerate() {
+        let name = match p.get("name") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            _ => return Err(Fail::Business(format!("parameters[{i}].name is required"))),
+        };
+        let given: Vec<&str> = ["textValue", "numericValue", "dateTimeValue", "fileValue"]
+            .into_iter()
+            .filter(|k| p.get(*k).is_some_and(|v| !v.is_null()))
+            .collect();
+        let [kind] = given.as_slice() else {
+            return Err(Fail::Business(format!(
+                "parameters[{i}] ({name}) needs exactly one of textValue, numericValue, dateTimeValue, fileValue"
+            )));
+        };
+        let v = &p[*kind];
+        let value = match *kind {
+            "textValue" => match v {
+                Value::String(_) => v.clone(),
+                _ => {
+                    return Err(Fail::Business(format!(
+                        "parameters[{i}].textValue must be a string"
+                    )))
+                }
+            },
+            "numericValue" => match v {
+                Value::Number(_) => v.clone(),
+                _ => {
+                    return Err(Fail::Business(format!(
+                        "parameters[{i}].numericValue must be a number"
+                    )))
+                }
+            },
+            "dateTimeValue" => match v.as_str().map(str::parse::<jiff::Timestamp>) {
+                Some(Ok(t)) => Value::String(t.to_string()),
+                _ => {
+                    return Err(Fail::Business(format!(
+                        "parameters[{i}].dateTimeValue must be an RFC 3339 date and time"
+                    )))
+                }
+            },
+            _ => match v {
+                Value::Object(f) if f.get("name").is_some_and(Value::is_string) => v.clone(),
+                _ => {
+                    return Err(Fail::Business(format!(
+                        "parameters[{i}].fileValue must be an object with at least a name"
+                    )))
+                }
+            },
+        };
+        vars.insert(name, value);
+    }
+    Ok(vars)
+}
+
+/// Form tasks a request waits on (the actions that may be open).
+fn form_tasks(engine: &Engine, inst: &Instance) -> Vec<baton_engine::Waiting> {
+    engine
+        .waiting(inst)
+        .into_iter()
+        .filter(|w| {
+            w.task_type == "userTask" || (w.task_type == "receiveTask" && w.form_key.is_some())
+        })
+        .collect()
+}
+
+impl Runtime {
+    pub(crate) fn create_hook_app(&self, data: &Value) -> Answer {
+        let name = text(data, "name")?;
+        let description = opt_text(data, "description")?;
+        let impersonate = opt_text(data, "impersonateUserName")?.filter(|s| !s.trim().is_empty());
+        if let Some(u) = impersonate {
+            if self.store().user(u)?.is_none() {
+                return Err(Fail::Field(
+                    "impersonateUserName",
+                    format!("no user named '{u}'"),
+                ));
+            }
+        }
+        let token = format!("wh_{}", uuid::Uuid::new_v4().simple());
+        let id = {
+            let mut store = self.writer();
+            let tx = store.transaction()?;
+            let id = tx.insert_webhook_app(
+                name,
+                description,
+                impersonate,
+                &crate::access::hash(&token),
+                &self.now(),
+            )?;
+            tx.commit()?;
+            id
+        };
+        Ok((
+            "Incoming webhook application created".into(),
+            json!({"id": id, "name": name, "token": token, "url": format!("/hooks/{token}")}),
+        ))
+    }
+
+    pub(crate) fn delete_hook_app(&self, data: &Value) -> Answer {
+        let id = data
+            .get("id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| Fail::Field("id", "id is required (an integer)".into()))?;
+        let mut store = self.writer();
+        let tx = store.transaction()?;
+        let gone = tx.delete_webhook_app(id)?;
+        tx.commit()?;
+        if !gone {
+            return Err(Fail::Business(format!(
+                "no incoming webhook application {id}"
+            )));
+        }
+        Ok((
+            "Incoming webhook application deleted".into(),
+            json!({"id": id}),
+        ))
+    }
+
+    pub(crate) fn list_hook_apps(&self) -> Answer {
+        let rows = self.store().webhook_apps()?;
+        Ok((
+            "OK".into(),
+            json!({"items": rows, "totalCount": rows.len()}),
+        ))
+    }
+
+    /// `POST /hooks/{token}`.
+    pub fn receive_hook_app(&self, token: &str, body: &[u8]) -> HookAnswer {
+        let app = match self
+            .store()
+            .webhook_app_by_token_hash(&crate::access::hash(token))
+        {
+            Ok(Some(app)) => app,
+            Ok(None) => {
+                return HookAnswer {
+                    status: 404,
+                    body: errors("no incoming webhook application at this URL"),
+                }
+            }
+            Err(e) => {
+                return HookAnswer {
+                    status: 500,
+                    body: errors(e.to_string()),
+                }
+            }
+        };
+        let payload: Value = match serde_json::from_slice(body) {
+            Ok(v @ Value::Object(_)) => v,
+            Ok(_) => {
+                return HookAnswer {
+                    status: 400,
+                    body: errors("the body must be a JSON object"),
+                }
+            }
+            Err(e) => {
+                return HookAnswer {
+                    status: 400,
+                    body: errors(format!("malformed JSON: {e}")),
+                }
+            }
+        };
+        let body = match self.hook_operation(&app, &payload) {
+            Ok(v) => v,
+            Err(Fail::Field(_, m)) | Err(Fail::Business(m)) | Err(Fail::Forbidden(m)) => errors(m),
+            Err(Fail::Conflict) => errors("the request changed meanwhile; send it again"),
+        };
+        HookAnswer { status: 200, body }
+    }
+
+    fn hook_operation(&self, app: &WebhookAppRow, payload: &Value) -> Result<Value, Fail> {
+        let op = match payload.get("operation") {
+            Some(Value::String(s)) if !s.is_empty() => s.as_str(),
+            _ => return Err(Fail::Business("operation is required".into())),
+        };
+        let input = match payload.get("args").and_then(|a| a.get("input")) {
+            Some(v @ Value::Object(_)) => v,
+            _ => {
+                return Err(Fail::Business(
+                    "args.input is required (an object with the operation's fields)".into(),
+                ))
+            }
+        };
+        let cmid = input
+            .get("clientMutationId")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let mut out = match op {
+            "createRequest" => self.hook_create_request(app, input)?,
+            "updateRequestDataset" => self.hook_update_dataset(app, input)?,
+            "cancelRequest" => self.hook_cancel_request(app, input)?,
+            "completeAction" => self.hook_complete_action(app, input)?,
+            "cancelAction" | "assignAction" | "cancelActionAssignment" => {
+                // Check what can be checked, then say plainly the engine cannot do it yet.
+                let caller = self.hook_caller(app, input, op != "cancelActionAssignment")?;
+                self.hook_action(input, &caller.0)?;
+                return Err(Fail::Business(format!(
+                    "{op} is not supported yet: Baton's engine has no per-task {}",
+                    if op == "cancelAction" {
+                        "cancel exception"
+                    } else {
+                        "assignee (a task's ResponsibleUser / ResponsibleTeam come from the model)"
+                    }
+                )));
+            }
+            other => {
+                return Err(Fail::Business(format!(
+                    "unknown operation '{other}' (createRequest, updateRequestDataset, cancelRequest, completeAction, cancelAction, assignAction, cancelActionAssignment)"
+                )))
+            }
+        };
+        out["clientMutationId"] = cmid;
+        Ok(out)
+    }
+
+    /// Who runs the operation, and the delegator's name when in delegation mode.
+    fn hook_caller(
+        &self,
+        app: &WebhookAppRow,
+        input: &Value,
+        delegation: bool,
+    ) -> Result<(Caller, Option<String>), Fail> {
+        let by_name = match input.get("onBehalfOfUserName") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(Fail::Business("onBehalfOfUserName must be a string".into())),
+        };
+        let by_id = match input.get("onBehalfOf") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(decode_id("onBehalfOf", s, "User")?),
+            Some(_) => return Err(Fail::Business("onBehalfOf must be a string".into())),
+        };
+        let delegator = by_name.or(by_id);
+        if delegator.is_some() && !delegation {
+            return Err(Fail::Business(
+                "delegation mode (onBehalfOf / onBehalfOfUserName) is not supported for this operation".into(),
+            ));
+        }
+        let Some(name) = delegator.clone().or(app.impersonate_user_name.clone()) else {
+            return Ok((Caller::owner(), None));
+        };
+        let row = self
+            .store()
+            .user(&name)?
+            .ok_or_else(|| Fail::Business(format!("no user named '{name}'")))?;
+        Ok((
+            Caller {
+                user: Some(User {
+                    name: row.user_name,
+                    teams: row.teams,
+                }),
+                admin: row.is_admin,
+            },
+            delegator,
+        ))
+    }
+
+    /// The instance a request number (`requestNumber` / `number`) or `id` names, and its number.
+    fn hook_request(&self, input: &Value, number_field: &str) -> Result<(String, i64), Fail> {
+        let number = match (int(input, number_field)?, input.get("id")) {
+            (Some(n), _) => n,
+            (None, Some(Value::String(id))) => decode_id("id", id, "Request")?
+                .parse()
+                .map_err(|_| Fail::Business("id must name a request number".into()))?,
+            _ => return Err(Fail::Business(format!("{number_field} or id is required"))),
+        };
+        let guid = self
+            .store()
+            .request_by_number(number)?
+            .ok_or_else(|| Fail::Business(format!("no request number {number}")))?;
+        Ok((guid, number))
+    }
+
+    /// Gives numbers to the actions a request waits on that have none yet.
+    fn number_actions(&self, guid: &str, engine: &Engine, inst: &Instance) -> Result<(), Fail> {
+        let tasks = form_tasks(engine, inst);
+        if tasks.is_empty() {
+            return Ok(());
+        }
+        let mut store = self.writer();
+        let tx = store.transaction()?;
+        for t in &tasks {
+            tx.number_action(guid, &t.task_id)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The open action (request guid, request number, action number, waiting task) named by
+    /// `requestNumber` + `actionNumber` or by `id`.
+    fn hook_action(
+        &self,
+        input: &Value,
+        _caller: &Caller,
+    ) -> Result<(String, i64, i64, baton_engine::Waiting), Fail> {
+        let (req, act) = match (int(input, "requestNumber")?, int(input, "actionNumber")?) {
+            (Some(r), Some(a)) => (r, a),
+            _ => match input.get("id") {
+                Some(Value::String(id)) => {
+                    let plain = decode_id("id", id, "Action")?;
+                    let parsed = plain
+                        .split_once("---")
+                        .and_then(|(r, a)| Some((r.parse().ok()?, a.parse().ok()?)));
+                    parsed.ok_or_else(|| {
+                        Fail::Business("id must be Action:REQUEST---ACTION".into())
+                    })?
+                }
+                _ => {
+                    let missing = if int(input, "requestNumber")?.is_none() {
+                        "requestNumber"
+                    } else {
+                        "actionNumber"
+                    };
+                    return Err(Fail::Business(format!(
+                        "{missing} is required (requestNumber and actionNumber, or id)"
+                    )));
+                }
+            },
+        };
+        let guid = self
+            .store()
+            .request_by_number(req)?
+            .ok_or_else(|| Fail::Business(format!("no request number {req}")))?;
+        let row = self.instance_row(&guid)?;
+        let (engine, inst) = self.load(&row)?;
+        self.number_actions(&guid, &engine, &inst)?;
+        let numbers = self.store().action_numbers(&guid)?;
+        let task_id = numbers
+            .iter()
+            .find(|(_, n)| *n == act)
+            .map(|(t, _)| t.clone())
+            .ok_or_else(|| Fail::Business(format!("request {req} has no action number {act}")))?;
+        let task = form_tasks(&engine, &inst)
+            .into_iter()
+            .find(|w| w.task_id == task_id)
+            .ok_or_else(|| Fail::Business(format!("action {act} of request {req} is not open")))?;
+        Ok((guid, req, act, task))
+    }
+
+    fn hook_create_request(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Fail> {
+        let name = match input.get("processName") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            _ => return Err(Fail::Business("processName is required".into())),
+        };
+        let version = int(input, "processVersion")?;
+        if !matches!(
+            input.get("isTest"),
+            None | Some(Value::Null) | Some(Value::Bool(_))
+        ) {
+            return Err(Fail::Business("isTest must be true or false".into()));
+        }
+        let vars = parameters(input)?;
+        let (caller, delegator) = self.hook_caller(app, input, true)?;
+        let def = self.process_by_name(&name, version)?;
+        // The request number is written in the start's own transaction.
+        let (guid, engine, inst) =
+            self.start_instance(def, None, vars, None, None, &caller, Extra::NumberRequest)?;
+        let number = self.store().request_number(&guid)?;
+        let number =
+            number.ok_or_else(|| Fail::Business(format!("request {guid} has no number")))?;
+        self.number_actions(&guid, &engine, &inst)?;
+        Ok(
+            json!({"requestId": b64(&format!("Request:{number}")), "number": number,
+                  "instanceGuid": guid, "status": inst.status.as_str(),
+                  "onBehalfOf": delegator.as_ref().map(|d| b64(&format!("User:{d}"))),
+                  "onBehalfOfUserName": delegator}),
+        )
+    }
+
+    /// A process by its key, else by its deployed name; its newest version or `version`.
+    fn process_by_name(&self, name: &str, version: Option<i64>) -> Result<i64, Fail> {
+        let (defs, _) = self.store().definitions(None, 1, 500)?;
+        let key = defs
+            .iter()
+            .find(|d| d.process_key == name)
+            .or_else(|| defs.iter().find(|d| d.name.as_deref() == Some(name)))
+            .map(|d| d.process_key.clone())
+            .ok_or_else(|| Fail::Business(format!("no process named '{name}'")))?;
+        defs.iter()
+            .filter(|d| d.process_key == key)
+            .find(|d| version.is_none_or(|v| v == d.version))
+            .map(|d| d.process_definition_id)
+            .ok_or_else(|| {
+                Fail::Business(format!(
+                    "process '{name}' has no version {}",
+                    version.unwrap_or_default()
+                ))
+            })
+    }
+
+    fn hook_update_dataset(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Fail> {
+        let (guid, number) = self.hook_request(input, "number")?;
+        let vars = parameters(input)?;
+        if vars.is_empty() {
+            return Err(Fail::Business(
+                "parameters is required (at least one)".into(),
+            ));
+        }
+        let (caller, _) = self.hook_caller(app, input, false)?;
+        if !caller.admin {
+            return Err(Fail::Business(format!(
+                "updateRequestDataset needs system access: {} is not an administrator",
+                caller.name()
+            )));
+        }
+        let s = self.step(&guid, Event::SetVariables { variables: vars }, &caller)?;
+        self.number_actions(&guid, &s.engine, &s.inst)?;
+        Ok(json!({"number": number, "id": b64(&format!("Request:{number}"))}))
+    }
+
+    fn hook_cancel_request(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Fail> {
+        let (guid, number) = self.hook_request(input, "number")?;
+        let (caller, delegator) = self.hook_caller(app, input, true)?;
+        let s = self.step(
+            &guid,
+            Event::Cancel {
+                reason: Some("cancelled by an incoming webhook application".into()),
+            },
+            &caller,
+        )?;
+        Ok(
+            json!({"number": number, "id": b64(&format!("Request:{number}")),
+                  "status": s.inst.status.as_str(),
+                  "onBehalfOf": delegator.as_ref().map(|d| b64(&format!("User:{d}"))),
+                  "onBehalfOfUserName": delegator}),
+        )
+    }
+
+    fn hook_complete_action(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Fail> {
+        let (caller, delegator) = self.hook_caller(app, input, true)?;
+        let (guid, req, act, task) = self.hook_action(input, &caller)?;
+        let data = Value::Object(parameters(input)?);
+        let s = self.step(
+            &guid,
+            Event::CompleteTask {
+                task_id: Some(task.task_id.clone()),
+                data,
+            },
+            &caller,
+        )?;
+        self.number_actions(&guid, &s.engine, &s.inst)?;
+        Ok(json!({"requestNumber": req, "number": act,
+                  "activityName": task.name.clone().unwrap_or(task.task_id.clone()),
+                  "id": b64(&format!("Action:{req}---{act}")),
+                  "requestStatus": s.inst.status.as_str(),
+                  "onBehalfOf": delegator.as_ref().map(|d| b64(&format!("User:{d}"))),
+                  "onBehalfOfUserName": delegator}))
+    }
+}
