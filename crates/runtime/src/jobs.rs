@@ -653,44 +653,14 @@ impl Runtime {
                 config["commandName"].as_str().unwrap_or_default(),
                 &config["commandData"],
             ),
-            1 => {
-                let mut previous = Value::Null;
-                let mut steps = Vec::new();
-                for (i, step) in config["commandChain"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .enumerate()
-                {
-                    let cmd = step["commandName"].as_str().unwrap_or_default();
-                    let data = substitute(&step["commandData"], &previous);
-                    previous = run(cmd, &data)
-                        .map_err(|e| format!("step {} ({cmd}) failed: {e}", i + 1))?;
-                    steps.push(json!({"commandName": cmd, "result": previous}));
-                }
-                Ok(json!({"steps": steps, "result": previous}))
-            }
+            1 => self.run_chain(&config["commandChain"], |data| data.clone()),
             2 => {
-                let code = config["executionCode"].as_str().unwrap_or_default();
-                let host = ScriptHost::single(code).map_err(|e| e.message)?;
-                let mut vars = Map::new();
-                vars.insert(
-                    "job".into(),
-                    json!({"id": job.id, "name": job.name, "cronExpression": job.cron_expression, "timeZone": job.time_zone, "lastRunAt": job.last_run_at}),
-                );
-                let input = ScriptInput {
-                    lookup: &|n| vars.get(n).cloned(),
-                    all: &|| vars.clone(),
-                    form_data: None,
-                    current_user: None,
-                    now: self.clock.now(),
-                };
-                let out = host.run(0, &input).map_err(|e| match (e.line, e.column) {
-                    (Some(l), Some(c)) => format!("line {l}, column {c}: {}", e.message),
-                    _ => e.message,
-                })?;
-                let written: Map<String, Value> = out.writes.into_iter().collect();
-                Ok(json!({"value": out.value, "variables": written}))
+                let job_vars = json!({"id": job.id, "name": job.name, "cronExpression": job.cron_expression, "timeZone": job.time_zone, "lastRunAt": job.last_run_at});
+                self.run_code(
+                    config["executionCode"].as_str().unwrap_or_default(),
+                    "job",
+                    job_vars,
+                )
             }
             _ => {
                 let mut data = json!({"variables": config["variables"]});
@@ -702,6 +672,49 @@ impl Runtime {
                 run("StartProcessInstanceCommand", &data)
             }
         }
+    }
+
+    /// Execution type 1 (jobs and webhooks): runs the steps in order, each step's data first
+    /// passed through `prepare`, then `$previous` replaced by the previous step's result; stops
+    /// at the first step that fails, naming it.
+    pub(crate) fn run_chain(
+        &self,
+        chain: &Value,
+        prepare: impl Fn(&Value) -> Value,
+    ) -> Result<Value, String> {
+        let mut previous = Value::Null;
+        let mut steps = Vec::new();
+        for (i, step) in chain.as_array().into_iter().flatten().enumerate() {
+            let cmd = step["commandName"].as_str().unwrap_or_default();
+            let data = substitute(&prepare(&step["commandData"]), &previous);
+            previous = self
+                .execute_as(cmd, &data, &Caller::owner())
+                .into_result()
+                .map_err(|e| format!("step {} ({cmd}) failed: {e}", i + 1))?;
+            steps.push(json!({"commandName": cmd, "result": previous}));
+        }
+        Ok(json!({"steps": steps, "result": previous}))
+    }
+
+    /// Execution type 2 (jobs and webhooks): runs rhai `code` with `name` bound to `value` and
+    /// `now()` on the runtime's clock; answers its value and the variables it wrote.
+    pub(crate) fn run_code(&self, code: &str, name: &str, value: Value) -> Result<Value, String> {
+        let host = ScriptHost::single(code).map_err(|e| e.message)?;
+        let mut vars = Map::new();
+        vars.insert(name.into(), value);
+        let input = ScriptInput {
+            lookup: &|n| vars.get(n).cloned(),
+            all: &|| vars.clone(),
+            form_data: None,
+            current_user: None,
+            now: self.clock.now(),
+        };
+        let out = host.run(0, &input).map_err(|e| match (e.line, e.column) {
+            (Some(l), Some(c)) => format!("line {l}, column {c}: {}", e.message),
+            _ => e.message,
+        })?;
+        let written: Map<String, Value> = out.writes.into_iter().collect();
+        Ok(json!({"value": out.value, "variables": written}))
     }
 
     /// At open: runs left `Running` by a process that stopped are marked Interrupted.
@@ -766,7 +779,7 @@ fn view(job: &JobRow, with_code: bool) -> Value {
 
 /// Replaces `"$previous"` and `"$previous.path.to.field"` strings with the previous step's
 /// result (or that field of it; list items by index), anywhere in `data`.
-pub(crate) fn substitute(data: &Value, previous: &Value) -> Value {
+fn substitute(data: &Value, previous: &Value) -> Value {
     substitute_var(data, "$previous", previous)
 }
 

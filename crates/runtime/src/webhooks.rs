@@ -14,10 +14,9 @@
 //! (the verification secret, `verif-hash`, `authorization`, cookies) are never stored in the log
 //! nor answered by a query.
 
-use crate::jobs::{substitute, substitute_var};
+use crate::jobs::substitute_var;
 use crate::{opt_text, paging, text, Answer, Caller, Fail, Runtime};
 use base64::Engine as _;
-use baton_engine::script::{ScriptHost, ScriptInput};
 use baton_store::{NewWebhookConfig, NewWebhookRequest, WebhookConfigRow, WebhookRequestRow};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
@@ -1046,43 +1045,14 @@ impl Runtime {
                 let data = if data.is_object() { data } else { json!({}) };
                 run(config["commandName"].as_str().unwrap_or_default(), &data)
             }
-            1 => {
-                let mut previous = Value::Null;
-                let mut steps = Vec::new();
-                for (i, step) in config["commandChain"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .enumerate()
-                {
-                    let cmd = step["commandName"].as_str().unwrap_or_default();
-                    let data = substitute_var(&step["commandData"], "$request", request);
-                    let data = substitute(&data, &previous);
-                    previous = run(cmd, &data)
-                        .map_err(|e| format!("step {} ({cmd}) failed: {e}", i + 1))?;
-                    steps.push(json!({"commandName": cmd, "result": previous}));
-                }
-                Ok(json!({"steps": steps, "result": previous}))
-            }
-            2 => {
-                let code = config["executionCode"].as_str().unwrap_or_default();
-                let host = ScriptHost::single(code).map_err(|e| e.message)?;
-                let mut vars = Map::new();
-                vars.insert("request".into(), request.clone());
-                let input = ScriptInput {
-                    lookup: &|n| vars.get(n).cloned(),
-                    all: &|| vars.clone(),
-                    form_data: None,
-                    current_user: None,
-                    now: self.clock.now(),
-                };
-                let out = host.run(0, &input).map_err(|e| match (e.line, e.column) {
-                    (Some(l), Some(c)) => format!("line {l}, column {c}: {}", e.message),
-                    _ => e.message,
-                })?;
-                let written: Map<String, Value> = out.writes.into_iter().collect();
-                Ok(json!({"value": out.value, "variables": written}))
-            }
+            1 => self.run_chain(&config["commandChain"], |data| {
+                substitute_var(data, "$request", request)
+            }),
+            2 => self.run_code(
+                config["executionCode"].as_str().unwrap_or_default(),
+                "request",
+                request.clone(),
+            ),
             _ => {
                 let mut vars = match &config["variables"] {
                     Value::Object(m) => m.clone(),
