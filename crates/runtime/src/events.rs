@@ -39,8 +39,6 @@ const BACKOFF_SECS: [i64; 6] = [10, 60, 300, 1800, 7200, 21600];
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Due rows read per round.
 const SEND_BATCH: i64 = 256;
-/// The longest the sender sleeps without looking.
-const MAX_SLEEP: Duration = Duration::from_secs(30);
 
 /// What a step changed, for its events.
 pub(crate) struct StepEvents<'a> {
@@ -349,55 +347,13 @@ impl Runtime {
 
     fn sender_loop(self: &Arc<Self>) {
         tracing::info!("delivery sender started");
-        loop {
-            {
-                let mut s = self
-                    .send_wake
-                    .state
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
-                if s.stop {
-                    break;
-                }
-                s.kicked = false;
-                s.planned = None;
-            }
+        self.send_wake.run(&*self.clock, || {
             let sent = self.deliver_due();
             if sent > 0 {
                 tracing::debug!(sent, "deliveries attempted");
             }
-            let next = self.store().next_delivery_due().ok().flatten();
-            let mut s = self
-                .send_wake
-                .state
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if s.stop {
-                break;
-            }
-            if s.kicked {
-                continue;
-            }
-            let wait = match next.as_deref().map(crate::schedule::parse_due) {
-                Some(Ok(due)) => {
-                    let left = self.clock.now().duration_until(due);
-                    if left.is_negative() || left.is_zero() {
-                        continue;
-                    }
-                    Duration::try_from(left).unwrap_or(MAX_SLEEP).min(MAX_SLEEP)
-                }
-                _ => MAX_SLEEP,
-            };
-            s.planned = next;
-            let (s, _) = self
-                .send_wake
-                .cv
-                .wait_timeout_while(s, wait, |s| !s.kicked && !s.stop)
-                .unwrap_or_else(|p| p.into_inner());
-            if s.stop {
-                break;
-            }
-        }
+            self.store().next_delivery_due().ok().flatten()
+        });
         tracing::info!("delivery sender stopped");
     }
 

@@ -77,6 +77,53 @@ pub(crate) struct Wake {
 }
 
 impl Wake {
+    /// The loop of a background thread: `pass` does the work due now and answers the next due
+    /// time; then the thread sleeps until that time (at most `MAX_SLEEP`), an earlier `offer`,
+    /// or a stop. An offer that arrives during a pass makes the next pass start at once.
+    pub(crate) fn run(
+        &self,
+        clock: &dyn baton_engine::Clock,
+        mut pass: impl FnMut() -> Option<String>,
+    ) {
+        loop {
+            {
+                let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                if s.stop {
+                    return;
+                }
+                s.kicked = false;
+                s.planned = None;
+            }
+            let next = pass();
+            let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if s.stop {
+                return;
+            }
+            if s.kicked {
+                continue;
+            }
+            let wait = match next.as_deref().map(parse_due) {
+                Some(Ok(due)) => {
+                    let left = clock.now().duration_until(due);
+                    if left.is_negative() || left.is_zero() {
+                        continue;
+                    }
+                    Duration::try_from(left).unwrap_or(MAX_SLEEP).min(MAX_SLEEP)
+                }
+                _ => MAX_SLEEP,
+            };
+            let mut s = s;
+            s.planned = next;
+            let (s, _) = self
+                .cv
+                .wait_timeout_while(s, wait, |s| !s.kicked && !s.stop)
+                .unwrap_or_else(|p| p.into_inner());
+            if s.stop {
+                return;
+            }
+        }
+    }
+
     pub(crate) fn offer(&self, due: &str) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if s.planned.as_deref().is_none_or(|p| due < p) {
@@ -158,48 +205,14 @@ impl Runtime {
 
     fn scheduler_loop(self: &Arc<Self>) {
         tracing::info!("scheduler started");
-        loop {
+        self.wake.run(&*self.clock, || {
             self.scheduler_wakeups.fetch_add(1, Ordering::Relaxed);
-            {
-                let mut s = self.wake.state.lock().unwrap_or_else(|p| p.into_inner());
-                if s.stop {
-                    break;
-                }
-                s.kicked = false;
-                s.planned = None;
-            }
             let report = self.fire_due_detached();
             if report.fired + report.failed > 0 {
                 tracing::debug!(fired = report.fired, failed = report.failed, "timers fired");
             }
-            let next = self.store().next_due().ok().flatten();
-            let mut s = self.wake.state.lock().unwrap_or_else(|p| p.into_inner());
-            if s.stop {
-                break;
-            }
-            if s.kicked {
-                continue;
-            }
-            let wait = match next.as_deref().map(parse_due) {
-                Some(Ok(due)) => {
-                    let left = self.clock.now().duration_until(due);
-                    if left.is_negative() || left.is_zero() {
-                        continue;
-                    }
-                    Duration::try_from(left).unwrap_or(MAX_SLEEP).min(MAX_SLEEP)
-                }
-                _ => MAX_SLEEP,
-            };
-            s.planned = next;
-            let (s, _) = self
-                .wake
-                .cv
-                .wait_timeout_while(s, wait, |s| !s.kicked && !s.stop)
-                .unwrap_or_else(|p| p.into_inner());
-            if s.stop {
-                break;
-            }
-        }
+            self.store().next_due().ok().flatten()
+        });
         tracing::info!("scheduler stopped");
     }
 
