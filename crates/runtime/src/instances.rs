@@ -213,18 +213,15 @@ impl Runtime {
 
     /// The newest version of every deployed process key, with its engine.
     pub(crate) fn latest_engines(&self) -> Result<Vec<(i64, Arc<Engine>)>, Fail> {
-        let (defs, _) = self.store().definitions(None, 1, 500)?;
-        let mut seen = std::collections::HashSet::new();
-        let mut out = Vec::new();
-        for d in defs {
-            if seen.insert(d.process_key.clone()) {
-                out.push((
+        let defs = self.store().latest_definitions()?;
+        defs.iter()
+            .map(|d| {
+                Ok((
                     d.process_definition_id,
                     self.engine(d.process_definition_id)?,
-                ));
-            }
-        }
-        Ok(out)
+                ))
+            })
+            .collect()
     }
 
     pub(crate) fn signal(&self, data: &Value, caller: &Caller) -> Answer {

@@ -746,7 +746,8 @@ fn write_step(
     }
     // One entry per step with every variable it changed, before the step's element events
     // (for a new instance: the variables it starts with).
-    let change = variable_changes(&before.vars, &engine.variables(&inst));
+    let after = Indexed::of(engine, &inst, &guid, now);
+    let change = variable_changes(&before.vars, &after.vars);
     if let Some(change) = &change {
         tx.history(
             &guid,
@@ -757,7 +758,6 @@ fn write_step(
         )?;
     }
     let queued = record_effects(tx, &guid, &state, &effects, now)?;
-    let after = Indexed::of(engine, &inst, &guid, now);
     // Events out, in this same transaction: a committed step has its deliveries, a rolled-back
     // one has none.
     let sent = if events {

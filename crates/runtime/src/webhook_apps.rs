@@ -438,23 +438,17 @@ impl Runtime {
 
     /// A process by its key, else by its deployed name; its newest version or `version`.
     fn process_by_name(&self, name: &str, version: Option<i64>) -> Result<i64, Fail> {
-        let (defs, _) = self.store().definitions(None, 1, 500)?;
-        let key = defs
+        let defs = self.store().latest_definitions()?;
+        let newest = defs
             .iter()
             .find(|d| d.process_key == name)
             .or_else(|| defs.iter().find(|d| d.name.as_deref() == Some(name)))
-            .map(|d| d.process_key.clone())
             .ok_or_else(|| Fail::Business(format!("no process named '{name}'")))?;
-        defs.iter()
-            .filter(|d| d.process_key == key)
-            .find(|d| version.is_none_or(|v| v == d.version))
-            .map(|d| d.process_definition_id)
-            .ok_or_else(|| {
-                Fail::Business(format!(
-                    "process '{name}' has no version {}",
-                    version.unwrap_or_default()
-                ))
-            })
+        let Some(v) = version else {
+            return Ok(newest.process_definition_id);
+        };
+        let found = self.store().definition_version(&newest.process_key, v)?;
+        found.ok_or_else(|| Fail::Business(format!("process '{name}' has no version {v}")))
     }
 
     fn hook_update_dataset(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Fail> {

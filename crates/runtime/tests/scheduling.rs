@@ -832,7 +832,6 @@ fn cron_preview_in_a_time_zone_across_dst() {
         "from",
     );
     t.field("GetCronPreviewQuery", json!({}), "cronExpression");
-    let _ = t.clock.now();
 }
 
 #[test]
@@ -1035,5 +1034,42 @@ fn random_clock_jumps_keep_the_timer_table_and_the_instances_in_step() {
     assert!(
         instances.iter().any(|m| m.done) && instances.iter().any(|m| m.reminders > 1),
         "the walk exercised both paths"
+    );
+}
+
+#[test]
+fn a_run_left_running_by_a_stopped_process_is_marked_interrupted_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let clock = start_clock();
+    let id = {
+        let t = open(&db, &clock);
+        job(&t, json!({"name": "n", "cronExpression": "0 9 * * *", "executionType": 2, "executionCode": "1"})).0
+    };
+    {
+        // What a crash in the middle of a run leaves behind: a run row still `Running`.
+        let mut s = baton_store::Store::open(&db, Durability::Normal).unwrap();
+        let tx = s.transaction().unwrap();
+        tx.open_run(
+            id,
+            "schedule",
+            None,
+            "Running",
+            None,
+            "2026-01-01T09:00:00.000000Z",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    let t = open(&db, &clock);
+    let r = runs(&t, id);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["status"], "Interrupted", "{r:?}");
+    assert!(r[0]["error"].as_str().unwrap().contains("stopped"), "{r:?}");
+    assert!(r[0]["finishedAt"].is_string());
+    // The job is not stuck: it runs now.
+    assert_eq!(
+        t.run("ExecuteRecurringJobCommand", json!({"id": id}))["status"],
+        "Succeeded"
     );
 }

@@ -203,6 +203,28 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("no process definition with key '{key}'")))
     }
 
+    /// The newest version of every process key (without XML), however many are deployed.
+    pub fn latest_definitions(&self) -> Result<Vec<Definition>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, process_key, version, name, NULL, forms, deployed_at FROM definitions
+             WHERE id IN (SELECT MAX(id) FROM definitions GROUP BY process_key) ORDER BY id DESC",
+        )?;
+        let rows = stmt.query_map([], |r| definition_row(r, false))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The id of one version of a process key.
+    pub fn definition_version(&self, key: &str, version: i64) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id FROM definitions WHERE process_key = ?1 AND version = ?2",
+                params![key, version],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// A page of definitions (without XML), newest first, and the total count.
     pub fn definitions(
         &self,

@@ -421,3 +421,30 @@ fn a_version_2_database_is_migrated_without_losing_its_callbacks() {
         Some("Wait".to_string())
     );
 }
+
+#[test]
+fn the_newest_version_of_every_key_is_found_however_many_versions_exist() {
+    let mut s = Store::open_in_memory().unwrap();
+    let tx = s.transaction().unwrap();
+    // An early key, then more versions of another than any page holds.
+    let (early, _) = tx.deploy("Early", None, "<x/>", &json!({}), AT).unwrap();
+    let mut last = 0;
+    for _ in 0..600 {
+        last = tx.deploy("Busy", None, "<x/>", &json!({}), AT).unwrap().0;
+    }
+    tx.commit().unwrap();
+    let latest = s.latest_definitions().unwrap();
+    let ids: Vec<(String, i64, i64)> = latest
+        .iter()
+        .map(|d| (d.process_key.clone(), d.process_definition_id, d.version))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("Busy".to_string(), last, 600),
+            ("Early".to_string(), early, 1)
+        ]
+    );
+    assert!(s.definition_version("Busy", 7).unwrap().is_some());
+    assert_eq!(s.definition_version("Busy", 601).unwrap(), None);
+}
