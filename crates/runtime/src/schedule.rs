@@ -465,7 +465,7 @@ impl Runtime {
         }
     }
 
-    /// GetTimerListQuery: pending timers, earliest first (`instanceGuid?`, `kind?`).
+    /// GetTimerListQuery: pending timers, earliest first (`instanceGuid?`, `kind?`, paged).
     pub(crate) fn timer_list(&self, data: &Value) -> crate::Answer {
         let guid = crate::opt_text(data, "instanceGuid")?;
         let kind = crate::opt_text(data, "kind")?;
@@ -477,19 +477,8 @@ impl Runtime {
                 ));
             }
         }
-        let mut rows = Vec::new();
-        for k in ["instance", "start", "job"]
-            .into_iter()
-            .filter(|k| kind.is_none_or(|want| want == *k))
-        {
-            let found = self.store().timers_of(k)?;
-            rows.extend(
-                found
-                    .into_iter()
-                    .filter(|r| guid.is_none_or(|g| r.instance_guid.as_deref() == Some(g))),
-            );
-        }
-        rows.sort_by(|a, b| a.due_at.cmp(&b.due_at));
+        let (page, size) = crate::paging(data)?;
+        let (rows, total) = self.store().timers(kind, guid, page, size)?;
         let items: Vec<Value> = rows
             .iter()
             .map(|r| {
@@ -497,10 +486,7 @@ impl Runtime {
                        "elementId": r.element_id, "jobId": r.job_id, "dueAt": r.due_at, "fired": r.fired})
             })
             .collect();
-        Ok((
-            "OK".into(),
-            json!({"items": items, "totalCount": items.len()}),
-        ))
+        Ok(("OK".into(), json!({"items": items, "totalCount": total})))
     }
 }
 

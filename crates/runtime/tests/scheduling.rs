@@ -1031,6 +1031,16 @@ fn random_clock_jumps_keep_the_timer_table_and_the_instances_in_step() {
             );
         }
     }
+    // The list is paged; its total counts every pending row.
+    let waiting = instances.iter().filter(|m| !m.done).count();
+    let page = t.run("GetTimerListQuery", json!({"pageSize": 1}));
+    assert_eq!(
+        (
+            page["items"].as_array().unwrap().len(),
+            page["totalCount"].as_u64()
+        ),
+        (waiting.min(1), Some(waiting as u64))
+    );
     assert!(
         instances.iter().any(|m| m.done) && instances.iter().any(|m| m.reminders > 1),
         "the walk exercised both paths"

@@ -147,12 +147,28 @@ impl Store {
     }
 
     /// Every timer of a kind (tests and the instance view).
-    pub fn timers_of(&self, kind: &str) -> Result<Vec<TimerRow>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {TIMER_COLUMNS} FROM timers WHERE kind = ?1 ORDER BY due_at, id"
+    /// A page of pending timers, earliest first, optionally of one kind or one instance, and
+    /// how many match in all.
+    pub fn timers(
+        &self,
+        kind: Option<&str>,
+        guid: Option<&str>,
+        page: i64,
+        size: i64,
+    ) -> Result<(Vec<TimerRow>, i64)> {
+        let size = size.clamp(1, 1000);
+        let offset = (page.max(1) - 1) * size;
+        const FILTER: &str = "(?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR instance_guid = ?2)";
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT COUNT(*) FROM timers WHERE {FILTER}"),
+            params![kind, guid],
+            |r| r.get(0),
+        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {TIMER_COLUMNS} FROM timers WHERE {FILTER} ORDER BY due_at, id LIMIT ?3 OFFSET ?4"
         ))?;
-        let rows = stmt.query_map(params![kind], timer_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = stmt.query_map(params![kind, guid, size, offset], timer_row)?;
+        Ok((rows.collect::<rusqlite::Result<_>>()?, total))
     }
 
     pub fn job(&self, id: i64) -> Result<Option<JobRow>> {
