@@ -767,14 +767,20 @@ fn view(job: &JobRow, with_code: bool) -> Value {
         "lastRunAt": job.last_run_at,
         "nextRunAt": job.next_run_at,
     });
-    if let Ok(Value::Object(config)) = serde_json::from_str::<Value>(&job.config) {
+    show_execution_fields(&mut v, &job.config, with_code);
+    v
+}
+
+/// Adds a stored execution configuration's fields to a query answer; `executionCode` only when
+/// asked (single-item queries show it, lists never do: seed 000) (jobs and webhooks).
+pub(crate) fn show_execution_fields(view: &mut Value, config: &str, with_code: bool) {
+    if let Ok(Value::Object(config)) = serde_json::from_str::<Value>(config) {
         for (k, val) in config {
             if k != "executionCode" || with_code {
-                v[k] = val;
+                view[k] = val;
             }
         }
     }
-    v
 }
 
 /// Replaces `"$previous"` and `"$previous.path.to.field"` strings with the previous step's

@@ -462,13 +462,7 @@ fn view(row: &WebhookConfigRow, with_code: bool) -> Value {
         "createdAt": row.created_at,
         "updatedAt": row.updated_at,
     });
-    if let Ok(Value::Object(config)) = serde_json::from_str::<Value>(&row.config) {
-        for (k, val) in config {
-            if k != "executionCode" || with_code {
-                v[k] = val;
-            }
-        }
-    }
+    crate::jobs::show_execution_fields(&mut v, &row.config, with_code);
     v
 }
 
