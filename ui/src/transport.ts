@@ -1,0 +1,292 @@
+/**
+ * The one way the UI reaches Baton's command bus (DESIGN.md §3).
+ *
+ * Inside the desktop app the runtime is in-process: commands go through Tauri's `invoke` and
+ * instance changes arrive as Tauri events. In a browser against `baton serve`, commands are
+ * `POST /api/v1/execute` with a bearer token and changes arrive as Server-Sent Events read
+ * from `GET /api/v1/events` (read with `fetch`, because `EventSource` cannot send the
+ * Authorization header). Views never know which one they run on.
+ */
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** A handled command: the seed-000 envelope, unpacked. */
+export type Answer<T> =
+  | { ok: true; message: string; data: T }
+  | { ok: false; message: string; errors: FieldError[]; data: unknown };
+
+/** What `GET /api/v1/events` and the Tauri `instance-changed` event carry. */
+export interface InstanceChange {
+  instanceGuid: string;
+  processKey: string;
+  processDefinitionId: number;
+  status: string;
+  at: string;
+}
+
+/**
+ * The server could not be asked: it is unreachable, or it refused our token. Business
+ * failures are not thrown; they are `Answer`s with `ok: false`.
+ */
+export class TransportError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'unreachable' | 'unauthorized' | 'protocol',
+  ) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}
+
+interface Envelope {
+  isSuccessful?: boolean;
+  message?: string;
+  data?: unknown;
+  errors?: FieldError[];
+}
+
+export function unpack<T>(envelope: Envelope): Answer<T> {
+  const message = typeof envelope.message === 'string' ? envelope.message : '';
+  if (envelope.isSuccessful === true) {
+    return { ok: true, message, data: envelope.data as T };
+  }
+  return {
+    ok: false,
+    message,
+    errors: Array.isArray(envelope.errors) ? envelope.errors : [],
+    data: envelope.data ?? null,
+  };
+}
+
+export const inTauri: boolean =
+  typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
+
+// ---------------------------------------------------------------------------------------------
+// The bearer token (browser only)
+
+const TOKEN_KEY = 'baton.token';
+
+/** Takes `?token=` from the address (then drops it from the address bar) or the stored one. */
+export function initialToken(loc: Location = window.location): string | null {
+  const url = new URL(loc.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl) {
+    localStorage.setItem(TOKEN_KEY, fromUrl);
+    url.searchParams.delete('token');
+    history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+    return fromUrl;
+  }
+  return localStorage.getItem(TOKEN_KEY);
+}
+
+let token: string | null = null;
+let tokenAsker: ((reason: string) => Promise<string>) | null = null;
+
+/** The frame registers how to ask the user for a token (a dialog). */
+export function setTokenAsker(ask: (reason: string) => Promise<string>): void {
+  tokenAsker = ask;
+}
+
+export function setToken(value: string | null): void {
+  token = value;
+  if (value) localStorage.setItem(TOKEN_KEY, value);
+  else localStorage.removeItem(TOKEN_KEY);
+}
+
+async function ensureToken(reason: string): Promise<string> {
+  if (token) return token;
+  if (!tokenAsker) throw new TransportError('No access token: open the page with ?token=', 'unauthorized');
+  const t = await tokenAsker(reason);
+  setToken(t);
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connection state, shown by the frame
+
+type ConnectionListener = (problem: string | null) => void;
+const connectionListeners = new Set<ConnectionListener>();
+let connectionProblem: string | null = null;
+
+function reportConnection(problem: string | null): void {
+  if (problem === connectionProblem) return;
+  connectionProblem = problem;
+  for (const l of connectionListeners) l(problem);
+}
+
+/** Called with a sentence when the server cannot be reached, and with null when it can again. */
+export function onConnection(listener: ConnectionListener): () => void {
+  connectionListeners.add(listener);
+  listener(connectionProblem);
+  return () => connectionListeners.delete(listener);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+async function postExecute(body: string, reason: string, retried = false): Promise<Envelope> {
+  const t = await ensureToken(reason);
+  let response: Response;
+  try {
+    response = await fetch('/api/v1/execute', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${t}` },
+      body,
+    });
+  } catch (e) {
+    const problem = `Cannot reach the Baton server at ${window.location.origin}: ${(e as Error).message}`;
+    reportConnection(problem);
+    throw new TransportError(problem, 'unreachable');
+  }
+  reportConnection(null);
+  if (response.status === 401) {
+    setToken(null);
+    if (retried || !tokenAsker) {
+      throw new TransportError('The server refused the access token.', 'unauthorized');
+    }
+    return postExecute(body, 'The server refused the access token. Enter a valid one.', true);
+  }
+  try {
+    return (await response.json()) as Envelope;
+  } catch {
+    throw new TransportError(
+      `The server answered ${response.status} ${response.statusText} without a JSON body.`,
+      'protocol',
+    );
+  }
+}
+
+/** Runs one command or query on the bus. */
+export async function execute<T = unknown>(cmd: string, data: object = {}): Promise<Answer<T>> {
+  if (inTauri) {
+    const { invoke } = await import('@tauri-apps/api/core');
+    try {
+      const envelope = await invoke<Envelope>('execute', { request: { cmd, data } });
+      return unpack<T>(envelope);
+    } catch (e) {
+      throw new TransportError(`The desktop runtime failed: ${String(e)}`, 'protocol');
+    }
+  }
+  const envelope = await postExecute(JSON.stringify({ cmd, data }), 'Enter the access token that `baton serve` printed.');
+  return unpack<T>(envelope);
+}
+
+/** Like `execute`, but a business failure becomes an Error carrying the server's words. */
+export async function query<T = unknown>(cmd: string, data: object = {}): Promise<T> {
+  const answer = await execute<T>(cmd, data);
+  if (!answer.ok) {
+    const detail = answer.errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ');
+    throw new Error(detail ? `${answer.message} (${detail})` : answer.message);
+  }
+  return answer.data;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live changes
+
+/** `instanceGuid: '*'` means "changes may have been missed (reconnected): reload what you show". */
+export type ChangeListener = (change: InstanceChange) => void;
+const changeListeners = new Set<ChangeListener>();
+let feedStarted = false;
+
+export const RESYNC: InstanceChange = {
+  instanceGuid: '*',
+  processKey: '',
+  processDefinitionId: 0,
+  status: '',
+  at: '',
+};
+
+function emit(change: InstanceChange): void {
+  for (const l of changeListeners) {
+    try {
+      l(change);
+    } catch (e) {
+      console.warn('a change listener failed', e);
+    }
+  }
+}
+
+/** Parses a chunk stream of Server-Sent Events; returns the unconsumed tail. */
+export function parseSse(buffer: string, onEvent: (event: string, data: string) => void): string {
+  const blocks = buffer.split(/\r?\n\r?\n/);
+  const tail = blocks.pop() ?? '';
+  for (const block of blocks) {
+    let event = 'message';
+    const data: string[] = [];
+    for (const line of block.split(/\r?\n/)) {
+      if (line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'event') event = value;
+      else if (field === 'data') data.push(value);
+    }
+    if (data.length > 0) onEvent(event, data.join('\n'));
+  }
+  return tail;
+}
+
+async function browserFeed(): Promise<void> {
+  let delay = 500;
+  let first = true;
+  for (;;) {
+    try {
+      const t = await ensureToken('Enter the access token that `baton serve` printed.');
+      const response = await fetch('/api/v1/events', {
+        headers: { Authorization: `Bearer ${t}`, Accept: 'text/event-stream' },
+      });
+      if (response.status === 401) {
+        setToken(null);
+        throw new Error('token refused');
+      }
+      if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+      reportConnection(null);
+      if (!first) emit(RESYNC);
+      first = false;
+      delay = 500;
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer = parseSse(buffer + value, (event, data) => {
+          if (event !== 'instance') return;
+          try {
+            emit(JSON.parse(data) as InstanceChange);
+          } catch {
+            console.warn('an unreadable change event was ignored');
+          }
+        });
+      }
+    } catch (e) {
+      if (e instanceof TransportError && e.kind === 'unauthorized') return;
+      reportConnection(`Lost the live connection to the Baton server at ${window.location.origin}; retrying.`);
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 10_000);
+  }
+}
+
+async function tauriFeed(): Promise<void> {
+  const { listen } = await import('@tauri-apps/api/event');
+  await listen<InstanceChange>('instance-changed', (e) => emit(e.payload));
+}
+
+/** Calls `listener` for every instance change, pushed by the server; returns the unsubscribe. */
+export function subscribe(listener: ChangeListener): () => void {
+  changeListeners.add(listener);
+  if (!feedStarted) {
+    feedStarted = true;
+    void (inTauri ? tauriFeed() : browserFeed());
+  }
+  return () => changeListeners.delete(listener);
+}
+
+/** Browser start-up: read the token from the address or storage. */
+export function initTransport(): void {
+  if (!inTauri) token = initialToken();
+}
