@@ -127,15 +127,23 @@ export function onConnection(listener: ConnectionListener): () => void {
 // ---------------------------------------------------------------------------------------------
 // Commands
 
-async function postExecute(body: string, reason: string, retried = false): Promise<Envelope> {
+/** Options of one command. */
+export interface ExecuteOptions {
+  /**
+   * Run the command as this user (an administrator acting for a user, as the task inbox does):
+   * `X-Baton-Act-As` over HTTP, `actAs` in the desktop's request. The server refuses it for
+   * callers who are not administrators.
+   */
+  actAs?: string;
+}
+
+async function postExecute(body: string, reason: string, options: ExecuteOptions, retried = false): Promise<Envelope> {
   const t = await ensureToken(reason);
   let response: Response;
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', Authorization: `Bearer ${t}` };
+  if (options.actAs) headers['X-Baton-Act-As'] = options.actAs;
   try {
-    response = await fetch('/api/v1/execute', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${t}` },
-      body,
-    });
+    response = await fetch('/api/v1/execute', { method: 'POST', headers, body });
   } catch (e) {
     const problem = `Cannot reach the Baton server at ${window.location.origin}: ${(e as Error).message}`;
     reportConnection(problem);
@@ -147,7 +155,7 @@ async function postExecute(body: string, reason: string, retried = false): Promi
     if (retried || !tokenAsker) {
       throw new TransportError('The server refused the access token.', 'unauthorized');
     }
-    return postExecute(body, 'The server refused the access token. Enter a valid one.', true);
+    return postExecute(body, 'The server refused the access token. Enter a valid one.', options, true);
   }
   try {
     return (await response.json()) as Envelope;
@@ -160,23 +168,24 @@ async function postExecute(body: string, reason: string, retried = false): Promi
 }
 
 /** Runs one command or query on the bus. */
-export async function execute<T = unknown>(cmd: string, data: object = {}): Promise<Answer<T>> {
+export async function execute<T = unknown>(cmd: string, data: object = {}, options: ExecuteOptions = {}): Promise<Answer<T>> {
   if (inTauri) {
     const { invoke } = await import('@tauri-apps/api/core');
     try {
-      const envelope = await invoke<Envelope>('execute', { request: { cmd, data } });
+      const request = options.actAs ? { cmd, data, actAs: options.actAs } : { cmd, data };
+      const envelope = await invoke<Envelope>('execute', { request });
       return unpack<T>(envelope);
     } catch (e) {
       throw new TransportError(`The desktop runtime failed: ${String(e)}`, 'protocol');
     }
   }
-  const envelope = await postExecute(JSON.stringify({ cmd, data }), 'Enter the access token that `baton serve` printed.');
+  const envelope = await postExecute(JSON.stringify({ cmd, data }), 'Enter the access token that `baton serve` printed.', options);
   return unpack<T>(envelope);
 }
 
 /** Like `execute`, but a business failure becomes an Error carrying the server's words. */
-export async function query<T = unknown>(cmd: string, data: object = {}): Promise<T> {
-  const answer = await execute<T>(cmd, data);
+export async function query<T = unknown>(cmd: string, data: object = {}, options: ExecuteOptions = {}): Promise<T> {
+  const answer = await execute<T>(cmd, data, options);
   if (!answer.ok) {
     const detail = answer.errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ');
     throw new Error(detail ? `${answer.message} (${detail})` : answer.message);
