@@ -440,6 +440,7 @@ impl Runtime {
             })
             .map_err(|e| match e {
                 Fail::Field(_, m) | Fail::Business(m) | Fail::Forbidden(m) => m,
+                Fail::Invalid(errors, _) => crate::commands::describe(&errors),
                 Fail::Conflict => "conflict".into(),
             })?;
         if !written {

@@ -13,7 +13,9 @@
 
 mod access;
 mod batch;
+pub mod commands;
 pub use access::{Bootstrap, FIRST_ADMIN};
+pub use commands::FieldError;
 mod correlation;
 mod events;
 pub mod http;
@@ -42,13 +44,6 @@ impl Clock for SystemClock {
     fn now(&self) -> jiff::Timestamp {
         jiff::Timestamp::now()
     }
-}
-
-/// A field-level validation error, as the seed 000 envelope shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
 }
 
 /// How a command ended, for the HTTP status (not part of the JSON envelope).
@@ -132,6 +127,8 @@ impl Reply {
 /// Why a command could not run, before it becomes a `Reply`.
 enum Fail {
     Field(&'static str, String),
+    /// Validation failed: field errors, and `data` that says more (e.g. a deploy's problems).
+    Invalid(Vec<FieldError>, Value),
     Business(String),
     Forbidden(String),
     /// Another command changed the instance first: re-read and re-apply.
@@ -533,6 +530,11 @@ impl Runtime {
         match result {
             Ok((message, data)) => Reply::ok(&message, data),
             Err(Fail::Field(f, m)) => Reply::invalid(f, m, Outcome::Refused),
+            Err(Fail::Invalid(errors, data)) => Reply {
+                data,
+                errors,
+                ..Reply::invalid("", "", Outcome::Refused)
+            },
             Err(Fail::Business(m)) => Reply::fail(m, Outcome::Refused),
             Err(Fail::Forbidden(m)) => Reply::fail(m, Outcome::Forbidden),
             Err(Fail::Conflict) => Reply::fail(

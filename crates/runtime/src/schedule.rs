@@ -316,6 +316,7 @@ impl Runtime {
     ) -> Result<(), String> {
         let describe = |e: Fail| match e {
             Fail::Field(f, m) => format!("{f}: {m}"),
+            Fail::Invalid(errors, _) => crate::commands::describe(&errors),
             Fail::Business(m) | Fail::Forbidden(m) => m,
             Fail::Conflict => "the instance kept changing".into(),
         };

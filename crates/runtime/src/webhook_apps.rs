@@ -232,6 +232,7 @@ impl Runtime {
         let body = match self.hook_operation(&app, &payload) {
             Ok(v) => v,
             Err(Fail::Field(_, m)) | Err(Fail::Business(m)) | Err(Fail::Forbidden(m)) => errors(m),
+            Err(Fail::Invalid(list, _)) => errors(crate::commands::describe(&list)),
             Err(Fail::Conflict) => errors("the request changed meanwhile; send it again"),
         };
         HookAnswer { status: 200, body }

@@ -828,6 +828,7 @@ impl Runtime {
             Err(e) => {
                 let m = match e {
                     Fail::Business(m) | Fail::Forbidden(m) | Fail::Field(_, m) => m,
+                    Fail::Invalid(errors, _) => crate::commands::describe(&errors),
                     Fail::Conflict => "conflict".into(),
                 };
                 tracing::warn!("could not record a webhook request: {m}");
