@@ -1,0 +1,228 @@
+//! Baton's desktop shell: one Tauri window over the runtime's `Host`, started in-process.
+//!
+//! The host owns everything that runs (store, command bus, webhook listener on 127.0.0.1,
+//! scheduler, delivery sender); this file only starts it from a `HostConfig`, hands the UI one
+//! `execute` command and the `instance-changed` event, and shuts the host down when the app
+//! exits. See docs/desktop.md, "Desktop shell".
+
+// No console window next to the app on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+use baton_runtime::host::{Host, HostConfig, HostError};
+use baton_runtime::Bootstrap;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use tauri::{Emitter, Manager, RunEvent};
+use tokio::sync::broadcast::error::RecvError;
+
+/// The webhook listener's usual address; another free port is taken when it is in use.
+const DEFAULT_LISTEN: &str = "127.0.0.1:7410";
+
+/// The running host, or why there is none: it could not start (another Baton holds the
+/// database, say) or the app is closing. Commands hold the lock while they run, so shutdown
+/// waits for the command in flight and no command starts after it. A host that could not start
+/// still opens the window: every command answers why, and the UI shows it. (A mutex, not a
+/// read-write lock: `Host` is `Send` but not `Sync`. Commands take milliseconds and SQLite
+/// serialises the writes anyway.)
+struct HostCell(Mutex<Result<Host, String>>);
+
+/// The seed-000 envelope for a failure that never reached the command bus.
+fn failure(message: &str) -> Value {
+    json!({"isSuccessful": false, "message": message, "data": null, "errors": []})
+}
+
+/// `{cmd, data}` in, the same envelope as `POST /api/v1/execute` out, run as the local owner.
+/// The bus call is blocking (SQLite), so it runs on a blocking thread, never on the event loop.
+#[tauri::command]
+async fn execute(app: tauri::AppHandle, request: Value) -> Value {
+    let ran = tauri::async_runtime::spawn_blocking(move || {
+        let cell = app.state::<HostCell>();
+        let host = cell
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match host.as_ref() {
+            Ok(host) => host.execute(&request),
+            Err(why) => failure(why),
+        }
+    })
+    .await;
+    ran.unwrap_or_else(|e| failure(&format!("the command stopped unexpectedly: {e}")))
+}
+
+/// Where the listener binds: BATON_LISTEN if set ("off" for no listener), else 127.0.0.1:7410.
+fn listen_address() -> Option<String> {
+    match std::env::var("BATON_LISTEN") {
+        Ok(v) if v.trim().eq_ignore_ascii_case("off") => None,
+        Ok(v) if !v.trim().is_empty() => Some(v.trim().to_string()),
+        _ => Some(DEFAULT_LISTEN.to_string()),
+    }
+}
+
+fn config(db: &Path, listen: Option<String>) -> HostConfig {
+    HostConfig {
+        db: db.to_path_buf(),
+        listen,
+        token: None,
+        durability: baton_store::Durability::Full,
+        // The window has the UI built in (frontendDist); the listener serves webhooks and the API.
+        ui: None,
+    }
+}
+
+/// Starts the host on the usual port, or on any free loopback port when that one is taken.
+fn start_host(db: &Path) -> Result<Host, HostError> {
+    let wanted = listen_address();
+    match Host::start(config(db, wanted.clone())) {
+        Err(HostError::Address { address, source })
+            if wanted.as_deref() == Some(DEFAULT_LISTEN) =>
+        {
+            tracing::warn!(
+                "cannot listen on {address} ({source}); taking any free port on 127.0.0.1"
+            );
+            Host::start(config(db, Some("127.0.0.1:0".into())))
+        }
+        started => started,
+    }
+}
+
+/// Says where the data and the listener are, once, on stderr (the app's log).
+fn announce(host: &Host, db: &Path) {
+    eprintln!("Baton: database {}", db.display());
+    match host.address() {
+        Some(addr) => eprintln!("Baton: webhook listener and API on http://{addr}/"),
+        None => eprintln!("Baton: no HTTP listener (BATON_LISTEN=off)"),
+    }
+    match host.bootstrap() {
+        Bootstrap::NewToken(t) => {
+            eprintln!("Baton: admin token for the HTTP API (shown once): {t}")
+        }
+        Bootstrap::Given | Bootstrap::Existing => {}
+    }
+}
+
+/// Forwards every committed instance change to the window as `instance-changed`.
+fn forward_changes(app: &tauri::AppHandle, host: &Host) {
+    let mut changes = host.subscribe();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match changes.recv().await {
+                Ok(change) => {
+                    if let Err(e) = app.emit("instance-changed", &change) {
+                        tracing::warn!("instance-changed not delivered to the window: {e}");
+                    }
+                }
+                // A burst outran the window; later changes still come, and the views reload
+                // what they show on the next one.
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!("{n} instance changes were dropped before the window saw them")
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+/// Ctrl-C or SIGTERM (a terminal, a session manager, the WebDriver test ending) ends the app
+/// through the same exit path as closing the window, so the host is shut down.
+fn exit_on_signals(app: &tauri::AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        app.exit(0);
+    });
+}
+
+fn shutdown(app: &tauri::AppHandle) {
+    let Some(cell) = app.try_state::<HostCell>() else {
+        return;
+    };
+    let closing = Err("Baton is closing; the command was not run".to_string());
+    let host = std::mem::replace(
+        &mut *cell
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        closing,
+    );
+    if let Ok(host) = host {
+        host.shutdown();
+        eprintln!("Baton: stopped");
+    }
+}
+
+fn init_logging() {
+    let filter = std::env::var("BATON_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "warn,baton_runtime=info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn database_path(app: &tauri::AppHandle) -> Result<PathBuf, String> {
+    if let Some(db) = std::env::var_os("BATON_DB").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(db));
+    }
+    app.path()
+        .app_data_dir()
+        .map(|dir| dir.join("baton.db"))
+        .map_err(|e| format!("no app-data folder for the database: {e}"))
+}
+
+fn main() {
+    init_logging();
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_fs::init())
+        .invoke_handler(tauri::generate_handler![execute])
+        .setup(|app| {
+            let handle = app.handle();
+            exit_on_signals(handle);
+            let host = database_path(handle).and_then(|db| {
+                let host = start_host(&db).map_err(|e| format!("Baton could not start: {e}"))?;
+                announce(&host, &db);
+                Ok(host)
+            });
+            match &host {
+                Ok(host) => forward_changes(handle, host),
+                Err(why) => eprintln!("{why}"),
+            }
+            app.manage(HostCell(Mutex::new(host)));
+            Ok(())
+        })
+        // The same path as in build.rs: tauri.conf.json is at the repository root.
+        .build(tauri::generate_context!("../tauri.conf.json"));
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("Baton could not start: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let RunEvent::Exit = event {
+            shutdown(handle);
+        }
+    });
+}
