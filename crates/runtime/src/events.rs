@@ -379,6 +379,10 @@ impl Runtime {
                 break;
             }
             for row in rows {
+                // A stopping sender leaves the rest pending for the next start.
+                if self.send_wake.stopping() {
+                    return attempts;
+                }
                 if let Err(e) = self.attempt(&row) {
                     tracing::warn!(delivery = %row.id, "cannot record a delivery attempt: {e}");
                 }

@@ -13,16 +13,25 @@
 //! every request recorded with its verdict. `POST /hooks/{token}` is an incoming webhook
 //! application (`webhook_apps.rs`, docs/webhook-apps.md): the private URL is the secret. Commands run on tokio's blocking pool: SQLite and scripts never stall
 //! the async workers. `app(state)` builds the router so tests call it with `oneshot`, no socket.
+//!
+//! `GET /api/v1/events` streams the change feed as Server-Sent Events (bearer token required):
+//! `event: instance` with an `InstanceChange` as JSON for each committed step, a `: keep-alive`
+//! comment every 15 s, and `event: lagged` (`{"missed": n}`) when the client fell so far behind
+//! that changes were dropped (reload what you show). Every other GET outside the API is the web
+//! UI (`app_with` and `UiAssets`): its files, `index.html` for anything unknown (the UI routes
+//! with `#/...`), a strict CSP on `index.html`, and a page saying how to build the UI when the
+//! binary has none.
 
 use crate::{Caller, Outcome, Reply, Runtime};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -31,16 +40,216 @@ pub struct AppState {
     pub runtime: Arc<Runtime>,
 }
 
+/// The built web UI: every file under ui/dist, by its path relative to it (`index.html`,
+/// `assets/index-1a2b3c.js`).
+#[derive(Debug, Clone, Copy)]
+pub struct UiAssets {
+    pub files: &'static [(&'static str, &'static [u8])],
+}
+
+impl UiAssets {
+    fn get(&self, path: &str) -> Option<&'static [u8]> {
+        self.files
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, bytes)| *bytes)
+    }
+}
+
+/// What the doors serve besides the commands.
+#[derive(Debug, Clone, Default)]
+pub struct AppOptions {
+    /// The web UI served at `/` (None: a page saying how to build it).
+    pub ui: Option<UiAssets>,
+    /// Becomes `true` when the server stops: open event streams end, so that a graceful
+    /// shutdown does not wait for them.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+}
+
+/// The doors with no web UI and event streams that end only when their client leaves.
 pub fn app(state: Arc<AppState>) -> Router {
+    app_with(state, AppOptions::default())
+}
+
+/// The doors, the event stream and the web UI.
+pub fn app_with(state: Arc<AppState>, options: AppOptions) -> Router {
+    let AppOptions { ui, stop } = options;
     Router::new()
+        .route(
+            "/api/v1/events",
+            get(
+                move |State(state): State<Arc<AppState>>, headers: HeaderMap| {
+                    events(state, headers, stop.clone())
+                },
+            ),
+        )
         .route("/api/v1/execute", post(execute))
         .route("/api/core/cmd", post(execute))
         .route("/api/bpm/cmd", post(bpm_cmd))
         .route("/webhook/k/{key}", post(webhook_by_key))
         .route("/webhook/{*rest}", post(webhook_by_url))
         .route("/hooks/{token}", post(hook_app))
+        .fallback(move |method: axum::http::Method, uri: axum::http::Uri| {
+            std::future::ready(static_file(ui, &method, uri.path()))
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// How often an idle event stream sends a `: keep-alive` comment.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// `GET /api/v1/events`: the change feed as Server-Sent Events. The subscription is made
+/// before the answer's headers are sent, so a change committed after they arrive is in the
+/// stream.
+async fn events(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    stop: Option<tokio::sync::watch::Receiver<bool>>,
+) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use tokio::sync::broadcast::error::RecvError;
+    if let Err(refused) = caller(&state, Door::Execute, &headers).await {
+        return refused;
+    }
+    let changes = state.runtime.subscribe_changes();
+    let stream =
+        futures_util::stream::unfold((changes, stop), |(mut changes, mut stop)| async move {
+            let next = match stop.as_mut() {
+                Some(stop) => tokio::select! {
+                    next = changes.recv() => next,
+                    // Stopping (or the server that could stop it is gone): end the stream.
+                    _ = stop.wait_for(|stopped| *stopped) => return None,
+                },
+                None => changes.recv().await,
+            };
+            let event = match next {
+                Ok(change) => Event::default()
+                    .event("instance")
+                    .data(serde_json::to_string(&change).unwrap_or_default()),
+                Err(RecvError::Lagged(missed)) => Event::default()
+                    .event("lagged")
+                    .data(json!({ "missed": missed }).to_string()),
+                Err(RecvError::Closed) => return None,
+            };
+            Some((Ok::<_, std::convert::Infallible>(event), (changes, stop)))
+        });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
+        .into_response()
+}
+
+/// The Content-Security-Policy of the web UI's page.
+pub const UI_CSP: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Paths that belong to the API: never answered with the UI's page.
+fn is_api(path: &str) -> bool {
+    ["api", "webhook", "hooks"]
+        .iter()
+        .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
+}
+
+fn content_type(path: &str) -> &'static str {
+    let ext = path.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    match ext.to_ascii_lowercase().as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" | "map" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "ico" => "image/x-icon",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "ttf" => "font/ttf",
+        "wasm" => "application/wasm",
+        "bpmn" | "xml" => "application/xml",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The page `/` shows when this binary was built without the web UI.
+const NO_UI_PAGE: &str = "<!doctype html>
+<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Baton</title></head>
+<body style=\"font-family: sans-serif; max-width: 40em; margin: 3em auto\">
+<h1>Baton</h1>
+<p>This Baton was built without its web UI. The API answers at <code>POST /api/v1/execute</code>.</p>
+<p>To get the UI, build it and then Baton:</p>
+<pre>cd ui &amp;&amp; npm ci &amp;&amp; npm run build &amp;&amp; cd .. &amp;&amp; cargo build --release</pre>
+<p>(<code>cargo xtask run</code> does both.)</p>
+</body></html>
+";
+
+fn page(body: &'static [u8], path: &str, cache: &'static str) -> Response {
+    use axum::http::header;
+    let mut response = (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, content_type(path)),
+            (header::CACHE_CONTROL, cache),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response();
+    if path == "index.html" {
+        let h = response.headers_mut();
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            axum::http::HeaderValue::from_static(UI_CSP),
+        );
+        // The token may be in the address (`?token=`) until the page drops it.
+        h.insert(
+            header::REFERRER_POLICY,
+            axum::http::HeaderValue::from_static("no-referrer"),
+        );
+        h.insert(
+            header::X_FRAME_OPTIONS,
+            axum::http::HeaderValue::from_static("DENY"),
+        );
+    }
+    response
+}
+
+/// Every request no route took: the web UI's files for GET and HEAD outside the API.
+fn static_file(ui: Option<UiAssets>, method: &axum::http::Method, path: &str) -> Response {
+    let path = path.trim_start_matches('/');
+    if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    if is_api(path) {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"isSuccessful": false, "message": format!("no such endpoint: /{path}")})),
+        )
+            .into_response();
+    }
+    let path = if path.is_empty() { "index.html" } else { path };
+    let Some(ui) = ui.filter(|u| u.get("index.html").is_some()) else {
+        return if path == "index.html" {
+            page(NO_UI_PAGE.as_bytes(), path, "no-cache")
+        } else {
+            StatusCode::NOT_FOUND.into_response()
+        };
+    };
+    match ui.get(path) {
+        // Vite's hashed names change with their content: cache them for good.
+        Some(body) if path.starts_with("assets/") => {
+            page(body, path, "public, max-age=31536000, immutable")
+        }
+        Some(body) => page(body, path, "no-cache"),
+        // A missing script or style is a 404, not the page (the browser would refuse it).
+        None if path.starts_with("assets/") => StatusCode::NOT_FOUND.into_response(),
+        None => page(
+            ui.get("index.html").unwrap_or_default(),
+            "index.html",
+            "no-cache",
+        ),
+    }
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

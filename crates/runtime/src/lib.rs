@@ -16,8 +16,11 @@ mod batch;
 pub mod commands;
 pub use access::{Bootstrap, FIRST_ADMIN};
 pub use commands::FieldError;
+mod changes;
+pub use changes::InstanceChange;
 mod correlation;
 mod events;
+pub mod host;
 pub mod http;
 mod instances;
 mod jobs;
@@ -268,6 +271,8 @@ pub struct Runtime {
     send_wake: schedule::Wake,
     /// The HTTP client of the delivery sender (built on first use).
     http_client: std::sync::OnceLock<ureq::Agent>,
+    /// The change feed: one `InstanceChange` per committed step (see `changes`).
+    changes: tokio::sync::broadcast::Sender<InstanceChange>,
 }
 
 fn text<'a>(data: &'a Value, field: &'static str) -> Result<&'a str, Fail> {
@@ -322,7 +327,11 @@ fn paging(data: &Value) -> Result<(i64, i64), Fail> {
 /// Where a step's new state goes.
 enum Target {
     Insert(InstanceRow),
-    Update { guid: String, rev: i64 },
+    Update {
+        guid: String,
+        rev: i64,
+        definition_id: i64,
+    },
 }
 
 impl Target {
@@ -330,6 +339,13 @@ impl Target {
         match self {
             Target::Insert(r) => &r.instance_guid,
             Target::Update { guid, .. } => guid,
+        }
+    }
+
+    fn definition_id(&self) -> i64 {
+        match self {
+            Target::Insert(r) => r.process_definition_id,
+            Target::Update { definition_id, .. } => *definition_id,
         }
     }
 }
@@ -454,6 +470,7 @@ impl Runtime {
             events_on: AtomicBool::new(false),
             send_wake: schedule::Wake::default(),
             http_client: std::sync::OnceLock::new(),
+            changes: changes::channel(),
         };
         rt.refresh_events_on();
         rt.deliver_outbox();
@@ -625,6 +642,7 @@ impl Runtime {
             let target = Target::Update {
                 guid: guid.to_string(),
                 rev: row.rev,
+                definition_id: row.process_definition_id,
             };
             match self.persist(
                 target,
@@ -668,11 +686,18 @@ impl Runtime {
         let now = self.now();
         let events = self.events_on.load(std::sync::atomic::Ordering::Acquire)
             || matches!(extra, Extra::Subscribe(_));
-        let (inst, queued, timer, sent) = self.write(move |tx| {
-            write_step(
+        let definition_id = target.definition_id();
+        let feed_engine = engine.clone();
+        let (inst, queued, timer, sent, guid, now) = self.write(move |tx| {
+            let (inst, queued, timer, sent, guid) = write_step(
                 tx, &*clock, target, &engine, inst, effects, &before, &caller, &extra, &now, events,
-            )
+            )?;
+            Ok((inst, queued, timer, sent, guid, now))
         })?;
+        // Committed: live views hear of it (nothing is built when nobody listens).
+        if self.changes_watched() {
+            self.publish_change(guid, &feed_engine, definition_id, inst.status.as_str(), now);
+        }
         if let Some(due) = timer {
             self.wake.offer(&due);
         }
@@ -685,6 +710,10 @@ impl Runtime {
         Ok(inst)
     }
 }
+
+/// What `write_step` wrote: the instance, whether the outbox got rows, the earliest timer due
+/// and the delivery due it wrote (to wake the scheduler and the sender), and its guid.
+type Written = (Instance, bool, Option<String>, Option<String>, String);
 
 /// The writes of one step, inside the group commit's savepoint for it.
 #[allow(clippy::too_many_arguments)]
@@ -700,7 +729,7 @@ fn write_step(
     extra: &Extra,
     now: &str,
     events: bool,
-) -> Result<(Instance, bool, Option<String>, Option<String>), Fail> {
+) -> Result<Written, Fail> {
     let guid = target.guid().to_string();
     if let Extra::Receipt {
         message_id,
@@ -806,7 +835,7 @@ fn write_step(
             (a, b) => a.or(b),
         };
     }
-    Ok((inst, queued, wake, sent))
+    Ok((inst, queued, wake, sent, guid))
 }
 
 /// What a step changed in the process-level variables: `{"changed": {name: value}, "removed":

@@ -25,7 +25,7 @@ use baton_store::TimerRow;
 use jiff::Timestamp;
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -74,9 +74,17 @@ pub(crate) struct WakeState {
 pub(crate) struct Wake {
     pub(crate) state: Mutex<WakeState>,
     pub(crate) cv: Condvar,
+    /// Set with `state.stop`, read without the lock by long passes between their rows, so a
+    /// stop never waits for a pass that keeps finding work (a timer cycle of microseconds).
+    halted: AtomicBool,
 }
 
 impl Wake {
+    /// Whether the thread on this wake was told to stop.
+    pub(crate) fn stopping(&self) -> bool {
+        self.halted.load(Ordering::Acquire)
+    }
+
     /// The loop of a background thread: `pass` does the work due now and answers the next due
     /// time; then the thread sleeps until that time (at most `MAX_SLEEP`), an earlier `offer`,
     /// or a stop. An offer that arrives during a pass makes the next pass start at once.
@@ -172,6 +180,7 @@ impl BackgroundThread {
             let wake = (self.wake)(&self.rt);
             let mut s = wake.state.lock().unwrap_or_else(|p| p.into_inner());
             s.stop = true;
+            wake.halted.store(true, Ordering::Release);
             wake.cv.notify_all();
         }
         if let Some(t) = self.thread.take() {
@@ -268,7 +277,9 @@ impl Runtime {
     fn fire_rounds(&self, run_job: &(dyn Fn(crate::jobs::Claim) + Sync)) -> FireReport {
         let mut report = FireReport::default();
         let mut seen = HashSet::new();
-        loop {
+        // A stopping scheduler leaves what is still due for the next start (nothing is lost:
+        // the rows stay in the timer table).
+        while !self.wake.stopping() {
             let now = self.clock.now();
             let due = self.store().due_timers(&due_text(now), FIRE_BATCH);
             let rows: Vec<TimerRow> = match due {
@@ -290,6 +301,9 @@ impl Runtime {
             std::thread::scope(|scope| {
                 for _ in 0..FIRE_WORKERS.min(rows.len()) {
                     scope.spawn(|| loop {
+                        if self.wake.stopping() {
+                            break;
+                        }
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(row) = rows.get(i) else { break };
                         match self.fire_one(row, now, run_job) {

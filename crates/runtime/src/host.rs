@@ -1,0 +1,343 @@
+//! The host: one runtime with everything around it, started from one config and stopped by
+//! one call. `baton serve` and the desktop app both run a `Host`; neither wires parts by hand.
+//!
+//! `Host::start` takes the database's lock file (one Baton per database), opens the store,
+//! sets up the administrator's token, lends the command bus to scripts, starts the scheduler
+//! and the delivery sender, and binds the HTTP doors on a tokio runtime of its own (its own
+//! threads, so it runs the same inside an app that has a tokio runtime of its own).
+//! `Host::shutdown` stops in the reverse order: the listener first (requests under way finish
+//! and are answered, event streams end), then the scheduler and the sender (joined), then the
+//! async runtime; the lock is released last. Every acknowledged command was committed before
+//! its answer, so nothing acknowledged is lost, and what was still due (timers, deliveries)
+//! stays in the database for the next start.
+
+use crate::http::{app_with, AppOptions, AppState};
+use crate::{Bootstrap, Caller, InstanceChange, Runtime, SchedulerHandle, SenderHandle};
+use baton_store::Durability;
+use serde_json::{json, Value};
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+pub use crate::http::UiAssets;
+
+/// How long `shutdown` waits for requests under way before it drops their connections.
+pub const GRACE: Duration = Duration::from_secs(10);
+
+/// What a host runs on.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// The SQLite file (created with its folders when missing).
+    pub db: PathBuf,
+    /// Where the HTTP doors listen, e.g. "127.0.0.1:7410"; port 0 takes any free port. None: no
+    /// HTTP listener (the desktop app calls `execute` directly).
+    pub listen: Option<String>,
+    /// The administrator's bearer token. None: keep the tokens the database has, or make one on
+    /// a first start (`Bootstrap::NewToken`).
+    pub token: Option<String>,
+    pub durability: Durability,
+    /// The web UI to serve at `/`.
+    pub ui: Option<UiAssets>,
+}
+
+impl HostConfig {
+    /// A database with full durability, no listener, no token given, no web UI.
+    pub fn new(db: impl Into<PathBuf>) -> HostConfig {
+        HostConfig {
+            db: db.into(),
+            listen: None,
+            token: None,
+            durability: Durability::Full,
+            ui: None,
+        }
+    }
+}
+
+/// Why a host could not start. Each names the file or the address.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("{}: cannot create the folder: {source}", path.display())]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: another Baton is using this database (its lock file {} is held{}); stop it first, or choose another database", db.display(), lock.display(), owner.as_deref().map(|p| format!(" by process {p}")).unwrap_or_default())]
+    Locked {
+        db: PathBuf,
+        lock: PathBuf,
+        owner: Option<String>,
+    },
+    #[error("{}: cannot use the lock file: {source}", lock.display())]
+    LockFile {
+        lock: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Database { path: PathBuf, message: String },
+    #[error("{}: cannot set up the administrator: {message}", path.display())]
+    Bootstrap { path: PathBuf, message: String },
+    #[error("cannot listen on {address}: {source}")]
+    Address {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("cannot start the async runtime: {0}")]
+    AsyncRuntime(std::io::Error),
+}
+
+/// The HTTP side: its tokio runtime, the stop signal, and word when the server has ended.
+struct Server {
+    tokio: tokio::runtime::Runtime,
+    stop: tokio::sync::watch::Sender<bool>,
+    ended: mpsc::Receiver<()>,
+}
+
+/// A running Baton: the runtime, its threads and (optionally) its HTTP doors.
+pub struct Host {
+    runtime: Arc<Runtime>,
+    bootstrap: Bootstrap,
+    address: Option<SocketAddr>,
+    server: Option<Server>,
+    scheduler: Option<SchedulerHandle>,
+    sender: Option<SenderHandle>,
+    /// Held (locked) while the host runs; dropped last, after the runtime.
+    _lock: File,
+}
+
+/// The lock file beside a database: `baton.db` -> `baton.db.lock`.
+pub fn lock_path(db: &Path) -> PathBuf {
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    db.with_file_name(name)
+}
+
+/// Takes the database's lock, or says who holds it. The lock is the operating system's
+/// (`flock` on Unix, `LockFileEx` on Windows): it goes away with the process, even a killed one.
+fn take_lock(db: &Path) -> Result<File, HostError> {
+    use std::io::{Read, Seek, Write};
+    let lock = lock_path(db);
+    let io = |source| HostError::LockFile {
+        lock: lock.clone(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut owner = String::new();
+            let _ = file.read_to_string(&mut owner);
+            let owner = owner.trim();
+            return Err(HostError::Locked {
+                db: db.to_path_buf(),
+                lock,
+                owner: (!owner.is_empty() && owner.len() < 32).then(|| owner.to_string()),
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+    }
+    // Who holds it, for the message a second start shows (best effort).
+    let _ = file.set_len(0);
+    let _ = file.rewind();
+    let _ = write!(file, "{}", std::process::id());
+    let _ = file.flush();
+    Ok(file)
+}
+
+impl Host {
+    /// Starts everything `config` asks for; see the module's documentation for the order.
+    pub fn start(config: HostConfig) -> Result<Host, HostError> {
+        let HostConfig {
+            db,
+            listen,
+            token,
+            durability,
+            ui,
+        } = config;
+        if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| HostError::Folder {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let lock = take_lock(&db)?;
+        // Bound before the database opens: a taken port fails fast and touches nothing.
+        let listener = match &listen {
+            Some(address) => {
+                let bind = || -> std::io::Result<std::net::TcpListener> {
+                    let l = std::net::TcpListener::bind(address.as_str())?;
+                    l.set_nonblocking(true)?;
+                    Ok(l)
+                };
+                Some(bind().map_err(|source| HostError::Address {
+                    address: address.clone(),
+                    source,
+                })?)
+            }
+            None => None,
+        };
+        let address = listener.as_ref().and_then(|l| l.local_addr().ok());
+        let runtime =
+            Runtime::open(&db, durability, Arc::new(crate::SystemClock)).map_err(|e| {
+                HostError::Database {
+                    path: db.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+        let bootstrap = runtime
+            .bootstrap(token.as_deref().filter(|t| !t.trim().is_empty()))
+            .map_err(|message| HostError::Bootstrap {
+                path: db.clone(),
+                message,
+            })?;
+        let runtime = Arc::new(runtime);
+        // Scripts may call doQuery / doCmd on this host's command bus.
+        runtime.lend_bus_to_scripts();
+        let server = match listener {
+            Some(listener) => Some(serve(runtime.clone(), listener, ui)?),
+            None => None,
+        };
+        // Timers and recurring jobs that fell due while Baton was closed fire now; so do the
+        // deliveries still pending from the last run.
+        let scheduler = crate::spawn_scheduler(runtime.clone());
+        let sender = crate::spawn_sender(runtime.clone());
+        Ok(Host {
+            runtime,
+            bootstrap,
+            address,
+            server,
+            scheduler: Some(scheduler),
+            sender: Some(sender),
+            _lock: lock,
+        })
+    }
+
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// Where the HTTP doors listen (the real port when the config asked for port 0).
+    pub fn address(&self) -> Option<SocketAddr> {
+        self.address
+    }
+
+    /// What the start did about the administrator's token.
+    pub fn bootstrap(&self) -> &Bootstrap {
+        &self.bootstrap
+    }
+
+    /// Runs `{"cmd": NAME, "data": {...}}` as the local owner (the desktop user) and answers
+    /// the `/api/v1/execute` envelope. A request without a command answers a field error.
+    pub fn execute(&self, request: &Value) -> Value {
+        let Some(cmd) = request.get("cmd").and_then(Value::as_str) else {
+            return json!({
+                "isSuccessful": false,
+                "message": "Validation failed",
+                "errors": [{"field": "cmd", "message": "the request needs \"cmd\" (the command name) and \"data\""}],
+            });
+        };
+        let data = match request.get("data") {
+            None | Some(Value::Null) => json!({}),
+            Some(d) => d.clone(),
+        };
+        let reply = self.runtime.execute_as(cmd, &data, &Caller::owner());
+        serde_json::to_value(reply).unwrap_or_else(
+            |e| json!({"isSuccessful": false, "message": format!("the answer could not be written: {e}")}),
+        )
+    }
+
+    /// A receiver of every instance change committed from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<InstanceChange> {
+        self.runtime.subscribe_changes()
+    }
+
+    /// Stops the listener (requests under way finish and are answered), the scheduler and the
+    /// sender, joins their threads and releases the database. Returns when all of it is done.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            let _ = server.stop.send(true);
+            if server.ended.recv_timeout(GRACE).is_err() {
+                tracing::warn!(
+                    "requests still open after {} s are dropped",
+                    GRACE.as_secs()
+                );
+            }
+            // Dropping a tokio runtime blocks, which tokio refuses inside an async context (a
+            // shell may call this from one): drop it on a thread of its own.
+            let tokio = server.tokio;
+            let _ = std::thread::Builder::new()
+                .name("baton-http-stop".into())
+                .spawn(move || tokio.shutdown_timeout(GRACE))
+                .map(|t| t.join());
+        }
+        if let Some(s) = self.scheduler.take() {
+            s.stop();
+        }
+        if let Some(s) = self.sender.take() {
+            s.stop();
+        }
+        // The runtime (the database's connections) and then the lock go with the fields, in
+        // their declaration order.
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts the HTTP doors on a tokio runtime of their own.
+fn serve(
+    runtime: Arc<Runtime>,
+    listener: std::net::TcpListener,
+    ui: Option<UiAssets>,
+) -> Result<Server, HostError> {
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("baton-http")
+        .enable_all()
+        .build()
+        .map_err(HostError::AsyncRuntime)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (ended_tx, ended) = mpsc::channel();
+    let options = AppOptions {
+        ui,
+        stop: Some(stopped.clone()),
+    };
+    let router = app_with(Arc::new(AppState { runtime }), options);
+    let mut stopped = stopped;
+    tokio.spawn(async move {
+        let listener = match tokio::net::TcpListener::from_std(listener) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!("cannot listen: {e}");
+                let _ = ended_tx.send(());
+                return;
+            }
+        };
+        // The socket's address reaches the webhook doors (allowedIPs) through ConnectInfo.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let shutdown = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!("the HTTP server stopped: {e}");
+        }
+        let _ = ended_tx.send(());
+    });
+    Ok(Server { tokio, stop, ended })
+}
