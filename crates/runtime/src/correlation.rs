@@ -15,7 +15,8 @@
 //!   subscription, oldest entry first; past its TTL it is Expired and never delivered.
 //! - BroadcastSignalCommand reaches every subscribed instance.
 
-use crate::{object, opt_text, seconds, text, Answer, Caller, Extra, Fail, Runtime};
+use crate::commands::{self as c, input, output};
+use crate::{opt_text, Answer, Caller, Extra, Fail, Runtime};
 use baton_engine::{Clock, Effect, Engine, Event, Instance};
 use baton_store::Tx;
 use serde_json::{json, Value};
@@ -36,9 +37,10 @@ fn expires_at(now: &str, ttl: i64) -> Result<String, Fail> {
 
 impl Runtime {
     pub(crate) fn return_callback(&self, data: &Value, caller: &Caller) -> Answer {
-        let key = text(data, "correlationKey")?;
-        let result = data.get("result").cloned().unwrap_or(json!({}));
-        let ttl = seconds(data, "ttlSeconds")?;
+        let data: c::ReturnCallbackInput = input(data)?;
+        let key = data.correlation_key.as_str();
+        let result = data.result.unwrap_or(json!({}));
+        let ttl = data.ttl_seconds.unwrap_or(0);
         let pending = self.store().pending_callback(key)?;
         // Only a form-mode task waits on this key: it takes a form submission, not a callback.
         if let Some(row) = pending.as_ref().filter(|r| r.form_key.is_some()) {
@@ -75,10 +77,17 @@ impl Runtime {
                 }
                 Err(e) => return Err(e),
             };
-            return Ok((
-                "Callback processed".into(),
-                json!({"instanceGuid": guid, "status": s.inst.status.as_str(), "callbackStatus": "Completed", "duplicate": false}),
-            ));
+            return output(
+                "Callback processed",
+                &c::ReturnCallbackOutput {
+                    instance_guid: Some(guid),
+                    status: Some(s.inst.status.as_str().into()),
+                    callback_status: "Completed".into(),
+                    buffer_id: None,
+                    expires_at: None,
+                    duplicate: false,
+                },
+            );
         }
         let latest = self.store().latest_callback(key)?;
         match latest {
@@ -97,38 +106,68 @@ impl Runtime {
                 let tx = store.transaction()?;
                 let id = tx.buffer("callback", None, Some(key), &result.to_string(), None, &now, &expires)?;
                 tx.commit()?;
-                Ok((
-                    "Callback buffered until a receive task registers its key".into(),
-                    json!({"callbackStatus": "Buffered", "bufferId": id, "expiresAt": expires, "duplicate": false}),
-                ))
+                output(
+                    "Callback buffered until a receive task registers its key",
+                    &c::ReturnCallbackOutput {
+                        instance_guid: None,
+                        status: None,
+                        callback_status: "Buffered".into(),
+                        buffer_id: Some(id),
+                        expires_at: Some(expires),
+                        duplicate: false,
+                    },
+                )
             }
         }
     }
 
     fn duplicate_callback(&self, key: &str, row: baton_store::CallbackRow) -> Answer {
         let status = self.instance_row(&row.parent_instance_id)?.status;
-        Ok((
+        output(
             format!(
                 "Duplicate callback: '{key}' was already completed at {}; the instance was not resumed again",
                 row.completed_at.unwrap_or_default()
             ),
-            json!({"instanceGuid": row.parent_instance_id, "status": status, "callbackStatus": "Completed", "duplicate": true}),
-        ))
+            &c::ReturnCallbackOutput {
+                instance_guid: Some(row.parent_instance_id),
+                status: Some(status),
+                callback_status: "Completed".into(),
+                buffer_id: None,
+                expires_at: None,
+                duplicate: true,
+            },
+        )
     }
 
     /// CorrelateMessageCommand.
     pub(crate) fn correlate(&self, data: &Value, caller: &Caller) -> Answer {
-        let name = text(data, "messageName")?;
-        let key = opt_text(data, "correlationKey")?.map(str::to_string);
-        let variables = object(data, "variables")?;
-        let message_id = opt_text(data, "messageId")?;
-        let ttl = seconds(data, "ttlSeconds")?;
+        let data: c::CorrelateMessageInput = input(data)?;
+        let name = data.message_name.as_str();
+        let key = data.correlation_key;
+        let variables = data.variables.unwrap_or_default();
+        let message_id = data.message_id.as_deref();
+        let ttl = data.ttl_seconds.unwrap_or(0);
+        // A repeated messageId answers what the first delivery answered, marked as a duplicate.
         let duplicate = |message_id: &str| -> Result<Option<(String, Value)>, Fail> {
-            Ok(self.store().receipt(message_id)?.map(|outcome| {
-                let mut v: Value = serde_json::from_str(&outcome).unwrap_or(json!({}));
-                v["duplicate"] = json!(true);
-                (format!("Duplicate message: messageId '{message_id}' was already received; nothing was delivered again"), v)
-            }))
+            let Some(outcome) = self.store().receipt(message_id)? else {
+                return Ok(None);
+            };
+            let first: c::CorrelateMessageOutput =
+                serde_json::from_str(&outcome).unwrap_or_default();
+            let answer = output(
+                format!("Duplicate message: messageId '{message_id}' was already received; nothing was delivered again"),
+                &c::CorrelateMessageOutput { duplicate: true, ..first },
+            )?;
+            Ok(Some(answer))
+        };
+        // What a receipt keeps: the answer without `status` and `duplicate`.
+        let receipt = |answer: &c::CorrelateMessageOutput| -> String {
+            let mut v = serde_json::to_value(answer).unwrap_or(json!({}));
+            if let Some(m) = v.as_object_mut() {
+                m.remove("duplicate");
+                m.remove("status");
+            }
+            v.to_string()
         };
         if let Some(id) = message_id {
             if let Some(answer) = duplicate(id)? {
@@ -137,8 +176,11 @@ impl Runtime {
         }
         let subscribers = self.store().subscribers("message", name, key.as_deref())?;
         for guid in subscribers {
-            let outcome =
-                json!({"correlated": true, "buffered": false, "instanceGuid": guid}).to_string();
+            let outcome = receipt(&c::CorrelateMessageOutput {
+                correlated: true,
+                instance_guid: Some(guid.clone()),
+                ..Default::default()
+            });
             let extra = match message_id {
                 Some(id) => Extra::Receipt {
                     message_id: id.to_string(),
@@ -153,10 +195,15 @@ impl Runtime {
             };
             match self.step_with(&guid, event, caller, extra) {
                 Ok(s) => {
-                    return Ok((
-                        "Message correlated".into(),
-                        json!({"correlated": true, "buffered": false, "instanceGuid": guid, "status": s.inst.status.as_str(), "duplicate": false}),
-                    ))
+                    return output(
+                        "Message correlated",
+                        &c::CorrelateMessageOutput {
+                            correlated: true,
+                            instance_guid: Some(guid),
+                            status: Some(s.inst.status.as_str().into()),
+                            ..Default::default()
+                        },
+                    )
                 }
                 // A twin with the same messageId committed first.
                 Err(Fail::Business(_))
@@ -173,7 +220,12 @@ impl Runtime {
         // A message start event of a deployed process (its newest version) starts an instance.
         for (def, engine) in self.latest_engines()? {
             if let Some((_, start)) = engine.starts_on("message", name).into_iter().next() {
-                let outcome = json!({"correlated": true, "buffered": false, "started": true, "processDefinitionId": def}).to_string();
+                let outcome = receipt(&c::CorrelateMessageOutput {
+                    correlated: true,
+                    started: Some(true),
+                    process_definition_id: Some(def),
+                    ..Default::default()
+                });
                 let extra = match message_id {
                     Some(id) => Extra::Receipt {
                         message_id: id.to_string(),
@@ -200,37 +252,44 @@ impl Runtime {
                     }
                     Err(e) => return Err(e),
                 };
-                return Ok((
-                    "Message started a process instance".into(),
-                    json!({"correlated": true, "buffered": false, "started": true, "instanceGuid": guid,
-                           "status": inst.status.as_str(), "duplicate": false}),
-                ));
+                return output(
+                    "Message started a process instance",
+                    &c::CorrelateMessageOutput {
+                        correlated: true,
+                        started: Some(true),
+                        instance_guid: Some(guid),
+                        status: Some(inst.status.as_str().into()),
+                        ..Default::default()
+                    },
+                );
             }
         }
         let now = self.now();
-        let (message, answer) = if ttl > 0 {
-            let expires = expires_at(&now, ttl)?;
+        let (message, mut answer) = if ttl > 0 {
             (
                 "Message buffered: no instance waits for it yet",
-                json!({"correlated": false, "buffered": true, "expiresAt": expires}),
+                c::CorrelateMessageOutput {
+                    buffered: true,
+                    expires_at: Some(expires_at(&now, ttl)?),
+                    ..Default::default()
+                },
             )
         } else {
             (
                 "No instance waits for this message; it was discarded (ttlSeconds 0)",
-                json!({"correlated": false, "buffered": false}),
+                c::CorrelateMessageOutput::default(),
             )
         };
         let mut store = self.writer();
         let tx = store.transaction()?;
         if let Some(id) = message_id {
-            if !tx.record_receipt(id, &answer.to_string(), &now)? {
+            if !tx.record_receipt(id, &receipt(&answer), &now)? {
                 drop(tx);
                 drop(store);
                 return duplicate(id)?.ok_or(Fail::Conflict);
             }
         }
-        let mut answer = answer;
-        if ttl > 0 {
+        if let Some(expires) = &answer.expires_at {
             let payload = Value::Object(variables).to_string();
             let id = tx.buffer(
                 "message",
@@ -239,25 +298,28 @@ impl Runtime {
                 &payload,
                 message_id,
                 &now,
-                answer["expiresAt"].as_str().unwrap_or(&now),
+                expires,
             )?;
-            answer["bufferId"] = json!(id);
+            answer.buffer_id = Some(id);
         }
         tx.commit()?;
-        answer["duplicate"] = json!(false);
-        Ok((message.into(), answer))
+        output(message, &answer)
     }
 
     /// BroadcastSignalCommand: every instance that listens for the signal.
     pub(crate) fn broadcast(&self, data: &Value, caller: &Caller) -> Answer {
-        let name = text(data, "signalName")?;
-        let variables = object(data, "variables")?;
+        let data: c::BroadcastSignalInput = input(data)?;
+        let name = data.signal_name.as_str();
+        let variables = data.variables.unwrap_or_default();
         let resumed = self.signal_all(name, &variables, caller, None);
         let started = self.signal_starts(name, &variables, caller);
-        Ok((
-            "Signal broadcast".into(),
-            json!({"instances": resumed, "started": started}),
-        ))
+        output(
+            "Signal broadcast",
+            &c::BroadcastSignalOutput {
+                instances: resumed,
+                started,
+            },
+        )
     }
 
     /// Starts an instance of every deployed process (newest version) with a signal start event
@@ -320,7 +382,8 @@ impl Runtime {
     }
 
     pub(crate) fn callbacks(&self, data: &Value) -> Answer {
-        let status = opt_text(data, "status")?;
+        let data: c::GetCallbackRegistryListInput = input(data)?;
+        let status = data.status.as_deref();
         if let Some(s) = status {
             if !["Pending", "Completed", "Failed", "Expired"].contains(&s) {
                 return Err(Fail::Field(
@@ -331,8 +394,13 @@ impl Runtime {
         }
         let rows = self
             .store()
-            .callbacks(status, opt_text(data, "instanceGuid")?)?;
-        Ok(("OK".into(), json!(rows)))
+            .callbacks(status, data.instance_guid.as_deref())?;
+        output(
+            "OK",
+            &c::GetCallbackRegistryListOutput(
+                rows.into_iter().map(c::CallbackRegistryEntry::from).collect(),
+            ),
+        )
     }
 
     /// GetMessageBufferListQuery: buffered, correlated and expired messages and callbacks.

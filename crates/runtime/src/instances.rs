@@ -1,23 +1,40 @@
 //! Process definitions and instances: deploy, start, signal, cancel, retry, and their queries,
 //! including the inbox (GetTaskListQuery) and the task form (GetTaskFormQuery).
 
-use crate::{
-    object, opt_text, paging, text, Answer, Caller, Extra, Fail, Indexed, Runtime, Target,
-};
+use crate::commands::{self as c, input, output, FieldError, Problem, ProblemsData};
+use crate::{Answer, Caller, Extra, Fail, Indexed, Runtime, Target};
 use baton_engine::{Engine, Event, Instance, Severity};
 use baton_store::{InstanceRow, StoreError};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+/// A model that could not be deployed or read: the first error in `errors` (as before), and
+/// every problem in `data.problems` so an editor can mark each element.
+fn invalid_model(message: String, problems: Vec<Problem>) -> Fail {
+    let data = serde_json::to_value(ProblemsData { problems }).unwrap_or(Value::Null);
+    Fail::Invalid(
+        vec![FieldError {
+            field: "bpmnXml".into(),
+            message,
+        }],
+        data,
+    )
+}
+
+/// A text that is not BPMN (malformed XML, not a definitions file, ...).
+fn unreadable_model(e: &baton_engine::ParseError) -> Fail {
+    invalid_model(
+        format!("line {}, column {}: {}", e.line, e.column, e.message),
+        vec![Problem::from(e)],
+    )
+}
+
 impl Runtime {
     pub(crate) fn deploy(&self, data: &Value) -> Answer {
-        let xml = text(data, "bpmnXml")?;
-        let dep = baton_engine::parse(&[("bpmnXml", xml)]).map_err(|e| {
-            Fail::Field(
-                "bpmnXml",
-                format!("line {}, column {}: {}", e.line, e.column, e.message),
-            )
-        })?;
+        let data: c::DeployProcessDefinitionInput = input(data)?;
+        let xml = data.bpmn_xml.as_str();
+        let dep =
+            baton_engine::parse(&[("bpmnXml", xml)]).map_err(|e| unreadable_model(&e))?;
         let (engine, warnings) = Engine::new(dep).map_err(|problems| {
             let first = problems
                 .iter()
@@ -32,7 +49,7 @@ impl Runtime {
                     None => format!("line {}, column {}: {}", p.line, p.column, p.message),
                 })
                 .unwrap_or_else(|| "invalid model".into());
-            Fail::Field("bpmnXml", msg)
+            invalid_model(msg, problems.iter().map(Problem::from).collect())
         })?;
         let key = engine
             .deployment
@@ -40,18 +57,14 @@ impl Runtime {
             .iter()
             .find(|p| p.is_executable)
             .map(|p| p.id.clone())
-            .ok_or_else(|| Fail::Field("bpmnXml", "no executable process".into()))?;
-        let forms = match data.get("forms") {
-            None | Some(Value::Null) => json!({}),
-            Some(v @ Value::Object(_)) => v.clone(),
-            Some(_) => {
-                return Err(Fail::Field(
-                    "forms",
-                    "forms must map form keys to form JSON".into(),
-                ))
-            }
-        };
-        let name = opt_text(data, "name")?;
+            .ok_or_else(|| {
+                invalid_model(
+                    "no executable process".into(),
+                    warnings.iter().map(Problem::from).collect(),
+                )
+            })?;
+        let forms = Value::Object(data.forms.unwrap_or_default());
+        let name = data.name.as_deref();
         let mut warnings = warnings;
         let ((id, version), earliest) = {
             let mut store = self.writer();
@@ -71,22 +84,47 @@ impl Runtime {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(key.clone(), id);
-        Ok((
-            "Process definition deployed".into(),
-            json!({"processDefinitionId": id, "processKey": key, "version": version, "warnings": warnings}),
-        ))
+        output(
+            "Process definition deployed",
+            &c::DeployProcessDefinitionOutput {
+                process_definition_id: id,
+                process_key: key,
+                version,
+                warnings: warnings.iter().map(Problem::from).collect(),
+            },
+        )
+    }
+
+    /// ValidateProcessDefinitionQuery: what `baton lint --json` says about a model text, without
+    /// deploying it. A text that is not BPMN is a field error on `bpmnXml` with its line and
+    /// column, and `data.problems` holding the same.
+    pub(crate) fn validate(&self, data: &Value) -> Answer {
+        let data: c::ValidateProcessDefinitionInput = input(data)?;
+        let report = c::lint("bpmnXml", &data.bpmn_xml).map_err(|e| unreadable_model(&e))?;
+        let errors = report
+            .problems
+            .iter()
+            .filter(|p| p.severity == c::Severity::Error)
+            .count();
+        let warnings = report.problems.len() - errors;
+        let message = if report.problems.is_empty() {
+            "No problems".to_string()
+        } else {
+            format!("{errors} error(s), {warnings} warning(s)")
+        };
+        output(message, &report)
     }
 
     /// The definition a command names by `processDefinitionId`, or by `processKey` (its newest version).
     pub(crate) fn definition_id(&self, data: &Value) -> Result<i64, Fail> {
-        match (data.get("processDefinitionId"), data.get("processKey")) {
-            (Some(v), _) if !v.is_null() => {
-                let id = v.as_i64().ok_or_else(|| {
-                    Fail::Field(
-                        "processDefinitionId",
-                        "processDefinitionId must be an integer".into(),
-                    )
-                })?;
+        let r: c::DefinitionRef = input(data)?;
+        self.resolve_definition(r.process_definition_id, r.process_key.as_deref())
+    }
+
+    /// The definition `id` names, or else the newest version of `key`.
+    pub(crate) fn resolve_definition(&self, id: Option<i64>, key: Option<&str>) -> Result<i64, Fail> {
+        match (id, key) {
+            (Some(id), _) => {
                 if self
                     .engines
                     .lock()
@@ -102,7 +140,7 @@ impl Runtime {
                         Fail::Field("processDefinitionId", format!("no process definition {id}"))
                     })
             }
-            (_, Some(Value::String(k))) => {
+            (None, Some(k)) => {
                 if let Some(id) = self.latest.lock().unwrap_or_else(|p| p.into_inner()).get(k) {
                     return Ok(*id);
                 }
@@ -119,14 +157,10 @@ impl Runtime {
                 self.latest
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert(k.clone(), id);
+                    .insert(k.to_string(), id);
                 Ok(id)
             }
-            (_, Some(v)) if !v.is_null() => Err(Fail::Field(
-                "processKey",
-                "processKey must be a string".into(),
-            )),
-            _ => Err(Fail::Field(
+            (None, None) => Err(Fail::Field(
                 "processDefinitionId",
                 "processDefinitionId or processKey is required".into(),
             )),
@@ -136,26 +170,38 @@ impl Runtime {
     pub(crate) fn get_definition(&self, data: &Value) -> Answer {
         let id = self.definition_id(data)?;
         let d = self.store().definition(id, true)?;
-        Ok(("OK".into(), serde_json::to_value(d).unwrap_or(Value::Null)))
+        output("OK", &c::ProcessDefinition::from(d))
     }
 
     pub(crate) fn list_definitions(&self, data: &Value) -> Answer {
-        let (page, size) = paging(data)?;
-        let (items, total) = self
-            .store()
-            .definitions(opt_text(data, "processKey")?, page, size)?;
-        Ok(("OK".into(), json!({"items": items, "totalCount": total})))
+        let data: c::GetProcessDefinitionListInput = input(data)?;
+        let (items, total) = self.store().definitions(
+            data.process_key.as_deref(),
+            data.page_number.unwrap_or(1),
+            data.page_size.unwrap_or(20),
+        )?;
+        output(
+            "OK",
+            &c::Page {
+                items: items
+                    .into_iter()
+                    .map(c::ProcessDefinitionSummary::from)
+                    .collect(),
+                total_count: total,
+            },
+        )
     }
 
     pub(crate) fn start(&self, data: &Value, caller: &Caller) -> Answer {
-        let def = self.definition_id(data)?;
-        let mut vars = object(data, "variables")?;
-        if vars.is_empty() {
-            vars = object(data, "context")?;
-        }
-        let business_key = opt_text(data, "businessKey")?.map(str::to_string);
-        let correlation_id = opt_text(data, "correlationId")?.map(str::to_string);
-        let subs = crate::events::config_subscriptions(data)?;
+        let data: c::StartProcessInstanceInput = input(data)?;
+        let def =
+            self.resolve_definition(data.process_definition_id, data.process_key.as_deref())?;
+        let vars = match data.variables {
+            Some(v) if !v.is_empty() => v,
+            _ => data.context.unwrap_or_default(),
+        };
+        let config = json!({"config": data.config});
+        let subs = crate::events::config_subscriptions(&config)?;
         let extra = if subs.is_empty() {
             Extra::None
         } else {
@@ -164,12 +210,23 @@ impl Runtime {
                 .store(true, std::sync::atomic::Ordering::Release);
             Extra::Subscribe(subs)
         };
-        let (guid, engine, inst) =
-            self.start_instance(def, None, vars, business_key, correlation_id, caller, extra)?;
-        Ok((
-            "Process instance started".into(),
-            json!({"instanceGuid": guid, "status": inst.status.as_str(), "waiting": engine.waiting(&inst)}),
-        ))
+        let (guid, engine, inst) = self.start_instance(
+            def,
+            None,
+            vars,
+            data.business_key,
+            data.correlation_id,
+            caller,
+            extra,
+        )?;
+        output(
+            "Process instance started",
+            &c::StartProcessInstanceOutput {
+                instance_guid: guid,
+                status: inst.status.as_str().into(),
+                waiting: c::waiting(engine.waiting(&inst)),
+            },
+        )
     }
 
     /// Creates and commits a new instance of a definition, at its default start event or at
@@ -225,25 +282,21 @@ impl Runtime {
     }
 
     pub(crate) fn signal(&self, data: &Value, caller: &Caller) -> Answer {
-        let guid = text(data, "instanceGuid")?;
+        let data: c::SignalProcessInstanceInput = input(data)?;
+        let guid = data.instance_guid.as_str();
         // `callbackData` is the current name; `signalPayload` the legacy one (seed 002).
-        let payload = match (data.get("callbackData"), data.get("signalPayload")) {
-            (Some(v), _) if !v.is_null() => v.clone(),
-            (_, Some(v)) if !v.is_null() => v.clone(),
-            _ => json!({}),
+        let (field, payload) = match (data.callback_data, data.signal_payload) {
+            (Some(v), _) => ("callbackData", v),
+            (None, Some(v)) => ("signalPayload", v),
+            (None, None) => ("callbackData", json!({})),
         };
         if !payload.is_object() {
-            let field = if data.get("callbackData").is_some_and(|v| !v.is_null()) {
-                "callbackData"
-            } else {
-                "signalPayload"
-            };
             return Err(Fail::Field(
                 field,
                 format!("{field} must be a JSON object (the submitted form)"),
             ));
         }
-        let task_id = opt_text(data, "taskId")?.map(str::to_string);
+        let task_id = data.task_id;
         let s = self.step(
             guid,
             Event::CompleteTask {
@@ -267,35 +320,49 @@ impl Runtime {
             "lastUserTaskResult"
         };
         let vars = s.engine.variables(&s.inst);
-        Ok((
-            "Task completed".into(),
-            json!({"instanceGuid": guid, "status": s.inst.status.as_str(), "taskType": task_type,
-                   "result": vars.get(result_var).cloned().unwrap_or(payload), "waiting": s.engine.waiting(&s.inst)}),
-        ))
+        output(
+            "Task completed",
+            &c::SignalProcessInstanceOutput {
+                instance_guid: guid.to_string(),
+                status: s.inst.status.as_str().into(),
+                task_type: task_type.into(),
+                result: vars.get(result_var).cloned().unwrap_or(payload),
+                waiting: c::waiting(s.engine.waiting(&s.inst)),
+            },
+        )
     }
 
     pub(crate) fn cancel(&self, data: &Value, caller: &Caller) -> Answer {
-        let guid = text(data, "instanceGuid")?;
-        let reason = opt_text(data, "reason")?.map(str::to_string);
-        let s = self.step(guid, Event::Cancel { reason }, caller)?;
-        Ok((
-            "Process instance cancelled".into(),
-            json!({"instanceGuid": guid, "status": s.inst.status.as_str()}),
-        ))
+        let data: c::CancelProcessInstanceInput = input(data)?;
+        let guid = data.instance_guid.as_str();
+        let s = self.step(guid, Event::Cancel { reason: data.reason }, caller)?;
+        output(
+            "Process instance cancelled",
+            &c::CancelProcessInstanceOutput {
+                instance_guid: guid.to_string(),
+                status: s.inst.status.as_str().into(),
+            },
+        )
     }
 
     pub(crate) fn retry(&self, data: &Value, caller: &Caller) -> Answer {
-        let guid = text(data, "instanceGuid")?;
-        let variables = object(data, "variables")?;
+        let data: c::RetryIncidentInput = input(data)?;
+        let guid = data.instance_guid.as_str();
+        let variables = data.variables.unwrap_or_default();
         let s = self.step(guid, Event::Retry { variables }, caller)?;
-        Ok((
-            "Incident retried".into(),
-            json!({"instanceGuid": guid, "status": s.inst.status.as_str(), "incidents": s.engine.incidents(&s.inst)}),
-        ))
+        output(
+            "Incident retried",
+            &c::RetryIncidentOutput {
+                instance_guid: guid.to_string(),
+                status: s.inst.status.as_str().into(),
+                incidents: c::incidents(s.engine.incidents(&s.inst)),
+            },
+        )
     }
 
     pub(crate) fn get_instance(&self, data: &Value) -> Answer {
-        let guid = text(data, "instanceGuid")?;
+        let data: c::InstanceRef = input(data)?;
+        let guid = data.instance_guid.as_str();
         let row = self.instance_row(guid)?;
         let (engine, inst) = self.load(&row)?;
         let key = engine
@@ -303,39 +370,51 @@ impl Runtime {
             .processes
             .get(inst.process as usize)
             .map(|p| p.id.clone());
-        Ok((
-            "OK".into(),
-            json!({"instanceGuid": guid, "processDefinitionId": row.process_definition_id, "processKey": key,
-                   "status": row.status, "businessKey": row.business_key, "correlationId": row.correlation_id,
-                   "variables": engine.variables(&inst), "waiting": engine.waiting(&inst),
-                   "incidents": engine.incidents(&inst), "path": engine.path(&inst),
-                   "startedAt": row.started_at, "endedAt": row.ended_at}),
-        ))
+        output(
+            "OK",
+            &c::ProcessInstance {
+                instance_guid: guid.to_string(),
+                process_definition_id: row.process_definition_id,
+                process_key: key,
+                status: row.status,
+                business_key: row.business_key,
+                correlation_id: row.correlation_id,
+                variables: engine.variables(&inst),
+                waiting: c::waiting(engine.waiting(&inst)),
+                incidents: c::incidents(engine.incidents(&inst)),
+                path: engine.path(&inst),
+                started_at: row.started_at,
+                ended_at: row.ended_at,
+            },
+        )
     }
 
     pub(crate) fn list_instances(&self, data: &Value) -> Answer {
-        let (page, size) = paging(data)?;
-        let status = opt_text(data, "status")?;
+        let data: c::GetProcessInstanceListInput = input(data)?;
+        let status = data.status.as_deref();
         if let Some(s) = status {
             if !["RUNNING", "WAITING", "COMPLETED", "FAILED", "CANCELLED"].contains(&s) {
                 return Err(Fail::Field("status", format!("status must be RUNNING, WAITING, COMPLETED, FAILED or CANCELLED, not '{s}'")));
             }
         }
-        let (rows, total) =
-            self.store()
-                .instances(status, opt_text(data, "processKey")?, page, size)?;
-        let items: Vec<Value> = rows
-            .iter()
-            .map(|r| {
-                json!({"instanceGuid": r.instance_guid, "processDefinitionId": r.process_definition_id, "status": r.status,
-                       "businessKey": r.business_key, "correlationId": r.correlation_id, "startedAt": r.started_at, "endedAt": r.ended_at})
-            })
-            .collect();
-        Ok(("OK".into(), json!({"items": items, "totalCount": total})))
+        let (rows, total) = self.store().instances(
+            status,
+            data.process_key.as_deref(),
+            data.page_number.unwrap_or(1),
+            data.page_size.unwrap_or(20),
+        )?;
+        output(
+            "OK",
+            &c::Page {
+                items: rows.iter().map(c::ProcessInstanceSummary::from).collect(),
+                total_count: total,
+            },
+        )
     }
 
     pub(crate) fn history(&self, data: &Value) -> Answer {
-        let guid = text(data, "instanceGuid")?;
+        let data: c::InstanceRef = input(data)?;
+        let guid = data.instance_guid.as_str();
         self.instance_row(guid)?;
         let rows = self.store().history(guid)?;
         // Expand the rows that hold runs of element events, and number the events 1, 2, ...
@@ -348,18 +427,28 @@ impl Runtime {
                     .and_then(|d| serde_json::from_str(d).ok())
                     .unwrap_or_default();
                 for (kind, element) in list {
-                    events.push(
-                        json!({"at": row.at, "kind": kind, "elementId": element, "data": null}),
-                    );
+                    events.push(c::HistoryEntry {
+                        at: row.at.clone(),
+                        kind,
+                        element_id: Some(element),
+                        data: None,
+                        seq: 0,
+                    });
                 }
             } else {
-                events.push(json!({"at": row.at, "kind": row.kind, "elementId": row.element_id, "data": row.data}));
+                events.push(c::HistoryEntry {
+                    at: row.at,
+                    kind: row.kind,
+                    element_id: row.element_id,
+                    data: row.data,
+                    seq: 0,
+                });
             }
         }
         for (i, e) in events.iter_mut().enumerate() {
-            e["seq"] = json!(i + 1);
+            e.seq = i as i64 + 1;
         }
-        Ok(("OK".into(), Value::Array(events)))
+        output("OK", &c::GetInstanceHistoryOutput(events))
     }
 
     pub(crate) fn incidents(&self, data: &Value) -> Answer {
@@ -382,10 +471,8 @@ impl Runtime {
 
     /// GetTaskFormQuery (seed 002): the form of the waiting userTask or form-mode receiveTask.
     pub(crate) fn task_form(&self, data: &Value) -> Answer {
-        let row = match (
-            opt_text(data, "instanceGuid")?,
-            opt_text(data, "correlationId")?,
-        ) {
+        let data: c::GetTaskFormInput = input(data)?;
+        let row = match (data.instance_guid.as_deref(), data.correlation_id.as_deref()) {
             (Some(g), _) => self.instance_row(g)?,
             (None, Some(c)) => self
                 .store()
@@ -402,7 +489,7 @@ impl Runtime {
             }
         };
         let (engine, inst): (Arc<Engine>, Instance) = self.load(&row)?;
-        let task_id = opt_text(data, "taskId")?;
+        let task_id = data.task_id.as_deref();
         let waiting = engine.waiting(&inst);
         let task = waiting
             .iter()
@@ -424,22 +511,33 @@ impl Runtime {
             .and_then(|k| def.forms.get(k))
             .cloned()
             .unwrap_or(Value::Null);
-        Ok((
-            "OK".into(),
-            json!({"status": "SUCCESS", "taskType": task.task_type, "taskId": task.task_id, "formKey": task.form_key,
-                   "formJson": form_json, "context": engine.variables(&inst),
-                   "metadata": {"instanceGuid": row.instance_guid, "taskName": task.name, "responsibleUser": task.responsible_user,
-                                "responsibleTeam": task.responsible_team}}),
-        ))
+        output(
+            "OK",
+            &c::GetTaskFormOutput {
+                status: "SUCCESS".into(),
+                task_type: task.task_type.into(),
+                task_id: task.task_id.clone(),
+                form_key: task.form_key.clone(),
+                form_json,
+                context: engine.variables(&inst),
+                metadata: c::TaskFormMetadata {
+                    instance_guid: row.instance_guid.clone(),
+                    task_name: task.name.clone(),
+                    responsible_user: task.responsible_user.clone(),
+                    responsible_team: task.responsible_team.clone(),
+                },
+            },
+        )
     }
 
     /// GetTaskListQuery, the inbox: open form tasks a user may work on. A non-administrator sees
     /// their own (tasks open to everyone, assigned to them or to one of their teams); an
     /// administrator sees everything, or what `userName` / `team` may work on.
     pub(crate) fn task_list(&self, data: &Value, caller: &Caller) -> Answer {
-        let (page, size) = paging(data)?;
-        let user_name = opt_text(data, "userName")?;
-        let team = opt_text(data, "team")?;
+        let data: c::GetTaskListInput = input(data)?;
+        let (page, size) = (data.page_number.unwrap_or(1), data.page_size.unwrap_or(20));
+        let user_name = data.user_name.as_deref();
+        let team = data.team.as_deref();
         let who: Option<(String, Vec<String>)> = match (&caller.user, caller.admin) {
             (Some(u), false) => Some((u.name.clone(), u.teams.clone())),
             _ => match (user_name, team) {
@@ -461,6 +559,12 @@ impl Runtime {
             page,
             size,
         )?;
-        Ok(("OK".into(), json!({"items": rows, "totalCount": total})))
+        output(
+            "OK",
+            &c::Page {
+                items: rows.into_iter().map(c::TaskItem::from).collect(),
+                total_count: total,
+            },
+        )
     }
 }

@@ -16,6 +16,7 @@
 //! runs right after, once however many were due).
 
 use crate::schedule::{due_text, parse_due};
+use crate::commands::{self as c, input, output};
 use crate::{object, opt_text, text, Answer, Caller, Fail, Runtime};
 use baton_engine::cron::Cron;
 use baton_engine::script::{ScriptHost, ScriptInput};
@@ -25,8 +26,6 @@ use serde_json::{json, Map, Value};
 
 /// A run is late (a misfire) when it starts more than this after its due time.
 const MISFIRE_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
-/// Most run times a preview answers.
-const MAX_PREVIEW: i64 = 100;
 /// Runs kept in the answer of GetRecurringJobRunListQuery by default.
 const DEFAULT_RUNS: i64 = 50;
 
@@ -412,23 +411,13 @@ impl Runtime {
 
     /// GetCronPreviewQuery: the next `count` run times of an expression in a time zone.
     pub(crate) fn cron_preview(&self, data: &Value) -> Answer {
-        let expr = text(data, "cronExpression")?;
+        let data: c::GetCronPreviewInput = input(data)?;
+        let expr = data.cron_expression.as_str();
         let cron = Cron::parse(expr).map_err(|e| Fail::Field("cronExpression", e.0))?;
-        let zone_name = opt_text(data, "timeZone")?.unwrap_or("UTC");
+        let zone_name = data.time_zone.as_deref().unwrap_or("UTC");
         let tz = zone(zone_name)?;
-        let count = match data.get("count") {
-            None | Some(Value::Null) => 5,
-            Some(v) => v
-                .as_i64()
-                .filter(|n| (1..=MAX_PREVIEW).contains(n))
-                .ok_or_else(|| {
-                    Fail::Field(
-                        "count",
-                        format!("count must be a whole number from 1 to {MAX_PREVIEW}"),
-                    )
-                })?,
-        };
-        let from = match opt_text(data, "from")? {
+        let count = data.count.unwrap_or(5);
+        let from = match data.from.as_deref() {
             Some(t) => t.parse::<Timestamp>().map_err(|e| {
                 Fail::Field(
                     "from",
@@ -438,8 +427,8 @@ impl Runtime {
             None => self.clock.now(),
         };
         let runs = cron.upcoming(from, &tz, count as usize);
-        let utc: Vec<String> = runs.iter().map(|t| format!("{t}")).collect();
-        let local: Vec<String> = runs
+        let next_run_times: Vec<String> = runs.iter().map(|t| format!("{t}")).collect();
+        let local_times: Vec<String> = runs
             .iter()
             .map(|t| {
                 t.to_zoned(tz.clone())
@@ -447,10 +436,15 @@ impl Runtime {
                     .to_string()
             })
             .collect();
-        Ok((
-            "OK".into(),
-            json!({"cronExpression": expr, "timeZone": zone_name, "nextRunTimes": utc, "localTimes": local}),
-        ))
+        output(
+            "OK",
+            &c::GetCronPreviewOutput {
+                cron_expression: expr.to_string(),
+                time_zone: zone_name.to_string(),
+                next_run_times,
+                local_times,
+            },
+        )
     }
 
     /// ExecuteRecurringJobCommand: runs the job now and answers the run. A job with a run

@@ -301,19 +301,6 @@ fn object(data: &Value, field: &'static str) -> Result<Map<String, Value>, Fail>
     }
 }
 
-/// A non-negative whole number of seconds, 0 when absent.
-fn seconds(data: &Value, field: &'static str) -> Result<i64, Fail> {
-    match data.get(field) {
-        None | Some(Value::Null) => Ok(0),
-        Some(v) => v.as_i64().filter(|n| *n >= 0).ok_or_else(|| {
-            Fail::Field(
-                field,
-                format!("{field} must be a whole number of seconds, 0 or more"),
-            )
-        }),
-    }
-}
-
 fn paging(data: &Value) -> Result<(i64, i64), Fail> {
     let num = |field: &'static str, default: i64| match data.get(field) {
         None | Some(Value::Null) => Ok(default),
@@ -959,6 +946,7 @@ pub(crate) const HISTORY_ELEMENTS: &str = "elements";
 fn handler(cmd: &str) -> Option<Handler> {
     let handler: Handler = match cmd {
         "DeployProcessDefinitionCommand" => |rt, data, caller| rt.deploy(data),
+        "ValidateProcessDefinitionQuery" => |rt, data, caller| rt.validate(data),
         "GetProcessDefinitionByIdQuery" => |rt, data, caller| rt.get_definition(data),
         "GetProcessDefinitionListQuery" => |rt, data, caller| rt.list_definitions(data),
         "StartProcessInstanceCommand" => |rt, data, caller| rt.start(data, caller),
