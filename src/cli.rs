@@ -5,7 +5,8 @@ pub mod serve;
 pub mod timers;
 
 use baton_engine::sim::{Scenario, Simulation};
-use baton_engine::{parse, Engine, Problem, Severity};
+use baton_engine::{parse, Engine};
+use baton_runtime::commands::{Problem, Severity};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -19,6 +20,7 @@ pub(crate) fn read(path: &Path) -> Result<String, Invalid> {
         .map_err(|e| Invalid(format!("{}: cannot read: {e}", path.display())))
 }
 
+/// A problem as one `file:line:column: severity: element: message` line.
 fn problem_line(file: &str, p: &Problem) -> String {
     let sev = match p.severity {
         Severity::Error => "error",
@@ -50,8 +52,9 @@ fn load(models: &[PathBuf]) -> Result<Engine, Invalid> {
         Err(problems) => Err(Invalid(
             problems
                 .iter()
+                .map(Problem::from)
                 .filter(|p| p.severity == Severity::Error)
-                .map(|p| problem_line(&file, p))
+                .map(|p| problem_line(&file, &p))
                 .collect::<Vec<_>>()
                 .join("\n"),
         )),
@@ -159,26 +162,19 @@ pub fn lint(model: &Path, compact: bool) -> u8 {
             return 2;
         }
     };
-    let dep = match parse(&[(name.as_str(), text.as_str())]) {
-        Ok(d) => d,
+    // The same report ValidateProcessDefinitionQuery answers.
+    let report = match baton_runtime::commands::lint(&name, &text) {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");
             return 2;
         }
     };
-    let processes: Vec<Value> = dep
-        .processes
-        .iter()
-        .map(|p| json!({"id": p.id, "flowNodes": p.all_nodes.len(), "sequenceFlows": p.all_flows.len()}))
-        .collect();
-    let problems = match Engine::new(dep) {
-        Ok((_, warnings)) => warnings,
-        Err(problems) => problems,
-    };
+    let problems = &report.problems;
     if compact {
-        print_json(&json!({"processes": processes, "problems": problems}), true);
+        print_json(&json!(report), true);
     } else {
-        for p in &problems {
+        for p in problems {
             println!("{}", problem_line(&name, p));
         }
         let errors = problems
@@ -187,7 +183,7 @@ pub fn lint(model: &Path, compact: bool) -> u8 {
             .count();
         println!(
             "{name}: {} process(es), {errors} error(s), {} warning(s)",
-            processes.len(),
+            report.processes.len(),
             problems.len() - errors
         );
     }
