@@ -1,10 +1,21 @@
-//! `baton serve`: the runtime headless, its HTTP doors on a loopback address by default.
+//! `baton serve`: the runtime headless, its HTTP doors and the web UI on a loopback address by
+//! default. The composition is the runtime's `Host`; this only starts it and stops it on
+//! Ctrl-C (or SIGTERM).
 
-use baton_runtime::http::{app, AppState};
+use baton_runtime::host::{Host, HostConfig, HostError, UiAssets};
 use baton_runtime::Bootstrap;
-use baton_store::Durability;
 use std::path::PathBuf;
-use std::sync::Arc;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/ui_assets.rs"));
+}
+
+/// The web UI built into this binary, if it was built with one (see build.rs).
+pub fn ui_assets() -> Option<UiAssets> {
+    (!embedded::UI_FILES.is_empty()).then_some(UiAssets {
+        files: embedded::UI_FILES,
+    })
+}
 
 /// The platform's app-data folder: $XDG_DATA_HOME or ~/.local/share on Linux,
 /// ~/Library/Application Support on macOS, %APPDATA% on Windows.
@@ -23,6 +34,32 @@ fn default_db() -> PathBuf {
         .join("baton.db")
 }
 
+/// Waits for Ctrl-C, or SIGTERM on Unix (what service managers and `kill` send).
+fn wait_for_stop() -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+    rt.block_on(async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut term = signal(SignalKind::terminate())
+                .map_err(|e| format!("cannot wait for SIGTERM: {e}"))?;
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => r.map_err(|e| format!("cannot wait for Ctrl-C: {e}")),
+                _ = term.recv() => Ok(()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c()
+                .await
+                .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))
+        }
+    })
+}
+
 pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
     // Logs: BATON_LOG (or RUST_LOG) filters, e.g. BATON_LOG=baton_runtime=debug for every command.
     let filter = std::env::var("BATON_LOG")
@@ -33,85 +70,56 @@ pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
         .with_writer(std::io::stderr)
         .try_init();
     let db = db.unwrap_or_else(default_db);
-    if let Some(dir) = db.parent() {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            eprintln!("{}: cannot create the folder: {e}", dir.display());
-            return 2;
+    let config = HostConfig {
+        listen: Some(listen.to_string()),
+        token,
+        ui: ui_assets(),
+        ..HostConfig::new(&db)
+    };
+    let host = match Host::start(config) {
+        Ok(h) => h,
+        Err(e @ HostError::AsyncRuntime(_)) => {
+            eprintln!("{e}");
+            return 1;
         }
-    }
-    let runtime = match baton_runtime::Runtime::open(
-        &db,
-        Durability::Full,
-        Arc::new(baton_runtime::SystemClock),
-    ) {
-        Ok(r) => r,
         Err(e) => {
-            eprintln!("{}: {e}", db.display());
+            eprintln!("{e}");
             return 2;
         }
     };
-    match runtime.bootstrap(token.as_deref().filter(|t| !t.trim().is_empty())) {
-        Ok(Bootstrap::NewToken(t)) => {
-            println!("admin token (shown once; pass --token or BATON_TOKEN to choose one): {t}");
+    // Printed without panicking when nobody reads any more (a closed pipe is no reason to stop).
+    let say = |line: String| {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    };
+    say(match host.bootstrap() {
+        Bootstrap::NewToken(t) => {
+            format!("admin token (shown once; pass --token or BATON_TOKEN to choose one): {t}")
         }
-        Ok(Bootstrap::Given) => println!("admin token: the one given"),
-        Ok(Bootstrap::Existing) => println!(
+        Bootstrap::Given => "admin token: the one given".into(),
+        Bootstrap::Existing => format!(
             "tokens: those already in {} (CreateApiTokenCommand makes more)",
             db.display()
         ),
+    });
+    let addr = host
+        .address()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| listen.to_string());
+    say(format!(
+        "baton serve: {} on http://{addr} (POST /api/v1/execute, /api/core/cmd, /api/bpm/cmd, /webhook/...)",
+        db.display()
+    ));
+    say(format!("web UI: http://{addr}/"));
+    let code = match wait_for_stop() {
+        Ok(()) => 0,
         Err(e) => {
-            eprintln!("{}: cannot set up the administrator: {e}", db.display());
-            return 2;
-        }
-    }
-    let runtime = Arc::new(runtime);
-    // Scripts may call doQuery / doCmd on this server's command bus.
-    runtime.lend_bus_to_scripts();
-    // Timers and recurring jobs: due rows that fell due while Baton was closed fire now.
-    let _scheduler = baton_runtime::spawn_scheduler(runtime.clone());
-    // Events out: deliveries still pending from the last run are sent now.
-    let _sender = baton_runtime::spawn_sender(runtime.clone());
-    let state = Arc::new(AppState { runtime });
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return 1;
+            eprintln!("{e}");
+            1
         }
     };
-    rt.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("cannot listen on {listen}: {e}");
-                return 2;
-            }
-        };
-        let addr = listener
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|_| listen.to_string());
-        println!(
-            "baton serve: {} on http://{addr} (POST /api/v1/execute, /api/core/cmd, /api/bpm/cmd, /webhook/...)",
-            db.display()
-        );
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        // The socket's address reaches the webhook doors (allowedIPs) through ConnectInfo.
-        let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        match axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("server stopped: {e}");
-                1
-            }
-        }
-    })
+    host.shutdown();
+    code
 }
