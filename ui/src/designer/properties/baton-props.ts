@@ -1,0 +1,135 @@
+/**
+ * Reading and writing Baton's `custom:property name value` entries of an element. Every write
+ * is one command on the command stack (several moddle updates at once through the properties
+ * panel's multi-command executor), so one undo takes a whole edit back.
+ */
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Moddle = { create(type: string, attrs?: Record<string, unknown>): any };
+type CommandStack = { execute(command: string, context: unknown): void };
+type Element = { businessObject: any };
+
+/** The property names the engine reads (DESIGN.md: seed properties). */
+export const BATON_PROPERTIES = [
+  'FormKey',
+  'form',
+  'ResponsibleTeam',
+  'ResponsibleUser',
+  'ServerScript',
+  'correlationKey',
+  'message',
+  'TimeoutMinutes',
+] as const;
+
+function isType(obj: any, type: string): boolean {
+  return !!obj && typeof obj.$instanceOf === 'function' && obj.$instanceOf(type);
+}
+
+export function propertiesContainer(bo: any): any | undefined {
+  const values: any[] = bo?.extensionElements?.values ?? [];
+  return values.find((v) => isType(v, 'custom:Properties'));
+}
+
+function findProperty(bo: any, name: string): any | undefined {
+  const container = propertiesContainer(bo);
+  return (container?.values ?? []).find((p: any) => p.name === name);
+}
+
+export function getBatonProperty(bo: any, name: string): string | undefined {
+  const p = findProperty(bo, name);
+  return p ? (p.value ?? '') : undefined;
+}
+
+/** Every Baton property of an element as a plain map (first wins for repeated names). */
+export function batonProperties(bo: any): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of propertiesContainer(bo)?.values ?? []) {
+    if (typeof p.name === 'string' && !(p.name in out)) out[p.name] = p.value ?? '';
+  }
+  return out;
+}
+
+/** The form key names either `FormKey` or `form`; answers which one the element uses. */
+export function formKeyName(bo: any): 'FormKey' | 'form' {
+  return getBatonProperty(bo, 'FormKey') !== undefined ? 'FormKey' : 'form';
+}
+
+export function getFormKey(bo: any): string | undefined {
+  return getBatonProperty(bo, 'FormKey') ?? getBatonProperty(bo, 'form');
+}
+
+/**
+ * Sets (or, with an empty value, removes) one Baton property of `element`, as a single
+ * undoable command.
+ */
+export function setBatonProperty(
+  moddle: Moddle,
+  commandStack: CommandStack,
+  element: Element,
+  name: string,
+  value: string | undefined,
+): void {
+  const bo = element.businessObject;
+  const commands: { cmd: string; context: Record<string, unknown> }[] = [];
+  const update = (moddleElement: any, properties: Record<string, unknown>) =>
+    commands.push({ cmd: 'element.updateModdleProperties', context: { element, moddleElement, properties } });
+
+  const existing = findProperty(bo, name);
+  if (value === undefined || value === '') {
+    if (!existing) return;
+    const container = propertiesContainer(bo);
+    const rest = container.values.filter((p: any) => p !== existing);
+    if (rest.length > 0) {
+      update(container, { values: rest });
+    } else {
+      const ext = bo.extensionElements;
+      update(ext, { values: ext.values.filter((v: any) => v !== container) });
+    }
+  } else if (existing) {
+    if (existing.value === value) return;
+    update(existing, { value });
+  } else {
+    let ext = bo.extensionElements;
+    if (!ext) {
+      ext = moddle.create('bpmn:ExtensionElements', { values: [] });
+      ext.$parent = bo;
+      update(bo, { extensionElements: ext });
+    }
+    let container = propertiesContainer(bo);
+    if (!container) {
+      container = moddle.create('custom:Properties', { values: [] });
+      container.$parent = ext;
+      update(ext, { values: [...(ext.values ?? []), container] });
+    }
+    const property = moddle.create('custom:Property', { name, value });
+    property.$parent = container;
+    update(container, { values: [...(container.values ?? []), property] });
+  }
+  if (commands.length === 1) {
+    commandStack.execute(commands[0]!.cmd, commands[0]!.context);
+  } else {
+    commandStack.execute('properties-panel.multi-command-executor', commands);
+  }
+}
+
+/** TimeoutMinutes: a positive whole or decimal number of minutes; answers the error in words. */
+export function validateTimeoutMinutes(value: string | undefined): string | null {
+  if (value === undefined || value.trim() === '') return null;
+  const text = value.trim();
+  if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) {
+    return `TimeoutMinutes must be a positive number of minutes, not '${text}'.`;
+  }
+  return null;
+}
+
+/** The timeCycle of an element's timer, when it is a cron expression (not R…/P… ISO forms). */
+export function cronCycle(bo: any): string | null {
+  const defs: any[] = bo?.eventDefinitions ?? [];
+  const timer = defs.find((d) => isType(d, 'bpmn:TimerEventDefinition'));
+  const body: string | undefined = timer?.timeCycle?.body;
+  if (!body) return null;
+  const text = body.trim();
+  if (!text || /^R/i.test(text) || /^P/i.test(text) || text.includes('${')) return null;
+  return text.split(/\s+/).length >= 5 ? text : null;
+}
+

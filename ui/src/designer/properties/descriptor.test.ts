@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import template from '../../../../bpmn-templates/payment-approval/PaymentApprovalProcess.bpmn?raw';
+import { Injector } from 'didi';
+import CommandModule from 'diagram-js/lib/command';
+import CoreModule from 'diagram-js/lib/core/ElementRegistry';
+import EventBus from 'diagram-js/lib/core/EventBus';
+import UpdateModdlePropertiesHandler from 'bpmn-js/lib/features/modeling/cmd/UpdateModdlePropertiesHandler';
+import { BpmnModdle } from 'bpmn-moddle';
+import { batonDescriptor } from './descriptor';
+import { batonProperties, cronCycle, getBatonProperty, setBatonProperty, validateTimeoutMinutes } from './baton-props';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+/**
+ * The modeler's command layer without its canvas (jsdom cannot lay out SVG): diagram-js's
+ * command stack with bpmn-js's `element.updateModdleProperties` handler and the properties
+ * panel's multi-command executor, over bpmn-moddle with Baton's descriptor.
+ */
+async function open(xml: string) {
+  const moddle = new BpmnModdle({ custom: batonDescriptor });
+  const { rootElement: definitions, warnings } = await moddle.fromXML(xml, 'bpmn:Definitions');
+  expect(warnings).toEqual([]);
+  const injector = new Injector([
+    { eventBus: ['type', EventBus], elementRegistry: ['type', CoreModule] },
+    CommandModule,
+  ]);
+  const commandStack: any = injector.get('commandStack');
+  commandStack.registerHandler('element.updateModdleProperties', UpdateModdlePropertiesHandler);
+  commandStack.registerHandler(
+    'properties-panel.multi-command-executor',
+    class {
+      static $inject = ['commandStack'];
+      constructor(private stack: any) {}
+      preExecute(commands: { cmd: string; context: unknown }[]) {
+        for (const c of commands) this.stack.execute(c.cmd, c.context);
+      }
+    },
+  );
+  const byId = (id: string) => {
+    let found: any;
+    const visit = (node: any) => {
+      if (!node || found) return;
+      if (node.id === id) found = node;
+      for (const child of node.flowElements ?? []) visit(child);
+    };
+    for (const root of (definitions as any).rootElements) visit(root);
+    return { id, businessObject: found };
+  };
+  const toXml = async () => (await moddle.toXML(definitions, { format: true })).xml;
+  return { moddle, commandStack, byId, toXml };
+}
+
+describe('Baton properties through the modeling API', () => {
+  it('reads a template, edits a property as one undoable command, and writes it back', async () => {
+    const { moddle, commandStack, byId, toXml } = await open(template);
+    const review = byId('Task_ReviewPayment');
+    expect(batonProperties(review.businessObject)).toMatchObject({ form: 'payment-review-form', ResponsibleTeam: 'MANAGERS' });
+    expect(getBatonProperty(review.businessObject, 'ServerScript')).toContain('throw "Decision is required"');
+
+    setBatonProperty(moddle, commandStack, review, 'ResponsibleTeam', 'AUDITORS');
+    setBatonProperty(moddle, commandStack, review, 'TimeoutMinutes', '90');
+    let xml = await toXml();
+    expect(xml).toContain('<custom:property name="ResponsibleTeam" value="AUDITORS" />');
+    expect(xml).toContain('<custom:property name="TimeoutMinutes" value="90" />');
+    expect(xml).toContain('xmlns:custom="http://baton.dev/schema/custom"');
+
+    commandStack.undo();
+    commandStack.undo();
+    xml = await toXml();
+    expect(xml).toContain('<custom:property name="ResponsibleTeam" value="MANAGERS" />');
+    expect(xml).not.toContain('TimeoutMinutes" value="90"');
+
+    // Removing the last property removes its container too; one undo brings both back.
+    const start = byId('Start');
+    setBatonProperty(moddle, commandStack, start, 'message', 'Kick');
+    xml = await toXml();
+    expect(xml).toMatch(/<bpmn:startEvent id="Start"[^>]*>\s*<bpmn:extensionElements>\s*<custom:properties>\s*<custom:property name="message" value="Kick" \/>/);
+    setBatonProperty(moddle, commandStack, start, 'message', '');
+    expect(getBatonProperty(start.businessObject, 'message')).toBeUndefined();
+    commandStack.undo();
+    expect(getBatonProperty(start.businessObject, 'message')).toBe('Kick');
+    commandStack.undo();
+    expect(start.businessObject.extensionElements).toBeUndefined();
+
+    // A re-import of the exported XML reads the same properties.
+    setBatonProperty(moddle, commandStack, review, 'ResponsibleUser', 'mary');
+    xml = await toXml();
+    const again = await open(xml);
+    const review2 = again.byId('Task_ReviewPayment');
+    expect(batonProperties(review2.businessObject)).toMatchObject({ ResponsibleUser: 'mary', ResponsibleTeam: 'MANAGERS', form: 'payment-review-form' });
+  });
+
+  it('validates TimeoutMinutes as a positive number', () => {
+    expect(validateTimeoutMinutes('1440')).toBeNull();
+    expect(validateTimeoutMinutes('2.5')).toBeNull();
+    expect(validateTimeoutMinutes('')).toBeNull();
+    expect(validateTimeoutMinutes('0')).toMatch(/positive number/);
+    expect(validateTimeoutMinutes('-5')).toMatch(/positive number/);
+    expect(validateTimeoutMinutes('soon')).toMatch(/not 'soon'/);
+  });
+
+  it('recognises cron timer cycles, not ISO ones', () => {
+    const bo = (body: string) => ({
+      eventDefinitions: [{ $instanceOf: (t: string) => t === 'bpmn:TimerEventDefinition', timeCycle: { body } }],
+    });
+    expect(cronCycle(bo('0 9 * * MON-FRI'))).toBe('0 9 * * MON-FRI');
+    expect(cronCycle(bo('R5/PT10S'))).toBeNull();
+    expect(cronCycle(bo('PT5M'))).toBeNull();
+    expect(cronCycle({})).toBeNull();
+  });
+});

@@ -1,0 +1,290 @@
+/**
+ * The properties panel's Baton groups: the engine's seed properties (`custom:property`),
+ * sequence flow conditions, script task bodies, and a preview of the next runs of a cron timer
+ * cycle. Every edit goes through the command stack, so undo and redo take it back.
+ */
+/* eslint-disable @typescript-eslint/no-explicit-any */
+import { h } from '@bpmn-io/properties-panel/preact';
+import { useEffect, useState } from '@bpmn-io/properties-panel/preact/hooks';
+import {
+  TextAreaEntry,
+  TextFieldEntry,
+  isTextAreaEntryEdited,
+  isTextFieldEntryEdited,
+} from '@bpmn-io/properties-panel';
+import { useService } from 'bpmn-js-properties-panel';
+import {
+  cronCycle,
+  formKeyName,
+  getBatonProperty,
+  getFormKey,
+  setBatonProperty,
+  validateTimeoutMinutes,
+} from './baton-props';
+import { execute } from '../../transport';
+
+function isA(bo: any, type: string): boolean {
+  return !!bo && typeof bo.$instanceOf === 'function' && bo.$instanceOf(type);
+}
+
+interface BatonEntrySpec {
+  id: string;
+  /** The custom:property name; `null` for the form key (FormKey or form). */
+  name: string | null;
+  label: string;
+  description: string;
+  code?: boolean;
+  validate?: (value: string) => string | null;
+}
+
+const ENTRIES: BatonEntrySpec[] = [
+  {
+    id: 'baton-form',
+    name: null,
+    label: 'Form key',
+    description: 'The form (FormKey / form) the task shows; its JSON travels with the deployment.',
+  },
+  { id: 'baton-responsible-team', name: 'ResponsibleTeam', label: 'Responsible team', description: 'Only members of this team may complete the task.' },
+  { id: 'baton-responsible-user', name: 'ResponsibleUser', label: 'Responsible user', description: 'Only this user may complete the task.' },
+  {
+    id: 'baton-server-script',
+    name: 'ServerScript',
+    label: 'Server script',
+    description: 'Rhai run on submission: throw to reject it; the last value becomes the task result.',
+    code: true,
+  },
+  { id: 'baton-correlation-key', name: 'correlationKey', label: 'Correlation key', description: 'Expression that identifies the instance for a callback or message, e.g. context.paymentId.' },
+  { id: 'baton-message', name: 'message', label: 'Message', description: 'The message name a callback must carry.' },
+  {
+    id: 'baton-timeout-minutes',
+    name: 'TimeoutMinutes',
+    label: 'Timeout (minutes)',
+    description: 'Expire the wait after this many minutes.',
+    validate: (v) => validateTimeoutMinutes(v),
+  },
+];
+
+function BatonPropertyEntry(props: { element: any; id: string; spec: BatonEntrySpec }) {
+  const { element, id, spec } = props;
+  const moddle = useService('moddle');
+  const commandStack = useService('commandStack');
+  const debounce = useService('debounceInput');
+  const name = () => spec.name ?? formKeyName(element.businessObject);
+  const getValue = () => getBatonProperty(element.businessObject, name()) ?? '';
+  const setValue = (value: string, error?: string | null) => {
+    if (error) return; // shown beside the field; the model keeps its last valid value
+    setBatonProperty(moddle, commandStack, element, name(), value);
+  };
+  return h(spec.code ? TextAreaEntry : TextFieldEntry, {
+    element,
+    id,
+    label: spec.label,
+    description: spec.description,
+    getValue,
+    setValue,
+    debounce,
+    validate: spec.validate,
+    monospace: spec.code,
+    rows: spec.code ? 6 : undefined,
+    autoResize: spec.code,
+  });
+}
+
+function EditFormButton(props: { element: any }) {
+  const eventBus = useService('eventBus');
+  const key = getFormKey(props.element.businessObject);
+  if (!key) return null;
+  return h(
+    'div',
+    { class: 'bio-properties-panel-entry baton-form-entry' },
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'baton-edit-form',
+        'data-testid': 'edit-form',
+        onClick: () => eventBus.fire('baton.editForm', { formKey: key }),
+      },
+      `Edit form "${key}"`,
+    ),
+  );
+}
+
+// --- conditions and scripts ---------------------------------------------------------------
+
+function ConditionEntry(props: { element: any; id: string }) {
+  const { element, id } = props;
+  const moddle = useService('moddle');
+  const commandStack = useService('commandStack');
+  const debounce = useService('debounceInput');
+  const bo = element.businessObject;
+  return h(TextAreaEntry, {
+    element,
+    id,
+    label: 'Condition',
+    description: 'An expression such as ${amount > 1000}; empty: the flow is always taken.',
+    monospace: true,
+    autoResize: true,
+    rows: 2,
+    debounce,
+    getValue: () => bo.conditionExpression?.body ?? '',
+    setValue: (value: string) => {
+      const current = bo.conditionExpression;
+      let properties: Record<string, unknown>;
+      let target = bo;
+      if (!value) properties = { conditionExpression: undefined };
+      else if (current) {
+        target = current;
+        properties = { body: value };
+      } else {
+        const expr = moddle.create('bpmn:FormalExpression', { body: value });
+        expr.$parent = bo;
+        properties = { conditionExpression: expr };
+      }
+      commandStack.execute('element.updateModdleProperties', { element, moddleElement: target, properties });
+    },
+  });
+}
+
+function ScriptFormatEntry(props: { element: any; id: string }) {
+  const { element, id } = props;
+  const commandStack = useService('commandStack');
+  const debounce = useService('debounceInput');
+  return h(TextFieldEntry, {
+    element,
+    id,
+    label: 'Script format',
+    description: 'Baton runs rhai.',
+    debounce,
+    getValue: () => element.businessObject.scriptFormat ?? '',
+    setValue: (value: string) =>
+      commandStack.execute('element.updateModdleProperties', {
+        element,
+        moddleElement: element.businessObject,
+        properties: { scriptFormat: value || undefined },
+      }),
+  });
+}
+
+function ScriptBodyEntry(props: { element: any; id: string }) {
+  const { element, id } = props;
+  const commandStack = useService('commandStack');
+  const debounce = useService('debounceInput');
+  return h(TextAreaEntry, {
+    element,
+    id,
+    label: 'Script',
+    description: 'Variables of the instance are in scope; new let-bindings become variables.',
+    monospace: true,
+    autoResize: true,
+    rows: 8,
+    debounce,
+    getValue: () => element.businessObject.script ?? '',
+    setValue: (value: string) =>
+      commandStack.execute('element.updateModdleProperties', {
+        element,
+        moddleElement: element.businessObject,
+        properties: { script: value || undefined },
+      }),
+  });
+}
+
+// --- cron preview --------------------------------------------------------------------------
+
+interface Preview {
+  expr: string;
+  times?: string[];
+  error?: string;
+}
+
+function CronPreviewEntry(props: { element: any; id: string }) {
+  const expr = cronCycle(props.element.businessObject);
+  const [preview, setPreview] = useState<Preview | null>(null);
+  useEffect(() => {
+    if (!expr) return;
+    let cancelled = false;
+    const timer = setTimeout(() => {
+      execute<{ nextRunTimes: string[]; localTimes: string[] }>('GetCronPreviewQuery', {
+        cronExpression: expr,
+        count: 5,
+      })
+        .then((answer) => {
+          if (cancelled) return;
+          if (answer.ok) setPreview({ expr, times: answer.data.localTimes ?? answer.data.nextRunTimes });
+          else {
+            const detail = answer.errors.map((e) => e.message).join('; ');
+            setPreview({ expr, error: detail || answer.message });
+          }
+        })
+        .catch((e: Error) => !cancelled && setPreview({ expr, error: e.message }));
+    }, 250);
+    return () => {
+      cancelled = true;
+      clearTimeout(timer);
+    };
+  }, [expr]);
+  if (!expr) return null;
+  const current = preview && preview.expr === expr ? preview : null;
+  return h(
+    'div',
+    { class: 'bio-properties-panel-entry baton-cron-preview', 'data-testid': 'cron-preview' },
+    h('div', { class: 'bio-properties-panel-label' }, 'Next runs (UTC)'),
+    current === null
+      ? h('p', { class: 'baton-muted' }, 'Computing…')
+      : current.error
+        ? h('p', { class: 'baton-error', role: 'alert' }, current.error)
+        : h('ol', { class: 'baton-run-times' }, ...(current.times ?? []).map((t) => h('li', {}, h('time', { dateTime: t }, t)))),
+  );
+}
+
+// --- the provider --------------------------------------------------------------------------
+
+export class BatonPropertiesProvider {
+  static $inject = ['propertiesPanel'];
+
+  constructor(propertiesPanel: { registerProvider(priority: number, provider: unknown): void }) {
+    propertiesPanel.registerProvider(400, this);
+  }
+
+  getGroups(element: any) {
+    return (groups: any[]) => {
+      const bo = element.businessObject;
+      if (isA(bo, 'bpmn:Activity') || isA(bo, 'bpmn:Event')) {
+        const entries: any[] = ENTRIES.map((spec) => ({
+          id: spec.id,
+          spec,
+          component: BatonPropertyEntry,
+          isEdited: spec.code ? isTextAreaEntryEdited : isTextFieldEntryEdited,
+        }));
+        entries.splice(1, 0, { id: 'baton-edit-form', component: EditFormButton });
+        const at = groups.findIndex((g) => g.id === 'general');
+        groups.splice(at < 0 ? groups.length : at + 1, 0, { id: 'baton', label: 'Baton', entries });
+      }
+      if (isA(bo, 'bpmn:SequenceFlow') && bo.sourceRef && !isA(bo.sourceRef, 'bpmn:ParallelGateway') && !isA(bo.sourceRef, 'bpmn:EventBasedGateway')) {
+        groups.push({
+          id: 'baton-condition',
+          label: 'Condition',
+          entries: [{ id: 'baton-condition-expression', component: ConditionEntry, isEdited: isTextAreaEntryEdited }],
+        });
+      }
+      if (isA(bo, 'bpmn:ScriptTask')) {
+        groups.push({
+          id: 'baton-script',
+          label: 'Script',
+          entries: [
+            { id: 'baton-script-format', component: ScriptFormatEntry, isEdited: isTextFieldEntryEdited },
+            { id: 'baton-script-body', component: ScriptBodyEntry, isEdited: isTextAreaEntryEdited },
+          ],
+        });
+      }
+      const timer = groups.find((g) => g.id === 'timer');
+      if (timer) timer.entries.push({ id: 'baton-cron-preview', component: CronPreviewEntry });
+      return groups;
+    };
+  }
+}
+
+export const BatonPropertiesModule = {
+  __init__: ['batonPropertiesProvider'],
+  batonPropertiesProvider: ['type', BatonPropertiesProvider],
+};
