@@ -443,3 +443,25 @@ fn a_bad_address_or_database_is_an_error_that_names_it() {
     // The failed starts let go of the lock.
     start(&db, None).shutdown();
 }
+
+#[test]
+fn a_host_starts_and_stops_inside_another_tokio_runtime() {
+    // As in the desktop app, whose shell has a tokio runtime of its own.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("nested.db");
+    let shell = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr = shell.block_on(async move {
+        let host = start(&db, None);
+        let addr = host.address().unwrap();
+        let mut changes = host.subscribe();
+        deploy_template(&host);
+        ok(host.execute(&start_request("PAY-NESTED")));
+        assert_eq!(changes.recv().await.unwrap().status, "WAITING");
+        host.shutdown();
+        addr
+    });
+    assert!(TcpStream::connect(addr).is_err(), "{addr} still accepts");
+}
