@@ -66,7 +66,8 @@ pub struct AppOptions {
     pub stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
-/// The doors with no web UI and event streams that end only when their client leaves.
+/// The doors without a web UI (`/` says how to build one); event streams end when their client
+/// leaves.
 pub fn app(state: Arc<AppState>) -> Router {
     app_with(state, AppOptions::default())
 }
