@@ -1009,7 +1009,10 @@ mod de {
     pub fn opt_integer<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
         match Value::deserialize(d)? {
             Value::Null => Ok(None),
-            v => v.as_i64().map(Some).ok_or_else(|| rule("must be an integer")),
+            v => v
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| rule("must be an integer")),
         }
     }
 

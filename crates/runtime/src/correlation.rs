@@ -398,7 +398,9 @@ impl Runtime {
         output(
             "OK",
             &c::GetCallbackRegistryListOutput(
-                rows.into_iter().map(c::CallbackRegistryEntry::from).collect(),
+                rows.into_iter()
+                    .map(c::CallbackRegistryEntry::from)
+                    .collect(),
             ),
         )
     }

@@ -33,8 +33,7 @@ impl Runtime {
     pub(crate) fn deploy(&self, data: &Value) -> Answer {
         let data: c::DeployProcessDefinitionInput = input(data)?;
         let xml = data.bpmn_xml.as_str();
-        let dep =
-            baton_engine::parse(&[("bpmnXml", xml)]).map_err(|e| unreadable_model(&e))?;
+        let dep = baton_engine::parse(&[("bpmnXml", xml)]).map_err(|e| unreadable_model(&e))?;
         let (engine, warnings) = Engine::new(dep).map_err(|problems| {
             let first = problems
                 .iter()
@@ -122,7 +121,11 @@ impl Runtime {
     }
 
     /// The definition `id` names, or else the newest version of `key`.
-    pub(crate) fn resolve_definition(&self, id: Option<i64>, key: Option<&str>) -> Result<i64, Fail> {
+    pub(crate) fn resolve_definition(
+        &self,
+        id: Option<i64>,
+        key: Option<&str>,
+    ) -> Result<i64, Fail> {
         match (id, key) {
             (Some(id), _) => {
                 if self
@@ -335,7 +338,13 @@ impl Runtime {
     pub(crate) fn cancel(&self, data: &Value, caller: &Caller) -> Answer {
         let data: c::CancelProcessInstanceInput = input(data)?;
         let guid = data.instance_guid.as_str();
-        let s = self.step(guid, Event::Cancel { reason: data.reason }, caller)?;
+        let s = self.step(
+            guid,
+            Event::Cancel {
+                reason: data.reason,
+            },
+            caller,
+        )?;
         output(
             "Process instance cancelled",
             &c::CancelProcessInstanceOutput {
@@ -472,7 +481,10 @@ impl Runtime {
     /// GetTaskFormQuery (seed 002): the form of the waiting userTask or form-mode receiveTask.
     pub(crate) fn task_form(&self, data: &Value) -> Answer {
         let data: c::GetTaskFormInput = input(data)?;
-        let row = match (data.instance_guid.as_deref(), data.correlation_id.as_deref()) {
+        let row = match (
+            data.instance_guid.as_deref(),
+            data.correlation_id.as_deref(),
+        ) {
             (Some(g), _) => self.instance_row(g)?,
             (None, Some(c)) => self
                 .store()

@@ -15,8 +15,8 @@
 //! a run due while the previous one is still under way is recorded as Skipped) or `queue` (it
 //! runs right after, once however many were due).
 
-use crate::schedule::{due_text, parse_due};
 use crate::commands::{self as c, input, output};
+use crate::schedule::{due_text, parse_due};
 use crate::{object, opt_text, text, Answer, Caller, Fail, Runtime};
 use baton_engine::cron::Cron;
 use baton_engine::script::{ScriptHost, ScriptInput};

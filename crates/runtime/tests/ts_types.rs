@@ -112,9 +112,15 @@ fn the_typescript_declares_every_type_it_uses() {
 
 #[test]
 fn the_typescript_instance_change_reads_what_the_feed_sends() {
-    // The change feed's JSON, as contracts.md fixes it.
-    let json = serde_json::json!({"instanceGuid": "g", "processKey": "P", "processDefinitionId": 3,
-                                  "status": "WAITING", "at": "2026-01-01T00:00:00.000000Z"});
+    let change = baton_runtime::InstanceChange {
+        instance_guid: "g".into(),
+        process_key: "P".into(),
+        process_definition_id: 3,
+        status: "WAITING".into(),
+        at: "2026-01-01T00:00:00.000000Z".into(),
+    };
+    let json = serde_json::to_value(&change).unwrap();
+    // Every field the feed sends, and no other (the generated type denies unknown fields).
     let read: commands::InstanceChange =
         serde_json::from_value(json.clone()).expect("the generated type reads the feed's JSON");
     assert_eq!(serde_json::to_value(read).unwrap(), json);
