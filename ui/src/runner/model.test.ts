@@ -55,6 +55,16 @@ describe('markers', () => {
     expect(m.finished.sort()).toEqual(['Review', 'Start', 'Wait']);
   });
 
+  it('a gateway that was only entered counts as completed once the instance is past it', () => {
+    const m = computeMarkers(
+      { waiting: [], incidents: [] },
+      [ev('elementEntered', 'Task'), ev('elementCompleted', 'Task'), ev('elementEntered', 'Gw'), ev('elementEntered', 'End'), ev('elementCompleted', 'End')],
+    );
+    expect(m.completed.sort()).toEqual(['End', 'Gw', 'Task']);
+    const cancelled = computeMarkers({ waiting: [], incidents: [] }, [ev('elementEntered', 'Wait'), ev('elementCancelled', 'Wait')]);
+    expect(cancelled.completed).toEqual([]);
+  });
+
   it('a waiting entry without elementId uses its taskId', () => {
     const m = computeMarkers({ waiting: [{ taskId: 'T', taskType: 'timer' }], incidents: [] }, []);
     expect(m.active).toEqual(['T']);

@@ -74,17 +74,25 @@ export interface Markers {
 
 /**
  * Markers for an instance: one class per element, an open incident first, then waiting, then
- * completed. Counts come from `elementEntered` events.
+ * completed (an `elementCompleted` event, or entered and left behind, as gateways are).
+ * Counts come from `elementEntered` events.
  */
 export function computeMarkers(instance: Pick<InstanceDetail, 'waiting' | 'incidents'>, history: HistoryEvent[]): Markers {
   const incident = unique(instance.incidents.map((i) => i.elementId));
   const active = unique(instance.waiting.map((w) => w.elementId ?? w.taskId)).filter((id) => !incident.includes(id));
   const counts: Record<string, number> = {};
   const completedSet = new Set<string>();
+  const last = new Map<string, string>();
   for (const e of history) {
     if (!e.elementId) continue;
     if (e.kind === 'elementEntered') counts[e.elementId] = (counts[e.elementId] ?? 0) + 1;
     else if (e.kind === 'elementCompleted') completedSet.add(e.elementId);
+    if (e.kind === 'elementEntered' || e.kind === 'elementCompleted' || e.kind === 'elementCancelled') last.set(e.elementId, e.kind);
+  }
+  // Pass-through elements (gateways) are only entered: once the instance is past them, that
+  // is their completion. Elements still waiting or failed are not past.
+  for (const [id, kind] of last) {
+    if (kind === 'elementEntered' && !active.includes(id) && !incident.includes(id)) completedSet.add(id);
   }
   const completed = [...completedSet].filter((id) => !incident.includes(id) && !active.includes(id));
   return { active, completed, incident, counts, finished: [...completedSet] };
