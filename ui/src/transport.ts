@@ -18,14 +18,10 @@ export type Answer<T> =
   | { ok: true; message: string; data: T }
   | { ok: false; message: string; errors: FieldError[]; data: unknown };
 
-/** What `GET /api/v1/events` and the Tauri `instance-changed` event carry. */
-export interface InstanceChange {
-  instanceGuid: string;
-  processKey: string;
-  processDefinitionId: number;
-  status: string;
-  at: string;
-}
+import type { CommandName, Commands, InstanceChange } from './generated/commands';
+
+/** What `GET /api/v1/events` and the Tauri `instance-changed` event carry (generated from Rust). */
+export type { InstanceChange };
 
 /**
  * The server could not be asked: it is unreachable, or it refused our token. Business
@@ -167,7 +163,16 @@ async function postExecute(body: string, reason: string, options: ExecuteOptions
   }
 }
 
-/** Runs one command or query on the bus. */
+/**
+ * Runs one command or query on the bus. For the commands in `Commands` (generated from the
+ * runtime's typed structs) the input and the answer are typed; other commands take `T`.
+ */
+export function execute<K extends CommandName>(
+  cmd: K,
+  data: Commands[K]['input'],
+  options?: ExecuteOptions,
+): Promise<Answer<Commands[K]['output']>>;
+export function execute<T = unknown>(cmd: string, data?: object, options?: ExecuteOptions): Promise<Answer<T>>;
 export async function execute<T = unknown>(cmd: string, data: object = {}, options: ExecuteOptions = {}): Promise<Answer<T>> {
   if (inTauri) {
     const { invoke } = await import('@tauri-apps/api/core');
@@ -184,6 +189,12 @@ export async function execute<T = unknown>(cmd: string, data: object = {}, optio
 }
 
 /** Like `execute`, but a business failure becomes an Error carrying the server's words. */
+export function query<K extends CommandName>(
+  cmd: K,
+  data: Commands[K]['input'],
+  options?: ExecuteOptions,
+): Promise<Commands[K]['output']>;
+export function query<T = unknown>(cmd: string, data?: object, options?: ExecuteOptions): Promise<T>;
 export async function query<T = unknown>(cmd: string, data: object = {}, options: ExecuteOptions = {}): Promise<T> {
   const answer = await execute<T>(cmd, data, options);
   if (!answer.ok) {
@@ -205,7 +216,7 @@ export const RESYNC: InstanceChange = {
   instanceGuid: '*',
   processKey: '',
   processDefinitionId: 0,
-  status: '',
+  status: 'RUNNING',
   at: '',
 };
 
