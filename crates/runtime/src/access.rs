@@ -45,6 +45,20 @@ pub enum Bootstrap {
     Existing,
 }
 
+/// Why a request to act as another user was refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ActAsError {
+    /// Only administrators may act for another user.
+    #[error("actAs: only an administrator may act for another user")]
+    NotAllowed,
+    /// The user named in actAs does not exist.
+    #[error("actAs: no user named '{0}'")]
+    NoSuchUser(String),
+    /// The users table could not be read.
+    #[error("actAs: the users could not be read: {0}")]
+    Store(String),
+}
+
 impl Runtime {
     /// The caller a bearer token stands for, if the token is live.
     pub fn authenticate(&self, token: &str) -> Option<Caller> {
@@ -53,6 +67,33 @@ impl Runtime {
             .user_by_token_hash(&hash(token.trim()))
             .ok()??;
         Some(Caller {
+            user: Some(User {
+                name: row.user_name,
+                teams: row.teams,
+            }),
+            admin: row.is_admin,
+        })
+    }
+
+    /// The caller an administrator becomes when acting for `user_name` (the task inbox's "act
+    /// as": `X-Baton-Act-As` over HTTP, `actAs` in the desktop's request). The result is held to
+    /// ResponsibleUser / ResponsibleTeam and is `currentUser` in scripts, exactly as that user's
+    /// own token would be; acting for another administrator keeps their rights. Only an
+    /// administrator (or the desktop owner) may act for someone else.
+    pub fn acting_as(&self, caller: &Caller, user_name: &str) -> Result<Caller, ActAsError> {
+        let user_name = user_name.trim();
+        if caller.user.as_ref().is_some_and(|u| u.name == user_name) {
+            return Ok(caller.clone());
+        }
+        if !caller.admin {
+            return Err(ActAsError::NotAllowed);
+        }
+        let row = self
+            .store()
+            .user(user_name)
+            .map_err(|e| ActAsError::Store(e.to_string()))?
+            .ok_or_else(|| ActAsError::NoSuchUser(user_name.to_string()))?;
+        Ok(Caller {
             user: Some(User {
                 name: row.user_name,
                 teams: row.teams,
