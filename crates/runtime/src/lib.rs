@@ -14,7 +14,7 @@
 mod access;
 mod batch;
 pub mod commands;
-pub use access::{Bootstrap, FIRST_ADMIN};
+pub use access::{ActAsError, Bootstrap, FIRST_ADMIN};
 pub use commands::FieldError;
 mod changes;
 pub use changes::InstanceChange;
