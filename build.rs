@@ -27,25 +27,35 @@ fn main() {
         "/// The web UI built into this binary (empty when ui/dist was not built).\n\
          pub static UI_FILES: &[(&str, &[u8])] = &[\n",
     );
-    for (rel, abs) in &files {
+    // Copied into OUT_DIR first: a UI rebuilt while cargo runs (vite empties ui/dist) cannot
+    // pull a file from under rustc. A file gone between the listing and the copy is left out,
+    // and the change to ui/dist makes the next build embed the new UI.
+    let copies = out.join("ui");
+    let _ = std::fs::remove_dir_all(&copies);
+    if let Err(e) = std::fs::create_dir_all(&copies) {
+        panic!("cannot create {}: {e}", copies.display());
+    }
+    for (i, (rel, abs)) in files.iter().enumerate() {
         println!("cargo:rerun-if-changed={}", abs.display());
+        let copy = copies.join(format!("{i}.bin"));
+        if let Err(e) = std::fs::copy(abs, &copy) {
+            println!("cargo:warning=ui/dist/{rel} left out: {e}");
+            continue;
+        }
         let _ = writeln!(
             code,
             "    ({rel:?}, include_bytes!({:?})),",
-            abs.display().to_string()
+            copy.display().to_string()
         );
     }
     code.push_str("];\n");
     let target = out.join("ui_assets.rs");
-    // Written only when different, so an unchanged UI does not rebuild baton.
-    if std::fs::read_to_string(&target).ok().as_deref() != Some(code.as_str()) {
-        if let Err(e) = std::fs::write(&target, code) {
-            panic!("cannot write {}: {e}", target.display());
-        }
+    if let Err(e) = std::fs::write(&target, code) {
+        panic!("cannot write {}: {e}", target.display());
     }
 }
 
-/// Every file under `dir`, as (path relative to `base` with `/` separators, absolute path).
+/// Every file under `dir`, as (path relative to `base` with `/` separators, path).
 /// Unreadable entries are skipped with a warning rather than failing the build.
 fn collect(base: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
     let entries = match std::fs::read_dir(dir) {
@@ -70,8 +80,7 @@ fn collect(base: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
                 .components()
                 .map(|c| c.as_os_str().to_string_lossy().into_owned())
                 .collect();
-            let abs = std::fs::canonicalize(&path).unwrap_or(path);
-            files.push((rel.join("/"), abs));
+            files.push((rel.join("/"), path));
         }
     }
 }
