@@ -225,7 +225,8 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
       const shape = registry.get(id);
       if (!shape || shape.type === 'label') continue;
       const badge = el('span', { className: 'baton-count', title: `entered ${n} time${n === 1 ? '' : 's'}`, 'data-element': id }, String(n));
-      overlays.add(id, 'baton-count', { position: { bottom: 8, right: 8 }, html: badge });
+      // Top right, half outside the shape: clear of the labels under events and gateways.
+      overlays.add(id, 'baton-count', { position: { top: -9, right: 11 }, html: badge });
     }
   }
 

@@ -108,6 +108,7 @@ describe('paging', () => {
     expect(pageInfo(0, 20, 53).page).toBe(1);
     expect(pageInfo(1, 20, 0)).toEqual({ page: 1, pages: 1, from: 0, to: 0, hasPrevious: false, hasNext: false });
     expect(pageText(pageInfo(2, 20, 100_000), 100_000)).toBe('21–40 of 100,000');
+    expect(pageText(pageInfo(2500, 20, 100_000), 100_000)).toBe('49,981–50,000 of 100,000');
     expect(pageText(pageInfo(1, 20, 0), 0)).toBe('none');
   });
 });

@@ -154,7 +154,8 @@ export function pageInfo(page: number, size: number, total: number): PageInfo {
 /** "21–40 of 53" */
 export function pageText(info: PageInfo, total: number): string {
   if (total === 0) return 'none';
-  return `${info.from}–${info.to} of ${total.toLocaleString('en')}`;
+  const n = (x: number) => x.toLocaleString('en');
+  return `${n(info.from)}–${n(info.to)} of ${n(total)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -351,7 +352,7 @@ export function describeEvent(e: HistoryEvent): string {
     case 'taskWaiting':
       return `task waiting${d?.formKey ? ` (form ${String(d.formKey)})` : ''}`;
     case 'timerScheduled':
-      return `timer due ${d?.due ? String(d.due) : ''}`.trim();
+      return d?.due ? `timer due ${shortTime(String(d.due))} UTC` : 'timer scheduled';
     case 'incidentRaised':
       return `incident: ${d?.message ? String(d.message) : 'failed'}`;
     case 'incidentResolved':
