@@ -252,11 +252,25 @@ test('the instance view and the inbox in the dark theme', async ({ page, openUi,
   await expect(shape(page, 'Task_WaitForPayment')).toHaveClass(/baton-active/);
   await expectAccessible(page, 'the dark instance view');
   await screenshot(page, 'runner-instance-dark');
-  await openUi('#/tasks');
-  await expect(page.getByTestId('task-inbox')).toBeVisible();
+  await deployTemplate(server, 'loan-approval', 'LoanApprovalProcess');
+  const loan = await must(server, 'StartProcessInstanceCommand', {
+    processKey: 'LoanApprovalProcess',
+    variables: { applicant: 'Linus', requestedAmount: 4200 },
+  });
+  await openUi(`#/tasks?instance=${loan.instanceGuid}&task=Task_ManagerReview`);
+  await page.getByTestId('acting-user').selectOption('admin');
+  await page.locator(`[data-testid="task-item"][data-instance="${loan.instanceGuid}"]`).getByRole('button').click();
+  await expect(page.getByTestId('task-form').getByLabel('Applicant')).toHaveValue('Linus');
   await expectAccessible(page, 'the dark task inbox');
   await screenshot(page, 'runner-tasks-dark');
   await page.getByTestId('theme-toggle').click();
+});
+
+test('an instance that does not exist is said so in words', async ({ page, openUi }) => {
+  await openUi('#/instances/00000000-0000-0000-0000-000000000000');
+  await expect(page.getByTestId('instance-error')).toContainText('This instance could not be loaded');
+  await expect(page.getByTestId('instance-error')).toContainText('00000000-0000-0000-0000-000000000000');
+  await expectAccessible(page, 'a missing instance');
 });
 
 test('a task with no form takes JSON', async ({ page, openUi, server }) => {

@@ -196,7 +196,7 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
           ? [el('p', {}, 'No instances match these filters.'), el('button', { type: 'button', onclick: clearFilters }, 'Show all instances')]
           : [
               el('p', {}, 'No instances yet: deploy and start one from the designer.'),
-              el('a', { href: '#/designer' }, 'Open the designer'),
+              el('a', { href: '#/designer', 'data-testid': 'instances-empty-designer' }, 'Draw and deploy a diagram'),
             ]),
       );
       error.hidden = true;
