@@ -22,7 +22,6 @@ export function newDiagramXml(processId = `Process_${suffix()}`): string {
     <bpmndi:BPMNPlane id="Plane_${processId}" bpmnElement="${processId}">
       <bpmndi:BPMNShape id="StartEvent_1_di" bpmnElement="StartEvent_1">
         <dc:Bounds x="180" y="160" width="36" height="36"/>
-        <bpmndi:BPMNLabel><dc:Bounds x="186" y="203" width="25" height="14"/></bpmndi:BPMNLabel>
       </bpmndi:BPMNShape>
     </bpmndi:BPMNPlane>
   </bpmndi:BPMNDiagram>

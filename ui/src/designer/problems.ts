@@ -66,7 +66,7 @@ export class ProblemsPanel {
           type: 'button',
           className: `problem-item severity-${p.severity}`,
           'data-testid': 'problem-item',
-          'data-element-id': p.elementId ?? '',
+          'data-problem-element': p.elementId ?? '',
           'data-source': p.source,
           onclick: () => this.onPick(p),
         },

@@ -56,6 +56,8 @@ interface Editor {
   statusKind: 'ok' | 'error' | '';
   handle?: any;
   importProblem: string | null;
+  /** Fit the diagram to the canvas the first time it is shown (a hidden canvas has no size). */
+  needsFit: boolean;
 }
 
 /** Whether the server knows ValidateProcessDefinitionQuery (asked once per page). */
@@ -222,11 +224,13 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
     }
     for (const [otherId, other] of editors) {
       const on = otherId === id;
-      other.canvasHost.hidden = !on;
+      other.canvasHost.classList.toggle('inactive', !on);
+      other.canvasHost.inert = !on;
       other.propsHost.hidden = !on;
     }
     if (store.active !== id) return; // another tab was chosen meanwhile
     editor.modeler.get<any>('canvas').resized();
+    fitOnce(editor);
     if (editor.importProblem) showNotice(editor.importProblem);
     renderProblems();
     renderStatus();
@@ -234,7 +238,9 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
   }
 
   function createEditor(tabId: string): Editor {
-    const canvasHost = el('div', { className: 'designer-modeler bio-theme-parent', hidden: true });
+    // Inactive canvases keep their size (a canvas without one cannot lay out) but are invisible
+    // and inert.
+    const canvasHost = el('div', { className: 'designer-modeler bio-theme-parent inactive', inert: true });
     const propsHost = el('div', { className: 'designer-props-host bio-theme-parent', hidden: true });
     canvasArea.append(canvasHost);
     propsArea.append(propsHost);
@@ -250,7 +256,7 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
       moddleExtensions: { custom: batonDescriptor },
       propertiesPanel: { parent: propsHost },
       linting: { bpmnlint: lintConfig(), active: true },
-      minimap: { open: true },
+      minimap: { open: false },
     } as any);
     const editor: Editor = {
       tabId,
@@ -269,6 +275,7 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
       status: '',
       statusKind: '',
       importProblem: null,
+      needsFit: true,
     };
     editors.set(tabId, editor);
     const eventBus = modeler.get<any>('eventBus');
@@ -299,15 +306,41 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
   /** Imports XML into an editor; throws the import error (the editor keeps what it showed). */
   async function importInto(editor: Editor, xml: string, fitView: boolean): Promise<string[]> {
     const result = await editor.modeler.importXML(xml);
-    const canvas = editor.modeler.get<any>('canvas');
     if (fitView) {
-      canvas.zoom('fit-viewport', 'auto');
-      if (canvas.zoom() > 1) canvas.zoom(1, 'auto');
+      editor.needsFit = true;
+      fitOnce(editor);
     }
     editor.savedIndex = editor.modeler.get<any>('commandStack')._stackIdx;
     editor.importProblem = null;
     scheduleValidate(editor, 50);
     return (result.warnings ?? []).map((w: any) => w.message as string);
+  }
+
+  function fitOnce(editor: Editor): void {
+    if (!editor.needsFit || editor.canvasHost.clientWidth === 0) return;
+    editor.needsFit = false;
+    fitToCanvas(editor);
+  }
+
+  /** Fits the diagram in the canvas beside the palette, never larger than 100 %. */
+  function fitToCanvas(editor: Editor): void {
+    const canvas = editor.modeler.get<any>('canvas');
+    canvas.resized();
+    const size = canvas.getSize() as { width: number; height: number };
+    const inner = canvas.viewbox().inner as { x: number; y: number; width: number; height: number };
+    if (!size.width || !size.height) return;
+    const pad = { left: 150, right: 40, top: 40, bottom: 70 };
+    const w = Math.max(1, inner.width);
+    const h = Math.max(1, inner.height);
+    const zoom = Math.max(0.05, Math.min(1, (size.width - pad.left - pad.right) / w, (size.height - pad.top - pad.bottom) / h));
+    const roomW = (size.width - pad.left - pad.right) / zoom;
+    const roomH = (size.height - pad.top - pad.bottom) / zoom;
+    canvas.viewbox({
+      x: inner.x - pad.left / zoom - (roomW - w) / 2,
+      y: inner.y - pad.top / zoom - Math.min((roomH - h) / 2, 60 / zoom),
+      width: size.width / zoom,
+      height: size.height / zoom,
+    });
   }
 
   function destroyEditor(editor: Editor): void {
@@ -557,7 +590,8 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
   async function validate(editor: Editor): Promise<void> {
     editor.validateTimer = null;
     if (engineChecks === 'missing') return;
-    const { xml } = await editor.modeler.saveXML();
+    // Formatted as Save writes it, so the lines of a problem are the lines of the saved file.
+    const { xml } = await editor.modeler.saveXML({ format: true });
     if (!xml || xml === editor.validatedXml) return;
     try {
       const answer = await execute<{ problems: unknown[] }>('ValidateProcessDefinitionQuery', { bpmnXml: xml });
@@ -763,8 +797,8 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
   }
 
   function fit(): void {
-    const canvas = active()?.modeler.get<any>('canvas');
-    canvas?.zoom('fit-viewport', 'auto');
+    const editor = active();
+    if (editor) fitToCanvas(editor);
   }
 
   root.addEventListener('keydown', (e) => {
@@ -809,6 +843,7 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
       context = next;
       const editor = active();
       editor?.modeler.get<any>('canvas').resized();
+      if (editor) fitOnce(editor);
     },
     unmount() {
       flushAll();

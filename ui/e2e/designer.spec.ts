@@ -1,0 +1,327 @@
+/**
+ * The designer against a real `baton serve`: templates, the Baton properties with undo, the
+ * Problems panel (bpmnlint and the engine), deploy and start, files that are not BPMN, tabs
+ * that survive a reload, the dark theme and accessibility.
+ */
+import type { Page } from '@playwright/test';
+import { test, expect, expectAccessible, screenshot } from './harness';
+
+/** The canvas of the active tab. */
+const canvas = (page: Page) => page.locator('.designer-modeler:not(.inactive)');
+const shape = (page: Page, id: string) => canvas(page).locator(`.djs-element[data-element-id="${id}"]`);
+const props = (page: Page) => page.locator('.designer-props-host:not([hidden])');
+
+const BAD_TIMER = `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:di="http://www.omg.org/spec/DD/20100524/DI" id="Defs_Bad" targetNamespace="http://baton.dev/test">
+  <bpmn:process id="BadTimerProcess" name="Bad timer" isExecutable="true">
+    <bpmn:startEvent id="Start" name="Start"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="Wait" name="Wait"><bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing><bpmn:timerEventDefinition id="TD"/></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="End" name="End"><bpmn:incoming>F2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="Start" targetRef="Wait"/>
+    <bpmn:sequenceFlow id="F2" sourceRef="Wait" targetRef="End"/>
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="D"><bpmndi:BPMNPlane id="P" bpmnElement="BadTimerProcess">
+    <bpmndi:BPMNShape id="Start_di" bpmnElement="Start"><dc:Bounds x="100" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="Wait_di" bpmnElement="Wait"><dc:Bounds x="200" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="End_di" bpmnElement="End"><dc:Bounds x="300" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNEdge id="F1_di" bpmnElement="F1"><di:waypoint x="136" y="118"/><di:waypoint x="200" y="118"/></bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="F2_di" bpmnElement="F2"><di:waypoint x="236" y="118"/><di:waypoint x="300" y="118"/></bpmndi:BPMNEdge>
+  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+</bpmn:definitions>
+`;
+
+const CRON_START = BAD_TIMER.replace('BadTimerProcess', 'CronProcess')
+  .replace('BadTimerProcess', 'CronProcess')
+  .replace(
+    '<bpmn:startEvent id="Start" name="Start"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>',
+    '<bpmn:startEvent id="Start" name="Weekdays"><bpmn:outgoing>F1</bpmn:outgoing><bpmn:timerEventDefinition id="TS"><bpmn:timeCycle>0 9 * * MON-FRI</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent>',
+  )
+  .replace('<bpmn:timerEventDefinition id="TD"/>', '<bpmn:timerEventDefinition id="TD"><bpmn:timeDuration>PT1M</bpmn:timeDuration></bpmn:timerEventDefinition>');
+
+/** The XML of every tab as kept in localStorage. */
+const storedXml = (page: Page) =>
+  page.evaluate(() => {
+    const raw = localStorage.getItem('baton.designer.tabs');
+    return raw ? (JSON.parse(raw).tabs as { xml: string }[]).map((t) => t.xml).join('\n') : '';
+  });
+
+async function openTemplate(page: Page, id = 'PaymentApprovalProcess'): Promise<void> {
+  await page.getByTestId('open-template').click();
+  await expect(page.getByTestId('template-gallery')).toBeVisible();
+  await page.getByTestId(`template-${id}`).click();
+  await expect(page.getByTestId('tab-active')).toContainText(`${id}.bpmn`);
+  await expect(canvas(page).locator('.djs-element').first()).toBeVisible();
+}
+
+async function openFile(page: Page, name: string, text: string): Promise<void> {
+  await page.getByTestId('open-file-input').setInputFiles({ name, mimeType: 'application/xml', buffer: Buffer.from(text) });
+}
+
+async function openGroup(page: Page, groupId: string): Promise<void> {
+  const header = props(page).locator(`[data-group-id="group-${groupId}"] .bio-properties-panel-group-header`);
+  if (!(await header.getAttribute('class'))?.includes('open')) await header.click();
+}
+
+test('#/designer always shows a diagram: a new one with a start event the first time', async ({ page, openUi }) => {
+  await openUi();
+  await expect(page.getByTestId('designer-canvas')).toBeVisible();
+  await expect(page.getByTestId('tab-active')).toContainText('diagram.bpmn');
+  await expect(canvas(page).locator('.djs-element[data-element-id="StartEvent_1"]')).toBeVisible();
+  await expect(canvas(page).locator('.djs-palette')).toBeVisible();
+});
+
+test('a template opens in a new tab with the canvas, the properties and no problems', async ({ page, openUi }) => {
+  await openUi();
+  await page.getByTestId('open-template').click();
+  await expect(page.getByTestId('template-gallery')).toBeVisible();
+  await expectAccessible(page, 'the template gallery');
+  await screenshot(page, 'designer-gallery');
+  await page.getByTestId('template-PaymentApprovalProcess').click();
+  await expect(page.getByTestId('tab-active')).toContainText('PaymentApprovalProcess.bpmn');
+  await expect(page.getByTestId('tab-1')).toContainText('diagram.bpmn');
+  await expect(shape(page, 'Task_ReviewPayment')).toBeVisible();
+  await shape(page, 'Task_ReviewPayment').click();
+  await expect(props(page).locator('.bio-properties-panel-header')).toContainText('Review Payment Details');
+  await openGroup(page, 'baton');
+  await expect(props(page).locator('#bio-properties-panel-baton-responsible-team')).toHaveValue('MANAGERS');
+  await expect(props(page).locator('#bio-properties-panel-baton-form')).toHaveValue('payment-review-form');
+  await expect(page.getByTestId('problems-panel')).toContainText('No problems found');
+  await screenshot(page, 'designer-template');
+  await expectAccessible(page, 'the designer');
+});
+
+test('a Baton property edit goes through the command stack: undo takes it back', async ({ page, openUi }) => {
+  await openUi();
+  await openTemplate(page);
+  await shape(page, 'Task_ReviewPayment').click();
+  await openGroup(page, 'baton');
+  const team = props(page).locator('#bio-properties-panel-baton-responsible-team');
+  await team.fill('AUDITORS');
+  await expect(page.getByTestId('tab-active')).toContainText('unsaved changes');
+  await expect
+    .poll(() => storedXml(page))
+    .toContain('name="ResponsibleTeam" value="AUDITORS"');
+
+  // An invalid timeout is shown beside the field and does not reach the model.
+  const timeout = props(page).locator('#bio-properties-panel-baton-timeout-minutes');
+  await timeout.fill('-5');
+  await expect(props(page).locator('[data-entry-id="baton-timeout-minutes"]')).toContainText('must be a positive number');
+  await timeout.fill('30');
+  await expect(props(page).locator('[data-entry-id="baton-timeout-minutes"]')).not.toContainText('must be a positive number');
+
+  // Undo from the keyboard on the canvas: first the timeout, then the team.
+  await canvas(page).locator('svg').first().focus();
+  await page.keyboard.press('Control+z');
+  await page.keyboard.press('Control+z');
+  // Undo selects what it changed (a click on a selected shape would deselect it).
+  await expect(shape(page, 'Task_ReviewPayment')).toHaveClass(/selected/);
+  await expect(props(page).locator('#bio-properties-panel-baton-responsible-team')).toHaveValue('MANAGERS');
+  await expect(props(page).locator('#bio-properties-panel-baton-timeout-minutes')).toHaveValue('');
+  await expect
+    .poll(() => storedXml(page))
+    .toContain('name="ResponsibleTeam" value="MANAGERS"');
+  // Back at the state it was opened in: no longer unsaved.
+  await expect(page.getByTestId('tab-active')).not.toContainText('unsaved changes');
+});
+
+test('typing in the properties panel never reaches the canvas shortcuts', async ({ page, openUi }) => {
+  await openUi();
+  await openTemplate(page);
+  await shape(page, 'Task_ProcessPayment').click();
+  await openGroup(page, 'general');
+  const name = props(page).locator('#bio-properties-panel-name');
+  await name.fill('');
+  // "e", "l", "s" and Delete are canvas shortcuts; here they are only text.
+  await name.pressSequentially('Settle');
+  await name.press('Delete');
+  await expect(shape(page, 'Task_ProcessPayment')).toContainText('Settle');
+  await expect(shape(page, 'Task_ProcessPayment')).toBeVisible();
+});
+
+test('the Problems panel merges bpmnlint and Baton problems; a click selects the element', async ({ page, openUi }) => {
+  await openUi();
+  await openFile(page, 'BadTimer.bpmn', BAD_TIMER);
+  await expect(page.getByTestId('tab-active')).toContainText('BadTimer.bpmn');
+  const panel = page.getByTestId('problems-panel');
+  const baton = panel.locator('[data-testid="problem-item"][data-source="baton"]');
+  await expect(baton).toHaveCount(1);
+  await expect(baton).toContainText('has no timeDate, timeDuration or timeCycle');
+  await expect(baton).toContainText('Baton');
+  await expect(baton).toContainText(/line \d+, column \d+/);
+  await expect(shape(page, 'Wait')).toHaveClass(/baton-problem/);
+
+  await openUi();
+  await page.getByTestId('new-diagram').click();
+  const lint = panel.locator('[data-testid="problem-item"][data-source="bpmnlint"]', { hasText: 'not connected' });
+  await expect(lint).toContainText('bpmnlint (no-disconnected)');
+  await lint.click();
+  await expect(canvas(page).locator('.djs-element.selected')).toHaveAttribute('data-element-id', /StartEvent_1/);
+  await screenshot(page, 'designer-problems');
+});
+
+test('deploy: success says the version, a refused model marks its element', async ({ page, openUi }) => {
+  await openUi();
+  await openTemplate(page);
+  await page.getByTestId('deploy').click();
+  await expect(page.getByTestId('deploy-status')).toHaveText(/^Deployed PaymentApprovalProcess version \d+/);
+
+  await openFile(page, 'BadTimer.bpmn', BAD_TIMER);
+  await page.getByTestId('deploy').click();
+  await expect(page.getByTestId('deploy-status')).toContainText('Not deployed');
+  await expect(page.getByTestId('deploy-status')).toContainText("timer event 'Wait' has no timeDate");
+  await expect(shape(page, 'Wait')).toHaveClass(/baton-problem/);
+  await expect(page.getByTestId('problems-panel').locator('[data-source="baton"]').first()).toContainText('Wait');
+  await screenshot(page, 'designer-deploy-refused');
+});
+
+test('start: invalid JSON is refused in words, valid JSON starts and opens the instance', async ({ page, openUi, server }) => {
+  await openUi();
+  await openTemplate(page);
+  await page.getByTestId('deploy').click();
+  await expect(page.getByTestId('deploy-status')).toContainText('Deployed PaymentApprovalProcess');
+  await page.getByTestId('start').click();
+  const box = page.getByTestId('start-variables');
+  await expect(box).toBeVisible();
+  await box.fill('{\n  "amount": 1200,\n  "paymentId": P-1\n}');
+  await page.getByTestId('start-submit').click();
+  await expect(page.getByTestId('start-panel')).toContainText('not valid JSON');
+  await expect(page.getByTestId('start-panel')).toContainText('line 3, column 16');
+  await expect(box).toHaveAttribute('aria-invalid', 'true');
+  await expect(page).toHaveURL(/#\/designer$/);
+  const before = await server.execute('GetProcessInstanceListQuery', {});
+  await expectAccessible(page, 'the start panel');
+  await screenshot(page, 'designer-start-invalid');
+
+  await box.fill('{\n  "amount": 1200,\n  "paymentId": "P-1"\n}');
+  await page.getByTestId('start-submit').click();
+  await expect(page).toHaveURL(/#\/instances\/[0-9a-f-]{36}$/);
+  const guid = decodeURIComponent(page.url().split('#/instances/')[1]!);
+  const instance = await server.execute('GetProcessInstanceByIdQuery', { instanceGuid: guid });
+  expect(instance.isSuccessful, JSON.stringify(instance)).toBe(true);
+  if (before.isSuccessful) expect(JSON.stringify(before.data)).not.toContain(guid);
+
+  // The variables are prefilled from the last start of this process.
+  await page.goto(page.url().replace(/#.*$/, '#/designer'));
+  await page.getByTestId('start').click();
+  await expect(page.getByTestId('start-variables')).toHaveValue(/"paymentId": "P-1"/);
+});
+
+test('a file that is not BPMN, or not XML, is refused in words and the open diagram stays', async ({ page, openUi }) => {
+  await openUi();
+  await openTemplate(page);
+  await openFile(page, 'notes.txt', 'just some notes');
+  const notice = page.getByTestId('designer-notice');
+  await expect(notice).toContainText('notes.txt is not a BPMN file');
+  await openFile(page, 'broken.bpmn', '<?xml version="1.0"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">\n  <bpmn:process id="P">\n</bpmn:definitions>');
+  await expect(notice).toContainText(/broken.bpmn is not well-formed XML at line \d+, column \d+/);
+  await openFile(page, 'picture.svg', '<svg xmlns="http://www.w3.org/2000/svg"></svg>');
+  await expect(notice).toContainText('not BPMN 2.0');
+  await expect(page.locator('.designer-tabs .tab')).toHaveCount(2);
+  await expect(page.getByTestId('tab-active')).toContainText('PaymentApprovalProcess.bpmn');
+  await expect(shape(page, 'Task_ReviewPayment')).toBeVisible();
+});
+
+test('the open tabs survive a reload and a trip to another view', async ({ page, openUi }) => {
+  page.on('dialog', (d) => void d.accept());
+  await openUi();
+  await openTemplate(page);
+  await shape(page, 'Task_ProcessPayment').click();
+  await openGroup(page, 'general');
+  await props(page).locator('#bio-properties-panel-name').fill('Post the payment');
+  await expect(shape(page, 'Task_ProcessPayment')).toContainText('Post the payment');
+  await expect
+    .poll(() => storedXml(page))
+    .toContain('Post the payment');
+
+  await page.getByTestId('nav-instances').click();
+  await expect(page).toHaveURL(/#\/instances$/);
+  await page.getByTestId('nav-designer').click();
+  await expect(shape(page, 'Task_ProcessPayment')).toContainText('Post the payment');
+
+  await page.reload();
+  await expect(page.getByTestId('tab-active')).toContainText('PaymentApprovalProcess.bpmn');
+  await expect(page.getByTestId('tab-active')).toContainText('unsaved changes');
+  await expect(page.locator('.designer-tabs .tab')).toHaveCount(2);
+  await expect(shape(page, 'Task_ProcessPayment')).toContainText('Post the payment');
+});
+
+test('closing a tab with unsaved changes asks first', async ({ page, openUi }) => {
+  await openUi();
+  await openTemplate(page);
+  await shape(page, 'Task_ProcessPayment').click();
+  await openGroup(page, 'general');
+  await props(page).locator('#bio-properties-panel-name').fill('Changed');
+  await expect(page.getByTestId('tab-active')).toContainText('unsaved changes');
+  await page.getByTestId('tab-close-2').click();
+  await expect(page.getByRole('dialog', { name: 'Unsaved changes' })).toBeVisible();
+  await page.getByTestId('close-cancel').click();
+  await expect(page.locator('.designer-tabs .tab')).toHaveCount(2);
+  await page.getByTestId('tab-close-2').click();
+  await page.getByTestId('close-discard').click();
+  await expect(page.locator('.designer-tabs .tab')).toHaveCount(1);
+  // Closing the last tab leaves a new diagram, never an empty canvas.
+  await page.getByTestId('tab-close-1').click();
+  await expect(page.locator('.designer-tabs .tab')).toHaveCount(1);
+  await expect(canvas(page).locator('.djs-element[data-element-id="StartEvent_1"]')).toBeVisible();
+});
+
+test('a cron timer cycle previews its next runs', async ({ page, openUi }) => {
+  await openUi();
+  await openFile(page, 'Cron.bpmn', CRON_START);
+  await shape(page, 'Start').click();
+  await openGroup(page, 'timer');
+  const preview = page.getByTestId('cron-preview');
+  await expect(preview.locator('li')).toHaveCount(5);
+  await expect(preview.locator('li').first()).toContainText(/T09:00:00/);
+});
+
+test('SVG and PNG exports download the diagram', async ({ page, openUi }) => {
+  await openUi();
+  await openTemplate(page);
+  const [svg] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-svg').click()]);
+  expect(svg.suggestedFilename()).toBe('PaymentApprovalProcess.svg');
+  const svgText = await (await svg.createReadStream()).toArray();
+  expect(Buffer.concat(svgText).toString()).toContain('<svg');
+  const [png] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-png').click()]);
+  expect(png.suggestedFilename()).toBe('PaymentApprovalProcess.png');
+  const pngBytes = Buffer.concat(await (await png.createReadStream()).toArray());
+  expect(pngBytes.subarray(1, 4).toString()).toBe('PNG');
+  expect(pngBytes.length).toBeGreaterThan(2000);
+});
+
+test('the form editor edits the forms a FormKey names and deploy sends them', async ({ page, openUi }) => {
+  const deploys: string[] = [];
+  page.on('request', (r) => {
+    const body = r.postData() ?? '';
+    if (r.url().endsWith('/api/v1/execute') && body.includes('DeployProcessDefinitionCommand')) deploys.push(body);
+  });
+  await openUi();
+  await openTemplate(page);
+  await shape(page, 'Task_ReviewPayment').click();
+  await openGroup(page, 'baton');
+  await props(page).getByTestId('edit-form').click();
+  const editor = page.getByTestId('form-editor');
+  await expect(editor.locator('.fjs-editor-container, .fjs-form-container').first()).toBeVisible();
+  await expect(page.getByTestId('form-key-select')).toHaveValue('payment-review-form');
+  await screenshot(page, 'designer-form-editor');
+  await page.getByTestId('form-editor-done').click();
+  await page.getByTestId('deploy').click();
+  await expect(page.getByTestId('deploy-status')).toContainText('Deployed PaymentApprovalProcess');
+  expect(deploys).toHaveLength(1);
+  const sent = JSON.parse(deploys[0]!).data;
+  expect(Object.keys(sent.forms)).toEqual(['payment-review-form']);
+  expect(JSON.stringify(sent.forms['payment-review-form'])).toContain('"key":"decision"');
+});
+
+test('the dark theme keeps the canvas, palette and panels readable', async ({ page, openUi }) => {
+  await openUi();
+  await openTemplate(page);
+  await page.getByTestId('theme-toggle').click();
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await shape(page, 'Task_ReviewPayment').click();
+  await openGroup(page, 'baton');
+  const bg = await props(page).locator('.bio-properties-panel').evaluate((e) => getComputedStyle(e).backgroundColor);
+  expect(bg).not.toBe('rgb(255, 255, 255)');
+  await screenshot(page, 'designer-dark');
+  await expectAccessible(page, 'the designer in the dark theme');
+});
