@@ -149,6 +149,40 @@ test.describe('runner benchmarks', () => {
             await timeClick(page, back, text(from));
           }
         }
+        // An instance started over HTTP until the open first page counts it (median of 10).
+        await page.goto(`${server.url}/#/instances`);
+        await expect(page.getByTestId('instance-summary')).toHaveText(text(1));
+        const appear: number[] = [];
+        const hostExecute = async (cmd: string, data: object) => {
+          const r = await fetch(`${server.url}/api/v1/execute`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${server.token}` },
+            body: JSON.stringify({ cmd, data }),
+          });
+          return r.json();
+        };
+        for (let i = 1; i <= 10; i++) {
+          const want = `of ${(n + i).toLocaleString('en')}`;
+          await page.evaluate((want) => {
+            const summary = document.querySelector('[data-testid="instance-summary"]')!;
+            (window as unknown as { __seen: Promise<number> }).__seen = new Promise<number>((resolve) => {
+              const obs = new MutationObserver(() => {
+                if (summary.textContent?.endsWith(want)) {
+                  obs.disconnect();
+                  resolve(Date.now());
+                }
+              });
+              obs.observe(summary, { childList: true, characterData: true, subtree: true });
+            });
+          }, want);
+          const t0 = Date.now();
+          await hostExecute('StartProcessInstanceCommand', { processKey: 'OneTask' });
+          const t1 = await page.evaluate(() => (window as unknown as { __seen: Promise<number> }).__seen);
+          appear.push(t1 - t0);
+          await page.waitForTimeout(300); // past the list's 250 ms refresh window
+        }
+        console.log(JSON.stringify({ bench: 'runner.startToListRow', instances: n, samples: appear.length, msMedian: round(median(appear)), msMax: round(Math.max(...appear)) }));
+
         for (const [name, p] of cases) {
           console.log(
             JSON.stringify({

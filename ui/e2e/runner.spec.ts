@@ -296,6 +296,22 @@ test('a task with no form takes JSON', async ({ page, openUi, server }) => {
   await expect(page.getByTestId('task-done')).toContainText('COMPLETED');
 });
 
+test('a task completed elsewhere is said so beside its open form', async ({ page, openUi, server }) => {
+  await deployTemplate(server, 'loan-approval', 'LoanApprovalProcess');
+  const { instanceGuid } = await must(server, 'StartProcessInstanceCommand', {
+    processKey: 'LoanApprovalProcess',
+    variables: { applicant: 'Edsger', requestedAmount: 10 },
+  });
+  await openUi(`#/tasks?instance=${instanceGuid}&task=Task_ManagerReview`);
+  await page.getByTestId('acting-user').selectOption('admin');
+  await page.locator(`[data-testid="task-item"][data-instance="${instanceGuid}"]`).getByRole('button').click();
+  await expect(page.getByTestId('task-form').getByLabel('Applicant')).toHaveValue('Edsger');
+  await must(server, 'SignalProcessInstanceCommand', { instanceGuid, taskId: 'Task_ManagerReview', callbackData: { decision: 'decline' } });
+  await expect(page.getByTestId('task-error')).toContainText('no longer open');
+  await expect(page.locator(`[data-testid="task-item"][data-instance="${instanceGuid}"]`)).toHaveCount(0);
+  await expect(page.getByTestId('task-submit')).toBeDisabled();
+});
+
 test('a server that went away is shown in words and the form keeps its values', async ({ page, consoleErrors }) => {
   const own = await startServer();
   try {

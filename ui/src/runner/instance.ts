@@ -59,6 +59,7 @@ interface ElementRegistry {
 }
 
 const ENDED = ['COMPLETED', 'CANCELLED'];
+const HISTORY_SHOWN = 1000;
 
 /** The viewer's colours follow the theme (bpmn-js draws with inline colours). */
 function themeColours(): { defaultFillColor: string; defaultStrokeColor: string; defaultLabelColor: string } {
@@ -155,7 +156,8 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
     el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, '#'), el('th', { scope: 'col' }, 'Time (UTC)'), el('th', { scope: 'col' }, 'Element'), el('th', { scope: 'col' }, 'What happened'))),
     historyBody,
   );
-  const historySection = el('section', { className: 'panel history-panel', 'aria-labelledby': 'h-history' }, el('h2', { id: 'h-history' }, 'History'), el('div', { className: 'table-wrap', tabindex: 0, 'aria-label': 'History timeline' }, historyTable));
+  const historyNote = el('p', { className: 'muted small', hidden: true });
+  const historySection = el('section', { className: 'panel history-panel', 'aria-labelledby': 'h-history' }, el('h2', { id: 'h-history' }, 'History'), historyNote, el('div', { className: 'table-wrap', tabindex: 0, 'aria-label': 'History timeline' }, historyTable));
 
   const page = el(
     'div',
@@ -335,7 +337,11 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
     );
   }
 
-  function paintHistory(events: HistoryEvent[]): void {
+  function paintHistory(all: HistoryEvent[]): void {
+    // A long-running instance can have thousands of events: the newest 1,000 are shown.
+    const events = all.length > HISTORY_SHOWN ? all.slice(all.length - HISTORY_SHOWN) : all;
+    historyNote.hidden = events.length === all.length;
+    historyNote.textContent = `Showing the last ${HISTORY_SHOWN.toLocaleString('en')} of ${all.length.toLocaleString('en')} events.`;
     historyBody.replaceChildren(
       ...events.map((e) =>
         el(

@@ -184,6 +184,10 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
             ? `${tasks.length} of ${r.totalCount} open tasks (the oldest first).`
             : `${r.totalCount} open task${r.totalCount === 1 ? '' : 's'}.`;
       setError(listError, null);
+      if (selected && openTask && !submitting && tasks.length < 100 && !tasks.some((t) => taskKey(t) === selected)) {
+        setError(taskError, 'This task is no longer open: it was completed or cancelled elsewhere.');
+        submitButton.disabled = true;
+      }
       if (preselect) {
         const found = tasks.find((t) => taskKey(t) === preselect);
         preselect = null;
@@ -211,6 +215,7 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
 
   async function openForm(t: TaskRow): Promise<void> {
     closeForm();
+    submitButton.disabled = false;
     selected = taskKey(t);
     done.hidden = true;
     placeholder.hidden = true;
