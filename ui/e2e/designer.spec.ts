@@ -124,6 +124,36 @@ test('a Baton property edit goes through the command stack: undo takes it back',
   await expect(page.getByTestId('tab-active')).not.toContainText('unsaved changes');
 });
 
+test('conditions and scripts have a labelled code editor whose edits undo on the canvas', async ({ page, openUi }) => {
+  await openUi();
+  await openTemplate(page);
+  await shape(page, 'Flow_Approved').click({ force: true });
+  await openGroup(page, 'baton-condition');
+  const condition = props(page).getByRole('textbox', { name: 'Condition' });
+  await expect(condition).toContainText('lastReceiveTaskResult.approved == true');
+  await condition.click();
+  await page.keyboard.press('Control+a');
+  await page.keyboard.type('${amount > 10}');
+  await expect.poll(() => storedXml(page)).toMatch(/\$\{amount (>|&gt;) 10\}/);
+  await canvas(page).locator('svg').first().focus();
+  await page.keyboard.press('Control+z');
+  await expect(condition).toContainText('lastReceiveTaskResult.approved == true');
+
+  // A default flow takes no condition.
+  await shape(page, 'Flow_Rejected').click({ force: true });
+  await expect(props(page).locator('[data-group-id="group-baton-condition"]')).toHaveCount(0);
+
+  await shape(page, 'Task_ProcessPayment').click();
+  await openGroup(page, 'baton-script');
+  const script = props(page).getByRole('textbox', { name: 'Script', exact: true });
+  await expect(script).toContainText('let paymentStatus = "POSTED";');
+  await script.click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type('\nlet audited = true;');
+  await expect.poll(() => storedXml(page)).toContain('let audited = true;');
+  await screenshot(page, 'designer-script-editor');
+});
+
 test('typing in the properties panel never reaches the canvas shortcuts', async ({ page, openUi }) => {
   await openUi();
   await openTemplate(page);

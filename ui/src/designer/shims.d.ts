@@ -19,6 +19,7 @@ declare module '@bpmn-io/properties-panel/preact' {
 declare module '@bpmn-io/properties-panel/preact/hooks' {
   export function useEffect(fn: () => void | (() => void), deps?: unknown[]): void;
   export function useState<T>(initial: T): [T, (v: T) => void];
+  export function useRef<T>(initial: T): { current: T };
 }
 declare module 'bpmn-js-bpmnlint' {
   const module: unknown;

@@ -5,11 +5,9 @@
  */
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { h } from '@bpmn-io/properties-panel/preact';
-import { useEffect, useState } from '@bpmn-io/properties-panel/preact/hooks';
+import { useEffect, useRef, useState } from '@bpmn-io/properties-panel/preact/hooks';
 import {
-  TextAreaEntry,
   TextFieldEntry,
-  isTextAreaEntryEdited,
   isTextFieldEntryEdited,
 } from '@bpmn-io/properties-panel';
 import { useService } from 'bpmn-js-properties-panel';
@@ -22,6 +20,7 @@ import {
   validateTimeoutMinutes,
 } from './baton-props';
 import { execute } from '../../transport';
+import { createCodeEditor, type CodeEditor } from '../code-editor';
 
 function isA(bo: any, type: string): boolean {
   return !!bo && typeof bo.$instanceOf === 'function' && bo.$instanceOf(type);
@@ -75,7 +74,10 @@ function BatonPropertyEntry(props: { element: any; id: string; spec: BatonEntryS
     if (error) return; // shown beside the field; the model keeps its last valid value
     setBatonProperty(moddle, commandStack, element, name(), value);
   };
-  return h(spec.code ? TextAreaEntry : TextFieldEntry, {
+  if (spec.code) {
+    return h(CodeEntry, { element, id, label: spec.label, description: spec.description, getValue, setValue: (v: string) => setValue(v) });
+  }
+  return h(TextFieldEntry, {
     element,
     id,
     label: spec.label,
@@ -84,10 +86,56 @@ function BatonPropertyEntry(props: { element: any; id: string; spec: BatonEntryS
     setValue,
     debounce,
     validate: spec.validate,
-    monospace: spec.code,
-    rows: spec.code ? 6 : undefined,
-    autoResize: spec.code,
   });
+}
+
+/** A labelled code editor entry (CodeMirror) whose edits go through `setValue`. */
+function CodeEntry(props: {
+  element: any;
+  id: string;
+  label: string;
+  description: string;
+  getValue: () => string;
+  setValue: (value: string) => void;
+  placeholder?: string;
+}) {
+  const { element, id, label, description } = props;
+  const host = useRef<HTMLDivElement | null>(null);
+  const editor = useRef<CodeEditor | null>(null);
+  const setter = useRef(props.setValue);
+  setter.current = props.setValue;
+  const value = props.getValue();
+  const labelId = `bio-properties-panel-${id}-label`;
+  const descriptionId = `bio-properties-panel-${id}-description`;
+  useEffect(() => {
+    if (!host.current) return;
+    const write = setter.current; // edits land on the element they were typed for
+    editor.current = createCodeEditor(host.current, {
+      value,
+      onChange: (v) => write(v),
+      labelledBy: labelId,
+      describedBy: descriptionId,
+      placeholder: props.placeholder,
+    });
+    return () => {
+      editor.current?.destroy();
+      editor.current = null;
+    };
+  }, [element]);
+  useEffect(() => {
+    editor.current?.setValue(value);
+  }, [value]);
+  return h(
+    'div',
+    { class: 'bio-properties-panel-entry baton-code-entry', 'data-entry-id': id },
+    h('span', { id: labelId, class: 'bio-properties-panel-label' }, label),
+    h('div', { ref: host, class: 'baton-code', 'data-testid': id }),
+    h('div', { id: descriptionId, class: 'bio-properties-panel-description' }, description),
+  );
+}
+
+function isCodeEntryEdited(node: HTMLElement | null): boolean {
+  return !!node && (node.querySelector('.cm-content')?.textContent ?? '').length > 0;
 }
 
 function EditFormButton(props: { element: any }) {
@@ -116,17 +164,13 @@ function ConditionEntry(props: { element: any; id: string }) {
   const { element, id } = props;
   const moddle = useService('moddle');
   const commandStack = useService('commandStack');
-  const debounce = useService('debounceInput');
   const bo = element.businessObject;
-  return h(TextAreaEntry, {
+  return h(CodeEntry, {
     element,
     id,
     label: 'Condition',
     description: 'An expression such as ${amount > 1000}; empty: the flow is always taken.',
-    monospace: true,
-    autoResize: true,
-    rows: 2,
-    debounce,
+    placeholder: '${amount > 1000}',
     getValue: () => bo.conditionExpression?.body ?? '',
     setValue: (value: string) => {
       const current = bo.conditionExpression;
@@ -169,16 +213,11 @@ function ScriptFormatEntry(props: { element: any; id: string }) {
 function ScriptBodyEntry(props: { element: any; id: string }) {
   const { element, id } = props;
   const commandStack = useService('commandStack');
-  const debounce = useService('debounceInput');
-  return h(TextAreaEntry, {
+  return h(CodeEntry, {
     element,
     id,
     label: 'Script',
     description: 'Variables of the instance are in scope; new let-bindings become variables.',
-    monospace: true,
-    autoResize: true,
-    rows: 8,
-    debounce,
     getValue: () => element.businessObject.script ?? '',
     setValue: (value: string) =>
       commandStack.execute('element.updateModdleProperties', {
@@ -254,17 +293,23 @@ export class BatonPropertiesProvider {
           id: spec.id,
           spec,
           component: BatonPropertyEntry,
-          isEdited: spec.code ? isTextAreaEntryEdited : isTextFieldEntryEdited,
+          isEdited: spec.code ? isCodeEntryEdited : isTextFieldEntryEdited,
         }));
         entries.splice(1, 0, { id: 'baton-edit-form', component: EditFormButton });
         const at = groups.findIndex((g) => g.id === 'general');
         groups.splice(at < 0 ? groups.length : at + 1, 0, { id: 'baton', label: 'Baton', entries });
       }
-      if (isA(bo, 'bpmn:SequenceFlow') && bo.sourceRef && !isA(bo.sourceRef, 'bpmn:ParallelGateway') && !isA(bo.sourceRef, 'bpmn:EventBasedGateway')) {
+      const conditional =
+        isA(bo, 'bpmn:SequenceFlow') &&
+        bo.sourceRef &&
+        bo.sourceRef.default !== bo && // a default flow has no condition
+        !isA(bo.sourceRef, 'bpmn:ParallelGateway') &&
+        !isA(bo.sourceRef, 'bpmn:EventBasedGateway');
+      if (conditional) {
         groups.push({
           id: 'baton-condition',
           label: 'Condition',
-          entries: [{ id: 'baton-condition-expression', component: ConditionEntry, isEdited: isTextAreaEntryEdited }],
+          entries: [{ id: 'baton-condition-expression', component: ConditionEntry, isEdited: isCodeEntryEdited }],
         });
       }
       if (isA(bo, 'bpmn:ScriptTask')) {
@@ -273,7 +318,7 @@ export class BatonPropertiesProvider {
           label: 'Script',
           entries: [
             { id: 'baton-script-format', component: ScriptFormatEntry, isEdited: isTextFieldEntryEdited },
-            { id: 'baton-script-body', component: ScriptBodyEntry, isEdited: isTextAreaEntryEdited },
+            { id: 'baton-script-body', component: ScriptBodyEntry, isEdited: isCodeEntryEdited },
           ],
         });
       }
