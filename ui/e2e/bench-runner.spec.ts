@@ -150,7 +150,7 @@ test.describe('runner benchmarks', () => {
           }
         }
         // An instance started over HTTP until the open first page counts it (median of 10).
-        await page.goto(`${server.url}/#/instances`);
+        await page.goto(`${server.url}/#/instances?page=1`);
         await expect(page.getByTestId('instance-summary')).toHaveText(text(1));
         const appear: number[] = [];
         const hostExecute = async (cmd: string, data: object) => {
