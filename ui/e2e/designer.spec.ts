@@ -154,6 +154,22 @@ test('conditions and scripts have a labelled code editor whose edits undo on the
   await screenshot(page, 'designer-script-editor');
 });
 
+test('the palette draws from the keyboard: Enter appends to the selected element', async ({ page, openUi }) => {
+  await openUi();
+  await expect(canvas(page).locator('.djs-element[data-element-id="StartEvent_1"]')).toBeVisible();
+  await canvas(page).locator('.djs-element[data-element-id="StartEvent_1"]').click();
+  const task = canvas(page).locator('.djs-palette [data-action="create.task"]');
+  await task.focus();
+  await page.keyboard.press('Enter');
+  await expect(canvas(page).locator('.djs-shape[data-element-id^="Activity_"]')).toHaveCount(1);
+  await expect(canvas(page).locator('.djs-shape.selected[data-element-id^="Activity_"]')).toHaveCount(1);
+  await canvas(page).locator('.djs-palette [data-action="create.end-event"]').focus();
+  await page.keyboard.press('Enter');
+  await expect(canvas(page).locator('.djs-connection[data-element-id^="Flow_"]')).toHaveCount(2);
+  await expect(page.getByTestId('problems-panel')).not.toContainText('Element is not connected');
+  await screenshot(page, 'designer-keyboard-drawing');
+});
+
 test('typing in the properties panel never reaches the canvas shortcuts', async ({ page, openUi }) => {
   await openUi();
   await openTemplate(page);

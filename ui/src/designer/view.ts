@@ -34,6 +34,7 @@ import { deploy, startPanel } from './deploy';
 import { exportName, svgToPng } from './export';
 import { ask, el, showDialog } from './dom';
 import { inTauri } from '../transport';
+import { keyboardPalette } from './keyboard';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -299,7 +300,10 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
     const svg = canvasHost.querySelector('svg');
     svg?.setAttribute('role', 'application');
     svg?.setAttribute('aria-label', 'BPMN diagram canvas: use the palette and context pad to draw, arrow keys to move, Ctrl+Z to undo');
-    canvasHost.querySelector('.djs-palette')?.setAttribute('aria-label', 'Palette');
+    const paletteEl = canvasHost.querySelector('.djs-palette');
+    paletteEl?.setAttribute('role', 'group');
+    paletteEl?.setAttribute('aria-label', 'Palette');
+    keyboardPalette(modeler, canvasHost);
     return editor;
   }
 
