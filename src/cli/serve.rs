@@ -34,30 +34,67 @@ fn default_db() -> PathBuf {
         .join("baton.db")
 }
 
-/// Waits for Ctrl-C, or SIGTERM on Unix (what service managers and `kill` send).
-fn wait_for_stop() -> Result<(), String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
-    rt.block_on(async {
+/// Ctrl-C, or SIGTERM on Unix (what service managers and `kill` send), caught from the moment
+/// this is made: a signal that comes while the host starts stops it once it has started.
+struct StopSignals {
+    rt: tokio::runtime::Runtime,
+    #[cfg(unix)]
+    signals: (tokio::signal::unix::Signal, tokio::signal::unix::Signal),
+    #[cfg(windows)]
+    ctrl_c: tokio::signal::windows::CtrlC,
+}
+
+impl StopSignals {
+    fn catch() -> Result<StopSignals, String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+        let _inside = rt.enter();
+        #[cfg(unix)]
+        let signals = {
+            use tokio::signal::unix::{signal, SignalKind};
+            let catch = |kind: SignalKind, name: &str| {
+                signal(kind).map_err(|e| format!("cannot wait for {name}: {e}"))
+            };
+            (
+                catch(SignalKind::interrupt(), "Ctrl-C")?,
+                catch(SignalKind::terminate(), "SIGTERM")?,
+            )
+        };
+        #[cfg(windows)]
+        let ctrl_c =
+            tokio::signal::windows::ctrl_c().map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+        drop(_inside);
+        Ok(StopSignals {
+            rt,
+            #[cfg(unix)]
+            signals,
+            #[cfg(windows)]
+            ctrl_c,
+        })
+    }
+
+    /// Returns at the first of them.
+    fn wait(self) {
         #[cfg(unix)]
         {
-            use tokio::signal::unix::{signal, SignalKind};
-            let mut term = signal(SignalKind::terminate())
-                .map_err(|e| format!("cannot wait for SIGTERM: {e}"))?;
-            tokio::select! {
-                r = tokio::signal::ctrl_c() => r.map_err(|e| format!("cannot wait for Ctrl-C: {e}")),
-                _ = term.recv() => Ok(()),
-            }
+            let (mut int, mut term) = self.signals;
+            self.rt.block_on(async {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            });
         }
-        #[cfg(not(unix))]
+        #[cfg(windows)]
         {
-            tokio::signal::ctrl_c()
-                .await
-                .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))
+            let mut ctrl_c = self.ctrl_c;
+            self.rt.block_on(async {
+                ctrl_c.recv().await;
+            });
         }
-    })
+    }
 }
 
 pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
@@ -69,6 +106,13 @@ pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
         .try_init();
+    let signals = match StopSignals::catch() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
     let db = db.unwrap_or_else(default_db);
     let config = HostConfig {
         listen: Some(listen.to_string()),
@@ -113,13 +157,7 @@ pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
         db.display()
     ));
     say(format!("web UI: http://{addr}/"));
-    let code = match wait_for_stop() {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("{e}");
-            1
-        }
-    };
+    signals.wait();
     host.shutdown();
-    code
+    0
 }
