@@ -311,6 +311,63 @@ test('closing a tab with unsaved changes asks first', async ({ page, openUi }) =
   await expect(canvas(page).locator('.djs-element[data-element-id="StartEvent_1"]')).toBeVisible();
 });
 
+test('Save writes the diagram (a download where the browser has no file access), recent files reopen', async ({ page, openUi }) => {
+  // Without the File System Access API, as in Firefox and Safari.
+  await page.addInitScript(() => {
+    delete (window as unknown as Record<string, unknown>).showOpenFilePicker;
+    delete (window as unknown as Record<string, unknown>).showSaveFilePicker;
+  });
+  await openUi();
+  await openTemplate(page);
+  await shape(page, 'Task_ProcessPayment').click();
+  await openGroup(page, 'general');
+  await props(page).locator('#bio-properties-panel-name').fill('Book the payment');
+  await expect(page.getByTestId('tab-active')).toContainText('unsaved changes');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('save-file').click()]);
+  expect(download.suggestedFilename()).toBe('PaymentApprovalProcess.bpmn');
+  const saved = Buffer.concat(await (await download.createReadStream()).toArray()).toString();
+  expect(saved).toContain('name="Book the payment"');
+  expect(saved).toContain('xmlns:custom="http://baton.dev/schema/custom"');
+  await expect(page.getByTestId('tab-active')).not.toContainText('unsaved changes');
+
+  // Ctrl+S saves too.
+  await props(page).locator('#bio-properties-panel-name').fill('Book it');
+  const [again] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Control+s')]);
+  expect(Buffer.concat(await (await again.createReadStream()).toArray()).toString()).toContain('name="Book it"');
+
+  // The saved file is a recent file; choosing it while open goes to its tab.
+  await page.getByTestId('tab-1').click();
+  await expect(page.getByTestId('tab-active')).toContainText('diagram.bpmn');
+  await page.getByTestId('recent-files').click();
+  const recent = page.getByRole('list', { name: 'Recent files' });
+  await expect(recent).toBeVisible();
+  await recent.getByRole('button', { name: 'PaymentApprovalProcess.bpmn' }).click();
+  await expect(page.getByTestId('tab-active')).toContainText('PaymentApprovalProcess.bpmn');
+});
+
+test('a form key without a form gets a new empty form in the editor', async ({ page, openUi }) => {
+  const deploys: string[] = [];
+  page.on('request', (r) => {
+    const body = r.postData() ?? '';
+    if (body.includes('DeployProcessDefinitionCommand')) deploys.push(body);
+  });
+  await openUi();
+  await openTemplate(page);
+  await shape(page, 'Task_WaitForPayment').click();
+  await openGroup(page, 'baton');
+  await props(page).locator('#bio-properties-panel-baton-form').fill('gateway-check');
+  await props(page).getByTestId('edit-form').click();
+  await expect(page.getByTestId('form-key-select')).toHaveValue('gateway-check');
+  await expect(page.getByRole('dialog', { name: 'Forms' })).toContainText('A new empty form for "gateway-check"');
+  await expectAccessible(page, 'the form editor');
+  await page.getByTestId('form-editor-done').click();
+  await page.getByTestId('deploy').click();
+  await expect(page.getByTestId('deploy-status')).toContainText('Deployed PaymentApprovalProcess');
+  const forms = JSON.parse(deploys[0]!).data.forms;
+  expect(Object.keys(forms).sort()).toEqual(['gateway-check', 'payment-review-form']);
+  expect(forms['gateway-check']).toMatchObject({ id: 'gateway-check', components: [] });
+});
+
 test('a cron timer cycle previews its next runs', async ({ page, openUi }) => {
   await openUi();
   await openFile(page, 'Cron.bpmn', CRON_START);

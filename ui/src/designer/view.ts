@@ -634,6 +634,7 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
   function renderStatus(): void {
     const editor = active();
     deployStatus.textContent = editor?.status ?? '';
+    deployStatus.title = editor?.status ?? '';
     deployStatus.className = `deploy-status ${editor?.statusKind ?? ''}`;
   }
 
