@@ -247,7 +247,30 @@ impl Host {
             None | Some(Value::Null) => json!({}),
             Some(d) => d.clone(),
         };
-        let reply = self.runtime.execute_as(cmd, &data, &Caller::owner());
+        // The desktop owner may act as a user (the task inbox): `actAs` names them.
+        let caller = match request.get("actAs") {
+            None | Some(Value::Null) => Caller::owner(),
+            Some(Value::String(name)) if !name.trim().is_empty() => {
+                match self.runtime.acting_as(&Caller::owner(), name) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        return json!({
+                            "isSuccessful": false,
+                            "message": e.to_string(),
+                            "errors": [{"field": "actAs", "message": e.to_string()}],
+                        })
+                    }
+                }
+            }
+            Some(_) => {
+                return json!({
+                    "isSuccessful": false,
+                    "message": "Validation failed",
+                    "errors": [{"field": "actAs", "message": "actAs must be a user name"}],
+                })
+            }
+        };
+        let reply = self.runtime.execute_as(cmd, &data, &caller);
         serde_json::to_value(reply).unwrap_or_else(
             |e| json!({"isSuccessful": false, "message": format!("the answer could not be written: {e}")}),
         )

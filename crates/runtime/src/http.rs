@@ -22,7 +22,7 @@
 //! with `#/...`), a strict CSP on `index.html`, and a page saying how to build the UI when the
 //! binary has none.
 
-use crate::{Caller, Outcome, Reply, Runtime};
+use crate::{ActAsError, Caller, Outcome, Reply, Runtime};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -336,13 +336,50 @@ async fn caller(
     let token = bearer(headers)
         .map(str::to_string)
         .ok_or_else(|| unauthorized(door))?;
+    let act_as = headers
+        .get(ACT_AS)
+        .map(|v| v.to_str().map(|s| s.trim().to_string()))
+        .transpose()
+        .map_err(|_| {
+            refuse(
+                door,
+                StatusCode::BAD_REQUEST,
+                "actAs: the X-Baton-Act-As header must be a user name in plain text".into(),
+            )
+        })?
+        .filter(|s| !s.is_empty());
     let state = state.clone();
-    match tokio::task::spawn_blocking(move || state.runtime.authenticate(&token)).await {
-        Ok(Some(caller)) => Ok(caller),
+    let found = tokio::task::spawn_blocking(move || {
+        let caller = state.runtime.authenticate(&token)?;
+        Some(match act_as {
+            Some(name) => state.runtime.acting_as(&caller, &name),
+            None => Ok(caller),
+        })
+    })
+    .await;
+    match found {
+        Ok(Some(Ok(caller))) => Ok(caller),
+        Ok(Some(Err(e @ ActAsError::NotAllowed))) => {
+            Err(refuse(door, StatusCode::FORBIDDEN, e.to_string()))
+        }
+        Ok(Some(Err(e @ ActAsError::NoSuchUser(_)))) => {
+            Err(refuse(door, StatusCode::BAD_REQUEST, e.to_string()))
+        }
+        Ok(Some(Err(e @ ActAsError::Store(_)))) => {
+            tracing::error!("{e}");
+            Err(refuse(
+                door,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "actAs: the users could not be read".into(),
+            ))
+        }
         Ok(None) => Err(unauthorized(door)),
         Err(e) => Err(internal(door, e)),
     }
 }
+
+/// An administrator's request to run a command as another user (the task inbox's "act as").
+pub const ACT_AS: &str = "x-baton-act-as";
 
 /// Runs the command off the async workers.
 async fn run(
