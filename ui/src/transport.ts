@@ -274,6 +274,8 @@ async function browserFeed(): Promise<void> {
         const { value, done } = await reader.read();
         if (done) break;
         buffer = parseSse(buffer + value, (event, data) => {
+          // The server dropped changes this client was too slow to read: reload what is shown.
+          if (event === 'lagged') return emit(RESYNC);
           if (event !== 'instance') return;
           try {
             emit(JSON.parse(data) as InstanceChange);
