@@ -218,6 +218,8 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
       editor = createEditor(id);
       try {
         await importInto(editor, tab.xml, true);
+        // Restored with changes never saved to a file: no undo makes it "saved".
+        if (tab.dirty) editor.savedIndex = Number.NaN;
       } catch (e) {
         // A stored diagram that no longer opens: keep its XML, say why, offer a new one.
         editor.importProblem = importErrorText(tab.name, e);
