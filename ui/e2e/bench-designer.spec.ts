@@ -83,7 +83,7 @@ test('a generated 1,000-node diagram opens and pans smoothly', async ({ page, op
   const fitted = await panFrames(page, 60);
   console.log(JSON.stringify({ bench: 'designer.pan', zoom: 'fit', nodes, ...fitted }));
 
-  await page.locator('.designer-modeler:not(.inactive) svg').first().focus();
+  await page.locator('.designer-modeler:not(.inactive) .djs-container > svg').focus();
   await page.keyboard.press('Control+0');
   const full = await panFrames(page, 60);
   console.log(JSON.stringify({ bench: 'designer.pan', zoom: '100%', nodes, ...full }));

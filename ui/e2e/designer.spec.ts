@@ -110,7 +110,7 @@ test('a Baton property edit goes through the command stack: undo takes it back',
   await expect(props(page).locator('[data-entry-id="baton-timeout-minutes"]')).not.toContainText('must be a positive number');
 
   // Undo from the keyboard on the canvas: first the timeout, then the team.
-  await canvas(page).locator('svg').first().focus();
+  await canvas(page).locator('.djs-container > svg').focus();
   await page.keyboard.press('Control+z');
   await page.keyboard.press('Control+z');
   // Undo selects what it changed (a click on a selected shape would deselect it).
@@ -135,7 +135,7 @@ test('conditions and scripts have a labelled code editor whose edits undo on the
   await page.keyboard.press('Control+a');
   await page.keyboard.type('${amount > 10}');
   await expect.poll(() => storedXml(page)).toMatch(/\$\{amount (>|&gt;) 10\}/);
-  await canvas(page).locator('svg').first().focus();
+  await canvas(page).locator('.djs-container > svg').focus();
   await page.keyboard.press('Control+z');
   await expect(condition).toContainText('lastReceiveTaskResult.approved == true');
 
@@ -154,19 +154,38 @@ test('conditions and scripts have a labelled code editor whose edits undo on the
   await screenshot(page, 'designer-script-editor');
 });
 
-test('the palette draws from the keyboard: Enter appends to the selected element', async ({ page, openUi }) => {
+test('drawing and walking the diagram from the keyboard', async ({ page, openUi }) => {
   await openUi();
   await expect(canvas(page).locator('.djs-element[data-element-id="StartEvent_1"]')).toBeVisible();
-  await canvas(page).locator('.djs-element[data-element-id="StartEvent_1"]').click();
-  const task = canvas(page).locator('.djs-palette [data-action="create.task"]');
-  await task.focus();
+  // Alt+→ with nothing selected selects the start event.
+  await canvas(page).locator('.djs-container > svg').focus();
+  await page.keyboard.press('Alt+ArrowRight');
+  await expect(canvas(page).locator('.djs-element.selected')).toHaveAttribute('data-element-id', 'StartEvent_1');
+
+  // Enter on a palette entry appends after the selection and lets you name it at once.
+  await canvas(page).locator('.djs-palette [data-action="create.task"]').focus();
   await page.keyboard.press('Enter');
   await expect(canvas(page).locator('.djs-shape[data-element-id^="Activity_"]')).toHaveCount(1);
-  await expect(canvas(page).locator('.djs-shape.selected[data-element-id^="Activity_"]')).toHaveCount(1);
+  await page.keyboard.type('Check order');
+  await page.keyboard.press('Enter');
+  await expect(canvas(page).locator('.djs-shape[data-element-id^="Activity_"]')).toContainText('Check order');
   await canvas(page).locator('.djs-palette [data-action="create.end-event"]').focus();
   await page.keyboard.press('Enter');
+  await page.keyboard.type('Done');
+  await page.keyboard.press('Enter');
   await expect(canvas(page).locator('.djs-connection[data-element-id^="Flow_"]')).toHaveCount(2);
-  await expect(page.getByTestId('problems-panel')).not.toContainText('Element is not connected');
+  await expect(page.getByTestId('problems-panel')).toContainText('No problems found');
+
+  // Alt+← walks back along the flow; the properties follow.
+  await canvas(page).locator('.djs-container > svg').focus();
+  await page.keyboard.press('Alt+ArrowLeft');
+  await expect(props(page).locator('.bio-properties-panel-header')).toContainText('Check order');
+  await page.keyboard.press('Alt+ArrowLeft');
+  await expect(canvas(page).locator('.djs-element.selected')).toHaveAttribute('data-element-id', 'StartEvent_1');
+  await page.keyboard.press('Alt+ArrowRight');
+  await page.keyboard.press('Alt+ArrowRight');
+  await expect(props(page).locator('.bio-properties-panel-header')).toContainText('Done');
+  await expect(page).toHaveURL(/#\/designer$/);
   await screenshot(page, 'designer-keyboard-drawing');
 });
 

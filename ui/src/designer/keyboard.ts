@@ -44,6 +44,8 @@ export function createFromPalette(modeler: any, action: string): any {
   }
   selection.select(created);
   canvas.scrollToElement?.(created);
+  // Name it right away, as after a drop with the mouse (Enter or a click elsewhere ends it).
+  if (/Task|SubProcess|Event|Gateway/.test(spec.type)) modeler.get('directEditing').activate(created);
   return created;
 }
 
@@ -75,5 +77,54 @@ export function keyboardPalette(modeler: any, container: HTMLElement): void {
     const found = palette.getEntries()[action];
     const click = typeof found?.action === 'function' ? found.action : found?.action?.click;
     if (typeof click === 'function') click(e, true);
+  });
+}
+
+/**
+ * Walking the diagram from the keyboard (canvas focused): Alt+→ selects the next element along
+ * the flow, Alt+← the previous one, Alt+↓ / Alt+↑ the next or previous branch of the same source;
+ * with nothing selected, Alt+→ selects the first start event. The properties panel follows the
+ * selection, so every element's properties are reachable without a mouse.
+ */
+export function keyboardWalk(modeler: any): void {
+  const keyboard = modeler.get('keyboard');
+  const selection = modeler.get('selection');
+  const registry = modeler.get('elementRegistry');
+  const canvas = modeler.get('canvas');
+  const pick = (element: any) => {
+    if (!element) return;
+    selection.select(element);
+    canvas.scrollToElement?.(element);
+  };
+  keyboard.addListener(2000, (context: { keyEvent: KeyboardEvent }) => {
+    const e = context.keyEvent;
+    if (!e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    if (!['ArrowRight', 'ArrowLeft', 'ArrowDown', 'ArrowUp'].includes(e.key)) return;
+    const current = selection.get()[0];
+    if (!current) {
+      const starts = registry.filter((el: any) => el.type === 'bpmn:StartEvent');
+      pick(starts[0] ?? registry.filter((el: any) => isFlowNode(el))[0]);
+      return true;
+    }
+    const node = current.waypoints ? (e.key === 'ArrowLeft' ? current.source : current.target) : current;
+    if (current.waypoints && (e.key === 'ArrowLeft' || e.key === 'ArrowRight')) {
+      pick(node);
+      return true;
+    }
+    const outgoing = (node.outgoing ?? []).filter((c: any) => c.type === 'bpmn:SequenceFlow');
+    const incoming = (node.incoming ?? []).filter((c: any) => c.type === 'bpmn:SequenceFlow');
+    if (e.key === 'ArrowRight') pick(outgoing[0]?.target);
+    else if (e.key === 'ArrowLeft') pick(incoming[0]?.source);
+    else {
+      // Siblings: the targets of the first source of this element.
+      const source = incoming[0]?.source;
+      const siblings = (source?.outgoing ?? []).map((c: any) => c.target).filter(Boolean);
+      const at = siblings.indexOf(node);
+      if (siblings.length > 1 && at >= 0) {
+        const step = e.key === 'ArrowDown' ? 1 : siblings.length - 1;
+        pick(siblings[(at + step) % siblings.length]);
+      }
+    }
+    return true;
   });
 }

@@ -34,7 +34,7 @@ import { deploy, startPanel } from './deploy';
 import { exportName, svgToPng } from './export';
 import { ask, el, showDialog } from './dom';
 import { inTauri } from '../transport';
-import { keyboardPalette } from './keyboard';
+import { keyboardPalette, keyboardWalk } from './keyboard';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -301,11 +301,15 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
     // Labels for the canvas and the palette, for screen readers.
     const svg = canvasHost.querySelector('svg');
     svg?.setAttribute('role', 'application');
-    svg?.setAttribute('aria-label', 'BPMN diagram canvas: use the palette and context pad to draw, arrow keys to move, Ctrl+Z to undo');
+    svg?.setAttribute(
+      'aria-label',
+      'BPMN diagram. Alt+arrow keys select along the flow, Enter on a palette entry adds after the selection, Delete removes, Ctrl+Z undoes.',
+    );
     const paletteEl = canvasHost.querySelector('.djs-palette');
     paletteEl?.setAttribute('role', 'group');
     paletteEl?.setAttribute('aria-label', 'Palette');
     keyboardPalette(modeler, canvasHost);
+    keyboardWalk(modeler);
     return editor;
   }
 
