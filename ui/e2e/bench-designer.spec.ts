@@ -33,12 +33,16 @@ async function panFrames(page: Page, steps: number): Promise<Frames> {
     };
     requestAnimationFrame(tick);
   });
+  const viewport = page.locator('.designer-modeler:not(.inactive) .djs-container > svg > .viewport');
+  const before = await viewport.getAttribute('transform');
   const box = (await page.locator('.designer-modeler:not(.inactive)').boundingBox())!;
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   for (let i = 0; i < steps; i++) {
     const dir = Math.floor(i / 15) % 2 === 0 ? 1 : -1;
     await page.mouse.wheel(40 * dir, 25 * dir);
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r(null))));
+    // The wheel really pans the canvas.
+    if (i === 10) expect(await viewport.getAttribute('transform')).not.toBe(before);
   }
   const frames = await page.evaluate(() => {
     const w = window as unknown as { __frames: number[]; __stop: boolean };
