@@ -85,6 +85,8 @@ export class TabStore {
   private listeners = new Set<() => void>();
   /** Last storage failure, shown by the view. */
   storageProblem: string | null = null;
+  /** Called after each write with the failure in words, or null when it worked. */
+  onStored: ((problem: string | null) => void) | null = null;
 
   constructor(
     private storage: Storage,
@@ -170,7 +172,9 @@ export class TabStore {
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    const before = this.storageProblem;
     this.storageProblem = savePersisted(this.storage, { version: 1, active: this.active, tabs: this.tabs });
+    if (this.storageProblem !== before) this.onStored?.(this.storageProblem);
   }
 }
 

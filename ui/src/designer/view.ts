@@ -208,6 +208,9 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
     });
   }
   store.onChange(renderTabs);
+  store.onStored = (problem) => {
+    if (problem) showNotice(`${problem}. Save your diagrams to files to keep them.`);
+  };
 
   async function activate(id: string): Promise<void> {
     const tab = store.get(id);
