@@ -185,6 +185,11 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
   // --- tabs ------------------------------------------------------------------------------------
 
   function renderTabs(): void {
+    // Re-rendering must not drop the keyboard focus from a tab or its close button.
+    const focused = document.activeElement as HTMLElement | null;
+    const refocus = focused && tabList.contains(focused)
+      ? { id: focused.closest('li')?.dataset.tabId, close: focused.classList.contains('tab-close') }
+      : null;
     tabList.replaceChildren();
     store.tabs.forEach((tab, i) => {
       const isActive = tab.id === store.active;
@@ -205,7 +210,9 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
         onclick: () => void closeTab(tab.id),
       }, '×');
       tabList.append(el('li', { className: isActive ? 'tab active' : 'tab', 'data-testid': isActive ? 'tab-active' : undefined, 'data-tab-id': tab.id }, label, close));
+      if (refocus && refocus.id === tab.id) (refocus.close ? close : label).focus();
     });
+    if (refocus && !store.get(refocus.id ?? '')) tabList.querySelector<HTMLButtonElement>('li.active .tab-button')?.focus();
   }
   store.onChange(renderTabs);
   store.onStored = (problem) => {
@@ -224,17 +231,17 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
         // Restored with changes never saved to a file: no undo makes it "saved".
         if (tab.dirty) editor.savedIndex = Number.NaN;
       } catch (e) {
-        // A stored diagram that no longer opens: keep its XML, say why, offer a new one.
+        // A stored diagram that no longer opens: keep its XML (Save still writes it) and say why.
         editor.importProblem = importErrorText(tab.name, e);
       }
     }
+    if (store.active !== id) return; // another tab was chosen meanwhile
     for (const [otherId, other] of editors) {
       const on = otherId === id;
       other.canvasHost.classList.toggle('inactive', !on);
       other.canvasHost.inert = !on;
       other.propsHost.hidden = !on;
     }
-    if (store.active !== id) return; // another tab was chosen meanwhile
     editor.modeler.get<any>('canvas').resized();
     fitOnce(editor);
     if (editor.importProblem) showNotice(editor.importProblem);
@@ -373,6 +380,8 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
   async function syncXml(editor: Editor): Promise<string> {
     if (editor.syncTimer) clearTimeout(editor.syncTimer);
     editor.syncTimer = null;
+    // A diagram that did not import keeps the text it was stored with.
+    if (editor.importProblem) return store.get(editor.tabId)?.xml ?? '';
     const { xml } = await editor.modeler.saveXML({ format: true });
     if (xml && store.get(editor.tabId)) store.update(editor.tabId, { xml });
     return xml ?? '';
@@ -687,7 +696,7 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
 
   async function openStart(): Promise<void> {
     const editor = active();
-    if (!editor) return;
+    if (!editor || editor.importProblem) return;
     const process = executableProcess(editor);
     if (!process) {
       editor.status = 'This diagram has no process to start.';
