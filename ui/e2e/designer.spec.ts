@@ -240,6 +240,10 @@ test('deploy: success says the version, a refused model marks its element', asyn
 });
 
 test('start: invalid JSON is refused in words, valid JSON starts and opens the instance', async ({ page, openUi, server }) => {
+  const starts: string[] = [];
+  page.on('request', (r) => {
+    if ((r.postData() ?? '').includes('StartProcessInstanceCommand')) starts.push(r.postData()!);
+  });
   await openUi();
   await openTemplate(page);
   await page.getByTestId('deploy').click();
@@ -253,6 +257,7 @@ test('start: invalid JSON is refused in words, valid JSON starts and opens the i
   await expect(page.getByTestId('start-panel')).toContainText('line 3, column 16');
   await expect(box).toHaveAttribute('aria-invalid', 'true');
   await expect(page).toHaveURL(/#\/designer$/);
+  expect(starts, 'nothing is sent for invalid JSON').toEqual([]);
   const before = await server.execute('GetProcessInstanceListQuery', {});
   await expectAccessible(page, 'the start panel');
   await screenshot(page, 'designer-start-invalid');
@@ -260,6 +265,8 @@ test('start: invalid JSON is refused in words, valid JSON starts and opens the i
   await box.fill('{\n  "amount": 1200,\n  "paymentId": "P-1"\n}');
   await page.getByTestId('start-submit').click();
   await expect(page).toHaveURL(/#\/instances\/[0-9a-f-]{36}$/);
+  expect(starts).toHaveLength(1);
+  expect(JSON.parse(starts[0]!).data).toEqual({ processKey: 'PaymentApprovalProcess', variables: { amount: 1200, paymentId: 'P-1' } });
   const guid = decodeURIComponent(page.url().split('#/instances/')[1]!);
   const instance = await server.execute('GetProcessInstanceByIdQuery', { instanceGuid: guid });
   expect(instance.isSuccessful, JSON.stringify(instance)).toBe(true);
