@@ -85,7 +85,8 @@ export function startPanel(opts: {
     'data-testid': 'start-variables',
     'aria-describedby': 'start-variables-help start-error',
   });
-  textarea.value = lastStartVariables(processKey) ?? '{\n  \n}';
+  const last = lastStartVariables(processKey);
+  textarea.value = last ?? '{\n  \n}';
   const error = el('p', { id: 'start-error', className: 'field-error', role: 'alert' });
   const submit = el('button', { type: 'submit', className: 'primary', 'data-testid': 'start-submit' }, 'Start');
   const cancel = el('button', { type: 'button', 'data-testid': 'start-cancel' }, 'Cancel');
@@ -95,7 +96,13 @@ export function startPanel(opts: {
     el('h2', { id: titleId }, `Start ${processKey}`),
     opts.hint ? el('p', { className: 'start-hint' }, opts.hint) : null,
     el('label', { for: 'start-variables' }, 'Variables (JSON object)'),
-    el('p', { id: 'start-variables-help', className: 'help' }, 'For example {"amount": 1200, "paymentId": "P-1"}. Prefilled from the last start of this process.'),
+    el(
+      'p',
+      { id: 'start-variables-help', className: 'help' },
+      last === null
+        ? 'For example {"amount": 1200, "paymentId": "P-1"}; an empty box starts with no variables.'
+        : `Prefilled with the variables of the last start of ${processKey}.`,
+    ),
     textarea,
     error,
     el('div', { className: 'dialog-actions' }, cancel, submit),
