@@ -122,6 +122,11 @@ test('a Baton property edit goes through the command stack: undo takes it back',
     .toContain('name="ResponsibleTeam" value="MANAGERS"');
   // Back at the state it was opened in: no longer unsaved.
   await expect(page.getByTestId('tab-active')).not.toContainText('unsaved changes');
+  await expect(page.getByTestId('undo')).toBeDisabled();
+  // The toolbar's Redo brings the team back.
+  await page.getByTestId('redo').click();
+  await expect(props(page).locator('#bio-properties-panel-baton-responsible-team')).toHaveValue('AUDITORS');
+  await expect(page.getByTestId('undo')).toBeEnabled();
 });
 
 test('conditions and scripts have a labelled code editor whose edits undo on the canvas', async ({ page, openUi }) => {

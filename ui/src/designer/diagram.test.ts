@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateDiagramXml, newDiagramXml, notBpmnReason, processKeyOf } from './diagram';
+import { generateDiagramXml, importErrorText, newDiagramXml, notBpmnReason, processKeyOf } from './diagram';
 
 describe('diagrams', () => {
   it('a new diagram is BPMN with an executable process and a start event', () => {
@@ -22,5 +22,17 @@ describe('diagrams', () => {
     expect(notBpmnReason('hello', 'notes.txt')).toMatch(/notes.txt is not a BPMN file/);
     expect(notBpmnReason('<a><b></a>', 'broken.bpmn')).toMatch(/broken.bpmn is not well-formed XML/);
     expect(notBpmnReason('<svg xmlns="http://www.w3.org/2000/svg"/>', 'pic.svg')).toMatch(/not BPMN 2.0: its root is <svg>/);
+  });
+});
+
+describe('import errors', () => {
+  it('puts the line and column of a bpmn-js import error in words', () => {
+    const e = new Error('unparsable content <bpmn:foo> detected; this may indicate an invalid BPMN 2.0 diagram file\n\tline: 12\n\tcolumn: 7\n\tnested error: unrecognized tag');
+    expect(importErrorText('x.bpmn', e)).toBe(
+      'x.bpmn could not be opened at line 12, column 7: unparsable content <bpmn:foo> detected; this may indicate an invalid BPMN 2.0 diagram file (unrecognized tag).',
+    );
+    expect(importErrorText('y.bpmn', new Error('failed to parse document as <bpmn:Definitions>.'))).toBe(
+      'y.bpmn could not be opened: failed to parse document as <bpmn:Definitions>.',
+    );
   });
 });

@@ -130,3 +130,14 @@ export function notBpmnReason(text: string, fileName: string): string | null {
   }
   return null;
 }
+
+/** bpmn-js's import errors carry "line: N / column: M" in their message; put them in words. */
+export function importErrorText(fileName: string, e: unknown): string {
+  const raw = e instanceof Error ? e.message : String(e);
+  const line = /line:\s*(\d+)/.exec(raw);
+  const column = /column:\s*(\d+)/.exec(raw);
+  const first = raw.split('\n')[0]!.trim().replace(/\.$/, '');
+  const nested = /nested error:\s*(.*)/.exec(raw)?.[1]?.trim();
+  const where = line ? ` at line ${line[1]}${column ? `, column ${column[1]}` : ''}` : '';
+  return `${fileName} could not be opened${where}: ${first}${nested ? ` (${nested})` : ''}.`;
+}

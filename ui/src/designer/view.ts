@@ -27,7 +27,7 @@ import { getFormKey } from './properties/baton-props';
 import { fromEngineProblems, fromLintIssues, lintConfig, mergeProblems, type LintIssues, type Problem } from './lint';
 import { ProblemsPanel } from './problems';
 import { TabStore, recentFiles, rememberRecent, type TabData } from './tabs';
-import { newDiagramXml, notBpmnReason } from './diagram';
+import { importErrorText, newDiagramXml, notBpmnReason } from './diagram';
 import { exportData, pickBpmnFile, readPath, saveText } from './files';
 import { templates } from './gallery';
 import { deploy, startPanel } from './deploy';
@@ -72,17 +72,6 @@ function errorText(e: unknown): string {
   return String(e);
 }
 
-/** bpmn-js's import errors carry "line: N / column: M" in their message; put them in words. */
-export function importErrorText(fileName: string, e: unknown): string {
-  const raw = errorText(e);
-  const line = /line:\s*(\d+)/.exec(raw);
-  const column = /column:\s*(\d+)/.exec(raw);
-  const first = raw.split('\n')[0]!.trim();
-  const nested = /nested error:\s*(.*)/.exec(raw)?.[1]?.trim();
-  const where = line ? ` at line ${line[1]}${column ? `, column ${column[1]}` : ''}` : '';
-  return `${fileName} could not be opened${where}: ${first}${nested ? ` (${nested})` : ''}.`;
-}
-
 export function mount(root: HTMLElement, ctx: ViewContext): View {
   let context = ctx;
   const store = new TabStore(localStorage);
@@ -117,6 +106,8 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
     'aria-controls': 'designer-recent',
   });
   const recentMenu = el('ul', { id: 'designer-recent', className: 'menu', hidden: true, 'aria-label': 'Recent files' });
+  const undoButton = button('Undo', 'undo', () => active()?.modeler.get<any>('commandStack').undo(), { title: 'Undo (Ctrl+Z on the canvas)', disabled: true });
+  const redoButton = button('Redo', 'redo', () => active()?.modeler.get<any>('commandStack').redo(), { title: 'Redo (Ctrl+Y on the canvas)', disabled: true });
   const saveButton = button('Save', 'save-file', () => void save(false), { title: 'Save the diagram (Ctrl+S)' });
   const saveAsButton = button('Save as…', 'save-file-as', () => void save(true));
   const templateButton = button('Templates', 'open-template', () => void openGallery(), { 'aria-haspopup': 'dialog' });
@@ -131,6 +122,7 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
     'div',
     { className: 'designer-toolbar', role: 'toolbar', 'aria-label': 'Diagram' },
     el('div', { className: 'group' }, newButton, openButton, el('div', { className: 'menu-anchor' }, recentButton, recentMenu), saveButton, saveAsButton),
+    el('div', { className: 'group' }, undoButton, redoButton),
     el('div', { className: 'group' }, templateButton, formsButton),
     el('div', { className: 'group' }, svgButton, pngButton),
     el('span', { className: 'spacer' }),
@@ -247,6 +239,7 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
     if (editor.importProblem) showNotice(editor.importProblem);
     renderProblems();
     renderStatus();
+    renderUndo();
     renderTabs();
   }
 
@@ -293,6 +286,7 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
     editors.set(tabId, editor);
     const eventBus = modeler.get<any>('eventBus');
     eventBus.on('commandStack.changed', (e: { trigger?: string }) => {
+      if (active() === editor) renderUndo();
       if (e.trigger === 'clear') return;
       const index = modeler.get<any>('commandStack')._stackIdx as number;
       store.update(tabId, { dirty: index !== editor.savedIndex });
@@ -648,6 +642,12 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
   }
 
   // --- deploy and start ------------------------------------------------------------------------
+
+  function renderUndo(): void {
+    const stack = active()?.modeler.get<any>('commandStack');
+    undoButton.disabled = !stack?.canUndo();
+    redoButton.disabled = !stack?.canRedo();
+  }
 
   function renderStatus(): void {
     const editor = active();
