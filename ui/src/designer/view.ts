@@ -125,7 +125,6 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
     el('div', { className: 'group' }, undoButton, redoButton),
     el('div', { className: 'group' }, templateButton, formsButton),
     el('div', { className: 'group' }, svgButton, pngButton),
-    el('span', { className: 'spacer' }),
     deployStatus,
     el('div', { className: 'group' }, deployButton, startButton),
   );
