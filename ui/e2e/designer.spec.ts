@@ -5,38 +5,37 @@
  */
 import type { Page } from '@playwright/test';
 import { test, expect, expectAccessible, screenshot } from './harness';
+import { inARow } from './models';
 
 /** The canvas of the active tab. */
 const canvas = (page: Page) => page.locator('.designer-modeler:not(.inactive)');
 const shape = (page: Page, id: string) => canvas(page).locator(`.djs-element[data-element-id="${id}"]`);
 const props = (page: Page) => page.locator('.designer-props-host:not([hidden])');
 
-const BAD_TIMER = `<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:di="http://www.omg.org/spec/DD/20100524/DI" id="Defs_Bad" targetNamespace="http://baton.dev/test">
-  <bpmn:process id="BadTimerProcess" name="Bad timer" isExecutable="true">
-    <bpmn:startEvent id="Start" name="Start"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:intermediateCatchEvent id="Wait" name="Wait"><bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing><bpmn:timerEventDefinition id="TD"/></bpmn:intermediateCatchEvent>
-    <bpmn:endEvent id="End" name="End"><bpmn:incoming>F2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="F1" sourceRef="Start" targetRef="Wait"/>
-    <bpmn:sequenceFlow id="F2" sourceRef="Wait" targetRef="End"/>
-  </bpmn:process>
-  <bpmndi:BPMNDiagram id="D"><bpmndi:BPMNPlane id="P" bpmnElement="BadTimerProcess">
-    <bpmndi:BPMNShape id="Start_di" bpmnElement="Start"><dc:Bounds x="100" y="100" width="36" height="36"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="Wait_di" bpmnElement="Wait"><dc:Bounds x="200" y="100" width="36" height="36"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="End_di" bpmnElement="End"><dc:Bounds x="300" y="100" width="36" height="36"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNEdge id="F1_di" bpmnElement="F1"><di:waypoint x="136" y="118"/><di:waypoint x="200" y="118"/></bpmndi:BPMNEdge>
-    <bpmndi:BPMNEdge id="F2_di" bpmnElement="F2"><di:waypoint x="236" y="118"/><di:waypoint x="300" y="118"/></bpmndi:BPMNEdge>
-  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
-</bpmn:definitions>
-`;
+/** A timer event with no timer: the engine refuses it. */
+const BAD_TIMER = inARow({
+  id: 'BadTimerProcess',
+  name: 'Bad timer',
+  start: { name: 'Start' },
+  middle: { type: 'intermediateCatchEvent', id: 'Wait', name: 'Wait', body: '<bpmn:timerEventDefinition id="TD"/>' },
+  end: { name: 'End' },
+});
 
-const CRON_START = BAD_TIMER.replace('BadTimerProcess', 'CronProcess')
-  .replace('BadTimerProcess', 'CronProcess')
-  .replace(
-    '<bpmn:startEvent id="Start" name="Start"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>',
-    '<bpmn:startEvent id="Start" name="Weekdays"><bpmn:outgoing>F1</bpmn:outgoing><bpmn:timerEventDefinition id="TS"><bpmn:timeCycle>0 9 * * MON-FRI</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent>',
-  )
-  .replace('<bpmn:timerEventDefinition id="TD"/>', '<bpmn:timerEventDefinition id="TD"><bpmn:timeDuration>PT1M</bpmn:timeDuration></bpmn:timerEventDefinition>');
+const CRON_START = inARow({
+  id: 'CronProcess',
+  name: 'Weekday mornings',
+  start: {
+    name: 'Weekdays',
+    body: '<bpmn:timerEventDefinition id="TS"><bpmn:timeCycle>0 9 * * MON-FRI</bpmn:timeCycle></bpmn:timerEventDefinition>',
+  },
+  middle: {
+    type: 'intermediateCatchEvent',
+    id: 'Wait',
+    name: 'Wait',
+    body: '<bpmn:timerEventDefinition id="TD"><bpmn:timeDuration>PT1M</bpmn:timeDuration></bpmn:timerEventDefinition>',
+  },
+  end: { name: 'End' },
+});
 
 /** The XML of every tab as kept in localStorage. */
 const storedXml = (page: Page) =>
@@ -258,8 +257,11 @@ test('start: invalid JSON is refused in words, valid JSON starts and opens the i
   await expect(box).toBeVisible();
   await box.fill('{\n  "amount": 1200,\n  "paymentId": P-1\n}');
   await page.getByTestId('start-submit').click();
-  await expect(page.getByTestId('start-panel')).toContainText('not valid JSON');
-  await expect(page.getByTestId('start-panel')).toContainText('line 3, column 16');
+  await expect(page.getByTestId('start-panel')).toContainText(
+    'The variables are not valid JSON: unquoted text "P-1" at line 3, column 16 (strings need double quotes).',
+  );
+  // the mistake is selected in the box, ready to retype
+  expect(await box.evaluate((b: HTMLTextAreaElement) => [b.selectionStart, b.selectionEnd])).toEqual([35, 36]);
   await expect(box).toHaveAttribute('aria-invalid', 'true');
   await expect(page).toHaveURL(/#\/designer$/);
   expect(starts, 'nothing is sent for invalid JSON').toEqual([]);

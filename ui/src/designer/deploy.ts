@@ -2,7 +2,8 @@
 import { execute, TransportError } from '../transport';
 import { el } from './dom';
 import { fromEngineProblems, type Problem } from './lint';
-import { lastStartVariables, parseVariables, rememberStartVariables } from './variables';
+import { parseJson } from '../app/json';
+import { lastStartVariables, rememberStartVariables } from './variables';
 import type { Forms } from './tabs';
 
 export interface DeployOutcome {
@@ -115,14 +116,12 @@ export function startPanel(opts: {
   });
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const parsed = parseVariables(textarea.value);
+    const parsed = parseJson(textarea.value, { what: 'The variables', object: true, empty: {} });
     if (!parsed.ok) {
       textarea.setAttribute('aria-invalid', 'true');
       error.textContent = parsed.message;
-      if (parsed.offset !== undefined) {
-        textarea.focus();
-        textarea.setSelectionRange(parsed.offset, Math.min(parsed.offset + 1, textarea.value.length));
-      }
+      textarea.focus();
+      textarea.setSelectionRange(parsed.offset, Math.min(parsed.offset + 1, textarea.value.length));
       return;
     }
     submit.disabled = true;

@@ -55,3 +55,9 @@ export function errorFor(control: HTMLElement, id: string, testid?: string): HTM
 export function statusBadge(status: string, testid?: string): HTMLSpanElement {
   return el('span', { className: `status status-${status.toLowerCase()}`, 'data-testid': testid }, status);
 }
+
+/** Focuses a text box and selects the character at `offset` (where typed JSON went wrong). */
+export function selectMistake(box: HTMLTextAreaElement | HTMLInputElement, offset: number): void {
+  box.focus();
+  box.setSelectionRange(offset, Math.min(offset + 1, box.value.length));
+}

@@ -11,14 +11,13 @@ import 'bpmn-js/dist/assets/bpmn-js.css';
 import type { View, ViewContext } from '../app/view';
 import { announce } from '../app/announce';
 import { execute, query, subscribe, type Answer } from '../transport';
-import { el, errorFor, errorText, setError, statusBadge } from './dom';
+import { parseJson } from '../app/json';
+import { el, errorFor, errorText, selectMistake, setError, statusBadge } from './dom';
 import {
   callbackTasks,
   computeMarkers,
   describeEvent,
   formTasks,
-  parseJsonObject,
-  parseJsonText,
   shortTime,
   takenFlows,
   throttle,
@@ -293,10 +292,10 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
       if (!box.hidden) payload.focus();
     });
     submit.addEventListener('click', () => {
-      const parsed = parseJsonText(payload.value, {});
+      const parsed = parseJson(payload.value, { what: 'The result', empty: {} });
       if (!parsed.ok) {
         setError(error, parsed.message, payload);
-        payload.focus();
+        selectMistake(payload, parsed.offset);
         return;
       }
       setError(error, null, payload);
@@ -428,14 +427,14 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
   }
 
   retryButton.addEventListener('click', () => {
-    const parsed = parseJsonObject(retryVars.value, 'The variables', {});
+    const parsed = parseJson(retryVars.value, { what: 'The variables', object: true, empty: {} });
     if (!parsed.ok) {
       setError(retryError, parsed.message, retryVars);
-      retryVars.focus();
+      selectMistake(retryVars, parsed.offset);
       return;
     }
     setError(retryError, null, retryVars);
-    const vars = parsed.value as Record<string, unknown>;
+    const vars = parsed.value;
     const data: Record<string, unknown> = { instanceGuid: guid };
     if (Object.keys(vars).length) data.variables = vars;
     retryButton.disabled = true;

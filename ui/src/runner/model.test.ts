@@ -5,12 +5,9 @@ import {
   describeEvent,
   filtersQuery,
   formTasks,
-  lineColumn,
   pageCount,
   pageInfo,
   pageText,
-  parseJsonObject,
-  parseJsonText,
   readFilters,
   takenFlows,
   throttle,
@@ -130,39 +127,6 @@ describe('filters in the address', () => {
     expect(filtersQuery({ status: 'COMPLETED', process: 'A B', page: 2, size: 50 })).toBe('status=COMPLETED&process=A+B&page=2&size=50');
     const round = readFilters('#/instances?' + filtersQuery({ status: 'CANCELLED', process: 'X&Y', page: 4, size: 10 }));
     expect(round).toEqual({ status: 'CANCELLED', process: 'X&Y', page: 4, size: 10 });
-  });
-});
-
-describe('JSON typed by the user', () => {
-  it('parses valid JSON and an empty box when allowed', () => {
-    expect(parseJsonText('{"a": [1, 2]}')).toEqual({ ok: true, value: { a: [1, 2] } });
-    expect(parseJsonText('  ', {})).toEqual({ ok: true, value: {} });
-    expect(parseJsonText('').ok).toBe(false);
-  });
-
-  it('says where the JSON breaks, as line and column', () => {
-    const r = parseJsonText('{\n  "a": 1,\n  b: 2\n}');
-    expect(r.ok).toBe(false);
-    if (!r.ok) {
-      expect(r.line).toBe(3);
-      expect(r.column).toBe(3);
-      expect(r.message).toMatch(/^Invalid JSON at line 3, column 3: /);
-    }
-    const cut = parseJsonText('{"status": "succ');
-    expect(cut.ok).toBe(false);
-    if (!cut.ok) expect(cut.message).toMatch(/line 1, column \d+/);
-  });
-
-  it('maps offsets to lines and columns', () => {
-    expect(lineColumn('ab\ncd', 0)).toEqual({ line: 1, column: 1 });
-    expect(lineColumn('ab\ncd', 4)).toEqual({ line: 2, column: 2 });
-  });
-
-  it('wants an object where variables are expected', () => {
-    const r = parseJsonObject('[1]', 'Variables');
-    expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.message).toContain('Variables must be a JSON object');
-    expect(parseJsonObject('', 'Variables', {})).toEqual({ ok: true, value: {} });
   });
 });
 

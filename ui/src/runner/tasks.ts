@@ -10,8 +10,9 @@ import '@bpmn-io/form-js-viewer/dist/assets/form-js.css';
 import type { View, ViewContext } from '../app/view';
 import { announce } from '../app/announce';
 import { execute, query, subscribe, type Answer, type ExecuteOptions } from '../transport';
-import { el, errorFor, errorText, setError } from './dom';
-import { parseJsonText, shortTime, throttle } from './model';
+import { el, errorFor, errorText, selectMistake, setError } from './dom';
+import { parseJson } from '../app/json';
+import { shortTime, throttle } from './model';
 import './runner.css';
 
 const USER_KEY = 'baton.tasks.actingUser';
@@ -309,10 +310,10 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
       form.submit(); // validation shows in the form; a valid form emits 'submit'
       return;
     }
-    const parsed = parseJsonText(jsonBox.value, {});
+    const parsed = parseJson(jsonBox.value, { what: 'The task data', empty: {} });
     if (!parsed.ok) {
       setError(jsonError, parsed.message, jsonBox);
-      jsonBox.focus();
+      selectMistake(jsonBox, parsed.offset);
       return;
     }
     setError(jsonError, null, jsonBox);
