@@ -1,5 +1,8 @@
+/// <reference types="node" />
 import { describe, expect, it } from 'vitest';
-import template from '../../../../bpmn-templates/payment-approval/PaymentApprovalProcess.bpmn?raw';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Injector } from 'didi';
 import CommandModule from 'diagram-js/lib/command';
 import CoreModule from 'diagram-js/lib/core/ElementRegistry';
@@ -8,6 +11,12 @@ import UpdateModdlePropertiesHandler from 'bpmn-js/lib/features/modeling/cmd/Upd
 import { BpmnModdle } from 'bpmn-moddle';
 import { batonDescriptor } from './descriptor';
 import { batonProperties, cronCycle, getBatonProperty, setBatonProperty, validateTimeoutMinutes } from './baton-props';
+
+// read from disk: the test server does not serve files outside ui/
+const template = readFileSync(
+  join(dirname(fileURLToPath(import.meta.url)), '../../../../bpmn-templates/payment-approval/PaymentApprovalProcess.bpmn'),
+  'utf8',
+);
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
