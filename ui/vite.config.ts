@@ -9,6 +9,8 @@ export default defineConfig({
   server: {
     port: 5173,
     strictPort: true,
+    // The template gallery bundles ../bpmn-templates: let the dev server read the repository.
+    fs: { allow: ['..'] },
     proxy: {
       '/api': 'http://127.0.0.1:7410',
     },
