@@ -370,6 +370,17 @@ async function main() {
   const stats = await screenshot(flow ? 'instance-followed' : 'window');
   assert(stats.colours >= 16, `the window looks blank: ${stats.colours} colours in the screenshot`);
   assert(stats.painted >= 0.02, `the window looks blank: ${(stats.painted * 100).toFixed(2)}% painted`);
+
+  // The app ends through its exit path, which shuts the host down (listener, scheduler, sender,
+  // database). WebDriver cannot show this: closing the last window makes WebKitWebDriver kill
+  // the app outright. SIGTERM takes the same path as closing the window (RunEvent::Exit); the
+  // app's pid is in the database's lock file.
+  const lock = join(env.XDG_DATA_HOME, 'dev.baton.desktop', 'baton.db.lock');
+  const pid = Number(readFileSync(lock, 'utf8').trim());
+  assert(pid > 0, `no pid in ${lock}`);
+  process.kill(pid, 'SIGTERM');
+  await waitFor('the app to shut its host down', async () => log.includes('Baton: stopped'), 20_000);
+  console.log('app ended: the host shut down');
   console.log('desktop test passed');
 }
 
