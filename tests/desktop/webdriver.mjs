@@ -317,6 +317,33 @@ async function main() {
   const inApp = await script("return '__TAURI_INTERNALS__' in window");
   assert(inApp === true, 'the page does not run inside Tauri (no __TAURI_INTERNALS__)');
 
+  // The execute command answers the HTTP door's envelope, field errors included.
+  const bad = await wd('POST', s('/execute/async'), {
+    script: `const done = arguments[arguments.length - 1];
+      window.__TAURI_INTERNALS__.invoke('execute', { request: { data: {} } })
+        .then((r) => done(r), (e) => done({ thrown: String(e) }));`,
+    args: [],
+  });
+  assert(bad?.isSuccessful === false && bad.errors?.[0]?.field === 'cmd',
+    `execute without a command answered ${JSON.stringify(bad)}`);
+
+  // The capabilities: no file is readable unless the user picked it in a dialog, and what the
+  // window was not granted is refused.
+  for (const [cmd, args] of [
+    ['plugin:fs|read_text_file', { path: join(repo, 'Cargo.toml') }],
+    ['plugin:dialog|message', { message: 'hello' }],
+    ['plugin:window|close', {}],
+  ]) {
+    const outcome = await wd('POST', s('/execute/async'), {
+      script: `const done = arguments[arguments.length - 1];
+        window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])
+          .then(() => done('allowed'), (e) => done('refused: ' + String(e)));`,
+      args: [cmd, args],
+    });
+    assert(String(outcome).startsWith('refused'), `${cmd} was allowed; the capabilities are too broad`);
+    console.log(`${cmd}: ${outcome}`);
+  }
+
   // Open a template, deploy it, start an instance, and see it waiting.
   // Required as soon as the built UI has the template gallery, so a designer that fails to
   // render in the window fails this test instead of shrinking it.
