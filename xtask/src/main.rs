@@ -51,9 +51,16 @@ fn cargo() -> Command {
     c
 }
 
+/// Where cargo puts what it builds: CARGO_TARGET_DIR when set, else target/ at the root.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
+        Some(d) => root().join(d),
+        None => root().join("target"),
+    }
+}
+
 fn baton(profile: &str) -> PathBuf {
-    root()
-        .join("target")
+    target_dir()
         .join(profile)
         .join(if cfg!(windows) { "baton.exe" } else { "baton" })
 }
@@ -343,7 +350,7 @@ fn exe(name: &str) -> String {
 }
 
 fn desktop_bin() -> PathBuf {
-    root().join("target/debug").join(exe("baton-desktop"))
+    target_dir().join("debug").join(exe("baton-desktop"))
 }
 
 fn test() -> Result<()> {
@@ -595,9 +602,7 @@ fn serve_with_url(args: &[String]) -> Result<()> {
     let shown = format!("target/debug/baton serve {}", shell_words(args));
     let shown = shown.trim_end();
     eprintln!("==> {shown}");
-    let log = root()
-        .join("target")
-        .join(format!("xtask-serve-{}.out", std::process::id()));
+    let log = target_dir().join(format!("xtask-serve-{}.out", std::process::id()));
     let out = std::fs::File::create(&log).with_context(|| format!("{}", log.display()))?;
     let mut reader = std::fs::File::open(&log).with_context(|| format!("{}", log.display()))?;
     // The token may be in it: on Unix the name goes away now, the open handles keep working.
