@@ -515,8 +515,8 @@ async function main() {
     ['RSS at rest, whole tree, MiB', cell(d.rssMiB), cell(b.rssMiB)],
     ['PSS at rest, whole tree, MiB', cell(d.pssMiB), cell(b.pssMiB)],
     ['private (USS) at rest, whole tree, MiB', cell(d.ussMiB), cell(b.ussMiB)],
-    ['… Rust side alone (baton-desktop / baton serve), RSS MiB', cell(d.appRssMiB), cell(b.serveRssMiB)],
-    ['… Rust side alone, PSS MiB', cell(d.appPssMiB), cell(b.servePssMiB)],
+    ['… baton-desktop alone (Rust with GTK and WebKit\'s UI side) / baton serve alone, RSS MiB', cell(d.appRssMiB), cell(b.serveRssMiB)],
+    ['… baton-desktop alone / baton serve alone, PSS MiB', cell(d.appPssMiB), cell(b.servePssMiB)],
   ];
   const lastProcs = (side) => {
     const r = results[side].at(-1);
