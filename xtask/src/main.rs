@@ -203,7 +203,7 @@ fn ensure_system_deps() -> Result<DesktopReady> {
         eprintln!("==> system packages: all present");
     } else {
         let packages: Vec<&str> = missing.iter().map(|d| d.apt_package).collect();
-        if have_program("apt-get") {
+        if can_apt() {
             apt_install(&packages)?;
         } else {
             let browser: Vec<&str> = missing
@@ -212,10 +212,10 @@ fn ensure_system_deps() -> Result<DesktopReady> {
                 .map(|d| d.apt_package)
                 .collect();
             if !browser.is_empty() {
-                bail!("missing system packages {browser:?} and no apt-get to install them; install them by hand");
+                bail!("missing system packages {browser:?} and no apt-get (as root or through sudo) to install them; install them by hand");
             }
             return Ok(Err(format!(
-                "missing {} and no apt-get to install them",
+                "missing {} and no apt-get (as root or through sudo) to install them",
                 packages.join(", ")
             )));
         }
@@ -232,11 +232,20 @@ fn ensure_system_deps() -> Result<DesktopReady> {
     Ok(Ok(()))
 }
 
-fn apt_install(packages: &[&str]) -> Result<()> {
-    let is_root = Command::new("id")
+fn is_root() -> bool {
+    Command::new("id")
         .arg("-u")
         .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+/// apt-get is there, and this process may run it (as root, or through sudo).
+fn can_apt() -> bool {
+    have_program("apt-get") && (is_root() || have_program("sudo"))
+}
+
+fn apt_install(packages: &[&str]) -> Result<()> {
+    let is_root = is_root();
     let apt = |args: &[&str]| {
         let mut c = if is_root {
             Command::new("apt-get")
