@@ -36,7 +36,10 @@ const USAGE: &str = "usage: cargo xtask <command>
                         16 clients), SQLite's own commit rate probed in each run; medians
                         (min-max) and the ratio
   bench-peers [REGEX]   release build, then ../shared/bench-peers/scripts/run_peers.sh with
-                        BATON set; REPS and OUT are read from the environment";
+                        BATON set; REPS and OUT are read from the environment
+  bench-ui [--runs N]   UI build, release builds of baton and baton-desktop, then the desktop
+                        app next to a browser tab (cold start, memory at rest; N runs, default
+                        5) and the designer and instance-list benchmarks in Chromium";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -1093,6 +1096,7 @@ fn dispatch() -> Result<()> {
         "bench-peers" => bench_peers(rest),
         "bench-durable" => bench_durable(rest),
         "bench-timers" => bench_timers(rest),
+        "bench-ui" => bench_ui(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -1102,6 +1106,59 @@ fn dispatch() -> Result<()> {
             std::process::exit(2);
         }
     }
+}
+
+/// `cargo xtask bench-ui`: the issue-8 figures in BENCHMARKS.md, from release builds.
+fn bench_ui(args: &[String]) -> Result<()> {
+    const USAGE: &str = "usage: cargo xtask bench-ui [--runs N]";
+    let mut runs = 5usize;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--runs" => {
+                runs = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|n| *n > 0)
+                    .with_context(|| format!("--runs needs a whole number above 0\n{USAGE}"))?
+            }
+            other => bail!("unknown argument {other}\n{USAGE}"),
+        }
+    }
+    match ensure_system_deps() {
+        Ok(Ok(())) => {}
+        Ok(Err(why)) => eprintln!("note: the desktop side will be skipped: {why}"),
+        Err(e) => eprintln!("note: the desktop side may be skipped: {e:#}"),
+    }
+    build_ui()?;
+    run(
+        cargo().args(["build", "--release", "-p", "baton", "-p", "baton-desktop"]),
+        "cargo build --release -p baton -p baton-desktop",
+    )?;
+    let release_baton = baton("release");
+    let mut c = Command::new("node");
+    c.arg(root().join("tests/bench-ui/desktop-vs-browser.mjs"))
+        .current_dir(root())
+        .env("BATON_BENCH_RUNS", runs.to_string())
+        .env("BATON_BIN", &release_baton)
+        .env(
+            "BATON_DESKTOP_BIN",
+            target_dir().join("release").join(exe("baton-desktop")),
+        );
+    if let Some(driver) = tauri_driver() {
+        c.env("TAURI_DRIVER", driver);
+    }
+    run(&mut c, "node tests/bench-ui/desktop-vs-browser.mjs")?;
+    let mut c = npm(&[
+        "exec",
+        "--",
+        "playwright",
+        "test",
+        "e2e/bench-designer.spec.ts",
+        "e2e/bench-runner.spec.ts",
+    ]);
+    c.env("BATON_BENCH", "1").env("BATON_BIN", &release_baton);
+    run(&mut c, "the designer and instance-list benchmarks (Chromium)")
 }
 
 /// Errors are printed as one plain chain (no backtrace, whatever RUST_BACKTRACE says): the
