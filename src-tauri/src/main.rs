@@ -12,7 +12,7 @@ use baton_runtime::host::{Host, HostConfig, HostError};
 use baton_runtime::Bootstrap;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::RwLock;
 use tauri::{Emitter, Manager, RunEvent};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -20,12 +20,11 @@ use tokio::sync::broadcast::error::RecvError;
 const DEFAULT_LISTEN: &str = "127.0.0.1:7410";
 
 /// The running host, or why there is none: it could not start (another Baton holds the
-/// database, say) or the app is closing. Commands hold the lock while they run, so shutdown
-/// waits for the command in flight and no command starts after it. A host that could not start
-/// still opens the window: every command answers why, and the UI shows it. (A mutex, not a
-/// read-write lock: `Host` is `Send` but not `Sync`. Commands take milliseconds and SQLite
-/// serialises the writes anyway.)
-struct HostCell(Mutex<Result<Host, String>>);
+/// database, say) or the app is closing. Commands hold a read lock while they run, side by side
+/// (the bus groups their writes into shared commits); shutdown takes the write lock, so it waits
+/// for the commands in flight and no command starts after it. A host that could not start
+/// still opens the window: every command answers why, and the UI shows it.
+struct HostCell(RwLock<Result<Host, String>>);
 
 /// The seed-000 envelope for a failure that never reached the command bus.
 fn failure(message: &str) -> Value {
@@ -40,7 +39,7 @@ async fn execute(app: tauri::AppHandle, request: Value) -> Value {
         let cell = app.state::<HostCell>();
         let host = cell
             .0
-            .lock()
+            .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         match host.as_ref() {
             Ok(host) => host.execute(&request),
@@ -160,7 +159,7 @@ fn shutdown(app: &tauri::AppHandle) {
     let host = std::mem::replace(
         &mut *cell
             .0
-            .lock()
+            .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()),
         closing,
     );
@@ -208,7 +207,7 @@ fn main() {
                 Ok(host) => forward_changes(handle, host),
                 Err(why) => eprintln!("{why}"),
             }
-            app.manage(HostCell(Mutex::new(host)));
+            app.manage(HostCell(RwLock::new(host)));
             Ok(())
         })
         // The same path as in build.rs: tauri.conf.json is at the repository root.

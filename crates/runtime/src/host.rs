@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 pub use crate::http::UiAssets;
@@ -91,7 +91,8 @@ pub enum HostError {
 struct Server {
     tokio: tokio::runtime::Runtime,
     stop: tokio::sync::watch::Sender<bool>,
-    ended: mpsc::Receiver<()>,
+    /// In a mutex only so that `Host` is `Sync`: a shell may share it between threads.
+    ended: Mutex<mpsc::Receiver<()>>,
 }
 
 /// A running Baton: the runtime, its threads and (optionally) its HTTP doors.
@@ -290,7 +291,12 @@ impl Host {
     fn stop(&mut self) {
         if let Some(server) = self.server.take() {
             let _ = server.stop.send(true);
-            if server.ended.recv_timeout(GRACE).is_err() {
+            let ended = server
+                .ended
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .recv_timeout(GRACE);
+            if ended.is_err() {
                 tracing::warn!(
                     "requests still open after {} s are dropped",
                     GRACE.as_secs()
@@ -362,5 +368,9 @@ fn serve(
         }
         let _ = ended_tx.send(());
     });
-    Ok(Server { tokio, stop, ended })
+    Ok(Server {
+        tokio,
+        stop,
+        ended: Mutex::new(ended),
+    })
 }

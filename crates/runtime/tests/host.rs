@@ -465,3 +465,10 @@ fn a_host_starts_and_stops_inside_another_tokio_runtime() {
     });
     assert!(TcpStream::connect(addr).is_err(), "{addr} still accepts");
 }
+
+/// The desktop shell shares one Host between the threads that run commands.
+#[test]
+fn a_host_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<baton_runtime::host::Host>();
+}
