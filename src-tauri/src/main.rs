@@ -194,6 +194,9 @@ fn main() {
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_fs::init())
+        // Keeps what the user picked in a dialog reachable after a restart (recent files);
+        // it adds nothing the user did not pick.
+        .plugin(tauri_plugin_persisted_scope::init())
         .invoke_handler(tauri::generate_handler![execute])
         .setup(|app| {
             let handle = app.handle();
