@@ -1005,51 +1005,48 @@ mod de {
         Value::deserialize(d).map(Some)
     }
 
-    /// An optional integer.
-    pub fn opt_integer<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    /// An optional integer that satisfies `ok`; anything else is refused with `rule_text`.
+    fn opt_int_where<'de, D: Deserializer<'de>>(
+        d: D,
+        ok: impl Fn(i64) -> bool,
+        rule_text: impl std::fmt::Display,
+    ) -> Result<Option<i64>, D::Error> {
         match Value::deserialize(d)? {
             Value::Null => Ok(None),
             v => v
                 .as_i64()
+                .filter(|n| ok(*n))
                 .map(Some)
-                .ok_or_else(|| rule("must be an integer")),
+                .ok_or_else(|| rule(rule_text)),
         }
+    }
+
+    /// An optional integer.
+    pub fn opt_integer<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        opt_int_where(d, |_| true, "must be an integer")
     }
 
     /// A page number or size: a whole number, 1 or more.
     pub fn page<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Null => Ok(None),
-            v => v
-                .as_i64()
-                .filter(|n| *n >= 1)
-                .map(Some)
-                .ok_or_else(|| rule("must be a whole number, 1 or more")),
-        }
+        opt_int_where(d, |n| n >= 1, "must be a whole number, 1 or more")
     }
 
     /// A number of seconds, 0 or more.
     pub fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Null => Ok(None),
-            v => v
-                .as_i64()
-                .filter(|n| *n >= 0)
-                .map(Some)
-                .ok_or_else(|| rule("must be a whole number of seconds, 0 or more")),
-        }
+        opt_int_where(
+            d,
+            |n| n >= 0,
+            "must be a whole number of seconds, 0 or more",
+        )
     }
 
     /// How many cron run times to preview.
     pub fn preview_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Null => Ok(None),
-            v => v
-                .as_i64()
-                .filter(|n| (1..=MAX_PREVIEW).contains(n))
-                .map(Some)
-                .ok_or_else(|| rule(format!("must be a whole number from 1 to {MAX_PREVIEW}"))),
-        }
+        opt_int_where(
+            d,
+            |n| (1..=MAX_PREVIEW).contains(&n),
+            format_args!("must be a whole number from 1 to {MAX_PREVIEW}"),
+        )
     }
 }
 
