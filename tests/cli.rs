@@ -187,6 +187,55 @@ fn lint_counts_nodes_and_reports_problems() {
 }
 
 #[test]
+fn lint_refuses_a_timeout_minutes_that_cannot_give_a_due_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("timeout.bpmn");
+    let xml = |value: &str| {
+        format!(
+            r#"<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:custom="http://baton.dev/schema/custom" id="d">
+  <bpmn:process id="Pay" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:receiveTask id="Wait"><bpmn:extensionElements><custom:properties>
+      <custom:property name="TimeoutMinutes" value="{value}"/>
+    </custom:properties></bpmn:extensionElements></bpmn:receiveTask>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="Wait"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Wait" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>
+"#
+        )
+    };
+    let file = path.display().to_string();
+    for value in ["1e10", "inf"] {
+        std::fs::write(&path, xml(value)).unwrap();
+        let out = baton(&["lint", &file, "--json"]);
+        assert_eq!(out.status.code(), Some(1), "{value}: {}", stderr(&out));
+        let p = &json(&out)["problems"][0];
+        assert_eq!(p["severity"], "error");
+        assert_eq!(p["elementId"], "Wait");
+        assert_eq!(
+            (p["line"].as_u64(), p["column"].as_u64()),
+            (Some(6), Some(7))
+        );
+        assert!(
+            p["message"].as_str().unwrap().contains("TimeoutMinutes"),
+            "{p}"
+        );
+        let out = baton(&["lint", &file]);
+        assert_eq!(out.status.code(), Some(1));
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert!(
+            text.contains("Wait") && text.contains(&format!("TimeoutMinutes '{value}'")),
+            "{text}"
+        );
+    }
+    std::fs::write(&path, xml("1440")).unwrap();
+    assert_eq!(baton(&["lint", &file]).status.code(), Some(0));
+}
+
+#[test]
 fn bench_reports_rate_and_end_state() {
     let out = baton(&[
         "bench",

@@ -34,7 +34,7 @@ use crate::model::{
 };
 use crate::script::{ScriptError, ScriptHost, ScriptInput, ScriptOutcome};
 use crate::timer;
-use crate::validate::{validate, Problem, Severity};
+use crate::validate::{validate, validate_stored, Problem, Severity};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -257,9 +257,23 @@ impl Engine {
     /// Compiles every script once, validates, and precomputes lookup tables.
     /// Returns the warnings on success, every problem when any is an error.
     pub fn new(deployment: Deployment) -> Result<(Engine, Vec<Problem>), Vec<Problem>> {
+        Self::build(deployment, false)
+    }
+
+    /// Builds the engine of a definition deployed before, whose instances must keep running:
+    /// deploy checks added since then are warnings here (see [`validate_stored`]).
+    pub fn reload(deployment: Deployment) -> Result<(Engine, Vec<Problem>), Vec<Problem>> {
+        Self::build(deployment, true)
+    }
+
+    fn build(deployment: Deployment, stored: bool) -> Result<(Engine, Vec<Problem>), Vec<Problem>> {
         let mut scripts = ScriptHost::new();
         let script_errors = scripts.compile_all(&deployment.sources);
-        let problems = validate(&deployment, &script_errors);
+        let problems = if stored {
+            validate_stored(&deployment, &script_errors)
+        } else {
+            validate(&deployment, &script_errors)
+        };
         if problems.iter().any(|p| p.severity == Severity::Error) {
             return Err(problems);
         }
@@ -882,10 +896,14 @@ impl Engine {
 
     fn check_access(&self, node: &FlowNode, user: Option<&User>) -> Result<(), CommandError> {
         let ru = node
-            .property("ResponsibleUser")
+            .spec
+            .responsible_user
+            .as_deref()
             .filter(|s| !s.trim().is_empty());
         let rt = node
-            .property("ResponsibleTeam")
+            .spec
+            .responsible_team
+            .as_deref()
             .filter(|s| !s.trim().is_empty());
         if ru.is_none() && rt.is_none() {
             return Ok(());
@@ -1173,7 +1191,7 @@ impl Engine {
                 self.leave_activity(run, t)
             }
             TaskKind::Send => {
-                let name = node.property("message").unwrap_or(&node.id).to_string();
+                let name = node.spec.message.as_ref().unwrap_or(&node.id).clone();
                 let key = match &node.correlation_key {
                     Some(src) => match self.eval_value(run.inst, scope, src.id, run.now) {
                         Ok(v) => value_to_key(&v),
@@ -1203,12 +1221,8 @@ impl Engine {
                             for (k, v) in out.writes {
                                 self.set_var(run, scope, k, v);
                             }
-                            if let Some(rv) = node
-                                .property("resultVariable")
-                                .or(node.property("camunda:resultVariable"))
-                            {
-                                let rv = rv.to_string();
-                                self.set_var(run, scope, rv, out.value);
+                            if let Some(rv) = &node.spec.result_variable {
+                                self.set_var(run, scope, rv.clone(), out.value);
                             }
                         }
                         Err(e) => return self.incident(run, t, script_failure(&e)),
@@ -1221,10 +1235,7 @@ impl Engine {
                 run.effects.push(Effect::TaskWaiting {
                     task_id: node.id.clone(),
                     task_type: "userTask",
-                    form_key: node
-                        .property("FormKey")
-                        .or(node.property("form"))
-                        .map(str::to_string),
+                    form_key: node.spec.form_key.clone(),
                 });
                 self.arm_boundaries(run, t);
             }
@@ -1242,13 +1253,13 @@ impl Engine {
                     },
                     None => None,
                 };
-                let form = node
-                    .property("form")
-                    .or(node.property("FormKey"))
-                    .map(str::to_string);
-                let timeout = node
-                    .property("TimeoutMinutes")
-                    .and_then(|s| s.trim().parse::<f64>().ok());
+                let form = node.spec.form_key.clone();
+                // A due time past the largest timestamp saturates there (it never comes), as
+                // timers do; validation keeps TimeoutMinutes far below that.
+                let due = node
+                    .spec
+                    .timeout
+                    .map(|d| run.now.checked_add(d).unwrap_or(Timestamp::MAX));
                 run.inst.tok_mut(t).state = TokenState::ReceiveTask {
                     key: key.clone(),
                     form: form.is_some(),
@@ -1257,10 +1268,10 @@ impl Engine {
                 run.effects.push(Effect::CallbackRegistered {
                     task_id: node.id.clone(),
                     correlation_key: key,
-                    message: node.property("message").map(str::to_string),
+                    message: node.spec.message.clone(),
                     form: form.clone(),
-                    timeout_minutes: timeout,
-                    webhook_url: node.property("WebhookUrl").map(str::to_string),
+                    timeout_minutes: node.spec.timeout_minutes,
+                    webhook_url: node.spec.webhook_url.clone(),
                 });
                 if form.is_some() {
                     run.effects.push(Effect::TaskWaiting {
@@ -1269,8 +1280,7 @@ impl Engine {
                         form_key: form,
                     });
                 }
-                if let Some(min) = timeout.filter(|m| *m > 0.0) {
-                    let due = run.now + jiff::SignedDuration::from_secs_f64(min * 60.0);
+                if let Some(due) = due {
                     run.inst
                         .add_sub(Some(t), scope, node_id, SubKind::CallbackTimeout { due });
                     run.effects.push(Effect::TimerScheduled {
@@ -1498,7 +1508,7 @@ impl Engine {
                     let trig = match &tnode.kind {
                         NodeKind::IntermediateCatch { trigger } => Some(trigger.clone()),
                         NodeKind::Task(TaskKind::Receive) => Some(Trigger::Message(Some(
-                            tnode.property("message").unwrap_or(&tnode.id).to_string(),
+                            tnode.spec.message.as_ref().unwrap_or(&tnode.id).clone(),
                         ))),
                         _ => None,
                     };
@@ -1726,7 +1736,7 @@ impl Engine {
             Trigger::Message(name) => {
                 let name = name
                     .clone()
-                    .or_else(|| node.property("message").map(str::to_string))
+                    .or_else(|| node.spec.message.clone())
                     .unwrap_or_else(|| node.id.clone());
                 let key = match &node.correlation_key {
                     Some(src) => match self.eval_value(run.inst, scope, src.id, run.now) {
@@ -2035,7 +2045,10 @@ impl Engine {
 
     fn throw_message(&self, run: &mut Run, scope: ScopeId, node: NodeId, name: Option<&str>) {
         let n = self.node(node);
-        let name = name.or(n.property("message")).unwrap_or(&n.id).to_string();
+        let name = name
+            .or(n.spec.message.as_deref())
+            .unwrap_or(&n.id)
+            .to_string();
         let key = n
             .correlation_key
             .as_ref()
@@ -2868,7 +2881,7 @@ impl Engine {
                     ..
                 } => {
                     let node = self.node(t.node);
-                    node.property("message").unwrap_or(&node.id) == name && key_ok(k)
+                    node.spec.message.as_ref().unwrap_or(&node.id) == name && key_ok(k)
                 }
                 _ => false,
             })
@@ -2892,27 +2905,21 @@ impl Engine {
                 message: None,
                 signal: None,
                 due: None,
-                responsible_user: node.property("ResponsibleUser").map(str::to_string),
-                responsible_team: node.property("ResponsibleTeam").map(str::to_string),
+                responsible_user: node.spec.responsible_user.clone(),
+                responsible_team: node.spec.responsible_team.clone(),
             };
             match &t.state {
                 TokenState::UserTask => {
                     let mut w = base("userTask");
-                    w.form_key = node
-                        .property("FormKey")
-                        .or(node.property("form"))
-                        .map(str::to_string);
+                    w.form_key = node.spec.form_key.clone();
                     out.push(w);
                 }
                 TokenState::ReceiveTask { key, form, .. } => {
                     let mut w = base("receiveTask");
                     w.correlation_key = key.clone();
-                    w.message = node.property("message").map(str::to_string);
+                    w.message = node.spec.message.clone();
                     if *form {
-                        w.form_key = node
-                            .property("form")
-                            .or(node.property("FormKey"))
-                            .map(str::to_string);
+                        w.form_key = node.spec.form_key.clone();
                     }
                     out.push(w);
                 }
@@ -2981,7 +2988,7 @@ impl Engine {
             } = &t.state
             {
                 let node = self.node(t.node);
-                let name = node.property("message").unwrap_or(&node.id).to_string();
+                let name = node.spec.message.as_ref().unwrap_or(&node.id).clone();
                 out.push(Subscription {
                     kind: "message",
                     name,

@@ -122,6 +122,9 @@ pub struct FlowNode {
     /// Expressions from properties that the engine evaluates (`correlationKey`, `ServerScript`).
     pub correlation_key: Option<Source>,
     pub server_script: Option<Source>,
+    /// The properties above that the executor uses, read once by the parser (see [`TaskSpec`]).
+    #[serde(skip)]
+    pub spec: TaskSpec,
     /// `isForCompensation="true"`: a compensation handler, reached through an association from
     /// a compensation boundary event rather than through sequence flows.
     pub for_compensation: bool,
@@ -129,6 +132,66 @@ pub struct FlowNode {
     /// `None` when no association leaves it (validation reports that).
     pub compensation_handler: Option<NodeId>,
     pub span: Span,
+}
+
+/// The most minutes `TimeoutMinutes` may say: ten years of 365 days. Checked at deploy and by
+/// `baton lint`, so a callback's due time always stays far inside the range of a timestamp.
+pub const MAX_TIMEOUT_MINUTES: f64 = 5_256_000.0;
+
+/// A node's extension properties that the executor uses, resolved once when the model is parsed
+/// so that running a step never looks a property up by name.
+#[derive(Debug, Clone, Default)]
+pub struct TaskSpec {
+    /// The form a task shows: `FormKey`, else `form` on a user task; `form`, else `FormKey`
+    /// elsewhere (a receive task's own form wins over the designer's form key).
+    pub form_key: Option<String>,
+    /// `ResponsibleUser` as written (a comma-separated list of user names).
+    pub responsible_user: Option<String>,
+    /// `ResponsibleTeam` as written (a comma-separated list of team names).
+    pub responsible_team: Option<String>,
+    /// `message` (or a receive/send task's `messageRef`, as a message name).
+    pub message: Option<String>,
+    /// `WebhookUrl` of a receive task.
+    pub webhook_url: Option<String>,
+    /// `resultVariable` (or `camunda:resultVariable`) of a script task.
+    pub result_variable: Option<String>,
+    /// `TimeoutMinutes` as a number, when it reads as one (validation refuses any value that is
+    /// not finite, positive and at most [`MAX_TIMEOUT_MINUTES`]).
+    pub timeout_minutes: Option<f64>,
+    /// `TimeoutMinutes` as a duration: `None` when absent or not positive; saturated at the
+    /// largest duration when too large to represent (only reachable without validation).
+    pub timeout: Option<jiff::SignedDuration>,
+    /// Where `TimeoutMinutes` was written (its property element), for validation messages.
+    pub timeout_span: Span,
+}
+
+impl TaskSpec {
+    /// Reads the spec of a node from its properties (after the parser has filled them).
+    pub fn resolve(node: &FlowNode, timeout_span: Span) -> TaskSpec {
+        let prop = |name: &str| node.property(name).map(str::to_string);
+        let form_key = if matches!(node.kind, NodeKind::Task(TaskKind::User)) {
+            prop("FormKey").or_else(|| prop("form"))
+        } else {
+            prop("form").or_else(|| prop("FormKey"))
+        };
+        let timeout_minutes = node
+            .property("TimeoutMinutes")
+            .and_then(|s| s.trim().parse::<f64>().ok());
+        let timeout = timeout_minutes.filter(|m| *m > 0.0).map(|m| {
+            jiff::SignedDuration::try_from_secs_f64(m * 60.0).unwrap_or(jiff::SignedDuration::MAX)
+        });
+        TaskSpec {
+            form_key,
+            responsible_user: prop("ResponsibleUser"),
+            responsible_team: prop("ResponsibleTeam"),
+            message: prop("message"),
+            webhook_url: prop("WebhookUrl"),
+            result_variable: prop("resultVariable").or_else(|| prop("camunda:resultVariable")),
+            timeout_minutes,
+            timeout,
+            timeout_span,
+        }
+    }
 }
 
 impl FlowNode {

@@ -896,6 +896,7 @@ impl Builder {
                 properties,
                 correlation_key: None,
                 server_script: None,
+                spec: TaskSpec::default(),
                 for_compensation: c.flag("isForCompensation", false),
                 compensation_handler: None,
                 span,
@@ -921,6 +922,11 @@ impl Builder {
                     node.properties.push(("message".into(), name));
                 }
             }
+            let timeout_span = property_els
+                .iter()
+                .find(|(name, _)| *name == "TimeoutMinutes")
+                .map_or(span, |(_, el)| doc.span(el.pos));
+            node.spec = TaskSpec::resolve(&node, timeout_span);
             for (name, el) in property_els {
                 let value = el.attr("value").unwrap_or_default();
                 let raw = Raw::Attr(el, "value");

@@ -31,6 +31,8 @@ pub struct Problem {
 
 struct Out {
     problems: Vec<Problem>,
+    /// Checking a definition deployed before: checks added to deploy since then only warn.
+    stored: bool,
 }
 
 impl Out {
@@ -54,8 +56,21 @@ impl Out {
 /// Checks a parsed deployment. `script_errors` are the compile failures of its scripts
 /// (index = ScriptId into `deployment.sources`).
 pub fn validate(d: &Deployment, script_errors: &[(u32, ScriptError)]) -> Vec<Problem> {
+    check(d, script_errors, false)
+}
+
+/// [`validate`] for a definition that was deployed before (see `Engine::reload`): a
+/// `TimeoutMinutes` out of range is a warning, since older versions deployed such models and the
+/// executor holds against any value (a non-positive or unreadable one means no timeout, a huge
+/// one a due time that never comes).
+pub fn validate_stored(d: &Deployment, script_errors: &[(u32, ScriptError)]) -> Vec<Problem> {
+    check(d, script_errors, true)
+}
+
+fn check(d: &Deployment, script_errors: &[(u32, ScriptError)], stored: bool) -> Vec<Problem> {
     let mut out = Out {
         problems: Vec::new(),
+        stored,
     };
     if !d.processes.iter().any(|p| p.is_executable) {
         let span = d
@@ -391,6 +406,9 @@ fn check_node(
     if let Some(t) = trigger {
         check_trigger(node, t, link_catch, out);
     }
+    if matches!(node.kind, NodeKind::Task(TaskKind::Receive)) {
+        check_timeout_minutes(node, out);
+    }
     match &node.kind {
         NodeKind::Gateway(kind @ (GatewayKind::Exclusive | GatewayKind::Inclusive))
             if node.outgoing.len() > 1 =>
@@ -609,6 +627,39 @@ fn check_timer(node: &FlowNode, def: &TimerDef, out: &mut Out) {
             format!("timer '{}': {what} {}", node.id, e.0),
         );
     }
+}
+
+/// `TimeoutMinutes` on a receive task: a finite number of minutes above 0 and at most ten years
+/// ([`MAX_TIMEOUT_MINUTES`]), so the callback's due time can always be computed. An empty value
+/// means no timeout, as in the designer.
+fn check_timeout_minutes(node: &FlowNode, out: &mut Out) {
+    let Some(text) = node.property("TimeoutMinutes").map(str::trim) else {
+        return;
+    };
+    if text.is_empty() {
+        return;
+    }
+    let why = match text.parse::<f64>() {
+        Err(_) => "is not a number",
+        Ok(m) if !m.is_finite() => "is not a finite number",
+        Ok(m) if m <= 0.0 => "is not above 0",
+        Ok(m) if m > MAX_TIMEOUT_MINUTES => "is too long",
+        Ok(_) => return,
+    };
+    let severity = if out.stored {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    out.push(
+        severity,
+        Some(&node.id),
+        node.spec.timeout_span,
+        format!(
+            "receive task '{}': TimeoutMinutes '{text}' {why}: give a number of minutes above 0 and at most 5256000 (10 years)",
+            node.id
+        ),
+    );
 }
 
 /// A script task without a `scriptFormat` (or with `rhai`) is a rhai script.

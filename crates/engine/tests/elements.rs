@@ -1,7 +1,7 @@
 //! One test per BPMN element kind not already covered in exec.rs; COVERAGE.md points here.
 
 mod common;
-use baton_engine::{Effect, Event, Status};
+use baton_engine::{parse, Clock, Ctx, Effect, Engine, Event, Status, VirtualClock};
 use common::*;
 use serde_json::{json, Map};
 
@@ -492,4 +492,104 @@ fn server_script_written_the_seed_way_rejects_with_its_message() {
     assert!(err.ends_with("Decision is required"), "{err}");
     h.complete("T", json!({"decision": "approve"})).unwrap();
     assert_eq!(h.inst.status, Status::Completed);
+}
+
+fn receive_with_timeout(minutes: &str) -> String {
+    model(&format!(
+        r#"<bpmn:startEvent id="s"/><bpmn:receiveTask id="Wait"><bpmn:extensionElements><custom:properties><custom:property name="TimeoutMinutes" value="{minutes}"/></custom:properties></bpmn:extensionElements></bpmn:receiveTask><bpmn:endEvent id="e"/>{}{}"#,
+        flow("f1", "s", "Wait"),
+        flow("f2", "Wait", "e")
+    ))
+}
+
+fn expired(h: &H) -> bool {
+    h.effects.iter().any(|e| {
+        matches!(
+            e,
+            Effect::CallbackClosed {
+                status: "Expired",
+                ..
+            }
+        )
+    })
+}
+
+#[test]
+fn receive_task_timeout_minutes_expires_at_its_due_time_to_the_second() {
+    let mut h = H::start(&receive_with_timeout("1.5"), json!({}));
+    let start = h.clock.now();
+    assert!(h.effects.iter().any(|e| matches!(
+        e,
+        Effect::CallbackRegistered { timeout_minutes: Some(m), .. } if *m == 1.5
+    )));
+    assert!(h.effects.iter().any(|e| matches!(
+        e,
+        Effect::TimerScheduled { element_id, due } if element_id == "Wait" && *due == start + jiff::SignedDuration::from_secs(90)
+    )));
+    h.advance(89);
+    assert!(!expired(&h), "expired before 90 s");
+    h.advance(1);
+    assert!(expired(&h), "not expired at 90 s");
+}
+
+#[test]
+fn a_timeout_past_the_last_timestamp_saturates_instead_of_panicking() {
+    // Validation refuses such values; here the spec is forced past it to show the executor holds.
+    let mut dep = parse(&[("t.bpmn", receive_with_timeout("30").as_str())]).unwrap();
+    let wait = dep.nodes.iter_mut().find(|n| n.id == "Wait").unwrap();
+    wait.spec.timeout_minutes = Some(f64::INFINITY);
+    wait.spec.timeout = Some(jiff::SignedDuration::MAX);
+    let (engine, _) = Engine::new(dep).unwrap();
+    let clock = VirtualClock::new(VirtualClock::default_start());
+    let ctx = Ctx {
+        clock: &clock,
+        user: None,
+        enforce_access: false,
+        bus: None,
+    };
+    let (inst, effects) = engine.start(None, Map::new(), &ctx).unwrap();
+    assert_eq!(inst.status, Status::Waiting);
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::TimerScheduled { due, .. } if *due == jiff::Timestamp::MAX
+    )));
+}
+
+#[test]
+fn a_definition_deployed_before_the_timeout_check_reloads_with_a_warning() {
+    for (value, timer) in [("0", false), ("abc", false), ("inf", true)] {
+        let xml = receive_with_timeout(value);
+        assert!(Engine::new(parse(&[("t.bpmn", xml.as_str())]).unwrap()).is_err());
+        let (engine, warnings) = Engine::reload(parse(&[("t.bpmn", xml.as_str())]).unwrap())
+            .unwrap_or_else(|p| panic!("{value}: {p:?}"));
+        assert!(
+            warnings
+                .iter()
+                .any(|p| p.element_id.as_deref() == Some("Wait")
+                    && p.message.contains("TimeoutMinutes")),
+            "{value}: {warnings:?}"
+        );
+        let clock = VirtualClock::new(VirtualClock::default_start());
+        let ctx = Ctx {
+            clock: &clock,
+            user: None,
+            enforce_access: false,
+            bus: None,
+        };
+        let (inst, effects) = engine.start(None, Map::new(), &ctx).unwrap();
+        assert_eq!(inst.status, Status::Waiting, "{value}");
+        let timers: Vec<_> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::TimerScheduled { due, .. } => Some(*due),
+                _ => None,
+            })
+            .collect();
+        let want = if timer {
+            vec![jiff::Timestamp::MAX]
+        } else {
+            vec![]
+        };
+        assert_eq!(timers, want, "{value}");
+    }
 }

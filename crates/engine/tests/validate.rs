@@ -747,3 +747,51 @@ fn every_truncation_and_one_character_deletion_of_a_rich_model_reads_or_fails_wi
         );
     }
 }
+
+/// A receive task whose `TimeoutMinutes` is `value`, the property alone on line 5 at column 3.
+fn timeout_model(value: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?>\n<bpmn:definitions {NS} xmlns:custom=\"http://baton.dev/schema/custom\" id=\"d\">\n<bpmn:process id=\"p\" isExecutable=\"true\">\n<bpmn:startEvent id=\"s\"/><bpmn:receiveTask id=\"Wait\"><bpmn:extensionElements><custom:properties>\n  <custom:property name=\"TimeoutMinutes\" value=\"{value}\"/>\n</custom:properties></bpmn:extensionElements></bpmn:receiveTask><bpmn:endEvent id=\"e\"/>\n<bpmn:sequenceFlow id=\"f1\" sourceRef=\"s\" targetRef=\"Wait\"/><bpmn:sequenceFlow id=\"f2\" sourceRef=\"Wait\" targetRef=\"e\"/>\n</bpmn:process>\n</bpmn:definitions>"
+    )
+}
+
+#[test]
+fn timeout_minutes_that_cannot_give_a_due_time_is_refused_where_it_is_written() {
+    for (value, why) in [
+        ("inf", "is not a finite number"),
+        ("-inf", "is not a finite number"),
+        ("NaN", "is not a finite number"),
+        ("1e10", "is too long"),
+        ("5e9", "is too long"),
+        ("1e15", "is too long"),
+        ("1e300", "is too long"),
+        ("9223372036854775807", "is too long"),
+        ("5256000.5", "is too long"),
+        ("-5", "is not above 0"),
+        ("0", "is not above 0"),
+        ("abc", "is not a number"),
+    ] {
+        let ps = problems(&timeout_model(value));
+        let p = find(&ps, "Wait", "TimeoutMinutes");
+        assert_eq!(p.severity, Severity::Error, "{value}: {p:?}");
+        assert_eq!((p.line, p.column), (5, 3), "{value}: {p:?}");
+        assert!(
+            p.message
+                .contains(&format!("TimeoutMinutes '{value}' {why}"))
+                && p.message.contains("at most 5256000 (10 years)"),
+            "{value}: {}",
+            p.message
+        );
+    }
+}
+
+#[test]
+fn timeout_minutes_up_to_ten_years_or_empty_is_accepted() {
+    for value in ["30", "1.5", " 90 ", "5256000", ""] {
+        let ps = problems(&timeout_model(value));
+        assert!(
+            !ps.iter().any(|p| p.message.contains("TimeoutMinutes")),
+            "{value}: {ps:#?}"
+        );
+    }
+}

@@ -579,7 +579,7 @@ impl Runtime {
         let xml = def.bpmn_xml.unwrap_or_default();
         let dep = baton_engine::parse(&[(def.process_key.as_str(), xml.as_str())])
             .map_err(|e| Fail::Business(e.to_string()))?;
-        let (engine, _) = Engine::new(dep).map_err(|p| {
+        let (engine, _) = Engine::reload(dep).map_err(|p| {
             Fail::Business(format!("stored definition is invalid: {:?}", p.first()))
         })?;
         let engine = Arc::new(engine);

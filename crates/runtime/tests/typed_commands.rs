@@ -214,6 +214,105 @@ fn a_failed_deploy_answers_every_problem_beside_its_error() {
     assert_eq!(defs.data["totalCount"], 0);
 }
 
+/// A receive task whose `TimeoutMinutes` is `value`: the property sits on line 6, column 7.
+fn timeout_model(value: &str) -> String {
+    format!(
+        r#"<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:custom="http://baton.dev/schema/custom" id="d">
+  <bpmn:process id="Pay" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:receiveTask id="Wait"><bpmn:extensionElements><custom:properties>
+      <custom:property name="TimeoutMinutes" value="{value}"/>
+    </custom:properties></bpmn:extensionElements></bpmn:receiveTask>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="Wait"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Wait" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>
+"#
+    )
+}
+
+#[test]
+fn a_deploy_refuses_a_timeout_minutes_that_cannot_give_a_due_time() {
+    let (rt, _dir) = runtime();
+    for value in [
+        "inf",
+        "NaN",
+        "1e10",
+        "9223372036854775807",
+        "-5",
+        "0",
+        "abc",
+    ] {
+        let r = rt.execute(
+            "DeployProcessDefinitionCommand",
+            &json!({ "bpmnXml": timeout_model(value) }),
+            None,
+        );
+        assert!(!r.is_successful, "{value}: {r:?}");
+        assert_eq!(r.errors.len(), 1, "{value}");
+        assert_eq!(r.errors[0].field, "bpmnXml");
+        let m = &r.errors[0].message;
+        assert!(
+            m.starts_with("line 6, column 7: ")
+                && m.contains(&format!("TimeoutMinutes '{value}'"))
+                && m.ends_with("(element Wait)"),
+            "{value}: {m}"
+        );
+        assert_eq!(places(&r.data), vec![(json!("Wait"), 6, 7)], "{value}");
+    }
+    let defs = rt.execute("GetProcessDefinitionListQuery", &json!({}), None);
+    assert_eq!(defs.data["totalCount"], 0);
+    // Ten years is the longest accepted, and deploys.
+    let r = rt.execute(
+        "DeployProcessDefinitionCommand",
+        &json!({ "bpmnXml": timeout_model("5256000") }),
+        None,
+    );
+    assert!(r.is_successful, "{r:?}");
+}
+
+#[test]
+fn a_definition_stored_before_the_check_keeps_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("typed.db");
+    let clock = Arc::new(VirtualClock::new(VirtualClock::default_start()));
+    drop(Runtime::open(&db, Durability::Normal, clock.clone()).unwrap());
+    // What an older version let through: a definition whose TimeoutMinutes is now refused.
+    let mut ids = Vec::new();
+    {
+        let mut s = baton_store::Store::open(&db, Durability::Normal).unwrap();
+        let tx = s.transaction().unwrap();
+        for value in ["0", "abc", "inf", "1e10"] {
+            let at = "2026-01-01T00:00:00Z";
+            ids.push(
+                tx.deploy("Pay", None, &timeout_model(value), &json!({}), at)
+                    .unwrap()
+                    .0,
+            );
+        }
+        tx.commit().unwrap();
+    }
+    let rt = Runtime::open(&db, Durability::Normal, clock).unwrap();
+    for id in ids {
+        let r = rt.execute(
+            "StartProcessInstanceCommand",
+            &json!({ "processDefinitionId": id }),
+            None,
+        );
+        assert!(r.is_successful, "definition {id}: {r:?}");
+        let guid = r.data["instanceGuid"].clone();
+        let r = rt.execute(
+            "GetProcessInstanceByIdQuery",
+            &json!({ "instanceGuid": guid }),
+            None,
+        );
+        assert_eq!(r.data["status"], "WAITING", "definition {id}: {r:?}");
+        assert_eq!(r.data["waiting"][0]["taskId"], "Wait", "definition {id}");
+    }
+}
+
 #[test]
 fn a_field_of_the_wrong_type_is_named() {
     let (rt, _dir) = runtime();
