@@ -119,8 +119,14 @@ export function validateTimeoutMinutes(value: string | undefined): string | null
   if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) {
     return `TimeoutMinutes must be a positive number of minutes, not '${text}'.`;
   }
+  if (Number(text) > MAX_TIMEOUT_MINUTES) {
+    return `TimeoutMinutes may be at most ${MAX_TIMEOUT_MINUTES} minutes (10 years), not '${text}'.`;
+  }
   return null;
 }
+
+/** The engine's bound on TimeoutMinutes (checked again at deploy): 10 years of 365 days. */
+export const MAX_TIMEOUT_MINUTES = 5_256_000;
 
 /** The timeCycle of an element's timer, when it is a cron expression (not R…/P… ISO forms). */
 export function cronCycle(bo: any): string | null {

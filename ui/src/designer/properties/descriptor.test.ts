@@ -106,6 +106,9 @@ describe('Baton properties through the modeling API', () => {
     expect(validateTimeoutMinutes('0')).toMatch(/positive number/);
     expect(validateTimeoutMinutes('-5')).toMatch(/positive number/);
     expect(validateTimeoutMinutes('soon')).toMatch(/not 'soon'/);
+    expect(validateTimeoutMinutes('5256000')).toBeNull();
+    expect(validateTimeoutMinutes('5256000.5')).toMatch(/at most 5256000/);
+    expect(validateTimeoutMinutes('10000000000')).toMatch(/at most 5256000/);
   });
 
   it('recognises cron timer cycles, not ISO ones', () => {
