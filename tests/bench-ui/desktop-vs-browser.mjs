@@ -22,13 +22,15 @@
 // start with their files in the page cache), BATON_BENCH_REST_MS (5000), CHROMIUM
 // (/usr/bin/chromium), TAURI_DRIVER. Prints one JSON line per run, a JSON summary, and a
 // markdown table. Prints "skipped: ..." and exits 0 when this machine cannot run a side.
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
-import { homedir, tmpdir, cpus, totalmem } from 'node:os';
+import { tmpdir, cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  Children, desktopEnv, findDriver, onPath, sleep, startTauriDriver, startXvfb, tauriSession,
+  waitFor as waitUntil, webDriver,
+} from '../desktop/support.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RUNS = Math.max(1, Number(process.env.BATON_BENCH_RUNS ?? 5));
@@ -47,12 +49,7 @@ const CHROMIUM_ARGS = [
 ];
 const CANVAS_SHAPE = '[data-testid="designer-canvas"] .djs-element.djs-shape';
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const emit = (obj) => console.log(JSON.stringify(obj));
-
-function onPath(program) {
-  return spawnSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' }).status === 0;
-}
 
 /** The release build when there is one (the fair comparison), else the debug build. */
 function binary(envVar, name) {
@@ -63,13 +60,6 @@ function binary(envVar, name) {
     if (existsSync(path)) return { path, profile };
   }
   return { path: join(repo, 'target', 'release', name), profile: 'missing' };
-}
-
-function findDriver() {
-  if (process.env.TAURI_DRIVER) return process.env.TAURI_DRIVER;
-  if (onPath('tauri-driver')) return 'tauri-driver';
-  const inCargo = join(process.env.CARGO_HOME ?? join(homedir(), '.cargo'), 'bin', 'tauri-driver');
-  return existsSync(inCargo) ? inCargo : null;
 }
 
 function loadPlaywright() {
@@ -206,73 +196,12 @@ async function gone(pid, ms) {
 }
 
 // --- child processes -----------------------------------------------------------------------
-const children = new Set();
+const children = new Children({ verbose: Boolean(process.env.BATON_BENCH_VERBOSE) });
+const startChild = (cmd, args, env) => children.start(cmd, args, env);
+const stopChild = (child, signal) => children.stop(child, signal);
 
-function startChild(cmd, args, env, extraStdio = []) {
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe', ...extraStdio] });
-  child.output = '';
-  const keep = (chunk) => {
-    child.output = (child.output + chunk.toString()).slice(-8000);
-    if (process.env.BATON_BENCH_VERBOSE) process.stderr.write(chunk);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return child;
-}
-
-async function stopChild(child, signal = 'SIGTERM') {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill(signal);
-  await Promise.race([exited, sleep(10_000)]);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-}
-
-function startXvfb() {
-  return new Promise((resolveDisplay, reject) => {
-    const x = startChild('Xvfb', ['-displayfd', '3', '-screen', '0', '1400x900x24', '-nolisten', 'tcp'], process.env, ['pipe']);
-    let got = '';
-    const timer = setTimeout(() => reject(new Error(`Xvfb did not start:\n${x.output}`)), 15_000);
-    x.stdio[3].on('data', (chunk) => {
-      got += chunk.toString();
-      if (got.includes('\n')) {
-        clearTimeout(timer);
-        resolveDisplay({ display: `:${got.trim()}`, xvfb: x });
-      }
-    });
-    x.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Xvfb exited (${code}):\n${x.output}`));
-    });
-  });
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-    s.on('error', rej);
-  });
-}
-
-async function waitFor(what, check, timeout = TIMEOUT, every = 200) {
-  const until = Date.now() + timeout;
-  let last;
-  while (Date.now() < until) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(every);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+function waitFor(what, check, timeout = TIMEOUT, every = 200) {
+  return waitUntil(what, check, { timeout, every });
 }
 
 // --- the desktop app -----------------------------------------------------------------------
@@ -281,45 +210,22 @@ return c && c.querySelector('.djs-element.djs-shape') ? performance.now() : null
 
 async function desktopRun(display) {
   const scratch = mkdtempSync(join(tmpdir(), 'baton-bench-desktop-'));
-  const port = await freePort();
-  const nativePort = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const wd = async (method, path, body) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: body ? { 'content-type': 'application/json' } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const json = await res.json().catch(() => ({}));
-    if (!res.ok || json.value?.error) {
-      const v = json.value ?? {};
-      throw new Error(`${method} ${path}: ${v.error ?? res.status} ${v.message ?? ''}`.trim());
-    }
-    return json.value;
-  };
   const env = {
-    ...process.env,
-    DISPLAY: display,
-    WAYLAND_DISPLAY: '',
-    XDG_DATA_HOME: join(scratch, 'data'),
-    XDG_CONFIG_HOME: join(scratch, 'config'),
-    XDG_CACHE_HOME: join(scratch, 'cache'),
-    BATON_LISTEN: '127.0.0.1:0',
+    ...desktopEnv(display, scratch),
     BATON_LOG: 'warn',
-    // As in tests/desktop/webdriver.mjs: no GPU under Xvfb.
+    // No GPU under Xvfb.
     WEBKIT_DISABLE_DMABUF_RENDERER: '1',
     WEBKIT_DISABLE_COMPOSITING_MODE: '1',
     LIBGL_ALWAYS_SOFTWARE: '1',
   };
-  const driver = startChild(driverBin, ['--port', String(port), '--native-port', String(nativePort)], env);
+  const { driver, base } = await startTauriDriver(children, driverBin, env);
+  const wd = webDriver(base);
   let session;
   let appPid;
   try {
     await waitFor('tauri-driver to answer', async () => (await wd('GET', '/status')) !== undefined, 20_000, 50);
     const t0 = performance.now();
-    const created = await wd('POST', '/session', {
-      capabilities: { alwaysMatch: { 'tauri:options': { application: desktopBin.path } } },
-    });
+    const created = await wd('POST', '/session', tauriSession(desktopBin.path));
     const sessionMs = performance.now() - t0;
     session = created.sessionId;
     const pageMs = await waitFor(
@@ -408,7 +314,7 @@ async function browserRun() {
     await sleep(REST_MS);
     // playwright-core runs in this process and spawns Chromium as our child.
     const chromiumTree = (table = processTable()) => {
-      const ours = new Set([...children].map((c) => c.pid));
+      const ours = new Set(children.list().map((c) => c.pid));
       return table.filter((p) => p.ppid === process.pid && !ours.has(p.pid)).flatMap((p) => subtree(p.pid, table));
     };
     const outsiders = await awaitAlone(/^chromium/, chromiumTree);
@@ -462,7 +368,7 @@ function cell(s, unit = '') {
 async function main() {
   let xvfb;
   let display;
-  if (!desktopMissing) ({ display, xvfb } = await startXvfb());
+  if (!desktopMissing) ({ display, xvfb } = await startXvfb(children));
   const results = { desktop: [], browser: [] };
   const sides = [
     ...(desktopMissing ? [] : [['desktop', () => desktopRun(display)]]),
@@ -493,7 +399,7 @@ async function main() {
       }
     }
   } finally {
-    for (const child of [...children]) await stopChild(child);
+    for (const child of children.list()) await stopChild(child);
     if (xvfb) await stopChild(xvfb);
   }
 
@@ -539,7 +445,7 @@ async function main() {
 }
 
 const stopAll = async () => {
-  for (const child of [...children]) await stopChild(child);
+  for (const child of children.list()) await stopChild(child);
   process.exit(130);
 };
 process.on('SIGINT', stopAll);
@@ -550,6 +456,6 @@ try {
   process.exit(0);
 } catch (e) {
   console.error(`desktop-vs-browser FAILED: ${e.stack ?? e.message}`);
-  for (const child of [...children]) await stopChild(child);
+  for (const child of children.list()) await stopChild(child);
   process.exit(1);
 }

@@ -5,13 +5,15 @@
 // Environment: BATON_DESKTOP_BIN (the app, default target/debug/baton-desktop), TAURI_DRIVER
 // (default tauri-driver on PATH or in ~/.cargo/bin). Screenshots go to target/desktop-test/.
 // Exit code 0: passed; 1: failed; 0 with "skipped:" printed when this machine cannot run it.
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
+import {
+  Children, ELEMENT, desktopEnv, findDriver, onPath, sleep, startTauriDriver, startXvfb, tauriSession,
+  waitFor as waitUntil, webDriver,
+} from './support.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const app = process.env.BATON_DESKTOP_BIN ?? join(repo, 'target', 'debug', 'baton-desktop');
@@ -21,18 +23,6 @@ const TIMEOUT = 30_000;
 function skip(why) {
   console.log(`skipped: ${why}`);
   process.exit(0);
-}
-
-function onPath(program) {
-  return spawnSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' }).status === 0;
-}
-
-function findDriver() {
-  if (process.env.TAURI_DRIVER) return process.env.TAURI_DRIVER;
-  if (onPath('tauri-driver')) return 'tauri-driver';
-  const cargoHome = process.env.CARGO_HOME ?? join(homedir(), '.cargo');
-  const inCargo = join(cargoHome, 'bin', 'tauri-driver');
-  return existsSync(inCargo) ? inCargo : null;
 }
 
 if (process.platform !== 'linux') skip('the desktop is driven through WebKitGTK\'s WebDriver, on Linux only');
@@ -49,99 +39,27 @@ for (const [what, ok] of [
   if (!ok) skip(`${what} is not installed (cargo xtask test installs it)`);
 }
 
-const children = [];
 const scratch = mkdtempSync(join(tmpdir(), 'baton-desktop-test-'));
+/** Everything tauri-driver, WebKitWebDriver, the app and Xvfb printed, in order. */
 let log = '';
-
-function startChild(cmd, args, env, extraStdio = []) {
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe', ...extraStdio], detached: false });
-  const keep = (chunk) => {
+const children = new Children({
+  verbose: Boolean(process.env.BATON_DESKTOP_VERBOSE),
+  onOutput: (chunk) => {
     log += chunk.toString();
-    if (process.env.BATON_DESKTOP_VERBOSE) process.stderr.write(chunk);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  children.push(child);
-  return child;
-}
-
-function stopChildren() {
-  for (const child of children.reverse()) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  }
-}
-
-/** Xvfb on a free display number it chooses itself (-displayfd), so parallel runs do not clash. */
-function startXvfb() {
-  return new Promise((resolveDisplay, reject) => {
-    const x = startChild('Xvfb', ['-displayfd', '3', '-screen', '0', '1400x900x24', '-nolisten', 'tcp'], process.env, ['pipe']);
-    let got = '';
-    const timer = setTimeout(() => reject(new Error(`Xvfb did not start:\n${log}`)), 15_000);
-    x.stdio[3].on('data', (chunk) => {
-      got += chunk.toString();
-      if (got.includes('\n')) {
-        clearTimeout(timer);
-        resolveDisplay(`:${got.trim()}`);
-      }
-    });
-    x.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Xvfb exited (${code}):\n${log}`));
-    });
-  });
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-    s.on('error', rej);
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  },
+});
 
 /** The last value a check looked at, for the message when it times out. */
 let lastValue;
 
-async function waitFor(what, check, timeout = TIMEOUT) {
-  const until = Date.now() + timeout;
-  let last;
+function waitFor(what, check, timeout = TIMEOUT) {
   lastValue = undefined;
-  while (Date.now() < until) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : lastValue !== undefined ? ` (last seen: ${JSON.stringify(lastValue)})` : ''}`);
+  return waitUntil(what, check, { timeout, lastSeen: () => lastValue });
 }
 
 // --- W3C WebDriver over HTTP ---------------------------------------------------------------
-let base;
+let wd;
 let session;
-const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
-
-async function wd(method, path, body) {
-  if (process.env.BATON_DESKTOP_VERBOSE) console.error(`> ${method} ${path} ${body ? JSON.stringify(body).slice(0, 200) : ''}`);
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json().catch(() => ({}));
-  if (!res.ok || json.value?.error) {
-    const v = json.value ?? {};
-    throw new Error(`${method} ${path}: ${v.error ?? res.status} ${v.message ?? ''}`.trim());
-  }
-  return json.value;
-}
 const s = (path) => `/session/${session}${path}`;
 
 async function find(testid, timeout = TIMEOUT) {
@@ -279,30 +197,22 @@ function assert(ok, message) {
 
 // --- the run -------------------------------------------------------------------------------
 async function main() {
-  const display = await startXvfb();
-  const port = await freePort();
-  const nativePort = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const env = {
-    ...process.env,
-    DISPLAY: display,
-    WAYLAND_DISPLAY: '',
-    // A fresh app-data folder, so the database starts empty; any free port for the listener.
-    XDG_DATA_HOME: join(scratch, 'data'),
-    XDG_CONFIG_HOME: join(scratch, 'config'),
-    XDG_CACHE_HOME: join(scratch, 'cache'),
-    BATON_LISTEN: '127.0.0.1:0',
-    // WebKitGTK's own defaults: WEBKIT_DISABLE_COMPOSITING_MODE or _DMABUF_RENDERER, often
-    // suggested for Xvfb, make WebDriver screenshots hang here.
-  };
-  const driver = startChild(driverBin, ['--port', String(port), '--native-port', String(nativePort)], env);
+  const { display } = await startXvfb(children);
+  // A fresh app-data folder, so the database starts empty; any free port for the listener.
+  // WebKitGTK's own defaults: WEBKIT_DISABLE_COMPOSITING_MODE or _DMABUF_RENDERER, often
+  // suggested for Xvfb, make WebDriver screenshots hang here.
+  const env = desktopEnv(display, scratch);
+  const { driver, base } = await startTauriDriver(children, driverBin, env);
+  wd = webDriver(base, {
+    trace: (method, path, body) => {
+      if (process.env.BATON_DESKTOP_VERBOSE) console.error(`> ${method} ${path} ${body ? JSON.stringify(body).slice(0, 200) : ''}`);
+    },
+  });
   driver.on('exit', (code) => {
     if (!session) log += `\ntauri-driver exited (${code})`;
   });
   await waitFor('tauri-driver to answer', async () => (await wd('GET', '/status')) !== undefined, 20_000);
-  const created = await wd('POST', '/session', {
-    capabilities: { alwaysMatch: { 'tauri:options': { application: app } } },
-  });
+  const created = await wd('POST', '/session', tauriSession(app));
   session = created.sessionId;
   await wd('POST', s('/timeouts'), { implicit: 0, pageLoad: 60_000, script: 30_000 });
 
@@ -421,7 +331,7 @@ try {
   console.error(`--- tauri-driver, WebKitWebDriver and app output ---\n${log.slice(-6000)}`);
 } finally {
   if (session) await wd('DELETE', s('')).catch(() => {});
-  stopChildren();
+  children.signalAll();
   await sleep(300);
   rmSync(scratch, { recursive: true, force: true });
 }
