@@ -303,11 +303,13 @@ fn test_command_runs_scenarios_and_summarises() {
 fn serve_answers_the_command_bus_over_real_http_on_loopback() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("serve.db");
-    let server = Served::start(&db, &["--token", "secret"]);
+    let server = Served::start(&db, &["--token", "cli-test-token-0123456789"]);
     let list = r#"{"cmd": "GetProcessDefinitionListQuery", "data": {}}"#;
     let denied = server.post(None, list).unwrap();
     assert!(denied.starts_with("HTTP/1.1 401"), "{denied}");
-    let listed = server.post(Some("secret"), list).unwrap();
+    let listed = server
+        .post(Some("cli-test-token-0123456789"), list)
+        .unwrap();
     assert!(
         listed.starts_with("HTTP/1.1 200") && listed.contains("\"totalCount\":0"),
         "{listed}"

@@ -26,7 +26,7 @@ const MODEL: &str = r#"<?xml version="1.0"?>
 fn execute(addr: &str, cmd: &str, data: Value) -> Option<Value> {
     let out = support::post(
         addr,
-        Some("t"),
+        Some("test-token-0123456789"),
         &json!({"cmd": cmd, "data": data}).to_string(),
     )?;
     let (_, body) = out.split_once("\r\n\r\n")?;
@@ -37,7 +37,7 @@ fn execute(addr: &str, cmd: &str, data: Value) -> Option<Value> {
 fn kill_9_mid_stream_loses_and_doubles_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
-    let server = Served::start(&db, &["--token", "t"]);
+    let server = Served::start(&db, &["--token", "test-token-0123456789"]);
     let addr = server.addr.clone();
     let dep = execute(
         &addr,
@@ -85,7 +85,7 @@ fn kill_9_mid_stream_loses_and_doubles_nothing_acknowledged() {
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() >= 200);
 
-    let server = Served::start(&db, &["--token", "t"]);
+    let server = Served::start(&db, &["--token", "test-token-0123456789"]);
     let addr = server.addr.clone();
     let pending = execute(
         &addr,

@@ -17,7 +17,12 @@ struct Serve {
 fn serve(db: &std::path::Path) -> Serve {
     let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
         .args(["serve", "--db", db.to_str().unwrap()])
-        .args(["--listen", "127.0.0.1:0", "--token", "stop-test"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--token",
+            "stop-test-token-0123456789",
+        ])
         .env_remove("BATON_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -130,4 +135,21 @@ fn serve_shows_the_web_ui_refuses_a_second_server_and_stops_cleanly_on_signals()
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{said}");
     assert!(said.contains(&address), "{said}");
+}
+
+/// A one-letter administrator token is refused before anything is opened (exit 2, in words).
+#[test]
+fn a_guessable_token_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("weak.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["serve", "--db", db.to_str().unwrap()])
+        .args(["--listen", "127.0.0.1:0", "--token", "a"])
+        .env_remove("BATON_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("at least 16 characters"), "{err}");
+    assert!(!db.exists(), "nothing is created for a refused start");
 }

@@ -51,28 +51,28 @@ fn seconds_between(a: &Value, b: &Value) -> f64 {
 fn real_timers_fire_in_serve_and_a_pending_one_survives_a_kill() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("timers.db");
-    let server = Served::start(&db, &["--token", "t"]);
+    let server = Served::start(&db, &["--token", "test-token-0123456789"]);
     ok(server.execute(
-        "t",
+        "test-token-0123456789",
         "DeployProcessDefinitionCommand",
         json!({"bpmnXml": model("OneSecond", "PT1S")}),
     ));
     ok(server.execute(
-        "t",
+        "test-token-0123456789",
         "DeployProcessDefinitionCommand",
         json!({"bpmnXml": model("TwoSeconds", "PT2S")}),
     ));
 
     // PT1S fires on its own, not before a second has passed.
     let g = ok(server.execute(
-        "t",
+        "test-token-0123456789",
         "StartProcessInstanceCommand",
         json!({"processKey": "OneSecond"}),
     ))["instanceGuid"]
         .clone();
     let inst = || {
         ok(server.execute(
-            "t",
+            "test-token-0123456789",
             "GetProcessInstanceByIdQuery",
             json!({"instanceGuid": g}),
         ))
@@ -86,17 +86,17 @@ fn real_timers_fire_in_serve_and_a_pending_one_survives_a_kill() {
 
     // A PT2S timer is pending when the server is killed; it fires once after the restart.
     let g2 = ok(server.execute(
-        "t",
+        "test-token-0123456789",
         "StartProcessInstanceCommand",
         json!({"processKey": "TwoSeconds"}),
     ))["instanceGuid"]
         .clone();
     server.kill();
     std::thread::sleep(Duration::from_secs(3));
-    let server = Served::start(&db, &["--token", "t"]);
+    let server = Served::start(&db, &["--token", "test-token-0123456789"]);
     let inst = || {
         ok(server.execute(
-            "t",
+            "test-token-0123456789",
             "GetProcessInstanceByIdQuery",
             json!({"instanceGuid": g2}),
         ))
@@ -106,18 +106,22 @@ fn real_timers_fire_in_serve_and_a_pending_one_survives_a_kill() {
     });
     let path = inst()["path"].clone();
     assert_eq!(path, json!(["s", "wait", "e"]), "fired exactly once");
-    let timers = ok(server.execute("t", "GetTimerListQuery", json!({})));
+    let timers = ok(server.execute("test-token-0123456789", "GetTimerListQuery", json!({})));
     assert_eq!(timers["totalCount"], 0, "{timers}");
 
     // A job every second (6-field cron) runs on its own and records its runs.
     let id = ok(server.execute(
-        "t",
+        "test-token-0123456789",
         "CreateRecurringJobCommand",
         json!({"name": "pulse", "cronExpression": "* * * * * *", "executionType": 2, "executionCode": "40 + 2"}),
     ))["id"]
         .clone();
     let runs = || {
-        ok(server.execute("t", "GetRecurringJobRunListQuery", json!({"id": id})))["items"]
+        ok(server.execute(
+            "test-token-0123456789",
+            "GetRecurringJobRunListQuery",
+            json!({"id": id}),
+        ))["items"]
             .as_array()
             .unwrap()
             .clone()
@@ -129,5 +133,9 @@ fn real_timers_fire_in_serve_and_a_pending_one_survives_a_kill() {
         .iter()
         .filter(|r| r["status"] == "Succeeded")
         .all(|r| r["result"]["value"] == 42));
-    ok(server.execute("t", "DeleteRecurringJobCommand", json!({"id": id})));
+    ok(server.execute(
+        "test-token-0123456789",
+        "DeleteRecurringJobCommand",
+        json!({"id": id}),
+    ));
 }

@@ -85,7 +85,13 @@ pub enum HostError {
     },
     #[error("cannot start the async runtime: {0}")]
     AsyncRuntime(std::io::Error),
+    /// A given administrator token too short to be a secret (`--token a`).
+    #[error("token: an administrator's token must be at least {MIN_TOKEN_CHARS} characters (this one has {0}); leave it out to have one generated")]
+    WeakToken(usize),
 }
+
+/// The shortest administrator token `HostConfig::token` accepts: anything shorter is guessable.
+pub const MIN_TOKEN_CHARS: usize = 16;
 
 /// The HTTP side: its tokio runtime, the stop signal, and word when the server has ended.
 struct Server {
@@ -162,6 +168,13 @@ impl Host {
             durability,
             ui,
         } = config;
+        let token = token.filter(|t| !t.trim().is_empty());
+        if let Some(t) = &token {
+            let chars = t.trim().chars().count();
+            if chars < MIN_TOKEN_CHARS {
+                return Err(HostError::WeakToken(chars));
+            }
+        }
         if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| HostError::Folder {
                 path: dir.to_path_buf(),
@@ -192,12 +205,13 @@ impl Host {
                     message: e.to_string(),
                 }
             })?;
-        let bootstrap = runtime
-            .bootstrap(token.as_deref().filter(|t| !t.trim().is_empty()))
-            .map_err(|message| HostError::Bootstrap {
-                path: db.clone(),
-                message,
-            })?;
+        let bootstrap =
+            runtime
+                .bootstrap(token.as_deref())
+                .map_err(|message| HostError::Bootstrap {
+                    path: db.clone(),
+                    message,
+                })?;
         let runtime = Arc::new(runtime);
         // Scripts may call doQuery / doCmd on this host's command bus.
         runtime.lend_bus_to_scripts();

@@ -15,7 +15,7 @@ const TEMPLATE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../bpmn-templates/payment-approval/PaymentApprovalProcess.bpmn"
 );
-const TOKEN: &str = "host-test-token";
+const TOKEN: &str = "host-test-token-0123456789";
 
 fn start(db: &Path, ui: Option<UiAssets>) -> Host {
     Host::start(HostConfig {
@@ -471,4 +471,20 @@ fn a_host_starts_and_stops_inside_another_tokio_runtime() {
 fn a_host_can_be_shared_between_threads() {
     fn shareable<T: Send + Sync>() {}
     shareable::<baton_runtime::host::Host>();
+}
+
+#[test]
+fn a_short_administrator_token_is_refused_with_its_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = baton_runtime::host::HostConfig {
+        token: Some("a".into()),
+        ..baton_runtime::host::HostConfig::new(dir.path().join("weak.db"))
+    };
+    match baton_runtime::host::Host::start(config) {
+        Err(e @ baton_runtime::host::HostError::WeakToken(1)) => {
+            assert!(e.to_string().contains("at least 16"), "{e}")
+        }
+        Err(other) => panic!("expected a weak-token refusal, got {other}"),
+        Ok(_) => panic!("a one-letter token was accepted"),
+    }
 }
