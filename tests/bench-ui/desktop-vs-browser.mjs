@@ -274,7 +274,7 @@ async function desktopRun(display) {
 
 // --- the web UI in Chromium ----------------------------------------------------------------
 async function startServe(dir) {
-  const token = `bench-${Math.random().toString(36).slice(2)}`;
+  const token = `bench-${crypto.randomUUID()}`;
   const t0 = performance.now();
   const child = startChild(batonBin.path, ['serve', '--db', join(dir, 'baton.db'), '--listen', '127.0.0.1:0', '--token', token], {
     ...process.env,

@@ -27,7 +27,7 @@ const round = (x: number) => Math.round(x * 100) / 100;
 
 /** `baton serve` on an existing database file (the harness's server always starts empty). */
 async function serveOn(db: string): Promise<{ url: string; token: string; stop(): Promise<void> }> {
-  const token = 'bench-' + Math.random().toString(36).slice(2);
+  const token = 'bench-' + crypto.randomUUID();
   const child = spawn(bin, ['serve', '--db', db, '--listen', '127.0.0.1:0', '--token', token], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {

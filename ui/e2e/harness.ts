@@ -34,7 +34,7 @@ export async function startServer(): Promise<Server> {
     throw new Error(`${bin} does not exist: build it with \`cargo build -p baton\` (cargo xtask test does)`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'baton-e2e-'));
-  const token = 'e2e-token-' + Math.random().toString(36).slice(2);
+  const token = 'e2e-token-' + crypto.randomUUID();
   const child = spawn(bin, ['serve', '--db', join(dir, 'baton.db'), '--listen', '127.0.0.1:0', '--token', token], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, BATON_LOG: process.env.BATON_LOG ?? 'warn' },
