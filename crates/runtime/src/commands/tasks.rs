@@ -1,0 +1,144 @@
+//! Tasks and the callback registry.
+
+use super::*;
+
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
+pub struct GetTaskFormInput {
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub instance_guid: Option<String>,
+    /// Finds the instance by the `correlationId` it was started with.
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub correlation_id: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub task_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskFormMetadata {
+    pub instance_guid: String,
+    pub task_name: Option<String>,
+    pub responsible_user: Option<String>,
+    pub responsible_team: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct GetTaskFormOutput {
+    /// `SUCCESS`.
+    pub status: String,
+    /// `userTask` or `receiveTask`.
+    pub task_type: String,
+    pub task_id: String,
+    pub form_key: Option<String>,
+    /// The form-js schema deployed for `formKey` (null when none).
+    #[ts(as = "JsonAny")]
+    pub form_json: Value,
+    /// The instance's variables.
+    #[ts(as = "JsonObject")]
+    pub context: Map<String, Value>,
+    pub metadata: TaskFormMetadata,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
+pub struct GetTaskListInput {
+    /// An administrator's view of what this user may work on.
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub user_name: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub team: Option<String>,
+    #[serde(default, deserialize_with = "de::page")]
+    pub page_number: Option<i64>,
+    #[serde(default, deserialize_with = "de::page")]
+    pub page_size: Option<i64>,
+}
+
+/// An open form task (userTask or form-mode receiveTask).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskItem {
+    pub instance_guid: String,
+    pub task_id: String,
+    pub task_type: String,
+    pub name: Option<String>,
+    pub form_key: Option<String>,
+    pub responsible_user: Option<String>,
+    pub responsible_team: Option<String>,
+    pub created_at: String,
+}
+
+impl From<baton_store::UserTaskRow> for TaskItem {
+    fn from(r: baton_store::UserTaskRow) -> Self {
+        TaskItem {
+            instance_guid: r.instance_guid,
+            task_id: r.task_id,
+            task_type: r.task_type,
+            name: r.name,
+            form_key: r.form_key,
+            responsible_user: r.responsible_user,
+            responsible_team: r.responsible_team,
+            created_at: r.created_at,
+        }
+    }
+}
+
+pub type GetTaskListOutput = Page<TaskItem>;
+
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
+pub struct GetCallbackRegistryListInput {
+    #[serde(default, deserialize_with = "de::opt_text")]
+    #[ts(as = "Option<CallbackStatus>")]
+    pub status: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub instance_guid: Option<String>,
+}
+
+/// A CallbackRegistry row, with the field names of seed 002.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "PascalCase")]
+pub struct CallbackRegistryEntry {
+    pub id: i64,
+    pub parent_instance_id: String,
+    pub callback_task_id: String,
+    pub correlation_key: Option<String>,
+    pub callback_type: String,
+    #[ts(as = "CallbackStatus")]
+    pub status: String,
+    pub parent_process_state: Option<String>,
+    pub result_data: Option<String>,
+    pub completed_at: Option<String>,
+    pub webhook_url: Option<String>,
+    pub message_ref: Option<String>,
+    pub timeout_minutes: Option<f64>,
+    /// Set for a form-mode receive task; absent (null) in webhook mode.
+    pub form_key: Option<String>,
+}
+
+impl From<baton_store::CallbackRow> for CallbackRegistryEntry {
+    fn from(r: baton_store::CallbackRow) -> Self {
+        CallbackRegistryEntry {
+            id: r.id,
+            parent_instance_id: r.parent_instance_id,
+            callback_task_id: r.callback_task_id,
+            correlation_key: r.correlation_key,
+            callback_type: r.callback_type,
+            status: r.status,
+            parent_process_state: r.parent_process_state,
+            result_data: r.result_data,
+            completed_at: r.completed_at,
+            webhook_url: r.webhook_url,
+            message_ref: r.message_ref,
+            timeout_minutes: r.timeout_minutes,
+            form_key: r.form_key,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct GetCallbackRegistryListOutput(pub Vec<CallbackRegistryEntry>);
