@@ -10,18 +10,21 @@
 use crate::Runtime;
 use serde::Serialize;
 use tokio::sync::broadcast;
+use ts_rs::TS;
 
 /// Changes kept for a slow receiver before it starts losing the oldest.
 pub const CAPACITY: usize = 1024;
 
-/// One committed change of a process instance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One committed change of a process instance (the UI reads this type, generated into
+/// `ui/src/generated/commands.ts`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceChange {
     pub instance_guid: String,
     pub process_key: String,
     pub process_definition_id: i64,
-    /// The status after the step: WAITING, COMPLETED, FAILED, CANCELLED or RUNNING.
+    /// The status after the step: `WAITING`, `COMPLETED`, `FAILED`, `CANCELLED` or `RUNNING`.
+    #[ts(as = "crate::commands::InstanceStatus")]
     pub status: String,
     /// When the step was committed, RFC 3339 UTC with six fractional digits.
     pub at: String,

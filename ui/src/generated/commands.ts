@@ -44,19 +44,19 @@ export type ProblemsData = {
 };
 
 /**
- * A change of a process instance, published after the commit of every step that wrote one
- * (the change feed's `InstanceChange`, as the UI reads it; a test checks that the two agree).
+ * One committed change of a process instance (the UI reads this type, generated into
+ * `ui/src/generated/commands.ts`).
  */
 export type InstanceChange = {
   instanceGuid: string;
   processKey: string;
   processDefinitionId: number;
   /**
-   * `WAITING`, `COMPLETED`, `FAILED`, `CANCELLED` or `RUNNING`.
+   * The status after the step: `WAITING`, `COMPLETED`, `FAILED`, `CANCELLED` or `RUNNING`.
    */
   status: InstanceStatus;
   /**
-   * RFC 3339.
+   * When the step was committed, RFC 3339 UTC with six fractional digits.
    */
   at: string;
 };

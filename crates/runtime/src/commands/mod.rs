@@ -7,6 +7,8 @@
 //! forms stay free JSON (`Record<string, unknown>` / `unknown` in TypeScript).
 
 use crate::Fail;
+// The change feed's own type is what the UI reads (rendered with the others).
+use crate::InstanceChange;
 use serde::de::{DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -80,21 +82,6 @@ pub enum CallbackStatus {
     Completed,
     Failed,
     Expired,
-}
-
-/// A change of a process instance, published after the commit of every step that wrote one
-/// (the change feed's `InstanceChange`, as the UI reads it; a test checks that the two agree).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct InstanceChange {
-    pub instance_guid: String,
-    pub process_key: String,
-    pub process_definition_id: i64,
-    /// `WAITING`, `COMPLETED`, `FAILED`, `CANCELLED` or `RUNNING`.
-    #[ts(as = "InstanceStatus")]
-    pub status: String,
-    /// RFC 3339.
-    pub at: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
