@@ -1,5 +1,5 @@
 //! Project tasks: `cargo xtask run`, `cargo xtask test`, `cargo xtask bench`, `cargo xtask bench-peers`,
-//! `cargo xtask bench-durable`, `cargo xtask bench-timers`.
+//! `cargo xtask bench-durable`, `cargo xtask bench-timers`, `cargo xtask bench-webhook`.
 //!
 //! `test` is the one command CI runs (.ci/run): every test the project has, from a clean clone
 //! on a Debian 12 machine that has Rust, Node 20 and Python 3.11 and nothing else. Whatever the
@@ -10,6 +10,9 @@
 //! Only std and anyhow: this crate is built before anything else, on every CI run.
 
 mod bench;
+mod bench_webhook;
+mod http_client;
+mod sign;
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -37,6 +40,12 @@ const USAGE: &str = "usage: cargo xtask <command>
                         the same second, then 100,000 future timers idle for 60 s, sync full,
                         16 clients), SQLite's own commit rate probed in each run; medians
                         (min-max) and the ratio
+  bench-webhook [--reps N] [--threads T] [--connections C] [--seconds S] [--instances N]
+                        release builds of baton and the shared axum echo server, then wrk
+                        (default -t2 -c16 -d10s, 3 reps interleaved) on the echo and on a
+                        signed Paystack-style webhook that resumes a different waiting
+                        instance per request; medians (min-max), the ratio, and a check that
+                        every 2xx completed exactly one instance
   bench-peers [REGEX]   release build, then ../shared/bench-peers/scripts/run_peers.sh with
                         BATON set; REPS and OUT are read from the environment
   bench-ui [--runs N]   UI build, release builds of baton and baton-desktop, then the desktop
@@ -679,6 +688,7 @@ fn dispatch() -> Result<()> {
         "bench-peers" => bench::bench_peers(rest),
         "bench-durable" => bench::bench_durable(rest),
         "bench-timers" => bench::bench_timers(rest),
+        "bench-webhook" => bench_webhook::bench_webhook(rest),
         "bench-ui" => bench_ui(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
@@ -741,7 +751,10 @@ fn bench_ui(args: &[String]) -> Result<()> {
         "e2e/bench-runner.spec.ts",
     ]);
     c.env("BATON_BENCH", "1").env("BATON_BIN", &release_baton);
-    run(&mut c, "the designer and instance-list benchmarks (Chromium)")
+    run(
+        &mut c,
+        "the designer and instance-list benchmarks (Chromium)",
+    )
 }
 
 /// Errors are printed as one plain chain (no backtrace, whatever RUST_BACKTRACE says): the
