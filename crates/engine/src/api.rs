@@ -240,4 +240,11 @@ pub enum CommandError {
     /// The start failed before any state existed (e.g. the start condition is false).
     #[error("{0}")]
     Invalid(String),
+    /// The state was written against another model (its fingerprint differs from this
+    /// model's): it cannot be read here. A host error, not the caller's: the definition or the
+    /// state row is wrong.
+    #[error(
+        "the instance state was written for model {state:016x}, not for this model ({model:016x})"
+    )]
+    StateMismatch { state: u64, model: u64 },
 }

@@ -34,7 +34,7 @@
 //! while running (script error, no flow selected) is not a command error but an *incident*
 //! recorded on the element, and the instance becomes FAILED until retried.
 
-use crate::api::{Effect, Status, User};
+use crate::api::{CommandError, Effect, Status, User};
 use crate::clock::Clock;
 use crate::model::{
     Deployment, FlowId, FlowNode, GatewayKind, NodeId, NodeKind, ScriptId, TimerDef, Trigger,
@@ -86,6 +86,8 @@ pub struct Engine {
     comp_esps: HashMap<NodeId, (NodeId, NodeId)>,
     /// Per compensation throw or end event with an `activityRef`: the activity it names.
     comp_refs: HashMap<NodeId, NodeId>,
+    /// See [`Engine::fingerprint`].
+    fingerprint: u64,
 }
 
 /// What a command runs with.
@@ -111,6 +113,10 @@ pub struct Instance {
     next_sub: u32,
     path: Vec<NodeId>,
     incidents: Vec<IncidentRec>,
+    /// The [`Engine::fingerprint`] of the model this state was written against; 0 in states
+    /// written before fingerprints existed (accepted against any model).
+    #[serde(default)]
+    model: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -312,7 +318,9 @@ impl Engine {
             comp_handlers: HashMap::new(),
             comp_esps: HashMap::new(),
             comp_refs: HashMap::new(),
+            fingerprint: 0,
         };
+        engine.fingerprint = fingerprint(&engine.deployment);
         engine.precompute();
         Ok((engine, problems))
     }
@@ -420,5 +428,57 @@ impl Engine {
 
     fn node(&self, id: NodeId) -> &FlowNode {
         self.deployment.node(id)
+    }
+
+    /// A stable hash of the model's shape as a state refers to it: the process ids, node ids
+    /// and flow ids in arena order. A state names processes, nodes and flows by arena index, so
+    /// it can only be read against a model whose arenas hold the same elements in the same
+    /// order; the same files parse to the same fingerprint on every machine and every run.
+    /// Never 0 (0 marks states written before fingerprints).
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// Whether `inst` can be read against this model: its fingerprint is this model's, or 0 (a
+    /// state written before fingerprints). Otherwise `CommandError::StateMismatch`, naming both.
+    pub fn check_state(&self, inst: &Instance) -> Result<(), CommandError> {
+        if inst.model == 0 || inst.model == self.fingerprint {
+            return Ok(());
+        }
+        Err(CommandError::StateMismatch {
+            state: inst.model,
+            model: self.fingerprint,
+        })
+    }
+}
+
+/// FNV-1a (64-bit) over the process, node and flow ids in arena order, each id preceded by a
+/// tag byte and its length so that no two different lists hash the same bytes. Written here
+/// rather than taken from `std` because std's hasher is seeded per process.
+fn fingerprint(d: &Deployment) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h = OFFSET;
+    let mut feed = |bytes: &[u8]| {
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(PRIME);
+        }
+    };
+    let ids = d
+        .processes
+        .iter()
+        .map(|p| (b'p', p.id.as_str()))
+        .chain(d.nodes.iter().map(|n| (b'n', n.id.as_str())))
+        .chain(d.flows.iter().map(|f| (b'f', f.id.as_str())));
+    for (tag, id) in ids {
+        feed(&[tag]);
+        feed(&(id.len() as u64).to_le_bytes());
+        feed(id.as_bytes());
+    }
+    if h == 0 {
+        1
+    } else {
+        h
     }
 }

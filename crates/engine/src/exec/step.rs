@@ -134,6 +134,7 @@ impl Engine {
             subs: Vec::new(),
             next_sub: 0,
             path: Vec::with_capacity(16),
+            model: self.fingerprint,
             incidents: Vec::new(),
         };
         inst.scopes.push(Some(Scope {
@@ -200,8 +201,22 @@ impl Engine {
         first
     }
 
-    /// Applies an event. On `Err` the instance is unchanged.
+    /// Applies an event. On `Err` the instance is unchanged. A state written for another model
+    /// is refused (`CommandError::StateMismatch`, see [`Engine::check_state`]).
     pub fn apply(
+        &self,
+        inst: &mut Instance,
+        event: Event,
+        ctx: &Ctx,
+    ) -> Result<Vec<Effect>, CommandError> {
+        self.check_state(inst)?;
+        let effects = self.apply_event(inst, event, ctx)?;
+        // A state written before fingerprints is accepted, and names its model from now on.
+        inst.model = self.fingerprint;
+        Ok(effects)
+    }
+
+    fn apply_event(
         &self,
         inst: &mut Instance,
         event: Event,
