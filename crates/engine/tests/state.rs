@@ -4,7 +4,7 @@
 mod common;
 
 use baton_engine::{parse, CommandError, Ctx, Engine, Event, Instance, VirtualClock};
-use common::{flow, model};
+use common::{flow, model, H};
 use serde_json::{json, Value};
 
 fn engine(xml: &str) -> Engine {
@@ -121,4 +121,41 @@ fn a_state_written_before_fingerprints_loads_and_is_stamped_by_its_next_step() {
     )
     .unwrap();
     assert!(engine(&other_model()).check_state(&inst).is_err());
+}
+
+#[test]
+fn the_state_does_not_grow_with_the_path_walked() {
+    // A cycle through an exclusive gateway: every turn passes the task and the gateway.
+    let xml = model(&format!(
+        r#"<bpmn:startEvent id="s"/>
+        <bpmn:exclusiveGateway id="g" default="more"/>
+        <bpmn:userTask id="u"/>
+        <bpmn:scriptTask id="count" scriptFormat="rhai"><bpmn:script>n = n + 1;</bpmn:script></bpmn:scriptTask>
+        <bpmn:endEvent id="e"/>
+        {}{}{}{}
+        <bpmn:sequenceFlow id="done" sourceRef="g" targetRef="e"><bpmn:conditionExpression>n &gt;= 100</bpmn:conditionExpression></bpmn:sequenceFlow>"#,
+        flow("f1", "s", "g"),
+        flow("more", "g", "u"),
+        flow("f2", "u", "count"),
+        flow("back", "count", "g"),
+    ));
+    let mut h = H::start(&xml, json!({"n": 0}));
+    let size = |h: &H| serde_json::to_string(&h.inst).unwrap().len();
+    // The first turn adds `lastUserTaskResult`; from then on only the counter's digits grow.
+    h.complete("u", json!({})).unwrap();
+    let after_first = size(&h);
+    for turn in 2..=100 {
+        h.complete("u", json!({})).unwrap();
+        assert!(
+            size(&h) <= after_first + 4,
+            "turn {turn}: {} > {after_first}",
+            size(&h)
+        );
+    }
+    assert_eq!(h.inst.status.as_str(), "COMPLETED");
+    // The walk itself is still known from the effects: every visit, in order.
+    assert_eq!(h.visits("u"), 100);
+    assert_eq!(h.visits("g"), 101);
+    assert_eq!(h.path().first().map(String::as_str), Some("s"));
+    assert_eq!(h.path().last().map(String::as_str), Some("e"));
 }

@@ -391,7 +391,7 @@ impl Runtime {
                 variables: engine.variables(&inst),
                 waiting: c::waiting(engine.waiting(&inst)),
                 incidents: c::incidents(engine.incidents(&inst)),
-                path: engine.path(&inst),
+                path: crate::walked::walked(&self.store(), guid)?,
                 started_at: row.started_at,
                 ended_at: row.ended_at,
             },

@@ -25,6 +25,7 @@ pub mod http;
 mod instances;
 mod jobs;
 mod schedule;
+mod walked;
 mod webhook_apps;
 pub mod webhooks;
 pub use events::{spawn_sender, SenderHandle};

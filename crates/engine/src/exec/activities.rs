@@ -165,9 +165,9 @@ impl Engine {
         self.take_outgoing(run, t);
     }
 
-    /// Records that a token reached `node` (the path, and a history effect).
+    /// Records that a token reached `node`: an `ElementEntered` effect. The walked path is not
+    /// kept in the state (it would grow with every loop); hosts rebuild it from these effects.
     pub(super) fn enter(&self, run: &mut Run, node: NodeId) {
-        run.inst.path.push(node);
         run.effects.push(Effect::ElementEntered {
             element_id: self.node(node).id.clone(),
         });

@@ -111,7 +111,6 @@ pub struct Instance {
     tokens: Vec<Option<Token>>,
     subs: Vec<Sub>,
     next_sub: u32,
-    path: Vec<NodeId>,
     incidents: Vec<IncidentRec>,
     /// The [`Engine::fingerprint`] of the model this state was written against; 0 in states
     /// written before fingerprints existed (accepted against any model).

@@ -133,7 +133,6 @@ impl Engine {
             tokens: Vec::with_capacity(2),
             subs: Vec::new(),
             next_sub: 0,
-            path: Vec::with_capacity(16),
             model: self.fingerprint,
             incidents: Vec::new(),
         };

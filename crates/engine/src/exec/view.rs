@@ -129,16 +129,6 @@ impl Engine {
         out
     }
 
-    /// The flow-node ids entered so far, in order.
-    pub fn path(&self, inst: &Instance) -> Vec<String> {
-        inst.path.iter().map(|&n| self.node(n).id.clone()).collect()
-    }
-
-    /// Whether a node was entered at least once.
-    pub fn visited(&self, inst: &Instance, element_id: &str) -> bool {
-        inst.path.iter().any(|&n| self.node(n).id == element_id)
-    }
-
     /// The process-level variables.
     pub fn variables(&self, inst: &Instance) -> Map<String, Value> {
         match inst.scopes.first() {
