@@ -360,10 +360,11 @@ impl<'e> Simulation<'e> {
         Ok(sim)
     }
 
-    /// Do not keep effects (bench: nothing grows per instance).
+    /// Do not keep effects, nor the walked path (bench: nothing grows per instance).
     pub fn forget_effects(&mut self) {
         self.keep_effects = false;
         self.effects.clear();
+        self.path.clear();
     }
 
     pub fn main(&self) -> &Instance {
@@ -399,7 +400,7 @@ impl<'e> Simulation<'e> {
         let mut follow = Vec::new();
         for e in &effects {
             match e {
-                Effect::ElementEntered { element_id } if from == 0 => {
+                Effect::ElementEntered { element_id } if from == 0 && self.keep_effects => {
                     self.path.push(element_id.clone());
                 }
                 Effect::SignalThrown {
