@@ -52,6 +52,12 @@ pub struct Story {
     steps: Vec<Value>,
 }
 
+impl Default for Story {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Story {
     pub fn new() -> Story {
         guard_ci();
