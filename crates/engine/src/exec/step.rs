@@ -313,6 +313,8 @@ impl Engine {
                     self.trigger_sub(&mut run, i);
                     self.run(&mut run);
                 }
+                // Nothing was due: the instance still waits (not RUNNING, as `Run::new` left it).
+                self.update_status(&mut run);
                 Ok(run.finish())
             }
             Event::SetVariables { variables } => {
