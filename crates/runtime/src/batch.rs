@@ -5,16 +5,16 @@
 //! before the COMMIT that holds its writes returned. With one client at a time a batch holds
 //! one job, which is the plain one-transaction-per-step path.
 
-use crate::{Fail, Runtime};
+use crate::{Error, Runtime};
 use baton_store::{Store, Tx};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-type Run = Box<dyn FnOnce(&Tx) -> Result<(), Fail> + Send>;
+type Run = Box<dyn FnOnce(&Tx) -> Result<(), Error> + Send>;
 
 pub(crate) struct Job {
     run: Run,
-    done: mpsc::Sender<Result<(), Fail>>,
+    done: mpsc::Sender<Result<(), Error>>,
 }
 
 /// The most jobs one COMMIT carries.
@@ -25,8 +25,8 @@ impl Runtime {
     /// answers its result once the transaction committed.
     pub(crate) fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Tx) -> Result<T, Fail> + Send + 'static,
-    ) -> Result<T, Fail> {
+        f: impl FnOnce(&Tx) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
         let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
         let out = slot.clone();
         let (done, finished) = mpsc::channel();
@@ -47,7 +47,7 @@ impl Runtime {
                     break;
                 }
                 Err(mpsc::TryRecvError::Disconnected) => {
-                    return Err(Fail::Business("the write was lost".into()))
+                    return Err(Error::internal("the write was lost"))
                 }
                 Err(mpsc::TryRecvError::Empty) => {}
             }
@@ -77,7 +77,7 @@ impl Runtime {
             self.batch_done.notify_all();
         }
         let v = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-        v.ok_or_else(|| Fail::Business("the write produced no result".into()))
+        v.ok_or_else(|| Error::internal("the write produced no result"))
     }
 }
 
@@ -86,8 +86,9 @@ fn run_batch(store: &mut Store, jobs: Vec<Job>) {
     let tx = match store.transaction() {
         Ok(t) => t,
         Err(e) => {
+            let e = Error::from(e);
             for j in jobs {
-                let _ = j.done.send(Err(Fail::Business(e.to_string())));
+                let _ = j.done.send(Err(e.clone()));
             }
             return;
         }
@@ -97,11 +98,11 @@ fn run_batch(store: &mut Store, jobs: Vec<Job>) {
         let sp = match tx.savepoint() {
             Ok(sp) => sp,
             Err(e) => {
-                let _ = job.done.send(Err(Fail::from(e)));
+                let _ = job.done.send(Err(Error::from(e)));
                 continue;
             }
         };
-        match (job.run)(&sp).and_then(|()| sp.commit().map_err(Fail::from)) {
+        match (job.run)(&sp).and_then(|()| sp.commit().map_err(Error::from)) {
             Ok(()) => committed.push(job.done),
             Err(f) => {
                 let _ = job.done.send(Err(f));
@@ -115,10 +116,10 @@ fn run_batch(store: &mut Store, jobs: Vec<Job>) {
             }
         }
         Err(e) => {
+            let mut e = Error::from(e);
+            e.message = format!("the commit failed, nothing was saved: {}", e.message);
             for d in committed {
-                let _ = d.send(Err(Fail::Business(format!(
-                    "the commit failed, nothing was saved: {e}"
-                ))));
+                let _ = d.send(Err(e.clone()));
             }
         }
     }

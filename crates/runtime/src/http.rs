@@ -22,7 +22,7 @@
 //! with `#/...`), a strict CSP on `index.html`, and a page saying how to build the UI when the
 //! binary has none.
 
-use crate::{ActAsError, Caller, Outcome, Reply, Runtime};
+use crate::{Caller, Code, Door as Doors, Error, Reply, Runtime};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -272,24 +272,29 @@ enum Door {
     Bpm,
 }
 
-fn refuse(door: Door, code: StatusCode, message: String) -> Response {
+/// A failure at a command door, in the door's envelope, with the status of its code (the one
+/// table, `Code::http_status`). An internal detail is logged and replaced by a reference.
+fn refuse(door: Door, e: Error) -> Response {
+    let e = e.public();
+    let status = StatusCode::from_u16(e.code.http_status(Doors::Command))
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = match door {
-        Door::Execute => json!({"isSuccessful": false, "message": message}),
-        Door::Bpm => json!({"success": false, "data": null, "message": message, "errors": []}),
+        Door::Execute => json!({"isSuccessful": false, "message": e.message, "code": e.code}),
+        // Seed 001's shape is exactly these four keys: no code (the status still tells).
+        Door::Bpm => json!({"success": false, "data": null, "message": e.message, "errors": []}),
     };
-    (code, Json(body)).into_response()
+    (status, Json(body)).into_response()
 }
 
 fn unauthorized(door: Door) -> Response {
     refuse(
         door,
-        StatusCode::UNAUTHORIZED,
-        "missing or invalid bearer token".into(),
+        Error::new(Code::Unauthorized, "missing or invalid bearer token"),
     )
 }
 
 fn bad_request(door: Door, message: String) -> Response {
-    refuse(door, StatusCode::BAD_REQUEST, message)
+    refuse(door, Error::new(Code::BadRequest, message))
 }
 
 fn parse_body(door: Door, body: &Bytes) -> Result<Map<String, Value>, Box<Response>> {
@@ -311,18 +316,15 @@ fn parse_body(door: Door, body: &Bytes) -> Result<Map<String, Value>, Box<Respon
 }
 
 fn status(reply: &Reply) -> StatusCode {
-    match reply.outcome {
-        Outcome::Done | Outcome::Refused => StatusCode::OK,
-        Outcome::Forbidden => StatusCode::FORBIDDEN,
-        Outcome::UnknownCommand => StatusCode::BAD_REQUEST,
-    }
+    StatusCode::from_u16(reply.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
+/// A command whose thread ended without an answer (it panicked): internal, the panic text in
+/// the log only.
 fn internal(door: Door, e: tokio::task::JoinError) -> Response {
     refuse(
         door,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        format!("the command failed: {e}"),
+        Error::internal(format!("the command's thread failed: {e}")),
     )
 }
 
@@ -341,9 +343,8 @@ async fn caller(
         .map(|v| v.to_str().map(|s| s.trim().to_string()))
         .transpose()
         .map_err(|_| {
-            refuse(
+            bad_request(
                 door,
-                StatusCode::BAD_REQUEST,
                 "actAs: the X-Baton-Act-As header must be a user name in plain text".into(),
             )
         })?
@@ -359,20 +360,7 @@ async fn caller(
     .await;
     match found {
         Ok(Some(Ok(caller))) => Ok(caller),
-        Ok(Some(Err(e @ ActAsError::NotAllowed))) => {
-            Err(refuse(door, StatusCode::FORBIDDEN, e.to_string()))
-        }
-        Ok(Some(Err(e @ ActAsError::NoSuchUser(_)))) => {
-            Err(refuse(door, StatusCode::BAD_REQUEST, e.to_string()))
-        }
-        Ok(Some(Err(e @ ActAsError::Store(_)))) => {
-            tracing::error!("{e}");
-            Err(refuse(
-                door,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "actAs: the users could not be read".into(),
-            ))
-        }
+        Ok(Some(Err(e))) => Err(refuse(door, e.into())),
         Ok(None) => Err(unauthorized(door)),
         Err(e) => Err(internal(door, e)),
     }
@@ -527,10 +515,13 @@ async fn hook_app(
                 StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (code, Json(answer.body)).into_response()
         }
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(json!({"errors": [{"message": format!("the operation failed: {e}")}]})),
-        )
-            .into_response(),
+        Err(e) => {
+            let e = Error::internal(format!("the operation's thread failed: {e}")).public();
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({"errors": [{"message": e.message, "code": e.code}]})),
+            )
+                .into_response()
+        }
     }
 }

@@ -19,6 +19,8 @@ pub use commands::FieldError;
 mod changes;
 pub use changes::InstanceChange;
 mod correlation;
+pub mod error;
+pub use error::{Code, Door, Error};
 mod events;
 pub mod host;
 pub mod http;
@@ -32,7 +34,7 @@ pub use events::{spawn_sender, SenderHandle};
 pub use schedule::{spawn_scheduler, FireReport, SchedulerHandle};
 pub use webhook_apps::HookAnswer;
 
-use baton_engine::{Clock, CommandError, Ctx, Effect, Engine, Event, Instance, User};
+use baton_engine::{Clock, Ctx, Effect, Engine, Event, Instance, User};
 use baton_store::{Durability, InstanceRow, Store, StoreError, SubscriptionRow, Tx, UserTaskRow};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -50,20 +52,8 @@ impl Clock for SystemClock {
     }
 }
 
-/// How a command ended, for the HTTP status (not part of the JSON envelope).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Outcome {
-    #[default]
-    Done,
-    /// A business failure or a validation error: HTTP 200 with `isSuccessful: false`.
-    Refused,
-    /// The caller may not do this: HTTP 403.
-    Forbidden,
-    /// No such command: HTTP 400.
-    UnknownCommand,
-}
-
-/// The answer of every command (the `/api/v1/execute` envelope).
+/// The answer of every command (the `/api/v1/execute` envelope). A failure carries its
+/// [`Code`] (`"code"`, after the other fields); a success never does.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Reply {
@@ -73,14 +63,19 @@ pub struct Reply {
     pub data: Value,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
-    #[serde(skip)]
-    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<Code>,
 }
 
 impl Reply {
     /// The command's `data` on success, else one line with its message and field errors (for
     /// commands run by scripts and jobs, whose failures become messages).
     pub fn into_result(self) -> Result<Value, String> {
+        self.into_error().map_err(|e| e.message)
+    }
+
+    /// As [`Reply::into_result`], keeping the failure's code.
+    pub fn into_error(self) -> Result<Value, Error> {
         if self.is_successful {
             return Ok(self.data);
         }
@@ -89,11 +84,20 @@ impl Reply {
             .iter()
             .map(|e| format!("{}: {}", e.field, e.message))
             .collect();
-        Err(if fields.is_empty() {
+        let message = if fields.is_empty() {
             self.message
         } else {
             format!("{} ({})", self.message, fields.join("; "))
-        })
+        };
+        Err(Error::answered(
+            self.code.unwrap_or(Code::Rejected),
+            message,
+        ))
+    }
+
+    /// The HTTP status of this answer at the command doors (see [`Code::http_status`]).
+    pub fn status(&self) -> u16 {
+        self.code.map_or(200, |c| c.http_status(Door::Command))
     }
 
     fn ok(message: &str, data: Value) -> Reply {
@@ -102,63 +106,25 @@ impl Reply {
             message: message.into(),
             data,
             errors: Vec::new(),
-            outcome: Outcome::Done,
+            code: None,
         }
     }
-    fn fail(message: impl Into<String>, outcome: Outcome) -> Reply {
+
+    /// A failure as the caller sees it (an internal detail is logged and replaced by a
+    /// reference, see [`Error::public`]).
+    pub fn failed(e: Error) -> Reply {
+        let e = e.public();
         Reply {
             is_successful: false,
-            message: message.into(),
-            data: Value::Null,
-            errors: Vec::new(),
-            outcome,
-        }
-    }
-    fn invalid(field: &str, message: impl Into<String>, outcome: Outcome) -> Reply {
-        Reply {
-            is_successful: false,
-            message: "Validation failed".into(),
-            data: Value::Null,
-            errors: vec![FieldError {
-                field: field.into(),
-                message: message.into(),
-            }],
-            outcome,
+            message: e.message,
+            data: *e.data,
+            errors: e.fields,
+            code: Some(e.code),
         }
     }
 }
 
-/// Why a command could not run, before it becomes a `Reply`.
-enum Fail {
-    Field(&'static str, String),
-    /// Validation failed: field errors, and `data` that says more (e.g. a deploy's problems).
-    Invalid(Vec<FieldError>, Value),
-    Business(String),
-    Forbidden(String),
-    /// Another command changed the instance first: re-read and re-apply.
-    Conflict,
-}
-
-impl From<StoreError> for Fail {
-    fn from(e: StoreError) -> Fail {
-        match e {
-            StoreError::Conflict(_) => Fail::Conflict,
-            StoreError::NotFound(m) => Fail::Business(m),
-            other => Fail::Business(other.to_string()),
-        }
-    }
-}
-
-impl From<CommandError> for Fail {
-    fn from(e: CommandError) -> Fail {
-        match e {
-            CommandError::Forbidden(m) => Fail::Forbidden(m),
-            other => Fail::Business(other.to_string()),
-        }
-    }
-}
-
-type Answer = Result<(String, Value), Fail>;
+type Answer = Result<(String, Value), Error>;
 type Handler = fn(&Runtime, &Value, &Caller) -> Answer;
 
 /// Who runs a command.
@@ -237,6 +203,9 @@ const ADMIN_ONLY: &[&str] = &[
     "GetIncomingWebhookApplicationListQuery",
 ];
 
+/// The answer when a command kept losing the race for its instance.
+pub(crate) const KEPT_CHANGING: &str = "the instance kept changing under this command; try again";
+
 /// How many times a command re-reads and re-applies when another command changed its instance.
 const MAX_ATTEMPTS: usize = 16;
 
@@ -276,37 +245,40 @@ pub struct Runtime {
     changes: tokio::sync::broadcast::Sender<InstanceChange>,
 }
 
-fn text<'a>(data: &'a Value, field: &'static str) -> Result<&'a str, Fail> {
+fn text<'a>(data: &'a Value, field: &'static str) -> Result<&'a str, Error> {
     match data.get(field) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
         Some(Value::String(_)) | None | Some(Value::Null) => {
-            Err(Fail::Field(field, format!("{field} is required")))
+            Err(Error::field(field, format!("{field} is required")))
         }
-        Some(_) => Err(Fail::Field(field, format!("{field} must be a string"))),
+        Some(_) => Err(Error::field(field, format!("{field} must be a string"))),
     }
 }
 
-fn opt_text<'a>(data: &'a Value, field: &'static str) -> Result<Option<&'a str>, Fail> {
+fn opt_text<'a>(data: &'a Value, field: &'static str) -> Result<Option<&'a str>, Error> {
     match data.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(Fail::Field(field, format!("{field} must be a string"))),
+        Some(_) => Err(Error::field(field, format!("{field} must be a string"))),
     }
 }
 
-fn object(data: &Value, field: &'static str) -> Result<Map<String, Value>, Fail> {
+fn object(data: &Value, field: &'static str) -> Result<Map<String, Value>, Error> {
     match data.get(field) {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(m)) => Ok(m.clone()),
-        Some(_) => Err(Fail::Field(field, format!("{field} must be a JSON object"))),
+        Some(_) => Err(Error::field(
+            field,
+            format!("{field} must be a JSON object"),
+        )),
     }
 }
 
-fn paging(data: &Value) -> Result<(i64, i64), Fail> {
+fn paging(data: &Value) -> Result<(i64, i64), Error> {
     let num = |field: &'static str, default: i64| match data.get(field) {
         None | Some(Value::Null) => Ok(default),
         Some(v) => v.as_i64().filter(|n| *n >= 1).ok_or_else(|| {
-            Fail::Field(field, format!("{field} must be a whole number, 1 or more"))
+            Error::field(field, format!("{field} must be a whole number, 1 or more"))
         }),
     };
     Ok((num("pageNumber", 1)?, num("pageSize", 20)?))
@@ -507,46 +479,51 @@ impl Runtime {
         if reply.is_successful {
             tracing::debug!(micros, "{}", reply.message);
         } else {
-            tracing::info!(micros, outcome = ?reply.outcome, errors = ?reply.errors, "{}", reply.message);
+            tracing::info!(micros, code = ?reply.code, errors = ?reply.errors, "{}", reply.message);
         }
         reply
     }
 
     /// Finds the command first (an unknown name is a 400 whatever `data` holds), then checks
-    /// who may run it and what `data` is, then runs it.
+    /// who may run it and what `data` is, then runs it. A handler that panics (a bug) answers
+    /// an internal error; its panic text goes to the log only.
     fn dispatch(&self, cmd: &str, data: &Value, caller: &Caller) -> Reply {
         let Some(handler) = handler(cmd) else {
-            return Reply::invalid(
-                "cmd",
-                format!("unknown command '{cmd}'"),
-                Outcome::UnknownCommand,
+            return Reply::failed(
+                Error::field("cmd", format!("unknown command '{cmd}'"))
+                    .with_code(Code::UnknownCommand),
             );
         };
         if ADMIN_ONLY.contains(&cmd) && !caller.admin {
-            return Reply::fail(
-                format!("{cmd} needs an administrator; {} is not one", caller.name()),
-                Outcome::Forbidden,
-            );
+            return Reply::failed(Error::forbidden(format!(
+                "{cmd} needs an administrator; {} is not one",
+                caller.name()
+            )));
         }
         if !data.is_object() {
-            return Reply::invalid("data", "data must be a JSON object", Outcome::Refused);
+            return Reply::failed(Error::field("data", "data must be a JSON object".into()));
         }
-        let result = handler(self, data, caller);
+        let run = std::panic::AssertUnwindSafe(|| handler(self, data, caller));
+        let result = std::panic::catch_unwind(run).unwrap_or_else(|panic| {
+            let text = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(Error::internal(format!("the command panicked: {text}")))
+        });
         match result {
             Ok((message, data)) => Reply::ok(&message, data),
-            Err(Fail::Field(f, m)) => Reply::invalid(f, m, Outcome::Refused),
-            Err(Fail::Invalid(errors, data)) => Reply {
-                data,
-                errors,
-                ..Reply::invalid("", "", Outcome::Refused)
-            },
-            Err(Fail::Business(m)) => Reply::fail(m, Outcome::Refused),
-            Err(Fail::Forbidden(m)) => Reply::fail(m, Outcome::Forbidden),
-            Err(Fail::Conflict) => Reply::fail(
-                "the instance kept changing under this command; try again",
-                Outcome::Refused,
-            ),
+            Err(e) => Reply::failed(e),
         }
+    }
+
+    /// Test hook, for failure tests only: makes the write connection refuse writes as a
+    /// read-only file does, or as a full disk does (see `Store::simulate_faults`); both false
+    /// restores it. Reads are not affected.
+    #[doc(hidden)]
+    pub fn simulate_store_faults(&self, read_only: bool, full: bool) -> Result<(), StoreError> {
+        self.writer().simulate_faults(read_only, full)
     }
 
     /// Timestamps as stored: RFC 3339 UTC with exactly six fractional digits, so they also sort
@@ -567,7 +544,7 @@ impl Runtime {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn engine(&self, definition_id: i64) -> Result<Arc<Engine>, Fail> {
+    fn engine(&self, definition_id: i64) -> Result<Arc<Engine>, Error> {
         if let Some(e) = self
             .engines
             .lock()
@@ -579,9 +556,9 @@ impl Runtime {
         let def = self.store().definition(definition_id, true)?;
         let xml = def.bpmn_xml.unwrap_or_default();
         let dep = baton_engine::parse(&[(def.process_key.as_str(), xml.as_str())])
-            .map_err(|e| Fail::Business(e.to_string()))?;
+            .map_err(|e| Error::internal(format!("stored definition {definition_id}: {e}")))?;
         let (engine, _) = Engine::reload(dep).map_err(|p| {
-            Fail::Business(format!("stored definition is invalid: {:?}", p.first()))
+            Error::internal(format!("stored definition is invalid: {:?}", p.first()))
         })?;
         let engine = Arc::new(engine);
         self.engines
@@ -591,17 +568,17 @@ impl Runtime {
         Ok(engine)
     }
 
-    fn load(&self, row: &InstanceRow) -> Result<(Arc<Engine>, Instance), Fail> {
+    fn load(&self, row: &InstanceRow) -> Result<(Arc<Engine>, Instance), Error> {
         let engine = self.engine(row.process_definition_id)?;
         let inst: Instance = serde_json::from_str(&row.state)
-            .map_err(|e| Fail::Business(format!("stored state unreadable: {e}")))?;
+            .map_err(|e| Error::internal(format!("stored state unreadable: {e}")))?;
         Ok((engine, inst))
     }
 
-    fn instance_row(&self, guid: &str) -> Result<InstanceRow, Fail> {
+    fn instance_row(&self, guid: &str) -> Result<InstanceRow, Error> {
         self.store().instance(guid).map_err(|e| match e {
             StoreError::NotFound(_) => {
-                Fail::Field("instanceGuid", format!("no process instance '{guid}'"))
+                Error::no_such("instanceGuid", format!("no process instance '{guid}'"))
             }
             other => other.into(),
         })
@@ -609,7 +586,7 @@ impl Runtime {
 
     /// Loads an instance, applies one event and commits; re-reads and re-applies when another
     /// command changed the instance in between.
-    fn step(&self, guid: &str, event: Event, caller: &Caller) -> Result<Stepped, Fail> {
+    fn step(&self, guid: &str, event: Event, caller: &Caller) -> Result<Stepped, Error> {
         self.step_with(guid, event, caller, Extra::None)
     }
 
@@ -619,7 +596,7 @@ impl Runtime {
         event: Event,
         caller: &Caller,
         extra: Extra,
-    ) -> Result<Stepped, Fail> {
+    ) -> Result<Stepped, Error> {
         for _ in 0..MAX_ATTEMPTS {
             let row = self.instance_row(guid)?;
             let (engine, mut inst) = self.load(&row)?;
@@ -641,7 +618,7 @@ impl Runtime {
                 caller,
                 extra.clone(),
             ) {
-                Err(Fail::Conflict) => continue,
+                Err(e) if e.is(Code::Conflict) => continue,
                 Err(e) => return Err(e),
                 Ok(inst) => {
                     return Ok(Stepped {
@@ -652,7 +629,7 @@ impl Runtime {
                 }
             }
         }
-        Err(Fail::Conflict)
+        Err(Error::conflict(KEPT_CHANGING))
     }
 
     /// Writes a step (in a group commit, see `batch`): drains the buffer into the instance,
@@ -668,7 +645,7 @@ impl Runtime {
         before: Indexed,
         caller: &Caller,
         extra: Extra,
-    ) -> Result<Instance, Fail> {
+    ) -> Result<Instance, Error> {
         let clock = self.clock.clone();
         let caller = caller.clone();
         let now = self.now();
@@ -717,7 +694,7 @@ fn write_step(
     extra: &Extra,
     now: &str,
     events: bool,
-) -> Result<Written, Fail> {
+) -> Result<Written, Error> {
     let guid = target.guid().to_string();
     if let Extra::Receipt {
         message_id,
@@ -725,7 +702,7 @@ fn write_step(
     } = extra
     {
         if !tx.record_receipt(message_id, outcome, now)? {
-            return Err(Fail::Business(format!(
+            return Err(Error::duplicate(format!(
                 "duplicate messageId '{message_id}'"
             )));
         }
@@ -742,7 +719,7 @@ fn write_step(
             caller,
         )?;
     }
-    let state = serde_json::to_string(&inst).map_err(|e| Fail::Business(e.to_string()))?;
+    let state = serde_json::to_string(&inst).map_err(|e| Error::internal(e.to_string()))?;
     let ended = inst.status.is_ended().then_some(now);
     match target {
         Target::Insert(mut row) => {
@@ -847,16 +824,16 @@ fn record_effects(
     state: &str,
     effects: &[Effect],
     now: &str,
-) -> Result<bool, Fail> {
+) -> Result<bool, Error> {
     let mut queued = false;
     // Consecutive element events go into one history row (kind `elements`, data a list of
     // `[kind, element]`), which GetInstanceHistoryQuery expands again: a step through ten
     // tasks writes one row instead of twenty.
     let mut elements: Vec<[&str; 2]> = Vec::new();
-    let flush = |elements: &mut Vec<[&str; 2]>| -> Result<(), Fail> {
+    let flush = |elements: &mut Vec<[&str; 2]>| -> Result<(), Error> {
         if !elements.is_empty() {
             let data =
-                serde_json::to_string(&*elements).map_err(|e| Fail::Business(e.to_string()))?;
+                serde_json::to_string(&*elements).map_err(|e| Error::internal(e.to_string()))?;
             tx.history(guid, now, HISTORY_ELEMENTS, None, Some(&data))?;
             elements.clear();
         }

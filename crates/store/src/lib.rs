@@ -13,6 +13,7 @@
 
 mod access;
 mod events;
+mod faults;
 mod migrations;
 mod schedule;
 mod webhook_apps;
