@@ -4,6 +4,7 @@
 
 use baton_runtime::host::{lock_path, Host, HostConfig, HostError, UiAssets};
 use baton_runtime::InstanceChange;
+use baton_testkit::agent;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -47,13 +48,6 @@ fn start_request(payment: &str) -> Value {
 
 fn url(host: &Host, path: &str) -> String {
     format!("http://{}{path}", host.address().unwrap())
-}
-
-fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .timeout_connect(Duration::from_secs(5))
-        .timeout_read(Duration::from_secs(30))
-        .build()
 }
 
 /// Runs `f` on a thread and fails the test if it has not returned within `secs`.

@@ -2,52 +2,24 @@
 //! whose command runs the script, and fail the script (an incident, or a rejected submission)
 //! with the command's own message when the command fails.
 
-use baton_engine::{User, VirtualClock};
-use baton_runtime::{Reply, Runtime};
-use baton_store::Durability;
+use baton_engine::User;
+use baton_runtime::Runtime;
+use baton_testkit::{deploy, ok, open_in, Model};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-const NS: &str = r#"xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:custom="http://baton.dev/schema/custom""#;
-
-fn model(id: &str, body: &str) -> String {
-    format!(
-        r#"<?xml version="1.0"?><bpmn:definitions {NS} id="d_{id}"><bpmn:process id="{id}" isExecutable="true">{body}</bpmn:process></bpmn:definitions>"#
-    )
-}
-
-fn flow(id: &str, s: &str, t: &str) -> String {
-    format!(r#"<bpmn:sequenceFlow id="{id}" sourceRef="{s}" targetRef="{t}"/>"#)
-}
-
 /// start -> script task running `code` -> end.
 fn scripted(id: &str, code: &str) -> String {
-    model(
-        id,
-        &format!(
-            r#"<bpmn:startEvent id="s"/><bpmn:scriptTask id="run" scriptFormat="rhai"><bpmn:script>{code}</bpmn:script></bpmn:scriptTask><bpmn:endEvent id="e"/>{}{}"#,
-            flow("f1", "s", "run"),
-            flow("f2", "run", "e")
-        ),
-    )
-}
-
-fn ok(r: Reply) -> Value {
-    assert!(r.is_successful, "{r:?}");
-    r.data
+    Model::process(id)
+        .start("s")
+        .script_task("run", code)
+        .end("e")
+        .chain(&["s", "run", "e"])
+        .xml()
 }
 
 fn open(dir: &std::path::Path) -> Arc<Runtime> {
-    let clock = Arc::new(VirtualClock::new(VirtualClock::default_start()));
-    Arc::new(Runtime::open(&dir.join("b.db"), Durability::Normal, clock).unwrap())
-}
-
-fn deploy(rt: &Runtime, xml: &str) {
-    ok(rt.execute(
-        "DeployProcessDefinitionCommand",
-        &json!({"bpmnXml": xml}),
-        None,
-    ));
+    Arc::new(open_in(dir).0)
 }
 
 fn start(rt: &Runtime, key: &str, user: Option<&User>) -> Value {
@@ -183,12 +155,14 @@ fn a_server_script_checks_a_role_through_the_bus_as_seed_000_shows() {
         None,
     ));
     let check = r#"let teams = doQuery("GetTeamListQuery", #{}); let ok = false; for t in teams.items { if t.team == "MANAGERS" { for m in t.members { if m == currentUser { ok = true; } } } } if !ok { throw "Unauthorized: Manager approval required"; }"#;
-    let body = format!(
-        r#"<bpmn:startEvent id="s"/><bpmn:userTask id="approve"><bpmn:extensionElements><custom:properties><custom:property name="ServerScript" value='{check}'/></custom:properties></bpmn:extensionElements></bpmn:userTask><bpmn:endEvent id="e"/>{}{}"#,
-        flow("f1", "s", "approve"),
-        flow("f2", "approve", "e")
-    );
-    deploy(&rt, &model("Approval", &body));
+    let approval = Model::process("Approval")
+        .start("s")
+        .user_task("approve")
+        .props(&[("ServerScript", check)])
+        .end("e")
+        .chain(&["s", "approve", "e"])
+        .xml();
+    deploy(&rt, &approval);
     let g = start(&rt, "Approval", None)["instanceGuid"].clone();
     let bob = User {
         name: "bob".into(),

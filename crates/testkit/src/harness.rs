@@ -14,6 +14,31 @@ pub fn open_runtime(path: &Path, clock: &Arc<VirtualClock>) -> Runtime {
         .unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
 }
 
+/// Opens a runtime on `dir/baton.db` on a fresh virtual clock; answers both.
+pub fn open_in(dir: &Path) -> (Runtime, Arc<VirtualClock>) {
+    let clock = virtual_clock();
+    (open_runtime(&dir.join("baton.db"), &clock), clock)
+}
+
+/// Deploys a model as the owner; answers its `processDefinitionId`.
+pub fn deploy(rt: &Runtime, xml: &str) -> Value {
+    ok(rt.execute(
+        "DeployProcessDefinitionCommand",
+        &json!({"bpmnXml": xml}),
+        None,
+    ))["processDefinitionId"]
+        .clone()
+}
+
+/// The kinds of an instance's history entries, oldest first.
+pub fn history_kinds(rt: &Runtime, guid: &str) -> Vec<String> {
+    kinds_of(&ok(rt.execute(
+        "GetInstanceHistoryQuery",
+        &json!({"instanceGuid": guid}),
+        None,
+    )))
+}
+
 /// A virtual clock at the engine's default start (2026-01-01T00:00:00Z).
 pub fn virtual_clock() -> Arc<VirtualClock> {
     Arc::new(VirtualClock::new(VirtualClock::default_start()))
@@ -113,7 +138,7 @@ impl TestRuntime {
 
     /// The kinds of the instance's history entries, oldest first.
     pub fn history_kinds(&self, guid: &str) -> Vec<String> {
-        history_kinds(&self.run("GetInstanceHistoryQuery", json!({"instanceGuid": guid})))
+        history_kinds(&self.rt, guid)
     }
 
     /// Moves the virtual clock forward by `secs` seconds.
@@ -132,7 +157,7 @@ pub fn advance(clock: &VirtualClock, secs: i64) {
 }
 
 /// The `kind` of each entry of a `GetInstanceHistoryQuery` answer.
-pub fn history_kinds(history: &Value) -> Vec<String> {
+pub fn kinds_of(history: &Value) -> Vec<String> {
     history
         .as_array()
         .expect("history is an array")

@@ -111,6 +111,21 @@ impl Door {
     }
 }
 
+/// A response's status and its body as JSON (Null when it is not JSON).
+pub async fn answer(resp: axum::response::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
 /// The HTTP doors served on 127.0.0.1 (a free port) on their own tokio runtime thread, over a
 /// runtime the test keeps driving (virtual clock and all). Stops when dropped.
 pub struct Served {

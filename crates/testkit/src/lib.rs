@@ -6,6 +6,9 @@ pub mod harness;
 pub mod http;
 pub mod model;
 
-pub use harness::{advance, field_of, history_kinds, ok, open_runtime, virtual_clock, TestRuntime};
-pub use http::{agent, Door, Served, TestUser, ADMIN};
-pub use model::{definitions, escape, template, timer, Model, NS};
+pub use harness::{
+    advance, deploy, field_of, history_kinds, kinds_of, ok, open_in, open_runtime, virtual_clock,
+    TestRuntime,
+};
+pub use http::{agent, answer, Door, Served, TestUser, ADMIN};
+pub use model::{definitions, escape, flow, process, template, timer, Model, NS};

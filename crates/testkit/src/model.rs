@@ -39,6 +39,7 @@ struct Flow {
 #[derive(Debug, Clone)]
 pub struct Model {
     id: String,
+    name: Option<String>,
     decls: Vec<String>,
     elements: Vec<Element>,
     flows: Vec<Flow>,
@@ -73,10 +74,17 @@ impl Model {
     pub fn process(id: &str) -> Model {
         Model {
             id: id.into(),
+            name: None,
             decls: Vec::new(),
             elements: Vec::new(),
             flows: Vec::new(),
         }
+    }
+
+    /// The process's own `name` attribute.
+    pub fn process_name(mut self, name: &str) -> Model {
+        self.name = Some(name.into());
+        self
     }
 
     fn push(mut self, tag: &'static str, id: &str, inner: String) -> Model {
@@ -326,8 +334,26 @@ impl Model {
                 )),
             }
         }
-        definitions(&self.id, &self.decls.concat(), &body)
+        let xml = definitions(&self.id, &self.decls.concat(), &body);
+        match &self.name {
+            None => xml,
+            Some(n) => xml.replacen(
+                &format!(r#"<bpmn:process id="{}""#, self.id),
+                &format!(r#"<bpmn:process id="{}" name="{}""#, self.id, escape(n)),
+                1,
+            ),
+        }
     }
+}
+
+/// A process without declarations around a raw body (elements and flows as XML).
+pub fn process(process_id: &str, body: &str) -> String {
+    definitions(process_id, "", body)
+}
+
+/// One sequence flow as raw XML, for bodies written by hand.
+pub fn flow(id: &str, source: &str, target: &str) -> String {
+    format!(r#"<bpmn:sequenceFlow id="{id}" sourceRef="{source}" targetRef="{target}"/>"#)
 }
 
 /// A bundled template from `bpmn-templates/` (e.g. `payment-approval/PaymentApprovalProcess.bpmn`).

@@ -625,7 +625,7 @@ async fn instance_queries_list_and_history() {
             json!({"instanceGuid": w1}),
         )
         .await;
-    let kinds = baton_testkit::history_kinds(&h);
+    let kinds = baton_testkit::kinds_of(&h);
     assert!(
         kinds.iter().any(|k| k == "taskWaiting") && kinds.iter().any(|k| k == "elementCompleted"),
         "{kinds:?}"

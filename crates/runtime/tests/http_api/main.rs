@@ -340,7 +340,7 @@ impl Server {
                 json!({"instanceGuid": guid}),
             )
             .await;
-        baton_testkit::history_kinds(&h)
+        baton_testkit::kinds_of(&h)
     }
 
     /// What a refused command must leave alone: the instance as the query shows it, and its history.
