@@ -3,7 +3,7 @@
 //! State is a tree of *scopes* (the process instance, each embedded sub-process, each called
 //! process, each multi-instance body and each of its inner instances) and a set of *tokens*, each
 //! sitting at one flow node inside one scope. An activity that contains other nodes (sub-process,
-//! call activity, multi-instance body) keeps its token parked (`Active`) while its child scope
+//! call activity, multi-instance body) keeps its token parked (`InScope`) while its child scope
 //! runs; when the child scope has no tokens left the parked token moves on. A process instance is
 //! complete when its root scope has no tokens left.
 //!
@@ -33,6 +33,12 @@
 //! subscription) is detected *before* anything changes and returned as `CommandError`; a failure
 //! while running (script error, no flow selected) is not a command error but an *incident*
 //! recorded on the element, and the instance becomes FAILED until retried.
+//!
+//! Persisted state: an `Instance` names processes, nodes and flows by arena index, so it also
+//! carries the fingerprint of the model it was written for ([`Engine::fingerprint`]); `apply`
+//! refuses it against any other model, and hosts call [`Engine::check_state`] on a state they
+//! load before reading it through the views. It keeps no history: the walk is in the
+//! `ElementEntered` effects, so its size follows what is live now, not how long it ran.
 
 use crate::api::{CommandError, Effect, Status, User};
 use crate::clock::Clock;
@@ -440,6 +446,8 @@ impl Engine {
 
     /// Whether `inst` can be read against this model: its fingerprint is this model's, or 0 (a
     /// state written before fingerprints). Otherwise `CommandError::StateMismatch`, naming both.
+    /// `apply` checks it itself; the views (`waiting`, `variables`, ...) do not, so a host calls
+    /// this on a state it loads before reading it.
     pub fn check_state(&self, inst: &Instance) -> Result<(), CommandError> {
         if inst.model == 0 || inst.model == self.fingerprint {
             return Ok(());
