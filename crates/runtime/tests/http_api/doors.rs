@@ -321,3 +321,43 @@ async fn the_type_form_answers_success_data_message_and_string_errors() {
         json!({"approved": true, "approvedAmount": 900, "approvedBy": "mary"})
     );
 }
+
+#[test]
+fn the_doors_answer_the_same_over_a_real_socket() {
+    let s = server();
+    let served = baton_testkit::Served::start(s.state());
+    // No token: 401 in the execute envelope.
+    let (code, v) = served.post(
+        "/api/v1/execute",
+        None,
+        &json!({"cmd": "GetUserListQuery", "data": {}}),
+    );
+    assert_eq!(code, 401, "{v}");
+    assert_eq!(v["message"], "missing or invalid bearer token");
+    // The administrator deploys, bob starts, and the runtime behind the socket has both.
+    let (code, v) = served.exec(
+        ADMIN,
+        "DeployProcessDefinitionCommand",
+        json!({"bpmnXml": callback_wait()}),
+    );
+    assert_eq!((code, v["isSuccessful"].clone()), (200, json!(true)), "{v}");
+    let (code, v) = served.exec(
+        &s.bob,
+        "StartProcessInstanceCommand",
+        json!({"processKey": "CallbackFlow", "context": {"ref": "SOCK-1"}}),
+    );
+    assert_eq!(
+        (code, v["data"]["status"].clone()),
+        (200, json!("WAITING")),
+        "{v}"
+    );
+    // A 403 keeps its status over the wire.
+    let (code, v) = served.exec(&s.bob, "CreateUserCommand", json!({"userName": "x"}));
+    assert_eq!(
+        (code, v["isSuccessful"].clone()),
+        (403, json!(false)),
+        "{v}"
+    );
+    let listed = s.door.t.run("GetProcessInstanceListQuery", json!({}));
+    assert_eq!(listed["totalCount"], 1, "{listed}");
+}

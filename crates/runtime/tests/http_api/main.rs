@@ -8,7 +8,8 @@
 //! - a field error: 200, `isSuccessful: false`, `message: "Validation failed"`, exactly one
 //!   field error;
 //! - a business failure: 200, `isSuccessful: false`, no `errors`, no `data`;
-//! - forbidden: 403, `isSuccessful: false`.
+//! - forbidden: 403, `isSuccessful: false`, `code: "FORBIDDEN"`;
+//! - every failure carries a `code` (never `INTERNAL` for a refusal), a success none.
 //!
 //! Around the tables, each test checks what a refused command must leave alone (the instance
 //! and its history, the lists) and what a successful one changed. One file a concept: doors
@@ -265,6 +266,16 @@ impl Server {
         let (code, v) = self.exec(&c.who, c.cmd, c.data.clone()).await;
         let context = format!("case {n}: {} {}: {v}", c.cmd, c.data);
         let message = v["message"].as_str().unwrap_or_default().to_string();
+        // Every failure names its kind in `code`; a success has none.
+        let code_of = v["code"].as_str().unwrap_or_default().to_string();
+        match &c.expect {
+            Expect::Ok(_) => assert!(v.get("code").is_none(), "{context}"),
+            Expect::Forbidden(_) => assert_eq!(code_of, "FORBIDDEN", "{context}"),
+            Expect::Field(..) | Expect::Refused(_) => assert!(
+                !code_of.is_empty() && code_of != "INTERNAL",
+                "a refusal names its code: {context}"
+            ),
+        }
         match &c.expect {
             Expect::Ok(checks) => {
                 assert_eq!(code, StatusCode::OK, "{context}");
