@@ -590,7 +590,8 @@ impl Runtime {
             let outcome = match found {
                 Ok(Some(job)) => self.perform(&job),
                 Ok(None) => Err("the job was deleted".into()),
-                Err(e) => Err(e.to_string()),
+                // The run's record shows a reference, the log the detail.
+                Err(e) => Err(Error::from(e).public().message),
             };
             let at = self.now();
             let (status, result, error) = match outcome {

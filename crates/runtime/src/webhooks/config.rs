@@ -4,7 +4,7 @@
 use super::mapping::check_mapping;
 use super::verify::{standard_key, SCHEMES};
 use super::{hook_id, KEY_PREFIX, URL_PREFIX};
-use crate::{opt_text, paging, text, Answer, Caller, Error, Runtime};
+use crate::{opt_text, paging, text, Answer, Caller, Code, Error, Runtime};
 use baton_store::{NewWebhookConfig, WebhookConfigRow};
 use serde_json::{json, Map, Value};
 use std::net::IpAddr;
@@ -290,7 +290,8 @@ impl Runtime {
                         "another webhook configuration already uses {f} '{}'",
                         value.unwrap_or_default()
                     ),
-                ));
+                )
+                .with_code(Code::Conflict));
             }
             let c = NewWebhookConfig {
                 name: &name,

@@ -54,6 +54,7 @@ impl Runtime {
                 "id",
                 format!("webhook request {id} has no configuration to run it through (unknown path, or the configuration was deleted)"),
             )
+            .with_code(Code::Rejected)
         })?;
         let found = self.store().webhook_config(config_id)?;
         let config = found.ok_or_else(|| {
