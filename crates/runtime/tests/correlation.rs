@@ -4,7 +4,7 @@
 
 use baton_engine::Clock;
 use baton_runtime::{Caller, Reply};
-use baton_testkit::{definitions as model, deploy, flow, history_kinds, ok, open_in, Model};
+use baton_testkit::{deploy, history_kinds, ok, open_in, Model};
 use serde_json::json;
 
 /// Waits for message OrderPaid keyed by `orderId`.
@@ -283,25 +283,20 @@ fn many_clients_at_once_commit_every_step_exactly_once() {
 fn a_thrown_signal_reaches_other_waiting_instances_through_the_outbox() {
     let dir = tempfile::tempdir().unwrap();
     let (rt, _) = open_in(dir.path());
-    let decls = r#"<bpmn:signal id="S" name="Alarm"/>"#;
-    let catcher = model(
-        "Catcher",
-        decls,
-        &format!(
-            r#"<bpmn:startEvent id="s"/><bpmn:intermediateCatchEvent id="c"><bpmn:signalEventDefinition signalRef="S"/></bpmn:intermediateCatchEvent><bpmn:endEvent id="e"/>{}{}"#,
-            flow("f1", "s", "c"),
-            flow("f2", "c", "e")
-        ),
-    );
-    let thrower = model(
-        "Thrower",
-        decls,
-        &format!(
-            r#"<bpmn:startEvent id="s"/><bpmn:intermediateThrowEvent id="t"><bpmn:signalEventDefinition signalRef="S"/></bpmn:intermediateThrowEvent><bpmn:endEvent id="e"/>{}{}"#,
-            flow("f1", "s", "t"),
-            flow("f2", "t", "e")
-        ),
-    );
+    let catcher = Model::process("Catcher")
+        .signal("S", "Alarm")
+        .start("s")
+        .catch_signal("c", "S")
+        .end("e")
+        .chain(&["s", "c", "e"])
+        .xml();
+    let thrower = Model::process("Thrower")
+        .signal("S", "Alarm")
+        .start("s")
+        .throw_signal("t", "S")
+        .end("e")
+        .chain(&["s", "t", "e"])
+        .xml();
     let c = deploy(&rt, &catcher);
     let t = deploy(&rt, &thrower);
     let waiting: Vec<String> = (0..3)
@@ -343,12 +338,16 @@ fn a_thrown_signal_reaches_other_waiting_instances_through_the_outbox() {
 fn incidents_are_listed_while_open_and_resolved_by_a_successful_retry() {
     let dir = tempfile::tempdir().unwrap();
     let (rt, _) = open_in(dir.path());
-    let body = format!(
-        r#"<bpmn:startEvent id="s"/><bpmn:scriptTask id="Calc" scriptFormat="rhai"><bpmn:script>if amount &gt; 100 {{ throw "too large" }}; total = amount * 2;</bpmn:script></bpmn:scriptTask><bpmn:endEvent id="e"/>{}{}"#,
-        flow("f1", "s", "Calc"),
-        flow("f2", "Calc", "e")
-    );
-    let def = deploy(&rt, &model("Calc", "", &body));
+    let calc = Model::process("Calc")
+        .start("s")
+        .script_task(
+            "Calc",
+            r#"if amount > 100 { throw "too large" }; total = amount * 2;"#,
+        )
+        .end("e")
+        .chain(&["s", "Calc", "e"])
+        .xml();
+    let def = deploy(&rt, &calc);
     let s = ok(rt.execute(
         "StartProcessInstanceCommand",
         &json!({"processDefinitionId": def, "variables": {"amount": 500}}),
@@ -425,23 +424,19 @@ fn the_inbox_shows_a_user_only_what_they_may_work_on() {
 fn message_and_signal_start_events_start_new_instances_when_nothing_waits() {
     let dir = tempfile::tempdir().unwrap();
     let (rt, _) = open_in(dir.path());
-    let by_message = model(
-        "OnOrder",
-        r#"<bpmn:message id="M" name="OrderPlaced"/>"#,
-        &format!(
-            r#"<bpmn:startEvent id="s"><bpmn:messageEventDefinition messageRef="M"/></bpmn:startEvent><bpmn:userTask id="Pack"/><bpmn:endEvent id="e"/>{}{}"#,
-            flow("f1", "s", "Pack"),
-            flow("f2", "Pack", "e")
-        ),
-    );
-    let by_signal = model(
-        "OnAlarm",
-        r#"<bpmn:signal id="S" name="Alarm"/>"#,
-        &format!(
-            r#"<bpmn:startEvent id="s"><bpmn:signalEventDefinition signalRef="S"/></bpmn:startEvent><bpmn:endEvent id="e"/>{}"#,
-            flow("f1", "s", "e")
-        ),
-    );
+    let by_message = Model::process("OnOrder")
+        .message("M", "OrderPlaced")
+        .start_message("s", "M")
+        .user_task("Pack")
+        .end("e")
+        .chain(&["s", "Pack", "e"])
+        .xml();
+    let by_signal = Model::process("OnAlarm")
+        .signal("S", "Alarm")
+        .start_signal("s", "S")
+        .end("e")
+        .chain(&["s", "e"])
+        .xml();
     deploy(&rt, &by_message);
     deploy(&rt, &by_signal);
     let m = json!({"messageName": "OrderPlaced", "correlationKey": "O-1", "variables": {"sku": "A1"}, "messageId": "order-1"});
@@ -495,12 +490,14 @@ fn message_and_signal_start_events_start_new_instances_when_nothing_waits() {
 fn a_callback_for_a_form_mode_task_is_refused_and_points_to_the_form_submission() {
     let dir = tempfile::tempdir().unwrap();
     let (rt, _) = open_in(dir.path());
-    let body = format!(
-        r#"<bpmn:startEvent id="s"/><bpmn:receiveTask id="Review"><bpmn:extensionElements><custom:properties><custom:property name="correlationKey" value="context.ref"/><custom:property name="form" value="review-form"/></custom:properties></bpmn:extensionElements></bpmn:receiveTask><bpmn:endEvent id="e"/>{}{}"#,
-        flow("f1", "s", "Review"),
-        flow("f2", "Review", "e")
-    );
-    let def = deploy(&rt, &model("FormFlow", "", &body));
+    let form_flow = Model::process("FormFlow")
+        .start("s")
+        .receive_task("Review")
+        .props(&[("correlationKey", "context.ref"), ("form", "review-form")])
+        .end("e")
+        .chain(&["s", "Review", "e"])
+        .xml();
+    let def = deploy(&rt, &form_flow);
     let guid = ok(rt.execute(
         "StartProcessInstanceCommand",
         &json!({"processDefinitionId": def, "variables": {"ref": "R-1"}}),

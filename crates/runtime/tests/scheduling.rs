@@ -5,7 +5,7 @@
 use baton_engine::{Clock, VirtualClock};
 use baton_runtime::{Reply, Runtime};
 use baton_store::Durability;
-use baton_testkit::{flow, ok, process, timer, virtual_clock};
+use baton_testkit::{flow, ok, timer, virtual_clock, Model};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -93,15 +93,12 @@ fn stamp(t: Timestamp) -> String {
 
 /// Start -> intermediate timer (PT30M) -> end.
 fn wait_30m() -> String {
-    process(
-        "Wait30",
-        &format!(
-            r#"<bpmn:startEvent id="s"/><bpmn:intermediateCatchEvent id="wait">{}</bpmn:intermediateCatchEvent><bpmn:endEvent id="e"/>{}{}"#,
-            timer("timeDuration", "PT30M"),
-            flow("f1", "s", "wait"),
-            flow("f2", "wait", "e")
-        ),
-    )
+    Model::process("Wait30")
+        .start("s")
+        .catch_timer("wait", "timeDuration", "PT30M")
+        .end("e")
+        .chain(&["s", "wait", "e"])
+        .xml()
 }
 
 #[test]
@@ -163,23 +160,26 @@ fn boundary_timers_interrupting_and_cycling_and_an_event_subprocess_timer() {
     let t = open(&dir.path().join("t.db"), &virtual_clock());
     // A review with a 1-day deadline (interrupting), a reminder every 2 hours (R3, not
     // interrupting), and an event sub-process that logs after 90 minutes.
-    let body = format!(
-        r#"<bpmn:startEvent id="s"/><bpmn:userTask id="review"/>
-        <bpmn:boundaryEvent id="deadline" attachedToRef="review">{}</bpmn:boundaryEvent>
-        <bpmn:boundaryEvent id="remind" attachedToRef="review" cancelActivity="false">{}</bpmn:boundaryEvent>
-        <bpmn:endEvent id="done"/><bpmn:endEvent id="late"/><bpmn:endEvent id="reminded"/>
-        <bpmn:subProcess id="watch" triggeredByEvent="true"><bpmn:startEvent id="ws" isInterrupting="false">{}</bpmn:startEvent><bpmn:endEvent id="we"/>{}</bpmn:subProcess>
-        {}{}{}{}"#,
-        timer("timeDuration", "P1D"),
-        timer("timeCycle", "R3/PT2H"),
+    let watch = format!(
+        r#"<bpmn:subProcess id="watch" triggeredByEvent="true"><bpmn:startEvent id="ws" isInterrupting="false">{}</bpmn:startEvent><bpmn:endEvent id="we"/>{}</bpmn:subProcess>"#,
         timer("timeDuration", "PT90M"),
         flow("w1", "ws", "we"),
-        flow("f1", "s", "review"),
-        flow("f2", "review", "done"),
-        flow("f3", "deadline", "late"),
-        flow("f4", "remind", "reminded")
     );
-    t.deploy(&process("Review", &body));
+    let review = Model::process("Review")
+        .start("s")
+        .user_task("review")
+        .boundary_timer("deadline", "review", "timeDuration", "P1D")
+        .boundary_timer("remind", "review", "timeCycle", "R3/PT2H")
+        .attr("cancelActivity", "false")
+        .end("done")
+        .end("late")
+        .end("reminded")
+        .raw("watch", &watch)
+        .chain(&["s", "review", "done"])
+        .flow("deadline", "late")
+        .flow("remind", "reminded")
+        .xml();
+    t.deploy(&review);
     let g = t.start("Review");
     // The instance's row is its earliest timer: the event sub-process at 90 minutes.
     assert_eq!(
@@ -234,15 +234,17 @@ fn boundary_timers_interrupting_and_cycling_and_an_event_subprocess_timer() {
 fn timeout_minutes_expires_the_callback_and_takes_the_timer_boundary() {
     let dir = tempfile::tempdir().unwrap();
     let t = open(&dir.path().join("t.db"), &virtual_clock());
-    let body = format!(
-        r#"<bpmn:startEvent id="s"/><bpmn:receiveTask id="pay"><bpmn:extensionElements><custom:properties><custom:property name="correlationKey" value="'PAY-1'"/><custom:property name="TimeoutMinutes" value="15"/></custom:properties></bpmn:extensionElements></bpmn:receiveTask>
-        <bpmn:boundaryEvent id="expired" attachedToRef="pay">{}</bpmn:boundaryEvent><bpmn:endEvent id="paid"/><bpmn:endEvent id="gaveUp"/>{}{}{}"#,
-        timer("timeDuration", "PT15M"),
-        flow("f1", "s", "pay"),
-        flow("f2", "pay", "paid"),
-        flow("f3", "expired", "gaveUp")
-    );
-    t.deploy(&process("Pay", &body));
+    let pay = Model::process("Pay")
+        .start("s")
+        .receive_task("pay")
+        .props(&[("correlationKey", "'PAY-1'"), ("TimeoutMinutes", "15")])
+        .boundary_timer("expired", "pay", "timeDuration", "PT15M")
+        .end("paid")
+        .end("gaveUp")
+        .chain(&["s", "pay", "paid"])
+        .flow("expired", "gaveUp")
+        .xml();
+    t.deploy(&pay);
     let g = t.start("Pay");
     t.at(15 * 60);
     assert_eq!(t.status(&g), "COMPLETED");
@@ -261,14 +263,11 @@ fn timer_start_events_start_instances_and_a_new_version_replaces_them() {
     let dir = tempfile::tempdir().unwrap();
     let t = open(&dir.path().join("t.db"), &virtual_clock());
     let cycle = |id: &str, value: &str| {
-        process(
-            id,
-            &format!(
-                r#"<bpmn:startEvent id="tick">{}</bpmn:startEvent><bpmn:endEvent id="e"/>{}"#,
-                timer("timeCycle", value),
-                flow("f", "tick", "e")
-            ),
-        )
+        Model::process(id)
+            .start_timer("tick", "timeCycle", value)
+            .end("e")
+            .flow_id("f", "tick", "e")
+            .xml()
     };
     let v1 = t.deploy(&cycle("Hourly", "R3/PT1H"));
     let rows = t.timers("start");
@@ -331,19 +330,22 @@ fn timer_start_events_start_instances_and_a_new_version_replaces_them() {
     );
 
     // A timeDate in the past fires at once; an expression cannot be scheduled: a warning.
-    t.deploy(&process(
-        "Once",
-        &format!(
-            r#"<bpmn:startEvent id="at">{}</bpmn:startEvent><bpmn:endEvent id="e"/>{}"#,
-            timer("timeDate", "2025-06-01T00:00:00Z"),
-            flow("f", "at", "e")
-        ),
-    ));
+    t.deploy(
+        &Model::process("Once")
+            .start_timer("at", "timeDate", "2025-06-01T00:00:00Z")
+            .end("e")
+            .flow_id("f", "at", "e")
+            .xml(),
+    );
     t.rt.fire_due();
     assert_eq!(t.instances_of("Once"), 1);
     let dep = t.run(
         "DeployProcessDefinitionCommand",
-        json!({"bpmnXml": process("Expr", &format!(r#"<bpmn:startEvent id="x">{}</bpmn:startEvent><bpmn:endEvent id="e"/>{}"#, timer("timeDuration", "${delay}"), flow("f", "x", "e")))}),
+        json!({"bpmnXml": Model::process("Expr")
+            .start_timer("x", "timeDuration", "${delay}")
+            .end("e")
+            .flow_id("f", "x", "e")
+            .xml()}),
     );
     let w = dep["warnings"].to_string();
     assert!(w.contains("'x'") && w.contains("expression"), "{w}");
@@ -358,15 +360,12 @@ fn bad_timer_values_are_refused_at_deploy_naming_the_element() {
         ("timeDuration", "PT5Q", "not an ISO 8601 duration"),
         ("timeCycle", "0 */5 * * *X", "day-of-week"),
     ] {
-        let xml = process(
-            "Bad",
-            &format!(
-                r#"<bpmn:startEvent id="s"/><bpmn:intermediateCatchEvent id="wait">{}</bpmn:intermediateCatchEvent><bpmn:endEvent id="e"/>{}{}"#,
-                timer(kind, value),
-                flow("f1", "s", "wait"),
-                flow("f2", "wait", "e")
-            ),
-        );
+        let xml = Model::process("Bad")
+            .start("s")
+            .catch_timer("wait", kind, value)
+            .end("e")
+            .chain(&["s", "wait", "e"])
+            .xml();
         let m = t.field(
             "DeployProcessDefinitionCommand",
             json!({"bpmnXml": xml}),
@@ -462,14 +461,14 @@ fn jobs_run_on_their_cron_schedule_and_record_every_run() {
 fn the_four_execution_types_and_run_now() {
     let dir = tempfile::tempdir().unwrap();
     let t = open(&dir.path().join("t.db"), &virtual_clock());
-    let def = t.deploy(&process(
-        "Posting",
-        &format!(
-            r#"<bpmn:startEvent id="s"/><bpmn:userTask id="check"/><bpmn:endEvent id="e"/>{}{}"#,
-            flow("f1", "s", "check"),
-            flow("f2", "check", "e")
-        ),
-    ));
+    let def = t.deploy(
+        &Model::process("Posting")
+            .start("s")
+            .user_task("check")
+            .end("e")
+            .chain(&["s", "check", "e"])
+            .xml(),
+    );
     let every = "0 0 1 * *";
     // 0: one command.
     let (c, _) = job(
@@ -899,21 +898,21 @@ fn advancing_a_virtual_clock_fires_timers_and_jobs_in_order_at_their_own_times()
 fn random_clock_jumps_keep_the_timer_table_and_the_instances_in_step() {
     let dir = tempfile::tempdir().unwrap();
     let t = open(&dir.path().join("t.db"), &virtual_clock());
-    let body = format!(
-        r#"<bpmn:startEvent id="s"/><bpmn:userTask id="work"/>
-        <bpmn:boundaryEvent id="remind" attachedToRef="work" cancelActivity="false">{}</bpmn:boundaryEvent>
-        <bpmn:boundaryEvent id="deadline" attachedToRef="work">{}</bpmn:boundaryEvent>
-        <bpmn:scriptTask id="count" scriptFormat="rhai"><bpmn:script>reminders = reminders + 1;</bpmn:script></bpmn:scriptTask>
-        <bpmn:endEvent id="done"/><bpmn:endEvent id="counted"/><bpmn:endEvent id="late"/>{}{}{}{}{}"#,
-        timer("timeCycle", "R/PT7M"),
-        timer("timeDuration", "${limit}"),
-        flow("f1", "s", "work"),
-        flow("f2", "work", "done"),
-        flow("f3", "remind", "count"),
-        flow("f4", "count", "counted"),
-        flow("f5", "deadline", "late")
-    );
-    t.deploy(&process("Jumpy", &body));
+    let jumpy = baton_testkit::Model::process("Jumpy")
+        .start("s")
+        .user_task("work")
+        .boundary_timer("remind", "work", "timeCycle", "R/PT7M")
+        .attr("cancelActivity", "false")
+        .boundary_timer("deadline", "work", "timeDuration", "${limit}")
+        .script_task("count", "reminders = reminders + 1;")
+        .end("done")
+        .end("counted")
+        .end("late")
+        .chain(&["s", "work", "done"])
+        .chain(&["remind", "count", "counted"])
+        .flow("deadline", "late")
+        .xml();
+    t.deploy(&jumpy);
     // A small deterministic generator (no dependency, same sequence every run).
     let mut seed: u64 = 0x5eed_ba70;
     let mut next = |n: u64| {
