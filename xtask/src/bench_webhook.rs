@@ -403,8 +403,10 @@ fn run_baton(o: &Options, work: &Path, rep: usize, target: Option<usize>) -> Res
             r#"{{"name":"bench","url":"{HOOK_PATH}","executionType":0,"commandName":"ReturnCallbackCommand","commandData":{{"correlationKey":"body.data.reference","result":"{{status: body.data.status, amount: body.data.amount, reference: body.data.reference}}"}},"verification":{{"scheme":"paystack","secret":"{SECRET}"}}}}"#
         ),
     )?;
-    // Without a count to aim for, start for 1.5x the wrk run: a resume does more than a start
-    // (two more writes for the request log), so that is at least 1.5x what wrk will send.
+    // Without a count to aim for, start instances for 1.5x the wrk run: a resume does more
+    // than a start (two more writes for the request log), so that is at least 1.5x what wrk
+    // will send. Every rep starts from the same conditions that way, even when the resume rate
+    // depends on how many instances wait (it is not sized from an earlier rep's rate).
     let (want, deadline) = match target {
         Some(n) => (n, None),
         None => (
@@ -502,14 +504,7 @@ pub(crate) fn bench_webhook(args: &[String]) -> Result<()> {
     let mut baton_runs: Vec<BatonRun> = Vec::new();
     for rep in 1..=o.reps {
         echo_runs.push(run_echo(&o, &echo, &peers, &work, rep)?);
-        let target = o.instances.or_else(|| {
-            baton_runs
-                .iter()
-                .map(|r| r.wrk.requests as usize)
-                .max()
-                .map(|n| n * 3 / 2)
-        });
-        baton_runs.push(run_baton(&o, &work, rep, target)?);
+        baton_runs.push(run_baton(&o, &work, rep, o.instances)?);
         for ext in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(work.join(format!("baton-{rep}/bench.db{ext}")));
         }
