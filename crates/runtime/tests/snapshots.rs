@@ -27,6 +27,8 @@
 
 #[path = "snapshot_cases/definitions.rs"]
 mod cases_definitions;
+#[path = "snapshot_cases/doors.rs"]
+mod cases_doors;
 #[path = "snapshot_cases/events.rs"]
 mod cases_events;
 #[path = "snapshot_cases/instances.rs"]
@@ -91,7 +93,22 @@ impl Story {
 
     /// `POST path` without a token (the webhook doors); records `{step, path, status, answer}`.
     pub async fn post(&mut self, step: &str, path: &str, body: Value) -> Value {
-        let (status, answer) = self.door.post(path, None, body.to_string()).await;
+        self.post_as(step, path, None, body).await
+    }
+
+    /// `POST path` with an optional bearer token; records `{step, path, status, answer}`.
+    pub async fn post_as(
+        &mut self,
+        step: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> Value {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let (status, answer) = self
+            .door
+            .post(path, auth.as_deref(), body.to_string())
+            .await;
         self.steps.push(json!({
             "step": step,
             "path": path,

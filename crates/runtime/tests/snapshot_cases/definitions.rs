@@ -141,24 +141,3 @@ async fn definitions() {
     .await;
     s.check("definitions");
 }
-
-#[tokio::test]
-async fn doors() {
-    let mut s = Story::new();
-    s.admin("an unknown command", "NoSuchCommand", json!({}))
-        .await;
-    s.admin(
-        "data that is not an object",
-        "GetUserListQuery",
-        json!([1, 2]),
-    )
-    .await;
-    s.call(
-        "a token nobody holds",
-        "wrong-token-0123456789",
-        "GetUserListQuery",
-        json!({}),
-    )
-    .await;
-    s.check("doors");
-}
