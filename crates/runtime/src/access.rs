@@ -62,17 +62,20 @@ pub enum ActAsError {
 impl Runtime {
     /// The caller a bearer token stands for, if the token is live.
     pub fn authenticate(&self, token: &str) -> Option<Caller> {
-        let row = self
-            .store()
-            .user_by_token_hash(&hash(token.trim()))
-            .ok()??;
-        Some(Caller {
+        self.token_caller(token).ok().flatten()
+    }
+
+    /// As [`Runtime::authenticate`], telling a token that is not live (`Ok(None)`) from one
+    /// that could not be checked (the database failed).
+    pub(crate) fn token_caller(&self, token: &str) -> Result<Option<Caller>, Error> {
+        let row = self.store().user_by_token_hash(&hash(token.trim()))?;
+        Ok(row.map(|row| Caller {
             user: Some(User {
                 name: row.user_name,
                 teams: row.teams,
             }),
             admin: row.is_admin,
-        })
+        }))
     }
 
     /// The caller an administrator becomes when acting for `user_name` (the task inbox's "act

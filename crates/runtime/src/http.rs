@@ -350,18 +350,22 @@ async fn caller(
         })?
         .filter(|s| !s.is_empty());
     let state = state.clone();
-    let found = tokio::task::spawn_blocking(move || {
-        let caller = state.runtime.authenticate(&token)?;
-        Some(match act_as {
-            Some(name) => state.runtime.acting_as(&caller, &name),
-            None => Ok(caller),
-        })
+    let found = tokio::task::spawn_blocking(move || -> Result<Option<Caller>, Error> {
+        // A token that cannot be checked (the file is unreadable) is an internal failure, not
+        // a wrong token.
+        let Some(caller) = state.runtime.token_caller(&token)? else {
+            return Ok(None);
+        };
+        Ok(Some(match act_as {
+            Some(name) => state.runtime.acting_as(&caller, &name)?,
+            None => caller,
+        }))
     })
     .await;
     match found {
-        Ok(Some(Ok(caller))) => Ok(caller),
-        Ok(Some(Err(e))) => Err(refuse(door, e.into())),
-        Ok(None) => Err(unauthorized(door)),
+        Ok(Ok(Some(caller))) => Ok(caller),
+        Ok(Ok(None)) => Err(unauthorized(door)),
+        Ok(Err(e)) => Err(refuse(door, e)),
         Err(e) => Err(internal(door, e)),
     }
 }
