@@ -6,7 +6,8 @@
 //! Status codes (API.md): 200 for a handled command, success or business failure; 400 for
 //! malformed JSON or an unknown command; 401 without a live bearer token (tokens are checked
 //! against the hashes in the database); 403 when the token's user may not do this; 413 for a
-//! body over the limit.
+//! body over the limit; 500 when Baton itself failed (a reference, never the detail). Each
+//! failure's status comes from its code (`Code::http_status`, error.rs), the one table.
 //!
 //! `POST /webhook/{path}` and `POST /webhook/k/{key}` are the incoming webhook doors
 //! (`webhooks.rs`, docs/webhooks.md): no bearer token (the signature is the authentication),
@@ -22,7 +23,7 @@
 //! with `#/...`), a strict CSP on `index.html`, and a page saying how to build the UI when the
 //! binary has none.
 
-use crate::{Caller, Code, Door as Doors, Error, Reply, Runtime};
+use crate::{Caller, Code, Door, Error, Reply, Runtime};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -110,7 +111,7 @@ async fn events(
 ) -> Response {
     use axum::response::sse::{Event, KeepAlive, Sse};
     use tokio::sync::broadcast::error::RecvError;
-    if let Err(refused) = caller(&state, Door::Execute, &headers).await {
+    if let Err(refused) = caller(&state, Shape::Execute, &headers).await {
         return refused;
     }
     let changes = state.runtime.subscribe_changes();
@@ -267,37 +268,37 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// Which envelope an error answer uses: seed 000's `isSuccessful` or seed 001's `success`.
 #[derive(Clone, Copy)]
-enum Door {
+enum Shape {
     Execute,
     Bpm,
 }
 
 /// A failure at a command door, in the door's envelope, with the status of its code (the one
 /// table, `Code::http_status`). An internal detail is logged and replaced by a reference.
-fn refuse(door: Door, e: Error) -> Response {
+fn refuse(door: Shape, e: Error) -> Response {
     let e = e.public();
-    let status = StatusCode::from_u16(e.code.http_status(Doors::Command))
+    let status = StatusCode::from_u16(e.code.http_status(Door::Command))
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = match door {
-        Door::Execute => json!({"isSuccessful": false, "message": e.message, "code": e.code}),
+        Shape::Execute => json!({"isSuccessful": false, "message": e.message, "code": e.code}),
         // Seed 001's shape is exactly these four keys: no code (the status still tells).
-        Door::Bpm => json!({"success": false, "data": null, "message": e.message, "errors": []}),
+        Shape::Bpm => json!({"success": false, "data": null, "message": e.message, "errors": []}),
     };
     (status, Json(body)).into_response()
 }
 
-fn unauthorized(door: Door) -> Response {
+fn unauthorized(door: Shape) -> Response {
     refuse(
         door,
         Error::new(Code::Unauthorized, "missing or invalid bearer token"),
     )
 }
 
-fn bad_request(door: Door, message: String) -> Response {
+fn bad_request(door: Shape, message: String) -> Response {
     refuse(door, Error::new(Code::BadRequest, message))
 }
 
-fn parse_body(door: Door, body: &Bytes) -> Result<Map<String, Value>, Box<Response>> {
+fn parse_body(door: Shape, body: &Bytes) -> Result<Map<String, Value>, Box<Response>> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(Box::new(bad_request(
@@ -321,7 +322,7 @@ fn status(reply: &Reply) -> StatusCode {
 
 /// A command whose thread ended without an answer (it panicked): internal, the panic text in
 /// the log only.
-fn internal(door: Door, e: tokio::task::JoinError) -> Response {
+fn internal(door: Shape, e: tokio::task::JoinError) -> Response {
     refuse(
         door,
         Error::internal(format!("the command's thread failed: {e}")),
@@ -332,7 +333,7 @@ fn internal(door: Door, e: tokio::task::JoinError) -> Response {
 /// without a live token learns nothing about what the body should hold.
 async fn caller(
     state: &Arc<AppState>,
-    door: Door,
+    door: Shape,
     headers: &HeaderMap,
 ) -> Result<Caller, Response> {
     let token = bearer(headers)
@@ -376,7 +377,7 @@ pub const ACT_AS: &str = "x-baton-act-as";
 /// Runs the command off the async workers.
 async fn run(
     state: Arc<AppState>,
-    door: Door,
+    door: Shape,
     caller: Caller,
     cmd: String,
     data: Value,
@@ -387,7 +388,7 @@ async fn run(
 }
 
 async fn execute(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let door = Door::Execute;
+    let door = Shape::Execute;
     let who = match caller(&state, door, &headers).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -410,7 +411,7 @@ async fn execute(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
 }
 
 async fn bpm_cmd(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let door = Door::Bpm;
+    let door = Shape::Bpm;
     let who = match caller(&state, door, &headers).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -502,7 +503,7 @@ async fn receive_webhook(
                 StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (code, Json(answer.body)).into_response()
         }
-        Err(e) => internal(Door::Execute, e),
+        Err(e) => internal(Shape::Execute, e),
     }
 }
 
