@@ -202,7 +202,7 @@ impl Error {
     /// The same failure under another code (messages and fields unchanged).
     pub fn with_code(mut self, code: Code) -> Error {
         self.code = code;
-        self.shown = code != Code::Internal || self.shown;
+        self.shown = code != Code::Internal;
         self
     }
 
