@@ -10,6 +10,7 @@
 //!
 //! What must hold:
 //! - `apply` never panics (a panic fails the case);
+//! - the state reads back from its JSON as it was written, and names this model;
 //! - a refused event (`Err`) leaves the instance byte for byte as it was;
 //! - a parallel join fires exactly once per complete set of arrivals, and its marker follows
 //!   each firing; an exclusive or inclusive join passes on exactly what its split sent in;
@@ -403,6 +404,12 @@ impl Run {
 
     /// What holds after every step.
     fn check(&self) -> Result<(), TestCaseError> {
+        // What the runtime stores is what it reads back.
+        let stored = serde_json::to_string(&self.inst).unwrap();
+        let loaded: Instance = serde_json::from_str(&stored)
+            .map_err(|e| TestCaseError::fail(format!("the state does not load back: {e}")))?;
+        prop_assert_eq!(serde_json::to_string(&loaded).unwrap(), stored);
+        prop_assert!(self.engine.check_state(&loaded).is_ok());
         prop_assert!(
             self.engine.incidents(&self.inst).is_empty(),
             "no generated model raises an incident: {:?}",
