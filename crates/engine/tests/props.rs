@@ -1,7 +1,8 @@
 //! Properties of the executor over generated models and event sequences.
 //!
 //! A model is a structured process built from blocks: sequences, exclusive, parallel and
-//! inclusive splits with their joins, tasks, user tasks, receive tasks (each with its own
+//! inclusive splits with their joins, embedded sub-processes, tasks, user tasks (some with an
+//! interrupting timer boundary, some multi-instance), receive tasks (each with its own
 //! correlation key and message), message catch events, timers and script tasks. Every join is
 //! followed by a plain task (its *marker*), so how often a join fired is how often its marker
 //! was entered. Then a random sequence of events is applied: completions and callbacks for
@@ -34,6 +35,13 @@ enum Leaf {
     Message,
     Timer(u8),
     Script,
+    /// A user task with an interrupting timer boundary; both ways meet at an exclusive merge.
+    UserOrTimeout(u8),
+    /// A multi-instance user task: this many instances, one after the other or all at once.
+    MultiUser {
+        count: u8,
+        sequential: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +51,8 @@ enum Block {
     Xor(Vec<Block>),
     And(Vec<Block>),
     Or(Vec<Block>),
+    /// An embedded sub-process around a block.
+    Sub(Box<Block>),
 }
 
 fn block() -> impl Strategy<Value = Block> {
@@ -53,6 +63,9 @@ fn block() -> impl Strategy<Value = Block> {
         Just(Leaf::Message),
         (1u8..120).prop_map(Leaf::Timer),
         Just(Leaf::Script),
+        (1u8..120).prop_map(Leaf::UserOrTimeout),
+        (0u8..4, any::<bool>())
+            .prop_map(|(count, sequential)| Leaf::MultiUser { count, sequential }),
     ]
     .prop_map(Block::Leaf);
     leaf.prop_recursive(3, 20, 3, |inner| {
@@ -60,7 +73,8 @@ fn block() -> impl Strategy<Value = Block> {
             prop::collection::vec(inner.clone(), 1..4).prop_map(Block::Seq),
             prop::collection::vec(inner.clone(), 2..4).prop_map(Block::Xor),
             prop::collection::vec(inner.clone(), 2..4).prop_map(Block::And),
-            prop::collection::vec(inner, 2..4).prop_map(Block::Or),
+            prop::collection::vec(inner.clone(), 2..4).prop_map(Block::Or),
+            inner.prop_map(|b| Block::Sub(Box::new(b))),
         ]
     })
 }
@@ -160,6 +174,25 @@ impl Model {
                         );
                         (id, xml)
                     }
+                    Leaf::UserOrTimeout(minutes) => {
+                        let user = self.id("u");
+                        let late = self.id("b");
+                        let merge = self.id("m");
+                        self.nodes.push(format!(
+                            r#"<bpmn:userTask id="{user}"/><bpmn:boundaryEvent id="{late}" attachedToRef="{user}"><bpmn:timerEventDefinition><bpmn:timeDuration>PT{minutes}M</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent><bpmn:exclusiveGateway id="{merge}"/>"#
+                        ));
+                        let f = self.flow(from, &user, cond);
+                        self.flow(&user, &merge, None);
+                        self.flow(&late, &merge, None);
+                        return (f, merge);
+                    }
+                    Leaf::MultiUser { count, sequential } => {
+                        let id = self.id("u");
+                        let xml = format!(
+                            r#"<bpmn:userTask id="{id}"><bpmn:multiInstanceLoopCharacteristics isSequential="{sequential}"><bpmn:loopCardinality>{count}</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>"#
+                        );
+                        (id, xml)
+                    }
                 };
                 self.nodes.push(xml);
                 let f = self.flow(from, &id, cond);
@@ -174,6 +207,28 @@ impl Model {
                     at = last;
                 }
                 (first.expect("a sequence has a block"), at)
+            }
+            Block::Sub(inner) => {
+                let id = self.id("p");
+                let start = self.id("ps");
+                let end = self.id("pe");
+                // The inside is written into the sub-process element.
+                let outer = (
+                    std::mem::take(&mut self.nodes),
+                    std::mem::take(&mut self.flows),
+                );
+                self.nodes
+                    .push(format!(r#"<bpmn:startEvent id="{start}"/>"#));
+                let (_, last) = self.emit(inner, &start, None);
+                self.nodes.push(format!(r#"<bpmn:endEvent id="{end}"/>"#));
+                self.flow(&last, &end, None);
+                let inside = format!("{}{}", self.nodes.concat(), self.flows.concat());
+                (self.nodes, self.flows) = outer;
+                self.nodes.push(format!(
+                    r#"<bpmn:subProcess id="{id}">{inside}</bpmn:subProcess>"#
+                ));
+                let f = self.flow(from, &id, cond);
+                (f, id)
             }
             Block::Xor(branches) | Block::And(branches) | Block::Or(branches) => {
                 let (kind, element) = match b {
