@@ -85,6 +85,9 @@ fn a_state_from_another_model_is_refused_and_left_unchanged() {
     );
     assert!(b.check_state(&inst).is_err());
     assert_eq!(serde_json::to_string(&inst).unwrap(), before);
+    // Read through the other model, it shows nothing rather than the wrong elements.
+    assert!(b.waiting(&inst).is_empty() && b.subscriptions(&inst).is_empty());
+    assert_eq!(a.waiting(&inst).len(), 1);
     // The right model still takes it.
     a.apply(
         &mut inst,

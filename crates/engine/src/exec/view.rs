@@ -11,6 +11,8 @@
 //!   each non-expired receive task as a message subscription.
 //! - **Variables** are the process-level (root scope) variables.
 //! - **Next timer**: the earliest due time among timers and receive-task timeouts.
+//! - A state written for another model (see `Engine::check_state`) shows no waits and no
+//!   subscriptions: its node indices would name the wrong elements, or none.
 
 use super::{Engine, Instance, SubKind, TokenState};
 use crate::api::{Incident, Subscription, Waiting};
@@ -19,9 +21,13 @@ use jiff::Timestamp;
 use serde_json::{Map, Value};
 
 impl Engine {
-    /// What the instance waits on now.
+    /// What the instance waits on now. Nothing for a state of another model (its indices mean
+    /// nothing here; [`Engine::check_state`] says why).
     pub fn waiting(&self, inst: &Instance) -> Vec<Waiting> {
         let mut out = Vec::new();
+        if self.check_state(inst).is_err() {
+            return out;
+        }
         for (i, t) in inst.live_tokens() {
             let node = self.node(t.node);
             let base = |task_type: &'static str| Waiting {
@@ -88,9 +94,13 @@ impl Engine {
         out
     }
 
-    /// Every message and signal the instance listens for now (see [`Subscription`]).
+    /// Every message and signal the instance listens for now (see [`Subscription`]). Nothing for
+    /// a state of another model.
     pub fn subscriptions(&self, inst: &Instance) -> Vec<Subscription> {
         let mut out = Vec::new();
+        if self.check_state(inst).is_err() {
+            return out;
+        }
         for s in &inst.subs {
             let element_id = self.node(s.node).id.clone();
             match &s.kind {
