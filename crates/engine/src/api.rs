@@ -146,6 +146,14 @@ pub enum Effect {
     /// The instance ended (COMPLETED or CANCELLED).
     #[serde(rename_all = "camelCase")]
     Ended { status: Status },
+    /// A script task or ServerScript at `element_id` called `doCmd(name, data)` and succeeded:
+    /// the host runs the command after this step commits (never when the step fails), once.
+    #[serde(rename_all = "camelCase")]
+    CommandQueued {
+        element_id: String,
+        name: String,
+        data: Value,
+    },
 }
 
 impl Effect {
@@ -164,6 +172,7 @@ impl Effect {
             Effect::ElementCompleted { .. } => "elementCompleted",
             Effect::ElementCancelled { .. } => "elementCancelled",
             Effect::Ended { .. } => "ended",
+            Effect::CommandQueued { .. } => "commandQueued",
         }
     }
 }

@@ -443,8 +443,9 @@ impl Runtime {
     }
 
     /// Delivers the outbox: thrown signals to every other subscribed instance, thrown messages
-    /// to the first other subscriber. At least once: a row is marked delivered after its
-    /// delivery committed, so a crash in between delivers it again on the next start.
+    /// to the first other subscriber, commands queued by scripts (see `queued`). At least once:
+    /// a row is marked delivered after its delivery committed, so a crash in between delivers it
+    /// again on the next start (a queued command's recorded key stops it running twice).
     pub(crate) fn deliver_outbox(&self) {
         if self.delivering.swap(true, Ordering::AcqRel) {
             return; // the outer delivery loop picks up what nested commands queue
@@ -456,6 +457,10 @@ impl Runtime {
                 _ => break,
             };
             for row in rows {
+                if row.event == crate::queued::EVENT {
+                    self.run_queued(&row);
+                    continue;
+                }
                 let effect: Value = serde_json::from_str(&row.payload).unwrap_or(json!({}));
                 let name = effect["name"].as_str().unwrap_or_default().to_string();
                 let variables = effect["variables"].as_object().cloned().unwrap_or_default();

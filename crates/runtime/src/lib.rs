@@ -29,6 +29,7 @@ pub mod host;
 pub mod http;
 mod instances;
 mod jobs;
+mod queued;
 mod schedule;
 mod walked;
 mod webhook_apps;
@@ -147,6 +148,8 @@ pub struct Runtime {
     reader: Mutex<Store>,
     /// Write jobs waiting for the next group commit (see `batch`).
     queue: Mutex<Vec<batch::Job>>,
+    /// Test hook: step commits to fail on purpose (see `fail_next_step_commits`).
+    step_faults: Arc<queued::StepFaults>,
     /// Whether a thread is running a batch; `batch_done` wakes the others when it finished.
     leader: Mutex<bool>,
     batch_done: std::sync::Condvar,
@@ -347,6 +350,7 @@ impl Runtime {
             store: Mutex::new(Store::open(path, durability)?),
             reader: Mutex::new(Store::open(path, durability)?),
             queue: Mutex::new(Vec::new()),
+            step_faults: Arc::default(),
             leader: Mutex::new(false),
             batch_done: std::sync::Condvar::new(),
             engines: Mutex::new(HashMap::new()),
@@ -583,10 +587,15 @@ impl Runtime {
             || matches!(extra, Extra::Subscribe(_));
         let definition_id = target.definition_id();
         let feed_engine = engine.clone();
+        let faults = self.step_faults.clone();
+        let update = matches!(target, Target::Update { .. });
         let (inst, queued, timer, sent, guid, now) = self.write(move |tx| {
             let (inst, queued, timer, sent, guid) = write_step(
                 tx, &*clock, target, &engine, inst, effects, &before, &caller, &extra, &now, events,
             )?;
+            if update {
+                faults.check()?;
+            }
             Ok((inst, queued, timer, sent, guid, now))
         })?;
         // Committed: live views hear of it (nothing is built when nobody listens).
@@ -626,6 +635,10 @@ fn write_step(
     events: bool,
 ) -> Result<Written, Error> {
     let guid = target.guid().to_string();
+    let rev = queued::next_rev(match &target {
+        Target::Update { rev, .. } => Some(*rev),
+        Target::Insert(_) => None,
+    });
     if let Extra::Receipt {
         message_id,
         outcome,
@@ -683,7 +696,8 @@ fn write_step(
             Some(&change.to_string()),
         )?;
     }
-    let queued = record_effects(tx, &guid, &state, &effects, now)?;
+    let queued = record_effects(tx, &guid, &state, &effects, now)?
+        | queued::record(tx, &guid, rev, caller, &effects, now)?;
     // Events out, in this same transaction: a committed step has its deliveries, a rolled-back
     // one has none.
     let sent = if events {
@@ -837,7 +851,8 @@ fn record_effects(
             | Effect::ElementCancelled { element_id }
             | Effect::MessageThrown { element_id, .. }
             | Effect::SignalThrown { element_id, .. }
-            | Effect::IncidentRaised { element_id, .. } => Some(element_id.as_str()),
+            | Effect::IncidentRaised { element_id, .. }
+            | Effect::CommandQueued { element_id, .. } => Some(element_id.as_str()),
             Effect::Ended { .. } => None,
         };
         tx.history(guid, now, e.kind(), element, data.as_deref())?;

@@ -27,7 +27,7 @@
 use super::{Done, Engine, Instance, Run, ScopeId, ScopeKind, SubKind, TokenId, TokenState};
 use crate::api::Effect;
 use crate::model::{FlowId, FlowNode, NodeId, TaskKind};
-use crate::script::ScriptError;
+use crate::script::{QueuedCommand, ScriptError};
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
@@ -74,6 +74,7 @@ impl Engine {
                             if let Some(rv) = &node.spec.result_variable {
                                 self.set_var(run, scope, rv.clone(), out.value);
                             }
+                            queue_commands(run, &node.id, out.commands);
                         }
                         Err(e) => return self.incident(run, t, script_failure(&e)),
                     }
@@ -274,6 +275,18 @@ pub(super) fn value_to_key(v: &Value) -> Option<String> {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),
         other => Some(other.to_string()),
+    }
+}
+
+/// The commands a script that succeeded queued with `doCmd`, as effects of the step in call
+/// order; the host runs them after the step commits.
+pub(super) fn queue_commands(run: &mut Run, element_id: &str, commands: Vec<QueuedCommand>) {
+    for c in commands {
+        run.effects.push(Effect::CommandQueued {
+            element_id: element_id.to_string(),
+            name: c.name,
+            data: c.data,
+        });
     }
 }
 

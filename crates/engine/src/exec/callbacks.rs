@@ -262,6 +262,8 @@ impl Engine {
             for (k, v) in o.writes {
                 self.set_var(run, scope, k, v);
             }
+            let element = &self.node(run.inst.tok(t).node).id;
+            super::activities::queue_commands(run, element, o.commands);
             if !o.value.is_null() {
                 result = o.value;
             }

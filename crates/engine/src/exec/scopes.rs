@@ -236,7 +236,7 @@ impl Engine {
             current_user: user,
             now,
         };
-        self.scripts.run(id, &input)
+        self.scripts.run_with_commands(id, &input)
     }
 
     pub(super) fn eval_condition(
@@ -265,8 +265,17 @@ impl Engine {
         id: ScriptId,
         now: Timestamp,
     ) -> Result<Value, ScriptError> {
-        self.run_script(inst, scope, id, now, None, None)
-            .map(|o| o.value)
+        // An expression, not a script task: `doCmd` is refused (plain `run`).
+        let lookup = |name: &str| inst.lookup(scope, name).cloned();
+        let all = || inst.visible_vars(scope);
+        let input = ScriptInput {
+            lookup: &lookup,
+            all: &all,
+            form_data: None,
+            current_user: None,
+            now,
+        };
+        self.scripts.run(id, &input).map(|o| o.value)
     }
 }
 
