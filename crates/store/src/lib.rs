@@ -145,6 +145,16 @@ impl Store {
         Store::init(Connection::open_in_memory()?, Durability::Full)
     }
 
+    /// A database held in memory under `name`, shared by every connection of this process that
+    /// opens the same name (SQLite's `memdb` VFS, with ordinary locking, so a writer and a
+    /// reader connection work as on a file). It lives until its last connection closes.
+    /// Simulations run the runtime on it. The name must not contain `?` or `#`.
+    pub fn open_memory(name: &str) -> Result<Store> {
+        let conn = Connection::open(format!("file:/{name}?vfs=memdb"))?;
+        // Nothing to sync in memory: FULL and NORMAL differ only in disk syncs.
+        Store::init(conn, Durability::Normal)
+    }
+
     fn init(conn: Connection, durability: Durability) -> Result<Store> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
