@@ -355,14 +355,22 @@ impl Runtime {
         durability: Durability,
         clock: Arc<dyn Clock>,
     ) -> Result<Runtime, StoreError> {
-        Runtime::on(Store::open(path, durability)?, Store::open(path, durability)?, clock)
+        Runtime::on(
+            Store::open(path, durability)?,
+            Store::open(path, durability)?,
+            clock,
+        )
     }
 
     /// A runtime over a fresh database in memory (gone when the runtime is dropped): what
     /// `baton simulate`, `baton test` and `baton bench` run on, with a `VirtualClock`.
     pub fn open_in_memory(clock: Arc<dyn Clock>) -> Result<Runtime, StoreError> {
         let name = simulate::memory_name();
-        Runtime::on(Store::open_memory(&name)?, Store::open_memory(&name)?, clock)
+        Runtime::on(
+            Store::open_memory(&name)?,
+            Store::open_memory(&name)?,
+            clock,
+        )
     }
 
     /// A runtime on a write and a read connection to one database.

@@ -79,9 +79,7 @@ impl Simulation {
                     .as_i64()
                     .ok_or("the deployment answered no processDefinitionId")?
             }
-            _ => rt
-                .deploy_files(files, process.as_deref())
-                .map_err(|e| public(e))?,
+            _ => rt.deploy_files(files, process.as_deref()).map_err(public)?,
         };
         let sim = Simulation {
             rt,
@@ -156,7 +154,10 @@ impl Simulation {
                     json!({"processDefinitionId": self.definition, "variables": variables}),
                     &owner,
                 )?;
-                Ok(data["instanceGuid"].as_str().unwrap_or_default().to_string())
+                Ok(data["instanceGuid"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string())
             }
             Some(p) => self
                 .rt
@@ -305,10 +306,7 @@ impl Simulation {
 
     /// The instance's status (one row read).
     pub fn status(&self, guid: &str) -> Result<String, String> {
-        self.rt
-            .instance_row(guid)
-            .map(|r| r.status)
-            .map_err(public)
+        self.rt.instance_row(guid).map(|r| r.status).map_err(public)
     }
 
     /// What GetProcessInstanceByIdQuery answers for `guid`.
@@ -375,10 +373,7 @@ fn ended(status: &str) -> bool {
 
 /// A failure as the scenario author reads it (the public text of the error).
 fn public(e: Error) -> String {
-    Reply::failed(e)
-        .into_result()
-        .err()
-        .unwrap_or_default()
+    Reply::failed(e).into_result().err().unwrap_or_default()
 }
 
 /// `expect` against a GetProcessInstanceByIdQuery answer.
