@@ -28,6 +28,8 @@
 //!   available (time comes from the engine's clock through `now()`).
 
 mod lex;
+#[cfg(test)]
+mod tests;
 
 use crate::model::{ScriptId, Source};
 use rhai::packages::{

@@ -174,7 +174,8 @@ pub struct Runtime {
     scheduler_wakeups: AtomicU64,
     /// Recurring jobs with a run under way, and whether another run is queued behind it.
     running_jobs: Mutex<HashMap<i64, bool>>,
-    /// Set by `lend_bus_to_scripts`: lets scripts call `doQuery` / `doCmd` on this runtime.
+    /// Set by `lend_bus_to_scripts`: lets scripts call `doQuery` on this runtime (`doCmd` needs
+    /// no bus: queued commands run from the outbox, see `queued`).
     bus_home: std::sync::OnceLock<std::sync::Weak<Runtime>>,
     /// Whether any event subscription or custom webhook exists: without one, steps skip events
     /// entirely (no query at all).
@@ -401,8 +402,8 @@ impl Runtime {
         Ok(rt)
     }
 
-    /// Lets scripts call this runtime's command bus (`doQuery(name, data)`, `doCmd(name, data)`),
-    /// as the user whose command runs the script. `baton serve` does this; a runtime that is
+    /// Lets scripts query this runtime's command bus (`doQuery(name, data)`) as the user whose
+    /// command runs the script (`doCmd` works without it: see `queued`). `baton serve` does this; a runtime that is
     /// not shared in an `Arc` answers scripts that the bus is not available.
     pub fn lend_bus_to_scripts(self: &Arc<Self>) {
         let _ = self.bus_home.set(Arc::downgrade(self));

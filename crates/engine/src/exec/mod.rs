@@ -103,7 +103,7 @@ pub struct Ctx<'a> {
     pub user: Option<&'a User>,
     /// Enforce ResponsibleUser / ResponsibleTeam.
     pub enforce_access: bool,
-    /// The command bus scripts may call (`doQuery`, `doCmd`); None where there is none.
+    /// The command bus `doQuery` calls; None where there is none (`doCmd` only queues).
     pub bus: Option<crate::script::Bus>,
 }
 
