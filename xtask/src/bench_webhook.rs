@@ -319,8 +319,9 @@ fn start_baton(dir: &Path, token: &str) -> Result<(Server, String)> {
     Ok((server, addr))
 }
 
-/// Starts instances from `count` worker threads until `target` are waiting or `deadline`
-/// passed; answers the references started, in order of their number.
+/// Starts instances from 16 client threads until `target` are waiting or `deadline` passed;
+/// answers how many: their references are `R{rep}-0` up to that number (each number taken is
+/// started, and numbers are taken in order).
 fn start_instances(
     addr: &str,
     token: &str,
