@@ -296,6 +296,10 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (instance_guid, number)
     );
     ",
+    // v8: a resume closes its task's Pending callback row by instance and task
+    // (`Tx::close_callback`); without this index that UPDATE scanned every callback ever
+    // registered, so each resume cost time in proportion to the table.
+    "CREATE INDEX IF NOT EXISTS callback_task ON callback_registry (parent_instance_id, callback_task_id);",
 ];
 
 /// Brings a database up to the newest schema, one transaction per migration.
