@@ -74,7 +74,7 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
         let mut c = baton_cmd("release");
         c.arg("bench")
             .arg(peers.join(format!("models/rhai/{model}.bpmn")))
-            .args(["--instances", &n, "--json"]);
+            .args(["--instances", &n, "--json", "--engine-only"]);
         if model == "wait1" {
             c.arg("--scenario")
                 .arg(peers.join("baton/wait1.scenario.json"));
@@ -397,7 +397,7 @@ pub(crate) fn bench_peers(args: &[String]) -> Result<()> {
         std::env::var("OUT").unwrap_or_else(|_| peers.join("results/raw").display().to_string());
     let script = peers.join("scripts/run_peers.sh");
     let shown = format!(
-        "cd {} && BATON={} REPS={reps} OUT={} {} {}",
+        "cd {} && BATON={} BATON_BENCH_ENGINE_ONLY=1 REPS={reps} OUT={} {} {}",
         peers.display(),
         baton("release").display(),
         quote(&out),
@@ -410,6 +410,7 @@ pub(crate) fn bench_peers(args: &[String]) -> Result<()> {
             .current_dir(&peers)
             .arg(&filter)
             .env("BATON", baton("release"))
+            .env("BATON_BENCH_ENGINE_ONLY", "1")
             .env("REPS", &reps)
             .env("OUT", &out),
         &format!("run_peers.sh {}", quote(&filter)),
