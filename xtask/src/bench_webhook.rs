@@ -80,6 +80,8 @@ pub(crate) struct WrkRun {
     pub(crate) non2xx: u64,
     pub(crate) socket_errors: String,
     pub(crate) exhausted: u64,
+    /// The server's CPU time (user + system, all threads) during the run, per request, in µs.
+    pub(crate) cpu_us: Option<f64>,
 }
 
 fn to_ms(v: &str) -> Option<f64> {
@@ -129,7 +131,20 @@ pub(crate) fn parse_wrk(out: &str) -> Result<WrkRun> {
     }
 }
 
-fn wrk(o: &Options, script: &Path, url: &str, log: &Path) -> Result<WrkRun> {
+/// The CPU time a process used so far (user + system, all its threads), in seconds; Linux
+/// only (/proc), in the kernel's USER_HZ ticks, which are 1/100 s on Linux.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start with field 3, the state.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    Some((ticks(11)? + ticks(12)?) / 100.0)
+}
+
+/// Runs wrk against `url` with the server `pid` under load, and reads its report.
+fn wrk(o: &Options, script: &Path, url: &str, log: &Path, pid: u32) -> Result<WrkRun> {
+    let cpu_before = cpu_seconds(pid);
     let mut c = Command::new("wrk");
     c.arg(format!("-t{}", o.threads))
         .arg(format!("-c{}", o.connections))
@@ -147,7 +162,12 @@ fn wrk(o: &Options, script: &Path, url: &str, log: &Path) -> Result<WrkRun> {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    parse_wrk(&text)
+    let cpu_after = cpu_seconds(pid);
+    let mut r = parse_wrk(&text)?;
+    if let (Some(a), Some(b)) = (cpu_before, cpu_after) {
+        r.cpu_us = Some((b - a) * 1e6 / r.requests.max(1) as f64);
+    }
+    Ok(r)
 }
 
 /// A free port on 127.0.0.1 (the OS picks it; it is released before the server binds it).
@@ -212,7 +232,7 @@ fn build_echo(peers: &Path) -> Result<PathBuf> {
 
 fn run_echo(o: &Options, echo: &Path, peers: &Path, work: &Path, rep: usize) -> Result<WrkRun> {
     let addr = free_addr()?;
-    let _server = Server(
+    let server = Server(
         Command::new(echo)
             .arg(&addr)
             .stderr(Stdio::null())
@@ -226,6 +246,7 @@ fn run_echo(o: &Options, echo: &Path, peers: &Path, work: &Path, rep: usize) -> 
         &peers.join("wrk/post_hook.lua"),
         &format!("http://{addr}/hook"),
         &work.join(format!("wrk-echo-{rep}.txt")),
+        server.0.id(),
     )
 }
 
@@ -455,6 +476,7 @@ fn run_baton(o: &Options, work: &Path, rep: usize, target: Option<usize>) -> Res
         &script,
         &format!("http://{addr}{HOOK_PATH}"),
         &work.join(format!("wrk-baton-{rep}.txt")),
+        server.0.id(),
     )?;
     // Requests wrk sent but stopped waiting for at its deadline may still be finishing.
     let (mut completed, mut recorded) = (0, 0);
@@ -552,6 +574,16 @@ fn report(o: &Options, echo: &[WrkRun], baton: &[BatonRun], work: &Path) -> Resu
         "\nBaton / echo requests/s: {ratio:.3} ({lo:.3}-{hi:.3}); the goal is at least 0.25: {}",
         if ratio >= 0.25 { "met" } else { "NOT met" }
     );
+    let cpu = |runs: Vec<&WrkRun>| {
+        let v: Option<Vec<f64>> = runs.iter().map(|r| r.cpu_us).collect();
+        v.map(|v| stat(v, 1))
+            .unwrap_or_else(|| "n/a (no /proc)".into())
+    };
+    println!(
+        "server CPU time per request (user + system, all threads, during wrk): echo {} µs, Baton {} µs",
+        cpu(echo.iter().collect()),
+        cpu(baton.iter().map(|b| &b.wrk).collect())
+    );
     println!(
         "\n| rep | instances waiting | wrk 2xx | completed | requests Baton recorded | check |"
     );
@@ -644,10 +676,19 @@ exhausted: 2
                 non2xx: 3,
                 socket_errors: "connect 0, read 1, write 0, timeout 0".into(),
                 exhausted: 2,
+                cpu_us: None,
             }
         );
         assert!(parse_wrk("wrk: connection refused").is_err());
         assert_eq!(to_ms("1.50s"), Some(1500.0));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_process_cpu_time_is_read_from_proc() {
+        let spent = cpu_seconds(std::process::id()).expect("/proc/self/stat is readable");
+        assert!(spent >= 0.0);
+        assert_eq!(cpu_seconds(u32::MAX), None);
     }
 
     #[test]
