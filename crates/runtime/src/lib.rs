@@ -159,6 +159,8 @@ pub struct Runtime {
     queue: Mutex<Vec<batch::Job>>,
     /// Test hook: step commits to fail on purpose (see `fail_next_step_commits`).
     step_faults: Arc<queued::StepFaults>,
+    /// Incoming webhooks' prepared configurations and request numbering.
+    webhook_cache: webhooks::Cache,
     /// Whether a thread is running a batch; `batch_done` wakes the others when it finished.
     leader: Mutex<bool>,
     batch_done: std::sync::Condvar,
@@ -381,6 +383,7 @@ impl Runtime {
             reader: Mutex::new(reader),
             queue: Mutex::new(Vec::new()),
             step_faults: Arc::default(),
+            webhook_cache: webhooks::Cache::default(),
             leader: Mutex::new(false),
             batch_done: std::sync::Condvar::new(),
             engines: Mutex::new(HashMap::new()),
@@ -619,15 +622,24 @@ impl Runtime {
         let feed_engine = engine.clone();
         let faults = self.step_faults.clone();
         let update = matches!(target, Target::Update { .. });
+        // A webhook request's log row rides in this step's transaction (webhooks::log).
+        let hook_log = webhooks::armed();
+        let log_row = hook_log.clone();
         let (inst, queued, timer, sent, guid, now) = self.write(move |tx| {
             let (inst, queued, timer, sent, guid) = write_step(
                 tx, &*clock, target, &engine, inst, effects, &before, &caller, &extra, &now, events,
             )?;
+            if let Some(row) = &log_row {
+                row.write(tx, &guid, inst.status.as_str())?;
+            }
             if update {
                 faults.check()?;
             }
             Ok((inst, queued, timer, sent, guid, now))
         })?;
+        if let Some(row) = hook_log {
+            row.committed();
+        }
         // Committed: live views hear of it (nothing is built when nobody listens).
         if self.changes_watched() {
             self.publish_change(guid, &feed_engine, definition_id, inst.status.as_str(), now);

@@ -277,7 +277,7 @@ impl Runtime {
         let ips = json!(v.allowed_ips).to_string();
         let verification = v.verification.to_string();
         let (name, key, url, et, active) = (v.name, v.key, v.url, v.execution_type, v.is_active);
-        self.write(move |tx| {
+        let saved = self.write(move |tx| {
             if let Some(field) = tx.webhook_route_taken(url.as_deref(), key.as_deref(), id)? {
                 let (f, value) = if field == "url" {
                     ("url", url.as_deref())
@@ -315,7 +315,10 @@ impl Runtime {
                 }
                 None => Ok(tx.insert_webhook_config(&c, created_by.as_deref(), &now)?),
             }
-        })
+        });
+        // Requests from now on see the new configuration (a url or key may have moved too).
+        self.webhook_cache.invalidate();
+        saved
     }
 
     fn hook_row(&self, data: &Value) -> Result<WebhookConfigRow, Error> {
@@ -370,7 +373,9 @@ impl Runtime {
     /// DeleteWebHookConfigCommand: the configuration; its requests stay in the log.
     pub(crate) fn delete_hook(&self, data: &Value) -> Answer {
         let id = hook_id(data, "id")?;
-        if !self.write(move |tx| Ok(tx.delete_webhook_config(id)?))? {
+        let deleted = self.write(move |tx| Ok(tx.delete_webhook_config(id)?));
+        self.webhook_cache.invalidate();
+        if !deleted? {
             return Err(Error::no_such(
                 "id",
                 format!("no webhook configuration {id}"),
@@ -383,7 +388,9 @@ impl Runtime {
     pub(crate) fn activate_hook(&self, data: &Value, active: bool) -> Answer {
         let id = hook_id(data, "id")?;
         let now = self.now();
-        if !self.write(move |tx| Ok(tx.set_webhook_active(id, active, &now)?))? {
+        let changed = self.write(move |tx| Ok(tx.set_webhook_active(id, active, &now)?));
+        self.webhook_cache.invalidate();
+        if !changed? {
             return Err(Error::no_such(
                 "id",
                 format!("no webhook configuration {id}"),

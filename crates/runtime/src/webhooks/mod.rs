@@ -17,14 +17,20 @@
 //!
 //! Files: `config` (the configuration commands and their checks), `verify` (signature schemes),
 //! `mapping` (JMESPath `commandData`), `receive` (the door: checks, the request log, running a
-//! configuration), `requests` (the request inspector and replay).
+//! configuration), `requests` (the request inspector and replay), `cache` (configurations
+//! prepared once, until a configuration command changes one), `log` (a request's log row
+//! written in the transaction of the step it causes).
 
+mod cache;
 mod config;
+mod log;
 mod mapping;
 mod receive;
 mod requests;
 mod verify;
 
+pub(crate) use cache::Cache;
+pub(crate) use log::armed;
 pub(crate) use verify::standard_key;
 
 use crate::{Door, Error};

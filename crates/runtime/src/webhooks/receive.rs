@@ -1,12 +1,13 @@
 //! The door: finds the configuration, checks the address and the signature, records the
 //! request with its verdict, runs what the configuration says and records how it ended.
 
-use super::mapping::apply_mapping;
+use super::cache::{Lookup, Prepared};
+use super::log::{Pending, Row};
+use super::mapping::searchable;
 use super::verify::verify;
 use super::{IncomingWebhook, WebhookAnswer};
 use crate::jobs::substitute_var;
 use crate::{Caller, Error, Runtime};
-use baton_store::{NewWebhookRequest, WebhookConfigRow};
 use serde_json::{json, Map, Value};
 
 /// Headers whose values are secrets: stored and shown as `[redacted]`.
@@ -33,9 +34,14 @@ fn header_map(headers: &[(String, String)]) -> Map<String, Value> {
         .collect()
 }
 
+/// A JSON object as stored text.
+fn text_of(m: &Map<String, Value>) -> String {
+    serde_json::to_string(m).unwrap_or_else(|_| "{}".into())
+}
+
 /// What a received request is, once accepted, for the execution.
 pub(super) struct Accepted<'a> {
-    pub(super) config: &'a WebhookConfigRow,
+    pub(super) config: &'a Prepared,
     pub(super) method: &'a str,
     pub(super) path: &'a str,
     pub(super) headers: Map<String, Value>,
@@ -48,41 +54,16 @@ pub(super) struct Accepted<'a> {
 }
 
 impl Runtime {
-    /// Records a request.
-    fn record_request(&self, r: NewWebhookRequest) -> Result<i64, Error> {
-        let owned = (
-            r.config_id,
-            r.received_at.to_string(),
-            r.method.to_string(),
-            r.path.to_string(),
-            r.headers.to_string(),
-            r.query.to_string(),
-            r.body.to_string(),
-            r.remote_addr.to_string(),
-            r.trigger.to_string(),
-            r.replay_of,
-            r.verdict.to_string(),
-            r.status_code,
-            r.error.map(str::to_string),
-        );
-        self.write(move |tx| {
-            let o = &owned;
-            Ok(tx.insert_webhook_request(&NewWebhookRequest {
-                config_id: o.0,
-                received_at: &o.1,
-                method: &o.2,
-                path: &o.3,
-                headers: &o.4,
-                query: &o.5,
-                body: &o.6,
-                remote_addr: &o.7,
-                trigger: &o.8,
-                replay_of: o.9,
-                verdict: &o.10,
-                status_code: o.11,
-                error: o.12.as_deref(),
-            })?)
-        })
+    /// Records a request in its own transaction.
+    fn record_row(
+        &self,
+        row: Row,
+        verdict: &'static str,
+        status: Option<i64>,
+        outcome: Option<String>,
+        error: Option<String>,
+    ) -> Result<(), Error> {
+        self.write(move |tx| row.insert(tx, verdict, status, outcome.as_deref(), error.as_deref()))
     }
 
     /// Handles a request that reached a webhook door: finds its configuration, checks where it
@@ -91,44 +72,50 @@ impl Runtime {
         let span = tracing::info_span!("webhook", path = %inc.path);
         let _entered = span.enter();
         let received_at = self.now();
-        let headers = Value::Object(header_map(&inc.headers)).to_string();
-        let query = Value::Object(inc.query.clone()).to_string();
-        let body_text = inc
-            .body
-            .as_deref()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default();
+        let headers = header_map(&inc.headers);
         let remote = inc
             .remote
             .map(|ip| ip.to_canonical().to_string())
             .unwrap_or_else(|| "unknown".into());
         // A refusal is answered even when it cannot be recorded (the log says so).
-        let refuse = |config_id: Option<i64>, verdict: &str, status: u16, message: String| {
-            let recorded = self.record_request(NewWebhookRequest {
-                config_id,
-                received_at: &received_at,
-                method: &inc.method,
-                path: &inc.path,
-                headers: &headers,
-                query: &query,
-                body: &body_text,
-                remote_addr: &remote,
-                trigger: "live",
-                replay_of: None,
-                verdict,
-                status_code: Some(status as i64),
-                error: Some(&message),
-            });
-            if let Err(e) = recorded {
-                tracing::warn!("could not record a refused webhook request: {}", e.line());
-            }
-            WebhookAnswer::refuse(status, message)
+        let refuse =
+            |config_id: Option<i64>, verdict: &'static str, status: u16, message: String| {
+                let recorded = self.next_request_id().and_then(|id| {
+                    let row = Row {
+                        id,
+                        config_id,
+                        received_at: received_at.clone(),
+                        method: inc.method.clone(),
+                        path: inc.path.clone(),
+                        headers: text_of(&headers),
+                        query: text_of(&inc.query),
+                        body: inc
+                            .body
+                            .as_deref()
+                            .map(|b| String::from_utf8_lossy(b).into_owned())
+                            .unwrap_or_default(),
+                        remote_addr: remote.clone(),
+                        trigger: "live",
+                        replay_of: None,
+                    };
+                    self.record_row(
+                        row,
+                        verdict,
+                        Some(status as i64),
+                        None,
+                        Some(message.clone()),
+                    )
+                });
+                if let Err(e) = recorded {
+                    tracing::warn!("could not record a refused webhook request: {}", e.line());
+                }
+                WebhookAnswer::refuse(status, message)
+            };
+        let lookup = match &inc.key {
+            Some(k) => Lookup::Key(k.clone()),
+            None => Lookup::Url(inc.path.clone()),
         };
-        let found = match &inc.key {
-            Some(k) => self.store().webhook_config_by_key(k),
-            None => self.store().webhook_config_by_url(&inc.path),
-        };
-        let config = match found {
+        let config = match self.prepared(&lookup) {
             Ok(Some(c)) => c,
             Ok(None) => {
                 return refuse(
@@ -138,22 +125,22 @@ impl Runtime {
                     format!("no webhook is configured at {}", inc.path),
                 )
             }
-            Err(e) => return WebhookAnswer::failed(e.into()),
+            Err(e) => return WebhookAnswer::failed(e),
         };
-        if !config.is_active {
+        let id = config.row.id;
+        if !config.row.is_active {
             // The caller learns only that nothing listens here; the log says why.
             refuse(
-                Some(config.id),
+                Some(id),
                 "inactive",
                 404,
-                format!("webhook configuration {} is inactive", config.id),
+                format!("webhook configuration {id} is inactive"),
             );
             return WebhookAnswer::refuse(404, format!("no webhook is configured at {}", inc.path));
         }
-        let allowed: Vec<String> = serde_json::from_str(&config.allowed_ips).unwrap_or_default();
-        if !allowed.is_empty() && !allowed.contains(&remote) {
+        if !config.allowed.is_empty() && !config.allowed.contains(&remote) {
             return refuse(
-                Some(config.id),
+                Some(id),
                 "ipNotAllowed",
                 403,
                 format!("requests from {remote} are not allowed for this webhook"),
@@ -161,21 +148,20 @@ impl Runtime {
         }
         let Some(body) = inc.body.as_deref() else {
             return refuse(
-                Some(config.id),
+                Some(id),
                 "tooLarge",
                 413,
                 format!("the body is over {} bytes", crate::http::MAX_BODY_BYTES),
             );
         };
-        let verification: Value = serde_json::from_str(&config.verification).unwrap_or(Value::Null);
         if let Err(why) = verify(
-            &verification,
+            &config.verification,
             &inc.headers,
             body,
             self.clock.now().as_second(),
         ) {
             return refuse(
-                Some(config.id),
+                Some(id),
                 "badSignature",
                 401,
                 format!("signature check failed: {why}"),
@@ -185,7 +171,7 @@ impl Runtime {
             config: &config,
             method: &inc.method,
             path: &inc.path,
-            headers: header_map(&inc.headers),
+            headers,
             query: inc.query.clone(),
             body,
             remote,
@@ -196,98 +182,127 @@ impl Runtime {
         self.run_accepted(acc).1
     }
 
-    /// Records an accepted request, runs it, records how it ended.
+    /// Runs an accepted request and records it with how it ended: in the transaction of the
+    /// step it caused when there is one (see `log`), else in one write of its own.
     pub(super) fn run_accepted(&self, a: Accepted) -> (Option<i64>, WebhookAnswer) {
-        let headers = Value::Object(a.headers.clone()).to_string();
-        let query = Value::Object(a.query.clone()).to_string();
-        let body_text = String::from_utf8_lossy(a.body).into_owned();
+        let exec = a.config.row.execution_type;
         let parsed: Option<Value> = serde_json::from_slice(a.body).ok();
-        let new = |verdict, status: Option<i64>, error: Option<&str>| -> Result<i64, Error> {
-            self.record_request(NewWebhookRequest {
-                config_id: Some(a.config.id),
-                received_at: &a.received_at,
-                method: a.method,
-                path: a.path,
-                headers: &headers,
-                query: &query,
-                body: &body_text,
-                remote_addr: &a.remote,
-                trigger: a.trigger,
-                replay_of: a.replay_of,
-                verdict,
-                status_code: status,
-                error,
-            })
+        let body_text = String::from_utf8_lossy(a.body).into_owned();
+        let id = match self.next_request_id() {
+            Ok(id) => id,
+            // Not recorded, not run: the sender is told to try again (5xx).
+            Err(e) => return (None, WebhookAnswer::failed(e)),
         };
-        if a.config.execution_type == 3 && !matches!(parsed, Some(Value::Object(_))) {
+        let row = Row {
+            id,
+            config_id: Some(a.config.row.id),
+            received_at: a.received_at.clone(),
+            method: a.method.to_string(),
+            path: a.path.to_string(),
+            headers: text_of(&a.headers),
+            query: text_of(&a.query),
+            body: String::new(),
+            remote_addr: a.remote.clone(),
+            trigger: a.trigger,
+            replay_of: a.replay_of,
+        };
+        if exec == 3 && !matches!(parsed, Some(Value::Object(_))) {
             let m = "the body must be a JSON object: its fields become the process variables";
-            return match new("badBody", Some(400), Some(m)) {
-                Ok(id) => (Some(id), WebhookAnswer::refuse(400, m)),
+            let row = Row {
+                body: body_text,
+                ..row
+            };
+            return match self.record_row(row, "badBody", Some(400), None, Some(m.into())) {
+                Ok(()) => (Some(id), WebhookAnswer::refuse(400, m)),
                 Err(e) => (None, WebhookAnswer::failed(e)),
             };
         }
-        // Not recorded, not run: the sender is told to try again (5xx).
-        let request_id = match new("accepted", None, None) {
-            Ok(id) => id,
-            Err(e) => return (None, WebhookAnswer::failed(e)),
+        // A mapping sees only the fields it may read (type 0); the others see the request.
+        let mapping = a.config.mapping.as_ref();
+        let keep = |name| mapping.is_none_or(|m| m.may_read(name));
+        let body_value = match parsed {
+            Some(v) => v,
+            None => Value::String(body_text.clone()),
         };
-        let request = json!({
-            "body": parsed.clone().unwrap_or_else(|| json!(body_text)),
-            "headers": a.headers,
-            "query": a.query,
-            "method": a.method,
-            "path": a.path,
-            "remoteAddr": a.remote,
-            "receivedAt": a.received_at,
-            "configId": a.config.id,
-            "requestId": request_id,
-        });
+        let mut request = Map::new();
+        request.insert("body".into(), body_value);
+        request.insert(
+            "headers".into(),
+            Value::Object(if keep("headers") {
+                a.headers
+            } else {
+                Map::new()
+            }),
+        );
+        request.insert(
+            "query".into(),
+            Value::Object(if keep("query") { a.query } else { Map::new() }),
+        );
+        request.insert("method".into(), json!(a.method));
+        request.insert("path".into(), json!(a.path));
+        request.insert("remoteAddr".into(), json!(a.remote));
+        request.insert("receivedAt".into(), json!(a.received_at));
+        request.insert("configId".into(), json!(a.config.row.id));
+        request.insert("requestId".into(), json!(id));
+        let request = Value::Object(request);
+        let row = Row {
+            body: body_text,
+            ..row
+        };
+        let armed = Pending::arm(row);
         let outcome = self.perform_hook(a.config, &request);
+        let pending = armed.0.clone();
+        drop(armed);
         let (answer, out, err) = match outcome {
-            Ok(v) => (
-                WebhookAnswer {
+            Ok(v) => {
+                let out = (!pending.is_committed()).then(|| v.to_string());
+                let answer = WebhookAnswer {
                     status: 200,
                     body: json!({"isSuccessful": true, "data": v}),
-                },
-                Some(v.to_string()),
-                None,
-            ),
+                };
+                (answer, out, None)
+            }
             Err(e) => {
                 let answer = WebhookAnswer::failed(e);
                 let message = answer.body["message"].as_str().map(str::to_string);
                 (answer, None, message)
             }
         };
-        let verdict_status = answer.status as i64;
-        let written = self.write(move |tx| {
-            Ok(tx.finish_webhook_request(
-                request_id,
-                "accepted",
-                verdict_status,
-                out.as_deref(),
-                err.as_deref(),
-            )?)
-        });
+        let status = answer.status as i64;
+        let written = if !pending.is_committed() {
+            // No step carried the row: one write with how it ended.
+            let row = pending.row().clone();
+            self.record_row(row, "accepted", Some(status), out, err)
+        } else if status != 200 {
+            // A step committed the row, then the command failed after it: say so.
+            self.write(move |tx| {
+                Ok(tx.finish_webhook_request(id, "accepted", status, None, err.as_deref())?)
+            })
+        } else {
+            Ok(())
+        };
         if let Err(e) = written {
             tracing::warn!(
-                request = request_id,
+                request = id,
                 "could not record how a webhook request ended: {}",
                 e.line()
             );
         }
-        (Some(request_id), answer)
+        (Some(id), answer)
     }
 
     /// What a configuration does with an accepted request; `Ok` holds its outcome.
-    fn perform_hook(&self, row: &WebhookConfigRow, request: &Value) -> Result<Value, Error> {
-        let config: Value = serde_json::from_str(&row.config).map_err(|e| {
-            Error::internal(format!("stored webhook configuration is unreadable: {e}"))
-        })?;
+    fn perform_hook(&self, prepared: &Prepared, request: &Value) -> Result<Value, Error> {
+        let config = prepared.config.as_ref().map_err(Error::internal)?;
         let run =
             |cmd: &str, data: &Value| self.execute_as(cmd, data, &Caller::owner()).into_error();
-        match row.execution_type {
+        match prepared.row.execution_type {
             0 => {
-                let data = apply_mapping(&config["commandData"], request)
+                let mapped = match &prepared.mapping {
+                    Some(m) => searchable(request).and_then(|input| m.apply(&input)),
+                    None => Ok(Value::Null),
+                };
+                let data = mapped
                     .map_err(|e| Error::rejected(format!("commandData mapping failed: {e}")))?;
                 let data = if data.is_object() { data } else { json!({}) };
                 run(config["commandName"].as_str().unwrap_or_default(), &data)

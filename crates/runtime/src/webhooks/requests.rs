@@ -1,5 +1,6 @@
 //! The request log as administrators see it: the inspector and replay.
 
+use super::cache::Prepared;
 use super::hook_id;
 use super::receive::Accepted;
 use crate::{paging, Answer, Code, Error, Runtime};
@@ -74,8 +75,9 @@ impl Runtime {
             Ok(Value::Object(m)) => m,
             _ => Map::new(),
         };
+        let prepared = Prepared::of(config);
         let acc = Accepted {
-            config: &config,
+            config: &prepared,
             method: &req.method,
             path: &req.path,
             headers: as_map(&req.headers),
