@@ -539,6 +539,9 @@ impl Runtime {
         let engine = self.engine(row.process_definition_id)?;
         let inst: Instance = serde_json::from_str(&row.state)
             .map_err(|e| Error::internal(format!("stored state unreadable: {e}")))?;
+        // A state written for another model would name the wrong elements: refuse it here,
+        // before any view or step reads it.
+        engine.check_state(&inst)?;
         Ok((engine, inst))
     }
 
