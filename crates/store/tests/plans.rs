@@ -2,7 +2,7 @@
 //! writes) find their rows through an index, never by walking a whole table: SQLite's own
 //! `EXPLAIN QUERY PLAN` on a migrated database file says how each one is run.
 
-use baton_store::{Durability, Store};
+use baton_store::{Durability, InstanceRow, Store};
 use rusqlite::Connection;
 
 /// Every plan line of `sql`, its parameters bound to NULL (the plan is made before any value).
@@ -26,8 +26,7 @@ const HOT: &[(&str, &str)] = &[
     ),
     (
         "pending_callback",
-        "SELECT id FROM callback_registry WHERE correlation_key = ?1 AND status = 'Pending'
-         ORDER BY form_key IS NOT NULL, id LIMIT 1",
+        "SELECT id FROM callback_registry WHERE correlation_key = ?1 AND status = 'Pending'",
     ),
     (
         "latest_callback",
@@ -117,4 +116,44 @@ fn a_resume_closes_its_callback_through_the_task_index() {
         lines.iter().any(|l| l.contains("INDEX callback_task")),
         "{lines:?}"
     );
+}
+
+/// `pending_callback` picks among a key's Pending rows itself (no ORDER BY, see its doc): a
+/// webhook-mode row before a form-mode one, then the oldest.
+#[test]
+fn the_pending_callback_of_a_key_is_webhook_mode_first_then_the_oldest() {
+    const AT: &str = "2026-01-01T00:00:00Z";
+    let mut s = Store::open_in_memory().unwrap();
+    let tx = s.transaction().unwrap();
+    let (def, _) = tx
+        .deploy("Pay", None, "<x/>", &serde_json::json!({}), AT)
+        .unwrap();
+    for guid in ["g1", "g2", "g3"] {
+        tx.insert_instance(&InstanceRow {
+            instance_guid: guid.into(),
+            process_definition_id: def,
+            status: "WAITING".into(),
+            state: "{}".into(),
+            business_key: None,
+            correlation_id: None,
+            started_at: AT.into(),
+            ended_at: None,
+            rev: 0,
+        })
+        .unwrap();
+    }
+    let wait = |guid: &str, form: Option<&str>| {
+        tx.register_callback(guid, "Wait", Some("K"), None, form, None, None, None, AT)
+            .unwrap()
+    };
+    wait("g1", Some("form"));
+    let webhook = wait("g2", None);
+    wait("g3", None);
+    tx.commit().unwrap();
+    let picked = s.pending_callback("K").unwrap().expect("a pending row");
+    assert_eq!(
+        (picked.id, picked.parent_instance_id.as_str()),
+        (webhook, "g2")
+    );
+    assert!(s.pending_callback("other").unwrap().is_none());
 }
