@@ -1,6 +1,7 @@
 //! Group commit. A command computes its step outside the store's lock, then hands the writes
 //! to `Runtime::write` as a job. Jobs queue; whoever takes the lock next runs every queued job,
-//! each in its own savepoint (a failing job undoes only its own writes), and commits them all
+//! each after the first in its own savepoint (a failing job undoes only its own writes; a
+//! failing first job rolls back the transaction, which holds nothing else), and commits them all
 //! with one COMMIT, so one disk sync acknowledges many commands. No job's answer is released
 //! before the COMMIT that holds its writes returned. With one client at a time a batch holds
 //! one job, which is the plain one-transaction-per-step path.
@@ -83,42 +84,54 @@ impl Runtime {
 
 fn run_batch(store: &mut Store, jobs: Vec<Job>) {
     tracing::trace!(jobs = jobs.len(), "group commit");
-    let tx = match store.transaction() {
-        Ok(t) => t,
-        Err(e) => {
-            for j in jobs {
-                let _ = j.done.send(Err(Fail::Business(e.to_string())));
-            }
-            return;
-        }
-    };
-    let mut committed = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let sp = match tx.savepoint() {
-            Ok(sp) => sp,
+    let mut jobs = jobs.into_iter();
+    while let Some(first) = jobs.next() {
+        let tx = match store.transaction() {
+            Ok(t) => t,
             Err(e) => {
-                let _ = job.done.send(Err(Fail::from(e)));
-                continue;
+                for j in std::iter::once(first).chain(jobs) {
+                    let _ = j.done.send(Err(Fail::Business(e.to_string())));
+                }
+                return;
             }
         };
-        match (job.run)(&sp).and_then(|()| sp.commit().map_err(Fail::from)) {
-            Ok(()) => committed.push(job.done),
-            Err(f) => {
-                let _ = job.done.send(Err(f));
+        // The first job needs no savepoint: when it fails, rolling the whole transaction back
+        // undoes only its writes, and the next job opens a new one. (A savepoint makes SQLite
+        // copy every page the job touches into a sub-journal first.)
+        if let Err(f) = (first.run)(&tx) {
+            drop(tx);
+            let _ = first.done.send(Err(f));
+            continue;
+        }
+        let mut committed = Vec::with_capacity(jobs.len() + 1);
+        committed.push(first.done);
+        for job in jobs.by_ref() {
+            let sp = match tx.savepoint() {
+                Ok(sp) => sp,
+                Err(e) => {
+                    let _ = job.done.send(Err(Fail::from(e)));
+                    continue;
+                }
+            };
+            match (job.run)(&sp).and_then(|()| sp.commit().map_err(Fail::from)) {
+                Ok(()) => committed.push(job.done),
+                Err(f) => {
+                    let _ = job.done.send(Err(f));
+                }
             }
         }
-    }
-    match tx.commit() {
-        Ok(()) => {
-            for d in committed {
-                let _ = d.send(Ok(()));
+        match tx.commit() {
+            Ok(()) => {
+                for d in committed {
+                    let _ = d.send(Ok(()));
+                }
             }
-        }
-        Err(e) => {
-            for d in committed {
-                let _ = d.send(Err(Fail::Business(format!(
-                    "the commit failed, nothing was saved: {e}"
-                ))));
+            Err(e) => {
+                for d in committed {
+                    let _ = d.send(Err(Fail::Business(format!(
+                        "the commit failed, nothing was saved: {e}"
+                    ))));
+                }
             }
         }
     }

@@ -32,7 +32,9 @@ pub use schedule::{spawn_scheduler, FireReport, SchedulerHandle};
 pub use webhook_apps::HookAnswer;
 
 use baton_engine::{Clock, CommandError, Ctx, Effect, Engine, Event, Instance, User};
-use baton_store::{Durability, InstanceRow, Store, StoreError, SubscriptionRow, Tx, UserTaskRow};
+use baton_store::{
+    Durability, InstanceRow, StepEvent, Store, StoreError, SubscriptionRow, Tx, UserTaskRow,
+};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -766,16 +768,17 @@ fn write_step(
     // (for a new instance: the variables it starts with).
     let after = Indexed::of(engine, &inst, &guid, now);
     let change = variable_changes(&before.vars, &after.vars);
+    // The step's history is one row (see `baton_store::StepEvent`).
+    let mut history = Vec::with_capacity(effects.len() + 1);
     if let Some(change) = &change {
-        tx.history(
-            &guid,
-            now,
-            "variablesChanged",
-            None,
-            Some(&change.to_string()),
-        )?;
+        history.push(StepEvent {
+            kind: "variablesChanged",
+            element_id: None,
+            data: Some(change.to_string()),
+        });
     }
-    let queued = record_effects(tx, &guid, &state, &effects, now)?;
+    let queued = record_effects(tx, &guid, &state, &effects, now, &mut history)?;
+    tx.history_step(&guid, now, &history)?;
     // Events out, in this same transaction: a committed step has its deliveries, a rolled-back
     // one has none.
     let sent = if events {
@@ -838,38 +841,31 @@ fn variable_changes(before: &Map<String, Value>, after: &Map<String, Value>) -> 
         .then(|| serde_json::json!({"changed": changed, "removed": removed}))
 }
 
-/// Writes what an engine step produced: callback rows, incidents, outbox rows and history, in
-/// the caller's transaction. Answers whether anything went to the outbox.
-fn record_effects(
+/// Writes what an engine step produced: callback rows, incidents and outbox rows, in the
+/// caller's transaction, and adds its history events to `history`. Answers whether anything
+/// went to the outbox.
+fn record_effects<'a>(
     tx: &Tx,
     guid: &str,
     state: &str,
-    effects: &[Effect],
+    effects: &'a [Effect],
     now: &str,
+    history: &mut Vec<StepEvent<'a>>,
 ) -> Result<bool, Fail> {
     let mut queued = false;
-    // Consecutive element events go into one history row (kind `elements`, data a list of
-    // `[kind, element]`), which GetInstanceHistoryQuery expands again: a step through ten
-    // tasks writes one row instead of twenty.
-    let mut elements: Vec<[&str; 2]> = Vec::new();
-    let flush = |elements: &mut Vec<[&str; 2]>| -> Result<(), Fail> {
-        if !elements.is_empty() {
-            let data =
-                serde_json::to_string(&*elements).map_err(|e| Fail::Business(e.to_string()))?;
-            tx.history(guid, now, HISTORY_ELEMENTS, None, Some(&data))?;
-            elements.clear();
-        }
-        Ok(())
-    };
     for e in effects {
         match e {
             Effect::ElementEntered { element_id }
             | Effect::ElementCompleted { element_id }
             | Effect::ElementCancelled { element_id } => {
-                elements.push([e.kind(), element_id]);
+                history.push(StepEvent {
+                    kind: e.kind(),
+                    element_id: Some(element_id),
+                    data: None,
+                });
                 continue;
             }
-            _ => flush(&mut elements)?,
+            _ => {}
         }
         let data = serde_json::to_string(e).ok();
         match e {
@@ -932,13 +928,17 @@ fn record_effects(
             | Effect::IncidentRaised { element_id, .. } => Some(element_id.as_str()),
             Effect::Ended { .. } => None,
         };
-        tx.history(guid, now, e.kind(), element, data.as_deref())?;
+        history.push(StepEvent {
+            kind: e.kind(),
+            element_id: element,
+            data,
+        });
     }
-    flush(&mut elements)?;
     Ok(queued)
 }
 
-/// The history row kind that holds a run of element events (see `record_effects`).
+/// The history row kind earlier versions wrote for a run of element events. The store now
+/// writes one row per step and expands both kinds when reading (`Store::history`).
 pub(crate) const HISTORY_ELEMENTS: &str = "elements";
 
 /// The handler of a command, `None` for a name the bus does not know.
