@@ -21,6 +21,7 @@ pub use changes::InstanceChange;
 mod correlation;
 mod events;
 pub mod host;
+mod hot;
 pub mod http;
 mod instances;
 mod jobs;
@@ -275,6 +276,8 @@ pub struct Runtime {
     http_client: std::sync::OnceLock<ureq::Agent>,
     /// The change feed: one `InstanceChange` per committed step (see `changes`).
     changes: tokio::sync::broadcast::Sender<InstanceChange>,
+    /// The states this runtime committed last, parsed (see `hot`).
+    hot: Mutex<hot::Hot>,
 }
 
 fn text<'a>(data: &'a Value, field: &'static str) -> Result<&'a str, Fail> {
@@ -392,13 +395,22 @@ impl Indexed {
         }
     }
 
-    fn same_tasks(&self, other: &Indexed) -> bool {
-        self.tasks.len() == other.tasks.len()
-            && self
-                .tasks
-                .iter()
-                .zip(&other.tasks)
-                .all(|(a, b)| a.task_id == b.task_id)
+    /// The tasks of `before` that this index no longer has, and its tasks `before` did not have
+    /// (by task id).
+    fn task_changes<'a>(&'a self, before: &'a Indexed) -> (Vec<&'a str>, Vec<&'a UserTaskRow>) {
+        let has = |tasks: &[UserTaskRow], id: &str| tasks.iter().any(|t| t.task_id == id);
+        let gone = before
+            .tasks
+            .iter()
+            .filter(|t| !has(&self.tasks, &t.task_id))
+            .map(|t| t.task_id.as_str())
+            .collect();
+        let added = self
+            .tasks
+            .iter()
+            .filter(|t| !has(&before.tasks, &t.task_id))
+            .collect();
+        (gone, added)
     }
 }
 
@@ -460,6 +472,7 @@ impl Runtime {
             send_wake: schedule::Wake::default(),
             http_client: std::sync::OnceLock::new(),
             changes: changes::channel(),
+            hot: Mutex::default(),
         };
         rt.refresh_events_on();
         rt.deliver_outbox();
@@ -622,16 +635,35 @@ impl Runtime {
         extra: Extra,
     ) -> Result<Stepped, Fail> {
         for _ in 0..MAX_ATTEMPTS {
-            let row = self.instance_row(guid)?;
-            let (engine, mut inst) = self.load(&row)?;
+            // The state this runtime committed last, else the stored row.
+            let hot = self.hot().take(guid);
+            let cached = hot.is_some();
+            let (rev, definition_id, engine, mut inst) = match hot {
+                Some(h) => (
+                    h.rev,
+                    h.definition_id,
+                    self.engine(h.definition_id)?,
+                    h.inst,
+                ),
+                None => {
+                    let row = self.instance_row(guid)?;
+                    let (engine, inst) = self.load(&row)?;
+                    (row.rev, row.process_definition_id, engine, inst)
+                }
+            };
             let now = self.now();
             let before_waits = engine.waiting(&inst);
             let before = Indexed::of(&engine, &inst, guid, &now);
-            let effects = engine.apply(&mut inst, event.clone(), &self.ctx(caller))?;
+            let effects = match engine.apply(&mut inst, event.clone(), &self.ctx(caller)) {
+                Ok(effects) => effects,
+                // A cached state may be behind the stored one: refuse only on the stored state.
+                Err(_) if cached => continue,
+                Err(e) => return Err(e.into()),
+            };
             let target = Target::Update {
                 guid: guid.to_string(),
-                rev: row.rev,
-                definition_id: row.process_definition_id,
+                rev,
+                definition_id,
             };
             match self.persist(
                 target,
@@ -656,6 +688,11 @@ impl Runtime {
         Err(Fail::Conflict)
     }
 
+    /// The cache of committed states.
+    fn hot(&self) -> std::sync::MutexGuard<'_, hot::Hot> {
+        self.hot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Writes a step (in a group commit, see `batch`): drains the buffer into the instance,
     /// then state, effects and indexes. Delivers the outbox after the commit. Answers the
     /// instance as committed.
@@ -676,6 +713,11 @@ impl Runtime {
         let events = self.events_on.load(std::sync::atomic::Ordering::Acquire)
             || matches!(extra, Extra::Subscribe(_));
         let definition_id = target.definition_id();
+        // The revision this write gives the row (`update_instance` adds one).
+        let rev = match &target {
+            Target::Insert(_) => 0,
+            Target::Update { rev, .. } => rev + 1,
+        };
         let feed_engine = engine.clone();
         let (inst, queued, timer, sent, guid, now) = self.write(move |tx| {
             let (inst, queued, timer, sent, guid) = write_step(
@@ -683,7 +725,18 @@ impl Runtime {
             )?;
             Ok((inst, queued, timer, sent, guid, now))
         })?;
-        // Committed: live views hear of it (nothing is built when nobody listens).
+        // Committed: the next step of this instance starts from here.
+        if inst.status.is_ended() {
+            self.hot().forget(&guid);
+        } else {
+            let entry = hot::Entry {
+                rev,
+                definition_id,
+                inst: inst.clone(),
+            };
+            self.hot().put(&guid, entry);
+        }
+        // Live views hear of it (nothing is built when nobody listens).
         if self.changes_watched() {
             self.publish_change(guid, &feed_engine, definition_id, inst.status.as_str(), now);
         }
@@ -799,8 +852,11 @@ fn write_step(
     if after.subs != before.subs {
         tx.replace_subscriptions(&guid, &after.subs)?;
     }
-    if !after.same_tasks(before) {
-        tx.replace_user_tasks(&guid, &after.tasks)?;
+    // The stored inbox rows are those of `before`: the write of the state it was read from
+    // wrote them, and the revision check above proved nobody wrote since.
+    let (gone, added) = after.task_changes(before);
+    if !gone.is_empty() || !added.is_empty() {
+        tx.change_user_tasks(&guid, &gone, &added)?;
     }
     if before.incidents {
         let still = engine.incidents(&inst);
