@@ -492,7 +492,8 @@ impl Runtime {
 
 /// Inside a step's transaction: feeds the instance every live buffered entry that one of its
 /// waits now matches, oldest first. A buffered entry the instance refuses (its ServerScript
-/// throws) is marked Expired rather than retried forever.
+/// throws) is marked Expired rather than retried forever. Answers whether the instance took
+/// any entry (then it and `effects` changed).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn drain_buffer(
     tx: &Tx,
@@ -503,8 +504,9 @@ pub(crate) fn drain_buffer(
     guid: &str,
     now: &str,
     caller: &Caller,
-) -> Result<(), Fail> {
+) -> Result<bool, Fail> {
     let ctx = caller.ctx(clock);
+    let mut any = false;
     let feed = |inst: &mut Instance,
                 effects: &mut Vec<Effect>,
                 event: Event,
@@ -571,9 +573,10 @@ pub(crate) fn drain_buffer(
                 }
             }
         }
+        any |= delivered;
         if !delivered || inst.status.is_ended() {
             break;
         }
     }
-    Ok(())
+    Ok(any)
 }

@@ -34,7 +34,8 @@ pub use webhook_apps::HookAnswer;
 
 use baton_engine::{Clock, CommandError, Ctx, Effect, Engine, Event, Instance, User};
 use baton_store::{
-    Durability, InstanceRow, StepEvent, Store, StoreError, SubscriptionRow, Tx, UserTaskRow,
+    Durability, InstanceRow, StepEvent, StepRow, Store, StoreError, SubscriptionRow, Tx,
+    UserTaskRow,
 };
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -719,9 +720,13 @@ impl Runtime {
             Target::Update { rev, .. } => rev + 1,
         };
         let feed_engine = engine.clone();
+        // Everything that needs no transaction is done here, in the command's own thread: the
+        // writer that runs the group commit is the one serial part of a step.
+        let prepared = Prepared::of(&engine, &inst, &effects, target.guid(), &now, &before)?;
         let (inst, queued, timer, sent, guid, now) = self.write(move |tx| {
             let (inst, queued, timer, sent, guid) = write_step(
-                tx, &*clock, target, &engine, inst, effects, &before, &caller, &extra, &now, events,
+                tx, &*clock, target, &engine, inst, effects, &before, prepared, &caller, &extra,
+                &now, events,
             )?;
             Ok((inst, queued, timer, sent, guid, now))
         })?;
@@ -757,7 +762,49 @@ impl Runtime {
 /// and the delivery due it wrote (to wake the scheduler and the sender), and its guid.
 type Written = (Instance, bool, Option<String>, Option<String>, String);
 
-/// The writes of one step, inside the group commit's savepoint for it.
+/// What a step writes that does not depend on its transaction: the serialised state, the
+/// indexes after the step, the variables it changed and its history row.
+struct Prepared {
+    state: String,
+    after: Indexed,
+    change: Option<Value>,
+    history: Option<StepRow>,
+}
+
+impl Prepared {
+    fn of(
+        engine: &Engine,
+        inst: &Instance,
+        effects: &[Effect],
+        guid: &str,
+        now: &str,
+        before: &Indexed,
+    ) -> Result<Prepared, Fail> {
+        let state = serde_json::to_string(inst).map_err(|e| Fail::Business(e.to_string()))?;
+        let after = Indexed::of(engine, inst, guid, now);
+        let change = variable_changes(&before.vars, &after.vars);
+        // One entry per step with every variable it changed, before the step's element events
+        // (for a new instance: the variables it starts with); the step is one history row.
+        let mut history = Vec::with_capacity(effects.len() + 1);
+        if let Some(change) = &change {
+            history.push(StepEvent {
+                kind: "variablesChanged",
+                element_id: None,
+                data: Some(change.to_string()),
+            });
+        }
+        history_events(effects, &mut history);
+        Ok(Prepared {
+            state,
+            after,
+            change,
+            history: StepRow::of(&history)?,
+        })
+    }
+}
+
+/// The writes of one step, inside the group commit's savepoint for it. `prepared` was made
+/// from `inst` and `effects`; it is made again when buffered entries change the instance.
 #[allow(clippy::too_many_arguments)]
 fn write_step(
     tx: &Tx,
@@ -767,6 +814,7 @@ fn write_step(
     mut inst: Instance,
     mut effects: Vec<Effect>,
     before: &Indexed,
+    prepared: Prepared,
     caller: &Caller,
     extra: &Extra,
     now: &str,
@@ -784,8 +832,8 @@ fn write_step(
             )));
         }
     }
-    if !inst.status.is_ended() {
-        correlation::drain_buffer(
+    let drained = !inst.status.is_ended()
+        && correlation::drain_buffer(
             tx,
             clock,
             engine,
@@ -795,8 +843,16 @@ fn write_step(
             now,
             caller,
         )?;
-    }
-    let state = serde_json::to_string(&inst).map_err(|e| Fail::Business(e.to_string()))?;
+    let Prepared {
+        state,
+        after,
+        change,
+        history,
+    } = if drained {
+        Prepared::of(engine, &inst, &effects, &guid, now, before)?
+    } else {
+        prepared
+    };
     let ended = inst.status.is_ended().then_some(now);
     match target {
         Target::Insert(mut row) => {
@@ -817,21 +873,10 @@ fn write_step(
             tx.insert_event_subscription(url, events, None, Some(&guid), secret, now)?;
         }
     }
-    // One entry per step with every variable it changed, before the step's element events
-    // (for a new instance: the variables it starts with).
-    let after = Indexed::of(engine, &inst, &guid, now);
-    let change = variable_changes(&before.vars, &after.vars);
-    // The step's history is one row (see `baton_store::StepEvent`).
-    let mut history = Vec::with_capacity(effects.len() + 1);
-    if let Some(change) = &change {
-        history.push(StepEvent {
-            kind: "variablesChanged",
-            element_id: None,
-            data: Some(change.to_string()),
-        });
+    let queued = record_effects(tx, &guid, &state, &effects, now)?;
+    if let Some(row) = &history {
+        tx.history_row(&guid, now, row)?;
     }
-    let queued = record_effects(tx, &guid, &state, &effects, now, &mut history)?;
-    tx.history_step(&guid, now, &history)?;
     // Events out, in this same transaction: a committed step has its deliveries, a rolled-back
     // one has none.
     let sent = if events {
@@ -897,33 +942,46 @@ fn variable_changes(before: &Map<String, Value>, after: &Map<String, Value>) -> 
         .then(|| serde_json::json!({"changed": changed, "removed": removed}))
 }
 
-/// Writes what an engine step produced: callback rows, incidents and outbox rows, in the
-/// caller's transaction, and adds its history events to `history`. Answers whether anything
-/// went to the outbox.
-fn record_effects<'a>(
+/// The history events of a step's effects, in order (see `baton_store::StepEvent`).
+fn history_events<'a>(effects: &'a [Effect], history: &mut Vec<StepEvent<'a>>) {
+    for e in effects {
+        let (element, data) = match e {
+            Effect::ElementEntered { element_id }
+            | Effect::ElementCompleted { element_id }
+            | Effect::ElementCancelled { element_id } => (Some(element_id.as_str()), None),
+            Effect::TaskWaiting { task_id, .. }
+            | Effect::CallbackRegistered { task_id, .. }
+            | Effect::CallbackCompleted { task_id, .. }
+            | Effect::CallbackClosed { task_id, .. } => {
+                (Some(task_id.as_str()), serde_json::to_string(e).ok())
+            }
+            Effect::TimerScheduled { element_id, .. }
+            | Effect::MessageThrown { element_id, .. }
+            | Effect::SignalThrown { element_id, .. }
+            | Effect::IncidentRaised { element_id, .. } => {
+                (Some(element_id.as_str()), serde_json::to_string(e).ok())
+            }
+            Effect::Ended { .. } => (None, serde_json::to_string(e).ok()),
+        };
+        history.push(StepEvent {
+            kind: e.kind(),
+            element_id: element,
+            data,
+        });
+    }
+}
+
+/// Writes what an engine step produced besides its history: callback rows, incidents and
+/// outbox rows, in the caller's transaction. Answers whether anything went to the outbox.
+fn record_effects(
     tx: &Tx,
     guid: &str,
     state: &str,
-    effects: &'a [Effect],
+    effects: &[Effect],
     now: &str,
-    history: &mut Vec<StepEvent<'a>>,
 ) -> Result<bool, Fail> {
     let mut queued = false;
     for e in effects {
-        match e {
-            Effect::ElementEntered { element_id }
-            | Effect::ElementCompleted { element_id }
-            | Effect::ElementCancelled { element_id } => {
-                history.push(StepEvent {
-                    kind: e.kind(),
-                    element_id: Some(element_id),
-                    data: None,
-                });
-                continue;
-            }
-            _ => {}
-        }
-        let data = serde_json::to_string(e).ok();
         match e {
             Effect::CallbackRegistered {
                 task_id,
@@ -965,30 +1023,12 @@ fn record_effects<'a>(
                 message,
             } => tx.open_incident(guid, element_id, message, now)?,
             Effect::MessageThrown { .. } | Effect::SignalThrown { .. } => {
+                let data = serde_json::to_string(e).ok();
                 tx.enqueue(Some(guid), e.kind(), data.as_deref().unwrap_or("{}"), now)?;
                 queued = true;
             }
             _ => {}
         }
-        let element = match e {
-            Effect::TaskWaiting { task_id, .. }
-            | Effect::CallbackRegistered { task_id, .. }
-            | Effect::CallbackCompleted { task_id, .. }
-            | Effect::CallbackClosed { task_id, .. } => Some(task_id.as_str()),
-            Effect::TimerScheduled { element_id, .. }
-            | Effect::ElementEntered { element_id }
-            | Effect::ElementCompleted { element_id }
-            | Effect::ElementCancelled { element_id }
-            | Effect::MessageThrown { element_id, .. }
-            | Effect::SignalThrown { element_id, .. }
-            | Effect::IncidentRaised { element_id, .. } => Some(element_id.as_str()),
-            Effect::Ended { .. } => None,
-        };
-        history.push(StepEvent {
-            kind: e.kind(),
-            element_id: element,
-            data,
-        });
     }
     Ok(queued)
 }

@@ -46,9 +46,43 @@ impl Tx<'_> {
 
     /// Appends the events of one step (in order) as one row; nothing for no events.
     pub fn history_step(&self, guid: &str, at: &str, events: &[StepEvent]) -> Result<()> {
-        match events {
-            [] => Ok(()),
-            [one] => self.history(guid, at, one.kind, one.element_id, one.data.as_deref()),
+        match StepRow::of(events)? {
+            Some(row) => self.history_row(guid, at, &row),
+            None => Ok(()),
+        }
+    }
+
+    /// Appends a row made by `StepRow::of`.
+    pub fn history_row(&self, guid: &str, at: &str, row: &StepRow) -> Result<()> {
+        self.history(
+            guid,
+            at,
+            &row.kind,
+            row.element_id.as_deref(),
+            row.data.as_deref(),
+        )
+    }
+}
+
+/// The history row of one step, made before the step's transaction (see `Tx::history_row`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRow {
+    kind: String,
+    element_id: Option<String>,
+    data: Option<String>,
+}
+
+impl StepRow {
+    /// The row that holds `events`: the event itself when there is one, a `step` row when
+    /// there are more, None when there are none.
+    pub fn of(events: &[StepEvent]) -> Result<Option<StepRow>> {
+        Ok(match events {
+            [] => None,
+            [one] => Some(StepRow {
+                kind: one.kind.to_string(),
+                element_id: one.element_id.map(str::to_string),
+                data: one.data.clone(),
+            }),
             many => {
                 let list: Vec<(&str, Option<&str>, Option<&str>)> = many
                     .iter()
@@ -56,9 +90,13 @@ impl Tx<'_> {
                     .collect();
                 let data = serde_json::to_string(&list)
                     .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-                self.history(guid, at, HISTORY_STEP, None, Some(&data))
+                Some(StepRow {
+                    kind: HISTORY_STEP.to_string(),
+                    element_id: None,
+                    data: Some(data),
+                })
             }
-        }
+        })
     }
 }
 

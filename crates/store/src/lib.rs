@@ -24,7 +24,7 @@ pub use access::{TokenRow, UserRow};
 pub use events::{
     Attempt, CustomWebhookRow, DeliveryRow, EventSource, EventSubscriptionRow, NewDelivery,
 };
-pub use history::{StepEvent, HISTORY_STEP};
+pub use history::{StepEvent, StepRow, HISTORY_STEP};
 pub use migrations::SCHEMA_VERSION;
 pub use schedule::{JobRow, NewJob, RunRow, TimerRow};
 pub use webhook_apps::WebhookAppRow;
