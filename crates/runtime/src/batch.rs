@@ -1,20 +1,30 @@
 //! Group commit. A command computes its step outside the store's lock, then hands the writes
-//! to `Runtime::write` as a job. Jobs queue; whoever takes the lock next runs every queued job,
-//! each after the first in its own savepoint (a failing job undoes only its own writes; a
-//! failing first job rolls back the transaction, which holds nothing else), and commits them all
-//! with one COMMIT, so one disk sync acknowledges many commands. No job's answer is released
-//! before the COMMIT that holds its writes returned. With one client at a time a batch holds
-//! one job, which is the plain one-transaction-per-step path.
+//! to `Runtime::write` as a job. Jobs queue; whoever takes the lock next runs every queued job
+//! and commits them all with one COMMIT, so one disk sync acknowledges many commands. No job's
+//! answer is released before the COMMIT that holds its writes returned. With one client at a
+//! time a batch holds one job, which is the plain one-transaction-per-step path.
+//!
+//! A failing job undoes only its own writes, in one of two ways:
+//! - A job that can run again (`write_again`: an engine step, whose closure only reads what it
+//!   captured) runs without a savepoint. When it fails having written nothing (the common
+//!   case: a revision conflict, a duplicate), there is nothing to undo. When it fails after
+//!   writing, the transaction rolls back and the jobs that had succeeded in it run again in a
+//!   new one. These jobs run first in a batch, before any job that cannot run again.
+//! - Any other job runs in its own savepoint (SQLite copies each page it touches into the
+//!   savepoint's journal first), except the first job of a transaction, whose failure rolls
+//!   back a transaction that holds nothing else.
 
 use crate::{Fail, Runtime};
 use baton_store::{Store, Tx};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-type Run = Box<dyn FnOnce(&Tx) -> Result<(), Fail> + Send>;
+type Run = Box<dyn FnMut(&Tx) -> Result<(), Fail> + Send>;
 
 pub(crate) struct Job {
     run: Run,
+    /// Whether `run` may be called again after a rollback (see the module's comment).
+    again: bool,
     done: mpsc::Sender<Result<(), Fail>>,
 }
 
@@ -28,6 +38,27 @@ impl Runtime {
         &self,
         f: impl FnOnce(&Tx) -> Result<T, Fail> + Send + 'static,
     ) -> Result<T, Fail> {
+        let mut f = Some(f);
+        self.submit(false, move |tx| match f.take() {
+            Some(f) => f(tx),
+            None => Err(Fail::Business("a write ran twice".into())),
+        })
+    }
+
+    /// `write` for a closure that can run again with the same result when its transaction was
+    /// rolled back (it changes nothing but the database): it needs no savepoint.
+    pub(crate) fn write_again<T: Send + 'static>(
+        &self,
+        f: impl FnMut(&Tx) -> Result<T, Fail> + Send + 'static,
+    ) -> Result<T, Fail> {
+        self.submit(true, f)
+    }
+
+    fn submit<T: Send + 'static>(
+        &self,
+        again: bool,
+        mut f: impl FnMut(&Tx) -> Result<T, Fail> + Send + 'static,
+    ) -> Result<T, Fail> {
         let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
         let out = slot.clone();
         let (done, finished) = mpsc::channel();
@@ -39,7 +70,7 @@ impl Runtime {
         self.queue
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(Job { run, done });
+            .push(Job { run, again, done });
         loop {
             // Done by another leader's batch: answer without touching the store.
             match finished.try_recv() {
@@ -84,28 +115,49 @@ impl Runtime {
 
 fn run_batch(store: &mut Store, jobs: Vec<Job>) {
     tracing::trace!(jobs = jobs.len(), "group commit");
-    let mut jobs = jobs.into_iter();
-    while let Some(first) = jobs.next() {
+    let (mut again, others): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.again);
+    let mut others = others.into_iter();
+    'transaction: loop {
         let tx = match store.transaction() {
             Ok(t) => t,
             Err(e) => {
-                for j in std::iter::once(first).chain(jobs) {
+                for j in again.into_iter().chain(others) {
                     let _ = j.done.send(Err(Fail::Business(e.to_string())));
                 }
                 return;
             }
         };
-        // The first job needs no savepoint: when it fails, rolling the whole transaction back
-        // undoes only its writes, and the next job opens a new one. (A savepoint makes SQLite
-        // copy every page the job touches into a sub-journal first.)
-        if let Err(f) = (first.run)(&tx) {
-            drop(tx);
-            let _ = first.done.send(Err(f));
-            continue;
+        let mut committed: Vec<Job> = Vec::with_capacity(again.len() + others.len());
+        // The jobs that can run again, without savepoints.
+        let mut pending = std::mem::take(&mut again).into_iter();
+        while let Some(mut job) = pending.next() {
+            let changes = tx.total_changes();
+            match (job.run)(&tx) {
+                Ok(()) => committed.push(job),
+                Err(f) => {
+                    let _ = job.done.send(Err(f));
+                    if tx.total_changes() != changes || !tx.is_open() {
+                        // It wrote before failing: undo everything, run the others again.
+                        drop(tx);
+                        again = committed.into_iter().chain(pending).collect();
+                        continue 'transaction;
+                    }
+                }
+            }
         }
-        let mut committed = Vec::with_capacity(jobs.len() + 1);
-        committed.push(first.done);
-        for job in jobs.by_ref() {
+        // The others, each in a savepoint but the transaction's first.
+        if committed.is_empty() {
+            let Some(mut first) = others.next() else {
+                return;
+            };
+            if let Err(f) = (first.run)(&tx) {
+                drop(tx);
+                let _ = first.done.send(Err(f));
+                continue;
+            }
+            committed.push(first);
+        }
+        for mut job in others.by_ref() {
             let sp = match tx.savepoint() {
                 Ok(sp) => sp,
                 Err(e) => {
@@ -114,25 +166,103 @@ fn run_batch(store: &mut Store, jobs: Vec<Job>) {
                 }
             };
             match (job.run)(&sp).and_then(|()| sp.commit().map_err(Fail::from)) {
-                Ok(()) => committed.push(job.done),
+                Ok(()) => committed.push(job),
                 Err(f) => {
                     let _ = job.done.send(Err(f));
                 }
             }
         }
-        match tx.commit() {
-            Ok(()) => {
-                for d in committed {
-                    let _ = d.send(Ok(()));
-                }
+        let result = tx.commit();
+        for Job { run, done, .. } in committed {
+            // What the closure captured goes first: its owner may take it back.
+            drop(run);
+            let answer = match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(Fail::Business(format!(
+                    "the commit failed, nothing was saved: {e}"
+                ))),
+            };
+            let _ = done.send(answer);
+        }
+        return;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job that creates user `name` and then fails or not; answers through `rx`.
+    fn job(
+        name: &'static str,
+        again: bool,
+        fail: Option<bool>,
+    ) -> (Job, mpsc::Receiver<Result<(), Fail>>) {
+        let (done, rx) = mpsc::channel();
+        let run: Run = Box::new(move |tx| match fail {
+            // Fails before writing anything.
+            Some(false) => Err(Fail::Conflict),
+            // Fails after writing.
+            Some(true) => {
+                tx.create_user(name, false, "t")?;
+                Err(Fail::Business("after writing".into()))
             }
-            Err(e) => {
-                for d in committed {
-                    let _ = d.send(Err(Fail::Business(format!(
-                        "the commit failed, nothing was saved: {e}"
-                    ))));
-                }
+            None => {
+                tx.create_user(name, false, "t")?;
+                Ok(())
             }
+        });
+        (Job { run, again, done }, rx)
+    }
+
+    fn names(store: &Store) -> Vec<String> {
+        let mut v: Vec<String> = store
+            .users()
+            .unwrap()
+            .into_iter()
+            .map(|u| u.user_name)
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_job_that_fails_after_writing_takes_only_its_own_writes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store =
+            Store::open(&dir.path().join("b.db"), baton_store::Durability::Normal).unwrap();
+        let cases = [
+            ("a", true, None),
+            ("b", true, Some(true)),
+            ("c", false, None),
+            ("d", true, Some(false)),
+            ("e", false, Some(true)),
+            ("f", true, None),
+            ("g", false, None),
+        ];
+        let (jobs, answers): (Vec<Job>, Vec<_>) = cases
+            .iter()
+            .map(|(n, again, fail)| job(n, *again, *fail))
+            .unzip();
+        run_batch(&mut store, jobs);
+        let ok: Vec<bool> = answers
+            .iter()
+            .map(|rx| rx.recv().unwrap().is_ok())
+            .collect();
+        assert_eq!(ok, [true, false, true, false, false, true, true]);
+        assert_eq!(names(&store), ["a", "c", "f", "g"]);
+    }
+
+    #[test]
+    fn a_lone_job_that_fails_after_writing_leaves_nothing() {
+        for again in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store =
+                Store::open(&dir.path().join("b.db"), baton_store::Durability::Normal).unwrap();
+            let (j, rx) = job("x", again, Some(true));
+            run_batch(&mut store, vec![j]);
+            assert!(rx.recv().unwrap().is_err());
+            assert!(names(&store).is_empty());
         }
     }
 }

@@ -723,13 +723,31 @@ impl Runtime {
         // Everything that needs no transaction is done here, in the command's own thread: the
         // writer that runs the group commit is the one serial part of a step.
         let prepared = Prepared::of(&engine, &inst, &effects, target.guid(), &now, &before)?;
-        let (inst, queued, timer, sent, guid, now) = self.write(move |tx| {
-            let (inst, queued, timer, sent, guid) = write_step(
-                tx, &*clock, target, &engine, inst, effects, &before, prepared, &caller, &extra,
-                &now, events,
-            )?;
-            Ok((inst, queued, timer, sent, guid, now))
-        })?;
+        let guid = target.guid().to_string();
+        let at = now.clone();
+        // The step only reads what it captured, so it can run again after a rollback, unless
+        // it feeds buffered entries to the instance there (their scripts run in the engine).
+        let again = !correlation::may_drain(&engine, &inst);
+        let inst = Arc::new(inst);
+        let step = inst.clone();
+        let run = move |tx: &Tx| {
+            write_step(
+                tx, &*clock, &target, &engine, &step, &effects, &before, &prepared, &caller,
+                &extra, &now, events,
+            )
+        };
+        let (drained, queued, timer, sent) = if again {
+            self.write_again(run)?
+        } else {
+            self.write(run)?
+        };
+        let now = at;
+        // The instance as committed: changed inside the transaction by buffered entries, or as
+        // the engine left it.
+        let inst = match drained {
+            Some(inst) => inst,
+            None => Arc::try_unwrap(inst).unwrap_or_else(|shared| (*shared).clone()),
+        };
         // Committed: the next step of this instance starts from here.
         if inst.status.is_ended() {
             self.hot().forget(&guid);
@@ -758,9 +776,10 @@ impl Runtime {
     }
 }
 
-/// What `write_step` wrote: the instance, whether the outbox got rows, the earliest timer due
-/// and the delivery due it wrote (to wake the scheduler and the sender), and its guid.
-type Written = (Instance, bool, Option<String>, Option<String>, String);
+/// What `write_step` wrote: the instance when buffered entries changed it in the transaction,
+/// whether the outbox got rows, the earliest timer due and the delivery due it wrote (to wake
+/// the scheduler and the sender).
+type Written = (Option<Instance>, bool, Option<String>, Option<String>);
 
 /// What a step writes that does not depend on its transaction: the serialised state, the
 /// indexes after the step, the variables it changed and its history row.
@@ -809,12 +828,12 @@ impl Prepared {
 fn write_step(
     tx: &Tx,
     clock: &dyn Clock,
-    target: Target,
+    target: &Target,
     engine: &Engine,
-    mut inst: Instance,
-    mut effects: Vec<Effect>,
+    inst: &Instance,
+    effects: &[Effect],
     before: &Indexed,
-    prepared: Prepared,
+    prepared: &Prepared,
     caller: &Caller,
     extra: &Extra,
     now: &str,
@@ -832,37 +851,38 @@ fn write_step(
             )));
         }
     }
-    let drained = !inst.status.is_ended()
-        && correlation::drain_buffer(
-            tx,
-            clock,
-            engine,
-            &mut inst,
-            &mut effects,
-            &guid,
-            now,
-            caller,
-        )?;
+    // Buffered messages and callbacks the instance now waits for change it here, on a copy.
+    let mut drained = None;
+    if correlation::may_drain(engine, inst) {
+        let (mut copy, mut more) = (inst.clone(), effects.to_vec());
+        if correlation::drain_buffer(tx, clock, engine, &mut copy, &mut more, &guid, now, caller)? {
+            let again = Prepared::of(engine, &copy, &more, &guid, now, before)?;
+            drained = Some((copy, more, again));
+        }
+    }
+    let (inst, effects, prepared) = match &drained {
+        Some((i, e, p)) => (i, e.as_slice(), p),
+        None => (inst, effects, prepared),
+    };
     let Prepared {
         state,
         after,
         change,
         history,
-    } = if drained {
-        Prepared::of(engine, &inst, &effects, &guid, now, before)?
-    } else {
-        prepared
-    };
+    } = prepared;
     let ended = inst.status.is_ended().then_some(now);
     match target {
-        Target::Insert(mut row) => {
-            row.status = inst.status.as_str().into();
-            row.state = state.clone();
-            row.ended_at = ended.map(str::to_string);
+        Target::Insert(row) => {
+            let row = InstanceRow {
+                status: inst.status.as_str().into(),
+                state: state.clone(),
+                ended_at: ended.map(str::to_string),
+                ..row.clone()
+            };
             tx.insert_instance(&row)?;
         }
         Target::Update { rev, .. } => {
-            tx.update_instance(&guid, rev, inst.status.as_str(), &state, ended)?
+            tx.update_instance(&guid, *rev, inst.status.as_str(), state, ended)?
         }
     }
     if matches!(extra, Extra::NumberRequest) {
@@ -873,7 +893,7 @@ fn write_step(
             tx.insert_event_subscription(url, events, None, Some(&guid), secret, now)?;
         }
     }
-    let queued = record_effects(tx, &guid, &state, &effects, now)?;
+    let queued = record_effects(tx, &guid, state, effects, now)?;
     if let Some(row) = &history {
         tx.history_row(&guid, now, row)?;
     }
@@ -882,12 +902,12 @@ fn write_step(
     let sent = if events {
         let step = events::StepEvents {
             engine,
-            inst: &inst,
+            inst,
             guid: &guid,
             before,
-            after: &after,
+            after,
             change: change.as_ref(),
-            effects: &effects,
+            effects,
             now,
         };
         events::enqueue(tx, &step)?.then(|| now.to_string())
@@ -904,7 +924,7 @@ fn write_step(
         tx.change_user_tasks(&guid, &gone, &added)?;
     }
     if before.incidents {
-        let still = engine.incidents(&inst);
+        let still = engine.incidents(inst);
         let open: Vec<&str> = still.iter().map(|i| i.element_id.as_str()).collect();
         tx.resolve_incidents(&guid, &open, now)?;
     }
@@ -926,7 +946,7 @@ fn write_step(
             (a, b) => a.or(b),
         };
     }
-    Ok((inst, queued, wake, sent, guid))
+    Ok((drained.map(|(inst, _, _)| inst), queued, wake, sent))
 }
 
 /// What a step changed in the process-level variables: `{"changed": {name: value}, "removed":

@@ -492,6 +492,18 @@ impl Tx<'_> {
         Ok(n > 0)
     }
 
+    /// Rows inserted, updated or deleted on this connection so far (by statements that
+    /// completed): a caller compares two readings to learn whether something was written.
+    pub fn total_changes(&self) -> u64 {
+        self.tx.total_changes()
+    }
+
+    /// Whether the transaction is still open (SQLite rolls it back by itself after some errors,
+    /// such as a full disk).
+    pub fn is_open(&self) -> bool {
+        !self.tx.is_autocommit()
+    }
+
     /// Commits (a savepoint: releases it into the enclosing transaction). On an error the
     /// transaction is rolled back when dropped.
     pub fn commit(mut self) -> Result<()> {
