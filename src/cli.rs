@@ -1,12 +1,18 @@
 //! The four offline commands. Each returns the process exit code.
+//!
+//! `simulate`, `test` and `bench` run on the runtime over a database in memory with a virtual
+//! clock (`baton_runtime::simulate`): every step is the command `serve` runs for it. `bench
+//! --engine-only` measures the engine alone (`engine_only`).
 
 pub mod durable;
+mod engine_only;
 pub mod serve;
 pub mod timers;
 
-use baton_engine::sim::{Scenario, Simulation};
+use baton_engine::sim::Scenario;
 use baton_engine::{parse, Engine};
 use baton_runtime::commands::{Problem, Severity};
+use baton_runtime::simulate::Simulation;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -35,8 +41,12 @@ fn problem_line(file: &str, p: &Problem) -> String {
     )
 }
 
+/// Model files as read: (name, text).
+type Texts = Vec<(String, String)>;
+
 /// Parses and compiles model files into an engine; every error names file, line and column.
-fn load(models: &[PathBuf]) -> Result<Engine, Invalid> {
+/// Answers the texts too (simulations deploy them on the runtime).
+fn load(models: &[PathBuf]) -> Result<(Texts, Engine), Invalid> {
     let mut texts = Vec::new();
     for m in models {
         texts.push((m.display().to_string(), read(m)?));
@@ -48,7 +58,7 @@ fn load(models: &[PathBuf]) -> Result<Engine, Invalid> {
     let dep = parse(&refs).map_err(|e| Invalid(e.to_string()))?;
     let file = texts.first().map(|(n, _)| n.clone()).unwrap_or_default();
     match Engine::new(dep) {
-        Ok((engine, _warnings)) => Ok(engine),
+        Ok((engine, _warnings)) => Ok((texts, engine)),
         Err(problems) => Err(Invalid(
             problems
                 .iter()
@@ -85,17 +95,39 @@ pub(crate) fn load_scenario(path: Option<&Path>) -> Result<Scenario, Invalid> {
     }
 }
 
-/// Model, scenario and start variables (the scenario's, overridden by `--vars`).
+/// What a simulation or a bench runs: the model texts (checked), their engine, the scenario
+/// and the start variables (the scenario's, overridden by `--vars`).
+struct Prepared {
+    texts: Texts,
+    engine: Engine,
+    scenario: Scenario,
+    variables: Map<String, Value>,
+}
+
 fn prepare(
     models: &[PathBuf],
     scenario: Option<&Path>,
     vars: Option<&str>,
-) -> Result<(Engine, Scenario, Map<String, Value>), Invalid> {
-    let engine = load(models)?;
+) -> Result<Prepared, Invalid> {
+    let (texts, engine) = load(models)?;
     let sc = load_scenario(scenario)?;
     let mut variables = sc.variables.clone();
     variables.extend(parse_vars(vars)?);
-    Ok((engine, sc, variables))
+    Ok(Prepared {
+        texts,
+        engine,
+        scenario: sc,
+        variables,
+    })
+}
+
+/// The deployment of a simulation on the runtime (in memory, virtual clock).
+fn simulation(texts: &Texts, sc: &Scenario, process: Option<&str>) -> Result<Simulation, String> {
+    let files: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    Simulation::new(&files, sc, process)
 }
 
 fn print_json(v: &Value, compact: bool) {
@@ -120,30 +152,33 @@ pub fn simulate(
     vars: Option<&str>,
     compact: bool,
 ) -> u8 {
-    let (engine, sc, variables) = match prepare(models, scenario, vars) {
+    let p = match prepare(models, scenario, vars) {
         Ok(x) => x,
         Err(Invalid(msg)) => {
             eprintln!("{msg}");
             return 2;
         }
     };
-    let mut sim = match Simulation::start(&engine, &sc, process, variables) {
+    let sc = &p.scenario;
+    let started = simulation(&p.texts, sc, process)
+        .and_then(|sim| sim.start(p.variables.clone()).map(|guid| (sim, guid)));
+    let (sim, guid) = match started {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cannot start: {e}");
             return 2;
         }
     };
-    let mut error = sim.run_steps(&sc.steps).err();
+    let mut error = sim.run_steps(&guid, &sc.steps).err();
     if error.is_none() {
         if let Some(expect) = &sc.expect {
-            let fails = sim.check(expect);
+            let fails = sim.check(&guid, expect);
             if !fails.is_empty() {
                 error = Some(fails.join("; "));
             }
         }
     }
-    print_json(&sim.report(error.as_deref()), compact);
+    print_json(&sim.report(&guid, error.as_deref()), compact);
     match error {
         Some(e) => {
             eprintln!("{e}");
@@ -194,14 +229,19 @@ pub fn lint(model: &Path, compact: bool) -> u8 {
     }
 }
 
+/// One bench instance: start, apply the steps; answers its end state and, when `keep`, its
+/// variables.
+type BenchRun<'a> = dyn FnMut(bool) -> Result<(String, Option<Map<String, Value>>), String> + 'a;
+
 pub fn bench(
     model: &Path,
     scenario: Option<&Path>,
     vars: Option<&str>,
     instances: usize,
     compact: bool,
+    engine_only: bool,
 ) -> u8 {
-    let (engine, sc, variables) = match prepare(&[model.to_path_buf()], scenario, vars) {
+    let p = match prepare(&[model.to_path_buf()], scenario, vars) {
         Ok(x) => x,
         Err(Invalid(msg)) => {
             eprintln!("{msg}");
@@ -212,14 +252,28 @@ pub fn bench(
         eprintln!("--instances must be at least 1");
         return 2;
     }
-    // One instance: start, apply the steps, report its end state.
-    let one = |keep: bool| -> Result<(String, Option<Map<String, Value>>), String> {
-        let mut sim =
-            Simulation::start(&engine, &sc, None, variables.clone()).map_err(|e| e.to_string())?;
-        sim.forget_effects();
-        sim.run_steps(&sc.steps)?;
-        let state = sim.main().status.as_str().to_string();
-        Ok((state, keep.then(|| engine.variables(sim.main()))))
+    let sc = &p.scenario;
+    let sim;
+    let mut one: Box<BenchRun> = if engine_only {
+        Box::new(|keep| engine_only::run(&p.engine, sc, p.variables.clone(), keep))
+    } else {
+        sim = match simulation(&p.texts, sc, None) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("cannot start: {e}");
+                return 2;
+            }
+        };
+        let sim = &sim;
+        Box::new(move |keep| {
+            let guid = sim.start(p.variables.clone())?;
+            sim.run_steps(&guid, &sc.steps)?;
+            let vars = match keep {
+                true => sim.instance(&guid)?["variables"].as_object().cloned(),
+                false => None,
+            };
+            Ok((sim.status(&guid)?, vars))
+        })
     };
     let warmup = (instances / 10).min(50);
     for _ in 0..warmup {
@@ -253,18 +307,20 @@ pub fn bench(
         }
     }
     let secs = started.elapsed().as_secs_f64();
+    let on = if engine_only { "engine" } else { "runtime" };
     let out = json!({
         "instances": instances,
         "seconds": secs,
         "instancesPerSecond": instances as f64 / secs,
         "state": first_state,
+        "on": on,
         "lastVariables": last_vars,
     });
     if compact {
         print_json(&out, true);
     } else {
         println!(
-            "{}: {instances} instances in {secs:.3} s = {:.0} instances/s, all {}",
+            "{}: {instances} instances in {secs:.3} s = {:.0} instances/s on the {on}, all {}",
             model.display(),
             instances as f64 / secs,
             first_state.unwrap_or_default()
@@ -324,12 +380,14 @@ fn run_scenario(path: &Path) -> Result<usize, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     let sc = Scenario::from_json_text(&text)?;
     let models = scenario_models(path, &sc)?;
-    let engine = load(&models).map_err(|Invalid(m)| m)?;
-    let mut sim = Simulation::start(&engine, &sc, None, sc.variables.clone())
+    let (texts, _) = load(&models).map_err(|Invalid(m)| m)?;
+    let sim = simulation(&texts, &sc, None).map_err(|e| format!("cannot start: {e}"))?;
+    let guid = sim
+        .start(sc.variables.clone())
         .map_err(|e| format!("cannot start: {e}"))?;
-    sim.run_steps(&sc.steps)?;
+    sim.run_steps(&guid, &sc.steps)?;
     if let Some(expect) = &sc.expect {
-        let fails = sim.check(expect);
+        let fails = sim.check(&guid, expect);
         if !fails.is_empty() {
             return Err(fails.join("; "));
         }

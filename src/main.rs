@@ -1,5 +1,5 @@
-//! `baton`: the command line. Thin by design: it reads files, calls the engine's simulation host,
-//! and prints what API.md specifies. Exit codes: 0 ok, 1 a step/check failed or problems found,
+//! `baton`: the command line. Thin by design: it reads files, runs them on the runtime (over an
+//! in-memory store for `simulate`, `test` and `bench`), and prints what API.md specifies. Exit codes: 0 ok, 1 a step/check failed or problems found,
 //! 2 unreadable or invalid input.
 
 mod cli;
@@ -32,7 +32,8 @@ enum Command {
         #[arg(long, env = "BATON_TOKEN")]
         token: Option<String>,
     },
-    /// Run one instance in memory on a virtual clock and print where it ends.
+    /// Run one instance on the runtime over an in-memory store, on a virtual clock, and print
+    /// where it ends.
     Simulate {
         /// The model file(s); more than one when a call activity calls into another file.
         #[arg(required = true)]
@@ -97,6 +98,10 @@ enum Command {
         /// With --timers: the idle window in seconds (0 skips the idle measurement).
         #[arg(long, default_value_t = 0.0, requires = "timers")]
         idle_seconds: f64,
+        /// Measure the engine alone (no store, no command bus) instead of the runtime over an
+        /// in-memory store. Also BATON_BENCH_ENGINE_ONLY=1.
+        #[arg(long, env = "BATON_BENCH_ENGINE_ONLY", conflicts_with_all = ["durable", "timers"])]
+        engine_only: bool,
     },
     /// Run every *.scenario.json under the given paths.
     Test {
@@ -181,6 +186,7 @@ fn main() -> ExitCode {
             instances: Some(instances),
             json,
             durable: None,
+            engine_only,
             ..
         } => cli::bench(
             &model,
@@ -188,6 +194,7 @@ fn main() -> ExitCode {
             vars.as_deref(),
             instances,
             json,
+            engine_only,
         ),
         Command::Bench { .. } => {
             // clap's requirements rule this out; say so rather than guess.

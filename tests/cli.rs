@@ -256,6 +256,100 @@ fn bench_reports_rate_and_end_state() {
 }
 
 #[test]
+fn bench_runs_on_the_runtime_unless_told_engine_only() {
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "bench",
+            "--vars",
+            r#"{"amount": 1}"#,
+            "--instances",
+            "20",
+            "--json",
+        ];
+        let model = f("review.bpmn");
+        args.insert(1, &model);
+        args.extend_from_slice(extra);
+        let out = baton(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        json(&out)
+    };
+    let on_runtime = run(&[]);
+    assert_eq!(on_runtime["on"], "runtime");
+    let engine_only = run(&["--engine-only"]);
+    assert_eq!(engine_only["on"], "engine");
+    for v in [&on_runtime, &engine_only] {
+        assert_eq!(v["state"], "COMPLETED", "{v}");
+        assert_eq!(v["lastVariables"]["size"], "small", "{v}");
+    }
+    // Engine-only has no store to write to: not with --durable.
+    let out = baton(&[
+        "bench",
+        &f("review.bpmn"),
+        "--instances",
+        "1",
+        "--engine-only",
+        "--durable",
+        "x.db",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn simulate_runs_a_call_into_another_file_and_the_process_option_picks_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, body: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(
+            &p,
+            format!(
+                r#"<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="{name}">
+{body}
+</bpmn:definitions>"#
+            ),
+        )
+        .unwrap();
+        p.display().to_string()
+    };
+    let parent = file(
+        "parent.bpmn",
+        r#"<bpmn:process id="Parent" isExecutable="true">
+  <bpmn:startEvent id="ps"/>
+  <bpmn:callActivity id="Call" calledElement="Child"/>
+  <bpmn:endEvent id="pe"/>
+  <bpmn:sequenceFlow id="p1" sourceRef="ps" targetRef="Call"/>
+  <bpmn:sequenceFlow id="p2" sourceRef="Call" targetRef="pe"/>
+</bpmn:process>"#,
+    );
+    let child = file(
+        "child.bpmn",
+        r#"<bpmn:process id="Child" isExecutable="true">
+  <bpmn:startEvent id="cs"/>
+  <bpmn:scriptTask id="Work" scriptFormat="rhai"><bpmn:script>let done = true;</bpmn:script></bpmn:scriptTask>
+  <bpmn:endEvent id="ce"/>
+  <bpmn:sequenceFlow id="c1" sourceRef="cs" targetRef="Work"/>
+  <bpmn:sequenceFlow id="c2" sourceRef="Work" targetRef="ce"/>
+</bpmn:process>"#,
+    );
+    let out = baton(&["simulate", &parent, &child, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["state"], "COMPLETED", "{v}");
+    assert_eq!(
+        v["path"],
+        serde_json::json!(["ps", "Call", "cs", "Work", "ce", "pe"]),
+        "{v}"
+    );
+    assert_eq!(v["variables"]["done"], true, "{v}");
+
+    let out = baton(&["simulate", &parent, &child, "--process", "Child", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["path"], serde_json::json!(["cs", "Work", "ce"]), "{v}");
+    assert_eq!(v["variables"]["done"], true, "{v}");
+}
+
+#[test]
 fn test_command_runs_scenarios_and_summarises() {
     let dir = tempfile::tempdir().unwrap();
     for name in [

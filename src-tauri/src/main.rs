@@ -9,7 +9,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 use baton_runtime::host::{Host, HostConfig, HostError};
-use baton_runtime::Bootstrap;
+use baton_runtime::{Bootstrap, Error, Reply};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
@@ -26,9 +26,18 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:7410";
 /// still opens the window: every command answers why, and the UI shows it.
 struct HostCell(RwLock<Result<Host, String>>);
 
-/// The seed-000 envelope for a failure that never reached the command bus.
+/// The seed-000 envelope for a host that could not start: the owner is told why (it is their
+/// own machine: a locked or unreadable database file), as an internal failure.
 fn failure(message: &str) -> Value {
-    json!({"isSuccessful": false, "message": message, "data": null, "errors": []})
+    json!({"isSuccessful": false, "message": message, "data": null, "errors": [], "code": "INTERNAL"})
+}
+
+/// A command whose thread stopped (a bug): a reference to the log, never the panic text.
+fn stopped(e: tauri::Error) -> Value {
+    let reply = Reply::failed(Error::internal(format!(
+        "the command stopped unexpectedly: {e}"
+    )));
+    serde_json::to_value(reply).unwrap_or_else(|_| failure("internal error"))
 }
 
 /// `{cmd, data}` in, the same envelope as `POST /api/v1/execute` out, run as the local owner.
@@ -47,7 +56,7 @@ async fn execute(app: tauri::AppHandle, request: Value) -> Value {
         }
     })
     .await;
-    ran.unwrap_or_else(|e| failure(&format!("the command stopped unexpectedly: {e}")))
+    ran.unwrap_or_else(stopped)
 }
 
 /// Where the listener binds: BATON_LISTEN if set ("off" for no listener), else 127.0.0.1:7410.

@@ -146,6 +146,14 @@ pub enum Effect {
     /// The instance ended (COMPLETED or CANCELLED).
     #[serde(rename_all = "camelCase")]
     Ended { status: Status },
+    /// A script task or ServerScript at `element_id` called `doCmd(name, data)` and succeeded:
+    /// the host runs the command after this step commits (never when the step fails), once.
+    #[serde(rename_all = "camelCase")]
+    CommandQueued {
+        element_id: String,
+        name: String,
+        data: Value,
+    },
 }
 
 impl Effect {
@@ -164,6 +172,7 @@ impl Effect {
             Effect::ElementCompleted { .. } => "elementCompleted",
             Effect::ElementCancelled { .. } => "elementCancelled",
             Effect::Ended { .. } => "ended",
+            Effect::CommandQueued { .. } => "commandQueued",
         }
     }
 }
@@ -240,4 +249,11 @@ pub enum CommandError {
     /// The start failed before any state existed (e.g. the start condition is false).
     #[error("{0}")]
     Invalid(String),
+    /// The state was written against another model (its fingerprint differs from this
+    /// model's): it cannot be read here. A host error, not the caller's: the definition or the
+    /// state row is wrong.
+    #[error(
+        "the instance state was written for model {state:016x}, not for this model ({model:016x})"
+    )]
+    StateMismatch { state: u64, model: u64 },
 }

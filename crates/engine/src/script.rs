@@ -5,6 +5,14 @@
 //! variable as a map), `formData`, `currentUser`, `execution` (`getVariable`, `setVariable`,
 //! `hasVariable`) and `now()`. `throw "msg"` rejects on purpose ([`ScriptErrorKind::Thrown`]).
 //!
+//! The command bus: `doQuery(name, data)` runs a query at once through the bus the host lends
+//! ([`BusGuard`]) and answers its data. `doCmd(name, data)` does not run anything: in a script
+//! task or a ServerScript it queues the command ([`ScriptHost::run_with_commands`]) and answers
+//! the receipt `#{queued: true, command: name}`; the executor makes each queued command an effect
+//! of the step only if the script succeeded, and the host runs it after the step committed. In
+//! conditions and other expressions (and a job's code) `doCmd` is refused: they must not change
+//! anything, and a gateway may evaluate a condition without taking its flow.
+//!
 //! Differences from Camunda/JUEL that are deliberate or known:
 //! - Integer arithmetic is rhai's: `7 / 2` is `3` (JUEL gives `3.5`). Write `7.0 / 2` for a
 //!   fraction. Not "fixed", because rewriting numeric semantics would surprise rhai authors.
@@ -20,6 +28,8 @@
 //!   available (time comes from the engine's clock through `now()`).
 
 mod lex;
+#[cfg(test)]
+mod tests;
 
 use crate::model::{ScriptId, Source};
 use rhai::packages::{
@@ -67,13 +77,25 @@ pub struct ScriptInput<'a> {
     pub now: jiff::Timestamp,
 }
 
-/// The result of running a script: its value, and the variables it wrote.
+/// The result of running a script: its value, the variables it wrote and the commands it queued.
 #[derive(Debug, Clone, Default)]
 pub struct ScriptOutcome {
     pub value: Value,
     /// Top-level `let` bindings, assignments to visible variables, `context.x = ..` and
     /// `execution.setVariable(..)`, in the order first written.
     pub writes: Vec<(String, Value)>,
+    /// What `doCmd(name, data)` queued, in call order (only from
+    /// [`ScriptHost::run_with_commands`]; a script that fails queues nothing).
+    pub commands: Vec<QueuedCommand>,
+}
+
+/// A command a script asked for with `doCmd(name, data)`. It is not run by the script: the
+/// executor turns it into an effect of the step (`Effect::CommandQueued`), which the host runs
+/// after the step committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedCommand {
+    pub name: String,
+    pub data: Value,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -134,14 +156,18 @@ thread_local! {
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
-/// The command bus a host lends to scripts, for `doQuery(name, data)` and `doCmd(name, data)`:
-/// it runs the named command and answers its `data`, or the reason it failed. The engine only
-/// calls it; what it does (and any I/O) is the host's.
+/// The command bus a host lends to scripts, for `doQuery(name, data)`: it runs the named query
+/// and answers its `data`, or the reason it failed. The engine only calls it; what it does (and
+/// any I/O) is the host's. `doCmd` never reaches the bus: commands are queued (see
+/// [`QueuedCommand`]) and run by the host after the step commits.
 pub type Bus = Arc<dyn Fn(&str, &Value) -> Result<Value, String> + Send + Sync>;
 
 thread_local! {
     /// The bus lent for the engine call under way on this thread (see [`BusGuard`]).
     static BUS: RefCell<Option<Bus>> = const { RefCell::new(None) };
+    /// The commands `doCmd` queued during the current run; None where `doCmd` is refused
+    /// (conditions, expressions, a job's code).
+    static QUEUE: RefCell<Option<Vec<QueuedCommand>>> = const { RefCell::new(None) };
 }
 
 /// Lends a bus to the scripts that run on this thread until dropped (then restores the
@@ -161,25 +187,86 @@ impl Drop for BusGuard {
     }
 }
 
-fn call_bus(function: &str, name: &str, data: &Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
+/// `doQuery(name, data)`: runs a query now, through the lent bus. It reads the last committed
+/// state, which is also what the step's write is checked against (the host re-applies the step
+/// when the instance changed in between), so a step never commits on top of what it did not see.
+fn call_bus(name: &str, data: &Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
     let bus = BUS.with(|b| b.borrow().clone());
     let Some(bus) = bus else {
-        return Err(format!(
-            "{function} is not available here: scripts reach the command bus in baton serve and the desktop app, not in simulate or while a buffered message is delivered"
-        )
-        .into());
+        return Err(
+            "doQuery is not available here: scripts reach the command bus in baton serve and the desktop app, not in simulate or while a buffered message is delivered"
+                .into(),
+        );
     };
-    if function == "doQuery" && !name.ends_with("Query") {
+    if !name.ends_with("Query") {
         return Err(format!("doQuery runs queries only; '{name}' changes data (use doCmd)").into());
     }
-    let data = if data.is_unit() {
-        Value::Object(Map::new())
-    } else {
-        to_json(data).map_err(|e| e.message)?
-    };
-    match bus(name, &data) {
+    match bus(name, &command_data(data)?) {
         Ok(v) => Ok(to_dynamic(&v)),
-        Err(m) => Err(format!("{function}('{name}') failed: {m}").into()),
+        Err(m) => Err(format!("doQuery('{name}') failed: {m}").into()),
+    }
+}
+
+/// `doCmd(name, data)`: queues the command for after the step commits and answers a receipt,
+/// `#{queued: true, command: name}` (not the command's answer: it has not run yet).
+fn queue_command(name: &str, data: &Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
+    if name.ends_with("Query") {
+        return Err(format!(
+            "doCmd queues commands; '{name}' only reads (use doQuery, which answers now)"
+        )
+        .into());
+    }
+    let data = command_data(data)?;
+    QUEUE.with(|q| match q.borrow_mut().as_mut() {
+        Some(queue) => {
+            queue.push(QueuedCommand {
+                name: name.to_string(),
+                data,
+            });
+            let mut receipt = rhai::Map::new();
+            receipt.insert("queued".into(), Dynamic::TRUE);
+            receipt.insert("command".into(), Dynamic::from(ImmutableString::from(name)));
+            Ok(Dynamic::from_map(receipt))
+        }
+        None => Err(
+            "doCmd is not available here: only a script task or a ServerScript may queue a command (it runs after the step commits); conditions and expressions must not change anything"
+                .into(),
+        ),
+    })
+}
+
+/// A command's `data` as JSON: `{}` when the script passed none.
+fn command_data(data: &Dynamic) -> Result<Value, Box<EvalAltResult>> {
+    if data.is_unit() {
+        Ok(Value::Object(Map::new()))
+    } else {
+        to_json(data).map_err(|e| e.message.into())
+    }
+}
+
+/// Opens the `doCmd` queue for one run (or closes it, with `open` false) and restores the
+/// previous one when dropped, so a nested run never sees or steals the outer run's commands.
+struct QueueGuard(Option<Vec<QueuedCommand>>);
+
+impl QueueGuard {
+    fn set(open: bool) -> Self {
+        QueueGuard(QUEUE.with(|q| q.replace(open.then(Vec::new))))
+    }
+    /// The commands queued so far in this run.
+    fn take(&self) -> Vec<QueuedCommand> {
+        QUEUE.with(|q| {
+            q.borrow_mut()
+                .as_mut()
+                .map(std::mem::take)
+                .unwrap_or_default()
+        })
+    }
+}
+
+impl Drop for QueueGuard {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        QUEUE.with(|q| *q.borrow_mut() = previous);
     }
 }
 
@@ -272,16 +359,16 @@ pub fn build_engine() -> Engine {
         NOW.with(|c| c.get()).to_string().into()
     });
     engine.register_fn("doQuery", |name: ImmutableString, data: Dynamic| {
-        call_bus("doQuery", &name, &data)
+        call_bus(&name, &data)
     });
     engine.register_fn("doQuery", |name: ImmutableString| {
-        call_bus("doQuery", &name, &Dynamic::UNIT)
+        call_bus(&name, &Dynamic::UNIT)
     });
     engine.register_fn("doCmd", |name: ImmutableString, data: Dynamic| {
-        call_bus("doCmd", &name, &data)
+        queue_command(&name, &data)
     });
     engine.register_fn("doCmd", |name: ImmutableString| {
-        call_bus("doCmd", &name, &Dynamic::UNIT)
+        queue_command(&name, &Dynamic::UNIT)
     });
 
     engine.register_type_with_name::<Execution>("Execution");
@@ -398,8 +485,29 @@ impl ScriptHost {
         Ok(c)
     }
 
-    /// Runs a script (or evaluates an expression) and returns its value and writes.
+    /// Runs a script (or evaluates an expression) and returns its value and writes. `doCmd` is
+    /// refused here: conditions, expressions and a job's code must not change anything.
     pub fn run(&self, id: ScriptId, input: &ScriptInput) -> Result<ScriptOutcome, ScriptError> {
+        self.run_queuing(id, input, false)
+    }
+
+    /// Runs a script that may queue commands (a script task, a ServerScript): `doCmd` answers a
+    /// receipt and the outcome carries the commands in call order. A script that fails queues
+    /// nothing.
+    pub fn run_with_commands(
+        &self,
+        id: ScriptId,
+        input: &ScriptInput,
+    ) -> Result<ScriptOutcome, ScriptError> {
+        self.run_queuing(id, input, true)
+    }
+
+    fn run_queuing(
+        &self,
+        id: ScriptId,
+        input: &ScriptInput,
+        queue: bool,
+    ) -> Result<ScriptOutcome, ScriptError> {
         let script = match self.scripts.get(id as usize) {
             Some(Ok(c)) => c,
             Some(Err(e)) => return Err(e.clone()),
@@ -469,10 +577,13 @@ impl ScriptHost {
         }
         let pushed = scope.len();
 
-        let result = {
+        let (result, commands) = {
             let _run = RunGuard::set(input.now);
-            self.engine
-                .eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast)
+            let queued = QueueGuard::set(queue);
+            let result = self
+                .engine
+                .eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast);
+            (result, queued.take())
         };
         let value = result.map_err(|e| eval_error(*e))?;
 
@@ -531,6 +642,7 @@ impl ScriptHost {
         Ok(ScriptOutcome {
             value: to_json(&value)?,
             writes,
+            commands,
         })
     }
 

@@ -574,3 +574,17 @@ fn cancel_closes_pending_callbacks() {
         }
     )));
 }
+
+#[test]
+fn timers_due_with_nothing_due_leaves_the_instance_waiting_as_it_was() {
+    let xml = model(&format!(
+        r#"<bpmn:startEvent id="s"/><bpmn:intermediateCatchEvent id="w"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent><bpmn:endEvent id="e"/>{}{}"#,
+        flow("f1", "s", "w"),
+        flow("f2", "w", "e")
+    ));
+    let mut h = H::start(&xml, json!({}));
+    let before = serde_json::to_string(&h.inst).unwrap();
+    h.apply(Event::TimersDue).unwrap();
+    assert_eq!(h.inst.status.as_str(), "WAITING");
+    assert_eq!(serde_json::to_string(&h.inst).unwrap(), before);
+}

@@ -4,7 +4,7 @@
 //! an administrator is not. Tokens are random 128-bit values shown once; the store keeps their
 //! SHA-256 hash only.
 
-use crate::{opt_text, text, Answer, Caller, Fail, Runtime};
+use crate::{opt_text, text, Answer, Caller, Error, Runtime};
 use baton_engine::User;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -24,9 +24,9 @@ fn new_token() -> String {
 }
 
 /// A user or team name: what people type, without surprises in lists and scripts.
-fn name_ok(field: &'static str, name: &str) -> Result<(), Fail> {
+fn name_ok(field: &'static str, name: &str) -> Result<(), Error> {
     if name.len() > 100 || name.chars().any(|c| c.is_control() || c == ',') {
-        return Err(Fail::Field(
+        return Err(Error::field(
             field,
             format!("{field} must be at most 100 characters, without commas or control characters"),
         ));
@@ -62,17 +62,20 @@ pub enum ActAsError {
 impl Runtime {
     /// The caller a bearer token stands for, if the token is live.
     pub fn authenticate(&self, token: &str) -> Option<Caller> {
-        let row = self
-            .store()
-            .user_by_token_hash(&hash(token.trim()))
-            .ok()??;
-        Some(Caller {
+        self.token_caller(token).ok().flatten()
+    }
+
+    /// As [`Runtime::authenticate`], telling a token that is not live (`Ok(None)`) from one
+    /// that could not be checked (the database failed).
+    pub(crate) fn token_caller(&self, token: &str) -> Result<Option<Caller>, Error> {
+        let row = self.store().user_by_token_hash(&hash(token.trim()))?;
+        Ok(row.map(|row| Caller {
             user: Some(User {
                 name: row.user_name,
                 teams: row.teams,
             }),
             admin: row.is_admin,
-        })
+        }))
     }
 
     /// The caller an administrator becomes when acting for `user_name` (the task inbox's "act
@@ -147,7 +150,7 @@ impl Runtime {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
             Some(_) => {
-                return Err(Fail::Field(
+                return Err(Error::field(
                     "isAdmin",
                     "isAdmin must be true or false".into(),
                 ))
@@ -163,9 +166,11 @@ impl Runtime {
                         .map(str::to_string)
                 })
                 .collect::<Option<_>>()
-                .ok_or_else(|| Fail::Field("teams", "teams must be a list of team names".into()))?,
+                .ok_or_else(|| {
+                    Error::field("teams", "teams must be a list of team names".into())
+                })?,
             Some(_) => {
-                return Err(Fail::Field(
+                return Err(Error::field(
                     "teams",
                     "teams must be a list of team names".into(),
                 ))
@@ -178,7 +183,9 @@ impl Runtime {
         let mut store = self.writer();
         let tx = store.transaction()?;
         tx.create_user(name, is_admin, &now).map_err(|e| match e {
-            baton_store::StoreError::Conflict(m) => Fail::Field("userName", m),
+            baton_store::StoreError::Conflict(m) => {
+                Error::field("userName", m).with_code(crate::Code::Conflict)
+            }
             other => other.into(),
         })?;
         for t in &teams {
@@ -198,7 +205,7 @@ impl Runtime {
         let mut store = self.writer();
         let tx = store.transaction()?;
         let missing = |e: baton_store::StoreError| match e {
-            baton_store::StoreError::NotFound(m) => Fail::Field("userName", m),
+            baton_store::StoreError::NotFound(m) => Error::no_such("userName", m),
             other => other.into(),
         };
         let changed = if add {
@@ -245,10 +252,10 @@ impl Runtime {
         let user = match (opt_text(data, "userName")?, &caller.user) {
             (Some(u), _) => u.to_string(),
             (None, Some(me)) => me.name.clone(),
-            (None, None) => return Err(Fail::Field("userName", "userName is required".into())),
+            (None, None) => return Err(Error::field("userName", "userName is required".into())),
         };
         if !caller.admin && caller.user.as_ref().is_none_or(|me| me.name != user) {
-            return Err(Fail::Forbidden(format!(
+            return Err(Error::forbidden(format!(
                 "only an administrator makes tokens for other users ({} asked for {user})",
                 caller.name()
             )));
@@ -261,7 +268,7 @@ impl Runtime {
         let id = tx
             .insert_token(&hash(&token), &user, label, &now)
             .map_err(|e| match e {
-                baton_store::StoreError::NotFound(m) => Fail::Field("userName", m),
+                baton_store::StoreError::NotFound(m) => Error::no_such("userName", m),
                 other => other.into(),
             })?;
         tx.commit()?;
@@ -287,7 +294,7 @@ impl Runtime {
         let id = data
             .get("id")
             .and_then(Value::as_i64)
-            .ok_or_else(|| Fail::Field("id", "id (the token's id) is required".into()))?;
+            .ok_or_else(|| Error::field("id", "id (the token's id) is required".into()))?;
         let owner = self
             .store()
             .tokens(None)?
@@ -295,10 +302,10 @@ impl Runtime {
             .find(|t| t.id == id)
             .map(|t| t.user_name);
         let Some(owner) = owner else {
-            return Err(Fail::Field("id", format!("no API token {id}")));
+            return Err(Error::no_such("id", format!("no API token {id}")));
         };
         if !caller.admin && caller.user.as_ref().is_none_or(|me| me.name != owner) {
-            return Err(Fail::Forbidden(format!(
+            return Err(Error::forbidden(format!(
                 "token {id} belongs to {owner}; only they or an administrator may revoke it"
             )));
         }

@@ -14,18 +14,18 @@
 //!   savepoint's journal first), except the first job of a transaction, whose failure rolls
 //!   back a transaction that holds nothing else.
 
-use crate::{Fail, Runtime};
+use crate::{Error, Runtime};
 use baton_store::{Store, Tx};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-type Run = Box<dyn FnMut(&Tx) -> Result<(), Fail> + Send>;
+type Run = Box<dyn FnMut(&Tx) -> Result<(), Error> + Send>;
 
 pub(crate) struct Job {
     run: Run,
     /// Whether `run` may be called again after a rollback (see the module's comment).
     again: bool,
-    done: mpsc::Sender<Result<(), Fail>>,
+    done: mpsc::Sender<Result<(), Error>>,
 }
 
 /// The most jobs one COMMIT carries.
@@ -36,12 +36,12 @@ impl Runtime {
     /// answers its result once the transaction committed.
     pub(crate) fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Tx) -> Result<T, Fail> + Send + 'static,
-    ) -> Result<T, Fail> {
+        f: impl FnOnce(&Tx) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
         let mut f = Some(f);
         self.submit(false, move |tx| match f.take() {
             Some(f) => f(tx),
-            None => Err(Fail::Business("a write ran twice".into())),
+            None => Err(Error::internal("a write ran twice")),
         })
     }
 
@@ -49,16 +49,16 @@ impl Runtime {
     /// rolled back (it changes nothing but the database): it needs no savepoint.
     pub(crate) fn write_again<T: Send + 'static>(
         &self,
-        f: impl FnMut(&Tx) -> Result<T, Fail> + Send + 'static,
-    ) -> Result<T, Fail> {
+        f: impl FnMut(&Tx) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
         self.submit(true, f)
     }
 
     fn submit<T: Send + 'static>(
         &self,
         again: bool,
-        mut f: impl FnMut(&Tx) -> Result<T, Fail> + Send + 'static,
-    ) -> Result<T, Fail> {
+        mut f: impl FnMut(&Tx) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
         let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
         let out = slot.clone();
         let (done, finished) = mpsc::channel();
@@ -79,7 +79,7 @@ impl Runtime {
                     break;
                 }
                 Err(mpsc::TryRecvError::Disconnected) => {
-                    return Err(Fail::Business("the write was lost".into()))
+                    return Err(Error::internal("the write was lost"))
                 }
                 Err(mpsc::TryRecvError::Empty) => {}
             }
@@ -109,7 +109,7 @@ impl Runtime {
             self.batch_done.notify_all();
         }
         let v = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-        v.ok_or_else(|| Fail::Business("the write produced no result".into()))
+        v.ok_or_else(|| Error::internal("the write produced no result"))
     }
 }
 
@@ -121,8 +121,9 @@ fn run_batch(store: &mut Store, jobs: Vec<Job>) {
         let tx = match store.transaction() {
             Ok(t) => t,
             Err(e) => {
+                let e = Error::from(e);
                 for j in again.into_iter().chain(others) {
-                    let _ = j.done.send(Err(Fail::Business(e.to_string())));
+                    let _ = j.done.send(Err(e.clone()));
                 }
                 return;
             }
@@ -161,28 +162,26 @@ fn run_batch(store: &mut Store, jobs: Vec<Job>) {
             let sp = match tx.savepoint() {
                 Ok(sp) => sp,
                 Err(e) => {
-                    let _ = job.done.send(Err(Fail::from(e)));
+                    let _ = job.done.send(Err(Error::from(e)));
                     continue;
                 }
             };
-            match (job.run)(&sp).and_then(|()| sp.commit().map_err(Fail::from)) {
+            match (job.run)(&sp).and_then(|()| sp.commit().map_err(Error::from)) {
                 Ok(()) => committed.push(job),
                 Err(f) => {
                     let _ = job.done.send(Err(f));
                 }
             }
         }
-        let result = tx.commit();
+        let result = tx.commit().map_err(|e| {
+            let mut e = Error::from(e);
+            e.message = format!("the commit failed, nothing was saved: {}", e.message);
+            e
+        });
         for Job { run, done, .. } in committed {
             // What the closure captured goes first: its owner may take it back.
             drop(run);
-            let answer = match &result {
-                Ok(()) => Ok(()),
-                Err(e) => Err(Fail::Business(format!(
-                    "the commit failed, nothing was saved: {e}"
-                ))),
-            };
-            let _ = done.send(answer);
+            let _ = done.send(result.clone());
         }
         return;
     }
@@ -197,15 +196,15 @@ mod tests {
         name: &'static str,
         again: bool,
         fail: Option<bool>,
-    ) -> (Job, mpsc::Receiver<Result<(), Fail>>) {
+    ) -> (Job, mpsc::Receiver<Result<(), Error>>) {
         let (done, rx) = mpsc::channel();
         let run: Run = Box::new(move |tx| match fail {
-            // Fails before writing anything.
-            Some(false) => Err(Fail::Conflict),
-            // Fails after writing.
+            // Errors before writing anything.
+            Some(false) => Err(Error::conflict("changed by another command")),
+            // Errors after writing.
             Some(true) => {
                 tx.create_user(name, false, "t")?;
-                Err(Fail::Business("after writing".into()))
+                Err(Error::rejected("after writing"))
             }
             None => {
                 tx.create_user(name, false, "t")?;

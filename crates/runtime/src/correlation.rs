@@ -16,7 +16,7 @@
 //! - BroadcastSignalCommand reaches every subscribed instance.
 
 use crate::commands::{self as c, input, output};
-use crate::{opt_text, Answer, Caller, Extra, Fail, Runtime};
+use crate::{opt_text, Answer, Caller, Code, Error, Extra, Runtime, KEPT_CHANGING};
 use baton_engine::{Clock, Effect, Engine, Event, Instance};
 use baton_store::Tx;
 use serde_json::{json, Value};
@@ -25,13 +25,13 @@ use std::sync::atomic::Ordering;
 /// The most buffered entries one step correlates (each one may open new waits).
 const MAX_DRAIN: usize = 1000;
 
-fn expires_at(now: &str, ttl: i64) -> Result<String, Fail> {
+fn expires_at(now: &str, ttl: i64) -> Result<String, Error> {
     let now: jiff::Timestamp = now
         .parse()
-        .map_err(|e| Fail::Business(format!("clock: {e}")))?;
+        .map_err(|e| Error::internal(format!("clock: {e}")))?;
     let at = now
         .checked_add(jiff::SignedDuration::from_secs(ttl))
-        .map_err(|_| Fail::Field("ttlSeconds", "ttlSeconds is too large".into()))?;
+        .map_err(|_| Error::field("ttlSeconds", "ttlSeconds is too large".into()))?;
     Ok(format!("{at:.6}"))
 }
 
@@ -47,7 +47,7 @@ impl Runtime {
             let latest = self.store().latest_callback(key)?;
             return match latest {
                 Some(done) if done.status == "Completed" => self.duplicate_callback(key, done),
-                _ => Err(Fail::Business(format!(
+                _ => Err(Error::rejected(format!(
                     "no task waits for a webhook callback with correlation key '{key}': task {} of instance {} waits on that key for a form submission (SignalProcessInstanceCommand)",
                     row.callback_task_id, row.parent_instance_id
                 ))),
@@ -65,14 +65,14 @@ impl Runtime {
             ) {
                 Ok(s) => s,
                 // A racing delivery of the same key won: answer as a duplicate below.
-                Err(Fail::Business(m)) => {
+                Err(e) if !e.is(Code::Internal) => {
                     // Bind first: a guard in the match scrutinee would live through the arms.
                     let latest = self.store().latest_callback(key)?;
                     match latest {
                         Some(r) if r.status == "Completed" && r.parent_instance_id == guid => {
                             return self.duplicate_callback(key, r)
                         }
-                        _ => return Err(Fail::Business(m)),
+                        _ => return Err(e),
                     }
                 }
                 Err(e) => return Err(e),
@@ -92,11 +92,11 @@ impl Runtime {
         let latest = self.store().latest_callback(key)?;
         match latest {
             Some(row) if row.status == "Completed" => self.duplicate_callback(key, row),
-            Some(row) if ttl == 0 => Err(Fail::Business(format!(
+            Some(row) if ttl == 0 => Err(Error::rejected(format!(
                 "the callback for correlation key '{key}' is {} (task {} of instance {}); nothing waits for it",
                 row.status, row.callback_task_id, row.parent_instance_id
             ))),
-            None if ttl == 0 => Err(Fail::Business(format!(
+            None if ttl == 0 => Err(Error::not_found(format!(
                 "no pending callback for correlation key '{key}'; send ttlSeconds to keep it until a receive task registers that key"
             ))),
             _ => {
@@ -148,7 +148,7 @@ impl Runtime {
         let message_id = data.message_id.as_deref();
         let ttl = data.ttl_seconds.unwrap_or(0);
         // A repeated messageId answers what the first delivery answered, marked as a duplicate.
-        let duplicate = |message_id: &str| -> Result<Option<(String, Value)>, Fail> {
+        let duplicate = |message_id: &str| -> Result<Option<(String, Value)>, Error> {
             let Some(outcome) = self.store().receipt(message_id)? else {
                 return Ok(None);
             };
@@ -206,14 +206,24 @@ impl Runtime {
                     )
                 }
                 // A twin with the same messageId committed first.
-                Err(Fail::Business(_))
-                    if message_id
-                        .is_some_and(|id| self.store().receipt(id).ok().flatten().is_some()) =>
+                Err(e)
+                    if !e.is(Code::Internal)
+                        && message_id.is_some_and(|id| {
+                            self.store().receipt(id).ok().flatten().is_some()
+                        }) =>
                 {
-                    return duplicate(message_id.unwrap_or_default())?.ok_or(Fail::Conflict);
+                    return duplicate(message_id.unwrap_or_default())?
+                        .ok_or_else(|| Error::conflict(KEPT_CHANGING));
                 }
                 // The subscription closed in between, or the instance refused: try the next one.
-                Err(Fail::Business(_)) | Err(Fail::Forbidden(_)) => continue,
+                Err(e)
+                    if matches!(
+                        e.code,
+                        Code::Rejected | Code::Forbidden | Code::Invalid | Code::NotFound
+                    ) =>
+                {
+                    continue
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -243,12 +253,14 @@ impl Runtime {
                     extra,
                 ) {
                     Ok(r) => r,
-                    Err(Fail::Business(_))
-                        if message_id.is_some_and(|id| {
-                            self.store().receipt(id).ok().flatten().is_some()
-                        }) =>
+                    Err(e)
+                        if !e.is(Code::Internal)
+                            && message_id.is_some_and(|id| {
+                                self.store().receipt(id).ok().flatten().is_some()
+                            }) =>
                     {
-                        return duplicate(message_id.unwrap_or_default())?.ok_or(Fail::Conflict);
+                        return duplicate(message_id.unwrap_or_default())?
+                            .ok_or_else(|| Error::conflict(KEPT_CHANGING));
                     }
                     Err(e) => return Err(e),
                 };
@@ -286,7 +298,7 @@ impl Runtime {
             if !tx.record_receipt(id, &receipt(&answer), &now)? {
                 drop(tx);
                 drop(store);
-                return duplicate(id)?.ok_or(Fail::Conflict);
+                return duplicate(id)?.ok_or_else(|| Error::conflict(KEPT_CHANGING));
             }
         }
         if let Some(expires) = &answer.expires_at {
@@ -386,7 +398,7 @@ impl Runtime {
         let status = data.status.as_deref();
         if let Some(s) = status {
             if !["Pending", "Completed", "Failed", "Expired"].contains(&s) {
-                return Err(Fail::Field(
+                return Err(Error::field(
                     "status",
                     format!("status must be Pending, Completed, Failed or Expired, not '{s}'"),
                 ));
@@ -410,7 +422,7 @@ impl Runtime {
         let status = opt_text(data, "status")?;
         if let Some(s) = status {
             if !["Buffered", "Correlated", "Expired"].contains(&s) {
-                return Err(Fail::Field(
+                return Err(Error::field(
                     "status",
                     format!("status must be Buffered, Correlated or Expired, not '{s}'"),
                 ));
@@ -431,8 +443,9 @@ impl Runtime {
     }
 
     /// Delivers the outbox: thrown signals to every other subscribed instance, thrown messages
-    /// to the first other subscriber. At least once: a row is marked delivered after its
-    /// delivery committed, so a crash in between delivers it again on the next start.
+    /// to the first other subscriber, commands queued by scripts (see `queued`). At least once:
+    /// a row is marked delivered after its delivery committed, so a crash in between delivers it
+    /// again on the next start (a queued command's recorded key stops it running twice).
     pub(crate) fn deliver_outbox(&self) {
         if self.delivering.swap(true, Ordering::AcqRel) {
             return; // the outer delivery loop picks up what nested commands queue
@@ -444,6 +457,10 @@ impl Runtime {
                 _ => break,
             };
             for row in rows {
+                if row.event == crate::queued::EVENT {
+                    self.run_queued(&row);
+                    continue;
+                }
                 let effect: Value = serde_json::from_str(&row.payload).unwrap_or(json!({}));
                 let name = effect["name"].as_str().unwrap_or_default().to_string();
                 let variables = effect["variables"].as_object().cloned().unwrap_or_default();
@@ -518,14 +535,14 @@ pub(crate) fn drain_buffer(
     guid: &str,
     now: &str,
     caller: &Caller,
-) -> Result<bool, Fail> {
+) -> Result<bool, Error> {
     let ctx = caller.ctx(clock);
     let mut any = false;
     let feed = |inst: &mut Instance,
                 effects: &mut Vec<Effect>,
                 event: Event,
                 id: i64|
-     -> Result<bool, Fail> {
+     -> Result<bool, Error> {
         match engine.apply(inst, event, &ctx) {
             Ok(more) => {
                 effects.extend(more);

@@ -11,7 +11,7 @@
 //!   tried again after a backoff, and `Failed` after `MAX_ATTEMPTS`. It sleeps until the earliest
 //!   due row, or until a step enqueued one.
 
-use crate::{object, opt_text, paging, text, Answer, Fail, Indexed, Runtime};
+use crate::{object, opt_text, paging, text, Answer, Error, Indexed, Runtime};
 use base64::Engine as _;
 use baton_engine::{Effect, Engine, Instance};
 use baton_store::{Attempt, DeliveryRow, NewDelivery, Tx};
@@ -54,7 +54,7 @@ pub(crate) struct StepEvents<'a> {
 }
 
 /// Writes a step's deliveries (in the step's transaction). Answers whether it wrote any.
-pub(crate) fn enqueue(tx: &Tx, s: &StepEvents) -> Result<bool, Fail> {
+pub(crate) fn enqueue(tx: &Tx, s: &StepEvents) -> Result<bool, Error> {
     let Some(src) = tx.event_source(s.guid)? else {
         return Ok(false);
     };
@@ -161,13 +161,13 @@ pub(crate) fn enqueue(tx: &Tx, s: &StepEvents) -> Result<bool, Fail> {
 
 /// `config.subscriptions` of StartProcessInstanceCommand: `[{"url", "events", "secret"?}]`,
 /// as (url, events JSON, secret).
-pub(crate) fn config_subscriptions(data: &Value) -> Result<Vec<(String, String, String)>, Fail> {
+pub(crate) fn config_subscriptions(data: &Value) -> Result<Vec<(String, String, String)>, Error> {
     let config = object(data, "config")?;
     let list = match config.get("subscriptions") {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(l)) => l,
         Some(_) => {
-            return Err(Fail::Field(
+            return Err(Error::field(
                 "config",
                 "config.subscriptions must be a list of {url, events, secret?}".into(),
             ))
@@ -176,15 +176,15 @@ pub(crate) fn config_subscriptions(data: &Value) -> Result<Vec<(String, String, 
     let mut out = Vec::new();
     for (i, s) in list.iter().enumerate() {
         if !s.is_object() {
-            return Err(Fail::Field(
+            return Err(Error::field(
                 "config",
                 format!("config.subscriptions[{i}] must be an object {{url, events, secret?}}"),
             ));
         }
         let prefix = |m: String| format!("config.subscriptions[{i}].{m}");
-        let url = check_url(s, "url").map_err(|m| Fail::Field("config", prefix(m)))?;
-        let events = check_events(s).map_err(|m| Fail::Field("config", prefix(m)))?;
-        let secret = check_secret(s).map_err(|m| Fail::Field("config", prefix(m)))?;
+        let url = check_url(s, "url").map_err(|m| Error::field("config", prefix(m)))?;
+        let events = check_events(s).map_err(|m| Error::field("config", prefix(m)))?;
+        let secret = check_secret(s).map_err(|m| Error::field("config", prefix(m)))?;
         out.push((url, events, secret));
     }
     Ok(out)
@@ -259,12 +259,12 @@ fn new_secret() -> String {
     )
 }
 
-fn id_of(data: &Value) -> Result<i64, Fail> {
+fn id_of(data: &Value) -> Result<i64, Error> {
     match data.get("id") {
-        None | Some(Value::Null) => Err(Fail::Field("id", "id is required".into())),
+        None | Some(Value::Null) => Err(Error::field("id", "id is required".into())),
         Some(v) => v
             .as_i64()
-            .ok_or_else(|| Fail::Field("id", "id must be an integer".into())),
+            .ok_or_else(|| Error::field("id", "id must be an integer".into())),
     }
 }
 
@@ -442,11 +442,7 @@ impl Runtime {
                     },
                 )?)
             })
-            .map_err(|e| match e {
-                Fail::Field(_, m) | Fail::Business(m) | Fail::Forbidden(m) => m,
-                Fail::Invalid(errors, _) => crate::commands::describe(&errors),
-                Fail::Conflict => "conflict".into(),
-            })?;
+            .map_err(|e| e.line())?;
         if !written {
             return Err(format!("delivery {} is gone", row.id));
         }
@@ -543,10 +539,10 @@ impl Runtime {
 
     /// CreateEventSubscriptionCommand: `url`, `events`, `processKey?`, `secret?`.
     pub(crate) fn create_subscription(&self, data: &Value) -> Answer {
-        let url = check_url(data, "url").map_err(|m| Fail::Field("url", m))?;
-        let events = check_events(data).map_err(|m| Fail::Field("events", m))?;
+        let url = check_url(data, "url").map_err(|m| Error::field("url", m))?;
+        let events = check_events(data).map_err(|m| Error::field("events", m))?;
         let process_key = opt_text(data, "processKey")?.map(str::to_string);
-        let secret = check_secret(data).map_err(|m| Fail::Field("secret", m))?;
+        let secret = check_secret(data).map_err(|m| Error::field("secret", m))?;
         let now = self.now();
         let (s, u, e, k) = (
             secret.clone(),
@@ -569,7 +565,7 @@ impl Runtime {
         let id = id_of(data)?;
         let existed = self.write(move |tx| Ok(tx.delete_event_subscription(id)?))?;
         if !existed {
-            return Err(Fail::Field("id", format!("no event subscription {id}")));
+            return Err(Error::no_such("id", format!("no event subscription {id}")));
         }
         self.refresh_events_on();
         Ok(("Event subscription deleted".into(), json!({"id": id})))
@@ -602,7 +598,7 @@ impl Runtime {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
         {
-            return Err(Fail::Field(
+            return Err(Error::field(
                 "name",
                 "name must be up to 128 letters, digits, _, - or .".into(),
             ));
@@ -610,9 +606,9 @@ impl Runtime {
         let value = match data.get("value") {
             Some(Value::String(v)) if !v.is_empty() => v.clone(),
             Some(Value::String(_)) | None | Some(Value::Null) => {
-                return Err(Fail::Field("value", "value is required".into()))
+                return Err(Error::field("value", "value is required".into()))
             }
-            Some(_) => return Err(Fail::Field("value", "value must be a string".into())),
+            Some(_) => return Err(Error::field("value", "value must be a string".into())),
         };
         let n = name.clone();
         self.write(move |tx| Ok(tx.set_secret(&n, &value)?))?;
@@ -623,7 +619,7 @@ impl Runtime {
     /// `request.transform?`, `processKey?`.
     pub(crate) fn create_custom_webhook(&self, data: &Value) -> Answer {
         let name = text(data, "name")?.to_string();
-        let url = check_url(data, "url").map_err(|m| Fail::Field("url", m))?;
+        let url = check_url(data, "url").map_err(|m| Error::field("url", m))?;
         let method = match data.get("method") {
             None | Some(Value::Null) => "POST".to_string(),
             Some(Value::String(m))
@@ -632,7 +628,7 @@ impl Runtime {
                 m.to_ascii_uppercase()
             }
             Some(_) => {
-                return Err(Fail::Field(
+                return Err(Error::field(
                     "method",
                     "method must be POST, PUT or PATCH".into(),
                 ))
@@ -646,7 +642,7 @@ impl Runtime {
                         .filter(|s| !s.trim().is_empty())
                         .map(str::to_string)
                         .ok_or_else(|| {
-                            Fail::Field(
+                            Error::field(
                                 "stateNames",
                                 "stateNames must hold element ids or names (strings)".into(),
                             )
@@ -654,7 +650,7 @@ impl Runtime {
                 })
                 .collect::<Result<_, _>>()?,
             _ => {
-                return Err(Fail::Field(
+                return Err(Error::field(
                     "stateNames",
                     "stateNames is required: a non-empty list of element ids or names".into(),
                 ))
@@ -663,7 +659,7 @@ impl Runtime {
         let headers = object(data, "headers")?;
         for (h, v) in &headers {
             let Some(v) = v.as_str() else {
-                return Err(Fail::Field(
+                return Err(Error::field(
                     "headers",
                     format!("headers.{h} must be a string"),
                 ));
@@ -672,14 +668,14 @@ impl Runtime {
                 && h.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
             if !valid_name || v.contains(['\r', '\n']) {
-                return Err(Fail::Field(
+                return Err(Error::field(
                     "headers",
                     format!("headers.{h} is not a valid header name and value"),
                 ));
             }
             // Only the syntax now: the secrets themselves are looked up at delivery time.
             resolve_secrets(h, v, &|_| Some(String::new()))
-                .map_err(|m| Fail::Field("headers", m))?;
+                .map_err(|m| Error::field("headers", m))?;
         }
         let transform = match data.get("request").and_then(|r| r.get("transform")) {
             None | Some(Value::Null) => None,
@@ -689,12 +685,12 @@ impl Runtime {
                 match (transformer, mapping) {
                     (Some("jmespath"), Some(m)) => {
                         jmespath::compile(m).map_err(|e| {
-                            Fail::Field("request", format!("request.transform.mapping '{m}': {e}"))
+                            Error::field("request", format!("request.transform.mapping '{m}': {e}"))
                         })?;
                         Some(json!({"transformer": "jmespath", "mapping": m}).to_string())
                     }
                     _ => {
-                        return Err(Fail::Field(
+                        return Err(Error::field(
                             "request",
                             "request.transform must be {\"transformer\": \"jmespath\", \"mapping\": \"<expression>\"}".into(),
                         ))
@@ -706,7 +702,7 @@ impl Runtime {
             .get("request")
             .is_some_and(|r| !r.is_null() && !r.is_object())
         {
-            return Err(Fail::Field(
+            return Err(Error::field(
                 "request",
                 "request must be a JSON object".into(),
             ));
@@ -745,7 +741,7 @@ impl Runtime {
         let id = id_of(data)?;
         let existed = self.write(move |tx| Ok(tx.delete_custom_webhook(id)?))?;
         if !existed {
-            return Err(Fail::Field("id", format!("no custom webhook {id}")));
+            return Err(Error::no_such("id", format!("no custom webhook {id}")));
         }
         self.refresh_events_on();
         Ok(("Custom webhook deleted".into(), json!({"id": id})))
@@ -774,7 +770,7 @@ impl Runtime {
         let status = opt_text(data, "status")?;
         if let Some(s) = status {
             if !["Pending", "Delivered", "Failed"].contains(&s) {
-                return Err(Fail::Field(
+                return Err(Error::field(
                     "status",
                     format!("status must be Pending, Delivered or Failed, not '{s}'"),
                 ));
@@ -792,8 +788,8 @@ impl Runtime {
         let row = self
             .store()
             .delivery(id)?
-            .ok_or_else(|| Fail::Field("id", format!("no delivery '{id}'")))?;
-        let row = self.attempt(&row).map_err(Fail::Business)?;
+            .ok_or_else(|| Error::no_such("id", format!("no delivery '{id}'")))?;
+        let row = self.attempt(&row).map_err(Error::internal)?;
         Ok(("Delivery attempted".into(), delivery_json(&row)))
     }
 }

@@ -12,7 +12,9 @@
 //! stays in the database for the next start.
 
 use crate::http::{app_with, AppOptions, AppState};
-use crate::{Bootstrap, Caller, InstanceChange, Runtime, SchedulerHandle, SenderHandle};
+use crate::{
+    Bootstrap, Caller, Code, Error, InstanceChange, Reply, Runtime, SchedulerHandle, SenderHandle,
+};
 use baton_store::Durability;
 use serde_json::{json, Value};
 use std::fs::File;
@@ -251,12 +253,19 @@ impl Host {
     /// Runs `{"cmd": NAME, "data": {...}}` as the local owner (the desktop user) and answers
     /// the `/api/v1/execute` envelope. A request without a command answers a field error.
     pub fn execute(&self, request: &Value) -> Value {
+        let reply = self.reply(request);
+        serde_json::to_value(reply).unwrap_or_else(|e| {
+            let e = Error::internal(format!("the answer could not be written: {e}"));
+            json!(Reply::failed(e))
+        })
+    }
+
+    fn reply(&self, request: &Value) -> Reply {
         let Some(cmd) = request.get("cmd").and_then(Value::as_str) else {
-            return json!({
-                "isSuccessful": false,
-                "message": "Validation failed",
-                "errors": [{"field": "cmd", "message": "the request needs \"cmd\" (the command name) and \"data\""}],
-            });
+            return Reply::failed(Error::field(
+                "cmd",
+                "the request needs \"cmd\" (the command name) and \"data\"".into(),
+            ));
         };
         let data = match request.get("data") {
             None | Some(Value::Null) => json!({}),
@@ -269,26 +278,20 @@ impl Host {
                 match self.runtime.acting_as(&Caller::owner(), name) {
                     Ok(c) => c,
                     Err(e) => {
-                        return json!({
-                            "isSuccessful": false,
-                            "message": e.to_string(),
-                            "errors": [{"field": "actAs", "message": e.to_string()}],
-                        })
+                        let field = Error::field("actAs", e.to_string());
+                        let mut e = Error::from(e);
+                        if !e.is(Code::Internal) {
+                            e.fields = field.fields;
+                        }
+                        return Reply::failed(e);
                     }
                 }
             }
             Some(_) => {
-                return json!({
-                    "isSuccessful": false,
-                    "message": "Validation failed",
-                    "errors": [{"field": "actAs", "message": "actAs must be a user name"}],
-                })
+                return Reply::failed(Error::field("actAs", "actAs must be a user name".into()))
             }
         };
-        let reply = self.runtime.execute_as(cmd, &data, &caller);
-        serde_json::to_value(reply).unwrap_or_else(
-            |e| json!({"isSuccessful": false, "message": format!("the answer could not be written: {e}")}),
-        )
+        self.runtime.execute_as(cmd, &data, &caller)
     }
 
     /// A receiver of every instance change committed from now on.

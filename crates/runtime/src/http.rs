@@ -6,7 +6,8 @@
 //! Status codes (API.md): 200 for a handled command, success or business failure; 400 for
 //! malformed JSON or an unknown command; 401 without a live bearer token (tokens are checked
 //! against the hashes in the database); 403 when the token's user may not do this; 413 for a
-//! body over the limit.
+//! body over the limit; 500 when Baton itself failed (a reference, never the detail). Each
+//! failure's status comes from its code (`Code::http_status`, error.rs), the one table.
 //!
 //! `POST /webhook/{path}` and `POST /webhook/k/{key}` are the incoming webhook doors
 //! (`webhooks.rs`, docs/webhooks.md): no bearer token (the signature is the authentication),
@@ -22,7 +23,7 @@
 //! with `#/...`), a strict CSP on `index.html`, and a page saying how to build the UI when the
 //! binary has none.
 
-use crate::{ActAsError, Caller, Outcome, Reply, Runtime};
+use crate::{Caller, Code, Door, Error, Reply, Runtime};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -110,7 +111,7 @@ async fn events(
 ) -> Response {
     use axum::response::sse::{Event, KeepAlive, Sse};
     use tokio::sync::broadcast::error::RecvError;
-    if let Err(refused) = caller(&state, Door::Execute, &headers).await {
+    if let Err(refused) = caller(&state, Shape::Execute, &headers).await {
         return refused;
     }
     let changes = state.runtime.subscribe_changes();
@@ -267,32 +268,37 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// Which envelope an error answer uses: seed 000's `isSuccessful` or seed 001's `success`.
 #[derive(Clone, Copy)]
-enum Door {
+enum Shape {
     Execute,
     Bpm,
 }
 
-fn refuse(door: Door, code: StatusCode, message: String) -> Response {
+/// A failure at a command door, in the door's envelope, with the status of its code (the one
+/// table, `Code::http_status`). An internal detail is logged and replaced by a reference.
+fn refuse(door: Shape, e: Error) -> Response {
+    let e = e.public();
+    let status = StatusCode::from_u16(e.code.http_status(Door::Command))
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = match door {
-        Door::Execute => json!({"isSuccessful": false, "message": message}),
-        Door::Bpm => json!({"success": false, "data": null, "message": message, "errors": []}),
+        Shape::Execute => json!({"isSuccessful": false, "message": e.message, "code": e.code}),
+        // Seed 001's shape is exactly these four keys: no code (the status still tells).
+        Shape::Bpm => json!({"success": false, "data": null, "message": e.message, "errors": []}),
     };
-    (code, Json(body)).into_response()
+    (status, Json(body)).into_response()
 }
 
-fn unauthorized(door: Door) -> Response {
+fn unauthorized(door: Shape) -> Response {
     refuse(
         door,
-        StatusCode::UNAUTHORIZED,
-        "missing or invalid bearer token".into(),
+        Error::new(Code::Unauthorized, "missing or invalid bearer token"),
     )
 }
 
-fn bad_request(door: Door, message: String) -> Response {
-    refuse(door, StatusCode::BAD_REQUEST, message)
+fn bad_request(door: Shape, message: String) -> Response {
+    refuse(door, Error::new(Code::BadRequest, message))
 }
 
-fn parse_body(door: Door, body: &Bytes) -> Result<Map<String, Value>, Box<Response>> {
+fn parse_body(door: Shape, body: &Bytes) -> Result<Map<String, Value>, Box<Response>> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(Box::new(bad_request(
@@ -311,18 +317,15 @@ fn parse_body(door: Door, body: &Bytes) -> Result<Map<String, Value>, Box<Respon
 }
 
 fn status(reply: &Reply) -> StatusCode {
-    match reply.outcome {
-        Outcome::Done | Outcome::Refused => StatusCode::OK,
-        Outcome::Forbidden => StatusCode::FORBIDDEN,
-        Outcome::UnknownCommand => StatusCode::BAD_REQUEST,
-    }
+    StatusCode::from_u16(reply.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-fn internal(door: Door, e: tokio::task::JoinError) -> Response {
+/// A command whose thread ended without an answer (it panicked): internal, the panic text in
+/// the log only.
+fn internal(door: Shape, e: tokio::task::JoinError) -> Response {
     refuse(
         door,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        format!("the command failed: {e}"),
+        Error::internal(format!("the command's thread failed: {e}")),
     )
 }
 
@@ -330,7 +333,7 @@ fn internal(door: Door, e: tokio::task::JoinError) -> Response {
 /// without a live token learns nothing about what the body should hold.
 async fn caller(
     state: &Arc<AppState>,
-    door: Door,
+    door: Shape,
     headers: &HeaderMap,
 ) -> Result<Caller, Response> {
     let token = bearer(headers)
@@ -341,39 +344,29 @@ async fn caller(
         .map(|v| v.to_str().map(|s| s.trim().to_string()))
         .transpose()
         .map_err(|_| {
-            refuse(
+            bad_request(
                 door,
-                StatusCode::BAD_REQUEST,
                 "actAs: the X-Baton-Act-As header must be a user name in plain text".into(),
             )
         })?
         .filter(|s| !s.is_empty());
     let state = state.clone();
-    let found = tokio::task::spawn_blocking(move || {
-        let caller = state.runtime.authenticate(&token)?;
-        Some(match act_as {
-            Some(name) => state.runtime.acting_as(&caller, &name),
-            None => Ok(caller),
-        })
+    let found = tokio::task::spawn_blocking(move || -> Result<Option<Caller>, Error> {
+        // A token that cannot be checked (the file is unreadable) is an internal failure, not
+        // a wrong token.
+        let Some(caller) = state.runtime.token_caller(&token)? else {
+            return Ok(None);
+        };
+        Ok(Some(match act_as {
+            Some(name) => state.runtime.acting_as(&caller, &name)?,
+            None => caller,
+        }))
     })
     .await;
     match found {
-        Ok(Some(Ok(caller))) => Ok(caller),
-        Ok(Some(Err(e @ ActAsError::NotAllowed))) => {
-            Err(refuse(door, StatusCode::FORBIDDEN, e.to_string()))
-        }
-        Ok(Some(Err(e @ ActAsError::NoSuchUser(_)))) => {
-            Err(refuse(door, StatusCode::BAD_REQUEST, e.to_string()))
-        }
-        Ok(Some(Err(e @ ActAsError::Store(_)))) => {
-            tracing::error!("{e}");
-            Err(refuse(
-                door,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "actAs: the users could not be read".into(),
-            ))
-        }
-        Ok(None) => Err(unauthorized(door)),
+        Ok(Ok(Some(caller))) => Ok(caller),
+        Ok(Ok(None)) => Err(unauthorized(door)),
+        Ok(Err(e)) => Err(refuse(door, e)),
         Err(e) => Err(internal(door, e)),
     }
 }
@@ -384,7 +377,7 @@ pub const ACT_AS: &str = "x-baton-act-as";
 /// Runs the command off the async workers.
 async fn run(
     state: Arc<AppState>,
-    door: Door,
+    door: Shape,
     caller: Caller,
     cmd: String,
     data: Value,
@@ -395,7 +388,7 @@ async fn run(
 }
 
 async fn execute(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let door = Door::Execute;
+    let door = Shape::Execute;
     let who = match caller(&state, door, &headers).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -418,7 +411,7 @@ async fn execute(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
 }
 
 async fn bpm_cmd(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let door = Door::Bpm;
+    let door = Shape::Bpm;
     let who = match caller(&state, door, &headers).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -510,7 +503,7 @@ async fn receive_webhook(
                 StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (code, Json(answer.body)).into_response()
         }
-        Err(e) => internal(Door::Execute, e),
+        Err(e) => internal(Shape::Execute, e),
     }
 }
 
@@ -527,10 +520,13 @@ async fn hook_app(
                 StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (code, Json(answer.body)).into_response()
         }
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(json!({"errors": [{"message": format!("the operation failed: {e}")}]})),
-        )
-            .into_response(),
+        Err(e) => {
+            let e = Error::internal(format!("the operation's thread failed: {e}")).public();
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({"errors": [{"message": e.message, "code": e.code}]})),
+            )
+                .into_response()
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! including the inbox (GetTaskListQuery) and the task form (GetTaskFormQuery).
 
 use crate::commands::{self as c, input, output, FieldError, Problem, ProblemsData};
-use crate::{Answer, Caller, Extra, Fail, Indexed, Runtime, Target};
+use crate::{Answer, Caller, Error, Extra, Indexed, Runtime, Target};
 use baton_engine::{Engine, Event, Instance, Severity};
 use baton_store::{InstanceRow, StoreError};
 use serde_json::{json, Value};
@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 /// A model that could not be deployed or read: the first error in `errors` (as before), and
 /// every problem in `data.problems` so an editor can mark each element.
-fn invalid_model(message: String, problems: Vec<Problem>) -> Fail {
+fn invalid_model(message: String, problems: Vec<Problem>) -> Error {
     let data = serde_json::to_value(ProblemsData { problems }).unwrap_or(Value::Null);
-    Fail::Invalid(
+    Error::fields(
         vec![FieldError {
             field: "bpmnXml".into(),
             message,
@@ -22,7 +22,7 @@ fn invalid_model(message: String, problems: Vec<Problem>) -> Fail {
 }
 
 /// A text that is not BPMN (malformed XML, not a definitions file, ...).
-fn unreadable_model(e: &baton_engine::ParseError) -> Fail {
+fn unreadable_model(e: &baton_engine::ParseError) -> Error {
     invalid_model(
         format!("line {}, column {}: {}", e.line, e.column, e.message),
         vec![Problem::from(e)],
@@ -115,7 +115,7 @@ impl Runtime {
     }
 
     /// The definition a command names by `processDefinitionId`, or by `processKey` (its newest version).
-    pub(crate) fn definition_id(&self, data: &Value) -> Result<i64, Fail> {
+    pub(crate) fn definition_id(&self, data: &Value) -> Result<i64, Error> {
         let r: c::DefinitionRef = input(data)?;
         self.resolve_definition(r.process_definition_id, r.process_key.as_deref())
     }
@@ -125,7 +125,7 @@ impl Runtime {
         &self,
         id: Option<i64>,
         key: Option<&str>,
-    ) -> Result<i64, Fail> {
+    ) -> Result<i64, Error> {
         match (id, key) {
             (Some(id), _) => {
                 if self
@@ -139,8 +139,12 @@ impl Runtime {
                 self.store()
                     .definition(id, false)
                     .map(|d| d.process_definition_id)
-                    .map_err(|_| {
-                        Fail::Field("processDefinitionId", format!("no process definition {id}"))
+                    .map_err(|e| {
+                        Error::lookup(
+                            e,
+                            "processDefinitionId",
+                            format!("no process definition {id}"),
+                        )
                     })
             }
             (None, Some(k)) => {
@@ -151,8 +155,9 @@ impl Runtime {
                     .store()
                     .latest_definition(k)
                     .map(|d| d.process_definition_id)
-                    .map_err(|_| {
-                        Fail::Field(
+                    .map_err(|e| {
+                        Error::lookup(
+                            e,
                             "processKey",
                             format!("no process definition with key '{k}'"),
                         )
@@ -163,7 +168,7 @@ impl Runtime {
                     .insert(k.to_string(), id);
                 Ok(id)
             }
-            (None, None) => Err(Fail::Field(
+            (None, None) => Err(Error::field(
                 "processDefinitionId",
                 "processDefinitionId or processKey is required".into(),
             )),
@@ -244,7 +249,7 @@ impl Runtime {
         correlation_id: Option<String>,
         caller: &Caller,
         extra: Extra,
-    ) -> Result<(String, Arc<Engine>, Instance), Fail> {
+    ) -> Result<(String, Arc<Engine>, Instance), Error> {
         let engine = self.engine(def)?;
         let (inst, effects) = engine.start_at(None, start_event, vars, &self.ctx(caller))?;
         let row = InstanceRow {
@@ -274,7 +279,7 @@ impl Runtime {
     }
 
     /// The newest version of every deployed process key, with its engine.
-    pub(crate) fn latest_engines(&self) -> Result<Vec<(i64, Arc<Engine>)>, Fail> {
+    pub(crate) fn latest_engines(&self) -> Result<Vec<(i64, Arc<Engine>)>, Error> {
         let defs = self.store().latest_definitions()?;
         defs.iter()
             .map(|d| {
@@ -296,7 +301,7 @@ impl Runtime {
             (None, None) => ("callbackData", json!({})),
         };
         if !payload.is_object() {
-            return Err(Fail::Field(
+            return Err(Error::field(
                 field,
                 format!("{field} must be a JSON object (the submitted form)"),
             ));
@@ -393,7 +398,7 @@ impl Runtime {
                 variables: engine.variables(&inst),
                 waiting: c::waiting(engine.waiting(&inst)),
                 incidents: c::incidents(engine.incidents(&inst)),
-                path: engine.path(&inst),
+                path: crate::walked::walked(&self.store(), guid)?,
                 started_at: row.started_at,
                 ended_at: row.ended_at,
             },
@@ -405,7 +410,7 @@ impl Runtime {
         let status = data.status.as_deref();
         if let Some(s) = status {
             if !["RUNNING", "WAITING", "COMPLETED", "FAILED", "CANCELLED"].contains(&s) {
-                return Err(Fail::Field("status", format!("status must be RUNNING, WAITING, COMPLETED, FAILED or CANCELLED, not '{s}'")));
+                return Err(Error::field("status", format!("status must be RUNNING, WAITING, COMPLETED, FAILED or CANCELLED, not '{s}'")));
             }
         }
         let (rows, total) = self.store().instances(
@@ -467,7 +472,7 @@ impl Runtime {
             None | Some(Value::Null) => true,
             Some(Value::Bool(b)) => *b,
             Some(_) => {
-                return Err(Fail::Field(
+                return Err(Error::field(
                     "openOnly",
                     "openOnly must be true or false".into(),
                 ))
@@ -492,11 +497,11 @@ impl Runtime {
                 .store()
                 .instance_by_correlation_id(c)
                 .map_err(|e| match e {
-                    StoreError::NotFound(m) => Fail::Field("correlationId", m),
+                    StoreError::NotFound(m) => Error::no_such("correlationId", m),
                     other => other.into(),
                 })?,
             _ => {
-                return Err(Fail::Field(
+                return Err(Error::field(
                     "instanceGuid",
                     "instanceGuid or correlationId is required".into(),
                 ))
@@ -512,7 +517,7 @@ impl Runtime {
             })
             .find(|w| task_id.is_none_or(|t| t == w.task_id))
             .ok_or_else(|| {
-                Fail::Business(format!(
+                Error::rejected(format!(
                     "instance {} has no waiting form task{}",
                     row.instance_guid,
                     task_id.map(|t| format!(" '{t}'")).unwrap_or_default()

@@ -17,7 +17,7 @@
 
 use crate::commands::{self as c, input, output};
 use crate::schedule::{due_text, parse_due};
-use crate::{object, opt_text, text, Answer, Caller, Fail, Runtime};
+use crate::{object, opt_text, text, Answer, Caller, Error, Runtime};
 use baton_engine::cron::Cron;
 use baton_engine::script::{ScriptHost, ScriptInput};
 use baton_store::{JobRow, NewJob, TimerRow};
@@ -48,27 +48,27 @@ struct Valid {
     overlap: String,
 }
 
-fn zone(name: &str) -> Result<jiff::tz::TimeZone, Fail> {
+fn zone(name: &str) -> Result<jiff::tz::TimeZone, Error> {
     jiff::tz::TimeZone::get(name).map_err(|_| {
-        Fail::Field("timeZone", format!("'{name}' is not a known time zone; use an IANA name such as Europe/London, Africa/Lagos or UTC"))
+        Error::field("timeZone", format!("'{name}' is not a known time zone; use an IANA name such as Europe/London, Africa/Lagos or UTC"))
     })
 }
 
-fn job_id(data: &Value) -> Result<i64, Fail> {
+fn job_id(data: &Value) -> Result<i64, Error> {
     match data.get("id") {
         Some(v) => v
             .as_i64()
             .filter(|n| *n > 0)
-            .ok_or_else(|| Fail::Field("id", "id must be a whole number".into())),
-        None => Err(Fail::Field("id", "id is required".into())),
+            .ok_or_else(|| Error::field("id", "id must be a whole number".into())),
+        None => Err(Error::field("id", "id is required".into())),
     }
 }
 
 impl Runtime {
-    fn validate_job(&self, data: &Value) -> Result<Valid, Fail> {
+    fn validate_job(&self, data: &Value) -> Result<Valid, Error> {
         let name = text(data, "name")?.trim().to_string();
         let expr = text(data, "cronExpression")?;
-        let cron = Cron::parse(expr).map_err(|e| Fail::Field("cronExpression", e.0))?;
+        let cron = Cron::parse(expr).map_err(|e| Error::field("cronExpression", e.0))?;
         let zone_name = opt_text(data, "timeZone")?
             .unwrap_or("UTC")
             .trim()
@@ -79,7 +79,7 @@ impl Runtime {
             None | Some(Value::Null) => true,
             Some(Value::Bool(b)) => *b,
             Some(_) => {
-                return Err(Fail::Field(
+                return Err(Error::field(
                     "isActive",
                     "isActive must be true or false".into(),
                 ))
@@ -89,7 +89,7 @@ impl Runtime {
             .unwrap_or("fireOnce")
             .to_string();
         if !["fireOnce", "skip"].contains(&misfire.as_str()) {
-            return Err(Fail::Field(
+            return Err(Error::field(
                 "misfirePolicy",
                 format!("misfirePolicy must be fireOnce or skip, not '{misfire}'"),
             ));
@@ -98,7 +98,7 @@ impl Runtime {
             .unwrap_or("skip")
             .to_string();
         if !["skip", "queue"].contains(&overlap.as_str()) {
-            return Err(Fail::Field(
+            return Err(Error::field(
                 "overlapPolicy",
                 format!("overlapPolicy must be skip or queue, not '{overlap}'"),
             ));
@@ -121,12 +121,12 @@ impl Runtime {
     pub(crate) fn validate_execution(
         &self,
         data: &Value,
-    ) -> Result<(i64, Map<String, Value>), Fail> {
+    ) -> Result<(i64, Map<String, Value>), Error> {
         let execution_type = match data.get("executionType") {
             Some(v) => v.as_i64().filter(|t| (0..=3).contains(t)).ok_or_else(|| {
-                Fail::Field("executionType", "executionType must be 0 (command), 1 (command chain), 2 (code) or 3 (start a process)".into())
+                Error::field("executionType", "executionType must be 0 (command), 1 (command chain), 2 (code) or 3 (start a process)".into())
             })?,
-            None => return Err(Fail::Field("executionType", "executionType is required: 0 (command), 1 (command chain), 2 (code) or 3 (start a process)".into())),
+            None => return Err(Error::field("executionType", "executionType is required: 0 (command), 1 (command chain), 2 (code) or 3 (start a process)".into())),
         };
         let mut config = Map::new();
         match execution_type {
@@ -140,27 +140,28 @@ impl Runtime {
             }
             1 => {
                 let Some(Value::Array(steps)) = data.get("commandChain") else {
-                    return Err(Fail::Field(
+                    return Err(Error::field(
                         "commandChain",
                         "commandChain must be a list of {commandName, commandData} steps".into(),
                     ));
                 };
                 if steps.is_empty() {
-                    return Err(Fail::Field(
+                    return Err(Error::field(
                         "commandChain",
                         "commandChain has no steps".into(),
                     ));
                 }
                 let mut chain = Vec::new();
                 for (i, step) in steps.iter().enumerate() {
-                    let cmd = self.job_command(step, "commandName").map_err(|e| match e {
-                        Fail::Field(_, m) => {
-                            Fail::Field("commandChain", format!("step {}: {m}", i + 1))
+                    let cmd = self.job_command(step, "commandName").map_err(|e| {
+                        if e.fields.is_empty() {
+                            return e;
                         }
-                        other => other,
+                        let m = e.line();
+                        Error::field("commandChain", format!("step {}: {m}", i + 1))
                     })?;
                     let data = object(step, "commandData").map_err(|_| {
-                        Fail::Field(
+                        Error::field(
                             "commandChain",
                             format!("step {}: commandData must be a JSON object", i + 1),
                         )
@@ -176,7 +177,7 @@ impl Runtime {
                         (Some(l), Some(c)) => format!("line {l}, column {c}: "),
                         _ => String::new(),
                     };
-                    return Err(Fail::Field("executionCode", format!("{at}{}", e.message)));
+                    return Err(Error::field("executionCode", format!("{at}{}", e.message)));
                 }
                 config.insert("executionCode".into(), json!(code));
             }
@@ -186,14 +187,15 @@ impl Runtime {
                 match (id, key) {
                     (Some(v), _) => {
                         let id = v.as_i64().ok_or_else(|| {
-                            Fail::Field(
+                            Error::field(
                                 "processDefinitionId",
                                 "processDefinitionId must be a whole number".into(),
                             )
                         })?;
                         let found = self.store().definition(id, false);
-                        found.map_err(|_| {
-                            Fail::Field(
+                        found.map_err(|e| {
+                            Error::lookup(
+                                e,
                                 "processDefinitionId",
                                 format!("no process definition {id}"),
                             )
@@ -203,7 +205,7 @@ impl Runtime {
                     (None, Some(k)) => {
                         let found = self.store().definitions(Some(k), 1, 1)?.1;
                         if found == 0 {
-                            return Err(Fail::Field(
+                            return Err(Error::no_such(
                                 "processKey",
                                 format!("no process definition with key '{k}' is deployed"),
                             ));
@@ -211,7 +213,7 @@ impl Runtime {
                         config.insert("processKey".into(), json!(k));
                     }
                     (None, None) => {
-                        return Err(Fail::Field(
+                        return Err(Error::field(
                             "processDefinitionId",
                             "processDefinitionId or processKey is required to start a process"
                                 .into(),
@@ -228,10 +230,10 @@ impl Runtime {
     }
 
     /// A command a job may run: a known bus command, and not one that manages jobs.
-    fn job_command<'a>(&self, data: &'a Value, field: &'static str) -> Result<&'a str, Fail> {
+    fn job_command<'a>(&self, data: &'a Value, field: &'static str) -> Result<&'a str, Error> {
         let cmd = text(data, field)?;
         if crate::handler(cmd).is_none() {
-            return Err(Fail::Field(field, format!("unknown command '{cmd}'")));
+            return Err(Error::field(field, format!("unknown command '{cmd}'")));
         }
         Ok(cmd)
     }
@@ -244,7 +246,7 @@ impl Runtime {
             .map(due_text)
     }
 
-    fn save(&self, id: Option<i64>, v: &Valid, caller: &Caller) -> Result<i64, Fail> {
+    fn save(&self, id: Option<i64>, v: &Valid, caller: &Caller) -> Result<i64, Error> {
         let config = Value::Object(v.config.clone()).to_string();
         let next = self.next_run(v);
         let now = self.now();
@@ -272,7 +274,7 @@ impl Runtime {
             let id = match id {
                 Some(id) => {
                     if !tx.update_job(id, &job, &now)? {
-                        return Err(Fail::Field("id", format!("no recurring job {id}")));
+                        return Err(Error::no_such("id", format!("no recurring job {id}")));
                     }
                     id
                 }
@@ -285,10 +287,10 @@ impl Runtime {
         Ok(id)
     }
 
-    fn job_row(&self, data: &Value) -> Result<JobRow, Fail> {
+    fn job_row(&self, data: &Value) -> Result<JobRow, Error> {
         let id = job_id(data)?;
         let found = self.store().job(id)?;
-        found.ok_or_else(|| Fail::Field("id", format!("no recurring job {id}")))
+        found.ok_or_else(|| Error::no_such("id", format!("no recurring job {id}")))
     }
 
     /// CreateRecurringJobCommand.
@@ -298,7 +300,7 @@ impl Runtime {
         let job = self
             .store()
             .job(id)?
-            .ok_or_else(|| Fail::Business("the job vanished".into()))?;
+            .ok_or_else(|| Error::internal("the job vanished"))?;
         Ok((
             "Recurring job created".into(),
             json!({"id": id, "nextRunAt": job.next_run_at, "job": view(&job, true)}),
@@ -347,7 +349,7 @@ impl Runtime {
             None | Some(Value::Null) => None,
             Some(Value::Bool(b)) => Some(*b),
             Some(_) => {
-                return Err(Fail::Field(
+                return Err(Error::field(
                     "isActive",
                     "isActive must be true or false".into(),
                 ))
@@ -370,7 +372,7 @@ impl Runtime {
         let id = job_id(data)?;
         let existed = self.write(move |tx| Ok(tx.delete_job(id)?))?;
         if !existed {
-            return Err(Fail::Field("id", format!("no recurring job {id}")));
+            return Err(Error::no_such("id", format!("no recurring job {id}")));
         }
         Ok(("Recurring job deleted".into(), json!({"id": id})))
     }
@@ -384,7 +386,7 @@ impl Runtime {
                 .as_i64()
                 .filter(|n| (1..=1000).contains(n))
                 .ok_or_else(|| {
-                    Fail::Field(
+                    Error::field(
                         "count",
                         "count must be a whole number from 1 to 1000".into(),
                     )
@@ -413,13 +415,13 @@ impl Runtime {
     pub(crate) fn cron_preview(&self, data: &Value) -> Answer {
         let data: c::GetCronPreviewInput = input(data)?;
         let expr = data.cron_expression.as_str();
-        let cron = Cron::parse(expr).map_err(|e| Fail::Field("cronExpression", e.0))?;
+        let cron = Cron::parse(expr).map_err(|e| Error::field("cronExpression", e.0))?;
         let zone_name = data.time_zone.as_deref().unwrap_or("UTC");
         let tz = zone(zone_name)?;
         let count = data.count.unwrap_or(5);
         let from = match data.from.as_deref() {
             Some(t) => t.parse::<Timestamp>().map_err(|e| {
-                Fail::Field(
+                Error::field(
                     "from",
                     format!("'{t}' is not an RFC 3339 time with an offset: {e}"),
                 )
@@ -454,7 +456,7 @@ impl Runtime {
         {
             let mut running = self.running_jobs.lock().unwrap_or_else(|p| p.into_inner());
             if running.contains_key(&job.id) {
-                return Err(Fail::Business(format!(
+                return Err(Error::conflict(format!(
                     "recurring job {} is already running; try again when its run has finished",
                     job.id
                 )));
@@ -480,7 +482,7 @@ impl Runtime {
         let run = runs
             .into_iter()
             .find(|r| r.id == run_id)
-            .ok_or_else(|| Fail::Business("the run vanished".into()))?;
+            .ok_or_else(|| Error::internal("the run vanished"))?;
         let result: Value = run
             .result
             .as_deref()
@@ -492,7 +494,7 @@ impl Runtime {
                 json!({"runId": run_id, "status": run.status, "result": result}),
             ))
         } else {
-            Err(Fail::Business(format!(
+            Err(Error::rejected(format!(
                 "recurring job {id} failed (run {run_id}): {}",
                 run.error.unwrap_or_default()
             )))
@@ -506,14 +508,14 @@ impl Runtime {
         &self,
         row: &TimerRow,
         now: Timestamp,
-    ) -> Result<Option<Claim>, Fail> {
+    ) -> Result<Option<Claim>, Error> {
         let id = row.job_id.unwrap_or_default();
         let job = self.store().job(id)?;
         let Some(job) = job.filter(|j| j.is_active) else {
             self.write(move |tx| Ok(tx.set_job_timer(id, None)?))?;
             return Ok(None);
         };
-        let cron = Cron::parse(&job.cron_expression).map_err(|e| Fail::Business(e.0))?;
+        let cron = Cron::parse(&job.cron_expression).map_err(|e| Error::internal(e.0))?;
         let tz = zone(&job.time_zone)?;
         let due = parse_due(&row.due_at)?;
         let next = cron.next_after(now.max(due), &tz).map(due_text);
@@ -588,7 +590,8 @@ impl Runtime {
             let outcome = match found {
                 Ok(Some(job)) => self.perform(&job),
                 Ok(None) => Err("the job was deleted".into()),
-                Err(e) => Err(e.to_string()),
+                // The run's record shows a reference, the log the detail.
+                Err(e) => Err(Error::from(e).public().message),
             };
             let at = self.now();
             let (status, result, error) = match outcome {
@@ -647,7 +650,9 @@ impl Runtime {
                 config["commandName"].as_str().unwrap_or_default(),
                 &config["commandData"],
             ),
-            1 => self.run_chain(&config["commandChain"], |data| data.clone()),
+            1 => self
+                .run_chain(&config["commandChain"], |data| data.clone())
+                .map_err(|e| e.message),
             2 => {
                 let job_vars = json!({"id": job.id, "name": job.name, "cronExpression": job.cron_expression, "timeZone": job.time_zone, "lastRunAt": job.last_run_at});
                 self.run_code(
@@ -655,6 +660,7 @@ impl Runtime {
                     "job",
                     job_vars,
                 )
+                .map_err(|e| e.message)
             }
             _ => {
                 let mut data = json!({"variables": config["variables"]});
@@ -675,7 +681,7 @@ impl Runtime {
         &self,
         chain: &Value,
         prepare: impl Fn(&Value) -> Value,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, Error> {
         let mut previous = Value::Null;
         let mut steps = Vec::new();
         for (i, step) in chain.as_array().into_iter().flatten().enumerate() {
@@ -683,8 +689,13 @@ impl Runtime {
             let data = substitute(&prepare(&step["commandData"]), &previous);
             previous = self
                 .execute_as(cmd, &data, &Caller::owner())
-                .into_result()
-                .map_err(|e| format!("step {} ({cmd}) failed: {e}", i + 1))?;
+                .into_error()
+                .map_err(|e| {
+                    Error::answered(
+                        e.code,
+                        format!("step {} ({cmd}) failed: {}", i + 1, e.message),
+                    )
+                })?;
             steps.push(json!({"commandName": cmd, "result": previous}));
         }
         Ok(json!({"steps": steps, "result": previous}))
@@ -692,8 +703,8 @@ impl Runtime {
 
     /// Execution type 2 (jobs and webhooks): runs rhai `code` with `name` bound to `value` and
     /// `now()` on the runtime's clock; answers its value and the variables it wrote.
-    pub(crate) fn run_code(&self, code: &str, name: &str, value: Value) -> Result<Value, String> {
-        let host = ScriptHost::single(code).map_err(|e| e.message)?;
+    pub(crate) fn run_code(&self, code: &str, name: &str, value: Value) -> Result<Value, Error> {
+        let host = ScriptHost::single(code).map_err(|e| Error::rejected(e.message))?;
         let mut vars = Map::new();
         vars.insert(name.into(), value);
         let input = ScriptInput {
@@ -703,9 +714,11 @@ impl Runtime {
             current_user: None,
             now: self.clock.now(),
         };
-        let out = host.run(0, &input).map_err(|e| match (e.line, e.column) {
-            (Some(l), Some(c)) => format!("line {l}, column {c}: {}", e.message),
-            _ => e.message,
+        let out = host.run(0, &input).map_err(|e| {
+            Error::rejected(match (e.line, e.column) {
+                (Some(l), Some(c)) => format!("line {l}, column {c}: {}", e.message),
+                _ => e.message,
+            })
         })?;
         let written: Map<String, Value> = out.writes.into_iter().collect();
         Ok(json!({"value": out.value, "variables": written}))
@@ -714,8 +727,8 @@ impl Runtime {
     /// At open: runs left `Running` by a process that stopped are marked Interrupted.
     pub(crate) fn recover_jobs(&self) {
         let at = self.now();
-        if let Err(Fail::Business(m)) = self.write(move |tx| Ok(tx.interrupt_runs(&at)?)) {
-            tracing::warn!("could not mark interrupted job runs: {m}");
+        if let Err(e) = self.write(move |tx| Ok(tx.interrupt_runs(&at)?)) {
+            tracing::warn!("could not mark interrupted job runs: {}", e.line());
         }
     }
 }

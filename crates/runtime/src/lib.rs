@@ -9,7 +9,8 @@
 //! both win: the write checks the revision it read, and the loser re-reads and re-applies.
 //!
 //! Modules: `instances` (definitions and instances), `correlation` (callbacks, messages,
-//! signals, the buffer and the outbox), `access` (users, teams, tokens), `http` (the doors).
+//! signals, the buffer and the outbox), `access` (users, teams, tokens), `http` (the doors),
+//! `error` (the one error type, its codes and their statuses), `reply` (the envelope).
 
 mod access;
 mod batch;
@@ -19,25 +20,31 @@ pub use commands::FieldError;
 mod changes;
 pub use changes::InstanceChange;
 mod correlation;
+pub mod error;
+pub use error::{Code, Door, Error};
+mod reply;
+pub use reply::Reply;
 mod events;
 pub mod host;
 mod hot;
 pub mod http;
 mod instances;
 mod jobs;
+mod queued;
 mod schedule;
+pub mod simulate;
+mod walked;
 mod webhook_apps;
 pub mod webhooks;
 pub use events::{spawn_sender, SenderHandle};
 pub use schedule::{spawn_scheduler, FireReport, SchedulerHandle};
 pub use webhook_apps::HookAnswer;
 
-use baton_engine::{Clock, CommandError, Ctx, Effect, Engine, Event, Instance, User};
+use baton_engine::{Clock, Ctx, Effect, Engine, Event, Instance, User};
 use baton_store::{
     Durability, InstanceRow, StepEvent, StepRow, Store, StoreError, SubscriptionRow, Tx,
     UserTaskRow,
 };
-use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::Path;
@@ -53,115 +60,7 @@ impl Clock for SystemClock {
     }
 }
 
-/// How a command ended, for the HTTP status (not part of the JSON envelope).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Outcome {
-    #[default]
-    Done,
-    /// A business failure or a validation error: HTTP 200 with `isSuccessful: false`.
-    Refused,
-    /// The caller may not do this: HTTP 403.
-    Forbidden,
-    /// No such command: HTTP 400.
-    UnknownCommand,
-}
-
-/// The answer of every command (the `/api/v1/execute` envelope).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Reply {
-    pub is_successful: bool,
-    pub message: String,
-    #[serde(skip_serializing_if = "Value::is_null")]
-    pub data: Value,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldError>,
-    #[serde(skip)]
-    pub outcome: Outcome,
-}
-
-impl Reply {
-    /// The command's `data` on success, else one line with its message and field errors (for
-    /// commands run by scripts and jobs, whose failures become messages).
-    pub fn into_result(self) -> Result<Value, String> {
-        if self.is_successful {
-            return Ok(self.data);
-        }
-        let fields: Vec<String> = self
-            .errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect();
-        Err(if fields.is_empty() {
-            self.message
-        } else {
-            format!("{} ({})", self.message, fields.join("; "))
-        })
-    }
-
-    fn ok(message: &str, data: Value) -> Reply {
-        Reply {
-            is_successful: true,
-            message: message.into(),
-            data,
-            errors: Vec::new(),
-            outcome: Outcome::Done,
-        }
-    }
-    fn fail(message: impl Into<String>, outcome: Outcome) -> Reply {
-        Reply {
-            is_successful: false,
-            message: message.into(),
-            data: Value::Null,
-            errors: Vec::new(),
-            outcome,
-        }
-    }
-    fn invalid(field: &str, message: impl Into<String>, outcome: Outcome) -> Reply {
-        Reply {
-            is_successful: false,
-            message: "Validation failed".into(),
-            data: Value::Null,
-            errors: vec![FieldError {
-                field: field.into(),
-                message: message.into(),
-            }],
-            outcome,
-        }
-    }
-}
-
-/// Why a command could not run, before it becomes a `Reply`.
-enum Fail {
-    Field(&'static str, String),
-    /// Validation failed: field errors, and `data` that says more (e.g. a deploy's problems).
-    Invalid(Vec<FieldError>, Value),
-    Business(String),
-    Forbidden(String),
-    /// Another command changed the instance first: re-read and re-apply.
-    Conflict,
-}
-
-impl From<StoreError> for Fail {
-    fn from(e: StoreError) -> Fail {
-        match e {
-            StoreError::Conflict(_) => Fail::Conflict,
-            StoreError::NotFound(m) => Fail::Business(m),
-            other => Fail::Business(other.to_string()),
-        }
-    }
-}
-
-impl From<CommandError> for Fail {
-    fn from(e: CommandError) -> Fail {
-        match e {
-            CommandError::Forbidden(m) => Fail::Forbidden(m),
-            other => Fail::Business(other.to_string()),
-        }
-    }
-}
-
-type Answer = Result<(String, Value), Fail>;
+type Answer = Result<(String, Value), Error>;
 type Handler = fn(&Runtime, &Value, &Caller) -> Answer;
 
 /// Who runs a command.
@@ -189,11 +88,19 @@ impl Caller {
             admin: false,
         }
     }
+    /// Nobody signed in, held to ResponsibleUser / ResponsibleTeam (a scenario step without a
+    /// user when the scenario lists users).
+    pub fn anonymous() -> Caller {
+        Caller {
+            user: None,
+            admin: false,
+        }
+    }
     fn ctx<'a>(&'a self, clock: &'a dyn Clock) -> Ctx<'a> {
         Ctx {
             clock,
             user: self.user.as_ref(),
-            enforce_access: !self.admin && self.user.is_some(),
+            enforce_access: !self.admin,
             bus: None,
         }
     }
@@ -240,6 +147,9 @@ const ADMIN_ONLY: &[&str] = &[
     "GetIncomingWebhookApplicationListQuery",
 ];
 
+/// The answer when a command kept losing the race for its instance.
+pub(crate) const KEPT_CHANGING: &str = "the instance kept changing under this command; try again";
+
 /// How many times a command re-reads and re-applies when another command changed its instance.
 const MAX_ATTEMPTS: usize = 16;
 
@@ -251,6 +161,10 @@ pub struct Runtime {
     reader: Mutex<Store>,
     /// Write jobs waiting for the next group commit (see `batch`).
     queue: Mutex<Vec<batch::Job>>,
+    /// Test hook: step commits to fail on purpose (see `fail_next_step_commits`).
+    step_faults: Arc<queued::StepFaults>,
+    /// Incoming webhooks' prepared configurations and request numbering.
+    webhook_cache: webhooks::Cache,
     /// Whether a thread is running a batch; `batch_done` wakes the others when it finished.
     leader: Mutex<bool>,
     batch_done: std::sync::Condvar,
@@ -266,7 +180,8 @@ pub struct Runtime {
     scheduler_wakeups: AtomicU64,
     /// Recurring jobs with a run under way, and whether another run is queued behind it.
     running_jobs: Mutex<HashMap<i64, bool>>,
-    /// Set by `lend_bus_to_scripts`: lets scripts call `doQuery` / `doCmd` on this runtime.
+    /// Set by `lend_bus_to_scripts`: lets scripts call `doQuery` on this runtime (`doCmd` needs
+    /// no bus: queued commands run from the outbox, see `queued`).
     bus_home: std::sync::OnceLock<std::sync::Weak<Runtime>>,
     /// Whether any event subscription or custom webhook exists: without one, steps skip events
     /// entirely (no query at all).
@@ -281,37 +196,40 @@ pub struct Runtime {
     hot: Mutex<hot::Hot>,
 }
 
-fn text<'a>(data: &'a Value, field: &'static str) -> Result<&'a str, Fail> {
+fn text<'a>(data: &'a Value, field: &'static str) -> Result<&'a str, Error> {
     match data.get(field) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
         Some(Value::String(_)) | None | Some(Value::Null) => {
-            Err(Fail::Field(field, format!("{field} is required")))
+            Err(Error::field(field, format!("{field} is required")))
         }
-        Some(_) => Err(Fail::Field(field, format!("{field} must be a string"))),
+        Some(_) => Err(Error::field(field, format!("{field} must be a string"))),
     }
 }
 
-fn opt_text<'a>(data: &'a Value, field: &'static str) -> Result<Option<&'a str>, Fail> {
+fn opt_text<'a>(data: &'a Value, field: &'static str) -> Result<Option<&'a str>, Error> {
     match data.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(Fail::Field(field, format!("{field} must be a string"))),
+        Some(_) => Err(Error::field(field, format!("{field} must be a string"))),
     }
 }
 
-fn object(data: &Value, field: &'static str) -> Result<Map<String, Value>, Fail> {
+fn object(data: &Value, field: &'static str) -> Result<Map<String, Value>, Error> {
     match data.get(field) {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(m)) => Ok(m.clone()),
-        Some(_) => Err(Fail::Field(field, format!("{field} must be a JSON object"))),
+        Some(_) => Err(Error::field(
+            field,
+            format!("{field} must be a JSON object"),
+        )),
     }
 }
 
-fn paging(data: &Value) -> Result<(i64, i64), Fail> {
+fn paging(data: &Value) -> Result<(i64, i64), Error> {
     let num = |field: &'static str, default: i64| match data.get(field) {
         None | Some(Value::Null) => Ok(default),
         Some(v) => v.as_i64().filter(|n| *n >= 1).ok_or_else(|| {
-            Fail::Field(field, format!("{field} must be a whole number, 1 or more"))
+            Error::field(field, format!("{field} must be a whole number, 1 or more"))
         }),
     };
     Ok((num("pageNumber", 1)?, num("pageSize", 20)?))
@@ -455,10 +373,32 @@ impl Runtime {
         durability: Durability,
         clock: Arc<dyn Clock>,
     ) -> Result<Runtime, StoreError> {
+        Runtime::on(
+            Store::open(path, durability)?,
+            Store::open(path, durability)?,
+            clock,
+        )
+    }
+
+    /// A runtime over a fresh database in memory (gone when the runtime is dropped): what
+    /// `baton simulate`, `baton test` and `baton bench` run on, with a `VirtualClock`.
+    pub fn open_in_memory(clock: Arc<dyn Clock>) -> Result<Runtime, StoreError> {
+        let name = simulate::memory_name();
+        Runtime::on(
+            Store::open_memory(&name)?,
+            Store::open_memory(&name)?,
+            clock,
+        )
+    }
+
+    /// A runtime on a write and a read connection to one database.
+    fn on(store: Store, reader: Store, clock: Arc<dyn Clock>) -> Result<Runtime, StoreError> {
         let rt = Runtime {
-            store: Mutex::new(Store::open(path, durability)?),
-            reader: Mutex::new(Store::open(path, durability)?),
+            store: Mutex::new(store),
+            reader: Mutex::new(reader),
             queue: Mutex::new(Vec::new()),
+            step_faults: Arc::default(),
+            webhook_cache: webhooks::Cache::default(),
             leader: Mutex::new(false),
             batch_done: std::sync::Condvar::new(),
             engines: Mutex::new(HashMap::new()),
@@ -481,8 +421,8 @@ impl Runtime {
         Ok(rt)
     }
 
-    /// Lets scripts call this runtime's command bus (`doQuery(name, data)`, `doCmd(name, data)`),
-    /// as the user whose command runs the script. `baton serve` does this; a runtime that is
+    /// Lets scripts query this runtime's command bus (`doQuery(name, data)`) as the user whose
+    /// command runs the script (`doCmd` works without it: see `queued`). `baton serve` does this; a runtime that is
     /// not shared in an `Arc` answers scripts that the bus is not available.
     pub fn lend_bus_to_scripts(self: &Arc<Self>) {
         let _ = self.bus_home.set(Arc::downgrade(self));
@@ -522,46 +462,51 @@ impl Runtime {
         if reply.is_successful {
             tracing::debug!(micros, "{}", reply.message);
         } else {
-            tracing::info!(micros, outcome = ?reply.outcome, errors = ?reply.errors, "{}", reply.message);
+            tracing::info!(micros, code = ?reply.code, errors = ?reply.errors, "{}", reply.message);
         }
         reply
     }
 
     /// Finds the command first (an unknown name is a 400 whatever `data` holds), then checks
-    /// who may run it and what `data` is, then runs it.
+    /// who may run it and what `data` is, then runs it. A handler that panics (a bug) answers
+    /// an internal error; its panic text goes to the log only.
     fn dispatch(&self, cmd: &str, data: &Value, caller: &Caller) -> Reply {
         let Some(handler) = handler(cmd) else {
-            return Reply::invalid(
-                "cmd",
-                format!("unknown command '{cmd}'"),
-                Outcome::UnknownCommand,
+            return Reply::failed(
+                Error::field("cmd", format!("unknown command '{cmd}'"))
+                    .with_code(Code::UnknownCommand),
             );
         };
         if ADMIN_ONLY.contains(&cmd) && !caller.admin {
-            return Reply::fail(
-                format!("{cmd} needs an administrator; {} is not one", caller.name()),
-                Outcome::Forbidden,
-            );
+            return Reply::failed(Error::forbidden(format!(
+                "{cmd} needs an administrator; {} is not one",
+                caller.name()
+            )));
         }
         if !data.is_object() {
-            return Reply::invalid("data", "data must be a JSON object", Outcome::Refused);
+            return Reply::failed(Error::field("data", "data must be a JSON object".into()));
         }
-        let result = handler(self, data, caller);
+        let run = std::panic::AssertUnwindSafe(|| handler(self, data, caller));
+        let result = std::panic::catch_unwind(run).unwrap_or_else(|panic| {
+            let text = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(Error::internal(format!("the command panicked: {text}")))
+        });
         match result {
             Ok((message, data)) => Reply::ok(&message, data),
-            Err(Fail::Field(f, m)) => Reply::invalid(f, m, Outcome::Refused),
-            Err(Fail::Invalid(errors, data)) => Reply {
-                data,
-                errors,
-                ..Reply::invalid("", "", Outcome::Refused)
-            },
-            Err(Fail::Business(m)) => Reply::fail(m, Outcome::Refused),
-            Err(Fail::Forbidden(m)) => Reply::fail(m, Outcome::Forbidden),
-            Err(Fail::Conflict) => Reply::fail(
-                "the instance kept changing under this command; try again",
-                Outcome::Refused,
-            ),
+            Err(e) => Reply::failed(e),
         }
+    }
+
+    /// Test hook, for failure tests only: makes the write connection refuse writes as a
+    /// read-only file does, or as a full disk does (see `Store::simulate_faults`); both false
+    /// restores it. Reads are not affected.
+    #[doc(hidden)]
+    pub fn simulate_store_faults(&self, read_only: bool, full: bool) -> Result<(), StoreError> {
+        self.writer().simulate_faults(read_only, full)
     }
 
     /// Timestamps as stored: RFC 3339 UTC with exactly six fractional digits, so they also sort
@@ -582,7 +527,7 @@ impl Runtime {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn engine(&self, definition_id: i64) -> Result<Arc<Engine>, Fail> {
+    fn engine(&self, definition_id: i64) -> Result<Arc<Engine>, Error> {
         if let Some(e) = self
             .engines
             .lock()
@@ -594,9 +539,9 @@ impl Runtime {
         let def = self.store().definition(definition_id, true)?;
         let xml = def.bpmn_xml.unwrap_or_default();
         let dep = baton_engine::parse(&[(def.process_key.as_str(), xml.as_str())])
-            .map_err(|e| Fail::Business(e.to_string()))?;
+            .map_err(|e| Error::internal(format!("stored definition {definition_id}: {e}")))?;
         let (engine, _) = Engine::reload(dep).map_err(|p| {
-            Fail::Business(format!("stored definition is invalid: {:?}", p.first()))
+            Error::internal(format!("stored definition is invalid: {:?}", p.first()))
         })?;
         let engine = Arc::new(engine);
         self.engines
@@ -606,17 +551,20 @@ impl Runtime {
         Ok(engine)
     }
 
-    fn load(&self, row: &InstanceRow) -> Result<(Arc<Engine>, Instance), Fail> {
+    fn load(&self, row: &InstanceRow) -> Result<(Arc<Engine>, Instance), Error> {
         let engine = self.engine(row.process_definition_id)?;
         let inst: Instance = serde_json::from_str(&row.state)
-            .map_err(|e| Fail::Business(format!("stored state unreadable: {e}")))?;
+            .map_err(|e| Error::internal(format!("stored state unreadable: {e}")))?;
+        // A state written for another model would name the wrong elements: refuse it here,
+        // before any view or step reads it.
+        engine.check_state(&inst)?;
         Ok((engine, inst))
     }
 
-    fn instance_row(&self, guid: &str) -> Result<InstanceRow, Fail> {
+    fn instance_row(&self, guid: &str) -> Result<InstanceRow, Error> {
         self.store().instance(guid).map_err(|e| match e {
             StoreError::NotFound(_) => {
-                Fail::Field("instanceGuid", format!("no process instance '{guid}'"))
+                Error::no_such("instanceGuid", format!("no process instance '{guid}'"))
             }
             other => other.into(),
         })
@@ -624,7 +572,7 @@ impl Runtime {
 
     /// Loads an instance, applies one event and commits; re-reads and re-applies when another
     /// command changed the instance in between.
-    fn step(&self, guid: &str, event: Event, caller: &Caller) -> Result<Stepped, Fail> {
+    fn step(&self, guid: &str, event: Event, caller: &Caller) -> Result<Stepped, Error> {
         self.step_with(guid, event, caller, Extra::None)
     }
 
@@ -634,7 +582,7 @@ impl Runtime {
         event: Event,
         caller: &Caller,
         extra: Extra,
-    ) -> Result<Stepped, Fail> {
+    ) -> Result<Stepped, Error> {
         for _ in 0..MAX_ATTEMPTS {
             // The state this runtime committed last, else the stored row.
             let hot = self.hot().take(guid);
@@ -675,7 +623,7 @@ impl Runtime {
                 caller,
                 extra.clone(),
             ) {
-                Err(Fail::Conflict) => continue,
+                Err(e) if e.is(Code::Conflict) => continue,
                 Err(e) => return Err(e),
                 Ok(inst) => {
                     return Ok(Stepped {
@@ -686,7 +634,7 @@ impl Runtime {
                 }
             }
         }
-        Err(Fail::Conflict)
+        Err(Error::conflict(KEPT_CHANGING))
     }
 
     /// The cache of committed states.
@@ -707,7 +655,7 @@ impl Runtime {
         before: Indexed,
         caller: &Caller,
         extra: Extra,
-    ) -> Result<Instance, Fail> {
+    ) -> Result<Instance, Error> {
         let clock = self.clock.clone();
         let caller = caller.clone();
         let now = self.now();
@@ -720,6 +668,11 @@ impl Runtime {
             Target::Update { rev, .. } => rev + 1,
         };
         let feed_engine = engine.clone();
+        let faults = self.step_faults.clone();
+        let update = matches!(target, Target::Update { .. });
+        // A webhook request's log row rides in this step's transaction (webhooks::log).
+        let hook_log = webhooks::armed();
+        let log_row = hook_log.clone();
         // Everything that needs no transaction is done here, in the command's own thread: the
         // writer that runs the group commit is the one serial part of a step.
         let prepared = Prepared::of(&engine, &inst, &effects, target.guid(), &now, &before)?;
@@ -731,16 +684,27 @@ impl Runtime {
         let inst = Arc::new(inst);
         let step = inst.clone();
         let run = move |tx: &Tx| {
-            write_step(
+            let written = write_step(
                 tx, &*clock, &target, &engine, &step, &effects, &before, &prepared, &caller,
                 &extra, &now, events,
-            )
+            )?;
+            if let Some(row) = &log_row {
+                let status = written.0.as_ref().unwrap_or(&*step).status;
+                row.write(tx, target.guid(), status.as_str())?;
+            }
+            if update {
+                faults.check()?;
+            }
+            Ok(written)
         };
         let (drained, queued, timer, sent) = if again {
             self.write_again(run)?
         } else {
             self.write(run)?
         };
+        if let Some(row) = hook_log {
+            row.committed();
+        }
         let now = at;
         // The instance as committed: changed inside the transaction by buffered entries, or as
         // the engine left it.
@@ -798,8 +762,8 @@ impl Prepared {
         guid: &str,
         now: &str,
         before: &Indexed,
-    ) -> Result<Prepared, Fail> {
-        let state = serde_json::to_string(inst).map_err(|e| Fail::Business(e.to_string()))?;
+    ) -> Result<Prepared, Error> {
+        let state = serde_json::to_string(inst).map_err(|e| Error::internal(e.to_string()))?;
         let after = Indexed::of(engine, inst, guid, now);
         let change = variable_changes(&before.vars, &after.vars);
         // One entry per step with every variable it changed, before the step's element events
@@ -838,15 +802,19 @@ fn write_step(
     extra: &Extra,
     now: &str,
     events: bool,
-) -> Result<Written, Fail> {
+) -> Result<Written, Error> {
     let guid = target.guid().to_string();
+    let rev = queued::next_rev(match &target {
+        Target::Update { rev, .. } => Some(*rev),
+        Target::Insert(_) => None,
+    });
     if let Extra::Receipt {
         message_id,
         outcome,
     } = extra
     {
         if !tx.record_receipt(message_id, outcome, now)? {
-            return Err(Fail::Business(format!(
+            return Err(Error::duplicate(format!(
                 "duplicate messageId '{message_id}'"
             )));
         }
@@ -893,7 +861,8 @@ fn write_step(
             tx.insert_event_subscription(url, events, None, Some(&guid), secret, now)?;
         }
     }
-    let queued = record_effects(tx, &guid, state, effects, now)?;
+    let queued = record_effects(tx, &guid, state, effects, now)?
+        | queued::record(tx, &guid, rev, caller, effects, now)?;
     if let Some(row) = &history {
         tx.history_row(&guid, now, row)?;
     }
@@ -978,7 +947,8 @@ fn history_events<'a>(effects: &'a [Effect], history: &mut Vec<StepEvent<'a>>) {
             Effect::TimerScheduled { element_id, .. }
             | Effect::MessageThrown { element_id, .. }
             | Effect::SignalThrown { element_id, .. }
-            | Effect::IncidentRaised { element_id, .. } => {
+            | Effect::IncidentRaised { element_id, .. }
+            | Effect::CommandQueued { element_id, .. } => {
                 (Some(element_id.as_str()), serde_json::to_string(e).ok())
             }
             Effect::Ended { .. } => (None, serde_json::to_string(e).ok()),
@@ -999,7 +969,7 @@ fn record_effects(
     state: &str,
     effects: &[Effect],
     now: &str,
-) -> Result<bool, Fail> {
+) -> Result<bool, Error> {
     let mut queued = false;
     for e in effects {
         match e {

@@ -18,7 +18,7 @@
 //! - No busy polling: the thread asks SQLite for the earliest due time (an index lookup) and
 //!   sleeps until then, or until a step writes an earlier one and wakes it.
 
-use crate::{Caller, Extra, Fail, Runtime};
+use crate::{Caller, Error, Extra, Runtime};
 use baton_engine::timer::Schedule;
 use baton_engine::Event;
 use baton_store::TimerRow;
@@ -47,9 +47,9 @@ pub(crate) fn due_text(t: Timestamp) -> String {
     format!("{:.6}", Timestamp::from_nanosecond(up).unwrap_or(t))
 }
 
-pub(crate) fn parse_due(s: &str) -> Result<Timestamp, Fail> {
+pub(crate) fn parse_due(s: &str) -> Result<Timestamp, Error> {
     s.parse()
-        .map_err(|e| Fail::Business(format!("stored time '{s}' is unreadable: {e}")))
+        .map_err(|e| Error::internal(format!("stored time '{s}' is unreadable: {e}")))
 }
 
 /// What one pass over the due timers did.
@@ -328,12 +328,7 @@ impl Runtime {
         now: Timestamp,
         run_job: &(dyn Fn(crate::jobs::Claim) + Sync),
     ) -> Result<(), String> {
-        let describe = |e: Fail| match e {
-            Fail::Field(f, m) => format!("{f}: {m}"),
-            Fail::Invalid(errors, _) => crate::commands::describe(&errors),
-            Fail::Business(m) | Fail::Forbidden(m) => m,
-            Fail::Conflict => "the instance kept changing".into(),
-        };
+        let describe = |e: Error| e.line();
         match row.kind.as_str() {
             "instance" => {
                 let guid = row.instance_guid.as_deref().unwrap_or_default();
@@ -380,14 +375,14 @@ impl Runtime {
             }
             Ok(())
         });
-        if let Err(Fail::Business(m)) = outcome {
-            tracing::warn!("and the timer table could not be updated: {m}");
+        if let Err(e) = outcome {
+            tracing::warn!("and the timer table could not be updated: {}", e.line());
         }
     }
 
     /// A timer start event fell due: start an instance there and move the row to the next
     /// repetition (or remove it), in one transaction.
-    fn fire_start(&self, row: &TimerRow, now: Timestamp) -> Result<(), Fail> {
+    fn fire_start(&self, row: &TimerRow, now: Timestamp) -> Result<(), Error> {
         let def = row.definition_id.unwrap_or_default();
         let element = row.element_id.clone().unwrap_or_default();
         let definition = self.store().definition(def, false)?;
@@ -406,12 +401,12 @@ impl Runtime {
             .into_iter()
             .find(|(_, id, _)| *id == element)
             .ok_or_else(|| {
-                Fail::Business(format!(
+                Error::internal(format!(
                     "definition {def} has no timer start event '{element}'"
                 ))
             })?
             .2
-            .map_err(Fail::Business)?;
+            .map_err(Error::internal)?;
         let fired = row.fired + 1;
         let next =
             next_repetition(&sched, parse_due(&row.due_at)?, fired as u32, now).map(due_text);
@@ -442,7 +437,7 @@ impl Runtime {
         engine: &baton_engine::Engine,
         definition_id: i64,
         process_key: &str,
-    ) -> Result<(Vec<baton_engine::Problem>, Option<String>), Fail> {
+    ) -> Result<(Vec<baton_engine::Problem>, Option<String>), Error> {
         tx.drop_start_timers(process_key, definition_id)?;
         let now = self.clock.now();
         let mut warnings = Vec::new();
@@ -486,7 +481,7 @@ impl Runtime {
         let kind = crate::opt_text(data, "kind")?;
         if let Some(k) = kind {
             if !["instance", "start", "job"].contains(&k) {
-                return Err(Fail::Field(
+                return Err(Error::field(
                     "kind",
                     format!("kind must be instance, start or job, not '{k}'"),
                 ));

@@ -7,7 +7,7 @@
 //! Operations run as `onBehalfOfUserName` / `onBehalfOf` (delegation), else as the app's
 //! `impersonateUserName`, else as the owner. Errors answer `{"errors": [{"message"}]}`.
 
-use crate::{opt_text, text, Answer, Caller, Extra, Fail, Runtime};
+use crate::{opt_text, text, Answer, Caller, Door, Error, Extra, Runtime};
 use base64::Engine as _;
 use baton_engine::{Engine, Event, Instance, User};
 use baton_store::WebhookAppRow;
@@ -28,7 +28,7 @@ fn b64(s: &str) -> String {
 }
 
 /// Decodes a `Kind:rest` identifier (base64, as the seed shows, or plain).
-fn decode_id(field: &str, raw: &str, kind: &str) -> Result<String, Fail> {
+fn decode_id(field: &str, raw: &str, kind: &str) -> Result<String, Error> {
     let plain = base64::engine::general_purpose::STANDARD
         .decode(raw)
         .ok()
@@ -38,32 +38,32 @@ fn decode_id(field: &str, raw: &str, kind: &str) -> Result<String, Fail> {
         .strip_prefix(&format!("{kind}:"))
         .map(str::to_string)
         .ok_or_else(|| {
-            Fail::Business(format!(
+            Error::invalid(format!(
                 "{field} must be a {kind} identifier ({kind}:... in base64)"
             ))
         })
 }
 
-fn int(input: &Value, field: &str) -> Result<Option<i64>, Fail> {
+fn int(input: &Value, field: &str) -> Result<Option<i64>, Error> {
     match input.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => v
             .as_i64()
             .filter(|n| *n >= 1)
             .map(Some)
-            .ok_or_else(|| Fail::Business(format!("{field} must be a whole number, 1 or more"))),
+            .ok_or_else(|| Error::invalid(format!("{field} must be a whole number, 1 or more"))),
     }
 }
 
 /// The typed parameter array (`textValue`, `numericValue`, `dateTimeValue`, `fileValue`) as
 /// variables.
-fn parameters(input: &Value) -> Result<Map<String, Value>, Fail> {
+fn parameters(input: &Value) -> Result<Map<String, Value>, Error> {
     let list = match input.get("parameters") {
         None | Some(Value::Null) => return Ok(Map::new()),
         Some(Value::Array(a)) => a,
         Some(_) => {
-            return Err(Fail::Business(
-                "parameters must be an array of {name, textValue | numericValue | dateTimeValue | fileValue}".into(),
+            return Err(Error::invalid(
+                "parameters must be an array of {name, textValue | numericValue | dateTimeValue | fileValue}",
             ))
         }
     };
@@ -71,14 +71,14 @@ fn parameters(input: &Value) -> Result<Map<String, Value>, Fail> {
     for (i, p) in list.iter().enumerate() {
         let name = match p.get("name") {
             Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-            _ => return Err(Fail::Business(format!("parameters[{i}].name is required"))),
+            _ => return Err(Error::invalid(format!("parameters[{i}].name is required"))),
         };
         let given: Vec<&str> = ["textValue", "numericValue", "dateTimeValue", "fileValue"]
             .into_iter()
             .filter(|k| p.get(*k).is_some_and(|v| !v.is_null()))
             .collect();
         let [kind] = given.as_slice() else {
-            return Err(Fail::Business(format!(
+            return Err(Error::invalid(format!(
                 "parameters[{i}] ({name}) needs exactly one of textValue, numericValue, dateTimeValue, fileValue"
             )));
         };
@@ -87,7 +87,7 @@ fn parameters(input: &Value) -> Result<Map<String, Value>, Fail> {
             "textValue" => match v {
                 Value::String(_) => v.clone(),
                 _ => {
-                    return Err(Fail::Business(format!(
+                    return Err(Error::invalid(format!(
                         "parameters[{i}].textValue must be a string"
                     )))
                 }
@@ -95,7 +95,7 @@ fn parameters(input: &Value) -> Result<Map<String, Value>, Fail> {
             "numericValue" => match v {
                 Value::Number(_) => v.clone(),
                 _ => {
-                    return Err(Fail::Business(format!(
+                    return Err(Error::invalid(format!(
                         "parameters[{i}].numericValue must be a number"
                     )))
                 }
@@ -103,7 +103,7 @@ fn parameters(input: &Value) -> Result<Map<String, Value>, Fail> {
             "dateTimeValue" => match v.as_str().map(str::parse::<jiff::Timestamp>) {
                 Some(Ok(t)) => Value::String(t.to_string()),
                 _ => {
-                    return Err(Fail::Business(format!(
+                    return Err(Error::invalid(format!(
                         "parameters[{i}].dateTimeValue must be an RFC 3339 date and time"
                     )))
                 }
@@ -111,7 +111,7 @@ fn parameters(input: &Value) -> Result<Map<String, Value>, Fail> {
             _ => match v {
                 Value::Object(f) if f.get("name").is_some_and(Value::is_string) => v.clone(),
                 _ => {
-                    return Err(Fail::Business(format!(
+                    return Err(Error::invalid(format!(
                         "parameters[{i}].fileValue must be an object with at least a name"
                     )))
                 }
@@ -140,7 +140,7 @@ impl Runtime {
         let impersonate = opt_text(data, "impersonateUserName")?.filter(|s| !s.trim().is_empty());
         if let Some(u) = impersonate {
             if self.store().user(u)?.is_none() {
-                return Err(Fail::Field(
+                return Err(Error::no_such(
                     "impersonateUserName",
                     format!("no user named '{u}'"),
                 ));
@@ -170,13 +170,13 @@ impl Runtime {
         let id = data
             .get("id")
             .and_then(Value::as_i64)
-            .ok_or_else(|| Fail::Field("id", "id is required (an integer)".into()))?;
+            .ok_or_else(|| Error::field("id", "id is required (an integer)".into()))?;
         let mut store = self.writer();
         let tx = store.transaction()?;
         let gone = tx.delete_webhook_app(id)?;
         tx.commit()?;
         if !gone {
-            return Err(Fail::Business(format!(
+            return Err(Error::not_found(format!(
                 "no incoming webhook application {id}"
             )));
         }
@@ -194,8 +194,23 @@ impl Runtime {
         ))
     }
 
-    /// `POST /hooks/{token}`.
+    /// `POST /hooks/{token}`. Failures of the operation answer 200 with `errors` (with their
+    /// code), except internal ones: 500 with a reference (see `error.rs`).
     pub fn receive_hook_app(&self, token: &str, body: &[u8]) -> HookAnswer {
+        let span = tracing::info_span!("hook_app");
+        let _entered = span.enter();
+        let failed = |e: Error| {
+            let e = e.public();
+            let message = if e.is(crate::Code::Conflict) {
+                "the request changed meanwhile; send it again".to_string()
+            } else {
+                e.line()
+            };
+            HookAnswer {
+                status: e.code.http_status(Door::HookApp),
+                body: json!({"errors": [{"message": message, "code": e.code}]}),
+            }
+        };
         let app = match self
             .store()
             .webhook_app_by_token_hash(&crate::access::hash(token))
@@ -207,12 +222,7 @@ impl Runtime {
                     body: errors("no incoming webhook application at this URL"),
                 }
             }
-            Err(e) => {
-                return HookAnswer {
-                    status: 500,
-                    body: errors(e.to_string()),
-                }
-            }
+            Err(e) => return failed(e.into()),
         };
         let payload: Value = match serde_json::from_slice(body) {
             Ok(v @ Value::Object(_)) => v,
@@ -229,25 +239,22 @@ impl Runtime {
                 }
             }
         };
-        let body = match self.hook_operation(&app, &payload) {
-            Ok(v) => v,
-            Err(Fail::Field(_, m)) | Err(Fail::Business(m)) | Err(Fail::Forbidden(m)) => errors(m),
-            Err(Fail::Invalid(list, _)) => errors(crate::commands::describe(&list)),
-            Err(Fail::Conflict) => errors("the request changed meanwhile; send it again"),
-        };
-        HookAnswer { status: 200, body }
+        match self.hook_operation(&app, &payload) {
+            Ok(body) => HookAnswer { status: 200, body },
+            Err(e) => failed(e),
+        }
     }
 
-    fn hook_operation(&self, app: &WebhookAppRow, payload: &Value) -> Result<Value, Fail> {
+    fn hook_operation(&self, app: &WebhookAppRow, payload: &Value) -> Result<Value, Error> {
         let op = match payload.get("operation") {
             Some(Value::String(s)) if !s.is_empty() => s.as_str(),
-            _ => return Err(Fail::Business("operation is required".into())),
+            _ => return Err(Error::invalid("operation is required")),
         };
         let input = match payload.get("args").and_then(|a| a.get("input")) {
             Some(v @ Value::Object(_)) => v,
             _ => {
-                return Err(Fail::Business(
-                    "args.input is required (an object with the operation's fields)".into(),
+                return Err(Error::invalid(
+                    "args.input is required (an object with the operation's fields)",
                 ))
             }
         };
@@ -264,7 +271,7 @@ impl Runtime {
                 // Check what can be checked, then say plainly the engine cannot do it yet.
                 let caller = self.hook_caller(app, input, op != "cancelActionAssignment")?;
                 self.hook_action(input, &caller.0)?;
-                return Err(Fail::Business(format!(
+                return Err(Error::rejected(format!(
                     "{op} is not supported yet: Baton's engine has no per-task {}",
                     if op == "cancelAction" {
                         "cancel exception"
@@ -274,7 +281,7 @@ impl Runtime {
                 )));
             }
             other => {
-                return Err(Fail::Business(format!(
+                return Err(Error::invalid(format!(
                     "unknown operation '{other}' (createRequest, updateRequestDataset, cancelRequest, completeAction, cancelAction, assignAction, cancelActionAssignment)"
                 )))
             }
@@ -289,21 +296,21 @@ impl Runtime {
         app: &WebhookAppRow,
         input: &Value,
         delegation: bool,
-    ) -> Result<(Caller, Option<String>), Fail> {
+    ) -> Result<(Caller, Option<String>), Error> {
         let by_name = match input.get("onBehalfOfUserName") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => return Err(Fail::Business("onBehalfOfUserName must be a string".into())),
+            Some(_) => return Err(Error::invalid("onBehalfOfUserName must be a string")),
         };
         let by_id = match input.get("onBehalfOf") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(decode_id("onBehalfOf", s, "User")?),
-            Some(_) => return Err(Fail::Business("onBehalfOf must be a string".into())),
+            Some(_) => return Err(Error::invalid("onBehalfOf must be a string")),
         };
         let delegator = by_name.or(by_id);
         if delegator.is_some() && !delegation {
-            return Err(Fail::Business(
-                "delegation mode (onBehalfOf / onBehalfOfUserName) is not supported for this operation".into(),
+            return Err(Error::rejected(
+                "delegation mode (onBehalfOf / onBehalfOfUserName) is not supported for this operation",
             ));
         }
         let Some(name) = delegator.clone().or(app.impersonate_user_name.clone()) else {
@@ -312,7 +319,7 @@ impl Runtime {
         let row = self
             .store()
             .user(&name)?
-            .ok_or_else(|| Fail::Business(format!("no user named '{name}'")))?;
+            .ok_or_else(|| Error::not_found(format!("no user named '{name}'")))?;
         Ok((
             Caller {
                 user: Some(User {
@@ -326,23 +333,23 @@ impl Runtime {
     }
 
     /// The instance a request number (`requestNumber` / `number`) or `id` names, and its number.
-    fn hook_request(&self, input: &Value, number_field: &str) -> Result<(String, i64), Fail> {
+    fn hook_request(&self, input: &Value, number_field: &str) -> Result<(String, i64), Error> {
         let number = match (int(input, number_field)?, input.get("id")) {
             (Some(n), _) => n,
             (None, Some(Value::String(id))) => decode_id("id", id, "Request")?
                 .parse()
-                .map_err(|_| Fail::Business("id must name a request number".into()))?,
-            _ => return Err(Fail::Business(format!("{number_field} or id is required"))),
+                .map_err(|_| Error::invalid("id must name a request number"))?,
+            _ => return Err(Error::invalid(format!("{number_field} or id is required"))),
         };
         let guid = self
             .store()
             .request_by_number(number)?
-            .ok_or_else(|| Fail::Business(format!("no request number {number}")))?;
+            .ok_or_else(|| Error::not_found(format!("no request number {number}")))?;
         Ok((guid, number))
     }
 
     /// Gives numbers to the actions a request waits on that have none yet.
-    fn number_actions(&self, guid: &str, engine: &Engine, inst: &Instance) -> Result<(), Fail> {
+    fn number_actions(&self, guid: &str, engine: &Engine, inst: &Instance) -> Result<(), Error> {
         let tasks = form_tasks(engine, inst);
         if tasks.is_empty() {
             return Ok(());
@@ -362,7 +369,7 @@ impl Runtime {
         &self,
         input: &Value,
         _caller: &Caller,
-    ) -> Result<(String, i64, i64, baton_engine::Waiting), Fail> {
+    ) -> Result<(String, i64, i64, baton_engine::Waiting), Error> {
         let (req, act) = match (int(input, "requestNumber")?, int(input, "actionNumber")?) {
             (Some(r), Some(a)) => (r, a),
             _ => match input.get("id") {
@@ -371,9 +378,7 @@ impl Runtime {
                     let parsed = plain
                         .split_once("---")
                         .and_then(|(r, a)| Some((r.parse().ok()?, a.parse().ok()?)));
-                    parsed.ok_or_else(|| {
-                        Fail::Business("id must be Action:REQUEST---ACTION".into())
-                    })?
+                    parsed.ok_or_else(|| Error::invalid("id must be Action:REQUEST---ACTION"))?
                 }
                 _ => {
                     let missing = if int(input, "requestNumber")?.is_none() {
@@ -381,7 +386,7 @@ impl Runtime {
                     } else {
                         "actionNumber"
                     };
-                    return Err(Fail::Business(format!(
+                    return Err(Error::invalid(format!(
                         "{missing} is required (requestNumber and actionNumber, or id)"
                     )));
                 }
@@ -390,7 +395,7 @@ impl Runtime {
         let guid = self
             .store()
             .request_by_number(req)?
-            .ok_or_else(|| Fail::Business(format!("no request number {req}")))?;
+            .ok_or_else(|| Error::not_found(format!("no request number {req}")))?;
         let row = self.instance_row(&guid)?;
         let (engine, inst) = self.load(&row)?;
         self.number_actions(&guid, &engine, &inst)?;
@@ -399,25 +404,25 @@ impl Runtime {
             .iter()
             .find(|(_, n)| *n == act)
             .map(|(t, _)| t.clone())
-            .ok_or_else(|| Fail::Business(format!("request {req} has no action number {act}")))?;
+            .ok_or_else(|| Error::not_found(format!("request {req} has no action number {act}")))?;
         let task = form_tasks(&engine, &inst)
             .into_iter()
             .find(|w| w.task_id == task_id)
-            .ok_or_else(|| Fail::Business(format!("action {act} of request {req} is not open")))?;
+            .ok_or_else(|| Error::rejected(format!("action {act} of request {req} is not open")))?;
         Ok((guid, req, act, task))
     }
 
-    fn hook_create_request(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Fail> {
+    fn hook_create_request(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Error> {
         let name = match input.get("processName") {
             Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-            _ => return Err(Fail::Business("processName is required".into())),
+            _ => return Err(Error::invalid("processName is required")),
         };
         let version = int(input, "processVersion")?;
         if !matches!(
             input.get("isTest"),
             None | Some(Value::Null) | Some(Value::Bool(_))
         ) {
-            return Err(Fail::Business("isTest must be true or false".into()));
+            return Err(Error::invalid("isTest must be true or false"));
         }
         let vars = parameters(input)?;
         let (caller, delegator) = self.hook_caller(app, input, true)?;
@@ -427,7 +432,7 @@ impl Runtime {
             self.start_instance(def, None, vars, None, None, &caller, Extra::NumberRequest)?;
         let number = self.store().request_number(&guid)?;
         let number =
-            number.ok_or_else(|| Fail::Business(format!("request {guid} has no number")))?;
+            number.ok_or_else(|| Error::internal(format!("request {guid} has no number")))?;
         self.number_actions(&guid, &engine, &inst)?;
         Ok(
             json!({"requestId": b64(&format!("Request:{number}")), "number": number,
@@ -438,31 +443,29 @@ impl Runtime {
     }
 
     /// A process by its key, else by its deployed name; its newest version or `version`.
-    fn process_by_name(&self, name: &str, version: Option<i64>) -> Result<i64, Fail> {
+    fn process_by_name(&self, name: &str, version: Option<i64>) -> Result<i64, Error> {
         let defs = self.store().latest_definitions()?;
         let newest = defs
             .iter()
             .find(|d| d.process_key == name)
             .or_else(|| defs.iter().find(|d| d.name.as_deref() == Some(name)))
-            .ok_or_else(|| Fail::Business(format!("no process named '{name}'")))?;
+            .ok_or_else(|| Error::not_found(format!("no process named '{name}'")))?;
         let Some(v) = version else {
             return Ok(newest.process_definition_id);
         };
         let found = self.store().definition_version(&newest.process_key, v)?;
-        found.ok_or_else(|| Fail::Business(format!("process '{name}' has no version {v}")))
+        found.ok_or_else(|| Error::not_found(format!("process '{name}' has no version {v}")))
     }
 
-    fn hook_update_dataset(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Fail> {
+    fn hook_update_dataset(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Error> {
         let (guid, number) = self.hook_request(input, "number")?;
         let vars = parameters(input)?;
         if vars.is_empty() {
-            return Err(Fail::Business(
-                "parameters is required (at least one)".into(),
-            ));
+            return Err(Error::invalid("parameters is required (at least one)"));
         }
         let (caller, _) = self.hook_caller(app, input, false)?;
         if !caller.admin {
-            return Err(Fail::Business(format!(
+            return Err(Error::forbidden(format!(
                 "updateRequestDataset needs system access: {} is not an administrator",
                 caller.name()
             )));
@@ -472,7 +475,7 @@ impl Runtime {
         Ok(json!({"number": number, "id": b64(&format!("Request:{number}"))}))
     }
 
-    fn hook_cancel_request(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Fail> {
+    fn hook_cancel_request(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Error> {
         let (guid, number) = self.hook_request(input, "number")?;
         let (caller, delegator) = self.hook_caller(app, input, true)?;
         let s = self.step(
@@ -490,7 +493,7 @@ impl Runtime {
         )
     }
 
-    fn hook_complete_action(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Fail> {
+    fn hook_complete_action(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Error> {
         let (caller, delegator) = self.hook_caller(app, input, true)?;
         let (guid, req, act, task) = self.hook_action(input, &caller)?;
         let data = Value::Object(parameters(input)?);

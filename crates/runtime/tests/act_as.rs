@@ -1,18 +1,11 @@
 //! An administrator acting for a user (the task inbox): the user's rights, not the admin's.
 
 use baton_runtime::{ActAsError, Caller, Runtime};
-use baton_store::Durability;
 use serde_json::json;
-use std::sync::Arc;
 
 fn runtime() -> (tempfile::TempDir, Runtime) {
     let dir = tempfile::tempdir().unwrap();
-    let rt = Runtime::open(
-        &dir.path().join("b.db"),
-        Durability::Normal,
-        Arc::new(baton_runtime::SystemClock),
-    )
-    .unwrap();
+    let (rt, _clock) = baton_testkit::open_in(dir.path());
     (dir, rt)
 }
 
@@ -50,48 +43,21 @@ mod doors {
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
     use baton_runtime::host::{Host, HostConfig};
-    use baton_runtime::http::{app, AppState};
-    use baton_runtime::Runtime;
-    use baton_store::Durability;
-    use http_body_util::BodyExt;
+    use baton_testkit::{template, Door, ADMIN};
     use serde_json::{json, Value};
-    use std::sync::Arc;
-    use tower::ServiceExt;
 
     fn model() -> String {
-        std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../bpmn-templates/loan-approval/LoanApprovalProcess.bpmn"
-        ))
-        .unwrap()
+        template("loan-approval/LoanApprovalProcess.bpmn")
     }
 
-    /// Admin token `admin-token`, and bob (TELLERS) with his own token.
-    fn state(dir: &std::path::Path) -> (Arc<AppState>, String) {
-        let runtime = Runtime::open(
-            &dir.join("a.db"),
-            Durability::Normal,
-            Arc::new(baton_runtime::SystemClock),
-        )
-        .unwrap();
-        runtime.bootstrap(Some("admin-token")).unwrap();
-        let r = runtime.execute(
-            "CreateUserCommand",
-            &json!({"userName": "bob", "teams": ["TELLERS"]}),
-            None,
-        );
-        assert!(r.is_successful, "{r:?}");
-        let r = runtime.execute("CreateApiTokenCommand", &json!({"userName": "bob"}), None);
-        let bob = r.data["token"].as_str().unwrap().to_string();
-        let runtime = Arc::new(runtime);
-        (Arc::new(AppState { runtime }), bob)
+    /// The administrator's token `ADMIN`, and bob (TELLERS) with his own token.
+    fn state() -> (Door, String) {
+        let door = Door::new();
+        let bob = door.user("bob", &["TELLERS"]).token;
+        (door, bob)
     }
 
-    async fn deploy(
-        state: &Arc<AppState>,
-        token: &str,
-        act_as: Option<&str>,
-    ) -> (StatusCode, Value) {
+    async fn deploy(door: &Door, token: &str, act_as: Option<&str>) -> (StatusCode, Value) {
         let mut req = Request::post("/api/v1/execute")
             .header("content-type", "application/json")
             .header("authorization", format!("Bearer {token}"));
@@ -99,27 +65,18 @@ mod doors {
             req = req.header("X-Baton-Act-As", who);
         }
         let body = json!({"cmd": "DeployProcessDefinitionCommand", "data": {"bpmnXml": model()}});
-        let resp = app(state.clone())
-            .oneshot(req.body(Body::from(body.to_string())).unwrap())
+        door.send(req.body(Body::from(body.to_string())).unwrap())
             .await
-            .unwrap();
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
     }
 
     #[tokio::test]
     async fn the_header_gives_an_administrator_the_users_rights_and_no_more() {
-        let dir = tempfile::tempdir().unwrap();
-        let (state, bob) = state(dir.path());
-        let (status, body) = deploy(&state, "admin-token", None).await;
+        let (state, bob) = state();
+        let (status, body) = deploy(&state, ADMIN, None).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["isSuccessful"], true, "{body}");
         // Acting as bob, the administrator may not deploy: bob may not.
-        let (status, body) = deploy(&state, "admin-token", Some("bob")).await;
+        let (status, body) = deploy(&state, ADMIN, Some("bob")).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
         // Bob may not borrow the administrator's rights.
         let (status, body) = deploy(&state, &bob, Some("admin")).await;
@@ -129,7 +86,7 @@ mod doors {
             "{body}"
         );
         // An unknown user is named.
-        let (status, body) = deploy(&state, "admin-token", Some("nobody")).await;
+        let (status, body) = deploy(&state, ADMIN, Some("nobody")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert!(
             body["message"].as_str().unwrap().contains("nobody"),

@@ -4,14 +4,13 @@
 use baton_engine::{User, VirtualClock};
 use baton_runtime::Runtime;
 use baton_store::Durability;
+use baton_testkit::Model;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 fn template() -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../bpmn-templates/payment-approval/PaymentApprovalProcess.bpmn");
-    std::fs::read_to_string(p).unwrap()
+    baton_testkit::template("payment-approval/PaymentApprovalProcess.bpmn")
 }
 
 fn open(path: &Path) -> Runtime {
@@ -185,29 +184,25 @@ fn validation_errors_name_the_field_and_store_nothing() {
     );
 }
 
-const MSG_MODEL: &str = r#"<?xml version="1.0"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:custom="http://baton.dev/schema/custom" id="d">
-  <bpmn:message id="M" name="OrderPaid"/>
-  <bpmn:signal id="S" name="Shutdown"/>
-  <bpmn:process id="Orders" isExecutable="true">
-    <bpmn:startEvent id="s"/>
-    <bpmn:userTask id="Pack"><bpmn:extensionElements><custom:properties>
-      <custom:property name="FormKey" value="pack-form"/><custom:property name="ResponsibleTeam" value="WAREHOUSE"/>
-    </custom:properties></bpmn:extensionElements></bpmn:userTask>
-    <bpmn:intermediateCatchEvent id="Paid"><bpmn:extensionElements><custom:properties>
-      <custom:property name="correlationKey" value="orderId"/></custom:properties></bpmn:extensionElements>
-      <bpmn:messageEventDefinition messageRef="M"/></bpmn:intermediateCatchEvent>
-    <bpmn:scriptTask id="Ship" scriptFormat="rhai"><bpmn:script>let shipped = weight / divisor;</bpmn:script></bpmn:scriptTask>
-    <bpmn:endEvent id="e"/>
-    <bpmn:boundaryEvent id="Stop" attachedToRef="Pack"><bpmn:signalEventDefinition signalRef="S"/></bpmn:boundaryEvent>
-    <bpmn:endEvent id="stopped"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="Pack"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="Pack" targetRef="Paid"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="Paid" targetRef="Ship"/>
-    <bpmn:sequenceFlow id="f4" sourceRef="Ship" targetRef="e"/>
-    <bpmn:sequenceFlow id="f5" sourceRef="Stop" targetRef="stopped"/>
-  </bpmn:process>
-</bpmn:definitions>"#;
+/// Pack (team WAREHOUSE, with a Shutdown signal boundary), wait for OrderPaid keyed by
+/// `orderId`, then a script that divides by `divisor`.
+fn msg_model() -> String {
+    Model::process("Orders")
+        .message("M", "OrderPaid")
+        .signal("S", "Shutdown")
+        .start("s")
+        .user_task("Pack")
+        .props(&[("FormKey", "pack-form"), ("ResponsibleTeam", "WAREHOUSE")])
+        .catch_message("Paid", "M")
+        .props(&[("correlationKey", "orderId")])
+        .script_task("Ship", "let shipped = weight / divisor;")
+        .end("e")
+        .boundary_signal("Stop", "Pack", "S")
+        .end("stopped")
+        .chain(&["s", "Pack", "Paid", "Ship", "e"])
+        .flow("Stop", "stopped")
+        .xml()
+}
 
 #[test]
 fn forms_task_list_messages_signals_incidents_and_history() {
@@ -216,7 +211,7 @@ fn forms_task_list_messages_signals_incidents_and_history() {
     let form = json!({"type": "default", "components": [{"type": "textfield", "key": "box"}]});
     let dep = rt.execute(
         "DeployProcessDefinitionCommand",
-        &json!({"bpmnXml": MSG_MODEL, "forms": {"pack-form": form}}),
+        &json!({"bpmnXml": msg_model(), "forms": {"pack-form": form}}),
         None,
     );
     let def = ok(&dep)["processDefinitionId"].clone();

@@ -2,88 +2,39 @@
 //! signals delivered through the outbox, and many threads racing on one instance or key
 //! (group commit must neither lose nor double a step).
 
-use baton_engine::{Clock, VirtualClock};
-use baton_runtime::{Caller, Reply, Runtime};
-use baton_store::Durability;
-use serde_json::{json, Value};
-use std::sync::Arc;
-
-const NS: &str = r#"xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:custom="http://baton.dev/schema/custom""#;
-
-fn model(id: &str, decls: &str, body: &str) -> String {
-    format!(
-        r#"<?xml version="1.0"?><bpmn:definitions {NS} id="d_{id}">{decls}<bpmn:process id="{id}" isExecutable="true">{body}</bpmn:process></bpmn:definitions>"#
-    )
-}
-
-fn flow(id: &str, s: &str, t: &str) -> String {
-    format!(r#"<bpmn:sequenceFlow id="{id}" sourceRef="{s}" targetRef="{t}"/>"#)
-}
+use baton_engine::Clock;
+use baton_runtime::{Caller, Reply};
+use baton_testkit::{deploy, history_kinds, ok, open_in, Model};
+use serde_json::json;
 
 /// Waits for message OrderPaid keyed by `orderId`.
 fn message_wait() -> String {
-    let body = format!(
-        r#"<bpmn:startEvent id="s"/><bpmn:intermediateCatchEvent id="c"><bpmn:extensionElements><custom:properties><custom:property name="correlationKey" value="orderId"/></custom:properties></bpmn:extensionElements><bpmn:messageEventDefinition messageRef="M"/></bpmn:intermediateCatchEvent><bpmn:endEvent id="e"/>{}{}"#,
-        flow("f1", "s", "c"),
-        flow("f2", "c", "e")
-    );
-    model(
-        "OrderFlow",
-        r#"<bpmn:message id="M" name="OrderPaid"/>"#,
-        &body,
-    )
+    Model::process("OrderFlow")
+        .message("M", "OrderPaid")
+        .start("s")
+        .catch_message("c", "M")
+        .props(&[("correlationKey", "orderId")])
+        .end("e")
+        .chain(&["s", "c", "e"])
+        .xml()
 }
 
 /// A webhook-mode receive task keyed by `ref`.
 fn callback_wait() -> String {
-    let body = format!(
-        r#"<bpmn:startEvent id="s"/><bpmn:receiveTask id="Callback"><bpmn:extensionElements><custom:properties><custom:property name="correlationKey" value="context.ref"/></custom:properties></bpmn:extensionElements></bpmn:receiveTask><bpmn:endEvent id="e"/>{}{}"#,
-        flow("f1", "s", "Callback"),
-        flow("f2", "Callback", "e")
-    );
-    model("CallbackFlow", "", &body)
-}
-
-fn open(dir: &std::path::Path) -> (Runtime, Arc<VirtualClock>) {
-    let clock = Arc::new(VirtualClock::new(VirtualClock::default_start()));
-    (
-        Runtime::open(&dir.join("c.db"), Durability::Normal, clock.clone()).unwrap(),
-        clock,
-    )
-}
-
-fn ok(r: Reply) -> Value {
-    assert!(r.is_successful, "{r:?}");
-    r.data
-}
-
-fn deploy(rt: &Runtime, xml: &str) -> Value {
-    ok(rt.execute(
-        "DeployProcessDefinitionCommand",
-        &json!({"bpmnXml": xml}),
-        None,
-    ))["processDefinitionId"]
-        .clone()
-}
-
-fn history_kinds(rt: &Runtime, guid: &str) -> Vec<String> {
-    let h = ok(rt.execute(
-        "GetInstanceHistoryQuery",
-        &json!({"instanceGuid": guid}),
-        None,
-    ));
-    h.as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap().to_string())
-        .collect()
+    Model::process("CallbackFlow")
+        .start("s")
+        .receive_task("Callback")
+        .props(&[("correlationKey", "context.ref")])
+        .end("e")
+        .chain(&["s", "Callback", "e"])
+        .xml()
 }
 
 #[test]
 fn a_message_sent_before_the_wait_is_buffered_for_its_ttl_and_correlates_when_the_subscription_opens(
 ) {
     let dir = tempfile::tempdir().unwrap();
-    let (rt, clock) = open(dir.path());
+    let (rt, clock) = open_in(dir.path());
     let def = deploy(&rt, &message_wait());
 
     // Nobody waits and no TTL: discarded (Camunda 8 publish semantics).
@@ -168,7 +119,7 @@ fn a_message_sent_before_the_wait_is_buffered_for_its_ttl_and_correlates_when_th
 #[test]
 fn a_callback_before_its_receive_task_waits_only_when_asked_and_a_second_one_is_a_duplicate() {
     let dir = tempfile::tempdir().unwrap();
-    let (rt, _) = open(dir.path());
+    let (rt, _) = open_in(dir.path());
     let def = deploy(&rt, &callback_wait());
     let unknown = rt.execute(
         "ReturnCallbackCommand",
@@ -233,7 +184,7 @@ fn a_callback_before_its_receive_task_waits_only_when_asked_and_a_second_one_is_
 #[test]
 fn racing_deliveries_of_one_callback_resume_the_instance_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (rt, _) = open(dir.path());
+    let (rt, _) = open_in(dir.path());
     let def = deploy(&rt, &callback_wait());
     let s = ok(rt.execute(
         "StartProcessInstanceCommand",
@@ -281,7 +232,7 @@ fn racing_deliveries_of_one_callback_resume_the_instance_once() {
 #[test]
 fn many_clients_at_once_commit_every_step_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (rt, _) = open(dir.path());
+    let (rt, _) = open_in(dir.path());
     let def = deploy(&rt, &callback_wait());
     std::thread::scope(|sc| {
         for c in 0..8 {
@@ -331,26 +282,21 @@ fn many_clients_at_once_commit_every_step_exactly_once() {
 #[test]
 fn a_thrown_signal_reaches_other_waiting_instances_through_the_outbox() {
     let dir = tempfile::tempdir().unwrap();
-    let (rt, _) = open(dir.path());
-    let decls = r#"<bpmn:signal id="S" name="Alarm"/>"#;
-    let catcher = model(
-        "Catcher",
-        decls,
-        &format!(
-            r#"<bpmn:startEvent id="s"/><bpmn:intermediateCatchEvent id="c"><bpmn:signalEventDefinition signalRef="S"/></bpmn:intermediateCatchEvent><bpmn:endEvent id="e"/>{}{}"#,
-            flow("f1", "s", "c"),
-            flow("f2", "c", "e")
-        ),
-    );
-    let thrower = model(
-        "Thrower",
-        decls,
-        &format!(
-            r#"<bpmn:startEvent id="s"/><bpmn:intermediateThrowEvent id="t"><bpmn:signalEventDefinition signalRef="S"/></bpmn:intermediateThrowEvent><bpmn:endEvent id="e"/>{}{}"#,
-            flow("f1", "s", "t"),
-            flow("f2", "t", "e")
-        ),
-    );
+    let (rt, _) = open_in(dir.path());
+    let catcher = Model::process("Catcher")
+        .signal("S", "Alarm")
+        .start("s")
+        .catch_signal("c", "S")
+        .end("e")
+        .chain(&["s", "c", "e"])
+        .xml();
+    let thrower = Model::process("Thrower")
+        .signal("S", "Alarm")
+        .start("s")
+        .throw_signal("t", "S")
+        .end("e")
+        .chain(&["s", "t", "e"])
+        .xml();
     let c = deploy(&rt, &catcher);
     let t = deploy(&rt, &thrower);
     let waiting: Vec<String> = (0..3)
@@ -391,13 +337,17 @@ fn a_thrown_signal_reaches_other_waiting_instances_through_the_outbox() {
 #[test]
 fn incidents_are_listed_while_open_and_resolved_by_a_successful_retry() {
     let dir = tempfile::tempdir().unwrap();
-    let (rt, _) = open(dir.path());
-    let body = format!(
-        r#"<bpmn:startEvent id="s"/><bpmn:scriptTask id="Calc" scriptFormat="rhai"><bpmn:script>if amount &gt; 100 {{ throw "too large" }}; total = amount * 2;</bpmn:script></bpmn:scriptTask><bpmn:endEvent id="e"/>{}{}"#,
-        flow("f1", "s", "Calc"),
-        flow("f2", "Calc", "e")
-    );
-    let def = deploy(&rt, &model("Calc", "", &body));
+    let (rt, _) = open_in(dir.path());
+    let calc = Model::process("Calc")
+        .start("s")
+        .script_task(
+            "Calc",
+            r#"if amount > 100 { throw "too large" }; total = amount * 2;"#,
+        )
+        .end("e")
+        .chain(&["s", "Calc", "e"])
+        .xml();
+    let def = deploy(&rt, &calc);
     let s = ok(rt.execute(
         "StartProcessInstanceCommand",
         &json!({"processDefinitionId": def, "variables": {"amount": 500}}),
@@ -428,7 +378,7 @@ fn incidents_are_listed_while_open_and_resolved_by_a_successful_retry() {
 #[test]
 fn the_inbox_shows_a_user_only_what_they_may_work_on() {
     let dir = tempfile::tempdir().unwrap();
-    let (rt, _) = open(dir.path());
+    let (rt, _) = open_in(dir.path());
     let xml = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../bpmn-templates/loan-approval/LoanApprovalProcess.bpmn"
@@ -473,24 +423,20 @@ fn the_inbox_shows_a_user_only_what_they_may_work_on() {
 #[test]
 fn message_and_signal_start_events_start_new_instances_when_nothing_waits() {
     let dir = tempfile::tempdir().unwrap();
-    let (rt, _) = open(dir.path());
-    let by_message = model(
-        "OnOrder",
-        r#"<bpmn:message id="M" name="OrderPlaced"/>"#,
-        &format!(
-            r#"<bpmn:startEvent id="s"><bpmn:messageEventDefinition messageRef="M"/></bpmn:startEvent><bpmn:userTask id="Pack"/><bpmn:endEvent id="e"/>{}{}"#,
-            flow("f1", "s", "Pack"),
-            flow("f2", "Pack", "e")
-        ),
-    );
-    let by_signal = model(
-        "OnAlarm",
-        r#"<bpmn:signal id="S" name="Alarm"/>"#,
-        &format!(
-            r#"<bpmn:startEvent id="s"><bpmn:signalEventDefinition signalRef="S"/></bpmn:startEvent><bpmn:endEvent id="e"/>{}"#,
-            flow("f1", "s", "e")
-        ),
-    );
+    let (rt, _) = open_in(dir.path());
+    let by_message = Model::process("OnOrder")
+        .message("M", "OrderPlaced")
+        .start_message("s", "M")
+        .user_task("Pack")
+        .end("e")
+        .chain(&["s", "Pack", "e"])
+        .xml();
+    let by_signal = Model::process("OnAlarm")
+        .signal("S", "Alarm")
+        .start_signal("s", "S")
+        .end("e")
+        .chain(&["s", "e"])
+        .xml();
     deploy(&rt, &by_message);
     deploy(&rt, &by_signal);
     let m = json!({"messageName": "OrderPlaced", "correlationKey": "O-1", "variables": {"sku": "A1"}, "messageId": "order-1"});
@@ -543,13 +489,15 @@ fn message_and_signal_start_events_start_new_instances_when_nothing_waits() {
 #[test]
 fn a_callback_for_a_form_mode_task_is_refused_and_points_to_the_form_submission() {
     let dir = tempfile::tempdir().unwrap();
-    let (rt, _) = open(dir.path());
-    let body = format!(
-        r#"<bpmn:startEvent id="s"/><bpmn:receiveTask id="Review"><bpmn:extensionElements><custom:properties><custom:property name="correlationKey" value="context.ref"/><custom:property name="form" value="review-form"/></custom:properties></bpmn:extensionElements></bpmn:receiveTask><bpmn:endEvent id="e"/>{}{}"#,
-        flow("f1", "s", "Review"),
-        flow("f2", "Review", "e")
-    );
-    let def = deploy(&rt, &model("FormFlow", "", &body));
+    let (rt, _) = open_in(dir.path());
+    let form_flow = Model::process("FormFlow")
+        .start("s")
+        .receive_task("Review")
+        .props(&[("correlationKey", "context.ref"), ("form", "review-form")])
+        .end("e")
+        .chain(&["s", "Review", "e"])
+        .xml();
+    let def = deploy(&rt, &form_flow);
     let guid = ok(rt.execute(
         "StartProcessInstanceCommand",
         &json!({"processDefinitionId": def, "variables": {"ref": "R-1"}}),

@@ -549,7 +549,7 @@ fn bad_input_is_refused_naming_the_field() {
         &json!({"name": "A", "value": "v"}),
         Some(&user),
     );
-    assert_eq!(r.outcome, baton_runtime::Outcome::Forbidden);
+    assert_eq!(r.code, Some(baton_runtime::Code::Forbidden));
     // A secret given in the right form is kept and answered once.
     let s = t.run(
         "CreateEventSubscriptionCommand",

@@ -4,6 +4,7 @@
 
 use baton_runtime::host::{lock_path, Host, HostConfig, HostError, UiAssets};
 use baton_runtime::InstanceChange;
+use baton_testkit::{agent, Model};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -47,13 +48,6 @@ fn start_request(payment: &str) -> Value {
 
 fn url(host: &Host, path: &str) -> String {
     format!("http://{}{path}", host.address().unwrap())
-}
-
-fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .timeout_connect(Duration::from_secs(5))
-        .timeout_read(Duration::from_secs(30))
-        .build()
 }
 
 /// Runs `f` on a thread and fails the test if it has not returned within `secs`.
@@ -353,7 +347,11 @@ fn shutdown_answers_the_request_under_way_then_closes_the_port_and_stops_every_t
 fn shutdown_stops_a_scheduler_that_never_runs_out_of_due_timers() {
     // A cycle of one microsecond: every pass over the due timers finds more (issue: the timer
     // loop kept running after Ctrl-C).
-    let xml = r#"<?xml version="1.0"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"><bpmn:process id="Busy" isExecutable="true"><bpmn:startEvent id="tick"><bpmn:timerEventDefinition><bpmn:timeCycle>R/PT0.000001S</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent><bpmn:endEvent id="e"/><bpmn:sequenceFlow id="f" sourceRef="tick" targetRef="e"/></bpmn:process></bpmn:definitions>"#;
+    let xml = Model::process("Busy")
+        .start_timer("tick", "timeCycle", "R/PT0.000001S")
+        .end("e")
+        .flow_id("f", "tick", "e")
+        .xml();
     let dir = tempfile::tempdir().unwrap();
     let host = start(&dir.path().join("busy.db"), None);
     let runtime = Arc::clone(host.runtime());

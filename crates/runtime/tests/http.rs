@@ -1,88 +1,40 @@
 //! The HTTP doors through the router (`oneshot`, no socket): envelopes, `$type`, status codes.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use baton_engine::VirtualClock;
-use baton_runtime::http::{app, AppState, MAX_BODY_BYTES};
-use baton_runtime::{Bootstrap, Runtime};
-use baton_store::Durability;
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
+use baton_runtime::http::MAX_BODY_BYTES;
+use baton_testkit::{Door, ADMIN};
 use serde_json::{json, Value};
-use std::sync::Arc;
-use tower::ServiceExt;
 
-/// A server's state with the administrator's token `admin-token` and bob (team TELLERS), whose
-/// token is answered.
-fn state(dir: &std::path::Path) -> (Arc<AppState>, String) {
-    let runtime = Runtime::open(
-        &dir.join("h.db"),
-        Durability::Normal,
-        Arc::new(VirtualClock::new(VirtualClock::default_start())),
-    )
-    .unwrap();
-    assert_eq!(
-        runtime.bootstrap(Some("admin-token")).unwrap(),
-        Bootstrap::Given
-    );
-    let r = runtime.execute(
-        "CreateUserCommand",
-        &json!({"userName": "bob", "teams": ["TELLERS"]}),
-        None,
-    );
-    assert!(r.is_successful, "{r:?}");
-    let r = runtime.execute("CreateApiTokenCommand", &json!({"userName": "bob"}), None);
-    let bob = r.data["token"].as_str().unwrap().to_string();
-    (
-        Arc::new(AppState {
-            runtime: Arc::new(runtime),
-        }),
-        bob,
-    )
+/// A server with the administrator's token `ADMIN` and bob (team TELLERS), whose token is
+/// answered.
+fn state() -> (Door, String) {
+    let door = Door::new();
+    let bob = door.user("bob", &["TELLERS"]).token;
+    (door, bob)
 }
 
-async fn call(
-    state: &Arc<AppState>,
-    path: &str,
-    token: Option<&str>,
-    body: String,
-) -> (StatusCode, Value) {
-    let mut req = Request::post(path).header("content-type", "application/json");
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let resp = app(state.clone())
-        .oneshot(req.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+/// `POST path` with an optional bearer token.
+async fn call(door: &Door, path: &str, token: Option<&str>, body: String) -> (StatusCode, Value) {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    door.post(path, auth.as_deref(), body).await
 }
 
 fn template() -> String {
-    std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../bpmn-templates/loan-approval/LoanApprovalProcess.bpmn"
-    ))
-    .unwrap()
+    baton_testkit::template("loan-approval/LoanApprovalProcess.bpmn")
 }
 
 #[tokio::test]
 async fn execute_envelope_and_bpm_type_form() {
-    let dir = tempfile::tempdir().unwrap();
-    let (st, bob) = state(dir.path());
+    let (st, bob) = state();
     let deploy = json!({"cmd": "DeployProcessDefinitionCommand", "data": {"bpmnXml": template()}})
         .to_string();
-    let (code, v) = call(&st, "/api/v1/execute", Some("admin-token"), deploy).await;
+    let (code, v) = call(&st, "/api/v1/execute", Some(ADMIN), deploy).await;
     assert_eq!(code, StatusCode::OK);
     assert_eq!(v["isSuccessful"], true);
     let def = v["data"]["processDefinitionId"].clone();
 
     let start = json!({"$type": "StartProcessInstanceCommand", "processDefinitionId": def, "variables": {"applicant": "Ada"}}).to_string();
-    let (code, v) = call(&st, "/api/bpm/cmd", Some("admin-token"), start).await;
+    let (code, v) = call(&st, "/api/bpm/cmd", Some(ADMIN), start).await;
     assert_eq!(code, StatusCode::OK);
     assert_eq!(v["success"], true);
     assert_eq!(v["data"]["waiting"][0]["taskId"], "Task_ManagerReview");
@@ -95,14 +47,14 @@ async fn execute_envelope_and_bpm_type_form() {
     assert_eq!(v["isSuccessful"], false);
     assert!(v["message"].as_str().unwrap().contains("MANAGERS"), "{v}");
     // The administrator is not held to the team rule.
-    let (_, v) = call(&st, "/api/core/cmd", Some("admin-token"), sig.to_string()).await;
+    let (_, v) = call(&st, "/api/core/cmd", Some(ADMIN), sig.to_string()).await;
     assert_eq!(v["data"]["status"], "COMPLETED", "{v}");
 
     // Validation errors: field-level in the envelope, strings in the $type form.
     let (code, v) = call(
         &st,
         "/api/bpm/cmd",
-        Some("admin-token"),
+        Some(ADMIN),
         json!({"$type": "StartProcessInstanceCommand"}).to_string(),
     )
     .await;
@@ -119,8 +71,7 @@ async fn execute_envelope_and_bpm_type_form() {
 
 #[tokio::test]
 async fn status_codes_for_bad_requests() {
-    let dir = tempfile::tempdir().unwrap();
-    let (st, _) = state(dir.path());
+    let (st, _) = state();
     let body = json!({"cmd": "GetProcessDefinitionListQuery", "data": {}}).to_string();
     assert_eq!(
         call(&st, "/api/v1/execute", None, body.clone()).await.0,
@@ -133,24 +84,16 @@ async fn status_codes_for_bad_requests() {
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        call(&st, "/api/v1/execute", Some("admin-token"), body)
-            .await
-            .0,
+        call(&st, "/api/v1/execute", Some(ADMIN), body).await.0,
         StatusCode::OK
     );
-    let (code, v) = call(
-        &st,
-        "/api/v1/execute",
-        Some("admin-token"),
-        "{not json".into(),
-    )
-    .await;
+    let (code, v) = call(&st, "/api/v1/execute", Some(ADMIN), "{not json".into()).await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
     assert!(v["message"].as_str().unwrap().contains("malformed JSON"));
     let (code, _) = call(
         &st,
         "/api/v1/execute",
-        Some("admin-token"),
+        Some(ADMIN),
         json!({"cmd": "Nope", "data": {}}).to_string(),
     )
     .await;
@@ -158,7 +101,7 @@ async fn status_codes_for_bad_requests() {
     let (code, _) = call(
         &st,
         "/api/bpm/cmd",
-        Some("admin-token"),
+        Some(ADMIN),
         json!({"processKey": "x"}).to_string(),
     )
     .await;
@@ -168,9 +111,7 @@ async fn status_codes_for_bad_requests() {
         "a".repeat(MAX_BODY_BYTES + 10)
     );
     assert_eq!(
-        call(&st, "/api/v1/execute", Some("admin-token"), big)
-            .await
-            .0,
+        call(&st, "/api/v1/execute", Some(ADMIN), big).await.0,
         StatusCode::PAYLOAD_TOO_LARGE
     );
 }

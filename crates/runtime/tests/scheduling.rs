@@ -5,36 +5,15 @@
 use baton_engine::{Clock, VirtualClock};
 use baton_runtime::{Reply, Runtime};
 use baton_store::Durability;
+use baton_testkit::{flow, ok, timer, virtual_clock, Model};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
 
-const NS: &str = r#"xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:custom="http://baton.dev/schema/custom""#;
-
-fn model(id: &str, body: &str) -> String {
-    format!(
-        r#"<?xml version="1.0"?><bpmn:definitions {NS} id="d_{id}"><bpmn:process id="{id}" isExecutable="true">{body}</bpmn:process></bpmn:definitions>"#
-    )
-}
-
-fn flow(id: &str, s: &str, t: &str) -> String {
-    format!(r#"<bpmn:sequenceFlow id="{id}" sourceRef="{s}" targetRef="{t}"/>"#)
-}
-
-fn timer(kind: &str, value: &str) -> String {
-    format!(
-        r#"<bpmn:timerEventDefinition><bpmn:{kind}>{value}</bpmn:{kind}></bpmn:timerEventDefinition>"#
-    )
-}
-
 struct T {
     rt: Runtime,
     clock: Arc<VirtualClock>,
-}
-
-fn start_clock() -> Arc<VirtualClock> {
-    Arc::new(VirtualClock::new(VirtualClock::default_start()))
 }
 
 fn open(db: &Path, clock: &Arc<VirtualClock>) -> T {
@@ -42,11 +21,6 @@ fn open(db: &Path, clock: &Arc<VirtualClock>) -> T {
         rt: Runtime::open(db, Durability::Normal, clock.clone()).unwrap(),
         clock: clock.clone(),
     }
-}
-
-fn ok(r: Reply) -> Value {
-    assert!(r.is_successful, "{r:?}");
-    r.data
 }
 
 impl T {
@@ -119,21 +93,18 @@ fn stamp(t: Timestamp) -> String {
 
 /// Start -> intermediate timer (PT30M) -> end.
 fn wait_30m() -> String {
-    model(
-        "Wait30",
-        &format!(
-            r#"<bpmn:startEvent id="s"/><bpmn:intermediateCatchEvent id="wait">{}</bpmn:intermediateCatchEvent><bpmn:endEvent id="e"/>{}{}"#,
-            timer("timeDuration", "PT30M"),
-            flow("f1", "s", "wait"),
-            flow("f2", "wait", "e")
-        ),
-    )
+    Model::process("Wait30")
+        .start("s")
+        .catch_timer("wait", "timeDuration", "PT30M")
+        .end("e")
+        .chain(&["s", "wait", "e"])
+        .xml()
 }
 
 #[test]
 fn an_intermediate_timer_fires_at_its_time_and_never_early() {
     let dir = tempfile::tempdir().unwrap();
-    let t = open(&dir.path().join("t.db"), &start_clock());
+    let t = open(&dir.path().join("t.db"), &virtual_clock());
     t.deploy(&wait_30m());
     let g = t.start("Wait30");
     let rows = t.timers("instance");
@@ -160,7 +131,7 @@ fn an_intermediate_timer_fires_at_its_time_and_never_early() {
 fn a_timer_that_fell_due_while_closed_fires_once_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
-    let clock = start_clock();
+    let clock = virtual_clock();
     let g = {
         let t = open(&db, &clock);
         t.deploy(&wait_30m());
@@ -186,26 +157,29 @@ fn a_timer_that_fell_due_while_closed_fires_once_after_a_restart() {
 #[test]
 fn boundary_timers_interrupting_and_cycling_and_an_event_subprocess_timer() {
     let dir = tempfile::tempdir().unwrap();
-    let t = open(&dir.path().join("t.db"), &start_clock());
+    let t = open(&dir.path().join("t.db"), &virtual_clock());
     // A review with a 1-day deadline (interrupting), a reminder every 2 hours (R3, not
     // interrupting), and an event sub-process that logs after 90 minutes.
-    let body = format!(
-        r#"<bpmn:startEvent id="s"/><bpmn:userTask id="review"/>
-        <bpmn:boundaryEvent id="deadline" attachedToRef="review">{}</bpmn:boundaryEvent>
-        <bpmn:boundaryEvent id="remind" attachedToRef="review" cancelActivity="false">{}</bpmn:boundaryEvent>
-        <bpmn:endEvent id="done"/><bpmn:endEvent id="late"/><bpmn:endEvent id="reminded"/>
-        <bpmn:subProcess id="watch" triggeredByEvent="true"><bpmn:startEvent id="ws" isInterrupting="false">{}</bpmn:startEvent><bpmn:endEvent id="we"/>{}</bpmn:subProcess>
-        {}{}{}{}"#,
-        timer("timeDuration", "P1D"),
-        timer("timeCycle", "R3/PT2H"),
+    let watch = format!(
+        r#"<bpmn:subProcess id="watch" triggeredByEvent="true"><bpmn:startEvent id="ws" isInterrupting="false">{}</bpmn:startEvent><bpmn:endEvent id="we"/>{}</bpmn:subProcess>"#,
         timer("timeDuration", "PT90M"),
         flow("w1", "ws", "we"),
-        flow("f1", "s", "review"),
-        flow("f2", "review", "done"),
-        flow("f3", "deadline", "late"),
-        flow("f4", "remind", "reminded")
     );
-    t.deploy(&model("Review", &body));
+    let review = Model::process("Review")
+        .start("s")
+        .user_task("review")
+        .boundary_timer("deadline", "review", "timeDuration", "P1D")
+        .boundary_timer("remind", "review", "timeCycle", "R3/PT2H")
+        .attr("cancelActivity", "false")
+        .end("done")
+        .end("late")
+        .end("reminded")
+        .raw("watch", &watch)
+        .chain(&["s", "review", "done"])
+        .flow("deadline", "late")
+        .flow("remind", "reminded")
+        .xml();
+    t.deploy(&review);
     let g = t.start("Review");
     // The instance's row is its earliest timer: the event sub-process at 90 minutes.
     assert_eq!(
@@ -259,16 +233,18 @@ fn boundary_timers_interrupting_and_cycling_and_an_event_subprocess_timer() {
 #[test]
 fn timeout_minutes_expires_the_callback_and_takes_the_timer_boundary() {
     let dir = tempfile::tempdir().unwrap();
-    let t = open(&dir.path().join("t.db"), &start_clock());
-    let body = format!(
-        r#"<bpmn:startEvent id="s"/><bpmn:receiveTask id="pay"><bpmn:extensionElements><custom:properties><custom:property name="correlationKey" value="'PAY-1'"/><custom:property name="TimeoutMinutes" value="15"/></custom:properties></bpmn:extensionElements></bpmn:receiveTask>
-        <bpmn:boundaryEvent id="expired" attachedToRef="pay">{}</bpmn:boundaryEvent><bpmn:endEvent id="paid"/><bpmn:endEvent id="gaveUp"/>{}{}{}"#,
-        timer("timeDuration", "PT15M"),
-        flow("f1", "s", "pay"),
-        flow("f2", "pay", "paid"),
-        flow("f3", "expired", "gaveUp")
-    );
-    t.deploy(&model("Pay", &body));
+    let t = open(&dir.path().join("t.db"), &virtual_clock());
+    let pay = Model::process("Pay")
+        .start("s")
+        .receive_task("pay")
+        .props(&[("correlationKey", "'PAY-1'"), ("TimeoutMinutes", "15")])
+        .boundary_timer("expired", "pay", "timeDuration", "PT15M")
+        .end("paid")
+        .end("gaveUp")
+        .chain(&["s", "pay", "paid"])
+        .flow("expired", "gaveUp")
+        .xml();
+    t.deploy(&pay);
     let g = t.start("Pay");
     t.at(15 * 60);
     assert_eq!(t.status(&g), "COMPLETED");
@@ -285,16 +261,13 @@ fn timeout_minutes_expires_the_callback_and_takes_the_timer_boundary() {
 #[test]
 fn timer_start_events_start_instances_and_a_new_version_replaces_them() {
     let dir = tempfile::tempdir().unwrap();
-    let t = open(&dir.path().join("t.db"), &start_clock());
+    let t = open(&dir.path().join("t.db"), &virtual_clock());
     let cycle = |id: &str, value: &str| {
-        model(
-            id,
-            &format!(
-                r#"<bpmn:startEvent id="tick">{}</bpmn:startEvent><bpmn:endEvent id="e"/>{}"#,
-                timer("timeCycle", value),
-                flow("f", "tick", "e")
-            ),
-        )
+        Model::process(id)
+            .start_timer("tick", "timeCycle", value)
+            .end("e")
+            .flow_id("f", "tick", "e")
+            .xml()
     };
     let v1 = t.deploy(&cycle("Hourly", "R3/PT1H"));
     let rows = t.timers("start");
@@ -357,19 +330,22 @@ fn timer_start_events_start_instances_and_a_new_version_replaces_them() {
     );
 
     // A timeDate in the past fires at once; an expression cannot be scheduled: a warning.
-    t.deploy(&model(
-        "Once",
-        &format!(
-            r#"<bpmn:startEvent id="at">{}</bpmn:startEvent><bpmn:endEvent id="e"/>{}"#,
-            timer("timeDate", "2025-06-01T00:00:00Z"),
-            flow("f", "at", "e")
-        ),
-    ));
+    t.deploy(
+        &Model::process("Once")
+            .start_timer("at", "timeDate", "2025-06-01T00:00:00Z")
+            .end("e")
+            .flow_id("f", "at", "e")
+            .xml(),
+    );
     t.rt.fire_due();
     assert_eq!(t.instances_of("Once"), 1);
     let dep = t.run(
         "DeployProcessDefinitionCommand",
-        json!({"bpmnXml": model("Expr", &format!(r#"<bpmn:startEvent id="x">{}</bpmn:startEvent><bpmn:endEvent id="e"/>{}"#, timer("timeDuration", "${delay}"), flow("f", "x", "e")))}),
+        json!({"bpmnXml": Model::process("Expr")
+            .start_timer("x", "timeDuration", "${delay}")
+            .end("e")
+            .flow_id("f", "x", "e")
+            .xml()}),
     );
     let w = dep["warnings"].to_string();
     assert!(w.contains("'x'") && w.contains("expression"), "{w}");
@@ -378,21 +354,18 @@ fn timer_start_events_start_instances_and_a_new_version_replaces_them() {
 #[test]
 fn bad_timer_values_are_refused_at_deploy_naming_the_element() {
     let dir = tempfile::tempdir().unwrap();
-    let t = open(&dir.path().join("t.db"), &start_clock());
+    let t = open(&dir.path().join("t.db"), &virtual_clock());
     for (kind, value, says) in [
         ("timeCycle", "0 0 25 * * ?", "hour field '25'"),
         ("timeDuration", "PT5Q", "not an ISO 8601 duration"),
         ("timeCycle", "0 */5 * * *X", "day-of-week"),
     ] {
-        let xml = model(
-            "Bad",
-            &format!(
-                r#"<bpmn:startEvent id="s"/><bpmn:intermediateCatchEvent id="wait">{}</bpmn:intermediateCatchEvent><bpmn:endEvent id="e"/>{}{}"#,
-                timer(kind, value),
-                flow("f1", "s", "wait"),
-                flow("f2", "wait", "e")
-            ),
-        );
+        let xml = Model::process("Bad")
+            .start("s")
+            .catch_timer("wait", kind, value)
+            .end("e")
+            .chain(&["s", "wait", "e"])
+            .xml();
         let m = t.field(
             "DeployProcessDefinitionCommand",
             json!({"bpmnXml": xml}),
@@ -430,7 +403,7 @@ fn runs(t: &T, id: i64) -> Vec<Value> {
 #[test]
 fn jobs_run_on_their_cron_schedule_and_record_every_run() {
     let dir = tempfile::tempdir().unwrap();
-    let t = open(&dir.path().join("t.db"), &start_clock());
+    let t = open(&dir.path().join("t.db"), &virtual_clock());
     let (id, next) = job(
         &t,
         json!({"name": "tick", "cronExpression": "*/15 * * * *", "executionType": 2, "executionCode": "let n = 40 + 2; n"}),
@@ -487,15 +460,15 @@ fn jobs_run_on_their_cron_schedule_and_record_every_run() {
 #[test]
 fn the_four_execution_types_and_run_now() {
     let dir = tempfile::tempdir().unwrap();
-    let t = open(&dir.path().join("t.db"), &start_clock());
-    let def = t.deploy(&model(
-        "Posting",
-        &format!(
-            r#"<bpmn:startEvent id="s"/><bpmn:userTask id="check"/><bpmn:endEvent id="e"/>{}{}"#,
-            flow("f1", "s", "check"),
-            flow("f2", "check", "e")
-        ),
-    ));
+    let t = open(&dir.path().join("t.db"), &virtual_clock());
+    let def = t.deploy(
+        &Model::process("Posting")
+            .start("s")
+            .user_task("check")
+            .end("e")
+            .chain(&["s", "check", "e"])
+            .xml(),
+    );
     let every = "0 0 1 * *";
     // 0: one command.
     let (c, _) = job(
@@ -571,7 +544,7 @@ fn the_four_execution_types_and_run_now() {
 #[test]
 fn job_commands_validate_every_field_and_store_nothing_bad() {
     let dir = tempfile::tempdir().unwrap();
-    let t = open(&dir.path().join("t.db"), &start_clock());
+    let t = open(&dir.path().join("t.db"), &virtual_clock());
     let base = json!({"name": "j", "cronExpression": "0 9 * * *", "executionType": 2, "executionCode": "1"});
     let with = |k: &str, v: Value| {
         let mut d = base.clone();
@@ -678,7 +651,7 @@ fn job_commands_validate_every_field_and_store_nothing_bad() {
 fn misfire_policies_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
-    let clock = start_clock();
+    let clock = virtual_clock();
     let (once, skip) = {
         let t = open(&db, &clock);
         let a = job(&t, json!({"name": "once", "cronExpression": "0 * * * *", "executionType": 2, "executionCode": "1"})).0;
@@ -715,7 +688,7 @@ fn misfire_policies_after_a_restart() {
 #[test]
 fn overlap_policies_skip_or_queue_a_run_due_while_one_is_under_way() {
     let dir = tempfile::tempdir().unwrap();
-    let t = Arc::new(open(&dir.path().join("t.db"), &start_clock()));
+    let t = Arc::new(open(&dir.path().join("t.db"), &virtual_clock()));
     // A run that takes a while: a loop near the script operation limit.
     let slow = "let x = 0; for i in 0..150000 { x += i; } x";
     let mut year = 2026;
@@ -787,7 +760,7 @@ fn overlap_policies_skip_or_queue_a_run_due_while_one_is_under_way() {
 #[test]
 fn cron_preview_in_a_time_zone_across_dst() {
     let dir = tempfile::tempdir().unwrap();
-    let t = open(&dir.path().join("t.db"), &start_clock());
+    let t = open(&dir.path().join("t.db"), &virtual_clock());
     // 02:30 does not exist in New York on 8 March 2026: that day's run moves to 03:00 EDT.
     let d = t.run("GetCronPreviewQuery", json!({"cronExpression": "30 2 * * *", "timeZone": "America/New_York", "count": 3, "from": "2026-03-06T12:00:00Z"}));
     assert_eq!(
@@ -837,7 +810,7 @@ fn cron_preview_in_a_time_zone_across_dst() {
 #[test]
 fn a_job_in_a_zone_runs_once_across_both_dst_changes() {
     let dir = tempfile::tempdir().unwrap();
-    let t = open(&dir.path().join("t.db"), &start_clock());
+    let t = open(&dir.path().join("t.db"), &virtual_clock());
     let at = |s: &str| -> Timestamp { s.parse().unwrap() };
     let (spring, _) = job(
         &t,
@@ -885,7 +858,7 @@ fn a_job_in_a_zone_runs_once_across_both_dst_changes() {
 #[test]
 fn advancing_a_virtual_clock_fires_timers_and_jobs_in_order_at_their_own_times() {
     let dir = tempfile::tempdir().unwrap();
-    let t = open(&dir.path().join("t.db"), &start_clock());
+    let t = open(&dir.path().join("t.db"), &virtual_clock());
     t.deploy(&wait_30m());
     let g = t.start("Wait30");
     let (id, _) = job(
@@ -924,22 +897,22 @@ fn advancing_a_virtual_clock_fires_timers_and_jobs_in_order_at_their_own_times()
 #[test]
 fn random_clock_jumps_keep_the_timer_table_and_the_instances_in_step() {
     let dir = tempfile::tempdir().unwrap();
-    let t = open(&dir.path().join("t.db"), &start_clock());
-    let body = format!(
-        r#"<bpmn:startEvent id="s"/><bpmn:userTask id="work"/>
-        <bpmn:boundaryEvent id="remind" attachedToRef="work" cancelActivity="false">{}</bpmn:boundaryEvent>
-        <bpmn:boundaryEvent id="deadline" attachedToRef="work">{}</bpmn:boundaryEvent>
-        <bpmn:scriptTask id="count" scriptFormat="rhai"><bpmn:script>reminders = reminders + 1;</bpmn:script></bpmn:scriptTask>
-        <bpmn:endEvent id="done"/><bpmn:endEvent id="counted"/><bpmn:endEvent id="late"/>{}{}{}{}{}"#,
-        timer("timeCycle", "R/PT7M"),
-        timer("timeDuration", "${limit}"),
-        flow("f1", "s", "work"),
-        flow("f2", "work", "done"),
-        flow("f3", "remind", "count"),
-        flow("f4", "count", "counted"),
-        flow("f5", "deadline", "late")
-    );
-    t.deploy(&model("Jumpy", &body));
+    let t = open(&dir.path().join("t.db"), &virtual_clock());
+    let jumpy = baton_testkit::Model::process("Jumpy")
+        .start("s")
+        .user_task("work")
+        .boundary_timer("remind", "work", "timeCycle", "R/PT7M")
+        .attr("cancelActivity", "false")
+        .boundary_timer("deadline", "work", "timeDuration", "${limit}")
+        .script_task("count", "reminders = reminders + 1;")
+        .end("done")
+        .end("counted")
+        .end("late")
+        .chain(&["s", "work", "done"])
+        .chain(&["remind", "count", "counted"])
+        .flow("deadline", "late")
+        .xml();
+    t.deploy(&jumpy);
     // A small deterministic generator (no dependency, same sequence every run).
     let mut seed: u64 = 0x5eed_ba70;
     let mut next = |n: u64| {
@@ -1051,7 +1024,7 @@ fn random_clock_jumps_keep_the_timer_table_and_the_instances_in_step() {
 fn a_run_left_running_by_a_stopped_process_is_marked_interrupted_on_open() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
-    let clock = start_clock();
+    let clock = virtual_clock();
     let id = {
         let t = open(&db, &clock);
         job(&t, json!({"name": "n", "cronExpression": "0 9 * * *", "executionType": 2, "executionCode": "1"})).0

@@ -1,53 +1,27 @@
-//! Scripts reach the command bus: `doQuery(name, data)` and `doCmd(name, data)` run as the user
-//! whose command runs the script, and fail the script (an incident, or a rejected submission)
-//! with the command's own message when the command fails.
+//! Scripts reach the command bus: `doQuery(name, data)` runs a query at once as the user whose
+//! command runs the script, and fails the script (an incident, or a rejected submission) with the
+//! query's own message when it fails. `doCmd(name, data)` queues the command: the script gets a
+//! receipt, and the command runs as that user after the step committed; a command that fails then
+//! shows in the instance history (`commandFailed`). queued_commands.rs covers retries and faults.
 
-use baton_engine::{User, VirtualClock};
-use baton_runtime::{Reply, Runtime};
-use baton_store::Durability;
+use baton_engine::User;
+use baton_runtime::Runtime;
+use baton_testkit::{deploy, history_kinds, ok, open_in, Model};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-const NS: &str = r#"xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:custom="http://baton.dev/schema/custom""#;
-
-fn model(id: &str, body: &str) -> String {
-    format!(
-        r#"<?xml version="1.0"?><bpmn:definitions {NS} id="d_{id}"><bpmn:process id="{id}" isExecutable="true">{body}</bpmn:process></bpmn:definitions>"#
-    )
-}
-
-fn flow(id: &str, s: &str, t: &str) -> String {
-    format!(r#"<bpmn:sequenceFlow id="{id}" sourceRef="{s}" targetRef="{t}"/>"#)
-}
-
 /// start -> script task running `code` -> end.
 fn scripted(id: &str, code: &str) -> String {
-    model(
-        id,
-        &format!(
-            r#"<bpmn:startEvent id="s"/><bpmn:scriptTask id="run" scriptFormat="rhai"><bpmn:script>{code}</bpmn:script></bpmn:scriptTask><bpmn:endEvent id="e"/>{}{}"#,
-            flow("f1", "s", "run"),
-            flow("f2", "run", "e")
-        ),
-    )
-}
-
-fn ok(r: Reply) -> Value {
-    assert!(r.is_successful, "{r:?}");
-    r.data
+    Model::process(id)
+        .start("s")
+        .script_task("run", code)
+        .end("e")
+        .chain(&["s", "run", "e"])
+        .xml()
 }
 
 fn open(dir: &std::path::Path) -> Arc<Runtime> {
-    let clock = Arc::new(VirtualClock::new(VirtualClock::default_start()));
-    Arc::new(Runtime::open(&dir.join("b.db"), Durability::Normal, clock).unwrap())
-}
-
-fn deploy(rt: &Runtime, xml: &str) {
-    ok(rt.execute(
-        "DeployProcessDefinitionCommand",
-        &json!({"bpmnXml": xml}),
-        None,
-    ));
+    Arc::new(open_in(dir).0)
 }
 
 fn start(rt: &Runtime, key: &str, user: Option<&User>) -> Value {
@@ -58,8 +32,17 @@ fn start(rt: &Runtime, key: &str, user: Option<&User>) -> Value {
     ))
 }
 
+fn count(rt: &Runtime, key: &str) -> Value {
+    ok(rt.execute(
+        "GetProcessInstanceListQuery",
+        &json!({"processKey": key}),
+        None,
+    ))["totalCount"]
+        .clone()
+}
+
 #[test]
-fn scripts_query_and_command_the_bus_once_it_is_lent() {
+fn scripts_query_the_bus_once_it_is_lent_and_queue_commands_for_after_the_step() {
     let dir = tempfile::tempdir().unwrap();
     let rt = open(dir.path());
     deploy(&rt, &scripted("Child", "let from = \"child\";"));
@@ -67,7 +50,7 @@ fn scripts_query_and_command_the_bus_once_it_is_lent() {
         &rt,
         &scripted(
             "Parent",
-            r#"let defs = doQuery("GetProcessDefinitionListQuery", #{}); deployed = defs.totalCount; let child = doCmd("StartProcessInstanceCommand", #{processKey: "Child"}); childStatus = child.status;"#,
+            r#"let defs = doQuery("GetProcessDefinitionListQuery", #{}); deployed = defs.totalCount; receipt = doCmd("StartProcessInstanceCommand", #{processKey: "Child"});"#,
         ),
     );
     // Not lent yet: the script fails with a clear message, as an incident.
@@ -90,19 +73,74 @@ fn scripts_query_and_command_the_bus_once_it_is_lent() {
         &json!({"instanceGuid": s["instanceGuid"]}),
         None,
     ));
+    // doCmd answers a receipt, not the command's answer: the command runs after the commit.
     assert_eq!(
         (
             i["variables"]["deployed"].clone(),
-            i["variables"]["childStatus"].clone()
+            i["variables"]["receipt"].clone()
         ),
-        (json!(2), json!("COMPLETED"))
+        (
+            json!(2),
+            json!({"queued": true, "command": "StartProcessInstanceCommand"})
+        )
     );
-    let children = ok(rt.execute(
-        "GetProcessInstanceListQuery",
-        &json!({"processKey": "Child"}),
-        None,
-    ));
-    assert_eq!(children["totalCount"], 1, "the child was started once");
+    assert_eq!(count(&rt, "Child"), 1, "the child was started once");
+    let guid = s["instanceGuid"].as_str().unwrap();
+    let kinds = history_kinds(&rt, guid);
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "commandQueued").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert!(!kinds.iter().any(|k| k == "commandFailed"), "{kinds:?}");
+}
+
+#[test]
+fn do_cmd_needs_no_lent_bus_and_is_refused_in_conditions() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = open(dir.path());
+    deploy(&rt, &scripted("Child", "let from = \"child\";"));
+    deploy(
+        &rt,
+        &scripted(
+            "Starter",
+            r#"doCmd("StartProcessInstanceCommand", #{processKey: "Child"});"#,
+        ),
+    );
+    let s = start(&rt, "Starter", None);
+    assert_eq!(s["status"], "COMPLETED", "{s}");
+    assert_eq!(count(&rt, "Child"), 1);
+
+    // A condition must not change anything: doCmd there fails the gateway (an incident).
+    let gated = Model::process("Gated")
+        .start("s")
+        .exclusive("g")
+        .end("e")
+        .flow("s", "g")
+        .flow_if(
+            "g",
+            "e",
+            r#"doCmd("StartProcessInstanceCommand", #{processKey: "Child"}) != ()"#,
+        )
+        .xml();
+    deploy(&rt, &gated);
+    let s = start(&rt, "Gated", None);
+    assert_eq!(s["status"], "FAILED", "{s}");
+    let inc = ok(rt.execute("GetIncidentListQuery", &json!({}), None));
+    assert!(
+        inc.to_string().contains("doCmd is not available here"),
+        "{inc}"
+    );
+    // doCmd queues commands only; a query goes through doQuery.
+    deploy(
+        &rt,
+        &scripted("Reader", r#"doCmd("GetProcessDefinitionListQuery", #{});"#),
+    );
+    let s = start(&rt, "Reader", None);
+    assert_eq!(s["status"], "FAILED", "{s}");
+    let inc = ok(rt.execute("GetIncidentListQuery", &json!({}), None));
+    assert!(inc.to_string().contains("use doQuery"), "{inc}");
+    assert_eq!(count(&rt, "Child"), 1, "nothing more was started");
 }
 
 #[test]
@@ -110,7 +148,8 @@ fn the_bus_runs_as_the_user_and_refuses_what_they_may_not_do() {
     let dir = tempfile::tempdir().unwrap();
     let rt = open(dir.path());
     rt.lend_bus_to_scripts();
-    // A non-administrator's script may not deploy; the command's own refusal fails the script.
+    // A non-administrator's script may not deploy: the step commits (the script only queued the
+    // command), and the command's own refusal shows in the instance history.
     deploy(
         &rt,
         &scripted(
@@ -123,12 +162,23 @@ fn the_bus_runs_as_the_user_and_refuses_what_they_may_not_do() {
         teams: vec![],
     };
     let s = start(&rt, "Deployer", Some(&bob));
-    assert_eq!(s["status"], "FAILED");
-    let inc = ok(rt.execute("GetIncidentListQuery", &json!({}), None));
-    let m = inc["items"][0]["message"].as_str().unwrap();
+    assert_eq!(s["status"], "COMPLETED");
+    let h = ok(rt.execute(
+        "GetInstanceHistoryQuery",
+        &json!({"instanceGuid": s["instanceGuid"]}),
+        None,
+    ));
+    let failed: Vec<&Value> = h
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["kind"] == "commandFailed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{h}");
+    let shown = failed[0].to_string();
     assert!(
-        m.contains("doCmd('DeployProcessDefinitionCommand') failed") && m.contains("administrator"),
-        "{m}"
+        shown.contains("DeployProcessDefinitionCommand") && shown.contains("administrator"),
+        "{shown}"
     );
     // doQuery runs queries only.
     deploy(
@@ -183,12 +233,14 @@ fn a_server_script_checks_a_role_through_the_bus_as_seed_000_shows() {
         None,
     ));
     let check = r#"let teams = doQuery("GetTeamListQuery", #{}); let ok = false; for t in teams.items { if t.team == "MANAGERS" { for m in t.members { if m == currentUser { ok = true; } } } } if !ok { throw "Unauthorized: Manager approval required"; }"#;
-    let body = format!(
-        r#"<bpmn:startEvent id="s"/><bpmn:userTask id="approve"><bpmn:extensionElements><custom:properties><custom:property name="ServerScript" value='{check}'/></custom:properties></bpmn:extensionElements></bpmn:userTask><bpmn:endEvent id="e"/>{}{}"#,
-        flow("f1", "s", "approve"),
-        flow("f2", "approve", "e")
-    );
-    deploy(&rt, &model("Approval", &body));
+    let approval = Model::process("Approval")
+        .start("s")
+        .user_task("approve")
+        .props(&[("ServerScript", check)])
+        .end("e")
+        .chain(&["s", "approve", "e"])
+        .xml();
+    deploy(&rt, &approval);
     let g = start(&rt, "Approval", None)["instanceGuid"].clone();
     let bob = User {
         name: "bob".into(),

@@ -3,19 +3,14 @@
 //! field whatever the typed input could not read. Through `Runtime::execute` and through the
 //! HTTP router (`oneshot`, no socket).
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use baton_engine::VirtualClock;
 use baton_runtime::commands;
-use baton_runtime::http::{app, AppState};
-use baton_runtime::{Bootstrap, Runtime};
+use baton_runtime::Runtime;
 use baton_store::Durability;
-use http_body_util::BodyExt;
+use baton_testkit::{open_in, template, Door, ADMIN};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tower::ServiceExt;
-
-const ADMIN: &str = "admin-token";
 
 /// Three problems: a script that does not compile (element `Calc`, line 5) and two flows out of a
 /// splitting gateway without conditions (`f3` line 10, `f4` line 11).
@@ -55,18 +50,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
-fn template(path: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/../../bpmn-templates/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
 fn runtime() -> (Runtime, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(VirtualClock::new(VirtualClock::default_start()));
-    let rt = Runtime::open(&dir.path().join("typed.db"), Durability::Normal, clock).unwrap();
+    let (rt, _clock) = open_in(dir.path());
     (rt, dir)
 }
 
@@ -402,30 +388,18 @@ fn a_field_of_the_wrong_type_is_named() {
 
 // ----- through the router ---------------------------------------------------------------------
 
-fn router() -> (axum::Router, tempfile::TempDir) {
-    let (rt, dir) = runtime();
-    assert_eq!(rt.bootstrap(Some(ADMIN)).unwrap(), Bootstrap::Given);
-    let st = Arc::new(AppState {
-        runtime: Arc::new(rt),
-    });
-    (app(st), dir)
+fn router() -> Door {
+    Door::new()
 }
 
-async fn post(router: &axum::Router, path: &str, body: Value) -> (StatusCode, Value) {
-    let req = Request::post(path)
-        .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {ADMIN}"))
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let resp = router.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap())
+async fn post(door: &Door, path: &str, body: Value) -> (StatusCode, Value) {
+    door.post(path, Some(&format!("Bearer {ADMIN}")), body.to_string())
+        .await
 }
 
 #[tokio::test]
 async fn through_http_validate_deploy_problems_and_field_errors() {
-    let (router, _dir) = router();
+    let router = router();
     let exec = |cmd: &str, data: Value| json!({"cmd": cmd, "data": data});
 
     let xml = template(TEMPLATES[0].0);

@@ -5,93 +5,48 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use baton_engine::VirtualClock;
-use baton_runtime::http::{app, AppState};
-use baton_runtime::{Bootstrap, Runtime};
-use baton_store::Durability;
-use http_body_util::BodyExt;
+use baton_testkit::{Door, Model, ADMIN};
 use serde_json::{json, Value};
-use std::sync::Arc;
-use tower::ServiceExt;
-
-const ADMIN: &str = "admin-token";
-const NS: &str = r#"xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:custom="http://baton.dev/schema/custom""#;
 
 /// `Review`: `Check` (for bob), then `Approve` (for team MANAGERS).
 fn review() -> String {
-    let p = |n: &str, v: &str| {
-        format!(
-            r#"<bpmn:extensionElements><custom:properties><custom:property name="{n}" value="{v}"/></custom:properties></bpmn:extensionElements>"#
-        )
-    };
-    format!(
-        r#"<?xml version="1.0"?><bpmn:definitions {NS} id="d_review"><bpmn:process id="Review" name="Order review" isExecutable="true">
-        <bpmn:startEvent id="s"/>
-        <bpmn:userTask id="Check" name="Check the order">{}</bpmn:userTask>
-        <bpmn:userTask id="Approve" name="Approve the order">{}</bpmn:userTask>
-        <bpmn:endEvent id="e"/>
-        <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="Check"/>
-        <bpmn:sequenceFlow id="f2" sourceRef="Check" targetRef="Approve"/>
-        <bpmn:sequenceFlow id="f3" sourceRef="Approve" targetRef="e"/>
-        </bpmn:process></bpmn:definitions>"#,
-        p("ResponsibleUser", "bob"),
-        p("ResponsibleTeam", "MANAGERS")
-    )
+    Model::process("Review")
+        .process_name("Order review")
+        .start("s")
+        .user_task("Check")
+        .named("Check the order")
+        .props(&[("ResponsibleUser", "bob")])
+        .user_task("Approve")
+        .named("Approve the order")
+        .props(&[("ResponsibleTeam", "MANAGERS")])
+        .end("e")
+        .chain(&["s", "Check", "Approve", "e"])
+        .xml()
 }
 
+/// bob (team TELLERS, with a token), carol (team MANAGERS, without one) and `Review` deployed.
 struct Server {
-    st: Arc<AppState>,
+    door: Door,
     bob: String,
-    _dir: tempfile::TempDir,
 }
 
 fn server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(VirtualClock::new(VirtualClock::default_start()));
-    let runtime = Runtime::open(&dir.path().join("apps.db"), Durability::Normal, clock).unwrap();
-    assert_eq!(runtime.bootstrap(Some(ADMIN)).unwrap(), Bootstrap::Given);
-    for (u, t) in [("bob", "TELLERS"), ("carol", "MANAGERS")] {
-        let r = runtime.execute(
-            "CreateUserCommand",
-            &json!({"userName": u, "teams": [t]}),
-            None,
-        );
-        assert!(r.is_successful, "{r:?}");
-    }
-    let r = runtime.execute("CreateApiTokenCommand", &json!({"userName": "bob"}), None);
-    let bob = r.data["token"].as_str().unwrap().to_string();
-    let r = runtime.execute(
-        "DeployProcessDefinitionCommand",
-        &json!({"bpmnXml": review(), "name": "Order review"}),
-        None,
+    let door = Door::new();
+    let bob = door.user("bob", &["TELLERS"]).token;
+    door.t.run(
+        "CreateUserCommand",
+        json!({"userName": "carol", "teams": ["MANAGERS"]}),
     );
-    assert!(r.is_successful, "{r:?}");
-    Server {
-        st: Arc::new(AppState {
-            runtime: Arc::new(runtime),
-        }),
-        bob,
-        _dir: dir,
-    }
-}
-
-async fn answer(resp: axum::response::Response) -> (StatusCode, Value) {
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    door.t.run(
+        "DeployProcessDefinitionCommand",
+        json!({"bpmnXml": review(), "name": "Order review"}),
+    );
+    Server { door, bob }
 }
 
 impl Server {
     async fn exec(&self, token: &str, cmd: &str, data: Value) -> (StatusCode, Value) {
-        let req = Request::post("/api/v1/execute")
-            .header("content-type", "application/json")
-            .header("authorization", format!("Bearer {token}"))
-            .body(Body::from(json!({"cmd": cmd, "data": data}).to_string()))
-            .unwrap();
-        answer(app(self.st.clone()).oneshot(req).await.unwrap()).await
+        self.door.exec(token, cmd, data).await
     }
 
     async fn post_raw(&self, url: &str, body: &str) -> (StatusCode, Value) {
@@ -99,7 +54,7 @@ impl Server {
             .header("content-type", "application/json")
             .body(Body::from(body.to_string()))
             .unwrap();
-        answer(app(self.st.clone()).oneshot(req).await.unwrap()).await
+        self.door.send(req).await
     }
 
     async fn hook(&self, url: &str, op: &str, input: Value) -> Value {

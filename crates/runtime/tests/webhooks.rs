@@ -8,79 +8,27 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use base64::Engine as _;
-use baton_engine::{Clock, VirtualClock};
-use baton_runtime::http::{app, AppState};
-use baton_runtime::{Bootstrap, Runtime};
-use baton_store::Durability;
+use baton_engine::Clock;
+use baton_testkit::{template, Door, ADMIN};
 use hmac::{Hmac, Mac};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::sync::Arc;
-use tower::ServiceExt;
 
-const ADMIN: &str = "admin-token";
-
+/// bob (team TELLERS, with a token) on a fresh runtime with a virtual clock.
 struct Server {
-    st: Arc<AppState>,
-    clock: Arc<VirtualClock>,
+    door: Door,
     bob: String,
-    _dir: tempfile::TempDir,
 }
 
 fn server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(VirtualClock::new(VirtualClock::default_start()));
-    let runtime = Runtime::open(
-        &dir.path().join("hooks.db"),
-        Durability::Normal,
-        clock.clone(),
-    )
-    .unwrap();
-    assert_eq!(runtime.bootstrap(Some(ADMIN)).unwrap(), Bootstrap::Given);
-    let r = runtime.execute(
-        "CreateUserCommand",
-        &json!({"userName": "bob", "teams": ["TELLERS"]}),
-        None,
-    );
-    assert!(r.is_successful, "{r:?}");
-    let r = runtime.execute("CreateApiTokenCommand", &json!({"userName": "bob"}), None);
-    let bob = r.data["token"].as_str().unwrap().to_string();
-    Server {
-        st: Arc::new(AppState {
-            runtime: Arc::new(runtime),
-        }),
-        clock,
-        bob,
-        _dir: dir,
-    }
-}
-
-fn template(path: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/../../bpmn-templates/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-async fn answer(resp: axum::response::Response) -> (StatusCode, Value) {
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let door = Door::new();
+    let bob = door.user("bob", &["TELLERS"]).token;
+    Server { door, bob }
 }
 
 impl Server {
     async fn exec(&self, token: &str, cmd: &str, data: Value) -> (StatusCode, Value) {
-        let req = Request::post("/api/v1/execute")
-            .header("content-type", "application/json")
-            .header("authorization", format!("Bearer {token}"))
-            .body(Body::from(json!({"cmd": cmd, "data": data}).to_string()))
-            .unwrap();
-        answer(app(self.st.clone()).oneshot(req).await.unwrap()).await
+        self.door.exec(token, cmd, data).await
     }
 
     /// An administrator's command that must succeed; answers its data.
@@ -120,7 +68,7 @@ impl Server {
             let addr: SocketAddr = r.parse().unwrap();
             req.extensions_mut().insert(ConnectInfo(addr));
         }
-        answer(app(self.st.clone()).oneshot(req).await.unwrap()).await
+        self.door.send(req).await
     }
 
     async fn requests(&self, config_id: Option<i64>) -> Vec<Value> {
@@ -135,7 +83,7 @@ impl Server {
     }
 
     fn now_secs(&self) -> i64 {
-        self.clock.now().as_second()
+        self.door.t.clock.now().as_second()
     }
 }
 

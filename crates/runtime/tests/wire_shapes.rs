@@ -322,7 +322,7 @@ startFailing {"isSuccessful":"bool","message":"Process instance started","data":
 instanceFailed {"isSuccessful":"bool","message":"OK","data":{"instanceGuid":"string","processDefinitionId":"number","processKey":"string","status":"string","businessKey":"null","correlationId":"null","variables":{"amount":"number"},"waiting":[],"incidents":[{"elementId":"string","message":"string"}],"path":["string"],"startedAt":"string","endedAt":"null"}}
 retry {"isSuccessful":"bool","message":"Incident retried","data":{"instanceGuid":"string","status":"string","incidents":[]}}
 cron {"isSuccessful":"bool","message":"OK","data":{"cronExpression":"string","timeZone":"string","nextRunTimes":["string"],"localTimes":["string"]}}
-badPage {"isSuccessful":"bool","message":"Validation failed","errors":[{"field":"pageSize","message":"pageSize must be a whole number, 1 or more"}]}
-missingGuid {"isSuccessful":"bool","message":"Validation failed","errors":[{"field":"instanceGuid","message":"instanceGuid is required"}]}
-unknownInstance {"isSuccessful":"bool","message":"Validation failed","errors":[{"field":"instanceGuid","message":"no process instance 'nope'"}]}
+badPage {"isSuccessful":"bool","message":"Validation failed","errors":[{"field":"pageSize","message":"pageSize must be a whole number, 1 or more"}],"code":"string"}
+missingGuid {"isSuccessful":"bool","message":"Validation failed","errors":[{"field":"instanceGuid","message":"instanceGuid is required"}],"code":"string"}
+unknownInstance {"isSuccessful":"bool","message":"Validation failed","errors":[{"field":"instanceGuid","message":"no process instance 'nope'"}],"code":"string"}
 "#;

@@ -204,6 +204,17 @@ impl Store {
         let rows = stmt.query_map(params![config_id, size, offset], request_row)?;
         Ok((rows.collect::<rusqlite::Result<_>>()?, total))
     }
+
+    /// The highest request id given so far: the largest row id, or AUTOINCREMENT's counter
+    /// when that is larger (rows removed). New ids chosen above it never meet an old one.
+    pub fn webhook_request_high(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT MAX(COALESCE((SELECT MAX(id) FROM webhook_requests), 0),
+                        COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'webhook_requests'), 0))",
+            [],
+            |r| r.get(0),
+        )?)
+    }
 }
 
 impl Tx<'_> {
@@ -340,6 +351,41 @@ impl Tx<'_> {
             "UPDATE webhook_requests SET verdict = ?2, status_code = ?3, outcome = ?4, error = ?5 WHERE id = ?1",
             params![id, verdict, status_code, outcome, error],
         )?;
+        Ok(())
+    }
+
+    /// Records a request under an id its caller chose (above [`Store::webhook_request_high`]),
+    /// with its outcome: the runtime numbers requests itself so that it can write one in the
+    /// same transaction as the step the request caused.
+    pub fn insert_webhook_request_as(
+        &self,
+        id: i64,
+        r: &NewWebhookRequest,
+        outcome: Option<&str>,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO webhook_requests (id, config_id, received_at, method, path, headers, query, body,
+                     remote_addr, trigger, replay_of, verdict, status_code, error, outcome)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )?
+            .execute(params![
+                id,
+                r.config_id,
+                r.received_at,
+                r.method,
+                r.path,
+                r.headers,
+                r.query,
+                r.body,
+                r.remote_addr,
+                r.trigger,
+                r.replay_of,
+                r.verdict,
+                r.status_code,
+                r.error,
+                outcome
+            ])?;
         Ok(())
     }
 }

@@ -10,7 +10,16 @@ export type Envelope<T> = {
   message: string;
   data?: T;
   errors?: Array<FieldError>;
+  /**
+   * Why it failed (failures only; docs/commands.md "Error codes").
+   */
+  code?: ErrorCode;
 };
+
+/**
+ * Why a command failed, as a stable code (`"NOT_FOUND"`, ...) that clients may branch on.
+ */
+export type ErrorCode = "INVALID" | "NOT_FOUND" | "CONFLICT" | "FORBIDDEN" | "REJECTED" | "DUPLICATE" | "INTERNAL" | "UNKNOWN_COMMAND" | "BAD_REQUEST" | "UNAUTHORIZED";
 
 /**
  * A field-level validation error, as the seed 000 envelope shows it.

@@ -89,8 +89,15 @@ impl H {
         }
         self.clock.set(target);
     }
+    /// The flow-node ids entered so far, in order (from the `ElementEntered` effects).
     pub fn path(&self) -> Vec<String> {
-        self.engine.path(&self.inst)
+        self.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::ElementEntered { element_id } => Some(element_id.clone()),
+                _ => None,
+            })
+            .collect()
     }
     pub fn var(&self, k: &str) -> Value {
         self.engine

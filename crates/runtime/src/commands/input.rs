@@ -4,7 +4,7 @@ use super::*;
 
 /// Reads a command's `data` into its typed input. A field of the wrong type, or a required one
 /// missing, becomes a field error that names the field.
-pub(crate) fn input<T: DeserializeOwned>(data: &Value) -> Result<T, Fail> {
+pub(crate) fn input<T: DeserializeOwned>(data: &Value) -> Result<T, Error> {
     serde_path_to_error::deserialize(data).map_err(|e| {
         let path = e.path().clone();
         let inner = e.into_inner().to_string();
@@ -35,7 +35,7 @@ pub(crate) fn input<T: DeserializeOwned>(data: &Value) -> Result<T, Fail> {
                 None => ("data".to_string(), inner),
             }
         };
-        Fail::Invalid(vec![FieldError { field, message }], Value::Null)
+        Error::fields(vec![FieldError { field, message }], Value::Null)
     })
 }
 
@@ -48,7 +48,7 @@ pub(crate) fn describe(errors: &[FieldError]) -> String {
 /// A typed answer as the bus carries it.
 pub(crate) fn output<T: Serialize>(message: impl Into<String>, value: &T) -> crate::Answer {
     let data = serde_json::to_value(value)
-        .map_err(|e| Fail::Business(format!("answer could not be written: {e}")))?;
+        .map_err(|e| Error::internal(format!("answer could not be written: {e}")))?;
     Ok((message.into(), data))
 }
 

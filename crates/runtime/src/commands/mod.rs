@@ -6,7 +6,7 @@
 //! is the one API.md shows: these structs only give it names and types. Variables, results and
 //! forms stay free JSON (`Record<string, unknown>` / `unknown` in TypeScript).
 
-use crate::Fail;
+use crate::Error;
 // The change feed's own type is what the UI reads (rendered with the others).
 use crate::InstanceChange;
 use serde::de::{DeserializeOwned, Deserializer};
@@ -62,6 +62,10 @@ pub struct Envelope<T> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub errors: Option<Vec<FieldError>>,
+    /// Why it failed (failures only; docs/commands.md "Error codes").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub code: Option<crate::Code>,
 }
 
 /// The status of a process instance (`RUNNING` is transient).

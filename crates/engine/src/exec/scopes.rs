@@ -1,0 +1,472 @@
+//! Scopes and tokens: the bookkeeping every other rule is written in.
+//!
+//! Rules owned here:
+//! - **Live count.** A scope counts its live tokens; adding a token increments, removing one
+//!   decrements. Scope slot 0 is the root and is never freed; other freed slots (scopes and
+//!   tokens) are reused, lowest first.
+//! - **A token ends** (`consume`): its subscriptions go, it is removed, and its scope is
+//!   completed if that was the last token. `consume_silently` removes without completing (a
+//!   join absorbing an arrival, terminate, an interrupted token).
+//! - **A scope completes** when it has no live token:
+//!   the root ends the instance COMPLETED (subscriptions and compensation records cleared, the
+//!   root's variables stay as the result); a multi-instance inner instance reports to its body;
+//!   an embedded sub-process hands its local variables and compensation records to its token,
+//!   which leaves the activity (an event sub-process's holder token just ends); a called
+//!   process copies its variables back into the caller and its token leaves the call activity
+//!   (what completed inside a called process is not compensated from the caller); a
+//!   compensation scope resumes its waiting thrower or ends its holder token.
+//! - **Cancel** a scope: cancel each of its tokens, drop its subscriptions, cancel and drop its
+//!   owner-less child scopes (multi-instance inner instances). Cancel a token: its child scope
+//!   is cancelled first; a receive task closes its callback as `Cancelled`; a failed token's
+//!   incident is withdrawn; an `ElementCancelled` effect is emitted except for a compensation
+//!   holder (bookkeeping, not an element that ran).
+//! - **Incident**: a failure while running marks the token `Failed`, emits `IncidentRaised` and
+//!   records the incident on the element; the token waits for `Retry`.
+//! - **Variables** (Camunda's rule): a read looks from the innermost scope outwards and stops at
+//!   the root or at a called process's root; a write goes to the innermost scope that already
+//!   has the variable, else to the root (of the called process, inside a call activity).
+//!   Scripts and expressions see the variables visible from the token's scope.
+
+use super::{
+    Ctx, Engine, IncidentRec, Instance, Run, Scope, ScopeId, ScopeKind, Sub, SubKind, Token,
+    TokenId, TokenState,
+};
+use crate::api::{Effect, Status};
+use crate::model::{NodeId, NodeKind, ScriptId};
+use crate::script::{ScriptError, ScriptInput, ScriptOutcome};
+use jiff::Timestamp;
+use serde_json::{Map, Value};
+
+impl Engine {
+    /// A token reached its end: remove it and complete its scope if that was the last one.
+    pub(super) fn consume(&self, run: &mut Run, t: TokenId) {
+        let scope = run.inst.tok(t).scope;
+        self.disarm(run, t);
+        run.inst.remove_token(t);
+        self.close_scope_if_empty(run, scope);
+    }
+
+    /// Removes a token without completing its scope (joins, terminate, interrupt).
+    pub(super) fn consume_silently(&self, run: &mut Run, t: TokenId) {
+        self.disarm(run, t);
+        run.inst.remove_token(t);
+    }
+
+    pub(super) fn close_scope_if_empty(&self, run: &mut Run, scope: ScopeId) {
+        let Some(s) = run.inst.scopes.get(scope as usize).and_then(|s| s.as_ref()) else {
+            return;
+        };
+        if s.live > 0 {
+            return;
+        }
+        let parent = s.parent;
+        let owner = s.owner;
+        match s.kind {
+            ScopeKind::Root => {
+                // The root scope stays (its variables are the result); the instance is done.
+                run.inst.subs.clear();
+                run.inst.scope_mut(scope).done.clear();
+                run.inst.status = Status::Completed;
+                run.effects.push(Effect::Ended {
+                    status: Status::Completed,
+                });
+            }
+            ScopeKind::MiInner { .. } => {
+                if let Some(body) = parent {
+                    self.mi_inner_done(run, scope, body);
+                }
+            }
+            ScopeKind::MiBody { .. } => {}
+            ScopeKind::Sub | ScopeKind::Call => {
+                let is_call = matches!(s.kind, ScopeKind::Call);
+                // The scope is dropped below: its variables and compensable activities move out.
+                let s = run.inst.scope_mut(scope);
+                let vars = std::mem::take(&mut s.vars);
+                let inner = std::mem::take(&mut s.done);
+                run.inst.subs.retain(|x| x.scope != scope);
+                run.inst.drop_scope(scope);
+                let Some(o) = owner else { return };
+                let Some(p) = parent else { return };
+                if is_call {
+                    // The called process hands its variables back to the caller. What completed
+                    // in it is not compensated from the caller (as in Camunda 7).
+                    self.set_vars(run, p, vars);
+                    run.inst.tok_mut(o).state = TokenState::Ready;
+                    return self.leave_activity(run, o);
+                }
+                let holder_node = run.inst.tok(o).node;
+                let is_event_sub = matches!(&self.node(holder_node).kind, NodeKind::SubProcess(sp) if sp.triggered_by_event);
+                run.inst.tok_mut(o).state = TokenState::Ready;
+                if is_event_sub {
+                    self.consume(run, o);
+                } else {
+                    self.leave_activity_with(run, o, inner, vars);
+                }
+            }
+            ScopeKind::Compensation { resume } => {
+                run.inst.subs.retain(|x| x.scope != scope);
+                run.inst.drop_scope(scope);
+                let Some(o) = owner else { return };
+                if run.inst.tokens.get(o as usize).is_none_or(|x| x.is_none()) {
+                    return;
+                }
+                if resume {
+                    self.after_compensation(run, o);
+                } else {
+                    self.consume(run, o);
+                }
+            }
+        }
+    }
+
+    /// Cancels everything inside a scope: its tokens, their child scopes, its subscriptions.
+    pub(super) fn cancel_scope(&self, run: &mut Run, scope: ScopeId) {
+        let toks: Vec<TokenId> = run
+            .inst
+            .live_tokens()
+            .filter(|(_, x)| x.scope == scope)
+            .map(|(i, _)| i)
+            .collect();
+        for t in toks {
+            self.cancel_token(run, t);
+        }
+        run.inst.subs.retain(|x| x.scope != scope);
+        // Child scopes without an owner token (multi-instance inner instances).
+        let orphans: Vec<ScopeId> = run
+            .inst
+            .scopes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                s.as_ref()
+                    .filter(|s| s.parent == Some(scope) && s.owner.is_none())
+                    .map(|_| i as ScopeId)
+            })
+            .collect();
+        for c in orphans {
+            self.cancel_scope(run, c);
+            run.inst.drop_scope(c);
+        }
+    }
+
+    pub(super) fn cancel_token(&self, run: &mut Run, t: TokenId) {
+        let Some(tok) = run.inst.tokens.get(t as usize).and_then(|x| x.clone()) else {
+            return;
+        };
+        // A holder of compensation work is bookkeeping, not an element that was running.
+        let mut holder = false;
+        match &tok.state {
+            TokenState::InScope(child) => {
+                let child = *child;
+                holder = matches!(
+                    run.inst.scopes.get(child as usize),
+                    Some(Some(Scope {
+                        kind: ScopeKind::Compensation { resume: false },
+                        ..
+                    }))
+                );
+                self.cancel_scope(run, child);
+                run.inst.drop_scope(child);
+            }
+            TokenState::ReceiveTask { key, .. } => {
+                run.effects.push(Effect::CallbackClosed {
+                    task_id: self.node(tok.node).id.clone(),
+                    correlation_key: key.clone(),
+                    status: "Cancelled",
+                });
+            }
+            TokenState::Failed => run.inst.incidents.retain(|r| r.token != t),
+            _ => {}
+        }
+        if !holder {
+            run.effects.push(Effect::ElementCancelled {
+                element_id: self.node(tok.node).id.clone(),
+            });
+        }
+        self.disarm(run, t);
+        run.inst.remove_token(t);
+    }
+
+    pub(super) fn incident(&self, run: &mut Run, t: TokenId, message: String) {
+        let element_id = match run.inst.tokens.get(t as usize).and_then(|x| x.as_ref()) {
+            Some(tok) => self.node(tok.node).id.clone(),
+            None => String::new(),
+        };
+        if let Some(tok) = run.inst.tokens.get_mut(t as usize).and_then(|x| x.as_mut()) {
+            tok.state = TokenState::Failed;
+        }
+        run.effects.push(Effect::IncidentRaised {
+            element_id: element_id.clone(),
+            message: message.clone(),
+        });
+        run.inst.incidents.push(IncidentRec {
+            token: t,
+            element_id,
+            message,
+        });
+    }
+
+    pub(super) fn set_vars(&self, run: &mut Run, scope: ScopeId, vars: Map<String, Value>) {
+        for (k, v) in vars {
+            self.set_var(run, scope, k, v);
+        }
+    }
+
+    /// Camunda's rule: write to the scope where the variable exists, else to the instance
+    /// (or to the called process's root inside a call activity).
+    pub(super) fn set_var(&self, run: &mut Run, scope: ScopeId, name: String, value: Value) {
+        run.inst.set_var(scope, name, value);
+    }
+
+    pub(super) fn run_script(
+        &self,
+        inst: &Instance,
+        scope: ScopeId,
+        id: ScriptId,
+        now: Timestamp,
+        form_data: Option<&Value>,
+        user: Option<&str>,
+    ) -> Result<ScriptOutcome, ScriptError> {
+        let lookup = |name: &str| inst.lookup(scope, name).cloned();
+        let all = || inst.visible_vars(scope);
+        let input = ScriptInput {
+            lookup: &lookup,
+            all: &all,
+            form_data,
+            current_user: user,
+            now,
+        };
+        self.scripts.run_with_commands(id, &input)
+    }
+
+    pub(super) fn eval_condition(
+        &self,
+        inst: &Instance,
+        scope: ScopeId,
+        id: ScriptId,
+        now: Timestamp,
+    ) -> Result<bool, ScriptError> {
+        let lookup = |name: &str| inst.lookup(scope, name).cloned();
+        let all = || inst.visible_vars(scope);
+        let input = ScriptInput {
+            lookup: &lookup,
+            all: &all,
+            form_data: None,
+            current_user: None,
+            now,
+        };
+        self.scripts.condition(id, &input)
+    }
+
+    pub(super) fn eval_value(
+        &self,
+        inst: &Instance,
+        scope: ScopeId,
+        id: ScriptId,
+        now: Timestamp,
+    ) -> Result<Value, ScriptError> {
+        // An expression, not a script task: `doCmd` is refused (plain `run`).
+        let lookup = |name: &str| inst.lookup(scope, name).cloned();
+        let all = || inst.visible_vars(scope);
+        let input = ScriptInput {
+            lookup: &lookup,
+            all: &all,
+            form_data: None,
+            current_user: None,
+            now,
+        };
+        self.scripts.run(id, &input).map(|o| o.value)
+    }
+}
+
+impl<'a, 'c> Run<'a, 'c> {
+    pub(super) fn new(inst: &'a mut Instance, ctx: &'a Ctx<'c>) -> Self {
+        let now = ctx.clock.now();
+        inst.status = if inst.status == Status::Failed {
+            Status::Failed
+        } else {
+            Status::Running
+        };
+        Run {
+            inst,
+            ctx,
+            now,
+            effects: Vec::new(),
+            stack: Vec::new(),
+            pending_signals: Vec::new(),
+        }
+    }
+    pub(super) fn new_token(&mut self, scope: ScopeId, node: NodeId) -> TokenId {
+        self.inst.add_token(Token {
+            scope,
+            node,
+            state: TokenState::Ready,
+            loops: 0,
+            via: None,
+        })
+    }
+    pub(super) fn finish(self) -> Vec<Effect> {
+        let _ = self.ctx;
+        self.effects
+    }
+}
+
+impl Instance {
+    pub(super) fn tok(&self, t: TokenId) -> &Token {
+        self.tokens[t as usize]
+            .as_ref()
+            .expect("token id refers to a live token")
+    }
+    pub(super) fn tok_mut(&mut self, t: TokenId) -> &mut Token {
+        self.tokens[t as usize]
+            .as_mut()
+            .expect("token id refers to a live token")
+    }
+    pub(super) fn scope(&self, s: ScopeId) -> &Scope {
+        self.scopes[s as usize]
+            .as_ref()
+            .expect("scope id refers to a live scope")
+    }
+    pub(super) fn scope_mut(&mut self, s: ScopeId) -> &mut Scope {
+        self.scopes[s as usize]
+            .as_mut()
+            .expect("scope id refers to a live scope")
+    }
+    pub(super) fn live_tokens(&self) -> impl Iterator<Item = (TokenId, &Token)> {
+        self.tokens
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.as_ref().map(|t| (i as TokenId, t)))
+    }
+    pub(super) fn add_token(&mut self, tok: Token) -> TokenId {
+        let scope = tok.scope;
+        if let Some(s) = self.scopes.get_mut(scope as usize).and_then(|s| s.as_mut()) {
+            s.live += 1;
+        }
+        if let Some(i) = self.tokens.iter().position(|t| t.is_none()) {
+            self.tokens[i] = Some(tok);
+            i as TokenId
+        } else {
+            self.tokens.push(Some(tok));
+            (self.tokens.len() - 1) as TokenId
+        }
+    }
+    pub(super) fn remove_token(&mut self, t: TokenId) {
+        if let Some(tok) = self.tokens.get_mut(t as usize).and_then(|x| x.take()) {
+            if let Some(s) = self
+                .scopes
+                .get_mut(tok.scope as usize)
+                .and_then(|s| s.as_mut())
+            {
+                s.live = s.live.saturating_sub(1);
+            }
+        }
+    }
+    pub(super) fn new_scope(
+        &mut self,
+        parent: Option<ScopeId>,
+        owner: Option<TokenId>,
+        process: u32,
+        container: Option<NodeId>,
+        kind: ScopeKind,
+        vars: Map<String, Value>,
+    ) -> ScopeId {
+        let s = Some(Scope {
+            parent,
+            owner,
+            process,
+            container,
+            kind,
+            vars,
+            live: 0,
+            done: Vec::new(),
+        });
+        // Slot 0 is always the root; reuse freed slots after it.
+        if let Some(i) = self.scopes.iter().skip(1).position(|x| x.is_none()) {
+            self.scopes[i + 1] = s;
+            (i + 1) as ScopeId
+        } else {
+            self.scopes.push(s);
+            (self.scopes.len() - 1) as ScopeId
+        }
+    }
+    pub(super) fn drop_scope(&mut self, s: ScopeId) {
+        if s != 0 {
+            if let Some(x) = self.scopes.get_mut(s as usize) {
+                *x = None;
+            }
+        }
+    }
+    pub(super) fn add_sub(
+        &mut self,
+        token: Option<TokenId>,
+        scope: ScopeId,
+        node: NodeId,
+        kind: SubKind,
+    ) {
+        let id = self.next_sub;
+        self.next_sub += 1;
+        self.subs.push(Sub {
+            id,
+            token,
+            scope,
+            node,
+            kind,
+        });
+    }
+
+    /// Variable lookup: innermost scope first, stopping at a called process's boundary.
+    pub(super) fn lookup(&self, mut scope: ScopeId, name: &str) -> Option<&Value> {
+        loop {
+            let s = self.scopes.get(scope as usize)?.as_ref()?;
+            if let Some(v) = s.vars.get(name) {
+                return Some(v);
+            }
+            if matches!(s.kind, ScopeKind::Root | ScopeKind::Call) {
+                return None;
+            }
+            scope = s.parent?;
+        }
+    }
+
+    /// Every variable visible from a scope, innermost winning.
+    pub(super) fn visible_vars(&self, mut scope: ScopeId) -> Map<String, Value> {
+        let mut chain = Vec::new();
+        while let Some(Some(s)) = self.scopes.get(scope as usize) {
+            chain.push(s);
+            if matches!(s.kind, ScopeKind::Root | ScopeKind::Call) {
+                break;
+            }
+            match s.parent {
+                Some(p) => scope = p,
+                None => break,
+            }
+        }
+        let mut out = Map::new();
+        for s in chain.into_iter().rev() {
+            for (k, v) in &s.vars {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        out
+    }
+
+    pub(super) fn set_var(&mut self, start: ScopeId, name: String, value: Value) {
+        let mut scope = start;
+        loop {
+            let Some(Some(s)) = self.scopes.get(scope as usize) else {
+                return;
+            };
+            if s.vars.contains_key(&name) || matches!(s.kind, ScopeKind::Root | ScopeKind::Call) {
+                if let Some(Some(s)) = self.scopes.get_mut(scope as usize) {
+                    s.vars.insert(name, value);
+                }
+                return;
+            }
+            match s.parent {
+                Some(p) => scope = p,
+                None => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Incoming webhooks (API.md "Webhooks in", seeds 000 and 001): a payment gateway or any other
+//! service POSTs to a configured path, Baton checks where it came from and its signature, then
+//! runs what the configuration says, as the owner (administrator), like recurring jobs.
+//!
+//! A configuration is reached at its `url` (a path under `/webhook/`) or, when it has none, at
+//! `/webhook/k/{key}` for a generated key. Execution types as for jobs: 0 one bus command whose
+//! data is a JMESPath mapping `{field: expression}` evaluated against the request
+//! (`{"body", "headers", "query", ...}`); 1 a command chain (`"$previous"` and `"$request"`
+//! paths substituted); 2 rhai `executionCode` with `request` in scope; 3 start a process with
+//! the JSON body's fields as variables plus `webhook` (headers, query, remoteAddr, receivedAt,
+//! configId).
+//!
+//! Every request is recorded in the request log with its verdict, whatever happens; secrets
+//! (the verification secret, `verif-hash`, `authorization`, cookies) are never stored in the log
+//! nor answered by a query.
+
+//!
+//! Files: `config` (the configuration commands and their checks), `verify` (signature schemes),
+//! `mapping` (JMESPath `commandData`), `receive` (the door: checks, the request log, running a
+//! configuration), `requests` (the request inspector and replay), `cache` (configurations
+//! prepared once, until a configuration command changes one), `log` (a request's log row
+//! written in the transaction of the step it causes).
+
+mod cache;
+mod config;
+mod log;
+mod mapping;
+mod receive;
+mod requests;
+mod verify;
+
+pub(crate) use cache::Cache;
+pub(crate) use log::armed;
+pub(crate) use verify::standard_key;
+
+use crate::{Door, Error};
+use serde_json::{json, Map, Value};
+use std::net::IpAddr;
+
+/// Where every configuration lives.
+pub const URL_PREFIX: &str = "/webhook/";
+/// The paths of generated keys: `/webhook/k/{key}`.
+pub const KEY_PREFIX: &str = "/webhook/k/";
+
+/// A request as the HTTP door received it.
+#[derive(Debug, Clone)]
+pub struct IncomingWebhook {
+    /// `Some(key)` for `/webhook/k/{key}`, else the path is matched against configured urls.
+    pub key: Option<String>,
+    pub method: String,
+    pub path: String,
+    /// Header names in lower case; a repeated header's values joined with ", ".
+    pub headers: Vec<(String, String)>,
+    pub query: Map<String, Value>,
+    /// Where it came from (None when unknown: never taken from X-Forwarded-For).
+    pub remote: Option<IpAddr>,
+    /// The body, or None when it was over the limit.
+    pub body: Option<Vec<u8>>,
+}
+
+/// What the door answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookAnswer {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl WebhookAnswer {
+    pub(super) fn refuse(status: u16, message: impl Into<String>) -> WebhookAnswer {
+        WebhookAnswer {
+            status,
+            body: json!({"isSuccessful": false, "message": message.into()}),
+        }
+    }
+
+    /// A request whose configuration failed, or that could not be recorded: the status from
+    /// the one table (`Code::http_status`, 422 or 500), the code beside the message, an
+    /// internal detail logged and replaced by a reference.
+    pub(super) fn failed(e: Error) -> WebhookAnswer {
+        let e = e.public();
+        WebhookAnswer {
+            status: e.code.http_status(Door::Webhook),
+            body: json!({"isSuccessful": false, "message": e.line(), "code": e.code}),
+        }
+    }
+}
+
+fn hook_id(data: &Value, field: &'static str) -> Result<i64, Error> {
+    match data.get(field) {
+        None | Some(Value::Null) => Err(Error::field(field, format!("{field} is required"))),
+        Some(v) => v
+            .as_i64()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| Error::field(field, format!("{field} must be a whole number"))),
+    }
+}

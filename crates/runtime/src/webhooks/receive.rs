@@ -1,0 +1,346 @@
+//! The door: finds the configuration, checks the address and the signature, records the
+//! request with its verdict, runs what the configuration says and records how it ended.
+
+use super::cache::{Lookup, Prepared};
+use super::log::{Pending, Row};
+use super::mapping::searchable;
+use super::verify::verify;
+use super::{IncomingWebhook, WebhookAnswer};
+use crate::jobs::substitute_var;
+use crate::{Caller, Error, Runtime};
+use serde_json::{json, Map, Value};
+
+/// Headers whose values are secrets: stored and shown as `[redacted]`.
+const REDACTED: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "verif-hash",
+    "x-api-key",
+];
+
+/// Header values as stored and as executions see them: secrets redacted.
+fn header_map(headers: &[(String, String)]) -> Map<String, Value> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            let v = if REDACTED.contains(&n.as_str()) {
+                "[redacted]".to_string()
+            } else {
+                v.clone()
+            };
+            (n.clone(), json!(v))
+        })
+        .collect()
+}
+
+/// A JSON object as stored text.
+fn text_of(m: &Map<String, Value>) -> String {
+    serde_json::to_string(m).unwrap_or_else(|_| "{}".into())
+}
+
+/// What a received request is, once accepted, for the execution.
+pub(super) struct Accepted<'a> {
+    pub(super) config: &'a Prepared,
+    pub(super) method: &'a str,
+    pub(super) path: &'a str,
+    pub(super) headers: Map<String, Value>,
+    pub(super) query: Map<String, Value>,
+    pub(super) body: &'a [u8],
+    pub(super) remote: String,
+    pub(super) received_at: String,
+    pub(super) trigger: &'static str,
+    pub(super) replay_of: Option<i64>,
+}
+
+impl Runtime {
+    /// Records a request in its own transaction.
+    fn record_row(
+        &self,
+        row: Row,
+        verdict: &'static str,
+        status: Option<i64>,
+        outcome: Option<String>,
+        error: Option<String>,
+    ) -> Result<(), Error> {
+        self.write(move |tx| row.insert(tx, verdict, status, outcome.as_deref(), error.as_deref()))
+    }
+
+    /// Handles a request that reached a webhook door: finds its configuration, checks where it
+    /// came from and its signature, records it and runs it. Never panics on any input.
+    pub fn receive_webhook(&self, inc: IncomingWebhook) -> WebhookAnswer {
+        let span = tracing::info_span!("webhook", path = %inc.path);
+        let _entered = span.enter();
+        let received_at = self.now();
+        let headers = header_map(&inc.headers);
+        let remote = inc
+            .remote
+            .map(|ip| ip.to_canonical().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        // A refusal is answered even when it cannot be recorded (the log says so).
+        let refuse =
+            |config_id: Option<i64>, verdict: &'static str, status: u16, message: String| {
+                let recorded = self.next_request_id().and_then(|id| {
+                    let row = Row {
+                        id,
+                        config_id,
+                        received_at: received_at.clone(),
+                        method: inc.method.clone(),
+                        path: inc.path.clone(),
+                        headers: text_of(&headers),
+                        query: text_of(&inc.query),
+                        body: inc
+                            .body
+                            .as_deref()
+                            .map(|b| String::from_utf8_lossy(b).into_owned())
+                            .unwrap_or_default(),
+                        remote_addr: remote.clone(),
+                        trigger: "live",
+                        replay_of: None,
+                    };
+                    self.record_row(
+                        row,
+                        verdict,
+                        Some(status as i64),
+                        None,
+                        Some(message.clone()),
+                    )
+                });
+                if let Err(e) = recorded {
+                    tracing::warn!("could not record a refused webhook request: {}", e.line());
+                }
+                WebhookAnswer::refuse(status, message)
+            };
+        let lookup = match &inc.key {
+            Some(k) => Lookup::Key(k.clone()),
+            None => Lookup::Url(inc.path.clone()),
+        };
+        let config = match self.prepared(&lookup) {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                return refuse(
+                    None,
+                    "notFound",
+                    404,
+                    format!("no webhook is configured at {}", inc.path),
+                )
+            }
+            Err(e) => return WebhookAnswer::failed(e),
+        };
+        let id = config.row.id;
+        if !config.row.is_active {
+            // The caller learns only that nothing listens here; the log says why.
+            refuse(
+                Some(id),
+                "inactive",
+                404,
+                format!("webhook configuration {id} is inactive"),
+            );
+            return WebhookAnswer::refuse(404, format!("no webhook is configured at {}", inc.path));
+        }
+        if !config.allowed.is_empty() && !config.allowed.contains(&remote) {
+            return refuse(
+                Some(id),
+                "ipNotAllowed",
+                403,
+                format!("requests from {remote} are not allowed for this webhook"),
+            );
+        }
+        let Some(body) = inc.body.as_deref() else {
+            return refuse(
+                Some(id),
+                "tooLarge",
+                413,
+                format!("the body is over {} bytes", crate::http::MAX_BODY_BYTES),
+            );
+        };
+        if let Err(why) = verify(
+            &config.verification,
+            &inc.headers,
+            body,
+            self.clock.now().as_second(),
+        ) {
+            return refuse(
+                Some(id),
+                "badSignature",
+                401,
+                format!("signature check failed: {why}"),
+            );
+        }
+        let acc = Accepted {
+            config: &config,
+            method: &inc.method,
+            path: &inc.path,
+            headers,
+            query: inc.query.clone(),
+            body,
+            remote,
+            received_at,
+            trigger: "live",
+            replay_of: None,
+        };
+        self.run_accepted(acc).1
+    }
+
+    /// Runs an accepted request and records it with how it ended: in the transaction of the
+    /// step it caused when there is one (see `log`), else in one write of its own.
+    pub(super) fn run_accepted(&self, a: Accepted) -> (Option<i64>, WebhookAnswer) {
+        let exec = a.config.row.execution_type;
+        let parsed: Option<Value> = serde_json::from_slice(a.body).ok();
+        let body_text = String::from_utf8_lossy(a.body).into_owned();
+        let id = match self.next_request_id() {
+            Ok(id) => id,
+            // Not recorded, not run: the sender is told to try again (5xx).
+            Err(e) => return (None, WebhookAnswer::failed(e)),
+        };
+        let row = Row {
+            id,
+            config_id: Some(a.config.row.id),
+            received_at: a.received_at.clone(),
+            method: a.method.to_string(),
+            path: a.path.to_string(),
+            headers: text_of(&a.headers),
+            query: text_of(&a.query),
+            body: String::new(),
+            remote_addr: a.remote.clone(),
+            trigger: a.trigger,
+            replay_of: a.replay_of,
+        };
+        if exec == 3 && !matches!(parsed, Some(Value::Object(_))) {
+            let m = "the body must be a JSON object: its fields become the process variables";
+            let row = Row {
+                body: body_text,
+                ..row
+            };
+            return match self.record_row(row, "badBody", Some(400), None, Some(m.into())) {
+                Ok(()) => (Some(id), WebhookAnswer::refuse(400, m)),
+                Err(e) => (None, WebhookAnswer::failed(e)),
+            };
+        }
+        // A mapping sees only the fields it may read (type 0); the others see the request.
+        let mapping = a.config.mapping.as_ref();
+        let keep = |name| mapping.is_none_or(|m| m.may_read(name));
+        let body_value = match parsed {
+            Some(v) => v,
+            None => Value::String(body_text.clone()),
+        };
+        let mut request = Map::new();
+        request.insert("body".into(), body_value);
+        request.insert(
+            "headers".into(),
+            Value::Object(if keep("headers") {
+                a.headers
+            } else {
+                Map::new()
+            }),
+        );
+        request.insert(
+            "query".into(),
+            Value::Object(if keep("query") { a.query } else { Map::new() }),
+        );
+        request.insert("method".into(), json!(a.method));
+        request.insert("path".into(), json!(a.path));
+        request.insert("remoteAddr".into(), json!(a.remote));
+        request.insert("receivedAt".into(), json!(a.received_at));
+        request.insert("configId".into(), json!(a.config.row.id));
+        request.insert("requestId".into(), json!(id));
+        let request = Value::Object(request);
+        let row = Row {
+            body: body_text,
+            ..row
+        };
+        let armed = Pending::arm(row);
+        let outcome = self.perform_hook(a.config, &request);
+        let pending = armed.0.clone();
+        drop(armed);
+        let (answer, out, err) = match outcome {
+            Ok(v) => {
+                let out = (!pending.is_committed()).then(|| v.to_string());
+                let answer = WebhookAnswer {
+                    status: 200,
+                    body: json!({"isSuccessful": true, "data": v}),
+                };
+                (answer, out, None)
+            }
+            Err(e) => {
+                let answer = WebhookAnswer::failed(e);
+                let message = answer.body["message"].as_str().map(str::to_string);
+                (answer, None, message)
+            }
+        };
+        let status = answer.status as i64;
+        let written = if !pending.is_committed() {
+            // No step carried the row: one write with how it ended.
+            let row = pending.row().clone();
+            self.record_row(row, "accepted", Some(status), out, err)
+        } else if status != 200 {
+            // A step committed the row, then the command failed after it: say so.
+            self.write(move |tx| {
+                Ok(tx.finish_webhook_request(id, "accepted", status, None, err.as_deref())?)
+            })
+        } else {
+            Ok(())
+        };
+        if let Err(e) = written {
+            tracing::warn!(
+                request = id,
+                "could not record how a webhook request ended: {}",
+                e.line()
+            );
+        }
+        (Some(id), answer)
+    }
+
+    /// What a configuration does with an accepted request; `Ok` holds its outcome.
+    fn perform_hook(&self, prepared: &Prepared, request: &Value) -> Result<Value, Error> {
+        let config = prepared.config.as_ref().map_err(Error::internal)?;
+        let run =
+            |cmd: &str, data: &Value| self.execute_as(cmd, data, &Caller::owner()).into_error();
+        match prepared.row.execution_type {
+            0 => {
+                let mapped = match &prepared.mapping {
+                    Some(m) => searchable(request).and_then(|input| m.apply(&input)),
+                    None => Ok(Value::Null),
+                };
+                let data = mapped
+                    .map_err(|e| Error::rejected(format!("commandData mapping failed: {e}")))?;
+                let data = if data.is_object() { data } else { json!({}) };
+                run(config["commandName"].as_str().unwrap_or_default(), &data)
+            }
+            1 => self.run_chain(&config["commandChain"], |data| {
+                substitute_var(data, "$request", request)
+            }),
+            2 => self.run_code(
+                config["executionCode"].as_str().unwrap_or_default(),
+                "request",
+                request.clone(),
+            ),
+            _ => {
+                let mut vars = match &config["variables"] {
+                    Value::Object(m) => m.clone(),
+                    _ => Map::new(),
+                };
+                if let Value::Object(body) = &request["body"] {
+                    vars.extend(body.clone());
+                }
+                vars.insert(
+                    "webhook".into(),
+                    json!({
+                        "headers": request["headers"],
+                        "query": request["query"],
+                        "remoteAddr": request["remoteAddr"],
+                        "receivedAt": request["receivedAt"],
+                        "configId": request["configId"],
+                    }),
+                );
+                let mut data = json!({"variables": vars});
+                if let Some(id) = config.get("processDefinitionId") {
+                    data["processDefinitionId"] = id.clone();
+                } else {
+                    data["processKey"] = config["processKey"].clone();
+                }
+                run("StartProcessInstanceCommand", &data)
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The request log as administrators see it: the inspector and replay.
+
+use super::cache::Prepared;
+use super::hook_id;
+use super::receive::Accepted;
+use crate::{paging, Answer, Code, Error, Runtime};
+use baton_store::WebhookRequestRow;
+use serde_json::{json, Map, Value};
+
+fn request_view(r: &WebhookRequestRow) -> Value {
+    let parse = |t: &str| serde_json::from_str::<Value>(t).unwrap_or(Value::Null);
+    json!({
+        "id": r.id,
+        "configId": r.config_id,
+        "receivedAt": r.received_at,
+        "method": r.method,
+        "path": r.path,
+        "headers": parse(&r.headers),
+        "query": parse(&r.query),
+        "body": r.body,
+        "remoteAddr": r.remote_addr,
+        "trigger": r.trigger,
+        "replayOf": r.replay_of,
+        "verdict": r.verdict,
+        "statusCode": r.status_code,
+        "outcome": r.outcome.as_deref().map(parse),
+        "error": r.error,
+    })
+}
+
+impl Runtime {
+    /// GetWebhookRequestListQuery: received requests, newest first.
+    pub(crate) fn hook_requests(&self, data: &Value) -> Answer {
+        let (page, size) = paging(data)?;
+        let config = match data.get("configId") {
+            None | Some(Value::Null) => None,
+            Some(_) => Some(hook_id(data, "configId")?),
+        };
+        let (rows, total) = self.store().webhook_requests(config, page, size)?;
+        let items: Vec<Value> = rows.iter().map(request_view).collect();
+        Ok((
+            "OK".into(),
+            json!({"items": items, "totalCount": total, "pageNumber": page, "pageSize": size}),
+        ))
+    }
+
+    /// ReplayWebhookRequestCommand: runs a recorded request again through its configuration,
+    /// without checking its signature; records a new request (trigger `replay`).
+    pub(crate) fn replay_hook(&self, data: &Value) -> Answer {
+        let id = hook_id(data, "id")?;
+        let found = self.store().webhook_request(id)?;
+        let req = found.ok_or_else(|| Error::no_such("id", format!("no webhook request {id}")))?;
+        let config_id = req.config_id.ok_or_else(|| {
+            Error::field(
+                "id",
+                format!("webhook request {id} has no configuration to run it through (unknown path, or the configuration was deleted)"),
+            )
+            .with_code(Code::Rejected)
+        })?;
+        let found = self.store().webhook_config(config_id)?;
+        let config = found.ok_or_else(|| {
+            Error::no_such(
+                "id",
+                format!("webhook configuration {config_id} no longer exists"),
+            )
+        })?;
+        if !config.is_active {
+            return Err(Error::field(
+                "id",
+                format!("webhook configuration {config_id} is inactive; activate it to replay its requests"),
+            )
+            .with_code(Code::Rejected));
+        }
+        let as_map = |t: &str| match serde_json::from_str(t) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        let prepared = Prepared::of(config);
+        let acc = Accepted {
+            config: &prepared,
+            method: &req.method,
+            path: &req.path,
+            headers: as_map(&req.headers),
+            query: as_map(&req.query),
+            body: req.body.as_bytes(),
+            remote: req.remote_addr.clone(),
+            received_at: self.now(),
+            trigger: "replay",
+            replay_of: Some(id),
+        };
+        let (request_id, answer) = self.run_accepted(acc);
+        if answer.status == 200 {
+            Ok((
+                format!("Webhook request {id} replayed"),
+                json!({"requestId": request_id, "statusCode": answer.status, "outcome": answer.body["data"]}),
+            ))
+        } else {
+            // The run's failure, already logged and fit to show, under its own code.
+            let code =
+                serde_json::from_value(answer.body["code"].clone()).unwrap_or(Code::Rejected);
+            Err(Error::answered(
+                code,
+                format!(
+                    "replay of webhook request {id} failed ({}; recorded as request {}): {}",
+                    answer.status,
+                    request_id
+                        .map(|i| i.to_string())
+                        .unwrap_or_else(|| "not recorded".into()),
+                    answer.body["message"].as_str().unwrap_or_default()
+                ),
+            ))
+        }
+    }
+}
