@@ -1,19 +1,30 @@
 //! Group commit. A command computes its step outside the store's lock, then hands the writes
-//! to `Runtime::write` as a job. Jobs queue; whoever takes the lock next runs every queued job,
-//! each in its own savepoint (a failing job undoes only its own writes), and commits them all
-//! with one COMMIT, so one disk sync acknowledges many commands. No job's answer is released
-//! before the COMMIT that holds its writes returned. With one client at a time a batch holds
-//! one job, which is the plain one-transaction-per-step path.
+//! to `Runtime::write` as a job. Jobs queue; whoever takes the lock next runs every queued job
+//! and commits them all with one COMMIT, so one disk sync acknowledges many commands. No job's
+//! answer is released before the COMMIT that holds its writes returned. With one client at a
+//! time a batch holds one job, which is the plain one-transaction-per-step path.
+//!
+//! A failing job undoes only its own writes, in one of two ways:
+//! - A job that can run again (`write_again`: an engine step, whose closure only reads what it
+//!   captured) runs without a savepoint. When it fails having written nothing (the common
+//!   case: a revision conflict, a duplicate), there is nothing to undo. When it fails after
+//!   writing, the transaction rolls back and the jobs that had succeeded in it run again in a
+//!   new one. These jobs run first in a batch, before any job that cannot run again.
+//! - Any other job runs in its own savepoint (SQLite copies each page it touches into the
+//!   savepoint's journal first), except the first job of a transaction, whose failure rolls
+//!   back a transaction that holds nothing else.
 
 use crate::{Error, Runtime};
 use baton_store::{Store, Tx};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-type Run = Box<dyn FnOnce(&Tx) -> Result<(), Error> + Send>;
+type Run = Box<dyn FnMut(&Tx) -> Result<(), Error> + Send>;
 
 pub(crate) struct Job {
     run: Run,
+    /// Whether `run` may be called again after a rollback (see the module's comment).
+    again: bool,
     done: mpsc::Sender<Result<(), Error>>,
 }
 
@@ -27,6 +38,27 @@ impl Runtime {
         &self,
         f: impl FnOnce(&Tx) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
+        let mut f = Some(f);
+        self.submit(false, move |tx| match f.take() {
+            Some(f) => f(tx),
+            None => Err(Error::internal("a write ran twice")),
+        })
+    }
+
+    /// `write` for a closure that can run again with the same result when its transaction was
+    /// rolled back (it changes nothing but the database): it needs no savepoint.
+    pub(crate) fn write_again<T: Send + 'static>(
+        &self,
+        f: impl FnMut(&Tx) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        self.submit(true, f)
+    }
+
+    fn submit<T: Send + 'static>(
+        &self,
+        again: bool,
+        mut f: impl FnMut(&Tx) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
         let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
         let out = slot.clone();
         let (done, finished) = mpsc::channel();
@@ -38,7 +70,7 @@ impl Runtime {
         self.queue
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(Job { run, done });
+            .push(Job { run, again, done });
         loop {
             // Done by another leader's batch: answer without touching the store.
             match finished.try_recv() {
@@ -83,44 +115,153 @@ impl Runtime {
 
 fn run_batch(store: &mut Store, jobs: Vec<Job>) {
     tracing::trace!(jobs = jobs.len(), "group commit");
-    let tx = match store.transaction() {
-        Ok(t) => t,
-        Err(e) => {
-            let e = Error::from(e);
-            for j in jobs {
-                let _ = j.done.send(Err(e.clone()));
-            }
-            return;
-        }
-    };
-    let mut committed = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let sp = match tx.savepoint() {
-            Ok(sp) => sp,
+    let (mut again, others): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.again);
+    let mut others = others.into_iter();
+    'transaction: loop {
+        let tx = match store.transaction() {
+            Ok(t) => t,
             Err(e) => {
-                let _ = job.done.send(Err(Error::from(e)));
-                continue;
+                let e = Error::from(e);
+                for j in again.into_iter().chain(others) {
+                    let _ = j.done.send(Err(e.clone()));
+                }
+                return;
             }
         };
-        match (job.run)(&sp).and_then(|()| sp.commit().map_err(Error::from)) {
-            Ok(()) => committed.push(job.done),
-            Err(f) => {
-                let _ = job.done.send(Err(f));
+        let mut committed: Vec<Job> = Vec::with_capacity(again.len() + others.len());
+        // The jobs that can run again, without savepoints.
+        let mut pending = std::mem::take(&mut again).into_iter();
+        while let Some(mut job) = pending.next() {
+            let changes = tx.total_changes();
+            match (job.run)(&tx) {
+                Ok(()) => committed.push(job),
+                Err(f) => {
+                    let _ = job.done.send(Err(f));
+                    if tx.total_changes() != changes || !tx.is_open() {
+                        // It wrote before failing: undo everything, run the others again.
+                        drop(tx);
+                        again = committed.into_iter().chain(pending).collect();
+                        continue 'transaction;
+                    }
+                }
             }
         }
-    }
-    match tx.commit() {
-        Ok(()) => {
-            for d in committed {
-                let _ = d.send(Ok(()));
+        // The others, each in a savepoint but the transaction's first.
+        if committed.is_empty() {
+            let Some(mut first) = others.next() else {
+                return;
+            };
+            if let Err(f) = (first.run)(&tx) {
+                drop(tx);
+                let _ = first.done.send(Err(f));
+                continue;
+            }
+            committed.push(first);
+        }
+        for mut job in others.by_ref() {
+            let sp = match tx.savepoint() {
+                Ok(sp) => sp,
+                Err(e) => {
+                    let _ = job.done.send(Err(Error::from(e)));
+                    continue;
+                }
+            };
+            match (job.run)(&sp).and_then(|()| sp.commit().map_err(Error::from)) {
+                Ok(()) => committed.push(job),
+                Err(f) => {
+                    let _ = job.done.send(Err(f));
+                }
             }
         }
-        Err(e) => {
+        let result = tx.commit().map_err(|e| {
             let mut e = Error::from(e);
             e.message = format!("the commit failed, nothing was saved: {}", e.message);
-            for d in committed {
-                let _ = d.send(Err(e.clone()));
+            e
+        });
+        for Job { run, done, .. } in committed {
+            // What the closure captured goes first: its owner may take it back.
+            drop(run);
+            let _ = done.send(result.clone());
+        }
+        return;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job that creates user `name` and then fails or not; answers through `rx`.
+    fn job(
+        name: &'static str,
+        again: bool,
+        fail: Option<bool>,
+    ) -> (Job, mpsc::Receiver<Result<(), Error>>) {
+        let (done, rx) = mpsc::channel();
+        let run: Run = Box::new(move |tx| match fail {
+            // Errors before writing anything.
+            Some(false) => Err(Error::conflict("changed by another command")),
+            // Errors after writing.
+            Some(true) => {
+                tx.create_user(name, false, "t")?;
+                Err(Error::rejected("after writing"))
             }
+            None => {
+                tx.create_user(name, false, "t")?;
+                Ok(())
+            }
+        });
+        (Job { run, again, done }, rx)
+    }
+
+    fn names(store: &Store) -> Vec<String> {
+        let mut v: Vec<String> = store
+            .users()
+            .unwrap()
+            .into_iter()
+            .map(|u| u.user_name)
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_job_that_fails_after_writing_takes_only_its_own_writes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store =
+            Store::open(&dir.path().join("b.db"), baton_store::Durability::Normal).unwrap();
+        let cases = [
+            ("a", true, None),
+            ("b", true, Some(true)),
+            ("c", false, None),
+            ("d", true, Some(false)),
+            ("e", false, Some(true)),
+            ("f", true, None),
+            ("g", false, None),
+        ];
+        let (jobs, answers): (Vec<Job>, Vec<_>) = cases
+            .iter()
+            .map(|(n, again, fail)| job(n, *again, *fail))
+            .unzip();
+        run_batch(&mut store, jobs);
+        let ok: Vec<bool> = answers
+            .iter()
+            .map(|rx| rx.recv().unwrap().is_ok())
+            .collect();
+        assert_eq!(ok, [true, false, true, false, false, true, true]);
+        assert_eq!(names(&store), ["a", "c", "f", "g"]);
+    }
+
+    #[test]
+    fn a_lone_job_that_fails_after_writing_leaves_nothing() {
+        for again in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store =
+                Store::open(&dir.path().join("b.db"), baton_store::Durability::Normal).unwrap();
+            let (j, rx) = job("x", again, Some(true));
+            run_batch(&mut store, vec![j]);
+            assert!(rx.recv().unwrap().is_err());
+            assert!(names(&store).is_empty());
         }
     }
 }

@@ -507,9 +507,24 @@ impl Runtime {
     }
 }
 
+/// Whether `drain_buffer` could find anything for this instance: it waits on a webhook-mode
+/// receive task with a correlation key, or on a message.
+pub(crate) fn may_drain(engine: &Engine, inst: &Instance) -> bool {
+    if inst.status.is_ended() {
+        return false;
+    }
+    engine.waiting(inst).iter().any(|w| {
+        w.task_type == "receiveTask" && w.form_key.is_none() && w.correlation_key.is_some()
+    }) || engine
+        .subscriptions(inst)
+        .iter()
+        .any(|s| s.kind == "message")
+}
+
 /// Inside a step's transaction: feeds the instance every live buffered entry that one of its
 /// waits now matches, oldest first. A buffered entry the instance refuses (its ServerScript
-/// throws) is marked Expired rather than retried forever.
+/// throws) is marked Expired rather than retried forever. Answers whether the instance took
+/// any entry (then it and `effects` changed).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn drain_buffer(
     tx: &Tx,
@@ -520,8 +535,9 @@ pub(crate) fn drain_buffer(
     guid: &str,
     now: &str,
     caller: &Caller,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let ctx = caller.ctx(clock);
+    let mut any = false;
     let feed = |inst: &mut Instance,
                 effects: &mut Vec<Effect>,
                 event: Event,
@@ -588,9 +604,10 @@ pub(crate) fn drain_buffer(
                 }
             }
         }
+        any |= delivered;
         if !delivered || inst.status.is_ended() {
             break;
         }
     }
-    Ok(())
+    Ok(any)
 }

@@ -253,7 +253,9 @@ impl Runtime {
         let engine = self.engine(def)?;
         let (inst, effects) = engine.start_at(None, start_event, vars, &self.ctx(caller))?;
         let row = InstanceRow {
-            instance_guid: uuid::Uuid::new_v4().to_string(),
+            // Time-ordered (UUID v7): new instances' index entries land next to each other,
+            // so a group commit touches a few index pages instead of one per instance.
+            instance_guid: uuid::Uuid::now_v7().to_string(),
             process_definition_id: def,
             status: String::new(),
             state: String::new(),

@@ -26,6 +26,9 @@ mod reply;
 pub use reply::Reply;
 mod events;
 pub mod host;
+mod hot;
+mod step;
+use step::{write_step, Prepared};
 pub mod http;
 mod instances;
 mod jobs;
@@ -188,6 +191,8 @@ pub struct Runtime {
     http_client: std::sync::OnceLock<ureq::Agent>,
     /// The change feed: one `InstanceChange` per committed step (see `changes`).
     changes: tokio::sync::broadcast::Sender<InstanceChange>,
+    /// The states this runtime committed last, parsed (see `hot`).
+    hot: Mutex<hot::Hot>,
 }
 
 fn text<'a>(data: &'a Value, field: &'static str) -> Result<&'a str, Error> {
@@ -308,13 +313,22 @@ impl Indexed {
         }
     }
 
-    fn same_tasks(&self, other: &Indexed) -> bool {
-        self.tasks.len() == other.tasks.len()
-            && self
-                .tasks
-                .iter()
-                .zip(&other.tasks)
-                .all(|(a, b)| a.task_id == b.task_id)
+    /// The tasks of `before` that this index no longer has, and its tasks `before` did not have
+    /// (by task id).
+    fn task_changes<'a>(&'a self, before: &'a Indexed) -> (Vec<&'a str>, Vec<&'a UserTaskRow>) {
+        let has = |tasks: &[UserTaskRow], id: &str| tasks.iter().any(|t| t.task_id == id);
+        let gone = before
+            .tasks
+            .iter()
+            .filter(|t| !has(&self.tasks, &t.task_id))
+            .map(|t| t.task_id.as_str())
+            .collect();
+        let added = self
+            .tasks
+            .iter()
+            .filter(|t| !has(&before.tasks, &t.task_id))
+            .collect();
+        (gone, added)
     }
 }
 
@@ -398,6 +412,7 @@ impl Runtime {
             send_wake: schedule::Wake::default(),
             http_client: std::sync::OnceLock::new(),
             changes: changes::channel(),
+            hot: Mutex::default(),
         };
         rt.refresh_events_on();
         rt.deliver_outbox();
@@ -568,16 +583,35 @@ impl Runtime {
         extra: Extra,
     ) -> Result<Stepped, Error> {
         for _ in 0..MAX_ATTEMPTS {
-            let row = self.instance_row(guid)?;
-            let (engine, mut inst) = self.load(&row)?;
+            // The state this runtime committed last, else the stored row.
+            let hot = self.hot().take(guid);
+            let cached = hot.is_some();
+            let (rev, definition_id, engine, mut inst) = match hot {
+                Some(h) => (
+                    h.rev,
+                    h.definition_id,
+                    self.engine(h.definition_id)?,
+                    h.inst,
+                ),
+                None => {
+                    let row = self.instance_row(guid)?;
+                    let (engine, inst) = self.load(&row)?;
+                    (row.rev, row.process_definition_id, engine, inst)
+                }
+            };
             let now = self.now();
             let before_waits = engine.waiting(&inst);
             let before = Indexed::of(&engine, &inst, guid, &now);
-            let effects = engine.apply(&mut inst, event.clone(), &self.ctx(caller))?;
+            let effects = match engine.apply(&mut inst, event.clone(), &self.ctx(caller)) {
+                Ok(effects) => effects,
+                // A cached state may be behind the stored one: refuse only on the stored state.
+                Err(_) if cached => continue,
+                Err(e) => return Err(e.into()),
+            };
             let target = Target::Update {
                 guid: guid.to_string(),
-                rev: row.rev,
-                definition_id: row.process_definition_id,
+                rev,
+                definition_id,
             };
             match self.persist(
                 target,
@@ -602,6 +636,11 @@ impl Runtime {
         Err(Error::conflict(KEPT_CHANGING))
     }
 
+    /// The cache of committed states.
+    fn hot(&self) -> std::sync::MutexGuard<'_, hot::Hot> {
+        self.hot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Writes a step (in a group commit, see `batch`): drains the buffer into the instance,
     /// then state, effects and indexes. Delivers the outbox after the commit. Answers the
     /// instance as committed.
@@ -622,28 +661,68 @@ impl Runtime {
         let events = self.events_on.load(std::sync::atomic::Ordering::Acquire)
             || matches!(extra, Extra::Subscribe(_));
         let definition_id = target.definition_id();
+        // The revision this write gives the row (`update_instance` adds one).
+        let rev = match &target {
+            Target::Insert(_) => 0,
+            Target::Update { rev, .. } => rev + 1,
+        };
         let feed_engine = engine.clone();
         let faults = self.step_faults.clone();
         let update = matches!(target, Target::Update { .. });
         // A webhook request's log row rides in this step's transaction (webhooks::log).
         let hook_log = webhooks::armed();
         let log_row = hook_log.clone();
-        let (inst, queued, timer, sent, guid, now) = self.write(move |tx| {
-            let (inst, queued, timer, sent, guid) = write_step(
-                tx, &*clock, target, &engine, inst, effects, &before, &caller, &extra, &now, events,
+        // Everything that needs no transaction is done here, in the command's own thread: the
+        // writer that runs the group commit is the one serial part of a step.
+        let prepared = Prepared::of(&engine, &inst, &effects, target.guid(), &now, &before)?;
+        let guid = target.guid().to_string();
+        let at = now.clone();
+        // The step only reads what it captured, so it can run again after a rollback, unless
+        // it feeds buffered entries to the instance there (their scripts run in the engine).
+        let again = !correlation::may_drain(&engine, &inst);
+        let inst = Arc::new(inst);
+        let step = inst.clone();
+        let run = move |tx: &Tx| {
+            let written = write_step(
+                tx, &*clock, &target, &engine, &step, &effects, &before, &prepared, &caller,
+                &extra, &now, events,
             )?;
             if let Some(row) = &log_row {
-                row.write(tx, &guid, inst.status.as_str())?;
+                let status = written.0.as_ref().unwrap_or(&*step).status;
+                row.write(tx, target.guid(), status.as_str())?;
             }
             if update {
                 faults.check()?;
             }
-            Ok((inst, queued, timer, sent, guid, now))
-        })?;
+            Ok(written)
+        };
+        let (drained, queued, timer, sent) = if again {
+            self.write_again(run)?
+        } else {
+            self.write(run)?
+        };
         if let Some(row) = hook_log {
             row.committed();
         }
-        // Committed: live views hear of it (nothing is built when nobody listens).
+        let now = at;
+        // The instance as committed: changed inside the transaction by buffered entries, or as
+        // the engine left it.
+        let inst = match drained {
+            Some(inst) => inst,
+            None => Arc::try_unwrap(inst).unwrap_or_else(|shared| (*shared).clone()),
+        };
+        // Committed: the next step of this instance starts from here.
+        if inst.status.is_ended() {
+            self.hot().forget(&guid);
+        } else {
+            let entry = hot::Entry {
+                rev,
+                definition_id,
+                inst: inst.clone(),
+            };
+            self.hot().put(&guid, entry);
+        }
+        // Live views hear of it (nothing is built when nobody listens).
         if self.changes_watched() {
             self.publish_change(guid, &feed_engine, definition_id, inst.status.as_str(), now);
         }
@@ -660,253 +739,8 @@ impl Runtime {
     }
 }
 
-/// What `write_step` wrote: the instance, whether the outbox got rows, the earliest timer due
-/// and the delivery due it wrote (to wake the scheduler and the sender), and its guid.
-type Written = (Instance, bool, Option<String>, Option<String>, String);
-
-/// The writes of one step, inside the group commit's savepoint for it.
-#[allow(clippy::too_many_arguments)]
-fn write_step(
-    tx: &Tx,
-    clock: &dyn Clock,
-    target: Target,
-    engine: &Engine,
-    mut inst: Instance,
-    mut effects: Vec<Effect>,
-    before: &Indexed,
-    caller: &Caller,
-    extra: &Extra,
-    now: &str,
-    events: bool,
-) -> Result<Written, Error> {
-    let guid = target.guid().to_string();
-    let rev = queued::next_rev(match &target {
-        Target::Update { rev, .. } => Some(*rev),
-        Target::Insert(_) => None,
-    });
-    if let Extra::Receipt {
-        message_id,
-        outcome,
-    } = extra
-    {
-        if !tx.record_receipt(message_id, outcome, now)? {
-            return Err(Error::duplicate(format!(
-                "duplicate messageId '{message_id}'"
-            )));
-        }
-    }
-    if !inst.status.is_ended() {
-        correlation::drain_buffer(
-            tx,
-            clock,
-            engine,
-            &mut inst,
-            &mut effects,
-            &guid,
-            now,
-            caller,
-        )?;
-    }
-    let state = serde_json::to_string(&inst).map_err(|e| Error::internal(e.to_string()))?;
-    let ended = inst.status.is_ended().then_some(now);
-    match target {
-        Target::Insert(mut row) => {
-            row.status = inst.status.as_str().into();
-            row.state = state.clone();
-            row.ended_at = ended.map(str::to_string);
-            tx.insert_instance(&row)?;
-        }
-        Target::Update { rev, .. } => {
-            tx.update_instance(&guid, rev, inst.status.as_str(), &state, ended)?
-        }
-    }
-    if matches!(extra, Extra::NumberRequest) {
-        tx.number_request(&guid)?;
-    }
-    if let Extra::Subscribe(subs) = extra {
-        for (url, events, secret) in subs {
-            tx.insert_event_subscription(url, events, None, Some(&guid), secret, now)?;
-        }
-    }
-    // One entry per step with every variable it changed, before the step's element events
-    // (for a new instance: the variables it starts with).
-    let after = Indexed::of(engine, &inst, &guid, now);
-    let change = variable_changes(&before.vars, &after.vars);
-    if let Some(change) = &change {
-        tx.history(
-            &guid,
-            now,
-            "variablesChanged",
-            None,
-            Some(&change.to_string()),
-        )?;
-    }
-    let queued = record_effects(tx, &guid, &state, &effects, now)?
-        | queued::record(tx, &guid, rev, caller, &effects, now)?;
-    // Events out, in this same transaction: a committed step has its deliveries, a rolled-back
-    // one has none.
-    let sent = if events {
-        let step = events::StepEvents {
-            engine,
-            inst: &inst,
-            guid: &guid,
-            before,
-            after: &after,
-            change: change.as_ref(),
-            effects: &effects,
-            now,
-        };
-        events::enqueue(tx, &step)?.then(|| now.to_string())
-    } else {
-        None
-    };
-    if after.subs != before.subs {
-        tx.replace_subscriptions(&guid, &after.subs)?;
-    }
-    if !after.same_tasks(before) {
-        tx.replace_user_tasks(&guid, &after.tasks)?;
-    }
-    if before.incidents {
-        let still = engine.incidents(&inst);
-        let open: Vec<&str> = still.iter().map(|i| i.element_id.as_str()).collect();
-        tx.resolve_incidents(&guid, &open, now)?;
-    }
-    let mut wake = None;
-    if after.timer != before.timer || matches!(extra, Extra::Timers) {
-        tx.set_instance_timer(&guid, after.timer.as_deref())?;
-        wake = after.timer.clone();
-    }
-    if let Extra::StartTimer {
-        definition_id,
-        element_id,
-        next,
-        fired,
-    } = extra
-    {
-        tx.set_start_timer(*definition_id, element_id, next.as_deref(), *fired)?;
-        wake = match (wake, next.clone()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-    }
-    Ok((inst, queued, wake, sent, guid))
-}
-
-/// What a step changed in the process-level variables: `{"changed": {name: value}, "removed":
-/// [names]}`, or None when nothing changed.
-fn variable_changes(before: &Map<String, Value>, after: &Map<String, Value>) -> Option<Value> {
-    let changed: Map<String, Value> = after
-        .iter()
-        .filter(|(k, v)| before.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let removed: Vec<&String> = before.keys().filter(|k| !after.contains_key(*k)).collect();
-    (!changed.is_empty() || !removed.is_empty())
-        .then(|| serde_json::json!({"changed": changed, "removed": removed}))
-}
-
-/// Writes what an engine step produced: callback rows, incidents, outbox rows and history, in
-/// the caller's transaction. Answers whether anything went to the outbox.
-fn record_effects(
-    tx: &Tx,
-    guid: &str,
-    state: &str,
-    effects: &[Effect],
-    now: &str,
-) -> Result<bool, Error> {
-    let mut queued = false;
-    // Consecutive element events go into one history row (kind `elements`, data a list of
-    // `[kind, element]`), which GetInstanceHistoryQuery expands again: a step through ten
-    // tasks writes one row instead of twenty.
-    let mut elements: Vec<[&str; 2]> = Vec::new();
-    let flush = |elements: &mut Vec<[&str; 2]>| -> Result<(), Error> {
-        if !elements.is_empty() {
-            let data =
-                serde_json::to_string(&*elements).map_err(|e| Error::internal(e.to_string()))?;
-            tx.history(guid, now, HISTORY_ELEMENTS, None, Some(&data))?;
-            elements.clear();
-        }
-        Ok(())
-    };
-    for e in effects {
-        match e {
-            Effect::ElementEntered { element_id }
-            | Effect::ElementCompleted { element_id }
-            | Effect::ElementCancelled { element_id } => {
-                elements.push([e.kind(), element_id]);
-                continue;
-            }
-            _ => flush(&mut elements)?,
-        }
-        let data = serde_json::to_string(e).ok();
-        match e {
-            Effect::CallbackRegistered {
-                task_id,
-                correlation_key,
-                message,
-                form,
-                timeout_minutes,
-                webhook_url,
-            } => {
-                tx.register_callback(
-                    guid,
-                    task_id,
-                    correlation_key.as_deref(),
-                    message.as_deref(),
-                    form.as_deref(),
-                    webhook_url.as_deref(),
-                    *timeout_minutes,
-                    Some(state),
-                    now,
-                )?;
-            }
-            Effect::CallbackCompleted {
-                task_id, result, ..
-            } => {
-                tx.close_callback(guid, task_id, "Completed", Some(&result.to_string()), now)?;
-            }
-            Effect::CallbackClosed {
-                task_id, status, ..
-            } => {
-                let status = if *status == "Expired" {
-                    "Expired"
-                } else {
-                    "Failed"
-                };
-                tx.close_callback(guid, task_id, status, None, now)?;
-            }
-            Effect::IncidentRaised {
-                element_id,
-                message,
-            } => tx.open_incident(guid, element_id, message, now)?,
-            Effect::MessageThrown { .. } | Effect::SignalThrown { .. } => {
-                tx.enqueue(Some(guid), e.kind(), data.as_deref().unwrap_or("{}"), now)?;
-                queued = true;
-            }
-            _ => {}
-        }
-        let element = match e {
-            Effect::TaskWaiting { task_id, .. }
-            | Effect::CallbackRegistered { task_id, .. }
-            | Effect::CallbackCompleted { task_id, .. }
-            | Effect::CallbackClosed { task_id, .. } => Some(task_id.as_str()),
-            Effect::TimerScheduled { element_id, .. }
-            | Effect::ElementEntered { element_id }
-            | Effect::ElementCompleted { element_id }
-            | Effect::ElementCancelled { element_id }
-            | Effect::MessageThrown { element_id, .. }
-            | Effect::SignalThrown { element_id, .. }
-            | Effect::IncidentRaised { element_id, .. }
-            | Effect::CommandQueued { element_id, .. } => Some(element_id.as_str()),
-            Effect::Ended { .. } => None,
-        };
-        tx.history(guid, now, e.kind(), element, data.as_deref())?;
-    }
-    flush(&mut elements)?;
-    Ok(queued)
-}
-
-/// The history row kind that holds a run of element events (see `record_effects`).
+/// The history row kind earlier versions wrote for a run of element events. The store now
+/// writes one row per step and expands both kinds when reading (`Store::history`).
 pub(crate) const HISTORY_ELEMENTS: &str = "elements";
 
 /// The handler of a command, `None` for a name the bus does not know.

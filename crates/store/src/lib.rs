@@ -14,6 +14,7 @@
 mod access;
 mod events;
 mod faults;
+mod history;
 mod migrations;
 mod schedule;
 mod webhook_apps;
@@ -24,6 +25,7 @@ pub use access::{TokenRow, UserRow};
 pub use events::{
     Attempt, CustomWebhookRow, DeliveryRow, EventSource, EventSubscriptionRow, NewDelivery,
 };
+pub use history::{StepEvent, StepRow, HISTORY_STEP};
 pub use migrations::SCHEMA_VERSION;
 pub use schedule::{JobRow, NewJob, RunRow, TimerRow};
 pub use webhook_apps::WebhookAppRow;
@@ -168,6 +170,9 @@ impl Store {
                 "NORMAL"
             },
         )?;
+        // Every step runs a dozen cached statements on each connection (transaction control,
+        // instance, history, indexes): room for all of them, so none is parsed twice.
+        conn.set_prepared_statement_cache_capacity(64);
         let mut store = Store { conn };
         migrations::apply(&mut store.conn)?;
         Ok(store)
@@ -182,7 +187,7 @@ impl Store {
 
     /// Starts one write transaction: everything an engine step changes commits together.
     pub fn transaction(&mut self) -> Result<Tx<'_>> {
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        control(&self.conn, "BEGIN IMMEDIATE")?;
         Ok(Tx {
             tx: &self.conn,
             nested: false,
@@ -356,23 +361,6 @@ impl Store {
         }
         Ok(best)
     }
-
-    /// History events of an instance, in the order they happened.
-    pub fn history(&self, guid: &str) -> Result<Vec<HistoryEvent>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, at, kind, element_id, data FROM history WHERE instance_guid = ?1 ORDER BY seq",
-        )?;
-        let rows = stmt.query_map(params![guid], |r| {
-            Ok(HistoryEvent {
-                seq: r.get(0)?,
-                at: r.get(1)?,
-                kind: r.get(2)?,
-                element_id: r.get(3)?,
-                data: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
 }
 
 /// One write transaction, or a savepoint inside one. Dropped without `commit`, it rolls back
@@ -386,12 +374,12 @@ pub struct Tx<'a> {
 impl Drop for Tx<'_> {
     fn drop(&mut self) {
         if self.open {
-            let sql = if self.nested {
-                "ROLLBACK TO baton_step; RELEASE baton_step"
+            if self.nested {
+                let _ = control(self.tx, "ROLLBACK TO baton_step");
+                let _ = control(self.tx, "RELEASE baton_step");
             } else {
-                "ROLLBACK"
-            };
-            let _ = self.tx.execute_batch(sql);
+                let _ = control(self.tx, "ROLLBACK");
+            }
         }
     }
 }
@@ -400,7 +388,7 @@ impl Tx<'_> {
     /// A savepoint inside this transaction: `commit` keeps its writes in the enclosing
     /// transaction, dropping it undoes them and nothing else.
     pub fn savepoint(&self) -> Result<Tx<'_>> {
-        self.tx.execute_batch("SAVEPOINT baton_step")?;
+        control(self.tx, "SAVEPOINT baton_step")?;
         Ok(Tx {
             tx: self.tx,
             nested: true,
@@ -524,32 +512,39 @@ impl Tx<'_> {
         Ok(n > 0)
     }
 
-    /// Appends a history event.
-    pub fn history(
-        &self,
-        guid: &str,
-        at: &str,
-        kind: &str,
-        element_id: Option<&str>,
-        data: Option<&str>,
-    ) -> Result<()> {
-        self.tx
-            .prepare_cached("INSERT INTO history (instance_guid, at, kind, element_id, data) VALUES (?1, ?2, ?3, ?4, ?5)")?
-            .execute(params![guid, at, kind, element_id, data])?;
-        Ok(())
+    /// Rows inserted, updated or deleted on this connection so far (by statements that
+    /// completed): a caller compares two readings to learn whether something was written.
+    pub fn total_changes(&self) -> u64 {
+        self.tx.total_changes()
+    }
+
+    /// Whether the transaction is still open (SQLite rolls it back by itself after some errors,
+    /// such as a full disk).
+    pub fn is_open(&self) -> bool {
+        !self.tx.is_autocommit()
     }
 
     /// Commits (a savepoint: releases it into the enclosing transaction). On an error the
     /// transaction is rolled back when dropped.
     pub fn commit(mut self) -> Result<()> {
-        self.tx.execute_batch(if self.nested {
-            "RELEASE baton_step"
-        } else {
-            "COMMIT"
-        })?;
+        control(
+            self.tx,
+            if self.nested {
+                "RELEASE baton_step"
+            } else {
+                "COMMIT"
+            },
+        )?;
         self.open = false;
         Ok(())
     }
+}
+
+/// Runs a transaction-control statement (BEGIN, SAVEPOINT, RELEASE, COMMIT, ROLLBACK) from the
+/// statement cache: every step runs several, and parsing each anew cost more than its work.
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
 }
 
 fn definition_row(r: &rusqlite::Row, with_xml: bool) -> rusqlite::Result<Definition> {
@@ -623,10 +618,10 @@ pub fn probe_commit_rate(path: &Path, durability: Durability, seconds: f64) -> R
         let started = std::time::Instant::now();
         let mut n = 0u64;
         while started.elapsed().as_secs_f64() < seconds {
-            conn.execute_batch("BEGIN IMMEDIATE")?;
+            control(&conn, "BEGIN IMMEDIATE")?;
             conn.prepare_cached("INSERT INTO probe (v) VALUES (?1)")?
                 .execute(params!["payload"])?;
-            conn.execute_batch("COMMIT")?;
+            control(&conn, "COMMIT")?;
             n += 1;
         }
         n as f64 / started.elapsed().as_secs_f64()

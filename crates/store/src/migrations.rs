@@ -300,10 +300,55 @@ const MIGRATIONS: &[&str] = &[
     // (`Tx::close_callback`); without this index that UPDATE scanned every callback ever
     // registered, so each resume cost time in proportion to the table.
     "CREATE INDEX IF NOT EXISTS callback_task ON callback_registry (parent_instance_id, callback_task_id);",
+    // v9: the write path, made cheaper without changing what is stored or allowed.
+    // - A CHECK of `x IN (three or more values)` makes SQLite build a temporary table on every
+    //   insert and update of the row; the same CHECK written as `x = a OR x = b ...` does not.
+    //   Only the text of the constraints changes (SQLite documents editing the schema text for
+    //   changes that leave the stored rows as they are); `writable_schema = RESET` reloads it.
+    // - history.seq loses AUTOINCREMENT: every insert read and rewrote the table's counter in
+    //   sqlite_sequence. History rows are never deleted, so a new seq is still larger than every
+    //   earlier one.
+    // - The correlation-id index only holds instances that have one.
+    "
+    DROP INDEX instances_correlation;
+    CREATE INDEX instances_correlation ON instances (correlation_id) WHERE correlation_id IS NOT NULL;
+    DELETE FROM sqlite_sequence WHERE name = 'history';
+    PRAGMA writable_schema = ON;
+    UPDATE sqlite_schema SET sql = replace(sql,
+        'CHECK (status IN (''RUNNING'', ''WAITING'', ''COMPLETED'', ''FAILED'', ''CANCELLED''))',
+        'CHECK (status = ''RUNNING'' OR status = ''WAITING'' OR status = ''COMPLETED'' OR status = ''FAILED'' OR status = ''CANCELLED'')')
+        WHERE type = 'table' AND name = 'instances';
+    UPDATE sqlite_schema SET sql = replace(sql,
+        'CHECK (status IN (''Pending'', ''Completed'', ''Failed'', ''Expired''))',
+        'CHECK (status = ''Pending'' OR status = ''Completed'' OR status = ''Failed'' OR status = ''Expired'')')
+        WHERE type = 'table' AND name = 'callback_registry';
+    UPDATE sqlite_schema SET sql = replace(sql,
+        'CHECK (status IN (''Buffered'', ''Correlated'', ''Expired''))',
+        'CHECK (status = ''Buffered'' OR status = ''Correlated'' OR status = ''Expired'')')
+        WHERE type = 'table' AND name = 'message_buffer';
+    UPDATE sqlite_schema SET sql = replace(sql,
+        'CHECK (kind IN (''instance'', ''start'', ''job''))',
+        'CHECK (kind = ''instance'' OR kind = ''start'' OR kind = ''job'')')
+        WHERE type = 'table' AND name = 'timers';
+    UPDATE sqlite_schema SET sql = replace(sql,
+        'CHECK (status IN (''Pending'', ''Delivered'', ''Failed''))',
+        'CHECK (status = ''Pending'' OR status = ''Delivered'' OR status = ''Failed'')')
+        WHERE type = 'table' AND name = 'deliveries';
+    UPDATE sqlite_schema SET sql = replace(sql,
+        'seq           INTEGER PRIMARY KEY AUTOINCREMENT',
+        'seq           INTEGER PRIMARY KEY')
+        WHERE type = 'table' AND name = 'history';
+    PRAGMA writable_schema = RESET;
+    ",
 ];
 
 /// Brings a database up to the newest schema, one transaction per migration.
 pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
+    apply_up_to(conn, MIGRATIONS.len())
+}
+
+/// Applies the migrations up to version `last`.
+fn apply_up_to(conn: &mut Connection, last: usize) -> Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let supported = MIGRATIONS.len() as i64;
     if current > supported {
@@ -312,11 +357,120 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
             supported,
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(last)
+        .skip(current as usize)
+    {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_of(conn: &Connection, table: &str) -> String {
+        conn.query_row(
+            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+            [table],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn version_9_keeps_every_row_and_every_rule_with_cheaper_constraints() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v8.db");
+        let mut conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        apply_up_to(&mut conn, 8).unwrap();
+        conn.execute_batch(
+            "INSERT INTO definitions (process_key, version, bpmn_xml, deployed_at) VALUES ('P', 1, '<x/>', 't');
+             INSERT INTO instances (guid, definition_id, status, state, correlation_id, started_at)
+                 VALUES ('g1', 1, 'WAITING', '{}', 'C-1', 't'), ('g2', 1, 'COMPLETED', '{}', NULL, 't');
+             INSERT INTO history (instance_guid, at, kind) VALUES ('g1', 't', 'a'), ('g1', 't', 'b');",
+        )
+        .unwrap();
+        assert!(schema_of(&conn, "history").contains("AUTOINCREMENT"));
+        apply(&mut conn).unwrap();
+        // The migrating connection itself writes with the new constraint (no temporary table).
+        let ops: Vec<String> = conn
+            .prepare("EXPLAIN UPDATE instances SET status = 'FAILED' WHERE guid = 'g2'")
+            .unwrap()
+            .query_map([], |r| r.get(1))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(!ops.iter().any(|o| o == "OpenEphemeral"), "{ops:?}");
+        drop(conn);
+        // A fresh connection reads the edited schema from the file.
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        let ok: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+        for table in [
+            "instances",
+            "callback_registry",
+            "message_buffer",
+            "timers",
+            "deliveries",
+        ] {
+            // An IN list of two values is compared in place; three or more were the cost.
+            let sql = schema_of(&conn, table);
+            for list in sql.split(" IN (").skip(1) {
+                let items = list.split(')').next().unwrap().matches(',').count() + 1;
+                assert!(items <= 2, "{table}: {sql}");
+            }
+            assert!(sql.contains(" OR "), "{table}: {sql}");
+        }
+        assert!(!schema_of(&conn, "history").contains("AUTOINCREMENT"));
+        // The rules still hold.
+        for bad in [
+            "INSERT INTO instances (guid, definition_id, status, state, started_at) VALUES ('g3', 1, 'SLEEPING', '{}', 't')",
+            "INSERT INTO instances (guid, definition_id, status, state, started_at) VALUES ('g3', 99, 'WAITING', '{}', 't')",
+            "INSERT INTO timers (kind, due_at) VALUES ('other', 't')",
+            "INSERT INTO callback_registry (parent_instance_id, callback_task_id, status, created_at) VALUES ('g1', 'x', 'Done', 't')",
+            "INSERT INTO message_buffer (kind, payload, status, created_at, expires_at) VALUES ('message', '{}', 'Lost', 't', 't')",
+            "INSERT INTO deliveries (id, event_name, payload, url, status, created_at) VALUES ('d', 'e', '{}', 'u', 'Gone', 't')",
+        ] {
+            assert!(conn.execute(bad, []).is_err(), "accepted: {bad}");
+        }
+        conn.execute(
+            "UPDATE instances SET status = 'COMPLETED' WHERE guid = 'g1'",
+            [],
+        )
+        .unwrap();
+        // New history rows come after the old ones.
+        conn.execute(
+            "INSERT INTO history (instance_guid, at, kind) VALUES ('g1', 't', 'c')",
+            [],
+        )
+        .unwrap();
+        let kinds: Vec<String> = conn
+            .prepare("SELECT kind FROM history WHERE instance_guid = 'g1' ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(kinds, ["a", "b", "c"]);
+        // The correlation id is still found through its index.
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT guid FROM instances WHERE correlation_id = ?1 ORDER BY rowid DESC LIMIT 1",
+                ["C-1"],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("instances_correlation"), "{plan}");
+    }
 }

@@ -248,25 +248,28 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Replaces an instance's inbox entries; a task that stays open keeps its `created_at`.
-    pub fn replace_user_tasks(&self, guid: &str, tasks: &[UserTaskRow]) -> Result<()> {
-        let keep: Vec<&str> = tasks.iter().map(|t| t.task_id.as_str()).collect();
-        let mut existing = self
-            .tx
-            .prepare_cached("SELECT task_id FROM user_tasks WHERE instance_guid = ?1")?;
-        let old: Vec<String> = existing
-            .query_map(params![guid], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for id in old.iter().filter(|o| !keep.contains(&o.as_str())) {
+    /// Changes an instance's inbox entries: removes the tasks in `gone`, adds those in `added`
+    /// (a task already there keeps its row and its `created_at`). The caller knows both from
+    /// the state it read and the state it writes, so nothing is read first.
+    pub fn change_user_tasks(
+        &self,
+        guid: &str,
+        gone: &[&str],
+        added: &[&UserTaskRow],
+    ) -> Result<()> {
+        for id in gone {
             self.tx
                 .prepare_cached("DELETE FROM user_tasks WHERE instance_guid = ?1 AND task_id = ?2")?
                 .execute(params![guid, id])?;
+        }
+        if added.is_empty() {
+            return Ok(());
         }
         let mut ins = self.tx.prepare_cached(
             "INSERT OR IGNORE INTO user_tasks (instance_guid, task_id, task_type, name, form_key, responsible_user, responsible_team, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
-        for t in tasks {
+        for t in added {
             ins.execute(params![
                 guid,
                 t.task_id,

@@ -1,6 +1,6 @@
 //! The store on `:memory:` with all migrations, and on a real file across reopen.
 
-use baton_store::{Durability, InstanceRow, Store, StoreError};
+use baton_store::{Durability, InstanceRow, StepEvent, Store, StoreError, HISTORY_STEP};
 use serde_json::json;
 
 const AT: &str = "2026-01-01T00:00:00Z";
@@ -197,6 +197,75 @@ fn a_real_file_keeps_everything_across_reopen_and_history_is_ordered() {
             .collect::<Vec<_>>(),
         ["Start", "Review"]
     );
+}
+
+#[test]
+fn a_step_is_one_history_row_and_reads_back_as_its_events_in_order() {
+    let mut s = Store::open_in_memory().unwrap();
+    let tx = s.transaction().unwrap();
+    let (def, _) = tx.deploy("P", None, "<x/>", &json!({}), AT).unwrap();
+    tx.insert_instance(&instance("g1", def)).unwrap();
+    let event = |kind, element_id, data: Option<&str>| StepEvent {
+        kind,
+        element_id,
+        data: data.map(str::to_string),
+    };
+    // A row an earlier version wrote for a run of element events.
+    tx.history(
+        "g1",
+        AT,
+        "elements",
+        None,
+        Some(r#"[["elementEntered","s"],["elementCompleted","s"]]"#),
+    )
+    .unwrap();
+    tx.history_step(
+        "g1",
+        "2026-01-01T00:00:01Z",
+        &[
+            event(
+                "variablesChanged",
+                None,
+                Some(r#"{"changed":{"a":"x\"y"}}"#),
+            ),
+            event("elementEntered", Some("t"), None),
+            event("taskWaiting", Some("t"), Some(r#"{"type":"taskWaiting"}"#)),
+        ],
+    )
+    .unwrap();
+    tx.history_step("g1", AT, &[]).unwrap();
+    tx.history_step("g1", AT, &[event("ended", None, Some("{}"))])
+        .unwrap();
+    // A list that cannot be read comes back as the row it is.
+    tx.history("g1", AT, HISTORY_STEP, None, Some("not json"))
+        .unwrap();
+    tx.commit().unwrap();
+    let h = s.history("g1").unwrap();
+    let got: Vec<(&str, Option<&str>, Option<&str>)> = h
+        .iter()
+        .map(|e| (e.kind.as_str(), e.element_id.as_deref(), e.data.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("elementEntered", Some("s"), None),
+            ("elementCompleted", Some("s"), None),
+            (
+                "variablesChanged",
+                None,
+                Some(r#"{"changed":{"a":"x\"y"}}"#)
+            ),
+            ("elementEntered", Some("t"), None),
+            ("taskWaiting", Some("t"), Some(r#"{"type":"taskWaiting"}"#)),
+            ("ended", None, Some("{}")),
+            (HISTORY_STEP, None, Some("not json")),
+        ]
+    );
+    // Events of one row share its time and seq; four rows were written.
+    assert_eq!(h[2].at, "2026-01-01T00:00:01Z");
+    assert_eq!(h[4].at, "2026-01-01T00:00:01Z");
+    let seqs: std::collections::BTreeSet<i64> = h.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs.len(), 4);
 }
 
 #[test]
