@@ -433,34 +433,18 @@ impl Runtime {
         let guid = data.instance_guid.as_str();
         self.instance_row(guid)?;
         let rows = self.store().history(guid)?;
-        // Expand the rows that hold runs of element events, and number the events 1, 2, ...
-        let mut events = Vec::with_capacity(rows.len());
-        for row in rows {
-            if row.kind == crate::HISTORY_ELEMENTS {
-                let list: Vec<(String, String)> = row
-                    .data
-                    .as_deref()
-                    .and_then(|d| serde_json::from_str(d).ok())
-                    .unwrap_or_default();
-                for (kind, element) in list {
-                    events.push(c::HistoryEntry {
-                        at: row.at.clone(),
-                        kind,
-                        element_id: Some(element),
-                        data: None,
-                        seq: 0,
-                    });
-                }
-            } else {
-                events.push(c::HistoryEntry {
-                    at: row.at,
-                    kind: row.kind,
-                    element_id: row.element_id,
-                    data: row.data,
-                    seq: 0,
-                });
-            }
-        }
+        // The store expands rows that hold a whole step into one entry per event; number
+        // them 1, 2, ...
+        let mut events: Vec<c::HistoryEntry> = rows
+            .into_iter()
+            .map(|row| c::HistoryEntry {
+                at: row.at,
+                kind: row.kind,
+                element_id: row.element_id,
+                data: row.data,
+                seq: 0,
+            })
+            .collect();
         for (i, e) in events.iter_mut().enumerate() {
             e.seq = i as i64 + 1;
         }

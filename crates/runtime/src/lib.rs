@@ -739,10 +739,6 @@ impl Runtime {
     }
 }
 
-/// The history row kind earlier versions wrote for a run of element events. The store now
-/// writes one row per step and expands both kinds when reading (`Store::history`).
-pub(crate) const HISTORY_ELEMENTS: &str = "elements";
-
 /// The handler of a command, `None` for a name the bus does not know.
 #[allow(unused_variables)]
 fn handler(cmd: &str) -> Option<Handler> {

@@ -2,10 +2,9 @@
 //!
 //! The engine's instance state does not keep the walk (it would grow with every turn of a
 //! loop, and the state is rewritten on every step). Every step's `ElementEntered` effects are
-//! already in the history, in order: in rows of kind `elements` (a JSON list of
-//! `[kind, elementId]`, see `record_effects`) and, in histories written before those rows
-//! existed, in single rows of kind `elementEntered`. The path is the entered element ids in
-//! history order, every visit included, the same list the engine kept before.
+//! already in the history, in order; `Store::history` expands the rows that hold a whole step
+//! (or a run of element events) into one entry per event. The path is the entered element ids
+//! in history order, every visit included, the same list the engine kept before.
 
 use baton_store::{Store, StoreError};
 
@@ -16,18 +15,7 @@ const ENTERED: &str = "elementEntered";
 pub(crate) fn walked(store: &Store, guid: &str) -> Result<Vec<String>, StoreError> {
     let mut path = Vec::new();
     for row in store.history(guid)? {
-        if row.kind == crate::HISTORY_ELEMENTS {
-            let list: Vec<(String, String)> = row
-                .data
-                .as_deref()
-                .and_then(|d| serde_json::from_str(d).ok())
-                .unwrap_or_default();
-            path.extend(
-                list.into_iter()
-                    .filter(|(kind, _)| kind == ENTERED)
-                    .map(|(_, element)| element),
-            );
-        } else if row.kind == ENTERED {
+        if row.kind == ENTERED {
             path.extend(row.element_id);
         }
     }
