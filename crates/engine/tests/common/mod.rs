@@ -2,7 +2,8 @@
 #![allow(dead_code)]
 
 use baton_engine::{parse, Clock, Ctx, Effect, Engine, Event, Instance, User, VirtualClock};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
+use std::path::PathBuf;
 
 pub const NS: &str = r#"xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:custom="http://baton.dev/schema/custom" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance""#;
 
@@ -135,4 +136,99 @@ pub fn model_with(decls: &str, body: &str) -> String {
     format!(
         r#"<?xml version="1.0"?><bpmn:definitions {NS} id="d">{decls}<bpmn:process id="p" isExecutable="true">{body}</bpmn:process></bpmn:definitions>"#
     )
+}
+
+// ----- Camunda 7 corpus (camunda_conformance.rs, camunda_compensation.rs) -------------------
+
+pub fn corpus(rel: &str) -> Option<String> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/camunda7/bpmn")
+        .join(rel);
+    match std::fs::read_to_string(&p) {
+        Ok(t) => Some(t),
+        Err(_) => {
+            println!("skipped: ../shared/corpora/camunda7 not found ({rel})");
+            None
+        }
+    }
+}
+
+pub struct Run {
+    pub engine: Engine,
+    pub clock: VirtualClock,
+    pub inst: Instance,
+    pub effects: Vec<Effect>,
+}
+
+impl Run {
+    pub fn start(xml: &str, vars: Value) -> Run {
+        Run::start_files(&[xml], None, vars)
+    }
+    /// Several files (a caller and its callees) and the process to start.
+    pub fn start_files(xmls: &[&str], process: Option<&str>, vars: Value) -> Run {
+        let files: Vec<(String, &str)> = xmls
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (format!("f{i}.bpmn"), *x))
+            .collect();
+        let refs: Vec<(&str, &str)> = files.iter().map(|(n, x)| (n.as_str(), *x)).collect();
+        let (engine, _) = Engine::new(parse(&refs).expect("parses")).expect("valid");
+        let clock = VirtualClock::new(VirtualClock::default_start());
+        let ctx = Ctx {
+            clock: &clock,
+            user: None,
+            enforce_access: false,
+            bus: None,
+        };
+        let (inst, effects) = engine
+            .start(process, vars.as_object().cloned().unwrap_or_default(), &ctx)
+            .expect("starts");
+        Run {
+            engine,
+            clock,
+            inst,
+            effects,
+        }
+    }
+    pub fn apply(&mut self, e: Event) -> Result<(), String> {
+        let ctx = Ctx {
+            clock: &self.clock,
+            user: None,
+            enforce_access: false,
+            bus: None,
+        };
+        let eff = self
+            .engine
+            .apply(&mut self.inst, e, &ctx)
+            .map_err(|e| e.to_string())?;
+        self.effects.extend(eff);
+        Ok(())
+    }
+    /// Names of the waiting user tasks, sorted (Camunda's tests assert task names).
+    pub fn task_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .engine
+            .waiting(&self.inst)
+            .into_iter()
+            .filter(|w| w.task_type == "userTask")
+            .map(|w| w.name.unwrap_or(w.task_id))
+            .collect();
+        v.sort();
+        v
+    }
+    pub fn complete(&mut self, task_id: &str) {
+        self.apply(Event::CompleteTask {
+            task_id: Some(task_id.into()),
+            data: json!({}),
+        })
+        .expect("completes");
+    }
+    pub fn advance_secs(&mut self, secs: i64) {
+        let target = self.clock.now() + jiff::SignedDuration::from_secs(secs);
+        while let Some(due) = self.engine.next_timer(&self.inst).filter(|d| *d <= target) {
+            self.clock.set(due);
+            self.apply(Event::TimersDue).unwrap();
+        }
+        self.clock.set(target);
+    }
 }
