@@ -33,7 +33,7 @@ fn complete_n(r: &mut Run, task_id: &str, times: usize) {
         waiting_ids(r)
     );
     for _ in 0..times {
-        r.complete(task_id);
+        r.submit(task_id);
     }
 }
 
@@ -76,17 +76,17 @@ fn compensate_subprocess_inside_subprocess() {
     };
     no_compensation_problem(&xml);
     let mut r = Run::start(&xml, json!({}));
-    r.complete("bookHotel");
-    r.complete("bookFlight");
-    r.complete("throwCompensation");
+    r.submit("bookHotel");
+    r.submit("bookFlight");
+    r.submit("throwCompensation");
     assert_eq!(r.task_names(), ["Cancel Flight", "Cancel Hotel"]);
-    r.complete("undoBookHotel");
+    r.submit("undoBookHotel");
     assert_eq!(
         r.inst.status,
         Status::Waiting,
         "the throw waits for every handler"
     );
-    r.complete("undoBookFlight");
+    r.submit("undoBookFlight");
     assert_eq!(r.inst.status, Status::Completed);
 }
 
@@ -101,11 +101,11 @@ fn compensate_activity_in_subprocess() {
     };
     no_compensation_problem(&xml);
     let mut r = Run::start(&xml, json!({}));
-    r.complete("scopeTask");
-    r.complete("beforeCompensate");
+    r.submit("scopeTask");
+    r.submit("beforeCompensate");
     assert_eq!(waiting_ids(&r), ["undoScopeTask"]);
-    r.complete("undoScopeTask");
-    r.complete("beforeEnd");
+    r.submit("undoScopeTask");
+    r.submit("beforeEnd");
     assert_eq!(r.inst.status, Status::Completed);
 }
 
@@ -119,12 +119,12 @@ fn compensate_activity_in_concurrent_subprocess() {
     };
     no_compensation_problem(&xml);
     let mut r = Run::start(&xml, json!({}));
-    r.complete("scopeTask");
-    r.complete("outerTask");
-    r.complete("beforeCompensate");
+    r.submit("scopeTask");
+    r.submit("outerTask");
+    r.submit("beforeCompensate");
     assert_eq!(waiting_ids(&r), ["undoScopeTask"]);
-    r.complete("undoScopeTask");
-    r.complete("beforeEnd");
+    r.submit("undoScopeTask");
+    r.submit("beforeEnd");
     assert_eq!(r.inst.status, Status::Completed);
 }
 
@@ -140,8 +140,8 @@ fn compensate_subprocess_with_boundary_event() {
     no_compensation_problem(&xml);
     let mut r = Run::start(&xml, json!({}));
     assert_eq!(waiting_ids(&r), ["undoSubprocess"]);
-    r.complete("undoSubprocess");
-    r.complete("beforeEnd");
+    r.submit("undoSubprocess");
+    r.submit("beforeEnd");
     assert_eq!(r.inst.status, Status::Completed);
 }
 
@@ -156,11 +156,11 @@ fn subprocess_as_compensation_handler() {
     };
     no_compensation_problem(&xml);
     let mut r = Run::start(&xml, json!({}));
-    r.complete("activity");
+    r.submit("activity");
     assert_eq!(waiting_ids(&r), ["subProcessTask"]);
-    r.complete("subProcessTask");
+    r.submit("subProcessTask");
     assert_eq!(waiting_ids(&r), ["beforeEnd"]);
-    r.complete("beforeEnd");
+    r.submit("beforeEnd");
     assert_eq!(r.inst.status, Status::Completed);
 }
 
@@ -213,7 +213,7 @@ fn concurrent_multi_instance_activity_is_not_compensated_before_it_completes() {
     complete_n(&mut r, "bookHotel", 4);
     complete_with(&mut r, "parallelTask", json!({"accept": false}));
     assert!(!waiting_ids(&r).contains(&"undoBookHotel".to_string()));
-    r.complete("bookHotel");
+    r.submit("bookHotel");
     assert_eq!(r.inst.status, Status::Completed);
 }
 
@@ -230,8 +230,8 @@ fn concurrent_multi_instance_subprocess_is_not_compensated_before_it_completes()
     complete_n(&mut r, "bookHotel", 4);
     complete_with(&mut r, "parallelTask", json!({"accept": false}));
     assert!(!waiting_ids(&r).contains(&"undoBookHotel".to_string()));
-    r.complete("bookHotel");
-    r.complete("beforeEnd");
+    r.submit("bookHotel");
+    r.submit("beforeEnd");
     assert_eq!(r.inst.status, Status::Completed);
 }
 
@@ -245,7 +245,7 @@ fn compensation_end_event_compensates_each_multi_instance_subprocess_instance() 
     no_compensation_problem(&xml);
     let mut r = Run::start(&xml, json!({}));
     complete_n(&mut r, "bookHotel", 5);
-    r.complete("throwCompensation");
+    r.submit("throwCompensation");
     assert_eq!(waiting_ids(&r), vec!["undoBookHotel"; 5]);
     assert_eq!(r.inst.status, Status::Waiting);
     complete_n(&mut r, "undoBookHotel", 5);
@@ -261,15 +261,15 @@ fn compensation_event_subprocess_with_scope() {
     };
     no_compensation_problem(&xml);
     let mut r = Run::start(&xml, json!({}));
-    r.complete("bookFlight");
-    r.complete("bookHotel");
+    r.submit("bookFlight");
+    r.submit("bookHotel");
     complete_with(&mut r, "validateBooking", json!({"valid": false}));
     assert_eq!(r.task_names(), ["Cancel Flight"]);
-    r.complete("cancelFlight");
+    r.submit("cancelFlight");
     assert_eq!(r.task_names(), ["Cancel Hotel"]);
-    r.complete("cancelHotel");
+    r.submit("cancelHotel");
     assert_eq!(r.task_names(), ["Update Customer Record"]);
-    r.complete("updateCustomerRecord");
+    r.submit("updateCustomerRecord");
     assert_eq!(r.inst.status, Status::Completed);
 }
 
@@ -284,11 +284,11 @@ fn compensation_event_subprocess_with_activity_ref() {
     };
     no_compensation_problem(&xml);
     let mut r = Run::start(&xml, json!({}));
-    r.complete("bookHotel");
-    r.complete("bookFlight");
+    r.submit("bookHotel");
+    r.submit("bookFlight");
     complete_with(&mut r, "validateBooking", json!({"valid": false}));
     assert_eq!(r.task_names(), ["Cancel Hotel"]);
-    r.complete("cancelHotel");
+    r.submit("cancelHotel");
     assert_eq!(r.inst.status, Status::Completed);
     assert_eq!(entered(&r, "cancelFlight"), 0);
 }
@@ -303,10 +303,10 @@ fn compensate_sequential_multi_instance_subprocess_with_compensation_event_subpr
     };
     no_compensation_problem(&xml);
     let mut r = Run::start(&xml, json!({"flights": ["STS-14", "STS-28"]}));
-    r.complete("bookFlight");
-    r.complete("bookHotel");
-    r.complete("bookFlight");
-    r.complete("bookHotel");
+    r.submit("bookFlight");
+    r.submit("bookHotel");
+    r.submit("bookFlight");
+    r.submit("bookHotel");
     complete_with(&mut r, "validateBooking", json!({"valid": false}));
     complete_n(&mut r, "cancelFlight", 2);
     complete_n(&mut r, "cancelHotel", 2);
@@ -343,13 +343,13 @@ fn compensation_event_subprocess_without_boundary_events() {
     };
     no_compensation_problem(&xml);
     let mut r = Run::start(&xml, json!({}));
-    r.complete("bookHotel");
-    r.complete("bookFlight");
-    r.complete("throwCompensation");
+    r.submit("bookHotel");
+    r.submit("bookFlight");
+    r.submit("throwCompensation");
     assert_eq!(r.task_names(), ["Cancel Flight"]);
-    r.complete("undoBookFlight");
+    r.submit("undoBookFlight");
     assert_eq!(r.task_names(), ["Cancel Hotel"]);
-    r.complete("undoBookHotel");
+    r.submit("undoBookHotel");
     assert_eq!(r.inst.status, Status::Completed);
 }
 
@@ -364,13 +364,13 @@ fn compensation_event_subprocess_rethrows_compensation() {
     };
     no_compensation_problem(&xml);
     let mut r = Run::start(&xml, json!({}));
-    r.complete("bookHotel");
-    r.complete("bookFlight");
-    r.complete("throwCompensation");
+    r.submit("bookHotel");
+    r.submit("bookFlight");
+    r.submit("throwCompensation");
     assert_eq!(r.task_names(), ["Cancel Hotel"]);
-    r.complete("undoBookHotel");
+    r.submit("undoBookHotel");
     assert_eq!(r.task_names(), ["Cancel Flight"]);
-    r.complete("undoBookFlight");
+    r.submit("undoBookFlight");
     assert_eq!(r.inst.status, Status::Completed);
 }
 
@@ -385,11 +385,11 @@ fn compensation_event_subprocess_consumes_compensation() {
     };
     no_compensation_problem(&xml);
     let mut r = Run::start(&xml, json!({}));
-    r.complete("bookHotel");
-    r.complete("bookFlight");
-    r.complete("throwCompensation");
+    r.submit("bookHotel");
+    r.submit("bookFlight");
+    r.submit("throwCompensation");
     assert_eq!(r.task_names(), ["Cancel Hotel"]);
-    r.complete("undoBookHotel");
+    r.submit("undoBookHotel");
     assert_eq!(r.inst.status, Status::Completed);
     assert_eq!(entered(&r, "undoBookFlight"), 0);
 }
@@ -405,11 +405,11 @@ fn pending_compensation_does_not_keep_the_process_alive() {
     };
     no_compensation_problem(&xml);
     let mut r = Run::start(&xml, json!({}));
-    r.complete("innerTask");
+    r.submit("innerTask");
     assert_eq!(waiting_ids(&r), ["task1", "task2"]);
-    r.complete("task1");
+    r.submit("task1");
     assert_eq!(waiting_ids(&r), ["task2"]);
-    r.complete("task2");
+    r.submit("task2");
     assert_eq!(r.inst.status, Status::Completed);
 }
 
@@ -423,9 +423,9 @@ fn completed_transaction_leaves_no_compensation_running() {
         return;
     };
     let mut r = Run::start(&xml, json!({}));
-    r.complete("innerTask");
+    r.submit("innerTask");
     assert_eq!(waiting_ids(&r), ["task"]);
-    r.complete("task");
+    r.submit("task");
     assert_eq!(r.inst.status, Status::Completed);
 }
 

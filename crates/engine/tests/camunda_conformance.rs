@@ -120,7 +120,7 @@ fn simple_subprocess() {
     };
     let mut r = Run::start(&xml, json!({}));
     assert_eq!(r.task_names(), ["Task in subprocess"]);
-    r.complete("subProcessTask");
+    r.submit("subProcessTask");
     assert_eq!(r.inst.status, Status::Completed);
 }
 
@@ -134,7 +134,7 @@ fn parallel_multi_instance_user_tasks() {
     let mut r = Run::start(&xml, json!({}));
     assert_eq!(r.engine.waiting(&r.inst).len(), 3);
     for _ in 0..3 {
-        r.complete("miTasks");
+        r.submit("miTasks");
     }
     assert_eq!(r.inst.status, Status::Completed);
 }
@@ -150,10 +150,10 @@ fn multiple_timers_on_user_task_earliest_wins() {
     };
     let mut r = Run::start(&xml, json!({}));
     assert_eq!(r.task_names(), ["First Task"]);
-    r.advance_secs(3600 + 5);
+    r.advance(3600 + 5);
     assert_eq!(r.task_names(), ["Third Task"]);
     assert_eq!(r.engine.next_timer(&r.inst), None);
-    r.complete("thirdTask");
+    r.submit("thirdTask");
     assert_eq!(r.inst.status, Status::Completed);
 }
 
@@ -244,7 +244,7 @@ fn error_on_embedded_subprocess_is_caught_by_boundary() {
     };
     let mut r = Run::start(&xml, json!({}));
     assert_eq!(r.task_names(), ["subprocessTask"]);
-    r.complete("subprocessTask");
+    r.submit("subprocessTask");
     assert_eq!(r.task_names(), ["task after catching the error"]);
 }
 
@@ -259,11 +259,11 @@ fn deeply_nested_error_is_caught_by_the_matching_boundary() {
     };
     let mut r = Run::start(&xml, json!({"input": 1}));
     assert_eq!(r.task_names(), ["Nested task"]);
-    r.complete("taskInSubprocess");
+    r.submit("taskInSubprocess");
     assert_eq!(r.inst.status, Status::Completed);
 
     let mut r = Run::start(&xml, json!({"input": 2}));
-    r.complete("taskInSubprocess");
+    r.submit("taskInSubprocess");
     assert_eq!(r.task_names(), ["task after catch"]);
 }
 
@@ -302,11 +302,11 @@ fn single_boundary_message_event() {
         .map(|w| w.task_id)
         .collect();
     assert_eq!(w, ["taskAfterMessage"]);
-    r.complete("taskAfterMessage");
+    r.submit("taskAfterMessage");
     assert_eq!(r.inst.status, Status::Completed);
 
     let mut r = Run::start(&xml, json!({}));
-    r.complete("task");
+    r.submit("task");
     let w: Vec<String> = r
         .engine
         .waiting(&r.inst)
@@ -345,13 +345,13 @@ fn non_interrupting_message_event_subprocess_in_embedded_subprocess() {
         .collect();
     w.sort();
     assert_eq!(w, ["eventSubProcessTask", "task"]);
-    r.complete("task");
+    r.submit("task");
     assert_eq!(
         r.inst.status,
         Status::Waiting,
         "the event sub-process keeps the scope alive"
     );
-    r.complete("eventSubProcessTask");
+    r.submit("eventSubProcessTask");
     assert_eq!(r.inst.status, Status::Completed);
 }
 
@@ -367,7 +367,7 @@ fn terminate_end_event_ends_the_whole_process() {
         r.task_names(),
         ["check before end", "check before termination"]
     );
-    r.complete("preTerminateTask");
+    r.submit("preTerminateTask");
     assert_eq!(r.inst.status, Status::Completed);
     assert!(r.task_names().is_empty());
 }
@@ -381,7 +381,7 @@ fn terminate_in_subprocess_ends_only_the_subprocess() {
     let mut r = Run::start(&xml, json!({}));
     assert_eq!(r.inst.status, Status::Waiting);
     assert_eq!(r.task_names(), ["check before normal end"]);
-    r.complete("preNormalEnd");
+    r.submit("preNormalEnd");
     assert_eq!(r.inst.status, Status::Completed);
 }
 
@@ -402,7 +402,7 @@ fn terminate_in_called_process_ends_only_the_call() {
     );
     assert_eq!(r.inst.status, Status::Waiting);
     assert_eq!(r.task_names(), ["check before end"]);
-    r.complete("preNormalEnd");
+    r.submit("preNormalEnd");
     assert_eq!(r.inst.status, Status::Completed);
 }
 
@@ -421,8 +421,8 @@ fn link_events_jump_between_parts_of_the_diagram() {
             .collect::<Vec<_>>()
     };
     assert_eq!(w(&r), ["waitAfterLink1"]);
-    r.complete("waitAfterLink1");
+    r.submit("waitAfterLink1");
     assert_eq!(w(&r), ["waitAfterLink2"]);
-    r.complete("waitAfterLink2");
+    r.submit("waitAfterLink2");
     assert_eq!(r.inst.status, Status::Completed);
 }

@@ -29,7 +29,18 @@ impl H {
         Self::try_start(xml, v).unwrap_or_else(|e| panic!("start failed: {e}"))
     }
     pub fn try_start(xml: &str, v: Value) -> Result<H, String> {
-        let dep = parse(&[("test.bpmn", xml)]).map_err(|e| e.to_string())?;
+        Self::try_start_files(&[xml], None, v)
+    }
+    /// Several files (a caller and its callees) and the process to start (None: the only
+    /// executable one).
+    pub fn try_start_files(xmls: &[&str], process: Option<&str>, v: Value) -> Result<H, String> {
+        let names: Vec<String> = (0..xmls.len()).map(|i| format!("test{i}.bpmn")).collect();
+        let files: Vec<(&str, &str)> = names
+            .iter()
+            .map(String::as_str)
+            .zip(xmls.iter().copied())
+            .collect();
+        let dep = parse(&files).map_err(|e| e.to_string())?;
         let (engine, _) = Engine::new(dep).map_err(|p| format!("invalid model: {p:?}"))?;
         let clock = VirtualClock::new(VirtualClock::default_start());
         let ctx = Ctx {
@@ -39,7 +50,7 @@ impl H {
             bus: None,
         };
         let (inst, effects) = engine
-            .start(None, vars(v), &ctx)
+            .start(process, vars(v), &ctx)
             .map_err(|e| e.to_string())?;
         Ok(H {
             engine,
@@ -153,56 +164,12 @@ pub fn corpus(rel: &str) -> Option<String> {
     }
 }
 
-pub struct Run {
-    pub engine: Engine,
-    pub clock: VirtualClock,
-    pub inst: Instance,
-    pub effects: Vec<Effect>,
-}
+/// The same harness by the name the Camunda conformance tests use.
+pub type Run = H;
 
-impl Run {
-    pub fn start(xml: &str, vars: Value) -> Run {
-        Run::start_files(&[xml], None, vars)
-    }
-    /// Several files (a caller and its callees) and the process to start.
-    pub fn start_files(xmls: &[&str], process: Option<&str>, vars: Value) -> Run {
-        let files: Vec<(String, &str)> = xmls
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (format!("f{i}.bpmn"), *x))
-            .collect();
-        let refs: Vec<(&str, &str)> = files.iter().map(|(n, x)| (n.as_str(), *x)).collect();
-        let (engine, _) = Engine::new(parse(&refs).expect("parses")).expect("valid");
-        let clock = VirtualClock::new(VirtualClock::default_start());
-        let ctx = Ctx {
-            clock: &clock,
-            user: None,
-            enforce_access: false,
-            bus: None,
-        };
-        let (inst, effects) = engine
-            .start(process, vars.as_object().cloned().unwrap_or_default(), &ctx)
-            .expect("starts");
-        Run {
-            engine,
-            clock,
-            inst,
-            effects,
-        }
-    }
-    pub fn apply(&mut self, e: Event) -> Result<(), String> {
-        let ctx = Ctx {
-            clock: &self.clock,
-            user: None,
-            enforce_access: false,
-            bus: None,
-        };
-        let eff = self
-            .engine
-            .apply(&mut self.inst, e, &ctx)
-            .map_err(|e| e.to_string())?;
-        self.effects.extend(eff);
-        Ok(())
+impl H {
+    pub fn start_files(xmls: &[&str], process: Option<&str>, v: Value) -> H {
+        Self::try_start_files(xmls, process, v).unwrap_or_else(|e| panic!("start failed: {e}"))
     }
     /// Names of the waiting user tasks, sorted (Camunda's tests assert task names).
     pub fn task_names(&self) -> Vec<String> {
@@ -216,19 +183,12 @@ impl Run {
         v.sort();
         v
     }
-    pub fn complete(&mut self, task_id: &str) {
+    /// Completes a user task with no data, expecting the engine to accept it.
+    pub fn submit(&mut self, task_id: &str) {
         self.apply(Event::CompleteTask {
             task_id: Some(task_id.into()),
             data: json!({}),
         })
         .expect("completes");
-    }
-    pub fn advance_secs(&mut self, secs: i64) {
-        let target = self.clock.now() + jiff::SignedDuration::from_secs(secs);
-        while let Some(due) = self.engine.next_timer(&self.inst).filter(|d| *d <= target) {
-            self.clock.set(due);
-            self.apply(Event::TimersDue).unwrap();
-        }
-        self.clock.set(target);
     }
 }
