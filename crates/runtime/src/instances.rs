@@ -65,11 +65,36 @@ impl Runtime {
         let forms = Value::Object(data.forms.unwrap_or_default());
         let name = data.name.as_deref();
         let mut warnings = warnings;
+        let (id, version) =
+            self.commit_definition(&key, name, xml, &forms, engine, &mut warnings)?;
+        output(
+            "Process definition deployed",
+            &c::DeployProcessDefinitionOutput {
+                process_definition_id: id,
+                process_key: key,
+                version,
+                warnings: warnings.iter().map(Problem::from).collect(),
+            },
+        )
+    }
+
+    /// Stores a definition of `key` (the next version), schedules its timer start events
+    /// (their warnings added to `warnings`) and makes its engine the latest for the key.
+    /// Answers its id and version.
+    pub(crate) fn commit_definition(
+        &self,
+        key: &str,
+        name: Option<&str>,
+        xml: &str,
+        forms: &Value,
+        engine: Engine,
+        warnings: &mut Vec<baton_engine::Problem>,
+    ) -> Result<(i64, i64), Error> {
         let ((id, version), earliest) = {
             let mut store = self.writer();
             let tx = store.transaction()?;
-            let r = tx.deploy(&key, name, xml, &forms, &self.now())?;
-            let (timer_warnings, earliest) = self.schedule_starts(&tx, &engine, r.0, &key)?;
+            let r = tx.deploy(key, name, xml, forms, &self.now())?;
+            let (timer_warnings, earliest) = self.schedule_starts(&tx, &engine, r.0, key)?;
             warnings.extend(timer_warnings);
             tx.commit()?;
             (r, earliest)
@@ -82,16 +107,8 @@ impl Runtime {
         self.latest
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key.clone(), id);
-        output(
-            "Process definition deployed",
-            &c::DeployProcessDefinitionOutput {
-                process_definition_id: id,
-                process_key: key,
-                version,
-                warnings: warnings.iter().map(Problem::from).collect(),
-            },
-        )
+            .insert(key.to_string(), id);
+        Ok((id, version))
     }
 
     /// ValidateProcessDefinitionQuery: what `baton lint --json` says about a model text, without
@@ -250,8 +267,33 @@ impl Runtime {
         caller: &Caller,
         extra: Extra,
     ) -> Result<(String, Arc<Engine>, Instance), Error> {
+        self.start_process_instance(
+            def,
+            None,
+            start_event,
+            vars,
+            business_key,
+            correlation_id,
+            caller,
+            extra,
+        )
+    }
+
+    /// As `start_instance`, for a named `process` of the definition (None: its default one).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn start_process_instance(
+        &self,
+        def: i64,
+        process: Option<&str>,
+        start_event: Option<&str>,
+        vars: serde_json::Map<String, Value>,
+        business_key: Option<String>,
+        correlation_id: Option<String>,
+        caller: &Caller,
+        extra: Extra,
+    ) -> Result<(String, Arc<Engine>, Instance), Error> {
         let engine = self.engine(def)?;
-        let (inst, effects) = engine.start_at(None, start_event, vars, &self.ctx(caller))?;
+        let (inst, effects) = engine.start_at(process, start_event, vars, &self.ctx(caller))?;
         let row = InstanceRow {
             // Time-ordered (UUID v7): new instances' index entries land next to each other,
             // so a group commit touches a few index pages instead of one per instance.

@@ -19,10 +19,9 @@
 //! duplicates and timers. The report and the `expect` checks read GetProcessInstanceByIdQuery
 //! (path from the history, variables, waits, incidents).
 
-use crate::{Caller, Error, Extra, Indexed, Reply, Runtime, Target};
+use crate::{Caller, Error, Extra, Reply, Runtime};
 use baton_engine::sim::{json_equal, Action, Expect, Scenario, Step};
 use baton_engine::{Clock, Engine, Event, User, VirtualClock};
-use baton_store::InstanceRow;
 use jiff::Timestamp;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -490,23 +489,8 @@ impl Runtime {
                 .ok_or_else(|| Error::field("bpmnXml", "no executable process".into()))?,
         };
         let xml = files.first().map(|f| f.1).unwrap_or_default();
-        let (id, earliest) = {
-            let mut store = self.writer();
-            let tx = store.transaction()?;
-            let (id, _) = tx.deploy(&key, None, xml, &json!({}), &self.now())?;
-            let (_, earliest) = self.schedule_starts(&tx, &engine, id, &key)?;
-            tx.commit()?;
-            (id, earliest)
-        };
-        self.wake_for(earliest.as_deref());
-        self.engines
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, Arc::new(engine));
-        self.latest
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, id);
+        let (id, _) =
+            self.commit_definition(&key, None, xml, &json!({}), engine, &mut Vec::new())?;
         Ok(id)
     }
 
@@ -519,26 +503,13 @@ impl Runtime {
         vars: Map<String, Value>,
         caller: &Caller,
     ) -> Result<String, Error> {
-        let engine = self.engine(def)?;
-        let (inst, effects) = engine.start_at(Some(process), None, vars, &self.ctx(caller))?;
-        let row = InstanceRow {
-            instance_guid: uuid::Uuid::new_v4().to_string(),
-            process_definition_id: def,
-            status: String::new(),
-            state: String::new(),
-            business_key: None,
-            correlation_id: None,
-            started_at: self.now(),
-            ended_at: None,
-            rev: 0,
-        };
-        let guid = row.instance_guid.clone();
-        self.persist(
-            Target::Insert(row),
-            engine,
-            inst,
-            effects,
-            Indexed::default(),
+        let (guid, _, _) = self.start_process_instance(
+            def,
+            Some(process),
+            None,
+            vars,
+            None,
+            None,
             caller,
             Extra::None,
         )?;
