@@ -169,7 +169,7 @@ impl Simulation {
     /// the runtime's answer, saying where the instance stands when it has ended.
     pub fn step(&self, guid: &str, step: &Step) -> Result<(), String> {
         self.apply(guid, step).map_err(|e| match self.status(guid) {
-            Ok(s) if ended(&s) && !e.contains(&s) => format!("{e} (the instance is {s})"),
+            Ok(s) if stopped(&s) && !e.contains(&s) => format!("{e} (the instance is {s})"),
             _ => e,
         })
     }
@@ -186,7 +186,7 @@ impl Simulation {
                 )
                 .map(drop)
                 .map_err(|e| match self.status(guid) {
-                    Ok(s) if ended(&s) => {
+                    Ok(s) if stopped(&s) => {
                         format!("task '{task}' is not waiting: the instance is {s}")
                     }
                     _ => e,
@@ -366,7 +366,8 @@ fn list(v: &Value) -> &[Value] {
     v.as_array().map(Vec::as_slice).unwrap_or_default()
 }
 
-fn ended(status: &str) -> bool {
+/// The instance takes no step in this state: ended, or FAILED until its incident is retried.
+fn stopped(status: &str) -> bool {
     matches!(status, "COMPLETED" | "CANCELLED" | "FAILED")
 }
 
