@@ -16,20 +16,117 @@
 
 use crate::{Error, Runtime};
 use baton_store::{Store, Tx};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::Thread;
 
 type Run = Box<dyn FnMut(&Tx) -> Result<(), Error> + Send>;
 
-pub(crate) struct Job {
+struct Job {
     run: Run,
     /// Whether `run` may be called again after a rollback (see the module's comment).
     again: bool,
-    done: mpsc::Sender<Result<(), Error>>,
+    done: Answer,
+}
+
+/// The answer side of a job's `Signal`. A job dropped unanswered (a panic in a batch) answers
+/// that its write was lost, so its thread does not wait for ever.
+struct Answer(Arc<Signal>);
+
+impl Answer {
+    fn send(&self, r: Result<(), Error>) {
+        self.0.send(r);
+    }
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        if !self.0.is_done() {
+            self.0.send(Err(Error::internal("the write was lost")));
+        }
+    }
 }
 
 /// The most jobs one COMMIT carries.
 const MAX_BATCH: usize = 512;
+
+/// The most batches one thread commits in a row before it hands the lead on (its own command
+/// waits meanwhile, so this bounds how long the lead delays it).
+const MAX_RUN: usize = 8;
+
+/// The queue of write jobs and whether a thread leads (runs batches). A leader commits the
+/// queued jobs, wakes exactly the threads whose jobs it committed, and goes on with the next
+/// batch while jobs wait (at most `MAX_RUN` batches), then hands the lead to the thread of the
+/// oldest waiting job. A thread that waits is woken once: with its answer, or to lead.
+#[derive(Default)]
+pub(crate) struct Commits {
+    queue: Mutex<Queue>,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Job>,
+    leading: bool,
+}
+
+const WAITING: u8 = 0;
+const DONE: u8 = 1;
+const LEAD: u8 = 2;
+
+/// How a waiting thread hears of its job: the answer once committed, or that it now leads.
+/// Only the thread that waits parks; `unpark` costs a system call only when it is parked.
+struct Signal {
+    state: AtomicU8,
+    answer: Mutex<Option<Result<(), Error>>>,
+    thread: Thread,
+}
+
+impl Signal {
+    fn new() -> Arc<Signal> {
+        Arc::new(Signal {
+            state: AtomicU8::new(WAITING),
+            answer: Mutex::new(None),
+            thread: std::thread::current(),
+        })
+    }
+
+    fn send(&self, r: Result<(), Error>) {
+        *self.answer.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+        self.state.store(DONE, Ordering::Release);
+        self.thread.unpark();
+    }
+
+    fn lead(&self) {
+        self.state.store(LEAD, Ordering::Release);
+        self.thread.unpark();
+    }
+
+    /// Waits until the job is answered (`Some`) or this thread is to lead (`None`).
+    fn wait(&self) -> Option<Result<(), Error>> {
+        loop {
+            match self.state.load(Ordering::Acquire) {
+                DONE => return Some(self.take()),
+                LEAD => {
+                    self.state.store(WAITING, Ordering::Relaxed);
+                    return None;
+                }
+                _ => std::thread::park(),
+            }
+        }
+    }
+
+    fn take(&self) -> Result<(), Error> {
+        self.answer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_else(|| Err(Error::internal("the write was lost")))
+    }
+
+    fn is_done(&self) -> bool {
+        self.state.load(Ordering::Acquire) == DONE
+    }
+}
 
 impl Runtime {
     /// Runs `f` in a write transaction, possibly together with other commands' writes, and
@@ -61,55 +158,80 @@ impl Runtime {
     ) -> Result<T, Error> {
         let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
         let out = slot.clone();
-        let (done, finished) = mpsc::channel();
+        let done = Signal::new();
         let run: Run = Box::new(move |tx| {
             let v = f(tx)?;
             *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
             Ok(())
         });
-        self.queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Job { run, again, done });
-        loop {
-            // Done by another leader's batch: answer without touching the store.
-            match finished.try_recv() {
-                Ok(r) => {
-                    r?;
-                    break;
-                }
-                Err(mpsc::TryRecvError::Disconnected) => {
-                    return Err(Error::internal("the write was lost"))
-                }
-                Err(mpsc::TryRecvError::Empty) => {}
+        let lead = {
+            let mut q = self.commits.queue.lock().unwrap_or_else(|p| p.into_inner());
+            q.jobs.push(Job {
+                run,
+                again,
+                done: Answer(done.clone()),
+            });
+            !std::mem::replace(&mut q.leading, true)
+        };
+        let answer = if lead {
+            self.lead(&done)
+        } else {
+            match done.wait() {
+                Some(r) => r,
+                None => self.lead(&done),
             }
-            let mut leading = self.leader.lock().unwrap_or_else(|p| p.into_inner());
-            if *leading {
-                // Someone is committing a batch: wait for it to finish, then look again.
-                let _unused = self
-                    .batch_done
-                    .wait(leading)
-                    .unwrap_or_else(|p| p.into_inner());
-                continue;
-            }
-            *leading = true;
-            drop(leading);
-            {
-                let mut store = self.writer();
-                let jobs: Vec<Job> = {
-                    let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-                    let n = q.len().min(MAX_BATCH);
-                    q.drain(..n).collect()
-                };
-                if !jobs.is_empty() {
-                    run_batch(&mut store, jobs);
-                }
-            }
-            *self.leader.lock().unwrap_or_else(|p| p.into_inner()) = false;
-            self.batch_done.notify_all();
-        }
+        };
+        answer?;
         let v = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
         v.ok_or_else(|| Error::internal("the write produced no result"))
+    }
+
+    /// Commits batches while jobs wait (this thread's own job is among the first batch: the
+    /// lead is taken only with an empty queue or handed to the oldest job's thread), then
+    /// gives the lead up or hands it on. Answers this thread's own job.
+    fn lead(&self, mine: &Signal) -> Result<(), Error> {
+        let _guard = Abdicate(&self.commits);
+        let mut store = self.writer();
+        let mut runs = 0;
+        loop {
+            let jobs: Vec<Job> = {
+                let mut q = self.commits.queue.lock().unwrap_or_else(|p| p.into_inner());
+                let n = q.jobs.len().min(MAX_BATCH);
+                if n == 0 {
+                    q.leading = false;
+                    break;
+                }
+                if runs == MAX_RUN && mine.is_done() {
+                    // Enough: the oldest waiting job's thread leads on (its job is first).
+                    q.jobs[0].done.0.lead();
+                    break;
+                }
+                q.jobs.drain(..n).collect()
+            };
+            runs += 1;
+            run_batch(&mut store, jobs);
+        }
+        drop(store);
+        if mine.is_done() {
+            mine.take()
+        } else {
+            Err(Error::internal("the write was lost"))
+        }
+    }
+}
+
+/// Gives the lead up when a batch panics (a bug in a job): the next waiting job's thread leads.
+struct Abdicate<'a>(&'a Commits);
+
+impl Drop for Abdicate<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut q = self.0.queue.lock().unwrap_or_else(|p| p.into_inner());
+            match q.jobs.first() {
+                Some(job) => job.done.0.lead(),
+                None => q.leading = false,
+            }
+        }
     }
 }
 
@@ -192,12 +314,9 @@ mod tests {
     use super::*;
 
     /// A job that creates user `name` and then fails or not; answers through `rx`.
-    fn job(
-        name: &'static str,
-        again: bool,
-        fail: Option<bool>,
-    ) -> (Job, mpsc::Receiver<Result<(), Error>>) {
-        let (done, rx) = mpsc::channel();
+    fn job(name: &'static str, again: bool, fail: Option<bool>) -> (Job, Arc<Signal>) {
+        let rx = Signal::new();
+        let done = Answer(rx.clone());
         let run: Run = Box::new(move |tx| match fail {
             // Errors before writing anything.
             Some(false) => Err(Error::conflict("changed by another command")),
@@ -244,10 +363,7 @@ mod tests {
             .map(|(n, again, fail)| job(n, *again, *fail))
             .unzip();
         run_batch(&mut store, jobs);
-        let ok: Vec<bool> = answers
-            .iter()
-            .map(|rx| rx.recv().unwrap().is_ok())
-            .collect();
+        let ok: Vec<bool> = answers.iter().map(|rx| rx.take().is_ok()).collect();
         assert_eq!(ok, [true, false, true, false, false, true, true]);
         assert_eq!(names(&store), ["a", "c", "f", "g"]);
     }
@@ -260,8 +376,56 @@ mod tests {
                 Store::open(&dir.path().join("b.db"), baton_store::Durability::Normal).unwrap();
             let (j, rx) = job("x", again, Some(true));
             run_batch(&mut store, vec![j]);
-            assert!(rx.recv().unwrap().is_err());
+            assert!(rx.take().is_err());
             assert!(names(&store).is_empty());
         }
+    }
+
+    #[test]
+    fn every_write_from_many_threads_is_answered_with_its_own_result_once_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.db");
+        let rt = Runtime::open(
+            &path,
+            baton_store::Durability::Normal,
+            std::sync::Arc::new(crate::SystemClock),
+        )
+        .unwrap();
+        const THREADS: usize = 24;
+        const WRITES: usize = 40;
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                let rt = &rt;
+                s.spawn(move || {
+                    for i in 0..WRITES {
+                        let name = format!("u{t}-{i}");
+                        let mine = name.clone();
+                        let fail = i % 7 == 3;
+                        let r = rt.write_again(move |tx| {
+                            tx.create_user(&mine, false, "t")?;
+                            if fail {
+                                return Err(Error::rejected("after writing"));
+                            }
+                            Ok(mine.clone())
+                        });
+                        match r {
+                            Ok(v) => assert!(!fail && v == name, "{t}/{i}: answered {v}"),
+                            Err(e) => assert!(fail, "{t}/{i}: {}", e.message),
+                        }
+                    }
+                });
+            }
+        });
+        // Every write that was answered Ok is in the file; none that failed is.
+        let store = Store::open(&path, baton_store::Durability::Normal).unwrap();
+        let stored = names(&store);
+        let expected = THREADS * (0..WRITES).filter(|i| i % 7 != 3).count();
+        assert_eq!(stored.len(), expected);
+        assert!(stored.iter().all(|n| {
+            let i: usize = n.rsplit('-').next().unwrap().parse().unwrap();
+            i % 7 != 3
+        }));
+        // The lead was given up: a write after the storm is committed at once.
+        assert_eq!(rt.write(|_| Ok(7)).unwrap(), 7);
     }
 }

@@ -158,15 +158,12 @@ pub struct Runtime {
     /// A second connection for reads: in WAL mode it reads the last commit while a write is
     /// under way, so commands prepare their steps while another batch is being synced.
     reader: Mutex<Store>,
-    /// Write jobs waiting for the next group commit (see `batch`).
-    queue: Mutex<Vec<batch::Job>>,
+    /// Write jobs waiting for the next group commit, and who runs it (see `batch`).
+    commits: batch::Commits,
     /// Test hook: step commits to fail on purpose (see `fail_next_step_commits`).
     step_faults: Arc<queued::StepFaults>,
     /// Incoming webhooks' prepared configurations and request numbering.
     webhook_cache: webhooks::Cache,
-    /// Whether a thread is running a batch; `batch_done` wakes the others when it finished.
-    leader: Mutex<bool>,
-    batch_done: std::sync::Condvar,
     engines: Mutex<HashMap<i64, Arc<Engine>>>,
     /// process key -> its newest definition id.
     latest: Mutex<HashMap<String, i64>>,
@@ -395,11 +392,9 @@ impl Runtime {
         let rt = Runtime {
             store: Mutex::new(store),
             reader: Mutex::new(reader),
-            queue: Mutex::new(Vec::new()),
+            commits: batch::Commits::default(),
             step_faults: Arc::default(),
             webhook_cache: webhooks::Cache::default(),
-            leader: Mutex::new(false),
-            batch_done: std::sync::Condvar::new(),
             engines: Mutex::new(HashMap::new()),
             latest: Mutex::new(HashMap::new()),
             clock,
