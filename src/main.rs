@@ -4,6 +4,13 @@
 
 mod cli;
 
+#[cfg(feature = "mimalloc")]
+mod alloc;
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: alloc::MiMalloc = alloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -113,6 +120,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    #[cfg(feature = "mimalloc")]
+    alloc::no_huge_pages();
     let args = Args::parse();
     let code = match args.command {
         Command::Serve { db, listen, token } => cli::serve::serve(db, &listen, token),
