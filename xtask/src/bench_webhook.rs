@@ -318,7 +318,7 @@ end
 
 /// Starts `baton serve` on a new database and answers it with its address.
 fn start_baton(dir: &Path, token: &str) -> Result<(Server, String)> {
-    let mut child = Command::new(baton("release"))
+    let mut child = Command::new(baton_bin())
         .args(["serve", "--listen", "127.0.0.1:0", "--db"])
         .arg(dir.join("bench.db"))
         .env("BATON_TOKEN", token)
@@ -504,6 +504,14 @@ fn run_baton(o: &Options, work: &Path, rep: usize, target: Option<usize>) -> Res
     })
 }
 
+/// The `baton` measured: `BATON_BENCH_BIN` when set (to compare two builds in the same
+/// minutes), else the release build.
+fn baton_bin() -> PathBuf {
+    std::env::var_os("BATON_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| baton("release"))
+}
+
 pub(crate) fn bench_webhook(args: &[String]) -> Result<()> {
     let o = options(args)?;
     let Some(peers) = peers_dir() else {
@@ -516,10 +524,12 @@ pub(crate) fn bench_webhook(args: &[String]) -> Result<()> {
         }
         apt_install(&["wrk"])?;
     }
-    run(
-        cargo().args(["build", "--release", "-p", "baton"]),
-        "cargo build --release -p baton",
-    )?;
+    if std::env::var_os("BATON_BENCH_BIN").is_none() {
+        run(
+            cargo().args(["build", "--release", "-p", "baton"]),
+            "cargo build --release -p baton",
+        )?;
+    }
     let echo = build_echo(&peers)?;
     let work = std::env::temp_dir().join(format!("baton-bench-webhook-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
