@@ -31,8 +31,11 @@ mod step;
 use step::{write_step, Prepared};
 pub mod http;
 mod instances;
+mod isolation;
+pub use isolation::PanicSite;
 mod jobs;
 mod queued;
+pub use queued::DEFAULT_DEPTH as DEFAULT_COMMAND_DEPTH;
 mod schedule;
 pub mod simulate;
 mod walked;
@@ -162,6 +165,10 @@ pub struct Runtime {
     queue: Mutex<Vec<batch::Job>>,
     /// Test hook: step commits to fail on purpose (see `fail_next_step_commits`).
     step_faults: Arc<queued::StepFaults>,
+    /// Test hook: panics to raise on purpose (see `panic_next`).
+    panics: isolation::Panics,
+    /// How deeply `doCmd` commands may nest (see `queued`).
+    command_depth: std::sync::atomic::AtomicU32,
     /// Incoming webhooks' prepared configurations and request numbering.
     webhook_cache: webhooks::Cache,
     /// Whether a thread is running a batch; `batch_done` wakes the others when it finished.
@@ -372,6 +379,18 @@ impl Runtime {
         durability: Durability,
         clock: Arc<dyn Clock>,
     ) -> Result<Runtime, StoreError> {
+        let rt = Runtime::opened(path, durability, clock)?;
+        rt.deliver_outbox_safely();
+        Ok(rt)
+    }
+
+    /// As `open`, but leaves the outbox for later (`Host` delivers it on the scheduler's thread
+    /// once it listens, so pending work never delays or stops a start).
+    pub(crate) fn opened(
+        path: &Path,
+        durability: Durability,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Runtime, StoreError> {
         Runtime::on(
             Store::open(path, durability)?,
             Store::open(path, durability)?,
@@ -383,20 +402,25 @@ impl Runtime {
     /// `baton simulate`, `baton test` and `baton bench` run on, with a `VirtualClock`.
     pub fn open_in_memory(clock: Arc<dyn Clock>) -> Result<Runtime, StoreError> {
         let name = simulate::memory_name();
-        Runtime::on(
+        let rt = Runtime::on(
             Store::open_memory(&name)?,
             Store::open_memory(&name)?,
             clock,
-        )
+        )?;
+        rt.deliver_outbox_safely();
+        Ok(rt)
     }
 
-    /// A runtime on a write and a read connection to one database.
+    /// A runtime on a write and a read connection to one database; runs left `Running` by a
+    /// process that stopped are marked Interrupted (before any scheduler claims new ones).
     fn on(store: Store, reader: Store, clock: Arc<dyn Clock>) -> Result<Runtime, StoreError> {
         let rt = Runtime {
             store: Mutex::new(store),
             reader: Mutex::new(reader),
             queue: Mutex::new(Vec::new()),
             step_faults: Arc::default(),
+            panics: isolation::Panics::default(),
+            command_depth: std::sync::atomic::AtomicU32::new(queued::DEFAULT_DEPTH),
             webhook_cache: webhooks::Cache::default(),
             leader: Mutex::new(false),
             batch_done: std::sync::Condvar::new(),
@@ -415,7 +439,6 @@ impl Runtime {
             hot: Mutex::default(),
         };
         rt.refresh_events_on();
-        rt.deliver_outbox();
         rt.recover_jobs();
         Ok(rt)
     }
@@ -485,15 +508,7 @@ impl Runtime {
         if !data.is_object() {
             return Reply::failed(Error::field("data", "data must be a JSON object".into()));
         }
-        let run = std::panic::AssertUnwindSafe(|| handler(self, data, caller));
-        let result = std::panic::catch_unwind(run).unwrap_or_else(|panic| {
-            let text = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(Error::internal(format!("the command panicked: {text}")))
-        });
+        let result = isolation::guard("the command", || handler(self, data, caller));
         match result {
             Ok((message, data)) => Reply::ok(&message, data),
             Err(e) => Reply::failed(e),
@@ -583,57 +598,73 @@ impl Runtime {
         extra: Extra,
     ) -> Result<Stepped, Error> {
         for _ in 0..MAX_ATTEMPTS {
-            // The state this runtime committed last, else the stored row.
-            let hot = self.hot().take(guid);
-            let cached = hot.is_some();
-            let (rev, definition_id, engine, mut inst) = match hot {
-                Some(h) => (
-                    h.rev,
-                    h.definition_id,
-                    self.engine(h.definition_id)?,
-                    h.inst,
-                ),
-                None => {
-                    let row = self.instance_row(guid)?;
-                    let (engine, inst) = self.load(&row)?;
-                    (row.rev, row.process_definition_id, engine, inst)
-                }
-            };
-            let now = self.now();
-            let before_waits = engine.waiting(&inst);
-            let before = Indexed::of(&engine, &inst, guid, &now);
-            let effects = match engine.apply(&mut inst, event.clone(), &self.ctx(caller)) {
-                Ok(effects) => effects,
-                // A cached state may be behind the stored one: refuse only on the stored state.
-                Err(_) if cached => continue,
-                Err(e) => return Err(e.into()),
-            };
-            let target = Target::Update {
-                guid: guid.to_string(),
-                rev,
-                definition_id,
-            };
-            match self.persist(
-                target,
-                engine.clone(),
-                inst,
-                effects,
-                before,
-                caller,
-                extra.clone(),
-            ) {
-                Err(e) if e.is(Code::Conflict) => continue,
+            // A panic in the step (a bug met by this instance) fails this command only.
+            let attempt =
+                isolation::guard("the step", || self.try_step(guid, &event, caller, &extra));
+            match attempt {
+                Ok(Some(stepped)) => return Ok(stepped),
+                Ok(None) => continue,
                 Err(e) => return Err(e),
-                Ok(inst) => {
-                    return Ok(Stepped {
-                        engine,
-                        inst,
-                        before: before_waits,
-                    })
-                }
             }
         }
         Err(Error::conflict(KEPT_CHANGING))
+    }
+
+    /// One try of `step_with`: None when the instance changed under it (try again).
+    fn try_step(
+        &self,
+        guid: &str,
+        event: &Event,
+        caller: &Caller,
+        extra: &Extra,
+    ) -> Result<Option<Stepped>, Error> {
+        // The state this runtime committed last, else the stored row.
+        let hot = self.hot().take(guid);
+        let cached = hot.is_some();
+        let (rev, definition_id, engine, mut inst) = match hot {
+            Some(h) => (
+                h.rev,
+                h.definition_id,
+                self.engine(h.definition_id)?,
+                h.inst,
+            ),
+            None => {
+                let row = self.instance_row(guid)?;
+                let (engine, inst) = self.load(&row)?;
+                (row.rev, row.process_definition_id, engine, inst)
+            }
+        };
+        let now = self.now();
+        let before_waits = engine.waiting(&inst);
+        let before = Indexed::of(&engine, &inst, guid, &now);
+        let effects = match engine.apply(&mut inst, event.clone(), &self.ctx(caller)) {
+            Ok(effects) => effects,
+            // A cached state may be behind the stored one: refuse only on the stored state.
+            Err(_) if cached => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let target = Target::Update {
+            guid: guid.to_string(),
+            rev,
+            definition_id,
+        };
+        match self.persist(
+            target,
+            engine.clone(),
+            inst,
+            effects,
+            before,
+            caller,
+            extra.clone(),
+        ) {
+            Err(e) if e.is(Code::Conflict) => Ok(None),
+            Err(e) => Err(e),
+            Ok(inst) => Ok(Some(Stepped {
+                engine,
+                inst,
+                before: before_waits,
+            })),
+        }
     }
 
     /// The cache of committed states.
@@ -674,7 +705,12 @@ impl Runtime {
         let log_row = hook_log.clone();
         // Everything that needs no transaction is done here, in the command's own thread: the
         // writer that runs the group commit is the one serial part of a step.
-        let prepared = Prepared::of(&engine, &inst, &effects, target.guid(), &now, &before)?;
+        let prepared = isolation::guard("preparing the step", || {
+            self.panics.hit(PanicSite::Step);
+            Prepared::of(&engine, &inst, &effects, target.guid(), &now, &before)
+        })?;
+        // A `doCmd` of this step nests one level below the command that runs it (see `queued`).
+        let depth = queued::depth();
         let guid = target.guid().to_string();
         let at = now.clone();
         // The step only reads what it captured, so it can run again after a rollback, unless
@@ -683,10 +719,12 @@ impl Runtime {
         let inst = Arc::new(inst);
         let step = inst.clone();
         let run = move |tx: &Tx| {
-            let written = write_step(
-                tx, &*clock, &target, &engine, &step, &effects, &before, &prepared, &caller,
-                &extra, &now, events,
-            )?;
+            let written = queued::at_depth(depth, || {
+                write_step(
+                    tx, &*clock, &target, &engine, &step, &effects, &before, &prepared, &caller,
+                    &extra, &now, events,
+                )
+            })?;
             if let Some(row) = &log_row {
                 let status = written.0.as_ref().unwrap_or(&*step).status;
                 row.write(tx, target.guid(), status.as_str())?;
@@ -733,7 +771,7 @@ impl Runtime {
             self.send_wake.offer(&due);
         }
         if queued {
-            self.deliver_outbox();
+            self.deliver_outbox_safely();
         }
         Ok(inst)
     }

@@ -37,6 +37,8 @@ const FIRE_BATCH: i64 = 2048;
 const MAX_SLEEP: Duration = Duration::from_secs(30);
 /// A timer whose firing failed is tried again this much later.
 const RETRY_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+/// How long a background loop whose pass panicked waits before its next pass.
+const PANIC_PAUSE: jiff::SignedDuration = jiff::SignedDuration::from_secs(1);
 
 /// A due time as the timer table stores it: UTC, six fractional digits, rounded up so that a
 /// row is never due before the timer it stands for.
@@ -102,7 +104,16 @@ impl Wake {
                 s.kicked = false;
                 s.planned = None;
             }
-            let next = pass();
+            // A pass that panics (a bug) is logged; the loop pauses and goes on.
+            let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut pass))
+                .unwrap_or_else(|panic| {
+                    tracing::error!(
+                        "a pass of a background loop panicked: {}; trying again in {} s",
+                        crate::isolation::panic_text(&*panic),
+                        PANIC_PAUSE.as_secs()
+                    );
+                    Some(due_text(clock.now() + PANIC_PAUSE))
+                });
             let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
             if s.stop {
                 return;
@@ -214,6 +225,9 @@ impl Runtime {
 
     fn scheduler_loop(self: &Arc<Self>) {
         tracing::info!("scheduler started");
+        // What the outbox still holds from the last run is delivered here, once the host
+        // listens: a row that cannot be delivered never delays or stops a start.
+        self.deliver_outbox_safely();
         self.wake.run(&*self.clock, || {
             self.scheduler_wakeups.fetch_add(1, Ordering::Relaxed);
             let report = self.fire_due_detached();
@@ -306,7 +320,19 @@ impl Runtime {
                         }
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(row) = rows.get(i) else { break };
-                        match self.fire_one(row, now, run_job) {
+                        // A row whose firing panics (a bug) fails alone, like any other
+                        // failed firing: the other rows and the scheduler go on.
+                        let outcome =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                self.fire_one(row, now, run_job)
+                            }))
+                            .unwrap_or_else(|panic| {
+                                Err(format!(
+                                    "firing it panicked: {}",
+                                    crate::isolation::panic_text(&*panic)
+                                ))
+                            });
+                        match outcome {
                             Ok(()) => fired.fetch_add(1, Ordering::Relaxed),
                             Err(e) => {
                                 self.defer(row, now, &e);
