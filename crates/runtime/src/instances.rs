@@ -227,6 +227,7 @@ impl Runtime {
         };
         let config = json!({"config": data.config});
         let subs = crate::events::config_subscriptions(&config)?;
+        self.check_outbound_subscriptions(&subs, caller)?;
         let extra = if subs.is_empty() {
             Extra::None
         } else {

@@ -147,6 +147,9 @@ const ADMIN_ONLY: &[&str] = &[
     "CreateIncomingWebhookApplicationCommand",
     "DeleteIncomingWebhookApplicationCommand",
     "GetIncomingWebhookApplicationListQuery",
+    // Limits against abuse from outside (docs/security.md).
+    "GetSecuritySettingsQuery",
+    "SetSecuritySettingsCommand",
 ];
 
 /// The answer when a command kept losing the race for its instance.
@@ -839,6 +842,8 @@ fn handler(cmd: &str) -> Option<Handler> {
         "GetCustomWebhookListQuery" => |rt, data, caller| rt.list_custom_webhooks(),
         "GetDeliveryListQuery" => |rt, data, caller| rt.list_deliveries(data),
         "RedeliverCommand" => |rt, data, caller| rt.redeliver(data),
+        "GetSecuritySettingsQuery" => |rt, data, caller| rt.get_security_settings(),
+        "SetSecuritySettingsCommand" => |rt, data, caller| rt.set_security_settings(data),
         _ => return None,
     };
     Some(handler)
