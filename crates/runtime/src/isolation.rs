@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 /// The text of a panic's payload (`panic!` with a literal or a formatted message).
 pub(crate) fn panic_text(panic: &(dyn Any + Send)) -> String {
@@ -71,6 +72,31 @@ impl Panics {
     }
 }
 
+/// Test hook behind [`Runtime::hold_steps`]: while closed, steps wait before they are prepared.
+#[derive(Default)]
+pub(crate) struct Gate {
+    /// (closed, steps waiting at it)
+    state: Mutex<(bool, usize)>,
+    cv: Condvar,
+}
+
+impl Gate {
+    /// Waits while the gate is closed.
+    pub(crate) fn pass(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if !s.0 {
+            return;
+        }
+        s.1 += 1;
+        self.cv.notify_all();
+        while s.0 {
+            s = self.cv.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
+        s.1 -= 1;
+        self.cv.notify_all();
+    }
+}
+
 /// How many outbox rows one delivery marks failed after panics before it leaves the rest for
 /// the next delivery (a bound, so a bug that panics on every row cannot spin forever).
 const MAX_PANICS_PER_DELIVERY: usize = 100;
@@ -81,6 +107,28 @@ impl Runtime {
     #[doc(hidden)]
     pub fn panic_next(&self, site: PanicSite, n: usize) -> usize {
         self.panics.0[site as usize].swap(n, Ordering::AcqRel)
+    }
+
+    /// Test hook, for tests of what runs while steps are under way: while `held`, every step
+    /// waits before it is prepared (as if its scripts were slow); `false` lets them all go.
+    #[doc(hidden)]
+    pub fn hold_steps(&self, held: bool) {
+        let mut s = self.gate.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.0 = held;
+        self.gate.cv.notify_all();
+    }
+
+    /// Test hook: waits until `n` steps wait at the gate of `hold_steps` (at most `limit`);
+    /// answers how many do.
+    #[doc(hidden)]
+    pub fn steps_held(&self, n: usize, limit: std::time::Duration) -> usize {
+        let s = self.gate.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (s, _) = self
+            .gate
+            .cv
+            .wait_timeout_while(s, limit, |s| s.1 < n)
+            .unwrap_or_else(|p| p.into_inner());
+        s.1
     }
 
     /// Delivers the outbox (see `correlation`), surviving a row whose delivery panics: the

@@ -33,6 +33,8 @@ pub mod http;
 mod instances;
 mod isolation;
 pub use isolation::PanicSite;
+mod lanes;
+pub use lanes::COMMAND_LANES;
 mod jobs;
 mod queued;
 pub use queued::DEFAULT_DEPTH as DEFAULT_COMMAND_DEPTH;
@@ -170,6 +172,10 @@ pub struct Runtime {
     step_faults: Arc<queued::StepFaults>,
     /// Test hook: panics to raise on purpose (see `panic_next`).
     panics: isolation::Panics,
+    /// Test hook: a gate steps wait at (see `hold_steps`).
+    gate: isolation::Gate,
+    /// The command lane of the async doors (see `lanes`).
+    lanes: lanes::Lanes,
     /// How deeply `doCmd` commands may nest (see `queued`).
     command_depth: std::sync::atomic::AtomicU32,
     /// Incoming webhooks' prepared configurations and request numbering.
@@ -423,6 +429,8 @@ impl Runtime {
             queue: Mutex::new(Vec::new()),
             step_faults: Arc::default(),
             panics: isolation::Panics::default(),
+            gate: isolation::Gate::default(),
+            lanes: lanes::Lanes::default(),
             command_depth: std::sync::atomic::AtomicU32::new(queued::DEFAULT_DEPTH),
             webhook_cache: webhooks::Cache::default(),
             leader: Mutex::new(false),
@@ -710,6 +718,7 @@ impl Runtime {
         // writer that runs the group commit is the one serial part of a step.
         let prepared = isolation::guard("preparing the step", || {
             self.panics.hit(PanicSite::Step);
+            self.gate.pass();
             Prepared::of(&engine, &inst, &effects, target.guid(), &now, &before)
         })?;
         // A `doCmd` of this step nests one level below the command that runs it (see `queued`).

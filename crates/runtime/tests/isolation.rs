@@ -490,3 +490,72 @@ fn a_host_starts_and_serves_over_an_outbox_row_whose_delivery_panics() {
     let error = error.unwrap_or_default();
     assert!(!error.to_lowercase().contains("panic"), "{error}");
 }
+
+// ----- queries do not queue behind commands ----------------------------------------------------
+
+/// 600 starts at once whose steps all wait (as slow scripts would): more than the blocking
+/// threads tokio has (512). The command lane holds `COMMAND_LANES` of them at a time; a query
+/// skips it and is answered while they wait; then every start completes.
+#[test]
+fn a_query_is_answered_while_hundreds_of_slow_commands_wait() {
+    use std::io::{Read, Write};
+    const STARTS: usize = 600;
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(&dir.path().join("lanes.db"));
+    let rt = host.runtime().clone();
+    ok_over_http(
+        &host,
+        "DeployProcessDefinitionCommand",
+        json!({"bpmnXml": quick()}),
+    );
+
+    rt.hold_steps(true);
+    let addr = host.address().unwrap();
+    let body =
+        json!({"cmd": "StartProcessInstanceCommand", "data": {"processKey": "Quick"}}).to_string();
+    // Raw connections: every request is sent at once, without a client thread each.
+    let streams: Vec<std::net::TcpStream> = (0..STARTS)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            write!(
+                s,
+                "POST /api/v1/execute HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            s
+        })
+        .collect();
+    let lanes = baton_runtime::COMMAND_LANES;
+    assert_eq!(rt.steps_held(lanes, Duration::from_secs(60)), lanes);
+
+    let asked = std::time::Instant::now();
+    let list = ok_over_http(
+        &host,
+        "GetProcessInstanceListQuery",
+        json!({"processKey": "Quick"}),
+    );
+    let took = asked.elapsed();
+    assert_eq!(
+        list["totalCount"], 0,
+        "nothing committed while the steps wait: {list}"
+    );
+    // The bound is 100 ms; the margin is for a loaded machine running a debug build.
+    assert!(took < Duration::from_secs(1), "the query took {took:?}");
+    // The lane lets no more in while its places are taken.
+    assert_eq!(rt.steps_held(lanes + 1, Duration::from_millis(200)), lanes);
+
+    rt.hold_steps(false);
+    for mut s in streams {
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+    let list = ok_over_http(
+        &host,
+        "GetProcessInstanceListQuery",
+        json!({"processKey": "Quick"}),
+    );
+    assert_eq!(list["totalCount"], STARTS, "{list}");
+    host.shutdown();
+}
