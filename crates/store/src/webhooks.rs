@@ -124,11 +124,6 @@ fn request_row(r: &rusqlite::Row) -> rusqlite::Result<WebhookRequestRow> {
 const REQUEST_SELECT: &str = "SELECT id, config_id, received_at, method, path, headers, query, body,
         remote_addr, trigger, replay_of, verdict, status_code, outcome, error, size FROM webhook_requests";
 
-/// What a request-log row holds, in bytes, as `stored_bytes` counts it.
-const STORED_BYTES: &str = "length(CAST(body AS BLOB)) + length(CAST(headers AS BLOB))
-    + length(CAST(query AS BLOB)) + length(CAST(path AS BLOB))
-    + COALESCE(length(CAST(outcome AS BLOB)), 0) + COALESCE(length(CAST(error AS BLOB)), 0)";
-
 /// What one pass of [`Tx::prune_webhook_requests`] removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pruned {
@@ -160,7 +155,8 @@ pub struct NewWebhookRequest<'a> {
 }
 
 impl NewWebhookRequest<'_> {
-    /// What the row will hold, in bytes (as [`STORED_BYTES`] counts it).
+    /// What the row will hold, in bytes: body, headers, query, path, outcome and error (as
+    /// schema v11 counted the rows it found).
     fn stored_bytes(&self, outcome: Option<&str>) -> i64 {
         let n = self.body.len()
             + self.headers.len()
@@ -485,10 +481,21 @@ impl Tx<'_> {
         outcome: Option<&str>,
         error: Option<&str>,
     ) -> Result<()> {
+        // SET reads the row as it was: the old outcome and error come off, the new ones on.
+        let added = outcome.map_or(0, str::len) + error.map_or(0, str::len);
         self.tx.execute(
-            &format!("UPDATE webhook_requests SET verdict = ?2, status_code = ?3, outcome = ?4, error = ?5,
-                 stored_bytes = {STORED_BYTES} WHERE id = ?1"),
-            params![id, verdict, status_code, outcome, error],
+            "UPDATE webhook_requests SET verdict = ?2, status_code = ?3, outcome = ?4, error = ?5,
+                 stored_bytes = stored_bytes - COALESCE(length(CAST(outcome AS BLOB)), 0)
+                     - COALESCE(length(CAST(error AS BLOB)), 0) + ?6
+             WHERE id = ?1",
+            params![
+                id,
+                verdict,
+                status_code,
+                outcome,
+                error,
+                i64::try_from(added).unwrap_or(i64::MAX)
+            ],
         )?;
         Ok(())
     }
@@ -528,5 +535,77 @@ impl Tx<'_> {
                 r.stored_bytes(outcome)
             ])?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Durability, NewWebhookRequest, Store};
+
+    fn row<'a>(at: &'a str, body: &'a str) -> NewWebhookRequest<'a> {
+        NewWebhookRequest {
+            config_id: None,
+            received_at: at,
+            method: "POST",
+            path: "/webhook/p",
+            headers: "{}",
+            query: "{}",
+            body,
+            size: body.len() as i64,
+            remote_addr: "192.0.2.1",
+            trigger: "live",
+            replay_of: None,
+            verdict: "accepted",
+            status_code: Some(200),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn pruning_removes_the_oldest_rows_in_bounded_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("p.db"), Durability::Normal).unwrap();
+        let tx = store.transaction().unwrap();
+        for i in 0..25 {
+            let at = format!("2026-01-{:02}T00:00:00.000000Z", i + 1);
+            tx.insert_webhook_request_as(i + 1, &row(&at, "0123456789"), None)
+                .unwrap();
+        }
+        tx.commit().unwrap();
+        // Each row holds 10 + 2 + 2 + 10 = 24 bytes.
+        assert_eq!(store.webhook_log_bytes().unwrap(), 25 * 24);
+
+        // Age: the 10 rows before the 11th; a batch of 4 removes 4 and says more are due.
+        let tx = store.transaction().unwrap();
+        let cut = "2026-01-11T00:00:00.000000Z";
+        let p = tx.prune_webhook_requests(Some(cut), None, 4).unwrap();
+        assert_eq!((p.rows, p.bytes, p.more), (4, 96, true));
+        let p = tx.prune_webhook_requests(Some(cut), None, 100).unwrap();
+        assert_eq!((p.rows, p.more), (6, false));
+        let p = tx.prune_webhook_requests(Some(cut), None, 100).unwrap();
+        assert_eq!(p.rows, 0);
+        tx.commit().unwrap();
+        let (rows, total) = store.webhook_requests(None, 1, 100).unwrap();
+        assert_eq!(total, 15);
+        assert_eq!(rows.last().unwrap().id, 11, "the oldest left is the 11th");
+
+        // Size: down to 100 bytes keeps the 4 newest rows (96 bytes).
+        let tx = store.transaction().unwrap();
+        let p = tx.prune_webhook_requests(None, Some(100), 1_000).unwrap();
+        assert_eq!((p.rows, p.more), (11, false));
+        tx.commit().unwrap();
+        let (rows, _) = store.webhook_requests(None, 1, 100).unwrap();
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        assert_eq!(ids, [25, 24, 23, 22]);
+        assert_eq!(store.webhook_log_bytes().unwrap(), 96);
+        // A new id stays above every removed one.
+        assert_eq!(store.webhook_request_high().unwrap(), 25);
+
+        // Finishing a request counts what it now holds.
+        let tx = store.transaction().unwrap();
+        tx.finish_webhook_request(25, "accepted", 422, None, Some("failed"))
+            .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(store.webhook_log_bytes().unwrap(), 96 + 6);
     }
 }
