@@ -393,7 +393,9 @@ impl Runtime {
         resumed
     }
 
-    pub(crate) fn callbacks(&self, data: &Value) -> Answer {
+    /// GetCallbackRegistryListQuery: the rows of the instances the caller may read, each
+    /// `ParentProcessState` reduced to a snapshot (`callback_entries`).
+    pub(crate) fn callbacks(&self, data: &Value, caller: &Caller) -> Answer {
         let data: c::GetCallbackRegistryListInput = input(data)?;
         let status = data.status.as_deref();
         if let Some(s) = status {
@@ -404,21 +406,19 @@ impl Runtime {
                 ));
             }
         }
-        let rows = self
-            .store()
-            .callbacks(status, data.instance_guid.as_deref())?;
+        let rows = self.store().callbacks(
+            status,
+            data.instance_guid.as_deref(),
+            caller.viewer().as_ref(),
+        )?;
         output(
             "OK",
-            &c::GetCallbackRegistryListOutput(
-                rows.into_iter()
-                    .map(c::CallbackRegistryEntry::from)
-                    .collect(),
-            ),
+            &c::GetCallbackRegistryListOutput(self.callback_entries(rows)?),
         )
     }
 
     /// GetMessageBufferListQuery: buffered, correlated and expired messages and callbacks.
-    pub(crate) fn buffer_list(&self, data: &Value) -> Answer {
+    pub(crate) fn buffer_list(&self, data: &Value, caller: &Caller) -> Answer {
         let status = opt_text(data, "status")?;
         if let Some(s) = status {
             if !["Buffered", "Correlated", "Expired"].contains(&s) {
@@ -435,7 +435,7 @@ impl Runtime {
             tx.expire_buffer(&now)?;
             tx.commit()?;
         }
-        let rows = self.store().buffered(status)?;
+        let rows = self.store().buffered(status, caller.viewer().as_ref())?;
         Ok((
             "OK".into(),
             json!({"items": rows, "totalCount": rows.len()}),

@@ -240,12 +240,12 @@ fn object(data: &Value, field: &'static str) -> Result<Map<String, Value>, Error
     }
 }
 
+/// `pageNumber` and `pageSize` of a listing (defaults 1 and 20), each within its bound
+/// (`commands::page_bound`).
 fn paging(data: &Value) -> Result<(i64, i64), Error> {
     let num = |field: &'static str, default: i64| match data.get(field) {
         None | Some(Value::Null) => Ok(default),
-        Some(v) => v.as_i64().filter(|n| *n >= 1).ok_or_else(|| {
-            Error::field(field, format!("{field} must be a whole number, 1 or more"))
-        }),
+        Some(v) => commands::page_bound(field, v),
     };
     Ok((num("pageNumber", 1)?, num("pageSize", 20)?))
 }
@@ -801,17 +801,17 @@ fn handler(cmd: &str) -> Option<Handler> {
         "SignalProcessInstanceCommand" => |rt, data, caller| rt.signal(data, caller),
         "CancelProcessInstanceCommand" => |rt, data, caller| rt.cancel(data, caller),
         "RetryIncidentCommand" => |rt, data, caller| rt.retry(data, caller),
-        "GetProcessInstanceByIdQuery" => |rt, data, caller| rt.get_instance(data),
-        "GetProcessInstanceListQuery" => |rt, data, caller| rt.list_instances(data),
-        "GetInstanceHistoryQuery" => |rt, data, caller| rt.history(data),
-        "GetIncidentListQuery" => |rt, data, caller| rt.incidents(data),
-        "GetTaskFormQuery" => |rt, data, caller| rt.task_form(data),
+        "GetProcessInstanceByIdQuery" => |rt, data, caller| rt.get_instance(data, caller),
+        "GetProcessInstanceListQuery" => |rt, data, caller| rt.list_instances(data, caller),
+        "GetInstanceHistoryQuery" => |rt, data, caller| rt.history(data, caller),
+        "GetIncidentListQuery" => |rt, data, caller| rt.incidents(data, caller),
+        "GetTaskFormQuery" => |rt, data, caller| rt.task_form(data, caller),
         "GetTaskListQuery" => |rt, data, caller| rt.task_list(data, caller),
         "ReturnCallbackCommand" => |rt, data, caller| rt.return_callback(data, caller),
         "CorrelateMessageCommand" => |rt, data, caller| rt.correlate(data, caller),
         "BroadcastSignalCommand" => |rt, data, caller| rt.broadcast(data, caller),
-        "GetCallbackRegistryListQuery" => |rt, data, caller| rt.callbacks(data),
-        "GetMessageBufferListQuery" => |rt, data, caller| rt.buffer_list(data),
+        "GetCallbackRegistryListQuery" => |rt, data, caller| rt.callbacks(data, caller),
+        "GetMessageBufferListQuery" => |rt, data, caller| rt.buffer_list(data, caller),
         "CreateUserCommand" => |rt, data, caller| rt.create_user(data),
         "AddUserToTeamCommand" => |rt, data, caller| rt.team_member(data, true),
         "RemoveUserFromTeamCommand" => |rt, data, caller| rt.team_member(data, false),
@@ -828,7 +828,7 @@ fn handler(cmd: &str) -> Option<Handler> {
         "DeleteRecurringJobCommand" => |rt, data, caller| rt.delete_job(data),
         "GetRecurringJobRunListQuery" => |rt, data, caller| rt.job_runs(data),
         "GetCronPreviewQuery" => |rt, data, caller| rt.cron_preview(data),
-        "GetTimerListQuery" => |rt, data, caller| rt.timer_list(data),
+        "GetTimerListQuery" => |rt, data, caller| rt.timer_list(data, caller),
         "CreateWebHookConfigCommand" => |rt, data, caller| rt.create_hook(data, caller),
         "UpdateWebHookConfigCommand" => |rt, data, caller| rt.update_hook(data, caller),
         "DeleteWebHookConfigCommand" => |rt, data, caller| rt.delete_hook(data),

@@ -502,7 +502,9 @@ impl Runtime {
     }
 
     /// GetTimerListQuery: pending timers, earliest first (`instanceGuid?`, `kind?`, paged).
-    pub(crate) fn timer_list(&self, data: &Value) -> crate::Answer {
+    /// A non-administrator sees the timers of the instances they may read, and every start and
+    /// job timer.
+    pub(crate) fn timer_list(&self, data: &Value, caller: &crate::Caller) -> crate::Answer {
         let guid = crate::opt_text(data, "instanceGuid")?;
         let kind = crate::opt_text(data, "kind")?;
         if let Some(k) = kind {
@@ -514,7 +516,10 @@ impl Runtime {
             }
         }
         let (page, size) = crate::paging(data)?;
-        let (rows, total) = self.store().timers(kind, guid, page, size)?;
+        let viewer = caller.viewer();
+        let (rows, total) = self
+            .store()
+            .timers(kind, guid, viewer.as_ref(), page, size)?;
         let items: Vec<Value> = rows
             .iter()
             .map(|r| {
