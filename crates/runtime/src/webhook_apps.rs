@@ -151,9 +151,7 @@ fn may_take(user: Option<&User>, task: &baton_engine::Waiting) -> bool {
     if users.is_empty() && teams.is_empty() {
         return true;
     }
-    user.is_some_and(|u| {
-        users.iter().any(|n| *n == u.name) || teams.iter().any(|t| u.teams.contains(t))
-    })
+    user.is_some_and(|u| users.contains(&u.name) || teams.iter().any(|t| u.teams.contains(t)))
 }
 
 impl Runtime {

@@ -61,7 +61,7 @@ impl Site {
     }
 
     fn requests(&self) -> Vec<Value> {
-        let d = self.ok("GetWebhookRequestListQuery", json!({"pageSize": 1000}));
+        let d = self.ok("GetWebhookRequestListQuery", json!({"pageSize": 50}));
         d["items"].as_array().unwrap().clone()
     }
 
