@@ -545,3 +545,44 @@ pub(crate) fn next_repetition(
     }
     next
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// A background loop whose pass panics goes on with its next pass (the scheduler and the
+    /// sender keep serving after a bug met by one pass).
+    #[test]
+    fn a_loop_whose_pass_panics_runs_its_next_pass() {
+        let wake = Arc::new(Wake::default());
+        let clock = Arc::new(baton_engine::VirtualClock::new(
+            baton_engine::VirtualClock::default_start(),
+        ));
+        let (passed, passes) = mpsc::channel();
+        let (w, c) = (wake.clone(), clock.clone());
+        let thread = std::thread::spawn(move || {
+            let mut n = 0;
+            w.run(&*c, || {
+                n += 1;
+                let _ = passed.send(n);
+                if n == 1 {
+                    panic!("a pass that panics (test)");
+                }
+                None
+            });
+        });
+        let wait = Duration::from_secs(30);
+        assert_eq!(passes.recv_timeout(wait), Ok(1));
+        // The loop pauses after the panic; an earlier due time wakes it at once.
+        wake.offer("2000-01-01T00:00:00.000000Z");
+        assert_eq!(passes.recv_timeout(wait), Ok(2));
+        {
+            let mut s = wake.state.lock().unwrap();
+            s.stop = true;
+            wake.halted.store(true, Ordering::Release);
+            wake.cv.notify_all();
+        }
+        thread.join().expect("the loop ended without panicking");
+    }
+}
