@@ -19,7 +19,7 @@ use crate::{Error, Runtime};
 use serde_json::{json, Value};
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
 /// The text of a panic's payload (`panic!` with a literal or a formatted message).
@@ -75,6 +75,8 @@ impl Panics {
 /// Test hook behind [`Runtime::hold_steps`]: while closed, steps wait before they are prepared.
 #[derive(Default)]
 pub(crate) struct Gate {
+    /// Whether it is closed, read without the lock on every step (it almost never is).
+    closed: AtomicBool,
     /// (closed, steps waiting at it)
     state: Mutex<(bool, usize)>,
     cv: Condvar,
@@ -83,6 +85,9 @@ pub(crate) struct Gate {
 impl Gate {
     /// Waits while the gate is closed.
     pub(crate) fn pass(&self) {
+        if !self.closed.load(Ordering::Acquire) {
+            return;
+        }
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if !s.0 {
             return;
@@ -115,6 +120,7 @@ impl Runtime {
     pub fn hold_steps(&self, held: bool) {
         let mut s = self.gate.state.lock().unwrap_or_else(|p| p.into_inner());
         s.0 = held;
+        self.gate.closed.store(held, Ordering::Release);
         self.gate.cv.notify_all();
     }
 
