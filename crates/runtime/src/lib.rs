@@ -2,9 +2,10 @@
 //! one function over the engine and the store.
 //!
 //! Each command that changes an instance follows one path (`step` / `persist`): load the
-//! instance's state and its revision, apply one engine event, correlate anything buffered for
-//! what the instance now waits on, then write the new state, its callback rows, subscriptions,
-//! inbox entries, incidents, history and outbox rows in ONE transaction, and only then answer.
+//! instance's state and its revision, apply one engine event, then write the new state, its
+//! callback rows, subscriptions, inbox entries, incidents, history and outbox rows in ONE
+//! transaction; then deliver anything buffered for what the instance now waits on, each entry as
+//! a step of its own (`buffered`), and only then answer.
 //! Nothing is acknowledged before it is committed. Two commands racing on one instance cannot
 //! both win: the write checks the revision it read, and the loser re-reads and re-applies.
 //!
@@ -14,6 +15,7 @@
 
 mod access;
 mod batch;
+mod buffered;
 pub mod commands;
 pub use access::{ActAsError, Bootstrap, FIRST_ADMIN};
 pub use commands::FieldError;
@@ -170,6 +172,8 @@ pub struct Runtime {
     queue: Mutex<Vec<batch::Job>>,
     /// Test hook: step commits to fail on purpose (see `fail_next_step_commits`).
     step_faults: Arc<queued::StepFaults>,
+    /// Whether the message buffer may hold a live entry (see `buffered`).
+    buffered: buffered::Live,
     /// Test hook: panics to raise on purpose (see `panic_next`).
     panics: isolation::Panics,
     /// Test hook: a gate steps wait at (see `hold_steps`).
@@ -365,6 +369,11 @@ enum Extra {
         message_id: String,
         outcome: String,
     },
+    /// The step applies a buffered entry: consume it, or fail as a duplicate when it was
+    /// taken or its TTL ran out (see `buffered`).
+    Claim {
+        buffer_id: i64,
+    },
     /// The step fires the instance's due timers: rewrite its timer row whatever it was.
     Timers,
     /// The step starts an instance for a timer start event: move that event's timer row on.
@@ -428,6 +437,7 @@ impl Runtime {
             reader: Mutex::new(reader),
             queue: Mutex::new(Vec::new()),
             step_faults: Arc::default(),
+            buffered: buffered::Live::default(),
             panics: isolation::Panics::default(),
             gate: isolation::Gate::default(),
             lanes: lanes::Lanes::default(),
@@ -683,9 +693,9 @@ impl Runtime {
         self.hot.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Writes a step (in a group commit, see `batch`): drains the buffer into the instance,
-    /// then state, effects and indexes. Delivers the outbox after the commit. Answers the
-    /// instance as committed.
+    /// Writes a step (in a group commit, see `batch`): state, effects and indexes. After the
+    /// commit delivers the outbox, then the buffered entries the instance's waits match, each
+    /// as its own step. Answers the instance as committed and as those deliveries left it.
     #[allow(clippy::too_many_arguments)]
     fn persist(
         &self,
@@ -697,7 +707,6 @@ impl Runtime {
         caller: &Caller,
         extra: Extra,
     ) -> Result<Instance, Error> {
-        let clock = self.clock.clone();
         let caller = caller.clone();
         let now = self.now();
         let events = self.events_on.load(std::sync::atomic::Ordering::Acquire)
@@ -725,42 +734,30 @@ impl Runtime {
         let depth = queued::depth();
         let guid = target.guid().to_string();
         let at = now.clone();
-        // The step only reads what it captured, so it can run again after a rollback, unless
-        // it feeds buffered entries to the instance there (their scripts run in the engine).
-        let again = !correlation::may_drain(&engine, &inst);
         let inst = Arc::new(inst);
         let step = inst.clone();
         let run = move |tx: &Tx| {
             let written = queued::at_depth(depth, || {
                 write_step(
-                    tx, &*clock, &target, &engine, &step, &effects, &before, &prepared, &caller,
-                    &extra, &now, events,
+                    tx, &target, &engine, &step, &effects, &before, &prepared, &caller, &extra,
+                    &now, events,
                 )
             })?;
             if let Some(row) = &log_row {
-                let status = written.0.as_ref().unwrap_or(&*step).status;
-                row.write(tx, target.guid(), status.as_str())?;
+                row.write(tx, target.guid(), step.status.as_str())?;
             }
             if update {
                 faults.check()?;
             }
             Ok(written)
         };
-        let (drained, queued, timer, sent) = if again {
-            self.write_again(run)?
-        } else {
-            self.write(run)?
-        };
+        // The step only reads what it captured, so it can run again after a rollback.
+        let (queued, timer, sent) = self.write_again(run)?;
         if let Some(row) = hook_log {
             row.committed();
         }
         let now = at;
-        // The instance as committed: changed inside the transaction by buffered entries, or as
-        // the engine left it.
-        let inst = match drained {
-            Some(inst) => inst,
-            None => Arc::try_unwrap(inst).unwrap_or_else(|shared| (*shared).clone()),
-        };
+        let inst = Arc::try_unwrap(inst).unwrap_or_else(|shared| (*shared).clone());
         // Committed: the next step of this instance starts from here.
         if inst.status.is_ended() {
             self.hot().forget(&guid);
@@ -774,7 +771,8 @@ impl Runtime {
         }
         // Live views hear of it (nothing is built when nobody listens).
         if self.changes_watched() {
-            self.publish_change(guid, &feed_engine, definition_id, inst.status.as_str(), now);
+            let g = guid.clone();
+            self.publish_change(g, &feed_engine, definition_id, inst.status.as_str(), now);
         }
         if let Some(due) = timer {
             self.wake.offer(&due);
@@ -785,7 +783,8 @@ impl Runtime {
         if queued {
             self.deliver_outbox_safely();
         }
-        Ok(inst)
+        // Buffered entries its waits match: each delivered as its own step (`buffered`).
+        Ok(self.deliver_buffered_to(&guid, &feed_engine, inst))
     }
 }
 

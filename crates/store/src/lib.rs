@@ -12,6 +12,7 @@
 //!   text. `Tx` groups the writes of one engine step into one transaction.
 
 mod access;
+mod buffer;
 mod events;
 mod faults;
 mod history;
