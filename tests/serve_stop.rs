@@ -1,7 +1,10 @@
 //! `baton serve` as a process: the web UI at `/`, one server per database, and a clean stop on
-//! SIGINT (Ctrl-C) and SIGTERM with exit code 0.
+//! SIGINT (Ctrl-C) and SIGTERM with exit code 0, within seconds even while it is busy, with
+//! nothing acknowledged lost.
 
 #![cfg(unix)]
+
+mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -67,6 +70,11 @@ fn get(addr: &str, path: &str) -> String {
 
 /// Sends `signal` and waits (at most 30 s) for the exit.
 fn stop(s: Serve, signal: i32) -> ExitStatus {
+    stop_timed(s, signal).0
+}
+
+/// As `stop`, also answering how long the exit took after the signal.
+fn stop_timed(s: Serve, signal: i32) -> (ExitStatus, Duration) {
     let Serve { mut child, .. } = s;
     let pid = child.id() as i32;
     // SAFETY: kill(2) on our own child's pid.
@@ -75,8 +83,9 @@ fn stop(s: Serve, signal: i32) -> ExitStatus {
     std::thread::spawn(move || {
         let _ = tx.send(child.wait());
     });
+    let sent = std::time::Instant::now();
     match exited.recv_timeout(Duration::from_secs(30)) {
-        Ok(status) => status.unwrap(),
+        Ok(status) => (status.unwrap(), sent.elapsed()),
         Err(_) => {
             // SAFETY: as above; the test fails either way.
             unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -152,4 +161,128 @@ fn a_guessable_token_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("at least 16 characters"), "{err}");
     assert!(!db.exists(), "nothing is created for a refused start");
+}
+
+const TOKEN: &str = "stop-test-token-0123456789";
+
+/// A bus command over a fresh connection: the envelope, or None once the server is gone.
+fn execute(addr: &str, cmd: &str, data: serde_json::Value) -> Option<serde_json::Value> {
+    let body = serde_json::json!({"cmd": cmd, "data": data}).to_string();
+    let out = support::post(addr, Some(TOKEN), &body)?;
+    let (_, body) = out.split_once("\r\n\r\n")?;
+    serde_json::from_str(body).ok()
+}
+
+fn deploy(addr: &str, xml: &str) {
+    let answer = execute(
+        addr,
+        "DeployProcessDefinitionCommand",
+        serde_json::json!({"bpmnXml": xml}),
+    )
+    .unwrap();
+    assert_eq!(answer["isSuccessful"], true, "{answer}");
+}
+
+/// Ctrl-C while clients start instances and the scheduler fires timers: the process ends
+/// within a few seconds (every loop stops: a loop left running would keep it alive), and every
+/// start it acknowledged is there after a restart.
+#[test]
+fn ctrl_c_stops_a_busy_server_promptly_and_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("busy.db");
+    let first = serve(&db);
+    let addr = first.addr.clone();
+    // Blink: a timer a few milliseconds long, so the scheduler fires all the time. Park: a user
+    // task, so an acknowledged instance stays to be found.
+    deploy(
+        &addr,
+        r#"<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">
+  <bpmn:process id="Blink" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:intermediateCatchEvent id="w"><bpmn:timerEventDefinition><bpmn:timeDuration>PT0.005S</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="w"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="w" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"#,
+    );
+    deploy(
+        &addr,
+        r#"<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">
+  <bpmn:process id="Park" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="t"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"#,
+    );
+
+    // Two clients start instances until the server is gone; each keeps what was acknowledged.
+    let (acked_tx, acked) = mpsc::channel::<(String, String)>();
+    let clients: Vec<_> = ["Blink", "Park"]
+        .into_iter()
+        .map(|key| {
+            let (addr, acked_tx) = (addr.clone(), acked_tx.clone());
+            std::thread::spawn(move || {
+                let data = serde_json::json!({"processKey": key});
+                while let Some(answer) = execute(&addr, "StartProcessInstanceCommand", data.clone())
+                {
+                    if answer["isSuccessful"] == true {
+                        let guid = answer["data"]["instanceGuid"].as_str().unwrap().to_string();
+                        if acked_tx.send((key.to_string(), guid)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(acked_tx);
+    let mut seen = Vec::new();
+    while seen.len() < 60 {
+        seen.push(
+            acked
+                .recv_timeout(Duration::from_secs(60))
+                .expect("starts are acknowledged"),
+        );
+    }
+
+    let (status, took) = stop_timed(first, libc::SIGINT);
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "serve took {took:?} to stop after Ctrl-C"
+    );
+    for c in clients {
+        c.join().unwrap();
+    }
+    seen.extend(acked.try_iter());
+
+    // Every acknowledged start is there after a restart; the parked ones still wait.
+    let again = serve(&db);
+    for (key, guid) in &seen {
+        let answer = execute(
+            &again.addr,
+            "GetProcessInstanceByIdQuery",
+            serde_json::json!({"instanceGuid": guid}),
+        )
+        .unwrap();
+        assert_eq!(
+            answer["isSuccessful"], true,
+            "{key} {guid} was acknowledged, then lost: {answer}"
+        );
+        if key == "Park" {
+            assert_eq!(answer["data"]["status"], "WAITING", "{answer}");
+        }
+    }
+    let (status, took) = stop_timed(again, libc::SIGTERM);
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "serve took {took:?} to stop after SIGTERM"
+    );
 }

@@ -76,6 +76,7 @@ fn config(db: &Path, listen: Option<String>) -> HostConfig {
         durability: baton_store::Durability::Full,
         // The window has the UI built in (frontendDist); the listener serves webhooks and the API.
         ui: None,
+        command_depth: baton_runtime::DEFAULT_COMMAND_DEPTH,
     }
 }
 

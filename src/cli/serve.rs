@@ -97,6 +97,25 @@ impl StopSignals {
     }
 }
 
+/// BATON_DOCMD_DEPTH: how deeply commands queued with `doCmd` may nest (a whole number, 1 or
+/// more; 16 when unset).
+fn command_depth() -> Result<u32, String> {
+    match std::env::var("BATON_DOCMD_DEPTH") {
+        Err(_) => Ok(baton_runtime::DEFAULT_COMMAND_DEPTH),
+        Ok(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                format!(
+                    "BATON_DOCMD_DEPTH: '{v}' is not a whole number, 1 or more (the default is {})",
+                    baton_runtime::DEFAULT_COMMAND_DEPTH
+                )
+            }),
+    }
+}
+
 pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
     // Logs: BATON_LOG (or RUST_LOG) filters, e.g. BATON_LOG=baton_runtime=debug for every command.
     let filter = std::env::var("BATON_LOG")
@@ -113,11 +132,19 @@ pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
             return 1;
         }
     };
+    let command_depth = match command_depth() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{e}");
+            return 2;
+        }
+    };
     let db = db.unwrap_or_else(default_db);
     let config = HostConfig {
         listen: Some(listen.to_string()),
         token,
         ui: ui_assets(),
+        command_depth,
         ..HostConfig::new(&db)
     };
     let host = match Host::start(config) {

@@ -146,6 +146,10 @@ struct Compiled {
 pub struct ScriptHost {
     engine: Engine,
     scripts: Vec<Result<Compiled, ScriptError>>,
+    /// The operation limit the engine was built with (for messages).
+    operations: u64,
+    /// How long one run may take (see [`MAX_RUN_TIME`]).
+    time: std::time::Duration,
 }
 
 thread_local! {
@@ -274,8 +278,8 @@ impl Drop for QueueGuard {
 struct RunGuard(jiff::Timestamp, Option<Instant>);
 
 impl RunGuard {
-    fn set(now: jiff::Timestamp) -> Self {
-        let deadline = Instant::now().checked_add(MAX_RUN_TIME);
+    fn set(now: jiff::Timestamp, time: std::time::Duration) -> Self {
+        let deadline = Instant::now().checked_add(time);
         RunGuard(
             NOW.with(|c| c.replace(now)),
             DEADLINE.with(|c| c.replace(deadline)),
@@ -315,6 +319,11 @@ impl Execution {
 
 /// Builds the one rhai engine every run uses; tests and production share this function.
 pub fn build_engine() -> Engine {
+    build_engine_with(MAX_OPERATIONS)
+}
+
+/// [`build_engine`] with another operation limit (see `Limits::script_operations`).
+pub fn build_engine_with(operations: u64) -> Engine {
     // `Engine::new()` would install a file module resolver and print to stdout: start raw and add
     // only what scripts need. The time package is left out on purpose (wall clock).
     let mut engine = Engine::new_raw();
@@ -336,7 +345,7 @@ pub fn build_engine() -> Engine {
     engine.disable_symbol("eval");
     engine.disable_symbol("import");
     engine.set_strict_variables(false);
-    engine.set_max_operations(MAX_OPERATIONS);
+    engine.set_max_operations(operations);
     engine.set_max_call_levels(MAX_CALL_LEVELS);
     engine.set_max_expr_depths(MAX_EXPR_DEPTH, MAX_FN_EXPR_DEPTH);
     engine.set_max_string_size(MAX_STRING_SIZE);
@@ -355,6 +364,16 @@ pub fn build_engine() -> Engine {
         }
     });
 
+    // rhai's `sleep` blocks the thread where no operation is counted, so no time limit could
+    // stop it: a script must not wait (a timer event does). Registered here, these answer
+    // before the core package's own.
+    engine.register_fn("sleep", |_: rhai::INT| -> Result<(), Box<EvalAltResult>> {
+        Err(NO_SLEEP.into())
+    });
+    engine.register_fn(
+        "sleep",
+        |_: rhai::FLOAT| -> Result<(), Box<EvalAltResult>> { Err(NO_SLEEP.into()) },
+    );
     engine.register_fn("now", || -> ImmutableString {
         NOW.with(|c| c.get()).to_string().into()
     });
@@ -415,6 +434,10 @@ pub fn build_engine() -> Engine {
     engine
 }
 
+/// What a script that calls `sleep` is told.
+const NO_SLEEP: &str =
+    "sleep is not available: a script must not wait (use a timer event in the diagram to wait)";
+
 const CONTEXT: &str = "context";
 const EXECUTION: &str = "execution";
 const FORM_DATA: &str = "formData";
@@ -422,9 +445,17 @@ const CURRENT_USER: &str = "currentUser";
 
 impl ScriptHost {
     pub fn new() -> Self {
+        Self::with_limits(MAX_OPERATIONS, MAX_RUN_TIME)
+    }
+
+    /// A host whose runs stop after `operations` rhai operations or `time` of wall time
+    /// (`Limits::script_operations`, `Limits::script_time`).
+    pub fn with_limits(operations: u64, time: std::time::Duration) -> Self {
         ScriptHost {
-            engine: build_engine(),
+            engine: build_engine_with(operations),
             scripts: Vec::new(),
+            operations,
+            time,
         }
     }
 
@@ -578,14 +609,14 @@ impl ScriptHost {
         let pushed = scope.len();
 
         let (result, commands) = {
-            let _run = RunGuard::set(input.now);
+            let _run = RunGuard::set(input.now, self.time);
             let queued = QueueGuard::set(queue);
             let result = self
                 .engine
                 .eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast);
             (result, queued.take())
         };
-        let value = result.map_err(|e| eval_error(*e))?;
+        let value = result.map_err(|e| eval_error(*e, self.operations, self.time))?;
 
         let mut writes: Vec<(String, Value)> = Vec::new();
         fn put(writes: &mut Vec<(String, Value)>, name: &str, value: Value) {
@@ -759,13 +790,13 @@ fn to_json_at(v: &Dynamic, depth: usize) -> Result<Value, ScriptError> {
 }
 
 /// Maps a rhai runtime error to the host's kinds and plain-language messages.
-fn eval_error(err: EvalAltResult) -> ScriptError {
+fn eval_error(err: EvalAltResult, operations: u64, time: std::time::Duration) -> ScriptError {
     use EvalAltResult as E;
     use ScriptErrorKind::*;
     match err {
         E::ErrorRuntime(value, pos) => ScriptError::new(Thrown, thrown_message(&value), pos),
         E::ErrorInFunctionCall(name, _, inner, pos) => {
-            let mut e = eval_error(*inner);
+            let mut e = eval_error(*inner, operations, time);
             if e.kind == Runtime {
                 e.message = format!("in function '{name}': {}", e.message);
             }
@@ -775,10 +806,10 @@ fn eval_error(err: EvalAltResult) -> ScriptError {
             }
             e
         }
-        E::ErrorInModule(_, inner, _) => eval_error(*inner),
+        E::ErrorInModule(_, inner, _) => eval_error(*inner, operations, time),
         E::ErrorTooManyOperations(pos) => ScriptError::new(
             Limit,
-            format!("script stopped: it ran more than {MAX_OPERATIONS} operations (an endless loop?)"),
+            format!("script stopped: it ran more than {operations} operations (an endless loop?)"),
             pos,
         ),
         E::ErrorStackOverflow(pos) => ScriptError::new(
@@ -797,7 +828,7 @@ fn eval_error(err: EvalAltResult) -> ScriptError {
         E::ErrorTooManyVariables(pos) => ScriptError::new(Limit, "script stopped: it declared too many variables", pos),
         E::ErrorTerminated(_, pos) => ScriptError::new(
             Limit,
-            format!("script stopped: it ran longer than {} seconds", MAX_RUN_TIME.as_secs_f64()),
+            format!("script stopped: it ran longer than {} seconds", time.as_secs_f64()),
             pos,
         ),
         E::ErrorParsing(rhai::ParseErrorType::ExprTooDeep, pos) => {

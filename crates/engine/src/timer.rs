@@ -14,9 +14,10 @@
 //! being clamped to the month's end. A cycle adds its period to the previous due time, so a
 //! monthly cycle that started on the 31st stays on the 28th after February (no drift back).
 //! Sums that leave jiff's supported range (year 9999) saturate at the largest timestamp.
+use crate::limits::{words, Limits};
 use jiff::fmt::temporal::SpanParser;
 use jiff::tz::TimeZone;
-use jiff::{Span, Timestamp};
+use jiff::{SignedDuration, Span, Timestamp};
 
 /// A parsed timer, ready to compute due times.
 #[derive(Debug, Clone)]
@@ -204,5 +205,144 @@ impl Schedule {
             Schedule::Cron(c) => c.next_after(previous, &TimeZone::UTC),
             _ => None,
         }
+    }
+
+    /// The first due time of a repeating schedule after `now`, once it fired at `previous`
+    /// (`fired` times so far): repetitions that fell due while nothing ran are skipped, keeping
+    /// the cycle's phase. Jumps straight there for periods of fixed length (no months or
+    /// years), so a short cycle that was idle for years costs no more than one that was not.
+    /// `None` when the cycle is exhausted (or for one-shot schedules).
+    pub fn next_due_after(
+        &self,
+        previous: Timestamp,
+        fired: u32,
+        now: Timestamp,
+    ) -> Option<Timestamp> {
+        let mut next = match self {
+            Schedule::Cycle { every, .. } if fixed_length(every) && previous < now => {
+                let first = self.next_after(previous, fired)?;
+                let step = previous.duration_until(first).as_nanos();
+                let behind = previous.duration_until(now).as_nanos();
+                if step <= 0 {
+                    return None;
+                }
+                // The last repetition at or before now, then the loop below takes one step.
+                let skip = behind / step;
+                let at = previous
+                    .as_nanosecond()
+                    .saturating_add(skip.saturating_mul(step));
+                let at = Timestamp::from_nanosecond(at).unwrap_or(Timestamp::MAX);
+                if at <= previous {
+                    Some(first)
+                } else if at == Timestamp::MAX {
+                    return None;
+                } else {
+                    Some(at)
+                }
+            }
+            Schedule::Cron(c) => c.next_after(previous.max(now), &TimeZone::UTC),
+            _ => self.next_after(previous, fired),
+        };
+        while let Some(n) = next.filter(|n| *n <= now) {
+            next = self.next_after(n, fired);
+        }
+        next
+    }
+
+    /// Whether this schedule keeps `limits`: a cycle repeats no faster than
+    /// `min_timer_cycle`, and no wait (a duration, a cycle's period) is longer than
+    /// `max_timer_wait`, measured from `from` (calendar units are measured on the calendar
+    /// there). A timeDate is checked against `from` too, so pass the moment the timer is armed
+    /// (deploy-time checks skip dates: a model has no "now"). The error says what to write.
+    pub fn check(&self, limits: &Limits, from: Timestamp, dates: bool) -> Result<(), TimerError> {
+        let max = limits.max_timer_wait;
+        let too_long = |what: &str, d: SignedDuration| {
+            TimerError(format!(
+                "{what} waits {}, longer than the limit of {} (a timer may wait at most {})",
+                long_words(d),
+                words(max),
+                words(max)
+            ))
+        };
+        match self {
+            Schedule::At(t) if dates => {
+                let d = from.duration_until(*t);
+                if d > max {
+                    return Err(too_long(&format!("'{t}'"), d));
+                }
+            }
+            Schedule::At(_) => {}
+            Schedule::After(span) => {
+                let d = span_length(*span, from);
+                if d > max {
+                    return Err(too_long("the duration", d));
+                }
+            }
+            Schedule::Cycle { every, start, .. } => {
+                let d = span_length(*every, from);
+                if d < limits.min_timer_cycle {
+                    return Err(TimerError(format!(
+                        "the cycle repeats every {}, more often than the limit of once every {}: repeat less often (for example R/PT{}S)",
+                        words(d),
+                        words(limits.min_timer_cycle),
+                        limits.min_timer_cycle.as_secs().max(1)
+                    )));
+                }
+                if d > max {
+                    return Err(too_long("the cycle's period", d));
+                }
+                if let Some(s) = start.filter(|_| dates) {
+                    let d = from.duration_until(s);
+                    if d > max {
+                        return Err(too_long(&format!("the cycle's start '{s}'"), d));
+                    }
+                }
+            }
+            Schedule::Cron(c) => {
+                // A cron expression fires at whole seconds; sample its first gaps for a
+                // minimum above one second.
+                if limits.min_timer_cycle > SignedDuration::from_secs(1) {
+                    let mut at = c.next_after(from, &TimeZone::UTC);
+                    for _ in 0..60 {
+                        let (Some(a), Some(b)) =
+                            (at, at.and_then(|a| c.next_after(a, &TimeZone::UTC)))
+                        else {
+                            break;
+                        };
+                        let gap = a.duration_until(b);
+                        if gap < limits.min_timer_cycle {
+                            return Err(TimerError(format!(
+                                "the cron expression '{}' fires {} apart, more often than the limit of once every {}",
+                                c.as_str(),
+                                words(gap),
+                                words(limits.min_timer_cycle)
+                            )));
+                        }
+                        at = Some(b);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How long `span` lasts from `from` on the UTC calendar (saturating at the end of time).
+fn span_length(span: Span, from: Timestamp) -> SignedDuration {
+    from.duration_until(add(from, span))
+}
+
+/// A span whose length does not depend on the calendar in UTC: no months or years (days and
+/// weeks are 24 hours and 7 days in UTC).
+fn fixed_length(span: &Span) -> bool {
+    span.get_years() == 0 && span.get_months() == 0
+}
+
+/// A long duration in whole days (ten or more), else as [`words`].
+fn long_words(d: SignedDuration) -> String {
+    if d.as_secs() >= 864_000 {
+        format!("{} days", d.as_secs() / 86_400)
+    } else {
+        words(d)
     }
 }

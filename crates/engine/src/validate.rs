@@ -5,6 +5,7 @@
 //! diagram, not an engine developer. Errors stop a deployment; warnings are reported and the
 //! model still runs (BPMN allows implicit ends, Camunda ignores a condition on a parallel split).
 
+use crate::limits::Limits;
 use crate::model::*;
 use crate::script::ScriptError;
 use crate::timer;
@@ -29,13 +30,14 @@ pub struct Problem {
     pub message: String,
 }
 
-struct Out {
+struct Out<'l> {
     problems: Vec<Problem>,
     /// Checking a definition deployed before: checks added to deploy since then only warn.
     stored: bool,
+    limits: &'l Limits,
 }
 
-impl Out {
+impl Out<'_> {
     fn push(&mut self, severity: Severity, id: Option<&str>, span: Span, message: String) {
         self.problems.push(Problem {
             severity,
@@ -51,12 +53,42 @@ impl Out {
     fn warn(&mut self, n: &FlowNode, message: String) {
         self.push(Severity::Warning, Some(&n.id), n.span, message);
     }
+    /// A check added after models were deployed: an error at deploy, a warning for a stored
+    /// definition (its instances must keep running; the executor holds against any value).
+    fn limit(&mut self, id: &str, span: Span, message: String) {
+        let severity = if self.stored {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        self.push(severity, Some(id), span, message);
+    }
 }
 
 /// Checks a parsed deployment. `script_errors` are the compile failures of its scripts
 /// (index = ScriptId into `deployment.sources`).
 pub fn validate(d: &Deployment, script_errors: &[(u32, ScriptError)]) -> Vec<Problem> {
-    check(d, script_errors, false)
+    check(d, script_errors, false, &Limits::default())
+}
+
+/// [`validate`] against the host's own [`Limits`] (what `baton lint` and a deploy use when the
+/// host configures them): timer cycles, timer durations and constant `loopCardinality` values
+/// are checked against them.
+pub fn validate_with(
+    d: &Deployment,
+    script_errors: &[(u32, ScriptError)],
+    limits: &Limits,
+) -> Vec<Problem> {
+    check(d, script_errors, false, limits)
+}
+
+/// [`validate_stored`] against the host's own [`Limits`].
+pub fn validate_stored_with(
+    d: &Deployment,
+    script_errors: &[(u32, ScriptError)],
+    limits: &Limits,
+) -> Vec<Problem> {
+    check(d, script_errors, true, limits)
 }
 
 /// [`validate`] for a definition that was deployed before (see `Engine::reload`): a
@@ -64,13 +96,19 @@ pub fn validate(d: &Deployment, script_errors: &[(u32, ScriptError)]) -> Vec<Pro
 /// executor holds against any value (a non-positive or unreadable one means no timeout, a huge
 /// one a due time that never comes).
 pub fn validate_stored(d: &Deployment, script_errors: &[(u32, ScriptError)]) -> Vec<Problem> {
-    check(d, script_errors, true)
+    check(d, script_errors, true, &Limits::default())
 }
 
-fn check(d: &Deployment, script_errors: &[(u32, ScriptError)], stored: bool) -> Vec<Problem> {
+fn check(
+    d: &Deployment,
+    script_errors: &[(u32, ScriptError)],
+    stored: bool,
+    limits: &Limits,
+) -> Vec<Problem> {
     let mut out = Out {
         problems: Vec::new(),
         stored,
+        limits,
     };
     if !d.processes.iter().any(|p| p.is_executable) {
         let span = d
@@ -547,6 +585,11 @@ fn check_node(
         if mi.cardinality.is_none() && mi.collection.is_none() {
             out.err(node, format!("multi-instance '{}' has neither loopCardinality nor a collection, so Baton cannot tell how many instances to run", node.id));
         }
+        if mi.collection.is_none() {
+            if let Some(c) = &mi.cardinality {
+                check_cardinality(node, c, out);
+            }
+        }
     }
 }
 
@@ -614,19 +657,57 @@ fn check_timer(node: &FlowNode, def: &TimerDef, out: &mut Out) {
         return;
     }
     let parsed = match def {
-        TimerDef::Date(_) => timer::parse_date(t).map(drop),
-        TimerDef::Duration(_) => timer::parse_duration(t).map(drop),
-        TimerDef::Cycle(_) => timer::parse_cycle(t).map(drop),
-        TimerDef::Missing => Ok(()),
+        TimerDef::Date(_) => timer::parse_date(t),
+        TimerDef::Duration(_) => timer::parse_duration(t),
+        TimerDef::Cycle(_) => timer::parse_cycle(t),
+        TimerDef::Missing => return,
     };
-    if let Err(e) = parsed {
-        out.push(
+    match parsed {
+        Err(e) => out.push(
             Severity::Error,
             Some(&node.id),
             src.span,
             format!("timer '{}': {what} {}", node.id, e.0),
-        );
+        ),
+        Ok(sched) => {
+            // Calendar units (P1M) are measured from a fixed day: a model has no "now" here.
+            let from = crate::clock::VirtualClock::default_start();
+            if let Err(e) = sched.check(out.limits, from, false) {
+                out.limit(
+                    &node.id,
+                    src.span,
+                    format!("timer '{}': {what} '{t}': {}", node.id, e.0),
+                );
+            }
+        }
     }
+}
+
+/// A `loopCardinality` written as a number: a whole number of 0 or more, at most the
+/// `max_cardinality` limit. Expressions are checked when they are evaluated.
+fn check_cardinality(node: &FlowNode, c: &Source, out: &mut Out) {
+    let t = c.text.trim();
+    let Ok(n) = t.parse::<f64>() else {
+        return;
+    };
+    let max = out.limits.max_cardinality;
+    let why = if !n.is_finite() {
+        "is not a finite number".to_string()
+    } else if n < 0.0 || n.fract() != 0.0 {
+        "is not a whole number of 0 or more".to_string()
+    } else if n > max as f64 {
+        format!("is more than the limit of {max} instances")
+    } else {
+        return;
+    };
+    out.limit(
+        &node.id,
+        c.span,
+        format!(
+            "multi-instance '{}': loopCardinality '{t}' {why}: give a whole number from 0 to {max}",
+            node.id
+        ),
+    );
 }
 
 /// `TimeoutMinutes` on a receive task: a finite number of minutes above 0 and at most ten years
@@ -639,24 +720,26 @@ fn check_timeout_minutes(node: &FlowNode, out: &mut Out) {
     if text.is_empty() {
         return;
     }
+    // The limit on a timer's wait, in whole minutes (the default: MAX_TIMEOUT_MINUTES).
+    let max = (out.limits.max_timer_wait.as_secs() / 60).max(1) as f64;
     let why = match text.parse::<f64>() {
         Err(_) => "is not a number",
         Ok(m) if !m.is_finite() => "is not a finite number",
         Ok(m) if m <= 0.0 => "is not above 0",
-        Ok(m) if m > MAX_TIMEOUT_MINUTES => "is too long",
+        Ok(m) if m > max => "is too long",
         Ok(_) => return,
     };
-    let severity = if out.stored {
-        Severity::Warning
+    let days = out.limits.max_timer_wait.as_secs() / 86_400;
+    let span = if days >= 365 && days % 365 == 0 {
+        format!("{} years", days / 365)
     } else {
-        Severity::Error
+        crate::limits::words(out.limits.max_timer_wait)
     };
-    out.push(
-        severity,
-        Some(&node.id),
+    out.limit(
+        &node.id,
         node.spec.timeout_span,
         format!(
-            "receive task '{}': TimeoutMinutes '{text}' {why}: give a number of minutes above 0 and at most 5256000 (10 years)",
+            "receive task '{}': TimeoutMinutes '{text}' {why}: give a number of minutes above 0 and at most {max} ({span})",
             node.id
         ),
     );

@@ -1,11 +1,21 @@
-//! Users, teams and API tokens on the bus, and the token check of the HTTP doors.
+//! Users, teams and API tokens on the bus, the token check of the HTTP doors, and who may see
+//! and act on which instance.
 //!
 //! A token's user is `currentUser` in scripts and is held to ResponsibleUser / ResponsibleTeam;
 //! an administrator is not. Tokens are random 128-bit values shown once; the store keeps their
 //! SHA-256 hash only.
+//!
+//! Instances (docs/runtime.md "Who sees what"): an administrator sees and acts on every
+//! instance. Anyone else reads an instance they started, one a member of one of their teams
+//! started, and one with an open form task they may work on; they act on it (cancel, retry)
+//! only in the first two cases, and submit the task in the third. An instance they may not read
+//! is answered exactly as one that does not exist (NOT_FOUND, the same message), so its guid or
+//! correlation id tells them nothing; one they may read but not act on is FORBIDDEN. Lists
+//! leave out what they may not read.
 
 use crate::{opt_text, text, Answer, Caller, Error, Runtime};
 use baton_engine::User;
+use baton_store::{Grant, InstanceRow, Viewer};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -323,5 +333,74 @@ impl Runtime {
             .into(),
             json!({"id": id, "revoked": true}),
         ))
+    }
+}
+
+impl Caller {
+    /// What the caller reads lists as: None for an administrator (everything).
+    pub(crate) fn viewer(&self) -> Option<Viewer> {
+        (!self.admin).then(|| Viewer {
+            user: self.user.as_ref().map(|u| u.name.clone()),
+            teams: self
+                .user
+                .as_ref()
+                .map(|u| u.teams.clone())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// The answer for an instance that does not exist, and for one the caller may not read.
+fn no_instance(guid: &str) -> Error {
+    Error::no_such("instanceGuid", format!("no process instance '{guid}'"))
+}
+
+impl Runtime {
+    /// Whether the caller may read the instance (an administrator: whenever it exists). Answers
+    /// false for an instance that does not exist. For the change feed and other doors that
+    /// filter what they pass on.
+    pub fn may_read_instance(&self, caller: &Caller, guid: &str) -> bool {
+        match caller.viewer() {
+            None => self.store().instance(guid).is_ok(),
+            Some(v) => matches!(self.store().grant(guid, &v), Ok(Some(_))),
+        }
+    }
+
+    /// Why the caller may read an instance; NOT_FOUND (as for a missing instance) if they may
+    /// not. An administrator gets `Started` without a look at the store.
+    fn grant_for(&self, caller: &Caller, guid: &str) -> Result<Grant, Error> {
+        let Some(viewer) = caller.viewer() else {
+            return Ok(Grant::Started);
+        };
+        self.store()
+            .grant(guid, &viewer)?
+            .ok_or_else(|| no_instance(guid))
+    }
+
+    /// Checks that the caller may read the instance (NOT_FOUND otherwise, as for one that does
+    /// not exist).
+    pub(crate) fn check_read(&self, caller: &Caller, guid: &str) -> Result<(), Error> {
+        self.grant_for(caller, guid).map(|_| ())
+    }
+
+    /// The stored instance, if the caller may read it (NOT_FOUND otherwise).
+    pub(crate) fn readable_row(&self, caller: &Caller, guid: &str) -> Result<InstanceRow, Error> {
+        let row = self.instance_row(guid)?;
+        self.check_read(caller, guid)?;
+        Ok(row)
+    }
+
+    /// Checks that the caller may act on the whole instance (cancel it, retry its incidents):
+    /// they started it, a teammate did, or they are an administrator. One who may only read it
+    /// (through a task) is FORBIDDEN; one who may not read it gets NOT_FOUND.
+    pub(crate) fn check_act(&self, caller: &Caller, guid: &str, what: &str) -> Result<(), Error> {
+        match self.grant_for(caller, guid)? {
+            Grant::Started => Ok(()),
+            Grant::Task => Err(Error::forbidden(format!(
+                "{} may work on a task of instance {guid} but not {what} it; \
+                 only whoever started it, their teammates or an administrator may",
+                caller.name()
+            ))),
+        }
     }
 }

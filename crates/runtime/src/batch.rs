@@ -160,7 +160,9 @@ impl Runtime {
         let out = slot.clone();
         let done = Signal::new();
         let run: Run = Box::new(move |tx| {
-            let v = f(tx)?;
+            // A job that panics fails alone (the batch takes its writes back like any failed
+            // job's) and the leader goes on: a panic must not leave the writer to nobody.
+            let v = crate::isolation::guard("a write", || f(tx))?;
             *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
             Ok(())
         });

@@ -11,19 +11,19 @@
 //! - CorrelateMessageCommand reaches the oldest instance subscribed to the message name whose
 //!   key matches (a missing key on either side matches any). With no subscriber it is buffered
 //!   for `ttlSeconds`, or discarded when that is 0. A `messageId` seen before is a duplicate.
-//! - A buffered entry correlates in the same transaction as the step that opens a matching
-//!   subscription, oldest entry first; past its TTL it is Expired and never delivered.
+//! - A buffered entry is delivered after the step that opens a matching wait committed, by the
+//!   same functions as a live one (`callback_to`, `offer_message`), as its own step claiming the
+//!   entry: see `buffered`. Past its TTL it is Expired and never delivered.
 //! - BroadcastSignalCommand reaches every subscribed instance.
 
 use crate::commands::{self as c, input, output};
-use crate::{opt_text, Answer, Caller, Code, Error, Extra, Runtime, KEPT_CHANGING};
-use baton_engine::{Clock, Effect, Engine, Event, Instance};
-use baton_store::Tx;
-use serde_json::{json, Value};
+use crate::{
+    buffered, opt_text, Answer, Caller, Code, Error, Extra, Runtime, Stepped, KEPT_CHANGING,
+};
+use baton_engine::{Engine, Event, Instance};
+use baton_store::BufferedRow;
+use serde_json::{json, Map, Value};
 use std::sync::atomic::Ordering;
-
-/// The most buffered entries one step correlates (each one may open new waits).
-const MAX_DRAIN: usize = 1000;
 
 fn expires_at(now: &str, ttl: i64) -> Result<String, Error> {
     let now: jiff::Timestamp = now
@@ -55,27 +55,9 @@ impl Runtime {
         }
         if let Some(row) = pending {
             let guid = row.parent_instance_id;
-            let s = match self.step(
-                &guid,
-                Event::Callback {
-                    correlation_key: key.into(),
-                    data: result.clone(),
-                },
-                caller,
-            ) {
-                Ok(s) => s,
-                // A racing delivery of the same key won: answer as a duplicate below.
-                Err(e) if !e.is(Code::Internal) => {
-                    // Bind first: a guard in the match scrutinee would live through the arms.
-                    let latest = self.store().latest_callback(key)?;
-                    match latest {
-                        Some(r) if r.status == "Completed" && r.parent_instance_id == guid => {
-                            return self.duplicate_callback(key, r)
-                        }
-                        _ => return Err(e),
-                    }
-                }
-                Err(e) => return Err(e),
+            let s = match self.callback_to(&guid, key, result, caller, Extra::None)? {
+                Callback::Stepped(s) => s,
+                Callback::Duplicate(row) => return self.duplicate_callback(key, row),
             };
             return output(
                 "Callback processed",
@@ -102,22 +84,88 @@ impl Runtime {
             _ => {
                 let now = self.now();
                 let expires = expires_at(&now, ttl)?;
-                let mut store = self.writer();
-                let tx = store.transaction()?;
-                let id = tx.buffer("callback", None, Some(key), &result.to_string(), None, &now, &expires)?;
-                tx.commit()?;
+                let mut entry = BufferedRow {
+                    id: 0,
+                    kind: "callback".into(),
+                    name: None,
+                    correlation_key: Some(key.into()),
+                    payload: buffered::keep(&result, caller),
+                    message_id: None,
+                    status: "Buffered".into(),
+                    instance_guid: None,
+                    created_at: now,
+                    expires_at: expires,
+                };
+                {
+                    let mut store = self.writer();
+                    let tx = store.transaction()?;
+                    entry.id = tx.buffer(
+                        "callback",
+                        None,
+                        Some(key),
+                        &entry.payload,
+                        None,
+                        &entry.created_at,
+                        &entry.expires_at,
+                    )?;
+                    tx.commit()?;
+                }
+                self.look_again(&entry);
                 output(
                     "Callback buffered until a receive task registers its key",
                     &c::ReturnCallbackOutput {
                         instance_guid: None,
                         status: None,
                         callback_status: "Buffered".into(),
-                        buffer_id: Some(id),
-                        expires_at: Some(expires),
+                        buffer_id: Some(entry.id),
+                        expires_at: Some(entry.expires_at),
                         duplicate: false,
                     },
                 )
             }
+        }
+    }
+
+    /// The one way a callback reaches the instance that waits on its key, live or buffered: a
+    /// step in its own transaction, as `caller`, with `extra`'s exactly-once bookkeeping (a
+    /// buffered entry's claim). A racing delivery of the same key that won makes it a
+    /// duplicate.
+    pub(crate) fn callback_to(
+        &self,
+        guid: &str,
+        key: &str,
+        data: Value,
+        caller: &Caller,
+        extra: Extra,
+    ) -> Result<Callback, Error> {
+        let event = Event::Callback {
+            correlation_key: key.into(),
+            data,
+        };
+        match self.step_with(guid, event, caller, extra) {
+            Ok(s) => Ok(Callback::Stepped(s)),
+            Err(e) if !e.is(Code::Internal) => {
+                // Bind first: a guard in the match scrutinee would live through the arms.
+                let latest = self.store().latest_callback(key)?;
+                match latest {
+                    Some(r) if r.status == "Completed" && r.parent_instance_id == guid => {
+                        Ok(Callback::Duplicate(r))
+                    }
+                    _ => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// After an entry was kept: an instance whose wait committed in between gets it now.
+    fn look_again(&self, entry: &BufferedRow) {
+        if let Err(e) = self.kept(entry) {
+            tracing::warn!(
+                buffer = entry.id,
+                "a buffered entry was not delivered: {}",
+                e.line()
+            );
         }
     }
 
@@ -175,57 +223,40 @@ impl Runtime {
             }
         }
         let subscribers = self.store().subscribers("message", name, key.as_deref())?;
-        for guid in subscribers {
-            let outcome = receipt(&c::CorrelateMessageOutput {
-                correlated: true,
-                instance_guid: Some(guid.clone()),
-                ..Default::default()
-            });
-            let extra = match message_id {
-                Some(id) => Extra::Receipt {
-                    message_id: id.to_string(),
-                    outcome,
-                },
-                None => Extra::None,
-            };
-            let event = Event::Message {
-                name: name.into(),
-                correlation_key: key.clone(),
-                variables: variables.clone(),
-            };
-            match self.step_with(&guid, event, caller, extra) {
-                Ok(s) => {
-                    return output(
-                        "Message correlated",
-                        &c::CorrelateMessageOutput {
-                            correlated: true,
-                            instance_guid: Some(guid),
-                            status: Some(s.inst.status.as_str().into()),
-                            ..Default::default()
-                        },
-                    )
-                }
-                // A twin with the same messageId committed first.
-                Err(e)
-                    if !e.is(Code::Internal)
-                        && message_id.is_some_and(|id| {
-                            self.store().receipt(id).ok().flatten().is_some()
-                        }) =>
-                {
-                    return duplicate(message_id.unwrap_or_default())?
-                        .ok_or_else(|| Error::conflict(KEPT_CHANGING));
-                }
-                // The subscription closed in between, or the instance refused: try the next one.
-                Err(e)
-                    if matches!(
-                        e.code,
-                        Code::Rejected | Code::Forbidden | Code::Invalid | Code::NotFound
-                    ) =>
-                {
-                    continue
-                }
-                Err(e) => return Err(e),
+        let extra = |guid: &str| match message_id {
+            Some(id) => Extra::Receipt {
+                message_id: id.to_string(),
+                outcome: receipt(&c::CorrelateMessageOutput {
+                    correlated: true,
+                    instance_guid: Some(guid.to_string()),
+                    ..Default::default()
+                }),
+            },
+            None => Extra::None,
+        };
+        match self.offer_message(&subscribers, name, &key, &variables, caller, &extra) {
+            Ok(Some((guid, s))) => {
+                return output(
+                    "Message correlated",
+                    &c::CorrelateMessageOutput {
+                        correlated: true,
+                        instance_guid: Some(guid),
+                        status: Some(s.inst.status.as_str().into()),
+                        ..Default::default()
+                    },
+                )
             }
+            Ok(None) => {}
+            // A twin with the same messageId committed first.
+            Err(e)
+                if !e.is(Code::Internal)
+                    && message_id
+                        .is_some_and(|id| self.store().receipt(id).ok().flatten().is_some()) =>
+            {
+                return duplicate(message_id.unwrap_or_default())?
+                    .ok_or_else(|| Error::conflict(KEPT_CHANGING));
+            }
+            Err(e) => return Err(e),
         }
         // A message start event of a deployed process (its newest version) starts an instance.
         for (def, engine) in self.latest_engines()? {
@@ -292,30 +323,86 @@ impl Runtime {
                 c::CorrelateMessageOutput::default(),
             )
         };
-        let mut store = self.writer();
-        let tx = store.transaction()?;
-        if let Some(id) = message_id {
-            if !tx.record_receipt(id, &receipt(&answer), &now)? {
-                drop(tx);
-                drop(store);
-                return duplicate(id)?.ok_or_else(|| Error::conflict(KEPT_CHANGING));
+        let mut kept = None;
+        {
+            let mut store = self.writer();
+            let tx = store.transaction()?;
+            if let Some(id) = message_id {
+                if !tx.record_receipt(id, &receipt(&answer), &now)? {
+                    drop(tx);
+                    drop(store);
+                    return duplicate(id)?.ok_or_else(|| Error::conflict(KEPT_CHANGING));
+                }
+            }
+            if let Some(expires) = &answer.expires_at {
+                let mut entry = BufferedRow {
+                    id: 0,
+                    kind: "message".into(),
+                    name: Some(name.into()),
+                    correlation_key: key.clone(),
+                    payload: buffered::keep(&Value::Object(variables), caller),
+                    message_id: message_id.map(str::to_string),
+                    status: "Buffered".into(),
+                    instance_guid: None,
+                    created_at: now.clone(),
+                    expires_at: expires.clone(),
+                };
+                entry.id = tx.buffer(
+                    "message",
+                    Some(name),
+                    key.as_deref(),
+                    &entry.payload,
+                    message_id,
+                    &now,
+                    expires,
+                )?;
+                answer.buffer_id = Some(entry.id);
+                kept = Some(entry);
+            }
+            tx.commit()?;
+        }
+        if let Some(entry) = &kept {
+            self.look_again(entry);
+        }
+        output(message, &answer)
+    }
+
+    /// The one way a message reaches a subscribed instance, live or buffered: offered to
+    /// `guids` in order, each try a step in its own transaction, as `caller`, with the
+    /// exactly-once bookkeeping `extra` gives for that instance (a live message's `messageId`
+    /// receipt, a buffered entry's claim). An instance that refuses it, or no longer waits for
+    /// it, passes it to the next. Answers the instance that took it; stops at any other
+    /// failure (a duplicate included).
+    pub(crate) fn offer_message(
+        &self,
+        guids: &[String],
+        name: &str,
+        key: &Option<String>,
+        variables: &Map<String, Value>,
+        caller: &Caller,
+        extra: &dyn Fn(&str) -> Extra,
+    ) -> Result<Option<(String, Stepped)>, Error> {
+        for guid in guids {
+            let event = Event::Message {
+                name: name.into(),
+                correlation_key: key.clone(),
+                variables: variables.clone(),
+            };
+            match self.step_with(guid, event, caller, extra(guid)) {
+                Ok(s) => return Ok(Some((guid.clone(), s))),
+                // The subscription closed in between, or the instance refused: try the next one.
+                Err(e)
+                    if matches!(
+                        e.code,
+                        Code::Rejected | Code::Forbidden | Code::Invalid | Code::NotFound
+                    ) =>
+                {
+                    continue
+                }
+                Err(e) => return Err(e),
             }
         }
-        if let Some(expires) = &answer.expires_at {
-            let payload = Value::Object(variables).to_string();
-            let id = tx.buffer(
-                "message",
-                Some(name),
-                key.as_deref(),
-                &payload,
-                message_id,
-                &now,
-                expires,
-            )?;
-            answer.buffer_id = Some(id);
-        }
-        tx.commit()?;
-        output(message, &answer)
+        Ok(None)
     }
 
     /// BroadcastSignalCommand: every instance that listens for the signal.
@@ -393,7 +480,9 @@ impl Runtime {
         resumed
     }
 
-    pub(crate) fn callbacks(&self, data: &Value) -> Answer {
+    /// GetCallbackRegistryListQuery: the rows of the instances the caller may read, each
+    /// `ParentProcessState` reduced to a snapshot (`callback_entries`).
+    pub(crate) fn callbacks(&self, data: &Value, caller: &Caller) -> Answer {
         let data: c::GetCallbackRegistryListInput = input(data)?;
         let status = data.status.as_deref();
         if let Some(s) = status {
@@ -404,21 +493,19 @@ impl Runtime {
                 ));
             }
         }
-        let rows = self
-            .store()
-            .callbacks(status, data.instance_guid.as_deref())?;
+        let rows = self.store().callbacks(
+            status,
+            data.instance_guid.as_deref(),
+            caller.viewer().as_ref(),
+        )?;
         output(
             "OK",
-            &c::GetCallbackRegistryListOutput(
-                rows.into_iter()
-                    .map(c::CallbackRegistryEntry::from)
-                    .collect(),
-            ),
+            &c::GetCallbackRegistryListOutput(self.callback_entries(rows)?),
         )
     }
 
     /// GetMessageBufferListQuery: buffered, correlated and expired messages and callbacks.
-    pub(crate) fn buffer_list(&self, data: &Value) -> Answer {
+    pub(crate) fn buffer_list(&self, data: &Value, caller: &Caller) -> Answer {
         let status = opt_text(data, "status")?;
         if let Some(s) = status {
             if !["Buffered", "Correlated", "Expired"].contains(&s) {
@@ -435,7 +522,12 @@ impl Runtime {
             tx.expire_buffer(&now)?;
             tx.commit()?;
         }
-        let rows = self.store().buffered(status)?;
+        let rows: Vec<BufferedRow> = self
+            .store()
+            .buffered(status, caller.viewer().as_ref())?
+            .into_iter()
+            .map(buffered::shown)
+            .collect();
         Ok((
             "OK".into(),
             json!({"items": rows, "totalCount": rows.len()}),
@@ -445,8 +537,11 @@ impl Runtime {
     /// Delivers the outbox: thrown signals to every other subscribed instance, thrown messages
     /// to the first other subscriber, commands queued by scripts (see `queued`). At least once:
     /// a row is marked delivered after its delivery committed, so a crash in between delivers it
-    /// again on the next start (a queued command's recorded key stops it running twice).
+    /// again on the next start (a queued command's recorded key stops it running twice). The
+    /// first call after start also delivers what the buffer owes (`Runtime::deliver_buffered`).
     pub(crate) fn deliver_outbox(&self) {
+        // Once after start: buffered entries whose wait committed before a stop (`buffered`).
+        self.deliver_buffered_once();
         if self.delivering.swap(true, Ordering::AcqRel) {
             return; // the outer delivery loop picks up what nested commands queue
         }
@@ -507,8 +602,8 @@ impl Runtime {
     }
 }
 
-/// Whether `drain_buffer` could find anything for this instance: it waits on a webhook-mode
-/// receive task with a correlation key, or on a message.
+/// Whether a buffered entry could be for this instance: it waits on a webhook-mode receive task
+/// with a correlation key, or on a message.
 pub(crate) fn may_drain(engine: &Engine, inst: &Instance) -> bool {
     if inst.status.is_ended() {
         return false;
@@ -521,93 +616,9 @@ pub(crate) fn may_drain(engine: &Engine, inst: &Instance) -> bool {
         .any(|s| s.kind == "message")
 }
 
-/// Inside a step's transaction: feeds the instance every live buffered entry that one of its
-/// waits now matches, oldest first. A buffered entry the instance refuses (its ServerScript
-/// throws) is marked Expired rather than retried forever. Answers whether the instance took
-/// any entry (then it and `effects` changed).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn drain_buffer(
-    tx: &Tx,
-    clock: &dyn Clock,
-    engine: &Engine,
-    inst: &mut Instance,
-    effects: &mut Vec<Effect>,
-    guid: &str,
-    now: &str,
-    caller: &Caller,
-) -> Result<bool, Error> {
-    let ctx = caller.ctx(clock);
-    let mut any = false;
-    let feed = |inst: &mut Instance,
-                effects: &mut Vec<Effect>,
-                event: Event,
-                id: i64|
-     -> Result<bool, Error> {
-        match engine.apply(inst, event, &ctx) {
-            Ok(more) => {
-                effects.extend(more);
-                Ok(true)
-            }
-            Err(e) => {
-                tracing::info!(buffer = id, "a buffered entry was refused: {e}");
-                tx.expire_buffered(id)?;
-                Ok(false)
-            }
-        }
-    };
-    for _ in 0..MAX_DRAIN {
-        let mut delivered = false;
-        let waits = engine.waiting(inst);
-        let callback_keys = waits
-            .iter()
-            .filter(|w| w.task_type == "receiveTask" && w.form_key.is_none())
-            .filter_map(|w| w.correlation_key.clone());
-        for key in callback_keys {
-            if let Some(row) = tx.take_buffered("callback", None, Some(&key), now, guid)? {
-                let data: Value = serde_json::from_str(&row.payload).unwrap_or(json!({}));
-                delivered = feed(
-                    inst,
-                    effects,
-                    Event::Callback {
-                        correlation_key: key,
-                        data,
-                    },
-                    row.id,
-                )?;
-                break;
-            }
-        }
-        if !delivered {
-            for sub in engine
-                .subscriptions(inst)
-                .into_iter()
-                .filter(|s| s.kind == "message")
-            {
-                if let Some(row) = tx.take_buffered(
-                    "message",
-                    Some(&sub.name),
-                    sub.correlation_key.as_deref(),
-                    now,
-                    guid,
-                )? {
-                    let variables = match serde_json::from_str(&row.payload) {
-                        Ok(Value::Object(m)) => m,
-                        _ => Default::default(),
-                    };
-                    let event = Event::Message {
-                        name: sub.name,
-                        correlation_key: row.correlation_key.clone(),
-                        variables,
-                    };
-                    delivered = feed(inst, effects, event, row.id)?;
-                    break;
-                }
-            }
-        }
-        any |= delivered;
-        if !delivered || inst.status.is_ended() {
-            break;
-        }
-    }
-    Ok(any)
+/// How a callback delivery ended.
+pub(crate) enum Callback {
+    Stepped(Stepped),
+    /// A delivery of the same key completed the task first: this one is a duplicate.
+    Duplicate(baton_store::CallbackRow),
 }

@@ -519,13 +519,23 @@ impl Runtime {
         })
     }
 
+    /// Sends one request. No redirect is followed (a 3xx is the receiver's answer), so a
+    /// receiver cannot bounce a delivery elsewhere. A URL a non-administrator gave goes through
+    /// the checked client (docs/security.md, `webhooks::outbound`): resolved at every attempt,
+    /// refused for good when its host now reaches a private address.
     fn send(&self, req: &Request) -> Sent {
-        let agent = self.http_client.get_or_init(|| {
-            ureq::AgentBuilder::new()
-                .timeout(SEND_TIMEOUT)
-                .redirects(0)
-                .build()
-        });
+        let checked;
+        let agent = if self.outbound_checked(&req.url) {
+            checked = self.checked_agent(SEND_TIMEOUT);
+            &checked
+        } else {
+            self.http_client.get_or_init(|| {
+                ureq::AgentBuilder::new()
+                    .timeout(SEND_TIMEOUT)
+                    .redirects(0)
+                    .build()
+            })
+        };
         let mut r = agent.request(&req.method, &req.url);
         for (n, v) in &req.headers {
             r = r.set(n, v);
@@ -533,7 +543,19 @@ impl Runtime {
         match r.send_string(&req.body) {
             Ok(resp) => Sent::Answered(resp.status()),
             Err(ureq::Error::Status(code, _)) => Sent::Answered(code),
-            Err(ureq::Error::Transport(t)) => Sent::Error(t.to_string()),
+            Err(ureq::Error::Transport(t)) => {
+                let mut text = t.to_string();
+                let mut source = std::error::Error::source(&t);
+                while let Some(e) = source {
+                    text.push_str(&format!(": {e}"));
+                    source = e.source();
+                }
+                if text.contains(crate::webhooks::outbound::REFUSED_MARK) {
+                    Sent::Gone(text)
+                } else {
+                    Sent::Error(text)
+                }
+            }
         }
     }
 

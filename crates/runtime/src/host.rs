@@ -2,9 +2,11 @@
 //! one call. `baton serve` and the desktop app both run a `Host`; neither wires parts by hand.
 //!
 //! `Host::start` takes the database's lock file (one Baton per database), opens the store,
-//! sets up the administrator's token, lends the command bus to scripts, starts the scheduler
-//! and the delivery sender, and binds the HTTP doors on a tokio runtime of its own (its own
-//! threads, so it runs the same inside an app that has a tokio runtime of its own).
+//! sets up the administrator's token, lends the command bus to scripts, serves the HTTP doors
+//! on a tokio runtime of its own (its own threads, so it runs the same inside an app that has a
+//! tokio runtime of its own), then starts the scheduler (which first delivers what the outbox
+//! still holds from the last run) and the delivery sender. Pending work is recovered after the
+//! doors are open: a row that cannot be delivered never delays or stops a start.
 //! `Host::shutdown` stops in the reverse order: the listener first (requests under way finish
 //! and are answered, event streams end), then the scheduler and the sender (joined), then the
 //! async runtime; the lock is released last. Every acknowledged command was committed before
@@ -42,6 +44,9 @@ pub struct HostConfig {
     pub durability: Durability,
     /// The web UI to serve at `/`.
     pub ui: Option<UiAssets>,
+    /// How deeply commands queued with `doCmd` may nest (`baton serve`: BATON_DOCMD_DEPTH);
+    /// a deeper one fails with `commandFailed` instead of running.
+    pub command_depth: u32,
 }
 
 impl HostConfig {
@@ -53,6 +58,7 @@ impl HostConfig {
             token: None,
             durability: Durability::Full,
             ui: None,
+            command_depth: crate::queued::DEFAULT_DEPTH,
         }
     }
 }
@@ -169,6 +175,7 @@ impl Host {
             token,
             durability,
             ui,
+            command_depth,
         } = config;
         let token = token.filter(|t| !t.trim().is_empty());
         if let Some(t) = &token {
@@ -200,13 +207,16 @@ impl Host {
             None => None,
         };
         let address = listener.as_ref().and_then(|l| l.local_addr().ok());
+        // The outbox is left for the scheduler's thread: pending work is recovered once the
+        // doors are open, and a row that cannot be delivered never stops a start.
         let runtime =
-            Runtime::open(&db, durability, Arc::new(crate::SystemClock)).map_err(|e| {
+            Runtime::opened(&db, durability, Arc::new(crate::SystemClock)).map_err(|e| {
                 HostError::Database {
                     path: db.clone(),
                     message: e.to_string(),
                 }
             })?;
+        runtime.set_command_depth(command_depth);
         let bootstrap =
             runtime
                 .bootstrap(token.as_deref())
@@ -222,7 +232,7 @@ impl Host {
             None => None,
         };
         // Timers and recurring jobs that fell due while Baton was closed fire now; so do the
-        // deliveries still pending from the last run.
+        // deliveries and outbox rows still pending from the last run.
         let scheduler = crate::spawn_scheduler(runtime.clone());
         let sender = crate::spawn_sender(runtime.clone());
         Ok(Host {

@@ -6,7 +6,10 @@
 //! Status codes (API.md): 200 for a handled command, success or business failure; 400 for
 //! malformed JSON or an unknown command; 401 without a live bearer token (tokens are checked
 //! against the hashes in the database); 403 when the token's user may not do this; 413 for a
-//! body over the limit; 500 when Baton itself failed (a reference, never the detail). Each
+//! body over the limit (answered after the token check, in the door's envelope: the body is
+//! read by the handler, not by an extractor that would answer first in plain text); 429 with
+//! Retry-After from the doors without a token when one address sends too fast
+//! (`webhooks::limits`); 500 when Baton itself failed (a reference, never the detail). Each
 //! failure's status comes from its code (`Code::http_status`, error.rs), the one table.
 //!
 //! `POST /webhook/{path}` and `POST /webhook/k/{key}` are the incoming webhook doors
@@ -24,7 +27,7 @@
 //! binary has none.
 
 use crate::{Caller, Code, Door, Error, Reply, Runtime};
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -298,6 +301,34 @@ fn bad_request(door: Shape, message: String) -> Response {
     refuse(door, Error::new(Code::BadRequest, message))
 }
 
+/// The answer to a body over [`MAX_BODY_BYTES`] at a command door: 413 in the door's envelope.
+fn too_large(door: Shape) -> Response {
+    let message = format!("the body is over {MAX_BODY_BYTES} bytes");
+    let body = match door {
+        Shape::Execute => {
+            json!({"isSuccessful": false, "message": message, "code": Code::BadRequest})
+        }
+        Shape::Bpm => json!({"success": false, "data": null, "message": message, "errors": []}),
+    };
+    (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
+}
+
+/// Reads a command's body up to the limit. Called after the token check: a caller without a
+/// live token learns nothing, not even the limit.
+async fn read_body(door: Shape, body: Body) -> Result<Bytes, Box<Response>> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            // The limit's error is the only one that says "length limit"; anything else is a
+            // body the client did not finish sending.
+            Box::new(if e.to_string().contains("length limit") {
+                too_large(door)
+            } else {
+                bad_request(door, format!("the body could not be read: {e}"))
+            })
+        })
+}
+
 fn parse_body(door: Shape, body: &Bytes) -> Result<Map<String, Value>, Box<Response>> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
@@ -374,7 +405,7 @@ async fn caller(
 /// An administrator's request to run a command as another user (the task inbox's "act as").
 pub const ACT_AS: &str = "x-baton-act-as";
 
-/// Runs the command off the async workers.
+/// Runs the command off the async workers (commands through the command lane, see `lanes`).
 async fn run(
     state: Arc<AppState>,
     door: Shape,
@@ -382,16 +413,22 @@ async fn run(
     cmd: String,
     data: Value,
 ) -> Result<Reply, Response> {
-    tokio::task::spawn_blocking(move || state.runtime.execute_as(&cmd, &data, &caller))
+    let runtime = state.runtime.clone();
+    runtime
+        .execute_off_workers(cmd, data, caller)
         .await
         .map_err(|e| internal(door, e))
 }
 
-async fn execute(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn execute(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
     let door = Shape::Execute;
     let who = match caller(&state, door, &headers).await {
         Ok(c) => c,
         Err(r) => return r,
+    };
+    let body = match read_body(door, body).await {
+        Ok(b) => b,
+        Err(r) => return *r,
     };
     let body = match parse_body(door, &body) {
         Ok(b) => b,
@@ -410,11 +447,15 @@ async fn execute(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     }
 }
 
-async fn bpm_cmd(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn bpm_cmd(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
     let door = Shape::Bpm;
     let who = match caller(&state, door, &headers).await {
         Ok(c) => c,
         Err(r) => return r,
+    };
+    let body = match read_body(door, body).await {
+        Ok(b) => b,
+        Err(r) => return *r,
     };
     let mut body = match parse_body(door, &body) {
         Ok(b) => b,
@@ -461,10 +502,11 @@ async fn receive_webhook(
     req: axum::extract::Request,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let remote = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
+    let remote = remote_ip(&parts);
+    if let Err(wait) = state.runtime.admit_unauthenticated(remote) {
+        let body = json!({"isSuccessful": false, "message": too_many(wait)});
+        return limited(wait, body);
+    }
     let mut headers: Vec<(String, String)> = Vec::new();
     for (name, value) in &parts.headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
@@ -507,13 +549,65 @@ async fn receive_webhook(
     }
 }
 
+/// The socket's address (`ConnectInfo`, set by `baton serve`); None for in-process callers.
+fn remote_ip(parts: &axum::http::request::Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+fn too_many(wait: u64) -> String {
+    format!("too many requests from this address; try again in {wait} s")
+}
+
+/// 429 with Retry-After and the door's body. Nothing was read or recorded.
+fn limited(wait: u64, body: Value) -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(axum::http::header::RETRY_AFTER, wait.to_string())],
+        Json(body),
+    )
+        .into_response()
+}
+
 /// `POST /hooks/{token}`: an incoming webhook application (seed 003, `webhook_apps.rs`). No
-/// bearer token: the private URL is the secret.
+/// bearer token: the private URL is the secret. Rate-limited per address before anything is
+/// read; a body over the limit is a 413 in the door's `errors` envelope.
 async fn hook_app(
     State(state): State<Arc<AppState>>,
     axum::extract::Path(token): axum::extract::Path<String>,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> Response {
+    let (parts, body) = req.into_parts();
+    let hook_error = |status: StatusCode, message: String, code: Code| {
+        (
+            status,
+            Json(json!({"errors": [{"message": message, "code": code}]})),
+        )
+            .into_response()
+    };
+    if let Err(wait) = state.runtime.admit_unauthenticated(remote_ip(&parts)) {
+        let body = json!({"errors": [{"message": too_many(wait), "code": Code::Rejected}]});
+        return limited(wait, body);
+    }
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(e) if e.to_string().contains("length limit") => {
+            return hook_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is over {MAX_BODY_BYTES} bytes"),
+                Code::BadRequest,
+            )
+        }
+        Err(e) => {
+            return hook_error(
+                StatusCode::BAD_REQUEST,
+                format!("the body could not be read: {e}"),
+                Code::BadRequest,
+            )
+        }
+    };
     match tokio::task::spawn_blocking(move || state.runtime.receive_hook_app(&token, &body)).await {
         Ok(answer) => {
             let code =

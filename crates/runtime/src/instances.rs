@@ -227,6 +227,7 @@ impl Runtime {
         };
         let config = json!({"config": data.config});
         let subs = crate::events::config_subscriptions(&config)?;
+        self.check_outbound_subscriptions(&subs, caller)?;
         let extra = if subs.is_empty() {
             Extra::None
         } else {
@@ -306,6 +307,7 @@ impl Runtime {
             started_at: self.now(),
             ended_at: None,
             rev: 0,
+            started_by: caller.user.as_ref().map(|u| u.name.clone()),
         };
         let guid = row.instance_guid.clone();
         let inst = self.persist(
@@ -336,6 +338,9 @@ impl Runtime {
     pub(crate) fn signal(&self, data: &Value, caller: &Caller) -> Answer {
         let data: c::SignalProcessInstanceInput = input(data)?;
         let guid = data.instance_guid.as_str();
+        // Whoever may read the instance may try; the engine then holds them to the task's
+        // ResponsibleUser / ResponsibleTeam.
+        self.check_read(caller, guid)?;
         // `callbackData` is the current name; `signalPayload` the legacy one (seed 002).
         let (field, payload) = match (data.callback_data, data.signal_payload) {
             (Some(v), _) => ("callbackData", v),
@@ -387,6 +392,7 @@ impl Runtime {
     pub(crate) fn cancel(&self, data: &Value, caller: &Caller) -> Answer {
         let data: c::CancelProcessInstanceInput = input(data)?;
         let guid = data.instance_guid.as_str();
+        self.check_act(caller, guid, "cancel")?;
         let s = self.step(
             guid,
             Event::Cancel {
@@ -406,6 +412,7 @@ impl Runtime {
     pub(crate) fn retry(&self, data: &Value, caller: &Caller) -> Answer {
         let data: c::RetryIncidentInput = input(data)?;
         let guid = data.instance_guid.as_str();
+        self.check_act(caller, guid, "retry")?;
         let variables = data.variables.unwrap_or_default();
         let s = self.step(guid, Event::Retry { variables }, caller)?;
         output(
@@ -418,10 +425,10 @@ impl Runtime {
         )
     }
 
-    pub(crate) fn get_instance(&self, data: &Value) -> Answer {
+    pub(crate) fn get_instance(&self, data: &Value, caller: &Caller) -> Answer {
         let data: c::InstanceRef = input(data)?;
         let guid = data.instance_guid.as_str();
-        let row = self.instance_row(guid)?;
+        let row = self.readable_row(caller, guid)?;
         let (engine, inst) = self.load(&row)?;
         let key = engine
             .deployment
@@ -447,7 +454,8 @@ impl Runtime {
         )
     }
 
-    pub(crate) fn list_instances(&self, data: &Value) -> Answer {
+    /// GetProcessInstanceListQuery: the instances the caller may read, newest first.
+    pub(crate) fn list_instances(&self, data: &Value, caller: &Caller) -> Answer {
         let data: c::GetProcessInstanceListInput = input(data)?;
         let status = data.status.as_deref();
         if let Some(s) = status {
@@ -458,6 +466,7 @@ impl Runtime {
         let (rows, total) = self.store().instances(
             status,
             data.process_key.as_deref(),
+            caller.viewer().as_ref(),
             data.page_number.unwrap_or(1),
             data.page_size.unwrap_or(20),
         )?;
@@ -470,10 +479,10 @@ impl Runtime {
         )
     }
 
-    pub(crate) fn history(&self, data: &Value) -> Answer {
+    pub(crate) fn history(&self, data: &Value, caller: &Caller) -> Answer {
         let data: c::InstanceRef = input(data)?;
         let guid = data.instance_guid.as_str();
-        self.instance_row(guid)?;
+        self.readable_row(caller, guid)?;
         let rows = self.store().history(guid)?;
         // The store expands rows that hold a whole step into one entry per event; number
         // them 1, 2, ...
@@ -493,7 +502,8 @@ impl Runtime {
         output("OK", &c::GetInstanceHistoryOutput(events))
     }
 
-    pub(crate) fn incidents(&self, data: &Value) -> Answer {
+    /// GetIncidentListQuery: the incidents of the instances the caller may read.
+    pub(crate) fn incidents(&self, data: &Value, caller: &Caller) -> Answer {
         let open_only = match data.get("openOnly") {
             None | Some(Value::Null) => true,
             Some(Value::Bool(b)) => *b,
@@ -504,28 +514,44 @@ impl Runtime {
                 ))
             }
         };
-        let rows = self.store().incidents(open_only)?;
+        let rows = self
+            .store()
+            .incidents(open_only, caller.viewer().as_ref())?;
         Ok((
             "OK".into(),
             json!({"items": rows, "totalCount": rows.len()}),
         ))
     }
 
-    /// GetTaskFormQuery (seed 002): the form of the waiting userTask or form-mode receiveTask.
-    pub(crate) fn task_form(&self, data: &Value) -> Answer {
+    /// GetTaskFormQuery (seed 002): the form of the waiting userTask or form-mode receiveTask,
+    /// with the instance's variables, for a caller who may read the instance.
+    pub(crate) fn task_form(&self, data: &Value, caller: &Caller) -> Answer {
         let data: c::GetTaskFormInput = input(data)?;
         let row = match (
             data.instance_guid.as_deref(),
             data.correlation_id.as_deref(),
         ) {
-            (Some(g), _) => self.instance_row(g)?,
-            (None, Some(c)) => self
-                .store()
-                .instance_by_correlation_id(c)
-                .map_err(|e| match e {
-                    StoreError::NotFound(m) => Error::no_such("correlationId", m),
-                    other => other.into(),
-                })?,
+            (Some(g), _) => self.readable_row(caller, g)?,
+            (None, Some(c)) => {
+                let missing = || {
+                    Error::no_such(
+                        "correlationId",
+                        format!("no process instance with correlation id '{c}'"),
+                    )
+                };
+                let row = self
+                    .store()
+                    .instance_by_correlation_id(c)
+                    .map_err(|e| match e {
+                        StoreError::NotFound(_) => missing(),
+                        other => other.into(),
+                    })?;
+                // An instance the caller may not read is answered as no instance at all.
+                if self.check_read(caller, &row.instance_guid).is_err() {
+                    return Err(missing());
+                }
+                row
+            }
             _ => {
                 return Err(Error::field(
                     "instanceGuid",
@@ -575,6 +601,47 @@ impl Runtime {
         )
     }
 
+    /// CallbackRegistry rows as GetCallbackRegistryListQuery answers them. `ParentProcessState`
+    /// keeps seed 002's name and type (a serialised snapshot) but holds only what a reader of
+    /// the instance may see anyway: `{"status", "variables"}` as they were when the task began
+    /// waiting, never the engine's whole state (token positions, scopes, the model's
+    /// fingerprint). Null when the stored snapshot cannot be read.
+    pub(crate) fn callback_entries(
+        &self,
+        rows: Vec<baton_store::CallbackRow>,
+    ) -> Result<Vec<c::CallbackRegistryEntry>, Error> {
+        let mut engines: std::collections::HashMap<String, Option<Arc<Engine>>> =
+            std::collections::HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let engine = match engines.get(&row.parent_instance_id) {
+                Some(e) => e.clone(),
+                None => {
+                    let def = self
+                        .store()
+                        .instance(&row.parent_instance_id)
+                        .ok()
+                        .map(|r| r.process_definition_id);
+                    let e = def.and_then(|d| self.engine(d).ok());
+                    engines.insert(row.parent_instance_id.clone(), e.clone());
+                    e
+                }
+            };
+            let snapshot = row.parent_process_state.as_deref().and_then(|state| {
+                let inst: Instance = serde_json::from_str(state).ok()?;
+                let engine = engine.as_ref()?;
+                engine.check_state(&inst).ok()?;
+                let view =
+                    json!({"status": inst.status.as_str(), "variables": engine.variables(&inst)});
+                Some(view.to_string())
+            });
+            let mut entry = c::CallbackRegistryEntry::from(row);
+            entry.parent_process_state = snapshot;
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
     /// GetTaskListQuery, the inbox: open form tasks a user may work on. A non-administrator sees
     /// their own (tasks open to everyone, assigned to them or to one of their teams); an
     /// administrator sees everything, or what `userName` / `team` may work on.
@@ -585,6 +652,8 @@ impl Runtime {
         let team = data.team.as_deref();
         let who: Option<(String, Vec<String>)> = match (&caller.user, caller.admin) {
             (Some(u), false) => Some((u.name.clone(), u.teams.clone())),
+            // Nobody signed in: the tasks open to everyone.
+            (None, false) => Some((String::new(), Vec::new())),
             _ => match (user_name, team) {
                 (None, None) => None,
                 (u, t) => {

@@ -588,7 +588,18 @@ impl Runtime {
             // Bind first: a reader guard in the match scrutinee would live through the run.
             let found = self.store().job(claim.job_id);
             let outcome = match found {
-                Ok(Some(job)) => self.perform(&job),
+                // A run that panics (a bug) ends Failed like any other, with a reference to
+                // the log where the panic's text is.
+                Ok(Some(job)) => crate::isolation::guard("the job run", || {
+                    self.panics.hit(crate::PanicSite::JobRun);
+                    Ok(self.perform(&job))
+                })
+                .unwrap_or_else(|e| {
+                    Err(format!(
+                        "the run failed unexpectedly ({})",
+                        e.public().message
+                    ))
+                }),
                 Ok(None) => Err("the job was deleted".into()),
                 // The run's record shows a reference, the log the detail.
                 Err(e) => Err(Error::from(e).public().message),

@@ -2,9 +2,10 @@
 //! one function over the engine and the store.
 //!
 //! Each command that changes an instance follows one path (`step` / `persist`): load the
-//! instance's state and its revision, apply one engine event, correlate anything buffered for
-//! what the instance now waits on, then write the new state, its callback rows, subscriptions,
-//! inbox entries, incidents, history and outbox rows in ONE transaction, and only then answer.
+//! instance's state and its revision, apply one engine event, then write the new state, its
+//! callback rows, subscriptions, inbox entries, incidents, history and outbox rows in ONE
+//! transaction; then deliver anything buffered for what the instance now waits on, each entry as
+//! a step of its own (`buffered`), and only then answer.
 //! Nothing is acknowledged before it is committed. Two commands racing on one instance cannot
 //! both win: the write checks the revision it read, and the loser re-reads and re-applies.
 //!
@@ -14,6 +15,7 @@
 
 mod access;
 mod batch;
+mod buffered;
 pub mod commands;
 pub use access::{ActAsError, Bootstrap, FIRST_ADMIN};
 pub use commands::FieldError;
@@ -31,8 +33,13 @@ mod step;
 use step::{write_step, Prepared};
 pub mod http;
 mod instances;
+mod isolation;
+pub use isolation::PanicSite;
+mod lanes;
+pub use lanes::COMMAND_LANES;
 mod jobs;
 mod queued;
+pub use queued::DEFAULT_DEPTH as DEFAULT_COMMAND_DEPTH;
 mod schedule;
 pub mod simulate;
 mod walked;
@@ -144,6 +151,9 @@ const ADMIN_ONLY: &[&str] = &[
     "CreateIncomingWebhookApplicationCommand",
     "DeleteIncomingWebhookApplicationCommand",
     "GetIncomingWebhookApplicationListQuery",
+    // Limits against abuse from outside (docs/security.md).
+    "GetSecuritySettingsQuery",
+    "SetSecuritySettingsCommand",
 ];
 
 /// The answer when a command kept losing the race for its instance.
@@ -162,6 +172,16 @@ pub struct Runtime {
     commits: batch::Commits,
     /// Test hook: step commits to fail on purpose (see `fail_next_step_commits`).
     step_faults: Arc<queued::StepFaults>,
+    /// Whether the message buffer may hold a live entry (see `buffered`).
+    buffered: buffered::Live,
+    /// Test hook: panics to raise on purpose (see `panic_next`).
+    panics: isolation::Panics,
+    /// Test hook: a gate steps wait at (see `hold_steps`).
+    gate: isolation::Gate,
+    /// The command lane of the async doors (see `lanes`).
+    lanes: lanes::Lanes,
+    /// How deeply `doCmd` commands may nest (see `queued`).
+    command_depth: std::sync::atomic::AtomicU32,
     /// Incoming webhooks' prepared configurations and request numbering.
     webhook_cache: webhooks::Cache,
     engines: Mutex<HashMap<i64, Arc<Engine>>>,
@@ -221,12 +241,12 @@ fn object(data: &Value, field: &'static str) -> Result<Map<String, Value>, Error
     }
 }
 
+/// `pageNumber` and `pageSize` of a listing (defaults 1 and 20), each within its bound
+/// (`commands::page_bound`).
 fn paging(data: &Value) -> Result<(i64, i64), Error> {
     let num = |field: &'static str, default: i64| match data.get(field) {
         None | Some(Value::Null) => Ok(default),
-        Some(v) => v.as_i64().filter(|n| *n >= 1).ok_or_else(|| {
-            Error::field(field, format!("{field} must be a whole number, 1 or more"))
-        }),
+        Some(v) => commands::page_bound(field, v),
     };
     Ok((num("pageNumber", 1)?, num("pageSize", 20)?))
 }
@@ -346,6 +366,11 @@ enum Extra {
         message_id: String,
         outcome: String,
     },
+    /// The step applies a buffered entry: consume it, or fail as a duplicate when it was
+    /// taken or its TTL ran out (see `buffered`).
+    Claim {
+        buffer_id: i64,
+    },
     /// The step fires the instance's due timers: rewrite its timer row whatever it was.
     Timers,
     /// The step starts an instance for a timer start event: move that event's timer row on.
@@ -369,6 +394,18 @@ impl Runtime {
         durability: Durability,
         clock: Arc<dyn Clock>,
     ) -> Result<Runtime, StoreError> {
+        let rt = Runtime::opened(path, durability, clock)?;
+        rt.deliver_outbox_safely();
+        Ok(rt)
+    }
+
+    /// As `open`, but leaves the outbox for later (`Host` delivers it on the scheduler's thread
+    /// once it listens, so pending work never delays or stops a start).
+    pub(crate) fn opened(
+        path: &Path,
+        durability: Durability,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Runtime, StoreError> {
         Runtime::on(
             Store::open(path, durability)?,
             Store::open(path, durability)?,
@@ -380,20 +417,28 @@ impl Runtime {
     /// `baton simulate`, `baton test` and `baton bench` run on, with a `VirtualClock`.
     pub fn open_in_memory(clock: Arc<dyn Clock>) -> Result<Runtime, StoreError> {
         let name = simulate::memory_name();
-        Runtime::on(
+        let rt = Runtime::on(
             Store::open_memory(&name)?,
             Store::open_memory(&name)?,
             clock,
-        )
+        )?;
+        rt.deliver_outbox_safely();
+        Ok(rt)
     }
 
-    /// A runtime on a write and a read connection to one database.
+    /// A runtime on a write and a read connection to one database; runs left `Running` by a
+    /// process that stopped are marked Interrupted (before any scheduler claims new ones).
     fn on(store: Store, reader: Store, clock: Arc<dyn Clock>) -> Result<Runtime, StoreError> {
         let rt = Runtime {
             store: Mutex::new(store),
             reader: Mutex::new(reader),
             commits: batch::Commits::default(),
             step_faults: Arc::default(),
+            buffered: buffered::Live::default(),
+            panics: isolation::Panics::default(),
+            gate: isolation::Gate::default(),
+            lanes: lanes::Lanes::default(),
+            command_depth: std::sync::atomic::AtomicU32::new(queued::DEFAULT_DEPTH),
             webhook_cache: webhooks::Cache::default(),
             engines: Mutex::new(HashMap::new()),
             latest: Mutex::new(HashMap::new()),
@@ -410,7 +455,6 @@ impl Runtime {
             hot: Mutex::default(),
         };
         rt.refresh_events_on();
-        rt.deliver_outbox();
         rt.recover_jobs();
         Ok(rt)
     }
@@ -480,15 +524,7 @@ impl Runtime {
         if !data.is_object() {
             return Reply::failed(Error::field("data", "data must be a JSON object".into()));
         }
-        let run = std::panic::AssertUnwindSafe(|| handler(self, data, caller));
-        let result = std::panic::catch_unwind(run).unwrap_or_else(|panic| {
-            let text = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(Error::internal(format!("the command panicked: {text}")))
-        });
+        let result = isolation::guard("the command", || handler(self, data, caller));
         match result {
             Ok((message, data)) => Reply::ok(&message, data),
             Err(e) => Reply::failed(e),
@@ -578,57 +614,73 @@ impl Runtime {
         extra: Extra,
     ) -> Result<Stepped, Error> {
         for _ in 0..MAX_ATTEMPTS {
-            // The state this runtime committed last, else the stored row.
-            let hot = self.hot().take(guid);
-            let cached = hot.is_some();
-            let (rev, definition_id, engine, mut inst) = match hot {
-                Some(h) => (
-                    h.rev,
-                    h.definition_id,
-                    self.engine(h.definition_id)?,
-                    h.inst,
-                ),
-                None => {
-                    let row = self.instance_row(guid)?;
-                    let (engine, inst) = self.load(&row)?;
-                    (row.rev, row.process_definition_id, engine, inst)
-                }
-            };
-            let now = self.now();
-            let before_waits = engine.waiting(&inst);
-            let before = Indexed::of(&engine, &inst, guid, &now);
-            let effects = match engine.apply(&mut inst, event.clone(), &self.ctx(caller)) {
-                Ok(effects) => effects,
-                // A cached state may be behind the stored one: refuse only on the stored state.
-                Err(_) if cached => continue,
-                Err(e) => return Err(e.into()),
-            };
-            let target = Target::Update {
-                guid: guid.to_string(),
-                rev,
-                definition_id,
-            };
-            match self.persist(
-                target,
-                engine.clone(),
-                inst,
-                effects,
-                before,
-                caller,
-                extra.clone(),
-            ) {
-                Err(e) if e.is(Code::Conflict) => continue,
+            // A panic in the step (a bug met by this instance) fails this command only.
+            let attempt =
+                isolation::guard("the step", || self.try_step(guid, &event, caller, &extra));
+            match attempt {
+                Ok(Some(stepped)) => return Ok(stepped),
+                Ok(None) => continue,
                 Err(e) => return Err(e),
-                Ok(inst) => {
-                    return Ok(Stepped {
-                        engine,
-                        inst,
-                        before: before_waits,
-                    })
-                }
             }
         }
         Err(Error::conflict(KEPT_CHANGING))
+    }
+
+    /// One try of `step_with`: None when the instance changed under it (try again).
+    fn try_step(
+        &self,
+        guid: &str,
+        event: &Event,
+        caller: &Caller,
+        extra: &Extra,
+    ) -> Result<Option<Stepped>, Error> {
+        // The state this runtime committed last, else the stored row.
+        let hot = self.hot().take(guid);
+        let cached = hot.is_some();
+        let (rev, definition_id, engine, mut inst) = match hot {
+            Some(h) => (
+                h.rev,
+                h.definition_id,
+                self.engine(h.definition_id)?,
+                h.inst,
+            ),
+            None => {
+                let row = self.instance_row(guid)?;
+                let (engine, inst) = self.load(&row)?;
+                (row.rev, row.process_definition_id, engine, inst)
+            }
+        };
+        let now = self.now();
+        let before_waits = engine.waiting(&inst);
+        let before = Indexed::of(&engine, &inst, guid, &now);
+        let effects = match engine.apply(&mut inst, event.clone(), &self.ctx(caller)) {
+            Ok(effects) => effects,
+            // A cached state may be behind the stored one: refuse only on the stored state.
+            Err(_) if cached => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let target = Target::Update {
+            guid: guid.to_string(),
+            rev,
+            definition_id,
+        };
+        match self.persist(
+            target,
+            engine.clone(),
+            inst,
+            effects,
+            before,
+            caller,
+            extra.clone(),
+        ) {
+            Err(e) if e.is(Code::Conflict) => Ok(None),
+            Err(e) => Err(e),
+            Ok(inst) => Ok(Some(Stepped {
+                engine,
+                inst,
+                before: before_waits,
+            })),
+        }
     }
 
     /// The cache of committed states.
@@ -636,9 +688,9 @@ impl Runtime {
         self.hot.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Writes a step (in a group commit, see `batch`): drains the buffer into the instance,
-    /// then state, effects and indexes. Delivers the outbox after the commit. Answers the
-    /// instance as committed.
+    /// Writes a step (in a group commit, see `batch`): state, effects and indexes. After the
+    /// commit delivers the outbox, then the buffered entries the instance's waits match, each
+    /// as its own step. Answers the instance as committed and as those deliveries left it.
     #[allow(clippy::too_many_arguments)]
     fn persist(
         &self,
@@ -650,7 +702,6 @@ impl Runtime {
         caller: &Caller,
         extra: Extra,
     ) -> Result<Instance, Error> {
-        let clock = self.clock.clone();
         let caller = caller.clone();
         let now = self.now();
         let events = self.events_on.load(std::sync::atomic::Ordering::Acquire)
@@ -669,43 +720,39 @@ impl Runtime {
         let log_row = hook_log.clone();
         // Everything that needs no transaction is done here, in the command's own thread: the
         // writer that runs the group commit is the one serial part of a step.
-        let prepared = Prepared::of(&engine, &inst, &effects, target.guid(), &now, &before)?;
+        let prepared = isolation::guard("preparing the step", || {
+            self.panics.hit(PanicSite::Step);
+            self.gate.pass();
+            Prepared::of(&engine, &inst, &effects, target.guid(), &now, &before)
+        })?;
+        // A `doCmd` of this step nests one level below the command that runs it (see `queued`).
+        let depth = queued::depth();
         let guid = target.guid().to_string();
         let at = now.clone();
-        // The step only reads what it captured, so it can run again after a rollback, unless
-        // it feeds buffered entries to the instance there (their scripts run in the engine).
-        let again = !correlation::may_drain(&engine, &inst);
         let inst = Arc::new(inst);
         let step = inst.clone();
         let run = move |tx: &Tx| {
-            let written = write_step(
-                tx, &*clock, &target, &engine, &step, &effects, &before, &prepared, &caller,
-                &extra, &now, events,
-            )?;
+            let written = queued::at_depth(depth, || {
+                write_step(
+                    tx, &target, &engine, &step, &effects, &before, &prepared, &caller, &extra,
+                    &now, events,
+                )
+            })?;
             if let Some(row) = &log_row {
-                let status = written.0.as_ref().unwrap_or(&*step).status;
-                row.write(tx, target.guid(), status.as_str())?;
+                row.write(tx, target.guid(), step.status.as_str())?;
             }
             if update {
                 faults.check()?;
             }
             Ok(written)
         };
-        let (drained, queued, timer, sent) = if again {
-            self.write_again(run)?
-        } else {
-            self.write(run)?
-        };
+        // The step only reads what it captured, so it can run again after a rollback.
+        let (queued, timer, sent) = self.write_again(run)?;
         if let Some(row) = hook_log {
             row.committed();
         }
         let now = at;
-        // The instance as committed: changed inside the transaction by buffered entries, or as
-        // the engine left it.
-        let inst = match drained {
-            Some(inst) => inst,
-            None => Arc::try_unwrap(inst).unwrap_or_else(|shared| (*shared).clone()),
-        };
+        let inst = Arc::try_unwrap(inst).unwrap_or_else(|shared| (*shared).clone());
         // Committed: the next step of this instance starts from here.
         if inst.status.is_ended() {
             self.hot().forget(&guid);
@@ -719,7 +766,8 @@ impl Runtime {
         }
         // Live views hear of it (nothing is built when nobody listens).
         if self.changes_watched() {
-            self.publish_change(guid, &feed_engine, definition_id, inst.status.as_str(), now);
+            let g = guid.clone();
+            self.publish_change(g, &feed_engine, definition_id, inst.status.as_str(), now);
         }
         if let Some(due) = timer {
             self.wake.offer(&due);
@@ -728,9 +776,10 @@ impl Runtime {
             self.send_wake.offer(&due);
         }
         if queued {
-            self.deliver_outbox();
+            self.deliver_outbox_safely();
         }
-        Ok(inst)
+        // Buffered entries its waits match: each delivered as its own step (`buffered`).
+        Ok(self.deliver_buffered_to(&guid, &feed_engine, inst))
     }
 }
 
@@ -746,17 +795,17 @@ fn handler(cmd: &str) -> Option<Handler> {
         "SignalProcessInstanceCommand" => |rt, data, caller| rt.signal(data, caller),
         "CancelProcessInstanceCommand" => |rt, data, caller| rt.cancel(data, caller),
         "RetryIncidentCommand" => |rt, data, caller| rt.retry(data, caller),
-        "GetProcessInstanceByIdQuery" => |rt, data, caller| rt.get_instance(data),
-        "GetProcessInstanceListQuery" => |rt, data, caller| rt.list_instances(data),
-        "GetInstanceHistoryQuery" => |rt, data, caller| rt.history(data),
-        "GetIncidentListQuery" => |rt, data, caller| rt.incidents(data),
-        "GetTaskFormQuery" => |rt, data, caller| rt.task_form(data),
+        "GetProcessInstanceByIdQuery" => |rt, data, caller| rt.get_instance(data, caller),
+        "GetProcessInstanceListQuery" => |rt, data, caller| rt.list_instances(data, caller),
+        "GetInstanceHistoryQuery" => |rt, data, caller| rt.history(data, caller),
+        "GetIncidentListQuery" => |rt, data, caller| rt.incidents(data, caller),
+        "GetTaskFormQuery" => |rt, data, caller| rt.task_form(data, caller),
         "GetTaskListQuery" => |rt, data, caller| rt.task_list(data, caller),
         "ReturnCallbackCommand" => |rt, data, caller| rt.return_callback(data, caller),
         "CorrelateMessageCommand" => |rt, data, caller| rt.correlate(data, caller),
         "BroadcastSignalCommand" => |rt, data, caller| rt.broadcast(data, caller),
-        "GetCallbackRegistryListQuery" => |rt, data, caller| rt.callbacks(data),
-        "GetMessageBufferListQuery" => |rt, data, caller| rt.buffer_list(data),
+        "GetCallbackRegistryListQuery" => |rt, data, caller| rt.callbacks(data, caller),
+        "GetMessageBufferListQuery" => |rt, data, caller| rt.buffer_list(data, caller),
         "CreateUserCommand" => |rt, data, caller| rt.create_user(data),
         "AddUserToTeamCommand" => |rt, data, caller| rt.team_member(data, true),
         "RemoveUserFromTeamCommand" => |rt, data, caller| rt.team_member(data, false),
@@ -773,7 +822,7 @@ fn handler(cmd: &str) -> Option<Handler> {
         "DeleteRecurringJobCommand" => |rt, data, caller| rt.delete_job(data),
         "GetRecurringJobRunListQuery" => |rt, data, caller| rt.job_runs(data),
         "GetCronPreviewQuery" => |rt, data, caller| rt.cron_preview(data),
-        "GetTimerListQuery" => |rt, data, caller| rt.timer_list(data),
+        "GetTimerListQuery" => |rt, data, caller| rt.timer_list(data, caller),
         "CreateWebHookConfigCommand" => |rt, data, caller| rt.create_hook(data, caller),
         "UpdateWebHookConfigCommand" => |rt, data, caller| rt.update_hook(data, caller),
         "DeleteWebHookConfigCommand" => |rt, data, caller| rt.delete_hook(data),
@@ -796,6 +845,8 @@ fn handler(cmd: &str) -> Option<Handler> {
         "GetCustomWebhookListQuery" => |rt, data, caller| rt.list_custom_webhooks(),
         "GetDeliveryListQuery" => |rt, data, caller| rt.list_deliveries(data),
         "RedeliverCommand" => |rt, data, caller| rt.redeliver(data),
+        "GetSecuritySettingsQuery" => |rt, data, caller| rt.get_security_settings(),
+        "SetSecuritySettingsCommand" => |rt, data, caller| rt.set_security_settings(data),
         _ => return None,
     };
     Some(handler)

@@ -16,12 +16,44 @@
 //! - Exactly once across step retries; at least once across a crash between the command's
 //!   commit and the mark (the command ran, its key did not reach the disk): then it runs again
 //!   on the next start.
+//! - Nesting is bounded: a command a client runs is level 0, a `doCmd` of its steps level 1, a
+//!   `doCmd` of the steps that command made level 2, and so on. A command deeper than the
+//!   runtime's limit ([`DEFAULT_DEPTH`] unless set, see `Runtime::set_command_depth`) is not
+//!   run: it fails as above (`commandFailed`, with the limit in the message), which ends a
+//!   process that keeps starting itself through `doCmd`.
 
 use crate::{Caller, Error, Runtime};
 use baton_engine::{Effect, User};
 use baton_store::{OutboxRow, Tx};
 use serde_json::{json, Value};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// How deeply `doCmd` commands nest by default (see the module's comment).
+pub const DEFAULT_DEPTH: u32 = 16;
+
+thread_local! {
+    /// The nesting level of the command this thread runs (0: a client's command).
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// The nesting level of the command the current thread runs.
+pub(crate) fn depth() -> u32 {
+    DEPTH.with(Cell::get)
+}
+
+/// Runs `f` as a command at nesting level `depth` (the level before is restored after, even
+/// when `f` panics).
+pub(crate) fn at_depth<T>(depth: u32, f: impl FnOnce() -> T) -> T {
+    struct Restore(u32);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            DEPTH.with(|d| d.set(self.0));
+        }
+    }
+    let _restore = Restore(DEPTH.with(|d| d.replace(depth)));
+    f()
+}
 
 /// The outbox event of a queued command.
 pub(crate) const EVENT: &str = "commandQueued";
@@ -57,6 +89,7 @@ pub(crate) fn record(
             "user": caller.user.as_ref().map(|u| &u.name),
             "teams": caller.user.as_ref().map(|u| &u.teams),
             "admin": caller.admin,
+            "depth": depth() + 1,
         });
         tx.enqueue(Some(guid), EVENT, &payload.to_string(), now)?;
         n += 1;
@@ -99,9 +132,21 @@ impl Runtime {
         self.step_faults.0.swap(n, Ordering::AcqRel)
     }
 
+    /// How deeply commands queued with `doCmd` may nest (at least 1; [`DEFAULT_DEPTH`] unless
+    /// set). A command deeper than this fails with `commandFailed` instead of running.
+    pub fn set_command_depth(&self, levels: u32) {
+        self.command_depth.store(levels.max(1), Ordering::Release);
+    }
+
+    /// The nesting limit of queued commands (see `set_command_depth`).
+    pub fn command_depth(&self) -> u32 {
+        self.command_depth.load(Ordering::Acquire)
+    }
+
     /// Runs one queued command (an outbox row of [`EVENT`]) unless its key was recorded, then
     /// records the key and the outcome and marks the row, in one transaction.
     pub(crate) fn run_queued(&self, row: &OutboxRow) {
+        self.panics.hit(crate::PanicSite::QueuedCommand);
         let p: Value = serde_json::from_str(&row.payload).unwrap_or(json!({}));
         let key = format!("{RECEIPT}{}", p["key"].as_str().unwrap_or_default());
         let seen = match self.store().receipt(&key) {
@@ -113,12 +158,23 @@ impl Runtime {
             }
         };
         let name = p["name"].as_str().unwrap_or_default().to_string();
+        // Rows written before nesting was counted are level 1.
+        let depth = p["depth"]
+            .as_u64()
+            .map_or(1, |d| u32::try_from(d).unwrap_or(u32::MAX));
+        let limit = self.command_depth();
         let outcome = if seen {
             None
+        } else if depth > limit {
+            Some(Err(format!(
+                "{name} was not run: doCmd commands nest {depth} levels deep here, more than the limit of {limit} (does a process start itself through doCmd?)"
+            )))
         } else {
-            let result = self
-                .queued_caller(&p)
-                .and_then(|caller| self.execute_as(&name, &p["data"], &caller).into_result());
+            let result = self.queued_caller(&p).and_then(|caller| {
+                at_depth(depth, || {
+                    self.execute_as(&name, &p["data"], &caller).into_result()
+                })
+            });
             Some(result)
         };
         let (id, guid, now) = (row.id, row.instance_guid.clone(), self.now());

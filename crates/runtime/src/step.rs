@@ -1,15 +1,14 @@
 //! The writes of one engine step: what is made before the step joins a group commit
 //! (`Prepared`), and what `write_step` writes inside it (state, effects, history, indexes).
 
-use crate::{correlation, events, queued, Caller, Error, Extra, Indexed, Target};
-use baton_engine::{Clock, Effect, Engine, Instance};
+use crate::{events, queued, Caller, Error, Extra, Indexed, Target};
+use baton_engine::{Effect, Engine, Instance};
 use baton_store::{InstanceRow, StepEvent, StepRow, Tx};
 use serde_json::{Map, Value};
 
-/// What `write_step` wrote: the instance when buffered entries changed it in the transaction,
-/// whether the outbox got rows, the earliest timer due and the delivery due it wrote (to wake
-/// the scheduler and the sender).
-pub(crate) type Written = (Option<Instance>, bool, Option<String>, Option<String>);
+/// What `write_step` wrote: whether the outbox got rows, the earliest timer due and the delivery
+/// due it wrote (to wake the scheduler and the sender).
+pub(crate) type Written = (bool, Option<String>, Option<String>);
 
 /// What a step writes that does not depend on its transaction: the serialised state, the
 /// indexes after the step, the variables it changed and its history row.
@@ -53,11 +52,10 @@ impl Prepared {
 }
 
 /// The writes of one step, inside the group commit's savepoint for it. `prepared` was made
-/// from `inst` and `effects`; it is made again when buffered entries change the instance.
+/// from `inst` and `effects`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn write_step(
     tx: &Tx,
-    clock: &dyn Clock,
     target: &Target,
     engine: &Engine,
     inst: &Instance,
@@ -85,19 +83,14 @@ pub(crate) fn write_step(
             )));
         }
     }
-    // Buffered messages and callbacks the instance now waits for change it here, on a copy.
-    let mut drained = None;
-    if correlation::may_drain(engine, inst) {
-        let (mut copy, mut more) = (inst.clone(), effects.to_vec());
-        if correlation::drain_buffer(tx, clock, engine, &mut copy, &mut more, &guid, now, caller)? {
-            let again = Prepared::of(engine, &copy, &more, &guid, now, before)?;
-            drained = Some((copy, more, again));
+    // A buffered entry is consumed by the step that applies it, before anything is written.
+    if let Extra::Claim { buffer_id } = extra {
+        if !tx.claim_buffered(*buffer_id, &guid, now)? {
+            return Err(Error::duplicate(format!(
+                "buffered entry {buffer_id} was already taken or its TTL ran out"
+            )));
         }
     }
-    let (inst, effects, prepared) = match &drained {
-        Some((i, e, p)) => (i, e.as_slice(), p),
-        None => (inst, effects, prepared),
-    };
     let Prepared {
         state,
         after,
@@ -181,7 +174,7 @@ pub(crate) fn write_step(
             (a, b) => a.or(b),
         };
     }
-    Ok((drained.map(|(inst, _, _)| inst), queued, wake, sent))
+    Ok((queued, wake, sent))
 }
 
 /// What a step changed in the process-level variables: `{"changed": {name: value}, "removed":

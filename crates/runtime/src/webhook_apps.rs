@@ -5,7 +5,9 @@
 //! request, numbered 1, 2, ... per request in the order its tasks were first seen waiting.
 //!
 //! Operations run as `onBehalfOfUserName` / `onBehalfOf` (delegation), else as the app's
-//! `impersonateUserName`, else as the owner. Errors answer `{"errors": [{"message"}]}`.
+//! `impersonateUserName`, else as the owner. Delegation never widens what the app may do: an
+//! app that impersonates a non-administrator cannot act for an administrator, and a task it
+//! completes for someone must be one its own user may work on. Errors answer `{"errors": [{"message"}]}`.
 
 use crate::{opt_text, text, Answer, Caller, Door, Error, Extra, Runtime};
 use base64::Engine as _;
@@ -131,6 +133,25 @@ fn form_tasks(engine: &Engine, inst: &Instance) -> Vec<baton_engine::Waiting> {
             w.task_type == "userTask" || (w.task_type == "receiveTask" && w.form_key.is_some())
         })
         .collect()
+}
+
+/// Whether `user` may work on a task assigned by ResponsibleUser / ResponsibleTeam (the
+/// engine's rule: either names them; a task with neither is anyone's).
+fn may_take(user: Option<&User>, task: &baton_engine::Waiting) -> bool {
+    let list = |s: &Option<String>| -> Vec<String> {
+        s.as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let (users, teams) = (list(&task.responsible_user), list(&task.responsible_team));
+    if users.is_empty() && teams.is_empty() {
+        return true;
+    }
+    user.is_some_and(|u| users.contains(&u.name) || teams.iter().any(|t| u.teams.contains(t)))
 }
 
 impl Runtime {
@@ -313,23 +334,43 @@ impl Runtime {
                 "delegation mode (onBehalfOf / onBehalfOfUserName) is not supported for this operation",
             ));
         }
-        let Some(name) = delegator.clone().or(app.impersonate_user_name.clone()) else {
-            return Ok((Caller::owner(), None));
+        let app_self = self.hook_app_self(app)?;
+        let Some(name) = delegator.clone() else {
+            return Ok((app_self, None));
         };
+        let delegate = self.hook_user(&name)?;
+        // Delegation narrows, never widens: the app may act for another user only within what
+        // it may do itself (its impersonated user's rights; the owner's without one).
+        if delegate.admin && !app_self.admin {
+            return Err(Error::forbidden(format!(
+                "this application acts as {}, who is not an administrator: it may not act on behalf of administrator '{name}'",
+                app_self.name()
+            )));
+        }
+        Ok((delegate, delegator))
+    }
+
+    /// What the application itself may do: its impersonated user, else the owner.
+    fn hook_app_self(&self, app: &WebhookAppRow) -> Result<Caller, Error> {
+        match &app.impersonate_user_name {
+            Some(name) => self.hook_user(name),
+            None => Ok(Caller::owner()),
+        }
+    }
+
+    /// A user as the caller an application runs as.
+    fn hook_user(&self, name: &str) -> Result<Caller, Error> {
         let row = self
             .store()
-            .user(&name)?
+            .user(name)?
             .ok_or_else(|| Error::not_found(format!("no user named '{name}'")))?;
-        Ok((
-            Caller {
-                user: Some(User {
-                    name: row.user_name,
-                    teams: row.teams,
-                }),
-                admin: row.is_admin,
-            },
-            delegator,
-        ))
+        Ok(Caller {
+            user: Some(User {
+                name: row.user_name,
+                teams: row.teams,
+            }),
+            admin: row.is_admin,
+        })
     }
 
     /// The instance a request number (`requestNumber` / `number`) or `id` names, and its number.
@@ -496,6 +537,18 @@ impl Runtime {
     fn hook_complete_action(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Error> {
         let (caller, delegator) = self.hook_caller(app, input, true)?;
         let (guid, req, act, task) = self.hook_action(input, &caller)?;
+        if delegator.is_some() {
+            // The delegate is held to the task by the step; the application must be allowed
+            // it too, so that a delegate's teams never open a task the application could not.
+            let own = self.hook_app_self(app)?;
+            if !own.admin && !may_take(own.user.as_ref(), &task) {
+                return Err(Error::forbidden(format!(
+                    "this application acts as {}, who may not work on action {act} of request {req} (task '{}'): it may not complete it on anyone's behalf",
+                    own.name(),
+                    task.task_id
+                )));
+            }
+        }
         let data = Value::Object(parameters(input)?);
         let s = self.step(
             &guid,

@@ -196,3 +196,159 @@ impl Tx<'_> {
         )? > 0)
     }
 }
+
+/// Who reads a list or an instance, when it is not an administrator: their name (None for
+/// nobody signed in) and their teams. Functions that take `Option<&Viewer>` answer everything
+/// for `None` (administrators, the owner).
+///
+/// A viewer may read an instance when they started it, when a member of one of their teams
+/// started it (current membership), or when it has an open form task they may work on
+/// (assigned to them or one of their teams, or to nobody).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Viewer {
+    pub user: Option<String>,
+    pub teams: Vec<String>,
+}
+
+/// Why a viewer may read an instance, if they may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// They started it, or a member of one of their teams did: read and act on it.
+    Started,
+    /// It has an open form task they may work on: read it and submit that task.
+    Task,
+}
+
+/// Whether a ResponsibleUser / ResponsibleTeam pair lets `user` with `teams` work on a task
+/// (each may list several names, comma separated; a task with neither is open to everyone).
+pub fn may_work(
+    user: Option<&str>,
+    teams: &[String],
+    responsible_user: Option<&str>,
+    responsible_team: Option<&str>,
+) -> bool {
+    let listed =
+        |list: Option<&str>, who: &str| list.is_some_and(|l| l.split(',').any(|x| x.trim() == who));
+    (responsible_user.is_none() && responsible_team.is_none())
+        || user.is_some_and(|u| listed(responsible_user, u))
+        || teams.iter().any(|t| listed(responsible_team, t))
+}
+
+/// The SQL condition "the viewer may read the instance whose guid is in `col`", over the
+/// parameters of [`Scope`]: ?1 everything (administrators), ?2 the user, ?3 their teams (a JSON
+/// array), ?4 the instances with a task they may work on (a JSON array).
+pub(crate) fn readable(col: &str) -> String {
+    format!(
+        "(?1 OR EXISTS (SELECT 1 FROM instances v WHERE v.guid = {col} AND (v.started_by = ?2
+             OR v.started_by IN (SELECT user_name FROM team_members WHERE team IN (SELECT value FROM json_each(?3)))))
+          OR {col} IN (SELECT value FROM json_each(?4)))"
+    )
+}
+
+/// The bound values of [`readable`]'s parameters, in order.
+pub(crate) struct Scope {
+    pub all: bool,
+    pub user: Option<String>,
+    pub teams: String,
+    pub tasks: String,
+}
+
+impl Store {
+    /// The parameters [`readable`] needs for a viewer (None: everything).
+    pub(crate) fn scope(&self, viewer: Option<&Viewer>) -> Result<Scope> {
+        let Some(v) = viewer else {
+            return Ok(Scope {
+                all: true,
+                user: None,
+                teams: "[]".into(),
+                tasks: "[]".into(),
+            });
+        };
+        let tasks = self.workable_instances(v)?;
+        Ok(Scope {
+            all: false,
+            user: v.user.clone(),
+            teams: serde_json::to_string(&v.teams).unwrap_or_else(|_| "[]".into()),
+            tasks: serde_json::to_string(&tasks).unwrap_or_else(|_| "[]".into()),
+        })
+    }
+
+    /// The instances with an open form task the viewer may work on.
+    fn workable_instances(&self, v: &Viewer) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT instance_guid, responsible_user, responsible_team FROM user_tasks ORDER BY instance_guid",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })?;
+        let mut out: Vec<String> = Vec::new();
+        for row in rows {
+            let (guid, ru, rt) = row?;
+            if may_work(v.user.as_deref(), &v.teams, ru.as_deref(), rt.as_deref())
+                && out.last() != Some(&guid)
+            {
+                out.push(guid);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether a viewer may read an instance, and why: `Ok(None)` when they may not, and when
+    /// there is no such instance (the caller answers both alike).
+    pub fn grant(&self, guid: &str, viewer: &Viewer) -> Result<Option<Grant>> {
+        let teams = serde_json::to_string(&viewer.teams).unwrap_or_else(|_| "[]".into());
+        let started: Option<bool> = self
+            .conn
+            .prepare_cached(
+                "SELECT COALESCE(started_by = ?2 OR started_by IN
+                     (SELECT user_name FROM team_members WHERE team IN (SELECT value FROM json_each(?3))), 0)
+                 FROM instances WHERE guid = ?1",
+            )?
+            .query_row(params![guid, viewer.user, teams], |r| r.get(0))
+            .optional()?;
+        match started {
+            None => return Ok(None),
+            Some(true) => return Ok(Some(Grant::Started)),
+            Some(false) => {}
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT responsible_user, responsible_team FROM user_tasks WHERE instance_guid = ?1",
+        )?;
+        let rows = stmt.query_map(params![guid], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+            ))
+        })?;
+        for row in rows {
+            let (ru, rt) = row?;
+            if may_work(
+                viewer.user.as_deref(),
+                &viewer.teams,
+                ru.as_deref(),
+                rt.as_deref(),
+            ) {
+                return Ok(Some(Grant::Task));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Bounds of every paged listing: a page holds 1 to [`MAX_PAGE_SIZE`] items, and page numbers
+/// run from 1 to [`MAX_PAGE_NUMBER`], so the offset `(page - 1) * size` always fits.
+pub const MAX_PAGE_SIZE: i64 = 1000;
+pub const MAX_PAGE_NUMBER: i64 = 1_000_000;
+
+/// The `(LIMIT, OFFSET)` of a page, with both values brought into their bounds (the bus checks
+/// them first and names the field; this only keeps the arithmetic from wrapping).
+pub fn page_window(page: i64, size: i64) -> (i64, i64) {
+    let size = size.clamp(1, MAX_PAGE_SIZE);
+    let page = page.clamp(1, MAX_PAGE_NUMBER);
+    let offset = (page - 1).checked_mul(size).unwrap_or(i64::MAX);
+    (size, offset)
+}

@@ -12,6 +12,7 @@
 //!   text. `Tx` groups the writes of one engine step into one transaction.
 
 mod access;
+mod buffer;
 mod events;
 mod faults;
 mod history;
@@ -21,7 +22,9 @@ mod webhook_apps;
 mod webhooks;
 mod work;
 
-pub use access::{TokenRow, UserRow};
+pub use access::{
+    may_work, page_window, Grant, TokenRow, UserRow, Viewer, MAX_PAGE_NUMBER, MAX_PAGE_SIZE,
+};
 pub use events::{
     Attempt, CustomWebhookRow, DeliveryRow, EventSource, EventSubscriptionRow, NewDelivery,
 };
@@ -100,6 +103,10 @@ pub struct InstanceRow {
     pub ended_at: Option<String>,
     /// Bumped by every update: the optimistic-concurrency check of `Tx::update_instance`.
     pub rev: i64,
+    /// The user whose command started the instance (None: the owner, the scheduler, or an
+    /// instance from before schema version 10). What a non-administrator may read follows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
 }
 
 /// One entry of an instance's append-only history.
@@ -248,8 +255,7 @@ impl Store {
         page: i64,
         size: i64,
     ) -> Result<(Vec<Definition>, i64)> {
-        let size = size.clamp(1, 500);
-        let offset = (page.max(1) - 1) * size;
+        let (size, offset) = page_window(page, size);
         let total: i64 = self.conn.query_row(
             "SELECT COUNT(*) FROM definitions WHERE ?1 IS NULL OR process_key = ?1",
             params![key],
@@ -266,7 +272,7 @@ impl Store {
     pub fn instance(&self, guid: &str) -> Result<InstanceRow> {
         self.conn
             .prepare_cached(
-                "SELECT guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at, rev
+                "SELECT guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at, rev, started_by
                  FROM instances WHERE guid = ?1",
             )?
             .query_row(params![guid], instance_row)
@@ -274,35 +280,53 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("no process instance '{guid}'")))
     }
 
-    /// A page of instances, newest first, filtered by status and process key, and the total.
+    /// A page of instances, newest first, filtered by status and process key and to what the
+    /// viewer may read (None: every instance), and the total.
     pub fn instances(
         &self,
         status: Option<&str>,
         key: Option<&str>,
+        viewer: Option<&Viewer>,
         page: i64,
         size: i64,
     ) -> Result<(Vec<InstanceRow>, i64)> {
-        let size = size.clamp(1, 500);
-        let offset = (page.max(1) - 1) * size;
-        let filter = "FROM instances i JOIN definitions d ON d.id = i.definition_id
-                      WHERE (?1 IS NULL OR i.status = ?1) AND (?2 IS NULL OR d.process_key = ?2)";
+        let (size, offset) = page_window(page, size);
+        let scope = self.scope(viewer)?;
+        let filter = format!(
+            "FROM instances i JOIN definitions d ON d.id = i.definition_id
+             WHERE (?5 IS NULL OR i.status = ?5) AND (?6 IS NULL OR d.process_key = ?6) AND {}",
+            access::readable("i.guid")
+        );
         let total: i64 = self.conn.query_row(
             &format!("SELECT COUNT(*) {filter}"),
-            params![status, key],
+            params![scope.all, scope.user, scope.teams, scope.tasks, status, key],
             |r| r.get(0),
         )?;
+        // The list shows no state: '' instead of reading every row's JSON.
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT i.guid, i.definition_id, i.status, i.state, i.business_key, i.correlation_id, i.started_at, i.ended_at, i.rev
-             {filter} ORDER BY i.rowid DESC LIMIT ?3 OFFSET ?4"
+            "SELECT i.guid, i.definition_id, i.status, '', i.business_key, i.correlation_id, i.started_at, i.ended_at, i.rev, i.started_by
+             {filter} ORDER BY i.rowid DESC LIMIT ?7 OFFSET ?8"
         ))?;
-        let rows = stmt.query_map(params![status, key, size, offset], instance_row)?;
+        let rows = stmt.query_map(
+            params![
+                scope.all,
+                scope.user,
+                scope.teams,
+                scope.tasks,
+                status,
+                key,
+                size,
+                offset
+            ],
+            instance_row,
+        )?;
         Ok((rows.collect::<rusqlite::Result<_>>()?, total))
     }
 
     /// Every instance that is waiting or failed (the candidates for messages and signals), oldest first.
     pub fn open_instances(&self) -> Result<Vec<InstanceRow>> {
         let mut stmt = self.conn.prepare(
-            "SELECT guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at, rev
+            "SELECT guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at, rev, started_by
              FROM instances WHERE status IN ('WAITING', 'FAILED') ORDER BY rowid",
         )?;
         let rows = stmt.query_map([], instance_row)?;
@@ -313,7 +337,7 @@ impl Store {
     pub fn instance_by_correlation_id(&self, correlation_id: &str) -> Result<InstanceRow> {
         self.conn
             .query_row(
-                "SELECT guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at, rev
+                "SELECT guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at, rev, started_by
                  FROM instances WHERE correlation_id = ?1 ORDER BY rowid DESC LIMIT 1",
                 params![correlation_id],
                 instance_row,
@@ -322,19 +346,34 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("no process instance with correlation id '{correlation_id}'")))
     }
 
-    /// CallbackRegistry rows, optionally filtered by status and instance.
+    /// CallbackRegistry rows, optionally filtered by status and instance, of the instances the
+    /// viewer may read (None: all).
     pub fn callbacks(
         &self,
         status: Option<&str>,
         instance: Option<&str>,
+        viewer: Option<&Viewer>,
     ) -> Result<Vec<CallbackRow>> {
-        let mut stmt = self.conn.prepare(
+        let scope = self.scope(viewer)?;
+        let mut stmt = self.conn.prepare(&format!(
             "SELECT id, parent_instance_id, callback_task_id, correlation_key, callback_type, status,
                     parent_process_state, result_data, completed_at, webhook_url, message_ref, timeout_minutes, form_key
              FROM callback_registry
-             WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR parent_instance_id = ?2) ORDER BY id",
+             WHERE (?5 IS NULL OR status = ?5) AND (?6 IS NULL OR parent_instance_id = ?6) AND {}
+             ORDER BY id",
+            access::readable("parent_instance_id")
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                scope.all,
+                scope.user,
+                scope.teams,
+                scope.tasks,
+                status,
+                instance
+            ],
+            callback_row,
         )?;
-        let rows = stmt.query_map(params![status, instance], callback_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -419,8 +458,8 @@ impl Tx<'_> {
 
     pub fn insert_instance(&self, row: &InstanceRow) -> Result<()> {
         self.tx.prepare_cached(
-            "INSERT INTO instances (guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO instances (guid, definition_id, status, state, business_key, correlation_id, started_at, ended_at, started_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
         .execute(params![
                 row.instance_guid,
@@ -430,7 +469,8 @@ impl Tx<'_> {
                 row.business_key,
                 row.correlation_id,
                 row.started_at,
-                row.ended_at
+                row.ended_at,
+                row.started_by
             ],
         )?;
         Ok(())
@@ -571,6 +611,7 @@ fn instance_row(r: &rusqlite::Row) -> rusqlite::Result<InstanceRow> {
         started_at: r.get(6)?,
         ended_at: r.get(7)?,
         rev: r.get(8)?,
+        started_by: r.get(9)?,
     })
 }
 

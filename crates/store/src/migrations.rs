@@ -340,6 +340,39 @@ const MIGRATIONS: &[&str] = &[
         WHERE type = 'table' AND name = 'history';
     PRAGMA writable_schema = RESET;
     ",
+    // v10: who started an instance (the user behind the command; NULL for the owner, the
+    // scheduler and instances started before this version): a non-administrator reads and acts
+    // on the instances they or a teammate started (docs/runtime.md "Who sees what").
+    "
+    ALTER TABLE instances ADD COLUMN started_by TEXT;
+    CREATE INDEX instances_started_by ON instances (started_by) WHERE started_by IS NOT NULL;
+    ",
+    // v11: abuse limits.
+    // - The request log keeps bodies of accepted requests only: `size` is what arrived (bytes),
+    //   `stored_bytes` what the row holds, so that the size retention sums an index, not the
+    //   rows. Rows refused before this version lose the bodies they kept.
+    // - `settings`: what an administrator set (log retention, rate limits, outbound URLs), as
+    //   JSON values by name.
+    // - `outbound_checked`: URLs a non-administrator gave (`config.subscriptions`); the sender
+    //   checks where they resolve on every attempt.
+    "
+    ALTER TABLE webhook_requests ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE webhook_requests ADD COLUMN stored_bytes INTEGER NOT NULL DEFAULT 0;
+    UPDATE webhook_requests SET size = length(CAST(body AS BLOB));
+    UPDATE webhook_requests SET body = '' WHERE verdict <> 'accepted';
+    UPDATE webhook_requests SET stored_bytes = length(CAST(body AS BLOB))
+        + length(CAST(headers AS BLOB)) + length(CAST(query AS BLOB)) + length(CAST(path AS BLOB))
+        + COALESCE(length(CAST(outcome AS BLOB)), 0) + COALESCE(length(CAST(error AS BLOB)), 0);
+    CREATE INDEX webhook_requests_bytes ON webhook_requests (id, stored_bytes);
+    CREATE TABLE settings (
+        name  TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE outbound_checked (
+        url   TEXT PRIMARY KEY,
+        since TEXT NOT NULL
+    );
+    ",
 ];
 
 /// Brings a database up to the newest schema, one transaction per migration.
@@ -382,6 +415,55 @@ mod tests {
             |r| r.get(0),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn version_11_keeps_accepted_bodies_and_sizes_every_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v10.db");
+        let mut conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        apply_up_to(&mut conn, 10).unwrap();
+        conn.execute_batch(
+            "INSERT INTO webhook_requests (id, received_at, method, path, headers, query, body, remote_addr, verdict, status_code, outcome)
+                 VALUES (1, 't1', 'POST', '/webhook/a', '{}', '{}', 'junk junk', '1.2.3.4', 'notFound', 404, NULL),
+                        (2, 't2', 'POST', '/webhook/b', '{}', '{}', '{\"ok\":1}', '1.2.3.4', 'accepted', 200, '{}'),
+                        (3, 't3', 'POST', '/webhook/b', '{}', '{}', 'x', '1.2.3.4', 'badSignature', 401, NULL);",
+        )
+        .unwrap();
+        apply(&mut conn).unwrap();
+        drop(conn);
+        let conn = Connection::open(&path).unwrap();
+        let rows: Vec<(i64, String, i64, i64)> = conn
+            .prepare("SELECT id, body, size, stored_bytes FROM webhook_requests ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(rows[0], (1, String::new(), 9, 4 + 10));
+        assert_eq!(rows[1], (2, "{\"ok\":1}".to_string(), 8, 8 + 4 + 10 + 2));
+        assert_eq!(rows[2], (3, String::new(), 1, 4 + 10));
+        let ok: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+        // The size retention sums the index, not the rows.
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT SUM(stored_bytes) FROM webhook_requests",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("webhook_requests_bytes"), "{plan}");
+        conn.execute("INSERT INTO settings (name, value) VALUES ('a', '1')", [])
+            .unwrap();
+        conn.execute(
+            "INSERT INTO outbound_checked (url, since) VALUES ('http://x/', 't')",
+            [],
+        )
+        .unwrap();
     }
 
     #[test]

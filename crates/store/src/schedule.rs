@@ -149,25 +149,44 @@ impl Store {
     /// Every timer of a kind (tests and the instance view).
     /// A page of pending timers, earliest first, optionally of one kind or one instance, and
     /// how many match in all.
+    /// A viewer (None: everything) sees the timers of the instances they may read, and every
+    /// start and job timer.
     pub fn timers(
         &self,
         kind: Option<&str>,
         guid: Option<&str>,
+        viewer: Option<&crate::Viewer>,
         page: i64,
         size: i64,
     ) -> Result<(Vec<TimerRow>, i64)> {
-        let size = size.clamp(1, 1000);
-        let offset = (page.max(1) - 1) * size;
-        const FILTER: &str = "(?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR instance_guid = ?2)";
+        let (size, offset) = crate::page_window(page, size);
+        let scope = self.scope(viewer)?;
+        let filter = format!(
+            "(?5 IS NULL OR kind = ?5) AND (?6 IS NULL OR instance_guid = ?6)
+             AND (instance_guid IS NULL OR {})",
+            crate::access::readable("instance_guid")
+        );
         let total: i64 = self.conn.query_row(
-            &format!("SELECT COUNT(*) FROM timers WHERE {FILTER}"),
-            params![kind, guid],
+            &format!("SELECT COUNT(*) FROM timers WHERE {filter}"),
+            params![scope.all, scope.user, scope.teams, scope.tasks, kind, guid],
             |r| r.get(0),
         )?;
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {TIMER_COLUMNS} FROM timers WHERE {FILTER} ORDER BY due_at, id LIMIT ?3 OFFSET ?4"
+            "SELECT {TIMER_COLUMNS} FROM timers WHERE {filter} ORDER BY due_at, id LIMIT ?7 OFFSET ?8"
         ))?;
-        let rows = stmt.query_map(params![kind, guid, size, offset], timer_row)?;
+        let rows = stmt.query_map(
+            params![
+                scope.all,
+                scope.user,
+                scope.teams,
+                scope.tasks,
+                kind,
+                guid,
+                size,
+                offset
+            ],
+            timer_row,
+        )?;
         Ok((rows.collect::<rusqlite::Result<_>>()?, total))
     }
 

@@ -5,6 +5,12 @@
 //! and its secret (never answered by the runtime). Every request received is one row of
 //! `webhook_requests`, with the verdict (`accepted` or why it was refused), the status answered
 //! and what running it produced.
+//!
+//! Schema v11 keeps bodies of accepted requests only (the runtime writes `body` empty for the
+//! others), records the size that arrived (`size`) and what each row holds (`stored_bytes`),
+//! so that [`Tx::prune_webhook_requests`] can keep the log within an age and a size in bounded
+//! batches. The `settings` table (an administrator's choices, JSON by name) and
+//! `outbound_checked` (URLs a non-administrator gave) live here too.
 
 use crate::{Result, Store, Tx};
 use rusqlite::{params, OptionalExtension};
@@ -76,13 +82,16 @@ pub struct WebhookRequestRow {
     pub headers: String,
     /// JSON object of query parameters.
     pub query: String,
+    /// Empty unless the request was accepted.
     pub body: String,
+    /// The size of the body that arrived, in bytes (also when it was not kept).
+    pub size: i64,
     pub remote_addr: String,
     /// `live` or `replay`.
     pub trigger: String,
     pub replay_of: Option<i64>,
     /// `accepted`, or why it was refused: `notFound`, `inactive`, `ipNotAllowed`,
-    /// `tooLarge`, `badSignature`, `badBody`.
+    /// `tooLarge`, `badSignature`, `badBody`, `badMapping`.
     pub verdict: String,
     /// None while an accepted request is still running.
     pub status_code: Option<i64>,
@@ -108,11 +117,21 @@ fn request_row(r: &rusqlite::Row) -> rusqlite::Result<WebhookRequestRow> {
         status_code: r.get(12)?,
         outcome: r.get(13)?,
         error: r.get(14)?,
+        size: r.get(15)?,
     })
 }
 
 const REQUEST_SELECT: &str = "SELECT id, config_id, received_at, method, path, headers, query, body,
-        remote_addr, trigger, replay_of, verdict, status_code, outcome, error FROM webhook_requests";
+        remote_addr, trigger, replay_of, verdict, status_code, outcome, error, size FROM webhook_requests";
+
+/// What one pass of [`Tx::prune_webhook_requests`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub rows: i64,
+    pub bytes: i64,
+    /// The batch was full: more may be due.
+    pub more: bool,
+}
 
 /// A request to record.
 #[derive(Debug, Clone)]
@@ -123,13 +142,30 @@ pub struct NewWebhookRequest<'a> {
     pub path: &'a str,
     pub headers: &'a str,
     pub query: &'a str,
+    /// Empty unless accepted.
     pub body: &'a str,
+    /// The size that arrived, in bytes.
+    pub size: i64,
     pub remote_addr: &'a str,
     pub trigger: &'a str,
     pub replay_of: Option<i64>,
     pub verdict: &'a str,
     pub status_code: Option<i64>,
     pub error: Option<&'a str>,
+}
+
+impl NewWebhookRequest<'_> {
+    /// What the row will hold, in bytes: body, headers, query, path, outcome and error (as
+    /// schema v11 counted the rows it found).
+    fn stored_bytes(&self, outcome: Option<&str>) -> i64 {
+        let n = self.body.len()
+            + self.headers.len()
+            + self.query.len()
+            + self.path.len()
+            + outcome.map_or(0, str::len)
+            + self.error.map_or(0, str::len);
+        i64::try_from(n).unwrap_or(i64::MAX)
+    }
 }
 
 impl Store {
@@ -215,9 +251,105 @@ impl Store {
             |r| r.get(0),
         )?)
     }
+
+    /// What the request log holds, in bytes (the sum of `stored_bytes`, read from its index).
+    pub fn webhook_log_bytes(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(SUM(stored_bytes), 0) FROM webhook_requests",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Every setting an administrator stored: (name, JSON value).
+    pub fn settings(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, value FROM settings ORDER BY name")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Whether a non-administrator gave this URL (the sender checks where it resolves).
+    pub fn outbound_checked(&self, url: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM outbound_checked WHERE url = ?1")?
+            .query_row(params![url], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
 }
 
 impl Tx<'_> {
+    /// Stores a setting (a JSON value) under its name.
+    pub fn set_setting(&self, name: &str, value: &str) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO settings (name, value) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            params![name, value],
+        )?;
+        Ok(())
+    }
+
+    /// Remembers that a non-administrator gave `url`.
+    pub fn mark_outbound_checked(&self, url: &str, at: &str) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO outbound_checked (url, since) VALUES (?1, ?2) ON CONFLICT (url) DO NOTHING",
+            params![url, at],
+        )?;
+        Ok(())
+    }
+
+    /// Removes the oldest request-log rows: those received before `before` (when given), then
+    /// as many more as it takes to bring the log under `max_bytes` (when given). Looks at no
+    /// more than `batch` rows, so one pass is short; `more` says whether another is due.
+    pub fn prune_webhook_requests(
+        &self,
+        before: Option<&str>,
+        max_bytes: Option<i64>,
+        batch: i64,
+    ) -> Result<Pruned> {
+        let mut pruned = Pruned::default();
+        let oldest = |n: i64| -> Result<Vec<(i64, i64, String)>> {
+            let mut stmt = self.tx.prepare_cached(
+                "SELECT id, stored_bytes, received_at FROM webhook_requests ORDER BY id LIMIT ?1",
+            )?;
+            let rows = stmt.query_map(params![n], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        };
+        let rows = oldest(batch)?;
+        // Ids grow with time: the old rows are a prefix of the log.
+        let mut upto = None;
+        let mut excess = match max_bytes {
+            Some(max) => {
+                let total: i64 = self.tx.query_row(
+                    "SELECT COALESCE(SUM(stored_bytes), 0) FROM webhook_requests",
+                    [],
+                    |r| r.get(0),
+                )?;
+                total.saturating_sub(max)
+            }
+            None => 0,
+        };
+        for (id, bytes, at) in &rows {
+            let too_old = before.is_some_and(|b| at.as_str() < b);
+            if !too_old && excess <= 0 {
+                break;
+            }
+            excess = excess.saturating_sub(*bytes);
+            pruned.rows += 1;
+            pruned.bytes = pruned.bytes.saturating_add(*bytes);
+            upto = Some(*id);
+        }
+        if let Some(upto) = upto {
+            self.tx
+                .execute("DELETE FROM webhook_requests WHERE id <= ?1", params![upto])?;
+        }
+        pruned.more = pruned.rows == batch && batch > 0;
+        Ok(pruned)
+    }
+
     /// Which of `url` / `key` another configuration (not `except`) already uses.
     pub fn webhook_route_taken(
         &self,
@@ -317,8 +449,8 @@ impl Tx<'_> {
     pub fn insert_webhook_request(&self, r: &NewWebhookRequest) -> Result<i64> {
         self.tx.execute(
             "INSERT INTO webhook_requests (config_id, received_at, method, path, headers, query, body,
-                 remote_addr, trigger, replay_of, verdict, status_code, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 remote_addr, trigger, replay_of, verdict, status_code, error, size, stored_bytes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
                 r.config_id,
                 r.received_at,
@@ -332,7 +464,9 @@ impl Tx<'_> {
                 r.replay_of,
                 r.verdict,
                 r.status_code,
-                r.error
+                r.error,
+                r.size,
+                r.stored_bytes(None)
             ],
         )?;
         Ok(self.tx.last_insert_rowid())
@@ -347,9 +481,21 @@ impl Tx<'_> {
         outcome: Option<&str>,
         error: Option<&str>,
     ) -> Result<()> {
+        // SET reads the row as it was: the old outcome and error come off, the new ones on.
+        let added = outcome.map_or(0, str::len) + error.map_or(0, str::len);
         self.tx.execute(
-            "UPDATE webhook_requests SET verdict = ?2, status_code = ?3, outcome = ?4, error = ?5 WHERE id = ?1",
-            params![id, verdict, status_code, outcome, error],
+            "UPDATE webhook_requests SET verdict = ?2, status_code = ?3, outcome = ?4, error = ?5,
+                 stored_bytes = stored_bytes - COALESCE(length(CAST(outcome AS BLOB)), 0)
+                     - COALESCE(length(CAST(error AS BLOB)), 0) + ?6
+             WHERE id = ?1",
+            params![
+                id,
+                verdict,
+                status_code,
+                outcome,
+                error,
+                i64::try_from(added).unwrap_or(i64::MAX)
+            ],
         )?;
         Ok(())
     }
@@ -366,8 +512,8 @@ impl Tx<'_> {
         self.tx
             .prepare_cached(
                 "INSERT INTO webhook_requests (id, config_id, received_at, method, path, headers, query, body,
-                     remote_addr, trigger, replay_of, verdict, status_code, error, outcome)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                     remote_addr, trigger, replay_of, verdict, status_code, error, outcome, size, stored_bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             )?
             .execute(params![
                 id,
@@ -384,8 +530,82 @@ impl Tx<'_> {
                 r.verdict,
                 r.status_code,
                 r.error,
-                outcome
+                outcome,
+                r.size,
+                r.stored_bytes(outcome)
             ])?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Durability, NewWebhookRequest, Store};
+
+    fn row<'a>(at: &'a str, body: &'a str) -> NewWebhookRequest<'a> {
+        NewWebhookRequest {
+            config_id: None,
+            received_at: at,
+            method: "POST",
+            path: "/webhook/p",
+            headers: "{}",
+            query: "{}",
+            body,
+            size: body.len() as i64,
+            remote_addr: "192.0.2.1",
+            trigger: "live",
+            replay_of: None,
+            verdict: "accepted",
+            status_code: Some(200),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn pruning_removes_the_oldest_rows_in_bounded_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("p.db"), Durability::Normal).unwrap();
+        let tx = store.transaction().unwrap();
+        for i in 0..25 {
+            let at = format!("2026-01-{:02}T00:00:00.000000Z", i + 1);
+            tx.insert_webhook_request_as(i + 1, &row(&at, "0123456789"), None)
+                .unwrap();
+        }
+        tx.commit().unwrap();
+        // Each row holds 10 + 2 + 2 + 10 = 24 bytes.
+        assert_eq!(store.webhook_log_bytes().unwrap(), 25 * 24);
+
+        // Age: the 10 rows before the 11th; a batch of 4 removes 4 and says more are due.
+        let tx = store.transaction().unwrap();
+        let cut = "2026-01-11T00:00:00.000000Z";
+        let p = tx.prune_webhook_requests(Some(cut), None, 4).unwrap();
+        assert_eq!((p.rows, p.bytes, p.more), (4, 96, true));
+        let p = tx.prune_webhook_requests(Some(cut), None, 100).unwrap();
+        assert_eq!((p.rows, p.more), (6, false));
+        let p = tx.prune_webhook_requests(Some(cut), None, 100).unwrap();
+        assert_eq!(p.rows, 0);
+        tx.commit().unwrap();
+        let (rows, total) = store.webhook_requests(None, 1, 100).unwrap();
+        assert_eq!(total, 15);
+        assert_eq!(rows.last().unwrap().id, 11, "the oldest left is the 11th");
+
+        // Size: down to 100 bytes keeps the 4 newest rows (96 bytes).
+        let tx = store.transaction().unwrap();
+        let p = tx.prune_webhook_requests(None, Some(100), 1_000).unwrap();
+        assert_eq!((p.rows, p.more), (11, false));
+        tx.commit().unwrap();
+        let (rows, _) = store.webhook_requests(None, 1, 100).unwrap();
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        assert_eq!(ids, [25, 24, 23, 22]);
+        assert_eq!(store.webhook_log_bytes().unwrap(), 96);
+        // A new id stays above every removed one.
+        assert_eq!(store.webhook_request_high().unwrap(), 25);
+
+        // Finishing a request counts what it now holds.
+        let tx = store.transaction().unwrap();
+        tx.finish_webhook_request(25, "accepted", 422, None, Some("failed"))
+            .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(store.webhook_log_bytes().unwrap(), 96 + 6);
     }
 }

@@ -131,40 +131,47 @@ impl Store {
                 created_at: r.get(7)?,
             })
         })?;
-        let listed = |list: &Option<String>, who: &str| {
-            list.as_deref()
-                .is_some_and(|l| l.split(',').any(|x| x.trim() == who))
-        };
         let mut items = Vec::new();
         for row in all {
             let row = row?;
             let visible = match who {
                 None => true,
-                Some((user, teams)) => {
-                    (row.responsible_user.is_none() && row.responsible_team.is_none())
-                        || listed(&row.responsible_user, user)
-                        || teams.iter().any(|t| listed(&row.responsible_team, t))
-                }
+                Some((user, teams)) => crate::may_work(
+                    Some(user),
+                    teams,
+                    row.responsible_user.as_deref(),
+                    row.responsible_team.as_deref(),
+                ),
             };
             if visible {
                 items.push(row);
             }
         }
         let total = items.len() as i64;
-        let size = size.clamp(1, 500);
-        let start = ((page.max(1) - 1) * size) as usize;
+        let (size, start) = crate::page_window(page, size);
+        let start = usize::try_from(start).unwrap_or(usize::MAX);
         Ok((
             items.into_iter().skip(start).take(size as usize).collect(),
             total,
         ))
     }
 
-    /// The buffer, newest first, optionally by status.
-    pub fn buffered(&self, status: Option<&str>) -> Result<Vec<BufferedRow>> {
+    /// The buffer, newest first, optionally by status. A viewer (None: everything) sees only
+    /// the entries correlated to an instance they may read: what waits in the buffer was sent
+    /// for someone else's process.
+    pub fn buffered(
+        &self,
+        status: Option<&str>,
+        viewer: Option<&crate::Viewer>,
+    ) -> Result<Vec<BufferedRow>> {
+        let scope = self.scope(viewer)?;
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {BUFFER_COLUMNS} FROM message_buffer WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT 500"
+            "SELECT {BUFFER_COLUMNS} FROM message_buffer WHERE (?5 IS NULL OR status = ?5)
+             AND (?1 OR (instance_guid IS NOT NULL AND {})) ORDER BY id DESC LIMIT 500",
+            crate::access::readable("instance_guid")
         ))?;
-        let rows = stmt.query_map(params![status], buffered_row)?;
+        let params = params![scope.all, scope.user, scope.teams, scope.tasks, status];
+        let rows = stmt.query_map(params, buffered_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -191,12 +198,20 @@ impl Store {
             .optional()?)
     }
 
-    pub fn incidents(&self, open_only: bool) -> Result<Vec<IncidentRow>> {
-        let mut stmt = self.conn.prepare(
+    /// Incidents (only open ones, or all) of the instances the viewer may read (None: all).
+    pub fn incidents(
+        &self,
+        open_only: bool,
+        viewer: Option<&crate::Viewer>,
+    ) -> Result<Vec<IncidentRow>> {
+        let scope = self.scope(viewer)?;
+        let mut stmt = self.conn.prepare(&format!(
             "SELECT id, instance_guid, element_id, message, created_at, resolved_at FROM incidents
-             WHERE NOT ?1 OR resolved_at IS NULL ORDER BY id",
-        )?;
-        let rows = stmt.query_map(params![open_only], |r| {
+             WHERE (NOT ?5 OR resolved_at IS NULL) AND {} ORDER BY id",
+            crate::access::readable("instance_guid")
+        ))?;
+        let params = params![scope.all, scope.user, scope.teams, scope.tasks, open_only];
+        let rows = stmt.query_map(params, |r| {
             Ok(IncidentRow {
                 id: r.get(0)?,
                 instance_guid: r.get(1)?,

@@ -139,6 +139,7 @@ fn the_pending_callback_of_a_key_is_webhook_mode_first_then_the_oldest() {
             started_at: AT.into(),
             ended_at: None,
             rev: 0,
+            started_by: None,
         })
         .unwrap();
     }

@@ -16,6 +16,7 @@ fn instance(guid: &str, def: i64) -> InstanceRow {
         started_at: AT.into(),
         ended_at: None,
         rev: 0,
+        started_by: None,
     }
 }
 
@@ -139,7 +140,7 @@ fn callback_registry_completes_once() {
         "second delivery finds no Pending row"
     );
     tx.commit().unwrap();
-    let rows = s.callbacks(Some("Completed"), Some("g1")).unwrap();
+    let rows = s.callbacks(Some("Completed"), Some("g1"), None).unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].result_data.as_deref(), Some(r#"{"ok":true}"#));
     assert!(s.pending_callback("PAY-1").unwrap().is_none());
@@ -385,7 +386,7 @@ fn the_buffer_matches_by_name_and_key_honours_ttl_and_hands_out_each_entry_once(
     assert!(!tx.record_receipt("m-1", "{}", AT).unwrap());
     tx.commit().unwrap();
     let statuses: Vec<String> = s
-        .buffered(None)
+        .buffered(None, None)
         .unwrap()
         .into_iter()
         .map(|b| b.status)
@@ -473,7 +474,7 @@ fn a_version_2_database_is_migrated_without_losing_its_callbacks() {
     }
     let s = Store::open(&path, Durability::Full).unwrap();
     assert_eq!(s.schema_version().unwrap(), baton_store::SCHEMA_VERSION);
-    let rows = s.callbacks(None, None).unwrap();
+    let rows = s.callbacks(None, None, None).unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(
         (

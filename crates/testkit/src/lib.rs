@@ -38,6 +38,7 @@
 pub mod harness;
 pub mod http;
 pub mod model;
+pub mod models;
 
 pub use harness::{
     advance, deploy, field_of, history_kinds, kinds_of, ok, open_in, open_runtime, virtual_clock,

@@ -117,7 +117,11 @@ impl Engine {
         def: &TimerDef,
         now: Timestamp,
     ) -> Result<Timestamp, String> {
-        Ok(self.timer_schedule(inst, scope, def, now)?.first_due(now))
+        let sched = self.timer_schedule(inst, scope, def, now)?;
+        // Constant durations and cycles were checked at deploy; dates (and whatever an
+        // expression yields) can only be checked now.
+        sched.check(&self.limits, now, true).map_err(|e| e.0)?;
+        Ok(sched.first_due(now))
     }
 
     /// Arms the boundary events of an activity that now waits.
@@ -160,7 +164,7 @@ impl Engine {
 
     /// Removes every subscription owned by a token (boundaries, catch, gateway targets).
     pub(super) fn disarm(&self, run: &mut Run, t: TokenId) {
-        run.inst.subs.retain(|s| s.token != Some(t));
+        run.inst.remove_subs_of_token(t);
     }
 
     /// A subscription fired.
@@ -182,7 +186,7 @@ impl Engine {
                     // Non-interrupting: messages and signals stay subscribed, a one-shot timer is spent.
                     match &mut run.inst.subs[i].kind {
                         SubKind::Conditional { was_true } => *was_true = true,
-                        SubKind::Timer { .. } => run.inst.subs.retain(|s| s.id != sub.id),
+                        SubKind::Timer { .. } => run.inst.remove_sub(sub.id),
                         _ => {}
                     }
                 }
@@ -201,7 +205,7 @@ impl Engine {
                 } else if !self.rearm_cycle(run, i, &sub, trigger) {
                     match &mut run.inst.subs[i].kind {
                         SubKind::Conditional { was_true } => *was_true = true,
-                        SubKind::Timer { .. } => run.inst.subs.retain(|s| s.id != sub.id),
+                        SubKind::Timer { .. } => run.inst.remove_sub(sub.id),
                         _ => {}
                     }
                 }
@@ -210,7 +214,7 @@ impl Engine {
             _ => {
                 if let SubKind::CallbackTimeout { .. } = sub.kind {
                     // TimeoutMinutes: the callback row expires; a timer boundary drawn on the task fires.
-                    run.inst.subs.retain(|s| s.id != sub.id);
+                    run.inst.remove_sub(sub.id);
                     let Some(t) = sub.token else { return };
                     let key = match &mut run.inst.tok_mut(t).state {
                         TokenState::ReceiveTask { key, expired, .. } => {
@@ -277,11 +281,7 @@ impl Engine {
         // Misfire policy: repetitions that fell due while nobody was running (the app was
         // closed, the clock jumped) are not caught up one by one. The cycle fires once now
         // and keeps its phase: the next due time is the first one after now.
-        let mut next = sched.next_after(*due, fired + 1);
-        while let Some(n) = next.filter(|n| *n <= run.now) {
-            next = sched.next_after(n, fired + 1);
-        }
-        match next {
+        match sched.next_due_after(*due, fired + 1, run.now) {
             Some(next) => {
                 run.inst.subs[i].kind = SubKind::Timer {
                     due: next,
@@ -294,7 +294,7 @@ impl Engine {
                 true
             }
             None => {
-                run.inst.subs.retain(|s| s.id != sub.id);
+                run.inst.remove_sub(sub.id);
                 true
             }
         }

@@ -67,6 +67,13 @@ impl Engine {
                         "timer start event '{n}' needs a fixed timeDate, timeDuration or timeCycle to be scheduled (an expression has no instance to read from)"
                     )
                 });
+                // A definition deployed before the limits (only warned about then) is not
+                // scheduled: a cycle of microseconds would start instances without end.
+                let from = crate::clock::VirtualClock::default_start();
+                let sched = sched.and_then(|s| match s.check(&self.limits, from, false) {
+                    Ok(()) => Ok(s),
+                    Err(e) => Err(format!("timer start event '{n}' is not scheduled: {e}")),
+                });
                 (p.to_string(), n.to_string(), sched)
             })
             .collect()

@@ -42,12 +42,13 @@
 
 use crate::api::{CommandError, Effect, Status, User};
 use crate::clock::Clock;
+use crate::limits::Limits;
 use crate::model::{
     Deployment, FlowId, FlowNode, GatewayKind, NodeId, NodeKind, ScriptId, TimerDef, Trigger,
 };
 use crate::script::ScriptHost;
 use crate::timer;
-use crate::validate::{validate, validate_stored, Problem, Severity};
+use crate::validate::{validate_stored_with, validate_with, Problem, Severity};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -61,6 +62,7 @@ mod events;
 mod gateways;
 mod multi;
 mod scopes;
+mod slots;
 mod step;
 mod subprocess;
 mod view;
@@ -68,8 +70,6 @@ mod view;
 type ScopeId = u32;
 type TimerParser = fn(&str) -> Result<timer::Schedule, timer::TimerError>;
 
-/// Flow-node executions one command may cause before the engine assumes an endless loop.
-const MAX_STEPS: u32 = 1_000_000;
 type TokenId = u32;
 
 /// A deployment with its scripts compiled: immutable, shared by all of its instances.
@@ -94,6 +94,8 @@ pub struct Engine {
     comp_refs: HashMap<NodeId, NodeId>,
     /// See [`Engine::fingerprint`].
     fingerprint: u64,
+    /// The bounds its commands run under (see [`Limits`]).
+    limits: Limits,
 }
 
 /// What a command runs with.
@@ -122,6 +124,9 @@ pub struct Instance {
     /// written before fingerprints existed (accepted against any model).
     #[serde(default)]
     model: u64,
+    /// Free slots and counts, rebuilt after the state is read (see `slots.rs`).
+    #[serde(skip)]
+    slots: Option<Box<slots::Slots>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -267,6 +272,9 @@ struct Run<'a, 'c> {
     stack: Vec<TokenId>,
     /// Set when a signal thrown inside this instance must also reach this instance.
     pending_signals: Vec<(String, Map<String, Value>)>,
+    /// The work this command did so far, against `Limits::max_steps`: flow-node executions,
+    /// multi-instance inner instances and called processes started.
+    work: u64,
 }
 
 /// Where a thrown error or escalation is caught.
@@ -291,23 +299,50 @@ enum MessageTarget {
 impl Engine {
     /// Compiles every script once, validates, and precomputes lookup tables.
     /// Returns the warnings on success, every problem when any is an error.
+    /// Runs under [`Limits::default`]; see [`Engine::with_limits`].
     pub fn new(deployment: Deployment) -> Result<(Engine, Vec<Problem>), Vec<Problem>> {
-        Self::build(deployment, false)
+        Self::build(deployment, false, Limits::default())
+    }
+
+    /// [`Engine::new`] under the host's own limits: they are checked against the model's
+    /// constant values (a timer cycle too fast is an error) and bound every command.
+    pub fn with_limits(
+        deployment: Deployment,
+        limits: Limits,
+    ) -> Result<(Engine, Vec<Problem>), Vec<Problem>> {
+        Self::build(deployment, false, limits)
+    }
+
+    /// [`Engine::reload`] under the host's own limits.
+    pub fn reload_with_limits(
+        deployment: Deployment,
+        limits: Limits,
+    ) -> Result<(Engine, Vec<Problem>), Vec<Problem>> {
+        Self::build(deployment, true, limits)
+    }
+
+    /// The limits this engine's commands run under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Builds the engine of a definition deployed before, whose instances must keep running:
     /// deploy checks added since then are warnings here (see [`validate_stored`]).
     pub fn reload(deployment: Deployment) -> Result<(Engine, Vec<Problem>), Vec<Problem>> {
-        Self::build(deployment, true)
+        Self::build(deployment, true, Limits::default())
     }
 
-    fn build(deployment: Deployment, stored: bool) -> Result<(Engine, Vec<Problem>), Vec<Problem>> {
-        let mut scripts = ScriptHost::new();
+    fn build(
+        deployment: Deployment,
+        stored: bool,
+        limits: Limits,
+    ) -> Result<(Engine, Vec<Problem>), Vec<Problem>> {
+        let mut scripts = ScriptHost::with_limits(limits.script_operations, limits.script_time);
         let script_errors = scripts.compile_all(&deployment.sources);
         let problems = if stored {
-            validate_stored(&deployment, &script_errors)
+            validate_stored_with(&deployment, &script_errors, &limits)
         } else {
-            validate(&deployment, &script_errors)
+            validate_with(&deployment, &script_errors, &limits)
         };
         if problems.iter().any(|p| p.severity == Severity::Error) {
             return Err(problems);
@@ -324,6 +359,7 @@ impl Engine {
             comp_esps: HashMap::new(),
             comp_refs: HashMap::new(),
             fingerprint: 0,
+            limits,
         };
         engine.fingerprint = fingerprint(&engine.deployment);
         engine.precompute();

@@ -7,7 +7,9 @@
 //!   (it is entered and left). Leaving the loop resets the count.
 //! - **Multi-instance**: the number of instances is the length of the collection (must be a
 //!   list; unset or another type is an incident) or `loopCardinality` (a whole number of 0 or
-//!   more, capped at 100,000). Zero instances: the activity is entered and left. Otherwise a
+//!   more, at most `Limits::max_cardinality`; more is an incident, as is a parallel start that
+//!   would pass `Limits::max_live_inner_instances` alive in the instance, nested ones
+//!   included, or the command's work budget). Zero instances: the activity is entered and left. Otherwise a
 //!   body scope holds `nrOfInstances`, `nrOfActiveInstances`, `nrOfCompletedInstances`, the
 //!   body's token arms the boundary events, and inner instances start: all at once (parallel)
 //!   or one at a time (sequential). Each inner instance has its own scope with `loopCounter`
@@ -115,13 +117,19 @@ impl Engine {
             }
         } else if let Some(card) = &mi.cardinality {
             match self.eval_value(run.inst, scope, card.id, run.now) {
-                Ok(v) => match v
-                    .as_i64()
-                    .or_else(|| v.as_f64().map(|f| f as i64))
-                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-                {
-                    Some(n) if n >= 0 => (n.min(100_000) as u32, None),
-                    _ => {
+                Ok(v) => match whole_number(&v) {
+                    Some(n) if n <= self.limits.max_cardinality => (n as u32, None),
+                    Some(n) => {
+                        return self.incident(
+                            run,
+                            t,
+                            format!(
+                                "loopCardinality is {n}, more than the limit of {} instances",
+                                self.limits.max_cardinality
+                            ),
+                        )
+                    }
+                    None => {
                         return self.incident(
                             run,
                             t,
@@ -140,6 +148,32 @@ impl Engine {
                 "multi-instance has neither loopCardinality nor a collection".into(),
             );
         };
+        let limits = &self.limits;
+        if u64::from(total) > limits.max_cardinality {
+            return self.incident(
+                run,
+                t,
+                format!(
+                    "the collection has {total} items, more than the limit of {} instances",
+                    limits.max_cardinality
+                ),
+            );
+        }
+        let launch = if mi.sequential { 1 } else { total };
+        let live = run.inst.live_inner_instances();
+        if live + u64::from(launch) > limits.max_live_inner_instances {
+            return self.incident(
+                run,
+                t,
+                format!(
+                    "starting {launch} instances with {live} already running in this process instance would pass the limit of {} instances at once",
+                    limits.max_live_inner_instances
+                ),
+            );
+        }
+        if !self.charge(run, u64::from(launch)) {
+            return self.stop_runaway(run, t);
+        }
         self.enter(run, node_id);
         if total == 0 {
             return self.take_outgoing(run, t);
@@ -167,7 +201,6 @@ impl Engine {
         );
         run.inst.tok_mut(t).state = TokenState::InScope(body);
         self.arm_boundaries(run, t);
-        let launch = if mi.sequential { 1 } else { total };
         let mut started = Vec::new();
         for _ in 0..launch {
             started.push(self.spawn_mi_inner(run, body));
@@ -289,10 +322,32 @@ impl Engine {
                 self.take_outgoing(run, o);
             }
         } else if mi.sequential && next < total {
+            // Counted against the command's work; the run loop stops when it is spent.
+            self.charge(run, 1);
             let nt = self.spawn_mi_inner(run, body);
             run.stack.push(nt);
         }
     }
+}
+
+/// A `loopCardinality` value as a whole number of 0 or more: an integer, a float without a
+/// fraction (1e308 reads as a very large number, NaN and infinities as none) or a text holding one.
+fn whole_number(v: &Value) -> Option<u64> {
+    let f = match v {
+        Value::Number(n) => match n.as_u64() {
+            Some(u) => return Some(u),
+            None => n.as_f64()?,
+        },
+        Value::String(s) => {
+            let s = s.trim();
+            match s.parse::<u64>() {
+                Ok(u) => return Some(u),
+                Err(_) => s.parse::<f64>().ok()?,
+            }
+        }
+        _ => return None,
+    };
+    (f.is_finite() && f >= 0.0 && f.fract() == 0.0).then(|| f.min(u64::MAX as f64) as u64)
 }
 
 fn type_word(v: &Value) -> &'static str {

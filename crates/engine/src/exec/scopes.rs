@@ -28,14 +28,14 @@
 //!   Scripts and expressions see the variables visible from the token's scope.
 
 use super::{
-    Ctx, Engine, IncidentRec, Instance, Run, Scope, ScopeId, ScopeKind, Sub, SubKind, Token,
-    TokenId, TokenState,
+    Ctx, Engine, IncidentRec, Instance, Run, Scope, ScopeId, ScopeKind, Token, TokenId, TokenState,
 };
 use crate::api::{Effect, Status};
 use crate::model::{NodeId, NodeKind, ScriptId};
 use crate::script::{ScriptError, ScriptInput, ScriptOutcome};
 use jiff::Timestamp;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 impl Engine {
     /// A token reached its end: remove it and complete its scope if that was the last one.
@@ -64,7 +64,7 @@ impl Engine {
         match s.kind {
             ScopeKind::Root => {
                 // The root scope stays (its variables are the result); the instance is done.
-                run.inst.subs.clear();
+                run.inst.clear_subs();
                 run.inst.scope_mut(scope).done.clear();
                 run.inst.status = Status::Completed;
                 run.effects.push(Effect::Ended {
@@ -83,7 +83,7 @@ impl Engine {
                 let s = run.inst.scope_mut(scope);
                 let vars = std::mem::take(&mut s.vars);
                 let inner = std::mem::take(&mut s.done);
-                run.inst.subs.retain(|x| x.scope != scope);
+                run.inst.remove_subs_of_scope(scope);
                 run.inst.drop_scope(scope);
                 let Some(o) = owner else { return };
                 let Some(p) = parent else { return };
@@ -104,7 +104,7 @@ impl Engine {
                 }
             }
             ScopeKind::Compensation { resume } => {
-                run.inst.subs.retain(|x| x.scope != scope);
+                run.inst.remove_subs_of_scope(scope);
                 run.inst.drop_scope(scope);
                 let Some(o) = owner else { return };
                 if run.inst.tokens.get(o as usize).is_none_or(|x| x.is_none()) {
@@ -121,35 +121,31 @@ impl Engine {
 
     /// Cancels everything inside a scope: its tokens, their child scopes, its subscriptions.
     pub(super) fn cancel_scope(&self, run: &mut Run, scope: ScopeId) {
-        let toks: Vec<TokenId> = run
-            .inst
-            .live_tokens()
-            .filter(|(_, x)| x.scope == scope)
-            .map(|(i, _)| i)
-            .collect();
-        for t in toks {
-            self.cancel_token(run, t);
+        let index = CancelIndex::of(run.inst);
+        self.cancel_scope_in(run, scope, &index);
+    }
+
+    fn cancel_scope_in(&self, run: &mut Run, scope: ScopeId, index: &CancelIndex) {
+        for &t in index.tokens.get(&scope).into_iter().flatten() {
+            self.cancel_token_in(run, t, Some(index));
         }
-        run.inst.subs.retain(|x| x.scope != scope);
+        run.inst.remove_subs_of_scope(scope);
         // Child scopes without an owner token (multi-instance inner instances).
-        let orphans: Vec<ScopeId> = run
-            .inst
-            .scopes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                s.as_ref()
-                    .filter(|s| s.parent == Some(scope) && s.owner.is_none())
-                    .map(|_| i as ScopeId)
-            })
-            .collect();
-        for c in orphans {
-            self.cancel_scope(run, c);
-            run.inst.drop_scope(c);
+        for &c in index.orphans.get(&scope).into_iter().flatten() {
+            if run.inst.scopes.get(c as usize).is_some_and(|s| s.is_some()) {
+                self.cancel_scope_in(run, c, index);
+                run.inst.drop_scope(c);
+            }
         }
     }
 
     pub(super) fn cancel_token(&self, run: &mut Run, t: TokenId) {
+        self.cancel_token_in(run, t, None);
+    }
+
+    /// `index`: the instance's tokens and owner-less scopes by scope, when a cancellation
+    /// under way built it already (cancelling creates nothing, so it stays good).
+    fn cancel_token_in(&self, run: &mut Run, t: TokenId, index: Option<&CancelIndex>) {
         let Some(tok) = run.inst.tokens.get(t as usize).and_then(|x| x.clone()) else {
             return;
         };
@@ -165,7 +161,10 @@ impl Engine {
                         ..
                     }))
                 );
-                self.cancel_scope(run, child);
+                match index {
+                    Some(index) => self.cancel_scope_in(run, child, index),
+                    None => self.cancel_scope(run, child),
+                }
                 run.inst.drop_scope(child);
             }
             TokenState::ReceiveTask { key, .. } => {
@@ -294,6 +293,7 @@ impl<'a, 'c> Run<'a, 'c> {
             effects: Vec::new(),
             stack: Vec::new(),
             pending_signals: Vec::new(),
+            work: 0,
         }
     }
     pub(super) fn new_token(&mut self, scope: ScopeId, node: NodeId) -> TokenId {
@@ -338,83 +338,6 @@ impl Instance {
             .enumerate()
             .filter_map(|(i, t)| t.as_ref().map(|t| (i as TokenId, t)))
     }
-    pub(super) fn add_token(&mut self, tok: Token) -> TokenId {
-        let scope = tok.scope;
-        if let Some(s) = self.scopes.get_mut(scope as usize).and_then(|s| s.as_mut()) {
-            s.live += 1;
-        }
-        if let Some(i) = self.tokens.iter().position(|t| t.is_none()) {
-            self.tokens[i] = Some(tok);
-            i as TokenId
-        } else {
-            self.tokens.push(Some(tok));
-            (self.tokens.len() - 1) as TokenId
-        }
-    }
-    pub(super) fn remove_token(&mut self, t: TokenId) {
-        if let Some(tok) = self.tokens.get_mut(t as usize).and_then(|x| x.take()) {
-            if let Some(s) = self
-                .scopes
-                .get_mut(tok.scope as usize)
-                .and_then(|s| s.as_mut())
-            {
-                s.live = s.live.saturating_sub(1);
-            }
-        }
-    }
-    pub(super) fn new_scope(
-        &mut self,
-        parent: Option<ScopeId>,
-        owner: Option<TokenId>,
-        process: u32,
-        container: Option<NodeId>,
-        kind: ScopeKind,
-        vars: Map<String, Value>,
-    ) -> ScopeId {
-        let s = Some(Scope {
-            parent,
-            owner,
-            process,
-            container,
-            kind,
-            vars,
-            live: 0,
-            done: Vec::new(),
-        });
-        // Slot 0 is always the root; reuse freed slots after it.
-        if let Some(i) = self.scopes.iter().skip(1).position(|x| x.is_none()) {
-            self.scopes[i + 1] = s;
-            (i + 1) as ScopeId
-        } else {
-            self.scopes.push(s);
-            (self.scopes.len() - 1) as ScopeId
-        }
-    }
-    pub(super) fn drop_scope(&mut self, s: ScopeId) {
-        if s != 0 {
-            if let Some(x) = self.scopes.get_mut(s as usize) {
-                *x = None;
-            }
-        }
-    }
-    pub(super) fn add_sub(
-        &mut self,
-        token: Option<TokenId>,
-        scope: ScopeId,
-        node: NodeId,
-        kind: SubKind,
-    ) {
-        let id = self.next_sub;
-        self.next_sub += 1;
-        self.subs.push(Sub {
-            id,
-            token,
-            scope,
-            node,
-            kind,
-        });
-    }
-
     /// Variable lookup: innermost scope first, stopping at a called process's boundary.
     pub(super) fn lookup(&self, mut scope: ScopeId, name: &str) -> Option<&Value> {
         loop {
@@ -468,5 +391,33 @@ impl Instance {
                 None => return,
             }
         }
+    }
+}
+
+/// Every live token by its scope and every owner-less scope by its parent, in slot order: one
+/// pass over the instance, so cancelling a scope with N inner instances costs N, not N².
+struct CancelIndex {
+    tokens: HashMap<ScopeId, Vec<TokenId>>,
+    orphans: HashMap<ScopeId, Vec<ScopeId>>,
+}
+
+impl CancelIndex {
+    fn of(inst: &Instance) -> CancelIndex {
+        let mut tokens: HashMap<ScopeId, Vec<TokenId>> = HashMap::new();
+        for (i, t) in inst.live_tokens() {
+            tokens.entry(t.scope).or_default().push(i);
+        }
+        let mut orphans: HashMap<ScopeId, Vec<ScopeId>> = HashMap::new();
+        for (i, s) in inst.scopes.iter().enumerate() {
+            if let Some(Scope {
+                parent: Some(p),
+                owner: None,
+                ..
+            }) = s
+            {
+                orphans.entry(*p).or_default().push(i as ScopeId);
+            }
+        }
+        CancelIndex { tokens, orphans }
     }
 }

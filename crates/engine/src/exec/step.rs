@@ -35,7 +35,6 @@
 
 use super::{
     Ctx, Engine, Instance, MessageTarget, Run, Scope, ScopeKind, SubKind, TokenId, TokenState,
-    MAX_STEPS,
 };
 use crate::api::{CommandError, Effect, Event, Status};
 use crate::model::{Looping, NodeId, NodeKind, Trigger};
@@ -135,6 +134,7 @@ impl Engine {
             next_sub: 0,
             model: self.fingerprint,
             incidents: Vec::new(),
+            slots: None,
         };
         inst.scopes.push(Some(Scope {
             parent: None,
@@ -357,23 +357,12 @@ impl Engine {
 
     pub(super) fn run(&self, run: &mut Run) {
         let mut rounds = 0u32;
-        let mut steps = 0u32;
         loop {
             while let Some(t) = run.stack.pop() {
                 if run.inst.tokens.get(t as usize).is_some_and(|x| x.is_some()) {
-                    steps += 1;
-                    if steps > MAX_STEPS {
-                        // A cycle with no wait state would never return: stop every runnable
-                        // token with an incident instead, so the instance can be fixed and retried.
-                        let msg = format!("stopped after {MAX_STEPS} steps without reaching a wait state (an endless loop in the diagram?)");
-                        self.incident(run, t, msg.clone());
-                        while let Some(o) = run.stack.pop() {
-                            if run.inst.tokens.get(o as usize).is_some_and(|x| {
-                                x.as_ref().is_some_and(|x| x.state == TokenState::Ready)
-                            }) {
-                                self.incident(run, o, msg.clone());
-                            }
-                        }
+                    run.work += 1;
+                    if run.work > self.limits.max_steps {
+                        self.stop_runaway(run, t);
                         break;
                     }
                     self.execute(run, t);
@@ -392,6 +381,36 @@ impl Engine {
             break;
         }
         self.update_status(run);
+    }
+
+    /// The command's work budget ran out (`Limits::max_steps`) at token `t`: a cycle with no
+    /// wait state, or a call activity calling its own process, would never return. Every
+    /// runnable token gets an incident instead, naming where it stood, so the instance can be
+    /// fixed and retried.
+    pub(super) fn stop_runaway(&self, run: &mut Run, t: TokenId) {
+        let max = self.limits.max_steps;
+        let msg = |node: &str| {
+            format!("stopped at '{node}' after {max} steps in one command without reaching a wait state (an endless loop in the diagram, or a call activity that calls its own process?)")
+        };
+        let at = run.inst.tok(t).node;
+        self.incident(run, t, msg(&self.node(at).id));
+        while let Some(o) = run.stack.pop() {
+            let ready = run.inst.tokens.get(o as usize).and_then(|x| x.as_ref());
+            if let Some(node) = ready
+                .filter(|x| x.state == TokenState::Ready)
+                .map(|x| x.node)
+            {
+                self.incident(run, o, msg(&self.node(node).id));
+            }
+        }
+    }
+
+    /// Charges `n` units of work to the command (multi-instance inner instances, a called
+    /// process about to start). False when that goes past `Limits::max_steps`: the caller
+    /// raises the incident.
+    pub(super) fn charge(&self, run: &mut Run, n: u64) -> bool {
+        run.work = run.work.saturating_add(n);
+        run.work <= self.limits.max_steps
     }
 
     pub(super) fn update_status(&self, run: &mut Run) {

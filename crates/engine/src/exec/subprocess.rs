@@ -7,6 +7,8 @@
 //! - **Call activity**: the called process (by id, among the files given; missing is an
 //!   incident) runs in a child scope that gets a copy of every variable visible to the caller
 //!   and is isolated from it; on completion its variables are copied back (see `scopes.rs`).
+//!   Call activities nest at most `Limits::max_call_depth` deep: the one that would go deeper
+//!   gets an incident, so a process calling itself stops at once instead of filling memory.
 //! - **Event sub-process**: its start events subscribe when the scope around it starts and
 //!   live as long as that scope. When one fires, a holder token for the event sub-process is
 //!   put in the scope (so the scope cannot complete while it runs), it is entered, and its
@@ -54,6 +56,18 @@ impl Engine {
             );
         };
         let scope = run.inst.tok(t).scope;
+        let depth = run.inst.call_depth(scope) + 1;
+        let max = self.limits.max_call_depth;
+        if depth > max {
+            return self.incident(
+                run,
+                t,
+                format!("calls process '{called_element}' {depth} levels deep, more than the limit of {max} nested call activities (a process that calls itself without end?)"),
+            );
+        }
+        if !self.charge(run, 1) {
+            return self.stop_runaway(run, t);
+        }
         let vars = run.inst.visible_vars(scope);
         let child = run.inst.new_scope(
             Some(scope),

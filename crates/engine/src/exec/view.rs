@@ -14,11 +14,12 @@
 //! - A state written for another model (see `Engine::check_state`) shows no waits and no
 //!   subscriptions: its node indices would name the wrong elements, or none.
 
-use super::{Engine, Instance, SubKind, TokenState};
+use super::{Engine, Instance, Sub, SubKind, TokenState};
 use crate::api::{Incident, Subscription, Waiting};
 use crate::model::NodeKind;
 use jiff::Timestamp;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 impl Engine {
     /// What the instance waits on now. Nothing for a state of another model (its indices mean
@@ -27,6 +28,13 @@ impl Engine {
         let mut out = Vec::new();
         if self.check_state(inst).is_err() {
             return out;
+        }
+        // Each token's subscriptions, in order, found in one pass (not one pass per token).
+        let mut by_token: HashMap<u32, Vec<&Sub>> = HashMap::new();
+        for s in &inst.subs {
+            if let Some(t) = s.token {
+                by_token.entry(t).or_default().push(s);
+            }
         }
         for (i, t) in inst.live_tokens() {
             let node = self.node(t.node);
@@ -59,7 +67,7 @@ impl Engine {
                     out.push(w);
                 }
                 TokenState::Catching => {
-                    for s in inst.subs.iter().filter(|s| s.token == Some(i)) {
+                    for s in by_token.get(&i).into_iter().flatten() {
                         let sn = self.node(s.node);
                         if matches!(sn.kind, NodeKind::Boundary { .. }) {
                             continue;

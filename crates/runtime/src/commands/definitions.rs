@@ -86,9 +86,9 @@ pub fn lint(
 pub struct GetProcessDefinitionListInput {
     #[serde(default, deserialize_with = "de::opt_text")]
     pub process_key: Option<String>,
-    #[serde(default, deserialize_with = "de::page")]
+    #[serde(default, deserialize_with = "de::page_number")]
     pub page_number: Option<i64>,
-    #[serde(default, deserialize_with = "de::page")]
+    #[serde(default, deserialize_with = "de::page_size")]
     pub page_size: Option<i64>,
 }
 

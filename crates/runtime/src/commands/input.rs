@@ -39,6 +39,35 @@ pub(crate) fn input<T: DeserializeOwned>(data: &Value) -> Result<T, Error> {
     })
 }
 
+/// A page number or size as given, within 1 ..= `max`: what is wrong with it otherwise, in
+/// words that follow the field's name.
+fn page_value(v: &Value, max: i64) -> Result<i64, String> {
+    match v.as_i64() {
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) if n > max => Err(format!("must be at most {max}")),
+        // A whole number too large for an i64 is still "too large", not "not a number".
+        None if v.as_u64().is_some() => Err(format!("must be at most {max}")),
+        None if v
+            .as_f64()
+            .is_some_and(|f| f.fract() == 0.0 && f > max as f64) =>
+        {
+            Err(format!("must be at most {max}"))
+        }
+        _ => Err("must be a whole number, 1 or more".into()),
+    }
+}
+
+/// `pageNumber` (1 to `MAX_PAGE_NUMBER`) or `pageSize` (1 to `MAX_PAGE_SIZE`) of the listings
+/// that read `data` by hand, with the field error the typed inputs give.
+pub(crate) fn page_bound(field: &'static str, v: &Value) -> Result<i64, Error> {
+    let max = if field == "pageSize" {
+        baton_store::MAX_PAGE_SIZE
+    } else {
+        baton_store::MAX_PAGE_NUMBER
+    };
+    page_value(v, max).map_err(|rule| Error::field(field, format!("{field} {rule}")))
+}
+
 /// Field errors in one line (for failures that become a message).
 pub(crate) fn describe(errors: &[FieldError]) -> String {
     let list: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
@@ -128,9 +157,21 @@ pub(super) mod de {
         opt_int_where(d, |_| true, "must be an integer")
     }
 
-    /// A page number or size: a whole number, 1 or more.
-    pub fn page<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        opt_int_where(d, |n| n >= 1, "must be a whole number, 1 or more")
+    /// A page number: a whole number from 1 to `MAX_PAGE_NUMBER`.
+    pub fn page_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        page_within(d, baton_store::MAX_PAGE_NUMBER)
+    }
+
+    /// A page size: a whole number from 1 to `MAX_PAGE_SIZE`.
+    pub fn page_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        page_within(d, baton_store::MAX_PAGE_SIZE)
+    }
+
+    fn page_within<'de, D: Deserializer<'de>>(d: D, max: i64) -> Result<Option<i64>, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Null => Ok(None),
+            v => page_value(&v, max).map(Some).map_err(rule),
+        }
     }
 
     /// A number of seconds, 0 or more.

@@ -272,9 +272,9 @@ pub struct GetProcessInstanceListInput {
     pub status: Option<String>,
     #[serde(default, deserialize_with = "de::opt_text")]
     pub process_key: Option<String>,
-    #[serde(default, deserialize_with = "de::page")]
+    #[serde(default, deserialize_with = "de::page_number")]
     pub page_number: Option<i64>,
-    #[serde(default, deserialize_with = "de::page")]
+    #[serde(default, deserialize_with = "de::page_size")]
     pub page_size: Option<i64>,
 }
 

@@ -51,9 +51,9 @@ pub struct GetTaskListInput {
     pub user_name: Option<String>,
     #[serde(default, deserialize_with = "de::opt_text")]
     pub team: Option<String>,
-    #[serde(default, deserialize_with = "de::page")]
+    #[serde(default, deserialize_with = "de::page_number")]
     pub page_number: Option<i64>,
-    #[serde(default, deserialize_with = "de::page")]
+    #[serde(default, deserialize_with = "de::page_size")]
     pub page_size: Option<i64>,
 }
 

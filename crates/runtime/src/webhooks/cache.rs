@@ -4,6 +4,9 @@
 //! create, update, delete, activation or deactivation empties the cache (`invalidate`), and a
 //! generation number stops a request that read the old row before that from putting it back.
 //!
+//! It also holds what the abuse limits keep between requests: the administrator's settings,
+//! the rate-limit buckets and the retention's bookkeeping.
+//!
 //! The request log's ids are numbered here too (see [`Cache::next_request_id`]), so that a
 //! request's row can be written in the transaction of the step it causes.
 
@@ -62,6 +65,14 @@ pub(crate) struct Cache {
     entries: Mutex<Entries>,
     /// The last request id given; None until first needed (then read from the store).
     last_request: Mutex<Option<i64>>,
+    /// The administrator's settings against abuse (`settings`).
+    pub(super) settings: super::settings::Held,
+    /// Rate-limit buckets per address (`limits`).
+    pub(super) limiter: super::limits::Limiter,
+    /// When the request log was last pruned (`retention`).
+    pub(super) retention: super::retention::Retention,
+    /// The sender's client for URLs non-administrators gave (`outbound`).
+    pub(super) checked_agent: std::sync::OnceLock<ureq::Agent>,
 }
 
 impl Cache {

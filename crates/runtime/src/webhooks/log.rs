@@ -27,7 +27,10 @@ pub(super) struct Row {
     pub(super) path: String,
     pub(super) headers: String,
     pub(super) query: String,
+    /// Empty unless accepted.
     pub(super) body: String,
+    /// What arrived, in bytes.
+    pub(super) size: i64,
     pub(super) remote_addr: String,
     pub(super) trigger: &'static str,
     pub(super) replay_of: Option<i64>,
@@ -53,6 +56,7 @@ impl Row {
                 headers: &self.headers,
                 query: &self.query,
                 body: &self.body,
+                size: self.size,
                 remote_addr: &self.remote_addr,
                 trigger: self.trigger,
                 replay_of: self.replay_of,

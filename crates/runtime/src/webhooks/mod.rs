@@ -12,21 +12,30 @@
 //!
 //! Every request is recorded in the request log with its verdict, whatever happens; secrets
 //! (the verification secret, `verif-hash`, `authorization`, cookies) are never stored in the log
-//! nor answered by a query.
+//! nor answered by a query. Only accepted requests keep their body; the others keep their
+//! metadata (time, path, verdict, size, address). The log is kept within the administrator's
+//! age and size (`retention`), and each address is rate-limited before anything is read or
+//! recorded (`limits`, settings in `settings`).
 
 //!
 //! Files: `config` (the configuration commands and their checks), `verify` (signature schemes),
 //! `mapping` (JMESPath `commandData`), `receive` (the door: checks, the request log, running a
 //! configuration), `requests` (the request inspector and replay), `cache` (configurations
 //! prepared once, until a configuration command changes one), `log` (a request's log row
-//! written in the transaction of the step it causes).
+//! written in the transaction of the step it causes), `settings` (the administrator's limits),
+//! `limits` (rate limits per address), `retention` (pruning the log), `outbound` (where URLs
+//! given by non-administrators may point).
 
 mod cache;
 mod config;
+mod limits;
 mod log;
 mod mapping;
+pub(crate) mod outbound;
 mod receive;
 mod requests;
+mod retention;
+mod settings;
 mod verify;
 
 pub(crate) use cache::Cache;

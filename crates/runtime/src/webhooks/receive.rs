@@ -69,6 +69,12 @@ impl Runtime {
     /// Handles a request that reached a webhook door: finds its configuration, checks where it
     /// came from and its signature, records it and runs it. Never panics on any input.
     pub fn receive_webhook(&self, inc: IncomingWebhook) -> WebhookAnswer {
+        let answer = self.receive(inc);
+        self.webhook_log_grew();
+        answer
+    }
+
+    fn receive(&self, inc: IncomingWebhook) -> WebhookAnswer {
         let span = tracing::info_span!("webhook", path = %inc.path);
         let _entered = span.enter();
         let received_at = self.now();
@@ -77,7 +83,18 @@ impl Runtime {
             .remote
             .map(|ip| ip.to_canonical().to_string())
             .unwrap_or_else(|| "unknown".into());
-        // A refusal is answered even when it cannot be recorded (the log says so).
+        // What arrived: the body's length, or what the sender declared of one over the limit.
+        let size = match inc.body.as_deref() {
+            Some(b) => b.len() as i64,
+            None => inc
+                .headers
+                .iter()
+                .find(|(n, _)| n == "content-length")
+                .and_then(|(_, v)| v.trim().parse::<i64>().ok())
+                .unwrap_or(crate::http::MAX_BODY_BYTES as i64 + 1),
+        };
+        // A refusal is answered even when it cannot be recorded (the log says so). Its body is
+        // not kept: anyone can send one.
         let refuse =
             |config_id: Option<i64>, verdict: &'static str, status: u16, message: String| {
                 let recorded = self.next_request_id().and_then(|id| {
@@ -89,11 +106,8 @@ impl Runtime {
                         path: inc.path.clone(),
                         headers: text_of(&headers),
                         query: text_of(&inc.query),
-                        body: inc
-                            .body
-                            .as_deref()
-                            .map(|b| String::from_utf8_lossy(b).into_owned())
-                            .unwrap_or_default(),
+                        body: String::new(),
+                        size,
                         remote_addr: remote.clone(),
                         trigger: "live",
                         replay_of: None,
@@ -202,16 +216,14 @@ impl Runtime {
             headers: text_of(&a.headers),
             query: text_of(&a.query),
             body: String::new(),
+            size: a.body.len() as i64,
             remote_addr: a.remote.clone(),
             trigger: a.trigger,
             replay_of: a.replay_of,
         };
         if exec == 3 && !matches!(parsed, Some(Value::Object(_))) {
+            // Refused: the body is not kept.
             let m = "the body must be a JSON object: its fields become the process variables";
-            let row = Row {
-                body: body_text,
-                ..row
-            };
             return match self.record_row(row, "badBody", Some(400), None, Some(m.into())) {
                 Ok(()) => (Some(id), WebhookAnswer::refuse(400, m)),
                 Err(e) => (None, WebhookAnswer::failed(e)),
@@ -245,12 +257,30 @@ impl Runtime {
         request.insert("configId".into(), json!(a.config.row.id));
         request.insert("requestId".into(), json!(id));
         let request = Value::Object(request);
+        // A mapping that fails on this request refuses it: metadata only, like the others.
+        let mapped = match &a.config.mapping {
+            Some(m) if exec == 0 => match searchable(&request).and_then(|input| m.apply(&input)) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    let m = format!("commandData mapping failed: {e}");
+                    let answer = WebhookAnswer {
+                        status: 422,
+                        body: json!({"isSuccessful": false, "message": m, "code": crate::Code::Rejected}),
+                    };
+                    return match self.record_row(row, "badMapping", Some(422), None, Some(m)) {
+                        Ok(()) => (Some(id), answer),
+                        Err(e) => (None, WebhookAnswer::failed(e)),
+                    };
+                }
+            },
+            _ => None,
+        };
         let row = Row {
             body: body_text,
             ..row
         };
         let armed = Pending::arm(row);
-        let outcome = self.perform_hook(a.config, &request);
+        let outcome = self.perform_hook(a.config, &request, mapped);
         let pending = armed.0.clone();
         drop(armed);
         let (answer, out, err) = match outcome {
@@ -292,18 +322,19 @@ impl Runtime {
     }
 
     /// What a configuration does with an accepted request; `Ok` holds its outcome.
-    fn perform_hook(&self, prepared: &Prepared, request: &Value) -> Result<Value, Error> {
+    /// `mapped`: type 0's `commandData` as the mapping made it for this request.
+    fn perform_hook(
+        &self,
+        prepared: &Prepared,
+        request: &Value,
+        mapped: Option<Value>,
+    ) -> Result<Value, Error> {
         let config = prepared.config.as_ref().map_err(Error::internal)?;
         let run =
             |cmd: &str, data: &Value| self.execute_as(cmd, data, &Caller::owner()).into_error();
         match prepared.row.execution_type {
             0 => {
-                let mapped = match &prepared.mapping {
-                    Some(m) => searchable(request).and_then(|input| m.apply(&input)),
-                    None => Ok(Value::Null),
-                };
-                let data = mapped
-                    .map_err(|e| Error::rejected(format!("commandData mapping failed: {e}")))?;
+                let data = mapped.unwrap_or(Value::Null);
                 let data = if data.is_object() { data } else { json!({}) };
                 run(config["commandName"].as_str().unwrap_or_default(), &data)
             }

@@ -1,4 +1,5 @@
-//! The request log as administrators see it: the inspector and replay.
+//! The request log as administrators see it: the inspector and replay (of accepted requests:
+//! the others keep no body).
 
 use super::cache::Prepared;
 use super::hook_id;
@@ -18,6 +19,7 @@ fn request_view(r: &WebhookRequestRow) -> Value {
         "headers": parse(&r.headers),
         "query": parse(&r.query),
         "body": r.body,
+        "size": r.size,
         "remoteAddr": r.remote_addr,
         "trigger": r.trigger,
         "replayOf": r.replay_of,
@@ -50,6 +52,17 @@ impl Runtime {
         let id = hook_id(data, "id")?;
         let found = self.store().webhook_request(id)?;
         let req = found.ok_or_else(|| Error::no_such("id", format!("no webhook request {id}")))?;
+        if req.verdict != "accepted" {
+            // Refused requests keep no body: there is nothing to run again.
+            return Err(Error::field(
+                "id",
+                format!(
+                    "webhook request {id} was refused ({}): only accepted requests keep their body and can be replayed",
+                    req.verdict
+                ),
+            )
+            .with_code(Code::Rejected));
+        }
         let config_id = req.config_id.ok_or_else(|| {
             Error::field(
                 "id",
@@ -89,6 +102,7 @@ impl Runtime {
             replay_of: Some(id),
         };
         let (request_id, answer) = self.run_accepted(acc);
+        self.webhook_log_grew();
         if answer.status == 200 {
             Ok((
                 format!("Webhook request {id} replayed"),

@@ -59,7 +59,9 @@ fn timestamp_fresh(ts: &str, now: i64) -> Result<(), String> {
         .trim()
         .parse()
         .map_err(|_| format!("the timestamp '{ts}' is not a whole number of seconds"))?;
-    if (now - t).abs() > TOLERANCE_SECONDS {
+    // Any i64 may arrive: the distance is computed without overflow (i64::MIN - now wraps).
+    let off = now.checked_sub(t).and_then(i64::checked_abs);
+    if off.is_none_or(|d| d > TOLERANCE_SECONDS) {
         return Err(format!(
             "the timestamp {t} is more than {TOLERANCE_SECONDS} seconds from the server's clock ({now})"
         ));
@@ -148,6 +150,57 @@ pub(super) fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_at_the_ends_of_i64_are_stale_not_a_panic() {
+        let now = 1_800_000_000;
+        assert!(timestamp_fresh(&now.to_string(), now).is_ok());
+        assert!(timestamp_fresh(&(now - 300).to_string(), now).is_ok());
+        assert!(timestamp_fresh(&(now + 300).to_string(), now).is_ok());
+        assert!(timestamp_fresh(&(now - 301).to_string(), now).is_err());
+        assert!(timestamp_fresh(&(now + 301).to_string(), now).is_err());
+        // t = now - 2^63 (i64::MIN side), the largest t, and both ends with now at either end.
+        for (t, now) in [
+            (i64::MIN, now),
+            (i64::MAX, now),
+            (i64::MIN + 1, now),
+            (i64::MIN, i64::MAX),
+            (i64::MAX, i64::MIN),
+            (i64::MIN, 0),
+            (0, i64::MIN),
+            (i64::MIN, -1),
+        ] {
+            let why = timestamp_fresh(&t.to_string(), now).unwrap_err();
+            assert!(why.contains("more than 300 seconds"), "{t} {now}: {why}");
+        }
+        assert!(timestamp_fresh(&i64::MIN.to_string(), i64::MIN).is_ok());
+        assert!(timestamp_fresh(&i64::MAX.to_string(), i64::MAX).is_ok());
+        // Past i64: not a number of seconds.
+        assert!(timestamp_fresh("9223372036854775808", now)
+            .unwrap_err()
+            .contains("not a whole number"));
+    }
+
+    #[test]
+    fn stale_stripe_and_standard_timestamps_at_i64_min_are_refused() {
+        let now = 1_800_000_000;
+        let stripe = serde_json::json!({"scheme": "stripe", "secret": "s"});
+        let h = vec![(
+            "stripe-signature".to_string(),
+            format!("t={},v1=00", i64::MIN),
+        )];
+        assert!(verify(&stripe, &h, b"{}", now).is_err());
+        let std = serde_json::json!({"scheme": "standardWebhooks", "secret": "whsec_c2VjcmV0"});
+        let h = vec![
+            ("webhook-id".to_string(), "m1".to_string()),
+            (
+                "webhook-timestamp".to_string(),
+                (now.wrapping_sub(i64::MIN)).to_string(),
+            ),
+            ("webhook-signature".to_string(), "v1,AAAA".to_string()),
+        ];
+        assert!(verify(&std, &h, b"{}", now).is_err());
+    }
 
     #[test]
     fn constant_time_compare() {

@@ -336,7 +336,7 @@ async fn return_callback_resumes_once_and_buffers_only_when_asked() {
                 json!({"instanceGuid": 4}),
                 field("instanceGuid"),
             ),
-            case(&s.bob, REGISTRY, json!({"status": "Pending"}), ok()),
+            case(ADMIN, REGISTRY, json!({"status": "Pending"}), ok()),
             case(ADMIN, BUFFER, json!({"status": "Pending"}), field("status")),
         ])
         .await;

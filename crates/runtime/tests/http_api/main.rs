@@ -25,7 +25,7 @@ mod tokens;
 mod users;
 
 use axum::http::StatusCode;
-use baton_testkit::{template, Door, Model};
+use baton_testkit::{template, Door};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -34,75 +34,11 @@ pub use baton_testkit::ADMIN;
 
 // ----- models ---------------------------------------------------------------------------------
 
-/// `OrderFlow`: an intermediate catch of message `Paid`, keyed by the variable `orderId`.
-pub fn message_wait() -> String {
-    Model::process("OrderFlow")
-        .message("M", "Paid")
-        .start("s")
-        .catch_message("WaitPaid", "M")
-        .props(&[("correlationKey", "orderId")])
-        .end("e")
-        .chain(&["s", "WaitPaid", "e"])
-        .xml()
-}
-
-/// `CallbackFlow`: one webhook-mode receive task keyed by `ref`.
-pub fn callback_wait() -> String {
-    Model::process("CallbackFlow")
-        .start("s")
-        .receive_task("Callback")
-        .props(&[("correlationKey", "context.ref")])
-        .end("e")
-        .chain(&["s", "Callback", "e"])
-        .xml()
-}
-
-/// `AlarmFlow`: an intermediate catch of signal `Alarm`.
-pub fn signal_wait() -> String {
-    Model::process("AlarmFlow")
-        .signal("S", "Alarm")
-        .start("s")
-        .catch_signal("WaitAlarm", "S")
-        .end("e")
-        .chain(&["s", "WaitAlarm", "e"])
-        .xml()
-}
-
-/// `Calc`: a script task that throws when `amount` > 100 (an incident), else sets `total`.
-pub fn failing_script() -> String {
-    Model::process("Calc")
-        .start("s")
-        .script_task(
-            "Calc",
-            r#"if amount > 100 { throw "too large" }; total = amount * 2;"#,
-        )
-        .end("e")
-        .chain(&["s", "Calc", "e"])
-        .xml()
-}
-
-/// `Chores`: three user tasks in parallel, open to everyone, to bob, and to team TELLERS.
-pub fn chores() -> String {
-    Model::process("Chores")
-        .start("s")
-        .parallel("fork")
-        .user_task("Open")
-        .user_task("ForBob")
-        .props(&[("ResponsibleUser", "bob")])
-        .user_task("ForTellers")
-        .props(&[("ResponsibleTeam", "TELLERS")])
-        .end("e1")
-        .end("e2")
-        .end("e3")
-        .flow("s", "fork")
-        .flow("fork", "Open")
-        .flow("fork", "ForBob")
-        .flow("fork", "ForTellers")
-        .flow("Open", "e1")
-        .flow("ForBob", "e2")
-        .flow("ForTellers", "e3")
-        .xml()
-}
+/// The shared models, under the names these tests use.
+pub use baton_testkit::models::{
+    alarm_flow as signal_wait, calc as failing_script, callback_flow as callback_wait, chores,
+    order_flow as message_wait,
+};
 
 pub fn loan() -> String {
     template("loan-approval/LoanApprovalProcess.bpmn")

@@ -2,46 +2,8 @@
 //! the task form and the inbox, the callback registry.
 
 use crate::Story;
-use baton_testkit::Model;
+use baton_testkit::models::{calc, chores};
 use serde_json::{json, Value};
-
-/// Three user tasks in parallel: open to everyone, to bob, to team TELLERS; one has a form.
-fn chores() -> String {
-    Model::process("Chores")
-        .start("s")
-        .parallel("fork")
-        .user_task("Open")
-        .named("Anyone")
-        .props(&[("FormKey", "open-form")])
-        .user_task("ForBob")
-        .props(&[("ResponsibleUser", "bob")])
-        .user_task("ForTellers")
-        .props(&[("ResponsibleTeam", "TELLERS")])
-        .end("e1")
-        .end("e2")
-        .end("e3")
-        .flow("s", "fork")
-        .flow("fork", "Open")
-        .flow("fork", "ForBob")
-        .flow("fork", "ForTellers")
-        .flow("Open", "e1")
-        .flow("ForBob", "e2")
-        .flow("ForTellers", "e3")
-        .xml()
-}
-
-/// A script that throws when `amount` > 100 (an incident), else sets `total`.
-fn calc() -> String {
-    Model::process("Calc")
-        .start("s")
-        .script_task(
-            "Calc",
-            r#"if amount > 100 { throw "too large" }; total = amount * 2;"#,
-        )
-        .end("e")
-        .chain(&["s", "Calc", "e"])
-        .xml()
-}
 
 fn guid(v: &Value) -> String {
     v["data"]["instanceGuid"]

@@ -2,42 +2,8 @@
 //! buffered, discarded, duplicate), broadcast a signal, the message buffer.
 
 use crate::Story;
-use baton_testkit::Model;
+use baton_testkit::models::{alarm_flow, callback_flow, order_flow};
 use serde_json::{json, Value};
-
-/// An intermediate catch of message `Paid`, keyed by the variable `orderId`.
-fn order_flow() -> String {
-    Model::process("OrderFlow")
-        .message("M", "Paid")
-        .start("s")
-        .catch_message("WaitPaid", "M")
-        .props(&[("correlationKey", "orderId")])
-        .end("e")
-        .chain(&["s", "WaitPaid", "e"])
-        .xml()
-}
-
-/// A webhook-mode receive task keyed by `context.ref`.
-fn callback_flow() -> String {
-    Model::process("CallbackFlow")
-        .start("s")
-        .receive_task("Callback")
-        .props(&[("correlationKey", "context.ref")])
-        .end("e")
-        .chain(&["s", "Callback", "e"])
-        .xml()
-}
-
-/// An intermediate catch of signal `Alarm`.
-fn alarm_flow() -> String {
-    Model::process("AlarmFlow")
-        .signal("S", "Alarm")
-        .start("s")
-        .catch_signal("WaitAlarm", "S")
-        .end("e")
-        .chain(&["s", "WaitAlarm", "e"])
-        .xml()
-}
 
 fn guid(v: &Value) -> String {
     v["data"]["instanceGuid"]

@@ -1,0 +1,68 @@
+//! Two lanes from the async doors to the blocking threads, so queries never queue behind writes.
+//!
+//! Commands run scripts and wait for disk syncs: they run on tokio's blocking threads, never on
+//! its async workers. Those threads are a bounded pool (512), and a task waits for a free one
+//! in arrival order: without a bound of their own, a burst of slow commands (scripts near their
+//! time limit, hundreds of starts at once) took every thread and an unrelated query waited
+//! behind all of them. So a command first waits, asynchronously and holding no thread, for one
+//! of [`COMMAND_LANES`] places; queries skip that wait. However many commands are under way,
+//! the pool keeps threads for queries, and a query is answered as fast as the read connection
+//! allows (reads never wait for a write: see `Runtime::store`).
+
+use crate::{Caller, Reply, Runtime};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// How many commands from the async doors run at once; the rest wait their turn without
+/// holding a thread. Group commit needs far fewer than this to fill its batches.
+pub const COMMAND_LANES: usize = 128;
+
+/// The places of the command lane.
+pub(crate) struct Lanes {
+    commands: Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for Lanes {
+    fn default() -> Self {
+        Lanes {
+            commands: Arc::new(tokio::sync::Semaphore::new(COMMAND_LANES)),
+        }
+    }
+}
+
+/// Whether a command only reads (it takes the query lane).
+fn is_query(cmd: &str) -> bool {
+    cmd.ends_with("Query")
+}
+
+impl Runtime {
+    /// Runs `cmd` for an async door on a blocking thread, after a place in the command lane for
+    /// anything but a query (see the module's comment). Errs only when the thread could not
+    /// run the command to its end (it panicked past `dispatch`, or the runtime is shutting
+    /// down).
+    pub async fn execute_off_workers(
+        self: Arc<Self>,
+        cmd: String,
+        data: Value,
+        caller: Caller,
+    ) -> Result<Reply, tokio::task::JoinError> {
+        let _place = if is_query(&cmd) {
+            None
+        } else {
+            // The semaphore is never closed, so acquiring only waits.
+            self.lanes.commands.clone().acquire_owned().await.ok()
+        };
+        tokio::task::spawn_blocking(move || self.execute_as(&cmd, &data, &caller)).await
+    }
+
+    /// As `execute_off_workers` for any other work a door runs that may run commands or
+    /// scripts (an incoming webhook, a webhook application's request): it takes a place in the
+    /// command lane first.
+    pub async fn run_off_workers<T: Send + 'static>(
+        self: Arc<Self>,
+        work: impl FnOnce(&Runtime) -> T + Send + 'static,
+    ) -> Result<T, tokio::task::JoinError> {
+        let _place = self.lanes.commands.clone().acquire_owned().await.ok();
+        tokio::task::spawn_blocking(move || work(&self)).await
+    }
+}
