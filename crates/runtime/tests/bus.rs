@@ -99,7 +99,11 @@ fn payment_flow_through_the_bus_survives_a_reopen() {
         Some(&bob),
     );
     // Bob neither started it nor may work on its task: to him it does not exist.
-    assert_eq!(denied.code, Some(baton_runtime::Code::NotFound), "{denied:?}");
+    assert_eq!(
+        denied.code,
+        Some(baton_runtime::Code::NotFound),
+        "{denied:?}"
+    );
     let rejected = rt.execute(
         "SignalProcessInstanceCommand",
         &json!({"instanceGuid": guid, "signalPayload": {}}),
