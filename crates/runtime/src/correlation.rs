@@ -496,7 +496,7 @@ impl Runtime {
         let rows = self.store().callbacks(
             status,
             data.instance_guid.as_deref(),
-            caller.viewer().as_ref(),
+            self.viewer_of(caller).as_ref(),
         )?;
         output(
             "OK",
@@ -524,7 +524,7 @@ impl Runtime {
         }
         let rows: Vec<BufferedRow> = self
             .store()
-            .buffered(status, caller.viewer().as_ref())?
+            .buffered(status, self.viewer_of(caller).as_ref())?
             .into_iter()
             .map(buffered::shown)
             .collect();

@@ -213,6 +213,9 @@ pub struct Runtime {
     changes: tokio::sync::broadcast::Sender<InstanceChange>,
     /// The states this runtime committed last, parsed (see `hot`).
     hot: Mutex<hot::Hot>,
+    /// Every user sees every instance (a simulation: one author, only task rules apply); see
+    /// `access` "Who sees what".
+    instances_open: AtomicBool,
 }
 
 fn text<'a>(data: &'a Value, field: &'static str) -> Result<&'a str, Error> {
@@ -458,6 +461,7 @@ impl Runtime {
             http_client: std::sync::OnceLock::new(),
             changes: changes::channel(),
             hot: Mutex::default(),
+            instances_open: AtomicBool::new(false),
         };
         rt.refresh_events_on();
         rt.recover_jobs();

@@ -516,7 +516,7 @@ impl Runtime {
             }
         }
         let (page, size) = crate::paging(data)?;
-        let viewer = caller.viewer();
+        let viewer = self.viewer_of(caller);
         let (rows, total) = self
             .store()
             .timers(kind, guid, viewer.as_ref(), page, size)?;
