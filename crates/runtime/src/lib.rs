@@ -197,6 +197,8 @@ pub struct Runtime {
     wake: schedule::Wake,
     /// Passes of the scheduler loop so far (benchmarks check that an idle scheduler sleeps).
     scheduler_wakeups: AtomicU64,
+    /// The threads of job runs the scheduler started (joined when it stops).
+    job_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// Recurring jobs with a run under way, and whether another run is queued behind it.
     running_jobs: Mutex<HashMap<i64, bool>>,
     /// Set by `lend_bus_to_scripts`: lets scripts call `doQuery` on this runtime (`doCmd` needs
@@ -454,6 +456,7 @@ impl Runtime {
             delivering: AtomicBool::new(false),
             wake: schedule::Wake::default(),
             scheduler_wakeups: AtomicU64::new(0),
+            job_threads: Mutex::new(Vec::new()),
             running_jobs: Mutex::new(HashMap::new()),
             bus_home: std::sync::OnceLock::new(),
             events_on: AtomicBool::new(false),

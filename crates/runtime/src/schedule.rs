@@ -236,6 +236,12 @@ impl Runtime {
             }
             self.store().next_due().ok().flatten()
         });
+        // Runs under way finish (their scripts and commands are bounded) before the scheduler
+        // counts as stopped, so nothing of this runtime outlives a host's shutdown.
+        let runs: Vec<_> = std::mem::take(&mut *self.job_threads());
+        for run in runs {
+            let _ = run.join();
+        }
         tracing::info!("scheduler stopped");
     }
 
@@ -281,11 +287,30 @@ impl Runtime {
     fn fire_due_detached(self: &Arc<Self>) -> FireReport {
         let rt = self.clone();
         self.fire_rounds(&move |claim| {
-            let rt = rt.clone();
-            let _ = std::thread::Builder::new()
+            let worker = rt.clone();
+            let spawned = std::thread::Builder::new()
                 .name("baton-job".into())
-                .spawn(move || rt.run_claim(claim));
+                .spawn(move || worker.run_claim(claim));
+            match spawned {
+                Ok(thread) => {
+                    let mut threads = rt.job_threads();
+                    threads.retain(|t| !t.is_finished());
+                    threads.push(thread);
+                }
+                // No thread to be had: the run is carried out here rather than left Running.
+                Err(e) => {
+                    tracing::warn!(
+                        "cannot start a thread for a job run ({e}); running it in the scheduler's"
+                    );
+                    rt.run_claim(claim);
+                }
+            }
         })
+    }
+
+    /// The threads of job runs under way.
+    fn job_threads(&self) -> std::sync::MutexGuard<'_, Vec<std::thread::JoinHandle<()>>> {
+        self.job_threads.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn fire_rounds(&self, run_job: &(dyn Fn(crate::jobs::Claim) + Sync)) -> FireReport {
