@@ -32,6 +32,9 @@ const MAX_SEED_BYTES: u64 = 64 * 1024;
 struct Options {
     target: Option<String>,
     seconds: u64,
+    /// The short pass: a scratch corpus instead of the living one, and no shared corpora, so
+    /// that it costs the same on every machine.
+    short: bool,
 }
 
 fn usage() -> String {
@@ -45,6 +48,7 @@ fn options(args: &[String]) -> Result<Options> {
     let mut o = Options {
         target: None,
         seconds: LONG_SECONDS,
+        short: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -56,7 +60,10 @@ fn options(args: &[String]) -> Result<Options> {
                         format!("--seconds: '{n}' is not a whole number above 0")
                     })?;
             }
-            "--short" => o.seconds = SHORT_SECONDS,
+            "--short" => {
+                o.seconds = SHORT_SECONDS;
+                o.short = true;
+            }
             "-h" | "--help" => bail!("{}", usage()),
             t if TARGETS.contains(&t) && o.target.is_none() => o.target = Some(t.to_string()),
             other => bail!("unknown argument {other}\n{}", usage()),
@@ -79,9 +86,9 @@ pub fn fuzz(args: &[String]) -> Result<()> {
     )?;
     let mut failed = Vec::new();
     for t in &targets {
-        let seeds = gather_seeds(t)?;
+        let seeds = gather_seeds(t, !o.short)?;
         let what = format!("fuzz {t} for {} s", o.seconds);
-        if let Err(e) = run(&mut fuzz_run(t, &seeds, o.seconds), &what) {
+        if let Err(e) = run(&mut fuzz_run(t, &seeds, o.seconds, o.short), &what) {
             eprintln!("{e:#}");
             failed.push(*t);
         }
@@ -200,9 +207,18 @@ fn limits(target: &str) -> (usize, u64) {
     }
 }
 
-fn fuzz_run(target: &str, seeds: &Path, seconds: u64) -> Command {
+/// `cargo fuzz run` of one target. The first folder receives what the run adds: the living
+/// corpus (fuzz/corpus/TARGET), or for the short pass a scratch folder emptied first (a grown
+/// corpus would take longer to replay than the pass lasts).
+fn fuzz_run(target: &str, seeds: &Path, seconds: u64, short: bool) -> Command {
     let fuzz = root().join("fuzz");
-    let corpus = fuzz.join("corpus").join(target);
+    let corpus = if short {
+        let scratch = fuzz.join("target/short-corpus").join(target);
+        let _ = std::fs::remove_dir_all(&scratch);
+        scratch
+    } else {
+        fuzz.join("corpus").join(target)
+    };
     let _ = std::fs::create_dir_all(&corpus);
     let mut dirs = vec![corpus, seeds.to_path_buf()];
     for kept in ["seeds", "regressions"] {
@@ -239,9 +255,9 @@ fn fuzz_run(target: &str, seeds: &Path, seconds: u64) -> Command {
 // ---------------------------------------------------------------------------------------------
 // Seeds gathered at run time
 
-/// Fills fuzz/target/seeds/TARGET (emptied first) from the templates, the scenarios and the
-/// shared corpora; answers the folder.
-fn gather_seeds(target: &str) -> Result<PathBuf> {
+/// Fills fuzz/target/seeds/TARGET (emptied first) from the templates, the scenarios and (with
+/// `shared`) the shared corpora; answers the folder.
+fn gather_seeds(target: &str, shared_too: bool) -> Result<PathBuf> {
     let out = root().join("fuzz/target/seeds").join(target);
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -249,7 +265,9 @@ fn gather_seeds(target: &str) -> Result<PathBuf> {
     let shared = root().join("../shared/corpora");
     let models = || {
         let mut m = files_under(&templates, &[".bpmn"]);
-        m.extend(files_under(&shared, &[".bpmn", ".xml"]));
+        if shared_too {
+            m.extend(files_under(&shared, &[".bpmn", ".xml"]));
+        }
         m
     };
     let mut n = 0usize;
@@ -295,10 +313,10 @@ fn gather_seeds(target: &str) -> Result<PathBuf> {
     }
     eprintln!(
         "==> fuzz {target}: {n} seeds gathered from bpmn-templates{}",
-        if shared.is_dir() {
+        if shared_too && shared.is_dir() {
             " and ../shared/corpora"
         } else {
-            " (../shared/corpora not present)"
+            " (../shared/corpora not read)"
         }
     );
     Ok(out)
