@@ -547,6 +547,11 @@ impl Runtime {
         }
         let system = Caller::owner();
         for _ in 0..10_000 {
+            // A stopping scheduler leaves the rest pending for the next start (every row is
+            // committed; delivering it later loses nothing).
+            if self.wake.stopping() {
+                break;
+            }
             let rows = match self.store().pending_outbox(100) {
                 Ok(r) if !r.is_empty() => r,
                 _ => break,
