@@ -564,11 +564,9 @@ pub(crate) fn next_repetition(
     fired: u32,
     now: Timestamp,
 ) -> Option<Timestamp> {
-    let mut next = sched.next_after(due, fired);
-    while let Some(n) = next.filter(|n| *n <= now) {
-        next = sched.next_after(n, fired);
-    }
-    next
+    // Jumps over the missed repetitions of a fixed-length cycle instead of stepping through
+    // them one period at a time.
+    sched.next_due_after(due, fired, now)
 }
 
 #[cfg(test)]
