@@ -452,7 +452,7 @@ fn durable_bench_commits_every_instance_to_the_database() {
 /// Counts the instances in a Baton database with the store crate.
 fn baton_runtime_probe(db: &std::path::Path) -> i64 {
     let s = baton_store::Store::open(db, baton_store::Durability::Full).unwrap();
-    s.instances(None, None, 1, 1).unwrap().1
+    s.instances(None, None, None, 1, 1).unwrap().1
 }
 
 #[test]
@@ -527,8 +527,8 @@ fn timers_bench_fires_every_timer_due_at_once_and_leaves_the_future_ones() {
     assert!(v["idleWakeups"].is_u64(), "{v}");
     // The file agrees: 200 instances ended, 20 still wait on their timers.
     let s = baton_store::Store::open(&db, baton_store::Durability::Full).unwrap();
-    assert_eq!(s.instances(Some("COMPLETED"), None, 1, 1).unwrap().1, 200);
-    assert_eq!(s.instances(Some("WAITING"), None, 1, 1).unwrap().1, 20);
+    assert_eq!(s.instances(Some("COMPLETED"), None, None, 1, 1).unwrap().1, 200);
+    assert_eq!(s.instances(Some("WAITING"), None, None, 1, 1).unwrap().1, 20);
     assert_eq!(s.timer_count().unwrap(), 20);
 
     // The file now exists: a second run refuses it rather than count old instances.

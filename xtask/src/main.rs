@@ -1,5 +1,6 @@
 //! Project tasks: `cargo xtask run`, `cargo xtask test`, `cargo xtask bench`, `cargo xtask bench-peers`,
-//! `cargo xtask bench-durable`, `cargo xtask bench-timers`, `cargo xtask bench-webhook`.
+//! `cargo xtask bench-durable`, `cargo xtask bench-timers`, `cargo xtask bench-webhook`,
+//! `cargo xtask fuzz` (fuzz.rs).
 //!
 //! `test` is the one command CI runs (.ci/run): every test the project has, from a clean clone
 //! on a Debian 12 machine that has Rust, Node 20 and Python 3.11 and nothing else. Whatever the
@@ -11,6 +12,7 @@
 
 mod bench;
 mod bench_webhook;
+mod fuzz;
 mod http_client;
 mod sign;
 
@@ -46,6 +48,11 @@ const USAGE: &str = "usage: cargo xtask <command>
                         signed Paystack-style webhook that resumes a different waiting
                         instance per request; medians (min-max), the ratio, and a check that
                         every 2xx completed exactly one instance
+  fuzz [TARGET] [--seconds N]
+                        the cargo-fuzz targets in fuzz/ (bpmn, scenario, script, doors,
+                        webhook_signatures), N seconds each (default 600); installs the nightly
+                        toolchain and cargo-fuzz when missing; seeds from bpmn-templates and
+                        ../shared/corpora; `test` runs each for 20 s
   bench-peers [REGEX]   release build, then ../shared/bench-peers/scripts/run_peers.sh with
                         BATON set; REPS and OUT are read from the environment
   bench-ui [--runs N]   UI build, release builds of baton and baton-desktop, then the desktop
@@ -418,6 +425,7 @@ fn test() -> Result<()> {
         "cargo test --workspace --all-targets".into(),
         Planned::Run(c),
     ));
+    plan.push(fuzz::short_pass());
     let mut c = cargo();
     c.args(["build", "-p", "baton"]);
     plan.push(("cargo build -p baton".into(), Planned::Run(c)));
@@ -690,6 +698,7 @@ fn dispatch() -> Result<()> {
         "bench-timers" => bench::bench_timers(rest),
         "bench-webhook" => bench_webhook::bench_webhook(rest),
         "bench-ui" => bench_ui(rest),
+        "fuzz" => fuzz::fuzz(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -366,6 +366,10 @@ pub enum Looping {
         condition: Option<Source>,
         test_before: bool,
         maximum: Option<u64>,
+        /// `loopMaximum` as written, so that validation can refuse one that is not a whole
+        /// number (`maximum` is then `None`: no maximum).
+        #[serde(skip)]
+        maximum_text: Option<String>,
     },
     Multi(MultiInstance),
 }

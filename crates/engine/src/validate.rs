@@ -581,6 +581,14 @@ fn check_node(
             );
         }
     }
+    if let Some(Looping::Standard {
+        maximum: None,
+        maximum_text: Some(t),
+        ..
+    }) = &node.looping
+    {
+        out.limit(&node.id, node.span, format!("'{}': loopMaximum '{t}' is not a whole number of 0 or more, so the loop would have no maximum: give a whole number such as 10", node.id));
+    }
     if let Some(Looping::Multi(mi)) = &node.looping {
         if mi.cardinality.is_none() && mi.collection.is_none() {
             out.err(node, format!("multi-instance '{}' has neither loopCardinality nor a collection, so Baton cannot tell how many instances to run", node.id));

@@ -275,6 +275,27 @@ fn a_constant_cardinality_over_the_limit_is_refused_at_deploy() {
         .all(|p| !p.4.contains("from 0 to")));
 }
 
+/// A loopMaximum that is not a whole number used to mean "no maximum" silently.
+#[test]
+fn a_loop_maximum_that_is_not_a_whole_number_is_refused() {
+    let looped = |max: &str| {
+        linear(&format!(
+            r#"<bpmn:task id="a"><bpmn:standardLoopCharacteristics loopMaximum="{max}"><bpmn:loopCondition>false</bpmn:loopCondition></bpmn:standardLoopCharacteristics></bpmn:task>"#
+        ))
+    };
+    for bad in ["1e9", "-1", "many"] {
+        let ps = problems(&looped(bad), Limits::default());
+        assert!(
+            ps.iter().any(|p| p.0 == Severity::Error
+                && p.1 == "a"
+                && p.4
+                    .contains(&format!("loopMaximum '{bad}' is not a whole number"))),
+            "{bad}: {ps:?}"
+        );
+    }
+    assert!(problems(&looped("10"), Limits::default()).is_empty());
+}
+
 // ----- timers ---------------------------------------------------------------------------------
 
 fn timer_catch(def: &str) -> String {

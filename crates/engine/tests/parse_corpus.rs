@@ -307,6 +307,7 @@ fn camunda_fixture_reads_properties_loops_boundaries_and_sources() {
             condition,
             test_before,
             maximum,
+            ..
         }) => {
             assert_eq!(
                 condition.as_ref().unwrap().text,

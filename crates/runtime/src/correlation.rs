@@ -496,7 +496,7 @@ impl Runtime {
         let rows = self.store().callbacks(
             status,
             data.instance_guid.as_deref(),
-            caller.viewer().as_ref(),
+            self.viewer_of(caller).as_ref(),
         )?;
         output(
             "OK",
@@ -524,7 +524,7 @@ impl Runtime {
         }
         let rows: Vec<BufferedRow> = self
             .store()
-            .buffered(status, caller.viewer().as_ref())?
+            .buffered(status, self.viewer_of(caller).as_ref())?
             .into_iter()
             .map(buffered::shown)
             .collect();
@@ -547,6 +547,11 @@ impl Runtime {
         }
         let system = Caller::owner();
         for _ in 0..10_000 {
+            // A stopping scheduler leaves the rest pending for the next start (every row is
+            // committed; delivering it later loses nothing).
+            if self.wake.stopping() {
+                break;
+            }
             let rows = match self.store().pending_outbox(100) {
                 Ok(r) if !r.is_empty() => r,
                 _ => break,

@@ -394,10 +394,15 @@ impl Runtime {
 
     /// Sends one delivery now and records the attempt. Answers the row as recorded.
     fn attempt(&self, row: &DeliveryRow) -> Result<DeliveryRow, String> {
-        let sent = match self.request_for(row) {
-            Ok(req) => self.send(&req),
-            Err(not_sent) => not_sent,
-        };
+        // A panic while building or sending the request (a bug) is recorded as a failed
+        // attempt with its reference, retried like any other failure; the sender goes on.
+        let sent = crate::isolation::guard("a delivery", || {
+            Ok(match self.request_for(row) {
+                Ok(req) => self.send(&req),
+                Err(not_sent) => not_sent,
+            })
+        })
+        .unwrap_or_else(|e| Sent::Error(e.public().line()));
         let now = self.clock.now();
         let at = format!("{now:.6}");
         let attempts = row.attempts + 1;

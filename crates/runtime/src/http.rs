@@ -114,34 +114,56 @@ async fn events(
 ) -> Response {
     use axum::response::sse::{Event, KeepAlive, Sse};
     use tokio::sync::broadcast::error::RecvError;
-    if let Err(refused) = caller(&state, Shape::Execute, &headers).await {
-        return refused;
-    }
+    let who = match caller(&state, Shape::Execute, &headers).await {
+        Ok(who) => Arc::new(who),
+        Err(refused) => return refused,
+    };
     let changes = state.runtime.subscribe_changes();
+    let start = (changes, stop, state, who);
     let stream =
-        futures_util::stream::unfold((changes, stop), |(mut changes, mut stop)| async move {
-            let next = match stop.as_mut() {
-                Some(stop) => tokio::select! {
-                    next = changes.recv() => next,
-                    // Stopping (or the server that could stop it is gone): end the stream.
-                    _ = stop.wait_for(|stopped| *stopped) => return None,
-                },
-                None => changes.recv().await,
+        futures_util::stream::unfold(start, |(mut changes, mut stop, state, who)| async move {
+            let event = loop {
+                let next = match stop.as_mut() {
+                    Some(stop) => tokio::select! {
+                        next = changes.recv() => next,
+                        // Stopping (or the server that could stop it is gone): end the stream.
+                        _ = stop.wait_for(|stopped| *stopped) => return None,
+                    },
+                    None => changes.recv().await,
+                };
+                break match next {
+                    Ok(change) => {
+                        // A caller sees the changes of the instances they may read, no others
+                        // (an administrator sees all without a look at the store).
+                        if !who.admin && !may_read(&state, &who, &change.instance_guid).await {
+                            continue;
+                        }
+                        Event::default()
+                            .event("instance")
+                            .data(serde_json::to_string(&change).unwrap_or_default())
+                    }
+                    Err(RecvError::Lagged(missed)) => Event::default()
+                        .event("lagged")
+                        .data(json!({ "missed": missed }).to_string()),
+                    Err(RecvError::Closed) => return None,
+                };
             };
-            let event = match next {
-                Ok(change) => Event::default()
-                    .event("instance")
-                    .data(serde_json::to_string(&change).unwrap_or_default()),
-                Err(RecvError::Lagged(missed)) => Event::default()
-                    .event("lagged")
-                    .data(json!({ "missed": missed }).to_string()),
-                Err(RecvError::Closed) => return None,
-            };
-            Some((Ok::<_, std::convert::Infallible>(event), (changes, stop)))
+            Some((
+                Ok::<_, std::convert::Infallible>(event),
+                (changes, stop, state, who),
+            ))
         });
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
         .into_response()
+}
+
+/// Whether the caller may read the instance, asked off the async workers (a store read).
+async fn may_read(state: &Arc<AppState>, who: &Arc<Caller>, guid: &str) -> bool {
+    let (state, who, guid) = (state.clone(), who.clone(), guid.to_string());
+    tokio::task::spawn_blocking(move || state.runtime.may_read_instance(&who, &guid))
+        .await
+        .unwrap_or(false)
 }
 
 /// The Content-Security-Policy of the web UI's page.

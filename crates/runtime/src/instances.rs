@@ -466,7 +466,7 @@ impl Runtime {
         let (rows, total) = self.store().instances(
             status,
             data.process_key.as_deref(),
-            caller.viewer().as_ref(),
+            self.viewer_of(caller).as_ref(),
             data.page_number.unwrap_or(1),
             data.page_size.unwrap_or(20),
         )?;
@@ -516,7 +516,7 @@ impl Runtime {
         };
         let rows = self
             .store()
-            .incidents(open_only, caller.viewer().as_ref())?;
+            .incidents(open_only, self.viewer_of(caller).as_ref())?;
         Ok((
             "OK".into(),
             json!({"items": rows, "totalCount": rows.len()}),

@@ -30,6 +30,7 @@ const MISFIRE_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 const DEFAULT_RUNS: i64 = 50;
 
 /// A run that was claimed (its row is `Running`) and is to be carried out.
+#[derive(Clone, Copy)]
 pub(crate) struct Claim {
     job_id: i64,
     run_id: i64,

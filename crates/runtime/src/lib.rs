@@ -194,6 +194,8 @@ pub struct Runtime {
     wake: schedule::Wake,
     /// Passes of the scheduler loop so far (benchmarks check that an idle scheduler sleeps).
     scheduler_wakeups: AtomicU64,
+    /// The threads of job runs the scheduler started (joined when it stops).
+    job_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// Recurring jobs with a run under way, and whether another run is queued behind it.
     running_jobs: Mutex<HashMap<i64, bool>>,
     /// Set by `lend_bus_to_scripts`: lets scripts call `doQuery` on this runtime (`doCmd` needs
@@ -210,6 +212,9 @@ pub struct Runtime {
     changes: tokio::sync::broadcast::Sender<InstanceChange>,
     /// The states this runtime committed last, parsed (see `hot`).
     hot: Mutex<hot::Hot>,
+    /// Every user sees every instance (a simulation: one author, only task rules apply); see
+    /// `access` "Who sees what".
+    instances_open: AtomicBool,
 }
 
 fn text<'a>(data: &'a Value, field: &'static str) -> Result<&'a str, Error> {
@@ -446,6 +451,7 @@ impl Runtime {
             delivering: AtomicBool::new(false),
             wake: schedule::Wake::default(),
             scheduler_wakeups: AtomicU64::new(0),
+            job_threads: Mutex::new(Vec::new()),
             running_jobs: Mutex::new(HashMap::new()),
             bus_home: std::sync::OnceLock::new(),
             events_on: AtomicBool::new(false),
@@ -453,6 +459,7 @@ impl Runtime {
             http_client: std::sync::OnceLock::new(),
             changes: changes::channel(),
             hot: Mutex::default(),
+            instances_open: AtomicBool::new(false),
         };
         rt.refresh_events_on();
         rt.recover_jobs();

@@ -236,6 +236,12 @@ impl Runtime {
             }
             self.store().next_due().ok().flatten()
         });
+        // Runs under way finish (their scripts and commands are bounded) before the scheduler
+        // counts as stopped, so nothing of this runtime outlives a host's shutdown.
+        let runs: Vec<_> = std::mem::take(&mut *self.job_threads());
+        for run in runs {
+            let _ = run.join();
+        }
         tracing::info!("scheduler stopped");
     }
 
@@ -281,11 +287,30 @@ impl Runtime {
     fn fire_due_detached(self: &Arc<Self>) -> FireReport {
         let rt = self.clone();
         self.fire_rounds(&move |claim| {
-            let rt = rt.clone();
-            let _ = std::thread::Builder::new()
+            let worker = rt.clone();
+            let spawned = std::thread::Builder::new()
                 .name("baton-job".into())
-                .spawn(move || rt.run_claim(claim));
+                .spawn(move || worker.run_claim(claim));
+            match spawned {
+                Ok(thread) => {
+                    let mut threads = rt.job_threads();
+                    threads.retain(|t| !t.is_finished());
+                    threads.push(thread);
+                }
+                // No thread to be had: the run is carried out here rather than left Running.
+                Err(e) => {
+                    tracing::warn!(
+                        "cannot start a thread for a job run ({e}); running it in the scheduler's"
+                    );
+                    rt.run_claim(claim);
+                }
+            }
         })
+    }
+
+    /// The threads of job runs under way.
+    fn job_threads(&self) -> std::sync::MutexGuard<'_, Vec<std::thread::JoinHandle<()>>> {
+        self.job_threads.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn fire_rounds(&self, run_job: &(dyn Fn(crate::jobs::Claim) + Sync)) -> FireReport {
@@ -516,7 +541,7 @@ impl Runtime {
             }
         }
         let (page, size) = crate::paging(data)?;
-        let viewer = caller.viewer();
+        let viewer = self.viewer_of(caller);
         let (rows, total) = self
             .store()
             .timers(kind, guid, viewer.as_ref(), page, size)?;
@@ -539,11 +564,9 @@ pub(crate) fn next_repetition(
     fired: u32,
     now: Timestamp,
 ) -> Option<Timestamp> {
-    let mut next = sched.next_after(due, fired);
-    while let Some(n) = next.filter(|n| *n <= now) {
-        next = sched.next_after(n, fired);
-    }
-    next
+    // Jumps over the missed repetitions of a fixed-length cycle instead of stepping through
+    // them one period at a time.
+    sched.next_due_after(due, fired, now)
 }
 
 #[cfg(test)]

@@ -519,6 +519,9 @@ impl Runtime {
     fn hook_cancel_request(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Error> {
         let (guid, number) = self.hook_request(input, "number")?;
         let (caller, delegator) = self.hook_caller(app, input, true)?;
+        // The same rule as CancelProcessInstanceCommand: whoever started it, a teammate or an
+        // administrator.
+        self.check_act(&caller, &guid, "cancel")?;
         let s = self.step(
             &guid,
             Event::Cancel {
@@ -537,6 +540,8 @@ impl Runtime {
     fn hook_complete_action(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Error> {
         let (caller, delegator) = self.hook_caller(app, input, true)?;
         let (guid, req, act, task) = self.hook_action(input, &caller)?;
+        // A task of a request the acting user may not read is answered as a missing one.
+        self.check_read(&caller, &guid)?;
         if delegator.is_some() {
             // The delegate is held to the task by the step; the application must be allowed
             // it too, so that a delegate's teams never open a task the application could not.

@@ -662,3 +662,40 @@ fn over_http_a_hidden_instance_is_not_found_and_a_forbidden_act_is_403() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["errors"][0]["field"], "pageNumber");
 }
+
+/// Reads Server-Sent Events until an `instance` event arrives; answers its data.
+fn next_instance_event(lines: &mut impl std::io::BufRead) -> Value {
+    let mut named = false;
+    loop {
+        let mut line = String::new();
+        let n = lines.read_line(&mut line).expect("the stream is readable");
+        assert!(n > 0, "the event stream ended before an instance event");
+        let line = line.trim_end_matches(['\r', '\n']);
+        if let Some(event) = line.strip_prefix("event: ") {
+            named = event == "instance";
+        } else if let Some(data) = line.strip_prefix("data: ") {
+            if named {
+                return serde_json::from_str(data).expect("the data is JSON");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_change_feed_carries_only_the_instances_the_caller_may_read() {
+    let c = cast();
+    let served = Served::start(c.door.st.clone());
+    let stream = baton_testkit::agent()
+        .get(&served.url("/api/v1/events"))
+        .set("Authorization", &format!("Bearer {}", c.tokens.carol))
+        .call()
+        .expect("carol may open the feed");
+    let mut lines = std::io::BufReader::new(stream.into_reader());
+    // Alice's instance is committed (and published) first; carol may not read it, so the
+    // first change carol's feed carries is her own.
+    let hidden = c.start(&c.alice, "Calc", json!({"amount": 1}), None);
+    let own = c.start(&c.carol, "Calc", json!({"amount": 2}), None);
+    let event = next_instance_event(&mut lines);
+    assert_eq!(event["instanceGuid"], own.as_str(), "{event}");
+    assert_ne!(event["instanceGuid"], hidden.as_str());
+}

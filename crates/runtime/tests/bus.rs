@@ -98,8 +98,10 @@ fn payment_flow_through_the_bus_survives_a_reopen() {
         &json!({"instanceGuid": guid, "callbackData": {"decision": "approve"}, "taskId": "Task_ReviewPayment"}),
         Some(&bob),
     );
-    assert!(
-        !denied.is_successful && denied.message.contains("MANAGERS"),
+    // Bob neither started it nor may work on its task: to him it does not exist.
+    assert_eq!(
+        denied.code,
+        Some(baton_runtime::Code::NotFound),
         "{denied:?}"
     );
     let rejected = rt.execute(

@@ -443,3 +443,29 @@ async fn errors_name_the_problem() {
         "{r}"
     );
 }
+
+#[tokio::test]
+async fn an_application_acting_as_a_user_cancels_only_what_that_user_may_cancel() {
+    let s = server();
+    // Carol's application starts a request; bob's may not cancel it: its first task is his, so
+    // he may see it, but he neither started it nor shares a team with carol. It goes on waiting.
+    let carol_url = s.new_app(Some("carol")).await;
+    let r = s
+        .hook(&carol_url, "createRequest", json!({"processName": "Review"}))
+        .await;
+    let (guid, n) = (
+        r["instanceGuid"].as_str().unwrap().to_string(),
+        r["number"].as_i64().unwrap(),
+    );
+    let bob_url = s.new_app(Some("bob")).await;
+    let r = s.hook(&bob_url, "cancelRequest", json!({"number": n})).await;
+    assert!(error(&r).contains("but not cancel it"), "{r}");
+    assert_eq!(r["errors"][0]["code"], "FORBIDDEN");
+    assert_eq!(s.instance(&guid).await["status"], "WAITING");
+    // Carol's own application may.
+    let r = s
+        .hook(&carol_url, "cancelRequest", json!({"number": n}))
+        .await;
+    assert_eq!(r["number"], n, "{r}");
+    assert_eq!(s.instance(&guid).await["status"], "CANCELLED");
+}

@@ -462,13 +462,16 @@ fn a_version_2_database_is_migrated_without_losing_its_callbacks() {
     }
     {
         // Make the file look like a version 2 database: no form_key column (v3), no timers (v4),
-        // no webhooks (v5), no events out (v6), no webhook applications (v7).
+        // no webhooks (v5), no events out (v6), no webhook applications (v7), no starter of an
+        // instance (v10), no settings (v11).
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE action_numbers; DROP TABLE request_numbers; DROP TABLE webhook_apps;
              DROP TABLE deliveries; DROP TABLE custom_webhooks; DROP TABLE secrets; DROP TABLE event_subscriptions;
              DROP TABLE webhook_requests; DROP TABLE webhook_configs; DROP TABLE timers; DROP TABLE recurring_job_runs; DROP TABLE recurring_jobs;
-             ALTER TABLE callback_registry DROP COLUMN form_key; PRAGMA user_version = 2;",
+             ALTER TABLE callback_registry DROP COLUMN form_key;
+             DROP INDEX instances_started_by; ALTER TABLE instances DROP COLUMN started_by;
+             DROP TABLE settings; DROP TABLE outbound_checked; PRAGMA user_version = 2;",
         )
         .unwrap();
     }

@@ -221,6 +221,10 @@ impl Builder {
                 condition,
                 test_before: s.flag("testBefore", false),
                 maximum: s.attr("loopMaximum").and_then(|v| v.trim().parse().ok()),
+                maximum_text: s
+                    .attr("loopMaximum")
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty()),
             });
         }
         None

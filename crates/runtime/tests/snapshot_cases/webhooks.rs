@@ -222,3 +222,50 @@ async fn incoming_webhook_applications() {
     .await;
     s.check("incoming_webhook_applications");
 }
+
+#[tokio::test]
+async fn security_settings() {
+    let mut s = Story::new();
+    let bob = s.bob.token.clone();
+    s.admin(
+        "the settings (defaults)",
+        "GetSecuritySettingsQuery",
+        json!({}),
+    )
+    .await;
+    s.admin(
+        "change two of them",
+        "SetSecuritySettingsCommand",
+        json!({"webhookLogMaxAgeDays": 30, "rateLimitPerMinute": 120}),
+    )
+    .await;
+    s.admin(
+        "a value out of range",
+        "SetSecuritySettingsCommand",
+        json!({"rateLimitBurst": -1}),
+    )
+    .await;
+    s.admin(
+        "an unknown setting",
+        "SetSecuritySettingsCommand",
+        json!({"maxEverything": 1}),
+    )
+    .await;
+    s.admin("nothing to set", "SetSecuritySettingsCommand", json!({}))
+        .await;
+    s.call(
+        "a non-administrator may not read them",
+        &bob,
+        "GetSecuritySettingsQuery",
+        json!({}),
+    )
+    .await;
+    s.call(
+        "nor change them",
+        &bob,
+        "SetSecuritySettingsCommand",
+        json!({"allowPrivateOutboundUrls": true}),
+    )
+    .await;
+    s.check("security_settings");
+}
