@@ -561,7 +561,12 @@ async fn receive_webhook(
         remote,
         body,
     };
-    match tokio::task::spawn_blocking(move || state.runtime.receive_webhook(incoming)).await {
+    // Like a command from the other doors: one of the command places, off the async workers.
+    let runtime = state.runtime.clone();
+    match runtime
+        .run_off_workers(move |rt| rt.receive_webhook(incoming))
+        .await
+    {
         Ok(answer) => {
             let code =
                 StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -630,7 +635,11 @@ async fn hook_app(
             )
         }
     };
-    match tokio::task::spawn_blocking(move || state.runtime.receive_hook_app(&token, &body)).await {
+    let runtime = state.runtime.clone();
+    match runtime
+        .run_off_workers(move |rt| rt.receive_hook_app(&token, &body))
+        .await
+    {
         Ok(answer) => {
             let code =
                 StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
