@@ -247,7 +247,7 @@ fn run_batch(store: &mut Store, jobs: Vec<Job>) {
             Err(e) => {
                 let e = Error::from(e);
                 for j in again.into_iter().chain(others) {
-                    let _ = j.done.send(Err(e.clone()));
+                    j.done.send(Err(e.clone()));
                 }
                 return;
             }
@@ -260,7 +260,7 @@ fn run_batch(store: &mut Store, jobs: Vec<Job>) {
             match (job.run)(&tx) {
                 Ok(()) => committed.push(job),
                 Err(f) => {
-                    let _ = job.done.send(Err(f));
+                    job.done.send(Err(f));
                     if tx.total_changes() != changes || !tx.is_open() {
                         // It wrote before failing: undo everything, run the others again.
                         drop(tx);
@@ -277,7 +277,7 @@ fn run_batch(store: &mut Store, jobs: Vec<Job>) {
             };
             if let Err(f) = (first.run)(&tx) {
                 drop(tx);
-                let _ = first.done.send(Err(f));
+                first.done.send(Err(f));
                 continue;
             }
             committed.push(first);
@@ -286,14 +286,14 @@ fn run_batch(store: &mut Store, jobs: Vec<Job>) {
             let sp = match tx.savepoint() {
                 Ok(sp) => sp,
                 Err(e) => {
-                    let _ = job.done.send(Err(Error::from(e)));
+                    job.done.send(Err(Error::from(e)));
                     continue;
                 }
             };
             match (job.run)(&sp).and_then(|()| sp.commit().map_err(Error::from)) {
                 Ok(()) => committed.push(job),
                 Err(f) => {
-                    let _ = job.done.send(Err(f));
+                    job.done.send(Err(f));
                 }
             }
         }
@@ -305,7 +305,7 @@ fn run_batch(store: &mut Store, jobs: Vec<Job>) {
         for Job { run, done, .. } in committed {
             // What the closure captured goes first: its owner may take it back.
             drop(run);
-            let _ = done.send(result.clone());
+            done.send(result.clone());
         }
         return;
     }
