@@ -3,26 +3,9 @@
 //! transaction of the step that applies it. Keeping an entry (`Tx::buffer`) and listing the
 //! buffer are in `work`.
 
+use crate::work::{buffered_row as row, BUFFER_COLUMNS as COLUMNS};
 use crate::{BufferedRow, Result, Store, Tx};
 use rusqlite::{params, OptionalExtension};
-
-const COLUMNS: &str =
-    "id, kind, name, correlation_key, payload, message_id, status, instance_guid, created_at, expires_at";
-
-fn row(r: &rusqlite::Row) -> rusqlite::Result<BufferedRow> {
-    Ok(BufferedRow {
-        id: r.get(0)?,
-        kind: r.get(1)?,
-        name: r.get(2)?,
-        correlation_key: r.get(3)?,
-        payload: r.get(4)?,
-        message_id: r.get(5)?,
-        status: r.get(6)?,
-        instance_guid: r.get(7)?,
-        created_at: r.get(8)?,
-        expires_at: r.get(9)?,
-    })
-}
 
 impl Store {
     /// The oldest live entry (`Buffered`, its TTL not run out at `now`) that a wait matches: a

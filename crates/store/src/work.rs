@@ -74,10 +74,10 @@ pub struct OutboxRow {
     pub attempts: i64,
 }
 
-const BUFFER_COLUMNS: &str =
+pub(crate) const BUFFER_COLUMNS: &str =
     "id, kind, name, correlation_key, payload, message_id, status, instance_guid, created_at, expires_at";
 
-fn buffered_row(r: &rusqlite::Row) -> rusqlite::Result<BufferedRow> {
+pub(crate) fn buffered_row(r: &rusqlite::Row) -> rusqlite::Result<BufferedRow> {
     Ok(BufferedRow {
         id: r.get(0)?,
         kind: r.get(1)?,
@@ -319,38 +319,6 @@ impl Tx<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 
-    /// The oldest live buffered entry that a subscription matches: a callback by exact key, a
-    /// message by name and key (a missing key on either side matches any). Marks it Correlated
-    /// to `guid`. Timestamps are RFC 3339 UTC text, so they compare as strings.
-    pub fn take_buffered(
-        &self,
-        kind: &str,
-        name: Option<&str>,
-        key: Option<&str>,
-        now: &str,
-        guid: &str,
-    ) -> Result<Option<BufferedRow>> {
-        let row = self
-            .tx
-            .prepare_cached(&format!(
-                "SELECT {BUFFER_COLUMNS} FROM message_buffer
-                 WHERE status = 'Buffered' AND kind = ?1 AND expires_at > ?4
-                   AND (?1 = 'callback' OR name = ?2)
-                   AND (CASE WHEN ?1 = 'callback' THEN correlation_key = ?3
-                        ELSE (?3 IS NULL OR correlation_key IS NULL OR correlation_key = ?3) END)
-                 ORDER BY id LIMIT 1"
-            ))?
-            .query_row(params![kind, name, key, now], buffered_row)
-            .optional()?;
-        if let Some(r) = &row {
-            self.tx.execute(
-                "UPDATE message_buffer SET status = 'Correlated', instance_guid = ?2, correlated_at = ?3 WHERE id = ?1",
-                params![r.id, guid, now],
-            )?;
-        }
-        Ok(row)
-    }
-
     /// Marks every buffered entry past its TTL Expired; answers how many.
     pub fn expire_buffer(&self, now: &str) -> Result<usize> {
         Ok(self.tx.execute("UPDATE message_buffer SET status = 'Expired' WHERE status = 'Buffered' AND expires_at <= ?1", params![now])?)
@@ -425,15 +393,6 @@ impl Tx<'_> {
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?3,
                  delivered_at = CASE WHEN ?4 THEN ?2 ELSE NULL END WHERE id = ?1",
             params![id, at, error, finished],
-        )?;
-        Ok(())
-    }
-
-    /// A buffered entry the instance refused (its ServerScript threw): Expired, never retried.
-    pub fn expire_buffered(&self, id: i64) -> Result<()> {
-        self.tx.execute(
-            "UPDATE message_buffer SET status = 'Expired', instance_guid = NULL, correlated_at = NULL WHERE id = ?1",
-            params![id],
         )?;
         Ok(())
     }

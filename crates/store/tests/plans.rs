@@ -52,10 +52,9 @@ const HOT: &[(&str, &str)] = &[
         "UPDATE webhook_requests SET verdict = ?2, status_code = ?3, outcome = ?4, error = ?5 WHERE id = ?1",
     ),
     (
-        "take_buffered",
+        "next_buffered",
         "SELECT id FROM message_buffer
-         WHERE status = 'Buffered' AND kind = ?1 AND expires_at > ?4
-           AND (?1 = 'callback' OR name = ?2)
+         WHERE status = 'Buffered' AND kind = ?1 AND name IS ?2 AND expires_at > ?4
            AND (CASE WHEN ?1 = 'callback' THEN correlation_key = ?3
                 ELSE (?3 IS NULL OR correlation_key IS NULL OR correlation_key = ?3) END)
          ORDER BY id LIMIT 1",

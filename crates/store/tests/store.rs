@@ -344,47 +344,36 @@ fn the_buffer_matches_by_name_and_key_honours_ttl_and_hands_out_each_entry_once(
     .unwrap();
     tx.buffer("callback", None, Some("K2"), r#"{"b":1}"#, None, AT, late)
         .unwrap();
-    // Wrong key, wrong name: nothing.
-    assert!(tx
-        .take_buffered("message", Some("Paid"), Some("K9"), AT, "g1")
-        .unwrap()
-        .is_none());
-    assert!(tx
-        .take_buffered("message", Some("Other"), None, AT, "g1")
-        .unwrap()
-        .is_none());
-    // A callback matches by exact key only; a message subscription without key takes the oldest.
-    assert!(tx
-        .take_buffered("callback", None, Some("K1"), AT, "g1")
-        .unwrap()
-        .is_none());
-    let first = tx
-        .take_buffered("message", Some("Paid"), None, AT, "g1")
-        .unwrap()
-        .unwrap();
-    assert_eq!(first.payload, r#"{"a":1}"#);
-    // Past its TTL an entry is never handed out, and expire_buffer marks it.
-    let after = "2026-01-01T00:00:45.000000Z";
-    assert!(tx
-        .take_buffered("message", Some("Paid"), Some("K2"), after, "g1")
-        .unwrap()
-        .is_none());
-    assert_eq!(tx.expire_buffer(after).unwrap(), 1);
-    let cb = tx
-        .take_buffered("callback", None, Some("K2"), after, "g1")
-        .unwrap()
-        .unwrap();
-    assert_eq!(cb.payload, r#"{"b":1}"#);
-    assert!(
-        tx.take_buffered("callback", None, Some("K2"), after, "g1")
-            .unwrap()
-            .is_none(),
-        "handed out once"
-    );
     // A messageId is remembered once.
     assert!(tx.record_receipt("m-1", "{}", AT).unwrap());
     assert!(!tx.record_receipt("m-1", "{}", AT).unwrap());
     tx.commit().unwrap();
+    // Wrong key, wrong name: nothing.
+    let next = |kind, name, key, now| s.next_buffered(kind, name, key, now).unwrap();
+    assert!(next("message", Some("Paid"), Some("K9"), AT).is_none());
+    assert!(next("message", Some("Other"), None, AT).is_none());
+    // A callback matches by exact key only; a message subscription without key takes the oldest.
+    assert!(next("callback", None, Some("K1"), AT).is_none());
+    let first = next("message", Some("Paid"), None, AT).unwrap();
+    assert_eq!(first.payload, r#"{"a":1}"#);
+    // Past its TTL an entry is never handed out, and expire_buffer marks it.
+    let after = "2026-01-01T00:00:45.000000Z";
+    assert!(next("message", Some("Paid"), Some("K2"), after).is_none());
+    let cb = next("callback", None, Some("K2"), after).unwrap();
+    assert_eq!(cb.payload, r#"{"b":1}"#);
+    let tx = s.transaction().unwrap();
+    assert!(tx.claim_buffered(first.id, "g1", AT).unwrap());
+    assert_eq!(tx.expire_buffer(after).unwrap(), 1);
+    assert!(tx.claim_buffered(cb.id, "g1", after).unwrap());
+    assert!(
+        !tx.claim_buffered(cb.id, "g1", after).unwrap(),
+        "claimed once"
+    );
+    tx.commit().unwrap();
+    assert!(s
+        .next_buffered("callback", None, Some("K2"), after)
+        .unwrap()
+        .is_none());
     let statuses: Vec<String> = s
         .buffered(None, None)
         .unwrap()
