@@ -8,6 +8,7 @@
 //! answered exactly as an instance that does not exist.
 
 use baton_runtime::{Caller, Reply};
+use baton_testkit::models::calc;
 use baton_testkit::{Door, Model, Served, ADMIN};
 use serde_json::{json, Value};
 
@@ -30,19 +31,6 @@ fn pay() -> String {
         .props(&[("correlationKey", "context.ref")])
         .end("e")
         .chain(&["s", "Wait", "e"])
-        .xml()
-}
-
-/// `Calc`: a script task that fails (an incident) while `amount` > 100.
-fn calc() -> String {
-    Model::process("Calc")
-        .start("s")
-        .script_task(
-            "Calc",
-            r#"if amount > 100 { throw "too large" }; total = amount * 2;"#,
-        )
-        .end("e")
-        .chain(&["s", "Calc", "e"])
         .xml()
 }
 

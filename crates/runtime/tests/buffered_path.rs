@@ -6,21 +6,10 @@
 
 use baton_engine::User;
 use baton_runtime::Runtime;
+use baton_testkit::models::order_flow;
 use baton_testkit::{advance, ok, Model, TestRuntime};
 use serde_json::{json, Value};
 use std::sync::Arc;
-
-/// Waits for message `Paid` keyed by `orderId`.
-fn message_flow() -> String {
-    Model::process("OrderFlow")
-        .message("M", "Paid")
-        .start("s")
-        .catch_message("WaitPaid", "M")
-        .props(&[("correlationKey", "orderId")])
-        .end("e")
-        .chain(&["s", "WaitPaid", "e"])
-        .xml()
-}
 
 /// A webhook-mode receive task keyed by `context.ref` whose ServerScript records who sent the
 /// callback (`currentUser`).
@@ -79,7 +68,7 @@ fn start_callback_flow(t: &TestRuntime, key: &str) -> Value {
 #[test]
 fn a_buffered_message_and_a_buffered_callback_are_applied_once_as_their_sender() {
     let t = TestRuntime::new();
-    t.deploy(&message_flow());
+    t.deploy(&order_flow());
     t.deploy(&callback_flow());
 
     // A message from `bank` before anyone waits; the instance is started by `clerk`.
@@ -230,7 +219,7 @@ fn a_failure_between_the_wait_and_the_delivery_leaves_the_entry_buffered_for_the
 #[test]
 fn a_pass_delivers_what_a_failed_delivery_left_without_a_restart() {
     let t = TestRuntime::new();
-    t.deploy(&message_flow());
+    t.deploy(&order_flow());
     run_as(
         &t.rt,
         "bank",
@@ -252,7 +241,7 @@ fn a_pass_delivers_what_a_failed_delivery_left_without_a_restart() {
 #[test]
 fn a_buffered_entry_whose_ttl_ran_out_is_not_applied() {
     let t = TestRuntime::new();
-    t.deploy(&message_flow());
+    t.deploy(&order_flow());
     t.deploy(&callback_flow());
     run_as(
         &t.rt,
@@ -285,7 +274,7 @@ fn a_buffered_entry_whose_ttl_ran_out_is_not_applied() {
 #[test]
 fn two_instances_waiting_on_one_key_take_one_entry_between_them() {
     let t = TestRuntime::new();
-    t.deploy(&message_flow());
+    t.deploy(&order_flow());
     run_as(
         &t.rt,
         "bank",

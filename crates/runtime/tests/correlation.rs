@@ -4,6 +4,7 @@
 
 use baton_engine::Clock;
 use baton_runtime::{Caller, Reply};
+use baton_testkit::models::callback_flow;
 use baton_testkit::{deploy, history_kinds, ok, open_in, Model};
 use serde_json::json;
 
@@ -16,17 +17,6 @@ fn message_wait() -> String {
         .props(&[("correlationKey", "orderId")])
         .end("e")
         .chain(&["s", "c", "e"])
-        .xml()
-}
-
-/// A webhook-mode receive task keyed by `ref`.
-fn callback_wait() -> String {
-    Model::process("CallbackFlow")
-        .start("s")
-        .receive_task("Callback")
-        .props(&[("correlationKey", "context.ref")])
-        .end("e")
-        .chain(&["s", "Callback", "e"])
         .xml()
 }
 
@@ -120,7 +110,7 @@ fn a_message_sent_before_the_wait_is_buffered_for_its_ttl_and_correlates_when_th
 fn a_callback_before_its_receive_task_waits_only_when_asked_and_a_second_one_is_a_duplicate() {
     let dir = tempfile::tempdir().unwrap();
     let (rt, _) = open_in(dir.path());
-    let def = deploy(&rt, &callback_wait());
+    let def = deploy(&rt, &callback_flow());
     let unknown = rt.execute(
         "ReturnCallbackCommand",
         &json!({"correlationKey": "R-1", "result": {"ok": true}}),
@@ -185,7 +175,7 @@ fn a_callback_before_its_receive_task_waits_only_when_asked_and_a_second_one_is_
 fn racing_deliveries_of_one_callback_resume_the_instance_once() {
     let dir = tempfile::tempdir().unwrap();
     let (rt, _) = open_in(dir.path());
-    let def = deploy(&rt, &callback_wait());
+    let def = deploy(&rt, &callback_flow());
     let s = ok(rt.execute(
         "StartProcessInstanceCommand",
         &json!({"processDefinitionId": def, "variables": {"ref": "RACE"}}),
@@ -233,7 +223,7 @@ fn racing_deliveries_of_one_callback_resume_the_instance_once() {
 fn many_clients_at_once_commit_every_step_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let (rt, _) = open_in(dir.path());
-    let def = deploy(&rt, &callback_wait());
+    let def = deploy(&rt, &callback_flow());
     std::thread::scope(|sc| {
         for c in 0..8 {
             let (rt, def) = (&rt, &def);
