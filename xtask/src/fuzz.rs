@@ -11,6 +11,7 @@
 //! in fuzz/artifacts/TARGET/ and fails the command.
 
 use super::{cargo_bin_dir, have_program, root, run, Planned};
+use crate::http_client::json_string;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -416,25 +417,6 @@ fn unescape(s: &str) -> String {
         .replace("&apos;", "'")
         .replace("&#10;", "\n")
         .replace("&amp;", "&")
-}
-
-/// `s` as a JSON string literal.
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]
