@@ -397,6 +397,7 @@ impl Runtime {
         // A panic while building or sending the request (a bug) is recorded as a failed
         // attempt with its reference, retried like any other failure; the sender goes on.
         let sent = crate::isolation::guard("a delivery", || {
+            self.panics.hit(crate::PanicSite::Delivery);
             Ok(match self.request_for(row) {
                 Ok(req) => self.send(&req),
                 Err(not_sent) => not_sent,

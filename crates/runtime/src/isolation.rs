@@ -53,11 +53,13 @@ pub enum PanicSite {
     JobRun,
     /// The delivery of a queued command's outbox row, before its command runs.
     QueuedCommand,
+    /// An outbound delivery (subscription or custom webhook), before its request is built.
+    Delivery,
 }
 
 /// Test hook behind [`Runtime::panic_next`]: how many panics each site still owes.
 #[derive(Default)]
-pub(crate) struct Panics([AtomicUsize; 3]);
+pub(crate) struct Panics([AtomicUsize; 4]);
 
 impl Panics {
     /// Panics when `site` still owes one.

@@ -587,3 +587,31 @@ fn the_sender_thread_wakes_when_a_step_enqueues_a_delivery() {
     assert_eq!(log["items"][0]["status"], "Delivered");
     drop(clock);
 }
+
+#[test]
+fn a_delivery_that_panics_is_a_failed_attempt_retried_on_its_backoff() {
+    let t = setup();
+    let rx = Receiver::start();
+    t.run(
+        "CreateEventSubscriptionCommand",
+        json!({"url": rx.url, "events": ["workflow.state.changed"]}),
+    );
+    t.start("Review_Flow", json!({}));
+    t.rt.panic_next(baton_runtime::PanicSite::Delivery, 1);
+    assert_eq!(t.rt.deliver_due(), 1);
+    let d = &t.deliveries()[0];
+    assert_eq!(d["status"], "Pending", "{d}");
+    assert_eq!(d["attempts"], 1);
+    let error = d["lastError"].as_str().unwrap_or_default();
+    assert!(error.starts_with("internal error; reference "), "{d}");
+    assert!(!error.contains("on purpose"), "no panic text: {d}");
+    // The sender goes on: the next attempt, after the backoff, is delivered.
+    t.advance(10);
+    assert_eq!(t.rt.deliver_due(), 1);
+    let d = &t.deliveries()[0];
+    assert_eq!(
+        (d["status"].clone(), d["attempts"].clone()),
+        (json!("Delivered"), json!(2))
+    );
+    assert_eq!(rx.wait_for(1).len(), 1);
+}
