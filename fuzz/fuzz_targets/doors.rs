@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| baton_fuzz::doors(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| baton_fuzz::doors_reusing(data));

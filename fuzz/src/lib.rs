@@ -6,4 +6,6 @@ pub mod engine_side;
 pub mod runtime_side;
 
 pub use engine_side::{bpmn, script};
-pub use runtime_side::{doors, scenario, webhook_signatures};
+pub use runtime_side::{
+    doors, doors_reusing, scenario, webhook_signatures, webhook_signatures_reusing,
+};

@@ -1,10 +1,13 @@
 //! The runtime's readers under fuzzing: the scenario reader (run as `baton test` runs it), the
 //! command doors' JSON and the incoming webhook doors with their signature schemes.
 //!
-//! Every request goes through the real axum router (`http::app`, no socket) over a fresh
-//! runtime on a database in memory and a virtual clock, so a reproducer replays the same way
-//! every time. Like `engine_side.rs`, this file is included by
-//! crates/runtime/tests/fuzz_regressions.rs and uses only crates that test can see.
+//! Every request goes through the real axum router (`http::app`, no socket) over a runtime on
+//! a database in memory and a virtual clock. `doors` and `webhook_signatures` build a fresh
+//! runtime for each input, so a reproducer replays the same way every time (the regression
+//! tests call these). The fuzz targets call `doors_reusing` and `webhook_signatures_reusing`,
+//! which keep one runtime for up to `REUSE` inputs (building one costs far more than an input):
+//! see `Reused` for when a runtime is dropped early. Like `engine_side.rs`, this file is
+//! included by crates/runtime/tests/fuzz_regressions.rs and uses only crates that test can see.
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -18,6 +21,7 @@ use baton_runtime::{Bootstrap, Runtime};
 use hmac::{Hmac, Mac};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use tower::ServiceExt;
@@ -165,6 +169,64 @@ impl World {
     }
 }
 
+/// How many inputs one runtime serves at most before a fresh one is built (a few
+/// milliseconds each, against well under one for most inputs).
+const REUSE: u32 = 64;
+
+/// A world kept between the inputs of one fuzzing process, with the number it served.
+#[derive(Default)]
+struct Reused {
+    world: Option<World>,
+    served: u32,
+}
+
+impl Reused {
+    /// The kept world, or a fresh one (`build`) when there is none or it served `REUSE` inputs.
+    fn take_world(&mut self, build: fn() -> World) -> World {
+        match self.world.take() {
+            Some(w) if self.served < REUSE => {
+                self.served += 1;
+                w
+            }
+            _ => {
+                self.served = 1;
+                build()
+            }
+        }
+    }
+
+    fn give_back(&mut self, w: World) {
+        self.world = Some(w);
+    }
+}
+
+thread_local! {
+    static DOORS: RefCell<Reused> = RefCell::default();
+    static HOOKS: RefCell<Reused> = RefCell::default();
+}
+
+impl World {
+    /// Whether the next input may run on this world: both tokens still open the command door
+    /// and the waiting instance still waits.
+    fn intact(&self) -> bool {
+        let query = |token: &str| {
+            let req = Request::post("/api/v1/execute")
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::from(
+                    json!({"cmd": "GetProcessInstanceByIdQuery", "data": {"instanceGuid": self.guid}})
+                        .to_string(),
+                ))
+                .expect("a request");
+            let (status, body) = self.send(req);
+            status.is_success()
+                && serde_json::from_slice::<Value>(&body)
+                    .is_ok_and(|v| v["data"]["status"] == "WAITING")
+        };
+        query(ADMIN) && query(&self.bob)
+    }
+}
+
 /// What every door answer must be, whatever was sent: a status below 500 (bad input is the
 /// caller's fault; 500 means Baton failed or a command's thread died) and a JSON body that
 /// carries no panic text.
@@ -197,8 +259,26 @@ pub const NEXT_REQUEST: &str = "\n--- next request ---\n";
 /// do little, and `/hooks/{token}` of the webhook application); `@guid` in the body stands for
 /// the waiting instance's guid.
 pub fn doors(data: &[u8]) {
+    doors_on(&World::new(), data);
+}
+
+/// `doors` on a runtime kept from earlier inputs (see `Reused`). After each input the world is
+/// checked: when the administrator's or bob's token no longer opens a door, or the waiting
+/// instance no longer waits, the next input gets a fresh one, so that what one input changed
+/// does not hide the paths of the next ones.
+pub fn doors_reusing(data: &[u8]) {
+    DOORS.with(|cell| {
+        let mut reused = cell.borrow_mut();
+        let w = reused.take_world(World::new);
+        doors_on(&w, data);
+        if w.intact() {
+            reused.give_back(w);
+        }
+    });
+}
+
+fn doors_on(w: &World, data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let w = World::new();
     for request in text.split(NEXT_REQUEST).take(8) {
         let mut chars = request.chars();
         let Some(pick) = chars.next() else { continue };
@@ -371,6 +451,27 @@ fn webhook_world() -> World {
 /// Rules checked: every answer is below 500, JSON, without panic text; a request signed with
 /// the right secret and a timestamp within the tolerance is never refused as unsigned (401).
 pub fn webhook_signatures(data: &[u8]) {
+    if data.len() >= 2 {
+        webhook_signatures_on(&webhook_world(), data);
+    }
+}
+
+/// `webhook_signatures` on a runtime kept from earlier inputs (see `Reused`). Webhook requests
+/// cannot change the configurations or the users; `REUSE` stays below the rate limit's burst
+/// (100), so requests "from 127.0.0.1" are never refused for the earlier ones.
+pub fn webhook_signatures_reusing(data: &[u8]) {
+    if data.len() < 2 {
+        return;
+    }
+    HOOKS.with(|cell| {
+        let mut reused = cell.borrow_mut();
+        let w = reused.take_world(webhook_world);
+        webhook_signatures_on(&w, data);
+        reused.give_back(w);
+    });
+}
+
+fn webhook_signatures_on(w: &World, data: &[u8]) {
     let [pick, flags, rest @ ..] = data else {
         return;
     };
@@ -379,7 +480,6 @@ pub fn webhook_signatures(data: &[u8]) {
         Some(i) => (&rest[..i], &rest[i + 2..]),
         None => (rest, &[][..]),
     };
-    let w = webhook_world();
     let now = VirtualClock::default_start().as_second();
     let mut headers: Vec<(String, String)> = Vec::new();
     for line in String::from_utf8_lossy(head).lines() {

@@ -82,6 +82,20 @@ fn webhook_signatures() {
     assert!(replay("webhook_signatures", KEPT, runtime_side::webhook_signatures) > 0);
 }
 
+/// The fuzz targets keep one runtime for many inputs: every kept input of the doors and
+/// webhook targets replayed in turn on shared runtimes, as a fuzzing process runs them.
+#[test]
+fn doors_and_webhooks_on_reused_runtimes() {
+    assert!(replay("doors", KEPT, runtime_side::doors_reusing) > 0);
+    assert!(
+        replay(
+            "webhook_signatures",
+            KEPT,
+            runtime_side::webhook_signatures_reusing
+        ) > 0
+    );
+}
+
 /// Crashes found by fuzzing whose fix belongs to another part of Baton and has not landed yet.
 #[test]
 #[ignore = "crashes waiting for their fix: fuzz/regressions/open"]
