@@ -13,6 +13,7 @@ use baton_engine::sim::Scenario;
 use baton_engine::{parse, Engine};
 use baton_runtime::commands::{Problem, Severity};
 use baton_runtime::simulate::Simulation;
+use baton_runtime::EngineSettings;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -24,6 +25,25 @@ pub(crate) fn read(path: &Path) -> Result<String, Invalid> {
     std::fs::read(path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .map_err(|e| Invalid(format!("{}: cannot read: {e}", path.display())))
+}
+
+/// The engine limits `--limits FILE.json` gives (the defaults without it). A file that is not
+/// a JSON object of known limits in range is an error naming the file and the field.
+pub(crate) fn read_limits(path: Option<&Path>) -> Result<EngineSettings, Invalid> {
+    let Some(path) = path else {
+        return Ok(EngineSettings::default());
+    };
+    let text = read(path)?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| {
+        Invalid(format!(
+            "{}: not JSON (line {}, column {}): {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    EngineSettings::from_json(&v)
+        .map_err(|e| Invalid(format!("{}: {}: {}", path.display(), e.field, e.message)))
 }
 
 /// A problem as one `file:line:column: severity: element: message` line.
@@ -46,7 +66,7 @@ type Texts = Vec<(String, String)>;
 
 /// Parses and compiles model files into an engine; every error names file, line and column.
 /// Answers the texts too (simulations deploy them on the runtime).
-fn load(models: &[PathBuf]) -> Result<(Texts, Engine), Invalid> {
+fn load(models: &[PathBuf], limits: &EngineSettings) -> Result<(Texts, Engine), Invalid> {
     let mut texts = Vec::new();
     for m in models {
         texts.push((m.display().to_string(), read(m)?));
@@ -57,7 +77,7 @@ fn load(models: &[PathBuf]) -> Result<(Texts, Engine), Invalid> {
         .collect();
     let dep = parse(&refs).map_err(|e| Invalid(e.to_string()))?;
     let file = texts.first().map(|(n, _)| n.clone()).unwrap_or_default();
-    match Engine::new(dep) {
+    match Engine::with_limits(dep, limits.limits.clone()) {
         Ok((engine, _warnings)) => Ok((texts, engine)),
         Err(problems) => Err(Invalid(
             problems
@@ -102,14 +122,17 @@ struct Prepared {
     engine: Engine,
     scenario: Scenario,
     variables: Map<String, Value>,
+    limits: EngineSettings,
 }
 
 fn prepare(
     models: &[PathBuf],
     scenario: Option<&Path>,
     vars: Option<&str>,
+    limits: Option<&Path>,
 ) -> Result<Prepared, Invalid> {
-    let (texts, engine) = load(models)?;
+    let limits = read_limits(limits)?;
+    let (texts, engine) = load(models, &limits)?;
     let sc = load_scenario(scenario)?;
     let mut variables = sc.variables.clone();
     variables.extend(parse_vars(vars)?);
@@ -118,16 +141,22 @@ fn prepare(
         engine,
         scenario: sc,
         variables,
+        limits,
     })
 }
 
 /// The deployment of a simulation on the runtime (in memory, virtual clock).
-fn simulation(texts: &Texts, sc: &Scenario, process: Option<&str>) -> Result<Simulation, String> {
+fn simulation(
+    texts: &Texts,
+    sc: &Scenario,
+    process: Option<&str>,
+    limits: &EngineSettings,
+) -> Result<Simulation, String> {
     let files: Vec<(&str, &str)> = texts
         .iter()
         .map(|(n, t)| (n.as_str(), t.as_str()))
         .collect();
-    Simulation::new(&files, sc, process)
+    Simulation::with_settings(&files, sc, process, limits)
 }
 
 fn print_json(v: &Value, compact: bool) {
@@ -151,8 +180,9 @@ pub fn simulate(
     scenario: Option<&Path>,
     vars: Option<&str>,
     compact: bool,
+    limits: Option<&Path>,
 ) -> u8 {
-    let p = match prepare(models, scenario, vars) {
+    let p = match prepare(models, scenario, vars, limits) {
         Ok(x) => x,
         Err(Invalid(msg)) => {
             eprintln!("{msg}");
@@ -160,7 +190,7 @@ pub fn simulate(
         }
     };
     let sc = &p.scenario;
-    let started = simulation(&p.texts, sc, process)
+    let started = simulation(&p.texts, sc, process, &p.limits)
         .and_then(|sim| sim.start(p.variables.clone()).map(|guid| (sim, guid)));
     let (sim, guid) = match started {
         Ok(s) => s,
@@ -188,8 +218,15 @@ pub fn simulate(
     }
 }
 
-pub fn lint(model: &Path, compact: bool) -> u8 {
+pub fn lint(model: &Path, compact: bool, limits: Option<&Path>) -> u8 {
     let name = model.display().to_string();
+    let limits = match read_limits(limits) {
+        Ok(l) => l,
+        Err(Invalid(m)) => {
+            eprintln!("{m}");
+            return 2;
+        }
+    };
     let text = match read(model) {
         Ok(t) => t,
         Err(Invalid(m)) => {
@@ -198,7 +235,7 @@ pub fn lint(model: &Path, compact: bool) -> u8 {
         }
     };
     // The same report ValidateProcessDefinitionQuery answers.
-    let report = match baton_runtime::commands::lint(&name, &text) {
+    let report = match baton_runtime::commands::lint_with(&name, &text, &limits.limits) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");
@@ -240,8 +277,9 @@ pub fn bench(
     instances: usize,
     compact: bool,
     engine_only: bool,
+    limits: Option<&Path>,
 ) -> u8 {
-    let p = match prepare(&[model.to_path_buf()], scenario, vars) {
+    let p = match prepare(&[model.to_path_buf()], scenario, vars, limits) {
         Ok(x) => x,
         Err(Invalid(msg)) => {
             eprintln!("{msg}");
@@ -257,7 +295,7 @@ pub fn bench(
     let mut one: Box<BenchRun> = if engine_only {
         Box::new(|keep| engine_only::run(&p.engine, sc, p.variables.clone(), keep))
     } else {
-        sim = match simulation(&p.texts, sc, None) {
+        sim = match simulation(&p.texts, sc, None, &p.limits) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("cannot start: {e}");
@@ -376,12 +414,12 @@ fn scenario_models(path: &Path, sc: &Scenario) -> Result<Vec<PathBuf>, String> {
     ))
 }
 
-fn run_scenario(path: &Path) -> Result<usize, String> {
+fn run_scenario(path: &Path, limits: &EngineSettings) -> Result<usize, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     let sc = Scenario::from_json_text(&text)?;
     let models = scenario_models(path, &sc)?;
-    let (texts, _) = load(&models).map_err(|Invalid(m)| m)?;
-    let sim = simulation(&texts, &sc, None).map_err(|e| format!("cannot start: {e}"))?;
+    let (texts, _) = load(&models, limits).map_err(|Invalid(m)| m)?;
+    let sim = simulation(&texts, &sc, None, limits).map_err(|e| format!("cannot start: {e}"))?;
     let guid = sim
         .start(sc.variables.clone())
         .map_err(|e| format!("cannot start: {e}"))?;
@@ -403,7 +441,14 @@ fn xml_escape(s: &str) -> String {
         .replace('\'', "&apos;")
 }
 
-pub fn test(paths: &[PathBuf], junit: Option<&Path>) -> u8 {
+pub fn test(paths: &[PathBuf], junit: Option<&Path>, limits: Option<&Path>) -> u8 {
+    let limits = match read_limits(limits) {
+        Ok(l) => l,
+        Err(Invalid(m)) => {
+            eprintln!("{m}");
+            return 2;
+        }
+    };
     let roots: Vec<PathBuf> = if paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -432,7 +477,7 @@ pub fn test(paths: &[PathBuf], junit: Option<&Path>) -> u8 {
     let mut cases = Vec::new();
     for f in &files {
         let started = Instant::now();
-        let r = run_scenario(f);
+        let r = run_scenario(f, &limits);
         let secs = started.elapsed().as_secs_f64();
         match &r {
             Ok(n) => {

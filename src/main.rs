@@ -57,12 +57,20 @@ enum Command {
         /// Print one line of JSON instead of pretty JSON.
         #[arg(long)]
         json: bool,
+        /// Engine limits as a JSON object (the fields of SetEngineLimitsCommand, such as
+        /// {"maxSteps": 100000}; docs/limits.md); the defaults for those not given.
+        #[arg(long, value_name = "FILE.json")]
+        limits: Option<PathBuf>,
     },
     /// Check a model and list its problems.
     Lint {
         model: PathBuf,
         #[arg(long)]
         json: bool,
+        /// Engine limits as a JSON object (the fields of SetEngineLimitsCommand, such as
+        /// {"maxSteps": 100000}; docs/limits.md); the defaults for those not given.
+        #[arg(long, value_name = "FILE.json")]
+        limits: Option<PathBuf>,
     },
     /// Run many instances of a model and report instances per second (or, with --timers and
     /// --durable, measure the scheduler on a built-in timer model).
@@ -109,6 +117,10 @@ enum Command {
         /// in-memory store. Also BATON_BENCH_ENGINE_ONLY=1.
         #[arg(long, env = "BATON_BENCH_ENGINE_ONLY", conflicts_with_all = ["durable", "timers"])]
         engine_only: bool,
+        /// Engine limits as a JSON object (as `simulate --limits`; not with --durable or
+        /// --timers).
+        #[arg(long, value_name = "FILE.json", conflicts_with_all = ["durable", "timers"])]
+        limits: Option<PathBuf>,
     },
     /// Run every *.scenario.json under the given paths.
     Test {
@@ -116,6 +128,10 @@ enum Command {
         /// Also write a JUnit XML report.
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// Engine limits as a JSON object (the fields of SetEngineLimitsCommand, such as
+        /// {"maxSteps": 100000}; docs/limits.md); the defaults for those not given.
+        #[arg(long, value_name = "FILE.json")]
+        limits: Option<PathBuf>,
     },
 }
 
@@ -131,14 +147,20 @@ fn main() -> ExitCode {
             scenario,
             vars,
             json,
+            limits,
         } => cli::simulate(
             &models,
             process.as_deref(),
             scenario.as_deref(),
             vars.as_deref(),
             json,
+            limits.as_deref(),
         ),
-        Command::Lint { model, json } => cli::lint(&model, json),
+        Command::Lint {
+            model,
+            json,
+            limits,
+        } => cli::lint(&model, json, limits.as_deref()),
         Command::Bench {
             json,
             durable: Some(db),
@@ -196,6 +218,7 @@ fn main() -> ExitCode {
             json,
             durable: None,
             engine_only,
+            limits,
             ..
         } => cli::bench(
             &model,
@@ -204,13 +227,18 @@ fn main() -> ExitCode {
             instances,
             json,
             engine_only,
+            limits.as_deref(),
         ),
         Command::Bench { .. } => {
             // clap's requirements rule this out; say so rather than guess.
             eprintln!("bench needs MODEL and --instances N, or --timers N with --durable FILE");
             2
         }
-        Command::Test { paths, junit } => cli::test(&paths, junit.as_deref()),
+        Command::Test {
+            paths,
+            junit,
+            limits,
+        } => cli::test(&paths, junit.as_deref(), limits.as_deref()),
     };
     ExitCode::from(code)
 }

@@ -44,6 +44,9 @@ pub enum Code {
     BadRequest,
     /// No live bearer token.
     Unauthorized,
+    /// Too many of these at once (a process definition started more instances a second than
+    /// its limit allows): try again a little later.
+    RateLimited,
 }
 
 /// The doors that answer failures with their own statuses.
@@ -60,7 +63,7 @@ pub enum Door {
 
 impl Code {
     /// Every code, in the order docs/commands.md lists them.
-    pub const ALL: [Code; 10] = [
+    pub const ALL: [Code; 11] = [
         Code::Invalid,
         Code::NotFound,
         Code::Conflict,
@@ -71,6 +74,7 @@ impl Code {
         Code::UnknownCommand,
         Code::BadRequest,
         Code::Unauthorized,
+        Code::RateLimited,
     ];
 
     /// The code as the envelope's `"code"` shows it.
@@ -86,6 +90,7 @@ impl Code {
             Code::UnknownCommand => "UNKNOWN_COMMAND",
             Code::BadRequest => "BAD_REQUEST",
             Code::Unauthorized => "UNAUTHORIZED",
+            Code::RateLimited => "RATE_LIMITED",
         }
     }
 
@@ -97,6 +102,7 @@ impl Code {
         match (self, door) {
             (Code::Internal, _) => 500,
             (Code::Unauthorized, _) => 401,
+            (Code::RateLimited, _) => 429,
             (Code::UnknownCommand | Code::BadRequest, Door::Command) => 400,
             (Code::Forbidden, Door::Command) => 403,
             (_, Door::Command) => 200,
@@ -193,6 +199,9 @@ impl Error {
     }
     pub fn duplicate(message: impl Into<String>) -> Error {
         Error::new(Code::Duplicate, message)
+    }
+    pub fn rate_limited(message: impl Into<String>) -> Error {
+        Error::new(Code::RateLimited, message)
     }
     /// Baton's own failure: `detail` goes to the log, never to the caller.
     pub fn internal(detail: impl Into<String>) -> Error {
@@ -343,6 +352,7 @@ mod tests {
         assert_eq!(Code::Rejected.http_status(Door::Webhook), 422);
         assert_eq!(Code::Internal.http_status(Door::Webhook), 500);
         assert_eq!(Code::Invalid.http_status(Door::HookApp), 200);
+        assert_eq!(Code::RateLimited.http_status(Door::Command), 429);
     }
 
     #[test]

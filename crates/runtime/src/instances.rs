@@ -34,7 +34,7 @@ impl Runtime {
         let data: c::DeployProcessDefinitionInput = input(data)?;
         let xml = data.bpmn_xml.as_str();
         let dep = baton_engine::parse(&[("bpmnXml", xml)]).map_err(|e| unreadable_model(&e))?;
-        let (engine, warnings) = Engine::new(dep).map_err(|problems| {
+        let (engine, warnings) = self.build_engine(dep).map_err(|problems| {
             let first = problems
                 .iter()
                 .find(|p| p.severity == Severity::Error)
@@ -116,7 +116,8 @@ impl Runtime {
     /// column, and `data.problems` holding the same.
     pub(crate) fn validate(&self, data: &Value) -> Answer {
         let data: c::ValidateProcessDefinitionInput = input(data)?;
-        let report = c::lint("bpmnXml", &data.bpmn_xml).map_err(|e| unreadable_model(&e))?;
+        let report = c::lint_with("bpmnXml", &data.bpmn_xml, &self.limits())
+            .map_err(|e| unreadable_model(&e))?;
         let errors = report
             .problems
             .iter()
@@ -293,6 +294,8 @@ impl Runtime {
         caller: &Caller,
         extra: Extra,
     ) -> Result<(String, Arc<Engine>, Instance), Error> {
+        // Every top-level start counts against its key's rate (engine_limits).
+        self.admit_start(def)?;
         let engine = self.engine(def)?;
         let (inst, effects) = engine.start_at(process, start_event, vars, &self.ctx(caller))?;
         let row = InstanceRow {

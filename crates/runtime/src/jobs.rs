@@ -716,7 +716,17 @@ impl Runtime {
     /// Execution type 2 (jobs and webhooks): runs rhai `code` with `name` bound to `value` and
     /// `now()` on the runtime's clock; answers its value and the variables it wrote.
     pub(crate) fn run_code(&self, code: &str, name: &str, value: Value) -> Result<Value, Error> {
-        let host = ScriptHost::single(code).map_err(|e| Error::rejected(e.message))?;
+        // The script limits an administrator set (engine_limits), as in every engine.
+        let limits = self.limits();
+        let mut host = ScriptHost::with_limits(limits.script_operations, limits.script_time);
+        let source = baton_engine::model::Source {
+            text: code.to_string(),
+            id: 0,
+            span: Default::default(),
+        };
+        if let Some((_, e)) = host.compile_all(&[source]).into_iter().next() {
+            return Err(Error::rejected(e.message));
+        }
         let mut vars = Map::new();
         vars.insert(name.into(), value);
         let input = ScriptInput {

@@ -22,6 +22,8 @@ pub use commands::FieldError;
 mod changes;
 pub use changes::InstanceChange;
 mod correlation;
+pub mod engine_limits;
+pub use engine_limits::EngineSettings;
 pub mod error;
 pub use error::{Code, Door, Error};
 mod reply;
@@ -154,6 +156,9 @@ const ADMIN_ONLY: &[&str] = &[
     // Limits against abuse from outside (docs/security.md).
     "GetSecuritySettingsQuery",
     "SetSecuritySettingsCommand",
+    // The limits every engine runs under (docs/limits.md).
+    "GetEngineLimitsQuery",
+    "SetEngineLimitsCommand",
 ];
 
 /// The answer when a command kept losing the race for its instance.
@@ -185,6 +190,8 @@ pub struct Runtime {
     /// Incoming webhooks' prepared configurations and request numbering.
     webhook_cache: webhooks::Cache,
     engines: Mutex<HashMap<i64, Arc<Engine>>>,
+    /// The limits engines are built with, and the per-definition start buckets.
+    engine_limits: engine_limits::Held,
     /// process key -> its newest definition id.
     latest: Mutex<HashMap<String, i64>>,
     clock: Arc<dyn Clock>,
@@ -446,6 +453,7 @@ impl Runtime {
             command_depth: std::sync::atomic::AtomicU32::new(queued::DEFAULT_DEPTH),
             webhook_cache: webhooks::Cache::default(),
             engines: Mutex::new(HashMap::new()),
+            engine_limits: engine_limits::Held::default(),
             latest: Mutex::new(HashMap::new()),
             clock,
             delivering: AtomicBool::new(false),
@@ -577,7 +585,7 @@ impl Runtime {
         let xml = def.bpmn_xml.unwrap_or_default();
         let dep = baton_engine::parse(&[(def.process_key.as_str(), xml.as_str())])
             .map_err(|e| Error::internal(format!("stored definition {definition_id}: {e}")))?;
-        let (engine, _) = Engine::reload(dep).map_err(|p| {
+        let (engine, _) = Engine::reload_with_limits(dep, self.limits()).map_err(|p| {
             Error::internal(format!("stored definition is invalid: {:?}", p.first()))
         })?;
         let engine = Arc::new(engine);
@@ -854,6 +862,8 @@ fn handler(cmd: &str) -> Option<Handler> {
         "RedeliverCommand" => |rt, data, caller| rt.redeliver(data),
         "GetSecuritySettingsQuery" => |rt, data, caller| rt.get_security_settings(),
         "SetSecuritySettingsCommand" => |rt, data, caller| rt.set_security_settings(data),
+        "GetEngineLimitsQuery" => |rt, data, caller| rt.get_engine_limits(),
+        "SetEngineLimitsCommand" => |rt, data, caller| rt.set_engine_limits(data),
         _ => return None,
     };
     Some(handler)

@@ -21,7 +21,7 @@
 
 use crate::{Caller, Error, Extra, Reply, Runtime};
 use baton_engine::sim::{json_equal, Action, Expect, Scenario, Step};
-use baton_engine::{Clock, Engine, Event, User, VirtualClock};
+use baton_engine::{Clock, Event, User, VirtualClock};
 use jiff::Timestamp;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -60,10 +60,22 @@ impl Simulation {
         scenario: &Scenario,
         process: Option<&str>,
     ) -> Result<Simulation, String> {
+        Simulation::with_settings(files, scenario, process, &crate::EngineSettings::default())
+    }
+
+    /// [`Simulation::new`] under other engine limits (`--limits`): the model is deployed and
+    /// runs under them, as on a server configured with them.
+    pub fn with_settings(
+        files: &[ModelFile],
+        scenario: &Scenario,
+        process: Option<&str>,
+        settings: &crate::EngineSettings,
+    ) -> Result<Simulation, String> {
         let start = scenario.clock.unwrap_or_else(VirtualClock::default_start);
         let clock = Arc::new(VirtualClock::new(start));
         let rt = Runtime::open_in_memory(clock.clone())
             .map_err(|e| format!("cannot open the in-memory store: {e}"))?;
+        rt.use_engine_settings(settings.clone());
         // One author: scenario users are held to the tasks' rules, not to who sees which
         // instance.
         rt.open_instances_to_all();
@@ -474,7 +486,7 @@ impl Runtime {
                 format!("line {}, column {}: {}", e.line, e.column, e.message),
             )
         })?;
-        let (engine, _) = Engine::new(dep).map_err(|problems| {
+        let (engine, _) = self.build_engine(dep).map_err(|problems| {
             let first = problems
                 .iter()
                 .find(|p| p.severity == baton_engine::Severity::Error)

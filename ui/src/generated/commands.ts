@@ -19,7 +19,7 @@ export type Envelope<T> = {
 /**
  * Why a command failed, as a stable code (`"NOT_FOUND"`, ...) that clients may branch on.
  */
-export type ErrorCode = "INVALID" | "NOT_FOUND" | "CONFLICT" | "FORBIDDEN" | "REJECTED" | "DUPLICATE" | "INTERNAL" | "UNKNOWN_COMMAND" | "BAD_REQUEST" | "UNAUTHORIZED";
+export type ErrorCode = "INVALID" | "NOT_FOUND" | "CONFLICT" | "FORBIDDEN" | "REJECTED" | "DUPLICATE" | "INTERNAL" | "UNKNOWN_COMMAND" | "BAD_REQUEST" | "UNAUTHORIZED" | "RATE_LIMITED";
 
 /**
  * A field-level validation error, as the seed 000 envelope shows it.

@@ -56,9 +56,20 @@ pub struct ValidateProcessDefinitionOutput {
 
 /// Lints one model text: its processes and every problem (errors and warnings). `file` names
 /// the text in the parse error. A text that cannot be read as BPMN answers the parse error.
+/// Under the default limits; see [`lint_with`].
 pub fn lint(
     file: &str,
     xml: &str,
+) -> Result<ValidateProcessDefinitionOutput, baton_engine::ParseError> {
+    lint_with(file, xml, &baton_engine::Limits::default())
+}
+
+/// [`lint`] against `limits` (what a runtime or `baton lint --limits` is configured with), so
+/// that what lint accepts is what a deploy under the same limits accepts.
+pub fn lint_with(
+    file: &str,
+    xml: &str,
+    limits: &baton_engine::Limits,
 ) -> Result<ValidateProcessDefinitionOutput, baton_engine::ParseError> {
     let dep = baton_engine::parse(&[(file, xml)])?;
     let processes = dep
@@ -70,7 +81,7 @@ pub fn lint(
             sequence_flows: p.all_flows.len() as u32,
         })
         .collect();
-    let problems = match baton_engine::Engine::new(dep) {
+    let problems = match baton_engine::Engine::with_limits(dep, limits.clone()) {
         Ok((_, warnings)) => warnings,
         Err(problems) => problems,
     };
