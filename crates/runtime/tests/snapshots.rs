@@ -29,6 +29,8 @@
 mod cases_definitions;
 #[path = "snapshot_cases/doors.rs"]
 mod cases_doors;
+#[path = "snapshot_cases/engine_limits.rs"]
+mod cases_engine_limits;
 #[path = "snapshot_cases/events.rs"]
 mod cases_events;
 #[path = "snapshot_cases/instances.rs"]
