@@ -33,7 +33,9 @@ pub use migrations::SCHEMA_VERSION;
 pub use schedule::{JobRow, NewJob, RunRow, TimerRow};
 pub use webhook_apps::WebhookAppRow;
 pub use webhooks::{NewWebhookConfig, NewWebhookRequest, WebhookConfigRow, WebhookRequestRow};
-pub use work::{BufferedRow, IncidentRow, OutboxRow, SubscriptionRow, UserTaskRow};
+pub use work::{
+    BufferedRow, IncidentRow, OutboxRow, SubscriptionRow, UserTaskRow, INTERNAL_INCIDENT,
+};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;

@@ -63,6 +63,12 @@ pub struct IncidentRow {
     pub resolved_at: Option<String>,
 }
 
+/// How every internal incident's message starts: an incident the runtime opens when a step
+/// of the instance failed inside Baton (a bug: a panic), not in the model. The engine's
+/// incidents (a script that threw, a limit) live in the instance state; an internal one lives
+/// only here, until a retry or the instance's end resolves it.
+pub const INTERNAL_INCIDENT: &str = "Stopped by an internal error";
+
 /// An effect waiting to leave (or that left) through the outbox.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -224,6 +230,38 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The open internal incident of an instance, if any (see [`INTERNAL_INCIDENT`]).
+    pub fn internal_incident(&self, guid: &str) -> Result<Option<IncidentRow>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id, instance_guid, element_id, message, created_at, resolved_at FROM incidents
+                 WHERE instance_guid = ?1 AND resolved_at IS NULL AND substr(message, 1, length(?2)) = ?2
+                 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row(params![guid, INTERNAL_INCIDENT], |r| {
+                Ok(IncidentRow {
+                    id: r.get(0)?,
+                    instance_guid: r.get(1)?,
+                    element_id: r.get(2)?,
+                    message: r.get(3)?,
+                    created_at: r.get(4)?,
+                    resolved_at: r.get(5)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// The instances with an open internal incident (see [`INTERNAL_INCIDENT`]).
+    pub fn internal_incident_instances(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT instance_guid FROM incidents WHERE resolved_at IS NULL
+             AND substr(message, 1, length(?1)) = ?1",
+        )?;
+        let rows = stmt.query_map(params![INTERNAL_INCIDENT], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Undelivered outbox rows, oldest first.
     pub fn pending_outbox(&self, limit: i64) -> Result<Vec<OutboxRow>> {
         let mut stmt = self.conn.prepare_cached(
@@ -354,13 +392,17 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Resolves an instance's open incidents whose element is not in `still_open`.
+    /// Resolves an instance's open incidents whose element is not in `still_open` (the
+    /// engine's incidents: an internal incident stays open, see `resolve_internal_incident`).
     pub fn resolve_incidents(&self, guid: &str, still_open: &[&str], at: &str) -> Result<()> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT id, element_id FROM incidents WHERE instance_guid = ?1 AND resolved_at IS NULL",
+            "SELECT id, element_id FROM incidents WHERE instance_guid = ?1 AND resolved_at IS NULL
+             AND substr(message, 1, length(?2)) <> ?2",
         )?;
         let open: Vec<(i64, String)> = stmt
-            .query_map(params![guid], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(params![guid, INTERNAL_INCIDENT], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
             .collect::<rusqlite::Result<_>>()?;
         for (id, element) in open {
             if !still_open.contains(&element.as_str()) {
@@ -371,6 +413,69 @@ impl Tx<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Opens an instance's internal incident (a step Baton itself failed to apply, see
+    /// [`INTERNAL_INCIDENT`]) at `element_id`, or gives the one already open the newest message
+    /// (an instance has at most one), and marks the instance `FAILED`. Moves its revision on,
+    /// so a step read before this commits is applied again. Appends `incidentRaised` to the
+    /// history. False (and nothing written) when the instance has ended or does not exist.
+    pub fn open_internal_incident(
+        &self,
+        guid: &str,
+        element_id: &str,
+        message: &str,
+        at: &str,
+    ) -> Result<bool> {
+        let live = self.tx.execute(
+            "UPDATE instances SET status = 'FAILED', rev = rev + 1 WHERE guid = ?1 AND ended_at IS NULL",
+            params![guid],
+        )?;
+        if live == 0 {
+            return Ok(false);
+        }
+        let updated = self.tx.execute(
+            "UPDATE incidents SET message = ?2, element_id = ?3 WHERE instance_guid = ?1
+             AND resolved_at IS NULL AND substr(message, 1, length(?4)) = ?4",
+            params![guid, message, element_id, INTERNAL_INCIDENT],
+        )?;
+        if updated == 0 {
+            self.tx.execute(
+                "INSERT INTO incidents (instance_guid, element_id, message, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![guid, element_id, message, at],
+            )?;
+        }
+        let data = serde_json::json!({"type": "incidentRaised", "elementId": element_id, "message": message});
+        self.history(
+            guid,
+            at,
+            "incidentRaised",
+            Some(element_id),
+            Some(&data.to_string()),
+        )?;
+        Ok(true)
+    }
+
+    /// Whether the instance has an open internal incident.
+    pub fn has_internal_incident(&self, guid: &str) -> Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT 1 FROM incidents WHERE instance_guid = ?1 AND resolved_at IS NULL
+                 AND substr(message, 1, length(?2)) = ?2 LIMIT 1",
+            )?
+            .query_row(params![guid, INTERNAL_INCIDENT], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Resolves the instance's open internal incident; false when it had none.
+    pub fn resolve_internal_incident(&self, guid: &str, at: &str) -> Result<bool> {
+        Ok(self.tx.execute(
+            "UPDATE incidents SET resolved_at = ?3 WHERE instance_guid = ?1 AND resolved_at IS NULL
+             AND substr(message, 1, length(?2)) = ?2",
+            params![guid, INTERNAL_INCIDENT, at],
+        )? > 0)
     }
 
     /// Queues an outbound effect; it is delivered after this transaction commits.
