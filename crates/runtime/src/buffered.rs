@@ -15,7 +15,14 @@
 //! - An entry the instance refuses (its ServerScript throws, the sender may not complete the
 //!   task) is marked `Expired` rather than retried forever; so is a callback whose key was
 //!   completed by a live callback in between (a duplicate). Any other failure (the disk, a step
-//!   that kept losing races) leaves it `Buffered`.
+//!   that kept losing races) leaves it `Buffered`, and the scheduler makes a pass over the
+//!   whole buffer later (`retry_buffered_if_due`): [`RETRY_FIRST`] after the failure, twice as
+//!   long after each pass that failed again, at most [`RETRY_MOST`] apart, until a pass has no
+//!   failure. An entry's TTL bounds how long it is tried.
+//! - An instance with an internal incident (a step of it panicked, see `isolation`) is not
+//!   offered entries by a pass: the retry of its incident delivers them, as any step does.
+//! - A panic in this delivery code after the step that opened the wait committed never fails
+//!   that step: it is logged and left to the retry pass.
 //! - The command whose step opened the wait answers after these deliveries, with the instance
 //!   as they left it (as when the entry had arrived after the wait).
 //! - While no live entry can exist (`Live`), a step looks for none: no query, no transaction.
@@ -26,15 +33,21 @@ use crate::correlation::{may_drain, Callback};
 use crate::{Caller, Code, Error, Extra, Runtime, Stepped};
 use baton_engine::{Engine, Instance, User};
 use baton_store::BufferedRow;
+use jiff::Timestamp;
 use serde_json::{json, Map, Value};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The most buffered entries delivered after one step (each may open new waits).
 const MAX_DRAIN: usize = 1000;
 /// Entries read per round of a pass over the whole buffer.
 const PASS_BATCH: i64 = 100;
+/// The first pass over the buffer after a failed delivery comes this much later.
+pub(crate) const RETRY_FIRST: jiff::SignedDuration = jiff::SignedDuration::from_secs(5);
+/// Passes after failed passes come at most this far apart.
+pub(crate) const RETRY_MOST: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);
+
 /// The keys of a stored payload that carries its sender (`keep`).
 const DATA: &str = "$data";
 const SENDER: &str = "$sender";
@@ -46,6 +59,22 @@ pub(crate) struct Live {
     /// A pass over the whole buffer is due (set at start: a wait may have committed just
     /// before a stop, its delivery not).
     pass_due: AtomicBool,
+    /// The pass after a failed delivery.
+    retry: Mutex<Retry>,
+}
+
+/// When the next pass after a failed delivery is due, and how many failed in a row.
+#[derive(Default)]
+struct Retry {
+    due: Option<Timestamp>,
+    failures: u32,
+}
+
+/// How long after its `failures`-th failure in a row the next pass comes.
+fn backoff(failures: u32) -> jiff::SignedDuration {
+    let doublings = failures.saturating_sub(1).min(16);
+    let secs = RETRY_FIRST.as_secs().saturating_mul(1 << doublings);
+    jiff::SignedDuration::from_secs(secs.min(RETRY_MOST.as_secs()))
 }
 
 impl Default for Live {
@@ -53,6 +82,7 @@ impl Default for Live {
         Live {
             generation: AtomicU64::new(1),
             pass_due: AtomicBool::new(true),
+            retry: Mutex::default(),
         }
     }
 }
@@ -64,6 +94,9 @@ impl Live {
     }
     fn maybe(&self) -> bool {
         self.generation.load(Ordering::Acquire) != 0
+    }
+    fn retry(&self) -> std::sync::MutexGuard<'_, Retry> {
+        self.retry.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -181,6 +214,29 @@ impl Runtime {
         if !self.buffered.maybe() || !may_drain(engine, &inst) {
             return inst;
         }
+        // The step committed: a panic in here (a bug) must not fail it.
+        let committed = inst.clone();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.drain_from(guid, engine, inst)
+        }))
+        .unwrap_or_else(|panic| {
+            let e = Error::internal(format!(
+                "delivering buffered entries panicked: {}",
+                crate::isolation::panic_text(&*panic)
+            ))
+            .public();
+            tracing::warn!(
+                instance = guid,
+                "buffered entries were not delivered ({}); a later pass tries again",
+                e.message
+            );
+            self.buffered_delivery_failed();
+            committed
+        })
+    }
+
+    /// `deliver_buffered_to`'s work.
+    fn drain_from(&self, guid: &str, engine: &Arc<Engine>, inst: Instance) -> Instance {
         let nested = DRAINING.with(|d| match d.borrow_mut().as_mut() {
             Some(list) => {
                 list.push((guid.to_string(), engine.clone(), inst.clone()));
@@ -209,6 +265,7 @@ impl Runtime {
                             "cannot read the message buffer: {}",
                             e.line()
                         );
+                        self.buffered_delivery_failed();
                         break;
                     }
                 };
@@ -220,14 +277,15 @@ impl Runtime {
                     }
                     Ok(Offered::Dropped | Offered::Gone) => {}
                     Err(e) => {
-                        // It stays Buffered: a later step of this instance, or the next start,
-                        // delivers it.
+                        // It stays Buffered: a later pass (`retry_buffered_if_due`), a later
+                        // step of this instance or the next start delivers it.
                         tracing::warn!(
                             buffer = row.id,
                             instance = g,
                             "a buffered entry was not delivered: {}",
                             e.line()
                         );
+                        self.buffered_delivery_failed();
                         break;
                     }
                 }
@@ -387,9 +445,10 @@ impl Runtime {
         self.place(row)
     }
 
-    /// Finds the instances that wait for an entry now and offers it to them.
+    /// Finds the instances that wait for an entry now and offers it to them (not to those
+    /// with an internal incident: its retry delivers it).
     fn place(&self, row: &BufferedRow) -> Result<bool, Error> {
-        let guids = match row.kind.as_str() {
+        let mut guids = match row.kind.as_str() {
             "callback" => {
                 let key = row.correlation_key.as_deref().unwrap_or_default();
                 self.store()
@@ -404,6 +463,7 @@ impl Runtime {
                 self.store().subscribers("message", name, key)?
             }
         };
+        guids.retain(|g| !self.stopped.maybe(g));
         if guids.is_empty() {
             return Ok(false);
         }
@@ -421,6 +481,7 @@ impl Runtime {
                 Ok(_) => break,
                 Err(e) => {
                     tracing::warn!("cannot read the message buffer: {e}");
+                    self.buffered_delivery_failed();
                     return applied;
                 }
             };
@@ -434,7 +495,8 @@ impl Runtime {
                             buffer = row.id,
                             "a buffered entry was not delivered: {}",
                             e.line()
-                        )
+                        );
+                        self.buffered_delivery_failed();
                     }
                 }
             }
@@ -448,6 +510,46 @@ impl Runtime {
         if self.buffered.pass_due.swap(false, Ordering::AcqRel) {
             self.deliver_buffered();
         }
+    }
+
+    /// After a delivery failed for another reason than a refusal: plans a pass over the buffer
+    /// (unless one is planned), later after each failure in a row, and wakes the scheduler.
+    fn buffered_delivery_failed(&self) {
+        let due = {
+            let mut r = self.buffered.retry();
+            if r.due.is_some() {
+                return;
+            }
+            r.failures = r.failures.saturating_add(1);
+            let due = self.clock.now() + backoff(r.failures);
+            r.due = Some(due);
+            due
+        };
+        self.wake_for(Some(&crate::schedule::due_text(due)));
+    }
+
+    /// When the pass after a failed delivery is due (as the timer table writes times).
+    pub(crate) fn buffered_retry_due(&self) -> Option<String> {
+        self.buffered.retry().due.map(crate::schedule::due_text)
+    }
+
+    /// The scheduler's part: makes the pass over the buffer when it is due. A pass without a
+    /// failure ends the retries (a failure plans the next one, see `buffered_delivery_failed`).
+    /// Answers how many entries it applied.
+    pub(crate) fn retry_buffered_if_due(&self) -> usize {
+        {
+            let mut r = self.buffered.retry();
+            match r.due {
+                Some(due) if due <= self.clock.now() => r.due = None,
+                _ => return 0,
+            }
+        }
+        let applied = self.deliver_buffered();
+        let mut r = self.buffered.retry();
+        if r.due.is_none() {
+            r.failures = 0;
+        }
+        applied
     }
 
     /// Stops looking after steps when no live entry is left, unless one was kept meanwhile.

@@ -602,6 +602,7 @@ impl Runtime {
                     tracing::warn!(outbox = row.id, "could not mark the outbox row: {e}");
                 }
             }
+            self.outbox_batch_done();
         }
         self.delivering.store(false, Ordering::Release);
     }

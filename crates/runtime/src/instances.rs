@@ -417,7 +417,11 @@ impl Runtime {
         let guid = data.instance_guid.as_str();
         self.check_act(caller, guid, "retry")?;
         let variables = data.variables.unwrap_or_default();
-        let s = self.step(guid, Event::Retry { variables }, caller)?;
+        // An internal incident (a step that failed inside Baton) is retried by `isolation`.
+        let s = match self.retry_stopped(guid, &variables, caller)? {
+            Some(s) => s,
+            None => self.step(guid, Event::Retry { variables }, caller)?,
+        };
         output(
             "Incident retried",
             &c::RetryIncidentOutput {
@@ -449,7 +453,9 @@ impl Runtime {
                 correlation_id: row.correlation_id,
                 variables: engine.variables(&inst),
                 waiting: c::waiting(engine.waiting(&inst)),
-                incidents: c::incidents(engine.incidents(&inst)),
+                incidents: c::incidents(
+                    self.with_internal_incident(guid, engine.incidents(&inst))?,
+                ),
                 path: crate::walked::walked(&self.store(), guid)?,
                 started_at: row.started_at,
                 ended_at: row.ended_at,

@@ -1,10 +1,11 @@
 //! Isolation: a panic (a bug met by one instance, row or run) ends that one piece of work, never
 //! the thread that carried it.
 //!
-//! - A step that panics (the engine, or the runtime preparing its writes) fails as an internal
-//!   error: nothing of it is committed, the caller sees "internal error; reference …" and the
-//!   log has the panic's text under that reference. A timer whose step panicked is tried again a
-//!   minute later (see `schedule`), like any timer whose firing failed.
+//! - A step that panics (the engine, or the runtime preparing or writing it) fails as an
+//!   internal error: nothing of it is committed, the caller sees "internal error; reference …"
+//!   and the log has the panic's text under that reference. Then, in a transaction of its own,
+//!   the instance gets an internal incident (see "Internal incidents" below), whatever applied
+//!   the step: a command, a timer, an outbox row, a buffered delivery.
 //! - A write job that panics inside a group commit fails alone: the batch rolls it back like any
 //!   failed job and the other commands of the batch commit (see `batch`).
 //! - A recurring job's run that panics ends `Failed` with a plain message (see `jobs`).
@@ -14,13 +15,33 @@
 //!   second and goes on.
 //!
 //! No answer carries a panic's text: it becomes an internal error, shown as a reference.
+//!
+//! Internal incidents (docs/runtime.md says them for users):
+//! - One per instance at most, in the store's incidents table, at the element the step was
+//!   about (the due timer, the task, the message's catch event; else the process), with the
+//!   message "Stopped by an internal error while …(reference R) …". The reference is the one
+//!   the caller saw and the log line carries. The instance's row is `FAILED`, and
+//!   `GetProcessInstanceByIdQuery` lists the incident beside the engine's.
+//! - A timer whose step raised one is not tried again: its row is removed until the retry.
+//! - Other steps of the instance still run (as with a script's incident) and keep it `FAILED`;
+//!   a step that ends the instance (a cancel) resolves it.
+//! - `RetryIncidentCommand` resolves it in the transaction of a step that fires what is due
+//!   (the engine's `Retry` when the engine has incidents too) and puts the timer row back; if
+//!   that step fails again, the incident stays open with the new reference.
+//! - A panic after a step committed (delivering what it left) never fails the step.
 
-use crate::{Error, Runtime};
-use serde_json::{json, Value};
+use crate::{Caller, Code, Error, Extra, Runtime, Stepped};
+use baton_engine::{Event, Incident};
+use baton_store::INTERNAL_INCIDENT;
+use serde_json::{json, Map, Value};
 use std::any::Any;
+use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
+
+/// The key an internal error made by [`guard`] carries in its (never shown) data.
+const PANICKED: &str = "$panicked";
 
 /// The text of a panic's payload (`panic!` with a literal or a formatted message).
 pub(crate) fn panic_text(panic: &(dyn Any + Send)) -> String {
@@ -36,11 +57,18 @@ pub(crate) fn panic_text(panic: &(dyn Any + Send)) -> String {
 pub(crate) fn guard<T>(what: &str, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(panic) => Err(Error::internal(format!(
-            "{what} panicked: {}",
-            panic_text(&*panic)
-        ))),
+        Err(panic) => {
+            let mut e = Error::internal(format!("{what} panicked: {}", panic_text(&*panic)));
+            // Internal data is dropped when the error is shown (`Error::public`).
+            e.data = Box::new(json!({ PANICKED: true }));
+            Err(e)
+        }
     }
+}
+
+/// Whether `e` is a panic caught by [`guard`] (and not yet shown).
+pub(crate) fn panicked(e: &Error) -> bool {
+    e.is(Code::Internal) && e.data.get(PANICKED) == Some(&Value::Bool(true))
 }
 
 /// Where [`Runtime::panic_next`] makes the runtime panic on purpose (tests of isolation only).
@@ -82,6 +110,12 @@ pub(crate) struct Gate {
     /// (closed, steps waiting at it)
     state: Mutex<(bool, usize)>,
     cv: Condvar,
+    /// Test hook behind [`Runtime::hold_outbox_between_batches`]: whether the outbox delivery
+    /// waits between its batches, read without the lock.
+    outbox_held: AtomicBool,
+    /// How many deliveries wait between batches now.
+    outbox_waiting: Mutex<usize>,
+    outbox_cv: Condvar,
 }
 
 impl Gate {
@@ -139,6 +173,55 @@ impl Runtime {
         s.1
     }
 
+    /// Test hook, for the test of the outbox's stop check: while `held`, the outbox delivery
+    /// waits after each batch of rows until the scheduler is told to stop (then the delivery
+    /// checks for the stop and leaves the rest for the next start).
+    #[doc(hidden)]
+    pub fn hold_outbox_between_batches(&self, held: bool) {
+        self.gate.outbox_held.store(held, Ordering::Release);
+    }
+
+    /// Test hook: waits until an outbox delivery waits between batches (at most `limit`);
+    /// answers whether one does.
+    #[doc(hidden)]
+    pub fn outbox_held(&self, limit: std::time::Duration) -> bool {
+        let n = self
+            .gate
+            .outbox_waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let (n, _) = self
+            .gate
+            .outbox_cv
+            .wait_timeout_while(n, limit, |n| *n == 0)
+            .unwrap_or_else(|p| p.into_inner());
+        *n > 0
+    }
+
+    /// Called by the outbox delivery after each batch: waits there while the test hook
+    /// `hold_outbox_between_batches` is set, until the scheduler is told to stop.
+    pub(crate) fn outbox_batch_done(&self) {
+        if !self.gate.outbox_held.load(Ordering::Acquire) {
+            return;
+        }
+        let waiting = || {
+            self.gate
+                .outbox_waiting
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+        };
+        *waiting() += 1;
+        self.gate.outbox_cv.notify_all();
+        let s = self.wake.state.lock().unwrap_or_else(|p| p.into_inner());
+        drop(
+            self.wake
+                .cv
+                .wait_while(s, |s| !s.stop)
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        *waiting() -= 1;
+    }
+
     /// Delivers the outbox (see `correlation`), surviving a row whose delivery panics: the
     /// delivery loop marks each row when it is done with it, in id order, so the row under way
     /// when it panicked is the oldest one still pending. That row is marked failed with a plain
@@ -188,5 +271,235 @@ impl Runtime {
             }
             Ok(())
         })
+    }
+}
+
+/// The instances that may have an open internal incident: a hint read on every step without a
+/// query (the store decides, see `write_step`). Loaded when the runtime opens; an instance is
+/// added before its incident is written and removed after it was resolved.
+#[derive(Default)]
+pub(crate) struct Stopped {
+    /// Whether the set may be non-empty, read without the lock.
+    any: AtomicBool,
+    guids: Mutex<HashSet<String>>,
+}
+
+impl Stopped {
+    fn guids(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.guids.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether `guid` may have an open internal incident.
+    pub(crate) fn maybe(&self, guid: &str) -> bool {
+        self.any.load(Ordering::Acquire) && self.guids().contains(guid)
+    }
+
+    fn add(&self, guid: &str) {
+        let mut g = self.guids();
+        g.insert(guid.to_string());
+        self.any.store(true, Ordering::Release);
+    }
+
+    fn remove(&self, guid: &str) {
+        let mut g = self.guids();
+        g.remove(guid);
+        self.any.store(!g.is_empty(), Ordering::Release);
+    }
+
+    /// Reads the instances with an open internal incident from the store.
+    pub(crate) fn load(&self, store: &baton_store::Store) {
+        match store.internal_incident_instances() {
+            Ok(guids) => guids.iter().for_each(|g| self.add(g)),
+            Err(e) => tracing::error!("cannot read the open internal incidents: {e}"),
+        }
+    }
+}
+
+/// What a step that failed was doing, for an internal incident's message.
+fn doing(event: &Event) -> String {
+    match event {
+        Event::CompleteTask {
+            task_id: Some(t), ..
+        } => format!("completing task '{t}'"),
+        Event::CompleteTask { .. } => "completing its task".into(),
+        Event::Callback {
+            correlation_key, ..
+        } => format!("applying the callback for key '{correlation_key}'"),
+        Event::Message { name, .. } => format!("delivering message '{name}'"),
+        Event::Signal { name, .. } => format!("delivering signal '{name}'"),
+        Event::TimersDue => "firing its timers".into(),
+        Event::SetVariables { .. } => "setting its variables".into(),
+        Event::Cancel { .. } => "cancelling it".into(),
+        Event::Retry { .. } => "retrying it".into(),
+    }
+}
+
+impl Runtime {
+    /// After a step of `guid` failed with `e`: when the step panicked (nothing of it was
+    /// committed), the instance gets an internal incident, in a transaction of its own, and
+    /// `e` is shown (logged with its reference, which the incident names). Any other failure
+    /// is answered as it is.
+    pub(crate) fn stopped_step(&self, guid: &str, event: &Event, e: Error) -> Error {
+        if !panicked(&e) {
+            return e;
+        }
+        let e = e.public();
+        let reference = e.message.rsplit(' ').next().unwrap_or_default().to_string();
+        let element = self.failed_element(guid, event);
+        let message = format!(
+            "{INTERNAL_INCIDENT} while {} (reference {reference}): nothing of that step was applied; RetryIncidentCommand tries it again",
+            doing(event)
+        );
+        // The hint first: a step that reads it after the incident commits must see it.
+        self.stopped.add(guid);
+        self.hot().forget(guid);
+        let timers = matches!(event, Event::TimersDue);
+        let (g, now, el, m) = (guid.to_string(), self.now(), element.clone(), message);
+        let opened = self.write(move |tx| {
+            let opened = tx.open_internal_incident(&g, &el, &m, &now)?;
+            // Its timer is not tried again until the retry (which writes the row back).
+            if opened && timers {
+                tx.set_instance_timer(&g, None)?;
+            }
+            Ok(opened)
+        });
+        match opened {
+            Ok(true) => {
+                tracing::warn!(instance = guid, element = %element, reference = %reference, "a step failed inside Baton; the instance has an internal incident");
+                self.publish_stopped(guid);
+            }
+            Ok(false) => self.stopped.remove(guid),
+            Err(w) => tracing::error!(
+                instance = guid,
+                reference = %reference,
+                "could not record the internal incident: {}",
+                w.line()
+            ),
+        }
+        e
+    }
+
+    /// Tells live views that the instance is FAILED now.
+    fn publish_stopped(&self, guid: &str) {
+        if !self.changes_watched() {
+            return;
+        }
+        let Ok(row) = self.instance_row(guid) else {
+            return;
+        };
+        let def = row.process_definition_id;
+        if let Ok(engine) = self.engine(def) {
+            self.publish_change(guid.to_string(), &engine, def, "FAILED", self.now());
+        }
+    }
+
+    /// The element a failed step was about: the timer due, the task, the message's or signal's
+    /// catch event, the callback's task; else the first thing the instance waits on; else its
+    /// process. Reading the state may panic too (the state that made the step panic): then
+    /// the process, from the definition.
+    fn failed_element(&self, guid: &str, event: &Event) -> String {
+        let row = match self.instance_row(guid) {
+            Ok(row) => row,
+            Err(_) => return "process".into(),
+        };
+        let from_state = catch_unwind(AssertUnwindSafe(|| {
+            let (engine, inst) = self.load(&row).ok()?;
+            let waiting = engine.waiting(&inst);
+            let subs = engine.subscriptions(&inst);
+            let sub = |kind: &str, name: &str| {
+                subs.iter()
+                    .find(|s| s.kind == kind && s.name == name)
+                    .map(|s| s.element_id.clone())
+            };
+            let found = match event {
+                Event::TimersDue => waiting
+                    .iter()
+                    .filter(|w| w.due.is_some())
+                    .min_by_key(|w| w.due)
+                    .map(|w| w.element_id.clone()),
+                Event::CompleteTask {
+                    task_id: Some(t), ..
+                } => Some(t.clone()),
+                Event::Callback {
+                    correlation_key, ..
+                } => waiting
+                    .iter()
+                    .find(|w| w.correlation_key.as_ref() == Some(correlation_key))
+                    .map(|w| w.element_id.clone()),
+                Event::Message { name, .. } => sub("message", name),
+                Event::Signal { name, .. } => sub("signal", name),
+                _ => None,
+            };
+            found
+                .or_else(|| waiting.first().map(|w| w.element_id.clone()))
+                .or_else(|| {
+                    let process = engine.deployment.processes.get(inst.process as usize)?;
+                    Some(process.id.clone())
+                })
+        }));
+        if let Ok(Some(element)) = from_state {
+            return element;
+        }
+        self.store()
+            .definition(row.process_definition_id, false)
+            .map(|d| d.process_key)
+            .unwrap_or_else(|_| "process".into())
+    }
+
+    /// The open internal incident of `guid` beside the engine's incidents (what
+    /// `GetProcessInstanceByIdQuery` lists).
+    pub(crate) fn with_internal_incident(
+        &self,
+        guid: &str,
+        mut incidents: Vec<Incident>,
+    ) -> Result<Vec<Incident>, Error> {
+        if self.stopped.maybe(guid) {
+            if let Some(row) = self.store().internal_incident(guid)? {
+                incidents.push(Incident {
+                    element_id: row.element_id,
+                    message: row.message,
+                });
+            }
+        }
+        Ok(incidents)
+    }
+
+    /// RetryIncidentCommand on an instance with an open internal incident: sets `variables`
+    /// (when the engine has no incident of its own to retry with them), then applies a step
+    /// that resolves the incident in its transaction and puts the timer row back: the engine's
+    /// `Retry` when the engine has incidents too, else one that fires what is due now. None
+    /// when the instance has no internal incident (the engine's retry applies).
+    pub(crate) fn retry_stopped(
+        &self,
+        guid: &str,
+        variables: &Map<String, Value>,
+        caller: &Caller,
+    ) -> Result<Option<Stepped>, Error> {
+        if !self.stopped.maybe(guid) {
+            return Ok(None);
+        }
+        if self.store().internal_incident(guid)?.is_none() {
+            self.stopped.remove(guid);
+            return Ok(None);
+        }
+        let row = self.instance_row(guid)?;
+        let (engine, inst) = guard("loading the instance", || self.load(&row))?;
+        let event = if engine.incidents(&inst).is_empty() {
+            if !variables.is_empty() {
+                let set = Event::SetVariables {
+                    variables: variables.clone(),
+                };
+                self.step(guid, set, caller)?;
+            }
+            Event::TimersDue
+        } else {
+            Event::Retry {
+                variables: variables.clone(),
+            }
+        };
+        let stepped = self.step_with(guid, event, caller, Extra::Retry)?;
+        self.stopped.remove(guid);
+        tracing::info!(instance = guid, "an internal incident was retried");
+        Ok(Some(stepped))
     }
 }

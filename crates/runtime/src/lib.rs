@@ -183,6 +183,8 @@ pub struct Runtime {
     panics: isolation::Panics,
     /// Test hook: a gate steps wait at (see `hold_steps`).
     gate: isolation::Gate,
+    /// The instances that may have an open internal incident (see `isolation`).
+    stopped: isolation::Stopped,
     /// The command lane of the async doors (see `lanes`).
     lanes: lanes::Lanes,
     /// How deeply `doCmd` commands may nest (see `queued`).
@@ -385,6 +387,9 @@ enum Extra {
     },
     /// The step fires the instance's due timers: rewrite its timer row whatever it was.
     Timers,
+    /// The step retries an internal incident: resolve it and rewrite the timer row (see
+    /// `isolation`).
+    Retry,
     /// The step starts an instance for a timer start event: move that event's timer row on.
     StartTimer {
         definition_id: i64,
@@ -449,6 +454,7 @@ impl Runtime {
             buffered: buffered::Live::default(),
             panics: isolation::Panics::default(),
             gate: isolation::Gate::default(),
+            stopped: isolation::Stopped::default(),
             lanes: lanes::Lanes::default(),
             command_depth: std::sync::atomic::AtomicU32::new(queued::DEFAULT_DEPTH),
             webhook_cache: webhooks::Cache::default(),
@@ -471,6 +477,7 @@ impl Runtime {
         };
         rt.refresh_events_on();
         rt.recover_jobs();
+        rt.stopped.load(&rt.store());
         Ok(rt)
     }
 
@@ -635,7 +642,8 @@ impl Runtime {
             match attempt {
                 Ok(Some(stepped)) => return Ok(stepped),
                 Ok(None) => continue,
-                Err(e) => return Err(e),
+                // A step that panicked gives the instance an internal incident.
+                Err(e) => return Err(self.stopped_step(guid, &event, e)),
             }
         }
         Err(Error::conflict(KEPT_CHANGING))
@@ -730,6 +738,7 @@ impl Runtime {
         let feed_engine = engine.clone();
         let faults = self.step_faults.clone();
         let update = matches!(target, Target::Update { .. });
+        let stopped = update && self.stopped.maybe(target.guid());
         // A webhook request's log row rides in this step's transaction (webhooks::log).
         let hook_log = webhooks::armed();
         let log_row = hook_log.clone();
@@ -750,7 +759,7 @@ impl Runtime {
             let written = queued::at_depth(depth, || {
                 write_step(
                     tx, &target, &engine, &step, &effects, &before, &prepared, &caller, &extra,
-                    &now, events,
+                    &now, events, stopped,
                 )
             })?;
             if let Some(row) = &log_row {

@@ -59,7 +59,8 @@ pub(crate) fn parse_due(s: &str) -> Result<Timestamp, Error> {
 pub struct FireReport {
     /// Rows fired: instance timers, timer start events, job runs claimed.
     pub fired: usize,
-    /// Rows whose firing failed (they are tried again a minute later).
+    /// Rows whose firing failed (tried again a minute later, or, when the failure gave the
+    /// instance an internal incident, when that is retried).
     pub failed: usize,
 }
 
@@ -234,7 +235,13 @@ impl Runtime {
             if report.fired + report.failed > 0 {
                 tracing::debug!(fired = report.fired, failed = report.failed, "timers fired");
             }
-            self.store().next_due().ok().flatten()
+            // Buffered entries whose delivery failed are tried again (see `buffered`).
+            self.retry_buffered_if_due();
+            let next = self.store().next_due().ok().flatten();
+            match (next, self.buffered_retry_due()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
         });
         // Runs under way finish (their scripts and commands are bounded) before the scheduler
         // counts as stopped, so nothing of this runtime outlives a host's shutdown.
@@ -246,9 +253,12 @@ impl Runtime {
     }
 
     /// Fires every timer due at the clock's now, job runs included, and answers when all of
-    /// them are done. Tests on a virtual clock call this after moving the clock.
+    /// them are done; then makes the pass over the message buffer if one is due after a failed
+    /// delivery (see `buffered`). Tests on a virtual clock call this after moving the clock.
     pub fn fire_due(&self) -> FireReport {
-        self.fire_rounds(&|claim| self.run_claim(claim))
+        let report = self.fire_rounds(&|claim| self.run_claim(claim));
+        self.retry_buffered_if_due();
+        report
     }
 
     /// Simulation on a virtual clock: moves `clock` to `to` through every due time on the way,
@@ -399,8 +409,16 @@ impl Runtime {
     }
 
     /// A row whose firing failed: dropped when its instance has ended (nothing to fire any
-    /// more), otherwise tried again a minute later, so one bad row never blocks the others.
+    /// more), left out when the failure gave its instance an internal incident (its retry
+    /// writes the row back, see `isolation`), otherwise tried again a minute later, so one bad
+    /// row never blocks the others.
     fn defer(&self, row: &TimerRow, now: Timestamp, error: &str) {
+        if let Some(guid) = row.instance_guid.as_deref() {
+            if row.kind == "instance" && self.stopped.maybe(guid) {
+                tracing::warn!(timer = row.id, instance = guid, "a timer could not fire: {error}; it waits for RetryIncidentCommand on its instance's internal incident");
+                return;
+            }
+        }
         let ended = row
             .instance_guid
             .as_deref()

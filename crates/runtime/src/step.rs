@@ -52,7 +52,9 @@ impl Prepared {
 }
 
 /// The writes of one step, inside the group commit's savepoint for it. `prepared` was made
-/// from `inst` and `effects`.
+/// from `inst` and `effects`. `stopped`: the instance may have an open internal incident (see
+/// `isolation`): then the store is asked, and while it is open the instance stays `FAILED`
+/// unless this step retries it (`Extra::Retry`) or ends the instance, which resolve it.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn write_step(
     tx: &Tx,
@@ -66,6 +68,7 @@ pub(crate) fn write_step(
     extra: &Extra,
     now: &str,
     events: bool,
+    stopped: bool,
 ) -> Result<Written, Error> {
     let guid = target.guid().to_string();
     let rev = queued::next_rev(match &target {
@@ -98,6 +101,16 @@ pub(crate) fn write_step(
         history,
     } = prepared;
     let ended = inst.status.is_ended().then_some(now);
+    let stopped = stopped && tx.has_internal_incident(&guid)?;
+    let retry = matches!(extra, Extra::Retry);
+    let status = if stopped && !retry && ended.is_none() {
+        "FAILED"
+    } else {
+        inst.status.as_str()
+    };
+    if stopped && (retry || ended.is_some()) {
+        tx.resolve_internal_incident(&guid, now)?;
+    }
     match target {
         Target::Insert(row) => {
             let row = InstanceRow {
@@ -108,9 +121,7 @@ pub(crate) fn write_step(
             };
             tx.insert_instance(&row)?;
         }
-        Target::Update { rev, .. } => {
-            tx.update_instance(&guid, *rev, inst.status.as_str(), state, ended)?
-        }
+        Target::Update { rev, .. } => tx.update_instance(&guid, *rev, status, state, ended)?,
     }
     if matches!(extra, Extra::NumberRequest) {
         tx.number_request(&guid)?;
@@ -157,7 +168,7 @@ pub(crate) fn write_step(
         tx.resolve_incidents(&guid, &open, now)?;
     }
     let mut wake = None;
-    if after.timer != before.timer || matches!(extra, Extra::Timers) {
+    if after.timer != before.timer || matches!(extra, Extra::Timers | Extra::Retry) {
         tx.set_instance_timer(&guid, after.timer.as_deref())?;
         wake = after.timer.clone();
     }
