@@ -8,6 +8,9 @@
 //!
 //! A host passes its own [`Limits`] to [`crate::Engine::with_limits`] (and
 //! [`crate::validate::validate_with`] for lint); [`Limits::default`] is what `Engine::new` uses.
+//! The runtime builds every engine with the limits an administrator stored
+//! (`SetEngineLimitsCommand`, which names each field in camelCase: `maxSteps`,
+//! `minTimerCycleSeconds`, ...), and the CLI with those of `--limits FILE.json`.
 
 use jiff::SignedDuration;
 
