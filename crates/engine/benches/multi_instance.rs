@@ -6,8 +6,12 @@
 //! all wait), a parallel sub-process whose inner instances each run a script and wait at a
 //! message catch (subscriptions pile up while later instances start), and a parallel task whose
 //! completion condition ends it after the first instance (the rest are cancelled).
-use baton_engine::{parse, Ctx, Engine, VirtualClock};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+//!
+//! `timers due at once`: one instance whose parallel sub-process waits at a timer in each of N
+//! inner instances, all due at the same moment; measured is the one command that fires them
+//! all (`Event::TimersDue`), from the waiting state.
+use baton_engine::{parse, Ctx, Engine, Event, VirtualClock};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use serde_json::Map;
 use std::time::Duration;
 
@@ -84,5 +88,45 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+fn timers_due(c: &mut Criterion) {
+    let xml = model(&format!(
+        r#"<bpmn:subProcess id="a">{}<bpmn:startEvent id="is"/><bpmn:intermediateCatchEvent id="w"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent><bpmn:endEvent id="ie"/><bpmn:sequenceFlow id="g1" sourceRef="is" targetRef="w"/><bpmn:sequenceFlow id="g2" sourceRef="w" targetRef="ie"/></bpmn:subProcess>"#,
+        mi("")
+    ));
+    let (engine, _) = Engine::new(parse(&[("timers.bpmn", &xml)]).expect("parses")).expect("valid");
+    let armed = VirtualClock::new(VirtualClock::default_start());
+    let due =
+        VirtualClock::new(VirtualClock::default_start() + jiff::SignedDuration::from_hours(2));
+    let ctx = |clock| Ctx {
+        clock,
+        user: None,
+        enforce_access: false,
+        bus: None,
+    };
+    let mut group = c.benchmark_group("timers due at once");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(3));
+    for n in [10_000u64, 20_000, 40_000] {
+        let mut vars = Map::new();
+        vars.insert("n".into(), n.into());
+        let (waiting, _) = engine.start(None, vars, &ctx(&armed)).expect("starts");
+        group.throughput(Throughput::Elements(n));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter_batched(
+                || waiting.clone(),
+                |mut inst| {
+                    engine
+                        .apply(&mut inst, Event::TimersDue, &ctx(&due))
+                        .expect("fires");
+                    assert!(inst.status.is_ended(), "every timer fired");
+                    inst
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, timers_due);
 criterion_main!(benches);

@@ -228,10 +228,9 @@ impl Engine {
                         correlation_key: key,
                         status: "Expired",
                     });
-                    if let Some(bi) =
-                        run.inst.subs.iter().position(|s| {
-                            s.token == Some(t) && matches!(s.kind, SubKind::Timer { .. })
-                        })
+                    if let Some(bi) = run
+                        .inst
+                        .find_sub(|s| s.token == Some(t) && matches!(s.kind, SubKind::Timer { .. }))
                     {
                         self.trigger_sub(run, bi);
                     }
@@ -303,8 +302,7 @@ impl Engine {
     pub(super) fn fire_conditionals(&self, run: &mut Run) -> bool {
         let conds: Vec<(u32, ScopeId, NodeId, bool)> = run
             .inst
-            .subs
-            .iter()
+            .live_subs()
             .filter_map(|s| match s.kind {
                 SubKind::Conditional { was_true } => Some((s.id, s.scope, s.node, was_true)),
                 _ => None,
@@ -338,7 +336,7 @@ impl Engine {
             let now_true = self
                 .eval_condition(run.inst, scope, src.id, run.now)
                 .unwrap_or(false);
-            let Some(i) = run.inst.subs.iter().position(|s| s.id == id) else {
+            let Some(i) = run.inst.sub_index(id) else {
                 continue;
             };
             if now_true && !was_true {

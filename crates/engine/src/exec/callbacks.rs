@@ -144,9 +144,7 @@ impl Engine {
             }
             // A message catch event waiting on this key also accepts a callback.
             if let Some(i) = inst
-                .subs
-                .iter()
-                .position(|s| matches!(&s.kind, SubKind::Message { key: Some(k), .. } if k == key))
+                .find_sub(|s| matches!(&s.kind, SubKind::Message { key: Some(k), .. } if k == key))
             {
                 let mut run = Run::new(inst, ctx);
                 let scope = run.inst.subs[i].scope;
@@ -306,7 +304,7 @@ impl Engine {
             (Some(want), Some(have)) => want == have,
             _ => true,
         };
-        if let Some(i) = inst.subs.iter().position(
+        if let Some(i) = inst.find_sub(
             |s| matches!(&s.kind, SubKind::Message { name: n, key: k } if n == name && key_ok(k)),
         ) {
             return Some(MessageTarget::Sub(i));

@@ -265,13 +265,12 @@ impl Engine {
     ) {
         let ids: Vec<u32> = run
             .inst
-            .subs
-            .iter()
+            .live_subs()
             .filter(|s| matches!(&s.kind, SubKind::Signal { name: n } if n == name))
             .map(|s| s.id)
             .collect();
         for id in ids {
-            if let Some(i) = run.inst.subs.iter().position(|s| s.id == id) {
+            if let Some(i) = run.inst.sub_index(id) {
                 self.trigger_sub(run, i);
             }
         }

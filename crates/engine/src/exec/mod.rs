@@ -117,6 +117,9 @@ pub struct Instance {
     pub process: u32,
     scopes: Vec<Option<Scope>>,
     tokens: Vec<Option<Token>>,
+    /// In id order. Removed ones may stay a while marked `gone` (see `slots.rs`); they are
+    /// never written.
+    #[serde(serialize_with = "slots::write_live_subs")]
     subs: Vec<Sub>,
     next_sub: u32,
     incidents: Vec<IncidentRec>,
@@ -232,6 +235,9 @@ struct Sub {
     /// The catching node: boundary event, catch event, event-gateway target, event sub-process start.
     node: NodeId,
     kind: SubKind,
+    /// Removed, not yet compacted away (see `slots.rs`).
+    #[serde(skip)]
+    gone: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

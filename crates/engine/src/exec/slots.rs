@@ -5,15 +5,22 @@
 //! - **Slots**: a new token or scope takes the lowest free slot, else a new one at the end
 //!   (scope slot 0 is the root and is never freed). Finding that slot costs a heap operation,
 //!   not a scan, so starting N inner instances of a multi-instance activity costs N, not N².
-//! - **Subscriptions** are removed by owner token, by scope or by id; a token or scope that owns
-//!   none is skipped without looking at the others, so a step does not pay for every
-//!   subscription the instance holds.
+//! - **Subscriptions** are kept in id order (the order they were made). They are removed by
+//!   owner token, by scope or by id. Removing one marks it `gone` where it stands (found by its
+//!   id, or through its owner token's list of ids) and it is compacted away once the gone ones
+//!   outnumber the live ones; so firing N timers, or delivering a signal to N catch events, in
+//!   one command costs N log N, not N². Every reader skips gone ones (`live_subs`,
+//!   `find_sub`, `sub_index`) and they are never written (`write_live_subs`). A scope that owns
+//!   none is skipped without looking at the others; removing those of a scope that owns some
+//!   looks at every subscription.
 //! - The bookkeeping is not part of the state: it is rebuilt from the state on first use after
 //!   the state was read, and every change to tokens, scopes and subscriptions goes through the
 //!   methods here so it stays true.
 
 use super::{Instance, Scope, ScopeId, ScopeKind, Sub, SubKind, Token, TokenId};
 use crate::model::NodeId;
+use jiff::Timestamp;
+use serde::ser::{SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -25,9 +32,44 @@ pub(super) struct Slots {
     free_scopes: BinaryHeap<Reverse<ScopeId>>,
     /// Live `MiInner` scopes.
     mi_inner: u64,
-    /// Subscriptions per owner token and per scope (absent: none).
-    subs_by_token: HashMap<TokenId, u32>,
+    /// The ids of the live subscriptions each token owns (absent: none).
+    subs_by_token: HashMap<TokenId, Vec<u32>>,
+    /// Live subscriptions per scope (absent: none).
     subs_by_scope: HashMap<ScopeId, u32>,
+    /// Subscriptions marked gone and not yet compacted away.
+    gone: usize,
+}
+
+/// What the counts key a subscription by.
+#[derive(Clone, Copy)]
+struct SubOwners {
+    id: u32,
+    token: Option<TokenId>,
+    scope: ScopeId,
+}
+
+impl SubOwners {
+    fn of(s: &Sub) -> SubOwners {
+        SubOwners {
+            id: s.id,
+            token: s.token,
+            scope: s.scope,
+        }
+    }
+}
+
+/// Gone subscriptions are compacted away once there are more than this many and more than live
+/// ones.
+const COMPACT_AFTER: usize = 64;
+
+/// Writes only the live subscriptions (`Instance::subs`).
+pub(super) fn write_live_subs<S: Serializer>(subs: &[Sub], s: S) -> Result<S::Ok, S::Error> {
+    let live = subs.iter().filter(|x| !x.gone);
+    let mut seq = s.serialize_seq(Some(live.clone().count()))?;
+    for sub in live {
+        seq.serialize_element(sub)?;
+    }
+    seq.end()
 }
 
 impl Slots {
@@ -49,31 +91,50 @@ impl Slots {
             }
         }
         for sub in &inst.subs {
-            s.count_sub(sub, 1);
+            if sub.gone {
+                s.gone += 1;
+            } else {
+                s.count_sub(SubOwners::of(sub), 1);
+            }
         }
         s
     }
 
-    fn count_sub(&mut self, sub: &Sub, add: i32) {
-        fn bump(m: &mut HashMap<u32, u32>, k: u32, add: i32) {
-            let n = m.get(&k).copied().unwrap_or(0).saturating_add_signed(add);
-            if n == 0 {
-                m.remove(&k);
-            } else {
-                m.insert(k, n);
+    fn count_sub(&mut self, sub: SubOwners, add: i32) {
+        if let Some(t) = sub.token {
+            if add > 0 {
+                self.subs_by_token.entry(t).or_default().push(sub.id);
+            } else if let Some(ids) = self.subs_by_token.get_mut(&t) {
+                if let Some(at) = ids.iter().position(|&i| i == sub.id) {
+                    ids.swap_remove(at);
+                }
+                if ids.is_empty() {
+                    self.subs_by_token.remove(&t);
+                }
             }
         }
-        if let Some(t) = sub.token {
-            bump(&mut self.subs_by_token, t, add);
+        let m = &mut self.subs_by_scope;
+        let n = m
+            .get(&sub.scope)
+            .copied()
+            .unwrap_or(0)
+            .saturating_add_signed(add);
+        if n == 0 {
+            m.remove(&sub.scope);
+        } else {
+            m.insert(sub.scope, n);
         }
-        bump(&mut self.subs_by_scope, sub.scope, add);
     }
 }
 
 impl Instance {
-    /// The slot bookkeeping, rebuilt from the state when it was just read.
+    /// The slot bookkeeping, rebuilt from the state when it was just read (and the
+    /// subscriptions put in id order, should a state have them otherwise).
     fn slots(&mut self) -> &mut Slots {
         if self.slots.is_none() {
+            if !self.subs.is_sorted_by_key(|s| s.id) {
+                self.subs.sort_by_key(|s| s.id);
+            }
             self.slots = Some(Box::new(Slots::build(self)));
         }
         self.slots.as_mut().expect("just built")
@@ -195,44 +256,107 @@ impl Instance {
             scope,
             node,
             kind,
+            gone: false,
         };
-        self.slots().count_sub(&sub, 1);
+        self.slots().count_sub(SubOwners::of(&sub), 1);
         self.subs.push(sub);
     }
 
-    /// Removes the subscriptions `remove` picks, keeping the counts true.
-    fn remove_subs_where(&mut self, remove: impl Fn(&Sub) -> bool) {
-        let mut slots = self
-            .slots
-            .take()
-            .unwrap_or_else(|| Box::new(Slots::build(self)));
-        self.subs.retain(|s| {
-            let gone = remove(s);
-            if gone {
-                slots.count_sub(s, -1);
+    /// The live subscriptions, in id order.
+    pub(super) fn live_subs(&self) -> impl Iterator<Item = &Sub> + Clone {
+        self.subs.iter().filter(|s| !s.gone)
+    }
+
+    /// Where the first live subscription `pick` accepts stands.
+    pub(super) fn find_sub(&self, pick: impl Fn(&Sub) -> bool) -> Option<usize> {
+        self.subs.iter().position(|s| !s.gone && pick(s))
+    }
+
+    /// Where the live subscription with this id stands (a binary search: ids are in order).
+    pub(super) fn sub_index(&mut self, id: u32) -> Option<usize> {
+        self.slots();
+        let i = self.subs.binary_search_by_key(&id, |s| s.id).ok()?;
+        (!self.subs[i].gone).then_some(i)
+    }
+
+    /// Adds to `due` (earliest first) the live timers and receive-task timeouts due at `now`
+    /// among the subscriptions with ids from `from` on; answers the id to start from next time.
+    pub(super) fn due_subs_from(
+        &mut self,
+        from: u32,
+        now: Timestamp,
+        due: &mut BinaryHeap<Reverse<(Timestamp, u32)>>,
+    ) -> u32 {
+        self.slots();
+        let start = self.subs.partition_point(|s| s.id < from);
+        for s in self.live_subs_from(start) {
+            if let SubKind::Timer { due: d, .. } | SubKind::CallbackTimeout { due: d } = s.kind {
+                if d <= now {
+                    due.push(Reverse((d, s.id)));
+                }
             }
-            !gone
-        });
-        self.slots = Some(slots);
+        }
+        self.next_sub
+    }
+
+    fn live_subs_from(&self, start: usize) -> impl Iterator<Item = &Sub> {
+        self.subs[start..].iter().filter(|s| !s.gone)
+    }
+
+    /// Marks the subscription at `i` gone, keeping the counts true.
+    fn mark_gone(&mut self, i: usize) {
+        if self.subs[i].gone {
+            return;
+        }
+        self.subs[i].gone = true;
+        let owners = SubOwners::of(&self.subs[i]);
+        let slots = self.slots();
+        slots.count_sub(owners, -1);
+        slots.gone += 1;
+    }
+
+    /// Drops the gone subscriptions once they outnumber the live ones (so that each removal
+    /// costs a constant share of the pass).
+    fn compact_subs(&mut self) {
+        let gone = self.slots().gone;
+        if gone > COMPACT_AFTER && gone * 2 > self.subs.len() {
+            self.subs.retain(|s| !s.gone);
+            self.slots().gone = 0;
+        }
     }
 
     /// Removes every subscription owned by token `t`.
     pub(super) fn remove_subs_of_token(&mut self, t: TokenId) {
-        if self.slots().subs_by_token.contains_key(&t) {
-            self.remove_subs_where(|s| s.token == Some(t));
+        let Some(ids) = self.slots().subs_by_token.get(&t).cloned() else {
+            return;
+        };
+        for id in ids {
+            if let Some(i) = self.sub_index(id) {
+                self.mark_gone(i);
+            }
         }
+        self.compact_subs();
     }
 
     /// Removes every subscription that lives in `scope`.
     pub(super) fn remove_subs_of_scope(&mut self, scope: ScopeId) {
-        if self.slots().subs_by_scope.contains_key(&scope) {
-            self.remove_subs_where(|s| s.scope == scope);
+        if !self.slots().subs_by_scope.contains_key(&scope) {
+            return;
         }
+        for i in 0..self.subs.len() {
+            if !self.subs[i].gone && self.subs[i].scope == scope {
+                self.mark_gone(i);
+            }
+        }
+        self.compact_subs();
     }
 
     /// Removes the subscription with this id.
     pub(super) fn remove_sub(&mut self, id: u32) {
-        self.remove_subs_where(|s| s.id == id);
+        if let Some(i) = self.sub_index(id) {
+            self.mark_gone(i);
+            self.compact_subs();
+        }
     }
 
     /// Removes every subscription.
@@ -241,5 +365,6 @@ impl Instance {
         let slots = self.slots();
         slots.subs_by_token.clear();
         slots.subs_by_scope.clear();
+        slots.gone = 0;
     }
 }

@@ -39,7 +39,8 @@ use super::{
 use crate::api::{CommandError, Effect, Event, Status};
 use crate::model::{Looping, NodeId, NodeKind, Trigger};
 use serde_json::{Map, Value};
-use std::collections::HashSet;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
 
 impl Engine {
     /// Starts an instance of `process_id` (or the only executable process).
@@ -268,8 +269,7 @@ impl Engine {
             }
             Event::Signal { name, variables } => {
                 let matches: Vec<u32> = inst
-                    .subs
-                    .iter()
+                    .live_subs()
                     .filter(|s| matches!(&s.kind, SubKind::Signal { name: n } if *n == name))
                     .map(|s| s.id)
                     .collect();
@@ -283,7 +283,7 @@ impl Engine {
                     self.set_vars(&mut run, 0, variables);
                 }
                 for id in matches {
-                    if let Some(i) = run.inst.subs.iter().position(|s| s.id == id) {
+                    if let Some(i) = run.inst.sub_index(id) {
                         self.trigger_sub(&mut run, i);
                     }
                 }
@@ -293,23 +293,25 @@ impl Engine {
             Event::TimersDue => {
                 let now = ctx.clock.now();
                 let mut run = Run::new(inst, ctx);
+                // Earliest due first (by id among equals). A firing may cancel others (skipped
+                // when their turn comes: gone, or no longer due at that time) and add others
+                // (looked at among the newest subscriptions only), so each timer costs a heap
+                // operation, not a pass over every subscription.
+                let mut due_now = BinaryHeap::new();
+                let mut seen = 0;
                 loop {
-                    // Earliest due first; a firing may cancel or add others, so look again each time.
-                    let next = run
-                        .inst
-                        .subs
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, s)| match s.kind {
-                            SubKind::Timer { due, .. } | SubKind::CallbackTimeout { due }
-                                if due <= now =>
-                            {
-                                Some((due, s.id, i))
-                            }
-                            _ => None,
-                        })
-                        .min();
-                    let Some((_, _, i)) = next else { break };
+                    seen = run.inst.due_subs_from(seen, now, &mut due_now);
+                    let Some(Reverse((due, id))) = due_now.pop() else {
+                        break;
+                    };
+                    let Some(i) = run.inst.sub_index(id) else {
+                        continue;
+                    };
+                    match run.inst.subs[i].kind {
+                        SubKind::Timer { due: d, .. } | SubKind::CallbackTimeout { due: d }
+                            if d == due => {}
+                        _ => continue,
+                    }
                     self.trigger_sub(&mut run, i);
                     self.run(&mut run);
                 }

@@ -31,7 +31,7 @@ impl Engine {
         }
         // Each token's subscriptions, in order, found in one pass (not one pass per token).
         let mut by_token: HashMap<u32, Vec<&Sub>> = HashMap::new();
-        for s in &inst.subs {
+        for s in inst.live_subs() {
             if let Some(t) = s.token {
                 by_token.entry(t).or_default().push(s);
             }
@@ -109,7 +109,7 @@ impl Engine {
         if self.check_state(inst).is_err() {
             return out;
         }
-        for s in &inst.subs {
+        for s in inst.live_subs() {
             let element_id = self.node(s.node).id.clone();
             match &s.kind {
                 SubKind::Message { name, key } => out.push(Subscription {
@@ -167,8 +167,7 @@ impl Engine {
 
     /// The earliest pending timer.
     pub fn next_timer(&self, inst: &Instance) -> Option<Timestamp> {
-        inst.subs
-            .iter()
+        inst.live_subs()
             .filter_map(|s| match s.kind {
                 SubKind::Timer { due, .. } | SubKind::CallbackTimeout { due } => Some(due),
                 _ => None,
