@@ -4,8 +4,9 @@
 //! setting survives a restart on the same SQLite file and is for administrators only; recurring
 //! jobs' code runs under the configured script limits; and the instances one definition may
 //! start per second: the start past the limit is refused (RATE_LIMITED, 429 at the HTTP door),
-//! accepted again once the runtime's clock moved on, and a timer start over it fires later
-//! instead of being lost.
+//! accepted again once the runtime's clock moved on, a timer start over it fires later instead
+//! of being lost, message starts and `doCmd` starts count while a call activity's called
+//! processes do not.
 
 use baton_testkit::{Door, Model, Served, TestRuntime, ADMIN};
 use serde_json::{json, Value};
@@ -278,4 +279,79 @@ fn a_timer_start_over_the_rate_fires_later_and_is_not_lost() {
     let report = t.rt.fire_due();
     assert_eq!(report.fired, 1, "{report:?}");
     assert_eq!(count(&t), 2);
+}
+
+/// Two processes in one definition: `Caller` calls `Callee` three times (a multi-instance call
+/// activity) and waits on a user task.
+fn caller_and_callee() -> String {
+    let ns = r#"xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL""#;
+    format!(
+        r#"<?xml version="1.0"?><bpmn:definitions {ns} id="d"><bpmn:process id="Caller" isExecutable="true"><bpmn:startEvent id="s"/><bpmn:callActivity id="call" calledElement="Callee"><bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics></bpmn:callActivity><bpmn:userTask id="u"/><bpmn:endEvent id="e"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="call"/><bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="u"/><bpmn:sequenceFlow id="f3" sourceRef="u" targetRef="e"/></bpmn:process><bpmn:process id="Callee" isExecutable="false"><bpmn:startEvent id="cs"/><bpmn:endEvent id="ce"/><bpmn:sequenceFlow id="c1" sourceRef="cs" targetRef="ce"/></bpmn:process></bpmn:definitions>"#
+    )
+}
+
+#[test]
+fn message_starts_and_do_cmd_starts_count_and_call_activities_do_not() {
+    let t = TestRuntime::new();
+    t.deploy(
+        &Model::process("OnOrder")
+            .message("M", "OrderPlaced")
+            .start_message("s", "M")
+            .user_task("Pack")
+            .end("e")
+            .chain(&["s", "Pack", "e"])
+            .xml(),
+    );
+    t.deploy(&wait_task("Child"));
+    t.deploy(
+        &Model::process("Parent")
+            .start("s")
+            .script_task(
+                "run",
+                r#"doCmd("StartProcessInstanceCommand", #{processKey: "Child"}); doCmd("StartProcessInstanceCommand", #{processKey: "Child"});"#,
+            )
+            .user_task("u")
+            .end("e")
+            .chain(&["s", "run", "u", "e"])
+            .xml(),
+    );
+    t.deploy(&caller_and_callee());
+    set(&t, json!({"maxInstancesPerSecond": 1}));
+
+    // A message start event: the second message this second is refused, nothing started.
+    let m = |key: &str| json!({"messageName": "OrderPlaced", "correlationKey": key});
+    let r = t.run("CorrelateMessageCommand", m("O-1"));
+    assert_eq!(r["started"], true, "{r}");
+    let r = t.refused("CorrelateMessageCommand", m("O-2"));
+    assert_eq!(r.code.map(|c| c.as_str()), Some("RATE_LIMITED"), "{r:?}");
+    assert!(r.message.contains("'OnOrder'"), "{}", r.message);
+
+    // doCmd: the first start of Child runs, the second is a failed command in the history.
+    let parent = t.start("Parent", json!({}));
+    let children = t.run(
+        "GetProcessInstanceListQuery",
+        json!({"processKey": "Child"}),
+    );
+    assert_eq!(children["totalCount"], 1, "{children}");
+    let h = t.run("GetInstanceHistoryQuery", json!({"instanceGuid": parent}));
+    let failed: Vec<&Value> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "commandFailed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{h}");
+    assert!(
+        failed[0]["data"]
+            .as_str()
+            .unwrap()
+            .contains("maxInstancesPerSecond"),
+        "{h}"
+    );
+
+    // A call activity's three called processes are part of one start, not three more.
+    let caller = t.start("Caller", json!({}));
+    let i = t.instance(&caller);
+    assert_eq!(i["status"], "WAITING", "{i}");
+    assert_eq!(i["waiting"][0]["taskId"], "u", "{i}");
 }
