@@ -395,9 +395,37 @@ impl Runtime {
 
     /// The element a failed step was about: the timer due, the task, the message's or signal's
     /// catch event, the callback's task; else the first thing the instance waits on; else its
-    /// process. Reading the state may panic too (the state that made the step panic): then
-    /// the process, from the definition.
+    /// process. What the indexes say is read first: reading the state may panic too (the
+    /// state that made the step panic), and then the process is named, from the definition.
     fn failed_element(&self, guid: &str, event: &Event) -> String {
+        let indexed = match event {
+            Event::CompleteTask {
+                task_id: Some(t), ..
+            } => Some(t.clone()),
+            Event::Message { name, .. } => self
+                .store()
+                .subscribed_element(guid, "message", name)
+                .ok()
+                .flatten(),
+            Event::Signal { name, .. } => self
+                .store()
+                .subscribed_element(guid, "signal", name)
+                .ok()
+                .flatten(),
+            Event::Callback {
+                correlation_key, ..
+            } => self
+                .store()
+                .pending_callback(correlation_key)
+                .ok()
+                .flatten()
+                .filter(|c| c.parent_instance_id == guid)
+                .map(|c| c.callback_task_id),
+            _ => None,
+        };
+        if let Some(element) = indexed {
+            return element;
+        }
         let row = match self.instance_row(guid) {
             Ok(row) => row,
             Err(_) => return "process".into(),

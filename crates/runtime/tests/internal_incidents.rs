@@ -419,6 +419,10 @@ fn a_signal_from_the_outbox_whose_step_panics_raises_an_incident_on_that_receive
     assert_eq!(t.instance(&healthy)["status"], "COMPLETED");
     let open = open_incidents(&t, &poisoned);
     assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(
+        open[0]["elementId"], "WaitAlarm",
+        "the catch event, from the index"
+    );
     let message = open[0]["message"].as_str().unwrap();
     assert!(
         message.starts_with(

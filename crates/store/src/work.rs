@@ -252,6 +252,18 @@ impl Store {
             .optional()?)
     }
 
+    /// The element where an instance listens for a message or signal (`kind`) by `name`, if it
+    /// does (read from the index, not the instance state).
+    pub fn subscribed_element(&self, guid: &str, kind: &str, name: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT element_id FROM subscriptions WHERE instance_guid = ?1 AND kind = ?2 AND name = ?3 LIMIT 1",
+            )?
+            .query_row(params![guid, kind, name], |r| r.get(0))
+            .optional()?)
+    }
+
     /// The instances with an open internal incident (see [`INTERNAL_INCIDENT`]).
     pub fn internal_incident_instances(&self) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare_cached(
