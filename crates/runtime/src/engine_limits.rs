@@ -211,6 +211,9 @@ impl Runtime {
                 return EngineSettings::default();
             }
         };
+        if loaded != EngineSettings::default() {
+            tracing::info!(limits = %loaded.to_json(), "engine limits set by an administrator");
+        }
         *held.write().unwrap_or_else(|p| p.into_inner()) = Some(loaded.clone());
         loaded
     }
