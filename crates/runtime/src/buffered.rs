@@ -472,7 +472,9 @@ impl Runtime {
 
     /// Delivers every live buffered entry an instance waits for now, oldest entry first, as
     /// each would have been delivered when its wait committed. Runs once after the runtime
-    /// opens (with the outbox); answers how many entries were applied.
+    /// opens (with the outbox) and when a pass is due after a failed delivery
+    /// (`retry_buffered_if_due`); stops early when the scheduler is told to stop. Answers how
+    /// many entries were applied.
     pub fn deliver_buffered(&self) -> usize {
         let (mut after, mut applied) = (0, 0);
         loop {
@@ -486,6 +488,10 @@ impl Runtime {
                 }
             };
             for row in rows {
+                // A stopping scheduler leaves the rest Buffered for the next start.
+                if self.wake.stopping() {
+                    return applied;
+                }
                 after = row.id;
                 match self.place(&row) {
                     Ok(true) => applied += 1,
