@@ -5,7 +5,9 @@
 //!   internal error: nothing of it is committed, the caller sees "internal error; reference …"
 //!   and the log has the panic's text under that reference. Then, in a transaction of its own,
 //!   the instance gets an internal incident (see "Internal incidents" below), whatever applied
-//!   the step: a command, a timer, an outbox row, a buffered delivery.
+//!   the step: a command, a timer, an outbox row, a buffered delivery. So does a step that
+//!   meets a stored state it cannot follow (unreadable, or written for another model), which
+//!   would fail the same way every time.
 //! - A write job that panics inside a group commit fails alone: the batch rolls it back like any
 //!   failed job and the other commands of the batch commit (see `batch`).
 //! - A recurring job's run that panics ends `Failed` with a plain message (see `jobs`).
@@ -40,8 +42,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
-/// The key an internal error made by [`guard`] carries in its (never shown) data.
-const PANICKED: &str = "$panicked";
+/// The key an internal error carries in its (never shown) data when it stops the instance whose
+/// step met it: a panic caught by [`guard`], a stored state that cannot be followed
+/// ([`unfollowable`]).
+const STOPS: &str = "$stopsInstance";
 
 /// The text of a panic's payload (`panic!` with a literal or a formatted message).
 pub(crate) fn panic_text(panic: &(dyn Any + Send)) -> String {
@@ -60,15 +64,25 @@ pub(crate) fn guard<T>(what: &str, f: impl FnOnce() -> Result<T, Error>) -> Resu
         Err(panic) => {
             let mut e = Error::internal(format!("{what} panicked: {}", panic_text(&*panic)));
             // Internal data is dropped when the error is shown (`Error::public`).
-            e.data = Box::new(json!({ PANICKED: true }));
+            e.data = Box::new(json!({ STOPS: true }));
             Err(e)
         }
     }
 }
 
-/// Whether `e` is a panic caught by [`guard`] (and not yet shown).
-pub(crate) fn panicked(e: &Error) -> bool {
-    e.is(Code::Internal) && e.data.get(PANICKED) == Some(&Value::Bool(true))
+/// Marks an internal error met reading a stored state (unreadable, or written for another
+/// model): a step that meets it stops its instance as a panic does; it fails every time.
+pub(crate) fn unfollowable(mut e: Error) -> Error {
+    if e.is(Code::Internal) {
+        e.data = Box::new(json!({ STOPS: true }));
+    }
+    e
+}
+
+/// Whether `e` stops the instance whose step met it (a panic, a state that cannot be
+/// followed; not yet shown).
+pub(crate) fn stops_instance(e: &Error) -> bool {
+    e.is(Code::Internal) && e.data.get(STOPS) == Some(&Value::Bool(true))
 }
 
 /// Where [`Runtime::panic_next`] makes the runtime panic on purpose (tests of isolation only).
@@ -335,12 +349,12 @@ fn doing(event: &Event) -> String {
 }
 
 impl Runtime {
-    /// After a step of `guid` failed with `e`: when the step panicked (nothing of it was
-    /// committed), the instance gets an internal incident, in a transaction of its own, and
-    /// `e` is shown (logged with its reference, which the incident names). Any other failure
-    /// is answered as it is.
+    /// After a step of `guid` failed with `e`: when the step panicked or met a stored state it
+    /// cannot follow (nothing of it was committed), the instance gets an internal incident, in
+    /// a transaction of its own, and `e` is shown (logged with its reference, which the
+    /// incident names). Any other failure (the disk, a lost race) is answered as it is.
     pub(crate) fn stopped_step(&self, guid: &str, event: &Event, e: Error) -> Error {
-        if !panicked(&e) {
+        if !stops_instance(&e) {
             return e;
         }
         let e = e.public();

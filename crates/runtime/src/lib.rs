@@ -605,11 +605,14 @@ impl Runtime {
 
     fn load(&self, row: &InstanceRow) -> Result<(Arc<Engine>, Instance), Error> {
         let engine = self.engine(row.process_definition_id)?;
-        let inst: Instance = serde_json::from_str(&row.state)
-            .map_err(|e| Error::internal(format!("stored state unreadable: {e}")))?;
+        let inst: Instance = serde_json::from_str(&row.state).map_err(|e| {
+            isolation::unfollowable(Error::internal(format!("stored state unreadable: {e}")))
+        })?;
         // A state written for another model would name the wrong elements: refuse it here,
-        // before any view or step reads it.
-        engine.check_state(&inst)?;
+        // before any view or step reads it. Either stops a step's instance (`isolation`).
+        engine
+            .check_state(&inst)
+            .map_err(|e| isolation::unfollowable(e.into()))?;
         Ok((engine, inst))
     }
 

@@ -453,6 +453,52 @@ fn a_signal_from_the_outbox_whose_step_panics_raises_an_incident_on_that_receive
     everything_else_works(&t);
 }
 
+#[test]
+fn a_stored_state_that_cannot_be_read_stops_its_instance_once_instead_of_failing_every_minute() {
+    let t = TestRuntime::new();
+    t.deploy(&quick());
+    t.deploy(&timer("Wait", "PT10S"));
+    let broken = t.start("Wait", json!({}));
+    let fine = t.start("Wait", json!({}));
+    let conn = rusqlite::Connection::open(t.db()).unwrap();
+    conn.execute(
+        "UPDATE instances SET state = '{\"not\": \"a state\"}' WHERE guid = ?1",
+        [&broken],
+    )
+    .unwrap();
+    drop(conn);
+    let t = t.reopen();
+    t.advance(11);
+    let report = t.rt.fire_due();
+    assert_eq!((report.fired, report.failed), (1, 1), "{report:?}");
+    assert_eq!(t.instance(&fine)["status"], "COMPLETED");
+    let open = open_incidents(&t, &broken);
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(
+        open[0]["elementId"], "Wait",
+        "the process: the state names nothing"
+    );
+    assert!(
+        open[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Stopped by an internal error while firing its timers (reference "),
+        "{open:?}"
+    );
+    assert_eq!(timers_of(&t, &broken), 0, "not tried every minute");
+    t.advance(3600);
+    let report = t.rt.fire_due();
+    assert_eq!(report.fired + report.failed, 0, "{report:?}");
+    everything_else_works(&t);
+    // A retry meets the same state: refused with a reference, the incident stays open.
+    let refused = t.refused("RetryIncidentCommand", json!({"instanceGuid": broken}));
+    assert!(
+        refused.message.starts_with("internal error; reference "),
+        "{refused:?}"
+    );
+    assert_eq!(open_incidents(&t, &broken).len(), 1);
+}
+
 // ----- buffered deliveries that failed are tried again ----------------------------------------
 
 /// How many step commits a delivery uses up when every commit fails (it gives up after the
