@@ -38,6 +38,42 @@ pub struct Source {
     pub span: Span,
 }
 
+/// The language a script or expression is written in, as its model marks it. The script host
+/// decides from this which engine compiles it (see `script.rs`, "Which language").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Language {
+    /// No marker where BPMN has one (`scriptFormat`, `language`), or `rhai`/`juel`.
+    #[default]
+    Rhai,
+    /// `javascript`, `js`, `ecmascript` (and their `text/`/`application/` media types).
+    JavaScript,
+    /// Where BPMN has no marker (a ServerScript property, a job's code): rhai when the text
+    /// compiles as rhai, else JavaScript; a leading `// language: javascript` (or `rhai`)
+    /// comment decides instead.
+    Detect,
+    /// A marker naming a language Baton does not run (`groovy`), as written.
+    Other(String),
+}
+
+impl Language {
+    /// The language a `scriptFormat` or `language` attribute names (absent: rhai).
+    pub fn from_marker(marker: Option<&str>) -> Language {
+        let Some(m) = marker.map(str::trim).filter(|m| !m.is_empty()) else {
+            return Language::Rhai;
+        };
+        let lower = m.to_ascii_lowercase();
+        let name = lower
+            .strip_prefix("text/")
+            .or_else(|| lower.strip_prefix("application/"))
+            .unwrap_or(&lower);
+        match name {
+            "rhai" | "juel" => Language::Rhai,
+            "javascript" | "js" | "ecmascript" | "x-javascript" | "es6" => Language::JavaScript,
+            _ => Language::Other(m.to_string()),
+        }
+    }
+}
+
 /// Every process found in the files of one deployment.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Deployment {
@@ -62,6 +98,10 @@ pub struct Deployment {
     /// values whose newlines were written as `&#10;`. Empty when unknown.
     #[serde(skip)]
     pub source_lines: Vec<Vec<Span>>,
+    /// Per `ScriptId`: the language the model marks the source with (see [`Language`]). A
+    /// source past the end of this list is [`Language::Rhai`].
+    #[serde(skip)]
+    pub source_languages: Vec<Language>,
     /// `default` attributes that name no outgoing flow of their node: (node, the id written).
     /// Kept for validation; `default_flow` stays `None` for these nodes.
     #[serde(skip)]

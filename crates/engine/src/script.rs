@@ -27,11 +27,16 @@
 //! - `print`/`debug` go nowhere; `eval`, `import` and rhai's wall-clock `timestamp()` are not
 //!   available (time comes from the engine's clock through `now()`).
 
+mod js;
+mod language;
 mod lex;
 #[cfg(test)]
 mod tests;
 
-use crate::model::{ScriptId, Source};
+pub use js::{MAX_JS_MEMORY, MAX_JS_STACK};
+pub use language::{script_languages, ScriptLanguage, ScriptRead};
+
+use crate::model::{Language, ScriptId, Source};
 use rhai::packages::{
     BasicArrayPackage, BasicBlobPackage, BasicMapPackage, BasicMathPackage, BitFieldPackage,
     CorePackage, LogicPackage, MoreStringPackage, Package,
@@ -121,7 +126,7 @@ pub enum ScriptErrorKind {
 }
 
 impl ScriptError {
-    fn new(kind: ScriptErrorKind, message: impl Into<String>, pos: Position) -> Self {
+    pub(crate) fn new(kind: ScriptErrorKind, message: impl Into<String>, pos: Position) -> Self {
         ScriptError {
             kind,
             message: message.into(),
@@ -131,8 +136,14 @@ impl ScriptError {
     }
 }
 
-/// One compiled script and what the lexical scan found out about it.
-struct Compiled {
+/// One compiled script, in the language it was read as.
+enum Compiled {
+    Rhai(RhaiScript),
+    Js(js::JsScript),
+}
+
+/// One compiled rhai script and what the lexical scan found out about it.
+struct RhaiScript {
     ast: AST,
     /// Instance variables it may read (special names removed).
     vars: Vec<lex::FreeIdent>,
@@ -158,6 +169,11 @@ thread_local! {
     static NOW: Cell<jiff::Timestamp> = const { Cell::new(jiff::Timestamp::UNIX_EPOCH) };
     /// When the current run must stop (see [`MAX_RUN_TIME`]).
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Has the run under way on this thread passed its time limit?
+pub(crate) fn past_deadline() -> bool {
+    matches!(DEADLINE.with(|c| c.get()), Some(d) if Instant::now() > d)
 }
 
 /// The command bus a host lends to scripts, for `doQuery(name, data)`: it runs the named query
@@ -194,7 +210,7 @@ impl Drop for BusGuard {
 /// `doQuery(name, data)`: runs a query now, through the lent bus. It reads the last committed
 /// state, which is also what the step's write is checked against (the host re-applies the step
 /// when the instance changed in between), so a step never commits on top of what it did not see.
-fn call_bus(name: &str, data: &Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
+pub(crate) fn bus_query(name: &str, data: Value) -> Result<Value, String> {
     let bus = BUS.with(|b| b.borrow().clone());
     let Some(bus) = bus else {
         return Err(
@@ -203,40 +219,42 @@ fn call_bus(name: &str, data: &Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
         );
     };
     if !name.ends_with("Query") {
-        return Err(format!("doQuery runs queries only; '{name}' changes data (use doCmd)").into());
+        return Err(format!(
+            "doQuery runs queries only; '{name}' changes data (use doCmd)"
+        ));
     }
-    match bus(name, &command_data(data)?) {
-        Ok(v) => Ok(to_dynamic(&v)),
-        Err(m) => Err(format!("doQuery('{name}') failed: {m}").into()),
-    }
+    bus(name, &data).map_err(|m| format!("doQuery('{name}') failed: {m}"))
 }
 
 /// `doCmd(name, data)`: queues the command for after the step commits and answers a receipt,
-/// `#{queued: true, command: name}` (not the command's answer: it has not run yet).
-fn queue_command(name: &str, data: &Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
+/// `{queued: true, command: name}` (not the command's answer: it has not run yet).
+pub(crate) fn queue_command(name: &str, data: Value) -> Result<Value, String> {
     if name.ends_with("Query") {
         return Err(format!(
             "doCmd queues commands; '{name}' only reads (use doQuery, which answers now)"
-        )
-        .into());
+        ));
     }
-    let data = command_data(data)?;
     QUEUE.with(|q| match q.borrow_mut().as_mut() {
         Some(queue) => {
             queue.push(QueuedCommand {
                 name: name.to_string(),
                 data,
             });
-            let mut receipt = rhai::Map::new();
-            receipt.insert("queued".into(), Dynamic::TRUE);
-            receipt.insert("command".into(), Dynamic::from(ImmutableString::from(name)));
-            Ok(Dynamic::from_map(receipt))
+            Ok(serde_json::json!({"queued": true, "command": name}))
         }
         None => Err(
             "doCmd is not available here: only a script task or a ServerScript may queue a command (it runs after the step commits); conditions and expressions must not change anything"
                 .into(),
         ),
     })
+}
+
+fn rhai_query(name: &str, data: &Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
+    Ok(to_dynamic(&bus_query(name, command_data(data)?)?))
+}
+
+fn rhai_command(name: &str, data: &Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
+    Ok(to_dynamic(&queue_command(name, command_data(data)?)?))
 }
 
 /// A command's `data` as JSON: `{}` when the script passed none.
@@ -250,14 +268,14 @@ fn command_data(data: &Dynamic) -> Result<Value, Box<EvalAltResult>> {
 
 /// Opens the `doCmd` queue for one run (or closes it, with `open` false) and restores the
 /// previous one when dropped, so a nested run never sees or steals the outer run's commands.
-struct QueueGuard(Option<Vec<QueuedCommand>>);
+pub(crate) struct QueueGuard(Option<Vec<QueuedCommand>>);
 
 impl QueueGuard {
-    fn set(open: bool) -> Self {
+    pub(crate) fn set(open: bool) -> Self {
         QueueGuard(QUEUE.with(|q| q.replace(open.then(Vec::new))))
     }
     /// The commands queued so far in this run.
-    fn take(&self) -> Vec<QueuedCommand> {
+    pub(crate) fn take(&self) -> Vec<QueuedCommand> {
         QUEUE.with(|q| {
             q.borrow_mut()
                 .as_mut()
@@ -275,10 +293,10 @@ impl Drop for QueueGuard {
 }
 
 /// Sets the per-run thread state; restores the previous state when the run ends, however it ends.
-struct RunGuard(jiff::Timestamp, Option<Instant>);
+pub(crate) struct RunGuard(jiff::Timestamp, Option<Instant>);
 
 impl RunGuard {
-    fn set(now: jiff::Timestamp, time: std::time::Duration) -> Self {
+    pub(crate) fn set(now: jiff::Timestamp, time: std::time::Duration) -> Self {
         let deadline = Instant::now().checked_add(time);
         RunGuard(
             NOW.with(|c| c.replace(now)),
@@ -378,16 +396,16 @@ pub fn build_engine_with(operations: u64) -> Engine {
         NOW.with(|c| c.get()).to_string().into()
     });
     engine.register_fn("doQuery", |name: ImmutableString, data: Dynamic| {
-        call_bus(&name, &data)
+        rhai_query(&name, &data)
     });
     engine.register_fn("doQuery", |name: ImmutableString| {
-        call_bus(&name, &Dynamic::UNIT)
+        rhai_query(&name, &Dynamic::UNIT)
     });
     engine.register_fn("doCmd", |name: ImmutableString, data: Dynamic| {
-        queue_command(&name, &data)
+        rhai_command(&name, &data)
     });
     engine.register_fn("doCmd", |name: ImmutableString| {
-        queue_command(&name, &Dynamic::UNIT)
+        rhai_command(&name, &Dynamic::UNIT)
     });
 
     engine.register_type_with_name::<Execution>("Execution");
@@ -459,23 +477,41 @@ impl ScriptHost {
         }
     }
 
-    /// A host for one script outside any process (a recurring job's code): compiled now, run
-    /// as script 0. The error carries the line and column rhai reports.
+    /// A host for one rhai script outside any process: compiled now, run as script 0. The
+    /// error carries the line and column rhai reports.
     pub fn single(text: &str) -> Result<Self, ScriptError> {
+        Self::single_as(text, &Language::Rhai)
+    }
+
+    /// [`ScriptHost::single`] in the given language; a recurring job's or a webhook's code
+    /// passes [`Language::Detect`] (see `docs/scripting.md`, "Which language").
+    pub fn single_as(text: &str, language: &Language) -> Result<Self, ScriptError> {
         let mut host = ScriptHost::new();
-        let compiled = host.compile(text)?;
+        let compiled = host.compile(text, language)?;
         host.scripts = vec![Ok(compiled)];
         Ok(host)
     }
 
-    /// Compiles `sources` (index = ScriptId). Returns the sources that failed to compile.
+    /// Compiles `sources` (index = ScriptId) as rhai. Returns the sources that failed to compile.
     pub fn compile_all(&mut self, sources: &[Source]) -> Vec<(ScriptId, ScriptError)> {
+        self.compile_with_languages(sources, &[])
+    }
+
+    /// Compiles `sources` (index = ScriptId), each in the language `languages` gives for it
+    /// (`Deployment::source_languages`; a source past its end is rhai). Returns the sources
+    /// that failed to compile.
+    pub fn compile_with_languages(
+        &mut self,
+        sources: &[Source],
+        languages: &[Language],
+    ) -> Vec<(ScriptId, ScriptError)> {
         let mut failed = Vec::new();
         self.scripts = sources
             .iter()
             .enumerate()
             .map(|(i, src)| {
-                let compiled = self.compile(&src.text);
+                let language = languages.get(i).unwrap_or(&Language::Rhai);
+                let compiled = self.compile(&src.text, language);
                 if let Err(e) = &compiled {
                     failed.push((i as ScriptId, e.clone()));
                 }
@@ -485,7 +521,41 @@ impl ScriptHost {
         failed
     }
 
-    fn compile(&self, text: &str) -> Result<Compiled, ScriptError> {
+    /// The language script `id` was read as; None when it does not exist or did not compile.
+    pub fn language(&self, id: ScriptId) -> Option<ScriptLanguage> {
+        match self.scripts.get(id as usize)? {
+            Ok(Compiled::Rhai(_)) => Some(ScriptLanguage::Rhai),
+            Ok(Compiled::Js(_)) => Some(ScriptLanguage::JavaScript),
+            Err(_) => None,
+        }
+    }
+
+    fn compile(&self, text: &str, language: &Language) -> Result<Compiled, ScriptError> {
+        match language {
+            Language::Rhai => self.compile_rhai(text).map(Compiled::Rhai),
+            Language::JavaScript => js::compile(text).map(Compiled::Js),
+            Language::Other(name) => Err(ScriptError::new(
+                ScriptErrorKind::Compile,
+                format!(
+                    "'{name}' is not a language Baton runs: write the script in rhai or JavaScript"
+                ),
+                Position::NONE,
+            )),
+            Language::Detect => match language::marked(text) {
+                Some(ScriptLanguage::Rhai) => self.compile_rhai(text).map(Compiled::Rhai),
+                Some(ScriptLanguage::JavaScript) => js::compile(text).map(Compiled::Js),
+                None => match self.compile_rhai(text) {
+                    Ok(c) => Ok(Compiled::Rhai(c)),
+                    Err(rhai_err) => match js::compile(text) {
+                        Ok(c) => Ok(Compiled::Js(c)),
+                        Err(js_err) => Err(language::neither(text, rhai_err, js_err)),
+                    },
+                },
+            },
+        }
+    }
+
+    fn compile_rhai(&self, text: &str) -> Result<RhaiScript, ScriptError> {
         let scanned = lex::scan(text);
         let ast = self.engine.compile(&scanned.text).map_err(|e| {
             let limit = matches!(*e.0, rhai::ParseErrorType::ExprTooDeep);
@@ -496,7 +566,7 @@ impl ScriptHost {
             };
             ScriptError::new(kind, e.0.to_string(), e.1)
         })?;
-        let mut c = Compiled {
+        let mut c = RhaiScript {
             ast,
             vars: Vec::new(),
             context: None,
@@ -540,7 +610,8 @@ impl ScriptHost {
         queue: bool,
     ) -> Result<ScriptOutcome, ScriptError> {
         let script = match self.scripts.get(id as usize) {
-            Some(Ok(c)) => c,
+            Some(Ok(Compiled::Rhai(c))) => c,
+            Some(Ok(Compiled::Js(c))) => return js::run(c, input, queue, self.time),
             Some(Err(e)) => return Err(e.clone()),
             None => {
                 return Err(ScriptError::new(

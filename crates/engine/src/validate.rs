@@ -500,9 +500,9 @@ fn check_node(
             if script.is_none() {
                 out.err(node, format!("script task '{}' has no script", node.id));
             }
-            if !runs_as_rhai(format.as_deref()) {
+            if !runs_here(format.as_deref()) {
                 let f = format.as_deref().unwrap_or_default().trim();
-                out.err(node, format!("script task '{}': Baton runs rhai scripts; '{f}' is not supported (rewrite the script in rhai and set scriptFormat=\"rhai\")", node.id));
+                out.err(node, format!("script task '{}': Baton runs rhai and JavaScript scripts; '{f}' is not supported (rewrite the script in rhai or JavaScript and set scriptFormat=\"rhai\" or \"javascript\")", node.id));
             }
         }
         NodeKind::Task(TaskKind::Service) | NodeKind::Task(TaskKind::BusinessRule) => {
@@ -753,21 +753,16 @@ fn check_timeout_minutes(node: &FlowNode, out: &mut Out) {
     );
 }
 
-/// A script task without a `scriptFormat` (or with `rhai`) is a rhai script.
-fn runs_as_rhai(format: Option<&str>) -> bool {
-    match format.map(str::trim) {
-        None | Some("") => true,
-        Some(f) => f.eq_ignore_ascii_case("rhai"),
-    }
+/// A script task without a `scriptFormat` (or with `rhai`) is a rhai script; `javascript`, `js`
+/// and `ecmascript` are JavaScript; any other format cannot run here.
+fn runs_here(format: Option<&str>) -> bool {
+    !matches!(Language::from_marker(format), Language::Other(_))
 }
 
-fn check_scripts(d: &Deployment, script_errors: &[(u32, ScriptError)], out: &mut Out) {
-    if script_errors.is_empty() {
-        return;
-    }
-    // Find the owner of each failing source: a flow (condition) or a node.
+/// The element each script or expression belongs to, and what it is there (`condition`,
+/// `ServerScript`, `script`, ...). Timer texts have no entry: they are ISO 8601, not scripts.
+pub(crate) fn source_owners(d: &Deployment) -> HashMap<ScriptId, (String, &'static str)> {
     let mut owner: HashMap<ScriptId, (String, &'static str)> = HashMap::new();
-    let mut skip: HashSet<ScriptId> = HashSet::new();
     for f in &d.flows {
         if let Some(c) = &f.condition {
             owner.insert(c.id, (f.id.clone(), "condition"));
@@ -781,13 +776,8 @@ fn check_scripts(d: &Deployment, script_errors: &[(u32, ScriptError)], out: &mut
         };
         add(&n.correlation_key, "correlationKey");
         add(&n.server_script, "ServerScript");
-        if let NodeKind::Task(TaskKind::Script { script, format }) = &n.kind {
-            // A script in another language is reported once as unsupported, not as a rhai error.
-            if runs_as_rhai(format.as_deref()) {
-                add(script, "script");
-            } else if let Some(s) = script {
-                skip.insert(s.id);
-            }
+        if let NodeKind::Task(TaskKind::Script { script, .. }) = &n.kind {
+            add(script, "script");
         }
         match &n.kind {
             NodeKind::StartEvent {
@@ -813,6 +803,27 @@ fn check_scripts(d: &Deployment, script_errors: &[(u32, ScriptError)], out: &mut
             None => {}
         }
     }
+    owner
+}
+
+fn check_scripts(d: &Deployment, script_errors: &[(u32, ScriptError)], out: &mut Out) {
+    if script_errors.is_empty() {
+        return;
+    }
+    // Find the owner of each failing source: a flow (condition) or a node.
+    let owner = source_owners(d);
+    // A script task in another language is reported once as unsupported, not as a compile error.
+    let skip: HashSet<ScriptId> = d
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            NodeKind::Task(TaskKind::Script {
+                script: Some(s),
+                format,
+            }) if !runs_here(format.as_deref()) => Some(s.id),
+            _ => None,
+        })
+        .collect();
     for (id, e) in script_errors {
         let Some(src) = d.sources.get(*id as usize) else {
             continue;

@@ -443,7 +443,7 @@ fn groovy_message_says_baton_runs_rhai() {
     let p = find(
         &ps,
         "G",
-        "Baton runs rhai scripts; 'groovy' is not supported",
+        "Baton runs rhai and JavaScript scripts; 'groovy' is not supported",
     );
     assert_eq!(p.line, 4);
 }

@@ -344,7 +344,8 @@ impl Engine {
         limits: Limits,
     ) -> Result<(Engine, Vec<Problem>), Vec<Problem>> {
         let mut scripts = ScriptHost::with_limits(limits.script_operations, limits.script_time);
-        let script_errors = scripts.compile_all(&deployment.sources);
+        let script_errors =
+            scripts.compile_with_languages(&deployment.sources, &deployment.source_languages);
         let problems = if stored {
             validate_stored_with(&deployment, &script_errors, &limits)
         } else {

@@ -59,6 +59,8 @@ impl Builder {
                     let script = c
                         .child("script")
                         .and_then(|s| self.content_source(doc, s, false));
+                    let format = c.attr("scriptFormat");
+                    self.mark_language(&script, Language::from_marker(format));
                     NodeKind::Task(TaskKind::Script {
                         format: c.attr("scriptFormat").map(str::to_string),
                         script,
@@ -149,6 +151,8 @@ impl Builder {
                     }
                     "ServerScript" if node.server_script.is_none() => {
                         node.server_script = self.source(doc, value, raw, sp, false);
+                        // BPMN has no marker here: the host detects (see `Language::Detect`).
+                        self.mark_language(&node.server_script, Language::Detect);
                     }
                     _ => {}
                 }

@@ -120,7 +120,17 @@ impl Builder {
         };
         self.dep.sources.push(s.clone());
         self.dep.source_lines.push(lines);
+        self.dep.source_languages.push(Language::Rhai);
         Some(s)
+    }
+
+    /// Records the language the model marks `source` with (see [`Language`]).
+    pub(super) fn mark_language(&mut self, source: &Option<Source>, language: Language) {
+        if let Some(s) = source {
+            if let Some(l) = self.dep.source_languages.get_mut(s.id as usize) {
+                *l = language;
+            }
+        }
     }
 
     /// A source from the text content of `el`, spanned at `el`.
@@ -130,13 +140,19 @@ impl Builder {
         el: &El,
         expression: bool,
     ) -> Option<Source> {
-        self.source(
+        let source = self.source(
             doc,
             &el.text,
             Raw::Content(el),
             doc.span(el.pos),
             expression,
-        )
+        );
+        // A tFormalExpression may name its language (`language="javascript"` on a
+        // conditionExpression, as Camunda 7 and Flowable models write it).
+        if let Some(marker) = el.attr("language") {
+            self.mark_language(&source, Language::from_marker(Some(marker)));
+        }
+        source
     }
 
     pub(super) fn process(&mut self, doc: &Doc, p: &El) -> Result<(), ParseError> {
