@@ -34,7 +34,7 @@ mod lex;
 mod tests;
 
 pub use js::{MAX_JS_MEMORY, MAX_JS_STACK};
-pub use language::{script_languages, ScriptLanguage, ScriptRead};
+pub use language::{language_note, languages_of, script_languages, ScriptLanguage, ScriptRead};
 
 use crate::model::{Language, ScriptId, Source};
 use rhai::packages::{

@@ -5,8 +5,8 @@ mod common;
 
 use baton_engine::model::{Language, Source, Span};
 use baton_engine::script::{
-    script_languages, Bus, BusGuard, ScriptError, ScriptErrorKind, ScriptHost, ScriptInput,
-    ScriptLanguage, ScriptOutcome,
+    language_note, languages_of, script_languages, Bus, BusGuard, ScriptError, ScriptErrorKind,
+    ScriptHost, ScriptInput, ScriptLanguage, ScriptOutcome,
 };
 use baton_engine::{parse, validate, Engine};
 use common::{model, H};
@@ -562,6 +562,25 @@ fn a_deployment_reads_each_script_in_its_language_and_runs_the_seed_flow() {
             ("Note".into(), "script", ScriptLanguage::Rhai),
             ("Yes".into(), "condition", ScriptLanguage::JavaScript),
         ]
+    );
+
+    // Without an engine, as lint prints it.
+    let dep = parse(&[("seed.bpmn", &xml)]).unwrap();
+    let notes: Vec<String> = languages_of(&dep)
+        .iter()
+        .map(|r| language_note("seed.bpmn", r))
+        .collect();
+    assert_eq!(notes.len(), 4);
+    assert!(
+        notes[0].starts_with("seed.bpmn:")
+            && notes[0].ends_with(
+                ": note: the ServerScript of 'Task_ReviewPayment' is read as JavaScript"
+            ),
+        "{notes:?}"
+    );
+    assert!(
+        notes[2].ends_with("the script of 'Note' is read as rhai"),
+        "{notes:?}"
     );
 
     let mut h = H::start(&xml, json!({}));

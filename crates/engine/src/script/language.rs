@@ -122,3 +122,21 @@ pub fn script_languages(deployment: &Deployment, host: &ScriptHost) -> Vec<Scrip
     }
     out
 }
+
+/// [`script_languages`] for a parsed deployment without an engine: compiles its scripts once
+/// (what `baton lint` and `simulate` print before anything runs).
+pub fn languages_of(deployment: &Deployment) -> Vec<ScriptRead> {
+    let mut host = ScriptHost::new();
+    host.compile_with_languages(&deployment.sources, &deployment.source_languages);
+    script_languages(deployment, &host)
+}
+
+/// One line per script saying what it was read as, in the `file:line:column:` form of `baton
+/// lint`'s problems: `model.bpmn:12:5: note: the ServerScript of 'Task_Review' is read as
+/// JavaScript`.
+pub fn language_note(file: &str, read: &ScriptRead) -> String {
+    format!(
+        "{file}:{}:{}: note: the {} of '{}' is read as {}",
+        read.line, read.column, read.what, read.element, read.language
+    )
+}
