@@ -759,19 +759,21 @@ fn runs_here(format: Option<&str>) -> bool {
     !matches!(Language::from_marker(format), Language::Other(_))
 }
 
-/// The element each script or expression belongs to, and what it is there (`condition`,
-/// `ServerScript`, `script`, ...). Timer texts have no entry: they are ISO 8601, not scripts.
-pub(crate) fn source_owners(d: &Deployment) -> HashMap<ScriptId, (String, &'static str)> {
-    let mut owner: HashMap<ScriptId, (String, &'static str)> = HashMap::new();
+/// The element each script or expression belongs to, what it is there (`condition`,
+/// `ServerScript`, `script`, ...) and the index of its process. Timer texts have no entry: they
+/// are ISO 8601, not scripts.
+pub(crate) fn source_owners(d: &Deployment) -> HashMap<ScriptId, (String, &'static str, u32)> {
+    let mut owner: HashMap<ScriptId, (String, &'static str, u32)> = HashMap::new();
     for f in &d.flows {
         if let Some(c) = &f.condition {
-            owner.insert(c.id, (f.id.clone(), "condition"));
+            let process = d.nodes.get(f.source as usize).map_or(0, |n| n.process);
+            owner.insert(c.id, (f.id.clone(), "condition", process));
         }
     }
     for n in &d.nodes {
         let mut add = |s: &Option<Source>, what: &'static str| {
             if let Some(s) = s {
-                owner.insert(s.id, (n.id.clone(), what));
+                owner.insert(s.id, (n.id.clone(), what, n.process));
             }
         };
         add(&n.correlation_key, "correlationKey");
@@ -830,7 +832,7 @@ fn check_scripts(d: &Deployment, script_errors: &[(u32, ScriptError)], out: &mut
         };
         // Sources with no owner here are timer texts: ISO 8601, not rhai, checked by the timer
         // parser instead. Scripts in another language were already reported as unsupported.
-        let Some((elem, what)) = owner.get(id).cloned() else {
+        let Some((elem, what, _)) = owner.get(id).cloned() else {
             continue;
         };
         if skip.contains(id) {

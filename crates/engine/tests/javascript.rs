@@ -566,10 +566,7 @@ fn a_deployment_reads_each_script_in_its_language_and_runs_the_seed_flow() {
 
     // Without an engine, as lint prints it.
     let dep = parse(&[("seed.bpmn", &xml)]).unwrap();
-    let notes: Vec<String> = languages_of(&dep)
-        .iter()
-        .map(|r| language_note("seed.bpmn", r))
-        .collect();
+    let notes: Vec<String> = languages_of(&dep).iter().map(language_note).collect();
     assert_eq!(notes.len(), 4);
     assert!(
         notes[0].starts_with("seed.bpmn:")

@@ -91,6 +91,8 @@ pub(super) fn neither(text: &str, rhai: ScriptError, js: ScriptError) -> ScriptE
 /// `simulate` print).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScriptRead {
+    /// The file it is written in (as the deployment named it).
+    pub file: String,
     /// The element (node or flow) the script belongs to.
     pub element: String,
     /// What the script is there: `script`, `condition`, `ServerScript`, `correlationKey`, ...
@@ -108,11 +110,17 @@ pub fn script_languages(deployment: &Deployment, host: &ScriptHost) -> Vec<Scrip
     let mut out = Vec::new();
     for (i, src) in deployment.sources.iter().enumerate() {
         let id = i as ScriptId;
-        let (Some((element, what)), Some(language)) = (owners.get(&id), host.language(id)) else {
+        let (Some((element, what, process)), Some(language)) = (owners.get(&id), host.language(id))
+        else {
             continue;
         };
         let Span { line, column } = src.span;
         out.push(ScriptRead {
+            file: deployment
+                .files
+                .get(*process as usize)
+                .cloned()
+                .unwrap_or_default(),
             element: element.clone(),
             what,
             language,
@@ -134,9 +142,9 @@ pub fn languages_of(deployment: &Deployment) -> Vec<ScriptRead> {
 /// One line per script saying what it was read as, in the `file:line:column:` form of `baton
 /// lint`'s problems: `model.bpmn:12:5: note: the ServerScript of 'Task_Review' is read as
 /// JavaScript`.
-pub fn language_note(file: &str, read: &ScriptRead) -> String {
+pub fn language_note(read: &ScriptRead) -> String {
     format!(
-        "{file}:{}:{}: note: the {} of '{}' is read as {}",
-        read.line, read.column, read.what, read.element, read.language
+        "{}:{}:{}: note: the {} of '{}' is read as {}",
+        read.file, read.line, read.column, read.what, read.element, read.language
     )
 }
