@@ -516,15 +516,16 @@ async fn webhook_by_url(
 }
 
 /// Hands a webhook request to the runtime. The remote address comes from the socket
-/// (`ConnectInfo`, set by `baton serve`), never from X-Forwarded-For; the body is read up to
-/// the limit so that an oversized one is still recorded (413).
+/// (`ConnectInfo`, set by `baton serve`), or from a proxy the administrator trusts
+/// (`Runtime::client_ip`); the body is read up to the limit so that an oversized one is still
+/// recorded (413).
 async fn receive_webhook(
     state: Arc<AppState>,
     key: Option<String>,
     req: axum::extract::Request,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let remote = remote_ip(&parts);
+    let remote = state.runtime.client_ip(remote_ip(&parts), &parts.headers);
     if let Err(wait) = state.runtime.admit_unauthenticated(remote) {
         let body = json!({"isSuccessful": false, "message": too_many(wait)});
         return limited(wait, body);
@@ -614,7 +615,8 @@ async fn hook_app(
         )
             .into_response()
     };
-    if let Err(wait) = state.runtime.admit_unauthenticated(remote_ip(&parts)) {
+    let remote = state.runtime.client_ip(remote_ip(&parts), &parts.headers);
+    if let Err(wait) = state.runtime.admit_unauthenticated(remote) {
         let body = json!({"errors": [{"message": too_many(wait), "code": Code::Rejected}]});
         return limited(wait, body);
     }

@@ -231,6 +231,7 @@ impl Runtime {
         self.deliver_outbox_safely();
         self.wake.run(&*self.clock, || {
             self.scheduler_wakeups.fetch_add(1, Ordering::Relaxed);
+            self.prune_webhook_log_if_due(&|| self.wake.stopping());
             let report = self.fire_due_detached();
             if report.fired + report.failed > 0 {
                 tracing::debug!(fired = report.fired, failed = report.failed, "timers fired");

@@ -3,7 +3,11 @@
 //! address is the socket's (never X-Forwarded-For); IPv6 addresses share one bucket per /64,
 //! since one host usually holds a whole /64. A refused request is answered 429 with
 //! Retry-After before its body is read, and is not recorded in the request log (a flood would
-//! otherwise write the log it is refused from).
+//! otherwise write the log it is refused from). It is counted instead, in memory: a total and
+//! a count per address (the bucket's: an IPv6 /64), with when it was first and last refused,
+//! shown to administrators beside the request log (`rateLimited`, `requests`). At most
+//! `MAX_COUNTED` addresses are counted one by one; refusals from further addresses count in
+//! the total and in `otherAddresses`.
 //!
 //! Time comes from the runtime's clock, so tests move it instead of sleeping. The table of
 //! buckets is bounded: past `MAX_BUCKETS` addresses, the full (idle) buckets are dropped, and
@@ -11,12 +15,17 @@
 //! what a per-address limit can hold anyway).
 
 use crate::Runtime;
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
 /// Addresses tracked at most.
 const MAX_BUCKETS: usize = 100_000;
+/// Addresses whose refusals are counted one by one, at most.
+const MAX_COUNTED: usize = 10_000;
+/// Addresses shown, the most refused first.
+pub(super) const SHOWN: usize = 100;
 
 /// Tokens left and when they were counted (microseconds on the runtime's clock).
 #[derive(Debug, Clone, Copy)]
@@ -25,10 +34,65 @@ struct Bucket {
     at: i64,
 }
 
+/// Refusals of one address: how many, first and last (microseconds on the runtime's clock).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Refusals {
+    pub(super) count: u64,
+    pub(super) first: i64,
+    pub(super) last: i64,
+}
+
+/// Every refusal since the runtime started.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(super) struct Refused {
+    pub(super) total: u64,
+    /// Refusals of addresses past `MAX_COUNTED`.
+    pub(super) other: u64,
+    pub(super) by: HashMap<IpAddr, Refusals>,
+}
+
+impl Refused {
+    fn count(&mut self, key: IpAddr, now_us: i64) {
+        self.total = self.total.saturating_add(1);
+        let room = self.by.len() < MAX_COUNTED;
+        match self.by.get_mut(&key) {
+            Some(r) => {
+                r.count = r.count.saturating_add(1);
+                r.last = r.last.max(now_us);
+            }
+            None if room => {
+                self.by.insert(
+                    key,
+                    Refusals {
+                        count: 1,
+                        first: now_us,
+                        last: now_us,
+                    },
+                );
+            }
+            None => self.other = self.other.saturating_add(1),
+        }
+    }
+
+    /// The `SHOWN` most refused addresses, the most refused first (then the latest).
+    pub(super) fn top(&self) -> Vec<(IpAddr, Refusals)> {
+        let mut all: Vec<(IpAddr, Refusals)> = self.by.iter().map(|(k, v)| (*k, *v)).collect();
+        all.sort_by(|a, b| {
+            b.1.count
+                .cmp(&a.1.count)
+                .then(b.1.last.cmp(&a.1.last))
+                .then(a.0.cmp(&b.0))
+        });
+        all.truncate(SHOWN);
+        all
+    }
+}
+
 /// The buckets of one runtime.
 #[derive(Default)]
 pub(crate) struct Limiter {
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    refused: Mutex<Refused>,
 }
 
 /// The bucket an address draws from: IPv4 as it is (an IPv4-mapped IPv6 address too), IPv6 by
@@ -74,6 +138,22 @@ impl Limiter {
         Err(((wait_us / 1_000_000.0).ceil() as u64).max(1))
     }
 
+    /// Counts a refusal of `ip` (by its bucket's address).
+    fn refused(&self, ip: IpAddr, now_us: i64) {
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .count(bucket_key(ip), now_us);
+    }
+
+    /// The refusals so far.
+    pub(super) fn refusals(&self) -> Refused {
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Starts every address afresh (the limits changed).
     pub(crate) fn forget_all(&self) {
         self.buckets
@@ -93,9 +173,53 @@ impl Runtime {
             return Ok(());
         }
         let now_us = self.clock.now().as_microsecond();
-        self.webhook_cache
-            .limiter
-            .take(ip, now_us, s.rate_limit_per_minute, s.rate_limit_burst)
+        let limiter = &self.webhook_cache.limiter;
+        let taken = limiter.take(ip, now_us, s.rate_limit_per_minute, s.rate_limit_burst);
+        if taken.is_err() {
+            limiter.refused(ip, now_us);
+        }
+        taken
+    }
+}
+
+/// An address as counted: IPv4 as it is, IPv6 as its /64.
+fn shown(key: IpAddr) -> String {
+    match key {
+        IpAddr::V6(v6) => format!("{v6}/64"),
+        v4 => v4.to_string(),
+    }
+}
+
+/// A time on the runtime's clock (microseconds) as the API writes times.
+fn time_text(us: i64) -> Value {
+    jiff::Timestamp::from_microsecond(us)
+        .map(|t| json!(format!("{t:.6}")))
+        .unwrap_or(Value::Null)
+}
+
+impl Runtime {
+    /// What the rate limits refused since start, for administrators: the total, the most
+    /// refused addresses, and the refusals of addresses past those counted one by one.
+    pub(super) fn rate_limited_view(&self) -> Value {
+        let r = self.webhook_cache.limiter.refusals();
+        let addresses: Vec<Value> = r
+            .top()
+            .into_iter()
+            .map(|(ip, n)| {
+                json!({
+                    "address": shown(ip),
+                    "count": n.count,
+                    "firstAt": time_text(n.first),
+                    "lastAt": time_text(n.last),
+                })
+            })
+            .collect();
+        json!({
+            "total": r.total,
+            "addressCount": r.by.len(),
+            "addresses": addresses,
+            "otherAddresses": r.other,
+        })
     }
 }
 
@@ -134,6 +258,35 @@ mod tests {
         assert!(l
             .take("::ffff:192.0.2.7".parse().unwrap(), 0, 60, 1)
             .is_err());
+    }
+
+    #[test]
+    fn refusals_are_counted_per_address_and_bounded() {
+        let mut r = Refused::default();
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "2001:db8::".parse().unwrap();
+        r.count(a, 5);
+        r.count(b, 6);
+        r.count(a, 9);
+        assert_eq!(r.total, 3);
+        let top = r.top();
+        assert_eq!(top[0].0, a);
+        assert_eq!(
+            top[0].1,
+            Refusals {
+                count: 2,
+                first: 5,
+                last: 9
+            }
+        );
+        // Past MAX_COUNTED addresses, new ones count in the total and `other` only.
+        for i in 0..MAX_COUNTED as u32 {
+            r.count(IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i)), 1);
+        }
+        assert_eq!(r.by.len(), MAX_COUNTED);
+        assert!(r.other > 0);
+        assert_eq!(r.total, 3 + MAX_COUNTED as u64);
+        assert_eq!(r.top().len(), SHOWN);
     }
 
     #[test]

@@ -15,7 +15,8 @@
 //! nor answered by a query. Only accepted requests keep their body; the others keep their
 //! metadata (time, path, verdict, size, address). The log is kept within the administrator's
 //! age and size (`retention`), and each address is rate-limited before anything is read or
-//! recorded (`limits`, settings in `settings`).
+//! recorded (`limits`, settings in `settings`); behind a reverse proxy the administrator trusts,
+//! the client's address is the one the proxy reports (`proxy`).
 
 //!
 //! Files: `config` (the configuration commands and their checks), `verify` (signature schemes),
@@ -23,8 +24,9 @@
 //! configuration), `requests` (the request inspector and replay), `cache` (configurations
 //! prepared once, until a configuration command changes one), `log` (a request's log row
 //! written in the transaction of the step it causes), `settings` (the administrator's limits),
-//! `limits` (rate limits per address), `retention` (pruning the log), `outbound` (where URLs
-//! given by non-administrators may point).
+//! `limits` (rate limits per address, refusals counted), `retention` (pruning the log, also in
+//! the background), `outbound` (where URLs given by non-administrators may point), `proxy`
+//! (the client's address behind a trusted reverse proxy).
 
 mod cache;
 mod config;
@@ -32,6 +34,7 @@ mod limits;
 mod log;
 mod mapping;
 pub(crate) mod outbound;
+mod proxy;
 mod receive;
 mod requests;
 mod retention;
@@ -61,7 +64,8 @@ pub struct IncomingWebhook {
     /// Header names in lower case; a repeated header's values joined with ", ".
     pub headers: Vec<(String, String)>,
     pub query: Map<String, Value>,
-    /// Where it came from (None when unknown: never taken from X-Forwarded-For).
+    /// Where it came from (None when unknown): the socket's address, or what a trusted proxy
+    /// reported (`Runtime::client_ip`).
     pub remote: Option<IpAddr>,
     /// The body, or None when it was over the limit.
     pub body: Option<Vec<u8>>,

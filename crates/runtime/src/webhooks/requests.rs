@@ -31,7 +31,8 @@ fn request_view(r: &WebhookRequestRow) -> Value {
 }
 
 impl Runtime {
-    /// GetWebhookRequestListQuery: received requests, newest first.
+    /// GetWebhookRequestListQuery: received requests, newest first, and beside them what the
+    /// rate limits refused since start (`rateLimited`: those are not in the log).
     pub(crate) fn hook_requests(&self, data: &Value) -> Answer {
         let (page, size) = paging(data)?;
         let config = match data.get("configId") {
@@ -42,7 +43,8 @@ impl Runtime {
         let items: Vec<Value> = rows.iter().map(request_view).collect();
         Ok((
             "OK".into(),
-            json!({"items": items, "totalCount": total, "pageNumber": page, "pageSize": size}),
+            json!({"items": items, "totalCount": total, "pageNumber": page, "pageSize": size,
+                "rateLimited": self.rate_limited_view()}),
         ))
     }
 

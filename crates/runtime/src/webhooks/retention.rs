@@ -3,11 +3,19 @@
 //! `PASS_EVERY` recorded requests, or the first one `PASS_INTERVAL_SECS` after the last pass,
 //! one pass removes at most `BATCH` of the oldest rows in one short write; a pass that found a
 //! full batch makes the next request run another. Changing the settings prunes at once.
-//! No thread of its own: a log that receives nothing does not grow.
+//!
+//! A log that receives nothing does not grow, but its rows still age: the scheduler's thread
+//! also calls [`Runtime::prune_webhook_log_if_due`] on each of its wake-ups (at least every
+//! 30 s), which runs a background pass once at start and then every `BACKGROUND_EVERY_SECS`
+//! (an hour), so a quiet server still honours the administrator's age. A background pass
+//! removes at most `BACKGROUND_PASSES` batches; when that was not enough, the next wake-up goes
+//! on without waiting the hour.
 
 use crate::Runtime;
 use jiff::SignedDuration;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 
 /// Recorded requests between passes.
 const PASS_EVERY: u64 = 64;
@@ -18,6 +26,11 @@ const BATCH: i64 = 1_000;
 /// Passes `prune_webhook_log_now` runs at most (a settings change on a large log).
 const MAX_PASSES_NOW: usize = 1_000;
 
+/// Seconds between background passes.
+const BACKGROUND_EVERY_SECS: i64 = 3_600;
+/// Batches one background pass removes at most (the scheduler's thread runs it).
+const BACKGROUND_PASSES: usize = 50;
+
 /// When the log was last pruned and how many rows were written since.
 #[derive(Default)]
 pub(crate) struct Retention {
@@ -25,6 +38,13 @@ pub(crate) struct Retention {
     /// Seconds on the runtime's clock at the last pass (0: none yet).
     last_pass: AtomicI64,
     running: AtomicBool,
+    /// Seconds on the runtime's clock at the last background pass (0: none yet).
+    last_background: AtomicI64,
+    /// The last background pass left rows to remove: the next call goes on at once.
+    behind: AtomicBool,
+    /// Background passes made, for whoever waits for one.
+    background: Mutex<u64>,
+    ran: Condvar,
 }
 
 impl Runtime {
@@ -38,6 +58,53 @@ impl Runtime {
             return;
         }
         self.prune_pass();
+    }
+
+    /// The background pass: runs when none ran yet since start, an hour after the last one,
+    /// or at once when the last one could not finish; otherwise does nothing (two atomic
+    /// reads). The scheduler's thread calls it on each wake-up; `stop` is asked between
+    /// batches so that a large backlog never holds a shutdown.
+    pub fn prune_webhook_log_if_due(&self, stop: &dyn Fn() -> bool) {
+        let r = &self.webhook_cache.retention;
+        let now = self.clock.now().as_second();
+        let last = r.last_background.load(Ordering::Acquire);
+        let due = last == 0
+            || now.saturating_sub(last) >= BACKGROUND_EVERY_SECS
+            || now < last
+            || r.behind.load(Ordering::Acquire);
+        if !due {
+            return;
+        }
+        // 0 means "never": a clock at the epoch still counts as having run.
+        r.last_background.store(now.max(1), Ordering::Release);
+        let mut more = false;
+        for _ in 0..BACKGROUND_PASSES {
+            if stop() {
+                more = true;
+                break;
+            }
+            more = self.prune_pass();
+            if !more {
+                break;
+            }
+        }
+        r.behind.store(more, Ordering::Release);
+        let mut n = r.background.lock().unwrap_or_else(|p| p.into_inner());
+        *n += 1;
+        r.ran.notify_all();
+    }
+
+    /// Waits up to `timeout` until at least `count` background passes of the request log were
+    /// made since start; answers how many were. For tests of the host and for tools.
+    #[doc(hidden)]
+    pub fn wait_webhook_log_background(&self, count: u64, timeout: Duration) -> u64 {
+        let r = &self.webhook_cache.retention;
+        let n = r.background.lock().unwrap_or_else(|p| p.into_inner());
+        let (n, _) = r
+            .ran
+            .wait_timeout_while(n, timeout, |n| *n < count)
+            .unwrap_or_else(|p| p.into_inner());
+        *n
     }
 
     /// Prunes until the log is within its limits (or `MAX_PASSES_NOW` passes were made).

@@ -1,13 +1,18 @@
 //! What an administrator sets against abuse from outside (docs/security.md): how long and how
 //! much of the webhook request log is kept, the rate limit per address on the doors without a
-//! token, and whether URLs given by non-administrators may reach private networks.
+//! token, whether URLs given by non-administrators may reach private networks, and which
+//! reverse proxies may say who the client is (`proxy`).
 //!
 //! Stored in the `settings` table (one JSON value per name) and read once into the runtime;
 //! `SetSecuritySettingsCommand` changes the fields it is given and keeps the others.
 
+use super::proxy::{ForwardHeader, Net};
 use crate::{Answer, Error, Runtime};
 use serde_json::{json, Map, Value};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
+
+/// Trusted proxies an administrator may list, at most.
+const MAX_PROXIES: usize = 256;
 
 /// The administrator's settings, with their defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +29,12 @@ pub(crate) struct Settings {
     /// Whether URLs given by non-administrators may reach loopback, link-local and private
     /// addresses.
     pub(crate) allow_private_outbound_urls: bool,
+    /// Addresses and ranges of reverse proxies whose client-address header is believed, as
+    /// written, and parsed (empty: none, the socket's address is the client's).
+    pub(crate) trusted_proxies_text: Arc<[String]>,
+    pub(crate) trusted_proxies: Arc<[Net]>,
+    /// The header trusted proxies write the client's address in.
+    pub(crate) client_address_header: ForwardHeader,
 }
 
 impl Default for Settings {
@@ -34,6 +45,9 @@ impl Default for Settings {
             rate_limit_per_minute: 600,
             rate_limit_burst: 100,
             allow_private_outbound_urls: false,
+            trusted_proxies_text: Arc::from(Vec::new()),
+            trusted_proxies: Arc::from(Vec::new()),
+            client_address_header: ForwardHeader::XForwardedFor,
         }
     }
 }
@@ -46,6 +60,7 @@ const NUMBERS: &[(&str, i64)] = &[
     ("rateLimitBurst", 1_000_000),
 ];
 const FLAGS: &[&str] = &["allowPrivateOutboundUrls"];
+const OTHERS: &[&str] = &["trustedProxies", "clientAddressHeader"];
 
 impl Settings {
     fn to_json(&self) -> Value {
@@ -55,6 +70,8 @@ impl Settings {
             "rateLimitPerMinute": self.rate_limit_per_minute,
             "rateLimitBurst": self.rate_limit_burst,
             "allowPrivateOutboundUrls": self.allow_private_outbound_urls,
+            "trustedProxies": &*self.trusted_proxies_text,
+            "clientAddressHeader": self.client_address_header.name(),
         })
     }
 
@@ -68,6 +85,17 @@ impl Settings {
             "rateLimitBurst" => self.rate_limit_burst = n,
             "allowPrivateOutboundUrls" => {
                 self.allow_private_outbound_urls = v.as_bool().unwrap_or_default()
+            }
+            "trustedProxies" => {
+                let (text, nets) = proxies(v).unwrap_or_default();
+                self.trusted_proxies_text = Arc::from(text);
+                self.trusted_proxies = Arc::from(nets);
+            }
+            "clientAddressHeader" => {
+                self.client_address_header = v
+                    .as_str()
+                    .and_then(ForwardHeader::parse)
+                    .unwrap_or_default()
             }
             _ => {}
         }
@@ -87,8 +115,55 @@ impl Settings {
     }
 }
 
+/// `trustedProxies`: a list of addresses and ranges, as written (trimmed) and parsed; Err
+/// names the entry that is not one.
+fn proxies(v: &Value) -> Result<(Vec<String>, Vec<Net>), String> {
+    let Value::Array(items) = v else {
+        return Err(
+            "trustedProxies must be a list of IP addresses or CIDR ranges (such as [\"10.0.0.0/8\"]); [] trusts none"
+                .into(),
+        );
+    };
+    if items.len() > MAX_PROXIES {
+        return Err(format!(
+            "trustedProxies lists {} entries; at most {MAX_PROXIES}",
+            items.len()
+        ));
+    }
+    let mut text = Vec::with_capacity(items.len());
+    let mut nets = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let parsed = item.as_str().map(|t| (t.trim(), Net::parse(t)));
+        match parsed {
+            Some((t, Some(net))) => {
+                text.push(t.to_string());
+                nets.push(net);
+            }
+            _ => {
+                return Err(format!(
+                    "trustedProxies[{i}]: {item} is not an IP address or a CIDR range (such as 192.0.2.10, 10.0.0.0/8 or fd00::/8)"
+                ))
+            }
+        }
+    }
+    Ok((text, nets))
+}
+
 /// Checks one given field; Err is the message naming it.
 fn check(name: &str, v: &Value) -> Result<(), String> {
+    match name {
+        "trustedProxies" => return proxies(v).map(|_| ()),
+        "clientAddressHeader" => {
+            return match v.as_str().and_then(ForwardHeader::parse) {
+                Some(_) => Ok(()),
+                None => Err(format!(
+                    "clientAddressHeader must be one of {}",
+                    ForwardHeader::NAMES.join(", ")
+                )),
+            }
+        }
+        _ => {}
+    }
     if let Some((_, max)) = NUMBERS.iter().find(|(n, _)| *n == name) {
         return match v.as_i64() {
             Some(n) if (0..=*max).contains(&n) => Ok(()),
@@ -106,6 +181,7 @@ fn check(name: &str, v: &Value) -> Result<(), String> {
         .iter()
         .map(|(n, _)| *n)
         .chain(FLAGS.iter().copied())
+        .chain(OTHERS.iter().copied())
         .collect();
     Err(format!(
         "unknown setting '{name}' (one of {})",
@@ -150,7 +226,7 @@ impl Runtime {
         };
         if given.is_empty() {
             return Err(Error::invalid(
-                "give at least one setting: webhookLogMaxAgeDays, webhookLogMaxMegabytes, rateLimitPerMinute, rateLimitBurst, allowPrivateOutboundUrls",
+                "give at least one setting: webhookLogMaxAgeDays, webhookLogMaxMegabytes, rateLimitPerMinute, rateLimitBurst, allowPrivateOutboundUrls, trustedProxies, clientAddressHeader",
             ));
         }
         let mut next = self.security();
@@ -187,6 +263,8 @@ mod tests {
     #[test]
     fn stored_rows_override_defaults_and_bad_rows_keep_them() {
         let s = Settings::from_rows(&[
+            ("trustedProxies".into(), r#"[" 10.0.0.0/8 ", "::1"]"#.into()),
+            ("clientAddressHeader".into(), r#""forwarded""#.into()),
             ("webhookLogMaxAgeDays".into(), "1".into()),
             ("rateLimitBurst".into(), "\"many\"".into()),
             ("allowPrivateOutboundUrls".into(), "true".into()),
@@ -195,6 +273,9 @@ mod tests {
         assert_eq!(s.webhook_log_max_age_days, 1);
         assert_eq!(s.rate_limit_burst, 100);
         assert!(s.allow_private_outbound_urls);
+        assert_eq!(&*s.trusted_proxies_text, ["10.0.0.0/8", "::1"]);
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert_eq!(s.to_json()["clientAddressHeader"], "Forwarded");
     }
 
     #[test]
@@ -209,5 +290,15 @@ mod tests {
             .unwrap_err()
             .contains("unknown setting 'nope'"));
         assert!(check("webhookLogMaxMegabytes", &json!(0)).is_ok());
+        let e = check("trustedProxies", &json!(["10.0.0.0/8", "proxy.local"])).unwrap_err();
+        assert!(e.starts_with("trustedProxies[1]: \"proxy.local\""), "{e}");
+        assert!(check("trustedProxies", &json!("10.0.0.1"))
+            .unwrap_err()
+            .contains("must be a list"));
+        assert!(check("trustedProxies", &json!([])).is_ok());
+        assert!(check("clientAddressHeader", &json!("forwarded")).is_ok());
+        assert!(check("clientAddressHeader", &json!("X-Real-IP"))
+            .unwrap_err()
+            .contains("X-Forwarded-For, Forwarded"));
     }
 }
