@@ -690,3 +690,36 @@ fn promise_jobs_run_within_the_run_and_an_endless_chain_stops_at_the_time_limit(
     assert_eq!(e.kind, ScriptErrorKind::Limit, "{e:?}");
     assert_eq!(eval("2 * 21", json!({})).unwrap().value, json!(42));
 }
+
+/// What a webhook's or a job's "Execute JavaScript expression" (execution type 2) needs from
+/// the engine: the code compiled by the detection rule, `request` (or `job`) bound, run without
+/// doCmd; rhai code keeps working through the same call.
+#[test]
+fn execution_code_is_detected_and_runs_with_its_binding() {
+    let request = json!({"body": {"event": "charge.success", "data": {"reference": "REF123456", "amount": 50000}}});
+    let m: Map<String, Value> = json!({ "request": request }).as_object().unwrap().clone();
+    let input = ScriptInput {
+        lookup: &|n| m.get(n).cloned(),
+        all: &|| m.clone(),
+        form_data: None,
+        current_user: None,
+        now: now(),
+    };
+    let js = ScriptHost::single_as(
+        "var d = request.body.data;\nreturn { reference: d.reference, naira: d.amount / 100, at: new Date() };",
+        &Language::Detect,
+    )
+    .unwrap();
+    assert_eq!(js.language(0), Some(ScriptLanguage::JavaScript));
+    assert_eq!(
+        js.run(0, &input).unwrap().value,
+        json!({"reference": "REF123456", "naira": 500, "at": "2026-01-01T09:30:00.000Z"})
+    );
+    let rhai = ScriptHost::single_as("request.body.data.amount / 100", &Language::Detect).unwrap();
+    assert_eq!(rhai.language(0), Some(ScriptLanguage::Rhai));
+    assert_eq!(rhai.run(0, &input).unwrap().value, json!(500));
+    let e = ScriptHost::single_as("var x = ;", &Language::Detect)
+        .err()
+        .unwrap();
+    assert_eq!((e.kind, e.line), (ScriptErrorKind::Compile, Some(1)));
+}
