@@ -224,6 +224,10 @@ impl Runtime {
             tx.remove_team_member(team, user).map_err(missing)?
         };
         tx.commit()?;
+        if changed {
+            // Open change feeds forget whose instances they showed (`changes`).
+            self.access_changed();
+        }
         let message = match (add, changed) {
             (true, true) => "User added to team",
             (true, false) => "User was already in the team",

@@ -115,13 +115,14 @@ async fn events(
     use axum::response::sse::{Event, KeepAlive, Sse};
     use tokio::sync::broadcast::error::RecvError;
     let who = match caller(&state, Shape::Execute, &headers).await {
-        Ok(who) => Arc::new(who),
+        Ok(who) => who,
         Err(refused) => return refused,
     };
     let changes = state.runtime.subscribe_changes();
-    let start = (changes, stop, state, who);
+    let filter = crate::changes::FeedFilter::new(state.runtime.clone(), &who);
+    let start = (changes, stop, filter);
     let stream =
-        futures_util::stream::unfold(start, |(mut changes, mut stop, state, who)| async move {
+        futures_util::stream::unfold(start, |(mut changes, mut stop, mut filter)| async move {
             let event = loop {
                 let next = match stop.as_mut() {
                     Some(stop) => tokio::select! {
@@ -134,8 +135,8 @@ async fn events(
                 break match next {
                     Ok(change) => {
                         // A caller sees the changes of the instances they may read, no others
-                        // (an administrator sees all without a look at the store).
-                        if !who.admin && !may_read(&state, &who, &change.instance_guid).await {
+                        // (an administrator sees all; others mostly decided in memory).
+                        if !filter.admits(&change).await {
                             continue;
                         }
                         Event::default()
@@ -150,20 +151,12 @@ async fn events(
             };
             Some((
                 Ok::<_, std::convert::Infallible>(event),
-                (changes, stop, state, who),
+                (changes, stop, filter),
             ))
         });
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
         .into_response()
-}
-
-/// Whether the caller may read the instance, asked off the async workers (a store read).
-async fn may_read(state: &Arc<AppState>, who: &Arc<Caller>, guid: &str) -> bool {
-    let (state, who, guid) = (state.clone(), who.clone(), guid.to_string());
-    tokio::task::spawn_blocking(move || state.runtime.may_read_instance(&who, &guid))
-        .await
-        .unwrap_or(false)
 }
 
 /// The Content-Security-Policy of the web UI's page.

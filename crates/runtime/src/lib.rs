@@ -218,7 +218,7 @@ pub struct Runtime {
     /// The HTTP client of the delivery sender (built on first use).
     http_client: std::sync::OnceLock<ureq::Agent>,
     /// The change feed: one `InstanceChange` per committed step (see `changes`).
-    changes: tokio::sync::broadcast::Sender<InstanceChange>,
+    changes: changes::Feed,
     /// The states this runtime committed last, parsed (see `hot`).
     hot: Mutex<hot::Hot>,
     /// Every user sees every instance (a simulation: one author, only task rules apply); see
@@ -305,6 +305,11 @@ struct Indexed {
     status: Option<&'static str>,
 }
 
+/// Whether a wait is a form task (one row of the task inbox).
+fn in_inbox(w: &baton_engine::Waiting) -> bool {
+    w.task_type == "userTask" || (w.task_type == "receiveTask" && w.form_key.is_some())
+}
+
 impl Indexed {
     fn of(engine: &Engine, inst: &Instance, guid: &str, now: &str) -> Indexed {
         let subs = engine
@@ -320,9 +325,7 @@ impl Indexed {
         let tasks = engine
             .waiting(inst)
             .into_iter()
-            .filter(|w| {
-                w.task_type == "userTask" || (w.task_type == "receiveTask" && w.form_key.is_some())
-            })
+            .filter(in_inbox)
             .map(|w| UserTaskRow {
                 instance_guid: guid.into(),
                 task_id: w.task_id,
@@ -794,7 +797,7 @@ impl Runtime {
         // Live views hear of it (nothing is built when nobody listens).
         if self.changes_watched() {
             let g = guid.clone();
-            self.publish_change(g, &feed_engine, definition_id, inst.status.as_str(), now);
+            self.publish_step(g, &feed_engine, &inst, definition_id, now);
         }
         if let Some(due) = timer {
             self.wake.offer(&due);
