@@ -1,7 +1,7 @@
 //! Rate limits on the doors without a token (`/webhook/...`, `/hooks/{token}`): a token bucket
 //! per client address, `rateLimitBurst` deep, refilled at `rateLimitPerMinute` (settings). The
-//! address is the socket's (never X-Forwarded-For); IPv6 addresses share one bucket per /64,
-//! since one host usually holds a whole /64. A refused request is answered 429 with
+//! address is the socket's, or the one a proxy the administrator trusts reports (`proxy`);
+//! IPv6 addresses share one bucket per /64, since one host usually holds a whole /64. A refused request is answered 429 with
 //! Retry-After before its body is read, and is not recorded in the request log (a flood would
 //! otherwise write the log it is refused from). It is counted instead, in memory: a total and
 //! a count per address (the bucket's: an IPv6 /64), with when it was first and last refused,
