@@ -20,6 +20,7 @@ pub mod commands;
 pub use access::{ActAsError, Bootstrap, FIRST_ADMIN};
 pub use commands::FieldError;
 mod changes;
+mod checkpoint;
 pub use changes::InstanceChange;
 mod correlation;
 pub mod engine_limits;
@@ -41,6 +42,7 @@ mod lanes;
 pub use lanes::COMMAND_LANES;
 mod jobs;
 mod queued;
+mod readers;
 pub use queued::DEFAULT_DEPTH as DEFAULT_COMMAND_DEPTH;
 mod schedule;
 pub mod simulate;
@@ -170,9 +172,12 @@ const MAX_ATTEMPTS: usize = 16;
 pub struct Runtime {
     /// The connection every write goes through (group commit, `batch`).
     store: Mutex<Store>,
-    /// A second connection for reads: in WAL mode it reads the last commit while a write is
-    /// under way, so commands prepare their steps while another batch is being synced.
-    reader: Mutex<Store>,
+    /// The connections for reads (a small pool, `readers`): in WAL mode they read the last
+    /// commit while a write is under way, so commands prepare their steps while another batch
+    /// is being synced.
+    readers: readers::Readers,
+    /// WAL checkpoints off the committing thread (`checkpoint`); None in memory.
+    checkpoints: Option<checkpoint::Checkpointer>,
     /// Write jobs waiting for the next group commit, and who runs it (see `batch`).
     commits: batch::Commits,
     /// Test hook: step commits to fail on purpose (see `fail_next_step_commits`).
@@ -426,9 +431,16 @@ impl Runtime {
         durability: Durability,
         clock: Arc<dyn Clock>,
     ) -> Result<Runtime, StoreError> {
+        let (more, own) = (path.to_path_buf(), path.to_path_buf());
         Runtime::on(
             Store::open(path, durability)?,
-            Store::open(path, durability)?,
+            readers::Readers::new(
+                Store::open(path, durability)?,
+                Box::new(move || Store::open(&more, durability)),
+            ),
+            Some(checkpoint::Checkpointer::start(move || {
+                Store::open(&own, durability)
+            })),
             clock,
         )
     }
@@ -437,9 +449,14 @@ impl Runtime {
     /// `baton simulate`, `baton test` and `baton bench` run on, with a `VirtualClock`.
     pub fn open_in_memory(clock: Arc<dyn Clock>) -> Result<Runtime, StoreError> {
         let name = simulate::memory_name();
+        let more = name.clone();
         let rt = Runtime::on(
             Store::open_memory(&name)?,
-            Store::open_memory(&name)?,
+            readers::Readers::new(
+                Store::open_memory(&name)?,
+                Box::new(move || Store::open_memory(&more)),
+            ),
+            None,
             clock,
         )?;
         rt.deliver_outbox_safely();
@@ -448,10 +465,16 @@ impl Runtime {
 
     /// A runtime on a write and a read connection to one database; runs left `Running` by a
     /// process that stopped are marked Interrupted (before any scheduler claims new ones).
-    fn on(store: Store, reader: Store, clock: Arc<dyn Clock>) -> Result<Runtime, StoreError> {
+    fn on(
+        store: Store,
+        readers: readers::Readers,
+        checkpoints: Option<checkpoint::Checkpointer>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Runtime, StoreError> {
         let rt = Runtime {
             store: Mutex::new(store),
-            reader: Mutex::new(reader),
+            readers,
+            checkpoints,
             commits: batch::Commits::default(),
             step_faults: Arc::default(),
             buffered: buffered::Live::default(),
@@ -570,11 +593,10 @@ impl Runtime {
         format!("{:.6}", self.clock.now())
     }
 
-    /// The read connection: sees what is committed, never a write under way.
-    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        // A poisoned lock only means another command panicked mid-way; SQLite rolled its
-        // transaction back, so the data is consistent and the store can be used again.
-        self.reader.lock().unwrap_or_else(|p| p.into_inner())
+    /// A read connection: sees what is committed, never a write under way. Hold it only for
+    /// the reads at hand (other commands share the pool).
+    fn store(&self) -> readers::Reader<'_> {
+        self.readers.get()
     }
 
     /// The write connection (hold it only for a transaction).
