@@ -548,12 +548,14 @@ fn a_flood_of_bad_webhook_requests_is_refused_and_queries_are_answered() {
 
 // ----- timers ------------------------------------------------------------------------------------
 
-/// The UTC time `secs` from now, as a timeDate.
+/// A whole second about `secs` from now, as a timeDate, and the same moment on this clock.
 fn in_seconds(secs: i64) -> (String, Instant) {
-    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(secs);
+    let now = jiff::Timestamp::now();
+    let at = jiff::Timestamp::from_second(now.as_second() + secs).unwrap();
+    let wait = (at - now).total(jiff::Unit::Millisecond).unwrap().max(0.0);
     (
         at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        Instant::now() + Duration::from_secs(secs as u64),
+        Instant::now() + Duration::from_millis(wait as u64),
     )
 }
 
