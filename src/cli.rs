@@ -189,6 +189,19 @@ pub fn simulate(
             return 2;
         }
     };
+    if !compact {
+        // Which language each script was read as, on stderr: stdout stays the JSON report.
+        let files: Vec<(&str, &str)> = p
+            .texts
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        if let Ok(dep) = baton_engine::parse(&files) {
+            for r in baton_engine::script::languages_of(&dep) {
+                eprintln!("{}", baton_engine::script::language_note(&r));
+            }
+        }
+    }
     let sc = &p.scenario;
     let started = simulation(&p.texts, sc, process, &p.limits)
         .and_then(|sim| sim.start(p.variables.clone()).map(|guid| (sim, guid)));
@@ -248,6 +261,12 @@ pub fn lint(model: &Path, compact: bool, limits: Option<&Path>) -> u8 {
     } else {
         for p in problems {
             println!("{}", problem_line(&name, p));
+        }
+        // Which language each script was read as (rhai or JavaScript, docs/scripting.md).
+        if let Ok(dep) = baton_engine::parse(&[(name.as_str(), text.as_str())]) {
+            for r in baton_engine::script::languages_of(&dep) {
+                println!("{}", baton_engine::script::language_note(&r));
+            }
         }
         let errors = problems
             .iter()

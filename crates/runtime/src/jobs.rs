@@ -19,6 +19,7 @@ use crate::commands::{self as c, input, output};
 use crate::schedule::{due_text, parse_due};
 use crate::{object, opt_text, text, Answer, Caller, Error, Runtime};
 use baton_engine::cron::Cron;
+use baton_engine::model::Language;
 use baton_engine::script::{ScriptHost, ScriptInput};
 use baton_store::{JobRow, NewJob, TimerRow};
 use jiff::Timestamp;
@@ -173,7 +174,8 @@ impl Runtime {
             }
             2 => {
                 let code = text(data, "executionCode")?;
-                if let Err(e) = ScriptHost::single(code) {
+                // rhai or JavaScript, by the rule of docs/scripting.md.
+                if let Err(e) = ScriptHost::single_as(code, &Language::Detect) {
                     let at = match (e.line, e.column) {
                         (Some(l), Some(c)) => format!("line {l}, column {c}: "),
                         _ => String::new(),
@@ -713,7 +715,8 @@ impl Runtime {
         Ok(json!({"steps": steps, "result": previous}))
     }
 
-    /// Execution type 2 (jobs and webhooks): runs rhai `code` with `name` bound to `value` and
+    /// Execution type 2 (jobs and webhooks): runs `code` (rhai or JavaScript, by the rule of
+    /// docs/scripting.md) with `name` bound to `value` and
     /// `now()` on the runtime's clock; answers its value and the variables it wrote.
     pub(crate) fn run_code(&self, code: &str, name: &str, value: Value) -> Result<Value, Error> {
         // The script limits an administrator set (engine_limits), as in every engine.
@@ -724,7 +727,11 @@ impl Runtime {
             id: 0,
             span: Default::default(),
         };
-        if let Some((_, e)) = host.compile_all(&[source]).into_iter().next() {
+        if let Some((_, e)) = host
+            .compile_with_languages(&[source], &[Language::Detect])
+            .into_iter()
+            .next()
+        {
             return Err(Error::rejected(e.message));
         }
         let mut vars = Map::new();
