@@ -527,8 +527,14 @@ fn timers_bench_fires_every_timer_due_at_once_and_leaves_the_future_ones() {
     assert!(v["idleWakeups"].is_u64(), "{v}");
     // The file agrees: 200 instances ended, 20 still wait on their timers.
     let s = baton_store::Store::open(&db, baton_store::Durability::Full).unwrap();
-    assert_eq!(s.instances(Some("COMPLETED"), None, None, 1, 1).unwrap().1, 200);
-    assert_eq!(s.instances(Some("WAITING"), None, None, 1, 1).unwrap().1, 20);
+    assert_eq!(
+        s.instances(Some("COMPLETED"), None, None, 1, 1).unwrap().1,
+        200
+    );
+    assert_eq!(
+        s.instances(Some("WAITING"), None, None, 1, 1).unwrap().1,
+        20
+    );
     assert_eq!(s.timer_count().unwrap(), 20);
 
     // The file now exists: a second run refuses it rather than count old instances.

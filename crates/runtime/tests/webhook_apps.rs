@@ -451,14 +451,20 @@ async fn an_application_acting_as_a_user_cancels_only_what_that_user_may_cancel(
     // he may see it, but he neither started it nor shares a team with carol. It goes on waiting.
     let carol_url = s.new_app(Some("carol")).await;
     let r = s
-        .hook(&carol_url, "createRequest", json!({"processName": "Review"}))
+        .hook(
+            &carol_url,
+            "createRequest",
+            json!({"processName": "Review"}),
+        )
         .await;
     let (guid, n) = (
         r["instanceGuid"].as_str().unwrap().to_string(),
         r["number"].as_i64().unwrap(),
     );
     let bob_url = s.new_app(Some("bob")).await;
-    let r = s.hook(&bob_url, "cancelRequest", json!({"number": n})).await;
+    let r = s
+        .hook(&bob_url, "cancelRequest", json!({"number": n}))
+        .await;
     assert!(error(&r).contains("but not cancel it"), "{r}");
     assert_eq!(r["errors"][0]["code"], "FORBIDDEN");
     assert_eq!(s.instance(&guid).await["status"], "WAITING");

@@ -114,12 +114,7 @@ impl Door {
 /// A response's status and its body as JSON (Null when it is not JSON).
 pub async fn answer(resp: axum::response::Response) -> (StatusCode, Value) {
     let status = resp.status();
-    let bytes = resp
-        .into_body()
-        .collect()
-        .await
-        .expect("a body")
-        .to_bytes();
+    let bytes = resp.into_body().collect().await.expect("a body").to_bytes();
     (
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
