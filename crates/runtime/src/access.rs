@@ -427,3 +427,159 @@ impl Runtime {
         }
     }
 }
+
+// ----- task forms (GetTaskFormQuery, seed 002) ---------------------------------------------------
+
+/// The one command a caller without a token may send to the command doors: loading a public
+/// form (seed 002's "Auth: Optional"), while `publicForms` is on.
+pub const PUBLIC_FORM_COMMAND: &str = "GetTaskFormQuery";
+
+/// The `settings` row (and the field of Get/SetFormSettings) that turns public forms on or off.
+const PUBLIC_FORMS: &str = "publicForms";
+
+/// Whether the caller came without a token (a public form's reader, or a scenario step without
+/// a user).
+fn is_anonymous(caller: &Caller) -> bool {
+    caller.user.is_none() && !caller.admin
+}
+
+/// A ResponsibleUser / ResponsibleTeam as the engine reads it: blank is none.
+fn named(list: Option<&str>) -> Option<&str> {
+    list.filter(|s| !s.trim().is_empty())
+}
+
+impl Runtime {
+    /// Whether a form whose task has no ResponsibleUser / ResponsibleTeam loads without a
+    /// token: the `publicForms` setting (on unless an administrator turned it off). Read from
+    /// the `settings` table each time: only callers without a token ask.
+    pub fn public_forms(&self) -> Result<bool, Error> {
+        let rows = self.store().settings()?;
+        Ok(rows
+            .iter()
+            .find(|(name, _)| name == PUBLIC_FORMS)
+            .and_then(|(_, v)| serde_json::from_str::<bool>(v).ok())
+            .unwrap_or(true))
+    }
+
+    /// GetFormSettingsQuery (administrators): `{publicForms}`.
+    pub(crate) fn get_form_settings(&self) -> Answer {
+        Ok(("OK".into(), json!({ PUBLIC_FORMS: self.public_forms()? })))
+    }
+
+    /// SetFormSettingsCommand (administrators): `publicForms` true or false; answers the
+    /// settings as they now are.
+    pub(crate) fn set_form_settings(&self, data: &Value) -> Answer {
+        let on =
+            match data.get(PUBLIC_FORMS) {
+                Some(Value::Bool(b)) => *b,
+                _ => return Err(Error::field(
+                    PUBLIC_FORMS,
+                    "publicForms must be true (forms without ResponsibleUser / ResponsibleTeam \
+                     load without a token) or false (every form needs a token)"
+                        .into(),
+                )),
+            };
+        self.write(move |tx| Ok(tx.set_setting(PUBLIC_FORMS, &on.to_string())?))?;
+        Ok(("Form settings saved".into(), json!({ PUBLIC_FORMS: on })))
+    }
+
+    /// The answer for a form a caller without a token may not load: the same words whether the
+    /// instance does not exist or its form is not public, so that a guid tells nothing.
+    pub(crate) fn no_public_form(&self, guid: &str) -> Error {
+        Error::no_such(
+            "instanceGuid",
+            format!(
+                "no process instance '{guid}' with a public form (a form with a ResponsibleUser \
+                 or ResponsibleTeam needs a bearer token)"
+            ),
+        )
+    }
+
+    /// Where GetTaskFormQuery looks without a token: by `instanceGuid` only (a correlation id
+    /// such as PAYMENT-12345 can be guessed; a guid cannot), and only while public forms are on.
+    pub(crate) fn check_anonymous_form(
+        &self,
+        caller: &Caller,
+        by_correlation: bool,
+    ) -> Result<(), Error> {
+        if !is_anonymous(caller) {
+            return Ok(());
+        }
+        if !self.public_forms()? {
+            return Err(Error::new(
+                crate::Code::Unauthorized,
+                "public forms are turned off on this server (publicForms): send a bearer token",
+            ));
+        }
+        if by_correlation {
+            return Err(Error::new(
+                crate::Code::Unauthorized,
+                "without a bearer token a form is loaded by its instanceGuid only; \
+                 send a token to load it by correlationId",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the caller may load the form of a waiting task: an administrator always, anyone
+    /// for a task with neither ResponsibleUser nor ResponsibleTeam, otherwise a listed user or a
+    /// member of a listed team (the rule submitting it is held to).
+    pub(crate) fn may_load_form(
+        caller: &Caller,
+        responsible_user: Option<&str>,
+        responsible_team: Option<&str>,
+    ) -> bool {
+        if caller.admin {
+            return true;
+        }
+        let teams = caller
+            .user
+            .as_ref()
+            .map(|u| u.teams.as_slice())
+            .unwrap_or_default();
+        baton_store::may_work(
+            caller.user.as_ref().map(|u| u.name.as_str()),
+            teams,
+            named(responsible_user),
+            named(responsible_team),
+        )
+    }
+
+    /// The refusal of a form the caller may not load although they may read its instance.
+    pub(crate) fn form_refused(
+        &self,
+        caller: &Caller,
+        guid: &str,
+        task_id: &str,
+        responsible_user: Option<&str>,
+        responsible_team: Option<&str>,
+    ) -> Error {
+        if is_anonymous(caller) {
+            return self.no_public_form(guid);
+        }
+        let mut rule = Vec::new();
+        if let Some(u) = named(responsible_user) {
+            rule.push(format!("user '{u}'"));
+        }
+        if let Some(t) = named(responsible_team) {
+            rule.push(format!("members of team {t}"));
+        }
+        Error::forbidden(format!(
+            "user '{}' may not load the form of task '{task_id}' of instance {guid}: it is \
+             assigned to {}",
+            caller.name(),
+            rule.join(" or ")
+        ))
+    }
+}
+
+/// A failed GetTaskFormQuery still answers `data`, with a `status` other than `SUCCESS` (the
+/// failure's code: `NOT_FOUND`, `FORBIDDEN`, `UNAUTHORIZED`, `REJECTED`, `INVALID`, `INTERNAL`)
+/// and the `message`, because seed 002's frontend reads `result.data.status` before anything
+/// else. The envelope (`isSuccessful: false`, `code`, `errors`) is as for any failure.
+pub(crate) fn form_failure(e: Error) -> Error {
+    let mut e = e.public();
+    let message = e.line();
+    e.data = Box::new(json!({"status": e.code.as_str(), "message": message}));
+    e
+}

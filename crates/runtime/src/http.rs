@@ -420,6 +420,70 @@ async fn caller(
 /// An administrator's request to run a command as another user (the task inbox's "act as").
 pub const ACT_AS: &str = "x-baton-act-as";
 
+/// The caller of a command door: `Some` for a live bearer token (`caller`), `None` for a
+/// request with neither an `Authorization` nor an act-as header, which may only load a public
+/// form (`public_form`, seed 002's "Auth: Optional"). A wrong token is a 401 as always.
+async fn caller_or_nobody(
+    state: &Arc<AppState>,
+    door: Shape,
+    headers: &HeaderMap,
+) -> Result<Option<Caller>, Response> {
+    if headers.get(axum::http::header::AUTHORIZATION).is_none() && headers.get(ACT_AS).is_none() {
+        return Ok(None);
+    }
+    caller(state, door, headers).await.map(Some)
+}
+
+/// The most a request without a token may send (a form's load is a few dozen bytes).
+pub const MAX_BODY_BYTES_WITHOUT_TOKEN: usize = 16 * 1024;
+
+/// Reads a command's body: up to the limit with a token; without one, up to
+/// [`MAX_BODY_BYTES_WITHOUT_TOKEN`], and whatever fails is the 401 (the caller learns nothing).
+async fn read_command_body(
+    door: Shape,
+    who: &Option<Caller>,
+    body: Body,
+) -> Result<Bytes, Box<Response>> {
+    match who {
+        Some(_) => read_body(door, body).await,
+        None => axum::body::to_bytes(body, MAX_BODY_BYTES_WITHOUT_TOKEN)
+            .await
+            .map_err(|_| Box::new(unauthorized(door))),
+    }
+}
+
+/// Who runs `cmd`: the token's caller; without a token, nobody (`Caller::anonymous`) for a
+/// form's load, rate-limited per address like the other doors without a token (the runtime
+/// then says whether the form is public); any other command without a token is the 401 it
+/// always was.
+fn public_form(
+    state: &Arc<AppState>,
+    door: Shape,
+    who: Option<Caller>,
+    cmd: &str,
+    parts: &axum::http::request::Parts,
+) -> Result<Caller, Response> {
+    if let Some(who) = who {
+        return Ok(who);
+    }
+    if cmd != crate::access::PUBLIC_FORM_COMMAND {
+        return Err(unauthorized(door));
+    }
+    let remote = state.runtime.client_ip(remote_ip(parts), &parts.headers);
+    if let Err(wait) = state.runtime.admit_unauthenticated(remote) {
+        // `data.status` too: seed 002's frontend reads it first.
+        let message = too_many(wait);
+        let data = json!({"status": Code::RateLimited, "message": message});
+        let body = match door {
+            Shape::Execute => json!({"isSuccessful": false, "message": message,
+                "code": Code::RateLimited, "data": data, "errors": []}),
+            Shape::Bpm => json!({"success": false, "data": data, "message": message, "errors": []}),
+        };
+        return Err(limited(wait, body));
+    }
+    Ok(Caller::anonymous())
+}
+
 /// Runs the command off the async workers (commands through the command lane, see `lanes`).
 async fn run(
     state: Arc<AppState>,
@@ -435,25 +499,34 @@ async fn run(
         .map_err(|e| internal(door, e))
 }
 
-async fn execute(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+async fn execute(State(state): State<Arc<AppState>>, req: axum::extract::Request) -> Response {
     let door = Shape::Execute;
-    let who = match caller(&state, door, &headers).await {
+    let (parts, body) = req.into_parts();
+    let who = match caller_or_nobody(&state, door, &parts.headers).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let body = match read_body(door, body).await {
+    let body = match read_command_body(door, &who, body).await {
         Ok(b) => b,
         Err(r) => return *r,
     };
     let body = match parse_body(door, &body) {
         Ok(b) => b,
+        Err(_) if who.is_none() => return unauthorized(door),
         Err(r) => return *r,
     };
     let Some(cmd) = body.get("cmd").and_then(Value::as_str) else {
+        if who.is_none() {
+            return unauthorized(door);
+        }
         return bad_request(
             door,
             "the body needs \"cmd\" (the command name) and \"data\"".into(),
         );
+    };
+    let who = match public_form(&state, door, who, cmd, &parts) {
+        Ok(c) => c,
+        Err(r) => return r,
     };
     let data = body.get("data").cloned().unwrap_or(json!({}));
     match run(state, door, who, cmd.to_string(), data).await {
@@ -462,22 +535,31 @@ async fn execute(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     }
 }
 
-async fn bpm_cmd(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+async fn bpm_cmd(State(state): State<Arc<AppState>>, req: axum::extract::Request) -> Response {
     let door = Shape::Bpm;
-    let who = match caller(&state, door, &headers).await {
+    let (parts, body) = req.into_parts();
+    let who = match caller_or_nobody(&state, door, &parts.headers).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let body = match read_body(door, body).await {
+    let body = match read_command_body(door, &who, body).await {
         Ok(b) => b,
         Err(r) => return *r,
     };
     let mut body = match parse_body(door, &body) {
         Ok(b) => b,
+        Err(_) if who.is_none() => return unauthorized(door),
         Err(r) => return *r,
     };
     let Some(Value::String(cmd)) = body.remove("$type") else {
+        if who.is_none() {
+            return unauthorized(door);
+        }
         return bad_request(door, "the body needs \"$type\" (the command name)".into());
+    };
+    let who = match public_form(&state, door, who, &cmd, &parts) {
+        Ok(c) => c,
+        Err(r) => return r,
     };
     match run(state, door, who, cmd, Value::Object(body)).await {
         Ok(reply) => {

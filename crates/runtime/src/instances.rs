@@ -533,13 +533,33 @@ impl Runtime {
     }
 
     /// GetTaskFormQuery (seed 002): the form of the waiting userTask or form-mode receiveTask,
-    /// with the instance's variables, for a caller who may read the instance.
+    /// with the instance's variables, for a caller who may read the instance and work on the
+    /// task (its ResponsibleUser / ResponsibleTeam, as for submitting it). "Auth: Optional": a
+    /// caller without a token loads, by instanceGuid, a form whose task has neither, while
+    /// `publicForms` is on (docs/security.md "Public forms"). A failure still answers `data`
+    /// with a `status` (`access::form_failure`).
     pub(crate) fn task_form(&self, data: &Value, caller: &Caller) -> Answer {
+        self.load_task_form(data, caller)
+            .map_err(crate::access::form_failure)
+    }
+
+    fn load_task_form(&self, data: &Value, caller: &Caller) -> Answer {
         let data: c::GetTaskFormInput = input(data)?;
+        let anonymous = caller.user.is_none() && !caller.admin;
+        self.check_anonymous_form(
+            caller,
+            data.instance_guid.is_none() && data.correlation_id.is_some(),
+        )?;
         let row = match (
             data.instance_guid.as_deref(),
             data.correlation_id.as_deref(),
         ) {
+            (Some(g), _) if anonymous => {
+                self.readable_row(caller, g).map_err(|e| match e.code {
+                    crate::Code::NotFound => self.no_public_form(g),
+                    _ => e,
+                })?
+            }
             (Some(g), _) => self.readable_row(caller, g)?,
             (None, Some(c)) => {
                 let missing = || {
@@ -571,19 +591,41 @@ impl Runtime {
         let (engine, inst): (Arc<Engine>, Instance) = self.load(&row)?;
         let task_id = data.task_id.as_deref();
         let waiting = engine.waiting(&inst);
-        let task = waiting
+        let forms: Vec<_> = waiting
             .iter()
             .filter(|w| {
                 w.task_type == "userTask" || (w.task_type == "receiveTask" && w.form_key.is_some())
             })
-            .find(|w| task_id.is_none_or(|t| t == w.task_id))
-            .ok_or_else(|| {
-                Error::rejected(format!(
+            .filter(|w| task_id.is_none_or(|t| t == w.task_id))
+            .collect();
+        let allowed = |w: &baton_engine::Waiting| {
+            Self::may_load_form(
+                caller,
+                w.responsible_user.as_deref(),
+                w.responsible_team.as_deref(),
+            )
+        };
+        // Without a taskId, the first form this caller may work on (parallel tasks may be for
+        // different people); the first of all only to say why it is refused.
+        let task = match (forms.iter().copied().find(|w| allowed(w)), forms.first()) {
+            (Some(t), _) => t,
+            (None, Some(t)) => {
+                return Err(self.form_refused(
+                    caller,
+                    &row.instance_guid,
+                    &t.task_id,
+                    t.responsible_user.as_deref(),
+                    t.responsible_team.as_deref(),
+                ))
+            }
+            (None, None) => {
+                return Err(Error::rejected(format!(
                     "instance {} has no waiting form task{}",
                     row.instance_guid,
                     task_id.map(|t| format!(" '{t}'")).unwrap_or_default()
-                ))
-            })?;
+                )))
+            }
+        };
         let def = self.store().definition(row.process_definition_id, false)?;
         let form_json = task
             .form_key

@@ -115,10 +115,12 @@ impl Caller {
         }
     }
     fn name(&self) -> &str {
-        self.user
-            .as_ref()
-            .map(|u| u.name.as_str())
-            .unwrap_or("owner")
+        match (&self.user, self.admin) {
+            (Some(u), _) => u.name.as_str(),
+            (None, true) => "owner",
+            // No token: a public form's reader (or a scenario step without a user).
+            (None, false) => "anonymous",
+        }
     }
 }
 
@@ -161,6 +163,9 @@ const ADMIN_ONLY: &[&str] = &[
     // The limits every engine runs under (docs/limits.md).
     "GetEngineLimitsQuery",
     "SetEngineLimitsCommand",
+    // Whether forms without ResponsibleUser / ResponsibleTeam load without a token (access.rs).
+    "GetFormSettingsQuery",
+    "SetFormSettingsCommand",
 ];
 
 /// The answer when a command kept losing the race for its instance.
@@ -901,6 +906,8 @@ fn handler(cmd: &str) -> Option<Handler> {
         "SetSecuritySettingsCommand" => |rt, data, caller| rt.set_security_settings(data),
         "GetEngineLimitsQuery" => |rt, data, caller| rt.get_engine_limits(),
         "SetEngineLimitsCommand" => |rt, data, caller| rt.set_engine_limits(data),
+        "GetFormSettingsQuery" => |rt, data, caller| rt.get_form_settings(),
+        "SetFormSettingsCommand" => |rt, data, caller| rt.set_form_settings(data),
         _ => return None,
     };
     Some(handler)

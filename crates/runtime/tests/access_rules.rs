@@ -165,6 +165,16 @@ fn an_instance_is_read_by_its_starter_their_team_the_task_workers_and_administra
         assert_eq!(d["variables"]["ssn"], "123-45-6789", "{who}");
         let h = c.ok(caller, "GetInstanceHistoryQuery", by_id.clone());
         assert!(!h.as_array().unwrap().is_empty(), "{who}");
+        // The form itself is for team BLUE (seed 002: ResponsibleTeam holds when loading too):
+        // alice and ann read the instance but may not load its form.
+        if who == "alice" || who == "ann" {
+            for data in [by_id.clone(), json!({"correlationId": "REV-1"})] {
+                let r = c.exec(caller, "GetTaskFormQuery", data);
+                assert_forbidden(&r);
+                assert_eq!(r.data["status"], "FORBIDDEN", "{who}");
+            }
+            continue;
+        }
         let f = c.ok(caller, "GetTaskFormQuery", by_id.clone());
         assert_eq!(f["context"]["ssn"], "123-45-6789", "{who}");
         let f = c.ok(
@@ -457,7 +467,7 @@ fn registry_rows_carry_a_snapshot_not_the_engine_state() {
     let state: Value = serde_json::from_str(state).unwrap();
     assert_eq!(
         state,
-        json!({"status": "WAITING", "variables": {"ref": "P-7", "note": "x"}})
+        json!({"status": "WAITING", "variables": {"ref": "P-7", "note": "x", "InitiatedBy": "carol"}})
     );
     for internal in ["tokens", "scopes", "model", "subs"] {
         assert!(state.get(internal).is_none(), "{internal} in {state}");

@@ -33,6 +33,8 @@ mod cases_doors;
 mod cases_engine_limits;
 #[path = "snapshot_cases/events.rs"]
 mod cases_events;
+#[path = "snapshot_cases/forms.rs"]
+mod cases_forms;
 #[path = "snapshot_cases/instances.rs"]
 mod cases_instances;
 #[path = "snapshot_cases/jobs.rs"]
