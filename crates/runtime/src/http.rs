@@ -462,12 +462,12 @@ fn public_form(
     who: Option<Caller>,
     cmd: &str,
     parts: &axum::http::request::Parts,
-) -> Result<Caller, Response> {
+) -> Result<Caller, Box<Response>> {
     if let Some(who) = who {
         return Ok(who);
     }
     if cmd != crate::access::PUBLIC_FORM_COMMAND {
-        return Err(unauthorized(door));
+        return Err(Box::new(unauthorized(door)));
     }
     let remote = state.runtime.client_ip(remote_ip(parts), &parts.headers);
     if let Err(wait) = state.runtime.admit_unauthenticated(remote) {
@@ -479,7 +479,7 @@ fn public_form(
                 "code": Code::RateLimited, "data": data, "errors": []}),
             Shape::Bpm => json!({"success": false, "data": data, "message": message, "errors": []}),
         };
-        return Err(limited(wait, body));
+        return Err(Box::new(limited(wait, body)));
     }
     Ok(Caller::anonymous())
 }
@@ -526,7 +526,7 @@ async fn execute(State(state): State<Arc<AppState>>, req: axum::extract::Request
     };
     let who = match public_form(&state, door, who, cmd, &parts) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let data = body.get("data").cloned().unwrap_or(json!({}));
     match run(state, door, who, cmd.to_string(), data).await {
@@ -559,7 +559,7 @@ async fn bpm_cmd(State(state): State<Arc<AppState>>, req: axum::extract::Request
     };
     let who = match public_form(&state, door, who, &cmd, &parts) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match run(state, door, who, cmd, Value::Object(body)).await {
         Ok(reply) => {
