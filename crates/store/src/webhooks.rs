@@ -131,6 +131,8 @@ pub struct Pruned {
     pub bytes: i64,
     /// The batch was full: more may be due.
     pub more: bool,
+    /// What the log holds after the pass, in bytes, when `max_bytes` was given (it was summed).
+    pub total_after: Option<i64>,
 }
 
 /// A request to record.
@@ -318,20 +320,33 @@ impl Tx<'_> {
             let rows = stmt.query_map(params![n], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         };
+        let total = match max_bytes {
+            Some(_) => Some(self.webhook_log_total()?),
+            None => None,
+        };
+        let mut excess = match (total, max_bytes) {
+            (Some(total), Some(max)) => total.saturating_sub(max),
+            _ => 0,
+        };
+        if excess <= 0 {
+            // Only age can remove rows: when the oldest row is not too old, nothing is due,
+            // found without reading a batch of rows.
+            let oldest_at: Option<String> = match before {
+                Some(_) => self
+                    .tx
+                    .prepare_cached("SELECT received_at FROM webhook_requests ORDER BY id LIMIT 1")?
+                    .query_row([], |r| r.get(0))
+                    .optional()?,
+                None => None,
+            };
+            if !oldest_at.is_some_and(|at| before.is_some_and(|b| at.as_str() < b)) {
+                pruned.total_after = total;
+                return Ok(pruned);
+            }
+        }
         let rows = oldest(batch)?;
         // Ids grow with time: the old rows are a prefix of the log.
         let mut upto = None;
-        let mut excess = match max_bytes {
-            Some(max) => {
-                let total: i64 = self.tx.query_row(
-                    "SELECT COALESCE(SUM(stored_bytes), 0) FROM webhook_requests",
-                    [],
-                    |r| r.get(0),
-                )?;
-                total.saturating_sub(max)
-            }
-            None => 0,
-        };
         for (id, bytes, at) in &rows {
             let too_old = before.is_some_and(|b| at.as_str() < b);
             if !too_old && excess <= 0 {
@@ -347,7 +362,17 @@ impl Tx<'_> {
                 .execute("DELETE FROM webhook_requests WHERE id <= ?1", params![upto])?;
         }
         pruned.more = pruned.rows == batch && batch > 0;
+        pruned.total_after = total.map(|t| t.saturating_sub(pruned.bytes));
         Ok(pruned)
+    }
+
+    /// What the request log holds, in bytes (a scan of the `(id, stored_bytes)` index).
+    fn webhook_log_total(&self) -> Result<i64> {
+        Ok(self.tx.query_row(
+            "SELECT COALESCE(SUM(stored_bytes), 0) FROM webhook_requests",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// Which of `url` / `key` another configuration (not `except`) already uses.

@@ -34,6 +34,19 @@ fn header_map(headers: &[(String, String)]) -> Map<String, Value> {
         .collect()
 }
 
+/// At least what a request's log row can hold, in bytes (its body, headers and query as text,
+/// its path, and room for an outcome or an error).
+pub(super) fn recorded_at_most(inc: &IncomingWebhook) -> i64 {
+    let headers: usize = inc.headers.iter().map(|(n, v)| n.len() + v.len() + 8).sum();
+    let query: usize = inc
+        .query
+        .iter()
+        .map(|(k, v)| k.len() + v.to_string().len() + 8)
+        .sum();
+    let body = inc.body.as_ref().map_or(0, Vec::len);
+    i64::try_from(body + headers + query + inc.path.len() + 4096).unwrap_or(i64::MAX)
+}
+
 /// A JSON object as stored text.
 fn text_of(m: &Map<String, Value>) -> String {
     serde_json::to_string(m).unwrap_or_else(|_| "{}".into())
@@ -69,8 +82,9 @@ impl Runtime {
     /// Handles a request that reached a webhook door: finds its configuration, checks where it
     /// came from and its signature, records it and runs it. Never panics on any input.
     pub fn receive_webhook(&self, inc: IncomingWebhook) -> WebhookAnswer {
+        let added = recorded_at_most(&inc);
         let answer = self.receive(inc);
-        self.webhook_log_grew();
+        self.webhook_log_grew(added);
         answer
     }
 

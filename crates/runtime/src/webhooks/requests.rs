@@ -103,8 +103,11 @@ impl Runtime {
             trigger: "replay",
             replay_of: Some(id),
         };
+        // The replay's row holds what the original held, and room for its outcome.
+        let added =
+            (req.body.len() + req.headers.len() + req.query.len() + req.path.len() + 4096) as i64;
         let (request_id, answer) = self.run_accepted(acc);
-        self.webhook_log_grew();
+        self.webhook_log_grew(added);
         if answer.status == 200 {
             Ok((
                 format!("Webhook request {id} replayed"),

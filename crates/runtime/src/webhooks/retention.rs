@@ -45,19 +45,29 @@ pub(crate) struct Retention {
     /// Background passes made, for whoever waits for one.
     background: Mutex<u64>,
     ran: Condvar,
+    /// An upper bound of the log's size in bytes: its sum at the last pass that summed it, plus
+    /// what each request recorded since could have added (see `webhook_log_grew`). While it is
+    /// under `ESTIMATE_MARGIN` of the limit, a pass does not sum the log again.
+    estimate: AtomicI64,
+    estimate_known: AtomicBool,
 }
 
+/// The share of the size limit (in tenths) under which the estimate spares a pass the sum.
+const ESTIMATE_MARGIN: i64 = 9;
+
 impl Runtime {
-    /// Called once a request's row was written: runs a pass when one is due.
-    pub(super) fn webhook_log_grew(&self) {
+    /// Called once a request's row was written (`added`: at least what the row holds, in
+    /// bytes): runs a pass when one is due.
+    pub(super) fn webhook_log_grew(&self, added: i64) {
         let r = &self.webhook_cache.retention;
+        r.estimate.fetch_add(added.max(0), Ordering::AcqRel);
         let n = r.since_pass.fetch_add(1, Ordering::AcqRel) + 1;
         let now = self.clock.now().as_second();
         let last = r.last_pass.load(Ordering::Acquire);
         if n < PASS_EVERY && now.saturating_sub(last) < PASS_INTERVAL_SECS {
             return;
         }
-        self.prune_pass();
+        self.prune_pass(false);
     }
 
     /// The background pass: runs when none ran yet since start, an hour after the last one,
@@ -83,7 +93,7 @@ impl Runtime {
                 more = true;
                 break;
             }
-            more = self.prune_pass();
+            more = self.prune_pass(true);
             if !more {
                 break;
             }
@@ -110,7 +120,7 @@ impl Runtime {
     /// Prunes until the log is within its limits (or `MAX_PASSES_NOW` passes were made).
     pub(crate) fn prune_webhook_log_now(&self) {
         for _ in 0..MAX_PASSES_NOW {
-            if !self.prune_pass() {
+            if !self.prune_pass(true) {
                 break;
             }
         }
@@ -118,7 +128,7 @@ impl Runtime {
 
     /// One bounded pass; answers whether another is due. One pass runs at a time: a request
     /// that finds one under way goes on.
-    fn prune_pass(&self) -> bool {
+    fn prune_pass(&self, background: bool) -> bool {
         let r = &self.webhook_cache.retention;
         if r.running.swap(true, Ordering::AcqRel) {
             return false;
@@ -134,6 +144,15 @@ impl Runtime {
             .map(|t| format!("{t:.6}"));
         let max_bytes = (s.webhook_log_max_megabytes > 0)
             .then(|| s.webhook_log_max_megabytes.saturating_mul(1024 * 1024));
+        // Summing the whole log is the costly part of a pass: skipped while the estimate says
+        // the log is well under its size (the background pass always sums, to re-anchor it).
+        let summed = max_bytes.filter(|max| {
+            background
+                || !r.estimate_known.load(Ordering::Acquire)
+                || r.estimate.load(Ordering::Acquire) > max / 10 * ESTIMATE_MARGIN
+        });
+        let max_bytes = summed;
+        let estimated_before = r.estimate.load(Ordering::Acquire);
         let pruned = if before.is_none() && max_bytes.is_none() {
             Ok(None)
         } else {
@@ -148,6 +167,13 @@ impl Runtime {
         r.last_pass.store(now.as_second(), Ordering::Release);
         let more = match pruned {
             Ok(Some(p)) => {
+                if let Some(total) = p.total_after {
+                    // The sum, plus whatever requests added while the pass ran (some of them
+                    // may be in the sum too: the bound stays an upper bound).
+                    r.estimate
+                        .fetch_add(total - estimated_before, Ordering::AcqRel);
+                    r.estimate_known.store(true, Ordering::Release);
+                }
                 if p.rows > 0 {
                     tracing::info!(rows = p.rows, bytes = p.bytes, "webhook request log pruned");
                 }
