@@ -6,8 +6,13 @@
 //! - ReturnCallbackCommand resumes the receive task whose CallbackRegistry row is Pending for the
 //!   key (webhook mode; a form-mode row on the same key is completed by a form submission and
 //!   is skipped). A key whose newest webhook row is Completed is a duplicate: answered with
-//!   `duplicate: true`, the instance is not resumed again. No row at all: a business error,
+//!   `duplicate: true`, the instance is not resumed again; with a result other than the one
+//!   applied it is also a conflict (`conflict: true`, kept in the instance's history as
+//!   `callbackConflict`, shown on its CallbackRegistry row). No row at all: a business error,
 //!   unless `ttlSeconds` > 0 buffers the callback until a receive task registers that key.
+//! - SignalProcessInstanceCommand never completes a webhook-mode receive task (`form_task`);
+//!   it says to use ReturnCallbackCommand with the task's key.
+//! - A start by a signed-in user holds `InitiatedBy` = their name (`initiated_by`).
 //! - CorrelateMessageCommand reaches the oldest instance subscribed to the message name whose
 //!   key matches (a missing key on either side matches any). With no subscriber it is buffered
 //!   for `ttlSeconds`, or discarded when that is 0. A `messageId` seen before is a duplicate.
@@ -46,7 +51,7 @@ impl Runtime {
         if let Some(row) = pending.as_ref().filter(|r| r.form_key.is_some()) {
             let latest = self.store().latest_callback(key)?;
             return match latest {
-                Some(done) if done.status == "Completed" => self.duplicate_callback(key, done),
+                Some(done) if done.status == "Completed" => self.duplicate_callback(key, done, &result),
                 _ => Err(Error::rejected(format!(
                     "no task waits for a webhook callback with correlation key '{key}': task {} of instance {} waits on that key for a form submission (SignalProcessInstanceCommand)",
                     row.callback_task_id, row.parent_instance_id
@@ -55,9 +60,9 @@ impl Runtime {
         }
         if let Some(row) = pending {
             let guid = row.parent_instance_id;
-            let s = match self.callback_to(&guid, key, result, caller, Extra::None)? {
+            let s = match self.callback_to(&guid, key, result.clone(), caller, Extra::None)? {
                 Callback::Stepped(s) => s,
-                Callback::Duplicate(row) => return self.duplicate_callback(key, row),
+                Callback::Duplicate(row) => return self.duplicate_callback(key, row, &result),
             };
             return output(
                 "Callback processed",
@@ -68,12 +73,13 @@ impl Runtime {
                     buffer_id: None,
                     expires_at: None,
                     duplicate: false,
+                    conflict: None,
                 },
             );
         }
         let latest = self.store().latest_callback(key)?;
         match latest {
-            Some(row) if row.status == "Completed" => self.duplicate_callback(key, row),
+            Some(row) if row.status == "Completed" => self.duplicate_callback(key, row, &result),
             Some(row) if ttl == 0 => Err(Error::rejected(format!(
                 "the callback for correlation key '{key}' is {} (task {} of instance {}); nothing waits for it",
                 row.status, row.callback_task_id, row.parent_instance_id
@@ -120,6 +126,7 @@ impl Runtime {
                         buffer_id: Some(entry.id),
                         expires_at: Some(entry.expires_at),
                         duplicate: false,
+                        conflict: None,
                     },
                 )
             }
@@ -169,13 +176,57 @@ impl Runtime {
         }
     }
 
-    fn duplicate_callback(&self, key: &str, row: baton_store::CallbackRow) -> Answer {
+    /// The answer to a callback for a key whose webhook-mode task was completed already: it is
+    /// not applied. A result other than the applied one (`ResultData`) is a conflict: answered
+    /// with `conflict: true` and kept in the instance's history as `callbackConflict` (which the
+    /// CallbackRegistry list reads back). An identical repeat is a plain duplicate.
+    fn duplicate_callback(
+        &self,
+        key: &str,
+        row: baton_store::CallbackRow,
+        result: &Value,
+    ) -> Answer {
         let status = self.instance_row(&row.parent_instance_id)?.status;
-        output(
+        let applied: Option<Value> = row
+            .result_data
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok());
+        let conflict = applied.as_ref() != Some(result);
+        let completed = row.completed_at.clone().unwrap_or_default();
+        let message = if conflict {
+            let now = self.now();
+            let kept = json!({
+                "callbackId": row.id,
+                "correlationKey": key,
+                "result": result,
+            });
+            {
+                let mut store = self.writer();
+                let tx = store.transaction()?;
+                tx.history(
+                    &row.parent_instance_id,
+                    &now,
+                    CONFLICT,
+                    Some(&row.callback_task_id),
+                    Some(&kept.to_string()),
+                )?;
+                tx.commit()?;
+            }
+            tracing::warn!(
+                instance = %row.parent_instance_id,
+                key,
+                "a duplicate callback carried a different result; it was not applied"
+            );
             format!(
-                "Duplicate callback: '{key}' was already completed at {}; the instance was not resumed again",
-                row.completed_at.unwrap_or_default()
-            ),
+                "Conflicting duplicate callback: '{key}' was already completed at {completed} with another result; this result was not applied and is kept in the instance history ({CONFLICT})"
+            )
+        } else {
+            format!(
+                "Duplicate callback: '{key}' was already completed at {completed}; the instance was not resumed again"
+            )
+        };
+        output(
+            message,
             &c::ReturnCallbackOutput {
                 instance_guid: Some(row.parent_instance_id),
                 status: Some(status),
@@ -183,8 +234,36 @@ impl Runtime {
                 buffer_id: None,
                 expires_at: None,
                 duplicate: true,
+                conflict: conflict.then_some(true),
             },
         )
+    }
+
+    /// Marks CallbackRegistry entries that received conflicting duplicates (`ConflictCount`,
+    /// `LastConflictAt`, `ConflictingResult`), from the instances' `callbackConflict` history.
+    fn mark_conflicts(&self, entries: &mut [c::CallbackRegistryEntry]) -> Result<(), Error> {
+        let mut seen: std::collections::HashMap<String, Vec<(String, Value)>> =
+            std::collections::HashMap::new();
+        for entry in entries.iter_mut().filter(|e| e.status == "Completed") {
+            if !seen.contains_key(&entry.parent_instance_id) {
+                let rows = self.store().callback_conflicts(&entry.parent_instance_id)?;
+                let rows = rows
+                    .into_iter()
+                    .filter_map(|(at, data)| Some((at, serde_json::from_str(&data).ok()?)))
+                    .collect();
+                seen.insert(entry.parent_instance_id.clone(), rows);
+            }
+            let mine: Vec<&(String, Value)> = seen[&entry.parent_instance_id]
+                .iter()
+                .filter(|(_, d)| d["callbackId"].as_i64() == Some(entry.id))
+                .collect();
+            if let Some((at, data)) = mine.last() {
+                entry.conflict_count = Some(mine.len() as i64);
+                entry.last_conflict_at = Some(at.clone());
+                entry.conflicting_result = Some(data["result"].to_string());
+            }
+        }
+        Ok(())
     }
 
     /// CorrelateMessageCommand.
@@ -498,10 +577,9 @@ impl Runtime {
             data.instance_guid.as_deref(),
             self.viewer_of(caller).as_ref(),
         )?;
-        output(
-            "OK",
-            &c::GetCallbackRegistryListOutput(self.callback_entries(rows)?),
-        )
+        let mut entries = self.callback_entries(rows)?;
+        self.mark_conflicts(&mut entries)?;
+        output("OK", &c::GetCallbackRegistryListOutput(entries))
     }
 
     /// GetMessageBufferListQuery: buffered, correlated and expired messages and callbacks.
@@ -620,6 +698,83 @@ pub(crate) fn may_drain(engine: &Engine, inst: &Instance) -> bool {
         .subscriptions(inst)
         .iter()
         .any(|s| s.kind == "message")
+}
+
+/// The history kind that keeps a conflicting duplicate callback.
+const CONFLICT: &str = "callbackConflict";
+
+/// The task a SignalProcessInstanceCommand completes (seed 002): the named one, or the only
+/// waiting userTask / receiveTask. A receive task in webhook mode (no form, a correlation key)
+/// is refused: ReturnCallbackCommand with its key completes it. A receive task with neither a
+/// form nor a key (nothing can call it back) still takes a signal. The answer names the task,
+/// so the step completes exactly the task checked here whatever happens in between; an ended
+/// instance is left to the engine's own answer.
+pub(crate) fn form_task(
+    rt: &Runtime,
+    guid: &str,
+    task_id: Option<String>,
+) -> Result<Option<String>, Error> {
+    let row = rt.instance_row(guid)?;
+    let (engine, inst) = rt.load(&row)?;
+    if inst.status.is_ended() {
+        return Ok(task_id);
+    }
+    let waiting: Vec<_> = engine
+        .waiting(&inst)
+        .into_iter()
+        .filter(|w| w.task_type == "userTask" || w.task_type == "receiveTask")
+        .collect();
+    let refuse = |w: &baton_engine::Waiting| -> Result<(), Error> {
+        match (&w.correlation_key, &w.form_key) {
+            (Some(key), None) if w.task_type == "receiveTask" => Err(Error::rejected(format!(
+                "task '{}' is a receive task in webhook mode (no form) waiting for correlation key '{key}': only ReturnCallbackCommand with correlationKey '{key}' completes it; SignalProcessInstanceCommand submits forms (userTask, receiveTask with a form)",
+                w.task_id
+            ))),
+            _ => Ok(()),
+        }
+    };
+    match task_id {
+        Some(id) => {
+            if let Some(w) = waiting.iter().find(|w| w.task_id == id) {
+                refuse(w)?;
+            }
+            Ok(Some(id))
+        }
+        None => match waiting.as_slice() {
+            [one] => {
+                refuse(one)?;
+                Ok(Some(one.task_id.clone()))
+            }
+            [] => Err(Error::rejected("no task is waiting")),
+            many => Err(Error::rejected(format!(
+                "{} tasks are waiting ({}); say which one with taskId",
+                many.len(),
+                many.iter()
+                    .map(|w| w.task_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        },
+    }
+}
+
+/// The variable that holds who started an instance (seed 000's process authorization reads
+/// it with `execution.getVariable('InitiatedBy')`).
+pub(crate) const INITIATED_BY: &str = "InitiatedBy";
+
+/// A start's variables with `InitiatedBy`: the signed-in caller's user name, always (a value
+/// the start's variables carry is replaced, so nobody starts as someone else). A start without
+/// a user (the desktop owner, the CLI, and Baton's own starts: timer start events, incoming
+/// webhooks' execution code, jobs, thrown signals) keeps the value its variables carry, if
+/// any, and otherwise has none.
+pub(crate) fn initiated_by(
+    mut vars: serde_json::Map<String, Value>,
+    caller: &Caller,
+) -> serde_json::Map<String, Value> {
+    if let Some(user) = &caller.user {
+        vars.insert(INITIATED_BY.into(), Value::String(user.name.clone()));
+    }
+    vars
 }
 
 /// How a callback delivery ended.

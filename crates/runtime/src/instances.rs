@@ -297,6 +297,7 @@ impl Runtime {
         // Every top-level start counts against its key's rate (engine_limits).
         self.admit_start(def)?;
         let engine = self.engine(def)?;
+        let vars = crate::correlation::initiated_by(vars, caller);
         let (inst, effects) = engine.start_at(process, start_event, vars, &self.ctx(caller))?;
         let row = InstanceRow {
             // Time-ordered (UUID v7): new instances' index entries land next to each other,
@@ -356,7 +357,9 @@ impl Runtime {
                 format!("{field} must be a JSON object (the submitted form)"),
             ));
         }
-        let task_id = data.task_id;
+        // Seed 002: a webhook-mode receive task is completed by ReturnCallbackCommand only.
+        // The task is resolved here and named in the step, so the step cannot reach another.
+        let task_id = crate::correlation::form_task(self, guid, data.task_id)?;
         let s = self.step(
             guid,
             Event::CompleteTask {

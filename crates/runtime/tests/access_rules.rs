@@ -467,7 +467,7 @@ fn registry_rows_carry_a_snapshot_not_the_engine_state() {
     let state: Value = serde_json::from_str(state).unwrap();
     assert_eq!(
         state,
-        json!({"status": "WAITING", "variables": {"ref": "P-7", "note": "x"}})
+        json!({"status": "WAITING", "variables": {"ref": "P-7", "note": "x", "InitiatedBy": "carol"}})
     );
     for internal in ["tokens", "scopes", "model", "subs"] {
         assert!(state.get(internal).is_none(), "{internal} in {state}");

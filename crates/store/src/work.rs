@@ -204,6 +204,22 @@ impl Store {
             .optional()?)
     }
 
+    /// The conflicting duplicate callbacks recorded for an instance (history rows of kind
+    /// `callbackConflict`, oldest first): their time and data (`callbackId`, `correlationKey`,
+    /// `result`). The CallbackRegistry list reads them to mark its rows.
+    pub fn callback_conflicts(&self, guid: &str) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT at, data FROM history WHERE instance_guid = ?1 AND kind = 'callbackConflict' ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![guid], |r| {
+            Ok((
+                r.get(0)?,
+                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Incidents (only open ones, or all) of the instances the viewer may read (None: all).
     pub fn incidents(
         &self,

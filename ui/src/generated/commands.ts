@@ -302,6 +302,11 @@ export type ReturnCallbackOutput = {
   bufferId?: number;
   expiresAt?: string;
   duplicate: boolean;
+  /**
+   * A duplicate whose result differs from the one applied (not applied either; kept in
+   * the instance's history as `callbackConflict`). Present only then.
+   */
+  conflict?: boolean;
 };
 
 export type CorrelateMessageInput = {
@@ -531,6 +536,13 @@ export type CallbackRegistryEntry = {
    * Set for a form-mode receive task; absent (null) in webhook mode.
    */
   FormKey: string | null;
+  /**
+   * Duplicate callbacks with a result other than the applied one (none applied). Present
+   * only when there was one, with the newest's time and result (JSON text, as ResultData).
+   */
+  ConflictCount?: number;
+  LastConflictAt?: string;
+  ConflictingResult?: string;
 };
 
 export type GetCallbackRegistryListOutput = Array<CallbackRegistryEntry>;

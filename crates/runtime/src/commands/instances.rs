@@ -123,6 +123,11 @@ pub struct ReturnCallbackOutput {
     #[ts(optional)]
     pub expires_at: Option<String>,
     pub duplicate: bool,
+    /// A duplicate whose result differs from the one applied (not applied either; kept in
+    /// the instance's history as `callbackConflict`). Present only then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub conflict: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, TS)]

@@ -118,6 +118,17 @@ pub struct CallbackRegistryEntry {
     pub timeout_minutes: Option<f64>,
     /// Set for a form-mode receive task; absent (null) in webhook mode.
     pub form_key: Option<String>,
+    /// Duplicate callbacks with a result other than the applied one (none applied). Present
+    /// only when there was one, with the newest's time and result (JSON text, as ResultData).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub conflict_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub last_conflict_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub conflicting_result: Option<String>,
 }
 
 impl From<baton_store::CallbackRow> for CallbackRegistryEntry {
@@ -136,6 +147,9 @@ impl From<baton_store::CallbackRow> for CallbackRegistryEntry {
             message_ref: r.message_ref,
             timeout_minutes: r.timeout_minutes,
             form_key: r.form_key,
+            conflict_count: None,
+            last_conflict_at: None,
+            conflicting_result: None,
         }
     }
 }

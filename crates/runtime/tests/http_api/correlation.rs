@@ -143,7 +143,7 @@ async fn return_callback_resumes_once_and_buffers_only_when_asked() {
         .exec(
             ADMIN,
             CALLBACK,
-            json!({"correlationKey": "R-1", "result": {"n": 2}}),
+            json!({"correlationKey": "R-1", "result": {"n": 1}}),
         )
         .await;
     assert_eq!(code, StatusCode::OK);
@@ -177,6 +177,23 @@ async fn return_callback_resumes_once_and_buffers_only_when_asked() {
         s.instance(&r).await["variables"]["lastReceiveTaskResult"],
         json!({"n": 1}),
         "the first result stays"
+    );
+    // A repeat with another result is not applied either, but answered as a conflict.
+    let (_, v) = s
+        .exec(
+            ADMIN,
+            CALLBACK,
+            json!({"correlationKey": "R-1", "result": {"n": 2}}),
+        )
+        .await;
+    assert_eq!(
+        v["data"],
+        json!({"instanceGuid": r, "status": "COMPLETED", "callbackStatus": "Completed", "duplicate": true, "conflict": true})
+    );
+    assert_eq!(
+        s.instance(&r).await,
+        before.0,
+        "the conflict changed nothing"
     );
 
     s.table(vec![

@@ -517,7 +517,7 @@ async fn instance_queries_list_and_history() {
                     ("/status", json!("COMPLETED")),
                     ("/processKey", json!("Calc")),
                     ("/processDefinitionId", calc.clone()),
-                    ("/variables", json!({"amount": 1, "total": 2})),
+                    ("/variables", json!({"amount": 1, "total": 2, "InitiatedBy": "admin"})),
                     ("/waiting", json!([])),
                     ("/incidents", json!([])),
                 ]),
