@@ -339,7 +339,7 @@ impl Tx<'_> {
                     .optional()?,
                 None => None,
             };
-            if !oldest_at.is_some_and(|at| before.is_some_and(|b| at.as_str() < b)) {
+            if oldest_at.is_none_or(|at| before.is_none_or(|b| at.as_str() >= b)) {
                 pruned.total_after = total;
                 return Ok(pruned);
             }
