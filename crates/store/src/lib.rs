@@ -189,6 +189,9 @@ impl Store {
         // 20,000 pages (about 80 MiB) all the same, so the file stays bounded whoever opened
         // it; SQLite's default is every 1,000 pages.
         conn.pragma_update(None, "wal_autocheckpoint", 20_000)?;
+        // When the WAL starts again from its beginning, its file is cut back to 64 MiB, so a
+        // burst does not leave a large file behind.
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         // Every step runs a dozen cached statements on each connection (transaction control,
         // instance, history, indexes): room for all of them, so none is parsed twice.
         conn.set_prepared_statement_cache_capacity(64);
@@ -204,6 +207,18 @@ impl Store {
         Ok(self
             .conn
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })?)
+    }
+
+    /// Copies all of the WAL into the database and makes the next commit start the WAL from
+    /// its beginning (SQLite's RESTART checkpoint): waits, within the busy timeout, for the
+    /// write under way and for readers of older commits, and holds new writes back while it
+    /// finishes. Answers as `checkpoint`.
+    pub fn checkpoint_restart(&self) -> Result<(i64, i64)> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| {
                 Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
             })?)
     }
