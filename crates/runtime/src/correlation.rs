@@ -708,14 +708,18 @@ const CONFLICT: &str = "callbackConflict";
 /// is refused: ReturnCallbackCommand with its key completes it. A receive task with neither a
 /// form nor a key (nothing can call it back) still takes a signal. The answer names the task,
 /// so the step completes exactly the task checked here whatever happens in between; an ended
-/// instance is left to the engine's own answer.
+/// instance, or one whose state cannot be read, is left to the step's own answer.
 pub(crate) fn form_task(
     rt: &Runtime,
     guid: &str,
     task_id: Option<String>,
 ) -> Result<Option<String>, Error> {
     let row = rt.instance_row(guid)?;
-    let (engine, inst) = rt.load(&row)?;
+    // A state that cannot be read is the step's to report (it raises the incident); that
+    // step fails before it could complete anything.
+    let Ok((engine, inst)) = rt.load(&row) else {
+        return Ok(task_id);
+    };
     if inst.status.is_ended() {
         return Ok(task_id);
     }
