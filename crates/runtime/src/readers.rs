@@ -121,16 +121,20 @@ impl Drop for Reader<'_> {
 mod tests {
     use super::*;
 
+    /// A pool on a new file in `dir`.
+    fn pool(dir: &tempfile::TempDir) -> Readers {
+        let path = dir.path().join("r.db");
+        let first = Store::open(&path, baton_store::Durability::Normal).unwrap();
+        Readers::new(
+            first,
+            Box::new(move || Store::open(&path, baton_store::Durability::Normal)),
+        )
+    }
+
     #[test]
     fn readers_are_opened_when_all_are_busy_and_reused_after() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.db");
-        let first = Store::open(&path, baton_store::Durability::Normal).unwrap();
-        let p = path.clone();
-        let readers = Readers::new(
-            first,
-            Box::new(move || Store::open(&p, baton_store::Durability::Normal)),
-        );
+        let readers = pool(&dir);
         let a = readers.get();
         let b = readers.get();
         assert_eq!(readers.pool().opened, 2);
@@ -144,13 +148,7 @@ mod tests {
     #[test]
     fn a_reader_waits_for_one_handed_back_at_the_limit() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.db");
-        let first = Store::open(&path, baton_store::Durability::Normal).unwrap();
-        let p = path.clone();
-        let readers = Readers::new(
-            first,
-            Box::new(move || Store::open(&p, baton_store::Durability::Normal)),
-        );
+        let readers = pool(&dir);
         let held: Vec<_> = (0..MAX_READERS).map(|_| readers.get()).collect();
         std::thread::scope(|s| {
             let waiter = s.spawn(|| {
