@@ -2,7 +2,7 @@
 //! buffer for what arrives before anything waits; duplicates; and the outbox that carries thrown
 //! messages and signals to other instances after the throwing step committed.
 //!
-//! The rules (docs/correlation.md says them for users):
+//! The rules (docs/runtime.md and docs/commands.md say them for users):
 //! - ReturnCallbackCommand resumes the receive task whose CallbackRegistry row is Pending for the
 //!   key (webhook mode; a form-mode row on the same key is completed by a form submission and
 //!   is skipped). A key whose newest webhook row is Completed is a duplicate: answered with
