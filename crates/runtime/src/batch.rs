@@ -212,9 +212,6 @@ impl Runtime {
             };
             runs += 1;
             run_batch(&mut store, jobs);
-            if let Some(c) = &self.checkpoints {
-                c.committed();
-            }
         }
         drop(store);
         if mine.is_done() {

@@ -20,7 +20,6 @@ pub mod commands;
 pub use access::{ActAsError, Bootstrap, FIRST_ADMIN};
 pub use commands::FieldError;
 mod changes;
-mod checkpoint;
 pub use changes::InstanceChange;
 mod correlation;
 pub mod engine_limits;
@@ -181,8 +180,6 @@ pub struct Runtime {
     /// commit while a write is under way, so commands prepare their steps while another batch
     /// is being synced.
     readers: readers::Readers,
-    /// WAL checkpoints off the committing thread (`checkpoint`); None in memory.
-    checkpoints: Option<checkpoint::Checkpointer>,
     /// Write jobs waiting for the next group commit, and who runs it (see `batch`).
     commits: batch::Commits,
     /// Test hook: step commits to fail on purpose (see `fail_next_step_commits`).
@@ -436,16 +433,13 @@ impl Runtime {
         durability: Durability,
         clock: Arc<dyn Clock>,
     ) -> Result<Runtime, StoreError> {
-        let (more, own) = (path.to_path_buf(), path.to_path_buf());
+        let more = path.to_path_buf();
         Runtime::on(
             Store::open(path, durability)?,
             readers::Readers::new(
                 Store::open(path, durability)?,
                 Box::new(move || Store::open(&more, durability)),
             ),
-            Some(checkpoint::Checkpointer::start(move || {
-                Store::open(&own, durability)
-            })),
             clock,
         )
     }
@@ -461,7 +455,6 @@ impl Runtime {
                 Store::open_memory(&name)?,
                 Box::new(move || Store::open_memory(&more)),
             ),
-            None,
             clock,
         )?;
         rt.deliver_outbox_safely();
@@ -473,13 +466,11 @@ impl Runtime {
     fn on(
         store: Store,
         readers: readers::Readers,
-        checkpoints: Option<checkpoint::Checkpointer>,
         clock: Arc<dyn Clock>,
     ) -> Result<Runtime, StoreError> {
         let rt = Runtime {
             store: Mutex::new(store),
             readers,
-            checkpoints,
             commits: batch::Commits::default(),
             step_faults: Arc::default(),
             buffered: buffered::Live::default(),

@@ -26,6 +26,8 @@ pub(crate) struct Readers {
 struct Pool {
     idle: Vec<Store>,
     opened: usize,
+    /// Readers waiting for one to be handed back (a hand-back wakes one only then).
+    waiting: usize,
 }
 
 impl Readers {
@@ -35,6 +37,7 @@ impl Readers {
             idle: Mutex::new(Pool {
                 idle: vec![first],
                 opened: 1,
+                waiting: 0,
             }),
             handed_back: Condvar::new(),
             open,
@@ -77,10 +80,12 @@ impl Readers {
                     }
                 }
             }
+            pool.waiting += 1;
             pool = self
                 .handed_back
                 .wait(pool)
                 .unwrap_or_else(|p| p.into_inner());
+            pool.waiting -= 1;
         }
     }
 }
@@ -111,8 +116,13 @@ impl DerefMut for Reader<'_> {
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
         if let Some(store) = self.store.take() {
-            self.pool.pool().idle.push(store);
-            self.pool.handed_back.notify_one();
+            let mut pool = self.pool.pool();
+            pool.idle.push(store);
+            let waiting = pool.waiting > 0;
+            drop(pool);
+            if waiting {
+                self.pool.handed_back.notify_one();
+            }
         }
     }
 }

@@ -179,48 +179,12 @@ impl Store {
                 "NORMAL"
             },
         )?;
-        // A page cache of up to 64 MiB (SQLite's default is 2 MiB; it grows only as pages are
-        // read): a step updates rows spread over the whole file (its instance, its callback,
-        // their indexes), and each miss is a read from the OS. A write connection keeps its
-        // cache across its own commits.
-        conn.pragma_update(None, "cache_size", -65536)?;
-        // A runtime checkpoints the WAL on a thread of its own (`Store::checkpoint`), off the
-        // one thread that commits. The commit itself checkpoints only when the WAL reached
-        // 20,000 pages (about 80 MiB) all the same, so the file stays bounded whoever opened
-        // it; SQLite's default is every 1,000 pages.
-        conn.pragma_update(None, "wal_autocheckpoint", 20_000)?;
-        // When the WAL starts again from its beginning, its file is cut back to 64 MiB, so a
-        // burst does not leave a large file behind.
-        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         // Every step runs a dozen cached statements on each connection (transaction control,
         // instance, history, indexes): room for all of them, so none is parsed twice.
         conn.set_prepared_statement_cache_capacity(64);
         let mut store = Store { conn };
         migrations::apply(&mut store.conn)?;
         Ok(store)
-    }
-
-    /// Copies what the WAL holds into the database as far as no reader still needs it, without
-    /// waiting for (or blocking) the writer or readers (SQLite's PASSIVE checkpoint). Answers
-    /// the WAL's pages and how many of them are now in the database (both 0 without a WAL).
-    pub fn checkpoint(&self) -> Result<(i64, i64)> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-            })?)
-    }
-
-    /// Copies all of the WAL into the database and makes the next commit start the WAL from
-    /// its beginning (SQLite's RESTART checkpoint): waits, within the busy timeout, for the
-    /// write under way and for readers of older commits, and holds new writes back while it
-    /// finishes. Answers as `checkpoint`.
-    pub fn checkpoint_restart(&self) -> Result<(i64, i64)> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| {
-                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-            })?)
     }
 
     /// The schema version of the open file.
