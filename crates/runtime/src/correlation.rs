@@ -714,17 +714,37 @@ pub(crate) fn form_task(
     guid: &str,
     task_id: Option<String>,
 ) -> Result<Option<String>, Error> {
+    // The state this runtime committed last, when it has it: no read and no parse. A cached
+    // state may be behind the stored one, so only its "go ahead" is taken as it is (the step
+    // checks its task again on the state it applies to); a refusal is decided on the stored
+    // state.
+    let cached = rt.hot().peek(guid);
+    if let Some((definition_id, inst)) = cached {
+        let engine = rt.engine(definition_id)?;
+        if let Ok(task) = decide_form_task(&engine, &inst, task_id.clone()) {
+            return Ok(task);
+        }
+    }
     let row = rt.instance_row(guid)?;
     // A state that cannot be read is the step's to report (it raises the incident); that
     // step fails before it could complete anything.
     let Ok((engine, inst)) = rt.load(&row) else {
         return Ok(task_id);
     };
+    decide_form_task(&engine, &inst, task_id)
+}
+
+/// `form_task`'s rule on one state of the instance.
+fn decide_form_task(
+    engine: &baton_engine::Engine,
+    inst: &baton_engine::Instance,
+    task_id: Option<String>,
+) -> Result<Option<String>, Error> {
     if inst.status.is_ended() {
         return Ok(task_id);
     }
     let waiting: Vec<_> = engine
-        .waiting(&inst)
+        .waiting(inst)
         .into_iter()
         .filter(|w| w.task_type == "userTask" || w.task_type == "receiveTask")
         .collect();

@@ -38,6 +38,14 @@ impl Hot {
         self.map.remove(guid)
     }
 
+    /// A copy of the state kept for an instance and its definition, leaving the entry in place
+    /// (for checks made before a step; the step itself takes the entry).
+    pub fn peek(&self, guid: &str) -> Option<(i64, Instance)> {
+        self.map
+            .get(guid)
+            .map(|e| (e.definition_id, e.inst.clone()))
+    }
+
     /// Drops the entry of an instance (it ended).
     pub fn forget(&mut self, guid: &str) {
         self.map.remove(guid);
