@@ -156,6 +156,10 @@ pub struct NewWebhookRequest<'a> {
     pub error: Option<&'a str>,
 }
 
+/// The request log's size in bytes: the sum of `stored_bytes`, a scan of its `(id,
+/// stored_bytes)` index.
+const LOG_BYTES: &str = "SELECT COALESCE(SUM(stored_bytes), 0) FROM webhook_requests";
+
 impl NewWebhookRequest<'_> {
     /// What the row will hold, in bytes: body, headers, query, path, outcome and error (as
     /// schema v11 counted the rows it found).
@@ -256,11 +260,7 @@ impl Store {
 
     /// What the request log holds, in bytes (the sum of `stored_bytes`, read from its index).
     pub fn webhook_log_bytes(&self) -> Result<i64> {
-        Ok(self.conn.query_row(
-            "SELECT COALESCE(SUM(stored_bytes), 0) FROM webhook_requests",
-            [],
-            |r| r.get(0),
-        )?)
+        Ok(self.conn.query_row(LOG_BYTES, [], |r| r.get(0))?)
     }
 
     /// Every setting an administrator stored: (name, JSON value).
@@ -368,11 +368,7 @@ impl Tx<'_> {
 
     /// What the request log holds, in bytes (a scan of the `(id, stored_bytes)` index).
     fn webhook_log_total(&self) -> Result<i64> {
-        Ok(self.tx.query_row(
-            "SELECT COALESCE(SUM(stored_bytes), 0) FROM webhook_requests",
-            [],
-            |r| r.get(0),
-        )?)
+        Ok(self.tx.query_row(LOG_BYTES, [], |r| r.get(0))?)
     }
 
     /// Which of `url` / `key` another configuration (not `except`) already uses.
