@@ -11,6 +11,7 @@
 //!   tried again after a backoff, and `Failed` after `MAX_ATTEMPTS`. It sleeps until the earliest
 //!   due row, or until a step enqueued one.
 
+use crate::event_payload::{self, Event};
 use crate::{object, opt_text, paging, text, Answer, Error, Indexed, Runtime};
 use base64::Engine as _;
 use baton_engine::{Effect, Engine, Instance};
@@ -25,12 +26,13 @@ use std::time::Duration;
 
 /// The events a subscription may name (besides `*`).
 pub(crate) const EVENTS: &[&str] = &[
-    "workflow.state.changed",
-    "workflow.context.changed",
-    "workflow.completed",
+    event_payload::STATE_CHANGED,
+    event_payload::CONTEXT_CHANGED,
+    event_payload::COMPLETED,
+    event_payload::DOCUMENT_CHANGED,
+    event_payload::DOCUMENT_UPDATED,
+    event_payload::DOCUMENT_COMPLETED,
 ];
-/// The event of a custom webhook: an instance entered one of its states.
-const STATE_ENTERED: &str = "workflow.state.entered";
 /// Attempts before a delivery is `Failed`.
 pub(crate) const MAX_ATTEMPTS: i64 = 7;
 /// The wait after the Nth failed attempt (N = 1..6).
@@ -54,6 +56,10 @@ pub(crate) struct StepEvents<'a> {
 }
 
 /// Writes a step's deliveries (in the step's transaction). Answers whether it wrote any.
+///
+/// Each event that has at least one taker (a subscription that wants it, a custom webhook whose
+/// state was entered) takes the instance's next number (`sequence`), in this transaction: the
+/// numbers of one instance's deliveries follow the order of its committed steps.
 pub(crate) fn enqueue(tx: &Tx, s: &StepEvents) -> Result<bool, Error> {
     let Some(src) = tx.event_source(s.guid)? else {
         return Ok(false);
@@ -63,64 +69,27 @@ pub(crate) fn enqueue(tx: &Tx, s: &StepEvents) -> Result<bool, Error> {
     if subs.is_empty() && hooks.is_empty() {
         return Ok(false);
     }
-    let status = s.inst.status.as_str();
-    let mut events: Vec<(&str, Value)> = Vec::new();
-    if s.before.status != Some(status) {
-        let waiting: Vec<String> = s
-            .engine
-            .waiting(s.inst)
-            .into_iter()
-            .map(|w| w.task_id)
+    // (event, (url, subscription id, custom webhook id) of each taker)
+    let mut planned: Vec<(Event, Vec<(&str, Option<i64>, Option<i64>)>)> = Vec::new();
+    if !subs.is_empty() {
+        let wanted: Vec<Vec<String>> = subs
+            .iter()
+            .map(|sub| serde_json::from_str(&sub.events).unwrap_or_default())
             .collect();
-        events.push((
-            "workflow.state.changed",
-            json!({"previousStatus": s.before.status, "status": status, "waiting": waiting}),
-        ));
-    }
-    if let Some(change) = s.change {
-        events.push(("workflow.context.changed", change.clone()));
-    }
-    if status == "COMPLETED" && s.before.status != Some("COMPLETED") {
-        events.push(("workflow.completed", json!({"variables": s.after.vars})));
-    }
-    let envelope = |name: &str, id: &str, data: Value| {
-        json!({
-            "id": id,
-            "eventName": name,
-            "apiVersion": 1,
-            "timestamp": s.now,
-            "workflowCreatedAt": src.started_at,
-            "workflowResolvedAt": src.ended_at,
-            "workflowDefinitionId": src.definition_id,
-            "processKey": src.process_key,
-            "workflowRuntimeId": s.guid,
-            "correlationId": src.correlation_id,
-            "environment": "local",
-            "data": data,
-        })
-    };
-    let mut wrote = false;
-    for sub in &subs {
-        let wanted: Vec<String> = serde_json::from_str(&sub.events).unwrap_or_default();
-        for (name, data) in &events {
-            if !wanted.iter().any(|w| w == "*" || w == name) {
-                continue;
+        for e in event_payload::step_events(s) {
+            let takers: Vec<_> = subs
+                .iter()
+                .zip(&wanted)
+                .filter(|(_, w)| w.iter().any(|n| n == "*" || n == e.name))
+                .map(|(sub, _)| (sub.url.as_str(), Some(sub.id), None))
+                .collect();
+            if !takers.is_empty() {
+                planned.push((e, takers));
             }
-            let id = uuid::Uuid::new_v4().to_string();
-            let payload = envelope(name, &id, data.clone()).to_string();
-            tx.insert_delivery(&NewDelivery {
-                id: &id,
-                subscription_id: Some(sub.id),
-                custom_webhook_id: None,
-                event_name: name,
-                payload: &payload,
-                url: &sub.url,
-                at: s.now,
-            })?;
-            wrote = true;
         }
     }
     if !hooks.is_empty() {
+        let status = s.inst.status.as_str();
         for e in s.effects {
             let Effect::ElementEntered { element_id } = e else {
                 continue;
@@ -130,33 +99,45 @@ pub(crate) fn enqueue(tx: &Tx, s: &StepEvents) -> Result<bool, Error> {
                 .deployment
                 .node_by_id(element_id)
                 .and_then(|n| s.engine.deployment.node(n).name.clone());
-            for hook in &hooks {
-                let states: Vec<String> =
-                    serde_json::from_str(&hook.state_names).unwrap_or_default();
-                if !states
-                    .iter()
-                    .any(|st| st == element_id || name.as_deref() == Some(st.as_str()))
-                {
-                    continue;
-                }
-                let id = uuid::Uuid::new_v4().to_string();
-                let data = json!({"state": element_id, "stateName": name, "status": status,
-                                  "variables": s.after.vars});
-                let payload = envelope(STATE_ENTERED, &id, data).to_string();
-                tx.insert_delivery(&NewDelivery {
-                    id: &id,
-                    subscription_id: None,
-                    custom_webhook_id: Some(hook.id),
-                    event_name: STATE_ENTERED,
-                    payload: &payload,
-                    url: &hook.url,
-                    at: s.now,
-                })?;
-                wrote = true;
+            let takers: Vec<_> = hooks
+                .iter()
+                .filter(|hook| {
+                    let states: Vec<String> =
+                        serde_json::from_str(&hook.state_names).unwrap_or_default();
+                    states
+                        .iter()
+                        .any(|st| st == element_id || name.as_deref() == Some(st.as_str()))
+                })
+                .map(|hook| (hook.url.as_str(), None, Some(hook.id)))
+                .collect();
+            if !takers.is_empty() {
+                let e = event_payload::state_entered(element_id, name.as_deref(), status);
+                planned.push((e, takers));
             }
         }
     }
-    Ok(wrote)
+    if planned.is_empty() {
+        return Ok(false);
+    }
+    let first = tx.next_event_sequence(s.guid, planned.len() as i64)?;
+    for (sequence, (e, takers)) in (first..).zip(&planned) {
+        for (url, subscription_id, custom_webhook_id) in takers {
+            let id = uuid::Uuid::new_v4().to_string();
+            let payload = event_payload::envelope(&src, s, e, &id, sequence).to_string();
+            tx.insert_delivery(&NewDelivery {
+                id: &id,
+                subscription_id: *subscription_id,
+                custom_webhook_id: *custom_webhook_id,
+                event_name: e.name,
+                payload: &payload,
+                url,
+                at: s.now,
+                instance_guid: Some(s.guid),
+                sequence: Some(sequence),
+            })?;
+        }
+    }
+    Ok(true)
 }
 
 /// `config.subscriptions` of StartProcessInstanceCommand: `[{"url", "events", "secret"?}]`,
@@ -182,6 +163,16 @@ pub(crate) fn config_subscriptions(data: &Value) -> Result<Vec<(String, String, 
             ));
         }
         let prefix = |m: String| format!("config.subscriptions[{i}].{m}");
+        match s.get("type") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(t)) if t == "webhook" => {}
+            Some(t) => {
+                return Err(Error::field(
+                    "config",
+                    prefix(format!("type must be \"webhook\" (the only kind), not {t}")),
+                ))
+            }
+        }
         let url = check_url(s, "url").map_err(|m| Error::field("config", prefix(m)))?;
         let events = check_events(s).map_err(|m| Error::field("config", prefix(m)))?;
         let secret = check_secret(s).map_err(|m| Error::field("config", prefix(m)))?;
@@ -305,6 +296,15 @@ pub(crate) fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Result
         "v1,{}",
         base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
     ))
+}
+
+/// The header with a delivery's number within its instance (rows from before schema v12 have
+/// none).
+pub(crate) const SEQUENCE_HEADER: &str = "baton-sequence";
+
+fn sequence_header(row: &DeliveryRow) -> Option<(String, String)> {
+    row.sequence
+        .map(|n| (SEQUENCE_HEADER.to_string(), n.to_string()))
 }
 
 /// A request ready to send.
@@ -478,7 +478,10 @@ impl Runtime {
                     ("webhook-id".into(), row.id.clone()),
                     ("webhook-timestamp".into(), ts.to_string()),
                     ("webhook-signature".into(), signature),
-                ],
+                ]
+                .into_iter()
+                .chain(sequence_header(row))
+                .collect(),
                 body: row.payload.clone(),
             });
         }
@@ -511,6 +514,7 @@ impl Runtime {
             ("content-type".to_string(), "application/json".to_string()),
             ("webhook-id".to_string(), row.id.clone()),
         ];
+        headers.extend(sequence_header(row));
         for (name, value) in &stored {
             let value = value.as_str().unwrap_or_default();
             let resolved = resolve_secrets(name, value, &lookup).map_err(Sent::Error)?;
@@ -793,7 +797,7 @@ impl Runtime {
         ))
     }
 
-    /// GetDeliveryListQuery (`status?`, `pageNumber`, `pageSize`): newest first.
+    /// GetDeliveryListQuery (`status?`, `instanceGuid?`, `pageNumber`, `pageSize`): newest first.
     pub(crate) fn list_deliveries(&self, data: &Value) -> Answer {
         let status = opt_text(data, "status")?;
         if let Some(s) = status {
@@ -804,8 +808,9 @@ impl Runtime {
                 ));
             }
         }
+        let instance = opt_text(data, "instanceGuid")?;
         let (page, size) = paging(data)?;
-        let (rows, total) = self.store().deliveries(status, page, size)?;
+        let (rows, total) = self.store().deliveries(status, instance, page, size)?;
         let items: Vec<Value> = rows.iter().map(delivery_json).collect();
         Ok(("OK".into(), json!({"items": items, "totalCount": total})))
     }
@@ -828,7 +833,8 @@ fn delivery_json(r: &DeliveryRow) -> Value {
            "payload": serde_json::from_str::<Value>(&r.payload).unwrap_or(Value::Null),
            "url": r.url, "status": r.status, "attempts": r.attempts,
            "nextAttemptAt": r.next_attempt_at, "lastStatusCode": r.last_status_code,
-           "lastError": r.last_error, "createdAt": r.created_at, "deliveredAt": r.delivered_at})
+           "lastError": r.last_error, "createdAt": r.created_at, "deliveredAt": r.delivered_at,
+           "instanceGuid": r.instance_guid, "sequence": r.sequence})
 }
 
 #[cfg(test)]

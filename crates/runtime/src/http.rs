@@ -94,6 +94,10 @@ pub fn app_with(state: Arc<AppState>, options: AppOptions) -> Router {
         .route("/webhook/k/{key}", post(webhook_by_key))
         .route("/webhook/{*rest}", post(webhook_by_url))
         .route("/hooks/{token}", post(hook_app))
+        .route(
+            "/api/v1/external/workflows/run",
+            post(crate::external_run::run_workflow),
+        )
         .fallback(move |method: axum::http::Method, uri: axum::http::Uri| {
             std::future::ready(static_file(ui, &method, uri.path()))
         })

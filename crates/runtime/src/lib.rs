@@ -28,7 +28,9 @@ pub mod error;
 pub use error::{Code, Door, Error};
 mod reply;
 pub use reply::Reply;
+mod event_payload;
 mod events;
+pub mod external_run;
 pub mod host;
 mod hot;
 mod step;
@@ -310,6 +312,8 @@ struct Indexed {
     vars: Map<String, Value>,
     /// The instance's status (None: a new instance), for `workflow.state.changed`.
     status: Option<&'static str>,
+    /// The elements it waits in (sorted, each once), for `workflow.state.changed`.
+    waits: Vec<String>,
 }
 
 /// Whether a wait is a form task (one row of the task inbox).
@@ -329,8 +333,11 @@ impl Indexed {
                 element_id: s.element_id,
             })
             .collect();
-        let tasks = engine
-            .waiting(inst)
+        let waiting = engine.waiting(inst);
+        let mut waits: Vec<String> = waiting.iter().map(|w| w.element_id.clone()).collect();
+        waits.sort_unstable();
+        waits.dedup();
+        let tasks = waiting
             .into_iter()
             .filter(in_inbox)
             .map(|w| UserTaskRow {
@@ -351,6 +358,7 @@ impl Indexed {
             timer: engine.next_timer(inst).map(schedule::due_text),
             vars: engine.variables(inst),
             status: Some(inst.status.as_str()),
+            waits,
         }
     }
 

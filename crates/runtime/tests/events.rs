@@ -246,17 +246,29 @@ fn a_subscription_receives_signed_state_context_and_completed_events() {
             "workflow.completed"
         ]
     );
-    assert_eq!(bodies[0]["data"]["previousStatus"], Value::Null);
-    assert_eq!(bodies[0]["data"]["status"], "WAITING");
-    assert_eq!(bodies[0]["data"]["waiting"], json!(["Review"]));
-    assert_eq!(bodies[1]["data"]["changed"]["amount"], 10);
-    assert_eq!(bodies[2]["data"]["previousStatus"], "WAITING");
-    assert_eq!(bodies[2]["data"]["status"], "COMPLETED");
+    // Seed 004: `data` is the instance's context; what the event says is at the top level.
+    assert_eq!(bodies[0]["previousStatus"], Value::Null);
+    assert_eq!(bodies[0]["status"], "WAITING");
+    assert_eq!(bodies[0]["waiting"], json!(["Review"]));
+    assert_eq!(bodies[0]["state"], "Review");
+    assert_eq!(bodies[1]["contextChange"]["changed"]["amount"], 10);
+    assert_eq!(bodies[1]["data"]["amount"], 10);
+    assert_eq!(bodies[2]["previousStatus"], "WAITING");
+    assert_eq!(bodies[2]["status"], "COMPLETED");
+    assert_eq!(bodies[2]["previousState"], "Review");
+    assert_eq!(bodies[2]["state"], "completed");
     assert_eq!(
-        bodies[3]["data"]["changed"]["lastUserTaskResult"]["approved"],
+        bodies[3]["contextChange"]["changed"]["lastUserTaskResult"]["approved"],
         true
     );
-    assert_eq!(bodies[4]["data"]["variables"]["amount"], 10);
+    assert_eq!(bodies[4]["data"]["amount"], 10);
+    assert_eq!(bodies[4]["workflowFinalState"], "End");
+    // Numbered in order, one number per event of the instance.
+    let seqs: Vec<i64> = bodies
+        .iter()
+        .map(|b| b["sequence"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5]);
     assert!(bodies[4]["workflowResolvedAt"].is_string());
     assert!(bodies[0]["workflowResolvedAt"].is_null());
     let log = t.deliveries();
@@ -320,7 +332,7 @@ fn a_custom_webhook_fires_on_entering_a_named_state_with_secret_headers_and_a_tr
                "stateNames": ["Manager review"],
                "headers": {"authorization": "Bearer {secret.VENDOR_KEY}"},
                "request": {"transform": {"transformer": "jmespath",
-                                         "mapping": "{success_result: data.state, who: workflowRuntimeId}"}}}),
+                                         "mapping": "{success_result: state, who: workflowRuntimeId}"}}}),
     );
     let guid = t.start("Other_Flow", json!({}));
     assert_eq!(t.rt.deliver_due(), 0, "Other_Flow has no 'Manager review'");

@@ -4,6 +4,10 @@
 //! (`process_key`) or one instance (`instance_guid`). A step writes one `deliveries` row per
 //! matching subscription or custom webhook in its own transaction; the sender works through the
 //! `Pending` rows whose `next_attempt_at` has come (index `deliveries_due`).
+//!
+//! Since schema v12 the events of one instance are numbered 1, 2, 3, ... (`event_sequences`,
+//! taken by `next_event_sequence` in the transaction that writes the deliveries), and each
+//! delivery row keeps its instance and its event's number.
 
 use crate::{Result, Store, Tx};
 use rusqlite::{params, OptionalExtension};
@@ -91,6 +95,10 @@ pub struct DeliveryRow {
     pub last_error: Option<String>,
     pub created_at: String,
     pub delivered_at: Option<String>,
+    /// The instance whose event this is (None: rows written before schema v12).
+    pub instance_guid: Option<String>,
+    /// The event's number within its instance (see `Tx::next_event_sequence`).
+    pub sequence: Option<i64>,
 }
 
 fn delivery_row(r: &rusqlite::Row) -> rusqlite::Result<DeliveryRow> {
@@ -108,12 +116,14 @@ fn delivery_row(r: &rusqlite::Row) -> rusqlite::Result<DeliveryRow> {
         last_error: r.get(10)?,
         created_at: r.get(11)?,
         delivered_at: r.get(12)?,
+        instance_guid: r.get(13)?,
+        sequence: r.get(14)?,
     })
 }
 
 const DELIVERY_SELECT: &str = "SELECT id, subscription_id, custom_webhook_id, event_name, payload,
         url, status, attempts, next_attempt_at, last_status_code, last_error, created_at,
-        delivered_at FROM deliveries";
+        delivered_at, instance_guid, sequence FROM deliveries";
 
 /// A delivery to write.
 #[derive(Debug, Clone)]
@@ -125,6 +135,9 @@ pub struct NewDelivery<'a> {
     pub payload: &'a str,
     pub url: &'a str,
     pub at: &'a str,
+    /// The instance whose event this is, and the event's number within it.
+    pub instance_guid: Option<&'a str>,
+    pub sequence: Option<i64>,
 }
 
 /// What an instance's events carry about it.
@@ -135,6 +148,7 @@ pub struct EventSource {
     pub started_at: String,
     pub ended_at: Option<String>,
     pub correlation_id: Option<String>,
+    pub business_key: Option<String>,
 }
 
 /// How one delivery attempt ended.
@@ -219,24 +233,26 @@ impl Store {
             .optional()?)
     }
 
-    /// One page of deliveries, newest first (of one status when given), and the total.
+    /// One page of deliveries, newest first (of one status, of one instance, when given), and
+    /// the total.
     pub fn deliveries(
         &self,
         status: Option<&str>,
+        instance: Option<&str>,
         page: i64,
         size: i64,
     ) -> Result<(Vec<DeliveryRow>, i64)> {
-        let filter = "WHERE (?1 IS NULL OR status = ?1)";
+        let filter = "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR instance_guid = ?2)";
         let total: i64 = self.conn.query_row(
             &format!("SELECT COUNT(*) FROM deliveries {filter}"),
-            params![status],
+            params![status, instance],
             |r| r.get(0),
         )?;
         let mut stmt = self.conn.prepare(&format!(
-            "{DELIVERY_SELECT} {filter} ORDER BY rowid DESC LIMIT ?2 OFFSET ?3"
+            "{DELIVERY_SELECT} {filter} ORDER BY rowid DESC LIMIT ?3 OFFSET ?4"
         ))?;
         let offset = page.saturating_sub(1).saturating_mul(size);
-        let rows = stmt.query_map(params![status, size, offset], delivery_row)?;
+        let rows = stmt.query_map(params![status, instance, size, offset], delivery_row)?;
         Ok((rows.collect::<rusqlite::Result<_>>()?, total))
     }
 
@@ -266,7 +282,8 @@ impl Tx<'_> {
         Ok(self
             .tx
             .prepare_cached(
-                "SELECT i.definition_id, d.process_key, i.started_at, i.ended_at, i.correlation_id
+                "SELECT i.definition_id, d.process_key, i.started_at, i.ended_at, i.correlation_id,
+                     i.business_key
                  FROM instances i JOIN definitions d ON d.id = i.definition_id WHERE i.guid = ?1",
             )?
             .query_row(params![guid], |r| {
@@ -276,6 +293,7 @@ impl Tx<'_> {
                     started_at: r.get(2)?,
                     ended_at: r.get(3)?,
                     correlation_id: r.get(4)?,
+                    business_key: r.get(5)?,
                 })
             })
             .optional()?)
@@ -368,13 +386,28 @@ impl Tx<'_> {
             > 0)
     }
 
+    /// Takes the next `count` event numbers of an instance (1, 2, 3, ... over its life) and
+    /// answers the first. In the caller's transaction: numbers of a rolled-back step are not
+    /// used, and two steps of one instance never share one.
+    pub fn next_event_sequence(&self, guid: &str, count: i64) -> Result<i64> {
+        let last: i64 = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO event_sequences (instance_guid, last) VALUES (?1, ?2)
+                 ON CONFLICT (instance_guid) DO UPDATE SET last = last + excluded.last
+                 RETURNING last",
+            )?
+            .query_row(params![guid, count], |r| r.get(0))?;
+        Ok(last - count + 1)
+    }
+
     /// A new `Pending` delivery, due at once.
     pub fn insert_delivery(&self, d: &NewDelivery) -> Result<()> {
         self.tx
             .prepare_cached(
                 "INSERT INTO deliveries (id, subscription_id, custom_webhook_id, event_name, payload,
-                     url, status, attempts, next_attempt_at, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'Pending', 0, ?7, ?7)",
+                     url, status, attempts, next_attempt_at, created_at, instance_guid, sequence)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'Pending', 0, ?7, ?7, ?8, ?9)",
             )?
             .execute(params![
                 d.id,
@@ -383,7 +416,9 @@ impl Tx<'_> {
                 d.event_name,
                 d.payload,
                 d.url,
-                d.at
+                d.at,
+                d.instance_guid,
+                d.sequence
             ])?;
         Ok(())
     }

@@ -373,6 +373,18 @@ const MIGRATIONS: &[&str] = &[
         since TEXT NOT NULL
     );
     ",
+    // v12: events out carry a number per instance (seed 004 receivers order by it): the last
+    // number each instance used, and on each delivery its instance and its event's number.
+    "
+    CREATE TABLE event_sequences (
+        instance_guid TEXT PRIMARY KEY,
+        last          INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    ALTER TABLE deliveries ADD COLUMN instance_guid TEXT;
+    ALTER TABLE deliveries ADD COLUMN sequence INTEGER;
+    CREATE INDEX deliveries_instance ON deliveries (instance_guid, sequence)
+        WHERE instance_guid IS NOT NULL;
+    ",
 ];
 
 /// Brings a database up to the newest schema, one transaction per migration.
