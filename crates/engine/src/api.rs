@@ -73,6 +73,14 @@ pub enum Event {
     Cancel { reason: Option<String> },
     /// RetryIncidentCommand: set `variables`, then retry every element with an open incident.
     Retry { variables: Map<String, Value> },
+    /// Hold `assignee` on a waiting user task or receive task (None: drop the one it holds).
+    AssignTask {
+        task_id: String,
+        assignee: Option<String>,
+    },
+    /// Cancel one waiting user task or receive task: it leaves along its cancel exception (an
+    /// interrupting error boundary event with code `CANCEL`, else one catching every error).
+    CancelTask { task_id: String },
 }
 
 /// What the host must carry out after an event was applied.
@@ -154,6 +162,13 @@ pub enum Effect {
         name: String,
         data: Value,
     },
+    /// A waiting task now holds `assignee` (None: nobody), instead of `previous`.
+    #[serde(rename_all = "camelCase")]
+    TaskAssigned {
+        task_id: String,
+        assignee: Option<String>,
+        previous: Option<String>,
+    },
 }
 
 impl Effect {
@@ -173,6 +188,7 @@ impl Effect {
             Effect::ElementCancelled { .. } => "elementCancelled",
             Effect::Ended { .. } => "ended",
             Effect::CommandQueued { .. } => "commandQueued",
+            Effect::TaskAssigned { .. } => "taskAssigned",
         }
     }
 }
@@ -215,6 +231,9 @@ pub struct Waiting {
     pub responsible_user: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible_team: Option<String>,
+    /// Who the task is assigned to (`Event::AssignTask`), when anyone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
 }
 
 /// An open incident.

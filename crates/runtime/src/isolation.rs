@@ -345,6 +345,8 @@ fn doing(event: &Event) -> String {
         Event::SetVariables { .. } => "setting its variables".into(),
         Event::Cancel { .. } => "cancelling it".into(),
         Event::Retry { .. } => "retrying it".into(),
+        Event::AssignTask { task_id, .. } => format!("assigning task '{task_id}'"),
+        Event::CancelTask { task_id } => format!("cancelling task '{task_id}'"),
     }
 }
 

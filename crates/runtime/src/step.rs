@@ -211,7 +211,8 @@ fn history_events<'a>(effects: &'a [Effect], history: &mut Vec<StepEvent<'a>>) {
             Effect::TaskWaiting { task_id, .. }
             | Effect::CallbackRegistered { task_id, .. }
             | Effect::CallbackCompleted { task_id, .. }
-            | Effect::CallbackClosed { task_id, .. } => {
+            | Effect::CallbackClosed { task_id, .. }
+            | Effect::TaskAssigned { task_id, .. } => {
                 (Some(task_id.as_str()), serde_json::to_string(e).ok())
             }
             Effect::TimerScheduled { element_id, .. }

@@ -159,6 +159,8 @@ impl Engine {
         local: Map<String, Value>,
     ) {
         self.disarm(run, t);
+        // A task's assignee is its own: the token forgets it when it leaves (or loops).
+        run.inst.tok_mut(t).assignee = None;
         self.remember_completion(run, t, inner, local);
         if self.repeat_standard_loop(run, t) {
             return;

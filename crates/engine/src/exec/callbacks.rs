@@ -97,6 +97,7 @@ impl Engine {
         }
         let now = ctx.clock.now();
         // The ServerScript runs before anything changes: a throw leaves the task waiting.
+            self.check_assignee(inst, t, ctx.user)?;
         let outcome = self.server_script(inst, t, &data, ctx, now)?;
         let mut run = Run::new(inst, ctx);
         run.now = now;

@@ -26,7 +26,8 @@
 //! `gateways`, `events` (throw, catch, end; where errors and escalations are caught),
 //! `boundaries` (subscriptions and what fires them), `subprocess` (embedded, event and called),
 //! `multi` (multi-instance and standard loops), `compensation`, `callbacks` (completing tasks,
-//! callbacks, access, message lookup) and `view` (what the host reads). This file holds the
+//! callbacks, access, message lookup), `tasks` (assigning and cancelling one waiting task) and
+//! `view` (what the host reads). This file holds the
 //! state types, so every part sees their fields, and the tables computed once per model.
 //!
 //! Error rule: a command that cannot be applied (wrong task, rejected submission, no such
@@ -65,6 +66,7 @@ mod scopes;
 mod slots;
 mod step;
 mod subprocess;
+mod tasks;
 mod view;
 
 type ScopeId = u32;
@@ -199,6 +201,9 @@ struct Token {
     loops: u32,
     /// The sequence flow it arrived through (joins count arrivals per flow).
     via: Option<FlowId>,
+    /// Who a waiting user or receive task is assigned to (see `tasks.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    assignee: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -303,6 +303,7 @@ impl<'a, 'c> Run<'a, 'c> {
             state: TokenState::Ready,
             loops: 0,
             via: None,
+            assignee: None,
         })
     }
     pub(super) fn finish(self) -> Vec<Effect> {

@@ -20,7 +20,7 @@
 //!   each firing. `SetVariables` writes at the process level and re-evaluates conditional
 //!   events. `Cancel` cancels every token and scope (closing callbacks as `Cancelled`), clears
 //!   incidents and ends CANCELLED. `Retry` writes its variables and runs each failed token again
-//!   from its node.
+//!   from its node. `AssignTask` and `CancelTask` act on one waiting task (see `tasks.rs`).
 //! - **Run loop.** Tokens run depth-first from a stack until none is `Ready`; then inclusive
 //!   joins whose every possible arrival is in fire (one at a time, re-running the stack), then
 //!   conditional events whose condition became true (at most 100 rounds). More than
@@ -354,6 +354,8 @@ impl Engine {
                 self.run(&mut run);
                 Ok(run.finish())
             }
+            Event::AssignTask { task_id, assignee } => self.assign_task(inst, &task_id, assignee),
+            Event::CancelTask { task_id } => self.cancel_task(inst, &task_id, ctx),
         }
     }
 

@@ -6,7 +6,7 @@
 //!   message, form key in form mode), and per subscription of a token parked at a catch event
 //!   or event-based gateway (message, signal, timer with its due time, conditional); boundary
 //!   events and receive-task timeouts are not listed. Entries carry the task's responsible user
-//!   and team.
+//!   and team, and a task's assignee when it holds one.
 //! - **Subscriptions**: every message and signal subscription (with key and element), plus
 //!   each non-expired receive task as a message subscription.
 //! - **Variables** are the process-level (root scope) variables.
@@ -50,11 +50,13 @@ impl Engine {
                 due: None,
                 responsible_user: node.spec.responsible_user.clone(),
                 responsible_team: node.spec.responsible_team.clone(),
+                assignee: None,
             };
             match &t.state {
                 TokenState::UserTask => {
                     let mut w = base("userTask");
                     w.form_key = node.spec.form_key.clone();
+                    w.assignee = t.assignee.clone();
                     out.push(w);
                 }
                 TokenState::ReceiveTask { key, form, .. } => {
@@ -64,6 +66,7 @@ impl Engine {
                     if *form {
                         w.form_key = node.spec.form_key.clone();
                     }
+                    w.assignee = t.assignee.clone();
                     out.push(w);
                 }
                 TokenState::Catching => {
