@@ -33,7 +33,7 @@ mod lex;
 #[cfg(test)]
 mod tests;
 
-pub use js::{MAX_JS_MEMORY, MAX_JS_STACK};
+pub use js::{JS_OPERATIONS_PER_CHECK, MAX_JS_MEMORY, MAX_JS_STACK};
 pub use language::{language_note, languages_of, script_languages, ScriptLanguage, ScriptRead};
 
 use crate::model::{Language, ScriptId, Source};
@@ -47,7 +47,9 @@ use std::cell::{Cell, RefCell};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Operations one run may perform. A runaway `loop {}` hits this in milliseconds (release).
+/// Operations one run may perform. A runaway `loop {}` hits this in milliseconds (release). A
+/// JavaScript run spends the same budget on QuickJS's count of calls and loop turns, checked
+/// every [`JS_OPERATIONS_PER_CHECK`] (see docs/scripting.md, "Limits and the sandbox").
 pub const MAX_OPERATIONS: u64 = 1_000_000;
 /// Nested function calls (recursion depth).
 pub const MAX_CALL_LEVELS: usize = 64;
@@ -466,8 +468,9 @@ impl ScriptHost {
         Self::with_limits(MAX_OPERATIONS, MAX_RUN_TIME)
     }
 
-    /// A host whose runs stop after `operations` rhai operations or `time` of wall time
-    /// (`Limits::script_operations`, `Limits::script_time`).
+    /// A host whose runs stop after `operations` operations (rhai's count, or QuickJS's calls
+    /// and loop turns for JavaScript) or `time` of wall time (`Limits::script_operations`,
+    /// `Limits::script_time`).
     pub fn with_limits(operations: u64, time: std::time::Duration) -> Self {
         ScriptHost {
             engine: build_engine_with(operations),
@@ -611,7 +614,9 @@ impl ScriptHost {
     ) -> Result<ScriptOutcome, ScriptError> {
         let script = match self.scripts.get(id as usize) {
             Some(Ok(Compiled::Rhai(c))) => c,
-            Some(Ok(Compiled::Js(c))) => return js::run(c, input, queue, self.time),
+            Some(Ok(Compiled::Js(c))) => {
+                return js::run(c, input, queue, self.operations, self.time)
+            }
             Some(Err(e)) => return Err(e.clone()),
             None => {
                 return Err(ScriptError::new(

@@ -62,7 +62,17 @@ fn source(text: &str) -> Source {
 
 /// Compiles `text` in `language` on a host with the given run time limit.
 fn host_as(text: &str, language: Language, time: Duration) -> Result<ScriptHost, ScriptError> {
-    let mut host = ScriptHost::with_limits(baton_engine::script::MAX_OPERATIONS, time);
+    host_with(text, language, baton_engine::script::MAX_OPERATIONS, time)
+}
+
+/// Compiles `text` in `language` on a host with the given operation budget and run time limit.
+fn host_with(
+    text: &str,
+    language: Language,
+    operations: u64,
+    time: Duration,
+) -> Result<ScriptHost, ScriptError> {
+    let mut host = ScriptHost::with_limits(operations, time);
     match host
         .compile_with_languages(&[source(text)], &[language])
         .pop()
@@ -339,9 +349,11 @@ fn thrown_values_are_rejections_and_engine_errors_are_not() {
 
 #[test]
 fn a_runaway_loop_stops_at_the_time_limit() {
-    let host = host_as(
+    // No operation budget to speak of: the time limit is what stops it.
+    let host = host_with(
         "while (true) {}",
         Language::JavaScript,
+        u64::MAX,
         Duration::from_millis(200),
     )
     .unwrap();
@@ -349,9 +361,10 @@ fn a_runaway_loop_stops_at_the_time_limit() {
     assert_eq!(e.kind, ScriptErrorKind::Limit, "{e:?}");
     assert!(e.message.contains("ran longer than 0.2 seconds"), "{e:?}");
     // try/catch cannot keep it running.
-    let host = host_as(
+    let host = host_with(
         "for (;;) { try { while (true) {} } catch (e) {} }",
         Language::JavaScript,
+        u64::MAX,
         Duration::from_millis(200),
     )
     .unwrap();
@@ -359,6 +372,81 @@ fn a_runaway_loop_stops_at_the_time_limit() {
     assert_eq!(e.kind, ScriptErrorKind::Limit, "{e:?}");
     // The thread's runtime is still usable afterwards.
     assert_eq!(eval("1 + 1", json!({})).unwrap().value, json!(2));
+}
+
+/// A host for `text` in JavaScript with `operations` as its budget and time to spare (30 s: were
+/// the budget not kept, the time limit would stop the run with another message).
+fn budgeted(text: &str, operations: u64) -> ScriptHost {
+    host_with(
+        text,
+        Language::JavaScript,
+        operations,
+        Duration::from_secs(30),
+    )
+    .expect("compiles")
+}
+
+#[test]
+fn a_runaway_loop_stops_at_the_operation_budget_like_rhai() {
+    for text in [
+        "while (true) {}",
+        "for (;;) { try { while (true) {} } catch (e) {} }",
+        "function f() { return 1; } for (;;) { f(); }",
+        "var a = [1, 2, 3]; for (;;) { a.map(function (x) { return x; }); }",
+        "(async function () { for (;;) { await null; } })(); 1",
+    ] {
+        let e = run(&budgeted(text, 100_000), json!({}), None, None).unwrap_err();
+        assert_eq!(e.kind, ScriptErrorKind::Limit, "{text}: {e:?}");
+        assert_eq!(
+            e.message, "script stopped: it ran more than 100000 operations (an endless loop?)",
+            "{text}"
+        );
+    }
+    // rhai's message for the same limit is the same.
+    let rhai = host_with("loop {}", Language::Rhai, 100_000, Duration::from_secs(30)).unwrap();
+    let e = run(&rhai, json!({}), None, None).unwrap_err();
+    assert_eq!(
+        e.message,
+        "script stopped: it ran more than 100000 operations (an endless loop?)"
+    );
+    // The thread's runtime is still usable afterwards, under the default budget.
+    assert_eq!(eval("1 + 1", json!({})).unwrap().value, json!(2));
+}
+
+#[test]
+fn the_operation_budget_counts_loop_turns_and_calls_in_steps() {
+    use baton_engine::script::JS_OPERATIONS_PER_CHECK as STEP;
+    let budget = 20 * STEP;
+    // Well under the budget (half of it, less than the one step QuickJS may carry over from
+    // the thread's previous run): completes, every time.
+    let half = format!("var i = 0; while (i < {}) {{ i++; }} i", budget / 2);
+    for _ in 0..3 {
+        let out = run(&budgeted(&half, budget), json!({}), None, None).unwrap();
+        assert_eq!(out.value, json!(budget / 2));
+    }
+    // Twice the budget in loop turns, or in calls made by an array method: stopped.
+    for text in [
+        format!("var i = 0; while (i < {}) {{ i++; }} i", budget * 2),
+        format!(
+            "var n = 0; new Array({}).fill(0).forEach(function () {{ n++; }}); n",
+            budget * 2
+        ),
+    ] {
+        let e = run(&budgeted(&text, budget), json!({}), None, None).unwrap_err();
+        assert_eq!(e.kind, ScriptErrorKind::Limit, "{text}: {e:?}");
+        assert!(e.message.contains("operations"), "{e:?}");
+    }
+    // Each run has its own budget: many short runs on one host never add up to a stop.
+    let short = budgeted(
+        "var s = 0; for (var i = 0; i < 1000; i++) { s += i; } s",
+        budget,
+    );
+    for _ in 0..(budget / 1000 * 3) {
+        assert_eq!(
+            run(&short, json!({}), None, None).unwrap().value,
+            json!(499_500)
+        );
+    }
 }
 
 #[test]
@@ -722,4 +810,59 @@ fn execution_code_is_detected_and_runs_with_its_binding() {
         .err()
         .unwrap();
     assert_eq!((e.kind, e.line), (ScriptErrorKind::Compile, Some(1)));
+}
+
+/// Every way a script might try for files, network, processes or modules: each is a script
+/// error that says a script has none (a run error, or refused at compile for a module statement).
+#[test]
+fn every_attempt_to_reach_outside_is_a_clear_script_error() {
+    const WHY: &str = "a script has no file system, network, processes, timers or modules";
+    for text in [
+        "require('fs').readFileSync('/etc/passwd')",
+        "var fs = require('fs'); 1",
+        "fetch('http://127.0.0.1:1/')",
+        "new XMLHttpRequest().open('GET', 'http://127.0.0.1:1/')",
+        "new WebSocket('ws://127.0.0.1:1/')",
+        "importScripts('http://127.0.0.1:1/x.js')",
+        "std.loadFile('/etc/passwd')",
+        "os.exec(['ls'])",
+        "process.env.HOME",
+        "Deno.readTextFileSync('/etc/passwd')",
+        "setTimeout(function () {}, 1)",
+        "new Function('return require')()('fs')",
+        "(async function () { await import('os'); })(); 1",
+        "import('fs').then(function (m) { return m.readFile; }); 1",
+        "eval(\"import('std')\"); 1",
+        "(0, eval)(\"import('./x.js')\"); 1",
+    ] {
+        let e = run(&js(text), json!({}), None, None).expect_err(text);
+        assert_eq!(e.kind, ScriptErrorKind::Runtime, "{text}: {e:?}");
+        assert!(e.message.contains(WHY), "{text}: {}", e.message);
+    }
+    for text in [
+        "import fs from 'fs';",
+        "import * as std from 'std';\nstd.open('/etc/passwd', 'r');",
+        "import { exec } from 'os';",
+        "export const x = 1;",
+    ] {
+        let e = host_as(text, Language::JavaScript, Duration::from_secs(2))
+            .err()
+            .unwrap_or_else(|| panic!("{text} compiled"));
+        assert_eq!(e.kind, ScriptErrorKind::Compile, "{text}: {e:?}");
+        assert!(e.message.contains(WHY), "{text}: {}", e.message);
+    }
+    // A script that handles the refusal itself sees the same reason, and carries on.
+    let out = eval(
+        "var seen = []; import('fs').then(null, function (e) { seen.push(String(e)); }); seen",
+        json!({}),
+    )
+    .unwrap();
+    assert!(
+        out.value[0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("could not load module 'fs'"),
+        "{}",
+        out.value
+    );
 }
