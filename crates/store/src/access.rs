@@ -10,6 +10,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserRow {
+    /// The user's stable number (`User:{id}` in seed 003's ids): never reused.
+    pub id: i64,
     pub user_name: String,
     pub is_admin: bool,
     pub teams: Vec<String>,
@@ -35,16 +37,19 @@ impl Store {
     }
 
     pub fn user(&self, name: &str) -> Result<Option<UserRow>> {
-        let row: Option<(String, bool, String)> = self
+        let row: Option<(i64, String, bool, String)> = self
             .conn
-            .query_row(
-                "SELECT name, is_admin, created_at FROM users WHERE name = ?1",
-                params![name],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            .prepare_cached(
+                "SELECT i.id, u.name, u.is_admin, u.created_at FROM users u
+                 JOIN user_ids i ON i.user_name = u.name WHERE u.name = ?1",
+            )?
+            .query_row(params![name], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
             .optional()?;
-        row.map(|(user_name, is_admin, created_at)| {
+        row.map(|(id, user_name, is_admin, created_at)| {
             Ok(UserRow {
+                id,
                 teams: self.teams_of(&user_name)?,
                 user_name,
                 is_admin,
@@ -52,6 +57,19 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// The user with this stable number (see [`UserRow::id`]).
+    pub fn user_by_id(&self, id: i64) -> Result<Option<UserRow>> {
+        let name: Option<String> = self
+            .conn
+            .prepare_cached("SELECT user_name FROM user_ids WHERE id = ?1")?
+            .query_row(params![id], |r| r.get(0))
+            .optional()?;
+        match name {
+            Some(n) => self.user(&n),
+            None => Ok(None),
+        }
     }
 
     fn teams_of(&self, name: &str) -> Result<Vec<String>> {
@@ -138,6 +156,10 @@ impl Tx<'_> {
                 "user '{name}' already exists"
             )));
         }
+        self.tx.execute(
+            "INSERT INTO user_ids (user_name) VALUES (?1)",
+            params![name],
+        )?;
         Ok(())
     }
 

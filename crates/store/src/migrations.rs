@@ -385,6 +385,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX deliveries_instance ON deliveries (instance_guid, sequence)
         WHERE instance_guid IS NOT NULL;
     ",
+    // v13: users get a stable number (seed 003 addresses them as `User:42`): given when the user
+    // is created, never reused, kept across restarts and copies of the file. Users that exist
+    // now are numbered in the order they were created.
+    "
+    CREATE TABLE user_ids (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_name TEXT NOT NULL UNIQUE REFERENCES users (name)
+    );
+    INSERT INTO user_ids (user_name) SELECT name FROM users ORDER BY created_at, name;
+    ",
 ];
 
 /// Brings a database up to the newest schema, one transaction per migration.
@@ -427,6 +437,26 @@ mod tests {
             |r| r.get(0),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn version_13_numbers_existing_users_in_creation_order() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply_up_to(&mut conn, 12).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (name, is_admin, created_at) VALUES ('zoe', 0, 't1'), ('amy', 1, 't2'), ('bob', 0, 't1');",
+        )
+        .unwrap();
+        apply(&mut conn).unwrap();
+        let ids: Vec<(i64, String)> = conn
+            .prepare("SELECT id, user_name FROM user_ids ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let names: Vec<(i64, &str)> = ids.iter().map(|(i, n)| (*i, n.as_str())).collect();
+        assert_eq!(names, [(1, "bob"), (2, "zoe"), (3, "amy")]);
     }
 
     #[test]
