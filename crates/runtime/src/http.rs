@@ -101,6 +101,9 @@ pub fn app_with(state: Arc<AppState>, options: AppOptions) -> Router {
         .fallback(move |method: axum::http::Method, uri: axum::http::Uri| {
             std::future::ready(static_file(ui, &method, uri.path()))
         })
+        .method_not_allowed_fallback(|method: axum::http::Method, uri: axum::http::Uri| {
+            std::future::ready(wrong_method(&method, uri.path()))
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -173,6 +176,39 @@ fn is_api(path: &str) -> bool {
         .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
 }
 
+/// A refusal made before any door's handler ran (no such endpoint, a method the path does not
+/// take, a path that cannot be read), in the envelope of the door the path belongs to, with
+/// `errors`: seed 001's at `/api/bpm/...`, a webhook application's at `/hooks/...`, seed 000's
+/// elsewhere.
+fn door_refusal(path: &str, status: StatusCode, message: String, code: Code) -> Response {
+    let path = path.trim_start_matches('/');
+    let body = if path.starts_with("api/bpm/") {
+        json!({"success": false, "data": null, "message": message, "errors": []})
+    } else if path == "hooks" || path.starts_with("hooks/") {
+        json!({"errors": [{"message": message, "code": code}]})
+    } else {
+        plain_refusal(message, code)
+    };
+    (status, Json(body)).into_response()
+}
+
+/// A path that exists, asked with a method it does not take (`GET /api/v1/execute`): 405 with
+/// the methods it takes, in its door's envelope.
+fn wrong_method(method: &axum::http::Method, path: &str) -> Response {
+    let message = format!("{path} takes POST, not {method}");
+    let mut r = door_refusal(
+        path,
+        StatusCode::METHOD_NOT_ALLOWED,
+        message,
+        Code::BadRequest,
+    );
+    r.headers_mut().insert(
+        axum::http::header::ALLOW,
+        axum::http::HeaderValue::from_static("POST"),
+    );
+    r
+}
+
 fn content_type(path: &str) -> &'static str {
     let ext = path.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
     match ext.to_ascii_lowercase().as_str() {
@@ -242,15 +278,12 @@ fn page(body: &'static [u8], path: &str, cache: &'static str) -> Response {
 /// Every request no route took: the web UI's files for GET and HEAD outside the API.
 fn static_file(ui: Option<UiAssets>, method: &axum::http::Method, path: &str) -> Response {
     let path = path.trim_start_matches('/');
+    if is_api(path) {
+        let message = format!("no such endpoint: {method} /{path}");
+        return door_refusal(path, StatusCode::NOT_FOUND, message, Code::NotFound);
+    }
     if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
         return StatusCode::NOT_FOUND.into_response();
-    }
-    if is_api(path) {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"isSuccessful": false, "message": format!("no such endpoint: /{path}")})),
-        )
-            .into_response();
     }
     let path = if path.is_empty() { "index.html" } else { path };
     let Some(ui) = ui.filter(|u| u.get("index.html").is_some()) else {
@@ -302,11 +335,28 @@ fn refuse(door: Shape, e: Error) -> Response {
     let status = StatusCode::from_u16(e.code.http_status(Door::Command))
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = match door {
-        Shape::Execute => json!({"isSuccessful": false, "message": e.message, "code": e.code}),
+        Shape::Execute => json!({"isSuccessful": false, "message": e.message,
+            "errors": e.fields, "code": e.code}),
         // Seed 001's shape is exactly these four keys: no code (the status still tells).
-        Shape::Bpm => json!({"success": false, "data": null, "message": e.message, "errors": []}),
+        Shape::Bpm => json!({"success": false, "data": null, "message": e.message,
+            "errors": bpm_errors(&e.fields)}),
     };
     (status, Json(body)).into_response()
+}
+
+/// Seed 001's `errors`: one string per wrong field ("field: message").
+fn bpm_errors(fields: &[crate::FieldError]) -> Vec<String> {
+    fields
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect()
+}
+
+/// A refusal in seed 000's envelope, `errors` empty: the doors that answer without a command
+/// (an API path that does not exist, a method a path does not take, the webhook door's rate
+/// limit).
+pub(crate) fn plain_refusal(message: String, code: Code) -> Value {
+    json!({"isSuccessful": false, "message": message, "errors": [], "code": code})
 }
 
 fn unauthorized(door: Shape) -> Response {
@@ -324,9 +374,7 @@ fn bad_request(door: Shape, message: String) -> Response {
 fn too_large(door: Shape) -> Response {
     let message = format!("the body is over {MAX_BODY_BYTES} bytes");
     let body = match door {
-        Shape::Execute => {
-            json!({"isSuccessful": false, "message": message, "code": Code::BadRequest})
-        }
+        Shape::Execute => plain_refusal(message, Code::BadRequest),
         Shape::Bpm => json!({"success": false, "data": null, "message": message, "errors": []}),
     };
     (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
@@ -567,11 +615,7 @@ async fn bpm_cmd(State(state): State<Arc<AppState>>, req: axum::extract::Request
     };
     match run(state, door, who, cmd, Value::Object(body)).await {
         Ok(reply) => {
-            let errors: Vec<String> = reply
-                .errors
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect();
+            let errors = bpm_errors(&reply.errors);
             let body = json!({"success": reply.is_successful, "data": reply.data, "message": reply.message, "errors": errors});
             (status(&reply), Json(body)).into_response()
         }
@@ -581,10 +625,20 @@ async fn bpm_cmd(State(state): State<Arc<AppState>>, req: axum::extract::Request
 
 async fn webhook_by_key(
     State(state): State<Arc<AppState>>,
-    axum::extract::Path(key): axum::extract::Path<String>,
+    key: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
     req: axum::extract::Request,
 ) -> Response {
-    receive_webhook(state, Some(key), req).await
+    match key {
+        Ok(axum::extract::Path(key)) => receive_webhook(state, Some(key), req).await,
+        Err(e) => unreadable_path(req.uri().path(), e),
+    }
+}
+
+/// A path whose parameter cannot be read (not UTF-8 once decoded): 400 in the door's
+/// envelope, instead of axum's plain-text answer.
+fn unreadable_path(path: &str, e: axum::extract::rejection::PathRejection) -> Response {
+    let message = format!("the path cannot be read: {}", e.body_text());
+    door_refusal(path, StatusCode::BAD_REQUEST, message, Code::BadRequest)
 }
 
 async fn webhook_by_url(
@@ -606,7 +660,7 @@ async fn receive_webhook(
     let (parts, body) = req.into_parts();
     let remote = state.runtime.client_ip(remote_ip(&parts), &parts.headers);
     if let Err(wait) = state.runtime.admit_unauthenticated(remote) {
-        let body = json!({"isSuccessful": false, "message": too_many(wait)});
+        let body = plain_refusal(too_many(wait), Code::RateLimited);
         return limited(wait, body);
     }
     let mut headers: Vec<(String, String)> = Vec::new();
@@ -683,9 +737,13 @@ fn limited(wait: u64, body: Value) -> Response {
 /// read; a body over the limit is a 413 in the door's `errors` envelope.
 async fn hook_app(
     State(state): State<Arc<AppState>>,
-    axum::extract::Path(token): axum::extract::Path<String>,
+    token: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
     req: axum::extract::Request,
 ) -> Response {
+    let token = match token {
+        Ok(axum::extract::Path(token)) => token,
+        Err(e) => return unreadable_path(req.uri().path(), e),
+    };
     let (parts, body) = req.into_parts();
     let hook_error = |status: StatusCode, message: String, code: Code| {
         (

@@ -5,18 +5,35 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// The answer of every command (the `/api/v1/execute` envelope). A failure carries its
-/// [`Code`] (`"code"`, after the other fields); a success never does.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// [`Code`] (`"code"`, after the other fields) and always `errors` (an empty list when no
+/// field was wrong); a success carries neither.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
     pub is_successful: bool,
     pub message: String,
-    #[serde(skip_serializing_if = "Value::is_null")]
     pub data: Value,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<Code>,
+}
+
+impl Serialize for Reply {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let failed = !self.is_successful;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("isSuccessful", &self.is_successful)?;
+        m.serialize_entry("message", &self.message)?;
+        if !self.data.is_null() {
+            m.serialize_entry("data", &self.data)?;
+        }
+        if failed || !self.errors.is_empty() {
+            m.serialize_entry("errors", &self.errors)?;
+        }
+        if let Some(code) = &self.code {
+            m.serialize_entry("code", code)?;
+        }
+        m.end()
+    }
 }
 
 impl Reply {
@@ -45,6 +62,16 @@ impl Reply {
             self.code.unwrap_or(Code::Rejected),
             message,
         ))
+    }
+
+    /// As [`Reply::into_error`], and the failure keeps the field errors too (`Error::fields`),
+    /// for a door that shows them (the webhook door's `errors`).
+    pub(crate) fn into_error_with_fields(self) -> Result<Value, Error> {
+        let fields = self.errors.clone();
+        self.into_error().map_err(|mut e| {
+            e.fields = fields;
+            e
+        })
     }
 
     /// The HTTP status of this answer at the command doors (see [`Code::http_status`]).

@@ -62,11 +62,16 @@ fn valid_key(key: &str) -> Result<(), String> {
 
 fn validate_verification(v: Option<&Value>) -> Result<Value, Error> {
     let field = "verification";
-    let Some(Value::Object(m)) = v.filter(|v| !v.is_null()) else {
-        return Err(Error::field(
-            field,
-            "verification is required: {\"scheme\": ..., \"secret\": ...}, or {\"scheme\": \"none\"} to accept unsigned requests".into(),
-        ));
+    let m = match v {
+        // Seed 000's own example has none: accepted, and shown as unverified (`view`).
+        None | Some(Value::Null) => return Ok(json!({"scheme": "none"})),
+        Some(Value::Object(m)) => m,
+        Some(_) => {
+            return Err(Error::field(
+                field,
+                "verification must be an object: {\"scheme\": ..., \"secret\": ...}, or left out to accept unsigned requests".into(),
+            ))
+        }
     };
     let scheme = match m.get("scheme") {
         Some(Value::String(s)) if SCHEMES.contains(&s.as_str()) => s.clone(),
@@ -172,9 +177,29 @@ fn call_path(row: &WebhookConfigRow) -> String {
     }
 }
 
+/// What an unverified configuration's answers say (seed 000's example has no verification).
+pub(super) const UNVERIFIED_WARNING: &str = "unverified: this webhook checks no signature, so anyone who knows its URL can call it; set verification (standardWebhooks, paystack, stripe, flutterwave or hmacSha256)";
+
+/// The warning of a configuration without a signature check: None when it has one. With
+/// `allowedIPs`, only those addresses can call it, which the warning says.
+fn unverified_warning(verification: &Value, allowed_ips: &Value) -> Option<String> {
+    if verification["scheme"].as_str().is_some_and(|s| s != "none") {
+        return None;
+    }
+    let limited = allowed_ips.as_array().is_some_and(|a| !a.is_empty());
+    Some(if limited {
+        format!("{UNVERIFIED_WARNING}; only requests from allowedIPs reach it")
+    } else {
+        format!("{UNVERIFIED_WARNING} or allowedIPs")
+    })
+}
+
 /// A configuration as queries show it: never the secret; `executionCode` only when asked.
+/// `verified` is false and `warning` says why for a configuration without a signature check.
 fn view(row: &WebhookConfigRow, with_code: bool) -> Value {
     let verification: Value = serde_json::from_str(&row.verification).unwrap_or(json!({}));
+    let allowed_ips = serde_json::from_str::<Value>(&row.allowed_ips).unwrap_or(json!([]));
+    let warning = unverified_warning(&verification, &allowed_ips);
     let mut shown = json!({
         "scheme": verification["scheme"],
         "secretSet": verification.get("secret").is_some_and(|s| !s.is_null()),
@@ -189,8 +214,10 @@ fn view(row: &WebhookConfigRow, with_code: bool) -> Value {
         "url": call_path(row),
         "customUrl": row.url.is_some(),
         "executionType": row.execution_type,
-        "allowedIPs": serde_json::from_str::<Value>(&row.allowed_ips).unwrap_or(json!([])),
+        "allowedIPs": allowed_ips,
         "verification": shown,
+        "verified": warning.is_none(),
+        "warning": warning,
         "isActive": row.is_active,
         "createdBy": row.created_by,
         "createdAt": row.created_at,
@@ -198,6 +225,27 @@ fn view(row: &WebhookConfigRow, with_code: bool) -> Value {
     });
     crate::jobs::show_execution_fields(&mut v, &row.config, with_code);
     v
+}
+
+/// The answer of Create and Update: `id`, `key`, `url` (the path to call), `verified`,
+/// `warnings` (the unverified warning, when it applies) and the configuration as shown.
+fn saved_answer(what: &str, row: &WebhookConfigRow) -> (String, Value) {
+    let config = view(row, true);
+    let warnings: Vec<Value> = config["warning"]
+        .as_str()
+        .map(|w| json!(w))
+        .into_iter()
+        .collect();
+    let message = if warnings.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what}, unverified: anyone who knows its URL can call it")
+    };
+    (
+        message,
+        json!({"id": row.id, "key": row.key, "url": call_path(row), "verified": config["verified"],
+            "warnings": warnings, "config": config}),
+    )
 }
 
 /// A configuration's fields as given to Create, to merge an update into.
@@ -332,10 +380,7 @@ impl Runtime {
         let v = self.validate_hook(data)?;
         let id = self.save_hook(None, v, caller)?;
         let row = self.hook_row(&json!({"id": id}))?;
-        Ok((
-            "Webhook configuration created".into(),
-            json!({"id": id, "key": row.key, "url": call_path(&row), "config": view(&row, true)}),
-        ))
+        Ok(saved_answer("Webhook configuration created", &row))
     }
 
     /// UpdateWebHookConfigCommand: the fields given replace the configuration's. A
@@ -364,10 +409,7 @@ impl Runtime {
         let v = self.validate_hook(&Value::Object(merged))?;
         self.save_hook(Some(row.id), v, caller)?;
         let row = self.hook_row(data)?;
-        Ok((
-            "Webhook configuration updated".into(),
-            json!({"id": row.id, "key": row.key, "url": call_path(&row), "config": view(&row, true)}),
-        ))
+        Ok(saved_answer("Webhook configuration updated", &row))
     }
 
     /// DeleteWebHookConfigCommand: the configuration; its requests stay in the log.

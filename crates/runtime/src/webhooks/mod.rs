@@ -82,18 +82,30 @@ impl WebhookAnswer {
     pub(super) fn refuse(status: u16, message: impl Into<String>) -> WebhookAnswer {
         WebhookAnswer {
             status,
-            body: json!({"isSuccessful": false, "message": message.into()}),
+            body: json!({"isSuccessful": false, "message": message.into(), "errors": []}),
         }
     }
 
     /// A request whose configuration failed, or that could not be recorded: the status from
     /// the one table (`Code::http_status`, 422 or 500), the code beside the message, an
     /// internal detail logged and replaced by a reference.
+    /// A failure's field errors are its `errors` (seed 000's envelope), and its message says
+    /// them too ("Validation failed (field: message)"), as the request log keeps it.
     pub(super) fn failed(e: Error) -> WebhookAnswer {
         let e = e.public();
+        let message = if e.fields.is_empty() || e.message != crate::error::VALIDATION_FAILED {
+            e.message.clone()
+        } else {
+            let fields: Vec<String> = e
+                .fields
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect();
+            format!("{} ({})", e.message, fields.join("; "))
+        };
         WebhookAnswer {
             status: e.code.http_status(Door::Webhook),
-            body: json!({"isSuccessful": false, "message": e.line(), "code": e.code}),
+            body: json!({"isSuccessful": false, "message": message, "errors": e.fields, "code": e.code}),
         }
     }
 }

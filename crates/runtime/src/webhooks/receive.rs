@@ -279,7 +279,7 @@ impl Runtime {
                     let m = format!("commandData mapping failed: {e}");
                     let answer = WebhookAnswer {
                         status: 422,
-                        body: json!({"isSuccessful": false, "message": m, "code": crate::Code::Rejected}),
+                        body: json!({"isSuccessful": false, "message": m, "errors": [], "code": crate::Code::Rejected}),
                     };
                     return match self.record_row(row, "badMapping", Some(422), None, Some(m)) {
                         Ok(()) => (Some(id), answer),
@@ -344,8 +344,10 @@ impl Runtime {
         mapped: Option<Value>,
     ) -> Result<Value, Error> {
         let config = prepared.config.as_ref().map_err(Error::internal)?;
-        let run =
-            |cmd: &str, data: &Value| self.execute_as(cmd, data, &Caller::owner()).into_error();
+        let run = |cmd: &str, data: &Value| {
+            self.execute_as(cmd, data, &Caller::owner())
+                .into_error_with_fields()
+        };
         match prepared.row.execution_type {
             0 => {
                 let data = mapped.unwrap_or(Value::Null);

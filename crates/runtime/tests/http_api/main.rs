@@ -234,8 +234,9 @@ impl Server {
             Expect::Refused(m) => {
                 assert_eq!(code, StatusCode::OK, "{context}");
                 assert_eq!(v["isSuccessful"], false, "{context}");
-                assert!(
-                    v.get("errors").is_none(),
+                assert_eq!(
+                    v.get("errors"),
+                    Some(&json!([])),
                     "a business failure names no field: {context}"
                 );
                 if c.cmd == "GetTaskFormQuery" {
