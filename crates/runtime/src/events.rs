@@ -55,6 +55,9 @@ pub(crate) struct StepEvents<'a> {
     pub now: &'a str,
 }
 
+/// Who receives an event: (url, subscription id, custom webhook id).
+type Taker<'a> = (&'a str, Option<i64>, Option<i64>);
+
 /// Writes a step's deliveries (in the step's transaction). Answers whether it wrote any.
 ///
 /// Each event that has at least one taker (a subscription that wants it, a custom webhook whose
@@ -69,8 +72,7 @@ pub(crate) fn enqueue(tx: &Tx, s: &StepEvents) -> Result<bool, Error> {
     if subs.is_empty() && hooks.is_empty() {
         return Ok(false);
     }
-    // (event, (url, subscription id, custom webhook id) of each taker)
-    let mut planned: Vec<(Event, Vec<(&str, Option<i64>, Option<i64>)>)> = Vec::new();
+    let mut planned: Vec<(Event, Vec<Taker>)> = Vec::new();
     if !subs.is_empty() {
         let wanted: Vec<Vec<String>> = subs
             .iter()

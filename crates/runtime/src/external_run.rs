@@ -12,10 +12,11 @@
 //!
 //! Answers 200 with `workflowDefinitionId`, `workflowRuntimeId`, `ballerineEntityId` (the
 //! business key, null here), `instanceGuid`, `status` and `waiting`; a failure answers the seed
-//! 000 envelope (`isSuccessful: false`, `message`, `code`, `errors`) with its code's status.
+//! 000 envelope (`isSuccessful: false`, `message`, `code`, `errors`) with a REST status
+//! (`status_of`: 400 bad input, 401, 403, 404 unknown workflow, 409, 422, 429, 500).
 
 use crate::http::{AppState, MAX_BODY_BYTES};
-use crate::{Code, Door, Error};
+use crate::{Code, Error};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -87,8 +88,7 @@ pub async fn run_workflow(
         Err(e) => return refuse(Error::internal(format!("the start's thread failed: {e}"))),
     };
     if !reply.is_successful {
-        let status =
-            StatusCode::from_u16(reply.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = status_of(reply.code.unwrap_or(Code::Rejected));
         let body = json!({"isSuccessful": false, "message": reply.message, "code": reply.code,
                           "errors": reply.errors});
         return (status, Json(body)).into_response();
@@ -119,11 +119,24 @@ fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
 /// A failure in the seed 000 envelope, `errors` always present, with its code's status.
 fn refuse(e: Error) -> Response {
     let e = e.public();
-    let status = StatusCode::from_u16(e.code.http_status(Door::Command))
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = json!({"isSuccessful": false, "message": e.message, "code": e.code,
                       "errors": e.fields});
-    (status, Json(body)).into_response()
+    (status_of(e.code), Json(body)).into_response()
+}
+
+/// This door's status for a failure: the usual REST statuses (seed 004's server answers this
+/// way), not the command doors' "200 for a business failure".
+fn status_of(code: Code) -> StatusCode {
+    match code {
+        Code::Invalid | Code::BadRequest | Code::UnknownCommand => StatusCode::BAD_REQUEST,
+        Code::Unauthorized => StatusCode::UNAUTHORIZED,
+        Code::Forbidden => StatusCode::FORBIDDEN,
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::Conflict | Code::Duplicate => StatusCode::CONFLICT,
+        Code::Rejected => StatusCode::UNPROCESSABLE_ENTITY,
+        Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
 }
 
 /// The body as a JSON object; a comma before a closing bracket is forgiven.

@@ -452,7 +452,8 @@ fn a_version_2_database_is_migrated_without_losing_its_callbacks() {
     {
         // Make the file look like a version 2 database: no form_key column (v3), no timers (v4),
         // no webhooks (v5), no events out (v6), no webhook applications (v7), no starter of an
-        // instance (v10), no settings (v11).
+        // instance (v10), no settings (v11), no event numbers (v12), no user numbers
+        // (v13), no sender ids of incoming webhooks (v14).
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE action_numbers; DROP TABLE request_numbers; DROP TABLE webhook_apps;
@@ -460,7 +461,9 @@ fn a_version_2_database_is_migrated_without_losing_its_callbacks() {
              DROP TABLE webhook_requests; DROP TABLE webhook_configs; DROP TABLE timers; DROP TABLE recurring_job_runs; DROP TABLE recurring_jobs;
              ALTER TABLE callback_registry DROP COLUMN form_key;
              DROP INDEX instances_started_by; ALTER TABLE instances DROP COLUMN started_by;
-             DROP TABLE settings; DROP TABLE outbound_checked; PRAGMA user_version = 2;",
+             DROP TABLE settings; DROP TABLE outbound_checked; DROP TABLE IF EXISTS event_sequences;
+             DROP TABLE IF EXISTS user_ids; DROP TABLE IF EXISTS webhook_seen;
+             PRAGMA user_version = 2;",
         )
         .unwrap();
     }
