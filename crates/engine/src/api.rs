@@ -49,6 +49,15 @@ pub enum Event {
         task_id: Option<String>,
         data: Value,
     },
+    /// `CompleteTask` that also sets `variables` (in the task's scope, before its result) in
+    /// the same step: for operations whose fields are process data by definition (seed 003's
+    /// `completeAction` parameters). A plain submission sets none (seed 002: its result lands
+    /// in `lastUserTaskResult` / `lastReceiveTaskResult` only).
+    CompleteTaskWithVariables {
+        task_id: Option<String>,
+        data: Value,
+        variables: Map<String, Value>,
+    },
     /// ReturnCallbackCommand: a webhook-mode receiveTask (or message catch) waiting on this key.
     Callback {
         correlation_key: String,

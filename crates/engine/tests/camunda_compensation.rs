@@ -37,11 +37,17 @@ fn complete_n(r: &mut Run, task_id: &str, times: usize) {
     }
 }
 
-/// Completes a task with variables (Camunda's `completeTaskWithVariable`).
+/// Completes a task with variables (Camunda's `completeTaskWithVariable`). Camunda's task
+/// variables are process variables, where a plain submission lands in `lastUserTaskResult`
+/// only (seed 002): they are given as variables.
 fn complete_with(r: &mut Run, task_id: &str, data: Value) {
-    r.apply(Event::CompleteTask {
+    let Value::Object(variables) = data.clone() else {
+        panic!("task variables are an object: {data}");
+    };
+    r.apply(Event::CompleteTaskWithVariables {
         task_id: Some(task_id.into()),
         data,
+        variables,
     })
     .expect("completes");
 }

@@ -428,8 +428,8 @@ fn nested_embedded_subprocesses_complete_outward() {
         ["s", "outer", "os", "inner", "is", "u", "ie", "oe", "e"]
     );
     assert_eq!(
-        h.var("x"),
-        json!(1),
+        h.var("lastUserTaskResult"),
+        json!({"x": 1}),
         "written to the instance when no inner scope has it"
     );
 }

@@ -334,8 +334,13 @@ fn doing(event: &Event) -> String {
     match event {
         Event::CompleteTask {
             task_id: Some(t), ..
+        }
+        | Event::CompleteTaskWithVariables {
+            task_id: Some(t), ..
         } => format!("completing task '{t}'"),
-        Event::CompleteTask { .. } => "completing its task".into(),
+        Event::CompleteTask { .. } | Event::CompleteTaskWithVariables { .. } => {
+            "completing its task".into()
+        }
         Event::Callback {
             correlation_key, ..
         } => format!("applying the callback for key '{correlation_key}'"),

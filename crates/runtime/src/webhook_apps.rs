@@ -554,12 +554,15 @@ impl Runtime {
                 )));
             }
         }
-        let data = Value::Object(parameters(input)?);
+        // Seed 003: the parameters are the request's data (process variables), and the task's
+        // result too (a plain submission sets no variables, seed 002).
+        let variables = parameters(input)?;
         let s = self.step(
             &guid,
-            Event::CompleteTask {
+            Event::CompleteTaskWithVariables {
                 task_id: Some(task.task_id.clone()),
-                data,
+                data: Value::Object(variables.clone()),
+                variables,
             },
             &caller,
         )?;

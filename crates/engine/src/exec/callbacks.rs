@@ -9,14 +9,17 @@
 //!   `ResponsibleTeam` (comma-separated lists) accepts only a signed-in user named in the list
 //!   or a member of one of the teams; otherwise `Forbidden`.
 //! - **ServerScript** runs before anything changes, with the submitted data as form data: a
-//!   throw refuses the submission (`Rejected`) and the task keeps waiting. Its writes and, if
-//!   not null, its value (which replaces the submitted data as the result) are applied, then
-//!   the submitted object's fields are written as variables.
-//! - **Results**: a user task stores `lastUserTaskResult` and leaves; a receive task emits
-//!   `CallbackCompleted`, stores `lastReceiveTaskResult` and leaves.
+//!   throw refuses the submission (`Rejected`) and the task keeps waiting. Its writes (its
+//!   `setVariable` calls) and, if not null, its value (which replaces the submitted data as the
+//!   result) are applied.
+//! - **Results** (seed 002): a user task stores `lastUserTaskResult` and leaves; a receive task
+//!   emits `CallbackCompleted`, stores `lastReceiveTaskResult` and leaves. The submitted or
+//!   called-back fields are NOT written as process variables: a model copies what it needs
+//!   (a ServerScript's `setVariable`, a script task, a condition reading the result).
 //! - **Callback** by key completes the receive task waiting on that key in webhook mode; a
 //!   key waited on in form mode or expired is refused, saying why; else a message subscription
-//!   waiting on that key accepts it (object data written as variables); else `NoMatch`.
+//!   waiting on that key accepts it (its data stored as `lastReceiveTaskResult`); else
+//!   `NoMatch`.
 //! - **Message lookup**: a subscription whose name matches and whose key matches (either side
 //!   missing matches) first, then a non-expired receive task waiting for that message name.
 
@@ -25,7 +28,7 @@ use crate::api::{CommandError, Effect, User};
 use crate::model::FlowNode;
 use crate::script::ScriptOutcome;
 use jiff::Timestamp;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 impl Engine {
     pub(super) fn complete_task(
@@ -33,6 +36,7 @@ impl Engine {
         inst: &mut Instance,
         task_id: Option<&str>,
         data: Value,
+        variables: Map<String, Value>,
         ctx: &Ctx,
     ) -> Result<Vec<Effect>, CommandError> {
         let waiting: Vec<TokenId> = inst
@@ -94,14 +98,18 @@ impl Engine {
         }
         if ctx.enforce_access {
             self.check_access(node, ctx.user)?;
+            self.check_assignee(inst, t, ctx.user)?;
         }
         let now = ctx.clock.now();
         // The ServerScript runs before anything changes: a throw leaves the task waiting.
-            self.check_assignee(inst, t, ctx.user)?;
         let outcome = self.server_script(inst, t, &data, ctx, now)?;
         let mut run = Run::new(inst, ctx);
         run.now = now;
         let is_user = matches!(run.inst.tok(t).state, TokenState::UserTask);
+        if !variables.is_empty() {
+            let scope = run.inst.tok(t).scope;
+            self.set_vars(&mut run, scope, variables);
+        }
         self.accept_submission(&mut run, t, data, outcome, is_user);
         self.run(&mut run);
         Ok(run.finish())
@@ -149,9 +157,7 @@ impl Engine {
             {
                 let mut run = Run::new(inst, ctx);
                 let scope = run.inst.subs[i].scope;
-                if let Value::Object(m) = &data {
-                    self.set_vars(&mut run, scope, m.clone());
-                }
+                self.set_var(&mut run, scope, "lastReceiveTaskResult".into(), data);
                 self.trigger_sub(&mut run, i);
                 self.run(&mut run);
                 return Ok(run.finish());
@@ -267,9 +273,8 @@ impl Engine {
                 result = o.value;
             }
         }
-        if let Value::Object(m) = data {
-            self.set_vars(run, scope, m);
-        }
+        // Seed 002: the result lands in `lastUserTaskResult` / `lastReceiveTaskResult` only,
+        // never merged over the process variables (a model copies what it wants at the top).
         if is_user {
             self.set_var(run, scope, "lastUserTaskResult".into(), result);
             self.leave_activity(run, t);

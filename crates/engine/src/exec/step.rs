@@ -228,8 +228,13 @@ impl Engine {
         }
         match event {
             Event::CompleteTask { task_id, data } => {
-                self.complete_task(inst, task_id.as_deref(), data, ctx)
+                self.complete_task(inst, task_id.as_deref(), data, Map::new(), ctx)
             }
+            Event::CompleteTaskWithVariables {
+                task_id,
+                data,
+                variables,
+            } => self.complete_task(inst, task_id.as_deref(), data, variables, ctx),
             Event::Callback {
                 correlation_key,
                 data,
