@@ -13,8 +13,10 @@
 //!   it writes anything. So an entry is applied at most once, and a crash between the wait's
 //!   commit and the delivery leaves it `Buffered`: the next start delivers it (`deliver_buffered`).
 //! - An entry the instance refuses (its ServerScript throws, the sender may not complete the
-//!   task) is marked `Expired` rather than retried forever; so is a callback whose key was
-//!   completed by a live callback in between (a duplicate). Any other failure (the disk, a step
+//!   task) is marked `Expired` rather than retried forever. A callback whose key was completed
+//!   (by a live callback in between, or by an older entry kept for the same key) is a
+//!   duplicate, checked as a live one is: `Expired`, and when its result differs from the one
+//!   applied, a conflict kept in the instance's history (`settle_duplicates`). Any other failure (the disk, a step
 //!   that kept losing races) leaves it `Buffered`, and the scheduler makes a pass over the
 //!   whole buffer later (`retry_buffered_if_due`): [`RETRY_FIRST`] after the failure, twice as
 //!   long after each pass that failed again, at most [`RETRY_MOST`] apart, until a pass has no
@@ -356,8 +358,25 @@ impl Runtime {
                     break;
                 }
                 match outcome {
-                    Ok(Callback::Stepped(s)) => Ok(Some(s)),
-                    Ok(Callback::Duplicate(_)) => return self.drop_entry(row.id),
+                    Ok(Callback::Stepped(s)) => {
+                        // The key is completed now (unless the step waits on it again): the
+                        // other entries kept for it are duplicates of this result.
+                        if let Err(e) = self.settle_duplicates(key) {
+                            tracing::warn!(
+                                key,
+                                "duplicates of a buffered callback were not settled: {}",
+                                e.line()
+                            );
+                            self.buffered_delivery_failed();
+                        }
+                        Ok(Some(s))
+                    }
+                    Ok(Callback::Duplicate(_)) => {
+                        // A live callback completed the key first: this entry (and any other
+                        // kept for the key) is a duplicate, conflict-checked as a live one.
+                        self.settle_duplicates(key)?;
+                        return Ok(Offered::Dropped);
+                    }
                     Err(e) => Err(e),
                 }
             }
@@ -407,6 +426,48 @@ impl Runtime {
             self.load(&stored)
                 .is_ok_and(|(engine, inst)| waits_for(&engine, &inst, row))
         })
+    }
+
+    /// When a callback key's newest webhook-mode row is Completed (nothing waits on it again):
+    /// every live entry kept for that key is a duplicate of the applied result, handled as a
+    /// live duplicate is (`correlation::duplicate_callback`): not applied, and one whose result
+    /// differs is a conflict, its payload kept in the instance's history (`callbackConflict`,
+    /// shown on the CallbackRegistry row). Each entry is Expired in the transaction that keeps
+    /// its conflict. Answers how many entries it settled.
+    fn settle_duplicates(&self, key: &str) -> Result<usize, Error> {
+        let Some(done) = self.store().latest_callback(key)? else {
+            return Ok(0);
+        };
+        if done.status != "Completed" {
+            return Ok(0);
+        }
+        let mut settled = 0;
+        // Each round Expires the entry it read, so this ends; the bound is a guard.
+        for _ in 0..MAX_DRAIN {
+            let now = self.now();
+            let Some(entry) = self
+                .store()
+                .next_buffered("callback", None, Some(key), &now)?
+            else {
+                break;
+            };
+            let (data, _) = unwrap(&entry.payload);
+            let conflict = crate::correlation::is_conflict(&done, &data);
+            let row = done.clone();
+            let k = key.to_string();
+            let dropped = self.write(move |tx| {
+                let dropped = tx.drop_buffered(entry.id)?;
+                if dropped && conflict {
+                    crate::correlation::keep_conflict(tx, &k, &row, &data, &now)?;
+                }
+                Ok(dropped)
+            })?;
+            if !dropped {
+                break;
+            }
+            settled += 1;
+        }
+        Ok(settled)
     }
 
     fn drop_entry(&self, id: i64) -> Result<Offered, Error> {

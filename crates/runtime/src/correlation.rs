@@ -187,36 +187,16 @@ impl Runtime {
         result: &Value,
     ) -> Answer {
         let status = self.instance_row(&row.parent_instance_id)?.status;
-        let applied: Option<Value> = row
-            .result_data
-            .as_deref()
-            .and_then(|t| serde_json::from_str(t).ok());
-        let conflict = applied.as_ref() != Some(result);
+        let conflict = is_conflict(&row, result);
         let completed = row.completed_at.clone().unwrap_or_default();
         let message = if conflict {
             let now = self.now();
-            let kept = json!({
-                "callbackId": row.id,
-                "correlationKey": key,
-                "result": result,
-            });
             {
                 let mut store = self.writer();
                 let tx = store.transaction()?;
-                tx.history(
-                    &row.parent_instance_id,
-                    &now,
-                    CONFLICT,
-                    Some(&row.callback_task_id),
-                    Some(&kept.to_string()),
-                )?;
+                keep_conflict(&tx, key, &row, result, &now)?;
                 tx.commit()?;
             }
-            tracing::warn!(
-                instance = %row.parent_instance_id,
-                key,
-                "a duplicate callback carried a different result; it was not applied"
-            );
             format!(
                 "Conflicting duplicate callback: '{key}' was already completed at {completed} with another result; this result was not applied and is kept in the instance history ({CONFLICT})"
             )
@@ -702,6 +682,45 @@ pub(crate) fn may_drain(engine: &Engine, inst: &Instance) -> bool {
 
 /// The history kind that keeps a conflicting duplicate callback.
 const CONFLICT: &str = "callbackConflict";
+
+/// Whether a duplicate callback's result differs from the one applied to `row` (`ResultData`).
+pub(crate) fn is_conflict(row: &baton_store::CallbackRow, result: &Value) -> bool {
+    let applied: Option<Value> = row
+        .result_data
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok());
+    applied.as_ref() != Some(result)
+}
+
+/// Keeps a conflicting duplicate's payload in the instance's history (`callbackConflict`, which
+/// the CallbackRegistry list reads back), in the caller's transaction. Live and buffered
+/// duplicates both come here.
+pub(crate) fn keep_conflict(
+    tx: &baton_store::Tx,
+    key: &str,
+    row: &baton_store::CallbackRow,
+    result: &Value,
+    now: &str,
+) -> Result<(), Error> {
+    let kept = json!({
+        "callbackId": row.id,
+        "correlationKey": key,
+        "result": result,
+    });
+    tx.history(
+        &row.parent_instance_id,
+        now,
+        CONFLICT,
+        Some(&row.callback_task_id),
+        Some(&kept.to_string()),
+    )?;
+    tracing::warn!(
+        instance = %row.parent_instance_id,
+        key,
+        "a duplicate callback carried a different result; it was not applied"
+    );
+    Ok(())
+}
 
 /// The task a SignalProcessInstanceCommand completes (seed 002): the named one, or the only
 /// waiting userTask / receiveTask. A receive task in webhook mode (no form, a correlation key)
