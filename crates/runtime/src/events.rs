@@ -464,6 +464,17 @@ impl Runtime {
     /// transformed body for a custom webhook.
     fn request_for(&self, row: &DeliveryRow) -> Result<Request, Sent> {
         let store_err = |e: baton_store::StoreError| Sent::Error(e.to_string());
+        if crate::callback_notify::is_notification(row) {
+            let ts = self.clock.now().as_second();
+            let lookup = |name: &str| self.store().secret(name).ok().flatten();
+            let headers = crate::callback_notify::headers(row, ts, &lookup).map_err(Sent::Error)?;
+            return Ok(Request {
+                method: "POST".into(),
+                url: row.url.clone(),
+                headers,
+                body: row.payload.clone(),
+            });
+        }
         if let Some(sid) = row.subscription_id {
             let sub = self
                 .store()

@@ -16,6 +16,7 @@
 mod access;
 mod batch;
 mod buffered;
+mod callback_notify;
 pub mod commands;
 pub use access::{ActAsError, Bootstrap, FIRST_ADMIN};
 pub use commands::FieldError;

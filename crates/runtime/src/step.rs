@@ -1,7 +1,7 @@
 //! The writes of one engine step: what is made before the step joins a group commit
 //! (`Prepared`), and what `write_step` writes inside it (state, effects, history, indexes).
 
-use crate::{events, queued, Caller, Error, Extra, Indexed, Target};
+use crate::{callback_notify, events, queued, Caller, Error, Extra, Indexed, Target};
 use baton_engine::{Effect, Engine, Instance};
 use baton_store::{InstanceRow, StepEvent, StepRow, Tx};
 use serde_json::{Map, Value};
@@ -131,8 +131,8 @@ pub(crate) fn write_step(
             tx.insert_event_subscription(url, events, None, Some(&guid), secret, now)?;
         }
     }
-    let queued = record_effects(tx, &guid, state, effects, now)?
-        | queued::record(tx, &guid, rev, caller, effects, now)?;
+    let (queued, notified) = record_effects(tx, &guid, state, effects, now)?;
+    let queued = queued | queued::record(tx, &guid, rev, caller, effects, now)?;
     if let Some(row) = &history {
         tx.history_row(&guid, now, row)?;
     }
@@ -153,6 +153,8 @@ pub(crate) fn write_step(
     } else {
         None
     };
+    // A callback notification (`WebhookUrl`) wakes the sender as any delivery does.
+    let sent = sent.or_else(|| notified.then(|| now.to_string()));
     if after.subs != before.subs {
         tx.replace_subscriptions(&guid, &after.subs)?;
     }
@@ -232,16 +234,18 @@ fn history_events<'a>(effects: &'a [Effect], history: &mut Vec<StepEvent<'a>>) {
     }
 }
 
-/// Writes what an engine step produced besides its history: callback rows, incidents and
-/// outbox rows, in the caller's transaction. Answers whether anything went to the outbox.
+/// Writes what an engine step produced besides its history: callback rows (with the
+/// notification of a completed callback's `WebhookUrl`, see `callback_notify`), incidents and
+/// outbox rows, in the caller's transaction. Answers whether anything went to the outbox, and
+/// whether a callback notification was written.
 fn record_effects(
     tx: &Tx,
     guid: &str,
     state: &str,
     effects: &[Effect],
     now: &str,
-) -> Result<bool, Error> {
-    let mut queued = false;
+) -> Result<(bool, bool), Error> {
+    let (mut queued, mut notified) = (false, false);
     for e in effects {
         match e {
             Effect::CallbackRegistered {
@@ -265,9 +269,22 @@ fn record_effects(
                 )?;
             }
             Effect::CallbackCompleted {
-                task_id, result, ..
+                task_id,
+                correlation_key,
+                result,
             } => {
-                tx.close_callback(guid, task_id, "Completed", Some(&result.to_string()), now)?;
+                let url = tx.complete_callback(guid, task_id, &result.to_string(), now)?;
+                if let Some(Some(url)) = url {
+                    let done = callback_notify::Completed {
+                        guid,
+                        task_id,
+                        correlation_key: correlation_key.as_deref(),
+                        result,
+                        at: now,
+                    };
+                    callback_notify::enqueue(tx, &url, &done)?;
+                    notified = true;
+                }
             }
             Effect::CallbackClosed {
                 task_id, status, ..
@@ -291,5 +308,5 @@ fn record_effects(
             _ => {}
         }
     }
-    Ok(queued)
+    Ok((queued, notified))
 }

@@ -12,57 +12,9 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
 
-/// Seed 002's Example 1, each element as the seed prints it, wrapped in `<definitions>` with the
-/// start, end and sequence flows the seed leaves out (and `isExecutable`).
+/// Seed 002's Example 1 (baton_testkit::seeds).
 fn example_1() -> String {
-    r#"<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:custom="http://baton.dev/schema/custom" id="Seed002Example1" targetNamespace="http://baton.dev/tests">
-<bpmn:process id="PaymentApprovalProcess" isExecutable="true">
-<!-- Start process -->
-<bpmn:startEvent id="Start" name="Payment Initiated"/>
-<!-- Wait for external payment processing -->
-<bpmn:receiveTask id="Task_WaitForPayment" name="Wait for Payment Gateway">
-<bpmn:extensionElements>
-<custom:properties>
-<!-- Webhook mode: no form, just wait for callback -->
-<custom:property name="correlationKey" value="context.paymentId"/>
-<custom:property name="message" value="PaymentProcessed"/>
-</custom:properties>
-</bpmn:extensionElements>
-</bpmn:receiveTask>
-<!-- Manager reviews payment details -->
-<bpmn:receiveTask id="Task_ReviewPayment" name="Review Payment Details">
-<bpmn:extensionElements>
-<custom:properties>
-<!-- Form mode: has form, needs human approval -->
-<custom:property name="form" value="payment-review-form"/>
-<custom:property name="correlationKey" value="context.paymentId"/>
-<custom:property name="ServerScript" value="
-// Validate manager's decision
-if (!formData.decision) {
-throw new Error('Decision is required');
-}
-return {
-approved: formData.decision === 'approve',
-reviewedBy: currentUser,
-reviewedAt: new Date(),
-comments: formData.comments
-};
-"/>
-</custom:properties>
-</bpmn:extensionElements>
-</bpmn:receiveTask>
-<!-- Process payment -->
-<bpmn:serviceTask id="Task_ProcessPayment" name="Process Payment"/>
-<bpmn:endEvent id="End" name="Completed"/>
-<bpmn:sequenceFlow id="f1" sourceRef="Start" targetRef="Task_WaitForPayment"/>
-<bpmn:sequenceFlow id="f2" sourceRef="Task_WaitForPayment" targetRef="Task_ReviewPayment"/>
-<bpmn:sequenceFlow id="f3" sourceRef="Task_ReviewPayment" targetRef="Task_ProcessPayment"/>
-<bpmn:sequenceFlow id="f4" sourceRef="Task_ProcessPayment" targetRef="End"/>
-</bpmn:process>
-</bpmn:definitions>
-"#
-    .to_string()
+    baton_testkit::seeds::SEED002_EXAMPLE_1.to_string()
 }
 
 /// A process whose JavaScript script task reads `InitiatedBy` as seed 000's process

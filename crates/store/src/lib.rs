@@ -13,6 +13,7 @@
 
 mod access;
 mod buffer;
+mod callbacks;
 mod events;
 mod faults;
 mod history;

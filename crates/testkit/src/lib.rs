@@ -39,6 +39,7 @@ pub mod harness;
 pub mod http;
 pub mod model;
 pub mod models;
+pub mod seeds;
 
 pub use harness::{
     advance, deploy, field_of, history_kinds, kinds_of, ok, open_in, open_runtime, virtual_clock,

@@ -1,0 +1,28 @@
+//! Completing a CallbackRegistry row in the step's transaction, answering what the sender needs
+//! to notify its `WebhookUrl` (seed 002) in that same transaction.
+
+use crate::{Result, Tx};
+use rusqlite::{params, OptionalExtension};
+
+impl Tx<'_> {
+    /// Completes the Pending row of `task_id` in `instance` with `result` (as `close_callback`
+    /// with status `Completed`), in one statement. Answers None when no Pending row was there,
+    /// otherwise the row's `WebhookUrl` (None when it has none).
+    pub fn complete_callback(
+        &self,
+        instance: &str,
+        task_id: &str,
+        result: &str,
+        at: &str,
+    ) -> Result<Option<Option<String>>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "UPDATE callback_registry SET status = 'Completed', result_data = ?3, completed_at = ?4
+                 WHERE parent_instance_id = ?1 AND callback_task_id = ?2 AND status = 'Pending'
+                 RETURNING webhook_url",
+            )?
+            .query_row(params![instance, task_id, result, at], |r| r.get(0))
+            .optional()?)
+    }
+}
