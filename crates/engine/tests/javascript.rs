@@ -866,3 +866,57 @@ fn every_attempt_to_reach_outside_is_a_clear_script_error() {
         out.value
     );
 }
+
+/// A script task of one expression statement (`counter = counter + 1;`) is compiled once as an
+/// expression; its value and writes are what the statement's are, and texts whose meaning
+/// would change that way keep running as statements.
+#[test]
+fn one_expression_statement_means_the_same_as_before() {
+    for (text, vars, value, written) in [
+        (
+            "counter = counter + 1;",
+            json!({"counter": 1}),
+            json!(2),
+            json!({"counter": 2}),
+        ),
+        ("b3 = 1;", json!({}), json!(1), json!({"b3": 1})),
+        (
+            "// bump\ncounter += 2 ;\n",
+            json!({"counter": 1}),
+            json!(3),
+            json!({"counter": 3}),
+        ),
+        (
+            "execution.setVariable('x', n * 2);",
+            json!({"n": 4}),
+            Value::Null,
+            json!({"x": 8}),
+        ),
+        ("{ a: 1 };", json!({}), json!(1), json!({})),
+        (
+            "function f() { return 1; };",
+            json!({}),
+            Value::Null,
+            json!({}),
+        ),
+        (
+            "x = 'http://example.org/a;b';",
+            json!({}),
+            json!("http://example.org/a;b"),
+            json!({"x": "http://example.org/a;b"}),
+        ),
+        (
+            "a = 1; b = 2;",
+            json!({}),
+            json!(2),
+            json!({"a": 1, "b": 2}),
+        ),
+    ] {
+        let out = eval(text, vars).unwrap_or_else(|e| panic!("{text}: {e:?}"));
+        assert_eq!(out.value, value, "{text}");
+        assert_eq!(writes(&out), written, "{text}");
+    }
+    // Errors still name the script's own line.
+    let e = eval("// first\nmissing + 1;", json!({})).unwrap_err();
+    assert_eq!(e.line, Some(2), "{e:?}");
+}

@@ -306,14 +306,20 @@ pub(crate) fn compile(text: &str) -> Result<JsScript, ScriptError> {
             column: None,
         });
     }
+    // The text an Expression runs: the script's own, or one expression statement without its
+    // final `;` (`counter = counter + 1;`, as Camunda-style script tasks are written), whose
+    // value is the same and which then compiles once instead of at every run.
+    let mut run_text = text;
     let shape = with_held(|_, ctx| {
         if compiles(ctx, text).is_ok() {
-            let expression = format!("{EXPR_OPEN}{text}{EXPR_CLOSE}");
-            return Ok(if compiles(ctx, &expression).is_ok() {
-                Shape::Expression
-            } else {
-                Shape::Completion
-            });
+            for candidate in [Some(text), one_statement(text)].into_iter().flatten() {
+                let expression = format!("{EXPR_OPEN}{candidate}{EXPR_CLOSE}");
+                if compiles(ctx, &expression).is_ok() {
+                    run_text = candidate;
+                    return Ok(Shape::Expression);
+                }
+            }
+            return Ok(Shape::Completion);
         }
         compiles(ctx, &format!("{WRAP_OPEN}{text}\n}})"))
             .map(|_| Shape::Body)
@@ -331,7 +337,7 @@ pub(crate) fn compile(text: &str) -> Result<JsScript, ScriptError> {
     })?;
     let mut script = JsScript {
         key: NEXT_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-        text: text.to_string(),
+        text: run_text.to_string(),
         shape,
         vars: Vec::new(),
         context: None,
@@ -352,6 +358,35 @@ pub(crate) fn compile(text: &str) -> Result<JsScript, ScriptError> {
         }
     }
     Ok(script)
+}
+
+/// `text` without its final `;`, when what is left may be one expression statement whose value
+/// as an expression is the statement's: not when it begins with `{` (a block as a statement, an
+/// object as an expression), `function`, `class` or `async` (declarations as statements), or
+/// when the `;` ends a comment's line.
+fn one_statement(text: &str) -> Option<&str> {
+    let body = text.trim_end().strip_suffix(';')?;
+    if body.lines().last().is_some_and(|l| l.contains("//")) {
+        return None;
+    }
+    let mut rest = body.trim_start();
+    loop {
+        if let Some(r) = rest.strip_prefix("//") {
+            rest = r
+                .split_once('\n')
+                .map_or("", |(_, after)| after)
+                .trim_start();
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.split_once("*/")?.1.trim_start();
+        } else {
+            break;
+        }
+    }
+    let declares = ["function", "class", "async"].iter().any(|k| {
+        rest.strip_prefix(k)
+            .is_some_and(|r| !r.starts_with(|c: char| c.is_alphanumeric() || c == '_' || c == '$'))
+    });
+    (!rest.is_empty() && !rest.starts_with('{') && !declares).then_some(body)
 }
 
 /// Compiles `src` as a global script without running it.
