@@ -51,14 +51,36 @@ const BENCH_MODELS: &[BenchModel] = &[
 ];
 
 pub(crate) fn bench(args: &[String]) -> Result<()> {
-    let instances: Option<u64> = match args {
-        [] => None,
-        [flag, n] if flag == "--instances" => Some(
-            n.parse()
-                .with_context(|| format!("--instances {n}: not a number"))?,
-        ),
-        _ => bail!("usage: cargo xtask bench [--instances N]"),
+    const USAGE: &str =
+        "usage: cargo xtask bench [--instances N] [--javascript] [--spiff] [--reps R]";
+    let mut flags = crate::bench_js::Flags {
+        javascript: false,
+        spiff: false,
+        reps: 1,
+        instances: None,
     };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--javascript" => flags.javascript = true,
+            "--spiff" => flags.spiff = true,
+            "--instances" | "--reps" => {
+                let v = it
+                    .next()
+                    .with_context(|| format!("{a} needs a value; {USAGE}"))?;
+                let n: u64 = v
+                    .parse()
+                    .with_context(|| format!("{a} {v}: not a number"))?;
+                if a == "--reps" {
+                    flags.reps = n as usize;
+                } else {
+                    flags.instances = Some(n);
+                }
+            }
+            _ => bail!("{USAGE}"),
+        }
+    }
+    let instances = flags.instances;
     let Some(peers) = peers_dir() else {
         println!("skipped: ../shared/bench-peers not found (the bench models live there)");
         return Ok(());
@@ -67,6 +89,9 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
         cargo().args(["build", "--release", "-p", "baton"]),
         "cargo build --release -p baton",
     )?;
+    if flags.javascript || flags.spiff || flags.reps != 1 {
+        return crate::bench_js::bench_languages(&peers, &flags);
+    }
     let mut rows = Vec::new();
     for m in BENCH_MODELS {
         let (model, check) = (m.name, m.expect);

@@ -11,6 +11,7 @@
 //! Only std and anyhow: this crate is built before anything else, on every CI run.
 
 mod bench;
+mod bench_js;
 mod bench_webhook;
 mod fuzz;
 mod http_client;
@@ -32,7 +33,11 @@ const USAGE: &str = "usage: cargo xtask <command>
                         build the UI, then open the desktop app; without a display (or with
                         --headless) start `baton serve ARGS` and print the web UI's address
                         with the token
-  bench [--instances N] release build, `baton bench` on the four shared bench models, a table
+  bench [--instances N] [--javascript] [--spiff] [--reps R]
+                        release build, `baton bench` on the four shared bench models, a table;
+                        --javascript adds their JavaScript variant, --spiff SpiffWorkflow's
+                        harness (from ../shared/bench-peers), interleaved R times: medians
+                        (min-max) and the ratios
   bench-durable [--reps N] [--instances N]
                         release build, `baton bench --durable` on seq10 and wait1, sync full
                         and normal, 1 and 16 clients, SQLite's own commit rate probed in each
