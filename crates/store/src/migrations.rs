@@ -395,6 +395,23 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO user_ids (user_name) SELECT name FROM users ORDER BY created_at, name;
     ",
+    // v14: incoming webhooks are idempotent by the sender's id (Standard Webhooks `webhook-id`,
+    // Stripe's and Paystack's event ids). `webhook_seen` holds each id a configuration handled,
+    // with the request that handled it; its key makes a second claim of the same id fail inside
+    // the claiming transaction. Its rows leave with their request's (the log's retention). The
+    // log shows each request's id (`sender_id`) and, for a repeat, the first request
+    // (`duplicate_of`).
+    "
+    ALTER TABLE webhook_requests ADD COLUMN sender_id TEXT;
+    ALTER TABLE webhook_requests ADD COLUMN duplicate_of INTEGER;
+    CREATE TABLE webhook_seen (
+        config_id  INTEGER NOT NULL,
+        sender_id  TEXT NOT NULL,
+        request_id INTEGER NOT NULL,
+        PRIMARY KEY (config_id, sender_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX webhook_seen_request ON webhook_seen (request_id);
+    ",
 ];
 
 /// Brings a database up to the newest schema, one transaction per migration.

@@ -9,7 +9,10 @@
 //! Schema v11 keeps bodies of accepted requests only (the runtime writes `body` empty for the
 //! others), records the size that arrived (`size`) and what each row holds (`stored_bytes`),
 //! so that [`Tx::prune_webhook_requests`] can keep the log within an age and a size in bounded
-//! batches. The `settings` table (an administrator's choices, JSON by name) and
+//! batches. Schema v14 adds the sender's id of a request (`sender_id`), the first request a
+//! repeat duplicates (`duplicate_of`), and `webhook_seen`: the ids each configuration handled,
+//! claimed with [`Tx::claim_webhook_sender_id`] in the transaction that records the request, and
+//! pruned with the log. The `settings` table (an administrator's choices, JSON by name) and
 //! `outbound_checked` (URLs a non-administrator gave) live here too.
 
 use crate::{Result, Store, Tx};
@@ -90,14 +93,19 @@ pub struct WebhookRequestRow {
     /// `live` or `replay`.
     pub trigger: String,
     pub replay_of: Option<i64>,
-    /// `accepted`, or why it was refused: `notFound`, `inactive`, `ipNotAllowed`,
-    /// `tooLarge`, `badSignature`, `badBody`, `badMapping`.
+    /// `accepted`, `duplicate` (the sender's id was handled before: not run again), or why it
+    /// was refused: `notFound`, `inactive`, `ipNotAllowed`, `tooLarge`, `badSignature`,
+    /// `badBody`, `badMapping`.
     pub verdict: String,
     /// None while an accepted request is still running.
     pub status_code: Option<i64>,
     /// JSON of what running it answered.
     pub outcome: Option<String>,
     pub error: Option<String>,
+    /// The sender's id for the request (`webhook-id:...`, `stripe:...`, `paystack:...`).
+    pub sender_id: Option<String>,
+    /// For a `duplicate`: the request that handled the id first.
+    pub duplicate_of: Option<i64>,
 }
 
 fn request_row(r: &rusqlite::Row) -> rusqlite::Result<WebhookRequestRow> {
@@ -118,11 +126,15 @@ fn request_row(r: &rusqlite::Row) -> rusqlite::Result<WebhookRequestRow> {
         outcome: r.get(13)?,
         error: r.get(14)?,
         size: r.get(15)?,
+        sender_id: r.get(16)?,
+        duplicate_of: r.get(17)?,
     })
 }
 
-const REQUEST_SELECT: &str = "SELECT id, config_id, received_at, method, path, headers, query, body,
-        remote_addr, trigger, replay_of, verdict, status_code, outcome, error, size FROM webhook_requests";
+const REQUEST_SELECT: &str =
+    "SELECT id, config_id, received_at, method, path, headers, query, body,
+        remote_addr, trigger, replay_of, verdict, status_code, outcome, error, size, sender_id,
+        duplicate_of FROM webhook_requests";
 
 /// What one pass of [`Tx::prune_webhook_requests`] removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -154,6 +166,10 @@ pub struct NewWebhookRequest<'a> {
     pub verdict: &'a str,
     pub status_code: Option<i64>,
     pub error: Option<&'a str>,
+    /// The sender's id, when it gave one.
+    pub sender_id: Option<&'a str>,
+    /// For a `duplicate`: the request that handled the id first.
+    pub duplicate_of: Option<i64>,
 }
 
 /// The request log's size in bytes: the sum of `stored_bytes`, a scan of its `(id,
@@ -169,7 +185,8 @@ impl NewWebhookRequest<'_> {
             + self.query.len()
             + self.path.len()
             + outcome.map_or(0, str::len)
-            + self.error.map_or(0, str::len);
+            + self.error.map_or(0, str::len)
+            + self.sender_id.map_or(0, str::len);
         i64::try_from(n).unwrap_or(i64::MAX)
     }
 }
@@ -256,6 +273,18 @@ impl Store {
             [],
             |r| r.get(0),
         )?)
+    }
+
+    /// The request that handled `sender_id` for configuration `config_id`, if one did (and its
+    /// row is still kept).
+    pub fn webhook_seen(&self, config_id: i64, sender_id: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT request_id FROM webhook_seen WHERE config_id = ?1 AND sender_id = ?2",
+            )?
+            .query_row(params![config_id, sender_id], |r| r.get(0))
+            .optional()?)
     }
 
     /// What the request log holds, in bytes (the sum of `stored_bytes`, read from its index).
@@ -360,6 +389,11 @@ impl Tx<'_> {
         if let Some(upto) = upto {
             self.tx
                 .execute("DELETE FROM webhook_requests WHERE id <= ?1", params![upto])?;
+            // The ids those requests handled leave with them: the same retention.
+            self.tx.execute(
+                "DELETE FROM webhook_seen WHERE request_id <= ?1",
+                params![upto],
+            )?;
         }
         pruned.more = pruned.rows == batch && batch > 0;
         pruned.total_after = total.map(|t| t.saturating_sub(pruned.bytes));
@@ -461,6 +495,8 @@ impl Tx<'_> {
             "UPDATE webhook_requests SET config_id = NULL WHERE config_id = ?1",
             params![id],
         )?;
+        self.tx
+            .execute("DELETE FROM webhook_seen WHERE config_id = ?1", params![id])?;
         Ok(self
             .tx
             .execute("DELETE FROM webhook_configs WHERE id = ?1", params![id])?
@@ -470,8 +506,9 @@ impl Tx<'_> {
     pub fn insert_webhook_request(&self, r: &NewWebhookRequest) -> Result<i64> {
         self.tx.execute(
             "INSERT INTO webhook_requests (config_id, received_at, method, path, headers, query, body,
-                 remote_addr, trigger, replay_of, verdict, status_code, error, size, stored_bytes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 remote_addr, trigger, replay_of, verdict, status_code, error, size, stored_bytes,
+                 sender_id, duplicate_of)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             params![
                 r.config_id,
                 r.received_at,
@@ -487,7 +524,9 @@ impl Tx<'_> {
                 r.status_code,
                 r.error,
                 r.size,
-                r.stored_bytes(None)
+                r.stored_bytes(None),
+                r.sender_id,
+                r.duplicate_of
             ],
         )?;
         Ok(self.tx.last_insert_rowid())
@@ -533,8 +572,9 @@ impl Tx<'_> {
         self.tx
             .prepare_cached(
                 "INSERT INTO webhook_requests (id, config_id, received_at, method, path, headers, query, body,
-                     remote_addr, trigger, replay_of, verdict, status_code, error, outcome, size, stored_bytes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                     remote_addr, trigger, replay_of, verdict, status_code, error, outcome, size, stored_bytes,
+                     sender_id, duplicate_of)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
             )?
             .execute(params![
                 id,
@@ -553,9 +593,30 @@ impl Tx<'_> {
                 r.error,
                 outcome,
                 r.size,
-                r.stored_bytes(outcome)
+                r.stored_bytes(outcome),
+                r.sender_id,
+                r.duplicate_of
             ])?;
         Ok(())
+    }
+
+    /// Claims `sender_id` for configuration `config_id` on behalf of request `request_id`, in
+    /// this transaction: false when another request holds it already (committed, or earlier in
+    /// this transaction). The table's key decides, so two claims at once cannot both win.
+    pub fn claim_webhook_sender_id(
+        &self,
+        config_id: i64,
+        sender_id: &str,
+        request_id: i64,
+    ) -> Result<bool> {
+        let n = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO webhook_seen (config_id, sender_id, request_id) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (config_id, sender_id) DO NOTHING",
+            )?
+            .execute(params![config_id, sender_id, request_id])?;
+        Ok(n == 1)
     }
 }
 
@@ -579,6 +640,8 @@ mod tests {
             verdict: "accepted",
             status_code: Some(200),
             error: None,
+            sender_id: None,
+            duplicate_of: None,
         }
     }
 
@@ -628,5 +691,60 @@ mod tests {
             .unwrap();
         tx.commit().unwrap();
         assert_eq!(store.webhook_log_bytes().unwrap(), 96 + 6);
+    }
+
+    #[test]
+    fn a_sender_id_is_claimed_once_per_configuration_and_leaves_with_its_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db"), Durability::Normal).unwrap();
+        let tx = store.transaction().unwrap();
+        let first = NewWebhookRequest {
+            sender_id: Some("webhook-id:msg_1"),
+            ..row("2026-01-01T00:00:00.000000Z", "{}")
+        };
+        tx.insert_webhook_request_as(1, &first, None).unwrap();
+        assert!(tx
+            .claim_webhook_sender_id(7, "webhook-id:msg_1", 1)
+            .unwrap());
+        // The same id again, in the same transaction or another: refused. Another
+        // configuration's claim of it stands apart.
+        assert!(!tx
+            .claim_webhook_sender_id(7, "webhook-id:msg_1", 2)
+            .unwrap());
+        assert!(tx
+            .claim_webhook_sender_id(8, "webhook-id:msg_1", 2)
+            .unwrap());
+        let repeat = NewWebhookRequest {
+            verdict: "duplicate",
+            duplicate_of: Some(1),
+            ..first.clone()
+        };
+        tx.insert_webhook_request_as(3, &repeat, None).unwrap();
+        tx.commit().unwrap();
+        let tx = store.transaction().unwrap();
+        assert!(!tx
+            .claim_webhook_sender_id(7, "webhook-id:msg_1", 4)
+            .unwrap());
+        drop(tx);
+        assert_eq!(store.webhook_seen(7, "webhook-id:msg_1").unwrap(), Some(1));
+        assert_eq!(store.webhook_seen(7, "webhook-id:other").unwrap(), None);
+        let shown = store.webhook_request(3).unwrap().unwrap();
+        assert_eq!(
+            (
+                shown.sender_id.as_deref(),
+                shown.duplicate_of,
+                shown.verdict.as_str()
+            ),
+            (Some("webhook-id:msg_1"), Some(1), "duplicate")
+        );
+        // Retention removes request 1, and the id it handled with it.
+        let tx = store.transaction().unwrap();
+        let p = tx
+            .prune_webhook_requests(Some("2026-01-02T00:00:00.000000Z"), None, 1)
+            .unwrap();
+        assert_eq!(p.rows, 1);
+        tx.commit().unwrap();
+        assert_eq!(store.webhook_seen(7, "webhook-id:msg_1").unwrap(), None);
+        assert_eq!(store.webhook_seen(8, "webhook-id:msg_1").unwrap(), Some(2));
     }
 }

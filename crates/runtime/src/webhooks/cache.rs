@@ -71,6 +71,8 @@ pub(crate) struct Cache {
     pub(super) limiter: super::limits::Limiter,
     /// When the request log was last pruned (`retention`).
     pub(super) retention: super::retention::Retention,
+    /// The sender ids of requests running now (`dedupe`).
+    pub(super) in_flight: super::dedupe::InFlight,
     /// The sender's client for URLs non-administrators gave (`outbound`).
     pub(super) checked_agent: std::sync::OnceLock<ureq::Agent>,
 }

@@ -9,8 +9,11 @@
 //! thread, so later steps of the same command do not write it again. When no step committed
 //! (the command failed, or answered without a step), the door writes the row itself once,
 //! with the real outcome.
+//!
+//! A request with the sender's id claims that id in the same write, when it was answered 200
+//! (see `dedupe`): a claim another request holds fails the write, which rolls the step back.
 
-use crate::Error;
+use crate::{Code, Error};
 use baton_store::{NewWebhookRequest, Tx};
 use serde_json::json;
 use std::cell::RefCell;
@@ -34,10 +37,15 @@ pub(super) struct Row {
     pub(super) remote_addr: String,
     pub(super) trigger: &'static str,
     pub(super) replay_of: Option<i64>,
+    /// The sender's id (`dedupe`); None for a replay or when it gave none.
+    pub(super) sender_id: Option<String>,
+    /// For a duplicate: the request that handled the id first.
+    pub(super) duplicate_of: Option<i64>,
 }
 
 impl Row {
-    /// Inserts the row with its verdict, status and outcome.
+    /// Inserts the row with its verdict, status and outcome. An accepted request answered 200
+    /// claims its sender's id first: Err (code DUPLICATE) when another request holds it.
     pub(super) fn insert(
         &self,
         tx: &Tx,
@@ -46,6 +54,15 @@ impl Row {
         outcome: Option<&str>,
         error: Option<&str>,
     ) -> Result<(), Error> {
+        if let (Some(config), Some(id), "accepted", Some(200)) =
+            (self.config_id, &self.sender_id, verdict, status)
+        {
+            if !tx.claim_webhook_sender_id(config, id, self.id)? {
+                return Err(Error::duplicate(format!(
+                    "{id} was handled by another webhook request"
+                )));
+            }
+        }
         tx.insert_webhook_request_as(
             self.id,
             &NewWebhookRequest {
@@ -63,6 +80,8 @@ impl Row {
                 verdict,
                 status_code: status,
                 error,
+                sender_id: self.sender_id.as_deref(),
+                duplicate_of: self.duplicate_of,
             },
             outcome,
         )?;
@@ -74,6 +93,8 @@ impl Row {
 pub(crate) struct Pending {
     row: Row,
     committed: AtomicBool,
+    /// A step's write found the sender's id claimed by another request (and rolled back).
+    raced: AtomicBool,
 }
 
 thread_local! {
@@ -100,6 +121,7 @@ impl Pending {
         let p = Arc::new(Pending {
             row,
             committed: AtomicBool::new(false),
+            raced: AtomicBool::new(false),
         });
         ARMED.with(|a| *a.borrow_mut() = Some(p.clone()));
         Armed(p)
@@ -108,8 +130,18 @@ impl Pending {
     /// In the step's transaction: the row, as the step committed it.
     pub(crate) fn write(&self, tx: &Tx, guid: &str, status: &str) -> Result<(), Error> {
         let outcome = json!({"instanceGuid": guid, "status": status}).to_string();
-        self.row
-            .insert(tx, "accepted", Some(200), Some(&outcome), None)
+        let written = self
+            .row
+            .insert(tx, "accepted", Some(200), Some(&outcome), None);
+        if written.as_ref().is_err_and(|e| e.is(Code::Duplicate)) {
+            self.raced.store(true, Ordering::Release);
+        }
+        written
+    }
+
+    /// Whether a step's write found the sender's id claimed by another request.
+    pub(super) fn raced(&self) -> bool {
+        self.raced.load(Ordering::Acquire)
     }
 
     /// After the step's commit: the row is stored; later steps leave it alone.

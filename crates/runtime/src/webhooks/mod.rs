@@ -30,6 +30,7 @@
 
 mod cache;
 mod config;
+mod dedupe;
 mod limits;
 mod log;
 mod mapping;

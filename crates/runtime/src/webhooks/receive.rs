@@ -125,6 +125,8 @@ impl Runtime {
                         remote_addr: remote.clone(),
                         trigger: "live",
                         replay_of: None,
+                        sender_id: None,
+                        duplicate_of: None,
                     };
                     self.record_row(
                         row,
@@ -234,6 +236,8 @@ impl Runtime {
             remote_addr: a.remote.clone(),
             trigger: a.trigger,
             replay_of: a.replay_of,
+            sender_id: None,
+            duplicate_of: None,
         };
         if exec == 3 && !matches!(parsed, Some(Value::Object(_))) {
             // Refused: the body is not kept.
@@ -243,6 +247,11 @@ impl Runtime {
                 Err(e) => (None, WebhookAnswer::failed(e)),
             };
         }
+        // The sender's id, when it gave one (`dedupe`; a replay runs again on purpose).
+        let scheme = a.config.verification["scheme"].as_str().unwrap_or("none");
+        let sender = (a.trigger == "live")
+            .then(|| super::dedupe::sender_id(scheme, &a.headers, parsed.as_ref()))
+            .flatten();
         // A mapping sees only the fields it may read (type 0); the others see the request.
         let mapping = a.config.mapping.as_ref();
         let keep = |name| mapping.is_none_or(|m| m.may_read(name));
@@ -289,14 +298,39 @@ impl Runtime {
             },
             _ => None,
         };
+        // A repeat of an id this configuration handled runs nothing; one of an id running now
+        // waits for it (`dedupe`).
+        let config_id = a.config.row.id;
+        let _held = match &sender {
+            Some(s) => {
+                let held = self.webhook_cache.in_flight.hold(config_id, s);
+                match self.handled_by(config_id, s) {
+                    Ok(None) => Some(held),
+                    Ok(Some(first)) => {
+                        let row = Row {
+                            sender_id: sender.clone(),
+                            ..row
+                        };
+                        return (Some(id), self.duplicate(row, first));
+                    }
+                    Err(e) => return (None, WebhookAnswer::failed(e)),
+                }
+            }
+            None => None,
+        };
         let row = Row {
             body: body_text,
+            sender_id: sender,
             ..row
         };
         let armed = Pending::arm(row);
         let outcome = self.perform_hook(a.config, &request, mapped);
         let pending = armed.0.clone();
         drop(armed);
+        if pending.raced() {
+            // Another request claimed the id first: this one's step was rolled back.
+            return (Some(id), self.repeat_found(pending.row().clone()));
+        }
         let (answer, out, err) = match outcome {
             Ok(v) => {
                 let out = (!pending.is_committed()).then(|| v.to_string());
@@ -325,6 +359,12 @@ impl Runtime {
         } else {
             Ok(())
         };
+        if written
+            .as_ref()
+            .is_err_and(|e| e.is(crate::Code::Duplicate))
+        {
+            return (Some(id), self.repeat_found(pending.row().clone()));
+        }
         if let Err(e) = written {
             tracing::warn!(
                 request = id,

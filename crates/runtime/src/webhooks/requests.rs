@@ -27,6 +27,8 @@ fn request_view(r: &WebhookRequestRow) -> Value {
         "statusCode": r.status_code,
         "outcome": r.outcome.as_deref().map(parse),
         "error": r.error,
+        "senderId": r.sender_id,
+        "duplicateOf": r.duplicate_of,
     })
 }
 
@@ -54,6 +56,13 @@ impl Runtime {
         let id = hook_id(data, "id")?;
         let found = self.store().webhook_request(id)?;
         let req = found.ok_or_else(|| Error::no_such("id", format!("no webhook request {id}")))?;
+        if let (Some(first), "duplicate") = (req.duplicate_of, req.verdict.as_str()) {
+            return Err(Error::field(
+                "id",
+                format!("webhook request {id} was a duplicate of request {first} and ran nothing: replay request {first}"),
+            )
+            .with_code(Code::Rejected));
+        }
         if req.verdict != "accepted" {
             // Refused requests keep no body: there is nothing to run again.
             return Err(Error::field(
