@@ -781,5 +781,13 @@ fn the_run_door_refuses_bad_requests_with_the_field_and_errors() {
         "{answer}"
     );
     assert_eq!(answer["errors"], json!([]));
+    // A body over the limit: 413, JSON, errors.
+    let big = format!(
+        r#"{{"workflowId": "mp0h897g68v", "context": {{"blob": "{}"}}}}"#,
+        "x".repeat(baton_runtime::http::MAX_BODY_BYTES)
+    );
+    let (status, answer) = curl(&host, TOKEN, &big);
+    assert_eq!(status, 413, "{answer}");
+    assert_eq!(answer["errors"], json!([]));
     host.shutdown();
 }
