@@ -9,11 +9,13 @@
 //! app that impersonates a non-administrator cannot act for an administrator, and a task it
 //! completes for someone must be one its own user may work on. Errors answer `{"errors": [{"message"}]}`.
 
-use crate::{opt_text, text, Answer, Caller, Door, Error, Extra, Runtime};
+use crate::{opt_text, text, Answer, Caller, Code, Door, Error, Extra, Runtime};
 use base64::Engine as _;
 use baton_engine::{Engine, Event, Instance, User};
-use baton_store::WebhookAppRow;
+use baton_store::{UserRow, WebhookAppRow};
 use serde_json::{json, Map, Value};
+
+mod actions;
 
 /// What the door answers: an HTTP status and a JSON body.
 pub struct HookAnswer {
@@ -40,20 +42,19 @@ fn decode_id(field: &str, raw: &str, kind: &str) -> Result<String, Error> {
         .strip_prefix(&format!("{kind}:"))
         .map(str::to_string)
         .ok_or_else(|| {
-            Error::invalid(format!(
-                "{field} must be a {kind} identifier ({kind}:... in base64)"
-            ))
+            Error::field(
+                field,
+                format!("{field} must be a {kind} identifier ({kind}:... in base64)"),
+            )
         })
 }
 
 fn int(input: &Value, field: &str) -> Result<Option<i64>, Error> {
     match input.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_i64()
-            .filter(|n| *n >= 1)
-            .map(Some)
-            .ok_or_else(|| Error::invalid(format!("{field} must be a whole number, 1 or more"))),
+        Some(v) => v.as_i64().filter(|n| *n >= 1).map(Some).ok_or_else(|| {
+            Error::field(field, format!("{field} must be a whole number, 1 or more"))
+        }),
     }
 }
 
@@ -64,8 +65,9 @@ fn parameters(input: &Value) -> Result<Map<String, Value>, Error> {
         None | Some(Value::Null) => return Ok(Map::new()),
         Some(Value::Array(a)) => a,
         Some(_) => {
-            return Err(Error::invalid(
-                "parameters must be an array of {name, textValue | numericValue | dateTimeValue | fileValue}",
+            return Err(Error::field(
+                "parameters",
+                "parameters must be an array of {name, textValue | numericValue | dateTimeValue | fileValue}".into(),
             ))
         }
     };
@@ -73,14 +75,19 @@ fn parameters(input: &Value) -> Result<Map<String, Value>, Error> {
     for (i, p) in list.iter().enumerate() {
         let name = match p.get("name") {
             Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-            _ => return Err(Error::invalid(format!("parameters[{i}].name is required"))),
+            _ => {
+                return Err(Error::field(
+                    "parameters",
+                    format!("parameters[{i}].name is required"),
+                ))
+            }
         };
         let given: Vec<&str> = ["textValue", "numericValue", "dateTimeValue", "fileValue"]
             .into_iter()
             .filter(|k| p.get(*k).is_some_and(|v| !v.is_null()))
             .collect();
         let [kind] = given.as_slice() else {
-            return Err(Error::invalid(format!(
+            return Err(Error::field("parameters", format!(
                 "parameters[{i}] ({name}) needs exactly one of textValue, numericValue, dateTimeValue, fileValue"
             )));
         };
@@ -89,33 +96,37 @@ fn parameters(input: &Value) -> Result<Map<String, Value>, Error> {
             "textValue" => match v {
                 Value::String(_) => v.clone(),
                 _ => {
-                    return Err(Error::invalid(format!(
-                        "parameters[{i}].textValue must be a string"
-                    )))
+                    return Err(Error::field(
+                        "parameters",
+                        format!("parameters[{i}].textValue must be a string"),
+                    ))
                 }
             },
             "numericValue" => match v {
                 Value::Number(_) => v.clone(),
                 _ => {
-                    return Err(Error::invalid(format!(
-                        "parameters[{i}].numericValue must be a number"
-                    )))
+                    return Err(Error::field(
+                        "parameters",
+                        format!("parameters[{i}].numericValue must be a number"),
+                    ))
                 }
             },
             "dateTimeValue" => match v.as_str().map(str::parse::<jiff::Timestamp>) {
                 Some(Ok(t)) => Value::String(t.to_string()),
                 _ => {
-                    return Err(Error::invalid(format!(
-                        "parameters[{i}].dateTimeValue must be an RFC 3339 date and time"
-                    )))
+                    return Err(Error::field(
+                        "parameters",
+                        format!("parameters[{i}].dateTimeValue must be an RFC 3339 date and time"),
+                    ))
                 }
             },
             _ => match v {
                 Value::Object(f) if f.get("name").is_some_and(Value::is_string) => v.clone(),
                 _ => {
-                    return Err(Error::invalid(format!(
-                        "parameters[{i}].fileValue must be an object with at least a name"
-                    )))
+                    return Err(Error::field(
+                        "parameters",
+                        format!("parameters[{i}].fileValue must be an object with at least a name"),
+                    ))
                 }
             },
         };
@@ -227,9 +238,13 @@ impl Runtime {
             } else {
                 e.line()
             };
+            let mut error = json!({"message": message, "code": e.code});
+            if let Some(f) = e.fields.first() {
+                error["field"] = json!(f.field);
+            }
             HookAnswer {
                 status: e.code.http_status(Door::HookApp),
-                body: json!({"errors": [{"message": message, "code": e.code}]}),
+                body: json!({ "errors": [error] }),
             }
         };
         let app = match self
@@ -269,13 +284,14 @@ impl Runtime {
     fn hook_operation(&self, app: &WebhookAppRow, payload: &Value) -> Result<Value, Error> {
         let op = match payload.get("operation") {
             Some(Value::String(s)) if !s.is_empty() => s.as_str(),
-            _ => return Err(Error::invalid("operation is required")),
+            _ => return Err(Error::field("operation", "operation is required".into())),
         };
         let input = match payload.get("args").and_then(|a| a.get("input")) {
             Some(v @ Value::Object(_)) => v,
             _ => {
-                return Err(Error::invalid(
-                    "args.input is required (an object with the operation's fields)",
+                return Err(Error::field(
+                    "args.input",
+                    "args.input is required (an object with the operation's fields)".into(),
                 ))
             }
         };
@@ -288,21 +304,11 @@ impl Runtime {
             "updateRequestDataset" => self.hook_update_dataset(app, input)?,
             "cancelRequest" => self.hook_cancel_request(app, input)?,
             "completeAction" => self.hook_complete_action(app, input)?,
-            "cancelAction" | "assignAction" | "cancelActionAssignment" => {
-                // Check what can be checked, then say plainly the engine cannot do it yet.
-                let caller = self.hook_caller(app, input, op != "cancelActionAssignment")?;
-                self.hook_action(input, &caller.0)?;
-                return Err(Error::rejected(format!(
-                    "{op} is not supported yet: Baton's engine has no per-task {}",
-                    if op == "cancelAction" {
-                        "cancel exception"
-                    } else {
-                        "assignee (a task's ResponsibleUser / ResponsibleTeam come from the model)"
-                    }
-                )));
-            }
+            "cancelAction" => self.hook_cancel_action(app, input)?,
+            "assignAction" => self.hook_assign_action(app, input)?,
+            "cancelActionAssignment" => self.hook_cancel_assignment(app, input)?,
             other => {
-                return Err(Error::invalid(format!(
+                return Err(Error::field("operation", format!(
                     "unknown operation '{other}' (createRequest, updateRequestDataset, cancelRequest, completeAction, cancelAction, assignAction, cancelActionAssignment)"
                 )))
             }
@@ -311,81 +317,122 @@ impl Runtime {
         Ok(out)
     }
 
-    /// Who runs the operation, and the delegator's name when in delegation mode.
+    /// Who runs the operation, and the delegator when in delegation mode.
     fn hook_caller(
         &self,
         app: &WebhookAppRow,
         input: &Value,
         delegation: bool,
-    ) -> Result<(Caller, Option<String>), Error> {
+    ) -> Result<(Caller, Option<UserRow>), Error> {
         let by_name = match input.get("onBehalfOfUserName") {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => return Err(Error::invalid("onBehalfOfUserName must be a string")),
+            Some(Value::String(s)) => Some(self.hook_user_named("onBehalfOfUserName", s)?),
+            Some(_) => {
+                return Err(Error::field(
+                    "onBehalfOfUserName",
+                    "onBehalfOfUserName must be a string".into(),
+                ))
+            }
         };
         let by_id = match input.get("onBehalfOf") {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(decode_id("onBehalfOf", s, "User")?),
-            Some(_) => return Err(Error::invalid("onBehalfOf must be a string")),
+            Some(Value::String(s)) => Some(self.hook_user_id("onBehalfOf", s)?),
+            Some(_) => {
+                return Err(Error::field(
+                    "onBehalfOf",
+                    "onBehalfOf must be a string (User:N in base64)".into(),
+                ))
+            }
         };
-        let delegator = by_name.or(by_id);
+        let delegator = match (by_name, by_id) {
+            (Some(a), Some(b)) if a.user_name != b.user_name => {
+                return Err(Error::field(
+                    "onBehalfOf",
+                    format!(
+                        "onBehalfOf names user '{}' but onBehalfOfUserName names '{}': give one, or both for the same user",
+                        b.user_name, a.user_name
+                    ),
+                ))
+            }
+            (a, b) => a.or(b),
+        };
         if delegator.is_some() && !delegation {
             return Err(Error::rejected(
                 "delegation mode (onBehalfOf / onBehalfOfUserName) is not supported for this operation",
             ));
         }
         let app_self = self.hook_app_self(app)?;
-        let Some(name) = delegator.clone() else {
+        let Some(row) = delegator else {
             return Ok((app_self, None));
         };
-        let delegate = self.hook_user(&name)?;
+        let delegate = user_caller(&row);
         // Delegation narrows, never widens: the app may act for another user only within what
         // it may do itself (its impersonated user's rights; the owner's without one).
         if delegate.admin && !app_self.admin {
             return Err(Error::forbidden(format!(
-                "this application acts as {}, who is not an administrator: it may not act on behalf of administrator '{name}'",
-                app_self.name()
+                "this application acts as {}, who is not an administrator: it may not act on behalf of administrator '{}'",
+                app_self.name(),
+                row.user_name
             )));
         }
-        Ok((delegate, delegator))
+        Ok((delegate, Some(row)))
     }
 
     /// What the application itself may do: its impersonated user, else the owner.
     fn hook_app_self(&self, app: &WebhookAppRow) -> Result<Caller, Error> {
         match &app.impersonate_user_name {
-            Some(name) => self.hook_user(name),
+            Some(name) => Ok(user_caller(
+                &self.hook_user_named("impersonateUserName", name)?,
+            )),
             None => Ok(Caller::owner()),
         }
     }
 
-    /// A user as the caller an application runs as.
-    fn hook_user(&self, name: &str) -> Result<Caller, Error> {
-        let row = self
-            .store()
+    /// A user named by a `...UserName` field.
+    fn hook_user_named(&self, field: &str, name: &str) -> Result<UserRow, Error> {
+        self.store()
             .user(name)?
-            .ok_or_else(|| Error::not_found(format!("no user named '{name}'")))?;
-        Ok(Caller {
-            user: Some(User {
-                name: row.user_name,
-                teams: row.teams,
-            }),
-            admin: row.is_admin,
+            .ok_or_else(|| Error::no_such(field, format!("{field}: no user named '{name}'")))
+    }
+
+    /// A user named by an id field: `User:N` in base64 (or plain), N the user's stable number
+    /// (GetUserListQuery's `id`); a name after `User:` is accepted too, as earlier versions
+    /// answered.
+    fn hook_user_id(&self, field: &str, raw: &str) -> Result<UserRow, Error> {
+        let rest = decode_id(field, raw, "User")?;
+        let found = match rest.parse::<i64>() {
+            Ok(n) => self.store().user_by_id(n)?,
+            Err(_) => self.store().user(&rest)?,
+        };
+        found.ok_or_else(|| {
+            Error::no_such(
+                field,
+                format!("{field}: no user with id User:{rest} ({raw})"),
+            )
         })
     }
 
     /// The instance a request number (`requestNumber` / `number`) or `id` names, and its number.
     fn hook_request(&self, input: &Value, number_field: &str) -> Result<(String, i64), Error> {
-        let number = match (int(input, number_field)?, input.get("id")) {
-            (Some(n), _) => n,
-            (None, Some(Value::String(id))) => decode_id("id", id, "Request")?
-                .parse()
-                .map_err(|_| Error::invalid("id must name a request number"))?,
-            _ => return Err(Error::invalid(format!("{number_field} or id is required"))),
+        let (number, field) = match (int(input, number_field)?, input.get("id")) {
+            (Some(n), _) => (n, number_field),
+            (None, Some(Value::String(id))) => {
+                let n = decode_id("id", id, "Request")?.parse().map_err(|_| {
+                    Error::field("id", "id must name a request number (Request:N)".into())
+                })?;
+                (n, "id")
+            }
+            _ => {
+                return Err(Error::field(
+                    number_field,
+                    format!("{number_field} or id is required"),
+                ))
+            }
         };
         let guid = self
             .store()
             .request_by_number(number)?
-            .ok_or_else(|| Error::not_found(format!("no request number {number}")))?;
+            .ok_or_else(|| Error::no_such(field, format!("{field}: no request number {number}")))?;
         Ok((guid, number))
     }
 
@@ -404,22 +451,20 @@ impl Runtime {
         Ok(())
     }
 
-    /// The open action (request guid, request number, action number, waiting task) named by
-    /// `requestNumber` + `actionNumber` or by `id`.
-    fn hook_action(
-        &self,
-        input: &Value,
-        _caller: &Caller,
-    ) -> Result<(String, i64, i64, baton_engine::Waiting), Error> {
-        let (req, act) = match (int(input, "requestNumber")?, int(input, "actionNumber")?) {
-            (Some(r), Some(a)) => (r, a),
+    /// The open action named by `requestNumber` + `actionNumber` or by `id`.
+    fn hook_action(&self, input: &Value) -> Result<Action, Error> {
+        let (req, act, field) = match (int(input, "requestNumber")?, int(input, "actionNumber")?) {
+            (Some(r), Some(a)) => (r, a, "actionNumber"),
             _ => match input.get("id") {
                 Some(Value::String(id)) => {
                     let plain = decode_id("id", id, "Action")?;
                     let parsed = plain
                         .split_once("---")
                         .and_then(|(r, a)| Some((r.parse().ok()?, a.parse().ok()?)));
-                    parsed.ok_or_else(|| Error::invalid("id must be Action:REQUEST---ACTION"))?
+                    let (r, a) = parsed.ok_or_else(|| {
+                        Error::field("id", "id must be Action:REQUEST---ACTION".into())
+                    })?;
+                    (r, a, "id")
                 }
                 _ => {
                     let missing = if int(input, "requestNumber")?.is_none() {
@@ -427,16 +472,17 @@ impl Runtime {
                     } else {
                         "actionNumber"
                     };
-                    return Err(Error::invalid(format!(
-                        "{missing} is required (requestNumber and actionNumber, or id)"
-                    )));
+                    return Err(Error::field(
+                        missing,
+                        format!("{missing} is required (requestNumber and actionNumber, or id)"),
+                    ));
                 }
             },
         };
-        let guid = self
-            .store()
-            .request_by_number(req)?
-            .ok_or_else(|| Error::not_found(format!("no request number {req}")))?;
+        let req_field = if field == "id" { "id" } else { "requestNumber" };
+        let guid = self.store().request_by_number(req)?.ok_or_else(|| {
+            Error::no_such(req_field, format!("{req_field}: no request number {req}"))
+        })?;
         let row = self.instance_row(&guid)?;
         let (engine, inst) = self.load(&row)?;
         self.number_actions(&guid, &engine, &inst)?;
@@ -445,29 +491,95 @@ impl Runtime {
             .iter()
             .find(|(_, n)| *n == act)
             .map(|(t, _)| t.clone())
-            .ok_or_else(|| Error::not_found(format!("request {req} has no action number {act}")))?;
+            .ok_or_else(|| {
+                Error::no_such(
+                    field,
+                    format!("{field}: request {req} has no action number {act}"),
+                )
+            })?;
         let task = form_tasks(&engine, &inst)
             .into_iter()
             .find(|w| w.task_id == task_id)
-            .ok_or_else(|| Error::rejected(format!("action {act} of request {req} is not open")))?;
-        Ok((guid, req, act, task))
+            .ok_or_else(|| {
+                Error::field(
+                    field,
+                    format!(
+                        "{field}: action {act} of request {req} (task '{task_id}') is not open: it was completed or cancelled, or the request ended"
+                    ),
+                )
+                .with_code(Code::Rejected)
+            })?;
+        Ok(Action {
+            guid,
+            req,
+            act,
+            task,
+            field,
+        })
+    }
+
+    /// Refuses a request the acting user may not read as a missing one, named by the field
+    /// that named it.
+    fn hook_read(&self, caller: &Caller, a: &Action) -> Result<(), Error> {
+        self.check_read(caller, &a.guid).map_err(|e| {
+            if e.is(Code::NotFound) {
+                let field = if a.field == "id" {
+                    "id"
+                } else {
+                    "requestNumber"
+                };
+                Error::no_such(field, format!("{field}: no request number {}", a.req))
+            } else {
+                e
+            }
+        })
+    }
+
+    /// Writes who acted on a request in its history (kind `actedBy`): the application, the user
+    /// it acted as (its impersonated user, a delegate) or, without one, the application itself.
+    fn record_actor(
+        &self,
+        app: &WebhookAppRow,
+        op: &str,
+        guid: &str,
+        element: Option<&str>,
+        delegator: Option<&UserRow>,
+    ) -> Result<(), Error> {
+        let (actor, kind) = match (delegator, &app.impersonate_user_name) {
+            (Some(d), _) => (d.user_name.clone(), "user"),
+            (None, Some(u)) => (u.clone(), "user"),
+            (None, None) => (app.name.clone(), "application"),
+        };
+        let data = json!({"operation": op, "actor": actor, "actorType": kind,
+            "application": {"id": app.id, "name": app.name},
+            "impersonateUserName": app.impersonate_user_name,
+            "onBehalfOfUserName": delegator.map(|d| &d.user_name)});
+        let mut store = self.writer();
+        let tx = store.transaction()?;
+        tx.history(
+            guid,
+            &self.now(),
+            "actedBy",
+            element,
+            Some(&data.to_string()),
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     fn hook_create_request(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Error> {
-        let name = match input.get("processName") {
-            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-            _ => return Err(Error::invalid("processName is required")),
-        };
-        let version = int(input, "processVersion")?;
         if !matches!(
             input.get("isTest"),
             None | Some(Value::Null) | Some(Value::Bool(_))
         ) {
-            return Err(Error::invalid("isTest must be true or false"));
+            return Err(Error::field(
+                "isTest",
+                "isTest must be true or false".into(),
+            ));
         }
+        let def = self.hook_process(input)?;
         let vars = parameters(input)?;
         let (caller, delegator) = self.hook_caller(app, input, true)?;
-        let def = self.process_by_name(&name, version)?;
         // The request number is written in the start's own transaction.
         let (guid, engine, inst) =
             self.start_instance(def, None, vars, None, None, &caller, Extra::NumberRequest)?;
@@ -475,12 +587,84 @@ impl Runtime {
         let number =
             number.ok_or_else(|| Error::internal(format!("request {guid} has no number")))?;
         self.number_actions(&guid, &engine, &inst)?;
-        Ok(
-            json!({"requestId": b64(&format!("Request:{number}")), "number": number,
+        self.record_actor(app, "createRequest", &guid, None, delegator.as_ref())?;
+        let mut out = json!({"requestId": b64(&format!("Request:{number}")), "number": number,
                   "instanceGuid": guid, "status": inst.status.as_str(),
-                  "onBehalfOf": delegator.as_ref().map(|d| b64(&format!("User:{d}"))),
-                  "onBehalfOfUserName": delegator}),
-        )
+                  "processId": b64(&format!("Process:{def}"))});
+        on_behalf(&mut out, delegator.as_ref());
+        Ok(out)
+    }
+
+    /// The process `processId` (`Process:N`, N a process definition id) or `processName` (a
+    /// process key, else a deployed name; its newest version or `processVersion`) names. Both
+    /// may be given when they agree.
+    fn hook_process(&self, input: &Value) -> Result<i64, Error> {
+        let version = int(input, "processVersion")?;
+        let name = match input.get("processName") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+            Some(_) => {
+                return Err(Error::field(
+                    "processName",
+                    "processName must be a process name (a string)".into(),
+                ))
+            }
+        };
+        let id = match input.get("processId") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(raw)) => Some(
+                decode_id("processId", raw, "Process")?
+                    .parse::<i64>()
+                    .map_err(|_| {
+                        Error::field(
+                            "processId",
+                            "processId must be Process:N (N a process definition id), in base64"
+                                .into(),
+                        )
+                    })?,
+            ),
+            Some(_) => {
+                return Err(Error::field(
+                    "processId",
+                    "processId must be a string (Process:N in base64)".into(),
+                ))
+            }
+        };
+        let Some(id) = id else {
+            let name = name.ok_or_else(|| {
+                Error::field(
+                    "processName",
+                    "processName is required (or processId)".into(),
+                )
+            })?;
+            return self.process_by_name(&name, version);
+        };
+        let def = self.store().definition(id, false).map_err(|e| {
+            Error::lookup(
+                e,
+                "processId",
+                format!("processId: no process with id Process:{id}"),
+            )
+        })?;
+        if let Some(n) = name.filter(|n| *n != def.process_key && Some(n) != def.name.as_ref()) {
+            return Err(Error::field(
+                "processName",
+                format!(
+                    "processName '{n}' is not the process processId names ('{}')",
+                    def.process_key
+                ),
+            ));
+        }
+        if let Some(v) = version.filter(|v| *v != def.version) {
+            return Err(Error::field(
+                "processVersion",
+                format!(
+                    "processVersion {v} is not the version processId names ({})",
+                    def.version
+                ),
+            ));
+        }
+        Ok(id)
     }
 
     /// A process by its key, else by its deployed name; its newest version or `version`.
@@ -490,19 +674,27 @@ impl Runtime {
             .iter()
             .find(|d| d.process_key == name)
             .or_else(|| defs.iter().find(|d| d.name.as_deref() == Some(name)))
-            .ok_or_else(|| Error::not_found(format!("no process named '{name}'")))?;
+            .ok_or_else(|| Error::no_such("processName", format!("no process named '{name}'")))?;
         let Some(v) = version else {
             return Ok(newest.process_definition_id);
         };
         let found = self.store().definition_version(&newest.process_key, v)?;
-        found.ok_or_else(|| Error::not_found(format!("process '{name}' has no version {v}")))
+        found.ok_or_else(|| {
+            Error::no_such(
+                "processVersion",
+                format!("process '{name}' has no version {v}"),
+            )
+        })
     }
 
     fn hook_update_dataset(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Error> {
         let (guid, number) = self.hook_request(input, "number")?;
         let vars = parameters(input)?;
         if vars.is_empty() {
-            return Err(Error::invalid("parameters is required (at least one)"));
+            return Err(Error::field(
+                "parameters",
+                "parameters is required (at least one)".into(),
+            ));
         }
         let (caller, _) = self.hook_caller(app, input, false)?;
         if !caller.admin {
@@ -513,6 +705,7 @@ impl Runtime {
         }
         let s = self.step(&guid, Event::SetVariables { variables: vars }, &caller)?;
         self.number_actions(&guid, &s.engine, &s.inst)?;
+        self.record_actor(app, "updateRequestDataset", &guid, None, None)?;
         Ok(json!({"number": number, "id": b64(&format!("Request:{number}"))}))
     }
 
@@ -529,28 +722,29 @@ impl Runtime {
             },
             &caller,
         )?;
-        Ok(
-            json!({"number": number, "id": b64(&format!("Request:{number}")),
-                  "status": s.inst.status.as_str(),
-                  "onBehalfOf": delegator.as_ref().map(|d| b64(&format!("User:{d}"))),
-                  "onBehalfOfUserName": delegator}),
-        )
+        self.record_actor(app, "cancelRequest", &guid, None, delegator.as_ref())?;
+        let mut out = json!({"number": number, "id": b64(&format!("Request:{number}")),
+                  "status": s.inst.status.as_str()});
+        on_behalf(&mut out, delegator.as_ref());
+        Ok(out)
     }
 
     fn hook_complete_action(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Error> {
         let (caller, delegator) = self.hook_caller(app, input, true)?;
-        let (guid, req, act, task) = self.hook_action(input, &caller)?;
+        let a = self.hook_action(input)?;
         // A task of a request the acting user may not read is answered as a missing one.
-        self.check_read(&caller, &guid)?;
+        self.hook_read(&caller, &a)?;
         if delegator.is_some() {
             // The delegate is held to the task by the step; the application must be allowed
             // it too, so that a delegate's teams never open a task the application could not.
             let own = self.hook_app_self(app)?;
-            if !own.admin && !may_take(own.user.as_ref(), &task) {
+            if !own.admin && !may_take(own.user.as_ref(), &a.task) {
                 return Err(Error::forbidden(format!(
-                    "this application acts as {}, who may not work on action {act} of request {req} (task '{}'): it may not complete it on anyone's behalf",
+                    "this application acts as {}, who may not work on action {} of request {} (task '{}'): it may not complete it on anyone's behalf",
                     own.name(),
-                    task.task_id
+                    a.act,
+                    a.req,
+                    a.task.task_id
                 )));
             }
         }
@@ -558,20 +752,61 @@ impl Runtime {
         // result too (a plain submission sets no variables, seed 002).
         let variables = parameters(input)?;
         let s = self.step(
-            &guid,
+            &a.guid,
             Event::CompleteTaskWithVariables {
-                task_id: Some(task.task_id.clone()),
+                task_id: Some(a.task.task_id.clone()),
                 data: Value::Object(variables.clone()),
                 variables,
             },
             &caller,
         )?;
-        self.number_actions(&guid, &s.engine, &s.inst)?;
-        Ok(json!({"requestNumber": req, "number": act,
-                  "activityName": task.name.clone().unwrap_or(task.task_id.clone()),
-                  "id": b64(&format!("Action:{req}---{act}")),
-                  "requestStatus": s.inst.status.as_str(),
-                  "onBehalfOf": delegator.as_ref().map(|d| b64(&format!("User:{d}"))),
-                  "onBehalfOfUserName": delegator}))
+        self.number_actions(&a.guid, &s.engine, &s.inst)?;
+        let task = a.task.task_id.as_str();
+        self.record_actor(
+            app,
+            "completeAction",
+            &a.guid,
+            Some(task),
+            delegator.as_ref(),
+        )?;
+        let mut out = a.answer();
+        out["activityName"] = json!(a.task.name.clone().unwrap_or(a.task.task_id.clone()));
+        out["requestStatus"] = json!(s.inst.status.as_str());
+        on_behalf(&mut out, delegator.as_ref());
+        Ok(out)
     }
+}
+
+/// An open action: its request, numbers and task, and the field that named it.
+struct Action {
+    guid: String,
+    req: i64,
+    act: i64,
+    task: baton_engine::Waiting,
+    /// `actionNumber` or `id`.
+    field: &'static str,
+}
+
+impl Action {
+    /// The fields every action operation answers.
+    fn answer(&self) -> Value {
+        json!({"requestNumber": self.req, "number": self.act,
+               "id": b64(&format!("Action:{}---{}", self.req, self.act))})
+    }
+}
+
+fn user_caller(row: &UserRow) -> Caller {
+    Caller {
+        user: Some(User {
+            name: row.user_name.clone(),
+            teams: row.teams.clone(),
+        }),
+        admin: row.is_admin,
+    }
+}
+
+/// `onBehalfOf` (`User:N` in base64) and `onBehalfOfUserName`: null outside delegation mode.
+fn on_behalf(out: &mut Value, delegator: Option<&UserRow>) {
+    out["onBehalfOf"] = json!(delegator.map(|d| b64(&format!("User:{}", d.id))));
+    out["onBehalfOfUserName"] = json!(delegator.map(|d| &d.user_name));
 }

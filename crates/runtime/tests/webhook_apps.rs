@@ -1,7 +1,8 @@
 //! Incoming webhook applications (seed 003) through the axum router (`oneshot`, no socket): the
 //! app commands and 403 for non-administrators, the private URL `/hooks/{token}`, request and
 //! action numbering, typed parameters, delegation enforcing ResponsibleUser / ResponsibleTeam,
-//! and the `{"errors": [{"message"}]}` answers.
+//! and the `{"errors": [{"message"}]}` answers. Seed 003's action operations, ids and who acted,
+//! on a served door: tests/webhook_apps_seed003.rs.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -265,7 +266,8 @@ async fn complete_action_resumes_tasks_and_enforces_responsibility() {
     assert_eq!(r["activityName"], "Check the order");
     assert_eq!(r["onBehalfOfUserName"], "bob");
     let inst = s.instance(&guid).await;
-    assert_eq!(inst["variables"]["CHECKED"], "yes");
+    // The submitted parameters are the task's result (seed 002's rule, as for every task).
+    assert_eq!(inst["variables"]["lastUserTaskResult"]["CHECKED"], "yes");
     assert_eq!(inst["waiting"][0]["taskId"], "Approve");
 
     // Action 1 is done; Approve is action 2, for MANAGERS.
@@ -424,24 +426,23 @@ async fn errors_name_the_problem() {
         .hook(
             &url,
             "assignAction",
-            json!({"requestNumber": n, "actionNumber": 1, "assigneeUserName": "bob"}),
-        )
-        .await;
-    assert!(
-        error(&r).contains("assignAction is not supported yet"),
-        "{r}"
-    );
-    let r = s
-        .hook(
-            &url,
-            "cancelAction",
             json!({"requestNumber": n, "actionNumber": 1}),
         )
         .await;
     assert!(
-        error(&r).contains("cancelAction is not supported yet"),
+        error(&r).contains("assigneeUserName or assigneeId is required"),
         "{r}"
     );
+    assert_eq!(r["errors"][0]["field"], "assigneeUserName", "{r}");
+    let r = s
+        .hook(
+            &url,
+            "cancelAction",
+            json!({"requestNumber": n, "actionNumber": 7}),
+        )
+        .await;
+    assert!(error(&r).contains("has no action number 7"), "{r}");
+    assert_eq!(r["errors"][0]["field"], "actionNumber", "{r}");
 }
 
 #[tokio::test]

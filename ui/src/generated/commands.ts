@@ -102,6 +102,10 @@ export type WaitingTask = {
   due?: string;
   responsibleUser?: string;
   responsibleTeam?: string;
+  /**
+   * Who the task is assigned to (seed 003's assignAction), when anyone.
+   */
+  assignee?: string;
 };
 
 /**

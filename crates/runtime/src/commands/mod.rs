@@ -166,6 +166,10 @@ pub struct WaitingTask {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub responsible_team: Option<String>,
+    /// Who the task is assigned to (seed 003's assignAction), when anyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub assignee: Option<String>,
 }
 
 impl From<baton_engine::Waiting> for WaitingTask {
@@ -182,6 +186,7 @@ impl From<baton_engine::Waiting> for WaitingTask {
             due: w.due.map(|t| t.to_string()),
             responsible_user: w.responsible_user,
             responsible_team: w.responsible_team,
+            assignee: w.assignee,
         }
     }
 }
