@@ -475,3 +475,46 @@ fn ids_are_kept_per_configuration_across_a_restart_and_under_the_logs_retention(
     assert_eq!((code, out.get("duplicate")), (200, None), "{out}");
     assert_eq!(s.instances("Paid"), 3);
 }
+
+/// The unique key decides even when the check before running could not see the other claim
+/// (another process writing the same file): the id is claimed by someone else while this
+/// request's step is being prepared; the step's transaction then fails on the key, rolls back
+/// whole, and the request is answered and logged as the duplicate it is.
+#[test]
+fn a_claim_made_while_the_step_runs_rolls_the_step_back() {
+    let s = site();
+    let config = s.ok(
+        "CreateWebHookConfigCommand",
+        json!({"name": "start", "url": "/webhook/start", "executionType": 3, "processKey": "Paid"}),
+    )["id"]
+        .as_i64()
+        .unwrap();
+    let rt = s.door.t.rt.clone();
+    rt.hold_steps(true);
+    let url = s.served.url("/webhook/start");
+    let sent = std::thread::spawn(move || {
+        post(
+            &url,
+            &[("webhook-id".into(), "msg_raced".into())],
+            r#"{"n": 1}"#,
+        )
+    });
+    assert_eq!(rt.steps_held(1, std::time::Duration::from_secs(30)), 1);
+    // Another writer of the file claims the id for a request of its own.
+    let mut other =
+        baton_store::Store::open(&s.door.t.db(), baton_store::Durability::Normal).unwrap();
+    let tx = other.transaction().unwrap();
+    assert!(tx
+        .claim_webhook_sender_id(config, "webhook-id:msg_raced", 1_000_000)
+        .unwrap());
+    tx.commit().unwrap();
+    rt.hold_steps(false);
+    let (code, out) = sent.join().unwrap();
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(out["duplicate"], true, "{out}");
+    assert_eq!(out["data"]["firstRequestId"], 1_000_000);
+    assert_eq!(s.instances("Paid"), 0, "the step was rolled back");
+    let log = s.log();
+    assert_eq!(log[0]["verdict"], "duplicate", "{log:?}");
+    assert_eq!(log[0]["duplicateOf"], 1_000_000);
+}
