@@ -202,9 +202,11 @@ impl Runtime {
             tx.add_team_member(t, name)?;
         }
         tx.commit()?;
+        // Its stable number (seed 003 addresses users as `User:N`).
+        let id = self.store().user(name)?.map(|u| u.id);
         Ok((
             "User created".into(),
-            json!({"userName": name, "isAdmin": is_admin, "teams": teams}),
+            json!({"id": id, "userName": name, "isAdmin": is_admin, "teams": teams}),
         ))
     }
 

@@ -254,10 +254,11 @@ fn the_seeds_user_42_is_the_user_numbered_42() {
             format!("u{i}")
         };
         let teams: &[&str] = if i == 42 { &["TELLERS"] } else { &[] };
-        s.ok(
+        let created = s.ok(
             "CreateUserCommand",
             json!({"userName": name, "teams": teams}),
         );
+        assert_eq!(created["id"], i, "{created}");
     }
     assert_eq!(s.user_id("bob42"), 42);
     // bob42 may not work on `Check` (ResponsibleUser bob): the field says who.
