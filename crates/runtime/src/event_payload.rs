@@ -10,7 +10,7 @@
 use crate::events::StepEvents;
 use baton_engine::model::NodeKind;
 use baton_engine::Effect;
-use baton_store::EventSource;
+use baton_store::{EventSource, Tx};
 use serde_json::{json, Map, Value};
 
 pub(crate) const STATE_CHANGED: &str = "workflow.state.changed";
@@ -179,10 +179,51 @@ pub(crate) fn state_entered(element_id: &str, name: Option<&str>, status: &str) 
     )
 }
 
+/// The assignee the payloads show: seed 004's `assignee` object and `assignedAt`, or nulls.
+pub(crate) struct Assignment {
+    assignee: Value,
+    assigned_at: Value,
+}
+
+/// The first waiting task (by element id) that holds an assignee after the step, with the time
+/// it was given one: this step's time when the step assigned it, else its newest
+/// `taskAssigned` history event.
+pub(crate) fn assignment(tx: &Tx, s: &StepEvents) -> Result<Assignment, crate::Error> {
+    let mut held: Vec<(String, String)> = s
+        .engine
+        .waiting(s.inst)
+        .into_iter()
+        .filter_map(|w| w.assignee.map(|a| (w.task_id, a)))
+        .collect();
+    held.sort();
+    let Some((task, user)) = held.into_iter().next() else {
+        return Ok(Assignment {
+            assignee: Value::Null,
+            assigned_at: Value::Null,
+        });
+    };
+    let now = s.effects.iter().any(|e| {
+        matches!(e, Effect::TaskAssigned { task_id, assignee: Some(a), .. }
+                 if *task_id == task && *a == user)
+    });
+    let at = if now {
+        Some(s.now.to_string())
+    } else {
+        tx.task_assigned_at(s.guid, &task)?
+    };
+    Ok(Assignment {
+        // Baton's users have a name and no first name, last name or email.
+        assignee: json!({"id": user, "firstName": null, "lastName": null, "email": null,
+                         "taskId": task}),
+        assigned_at: json!(at),
+    })
+}
+
 /// The whole payload of one delivery.
 pub(crate) fn envelope(
     src: &EventSource,
     s: &StepEvents,
+    assignment: &Assignment,
     e: &Event,
     id: &str,
     sequence: i64,
@@ -193,9 +234,8 @@ pub(crate) fn envelope(
         "apiVersion": 1,
         "sequence": sequence,
         "timestamp": s.now,
-        // Baton has no case assignment of seed 004's kind: no assignee, no time of assignment.
-        "assignedAt": null,
-        "assignee": null,
+        "assignedAt": assignment.assigned_at,
+        "assignee": assignment.assignee,
         "workflowCreatedAt": src.started_at,
         "workflowResolvedAt": src.ended_at,
         "workflowDefinitionId": src.definition_id,

@@ -122,10 +122,12 @@ pub(crate) fn enqueue(tx: &Tx, s: &StepEvents) -> Result<bool, Error> {
         return Ok(false);
     }
     let first = tx.next_event_sequence(s.guid, planned.len() as i64)?;
+    let assignment = event_payload::assignment(tx, s)?;
     for (sequence, (e, takers)) in (first..).zip(&planned) {
         for (url, subscription_id, custom_webhook_id) in takers {
             let id = uuid::Uuid::new_v4().to_string();
-            let payload = event_payload::envelope(&src, s, e, &id, sequence).to_string();
+            let payload =
+                event_payload::envelope(&src, s, &assignment, e, &id, sequence).to_string();
             tx.insert_delivery(&NewDelivery {
                 id: &id,
                 subscription_id: *subscription_id,

@@ -791,3 +791,108 @@ fn the_run_door_refuses_bad_requests_with_the_field_and_errors() {
     assert_eq!(answer["errors"], json!([]));
     host.shutdown();
 }
+
+/// Two tasks at once, so that one can stay assigned while the other completes.
+const PAIR: &str = r#"<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">
+  <bpmn:process id="Pair" name="Pair" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:parallelGateway id="fork"/>
+    <bpmn:userTask id="a"/>
+    <bpmn:userTask id="b"/>
+    <bpmn:parallelGateway id="join"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="fork"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="fork" targetRef="a"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="fork" targetRef="b"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="a" targetRef="join"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="b" targetRef="join"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+#[test]
+fn an_assigned_task_is_the_payloads_assignee_with_the_time_it_was_assigned() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = host(&dir.path().join("baton.db"));
+    exec(
+        &host,
+        "DeployProcessDefinitionCommand",
+        json!({"bpmnXml": PAIR}),
+    );
+    let rx = Receiver::start();
+    exec(
+        &host,
+        "CreateEventSubscriptionCommand",
+        json!({"url": rx.url, "events": ["workflow.state.changed"]}),
+    );
+    let app = exec(
+        &host,
+        "CreateIncomingWebhookApplicationCommand",
+        json!({"name": "ERP"}),
+    );
+    let hook = |op: &str, input: Value| -> Value {
+        let url = format!(
+            "http://{}{}",
+            host.address().unwrap(),
+            app["url"].as_str().unwrap()
+        );
+        let body = json!({"operation": op, "args": {"input": input}}).to_string();
+        let r = agent()
+            .post(&url)
+            .set("Content-Type", "application/json")
+            .send_string(&body)
+            .unwrap_or_else(|e| panic!("{op}: {e}"));
+        serde_json::from_str(&r.into_string().unwrap()).unwrap()
+    };
+    let r = hook("createRequest", json!({"processName": "Pair"}));
+    let guid = r["instanceGuid"].as_str().unwrap().to_string();
+    let n = r["number"].as_i64().unwrap();
+    let started = rx.take(1);
+    assert_eq!(started[0].body["assignee"], Value::Null);
+    assert_eq!(started[0].body["assignedAt"], Value::Null);
+    let r = hook(
+        "assignAction",
+        json!({"requestNumber": n, "actionNumber": 1, "assigneeUserName": "admin"}),
+    );
+    assert!(r.get("errors").is_none(), "{r}");
+    let inst = exec(
+        &host,
+        "GetProcessInstanceByIdQuery",
+        json!({"instanceGuid": guid}),
+    );
+    let waiting = inst["waiting"].as_array().unwrap();
+    let held = waiting
+        .iter()
+        .find(|w| w["assignee"] == "admin")
+        .unwrap_or_else(|| panic!("no assigned task in {inst}"));
+    let other = waiting.iter().find(|w| w["assignee"] != "admin").unwrap();
+    let (held, other) = (
+        held["taskId"].as_str().unwrap().to_string(),
+        other["taskId"].as_str().unwrap(),
+    );
+    // The other task completes: the instance waits only in the assigned one.
+    exec(
+        &host,
+        "SignalProcessInstanceCommand",
+        json!({"instanceGuid": guid, "taskId": other, "callbackData": {}}),
+    );
+    let got = rx.take(1);
+    let b = &got[0].body;
+    assert_eq!(b["state"], held.as_str());
+    assert_eq!(b["assignee"]["id"], "admin");
+    assert_eq!(b["assignee"]["taskId"], held.as_str());
+    for absent in ["firstName", "lastName", "email"] {
+        assert_eq!(b["assignee"][absent], Value::Null, "{b}");
+    }
+    // Assigned in an earlier step: before this event, after the instance started.
+    let assigned_at = b["assignedAt"].as_str().unwrap();
+    assert!(assigned_at <= b["timestamp"].as_str().unwrap(), "{b}");
+    assert!(
+        assigned_at >= b["workflowCreatedAt"].as_str().unwrap(),
+        "{b}"
+    );
+    assert_ne!(assigned_at, b["timestamp"].as_str().unwrap(), "{b}");
+    check_seed_fields(b);
+    host.shutdown();
+}

@@ -386,6 +386,37 @@ impl Tx<'_> {
             > 0)
     }
 
+    /// When the task `task_id` of an instance was last given an assignee: the time of its
+    /// newest `taskAssigned` history event (a plain row, or one event of a `step` row).
+    pub fn task_assigned_at(&self, guid: &str, task_id: &str) -> Result<Option<String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT at, kind, element_id, data FROM history WHERE instance_guid = ?1
+                 AND (kind = 'taskAssigned' OR (kind = 'step' AND data LIKE '%\"taskAssigned\"%'))
+             ORDER BY seq DESC",
+        )?;
+        let mut rows = stmt.query(params![guid])?;
+        while let Some(r) = rows.next()? {
+            let (at, kind): (String, String) = (r.get(0)?, r.get(1)?);
+            let element: Option<String> = r.get(2)?;
+            if kind == "taskAssigned" {
+                if element.as_deref() == Some(task_id) {
+                    return Ok(Some(at));
+                }
+                continue;
+            }
+            let data: Option<String> = r.get(3)?;
+            let events: Vec<(String, Option<String>, Option<String>)> =
+                serde_json::from_str(data.as_deref().unwrap_or("[]")).unwrap_or_default();
+            if events
+                .iter()
+                .any(|(k, e, _)| k == "taskAssigned" && e.as_deref() == Some(task_id))
+            {
+                return Ok(Some(at));
+            }
+        }
+        Ok(None)
+    }
+
     /// Takes the next `count` event numbers of an instance (1, 2, 3, ... over its life) and
     /// answers the first. In the caller's transaction: numbers of a rolled-back step are not
     /// used, and two steps of one instance never share one.
@@ -438,5 +469,75 @@ impl Tx<'_> {
                 a.delivered_at
             ],
         )? > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{InstanceRow, StepEvent, Store};
+    use serde_json::json;
+
+    const AT: &str = "2026-01-01T00:00:00Z";
+
+    fn store_with_instance() -> Store {
+        let mut s = Store::open_in_memory().unwrap();
+        let tx = s.transaction().unwrap();
+        let (def, _) = tx.deploy("P", None, "<x/>", &json!({}), AT).unwrap();
+        tx.insert_instance(&InstanceRow {
+            instance_guid: "g1".into(),
+            process_definition_id: def,
+            status: "WAITING".into(),
+            state: "{}".into(),
+            business_key: None,
+            correlation_id: None,
+            started_at: AT.into(),
+            ended_at: None,
+            rev: 0,
+            started_by: None,
+        })
+        .unwrap();
+        tx.commit().unwrap();
+        s
+    }
+
+    #[test]
+    fn the_time_of_an_assignment_is_found_in_plain_and_step_rows() {
+        let mut s = store_with_instance();
+        let tx = s.transaction().unwrap();
+        assert_eq!(tx.task_assigned_at("g1", "A").unwrap(), None);
+        let assigned = |task| StepEvent {
+            kind: "taskAssigned",
+            element_id: Some(task),
+            data: Some("{}".into()),
+        };
+        tx.history_step("g1", "t1", &[assigned("A")]).unwrap();
+        let entered = StepEvent {
+            kind: "elementEntered",
+            element_id: Some("B"),
+            data: None,
+        };
+        tx.history_step("g1", "t2", &[entered, assigned("B")])
+            .unwrap();
+        tx.history_step("g1", "t3", &[assigned("A")]).unwrap();
+        assert_eq!(
+            tx.task_assigned_at("g1", "A").unwrap().as_deref(),
+            Some("t3")
+        );
+        assert_eq!(
+            tx.task_assigned_at("g1", "B").unwrap().as_deref(),
+            Some("t2")
+        );
+        assert_eq!(tx.task_assigned_at("g1", "C").unwrap(), None);
+        assert_eq!(tx.task_assigned_at("g2", "A").unwrap(), None);
+    }
+
+    #[test]
+    fn event_numbers_count_per_instance_from_one() {
+        let mut s = store_with_instance();
+        let tx = s.transaction().unwrap();
+        assert_eq!(tx.next_event_sequence("g1", 3).unwrap(), 1);
+        assert_eq!(tx.next_event_sequence("g1", 1).unwrap(), 4);
+        assert_eq!(tx.next_event_sequence("g2", 2).unwrap(), 1);
+        assert_eq!(tx.next_event_sequence("g1", 2).unwrap(), 5);
     }
 }
