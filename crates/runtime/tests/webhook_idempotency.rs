@@ -201,6 +201,7 @@ fn a_standard_webhooks_repeat_starts_no_second_instance_and_the_log_shows_it() {
     assert_eq!(log[0]["duplicateOf"], log[1]["id"]);
     assert_eq!(log[0]["senderId"], log[1]["senderId"]);
     assert_eq!(log[0]["body"], "");
+    assert_eq!(log[0]["outcome"]["firstRequestId"], log[1]["id"]);
     // Another id runs.
     let other = s.standard_headers("msg_other", body);
     let (code, out) = s.post("/webhook/std", &other, body);

@@ -144,7 +144,8 @@ impl Runtime {
     }
 
     /// Answers and logs `row` (not run) as a repeat of request `first`: 200, `duplicate: true`,
-    /// the first request's outcome as its log holds it.
+    /// the first request's outcome as its log holds it. The log's row holds no body and, as its
+    /// outcome, only which request it repeats.
     pub(super) fn duplicate(&self, row: Row, first: i64) -> WebhookAnswer {
         let shown = match self.store().webhook_request(first) {
             Ok(Some(r)) => {
@@ -164,7 +165,9 @@ impl Runtime {
         }
         let message =
             format!("duplicate: {id} was handled by webhook request {first}; not run again");
-        let outcome = data.to_string();
+        // The log keeps the pointer, not a copy of the first outcome (bounded like any row).
+        let outcome =
+            json!({"duplicate": true, "senderId": id, "firstRequestId": first}).to_string();
         let row = Row {
             duplicate_of: Some(first),
             body: String::new(),
