@@ -419,8 +419,14 @@ enum Extra {
     /// The new instance's own event subscriptions (`config.subscriptions`): url, events JSON,
     /// secret.
     Subscribe(Vec<(String, String, String)>),
-    /// The step starts a request of an incoming webhook application: give it its number.
-    NumberRequest,
+    /// The step is an operation of an incoming webhook application: write who acted (an
+    /// `actedBy` history event with this JSON, on `element` when it acted on a task) and, when
+    /// it starts a request, give the request its number.
+    Hook {
+        number_request: bool,
+        acted: String,
+        element: Option<String>,
+    },
 }
 
 impl Runtime {

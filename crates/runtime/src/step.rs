@@ -123,7 +123,11 @@ pub(crate) fn write_step(
         }
         Target::Update { rev, .. } => tx.update_instance(&guid, *rev, status, state, ended)?,
     }
-    if matches!(extra, Extra::NumberRequest) {
+    if let Extra::Hook {
+        number_request: true,
+        ..
+    } = extra
+    {
         tx.number_request(&guid)?;
     }
     if let Extra::Subscribe(subs) = extra {
@@ -135,6 +139,9 @@ pub(crate) fn write_step(
     let queued = queued | queued::record(tx, &guid, rev, caller, effects, now)?;
     if let Some(row) = &history {
         tx.history_row(&guid, now, row)?;
+    }
+    if let Extra::Hook { acted, element, .. } = extra {
+        tx.history(&guid, now, "actedBy", element.as_deref(), Some(acted))?;
     }
     // Events out, in this same transaction: a committed step has its deliveries, a rolled-back
     // one has none.

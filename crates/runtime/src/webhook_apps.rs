@@ -535,38 +535,6 @@ impl Runtime {
         })
     }
 
-    /// Writes who acted on a request in its history (kind `actedBy`): the application, the user
-    /// it acted as (its impersonated user, a delegate) or, without one, the application itself.
-    fn record_actor(
-        &self,
-        app: &WebhookAppRow,
-        op: &str,
-        guid: &str,
-        element: Option<&str>,
-        delegator: Option<&UserRow>,
-    ) -> Result<(), Error> {
-        let (actor, kind) = match (delegator, &app.impersonate_user_name) {
-            (Some(d), _) => (d.user_name.clone(), "user"),
-            (None, Some(u)) => (u.clone(), "user"),
-            (None, None) => (app.name.clone(), "application"),
-        };
-        let data = json!({"operation": op, "actor": actor, "actorType": kind,
-            "application": {"id": app.id, "name": app.name},
-            "impersonateUserName": app.impersonate_user_name,
-            "onBehalfOfUserName": delegator.map(|d| &d.user_name)});
-        let mut store = self.writer();
-        let tx = store.transaction()?;
-        tx.history(
-            guid,
-            &self.now(),
-            "actedBy",
-            element,
-            Some(&data.to_string()),
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
     fn hook_create_request(&self, app: &WebhookAppRow, input: &Value) -> Result<Value, Error> {
         if !matches!(
             input.get("isTest"),
@@ -581,13 +549,13 @@ impl Runtime {
         let vars = parameters(input)?;
         let (caller, delegator) = self.hook_caller(app, input, true)?;
         // The request number is written in the start's own transaction.
+        let extra = acted(app, "createRequest", None, delegator.as_ref());
         let (guid, engine, inst) =
-            self.start_instance(def, None, vars, None, None, &caller, Extra::NumberRequest)?;
+            self.start_instance(def, None, vars, None, None, &caller, extra)?;
         let number = self.store().request_number(&guid)?;
         let number =
             number.ok_or_else(|| Error::internal(format!("request {guid} has no number")))?;
         self.number_actions(&guid, &engine, &inst)?;
-        self.record_actor(app, "createRequest", &guid, None, delegator.as_ref())?;
         let mut out = json!({"requestId": b64(&format!("Request:{number}")), "number": number,
                   "instanceGuid": guid, "status": inst.status.as_str(),
                   "processId": b64(&format!("Process:{def}"))});
@@ -703,9 +671,10 @@ impl Runtime {
                 caller.name()
             )));
         }
-        let s = self.step(&guid, Event::SetVariables { variables: vars }, &caller)?;
+        let event = Event::SetVariables { variables: vars };
+        let extra = acted(app, "updateRequestDataset", None, None);
+        let s = self.step_with(&guid, event, &caller, extra)?;
         self.number_actions(&guid, &s.engine, &s.inst)?;
-        self.record_actor(app, "updateRequestDataset", &guid, None, None)?;
         Ok(json!({"number": number, "id": b64(&format!("Request:{number}"))}))
     }
 
@@ -715,14 +684,11 @@ impl Runtime {
         // The same rule as CancelProcessInstanceCommand: whoever started it, a teammate or an
         // administrator.
         self.check_act(&caller, &guid, "cancel")?;
-        let s = self.step(
-            &guid,
-            Event::Cancel {
-                reason: Some("cancelled by an incoming webhook application".into()),
-            },
-            &caller,
-        )?;
-        self.record_actor(app, "cancelRequest", &guid, None, delegator.as_ref())?;
+        let event = Event::Cancel {
+            reason: Some("cancelled by an incoming webhook application".into()),
+        };
+        let extra = acted(app, "cancelRequest", None, delegator.as_ref());
+        let s = self.step_with(&guid, event, &caller, extra)?;
         let mut out = json!({"number": number, "id": b64(&format!("Request:{number}")),
                   "status": s.inst.status.as_str()});
         on_behalf(&mut out, delegator.as_ref());
@@ -751,24 +717,15 @@ impl Runtime {
         // Seed 003: the parameters are the request's data (process variables), and the task's
         // result too (a plain submission sets no variables, seed 002).
         let variables = parameters(input)?;
-        let s = self.step(
-            &a.guid,
-            Event::CompleteTaskWithVariables {
-                task_id: Some(a.task.task_id.clone()),
-                data: Value::Object(variables.clone()),
-                variables,
-            },
-            &caller,
-        )?;
-        self.number_actions(&a.guid, &s.engine, &s.inst)?;
+        let event = Event::CompleteTaskWithVariables {
+            task_id: Some(a.task.task_id.clone()),
+            data: Value::Object(variables.clone()),
+            variables,
+        };
         let task = a.task.task_id.as_str();
-        self.record_actor(
-            app,
-            "completeAction",
-            &a.guid,
-            Some(task),
-            delegator.as_ref(),
-        )?;
+        let extra = acted(app, "completeAction", Some(task), delegator.as_ref());
+        let s = self.step_with(&a.guid, event, &caller, extra)?;
+        self.number_actions(&a.guid, &s.engine, &s.inst)?;
         let mut out = a.answer();
         out["activityName"] = json!(a.task.name.clone().unwrap_or(a.task.task_id.clone()));
         out["requestStatus"] = json!(s.inst.status.as_str());
@@ -809,4 +766,30 @@ fn user_caller(row: &UserRow) -> Caller {
 fn on_behalf(out: &mut Value, delegator: Option<&UserRow>) {
     out["onBehalfOf"] = json!(delegator.map(|d| b64(&format!("User:{}", d.id))));
     out["onBehalfOfUserName"] = json!(delegator.map(|d| &d.user_name));
+}
+
+/// What a hook operation's step writes besides its own events: who acted (an `actedBy` history
+/// event, in the step's transaction) on `element` when on a task, and, for createRequest, the
+/// request's number. The actor is the delegate, else the impersonated user, else the
+/// application itself, by name.
+fn acted(
+    app: &WebhookAppRow,
+    op: &str,
+    element: Option<&str>,
+    delegator: Option<&UserRow>,
+) -> Extra {
+    let (actor, kind) = match (delegator, &app.impersonate_user_name) {
+        (Some(d), _) => (d.user_name.clone(), "user"),
+        (None, Some(u)) => (u.clone(), "user"),
+        (None, None) => (app.name.clone(), "application"),
+    };
+    let data = json!({"operation": op, "actor": actor, "actorType": kind,
+        "application": {"id": app.id, "name": app.name},
+        "impersonateUserName": app.impersonate_user_name,
+        "onBehalfOfUserName": delegator.map(|d| &d.user_name)});
+    Extra::Hook {
+        number_request: op == "createRequest",
+        acted: data.to_string(),
+        element: element.map(str::to_string),
+    }
 }

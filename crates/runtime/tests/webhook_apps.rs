@@ -266,7 +266,8 @@ async fn complete_action_resumes_tasks_and_enforces_responsibility() {
     assert_eq!(r["activityName"], "Check the order");
     assert_eq!(r["onBehalfOfUserName"], "bob");
     let inst = s.instance(&guid).await;
-    // The submitted parameters are the task's result (seed 002's rule, as for every task).
+    // Seed 003: the parameters are the request's data, and the task's result too.
+    assert_eq!(inst["variables"]["CHECKED"], "yes");
     assert_eq!(inst["variables"]["lastUserTaskResult"]["CHECKED"], "yes");
     assert_eq!(inst["waiting"][0]["taskId"], "Approve");
 

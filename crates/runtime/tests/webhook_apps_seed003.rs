@@ -337,6 +337,12 @@ fn cancel_action_leaves_along_the_cancel_exception() {
         "{message}"
     );
     assert_eq!(waiting(&s.instance(&guid)), ["Recheck"]);
+    // Refused operations wrote nothing: who acted is there for the two that were done.
+    let acted: Vec<Value> = events(&s.history(&guid), "actedBy")
+        .into_iter()
+        .map(|a| a["operation"].clone())
+        .collect();
+    assert_eq!(acted, [json!("createRequest"), json!("cancelAction")]);
     // Unknown numbers name their field.
     let r = s.hook(
         &url,

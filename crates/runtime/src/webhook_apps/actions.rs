@@ -6,7 +6,7 @@
 //! administrator assigns anyone the task allows, a user may take an open, unassigned action for
 //! themself. In delegation mode the application's own user must be allowed too.
 
-use super::{b64, may_take, on_behalf, user_caller, Action};
+use super::{acted, b64, may_take, on_behalf, user_caller, Action};
 use crate::{Caller, Code, Error, Runtime};
 use baton_engine::Event;
 use baton_store::{UserRow, WebhookAppRow};
@@ -60,27 +60,29 @@ impl Runtime {
         let event = Event::CancelTask {
             task_id: a.task.task_id.clone(),
         };
-        let s = self.step(&a.guid, event, &caller).map_err(|e| {
-            // The engine refuses a task without a cancel exception: say which action.
-            if e.is(Code::Rejected) {
-                Error::field(
-                    a.field,
-                    format!(
-                        "{}: action {} of request {} cannot be cancelled: {}",
-                        a.field,
-                        a.act,
-                        a.req,
-                        e.line()
-                    ),
-                )
-                .with_code(Code::Rejected)
-            } else {
-                e
-            }
-        })?;
-        self.number_actions(&a.guid, &s.engine, &s.inst)?;
         let task = a.task.task_id.as_str();
-        self.record_actor(app, "cancelAction", &a.guid, Some(task), delegator.as_ref())?;
+        let extra = acted(app, "cancelAction", Some(task), delegator.as_ref());
+        let s = self
+            .step_with(&a.guid, event, &caller, extra)
+            .map_err(|e| {
+                // The engine refuses a task without a cancel exception: say which action.
+                if e.is(Code::Rejected) {
+                    Error::field(
+                        a.field,
+                        format!(
+                            "{}: action {} of request {} cannot be cancelled: {}",
+                            a.field,
+                            a.act,
+                            a.req,
+                            e.line()
+                        ),
+                    )
+                    .with_code(Code::Rejected)
+                } else {
+                    e
+                }
+            })?;
+        self.number_actions(&a.guid, &s.engine, &s.inst)?;
         let mut out = a.answer();
         out["type"] = json!("CANCEL");
         out["exception"] = json!({
@@ -151,9 +153,9 @@ impl Runtime {
             task_id: a.task.task_id.clone(),
             assignee: Some(assignee.user_name.clone()),
         };
-        self.step(&a.guid, event, &caller)?;
         let task = a.task.task_id.as_str();
-        self.record_actor(app, "assignAction", &a.guid, Some(task), delegator.as_ref())?;
+        let extra = acted(app, "assignAction", Some(task), delegator.as_ref());
+        self.step_with(&a.guid, event, &caller, extra)?;
         let mut out = a.answer();
         out["assigneeId"] = json!(b64(&format!("User:{}", assignee.id)));
         out["assigneeUserName"] = json!(assignee.user_name);
@@ -224,9 +226,9 @@ impl Runtime {
             task_id: a.task.task_id.clone(),
             assignee: None,
         };
-        self.step(&a.guid, event, &caller)?;
         let task = a.task.task_id.as_str();
-        self.record_actor(app, "cancelActionAssignment", &a.guid, Some(task), None)?;
+        let extra = acted(app, "cancelActionAssignment", Some(task), None);
+        self.step_with(&a.guid, event, &caller, extra)?;
         let mut out = a.answer();
         out["onBehalfOf"] = Value::Null;
         Ok(out)
