@@ -17,8 +17,9 @@
 //! How a repeat is found, without a check-then-act:
 //! - An id is claimed in `webhook_seen` (its key is the configuration and the id) inside the
 //!   transaction that records the request: the step's, when the request resumed or started an
-//!   instance (see `log`), else the door's own write. Only a request answered 200 claims it: a
-//!   sender retries what failed, and that retry must run.
+//!   instance (see `log`), else the door's own write. Only a request that ran claims it (its
+//!   step committed, or it was answered 200): a sender retries what failed, and that retry must
+//!   run.
 //! - Before running, the door reads whether the id was claimed already; while one request of
 //!   an id runs, another of the same id (same configuration) waits for it in this process
 //!   ([`InFlight`]) and then finds the claim. So two identical requests at once run once.
