@@ -724,6 +724,7 @@ impl Runtime {
         };
         let (rows, total) = self.store().user_tasks(
             who.as_ref().map(|(u, t)| (u.as_str(), t.as_slice())),
+            data.assignee.as_deref(),
             page,
             size,
         )?;

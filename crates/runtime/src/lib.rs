@@ -317,6 +317,9 @@ struct Indexed {
     waits: Vec<String>,
 }
 
+/// What a step changes in the task inbox: tasks gone, tasks added, tasks whose assignee changed.
+type TaskChanges<'a> = (Vec<&'a str>, Vec<&'a UserTaskRow>, Vec<&'a UserTaskRow>);
+
 /// Whether a wait is a form task (one row of the task inbox).
 fn in_inbox(w: &baton_engine::Waiting) -> bool {
     w.task_type == "userTask" || (w.task_type == "receiveTask" && w.form_key.is_some())
@@ -350,6 +353,7 @@ impl Indexed {
                 responsible_user: w.responsible_user,
                 responsible_team: w.responsible_team,
                 created_at: now.into(),
+                assignee: w.assignee,
             })
             .collect();
         Indexed {
@@ -363,9 +367,9 @@ impl Indexed {
         }
     }
 
-    /// The tasks of `before` that this index no longer has, and its tasks `before` did not have
-    /// (by task id).
-    fn task_changes<'a>(&'a self, before: &'a Indexed) -> (Vec<&'a str>, Vec<&'a UserTaskRow>) {
+    /// The tasks of `before` that this index no longer has, its tasks `before` did not have (by
+    /// task id), and the tasks both have whose assignee changed.
+    fn task_changes<'a>(&'a self, before: &'a Indexed) -> TaskChanges<'a> {
         let has = |tasks: &[UserTaskRow], id: &str| tasks.iter().any(|t| t.task_id == id);
         let gone = before
             .tasks
@@ -378,7 +382,17 @@ impl Indexed {
             .iter()
             .filter(|t| !has(&before.tasks, &t.task_id))
             .collect();
-        (gone, added)
+        let reassigned = self
+            .tasks
+            .iter()
+            .filter(|t| {
+                before
+                    .tasks
+                    .iter()
+                    .any(|b| b.task_id == t.task_id && b.assignee != t.assignee)
+            })
+            .collect();
+        (gone, added, reassigned)
     }
 }
 

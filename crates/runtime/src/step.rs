@@ -167,9 +167,9 @@ pub(crate) fn write_step(
     }
     // The stored inbox rows are those of `before`: the write of the state it was read from
     // wrote them, and the revision check above proved nobody wrote since.
-    let (gone, added) = after.task_changes(before);
-    if !gone.is_empty() || !added.is_empty() {
-        tx.change_user_tasks(&guid, &gone, &added)?;
+    let (gone, added, reassigned) = after.task_changes(before);
+    if !gone.is_empty() || !added.is_empty() || !reassigned.is_empty() {
+        tx.change_user_tasks(&guid, &gone, &added, &reassigned)?;
     }
     if before.incidents {
         let still = engine.incidents(inst);

@@ -62,7 +62,7 @@ fn started(a: &Runtime) -> String {
 
 fn inbox(db: &Path, guid: &str) -> Vec<String> {
     let store = Store::open(db, Durability::Normal).unwrap();
-    let (tasks, _) = store.user_tasks(None, 1, 500).unwrap();
+    let (tasks, _) = store.user_tasks(None, None, 1, 500).unwrap();
     tasks
         .into_iter()
         .filter(|t| t.instance_guid == guid)

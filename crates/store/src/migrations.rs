@@ -412,6 +412,12 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX webhook_seen_request ON webhook_seen (request_id);
     ",
+    // v15: who holds a waiting form task (seed 003's assignAction), so that the task list shows
+    // and filters it without reading instance states. Tasks assigned before this version show
+    // their assignee from their next step on.
+    "
+    ALTER TABLE user_tasks ADD COLUMN assignee TEXT;
+    ",
 ];
 
 /// Brings a database up to the newest schema, one transaction per migration.

@@ -31,6 +31,8 @@ pub struct UserTaskRow {
     pub responsible_user: Option<String>,
     pub responsible_team: Option<String>,
     pub created_at: String,
+    /// Who holds the task (seed 003's assignAction); None: nobody.
+    pub assignee: Option<String>,
 }
 
 /// A buffered message or callback.
@@ -114,15 +116,16 @@ impl Store {
 
     /// Open form tasks; with `who` = (user, teams) only those open to everyone or assigned to
     /// the user or one of the teams (ResponsibleUser / ResponsibleTeam may list several, comma
-    /// separated). Answers a page and the total.
+    /// separated); with `assignee`, only the tasks that user holds. Answers a page and the total.
     pub fn user_tasks(
         &self,
         who: Option<(&str, &[String])>,
+        assignee: Option<&str>,
         page: i64,
         size: i64,
     ) -> Result<(Vec<UserTaskRow>, i64)> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT instance_guid, task_id, task_type, name, form_key, responsible_user, responsible_team, created_at
+            "SELECT instance_guid, task_id, task_type, name, form_key, responsible_user, responsible_team, created_at, assignee
              FROM user_tasks ORDER BY created_at, rowid",
         )?;
         let all = stmt.query_map([], |r| {
@@ -135,11 +138,15 @@ impl Store {
                 responsible_user: r.get(5)?,
                 responsible_team: r.get(6)?,
                 created_at: r.get(7)?,
+                assignee: r.get(8)?,
             })
         })?;
         let mut items = Vec::new();
         for row in all {
             let row = row?;
+            if assignee.is_some_and(|a| row.assignee.as_deref() != Some(a)) {
+                continue;
+            }
             let visible = match who {
                 None => true,
                 Some((user, teams)) => crate::may_work(
@@ -337,18 +344,26 @@ impl Tx<'_> {
         guid: &str,
         gone: &[&str],
         added: &[&UserTaskRow],
+        reassigned: &[&UserTaskRow],
     ) -> Result<()> {
         for id in gone {
             self.tx
                 .prepare_cached("DELETE FROM user_tasks WHERE instance_guid = ?1 AND task_id = ?2")?
                 .execute(params![guid, id])?;
         }
+        for t in reassigned {
+            self.tx
+                .prepare_cached(
+                    "UPDATE user_tasks SET assignee = ?3 WHERE instance_guid = ?1 AND task_id = ?2",
+                )?
+                .execute(params![guid, t.task_id, t.assignee])?;
+        }
         if added.is_empty() {
             return Ok(());
         }
         let mut ins = self.tx.prepare_cached(
-            "INSERT OR IGNORE INTO user_tasks (instance_guid, task_id, task_type, name, form_key, responsible_user, responsible_team, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT OR IGNORE INTO user_tasks (instance_guid, task_id, task_type, name, form_key, responsible_user, responsible_team, created_at, assignee)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         for t in added {
             ins.execute(params![
@@ -359,7 +374,8 @@ impl Tx<'_> {
                 t.form_key,
                 t.responsible_user,
                 t.responsible_team,
-                t.created_at
+                t.created_at,
+                t.assignee
             ])?;
         }
         Ok(())

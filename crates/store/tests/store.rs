@@ -453,7 +453,7 @@ fn a_version_2_database_is_migrated_without_losing_its_callbacks() {
         // Make the file look like a version 2 database: no form_key column (v3), no timers (v4),
         // no webhooks (v5), no events out (v6), no webhook applications (v7), no starter of an
         // instance (v10), no settings (v11), no event numbers (v12), no user numbers
-        // (v13), no sender ids of incoming webhooks (v14).
+        // (v13), no sender ids of incoming webhooks (v14), no task assignees (v15).
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE action_numbers; DROP TABLE request_numbers; DROP TABLE webhook_apps;
@@ -463,6 +463,7 @@ fn a_version_2_database_is_migrated_without_losing_its_callbacks() {
              DROP INDEX instances_started_by; ALTER TABLE instances DROP COLUMN started_by;
              DROP TABLE settings; DROP TABLE outbound_checked; DROP TABLE IF EXISTS event_sequences;
              DROP TABLE IF EXISTS user_ids; DROP TABLE IF EXISTS webhook_seen;
+             ALTER TABLE user_tasks DROP COLUMN assignee;
              PRAGMA user_version = 2;",
         )
         .unwrap();

@@ -497,6 +497,10 @@ export type GetTaskListInput = {
    */
   userName?: string;
   team?: string;
+  /**
+   * Only the tasks this user holds (seed 003's assignAction).
+   */
+  assignee?: string;
   pageNumber?: number;
   pageSize?: number;
 };
@@ -513,6 +517,10 @@ export type TaskItem = {
   responsibleUser: string | null;
   responsibleTeam: string | null;
   createdAt: string;
+  /**
+   * Who holds the task (seed 003's assignAction); null: nobody.
+   */
+  assignee: string | null;
 };
 
 export type GetCallbackRegistryListInput = {

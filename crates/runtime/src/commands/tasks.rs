@@ -51,6 +51,9 @@ pub struct GetTaskListInput {
     pub user_name: Option<String>,
     #[serde(default, deserialize_with = "de::opt_text")]
     pub team: Option<String>,
+    /// Only the tasks this user holds (seed 003's assignAction).
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub assignee: Option<String>,
     #[serde(default, deserialize_with = "de::page_number")]
     pub page_number: Option<i64>,
     #[serde(default, deserialize_with = "de::page_size")]
@@ -69,6 +72,8 @@ pub struct TaskItem {
     pub responsible_user: Option<String>,
     pub responsible_team: Option<String>,
     pub created_at: String,
+    /// Who holds the task (seed 003's assignAction); null: nobody.
+    pub assignee: Option<String>,
 }
 
 impl From<baton_store::UserTaskRow> for TaskItem {
@@ -82,6 +87,7 @@ impl From<baton_store::UserTaskRow> for TaskItem {
             responsible_user: r.responsible_user,
             responsible_team: r.responsible_team,
             created_at: r.created_at,
+            assignee: r.assignee,
         }
     }
 }
