@@ -418,6 +418,20 @@ fn status(reply: &Reply) -> StatusCode {
     StatusCode::from_u16(reply.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
+/// A command's answer with its status; a 429 (`RATE_LIMITED`: a process's
+/// `maxInstancesPerSecond`, whose bucket refills within a second) says when to try again.
+fn answered(reply: &Reply, body: impl serde::Serialize) -> Response {
+    let status = status(reply);
+    let mut response = (status, Json(body)).into_response();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+    }
+    response
+}
+
 /// A command whose thread ended without an answer (it panicked): internal, the panic text in
 /// the log only.
 fn internal(door: Shape, e: tokio::task::JoinError) -> Response {
@@ -582,7 +596,7 @@ async fn execute(State(state): State<Arc<AppState>>, req: axum::extract::Request
     };
     let data = body.get("data").cloned().unwrap_or(json!({}));
     match run(state, door, who, cmd.to_string(), data).await {
-        Ok(reply) => (status(&reply), Json(reply)).into_response(),
+        Ok(reply) => answered(&reply, &reply),
         Err(r) => r,
     }
 }
@@ -617,7 +631,7 @@ async fn bpm_cmd(State(state): State<Arc<AppState>>, req: axum::extract::Request
         Ok(reply) => {
             let errors = bpm_errors(&reply.errors);
             let body = json!({"success": reply.is_successful, "data": reply.data, "message": reply.message, "errors": errors});
-            (status(&reply), Json(body)).into_response()
+            answered(&reply, body)
         }
         Err(r) => r,
     }

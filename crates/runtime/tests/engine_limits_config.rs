@@ -218,13 +218,16 @@ fn one_definition_starts_at_most_its_rate_and_again_once_time_moved_on() {
     t.start("Other", json!({}));
     // At the HTTP door: 429 in the command envelope.
     let served = Served::start(door.st.clone());
-    let (code, out) = served.exec(
-        ADMIN,
-        "StartProcessInstanceCommand",
-        json!({"processKey": "Busy"}),
+    let (code, out, retry) = served.post_reading(
+        "/api/v1/execute",
+        Some(ADMIN),
+        &json!({"cmd": "StartProcessInstanceCommand", "data": {"processKey": "Busy"}}),
+        "retry-after",
     );
     assert_eq!(code, 429, "{out}");
     assert_eq!(out["code"], "RATE_LIMITED", "{out}");
+    // The allowance refills within a second: the answer says so.
+    assert_eq!(retry.as_deref(), Some("1"), "{out}");
     // The runtime's clock moves a second on: the allowance is back (and no more).
     t.advance(1);
     for _ in 0..3 {

@@ -170,6 +170,18 @@ impl Served {
     /// `POST {path}` with a JSON body and an optional bearer token; answers the status and the
     /// body as JSON (Null when it is not JSON). Never fails on a 4xx/5xx status.
     pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let (status, body, _) = self.post_reading(path, token, body, "");
+        (status, body)
+    }
+
+    /// As `post`, and answers the value of the response header `header` too.
+    pub fn post_reading(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+        header: &str,
+    ) -> (u16, Value, Option<String>) {
         let mut req = agent()
             .post(&self.url(path))
             .set("content-type", "application/json");
@@ -182,8 +194,9 @@ impl Served {
             Err(e) => panic!("POST {path}: {e}"),
         };
         let status = resp.status();
+        let value = resp.header(header).map(str::to_string);
         let text = resp.into_string().unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null), value)
     }
 
     /// `POST /api/v1/execute` with a bearer token.
