@@ -36,11 +36,12 @@ pub(crate) struct Completed<'a> {
     pub at: &'a str,
 }
 
-/// The notification's body.
-fn body(id: &str, c: &Completed) -> Value {
+/// The notification's body; `sequence`: its number among the instance's events out.
+fn body(id: &str, c: &Completed, sequence: i64) -> Value {
     json!({
         "id": id,
         "eventName": EVENT,
+        "sequence": sequence,
         "timestamp": c.at,
         "instanceGuid": c.guid,
         "taskId": c.task_id,
@@ -54,7 +55,9 @@ fn body(id: &str, c: &Completed) -> Value {
 /// Writes the notification of `c` to `url`, in the transaction of the step that completed it.
 pub(crate) fn enqueue(tx: &Tx, url: &str, c: &Completed) -> Result<(), Error> {
     let id = uuid::Uuid::new_v4().to_string();
-    let payload = body(&id, c).to_string();
+    // Numbered with the instance's other events out (seed 004's ordering), in the same step.
+    let sequence = tx.next_event_sequence(c.guid, 1)?;
+    let payload = body(&id, c, sequence).to_string();
     // The sender checks URLs it finds here on every attempt (`Runtime::outbound_checked`).
     tx.mark_outbound_checked(url, c.at)?;
     tx.insert_delivery(&NewDelivery {
@@ -66,7 +69,7 @@ pub(crate) fn enqueue(tx: &Tx, url: &str, c: &Completed) -> Result<(), Error> {
         url,
         at: c.at,
         instance_guid: Some(c.guid),
-        sequence: None,
+        sequence: Some(sequence),
     })?;
     Ok(())
 }
@@ -91,10 +94,13 @@ pub(crate) fn headers(
     })?;
     let signature = crate::events::sign(&key, &row.id, timestamp, &row.payload)
         .map_err(|e| format!("secret '{SECRET}': {e}"))?;
-    Ok(vec![
+    Ok([
         ("content-type".into(), "application/json".into()),
         ("webhook-id".into(), row.id.clone()),
         ("webhook-timestamp".into(), timestamp.to_string()),
         ("webhook-signature".into(), signature),
-    ])
+    ]
+    .into_iter()
+    .chain(crate::events::sequence_header(row))
+    .collect())
 }

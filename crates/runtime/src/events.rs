@@ -306,7 +306,7 @@ pub(crate) fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Result
 /// none).
 pub(crate) const SEQUENCE_HEADER: &str = "baton-sequence";
 
-fn sequence_header(row: &DeliveryRow) -> Option<(String, String)> {
+pub(crate) fn sequence_header(row: &DeliveryRow) -> Option<(String, String)> {
     row.sequence
         .map(|n| (SEQUENCE_HEADER.to_string(), n.to_string()))
 }

@@ -441,6 +441,9 @@ fn webhook_url_is_notified_signed_and_retried_when_its_callback_completes() {
     assert_eq!(body["correlationKey"], KEY);
     assert_eq!(body["status"], "Completed");
     assert_eq!(body["result"], gateway);
+    // Numbered among the instance's events out, in the body and the header alike.
+    assert!(body["sequence"].as_i64().is_some_and(|n| n >= 1), "{body}");
+    assert_eq!(second.headers["baton-sequence"], body["sequence"].to_string());
     let registry = ok(&rt.execute(
         "GetCallbackRegistryListQuery",
         &json!({"instanceGuid": guid, "status": "Completed"}),
