@@ -2,7 +2,8 @@
 //! 127.0.0.1 over a real SQLite file: Step 1's `CreateWebHookConfigCommand` (name, url,
 //! executionType 3, processDefinitionId 50, no verification) is accepted and marked unverified
 //! in its answer, by id and in the list; Step 2's Paystack callback, sent as printed, starts
-//! process 50 with the webhook's data; a repeat carrying the sender's id runs nothing twice.
+//! process 50 with the webhook's data; a repeat carrying the sender's id runs nothing twice;
+//! the whole flow (Steps 1-4) resumes the process that waits for the payment.
 
 use baton_testkit::{agent, Door, Model, Served, ADMIN};
 use serde_json::{json, Value};
@@ -73,9 +74,31 @@ impl Site {
     }
 }
 
+/// Seed 000, "Step 4: Original Process Resumes", verbatim.
+const STEP_4: &str = r#"{
+"cmd": "ReturnCallbackCommand",
+"data": {
+"correlationKey": "REF123456",
+"result": { "status": "success", "amount": 50000 }
+}
+}"#;
+
 /// A server whose process definition 50 is seed 000's payment process ("Process (ID=50)
 /// starts with webhook data in Context variable"): 49 other definitions come first.
 fn site() -> Site {
+    site_with(
+        &Model::process("PaystackPayment")
+            .start("S")
+            .user_task("PostTransaction")
+            .end("E")
+            .flow("S", "PostTransaction")
+            .flow("PostTransaction", "E")
+            .xml(),
+    )
+}
+
+/// As `site`, with `payment` (process key `PaystackPayment`) as definition 50.
+fn site_with(payment: &str) -> Site {
     let door = Door::new();
     for i in 1..50 {
         let key = format!("Filler{i}");
@@ -87,15 +110,7 @@ fn site() -> Site {
                 .xml(),
         );
     }
-    let d = door.t.deploy(
-        &Model::process("PaystackPayment")
-            .start("S")
-            .user_task("PostTransaction")
-            .end("E")
-            .flow("S", "PostTransaction")
-            .flow("PostTransaction", "E")
-            .xml(),
-    );
+    let d = door.t.deploy(payment);
     assert_eq!(d["processDefinitionId"], 50, "{d}");
     let served = Served::start(door.st.clone());
     Site {
@@ -230,4 +245,90 @@ fn seed_000_step_2_starts_process_50_and_a_repeat_with_the_senders_id_runs_once(
     );
     assert_eq!(newest["duplicateOf"], log["items"][1]["id"]);
     assert_eq!(log["items"][1]["verdict"], "accepted");
+}
+
+/// Step 3's process 50 as seed 000 tells it, in the seeds' JavaScript: it posts the transaction
+/// and returns the callback to the waiting process ("Returns callback to waiting process").
+fn payment_process() -> String {
+    Model::process("PaystackPayment")
+        .start("S")
+        .js_script_task(
+            "PostTransaction",
+            "var data = execution.getVariable('data');\n\
+             execution.setVariable('posted', { reference: data.reference, amount: data.amount });",
+        )
+        .js_script_task(
+            "ReturnCallback",
+            "var data = execution.getVariable('data');\n\
+             doCmd('ReturnCallbackCommand', {\n\
+               correlationKey: data.reference,\n\
+               result: { status: 'success', amount: data.amount }\n\
+             });",
+        )
+        .end("E")
+        .chain(&["S", "PostTransaction", "ReturnCallback", "E"])
+        .xml()
+}
+
+/// The process that triggered the payment: it waits in a webhook-mode receive task keyed by
+/// its `reference`.
+fn checkout() -> String {
+    Model::process("Checkout")
+        .start("S")
+        .receive_task("WaitForPayment")
+        .props(&[("correlationKey", "context.reference")])
+        .end("E")
+        .chain(&["S", "WaitForPayment", "E"])
+        .xml()
+}
+
+#[test]
+fn seed_000_whole_payment_flow_resumes_the_process_that_waits_for_the_payment() {
+    let s = site_with(&payment_process());
+    s.ok(
+        "DeployProcessDefinitionCommand",
+        json!({"bpmnXml": checkout()}),
+    );
+    let start = |reference: &str| {
+        let d = s.ok(
+            "StartProcessInstanceCommand",
+            json!({"processKey": "Checkout", "variables": {"reference": reference}}),
+        );
+        d["instanceGuid"].as_str().unwrap().to_string()
+    };
+    let waiting = start("REF123456");
+    let status = |guid: &str| s.ok("GetProcessInstanceByIdQuery", json!({"instanceGuid": guid}));
+    assert_eq!(status(&waiting)["status"], "WAITING");
+
+    // Steps 1 and 2 as printed: the webhook starts process 50, whose script returns the
+    // callback (Step 3); the waiting process resumes with Step 4's result.
+    let (code, out) = s.post("/api/v1/execute", Some(ADMIN), &[], STEP_1);
+    assert_eq!(code, 200, "{out}");
+    let (code, out) = s.post("/webhook/paystack/payment", None, &[], STEP_2);
+    assert_eq!((code, &out["isSuccessful"]), (200, &json!(true)), "{out}");
+    let payment = out["data"]["instanceGuid"].as_str().unwrap().to_string();
+    let p = status(&payment);
+    assert_eq!(p["status"], "COMPLETED", "{p}");
+    assert_eq!(
+        p["variables"]["posted"],
+        json!({"reference": "REF123456", "amount": 50000})
+    );
+    let resumed = status(&waiting);
+    assert_eq!(resumed["status"], "COMPLETED", "{resumed}");
+    let expected = json!({"status": "success", "amount": 50000});
+    assert_eq!(resumed["variables"]["lastReceiveTaskResult"], expected);
+    // The result went to lastReceiveTaskResult only (seed 002), not over the variables.
+    assert_eq!(resumed["variables"].get("amount"), None, "{resumed}");
+
+    // Step 4 as printed, sent by a client for the next payment on the same reference.
+    let next = start("REF123456");
+    let (code, out) = s.post("/api/v1/execute", Some(ADMIN), &[], STEP_4);
+    assert_eq!((code, &out["isSuccessful"]), (200, &json!(true)), "{out}");
+    let resumed = status(&next);
+    assert_eq!(resumed["status"], "COMPLETED", "{resumed}");
+    assert_eq!(resumed["variables"]["lastReceiveTaskResult"], expected);
+    // Sent again, it finds nothing waiting: a duplicate, and nothing moves.
+    let (_, again) = s.post("/api/v1/execute", Some(ADMIN), &[], STEP_4);
+    assert_eq!(again["isSuccessful"], true, "{again}");
+    assert_eq!(again["data"]["duplicate"], true, "{again}");
 }

@@ -192,6 +192,13 @@ impl Model {
             .attr("scriptFormat", "rhai")
     }
 
+    /// A JavaScript script task (`scriptFormat="javascript"`); `script` is escaped for XML.
+    pub fn js_script_task(self, id: &str, script: &str) -> Model {
+        let inner = format!("<bpmn:script>{}</bpmn:script>", escape(script));
+        self.push("scriptTask", id, inner)
+            .attr("scriptFormat", "javascript")
+    }
+
     /// A service task.
     pub fn service_task(self, id: &str) -> Model {
         self.push("serviceTask", id, String::new())
