@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { signatureHeaders, SignError, standardKey } from './sign';
+import {
+  filterRows,
+  keyPathOf,
+  lastPayload,
+  presetText,
+  PRESETS,
+  readRegistryFilters,
+  registryQuery,
+  rememberPayload,
+  returnsCallbacks,
+  withKeyAt,
+  type HookConfig,
+} from './model';
+import type { CallbackRegistryEntry } from '../generated/commands';
+
+// Vectors computed independently (Python's hmac module) for these exact inputs.
+const BODY = '{"event":"charge.success","data":{"reference":"REF1","amount":50000}}';
+
+describe('signing a webhook request', () => {
+  it('Paystack: hex HMAC-SHA512 of the body in x-paystack-signature', async () => {
+    const h = await signatureHeaders({ scheme: 'paystack', secret: 'sk_test_secret', body: BODY, timestamp: 0 });
+    expect(h).toEqual({
+      'x-paystack-signature':
+        '96c8a5500ee049bdee8c978b4e692213d40299305b1cf5bb6442d05883fcff686bb00e2200bf4b17e25b798c2d101e3829546154bbf7e19ce1683ef6b1abbafc',
+    });
+  });
+
+  it('Stripe: t=<ts>,v1=<hex HMAC-SHA256 of "ts.body">', async () => {
+    const h = await signatureHeaders({ scheme: 'stripe', secret: 'whsec_stripe', body: BODY, timestamp: 1700000000.9 });
+    expect(h).toEqual({ 'stripe-signature': 't=1700000000,v1=e61ec0f294530cb2efc4dd3193d59971e25f6c0a500174b0d1d4f8afec39ad34' });
+  });
+
+  it('Standard Webhooks: base64 HMAC-SHA256 of "id.ts.body" with the key after whsec_', async () => {
+    const h = await signatureHeaders({
+      scheme: 'standardWebhooks',
+      secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      body: '{"test": 2432232314}',
+      timestamp: 1614265330,
+      messageId: 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+    });
+    expect(h).toEqual({
+      'webhook-id': 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+      'webhook-timestamp': '1614265330',
+      'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+    });
+  });
+
+  it('hmacSha256: the configured header, hex, over the UTF-8 bytes of the body', async () => {
+    const h = await signatureHeaders({ scheme: 'hmacSha256', secret: 'k', body: 'é{"a":1}', timestamp: 0, header: 'X-Hub' });
+    expect(h).toEqual({ 'x-hub': '534cbd15554612dbc0c47872e0178f47ffe70476efeb651ca94b05cad342b33c' });
+    const d = await signatureHeaders({ scheme: 'hmacSha256', secret: 'k', body: 'é{"a":1}', timestamp: 0 });
+    expect(Object.keys(d)).toEqual(['x-signature']);
+  });
+
+  it('Flutterwave sends the secret hash; none sends nothing', async () => {
+    expect(await signatureHeaders({ scheme: 'flutterwave', secret: 'hash', body: BODY, timestamp: 0 })).toEqual({ 'verif-hash': 'hash' });
+    expect(await signatureHeaders({ scheme: 'none', secret: '', body: BODY, timestamp: 0 })).toEqual({});
+  });
+
+  it('refuses an empty secret, a bad Standard Webhooks secret and an unknown scheme, naming the field', async () => {
+    await expect(signatureHeaders({ scheme: 'paystack', secret: '', body: BODY, timestamp: 0 })).rejects.toMatchObject({
+      field: 'secret',
+      message: expect.stringContaining('Enter the configuration'),
+    });
+    expect(() => standardKey('abc')).toThrow(SignError);
+    expect(() => standardKey('whsec_%%%')).toThrow(/not base64/);
+    await expect(signatureHeaders({ scheme: 'rot13', secret: 's', body: BODY, timestamp: 0 })).rejects.toMatchObject({ field: 'scheme' });
+  });
+});
+
+const hook = (over: Partial<HookConfig>): HookConfig => ({
+  id: 1,
+  name: 'h',
+  url: '/webhook/x',
+  executionType: 0,
+  isActive: true,
+  verification: { scheme: 'paystack', secretSet: true },
+  ...over,
+});
+
+describe('configurations that return callbacks', () => {
+  it('finds ReturnCallbackCommand in a command or a chain, and a plain key path', () => {
+    const c = hook({ commandName: 'ReturnCallbackCommand', commandData: { correlationKey: 'body.data.reference', result: 'body' } });
+    expect(returnsCallbacks(c)).toBe(true);
+    expect(keyPathOf(c)).toEqual(['data', 'reference']);
+    const chain = hook({ executionType: 1, commandChain: [{ commandName: 'X' }, { commandName: 'ReturnCallbackCommand', commandData: { correlationKey: '$request.body.ref' } }] });
+    expect(keyPathOf(chain)).toEqual(['ref']);
+    expect(returnsCallbacks(hook({ commandName: 'StartProcessInstanceCommand' }))).toBe(false);
+    expect(returnsCallbacks(hook({ executionType: 3 }))).toBe(false);
+    expect(keyPathOf(hook({ commandName: 'ReturnCallbackCommand', commandData: { correlationKey: 'join(`-`, [body.a, body.b])' } }))).toBeNull();
+    expect(keyPathOf(hook({ commandName: 'ReturnCallbackCommand', commandData: { correlationKey: 'headers.ref' } }))).toBeNull();
+  });
+
+  it('puts the key where the preset and the mapping read it', () => {
+    const paystack = PRESETS.find((p) => p.id === 'paystack')!;
+    const v = JSON.parse(presetText(paystack, 'PAY-1', ['meta', 'key']));
+    expect(v.event).toBe('charge.success');
+    expect(v.data.reference).toBe('PAY-1');
+    expect(v.meta.key).toBe('PAY-1');
+    expect(withKeyAt({ a: 1 }, ['b', 'c'], 'K')).toEqual({ a: 1, b: { c: 'K' } });
+    for (const p of PRESETS) {
+      let at: unknown = p.make('K');
+      for (const s of p.keyPath) at = (at as Record<string, unknown>)[s];
+      expect(at, p.id).toBe('K');
+    }
+    // Each Paystack payload has its own transaction id (deliveries are deduplicated by it).
+    expect(JSON.parse(presetText(paystack, 'K', null)).data.id).not.toBe(JSON.parse(presetText(paystack, 'K', null)).data.id);
+  });
+});
+
+describe('the registry list', () => {
+  const entry = (Id: number, key: string, guid: string, Status: CallbackRegistryEntry['Status'] = 'Pending'): CallbackRegistryEntry => ({
+    Id,
+    ParentInstanceId: guid,
+    CallbackTaskId: 'T',
+    CorrelationKey: key,
+    CallbackType: 'receiveTask',
+    Status,
+    ParentProcessState: null,
+    ResultData: null,
+    CompletedAt: null,
+    WebhookUrl: null,
+    MessageRef: null,
+    TimeoutMinutes: null,
+    FormKey: null,
+  });
+
+  it('filters by process and part of the key, newest first', () => {
+    const rows = [entry(1, 'PAY-1', 'a'), entry(3, 'pay-3', 'b'), entry(2, 'ORD-2', 'a')];
+    const proc = (g: string) => ({ a: 'Payment', b: 'Order' })[g];
+    expect(filterRows(rows, { status: '', process: '', key: '' }, proc).map((r) => r.Id)).toEqual([3, 2, 1]);
+    expect(filterRows(rows, { status: '', process: 'Payment', key: '' }, proc).map((r) => r.Id)).toEqual([2, 1]);
+    expect(filterRows(rows, { status: '', process: '', key: 'PAY' }, proc).map((r) => r.Id)).toEqual([3, 1]);
+  });
+
+  it('keeps the filters in the address', () => {
+    const f = readRegistryFilters('#/callbacks?status=Completed&process=P&key=a%20b');
+    expect(f).toEqual({ status: 'Completed', process: 'P', key: 'a b' });
+    expect(readRegistryFilters('#/callbacks?status=Nope').status).toBe('');
+    expect(registryQuery(f)).toBe('status=Completed&process=P&key=a+b');
+  });
+
+  it('remembers the last payload per process', () => {
+    localStorage.clear();
+    expect(lastPayload('P')).toBeNull();
+    rememberPayload('P', '{"a":1}');
+    rememberPayload('Q', '{"b":2}');
+    expect(lastPayload('P')).toBe('{"a":1}');
+    expect(lastPayload('Q')).toBe('{"b":2}');
+  });
+});
