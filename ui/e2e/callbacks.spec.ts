@@ -177,6 +177,9 @@ test('a pending callback is returned by ReturnCallbackCommand; invalid JSON is r
   await row(page, next, 'Pending').getByTestId('return-open').click();
   await expect(page.getByTestId('return-preset')).toHaveValue('last');
   expect(JSON.parse(await page.getByTestId('return-payload').inputValue())).toEqual({ status: 'successful', amount: 500 });
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('return-panel')).toBeHidden();
+  await expect(row(page, next, 'Pending').getByTestId('return-open')).toBeFocused();
 });
 
 test('a message is correlated by name and key, a signal is broadcast, bad input is refused beside its field', async ({ page, openUi, server }) => {
@@ -231,4 +234,55 @@ test('a message is correlated by name and key, a signal is broadcast, bad input 
   await screenshot(page, 'callbacks-dark');
   await expectAccessible(page, 'the callbacks view in the dark theme');
   await page.getByTestId('theme-toggle').click();
+});
+
+test('Stripe and Standard Webhooks configurations are signed as their schemes require', async ({ page, openUi, server }) => {
+  const hooks = [
+    {
+      name: 'Stripe intents',
+      scheme: 'stripe',
+      secret: 'whsec_' + 'stripe-e2e-secret',
+      keyAt: 'body.data.object.metadata.correlationKey',
+      preset: 'stripe',
+    },
+    {
+      name: 'Standard sender',
+      scheme: 'standardWebhooks',
+      secret: 'whsec_' + Buffer.from('standard-webhooks-e2e-key').toString('base64'),
+      keyAt: 'body.ref',
+      // The Stripe payload just sent for this process, with this callback's key.
+      preset: 'last',
+    },
+  ];
+  const created: Record<string, number> = {};
+  for (const h of hooks) {
+    const r = await must(server, 'CreateWebHookConfigCommand', {
+      name: h.name,
+      url: `/webhook/${h.scheme}/${unique('cb')}`,
+      executionType: 0,
+      commandName: 'ReturnCallbackCommand',
+      commandData: { correlationKey: h.keyAt, result: 'body' },
+      verification: { scheme: h.scheme, secret: h.secret },
+    });
+    created[h.scheme] = r.id as number;
+  }
+  for (const h of hooks) {
+    const key = unique('PAY');
+    const guid = await startPayment(server, key);
+    await openUi(`#/callbacks?key=${encodeURIComponent(key)}`);
+    await row(page, key, 'Pending').getByTestId('return-open').click();
+    await page.getByTestId('return-via-webhook').check();
+    await page.getByTestId('return-config').selectOption(String(created[h.scheme]));
+    await expect(page.getByTestId('return-preset')).toHaveValue(h.preset);
+    // The payload carries the key where the configuration's mapping reads it.
+    const body = JSON.parse(await page.getByTestId('return-payload').inputValue());
+    const path = h.keyAt.split('.').slice(1);
+    expect(path.reduce((at: any, p) => at?.[p], body)).toBe(key);
+    await page.getByTestId('return-secret').fill(h.secret);
+    await page.getByTestId('return-send').click();
+    await expect(page.getByTestId('return-answer-title')).toContainText(`HTTP 200: accepted by ${h.name}`);
+    await expect(row(page, key, 'Completed')).toBeVisible();
+    expect(await waitingAt(server, guid)).toEqual(['Task_ReviewPayment']);
+  }
+  await screenshot(page, 'callbacks-standard-webhooks');
 });

@@ -145,9 +145,20 @@ describe('the registry list', () => {
   it('remembers the last payload per process', () => {
     localStorage.clear();
     expect(lastPayload('P')).toBeNull();
-    rememberPayload('P', '{"a":1}');
-    rememberPayload('Q', '{"b":2}');
+    rememberPayload('P', '{"a":1}', 'K1');
+    rememberPayload('Q', '{"data":{"reference":"K1","note":"K1 paid"}}', 'K1');
     expect(lastPayload('P')).toBe('{"a":1}');
-    expect(lastPayload('Q')).toBe('{"b":2}');
+    // For another callback, the old key is replaced where it was a value (not inside other text).
+    expect(JSON.parse(lastPayload('Q', 'K2')!)).toEqual({ data: { reference: 'K2', note: 'K1 paid' } });
+    expect(lastPayload('Q')).toBe('{"data":{"reference":"K1","note":"K1 paid"}}');
+    // A gateway's delivery id is new each time, or the webhook would take it for a repeat.
+    rememberPayload('S', JSON.stringify({ id: 'evt_1', data: { object: { id: 'pi_1' } } }), 'K1');
+    rememberPayload('T', JSON.stringify({ event: 'charge.success', data: { id: 42, reference: 'K1' } }), 'K1');
+    const s = JSON.parse(lastPayload('S', 'K1')!);
+    expect(s.id).toMatch(/^evt_/);
+    expect(s.id).not.toBe('evt_1');
+    expect(s.data.object.id).toBe('pi_1');
+    expect(JSON.parse(lastPayload('T', 'K3')!).data).toMatchObject({ reference: 'K3' });
+    expect(JSON.parse(lastPayload('T', 'K3')!).data.id).not.toBe(42);
   });
 });

@@ -102,26 +102,69 @@ export const LAST_PRESET = 'last';
 
 const LAST_KEY = 'baton.callbacks.last';
 
-function readLast(storage: Storage): Record<string, string> {
+interface Remembered {
+  text: string;
+  /** The correlation key it was sent for. */
+  key: string;
+}
+
+function readLast(storage: Storage): Record<string, Remembered> {
   try {
     const v = JSON.parse(storage.getItem(LAST_KEY) ?? '{}') as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, string>) : {};
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, Remembered>) : {};
   } catch {
     return {};
   }
 }
 
-/** The payload text last sent for a callback of `processKey`, or null. */
-export function lastPayload(processKey: string, storage: Storage = localStorage): string | null {
-  const text = readLast(storage)[processKey];
-  return typeof text === 'string' ? text : null;
+/** `value` with every string equal to `from` replaced by `to`. */
+function replaceKey(value: unknown, from: string, to: string): unknown {
+  if (typeof value === 'string') return value === from ? to : value;
+  if (Array.isArray(value)) return value.map((v) => replaceKey(v, from, to));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceKey(v, from, to)]));
+  }
+  return value;
+}
+
+/**
+ * A payload sent before, made a new delivery: gateways' idempotency ids (a Stripe event's `id`,
+ * Paystack's and Flutterwave's `data.id`) get new values, or Baton would answer the request as
+ * a repeat and run nothing (docs/webhooks.md "Repeated deliveries").
+ */
+export function freshIds(value: unknown): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out = { ...(value as Record<string, unknown>) };
+  if (typeof out.id === 'string' && out.id.startsWith('evt_')) out.id = `evt_${freshToken()}`;
+  const data = out.data;
+  if (data && typeof data === 'object' && !Array.isArray(data) && typeof (data as Record<string, unknown>).id === 'number') {
+    out.data = { ...(data as Record<string, unknown>), id: freshNumber() };
+  }
+  return out;
+}
+
+/**
+ * The payload text last sent for a callback of `processKey`, or null. Given `key`, the old
+ * correlation key is replaced by it wherever the payload held it as a value.
+ */
+export function lastPayload(processKey: string, key?: string, storage: Storage = localStorage): string | null {
+  const found = readLast(storage)[processKey];
+  if (!found || typeof found.text !== 'string') return null;
+  if (key === undefined) return found.text;
+  try {
+    const value = JSON.parse(found.text) as unknown;
+    const keyed = found.key && found.key !== key ? replaceKey(value, found.key, key) : value;
+    return JSON.stringify(freshIds(keyed), null, 2);
+  } catch {
+    return found.text;
+  }
 }
 
 /** Remembers `text` as the last payload for `processKey` (at most 50 processes are kept). */
-export function rememberPayload(processKey: string, text: string, storage: Storage = localStorage): void {
+export function rememberPayload(processKey: string, text: string, key: string, storage: Storage = localStorage): void {
   const all = readLast(storage);
   delete all[processKey];
-  all[processKey] = text;
+  all[processKey] = { text, key };
   const keys = Object.keys(all);
   for (const k of keys.slice(0, Math.max(0, keys.length - 50))) delete all[k];
   try {

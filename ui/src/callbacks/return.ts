@@ -18,6 +18,7 @@ import {
   presetText,
   PRESETS,
   rememberPayload,
+  withKeyAt,
   type HookConfig,
 } from './model';
 import { signatureHeaders, SignError } from './sign';
@@ -128,7 +129,16 @@ export function returnPanel(onSent: () => void): ReturnPanel {
     if (!row) return;
     const key = row.CorrelationKey ?? '';
     if (preset.control.value === LAST_PRESET && processKey) {
-      payload.control.value = lastPayload(processKey) ?? '{}';
+      const text = lastPayload(processKey, key) ?? '{}';
+      const path = mappingPath();
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        value = undefined;
+      }
+      // Also where the chosen configuration's mapping reads the key.
+      payload.control.value = path && value !== undefined ? JSON.stringify(withKeyAt(value, path, key), null, 2) : text;
     } else {
       const p = PRESETS.find((x) => x.id === preset.control.value) ?? PRESETS[0]!;
       payload.control.value = presetText(p, key, mappingPath());
@@ -214,7 +224,7 @@ export function returnPanel(onSent: () => void): ReturnPanel {
       showResult(false, 'Refused by Baton', { isSuccessful: false, message: r.message, errors: r.errors });
       return;
     }
-    if (processKey) rememberPayload(processKey, text);
+    if (processKey) rememberPayload(processKey, text, key);
     const d = r.data;
     const words = d.duplicate
       ? d.conflict
@@ -277,7 +287,7 @@ export function returnPanel(onSent: () => void): ReturnPanel {
       showResult(false, words, body);
       return;
     }
-    if (processKey) rememberPayload(processKey, text);
+    if (processKey) rememberPayload(processKey, text, row?.CorrelationKey ?? '');
     const words = typeof body === 'object' && body.duplicate
       ? `HTTP ${response.status}: a repeated delivery; nothing ran again.`
       : `HTTP ${response.status}: accepted by ${c.name}.`;
@@ -325,10 +335,16 @@ export function returnPanel(onSent: () => void): ReturnPanel {
     const c = chosenConfig();
     const p = PRESETS.find((x) => x.scheme === c?.verification?.scheme);
     if (p && preset.control.value !== LAST_PRESET) preset.control.value = p.id;
-    if (preset.control.value !== LAST_PRESET) fillFromPreset();
+    fillFromPreset();
   });
   secret.control.addEventListener('input', () => clearField(secret));
   payload.control.addEventListener('input', () => clearField(payload));
+  root.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !e.defaultPrevented) {
+      e.preventDefault();
+      close.click();
+    }
+  });
   close.addEventListener('click', () => {
     const id = row?.Id;
     root.hidden = true;
