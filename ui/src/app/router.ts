@@ -18,6 +18,7 @@ export const routes: Route[] = [
   { pattern: '#/instances/:guid', title: 'Instance', load: () => import('../runner/instance') },
   { pattern: '#/tasks', title: 'Tasks', load: () => import('../runner/tasks') },
   { pattern: '#/callbacks', title: 'Callbacks', load: () => import('../callbacks/view') },
+  { pattern: '#/webhooks', title: 'Webhooks', load: () => import('../webhooks/view') },
 ];
 
 export const DEFAULT_ROUTE = '#/designer';

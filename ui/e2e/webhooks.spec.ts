@@ -1,0 +1,269 @@
+/**
+ * #/webhooks against a real `baton serve`: a webhook made in the UI is called with a
+ * Paystack-signed request (Node's HMAC, as a gateway signs), found in the request inspector and
+ * replayed; the mapping's live JMESPath preview; bad input (an expression that does not
+ * compile, invalid JSON, an empty secret, a runtime refusal) marked beside its field with
+ * nothing sent; activate, deactivate, delete; the inspector pages; incoming webhook
+ * applications show their token URL once and get a new one.
+ */
+import { createHmac } from 'node:crypto';
+import type { Page } from '@playwright/test';
+import { test, expect, expectAccessible, screenshot, type Server } from './harness';
+import { deployTemplate, must, unique } from './runner-data';
+
+test.describe.configure({ mode: 'serial' });
+
+const SECRET = 'sk_test_' + 'e2e-webhooks-secret';
+
+const configRow = (page: Page, name: string) => page.locator(`[data-testid="wh-row"][data-name="${name}"]`);
+
+async function configCount(server: Server): Promise<number> {
+  return (await must(server, 'GetWebHookConfigListQuery', { pageSize: 1 })).totalCount as number;
+}
+
+async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+}
+
+test('a webhook made in the UI takes a signed request, which the inspector shows and replays', async ({ page, openUi, server }) => {
+  await deployTemplate(server, 'payment-approval', 'PaymentApprovalProcess');
+  const reference = unique('PAY');
+  const started = await must(server, 'StartProcessInstanceCommand', { processKey: 'PaymentApprovalProcess', variables: { paymentId: reference, amount: 500 } });
+  const guid = started.instanceGuid as string;
+  const name = unique('Paystack payments');
+  const path = `/webhook/paystack/${unique('ui')}`;
+
+  await openUi('#/webhooks');
+  await expect(page.getByTestId('webhooks-view')).toBeVisible();
+  await expect(page.getByRole('tab', { name: 'Configurations' })).toHaveAttribute('aria-selected', 'true');
+  await page.getByTestId('wh-new').click();
+  await page.getByTestId('whe-name').fill(name);
+  await page.getByTestId('whe-path').fill(path);
+  await expect(page.getByTestId('whe-type')).toHaveValue('0');
+  await expect(page.getByTestId('whe-command')).toHaveValue('ReturnCallbackCommand');
+  // The preview evaluates the mapping on the sample payload, and follows it as it is edited.
+  await expect(page.getByTestId('whe-map-result').first()).toHaveText('"REF-1001"');
+  const sample = JSON.stringify({ event: 'charge.success', data: { id: 77, reference, amount: 50000, status: 'success' } }, null, 2);
+  await page.getByTestId('whe-sample').fill(sample);
+  await expect(page.getByTestId('whe-map-result').first()).toHaveText(JSON.stringify(reference));
+  await expect(page.getByTestId('whe-preview')).toContainText(`"correlationKey": "${reference}"`);
+  await expect(page.getByTestId('whe-preview')).toContainText('"amount": 50000');
+  await page.getByTestId('whe-scheme').selectOption('paystack');
+  await page.getByTestId('whe-secret').fill(SECRET);
+  await expectAccessible(page, 'the webhook editor');
+  await screenshot(page, 'webhooks-editor');
+  await page.getByTestId('whe-save').click();
+
+  // Saved: the full address to copy, and the list shows it, verified.
+  const saved = page.getByTestId('wh-saved');
+  await expect(saved).toBeVisible();
+  await expect(page.getByTestId('wh-saved-url')).toHaveValue(`${server.url}${path}`);
+  await expect(page.getByTestId('wh-saved-warning')).toHaveCount(0);
+  await expect(configRow(page, name)).toBeVisible();
+  await expect(configRow(page, name).getByTestId('wh-unverified')).toHaveCount(0);
+  await expect(configRow(page, name).getByTestId('wh-row-url')).toHaveValue(`${server.url}${path}`);
+
+  // A gateway calls it, signed as Paystack signs (HMAC-SHA512 of the body).
+  const body = JSON.stringify({ event: 'charge.success', data: { id: 91, reference, amount: 50000, status: 'success' } });
+  const signature = createHmac('sha512', SECRET).update(body).digest('hex');
+  const answered = await post(`${server.url}${path}`, body, { 'x-paystack-signature': signature });
+  expect(answered.status, await answered.clone().text()).toBe(200);
+  const inst = await must(server, 'GetProcessInstanceByIdQuery', { instanceGuid: guid });
+  expect((inst.waiting as { taskId: string }[]).map((w) => w.taskId)).not.toContain('Task_WaitForPayment');
+  // A wrong signature is refused and logged too.
+  expect((await post(`${server.url}${path}`, body, { 'x-paystack-signature': '00' })).status).toBe(401);
+
+  await configRow(page, name).getByTestId('wh-requests').click();
+  await expect(page.getByRole('tab', { name: 'Requests' })).toHaveAttribute('aria-selected', 'true');
+  await expect(page).toHaveURL(/#\/webhooks\?tab=requests&config=\d+/);
+  const rows = page.getByTestId('whr-row');
+  await expect(rows).toHaveCount(2);
+  await expect(rows.nth(0)).toHaveAttribute('data-verdict', 'badSignature');
+  const accepted = rows.nth(1);
+  await expect(accepted).toHaveAttribute('data-verdict', 'accepted');
+  await expect(accepted).toContainText(name);
+  await expect(rows.nth(0).getByTestId('whr-replay')).toBeDisabled();
+  await accepted.getByTestId('whr-toggle').click();
+  const id = await accepted.getAttribute('data-id');
+  const detail = page.locator(`#whr-detail-${id}`);
+  await expect(detail.getByTestId('whr-body')).toContainText(reference);
+  await expect(detail.getByTestId('whr-headers')).toContainText('x-paystack-signature');
+  await expect(detail.getByTestId('whr-outcome')).not.toHaveText('—');
+  await expectAccessible(page, 'the request inspector');
+  await screenshot(page, 'webhooks-inspector');
+
+  await accepted.getByTestId('whr-replay').click();
+  const replayed = page.locator(`#whr-detail-${id}`).getByTestId('whr-replayed');
+  await expect(replayed).toBeVisible();
+  // The replay is a new request in the log (trigger replay), whatever its command answered.
+  await expect(rows).toHaveCount(3);
+  const replayRow = rows.nth(0);
+  await expect(replayRow).toContainText(`replay of ${id}`);
+  const newId = await replayRow.getAttribute('data-id');
+  await expect(replayed).toContainText(`request ${newId}`);
+  await screenshot(page, 'webhooks-replayed');
+});
+
+test('the mapping editor marks an expression that does not compile and invalid JSON, and sends nothing', async ({ page, openUi, server }) => {
+  const before = await configCount(server);
+  await openUi('#/webhooks');
+  await page.getByTestId('wh-new').click();
+  await page.getByTestId('whe-name').fill(unique('bad mapping'));
+  const expr = page.getByTestId('whe-map-expr').first();
+  await expr.fill('body.data.[[');
+  const exprError = page.getByTestId('whe-error-mapping.0.expr');
+  await expect(exprError).toBeVisible();
+  await expect(exprError).toContainText('Not a JMESPath expression');
+  await expect(expr).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByTestId('whe-preview')).toContainText('Fix the marked expressions');
+  await page.getByTestId('whe-sample').fill('{"data": {"reference": "R1",}}');
+  await expect(page.getByTestId('whe-error-sample')).toContainText('a trailing comma');
+  await page.getByTestId('whe-secret').fill(SECRET);
+  await page.getByTestId('whe-save').click();
+  await expect(expr).toBeFocused();
+  await expect(exprError).toBeVisible();
+  await screenshot(page, 'webhooks-bad-mapping');
+  // Fixed, the preview comes back; nothing typed was lost while it was wrong.
+  await page.getByTestId('whe-sample').fill('{"data": {"reference": "R1"}}');
+  await expr.fill('body.data.reference');
+  await expect(exprError).toBeHidden();
+  await expect(page.getByTestId('whe-map-result').first()).toHaveText('"R1"');
+  await expect(page.getByTestId('whe-secret')).toHaveValue(SECRET);
+  await page.getByTestId('whe-cancel').click();
+  expect(await configCount(server)).toBe(before);
+});
+
+test('an empty secret is refused beside the field, and the runtime\'s own refusals are placed beside theirs', async ({ page, openUi, server }) => {
+  const before = await configCount(server);
+  await openUi('#/webhooks');
+  await page.getByTestId('wh-new').click();
+  await page.getByTestId('whe-name').fill(unique('needs a secret'));
+  await page.getByTestId('whe-scheme').selectOption('stripe');
+  await page.getByTestId('whe-save').click();
+  const secretError = page.getByTestId('whe-error-secret');
+  await expect(secretError).toContainText('the stripe scheme signs with it');
+  await expect(page.getByTestId('whe-secret')).toBeFocused();
+  await expect(page.getByTestId('whe-secret')).toHaveAttribute('aria-invalid', 'true');
+  expect(await configCount(server)).toBe(before);
+  await expectAccessible(page, 'the editor with a refused secret');
+  await screenshot(page, 'webhooks-empty-secret');
+
+  // The runtime refuses a header name it cannot use: its words, beside the header field.
+  await page.getByTestId('whe-scheme').selectOption('hmacSha256');
+  await page.getByTestId('whe-secret').fill('s3cret');
+  await page.getByTestId('whe-header').fill('x bad header');
+  await page.getByTestId('whe-save').click();
+  await expect(page.getByTestId('whe-error-header')).toContainText("verification.header 'x bad header' is not a valid header name");
+  await expect(page.getByTestId('whe-header')).toBeFocused();
+  expect(await configCount(server)).toBe(before);
+
+  // And an address that is not one, caught before it is sent.
+  await page.getByTestId('whe-header').fill('');
+  await page.getByTestId('whe-ips').fill('52.31.139.75\n300.1.2.3');
+  await page.getByTestId('whe-save').click();
+  await expect(page.getByTestId('whe-error-allowedIPs')).toContainText('"300.1.2.3" is not an IP address');
+  expect(await configCount(server)).toBe(before);
+});
+
+test('configurations: unverified badge, copy the URL, deactivate, activate, delete after confirming', async ({ page, openUi, server, context }) => {
+  const name = unique('Seed 000 style');
+  const created = await must(server, 'CreateWebHookConfigCommand', { name, executionType: 2, executionCode: 'request.body' });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+  await openUi('#/webhooks');
+  const row = configRow(page, name);
+  await expect(row.getByTestId('wh-unverified')).toBeVisible();
+  await expect(row.getByTestId('wh-row-url')).toHaveValue(`${server.url}${created.url}`);
+  await row.getByTestId('wh-row-copy').click();
+  await expect(row.getByTestId('wh-row-copy-status')).toHaveText('Copied.');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(`${server.url}${created.url}`);
+  await expectAccessible(page, 'the configuration list');
+  await screenshot(page, 'webhooks-list');
+
+  // Its code is in the code editor when it is opened.
+  await row.getByTestId('wh-edit').click();
+  await expect(page.getByTestId('whe-type')).toHaveValue('2');
+  await expect(page.getByTestId('whe-code')).toContainText('request.body');
+  await expect(page.getByTestId('whe-unverified-note')).toBeVisible();
+  await page.getByTestId('whe-cancel').click();
+
+  await row.getByTestId('wh-toggle').click();
+  await expect(row.getByTestId('wh-state')).toHaveText('Inactive');
+  expect((await post(`${server.url}${created.url}`, '{}')).status).toBe(404);
+  await row.getByTestId('wh-toggle').click();
+  await expect(row.getByTestId('wh-state')).toHaveText('Active');
+  expect((await post(`${server.url}${created.url}`, '{}')).status).toBe(200);
+
+  await row.getByTestId('wh-delete').click();
+  await expect(page.getByTestId('wh-delete-confirm')).toBeVisible();
+  await page.getByTestId('wh-delete-confirm-no').click();
+  await expect(row).toBeVisible();
+  await row.getByTestId('wh-delete').click();
+  await page.getByTestId('wh-delete-confirm-yes').click();
+  await expect(row).toHaveCount(0);
+  expect((await post(`${server.url}${created.url}`, '{}')).status).toBe(404);
+});
+
+test('the inspector pages through the log one page at a time', async ({ page, openUi, server }) => {
+  const missing = `/webhook/nowhere/${unique('x')}`;
+  for (let i = 0; i < 45; i++) await post(`${server.url}${missing}`, `{"n": ${i}}`);
+  const total = (await must(server, 'GetWebhookRequestListQuery', { pageSize: 1 })).totalCount as number;
+  const asked: number[] = [];
+  page.on('request', (r) => {
+    if (!r.url().endsWith('/api/v1/execute')) return;
+    const sent = r.postDataJSON() as { cmd: string; data: { pageSize?: number } };
+    if (sent.cmd === 'GetWebhookRequestListQuery') asked.push(sent.data.pageSize ?? -1);
+  });
+  await openUi('#/webhooks?tab=requests');
+  await expect(page.getByTestId('whr-row')).toHaveCount(20);
+  await expect(page.getByTestId('whr-summary')).toHaveText(`Showing 1–20 of ${total}`);
+  await expect(page.getByTestId('whr-row').first()).toHaveAttribute('data-verdict', 'notFound');
+  await page.getByTestId('whr-next').click();
+  await expect(page.getByTestId('whr-page')).toHaveText(`Page 2 of ${Math.ceil(total / 20)}`);
+  await expect(page).toHaveURL(/page=2/);
+  await page.getByTestId('whr-last').click();
+  await expect(page.getByTestId('whr-row')).toHaveCount(total % 20 || 20);
+  expect(asked.every((n) => n === 20)).toBe(true);
+  await page.getByTestId('whr-first').focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('whr-page')).toHaveText(`Page 1 of ${Math.ceil(total / 20)}`);
+  await expectAccessible(page, 'the paged inspector');
+});
+
+test('incoming webhook applications: the token URL is shown once, copied, and replaced by a new one', async ({ page, openUi, server, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+  const name = unique('CRM');
+  await openUi('#/webhooks?tab=apps');
+  await expect(page.getByRole('tab', { name: 'Applications' })).toHaveAttribute('aria-selected', 'true');
+  await page.getByTestId('wha-create').click();
+  await expect(page.getByTestId('wha-name-error')).toHaveText('Give the application a name.');
+  await page.getByTestId('wha-name').fill(name);
+  await page.getByTestId('wha-user').fill('nobody-by-this-name');
+  await page.getByTestId('wha-create').click();
+  await expect(page.getByTestId('wha-user-error')).toContainText("no user named 'nobody-by-this-name'");
+  await expect(page.getByTestId('wha-name')).toHaveValue(name);
+  await page.getByTestId('wha-user').fill('');
+  await page.getByTestId('wha-description').fill('Requests from the CRM');
+  await page.getByTestId('wha-create').click();
+  const url = page.getByTestId('wha-token-url');
+  await expect(url).toHaveValue(new RegExp(`^${server.url}/hooks/wh_[0-9a-f]+$`));
+  const first = await url.inputValue();
+  await page.getByTestId('wha-token-copy').click();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(first);
+  const row = page.locator(`[data-testid="wha-row"][data-name="${name}"]`);
+  await expect(row).toContainText('Requests from the CRM');
+  await expect(row).not.toContainText('wh_');
+  await expectAccessible(page, 'the applications');
+  await screenshot(page, 'webhooks-apps');
+  await page.getByTestId('wha-reveal-done').click();
+  await expect(url).toHaveCount(0);
+
+  await row.getByTestId('wha-regenerate').click();
+  await page.getByTestId('wha-regenerate-confirm-yes').click();
+  await expect(url).toHaveValue(/\/hooks\/wh_/);
+  const second = await url.inputValue();
+  expect(second).not.toBe(first);
+  await expect(page.locator(`[data-testid="wha-row"][data-name="${name}"]`)).toHaveCount(1);
+  // The old URL no longer answers; the new one does.
+  expect((await post(first, '{"operation": "nothing"}')).status).toBe(404);
+  expect((await post(second, '{"operation": "nothing"}')).status).not.toBe(404);
+});
