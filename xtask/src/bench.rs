@@ -129,6 +129,12 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
                     .find("\"lastVariables\"")
                     .map(|i| &json[i..])
                     .unwrap_or("");
+                // wait1's counter is what its user task was completed with, kept under
+                // `lastUserTaskResult` rather than merged over the process variables.
+                let last = match last.find("\"lastUserTaskResult\"") {
+                    Some(i) if model == "wait1" => &last[i..],
+                    _ => last,
+                };
                 match json_scalar(last, var) {
                     Some(got) if got == want => "ok".to_string(),
                     got => format!("{var}={} expected {want}", got.unwrap_or("missing")),

@@ -1,6 +1,7 @@
-//! Per-call cost of the same small scripts in rhai and in JavaScript: a condition and a
+//! Per-call cost of the same small scripts in rhai and in JavaScript: a condition, a
 //! ServerScript shaped like seed 002's (validate `formData`, answer a map with the user and the
-//! clock's time). `cargo bench -p baton-engine --bench javascript`; figures in BENCHMARKS.md.
+//! clock's time), and the bench models' script task (`counter = counter + 1;`, a variable that
+//! exists) and par10's (`b1 = 1;`, a new one; `let b1 = 1;` in rhai). `cargo bench -p baton-engine --bench javascript`; figures in BENCHMARKS.md.
 use baton_engine::model::{Language, Source, Span};
 use baton_engine::script::{ScriptHost, ScriptInput};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
@@ -50,10 +51,15 @@ fn bench(c: &mut Criterion) {
         (JS_CONDITION, Language::JavaScript),
         (RHAI_SERVER_SCRIPT, Language::Rhai),
         (JS_SERVER_SCRIPT, Language::JavaScript),
+        ("counter = counter + 1;", Language::Rhai),
+        ("counter = counter + 1;", Language::JavaScript),
+        ("let b1 = 1;", Language::Rhai),
+        ("b1 = 1;", Language::JavaScript),
     ]);
     let mut vars = Map::new();
     vars.insert("amount".into(), json!(1500));
     vars.insert("customer".into(), json!({"vip": true, "name": "Ada"}));
+    vars.insert("counter".into(), json!(7));
     for i in 0..20 {
         vars.insert(format!("v{i}"), json!({"n": i, "s": "text"}));
     }
@@ -81,6 +87,19 @@ fn bench(c: &mut Criterion) {
     g.bench_function("ServerScript javascript", |b| {
         b.iter(|| host.run_with_commands(black_box(3), &input).unwrap())
     });
+    for (name, id) in [
+        ("script task rhai", 4),
+        ("script task javascript", 5),
+        ("new variable rhai", 6),
+        ("new variable javascript", 7),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let out = host.run_with_commands(black_box(id), &input).unwrap();
+                assert_eq!(out.writes.len(), 1);
+            })
+        });
+    }
     g.finish();
 }
 

@@ -478,7 +478,12 @@ fn run_in<'js>(
                     watched.push((&f.name, Some(v)));
                 }
             }
-            None if f.assigned => watched.push((&f.name, None)),
+            None if f.assigned => {
+                // A new variable the script may create (`b1 = 1;`) lands on the global object:
+                // removed by name after the run, not by the prelude's slower `reset`.
+                held.added.push(f.name.clone());
+                watched.push((&f.name, None));
+            }
             None => {}
         }
     }
