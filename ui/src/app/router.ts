@@ -17,6 +17,7 @@ export const routes: Route[] = [
   { pattern: '#/instances', title: 'Instances', load: () => import('../runner/instances') },
   { pattern: '#/instances/:guid', title: 'Instance', load: () => import('../runner/instance') },
   { pattern: '#/tasks', title: 'Tasks', load: () => import('../runner/tasks') },
+  { pattern: '#/jobs', title: 'Jobs', load: () => import('../jobs/view') },
   { pattern: '#/callbacks', title: 'Callbacks', load: () => import('../callbacks/view') },
   { pattern: '#/webhooks', title: 'Webhooks', load: () => import('../webhooks/view') },
 ];
