@@ -92,7 +92,7 @@ test('a pending callback is returned through a Paystack-signed webhook request a
   await page.getByTestId('return-payload').fill(JSON.stringify({ ...payload, data: { ...payload.data, note: 'typed by hand' } }, null, 2));
   await page.getByTestId('return-secret').fill('sk_test_wrong');
   await page.getByTestId('return-send').click();
-  await expect(page.getByTestId('return-error')).toContainText('HTTP 401');
+  await expect(page.getByTestId('return-error')).toContainText('HTTP 401: signature check failed: x-paystack-signature does not match');
   await expect(page.getByTestId('return-secret-error')).toContainText('Check the secret');
   await expect(page.getByTestId('return-payload')).toHaveValue(/typed by hand/);
   expect(await waitingAt(server, guid)).toEqual(['Task_WaitForPayment']);
@@ -152,6 +152,7 @@ test('a pending callback is returned by ReturnCallbackCommand; invalid JSON is r
   await page.getByTestId('return-payload').fill('{"status": "successful", "amount": 500}');
   await page.getByTestId('return-send').click();
   await expect(page.getByTestId('return-answer-title')).toContainText('Returned: the instance is WAITING');
+  await expect(page.getByTestId('return-moved')).toHaveText('This callback is no longer pending.');
   await expect(page.getByTestId('return-payload')).not.toHaveAttribute('aria-invalid', 'true');
   expect(await waitingAt(server, guid)).toEqual(['Task_ReviewPayment']);
   // The Pending filter drops the completed row.
@@ -162,6 +163,7 @@ test('a pending callback is returned by ReturnCallbackCommand; invalid JSON is r
   const again = await must(server, 'ReturnCallbackCommand', { correlationKey: key, result: { status: 'failed' } });
   expect(again.conflict).toBe(true);
   await page.getByTestId('cb-status-filter').selectOption('Completed');
+  await expect(page.getByTestId('return-moved')).toContainText('This callback is now Completed: sending it again is answered as a duplicate');
   const conflicted = row(page, key, 'Completed');
   await expect(conflicted.getByTestId('cb-conflict')).toContainText('1 conflicting duplicate');
   await conflicted.getByTestId('cb-toggle').click();
@@ -180,6 +182,21 @@ test('a pending callback is returned by ReturnCallbackCommand; invalid JSON is r
   await page.keyboard.press('Escape');
   await expect(page.getByTestId('return-panel')).toBeHidden();
   await expect(row(page, next, 'Pending').getByTestId('return-open')).toBeFocused();
+
+  // The instance is cancelled while the panel is open: the runtime's refusal is shown beside the
+  // form in its own words, and the payload typed stays.
+  await row(page, next, 'Pending').getByTestId('return-open').click();
+  await page.getByTestId('return-payload').fill('{"status": "late"}');
+  const nextGuid = (await must(server, 'GetCallbackRegistryListQuery', { status: 'Pending' })).find(
+    (r: { CorrelationKey: string }) => r.CorrelationKey === next,
+  ).ParentInstanceId;
+  await must(server, 'CancelProcessInstanceCommand', { instanceGuid: nextGuid });
+  await page.getByTestId('return-send').click();
+  await expect(page.getByTestId('return-error')).toBeVisible();
+  const refusal = await page.getByTestId('return-error').innerText();
+  expect(refusal).toContain(next);
+  await expect(page.getByTestId('return-payload')).toHaveValue('{"status": "late"}');
+  await screenshot(page, 'callbacks-refused');
 });
 
 test('a message is correlated by name and key, a signal is broadcast, bad input is refused beside its field', async ({ page, openUi, server }) => {

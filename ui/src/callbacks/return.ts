@@ -31,6 +31,8 @@ export interface ReturnPanel {
   setConfigs(configs: HookConfig[], problem: string | null): void;
   /** The row shown, if any. */
   current(): number | null;
+  /** The list reloaded: says so in the panel when the row shown is no longer pending. */
+  refreshed(rows: CallbackRegistryEntry[], statusFilter: string): void;
 }
 
 const SCHEME_WORDS: Record<string, string> = {
@@ -49,6 +51,7 @@ export function returnPanel(onSent: () => void): ReturnPanel {
 
   const heading = el('h2', { id: 'h-return', tabindex: -1 }, 'Return callback');
   const target = el('p', { className: 'small', 'data-testid': 'return-target' });
+  const moved = el('p', { className: 'cb-warn small', hidden: true, 'data-testid': 'return-moved', role: 'status' });
   const preset = field(
     'return-preset',
     'Payload preset',
@@ -95,6 +98,7 @@ export function returnPanel(onSent: () => void): ReturnPanel {
     { className: 'panel cb-return', 'aria-labelledby': 'h-return', hidden: true, 'data-testid': 'return-panel' },
     heading,
     target,
+    moved,
     preset.wrap,
     payload.wrap,
     via,
@@ -214,6 +218,7 @@ export function returnPanel(onSent: () => void): ReturnPanel {
       el('p', { className: 'cb-result-title', 'data-testid': 'return-answer-title' }, title),
       el('pre', { className: 'variables', tabindex: 0, 'aria-label': 'The answer' }, typeof body === 'string' ? body : JSON.stringify(body, null, 2)),
     );
+    result.scrollIntoView?.({ block: 'nearest' });
   }
 
   async function sendCommand(value: unknown, text: string, key: string): Promise<void> {
@@ -365,6 +370,7 @@ export function returnPanel(onSent: () => void): ReturnPanel {
       el('a', { href: `#/instances/${encodeURIComponent(r.ParentInstanceId)}`, className: 'mono' }, r.ParentInstanceId),
       key ? ` (${key})` : '',
     );
+    moved.hidden = true;
     if (!same) {
       paintPresets();
       // Sending through a configuration for this provider is the usual test: choose it.
@@ -379,5 +385,19 @@ export function returnPanel(onSent: () => void): ReturnPanel {
     payload.control.focus();
   }
 
-  return { root, open, setConfigs, current: () => row?.Id ?? null };
+  function refreshed(rows: CallbackRegistryEntry[], statusFilter: string): void {
+    if (!row) return;
+    const id = row.Id;
+    const status = rows.find((r) => r.Id === id)?.Status;
+    let words = '';
+    if (status && status !== 'Pending') {
+      words = `This callback is now ${status}${status === 'Completed' ? ': sending it again is answered as a duplicate (a conflict when the payload differs)' : ''}.`;
+    } else if (!status && statusFilter === 'Pending') {
+      words = 'This callback is no longer pending.';
+    }
+    moved.hidden = !words;
+    moved.textContent = words;
+  }
+
+  return { root, open, setConfigs, refreshed, current: () => row?.Id ?? null };
 }

@@ -286,6 +286,7 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
       if (filters.status) data.status = filters.status;
       const all = await query<CallbackRegistryEntry[]>('GetCallbackRegistryListQuery', data);
       if (gone) return;
+      panel.refreshed(all, filters.status);
       if (filters.process) await learnProcess(filters.process);
       rows = filterRows(all, filters, (g) => processOf.get(g));
       const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
