@@ -204,6 +204,11 @@ test('a message is correlated by name and key, a signal is broadcast, bad input 
   const guid = await startPayment(server, key);
   await openUi('#/callbacks');
   await expect(page.getByTestId('message-form')).toBeVisible();
+  // The process filter: kept in the address, the rows of that process only.
+  await page.getByTestId('cb-process-filter').selectOption('PaymentApprovalProcess');
+  await expect(page).toHaveURL(/#\/callbacks\?process=PaymentApprovalProcess$/);
+  await expect(row(page, key, 'Pending')).toBeVisible();
+  await expect(page.getByTestId('cb-row').filter({ hasNotText: 'PaymentApprovalProcess' })).toHaveCount(0);
 
   // No name: nothing sent, said beside the field.
   await page.getByTestId('message-send').click();
@@ -251,6 +256,11 @@ test('a message is correlated by name and key, a signal is broadcast, bad input 
   await screenshot(page, 'callbacks-dark');
   await expectAccessible(page, 'the callbacks view in the dark theme');
   await page.getByTestId('theme-toggle').click();
+
+  // A narrow window puts the forms under the list.
+  await page.setViewportSize({ width: 900, height: 900 });
+  await page.getByRole('heading', { name: 'Callbacks' }).scrollIntoViewIfNeeded();
+  await screenshot(page, 'callbacks-narrow');
 });
 
 test('Stripe and Standard Webhooks configurations are signed as their schemes require', async ({ page, openUi, server }) => {
