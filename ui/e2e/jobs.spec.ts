@@ -88,6 +88,7 @@ test('a new job previews its next runs as the cron expression is typed, then is 
   await expect(row.getByTestId('job-next')).toContainText('09:00 (UTC+01:00)');
   await expect(page.getByTestId('job-detail-name')).toHaveText('Weekday report');
   await expect(page.getByTestId('job-action-note')).toContainText('Created “Weekday report”');
+  await expect(page.getByTestId('job-detail-name')).toBeFocused();
   await expect(page.getByTestId('runs-summary')).toHaveText('No runs yet.');
   await expect(page).toHaveURL(/#\/jobs\?job=\d+$/);
 
@@ -161,6 +162,7 @@ test('bad input is marked beside its field in the runtime’s words and nothing 
   await page.getByTestId('job-cancel').click();
   await page.getByTestId('job-discard').click();
   await expect(page.getByTestId('job-editor')).toBeHidden();
+  await expect(page.getByTestId('job-new')).toBeFocused();
   expect(await jobCount(server)).toBe(before);
 });
 
@@ -219,6 +221,7 @@ test('run now shows the run in the history with its outcome and duration; pause 
   await expect(page.getByTestId('job-action-error')).toContainText('the ledger is closed');
   await expect(page.getByTestId('run-row').first().getByTestId('run-status')).toHaveText('Failed');
   await expect(page.getByTestId('run-row').first()).toContainText('the ledger is closed');
+  await screenshot(page, 'jobs-failed-run');
 });
 
 test('edit a job, then delete it after confirming', async ({ page, openUi, server }) => {
@@ -286,4 +289,12 @@ test('the view is worked with the keyboard alone', async ({ page, openUi }) => {
   const row = page.getByTestId('job-row').filter({ hasText: 'Keyboard job' });
   await expect(row.getByTestId('job-status')).toHaveText('Paused');
   await expect(page.getByTestId('job-detail-name')).toHaveText('Keyboard job');
+  await expect(page.getByTestId('job-detail-name')).toBeFocused();
+  // On to the actions: Tab from the heading reaches Run now.
+  await page.keyboard.press('Tab');
+  await expect(page.getByTestId('job-run')).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('run-row')).toHaveCount(1);
+  await expect(page.getByTestId('run-row').first().getByTestId('run-status')).toHaveText('Succeeded');
+  await screenshot(page, 'jobs-keyboard');
 });

@@ -36,6 +36,8 @@ type Mode = { kind: 'none' } | { kind: 'job'; id: number } | { kind: 'edit'; id:
 
 /** The longest wait setTimeout keeps (about 24 days). */
 const MAX_TIMER_MS = 2_000_000_000;
+/** How soon to look again when a job's next run is already past. */
+const OVERDUE_RETRY_MS = 15_000;
 
 function jobFromAddress(hash: string): number | null {
   const q = new URLSearchParams(hash.split('?')[1] ?? '');
@@ -110,7 +112,7 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
   );
 
   // ---- one job --------------------------------------------------------------------------------
-  const detailTitle = el('h2', { id: 'job-detail-title', 'data-testid': 'job-detail-name' });
+  const detailTitle = el('h2', { id: 'job-detail-title', tabindex: -1, 'data-testid': 'job-detail-name' });
   const detailStatus = el('span');
   const meta = el('dl', { className: 'meta', 'data-testid': 'job-meta' });
   const runButton = el('button', { type: 'button', className: 'primary', 'data-testid': 'job-run' }, 'Run now');
@@ -179,12 +181,18 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
       void load().then(() => {
         showJob(job.id);
         note(created ? `Created “${job.name}”.` : `Saved “${job.name}”.`);
+        detailTitle.focus();
       });
     },
     onClosed() {
       const back = mode.kind === 'edit' && mode.id !== null ? mode.id : null;
-      if (back !== null && jobs.some((j) => j.id === back)) showJob(back);
-      else showNone();
+      if (back !== null && jobs.some((j) => j.id === back)) {
+        showJob(back);
+        editButton.focus();
+      } else {
+        showNone();
+        newButton.focus();
+      }
     },
     processKeys,
   });
@@ -268,10 +276,14 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
     dueTimer = null;
     const times = jobs.filter((j) => j.isActive).map((j) => instant(j.nextRunAt)).filter((t): t is number => t !== null);
     if (times.length === 0) return;
-    const wait = Math.min(MAX_TIMER_MS, Math.max(1000, Math.min(...times) - Date.now() + 1500));
+    const until = Math.min(...times) - Date.now();
+    // A run already due (the scheduler is busy, or the clock is virtual): look again calmly.
+    const wait = until < 0 ? OVERDUE_RETRY_MS : Math.min(MAX_TIMER_MS, until + 1500);
     dueTimer = setTimeout(() => {
       dueTimer = null;
-      void load();
+      void load().then(() => {
+        if (mode.kind === 'job') void loadRuns();
+      });
     }, wait);
   }
 
