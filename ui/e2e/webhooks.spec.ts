@@ -39,6 +39,7 @@ test('a webhook made in the UI takes a signed request, which the inspector shows
   await page.getByTestId('wh-new').click();
   await page.getByTestId('whe-name').fill(name);
   await page.getByTestId('whe-path').fill(path);
+  await screenshot(page, 'webhooks-editor-top');
   await expect(page.getByTestId('whe-type')).toHaveValue('0');
   await expect(page.getByTestId('whe-command')).toHaveValue('ReturnCallbackCommand');
   // The preview evaluates the mapping on the sample payload, and follows it as it is edited.
@@ -57,11 +58,11 @@ test('a webhook made in the UI takes a signed request, which the inspector shows
   // Saved: the full address to copy, and the list shows it, verified.
   const saved = page.getByTestId('wh-saved');
   await expect(saved).toBeVisible();
-  await expect(page.getByTestId('wh-saved-url')).toHaveValue(`${server.url}${path}`);
+  await expect(page.getByTestId('wh-saved-url')).toHaveText(`${server.url}${path}`);
   await expect(page.getByTestId('wh-saved-warning')).toHaveCount(0);
   await expect(configRow(page, name)).toBeVisible();
   await expect(configRow(page, name).getByTestId('wh-unverified')).toHaveCount(0);
-  await expect(configRow(page, name).getByTestId('wh-row-url')).toHaveValue(`${server.url}${path}`);
+  await expect(configRow(page, name).getByTestId('wh-row-url')).toHaveText(`${server.url}${path}`);
 
   // A gateway calls it, signed as Paystack signs (HMAC-SHA512 of the body).
   const body = JSON.stringify({ event: 'charge.success', data: { id: 91, reference, amount: 50000, status: 'success' } });
@@ -100,7 +101,7 @@ test('a webhook made in the UI takes a signed request, which the inspector shows
   const replayRow = rows.nth(0);
   await expect(replayRow).toContainText(`replay of ${id}`);
   const newId = await replayRow.getAttribute('data-id');
-  await expect(replayed).toContainText(`request ${newId}`);
+  await expect(replayed).toContainText(`Replayed as request ${newId} (200)`);
   await screenshot(page, 'webhooks-replayed');
 });
 
@@ -172,7 +173,7 @@ test('configurations: unverified badge, copy the URL, deactivate, activate, dele
   await openUi('#/webhooks');
   const row = configRow(page, name);
   await expect(row.getByTestId('wh-unverified')).toBeVisible();
-  await expect(row.getByTestId('wh-row-url')).toHaveValue(`${server.url}${created.url}`);
+  await expect(row.getByTestId('wh-row-url')).toHaveText(`${server.url}${created.url}`);
   await row.getByTestId('wh-row-copy').click();
   await expect(row.getByTestId('wh-row-copy-status')).toHaveText('Copied.');
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(`${server.url}${created.url}`);
@@ -213,7 +214,13 @@ test('the inspector pages through the log one page at a time', async ({ page, op
     const sent = r.postDataJSON() as { cmd: string; data: { pageSize?: number } };
     if (sent.cmd === 'GetWebhookRequestListQuery') asked.push(sent.data.pageSize ?? -1);
   });
-  await openUi('#/webhooks?tab=requests');
+  await openUi('#/webhooks');
+  // The tabs answer the arrow keys.
+  await page.getByRole('tab', { name: 'Configurations' }).focus();
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByRole('tab', { name: 'Requests' })).toBeFocused();
+  await expect(page.getByRole('tab', { name: 'Requests' })).toHaveAttribute('aria-selected', 'true');
+  await expect(page).toHaveURL(/#\/webhooks\?tab=requests$/);
   await expect(page.getByTestId('whr-row')).toHaveCount(20);
   await expect(page.getByTestId('whr-summary')).toHaveText(`Showing 1–20 of ${total}`);
   await expect(page.getByTestId('whr-row').first()).toHaveAttribute('data-verdict', 'notFound');
@@ -227,6 +234,11 @@ test('the inspector pages through the log one page at a time', async ({ page, op
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('whr-page')).toHaveText(`Page 1 of ${Math.ceil(total / 20)}`);
   await expectAccessible(page, 'the paged inspector');
+  await page.getByTestId('whr-row').first().getByTestId('whr-toggle').click();
+  await page.getByTestId('theme-toggle').click();
+  await expectAccessible(page, 'the inspector in the dark theme');
+  await screenshot(page, 'webhooks-inspector-dark');
+  await page.getByTestId('theme-toggle').click();
 });
 
 test('incoming webhook applications: the token URL is shown once, copied, and replaced by a new one', async ({ page, openUi, server, context }) => {
@@ -245,8 +257,8 @@ test('incoming webhook applications: the token URL is shown once, copied, and re
   await page.getByTestId('wha-description').fill('Requests from the CRM');
   await page.getByTestId('wha-create').click();
   const url = page.getByTestId('wha-token-url');
-  await expect(url).toHaveValue(new RegExp(`^${server.url}/hooks/wh_[0-9a-f]+$`));
-  const first = await url.inputValue();
+  await expect(url).toHaveText(new RegExp(`^${server.url}/hooks/wh_[0-9a-f]+$`));
+  const first = (await url.textContent())!;
   await page.getByTestId('wha-token-copy').click();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(first);
   const row = page.locator(`[data-testid="wha-row"][data-name="${name}"]`);
@@ -259,8 +271,8 @@ test('incoming webhook applications: the token URL is shown once, copied, and re
 
   await row.getByTestId('wha-regenerate').click();
   await page.getByTestId('wha-regenerate-confirm-yes').click();
-  await expect(url).toHaveValue(/\/hooks\/wh_/);
-  const second = await url.inputValue();
+  await expect(url).toHaveText(/\/hooks\/wh_/);
+  const second = (await url.textContent())!;
   expect(second).not.toBe(first);
   await expect(page.locator(`[data-testid="wha-row"][data-name="${name}"]`)).toHaveCount(1);
   // The old URL no longer answers; the new one does.

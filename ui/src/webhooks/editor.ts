@@ -388,8 +388,12 @@ export function editorPanel(stored: HookConfig | null, opts: EditorOptions): { r
     if (saving) return;
     code?.flush();
     clearAll();
+    paintPreview();
     const built = commandData(form, stored);
-    if (!built.data) return show(built.problems);
+    if (!built.data) {
+      mark('form', `Nothing was sent: ${built.problems.length === 1 ? 'one field needs' : `${built.problems.length} fields need`} attention (marked above).`);
+      return show(built.problems);
+    }
     saving = true;
     save.disabled = true;
     void (async () => {

@@ -172,7 +172,7 @@ export function inspectorPanel(
       el('td', { className: 'mono small' }, r.remoteAddr ?? ''),
       el('td', { className: 'wh-actions' }, el('div', { className: 'wh-buttons' }, toggle, replay)),
     );
-    const detailRow = el('tr', { id: detailId, className: 'wh-detail-row', hidden: !isOpen && !replays.has(r.id) }, el('td', { colSpan: 8 }, isOpen ? detail(r) : null, replayResult(r.id)));
+    const detailRow = el('tr', { id: detailId, className: 'wh-detail-row', hidden: !isOpen && !replays.has(r.id) }, el('td', { colSpan: 8 }, replayResult(r.id), isOpen ? detail(r) : null));
     toggle.addEventListener('click', () => {
       if (open.has(r.id)) open.delete(r.id);
       else open.add(r.id);
@@ -194,6 +194,7 @@ export function inspectorPanel(
         announce(replays.get(r.id)!.text);
         await load();
         tbody.querySelector<HTMLElement>(`tr[data-id="${r.id}"] [data-testid="whr-replay"]`)?.focus();
+        document.getElementById(detailId)?.querySelector('[data-testid="whr-replayed"]')?.scrollIntoView({ block: 'nearest' });
       })();
     });
     return [tr, detailRow];

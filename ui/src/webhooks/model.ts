@@ -181,7 +181,9 @@ export function jmespathProblem(expr: string): string | null {
     compile(expr);
     return null;
   } catch (e) {
-    return `Not a JMESPath expression: ${(e as Error).message}`;
+    const said = (e as Error).message;
+    const why = /EOF/.test(said) ? 'it ends where more is expected' : 'it does not parse';
+    return `Not a JMESPath expression: ${why} (${said}).`;
   }
 }
 

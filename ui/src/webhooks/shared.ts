@@ -18,34 +18,37 @@ export interface Panel {
 
 /**
  * Copies `text`; when the clipboard is refused (an insecure page, a denied permission) the
- * address is selected in `box` and the user is told to copy it themselves.
+ * address is selected on the page and the user is told to copy it themselves.
  */
-export async function copyText(text: string, box: HTMLInputElement | null, status: HTMLElement): Promise<void> {
+export async function copyText(text: string, shown: HTMLElement | null, status: HTMLElement): Promise<void> {
   try {
     await navigator.clipboard.writeText(text);
     status.textContent = 'Copied.';
     announce('Copied to the clipboard.');
   } catch {
-    if (box) {
-      box.focus();
-      box.select();
+    if (shown) {
+      shown.focus();
+      const range = document.createRange();
+      range.selectNodeContents(shown);
+      const selection = window.getSelection();
+      selection?.removeAllRanges();
+      selection?.addRange(range);
     }
     status.textContent = 'The browser refused the clipboard: the address is selected, press Ctrl+C (⌘C) to copy it.';
   }
 }
 
-/** A read-only address with a Copy button and a status beside it. */
+/** An address shown in full (it wraps) with a Copy button and a status beside it. */
 export function urlBox(id: string, value: string, label: string, testid: string): { root: HTMLElement; set(value: string): void } {
-  const input = el('input', { id, type: 'text', readOnly: true, value, className: 'mono wh-url', 'data-testid': `${testid}-url`, spellcheck: false });
+  const shown = el('code', { id, className: 'wh-url', tabindex: 0, role: 'textbox', 'aria-readonly': 'true', 'aria-label': label, 'data-testid': `${testid}-url` }, value);
   const status = el('span', { className: 'muted small', 'aria-live': 'polite', 'data-testid': `${testid}-copy-status` });
   const button = el('button', { type: 'button', 'data-testid': `${testid}-copy`, 'aria-label': `Copy ${label}` }, 'Copy');
-  button.addEventListener('click', () => void copyText(input.value, input, status));
-  input.addEventListener('focus', () => input.select());
-  const root = el('div', { className: 'wh-urlbox' }, el('label', { for: id, className: 'sr-only' }, label), input, button, status);
+  button.addEventListener('click', () => void copyText(shown.textContent ?? '', shown, status));
+  const root = el('div', { className: 'wh-urlbox' }, shown, button, status);
   return {
     root,
     set(v: string) {
-      input.value = v;
+      shown.textContent = v;
       status.textContent = '';
     },
   };
