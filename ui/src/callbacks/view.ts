@@ -241,9 +241,9 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
         'data-testid': 'return-open',
         'data-id': String(r.Id),
         'aria-controls': 'cb-return',
-        'aria-label': `Return callback ${r.CorrelationKey ?? ''}`,
       },
       'Return callback…',
+      el('span', { className: 'sr-only' }, ` for ${r.CorrelationKey ?? `row ${r.Id}`}`),
     );
     button.addEventListener('click', () => panel.open(r, processOf.get(r.ParentInstanceId)));
     return el('td', {}, button);
