@@ -20,6 +20,7 @@ export const routes: Route[] = [
   { pattern: '#/jobs', title: 'Jobs', load: () => import('../jobs/view') },
   { pattern: '#/callbacks', title: 'Callbacks', load: () => import('../callbacks/view') },
   { pattern: '#/webhooks', title: 'Webhooks', load: () => import('../webhooks/view') },
+  { pattern: '#/deliveries', title: 'Deliveries', load: () => import('../deliveries/view') },
 ];
 
 export const DEFAULT_ROUTE = '#/designer';
