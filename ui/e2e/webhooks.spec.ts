@@ -71,6 +71,10 @@ test('a webhook made in the UI takes a signed request, which the inspector shows
   expect(answered.status, await answered.clone().text()).toBe(200);
   const inst = await must(server, 'GetProcessInstanceByIdQuery', { instanceGuid: guid });
   expect((inst.waiting as { taskId: string }[]).map((w) => w.taskId)).not.toContain('Task_WaitForPayment');
+  // The gateway delivers the same event again: answered as a duplicate, run once.
+  const again = await post(`${server.url}${path}`, body, { 'x-paystack-signature': signature });
+  expect(again.status).toBe(200);
+  expect((await again.json()).duplicate).toBe(true);
   // A wrong signature is refused and logged too.
   expect((await post(`${server.url}${path}`, body, { 'x-paystack-signature': '00' })).status).toBe(401);
 
@@ -78,14 +82,19 @@ test('a webhook made in the UI takes a signed request, which the inspector shows
   await expect(page.getByRole('tab', { name: 'Requests' })).toHaveAttribute('aria-selected', 'true');
   await expect(page).toHaveURL(/#\/webhooks\?tab=requests&config=\d+/);
   const rows = page.getByTestId('whr-row');
-  await expect(rows).toHaveCount(2);
+  await expect(rows).toHaveCount(3);
   await expect(rows.nth(0)).toHaveAttribute('data-verdict', 'badSignature');
-  const accepted = rows.nth(1);
+  await expect(rows.nth(0).getByTestId('whr-replay')).toBeDisabled();
+  const accepted = rows.nth(2);
   await expect(accepted).toHaveAttribute('data-verdict', 'accepted');
   await expect(accepted).toContainText(name);
-  await expect(rows.nth(0).getByTestId('whr-replay')).toBeDisabled();
-  await accepted.getByTestId('whr-toggle').click();
   const id = await accepted.getAttribute('data-id');
+  const duplicate = rows.nth(1);
+  await expect(duplicate).toHaveAttribute('data-verdict', 'duplicate');
+  await expect(duplicate.getByTestId('whr-duplicate-of')).toHaveText(`of request ${id}`);
+  await expect(duplicate.getByTestId('whr-replay')).toBeDisabled();
+  await expect(duplicate.getByTestId('whr-replay')).toHaveAttribute('title', `A duplicate ran nothing: replay request ${id}`);
+  await accepted.getByTestId('whr-toggle').click();
   const detail = page.locator(`#whr-detail-${id}`);
   await expect(detail.getByTestId('whr-body')).toContainText(reference);
   await expect(detail.getByTestId('whr-headers')).toContainText('x-paystack-signature');
@@ -96,13 +105,34 @@ test('a webhook made in the UI takes a signed request, which the inspector shows
   await accepted.getByTestId('whr-replay').click();
   const replayed = page.locator(`#whr-detail-${id}`).getByTestId('whr-replayed');
   await expect(replayed).toBeVisible();
-  // The replay is a new request in the log (trigger replay), whatever its command answered.
-  await expect(rows).toHaveCount(3);
+  // The replay is a new request in the log (trigger replay), with what its command answered.
+  await expect(rows).toHaveCount(4);
   const replayRow = rows.nth(0);
   await expect(replayRow).toContainText(`replay of ${id}`);
   const newId = await replayRow.getAttribute('data-id');
   await expect(replayed).toContainText(`Replayed as request ${newId} (200)`);
   await screenshot(page, 'webhooks-replayed');
+
+  // Edited: the mapping comes back as lines, the stored secret is kept when none is typed,
+  // and a path another configuration uses is refused by the runtime beside the path.
+  const other = await must(server, 'CreateWebHookConfigCommand', { name: unique('other'), url: `/webhook/${unique('taken')}`, executionType: 2, executionCode: '1' });
+  await page.getByRole('tab', { name: 'Configurations' }).click();
+  await configRow(page, name).getByTestId('wh-edit').click();
+  await expect(page.getByTestId('whe-map-field')).toHaveCount(2);
+  await expect(page.getByTestId('whe-map-expr').first()).toHaveValue('body.data.reference');
+  await expect(page.getByTestId('whe-secret')).toHaveValue('');
+  await page.getByTestId('whe-path').fill(other.url);
+  await page.getByTestId('whe-save').click();
+  await expect(page.getByTestId('whe-error-path')).toContainText(`another webhook configuration already uses url '${other.url}'`);
+  await expect(page.getByTestId('whe-path')).toBeFocused();
+  await page.getByTestId('whe-path').fill(path);
+  await page.getByTestId('whe-name').fill(`${name} (edited)`);
+  await page.getByTestId('whe-save').click();
+  await expect(page.getByTestId('wh-saved')).toContainText('Webhook configuration updated');
+  await expect(configRow(page, `${name} (edited)`).getByTestId('wh-unverified')).toHaveCount(0);
+  const kept = await must(server, 'GetWebHookConfigListQuery', { pageSize: 100 });
+  const mine = (kept.items as { name: string; verification: { scheme: string; secretSet: boolean } }[]).find((c) => c.name === `${name} (edited)`);
+  expect(mine?.verification).toEqual({ scheme: 'paystack', secretSet: true });
 });
 
 test('the mapping editor marks an expression that does not compile and invalid JSON, and sends nothing', async ({ page, openUi, server }) => {
