@@ -13,6 +13,9 @@ export default defineConfig({
     fs: { allow: ['..'] },
     proxy: {
       '/api': 'http://127.0.0.1:7410',
+      // Signed test requests from #/callbacks and #/webhooks go through the real webhook door.
+      '/webhook': 'http://127.0.0.1:7410',
+      '/hooks': 'http://127.0.0.1:7410',
     },
   },
   build: {
