@@ -298,3 +298,38 @@ test('the view is worked with the keyboard alone', async ({ page, openUi }) => {
   await expect(page.getByTestId('run-row').first().getByTestId('run-status')).toHaveText('Succeeded');
   await screenshot(page, 'jobs-keyboard');
 });
+
+test('someone who is not an administrator may look, and is told in words why nothing changes', async ({ page, server, consoleErrors }) => {
+  await must(server, 'CreateUserCommand', { userName: 'viewer' });
+  const { token } = await must(server, 'CreateApiTokenCommand', { userName: 'viewer' });
+  const before = await jobCount(server);
+  await page.goto(`${server.url}/?token=${encodeURIComponent(token)}#/jobs`);
+  const row = page.getByTestId('job-row').filter({ hasText: 'Always fails' });
+  await row.getByRole('button').click();
+  await expect(page.getByTestId('runs-summary')).toHaveText(/newest first/);
+  const runsBefore = await page.getByTestId('run-row').count();
+  expect(runsBefore).toBeGreaterThan(0);
+  await page.getByTestId('job-run').click();
+  await expect(page.getByTestId('job-action-error')).toHaveText('Not run: ExecuteRecurringJobCommand needs an administrator; viewer is not one');
+  await expect(page.getByTestId('run-row')).toHaveCount(runsBefore);
+  await page.getByTestId('job-pause').click();
+  await expect(page.getByTestId('job-action-error')).toContainText('Not paused: UpdateRecurringJobCommand needs an administrator');
+  await expect(row.getByTestId('job-status')).toHaveText('Active');
+
+  // The preview works for anyone; saving is refused with the server's words, the form kept.
+  await page.getByTestId('job-new').click();
+  await page.getByTestId('job-name').fill('Not mine');
+  await typeInto(page, 'job-cronExpression', '*/5 * * * *');
+  await expect(preview(page)).toHaveCount(5);
+  await page.getByTestId('job-executionType').selectOption('2');
+  await page.getByTestId('job-executionCode').fill('1 + 1');
+  await page.getByTestId('job-save').click();
+  await expect(page.getByTestId('job-form-error')).toHaveText('Not saved: CreateRecurringJobCommand needs an administrator; viewer is not one.');
+  await expect(page.getByTestId('job-name')).toHaveValue('Not mine');
+  expect(await jobCount(server)).toBe(before);
+  await expectAccessible(page, 'the jobs view for a non-administrator');
+  // Chromium logs every 403 answer as a failed resource: those three are the refusals above.
+  const refused = consoleErrors.filter((e) => e.includes('status of 403'));
+  expect(refused).toHaveLength(3);
+  consoleErrors.splice(0, consoleErrors.length, ...consoleErrors.filter((e) => !e.includes('status of 403')));
+});

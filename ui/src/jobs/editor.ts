@@ -402,7 +402,8 @@ export function createEditor(opts: EditorOptions): Editor {
         showErrors(placed.fields);
         const rest = placed.rest.length > 0 ? ` (${placed.rest.join('; ')})` : '';
         const marked = Object.keys(placed.fields).length > 0 ? ': see the marked fields' : '';
-        setError(formError, `Not saved: ${r.message || 'the server refused it'}${marked}${rest}.`);
+        const said = (r.message || 'the server refused it').replace(/\.$/, '');
+        setError(formError, `Not saved: ${said}${marked}${rest}.`);
         focusFirst(placed.fields);
         return;
       }

@@ -472,15 +472,17 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
       actionNote.hidden = false;
       actionNote.textContent = `Running “${job.name}”…`;
       setError(actionError, null);
+      const newest = async () => (await query<{ items: JobRun[] }>('GetRecurringJobRunListQuery', { id: job.id, count: 1 })).items[0];
+      const before = (await newest())?.id ?? 0;
       const r = await execute<{ runId: number; status: string }>('ExecuteRecurringJobCommand', { id: job.id });
       if (gone) return;
-      const runs = await query<{ items: JobRun[] }>('GetRecurringJobRunListQuery', { id: job.id, count: 1 });
-      const run = runs.items[0];
-      freshRun = r.ok ? r.data.runId : (run?.id ?? null);
-      if (r.ok) {
-        note(run && run.id === r.data.runId ? runSentence(run) : `Run ${r.data.runId}: ${r.data.status}.`);
-      } else failed(`The run failed: ${r.message}`);
-      announce(r.ok ? (actionNote.textContent ?? '') : `The run failed`);
+      const run = await newest();
+      // A refusal (not an administrator, a run already under way) records no run; a failure does.
+      const ran = r.ok || (run !== undefined && run.id > before);
+      freshRun = r.ok ? r.data.runId : ran ? run!.id : null;
+      if (r.ok) note(run && run.id === r.data.runId ? runSentence(run) : `Run ${r.data.runId}: ${r.data.status}.`);
+      else failed(ran ? `The run failed: ${r.message}` : `Not run: ${r.message}`);
+      announce(r.ok ? (actionNote.textContent ?? '') : (actionError.textContent ?? ''));
       await load();
       await loadRuns();
     });
