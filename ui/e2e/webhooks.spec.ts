@@ -160,7 +160,16 @@ test('the mapping editor marks an expression that does not compile and invalid J
   await expect(exprError).toBeHidden();
   await expect(page.getByTestId('whe-map-result').first()).toHaveText('"R1"');
   await expect(page.getByTestId('whe-secret')).toHaveValue(SECRET);
+  // Leaving with changes asks first; Escape keeps them.
   await page.getByTestId('whe-cancel').click();
+  await expect(page.getByTestId('whe-discard')).toBeVisible();
+  await expect(page.getByTestId('whe-discard-no')).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('whe-discard')).toHaveCount(0);
+  await expect(expr).toHaveValue('body.data.reference');
+  await page.getByTestId('whe-cancel').click();
+  await page.getByTestId('whe-discard-yes').click();
+  await expect(page.getByTestId('wh-editor')).toHaveCount(0);
   expect(await configCount(server)).toBe(before);
 });
 

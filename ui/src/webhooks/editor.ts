@@ -11,6 +11,7 @@ import { createCodeEditor, type CodeEditor } from '../designer/code-editor';
 import { parseJson } from '../app/json';
 import { execute, query } from '../transport';
 import { el, errorText } from '../runner/dom';
+import { confirmBox } from './shared';
 import {
   commandData,
   EXECUTION_TYPES,
@@ -362,6 +363,7 @@ export function editorPanel(stored: HookConfig | null, opts: EditorOptions): { r
   const save = el('button', { type: 'submit', className: 'primary', 'data-testid': 'whe-save' }, stored ? 'Save changes' : 'Create webhook');
   const cancel = el('button', { type: 'button', 'data-testid': 'whe-cancel' }, 'Cancel');
   const formError = errorSlot('form', null);
+  const discardBox = el('div', { className: 'wh-discard' });
   const title = el('h2', { id: 'whe-title', tabindex: -1 }, stored ? `Edit "${stored.name}"` : 'New webhook');
   const formEl = el(
     'form',
@@ -371,6 +373,7 @@ export function editorPanel(stored: HookConfig | null, opts: EditorOptions): { r
     runs,
     verification,
     el('div', { className: 'wh-form-actions' }, save, cancel, formError),
+    discardBox,
   );
 
   function show(problems: Problem[]): void {
@@ -416,9 +419,25 @@ export function editorPanel(stored: HookConfig | null, opts: EditorOptions): { r
       }
     })();
   });
-  cancel.addEventListener('click', () => opts.close(null));
+  /** Leaves the editor; with changes, only after the user says to discard them. */
+  const initial = JSON.stringify(form);
+  function leave(): void {
+    code?.flush();
+    if (JSON.stringify(form) === initial) return opts.close(null);
+    if (discardBox.firstChild) return;
+    const ask = confirmBox('Discard the changes you made to this webhook?', 'Discard them', 'whe-discard');
+    discardBox.replaceChildren(ask.root);
+    void ask.answer.then((yes) => {
+      discardBox.replaceChildren();
+      if (yes) opts.close(null);
+      else cancel.focus();
+    });
+  }
+  cancel.addEventListener('click', leave);
   formEl.addEventListener('keydown', (e) => {
-    if (e.key === 'Escape' && !(e.target as HTMLElement).closest('.cm-editor')) opts.close(null);
+    if (e.key !== 'Escape' || (e.target as HTMLElement).closest('.cm-editor, .confirm-box')) return;
+    e.preventDefault();
+    leave();
   });
 
   void (async () => {
