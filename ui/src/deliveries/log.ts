@@ -62,6 +62,8 @@ export function deliveryLog(): Log {
   let gone = false;
   let loadedOnce = false;
   let poll: ReturnType<typeof setTimeout> | null = null;
+  /** The rows on screen, as the server answered them (to skip redrawing an unchanged page). */
+  let shown = '';
   const expanded = new Set<string>();
   const results = new Map<string, Result>();
   const busy = new Set<string>();
@@ -230,7 +232,7 @@ export function deliveryLog(): Log {
       el('td', { className: 'nowrap' }, instance),
       el('td', { className: 'mono small dl-url', title: d.url }, d.url),
       el('td', { 'data-testid': 'dl-row-attempts' }, String(d.attempts)),
-      el('td', { className: 'nowrap', title: d.nextAttemptAt ? `${utc(d.nextAttemptAt)} UTC` : '' }, next),
+      el('td', { className: 'nowrap', title: d.nextAttemptAt ? `${utc(d.nextAttemptAt)} UTC` : '', 'data-next': d.id }, next),
       el('td', { className: responseFailed(d) ? 'dl-bad' : '', 'data-testid': 'dl-row-response' }, lastResponse(d)),
       el('td', { className: 'nowrap' }, utc(d.createdAt)),
       el('td', { className: 'dl-actions nowrap' }, detailsButton, redeliver),
@@ -281,6 +283,13 @@ export function deliveryLog(): Log {
     restoreFocus(tbody, keep);
   }
 
+  function refreshCountdowns(): void {
+    for (const d of items) {
+      const cell = tbody.querySelector<HTMLElement>(`td[data-next="${CSS.escape(d.id)}"]`);
+      if (cell) cell.textContent = nextAttemptText(d);
+    }
+  }
+
   function paintPage(): void {
     const info = pageInfo(filters.page, filters.size, total);
     summary.textContent = total === 0 ? '' : `Showing ${pageText(info, total)} deliveries`;
@@ -325,13 +334,19 @@ export function deliveryLog(): Log {
         remember();
         return load();
       }
+      const signature = JSON.stringify(r.items);
+      const same = signature === shown;
+      shown = signature;
       items = r.items;
       const ignored = eventFilterIgnored(items, filters.event);
       eventNote.hidden = !ignored;
       eventNote.textContent = ignored
         ? 'This Baton server does not filter the log by event (its GetDeliveryListQuery has no eventName): every event is shown.'
         : '';
-      render();
+      // An unchanged page keeps its rows (an open payload keeps its scroll and selection);
+      // only the "next attempt" countdowns move.
+      if (same) refreshCountdowns();
+      else render();
       paintPage();
       setError(listError, null);
       loadedOnce = true;
@@ -353,6 +368,7 @@ export function deliveryLog(): Log {
       const a = await execute<Delivery>('RedeliverCommand', { id: d.id });
       if (a.ok) {
         items = items.map((x) => (x.id === d.id ? a.data : x));
+        shown = '';
         result = { ok: a.data.status === 'Delivered', text: redeliverSentence(a.data) };
       } else {
         const why = a.errors.map((e) => e.message).join(' ') || a.message;

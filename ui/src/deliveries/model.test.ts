@@ -133,6 +133,7 @@ describe('the log in the address', () => {
       page: 3,
       size: 50,
     });
+    expect(readLogFilters('#/deliveries?event=callback.completed').event).toBe('callback.completed');
     expect(readLogFilters('#/deliveries?status=failed&event=nope&page=-1&size=7')).toEqual({
       status: '',
       event: '',
@@ -210,5 +211,13 @@ describe('a delivery in words', () => {
     expect(receiverText({ subscriptionId: 3, customWebhookId: null })).toBe('subscription 3');
     expect(receiverText({ subscriptionId: null, customWebhookId: 2 })).toBe('custom webhook 2');
     expect(receiverText({ subscriptionId: null, customWebhookId: null })).toMatch(/WebhookUrl/);
+  });
+});
+
+describe('the route', () => {
+  it('opens the deliveries view with its filters in the address', async () => {
+    const { match } = await import('../app/router');
+    expect(match('#/deliveries')?.route.title).toBe('Deliveries');
+    expect(match('#/deliveries?status=Failed&page=2')?.route.title).toBe('Deliveries');
   });
 });

@@ -18,8 +18,11 @@ export const EVENT_NAMES = [
   'workflow.context.document.completed',
 ] as const;
 
-/** Every name a delivery row may carry (custom webhooks send `workflow.state.entered`). */
-export const LOG_EVENT_NAMES = [...EVENT_NAMES, 'workflow.state.entered'];
+/**
+ * Every name a delivery row may carry: custom webhooks send `workflow.state.entered`, a receive
+ * task's WebhookUrl gets `callback.completed` (docs/callbacks.md).
+ */
+export const LOG_EVENT_NAMES = [...EVENT_NAMES, 'workflow.state.entered', 'callback.completed'];
 
 export const DELIVERY_STATUSES = ['Pending', 'Delivered', 'Failed'] as const;
 export const METHODS = ['POST', 'PUT', 'PATCH'] as const;
