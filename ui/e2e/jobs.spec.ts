@@ -152,6 +152,17 @@ test('bad input is marked beside its field in the runtime’s words and nothing 
   await expect(page.getByTestId('job-executionCode-error')).toContainText('line 1, column 12');
   expect(await jobCount(server)).toBe(before);
 
+  // Leaving the view keeps the unsaved changes; coming back brings them back.
+  await page.getByTestId('nav-instances').click();
+  await expect(page.getByTestId('instances-view')).toBeVisible();
+  await page.getByTestId('nav-jobs').click();
+  await expect(page.getByTestId('job-restored')).toBeVisible();
+  await expect(page.getByTestId('job-name')).toHaveValue('Nightly');
+  await expect(page.getByTestId('job-executionType')).toHaveValue('2');
+  await expect(page.getByTestId('job-executionCode')).toHaveValue('let x = 1 +;');
+  await expect(page.getByTestId('job-processKey')).toHaveValue('NotDeployed');
+  await expect(preview(page)).toHaveCount(5);
+
   // Cancel with changes asks first; Keep editing keeps them.
   await page.getByTestId('job-cancel').click();
   await expect(page.getByTestId('job-discard-box')).toBeVisible();
@@ -244,6 +255,18 @@ test('edit a job, then delete it after confirming', async ({ page, openUi, serve
   await page.getByTestId('theme-toggle').click();
   await screenshot(page, 'jobs-dark');
   await expectAccessible(page, 'the jobs view in the dark theme');
+  await page.getByTestId('job-edit').click();
+  await page.getByTestId('job-cronExpression').fill('0 9 * * FUNDAY');
+  await page.getByTestId('job-variables').fill('{"source": }');
+  await page.getByTestId('job-save').click();
+  await expect(page.getByTestId('job-variables-error')).toContainText('not valid JSON');
+  await expect(page.getByTestId('job-cronExpression-error')).toContainText("'FUNDAY' is not valid");
+  await screenshot(page, 'jobs-editor-dark');
+  await expectAccessible(page, 'the job editor with errors in the dark theme');
+  await page.getByTestId('job-cancel').click();
+  await page.getByTestId('job-discard').click();
+  await expect(page.getByTestId('job-edit')).toBeFocused();
+  await expect(row).toContainText('30 6 * * *');
   await page.getByTestId('theme-toggle').click();
 
   // Delete asks first; Keep it keeps it.

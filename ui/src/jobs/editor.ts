@@ -35,8 +35,11 @@ export interface EditorOptions {
 
 export interface Editor {
   root: HTMLElement;
-  /** Opens the editor on a draft: a new job (`id` null) or a stored one. */
-  open(draft: JobDraft, id: number | null, title: string): void;
+  /**
+   * Opens the editor on a draft: a new job (`id` null) or a stored one. `from` is what the
+   * draft started as, when it already holds changes (a kept draft).
+   */
+  open(draft: JobDraft, id: number | null, title: string, from?: JobDraft): void;
   /** Whether the draft differs from what it was opened with. */
   dirty(): boolean;
   /** Asks to leave: runs `then` at once when nothing changed, else after "Discard changes". */
@@ -55,6 +58,30 @@ interface Preview {
 
 const PREVIEW_DELAY_MS = 300;
 
+/** Unsaved changes, kept in the tab's sessionStorage so leaving the view loses nothing. */
+const DRAFT_KEY = 'baton.jobs.draft';
+
+export interface KeptDraft {
+  id: number | null;
+  title: string;
+  draft: JobDraft;
+  original: JobDraft;
+}
+
+/** The changes left unsaved when the view was left, if any. */
+export function keptDraft(): KeptDraft | null {
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(DRAFT_KEY) ?? 'null') as KeptDraft | null;
+    return kept && kept.draft && kept.original ? kept : null;
+  } catch {
+    return null;
+  }
+}
+
+function forget(): void {
+  sessionStorage.removeItem(DRAFT_KEY);
+}
+
 export function createEditor(opts: EditorOptions): Editor {
   let id: number | null = null;
   let original: JobDraft | null = null;
@@ -63,6 +90,7 @@ export function createEditor(opts: EditorOptions): Editor {
   let afterDiscard: (() => void) | null = null;
 
   const title = el('h2', { id: 'job-editor-title' }, 'New recurring job');
+  const restored = el('p', { className: 'job-restored', role: 'status', hidden: true, 'data-testid': 'job-restored' }, 'These are the changes you had not saved when you left this view.');
   const formError = el('p', { className: 'field-error job-form-error', role: 'alert', hidden: true, 'data-testid': 'job-form-error' });
 
   // ---- fields ---------------------------------------------------------------------------------
@@ -206,6 +234,7 @@ export function createEditor(opts: EditorOptions): Editor {
     'section',
     { className: 'panel job-editor', 'aria-labelledby': 'job-editor-title', 'data-testid': 'job-editor' },
     title,
+    restored,
     form,
     zoneList,
     commandList,
@@ -409,6 +438,7 @@ export function createEditor(opts: EditorOptions): Editor {
       }
       const created = id === null;
       original = read();
+      forget();
       announce(created ? `Recurring job ${r.data.job.name} created` : `Recurring job ${r.data.job.name} saved`);
       opts.onSaved(r.data.job, created);
     } catch (e) {
@@ -445,6 +475,7 @@ export function createEditor(opts: EditorOptions): Editor {
   cancelButton.addEventListener('click', () => leave(opts.onClosed));
   discardYes.addEventListener('click', () => {
     original = read();
+    forget();
     close();
   });
   discardNo.addEventListener('click', () => {
@@ -463,9 +494,23 @@ export function createEditor(opts: EditorOptions): Editor {
     return original !== null && !sameDraft(original, read());
   }
 
-  function open(draft: JobDraft, jobId: number | null, heading: string): void {
+  /** Keeps the changes for the next visit of the view (or forgets them when there are none). */
+  function keep(): void {
+    if (!original || !dirty()) return forget();
+    const kept: KeptDraft = { id, title: title.textContent ?? '', draft: read(), original };
+    try {
+      sessionStorage.setItem(DRAFT_KEY, JSON.stringify(kept));
+    } catch {
+      /* storage full or refused: the changes stay on screen */
+    }
+  }
+  form.addEventListener('input', keep);
+  form.addEventListener('change', keep);
+
+  function open(draft: JobDraft, jobId: number | null, heading: string, from?: JobDraft): void {
     id = jobId;
-    original = draft;
+    original = from ?? draft;
+    restored.hidden = from === undefined;
     title.textContent = heading;
     saveButton.textContent = jobId === null ? 'Create job' : 'Save changes';
     discardBox.hidden = true;
@@ -479,6 +524,7 @@ export function createEditor(opts: EditorOptions): Editor {
       if (!gone) processList.replaceChildren(...keys.map((k) => el('option', { value: k })));
     });
     (controls.name as HTMLInputElement).focus();
+    keep();
   }
 
   return {

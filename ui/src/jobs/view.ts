@@ -13,7 +13,7 @@ import { announce } from '../app/announce';
 import { el, errorText, setError } from '../runner/dom';
 import { execute, query, subscribe } from '../transport';
 import { throttle } from '../runner/model';
-import { createEditor } from './editor';
+import { createEditor, keptDraft } from './editor';
 import {
   draftFromJob,
   durationText,
@@ -564,7 +564,17 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
 
   show('none');
   void load().then(() => {
-    if (wanted !== null && jobs.some((j) => j.id === wanted)) showJob(wanted);
+    if (gone) return;
+    // Changes left unsaved when the view was last left come back as they were.
+    const kept = keptDraft();
+    if (kept && (kept.id === null || jobs.some((j) => j.id === kept.id))) {
+      mode = { kind: 'edit', id: kept.id };
+      show('edit');
+      paintSelection();
+      remember();
+      editor.open(kept.draft, kept.id, kept.title, kept.original);
+      announce('Your unsaved changes to the job are back');
+    } else if (wanted !== null && jobs.some((j) => j.id === wanted)) showJob(wanted);
     else remember();
   });
 
