@@ -278,6 +278,19 @@ test('the inspector pages through the log one page at a time', async ({ page, op
   await expectAccessible(page, 'the inspector in the dark theme');
   await screenshot(page, 'webhooks-inspector-dark');
   await page.getByTestId('theme-toggle').click();
+
+  // Requests the rate limit refused are not in the log: the inspector says how many there were.
+  await expect(page.getByTestId('whr-rate-limited')).toBeHidden();
+  await must(server, 'SetSecuritySettingsCommand', { rateLimitPerMinute: 1, rateLimitBurst: 1 });
+  try {
+    const codes: number[] = [];
+    for (let i = 0; i < 3; i++) codes.push((await post(`${server.url}${missing}`, '{}')).status);
+    expect(codes).toContain(429);
+  } finally {
+    await must(server, 'SetSecuritySettingsCommand', { rateLimitPerMinute: 600, rateLimitBurst: 100 });
+  }
+  await page.getByTestId('whr-refresh').click();
+  await expect(page.getByTestId('whr-rate-limited')).toContainText('refused by the rate limit since Baton started');
 });
 
 test('incoming webhook applications: the token URL is shown once, copied, and replaced by a new one', async ({ page, openUi, server, context }) => {

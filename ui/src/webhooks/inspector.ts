@@ -9,7 +9,7 @@ import { announce } from '../app/announce';
 import { execute, query } from '../transport';
 import { el, errorText, setError } from '../runner/dom';
 import { pageInfo, pageText, shortTime } from '../runner/model';
-import { pretty, verdictText, type HookConfig, type HookRequest } from './model';
+import { pretty, rateLimitedText, verdictText, type HookConfig, type HookRequest, type RateLimited } from './model';
 import type { Panel, Shared } from './shared';
 import { REQUEST_PAGE_SIZES, type WebhooksState } from './state';
 
@@ -41,6 +41,7 @@ export function inspectorPanel(
   const refresh = el('button', { type: 'button', 'data-testid': 'whr-refresh' }, 'Refresh');
   const summary = el('p', { className: 'list-summary', 'aria-live': 'polite', 'data-testid': 'whr-summary' });
   const listError = el('p', { className: 'field-error', role: 'alert', hidden: true, 'data-testid': 'whr-error' });
+  const limited = el('p', { className: 'wh-warning', hidden: true, 'data-testid': 'whr-rate-limited' });
   const tbody = el('tbody');
   const table = el(
     'table',
@@ -85,6 +86,7 @@ export function inspectorPanel(
       summary,
     ),
     listError,
+    limited,
     el('div', { className: 'table-wrap' }, table, empty),
     pager,
   );
@@ -207,7 +209,7 @@ export function inspectorPanel(
     try {
       const data: Record<string, unknown> = { pageNumber: page, pageSize: size };
       if (config !== null) data.configId = config;
-      const r = await query<{ items: HookRequest[]; totalCount: number }>('GetWebhookRequestListQuery', data);
+      const r = await query<{ items: HookRequest[]; totalCount: number; rateLimited?: RateLimited }>('GetWebhookRequestListQuery', data);
       if (gone) return;
       total = r.totalCount;
       const info = pageInfo(page, size, total);
@@ -218,6 +220,8 @@ export function inspectorPanel(
       }
       if (r.items.some((i) => i.configId !== null && !names.has(i.configId))) await loadNames().catch(() => undefined);
       tbody.replaceChildren(...r.items.flatMap(rows));
+      limited.textContent = rateLimitedText(r.rateLimited);
+      limited.hidden = !limited.textContent;
       table.hidden = total === 0;
       empty.hidden = total !== 0;
       empty.replaceChildren(

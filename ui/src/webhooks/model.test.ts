@@ -10,6 +10,7 @@ import {
   parseIps,
   placeOf,
   previewMapping,
+  rateLimitedText,
   sampleRequest,
   type HookConfig,
 } from './model';
@@ -156,6 +157,16 @@ describe('where the runtime\'s field errors go', () => {
     expect(placeOf('url', 'another webhook configuration already uses url', rows)).toBe('path');
     expect(placeOf('processDefinitionId', 'no process definition 9', rows)).toBe('processKey');
     expect(placeOf('somethingElse', '?', rows)).toBe('form');
+  });
+});
+
+describe('the rate limit line', () => {
+  it('says how many were refused and from where, or nothing', () => {
+    expect(rateLimitedText(undefined)).toBe('');
+    expect(rateLimitedText({ total: 0, addresses: [] })).toBe('');
+    expect(rateLimitedText({ total: 1200, addresses: [{ address: '10.0.0.9', count: 1100 }] })).toBe(
+      '1,200 requests were refused by the rate limit since Baton started (answered 429, not in the log); the most from 10.0.0.9 (1,100).',
+    );
   });
 });
 

@@ -415,3 +415,16 @@ export function pretty(value: unknown): string {
   }
   return JSON.stringify(value, null, 2) ?? 'null';
 }
+
+/** What the rate limits refused since Baton started (those requests are not in the log). */
+export interface RateLimited {
+  total: number;
+  addresses?: { address: string; count: number }[];
+}
+
+export function rateLimitedText(r: RateLimited | undefined): string {
+  if (!r || !r.total) return '';
+  const top = r.addresses?.[0];
+  const most = top ? `; the most from ${top.address} (${top.count.toLocaleString('en')})` : '';
+  return `${r.total.toLocaleString('en')} request${r.total === 1 ? ' was' : 's were'} refused by the rate limit since Baton started (answered 429, not in the log)${most}.`;
+}
