@@ -362,3 +362,27 @@ test('the dark theme keeps the view readable', async ({ page, openUi }) => {
   await expectAccessible(page, 'the deliveries view in the dark theme');
   await page.getByTestId('theme-toggle').click();
 });
+
+test('a subscription is made with the keyboard alone', async ({ page, openUi, server }) => {
+  await openUi('#/deliveries');
+  await page.getByTestId('sub-new').focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('sub-url')).toBeFocused();
+  await page.keyboard.type('https://example.com/keyboard');
+  await page.keyboard.press('Tab');
+  await expect(page.getByLabel('All events')).toBeFocused();
+  await page.keyboard.press('Space');
+  // Past the six event checkboxes after "All events".
+  for (let i = 0; i < 7; i++) await page.keyboard.press('Tab');
+  await expect(page.getByTestId('sub-secret')).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(page.getByTestId('sub-process')).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(page.getByTestId('sub-create')).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('sub-created')).toContainText('created');
+  const row = page.getByTestId('subscription-row').filter({ hasText: 'https://example.com/keyboard' });
+  await expect(row).toContainText('All events');
+  const listed = await must(server, 'GetEventSubscriptionListQuery', {});
+  expect(listed.items.find((s: { url: string }) => s.url === 'https://example.com/keyboard').events).toEqual(['*']);
+});
