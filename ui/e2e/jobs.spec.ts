@@ -27,6 +27,11 @@ async function jobCount(server: Server): Promise<number> {
   return (await must(server, 'GetRecurringJobListQuery', {})).totalCount as number;
 }
 
+/** Marks the page so a test can prove it was never reloaded. */
+async function markPage(page: Page): Promise<void> {
+  await page.evaluate(() => ((window as unknown as { __notReloaded: boolean }).__notReloaded = true));
+}
+
 const preview = (page: Page) => page.getByTestId('cron-preview-list').locator('li');
 
 async function typeInto(page: Page, testid: string, value: string): Promise<void> {
@@ -355,4 +360,32 @@ test('someone who is not an administrator may look, and is told in words why not
   const refused = consoleErrors.filter((e) => e.includes('status of 403'));
   expect(refused).toHaveLength(3);
   consoleErrors.splice(0, consoleErrors.length, ...consoleErrors.filter((e) => !e.includes('status of 403')));
+});
+
+test('a run on schedule shows up in the open view without a reload', async ({ page, openUi, server }) => {
+  // One run, a few seconds from now (a seven-field expression names the second and the year).
+  const at = new Date(Date.now() + 5000);
+  const cron = `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} ${at.getUTCDate()} ${at.getUTCMonth() + 1} * ${at.getUTCFullYear()}`;
+  const job = await must(server, 'CreateRecurringJobCommand', {
+    name: 'Once, soon',
+    cronExpression: cron,
+    timeZone: 'UTC',
+    executionType: 2,
+    executionCode: '"tick"',
+  });
+  try {
+    await openUi(`#/jobs?job=${job.id}`);
+    await expect(page.getByTestId('job-detail-name')).toHaveText('Once, soon');
+    await expect(page.getByTestId('runs-summary')).toHaveText('No runs yet.');
+    await markPage(page);
+    // No click, no reload: the view looks again when the run is due.
+    const scheduled = page.getByTestId('run-row').filter({ hasText: 'on schedule' });
+    await expect(scheduled).toHaveCount(1, { timeout: 15_000 });
+    await expect(scheduled.getByTestId('run-status')).toHaveText('Succeeded');
+    await expect(scheduled).toContainText('"tick"');
+    await expect(page.getByTestId('job-row').filter({ hasText: 'Once, soon' }).getByTestId('job-next')).toHaveText('never again');
+    expect(await page.evaluate(() => (window as unknown as { __notReloaded?: boolean }).__notReloaded)).toBe(true);
+  } finally {
+    await must(server, 'DeleteRecurringJobCommand', { id: job.id });
+  }
 });
