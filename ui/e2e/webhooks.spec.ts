@@ -205,6 +205,61 @@ test('an empty secret is refused beside the field, and the runtime\'s own refusa
   expect(await configCount(server)).toBe(before);
 });
 
+test('every execution type: a chain refused as invalid JSON, code the runtime cannot compile, a process started from an unverified webhook', async ({ page, openUi, server }) => {
+  await deployTemplate(server, 'payment-approval', 'PaymentApprovalProcess');
+  const before = await configCount(server);
+  const name = unique('Start payments');
+  const path = `/webhook/start/${unique('p')}`;
+  await openUi('#/webhooks');
+  await page.getByTestId('wh-new').click();
+  await page.getByTestId('whe-name').fill(name);
+  await page.getByTestId('whe-path').fill(path);
+  await page.getByTestId('whe-scheme').selectOption('none');
+  await expect(page.getByTestId('whe-unverified-note')).toBeVisible();
+
+  // 1: a chain that is not JSON is marked with its line and column; nothing is sent.
+  await page.getByTestId('whe-type').selectOption('1');
+  await page.getByTestId('whe-chain').fill('[{"commandName": "GetProcessInstanceListQuery", "commandData": {pageSize: 1}}]');
+  await page.getByTestId('whe-save').click();
+  await expect(page.getByTestId('whe-error-commandChain')).toContainText('The command chain is not valid JSON: an unquoted property name "pageSize"');
+  await expect(page.getByTestId('whe-chain')).toBeFocused();
+  expect(await configCount(server)).toBe(before);
+
+  // 2: code the runtime cannot compile: its own words, beside the code editor.
+  await page.getByTestId('whe-type').selectOption('2');
+  await page.locator('[data-testid="whe-code"] .cm-content').click();
+  await page.keyboard.press('ControlOrMeta+a');
+  await page.keyboard.type('let x = ;');
+  await page.getByTestId('whe-save').click();
+  await expect(page.getByTestId('whe-error-executionCode')).toBeVisible();
+  await expect(page.getByTestId('whe-error-executionCode')).toContainText('line 1');
+  await expect(page.locator('[data-testid="whe-code"] .cm-content')).toHaveAttribute('aria-invalid', 'true');
+  expect(await configCount(server)).toBe(before);
+  await expectAccessible(page, 'the code editor with the runtime\'s refusal');
+  await screenshot(page, 'webhooks-code-refused');
+
+  // 3: start a process; the chain and code typed above are still there for their types.
+  await page.getByTestId('whe-type').selectOption('3');
+  await page.getByTestId('whe-process').fill('PaymentApprovalProcess');
+  await page.getByTestId('whe-variables').fill('{"channel": "web"');
+  await page.getByTestId('whe-save').click();
+  await expect(page.getByTestId('whe-error-variables')).toContainText('The variables are not valid JSON');
+  await page.getByTestId('whe-variables').fill('{"channel": "web"}');
+  await page.getByTestId('whe-ips').fill('127.0.0.1');
+  await page.getByTestId('whe-save').click();
+  await expect(page.getByTestId('wh-saved-warning')).toContainText('only requests from allowedIPs reach it');
+  const row = configRow(page, name);
+  await expect(row.getByTestId('wh-unverified')).toBeVisible();
+  await expect(row).toContainText('Start a process');
+  await expect(row).toContainText('1 allowed address');
+
+  const started = await post(`${server.url}${path}`, JSON.stringify({ paymentId: unique('P'), amount: 10 }));
+  expect(started.status).toBe(200);
+  const guid = (await started.json()).data.instanceGuid as string;
+  const inst = await must(server, 'GetProcessInstanceByIdQuery', { instanceGuid: guid });
+  expect(inst.variables.channel).toBe('web');
+});
+
 test('configurations: unverified badge, copy the URL, deactivate, activate, delete after confirming', async ({ page, openUi, server, context }) => {
   const name = unique('Seed 000 style');
   const created = await must(server, 'CreateWebHookConfigCommand', { name, executionType: 2, executionCode: 'request.body' });

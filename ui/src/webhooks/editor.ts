@@ -64,6 +64,12 @@ export function editorPanel(stored: HookConfig | null, opts: EditorOptions): { r
       if (message) slot.control.setAttribute('aria-invalid', 'true');
       else slot.control.removeAttribute('aria-invalid');
     }
+    if (at === 'executionCode') {
+      // The code editor is made when its type is first chosen: marked through its host.
+      codeHost.classList.toggle('wh-invalid', !!message);
+      if (message) code?.view.contentDOM.setAttribute('aria-invalid', 'true');
+      else code?.view.contentDOM.removeAttribute('aria-invalid');
+    }
   }
   function clearAll(): void {
     for (const at of errors.keys()) mark(at, null);
