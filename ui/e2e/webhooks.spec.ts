@@ -25,7 +25,7 @@ async function post(url: string, body: string, headers: Record<string, string> =
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 }
 
-test('a webhook made in the UI takes a signed request, which the inspector shows and replays', async ({ page, openUi, server }) => {
+test('a webhook made in the UI takes a signed request, which the inspector shows and replays', async ({ page, openUi, server, consoleErrors }) => {
   await deployTemplate(server, 'payment-approval', 'PaymentApprovalProcess');
   const reference = unique('PAY');
   const started = await must(server, 'StartProcessInstanceCommand', { processKey: 'PaymentApprovalProcess', variables: { paymentId: reference, amount: 500 } });
@@ -133,6 +133,30 @@ test('a webhook made in the UI takes a signed request, which the inspector shows
   const kept = await must(server, 'GetWebHookConfigListQuery', { pageSize: 100 });
   const mine = (kept.items as { name: string; verification: { scheme: string; secretSet: boolean } }[]).find((c) => c.name === `${name} (edited)`);
   expect(mine?.verification).toEqual({ scheme: 'paystack', secretSet: true });
+
+  // Send test, signed in the browser: an empty secret is refused beside it with nothing sent,
+  // a wrong one is refused by the server (401) and marks the secret.
+  const edited = configRow(page, `${name} (edited)`);
+  const logged = (await must(server, 'GetWebhookRequestListQuery', { pageSize: 1 })).totalCount as number;
+  await edited.getByTestId('wh-test').click();
+  const panel = page.getByTestId('wht-panel');
+  await expect(page.getByTestId('wht-payload')).toBeFocused();
+  await page.getByTestId('wht-send').click();
+  await expect(page.getByTestId('wht-secret-error')).toContainText("Enter the configuration's secret");
+  expect((await must(server, 'GetWebhookRequestListQuery', { pageSize: 1 })).totalCount).toBe(logged);
+  await page.getByTestId('wht-secret').fill('not-the-secret');
+  await page.getByTestId('wht-send').click();
+  await expect(page.getByTestId('wht-result-title')).toContainText('HTTP 401');
+  await expect(page.getByTestId('wht-secret')).toHaveAttribute('aria-invalid', 'true');
+  // The browser logs the refused request it was asked to make; that one line is expected.
+  const refused = consoleErrors.findIndex((e) => /status of 401 \(Unauthorized\)/.test(e));
+  expect(refused, 'the browser reports the 401 it was sent').toBeGreaterThanOrEqual(0);
+  consoleErrors.splice(refused, 1);
+  await expectAccessible(page, 'the test request panel');
+  await screenshot(page, 'webhooks-send-test');
+  await page.getByTestId('wht-close').click();
+  await expect(panel).toHaveCount(0);
+  await expect(edited.getByTestId('wh-test')).toBeFocused();
 });
 
 test('the mapping editor marks an expression that does not compile and invalid JSON, and sends nothing', async ({ page, openUi, server }) => {
@@ -273,6 +297,21 @@ test('configurations: unverified badge, copy the URL, deactivate, activate, dele
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(`${server.url}${created.url}`);
   await expectAccessible(page, 'the configuration list');
   await screenshot(page, 'webhooks-list');
+
+  // Send test: no signature to make; the code's outcome comes back.
+  await row.getByTestId('wh-test').click();
+  await page.getByTestId('wht-payload').fill('{"hello": "world",}');
+  await page.getByTestId('wht-send').click();
+  await expect(page.getByTestId('wht-payload-error')).toContainText('a trailing comma');
+  await page.getByTestId('wht-payload').fill('{"hello": "world"}');
+  await page.getByTestId('wht-send').click();
+  await expect(page.getByTestId('wht-result-title')).toContainText('HTTP 200: accepted.');
+  await expect(page.getByTestId('wht-result')).toContainText('"hello": "world"');
+  await page.getByTestId('wht-see').click();
+  await expect(page.getByRole('tab', { name: 'Requests' })).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('whr-row')).toHaveCount(1);
+  await expect(page.getByTestId('whr-row').first()).toHaveAttribute('data-verdict', 'accepted');
+  await page.getByRole('tab', { name: 'Configurations' }).click();
 
   // Its code is in the code editor when it is opened.
   await row.getByTestId('wh-edit').click();

@@ -10,6 +10,7 @@ import { pageInfo, pageText } from '../runner/model';
 import { editorPanel } from './editor';
 import { fullUrl, typeLabel, type HookConfig } from './model';
 import { confirmBox, urlBox, type Panel, type Shared } from './shared';
+import { testPanel } from './test-send';
 
 const PAGE_SIZE = 25;
 
@@ -119,6 +120,7 @@ export function configsPanel(shared: Shared): Panel {
       c.isActive ? 'Deactivate' : 'Activate',
     );
     const requests = el('button', { type: 'button', 'data-testid': 'wh-requests', 'aria-label': `Requests of ${c.name}` }, 'Requests');
+    const test = el('button', { type: 'button', 'data-testid': 'wh-test', 'aria-label': `Send a test request to ${c.name}`, 'aria-expanded': 'false' }, 'Send test');
     const del = el('button', { type: 'button', className: 'danger', 'data-testid': 'wh-delete', 'aria-label': `Delete ${c.name}` }, 'Delete');
     const rowError = el('p', { className: 'field-error', role: 'alert', hidden: true, 'data-testid': 'wh-row-error' });
     const confirmCell = el('td', { colSpan: 6 });
@@ -131,7 +133,7 @@ export function configsPanel(shared: Shared): Panel {
       el('td', {}, typeLabel(c.executionType), c.commandName ? el('div', { className: 'muted small mono' }, c.commandName) : null, c.processKey ? el('div', { className: 'muted small mono' }, c.processKey) : null),
       el('td', {}, verification, c.allowedIPs.length ? el('div', { className: 'muted small' }, `${c.allowedIPs.length} allowed address${c.allowedIPs.length === 1 ? '' : 'es'}`) : null),
       el('td', {}, state),
-      el('td', { className: 'wh-actions' }, el('div', { className: 'wh-buttons' }, edit, toggle, requests, del), rowError),
+      el('td', { className: 'wh-actions' }, el('div', { className: 'wh-buttons' }, edit, toggle, test, requests, del), rowError),
     );
     edit.addEventListener('click', () => {
       void (async () => {
@@ -161,6 +163,20 @@ export function configsPanel(shared: Shared): Panel {
       })();
     });
     requests.addEventListener('click', () => shared.showRequests(c.id));
+    const testCell = el('td', { colSpan: 6 });
+    const testRow = el('tr', { className: 'wh-confirm-row', hidden: true }, testCell);
+    const closeTest = () => {
+      testRow.hidden = true;
+      testCell.replaceChildren();
+      test.setAttribute('aria-expanded', 'false');
+      test.focus();
+    };
+    test.addEventListener('click', () => {
+      if (!testRow.hidden) return closeTest();
+      testCell.replaceChildren(testPanel(c, { close: closeTest, showRequests: () => shared.showRequests(c.id) }));
+      testRow.hidden = false;
+      test.setAttribute('aria-expanded', 'true');
+    });
     del.addEventListener('click', () => {
       const ask = confirmBox(
         `Delete "${c.name}"? Senders calling ${c.url} get 404 from now on; its requests stay in the log.`,
@@ -184,7 +200,7 @@ export function configsPanel(shared: Shared): Panel {
         }
       });
     });
-    return [tr, confirmRow];
+    return [tr, testRow, confirmRow];
   }
 
   async function load(): Promise<void> {
