@@ -174,6 +174,7 @@ test('a custom webhook: invalid header JSON and a mapping the runtime refuses ar
   await expect(row).toContainText('PUT https://example.com/update');
   await expect(row).toContainText('Work, Manager review');
   await expect(row).toContainText('headers: authorization');
+  await screenshot(page, 'deliveries-webhook-created');
   await expectAccessible(page, 'the custom webhook list');
 
   // Delete asks first; Cancel (or Escape) keeps it.

@@ -8,7 +8,7 @@
 import { announce } from '../app/announce';
 import { execute, query } from '../transport';
 import { el, errorText, selectMistake, setError } from '../runner/dom';
-import { confirmInCell, field } from './forms';
+import { breakable, confirmInCell, field } from './forms';
 import { METHODS, placeErrors, webhookRequest, type CustomWebhook, type FieldErrors } from './model';
 import type { Panel } from './subscriptions';
 
@@ -197,11 +197,11 @@ export function customWebhooksPanel(processList: string): Panel {
       'tr',
       { 'data-testid': 'webhook-row', 'data-id': String(w.id) },
       el('td', {}, String(w.id)),
-      el('td', {}, w.name),
+      el('td', { className: 'dl-name' }, breakable(w.name)),
       el(
         'td',
         { className: 'dl-wrap' },
-        el('span', { className: 'mono' }, `${w.method} ${w.url}`),
+        el('span', { className: 'mono' }, `${w.method} `, breakable(w.url)),
         headerNames.length ? el('div', { className: 'muted small' }, `headers: ${headerNames.join(', ')}`) : null,
         mapped ? el('div', { className: 'muted small' }, 'body: ', el('code', {}, mapped)) : null,
       ),

@@ -122,3 +122,13 @@ export function restoreFocus(root: HTMLElement, key: string | null): void {
   if (!key) return;
   root.querySelector<HTMLElement>(`[data-focus="${CSS.escape(key)}"]`)?.focus();
 }
+
+/** `text` with line-break opportunities after `/ _ . - ?` (URLs and names wrap at their parts). */
+export function breakable(text: string): DocumentFragment {
+  const out = document.createDocumentFragment();
+  for (const part of text.split(/(?<=[/_.?-])/)) {
+    out.append(part, document.createElement('wbr'));
+  }
+  out.lastChild?.remove();
+  return out;
+}

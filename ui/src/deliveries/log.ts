@@ -267,6 +267,9 @@ export function deliveryLog(): Log {
               el('dd', {}, d.nextAttemptAt ? `${utc(d.nextAttemptAt)} UTC` : '—'),
               el('dt', {}, 'Last error'),
               el('dd', {}, d.lastError ?? '—'),
+              ...(d.lastResponseBody === undefined
+                ? []
+                : [el('dt', {}, 'Last response body'), el('dd', { className: 'dl-preserve' }, d.lastResponseBody ?? '—')]),
             ),
             el('h3', { className: 'small' }, 'Payload'),
             el('pre', { className: 'variables', tabindex: 0, 'aria-label': `Payload of delivery ${short(d.id)}` }, payload),

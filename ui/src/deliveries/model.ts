@@ -67,6 +67,11 @@ export interface Delivery {
   deliveredAt: string | null;
   instanceGuid: string | null;
   sequence: number | null;
+  /**
+   * What the receiver answered last, when the runtime keeps it (GetDeliveryListQuery has no
+   * such field yet: Details shows it once it does).
+   */
+  lastResponseBody?: string | null;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@
 import { announce } from '../app/announce';
 import { execute, query } from '../transport';
 import { el, errorText, setError } from '../runner/dom';
-import { checkGroup, confirmInCell, field } from './forms';
+import { breakable, checkGroup, confirmInCell, field } from './forms';
 import {
   EVENT_NAMES,
   eventsText,
@@ -231,7 +231,7 @@ export function subscriptionsPanel(processList: string): Panel {
       'tr',
       { 'data-testid': 'subscription-row', 'data-id': String(s.id) },
       el('td', {}, String(s.id)),
-      el('td', { className: 'mono dl-wrap', title: `created ${utc(s.createdAt)} UTC` }, s.url),
+      el('td', { className: 'mono dl-wrap', title: `created ${utc(s.createdAt)} UTC` }, breakable(s.url)),
       el('td', { className: 'dl-events' }, eventList(s.events)),
       el('td', {}, s.instanceGuid ? el('a', { href: `#/instances/${encodeURIComponent(s.instanceGuid)}` }, 'one instance') : scopeText(s)),
       actions,
