@@ -288,9 +288,10 @@ test('edit a job, then delete it after confirming', async ({ page, openUi, serve
   expect(names).not.toContain('Weekday report');
 });
 
-test('the view is worked with the keyboard alone', async ({ page, openUi }) => {
+test('the view is worked with the keyboard alone', async ({ page, openUi, server }) => {
+  await deployXml(server, 'OneTask', ONE_TASK_BPMN);
   await openUi('#/jobs');
-  await expect(page.getByTestId('job-row').first()).toBeVisible();
+  await expect(page.getByTestId('jobs-summary')).not.toHaveText('Loading jobs…');
   // From the view's heading area, Tab reaches Refresh, New job and the first job's button.
   await page.getByTestId('jobs-refresh').focus();
   await page.keyboard.press('Tab');
@@ -302,6 +303,11 @@ test('the view is worked with the keyboard alone', async ({ page, openUi }) => {
   await expect(page.getByTestId('job-cronExpression')).toBeFocused();
   await page.keyboard.type('@daily');
   await expect(preview(page)).toHaveCount(5);
+  // The examples are one Tab stop; the arrow keys move along them.
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('button', { name: 'Weekdays at 09:00: 0 9 * * 1-5' })).toBeFocused();
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByRole('button', { name: 'Every 15 minutes: */15 * * * *' })).toBeFocused();
   await page.keyboard.press('Tab');
   await expect(page.getByTestId('job-timeZone')).toBeFocused();
   await page.keyboard.press('Tab');
@@ -325,6 +331,18 @@ test('the view is worked with the keyboard alone', async ({ page, openUi }) => {
   await expect(page.getByTestId('run-row')).toHaveCount(1);
   await expect(page.getByTestId('run-row').first().getByTestId('run-status')).toHaveText('Succeeded');
   await screenshot(page, 'jobs-keyboard');
+
+  // An example fills the expression and the preview follows.
+  await page.getByTestId('job-edit').click();
+  await page.getByRole('button', { name: 'Last day of the month, 23:00: 0 23 L * *' }).click();
+  await expect(page.getByTestId('job-cronExpression')).toHaveValue('0 23 L * *');
+  await expect(page.getByTestId('job-cronExpression')).toBeFocused();
+  await expect(preview(page).first()).toContainText('23:00 (UTC)');
+
+  // A narrow window: one column, still without serious violations.
+  await page.setViewportSize({ width: 900, height: 900 });
+  await screenshot(page, 'jobs-narrow');
+  await expectAccessible(page, 'the jobs view in a narrow window');
 });
 
 test('someone who is not an administrator may look, and is told in words why nothing changes', async ({ page, server, consoleErrors }) => {

@@ -12,6 +12,7 @@ import { execute } from '../transport';
 import {
   buildJobData,
   COMMAND_SUGGESTIONS,
+  CRON_EXAMPLES,
   debounce,
   EXECUTION_TYPES,
   localText,
@@ -139,6 +140,34 @@ export function createEditor(opts: EditorOptions): Editor {
     cronInput,
     'minute hour day-of-month month day-of-week (a seconds field first and a year last are allowed); L, W, # and @daily work too.',
   );
+  // A toolbar: one Tab stop, the arrow keys move between the examples.
+  const chips = CRON_EXAMPLES.map((x, i) => {
+    const b = el('button', { type: 'button', className: 'chip', title: x.expression, tabindex: i === 0 ? 0 : -1 }, x.label);
+    b.setAttribute('aria-label', `${x.label}: ${x.expression}`);
+    b.addEventListener('click', () => {
+      cronInput.value = x.expression;
+      cronInput.dispatchEvent(new Event('input', { bubbles: true }));
+      cronInput.focus();
+    });
+    return b;
+  });
+  const examples = el(
+    'div',
+    { className: 'job-examples', role: 'toolbar', 'aria-label': 'Example schedules', 'data-testid': 'cron-examples' },
+    el('span', { className: 'muted small', 'aria-hidden': 'true' }, 'Examples:'),
+    ...chips,
+  );
+  examples.addEventListener('keydown', (e) => {
+    const at = chips.indexOf(document.activeElement as HTMLButtonElement);
+    if (at < 0) return;
+    const to = e.key === 'ArrowRight' ? at + 1 : e.key === 'ArrowLeft' ? at - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? chips.length - 1 : null;
+    if (to === null) return;
+    e.preventDefault();
+    const next = chips[(to + chips.length) % chips.length]!;
+    chips.forEach((c) => (c.tabIndex = c === next ? 0 : -1));
+    next.focus();
+  });
+  cronField.append(examples);
   const zoneInput = text({ required: true }, 'job-zone-list');
   const zoneField = field('timeZone', 'Time zone', zoneInput, 'An IANA name such as Europe/London or Africa/Lagos.');
 

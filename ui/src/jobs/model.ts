@@ -65,6 +65,15 @@ export const COMMAND_SUGGESTIONS = [
   'GetProcessInstanceListQuery',
 ];
 
+/** Expressions offered as examples under the cron field. */
+export const CRON_EXAMPLES: { label: string; expression: string }[] = [
+  { label: 'Weekdays at 09:00', expression: '0 9 * * 1-5' },
+  { label: 'Every 15 minutes', expression: '*/15 * * * *' },
+  { label: 'Daily at midnight', expression: '@daily' },
+  { label: 'Last day of the month, 23:00', expression: '0 23 L * *' },
+  { label: 'Second Monday, 08:30', expression: '30 8 * * MON#2' },
+];
+
 /** What the editor holds: text as typed, so nothing is lost when something is refused. */
 export interface JobDraft {
   name: string;
