@@ -207,6 +207,29 @@ fn a_standard_webhooks_repeat_starts_no_second_instance_and_the_log_shows_it() {
     let (code, out) = s.post("/webhook/std", &other, body);
     assert_eq!((code, out.get("duplicate")), (200, None), "{out}");
     assert_eq!(s.instances("Paid"), 2);
+    // The log filtered by verdict: the one duplicate, the two accepted; an unknown verdict is
+    // refused naming the field.
+    let by = |verdict: &str| {
+        let d = s.ok(
+            "GetWebhookRequestListQuery",
+            json!({"verdict": verdict, "pageSize": 100}),
+        );
+        let ids: Vec<Value> = d["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].clone())
+            .collect();
+        (d["totalCount"].clone(), ids)
+    };
+    assert_eq!(by("duplicate"), (json!(1), vec![log[0]["id"].clone()]));
+    assert_eq!(by("accepted").0, json!(2));
+    let (_, out) = s.served.exec(
+        ADMIN,
+        "GetWebhookRequestListQuery",
+        json!({"verdict": "refused"}),
+    );
+    assert_eq!(out["errors"][0]["field"], "verdict", "{out}");
     // Replaying the duplicate's row is refused, naming the request to replay; replaying the
     // first runs it again, on purpose.
     let (_, out) = s.served.exec(

@@ -247,20 +247,21 @@ impl Store {
     pub fn webhook_requests(
         &self,
         config_id: Option<i64>,
+        verdict: Option<&str>,
         page: i64,
         size: i64,
     ) -> Result<(Vec<WebhookRequestRow>, i64)> {
-        let filter = "WHERE (?1 IS NULL OR config_id = ?1)";
+        let filter = "WHERE (?1 IS NULL OR config_id = ?1) AND (?4 IS NULL OR verdict = ?4)";
         let total: i64 = self.conn.query_row(
             &format!("SELECT COUNT(*) FROM webhook_requests {filter}"),
-            params![config_id],
+            params![config_id, None::<i64>, None::<i64>, verdict],
             |r| r.get(0),
         )?;
         let mut stmt = self.conn.prepare(&format!(
             "{REQUEST_SELECT} {filter} ORDER BY id DESC LIMIT ?2 OFFSET ?3"
         ))?;
         let offset = page.saturating_sub(1).saturating_mul(size);
-        let rows = stmt.query_map(params![config_id, size, offset], request_row)?;
+        let rows = stmt.query_map(params![config_id, size, offset, verdict], request_row)?;
         Ok((rows.collect::<rusqlite::Result<_>>()?, total))
     }
 
@@ -669,7 +670,7 @@ mod tests {
         let p = tx.prune_webhook_requests(Some(cut), None, 100).unwrap();
         assert_eq!(p.rows, 0);
         tx.commit().unwrap();
-        let (rows, total) = store.webhook_requests(None, 1, 100).unwrap();
+        let (rows, total) = store.webhook_requests(None, None, 1, 100).unwrap();
         assert_eq!(total, 15);
         assert_eq!(rows.last().unwrap().id, 11, "the oldest left is the 11th");
 
@@ -678,7 +679,7 @@ mod tests {
         let p = tx.prune_webhook_requests(None, Some(100), 1_000).unwrap();
         assert_eq!((p.rows, p.more), (11, false));
         tx.commit().unwrap();
-        let (rows, _) = store.webhook_requests(None, 1, 100).unwrap();
+        let (rows, _) = store.webhook_requests(None, None, 1, 100).unwrap();
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         assert_eq!(ids, [25, 24, 23, 22]);
         assert_eq!(store.webhook_log_bytes().unwrap(), 96);

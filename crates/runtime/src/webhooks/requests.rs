@@ -32,6 +32,19 @@ fn request_view(r: &WebhookRequestRow) -> Value {
     })
 }
 
+/// What the request log records as a request's verdict (GetWebhookRequestListQuery's filter).
+const VERDICTS: &[&str] = &[
+    "accepted",
+    "duplicate",
+    "notFound",
+    "inactive",
+    "ipNotAllowed",
+    "tooLarge",
+    "badSignature",
+    "badBody",
+    "badMapping",
+];
+
 impl Runtime {
     /// GetWebhookRequestListQuery: received requests, newest first, and beside them what the
     /// rate limits refused since start (`rateLimited`: those are not in the log).
@@ -41,7 +54,17 @@ impl Runtime {
             None | Some(Value::Null) => None,
             Some(_) => Some(hook_id(data, "configId")?),
         };
-        let (rows, total) = self.store().webhook_requests(config, page, size)?;
+        let verdict = match data.get("verdict") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(v)) if VERDICTS.contains(&v.as_str()) => Some(v.as_str()),
+            Some(other) => {
+                return Err(Error::field(
+                    "verdict",
+                    format!("verdict {other} is not one of {}", VERDICTS.join(", ")),
+                ))
+            }
+        };
+        let (rows, total) = self.store().webhook_requests(config, verdict, page, size)?;
         let items: Vec<Value> = rows.iter().map(request_view).collect();
         Ok((
             "OK".into(),
