@@ -284,6 +284,8 @@ test('edit a job, then delete it after confirming', async ({ page, openUi, serve
   await page.getByTestId('job-delete-confirm').click();
   await expect(row).toHaveCount(0);
   await expect(page.getByTestId('job-placeholder')).toBeVisible();
+  await expect(page.getByTestId('job-placeholder-note')).toHaveText('Deleted “Weekday report” and its run history.');
+  await expect(page.getByTestId('job-new')).toBeFocused();
   const names = (await must(server, 'GetRecurringJobListQuery', {})).items.map((j: { name: string }) => j.name);
   expect(names).not.toContain('Weekday report');
 });

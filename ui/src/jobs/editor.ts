@@ -357,7 +357,8 @@ export function createEditor(opts: EditorOptions): Editor {
 
   /** The preview for what is typed now, asked once per expression and zone. */
   function previewFor(key: string): Promise<Preview> {
-    if (latest && latest.key === key) return Promise.resolve(latest);
+    // A failure to reach the runtime is asked again; the runtime's verdict is kept.
+    if (latest && latest.key === key && !latest.problem) return Promise.resolve(latest);
     if (asking && askingKey === key) return asking;
     askingKey = key;
     const mine = ++sequence;

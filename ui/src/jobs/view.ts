@@ -170,9 +170,11 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
     // Focusable: a long history scrolls, and the keyboard must be able to scroll it.
     el('div', { className: 'table-wrap runs-wrap', role: 'region', 'aria-labelledby': 'job-runs-title', tabindex: 0 }, runsTable),
   );
+  const placeholderNote = el('p', { className: 'job-note', role: 'status', hidden: true, 'data-testid': 'job-placeholder-note' });
   const placeholder = el(
     'section',
     { className: 'panel job-placeholder', 'aria-label': 'No job chosen', 'data-testid': 'job-placeholder' },
+    placeholderNote,
     el('p', { className: 'muted' }, 'Choose a job to see its runs, or create one with New job.'),
   );
 
@@ -327,6 +329,7 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
   }
 
   function showNone(): void {
+    placeholderNote.hidden = true;
     mode = { kind: 'none' };
     show('none');
     paintSelection();
@@ -539,7 +542,8 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
       deleteBox.hidden = true;
       announce(`Deleted ${job.name}`);
       showNone();
-      summary.textContent = `Deleted “${job.name}”.`;
+      placeholderNote.textContent = `Deleted “${job.name}” and its run history.`;
+      placeholderNote.hidden = false;
       await load();
       newButton.focus();
     });
