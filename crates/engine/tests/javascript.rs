@@ -920,3 +920,35 @@ fn one_expression_statement_means_the_same_as_before() {
     let e = eval("// first\nmissing + 1;", json!({})).unwrap_err();
     assert_eq!(e.line, Some(2), "{e:?}");
 }
+
+/// The smallest budget (1,000) and run time (10 ms) an administrator may set still run a small
+/// script, also as the first run on a thread (whose JavaScript context is prepared inside that
+/// run, at neither limit's cost).
+#[test]
+fn the_smallest_limits_run_a_small_script_on_a_fresh_thread() {
+    let quick = Arc::new(
+        host_with(
+            "6 * 7",
+            Language::JavaScript,
+            1_000,
+            Duration::from_millis(10),
+        )
+        .unwrap(),
+    );
+    let first = std::thread::spawn(move || run(&quick, json!({}), None, None))
+        .join()
+        .unwrap();
+    assert_eq!(first.unwrap().value, json!(42));
+    let host = Arc::new(budgeted(
+        "var s = 0; for (var i = 0; i < 10; i++) { s += i; } s",
+        1_000,
+    ));
+    let on_fresh_thread = {
+        let host = host.clone();
+        std::thread::spawn(move || run(&host, json!({}), None, None))
+            .join()
+            .unwrap()
+    };
+    assert_eq!(on_fresh_thread.unwrap().value, json!(45));
+    assert_eq!(run(&host, json!({}), None, None).unwrap().value, json!(45));
+}

@@ -182,7 +182,14 @@ impl Held {
             ctx: None,
             rt: None,
         };
+        // Preparing the context may happen inside the run that first needs it: neither that
+        // run's operation budget nor its time pays for it (a deadline past any clock is none).
+        let paused = (
+            BudgetGuard::pause(),
+            RunGuard::set(jiff::Timestamp::UNIX_EPOCH, std::time::Duration::MAX),
+        );
         ctx.with(|ctx| prepare(&ctx, &mut held)).map_err(start)?;
+        drop(paused);
         held.ctx = Some(ctx);
         held.rt = Some(rt);
         Ok(held)

@@ -28,6 +28,12 @@ impl BudgetGuard {
     pub(super) fn set(limit: u64) -> Self {
         BudgetGuard(BUDGET.with(|b| b.replace(Some((0, limit)))))
     }
+
+    /// No budget until dropped: what the host does (preparing a thread's context inside the run
+    /// that first needs it) is not the script's to pay for.
+    pub(super) fn pause() -> Self {
+        BudgetGuard(BUDGET.with(|b| b.replace(None)))
+    }
 }
 
 impl Drop for BudgetGuard {
