@@ -4,7 +4,7 @@
  * and resume, edit, delete with confirmation.
  */
 import type { Page } from '@playwright/test';
-import { test, expect, expectAccessible, screenshot, type Server } from './harness';
+import { test, expect, expectAccessible, screenshot, startServer, type Server } from './harness';
 import { deployXml, must, ONE_TASK_BPMN } from './runner-data';
 
 test.describe.configure({ mode: 'serial' });
@@ -407,5 +407,34 @@ test('a run on schedule shows up in the open view without a reload', async ({ pa
     expect(await page.evaluate(() => (window as unknown as { __notReloaded?: boolean }).__notReloaded)).toBe(true);
   } finally {
     await must(server, 'DeleteRecurringJobCommand', { id: job.id });
+  }
+});
+
+test('a server that went away is said in words and the editor keeps what was typed', async ({ page, consoleErrors }) => {
+  const own = await startServer();
+  try {
+    await page.goto(`${own.url}/?token=${encodeURIComponent(own.token)}#/jobs`);
+    await expect(page.getByTestId('jobs-empty')).toBeVisible();
+    await page.getByTestId('job-new').click();
+    await page.getByTestId('job-name').fill('Typed before the server stopped');
+    await typeInto(page, 'job-cronExpression', '0 7 * * *');
+    await expect(preview(page)).toHaveCount(5);
+    await page.getByTestId('job-executionType').selectOption('2');
+    await page.getByTestId('job-executionCode').fill('"still here"');
+    await own.stop();
+    await page.getByTestId('job-save').click();
+    await expect(page.getByTestId('job-form-error')).toContainText('Not saved: Cannot reach the Baton server');
+    await expect(page.getByTestId('job-name')).toHaveValue('Typed before the server stopped');
+    await expect(page.getByTestId('job-executionCode')).toHaveValue('"still here"');
+    // A new expression cannot be previewed: said in the preview, the field not blamed.
+    await typeInto(page, 'job-cronExpression', '0 8 * * *');
+    await expect(page.getByTestId('cron-preview-note')).toContainText('The next runs could not be computed: Cannot reach the Baton server');
+    await expect(page.getByTestId('job-cronExpression')).not.toHaveAttribute('aria-invalid', 'true');
+    await screenshot(page, 'jobs-server-gone');
+  } finally {
+    await own.stop();
+    // The browser reports the refused connections itself; those are the point of this test.
+    const expected = /ERR_CONNECTION_REFUSED|Failed to load resource|net::ERR_/;
+    consoleErrors.splice(0, consoleErrors.length, ...consoleErrors.filter((e) => !expected.test(e)));
   }
 });
