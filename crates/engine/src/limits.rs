@@ -43,7 +43,9 @@ pub struct Limits {
     /// refused at deploy and by lint when the duration is a constant, an incident at run time.
     /// Default ten years of 365 days (as `TimeoutMinutes`).
     pub max_timer_wait: SignedDuration,
-    /// rhai operations one script or expression run may perform. Default 1,000,000.
+    /// Operations one script or expression run may perform: rhai's own count, or for
+    /// JavaScript QuickJS's count of calls and loop turns, spent
+    /// [`crate::script::JS_OPERATIONS_PER_CHECK`] at a time. Default 1,000,000.
     pub script_operations: u64,
     /// Wall time one script or expression run may take (a safety net behind the operation
     /// count). Default 2 seconds.
