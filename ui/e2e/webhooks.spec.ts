@@ -113,6 +113,14 @@ test('a webhook made in the UI takes a signed request, which the inspector shows
   await expect(replayed).toContainText(`Replayed as request ${newId} (200)`);
   await screenshot(page, 'webhooks-replayed');
 
+  // Filtered by verdict (asked of the server, kept in the address): the duplicate alone.
+  await page.getByLabel('Verdict').selectOption('duplicate');
+  await expect(page).toHaveURL(/verdict=duplicate/);
+  await expect(rows).toHaveCount(1);
+  await expect(rows.nth(0)).toHaveAttribute('data-verdict', 'duplicate');
+  await page.getByLabel('Verdict').selectOption('');
+  await expect(rows).toHaveCount(4);
+
   // Edited: the mapping comes back as lines, the stored secret is kept when none is typed,
   // and a path another configuration uses is refused by the runtime beside the path.
   const other = await must(server, 'CreateWebHookConfigCommand', { name: unique('other'), url: `/webhook/${unique('taken')}`, executionType: 2, executionCode: '1' });

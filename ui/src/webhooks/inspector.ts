@@ -9,7 +9,7 @@ import { announce } from '../app/announce';
 import { execute, query } from '../transport';
 import { el, errorText, setError } from '../runner/dom';
 import { pageInfo, pageText, shortTime } from '../runner/model';
-import { pretty, rateLimitedText, verdictText, type HookConfig, type HookRequest, type RateLimited } from './model';
+import { pretty, rateLimitedText, VERDICTS, verdictText, type HookConfig, type HookRequest, type RateLimited } from './model';
 import type { Panel, Shared } from './shared';
 import { REQUEST_PAGE_SIZES, type WebhooksState } from './state';
 
@@ -25,6 +25,7 @@ export function inspectorPanel(
   remember: (patch: Partial<WebhooksState>) => void,
 ): Panel & { filterBy(configId: number | null): void } {
   let config = initial.config;
+  let verdict = initial.verdict;
   let page = initial.page;
   let size = initial.size;
   let total = 0;
@@ -36,6 +37,13 @@ export function inspectorPanel(
   const replays = new Map<number, Replayed>();
 
   const configSelect = el('select', { id: 'whr-config', 'data-testid': 'whr-config' }, el('option', { value: '' }, 'All configurations'));
+  const verdictSelect = el(
+    'select',
+    { id: 'whr-verdict', 'data-testid': 'whr-verdict-filter' },
+    el('option', { value: '' }, 'All verdicts'),
+    ...VERDICTS.map((v) => el('option', { value: v }, verdictText(v))),
+  );
+  verdictSelect.value = verdict ?? '';
   const sizeSelect = el('select', { id: 'whr-size', 'data-testid': 'whr-size' }, ...REQUEST_PAGE_SIZES.map((n) => el('option', { value: String(n) }, String(n))));
   sizeSelect.value = String(size);
   const refresh = el('button', { type: 'button', 'data-testid': 'whr-refresh' }, 'Refresh');
@@ -80,6 +88,8 @@ export function inspectorPanel(
       { className: 'filters', role: 'group', 'aria-label': 'Filters' },
       el('label', { for: 'whr-config' }, 'Configuration'),
       configSelect,
+      el('label', { for: 'whr-verdict' }, 'Verdict'),
+      verdictSelect,
       el('label', { for: 'whr-size' }, 'Per page'),
       sizeSelect,
       refresh,
@@ -209,6 +219,7 @@ export function inspectorPanel(
     try {
       const data: Record<string, unknown> = { pageNumber: page, pageSize: size };
       if (config !== null) data.configId = config;
+      if (verdict !== null) data.verdict = verdict;
       const r = await query<{ items: HookRequest[]; totalCount: number; rateLimited?: RateLimited }>('GetWebhookRequestListQuery', data);
       if (gone) return;
       total = r.totalCount;
@@ -225,7 +236,15 @@ export function inspectorPanel(
       table.hidden = total === 0;
       empty.hidden = total !== 0;
       empty.replaceChildren(
-        el('p', {}, config === null ? 'No requests yet. Requests appear here as senders call a webhook address.' : 'No requests reached this configuration yet.'),
+        el(
+          'p',
+          {},
+          verdict !== null
+            ? `No ${verdictText(verdict)} requests${config === null ? '' : ' for this configuration'}.`
+            : config === null
+              ? 'No requests yet. Requests appear here as senders call a webhook address.'
+              : 'No requests reached this configuration yet.',
+        ),
       );
       summary.textContent = total === 0 ? '' : `Showing ${pageText(info, total)}`;
       pageLabel.textContent = `Page ${info.page.toLocaleString('en')} of ${info.pages.toLocaleString('en')}`;
@@ -255,6 +274,12 @@ export function inspectorPanel(
     config = configSelect.value ? Number(configSelect.value) : null;
     page = 1;
     remember({ config, page });
+    void load();
+  });
+  verdictSelect.addEventListener('change', () => {
+    verdict = verdictSelect.value || null;
+    page = 1;
+    remember({ verdict, page });
     void load();
   });
   sizeSelect.addEventListener('change', () => {

@@ -175,11 +175,17 @@ describe('addresses and the view state', () => {
     expect(fullUrl('http://127.0.0.1:7410/', '/webhook/k/abc')).toBe('http://127.0.0.1:7410/webhook/k/abc');
   });
 
-  it('reads and writes the tab, filter and page from the address', () => {
-    expect(readState('#/webhooks')).toEqual({ tab: 'configs', config: null, page: 1, size: 20 });
-    const s = readState('#/webhooks?tab=requests&config=3&page=4&size=50');
-    expect(s).toEqual({ tab: 'requests', config: 3, page: 4, size: 50 });
-    expect(stateQuery(s)).toBe('tab=requests&config=3&page=4&size=50');
-    expect(readState('#/webhooks?tab=nope&config=x&page=-1&size=7')).toEqual({ tab: 'configs', config: null, page: 1, size: 20 });
+  it('reads and writes the tab, filters and page from the address', () => {
+    expect(readState('#/webhooks')).toEqual({ tab: 'configs', config: null, verdict: null, page: 1, size: 20 });
+    const s = readState('#/webhooks?tab=requests&config=3&verdict=duplicate&page=4&size=50');
+    expect(s).toEqual({ tab: 'requests', config: 3, verdict: 'duplicate', page: 4, size: 50 });
+    expect(stateQuery(s)).toBe('tab=requests&config=3&verdict=duplicate&page=4&size=50');
+    expect(readState('#/webhooks?tab=nope&config=x&verdict=refused&page=-1&size=7')).toEqual({
+      tab: 'configs',
+      config: null,
+      verdict: null,
+      page: 1,
+      size: 20,
+    });
   });
 });
