@@ -410,6 +410,30 @@ test('a run on schedule shows up in the open view without a reload', async ({ pa
   }
 });
 
+test('the history shows the newest 50 runs and pages back to older ones', async ({ page, openUi, server }) => {
+  const job = await must(server, 'CreateRecurringJobCommand', {
+    name: 'Busy',
+    cronExpression: '0 0 1 1 *',
+    timeZone: 'UTC',
+    executionType: 2,
+    executionCode: '1',
+  });
+  try {
+    for (let i = 0; i < 52; i++) await must(server, 'ExecuteRecurringJobCommand', { id: job.id });
+    await openUi(`#/jobs?job=${job.id}`);
+    await expect(page.getByTestId('runs-summary')).toHaveText('The newest 50 runs.');
+    await expect(page.getByTestId('run-row')).toHaveCount(50);
+    await page.getByTestId('runs-more').click();
+    await expect(page.getByTestId('run-row')).toHaveCount(52);
+    await expect(page.getByTestId('runs-summary')).toHaveText('52 runs, newest first.');
+    await expect(page.getByTestId('runs-more')).toBeHidden();
+    const ids = (await page.getByTestId('run-row').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-run')))));
+    expect(ids).toEqual([...ids].sort((a, b) => b - a));
+  } finally {
+    await must(server, 'DeleteRecurringJobCommand', { id: job.id });
+  }
+});
+
 test('a server that went away is said in words and the editor keeps what was typed', async ({ page, consoleErrors }) => {
   const own = await startServer();
   try {

@@ -38,6 +38,8 @@ type Mode = { kind: 'none' } | { kind: 'job'; id: number } | { kind: 'edit'; id:
 const MAX_TIMER_MS = 2_000_000_000;
 /** How soon to look again when a job's next run is already past. */
 const OVERDUE_RETRY_MS = 15_000;
+const RUNS_PAGE = 50;
+const RUNS_MAX = 1000;
 
 function jobFromAddress(hash: string): number | null {
   const q = new URLSearchParams(hash.split('?')[1] ?? '');
@@ -132,6 +134,9 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
     deleteNo,
   );
   const runsBody = el('tbody');
+  /** How many runs the history shows (GetRecurringJobRunListQuery's count: 50 at first, at most 1000). */
+  let runCount = RUNS_PAGE;
+  const moreRuns = el('button', { type: 'button', hidden: true, className: 'more-runs', 'data-testid': 'runs-more' }, 'Show older runs');
   const startedHead = el('th', { scope: 'col' }, 'Started');
   const runsSummary = el('p', { className: 'muted small', 'data-testid': 'runs-summary', 'aria-live': 'polite' });
   const runsError = el('p', { className: 'field-error', role: 'alert', hidden: true, 'data-testid': 'runs-error' });
@@ -169,6 +174,7 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
     runsError,
     // Focusable: a long history scrolls, and the keyboard must be able to scroll it.
     el('div', { className: 'table-wrap runs-wrap', role: 'region', 'aria-labelledby': 'job-runs-title', tabindex: 0 }, runsTable),
+    moreRuns,
   );
   const placeholderNote = el('p', { className: 'job-note', role: 'status', hidden: true, 'data-testid': 'job-placeholder-note' });
   const placeholder = el(
@@ -345,6 +351,7 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
       setError(actionError, null);
       deleteBox.hidden = true;
       freshRun = null;
+      runCount = RUNS_PAGE;
       runsBody.replaceChildren();
       runsSummary.textContent = 'Loading runs…';
     }
@@ -394,7 +401,7 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
     runsTable.setAttribute('aria-busy', 'true');
     startedHead.textContent = `Started (${job.timeZone})`;
     try {
-      const r = await query<{ items: JobRun[]; totalCount: number }>('GetRecurringJobRunListQuery', { id: job.id, count: 50 });
+      const r = await query<{ items: JobRun[]; totalCount: number }>('GetRecurringJobRunListQuery', { id: job.id, count: runCount });
       if (gone || current()?.id !== job.id) return;
       runsBody.replaceChildren(
         ...r.items.map((run) =>
@@ -411,8 +418,14 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
         ),
       );
       runsTable.hidden = r.items.length === 0;
+      const full = r.items.length >= runCount;
       runsSummary.textContent =
-        r.items.length === 0 ? 'No runs yet.' : r.items.length >= 50 ? 'The newest 50 runs.' : `${r.items.length} run${r.items.length === 1 ? '' : 's'}, newest first.`;
+        r.items.length === 0
+          ? 'No runs yet.'
+          : full
+            ? `The newest ${runCount} runs${runCount >= RUNS_MAX ? ' (the most shown)' : ''}.`
+            : `${r.items.length} run${r.items.length === 1 ? '' : 's'}, newest first.`;
+      moreRuns.hidden = !full || runCount >= RUNS_MAX;
       setError(runsError, null);
     } catch (e) {
       if (gone) return;
@@ -552,6 +565,12 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
   newButton.addEventListener('click', () => {
     if (mode.kind === 'edit') editor.leave(() => openEditor(null));
     else openEditor(null);
+  });
+  moreRuns.addEventListener('click', () => {
+    runCount = Math.min(RUNS_MAX, runCount + RUNS_PAGE);
+    void loadRuns().then(() => {
+      if (moreRuns.hidden) runsTable.closest<HTMLElement>('.runs-wrap')?.focus();
+    });
   });
   refreshButton.addEventListener('click', () => {
     void load().then(() => {
