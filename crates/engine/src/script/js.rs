@@ -10,8 +10,8 @@
 //! QuickJS's command-line tool and are not built here; no `fetch`, timers, `Promise` jobs,
 //! `performance` or `WeakRef`). `Date` is the engine's clock (`new Date()` and `Date.now()` answer
 //! the clock's time), `console.*` goes nowhere. Limits: an operation budget and the run time
-//! (both checked by QuickJS's interrupt handler, see [`bounds::interrupt`]), [`MAX_JS_MEMORY`] of memory
-//! and [`MAX_JS_STACK`] of stack per runtime.
+//! (both checked by QuickJS's interrupt handler, see `bounds::interrupt`), [`MAX_JS_MEMORY`] of
+//! memory and [`MAX_JS_STACK`] of stack per runtime.
 //!
 //! How a text runs: a body with a top-level `return` (as the seeds write ServerScripts) is
 //! wrapped in a function and called; any other text (a condition, a Camunda-style script task)
