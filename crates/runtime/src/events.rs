@@ -397,7 +397,7 @@ impl Runtime {
     }
 
     /// Sends one delivery now and records the attempt. Answers the row as recorded.
-    fn attempt(&self, row: &DeliveryRow) -> Result<DeliveryRow, String> {
+    pub(crate) fn attempt(&self, row: &DeliveryRow) -> Result<DeliveryRow, String> {
         // A panic while building or sending the request (a bug) is recorded as a failed
         // attempt with its reference, retried like any other failure; the sender goes on.
         let sent = crate::isolation::guard("a delivery", || {
@@ -824,8 +824,22 @@ impl Runtime {
             }
         }
         let instance = opt_text(data, "instanceGuid")?;
+        let event = opt_text(data, "eventName")?;
+        if let Some(e) = event {
+            let known = [
+                event_payload::STATE_ENTERED,
+                crate::callback_notify::EVENT,
+                crate::test_event::EVENT,
+            ];
+            if !EVENTS.contains(&e) && !known.contains(&e) {
+                return Err(Error::field(
+                    "eventName",
+                    format!("no event is named '{e}' (one of {})", EVENTS.join(", ")),
+                ));
+            }
+        }
         let (page, size) = paging(data)?;
-        let (rows, total) = self.store().deliveries(status, instance, page, size)?;
+        let (rows, total) = self.store().deliveries(status, instance, event, page, size)?;
         let items: Vec<Value> = rows.iter().map(delivery_json).collect();
         Ok(("OK".into(), json!({"items": items, "totalCount": total})))
     }
@@ -842,7 +856,7 @@ impl Runtime {
     }
 }
 
-fn delivery_json(r: &DeliveryRow) -> Value {
+pub(crate) fn delivery_json(r: &DeliveryRow) -> Value {
     json!({"id": r.id, "subscriptionId": r.subscription_id, "customWebhookId": r.custom_webhook_id,
            "eventName": r.event_name,
            "payload": serde_json::from_str::<Value>(&r.payload).unwrap_or(Value::Null),

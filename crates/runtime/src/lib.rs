@@ -35,6 +35,7 @@ pub mod external_run;
 pub mod host;
 mod hot;
 mod step;
+mod test_event;
 use step::{write_step, Prepared};
 pub mod http;
 mod instances;
@@ -155,6 +156,7 @@ const ADMIN_ONLY: &[&str] = &[
     "GetCustomWebhookListQuery",
     "GetDeliveryListQuery",
     "RedeliverCommand",
+    "SendTestEventCommand",
     // Incoming webhook applications start and complete work as whoever they impersonate.
     "CreateIncomingWebhookApplicationCommand",
     "DeleteIncomingWebhookApplicationCommand",
@@ -922,6 +924,7 @@ fn handler(cmd: &str) -> Option<Handler> {
         "GetCustomWebhookListQuery" => |rt, data, caller| rt.list_custom_webhooks(),
         "GetDeliveryListQuery" => |rt, data, caller| rt.list_deliveries(data),
         "RedeliverCommand" => |rt, data, caller| rt.redeliver(data),
+        "SendTestEventCommand" => |rt, data, caller| rt.send_test_event(data),
         "GetSecuritySettingsQuery" => |rt, data, caller| rt.get_security_settings(),
         "SetSecuritySettingsCommand" => |rt, data, caller| rt.set_security_settings(data),
         "GetEngineLimitsQuery" => |rt, data, caller| rt.get_engine_limits(),

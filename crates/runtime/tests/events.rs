@@ -627,3 +627,77 @@ fn a_delivery_that_panics_is_a_failed_attempt_retried_on_its_backoff() {
     );
     assert_eq!(rx.wait_for(1).len(), 1);
 }
+
+#[test]
+fn a_test_event_is_sent_at_once_signed_and_the_log_filters_by_event_name() {
+    let t = setup();
+    let rx = Receiver::start();
+    let sub = t.run(
+        "CreateEventSubscriptionCommand",
+        json!({"url": rx.url, "events": ["workflow.completed"]}),
+    );
+    let secret = sub["secret"].as_str().unwrap().to_string();
+    // Sent now, whatever events the subscription takes; the answer is the delivery as recorded.
+    let d = t.run("SendTestEventCommand", json!({"subscriptionId": sub["id"]}));
+    assert_eq!(
+        (&d["status"], &d["attempts"], &d["lastStatusCode"]),
+        (&json!("Delivered"), &json!(1), &json!(200)),
+        "{d}"
+    );
+    assert_eq!(d["eventName"], "webhook.test");
+    let got = rx.wait_for(1);
+    assert_eq!(got.len(), 1);
+    assert!(verify(&secret, &got[0]), "{:?}", got[0]);
+    let body: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(body["eventName"], "webhook.test");
+    assert_eq!(body["test"], true);
+    assert_eq!(body["workflowRuntimeId"], Value::Null);
+    assert_eq!(body["data"], json!({}));
+    // A receiver that fails: recorded as a failed attempt, retried by the sender later.
+    rx.answers.lock().unwrap().push_back(503);
+    let d = t.run("SendTestEventCommand", json!({"subscriptionId": sub["id"]}));
+    assert_eq!(
+        (&d["status"], &d["lastStatusCode"]),
+        (&json!("Pending"), &json!(503))
+    );
+    t.advance(10);
+    assert_eq!(t.rt.deliver_due(), 1);
+
+    // The log by event name: the two test events; then an instance's completion.
+    let guid = t.start("Review_Flow", json!({}));
+    t.run(
+        "SignalProcessInstanceCommand",
+        json!({"instanceGuid": guid, "taskId": "Review", "callbackData": {}}),
+    );
+    let by = |name: &str| {
+        t.run("GetDeliveryListQuery", json!({"eventName": name}))["totalCount"].clone()
+    };
+    assert_eq!(by("webhook.test"), 2);
+    assert_eq!(by("workflow.completed"), 1);
+    assert_eq!(by("workflow.state.changed"), 0);
+
+    // Bad input names its field.
+    for (data, field) in [
+        (json!({}), "subscriptionId"),
+        (json!({"subscriptionId": 999}), "subscriptionId"),
+        (json!({"customWebhookId": 999}), "customWebhookId"),
+        (json!({"subscriptionId": "x"}), "subscriptionId"),
+        (
+            json!({"subscriptionId": sub["id"], "customWebhookId": 1}),
+            "customWebhookId",
+        ),
+    ] {
+        assert_eq!(
+            field_of(&t.refused("SendTestEventCommand", data.clone())),
+            field,
+            "{data}"
+        );
+    }
+    assert_eq!(
+        field_of(&t.refused(
+            "GetDeliveryListQuery",
+            json!({"eventName": "workflow.nope"})
+        )),
+        "eventName"
+    );
+}

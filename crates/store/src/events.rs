@@ -239,20 +239,25 @@ impl Store {
         &self,
         status: Option<&str>,
         instance: Option<&str>,
+        event: Option<&str>,
         page: i64,
         size: i64,
     ) -> Result<(Vec<DeliveryRow>, i64)> {
-        let filter = "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR instance_guid = ?2)";
+        let filter = "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR instance_guid = ?2)
+                        AND (?5 IS NULL OR event_name = ?5)";
         let total: i64 = self.conn.query_row(
             &format!("SELECT COUNT(*) FROM deliveries {filter}"),
-            params![status, instance],
+            params![status, instance, None::<i64>, None::<i64>, event],
             |r| r.get(0),
         )?;
         let mut stmt = self.conn.prepare(&format!(
             "{DELIVERY_SELECT} {filter} ORDER BY rowid DESC LIMIT ?3 OFFSET ?4"
         ))?;
         let offset = page.saturating_sub(1).saturating_mul(size);
-        let rows = stmt.query_map(params![status, instance, size, offset], delivery_row)?;
+        let rows = stmt.query_map(
+            params![status, instance, size, offset, event],
+            delivery_row,
+        )?;
         Ok((rows.collect::<rusqlite::Result<_>>()?, total))
     }
 

@@ -139,6 +139,18 @@ async fn events_out() {
     )
     .await;
     s.admin(
+        "a test event to an unknown subscription",
+        "SendTestEventCommand",
+        json!({"subscriptionId": 99}),
+    )
+    .await;
+    s.admin(
+        "deliveries of an unknown event",
+        "GetDeliveryListQuery",
+        json!({"eventName": "workflow.nope"}),
+    )
+    .await;
+    s.admin(
         "delete the custom webhook",
         "DeleteCustomWebhookCommand",
         json!({"id": 1}),
