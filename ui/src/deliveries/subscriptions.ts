@@ -1,7 +1,8 @@
 /**
  * Event subscriptions (CreateEventSubscriptionCommand, GetEventSubscriptionListQuery,
  * DeleteEventSubscriptionCommand): the list, the form that creates one (its secret shown once)
- * and Delete with a confirmation. Bad input is marked beside its field and nothing is sent; a
+ * Send test event (SendTestEventCommand: one `webhook.test` event now, its result in words
+ * beside the row) and Delete with a confirmation. Bad input is marked beside its field and nothing is sent; a
  * refusal puts the runtime's own words beside the field it names. The form keeps what was
  * typed until a subscription is created.
  */
@@ -13,9 +14,11 @@ import {
   EVENT_NAMES,
   eventsText,
   placeErrors,
+  redeliverSentence,
   scopeText,
   subscriptionRequest,
   utc,
+  type Delivery,
   type FieldErrors,
   type Subscription,
 } from './model';
@@ -226,7 +229,33 @@ export function subscriptionsPanel(processList: string): Panel {
         'sub-delete',
       ),
     );
-    actions.append(del);
+    const test = el(
+      'button',
+      { type: 'button', 'data-testid': 'sub-test', 'aria-label': `Send a test event to subscription ${s.id}` },
+      'Send test event',
+    );
+    const tested = el('p', { className: 'dl-result', role: 'status', 'data-testid': 'sub-test-result', hidden: true });
+    test.addEventListener('click', () => {
+      test.disabled = true;
+      tested.hidden = false;
+      tested.classList.remove('field-error');
+      tested.textContent = 'Sending a test event…';
+      void execute<Delivery>('SendTestEventCommand', { subscriptionId: s.id })
+        .then((a) => {
+          const text = a.ok ? `Test event: ${redeliverSentence(a.data)}` : (a.errors[0]?.message ?? a.message);
+          tested.textContent = text;
+          tested.classList.toggle('field-error', !a.ok || a.data.status !== 'Delivered');
+          announce(text);
+        })
+        .catch((err) => {
+          tested.textContent = `The test event could not be sent: ${errorText(err)}`;
+          tested.classList.add('field-error');
+        })
+        .finally(() => {
+          test.disabled = false;
+        });
+    });
+    actions.append(test, del, tested);
     return el(
       'tr',
       { 'data-testid': 'subscription-row', 'data-id': String(s.id) },
