@@ -4,6 +4,10 @@ vi.mock('../designer/view', () => ({ mount: () => ({}) }));
 vi.mock('../runner/instances', () => ({ mount: () => ({}) }));
 vi.mock('../runner/instance', () => ({ mount: () => ({}) }));
 vi.mock('../runner/tasks', () => ({ mount: () => ({}) }));
+vi.mock('../jobs/view', () => ({ mount: () => ({}) }));
+vi.mock('../callbacks/view', () => ({ mount: () => ({}) }));
+vi.mock('../webhooks/view', () => ({ mount: () => ({}) }));
+vi.mock('../deliveries/view', () => ({ mount: () => ({}) }));
 
 import { match } from './router';
 
@@ -15,6 +19,10 @@ describe('match', () => {
     expect(one?.route.title).toBe('Instance');
     expect(one?.params).toEqual({ guid: '3f2a-guid' });
     expect(match('#/tasks')?.route.title).toBe('Tasks');
+    expect(match('#/jobs?job=3')?.route.title).toBe('Jobs');
+    expect(match('#/callbacks')?.route.title).toBe('Callbacks');
+    expect(match('#/webhooks?tab=requests')?.route.title).toBe('Webhooks');
+    expect(match('#/deliveries')?.route.title).toBe('Deliveries');
   });
 
   it('refuses what is not a route', () => {
