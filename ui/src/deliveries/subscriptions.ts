@@ -207,7 +207,7 @@ export function subscriptionsPanel(processList: string): Panel {
   }
 
   function row(s: Subscription): HTMLTableRowElement {
-    const actions = el('td', { className: 'dl-actions' });
+    const actions = el('td', { className: 'dl-actions dl-sub-actions' });
     const del = el('button', { type: 'button', className: 'danger', 'data-testid': 'sub-delete', 'data-focus': `sub-del-${s.id}`, 'aria-label': `Delete subscription ${s.id}` }, 'Delete');
     del.addEventListener('click', () =>
       confirmInCell(
