@@ -15,15 +15,11 @@ use baton_runtime::simulate::Simulation;
 use baton_runtime::{Reply, Runtime};
 use baton_store::Durability;
 use baton_testkit::seeds::{SEED002_EXAMPLE_1, SEED002_EXAMPLE_2};
+use baton_testkit::{Received, Receiver};
 use hmac::Mac;
 use jiff::SignedDuration;
 use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 const KEY: &str = "PAYMENT-12345";
 /// A Standard Webhooks key (`whsec_` and base64 of 24 bytes).
@@ -255,86 +251,6 @@ fn a_model_copies_what_it_wants_at_the_top_in_serve_and_in_simulation_alike() {
     assert_eq!(simulated, without_starter);
 }
 
-/// One request the receiver got.
-#[derive(Debug)]
-struct Received {
-    headers: HashMap<String, String>,
-    body: String,
-}
-
-/// An HTTP/1.1 receiver on 127.0.0.1: sends each request down a channel, answers the queued
-/// statuses (then 200).
-struct Receiver {
-    url: String,
-    got: mpsc::Receiver<Received>,
-    answers: Arc<Mutex<Vec<u16>>>,
-}
-
-impl Receiver {
-    fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/payment-done", listener.local_addr().unwrap());
-        let (tx, got) = mpsc::channel();
-        let answers = Arc::new(Mutex::new(Vec::new()));
-        let queued = answers.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    continue;
-                }
-                let mut headers = HashMap::new();
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-                        break;
-                    }
-                    if let Some((k, v)) = h.split_once(':') {
-                        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-                    }
-                }
-                let len = headers
-                    .get("content-length")
-                    .and_then(|l| l.parse().ok())
-                    .unwrap_or(0);
-                let mut body = vec![0; len];
-                let _ = reader.read_exact(&mut body);
-                let status = {
-                    let mut q = queued.lock().unwrap();
-                    if q.is_empty() {
-                        200
-                    } else {
-                        q.remove(0)
-                    }
-                };
-                let _ = tx.send(Received {
-                    headers,
-                    body: String::from_utf8_lossy(&body).into_owned(),
-                });
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                );
-            }
-        });
-        Receiver { url, got, answers }
-    }
-
-    /// The next request (the sender waits for the answer, so it has arrived when
-    /// `deliver_due` returns).
-    fn next(&self) -> Received {
-        self.got
-            .recv_timeout(Duration::from_secs(10))
-            .expect("a request")
-    }
-
-    fn nothing(&self) {
-        assert!(self.got.try_recv().is_err(), "no request expected");
-    }
-}
-
 /// Standard Webhooks: `v1,` base64 HMAC-SHA256 of `id.timestamp.body` with the key's bytes.
 fn signed_by(secret: &str, r: &Received) -> bool {
     let key = base64::engine::general_purpose::STANDARD
@@ -384,7 +300,7 @@ fn allow_private(rt: &Runtime, allow: bool) {
 
 #[test]
 fn webhook_url_is_notified_signed_and_retried_when_its_callback_completes() {
-    let rx = Receiver::start();
+    let rx = Receiver::start("/payment-done");
     let clock = clock();
     let dir = tempfile::tempdir().unwrap();
     let rt = open(&dir.path().join("baton.db"), &clock);
@@ -422,7 +338,7 @@ fn webhook_url_is_notified_signed_and_retried_when_its_callback_completes() {
     assert_eq!(d[0]["url"], json!(rx.url));
 
     // The receiver fails once: retried after the backoff, with the same id, signed each time.
-    rx.answers.lock().unwrap().push(503);
+    rx.answers.lock().unwrap().push_back(503);
     assert_eq!(rt.deliver_due(), 1);
     let first = rx.next();
     assert!(signed_by(SECRET, &first), "{first:?}");
@@ -443,7 +359,10 @@ fn webhook_url_is_notified_signed_and_retried_when_its_callback_completes() {
     assert_eq!(body["result"], gateway);
     // Numbered among the instance's events out, in the body and the header alike.
     assert!(body["sequence"].as_i64().is_some_and(|n| n >= 1), "{body}");
-    assert_eq!(second.headers["baton-sequence"], body["sequence"].to_string());
+    assert_eq!(
+        second.headers["baton-sequence"],
+        body["sequence"].to_string()
+    );
     let registry = ok(&rt.execute(
         "GetCallbackRegistryListQuery",
         &json!({"instanceGuid": guid, "status": "Completed"}),
@@ -485,7 +404,7 @@ fn webhook_url_is_notified_signed_and_retried_when_its_callback_completes() {
 
 #[test]
 fn a_callback_notification_needs_its_secret_and_keeps_to_the_outbound_url_rule() {
-    let rx = Receiver::start();
+    let rx = Receiver::start("/payment-done");
     let clock = clock();
     let dir = tempfile::tempdir().unwrap();
     let rt = open(&dir.path().join("baton.db"), &clock);

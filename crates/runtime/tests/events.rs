@@ -7,14 +7,11 @@ use base64::Engine as _;
 use baton_engine::{Clock, VirtualClock};
 use baton_runtime::{Reply, Runtime};
 use baton_store::Durability;
+use baton_testkit::{Received, Receiver};
 use hmac::Mac;
 use jiff::SignedDuration;
 use serde_json::{json, Value};
-use std::collections::{HashMap, VecDeque};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 const MODEL: &str = r#"<?xml version="1.0"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">
@@ -37,81 +34,6 @@ const OTHER: &str = r#"<?xml version="1.0"?>
     <bpmn:endEvent id="E"/>
   </bpmn:process>
 </bpmn:definitions>"#;
-
-/// One request the receiver got.
-#[derive(Debug, Clone)]
-struct Received {
-    method: String,
-    headers: HashMap<String, String>,
-    body: String,
-}
-
-/// A tiny HTTP/1.1 server: records every request, answers the queued statuses (then 200).
-struct Receiver {
-    url: String,
-    got: Arc<Mutex<Vec<Received>>>,
-    answers: Arc<Mutex<VecDeque<u16>>>,
-}
-
-impl Receiver {
-    fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let got = Arc::new(Mutex::new(Vec::new()));
-        let answers = Arc::new(Mutex::new(VecDeque::new()));
-        let (g, a) = (got.clone(), answers.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    continue;
-                }
-                let method = line.split(' ').next().unwrap_or_default().to_string();
-                let mut headers = HashMap::new();
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-                        break;
-                    }
-                    if let Some((k, v)) = h.split_once(':') {
-                        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-                    }
-                }
-                let len: usize = headers
-                    .get("content-length")
-                    .and_then(|l| l.parse().ok())
-                    .unwrap_or(0);
-                let mut body = vec![0; len];
-                let _ = reader.read_exact(&mut body);
-                let status = a.lock().unwrap().pop_front().unwrap_or(200);
-                g.lock().unwrap().push(Received {
-                    method,
-                    headers,
-                    body: String::from_utf8_lossy(&body).into_owned(),
-                });
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                );
-            }
-        });
-        Receiver { url, got, answers }
-    }
-
-    /// The requests so far, waiting (with a deadline) until there are at least `n`.
-    fn wait_for(&self, n: usize) -> Vec<Received> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let got = self.got.lock().unwrap().clone();
-            if got.len() >= n || Instant::now() > deadline {
-                return got;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-}
 
 struct T {
     rt: Runtime,
@@ -196,7 +118,7 @@ fn verify(secret: &str, r: &Received) -> bool {
 #[test]
 fn a_subscription_receives_signed_state_context_and_completed_events() {
     let t = setup();
-    let rx = Receiver::start();
+    let rx = Receiver::start("/hook");
     let sub = t.run(
         "CreateEventSubscriptionCommand",
         json!({"url": rx.url, "events": ["*"]}),
@@ -286,8 +208,8 @@ fn a_subscription_receives_signed_state_context_and_completed_events() {
 #[test]
 fn definition_and_instance_level_subscriptions_see_only_their_instances() {
     let t = setup();
-    let rx_def = Receiver::start();
-    let rx_inst = Receiver::start();
+    let rx_def = Receiver::start("/hook");
+    let rx_inst = Receiver::start("/hook");
     t.run(
         "CreateEventSubscriptionCommand",
         json!({"url": rx_def.url, "events": ["workflow.state.changed"], "processKey": "Other_Flow"}),
@@ -325,7 +247,7 @@ fn definition_and_instance_level_subscriptions_see_only_their_instances() {
 #[test]
 fn a_custom_webhook_fires_on_entering_a_named_state_with_secret_headers_and_a_transform() {
     let t = setup();
-    let rx = Receiver::start();
+    let rx = Receiver::start("/hook");
     t.run(
         "CreateCustomWebhookCommand",
         json!({"name": "backend_update_webhook", "url": rx.url, "method": "PUT",
@@ -373,7 +295,7 @@ fn a_custom_webhook_fires_on_entering_a_named_state_with_secret_headers_and_a_tr
 #[test]
 fn a_failing_receiver_is_retried_with_backoff_then_delivered_and_redeliver_sends_again() {
     let t = setup();
-    let rx = Receiver::start();
+    let rx = Receiver::start("/hook");
     rx.answers.lock().unwrap().extend([500, 503]);
     t.run(
         "CreateEventSubscriptionCommand",
@@ -421,7 +343,7 @@ fn a_failing_receiver_is_retried_with_backoff_then_delivered_and_redeliver_sends
 #[test]
 fn a_receiver_that_never_answers_2xx_ends_failed_after_seven_attempts() {
     let t = setup();
-    let rx = Receiver::start();
+    let rx = Receiver::start("/hook");
     rx.answers.lock().unwrap().extend([500; 7]);
     t.run(
         "CreateEventSubscriptionCommand",
@@ -447,7 +369,7 @@ fn a_failed_command_enqueues_nothing_and_no_subscription_means_no_deliveries() {
     let t = setup();
     let guid = t.start("Review_Flow", json!({}));
     assert!(t.deliveries().is_empty());
-    let rx = Receiver::start();
+    let rx = Receiver::start("/hook");
     t.run(
         "CreateEventSubscriptionCommand",
         json!({"url": rx.url, "events": ["*"]}),
@@ -579,7 +501,7 @@ fn bad_input_is_refused_naming_the_field() {
 #[test]
 fn the_sender_thread_wakes_when_a_step_enqueues_a_delivery() {
     let t = setup();
-    let rx = Receiver::start();
+    let rx = Receiver::start("/hook");
     t.run(
         "CreateEventSubscriptionCommand",
         json!({"url": rx.url, "events": ["workflow.state.changed"]}),
@@ -603,7 +525,7 @@ fn the_sender_thread_wakes_when_a_step_enqueues_a_delivery() {
 #[test]
 fn a_delivery_that_panics_is_a_failed_attempt_retried_on_its_backoff() {
     let t = setup();
-    let rx = Receiver::start();
+    let rx = Receiver::start("/hook");
     t.run(
         "CreateEventSubscriptionCommand",
         json!({"url": rx.url, "events": ["workflow.state.changed"]}),
@@ -631,7 +553,7 @@ fn a_delivery_that_panics_is_a_failed_attempt_retried_on_its_backoff() {
 #[test]
 fn a_test_event_is_sent_at_once_signed_and_the_log_filters_by_event_name() {
     let t = setup();
-    let rx = Receiver::start();
+    let rx = Receiver::start("/hook");
     let sub = t.run(
         "CreateEventSubscriptionCommand",
         json!({"url": rx.url, "events": ["workflow.completed"]}),

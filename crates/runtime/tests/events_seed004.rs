@@ -5,13 +5,8 @@
 //! 127.0.0.1, its deliveries received by a real HTTP receiver on 127.0.0.1.
 
 use baton_runtime::host::{Host, HostConfig};
-use baton_testkit::{agent, TestRuntime};
+use baton_testkit::{agent, Received, Receiver, TestRuntime};
 use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::mpsc;
-use std::time::Duration;
 
 /// Seed 004's "Webhook Structure", exactly as the seed prints it (comments included).
 const SEED_STRUCTURE: &str = r#"{
@@ -171,78 +166,6 @@ const LOOP: &str = r#"<?xml version="1.0"?>
   </bpmn:process>
 </bpmn:definitions>"#;
 
-/// One request the receiver got.
-#[derive(Debug, Clone)]
-struct Received {
-    headers: HashMap<String, String>,
-    body: Value,
-}
-
-/// A real HTTP/1.1 receiver on 127.0.0.1 answering 200; what arrives comes out of a channel.
-struct Receiver {
-    url: String,
-    got: mpsc::Receiver<Received>,
-}
-
-impl Receiver {
-    fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let (tx, got) = mpsc::channel();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    continue;
-                }
-                let mut headers = HashMap::new();
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-                        break;
-                    }
-                    if let Some((k, v)) = h.split_once(':') {
-                        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-                    }
-                }
-                let len: usize = headers
-                    .get("content-length")
-                    .and_then(|l| l.parse().ok())
-                    .unwrap_or(0);
-                let mut body = vec![0; len];
-                let _ = reader.read_exact(&mut body);
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                );
-                let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                if tx.send(Received { headers, body }).is_err() {
-                    return;
-                }
-            }
-        });
-        Receiver { url, got }
-    }
-
-    /// The next `n` requests (each within 20 s).
-    fn take(&self, n: usize) -> Vec<Received> {
-        (0..n)
-            .map(|i| {
-                self.got
-                    .recv_timeout(Duration::from_secs(20))
-                    .unwrap_or_else(|_| panic!("delivery {} of {n} did not arrive", i + 1))
-            })
-            .collect()
-    }
-
-    /// Whatever arrived and was not taken yet.
-    fn rest(&self) -> Vec<Received> {
-        self.got.try_iter().collect()
-    }
-}
-
 /// JSON with `//` comments (as the seed prints it), read as JSON.
 fn seed_json(text: &str) -> Value {
     let clean: String = text
@@ -294,8 +217,8 @@ fn subscribe_all(t: &TestRuntime, url: &str) {
 
 fn states(got: &[Received]) -> Vec<(Value, Value)> {
     got.iter()
-        .filter(|r| r.body["eventName"] == "workflow.state.changed")
-        .map(|r| (r.body["previousState"].clone(), r.body["state"].clone()))
+        .filter(|r| r.json()["eventName"] == "workflow.state.changed")
+        .map(|r| (r.json()["previousState"].clone(), r.json()["state"].clone()))
         .collect()
 }
 
@@ -303,7 +226,7 @@ fn states(got: &[Received]) -> Vec<(Value, Value)> {
 fn every_seed_field_is_in_every_event_and_data_is_the_context() {
     let t = TestRuntime::new();
     t.deploy(SEED_WORKFLOW);
-    let rx = Receiver::start();
+    let rx = Receiver::start("/hook");
     subscribe_all(&t, &rx.url);
     let context = seed_json(SEED_RUN_BODY)["context"].clone();
     let guid = t.run(
@@ -320,9 +243,9 @@ fn every_seed_field_is_in_every_event_and_data_is_the_context() {
     );
     let sent = t.rt.deliver_due();
     let got = rx.take(sent);
-    let names: Vec<&str> = got
+    let names: Vec<String> = got
         .iter()
-        .map(|r| r.body["eventName"].as_str().unwrap())
+        .map(|r| r.json()["eventName"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(
         names,
@@ -338,28 +261,33 @@ fn every_seed_field_is_in_every_event_and_data_is_the_context() {
         ]
     );
     for r in &got {
-        let mut nulls = check_seed_fields(&r.body);
+        let mut nulls = check_seed_fields(&r.json());
         nulls.sort();
         // Baton has no case assignee; the start's events come before the instance ended.
-        let started = r.body["sequence"].as_i64().unwrap() <= 3;
+        let started = r.json()["sequence"].as_i64().unwrap() <= 3;
         let mut expected = vec!["assignedAt", "assignee"];
         if started {
             expected.push("workflowResolvedAt");
         }
-        assert_eq!(nulls, expected, "{}", r.body);
-        assert_eq!(r.body["ballerineEntityId"], "BIZ-1");
-        assert_eq!(r.body["correlationId"], "0a5212e0-ba12422222011b7");
-        assert_eq!(r.body["workflowRuntimeId"], guid.as_str());
-        assert_eq!(r.body["environment"], "local");
+        assert_eq!(nulls, expected, "{}", r.json());
+        assert_eq!(r.json()["ballerineEntityId"], "BIZ-1");
+        assert_eq!(r.json()["correlationId"], "0a5212e0-ba12422222011b7");
+        assert_eq!(r.json()["workflowRuntimeId"], guid.as_str());
+        assert_eq!(r.json()["environment"], "local");
         // data is the instance's context: the seed's context as it stands after the step.
-        assert_eq!(r.body["data"]["entity"], context["entity"], "{}", r.body);
         assert_eq!(
-            r.body["data"]["documents"][0]["category"],
+            r.json()["data"]["entity"],
+            context["entity"],
+            "{}",
+            r.json()
+        );
+        assert_eq!(
+            r.json()["data"]["documents"][0]["category"],
             "proof_of_ownership"
         );
     }
     // The completed event against the seed's own example: the same fields, the same values.
-    let completed = &got.last().unwrap().body;
+    let completed = &got.last().unwrap().json();
     let seed = seed_json(SEED_COMPLETED);
     assert_eq!(completed["eventName"], seed["eventName"]);
     assert_eq!(completed["workflowFinalState"], seed["workflowFinalState"]);
@@ -372,21 +300,23 @@ fn every_seed_field_is_in_every_event_and_data_is_the_context() {
     }
     assert!(completed["workflowResolvedAt"].is_string());
     // The document events say which documents changed and how.
-    assert_eq!(got[2].body["changedDocuments"][0]["change"], "added");
-    assert_eq!(got[5].body["changedDocuments"][0]["change"], "updated");
+    assert_eq!(got[2].json()["changedDocuments"][0]["change"], "added");
+    assert_eq!(got[5].json()["changedDocuments"][0]["change"], "updated");
     assert_eq!(
-        got[6].body["changedDocuments"][0]["decision"]["status"],
+        got[6].json()["changedDocuments"][0]["decision"]["status"],
         "approved"
     );
     // No document.updated: the instance had ended when its documents changed.
-    assert!(!names.contains(&"workflow.context.document.updated"));
+    assert!(!names
+        .iter()
+        .any(|n| n == "workflow.context.document.updated"));
 }
 
 #[test]
 fn state_changed_fires_on_entering_each_wait_state_with_previous_and_new_state() {
     let t = TestRuntime::new();
     t.deploy(WAITS);
-    let rx = Receiver::start();
+    let rx = Receiver::start("/hook");
     t.run(
         "CreateEventSubscriptionCommand",
         json!({"url": rx.url, "events": ["workflow.state.changed", "workflow.completed"]}),
@@ -429,7 +359,7 @@ fn state_changed_fires_on_entering_each_wait_state_with_previous_and_new_state()
         ]
     );
     // Status and the wait lists beside the state.
-    let timer = &got[1].body;
+    let timer = &got[1].json();
     assert_eq!(
         (
             timer["previousStatus"].clone(),
@@ -444,15 +374,15 @@ fn state_changed_fires_on_entering_each_wait_state_with_previous_and_new_state()
             json!(["cooling_off"])
         )
     );
-    let two = &got[4].body;
+    let two = &got[4].json();
     assert_eq!(two["waiting"], json!(["manual_review", "risk_check"]));
     assert_eq!(two["previousWaiting"], json!(["vendor_check"]));
     let last = got.last().unwrap();
-    assert_eq!(last.body["eventName"], "workflow.completed");
-    assert_eq!(last.body["workflowFinalState"], "done");
+    assert_eq!(last.json()["eventName"], "workflow.completed");
+    assert_eq!(last.json()["workflowFinalState"], "done");
     // Numbered 1, 2, 3, ... in the order of the instance's steps, in the payload and a header.
     for (i, r) in got.iter().enumerate() {
-        assert_eq!(r.body["sequence"], json!(i + 1), "{}", r.body);
+        assert_eq!(r.json()["sequence"], json!(i + 1), "{}", r.json());
         assert_eq!(r.headers["baton-sequence"], (i + 1).to_string());
     }
     // The delivery log keeps each delivery's instance and number.
@@ -478,7 +408,7 @@ fn state_changed_fires_on_entering_each_wait_state_with_previous_and_new_state()
 fn entering_the_same_task_again_is_a_state_change_and_numbers_are_per_instance() {
     let t = TestRuntime::new();
     t.deploy(LOOP);
-    let rx = Receiver::start();
+    let rx = Receiver::start("/hook");
     t.run(
         "CreateEventSubscriptionCommand",
         json!({"url": rx.url, "events": ["workflow.state.changed"]}),
@@ -493,8 +423,8 @@ fn entering_the_same_task_again_is_a_state_change_and_numbers_are_per_instance()
     let got = rx.take(sent);
     let of = |guid: &str| -> Vec<Value> {
         got.iter()
-            .filter(|r| r.body["workflowRuntimeId"] == guid)
-            .map(|r| r.body.clone())
+            .filter(|r| r.json()["workflowRuntimeId"] == guid)
+            .map(|r| r.json())
             .collect()
     };
     let (a_events, b_events) = (of(&a), of(&b));
@@ -531,7 +461,7 @@ execution.setVariable('documents', docs);</bpmn:script></bpmn:scriptTask>
 fn document_events_are_accepted_and_fire_when_the_documents_change() {
     let t = TestRuntime::new();
     t.deploy(DOCS);
-    let rx = Receiver::start();
+    let rx = Receiver::start("/hook");
     for name in [
         "workflow.context.document.changed",
         "workflow.context.document.updated",
@@ -543,7 +473,7 @@ fn document_events_are_accepted_and_fire_when_the_documents_change() {
         );
     }
     // The seed's first example: an instance subscribed to its document changes only.
-    let own = Receiver::start();
+    let own = Receiver::start("/hook");
     let config = seed_json(
         r#"{
 "config": {
@@ -574,10 +504,10 @@ fn document_events_are_accepted_and_fire_when_the_documents_change() {
     assert_eq!(t.rt.deliver_due(), 2);
     let first = rx.take(1);
     assert_eq!(
-        first[0].body["eventName"],
+        first[0].json()["eventName"],
         "workflow.context.document.changed"
     );
-    assert_eq!(first[0].body["changedDocuments"][0]["change"], "added");
+    assert_eq!(first[0].json()["changedDocuments"][0]["change"], "added");
     // The review rejects it while the case goes on: changed, updated and completed.
     t.run(
         "SignalProcessInstanceCommand",
@@ -585,9 +515,9 @@ fn document_events_are_accepted_and_fire_when_the_documents_change() {
     );
     assert_eq!(t.rt.deliver_due(), 4);
     let got = rx.take(3);
-    let mut names: Vec<&str> = got
+    let mut names: Vec<String> = got
         .iter()
-        .map(|r| r.body["eventName"].as_str().unwrap())
+        .map(|r| r.json()["eventName"].as_str().unwrap().to_string())
         .collect();
     names.sort_unstable();
     assert_eq!(
@@ -599,19 +529,19 @@ fn document_events_are_accepted_and_fire_when_the_documents_change() {
         ]
     );
     for r in &got {
-        let doc = &r.body["changedDocuments"][0];
+        let doc = &r.json()["changedDocuments"][0];
         assert_eq!(doc["index"], 0);
         assert_eq!(doc["change"], "updated");
         assert_eq!(doc["decision"]["status"], "rejected");
         assert_eq!(
-            r.body["data"]["documents"][0]["decision"]["rejectionReason"],
+            r.json()["data"]["documents"][0]["decision"]["rejectionReason"],
             "blurred"
         );
     }
     // The instance's own subscription got its one event per change, numbered as the same
     // events were for the other subscribers.
     let mine = own.take(2);
-    let seq = |r: &Received| r.body["sequence"].as_i64().unwrap();
+    let seq = |r: &Received| r.json()["sequence"].as_i64().unwrap();
     assert_eq!(mine.iter().map(seq).collect::<Vec<_>>(), [1, 2]);
     assert_eq!(seq(&first[0]), 1);
     let mut others: Vec<i64> = got.iter().map(seq).collect();
@@ -676,7 +606,7 @@ fn the_seeds_curl_starts_an_instance_whose_subscription_receives_workflow_comple
         "DeployProcessDefinitionCommand",
         json!({"bpmnXml": SEED_WORKFLOW}),
     );
-    let rx = Receiver::start();
+    let rx = Receiver::start("/hook");
     // The seed's body, verbatim but for the one URL, which points at the local receiver.
     let body = SEED_RUN_BODY.replace(SEED_URL, &rx.url);
     let (status, answer) = curl(&host, TOKEN, &body);
@@ -714,7 +644,7 @@ fn the_seeds_curl_starts_an_instance_whose_subscription_receives_workflow_comple
     );
     // The sender thread of the running server delivers it.
     let got = rx.take(1);
-    let b = &got[0].body;
+    let b = &got[0].json();
     assert_eq!(b["eventName"], "workflow.completed");
     assert_eq!(b["workflowRuntimeId"], guid.as_str());
     assert_eq!(b["workflowFinalState"], "approved");
@@ -820,7 +750,7 @@ fn an_assigned_task_is_the_payloads_assignee_with_the_time_it_was_assigned() {
         "DeployProcessDefinitionCommand",
         json!({"bpmnXml": PAIR}),
     );
-    let rx = Receiver::start();
+    let rx = Receiver::start("/hook");
     exec(
         &host,
         "CreateEventSubscriptionCommand",
@@ -849,8 +779,8 @@ fn an_assigned_task_is_the_payloads_assignee_with_the_time_it_was_assigned() {
     let guid = r["instanceGuid"].as_str().unwrap().to_string();
     let n = r["number"].as_i64().unwrap();
     let started = rx.take(1);
-    assert_eq!(started[0].body["assignee"], Value::Null);
-    assert_eq!(started[0].body["assignedAt"], Value::Null);
+    assert_eq!(started[0].json()["assignee"], Value::Null);
+    assert_eq!(started[0].json()["assignedAt"], Value::Null);
     let r = hook(
         "assignAction",
         json!({"requestNumber": n, "actionNumber": 1, "assigneeUserName": "admin"}),
@@ -878,7 +808,7 @@ fn an_assigned_task_is_the_payloads_assignee_with_the_time_it_was_assigned() {
         json!({"instanceGuid": guid, "taskId": other, "callbackData": {}}),
     );
     let got = rx.take(1);
-    let b = &got[0].body;
+    let b = &got[0].json();
     assert_eq!(b["state"], held.as_str());
     assert_eq!(b["assignee"]["id"], "admin");
     assert_eq!(b["assignee"]["taskId"], held.as_str());

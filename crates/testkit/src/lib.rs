@@ -39,6 +39,7 @@ pub mod harness;
 pub mod http;
 pub mod model;
 pub mod models;
+pub mod receiver;
 pub mod seeds;
 
 pub use harness::{
@@ -47,3 +48,4 @@ pub use harness::{
 };
 pub use http::{agent, answer, Door, Served, TestUser, ADMIN};
 pub use model::{definitions, escape, flow, process, template, timer, Model, NS};
+pub use receiver::{Received, Receiver};
