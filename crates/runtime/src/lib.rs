@@ -160,6 +160,7 @@ const ADMIN_ONLY: &[&str] = &[
     // Incoming webhook applications start and complete work as whoever they impersonate.
     "CreateIncomingWebhookApplicationCommand",
     "DeleteIncomingWebhookApplicationCommand",
+    "RegenerateIncomingWebhookApplicationTokenCommand",
     "GetIncomingWebhookApplicationListQuery",
     // Limits against abuse from outside (docs/security.md).
     "GetSecuritySettingsQuery",
@@ -913,6 +914,9 @@ fn handler(cmd: &str) -> Option<Handler> {
         "GetWebhookRequestListQuery" => |rt, data, caller| rt.hook_requests(data),
         "CreateIncomingWebhookApplicationCommand" => |rt, data, caller| rt.create_hook_app(data),
         "DeleteIncomingWebhookApplicationCommand" => |rt, data, caller| rt.delete_hook_app(data),
+        "RegenerateIncomingWebhookApplicationTokenCommand" => {
+            |rt, data, caller| rt.regenerate_hook_app_token(data)
+        }
         "GetIncomingWebhookApplicationListQuery" => |rt, data, caller| rt.list_hook_apps(),
         "ReplayWebhookRequestCommand" => |rt, data, caller| rt.replay_hook(data),
         "CreateEventSubscriptionCommand" => |rt, data, caller| rt.create_subscription(data),

@@ -165,6 +165,18 @@ fn may_take(user: Option<&User>, task: &baton_engine::Waiting) -> bool {
     user.is_some_and(|u| users.contains(&u.name) || teams.iter().any(|t| u.teams.contains(t)))
 }
 
+/// A fresh application token: the secret part of its URL.
+fn new_token() -> String {
+    format!("wh_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// The `id` of an application command.
+fn app_id(data: &Value) -> Result<i64, Error> {
+    data.get("id")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| Error::field("id", "id is required (an integer)".into()))
+}
+
 impl Runtime {
     pub(crate) fn create_hook_app(&self, data: &Value) -> Answer {
         let name = text(data, "name")?;
@@ -178,7 +190,7 @@ impl Runtime {
                 ));
             }
         }
-        let token = format!("wh_{}", uuid::Uuid::new_v4().simple());
+        let token = new_token();
         let id = {
             let mut store = self.writer();
             let tx = store.transaction()?;
@@ -198,11 +210,28 @@ impl Runtime {
         ))
     }
 
+    /// `RegenerateIncomingWebhookApplicationTokenCommand {id}`: a new token for the same app (id,
+    /// name and settings stay); the old URL answers 404 from the commit on.
+    pub(crate) fn regenerate_hook_app_token(&self, data: &Value) -> Answer {
+        let id = app_id(data)?;
+        let token = new_token();
+        let mut store = self.writer();
+        let tx = store.transaction()?;
+        let found = tx.set_webhook_app_token(id, &crate::access::hash(&token))?;
+        tx.commit()?;
+        if !found {
+            return Err(Error::not_found(format!(
+                "no incoming webhook application {id}"
+            )));
+        }
+        Ok((
+            "Incoming webhook application token regenerated".into(),
+            json!({"id": id, "token": token, "url": format!("/hooks/{token}")}),
+        ))
+    }
+
     pub(crate) fn delete_hook_app(&self, data: &Value) -> Answer {
-        let id = data
-            .get("id")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| Error::field("id", "id is required (an integer)".into()))?;
+        let id = app_id(data)?;
         let mut store = self.writer();
         let tx = store.transaction()?;
         let gone = tx.delete_webhook_app(id)?;

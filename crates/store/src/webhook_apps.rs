@@ -112,6 +112,15 @@ impl Tx<'_> {
             > 0)
     }
 
+    /// Gives app `id` a new token hash in place (its id, name and settings stay); the old token
+    /// stops matching at once. Answers whether the app exists.
+    pub fn set_webhook_app_token(&self, id: i64, token_hash: &str) -> Result<bool> {
+        Ok(self.tx.execute(
+            "UPDATE webhook_apps SET token_hash = ?2 WHERE id = ?1",
+            params![id, token_hash],
+        )? > 0)
+    }
+
     /// The request number of `guid`, giving it the next one if it has none.
     pub fn number_request(&self, guid: &str) -> Result<i64> {
         self.tx.execute(

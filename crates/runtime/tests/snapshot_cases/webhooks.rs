@@ -224,6 +224,44 @@ async fn incoming_webhook_applications() {
 }
 
 #[tokio::test]
+async fn incoming_webhook_application_token() {
+    let mut s = Story::new();
+    let bob = s.bob.token.clone();
+    s.admin(
+        "create an application",
+        "CreateIncomingWebhookApplicationCommand",
+        json!({"name": "ERP"}),
+    )
+    .await;
+    s.admin(
+        "regenerate its token (same id, a new URL)",
+        "RegenerateIncomingWebhookApplicationTokenCommand",
+        json!({"id": 1}),
+    )
+    .await;
+    s.admin(
+        "regenerate an unknown application",
+        "RegenerateIncomingWebhookApplicationTokenCommand",
+        json!({"id": 99}),
+    )
+    .await;
+    s.admin(
+        "regenerate without an id",
+        "RegenerateIncomingWebhookApplicationTokenCommand",
+        json!({}),
+    )
+    .await;
+    s.call(
+        "a non-administrator may not regenerate",
+        &bob,
+        "RegenerateIncomingWebhookApplicationTokenCommand",
+        json!({"id": 1}),
+    )
+    .await;
+    s.check("incoming_webhook_application_token");
+}
+
+#[tokio::test]
 async fn security_settings() {
     let mut s = Story::new();
     let bob = s.bob.token.clone();
