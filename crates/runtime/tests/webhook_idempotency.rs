@@ -8,7 +8,7 @@
 
 use base64::Engine as _;
 use baton_engine::Clock as _;
-use baton_testkit::{agent, Door, Model, Served, ADMIN};
+use baton_testkit::{post_to, Door, Model, Served, ADMIN};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use std::sync::{Arc, Barrier};
@@ -87,7 +87,7 @@ impl Site {
     }
 
     fn post(&self, path: &str, headers: &[(String, String)], body: &str) -> (u16, Value) {
-        post(&self.served.url(path), headers, body)
+        post_to(&self.served.url(path), headers, body)
     }
 
     fn paystack(&self, path: &str, body: &str) -> (u16, Value) {
@@ -128,21 +128,6 @@ impl Site {
         let d = self.ok("GetWebhookRequestListQuery", json!({"pageSize": 100}));
         d["items"].as_array().unwrap().clone()
     }
-}
-
-fn post(url: &str, headers: &[(String, String)], body: &str) -> (u16, Value) {
-    let mut req = agent().post(url).set("content-type", "application/json");
-    for (n, v) in headers {
-        req = req.set(n, v);
-    }
-    let resp = match req.send_string(body) {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("POST {url}: {e}"),
-    };
-    let status = resp.status();
-    let text = resp.into_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 fn standard_secret() -> String {
@@ -370,7 +355,7 @@ fn at_once(
                 (gate.clone(), url.clone(), headers.clone(), body.clone());
             std::thread::spawn(move || {
                 gate.wait();
-                post(&url, &headers, &body)
+                post_to(&url, &headers, &body)
             })
         })
         .collect();
@@ -517,7 +502,7 @@ fn a_claim_made_while_the_step_runs_rolls_the_step_back() {
     rt.hold_steps(true);
     let url = s.served.url("/webhook/start");
     let sent = std::thread::spawn(move || {
-        post(
+        post_to(
             &url,
             &[("webhook-id".into(), "msg_raced".into())],
             r#"{"n": 1}"#,

@@ -5,7 +5,7 @@
 //! process 50 with the webhook's data; a repeat carrying the sender's id runs nothing twice;
 //! the whole flow (Steps 1-4) resumes the process that waits for the payment.
 
-use baton_testkit::{agent, Door, Model, Served, ADMIN};
+use baton_testkit::{Door, Model, Served, ADMIN};
 use serde_json::{json, Value};
 
 /// Seed 000, "Step 1: Create Payment Webhook", verbatim.
@@ -54,23 +54,7 @@ impl Site {
         headers: &[(&str, &str)],
         body: &str,
     ) -> (u16, Value) {
-        let mut req = agent()
-            .post(&self.served.url(path))
-            .set("content-type", "application/json");
-        if let Some(t) = token {
-            req = req.set("authorization", &format!("Bearer {t}"));
-        }
-        for (n, v) in headers {
-            req = req.set(n, v);
-        }
-        let resp = match req.send_string(body) {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("POST {path}: {e}"),
-        };
-        let status = resp.status();
-        let text = resp.into_string().unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        self.served.send(path, token, headers, body)
     }
 }
 

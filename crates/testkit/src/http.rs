@@ -196,7 +196,28 @@ impl Served {
         let status = resp.status();
         let value = resp.header(header).map(str::to_string);
         let text = resp.into_string().unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null), value)
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+            value,
+        )
+    }
+
+    /// `POST {path}` with a raw body, an optional bearer token and more headers (a JSON
+    /// content type unless they give one); answers the status and the body as JSON.
+    pub fn send(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, Value) {
+        let mut all: Vec<(String, String)> = Vec::new();
+        if let Some(t) = token {
+            all.push(("authorization".into(), format!("Bearer {t}")));
+        }
+        all.extend(headers.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+        post_to(&self.url(path), &all, body)
     }
 
     /// `POST /api/v1/execute` with a bearer token.
@@ -226,4 +247,28 @@ pub fn agent() -> ureq::Agent {
         .timeout_connect(Duration::from_secs(5))
         .timeout_read(Duration::from_secs(30))
         .build()
+}
+
+/// `POST url` with a raw body and these headers (a JSON content type unless they give one);
+/// answers the status and the body as JSON (Null when it is not JSON). Never fails on a
+/// 4xx/5xx status.
+pub fn post_to(url: &str, headers: &[(String, String)], body: &str) -> (u16, Value) {
+    let mut req = agent().post(url);
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
+        req = req.set("content-type", "application/json");
+    }
+    for (n, v) in headers {
+        req = req.set(n, v);
+    }
+    let resp = match req.send_string(body) {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("POST {url}: {e}"),
+    };
+    let status = resp.status();
+    let text = resp.into_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }

@@ -46,6 +46,6 @@ pub use harness::{
     advance, deploy, field_of, history_kinds, kinds_of, ok, open_in, open_runtime, virtual_clock,
     TestRuntime,
 };
-pub use http::{agent, answer, Door, Served, TestUser, ADMIN};
+pub use http::{agent, answer, post_to, Door, Served, TestUser, ADMIN};
 pub use model::{definitions, escape, flow, process, template, timer, Model, NS};
 pub use receiver::{Received, Receiver};
