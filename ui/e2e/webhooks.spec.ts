@@ -4,7 +4,7 @@
  * replayed; the mapping's live JMESPath preview; bad input (an expression that does not
  * compile, invalid JSON, an empty secret, a runtime refusal) marked beside its field with
  * nothing sent; activate, deactivate, delete; the inspector pages; incoming webhook
- * applications show their token URL once and get a new one.
+ * applications show their token URL once and get a new one in place (the same id).
  */
 import { createHmac } from 'node:crypto';
 import type { Page } from '@playwright/test';
@@ -423,12 +423,17 @@ test('incoming webhook applications: the token URL is shown once, copied, and re
   await page.getByTestId('wha-reveal-done').click();
   await expect(url).toHaveCount(0);
 
+  const id = await row.getAttribute('data-id');
+  expect(id).toMatch(/^\d+$/);
   await row.getByTestId('wha-regenerate').click();
   await page.getByTestId('wha-regenerate-confirm-yes').click();
   await expect(url).toHaveText(/\/hooks\/wh_/);
   const second = (await url.textContent())!;
   expect(second).not.toBe(first);
+  // The same application, changed in place: one row, the same id, its description kept.
   await expect(page.locator(`[data-testid="wha-row"][data-name="${name}"]`)).toHaveCount(1);
+  await expect(row).toHaveAttribute('data-id', id!);
+  await expect(row).toContainText('Requests from the CRM');
   // The old URL no longer answers; the new one does.
   expect((await post(first, '{"operation": "nothing"}')).status).toBe(404);
   expect((await post(second, '{"operation": "nothing"}')).status).not.toBe(404);

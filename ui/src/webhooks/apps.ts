@@ -1,9 +1,9 @@
 /**
  * The Applications tab: incoming webhook applications (docs/webhook-apps.md). Their URL holds
  * the token, which the runtime shows once, when the application is made: it is shown here
- * then, with a Copy button, and never again. "New URL" replaces an application with a new one
- * of the same name, description and user (the runtime has no command that changes a token in
- * place), so the old URL stops answering at once.
+ * then, with a Copy button, and never again. "New URL" gives the same application (same id,
+ * name, description and user) a new token (RegenerateIncomingWebhookApplicationTokenCommand),
+ * so the old URL stops answering at once.
  */
 import { announce } from '../app/announce';
 import { execute, query } from '../transport';
@@ -172,19 +172,13 @@ export function appsPanel(shared: Shared): Panel {
     };
     regenerate.addEventListener('click', () =>
       ask(
-        `Give "${a.name}" a new URL? The current URL stops answering at once; the application is made again with the same name, description and user.`,
+        `Give "${a.name}" a new URL? The current URL stops answering at once; the application keeps its name, description and user.`,
         'Make a new URL',
         'wha-regenerate-confirm',
         async () => {
-          const data: Record<string, unknown> = { name: a.name };
-          if (a.description) data.description = a.description;
-          if (a.impersonateUserName) data.impersonateUserName = a.impersonateUserName;
-          // Made first, so a refusal leaves the old application as it was.
-          const made = await execute<Created>('CreateIncomingWebhookApplicationCommand', data);
+          const made = await execute<Omit<Created, 'name'>>('RegenerateIncomingWebhookApplicationTokenCommand', { id: a.id });
           if (!made.ok) return setError(rowError, made.errors[0]?.message ?? made.message);
-          const dropped = await execute('DeleteIncomingWebhookApplicationCommand', { id: a.id });
-          showToken(made.data, 'New URL made');
-          if (!dropped.ok) setError(listError, `The old application could not be deleted: ${dropped.message}`);
+          showToken({ ...made.data, name: a.name }, 'New URL made');
           await load();
         },
         regenerate,
