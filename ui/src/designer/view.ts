@@ -35,6 +35,7 @@ import { exportName, svgToPng } from './export';
 import { ask, el, showDialog } from './dom';
 import { inTauri } from '../transport';
 import { keyboardPalette, keyboardWalk } from './keyboard';
+import { simulationDock } from './simulation/dock';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -118,6 +119,22 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
   const startButton = button('Start…', 'start', () => void openStart(), { 'aria-haspopup': 'dialog' });
   const deployStatus = el('p', { className: 'deploy-status', role: 'status', 'data-testid': 'deploy-status' });
 
+  const simulation = simulationDock({
+    main: () => main,
+    properties: () => propsArea,
+    hostFor: (id) => {
+      const editor = editors.get(id);
+      if (!editor || editor.importProblem) return null;
+      return {
+        modeler: editor.modeler,
+        xml: () => syncXml(editor),
+        tabName: () => store.get(id)?.name ?? 'diagram.bpmn',
+        diagramKey: () => executableProcess(editor)?.id ?? store.get(id)?.name ?? id,
+        path: () => store.get(id)?.path ?? null,
+        forms: () => store.get(id)?.forms ?? {},
+      };
+    },
+  });
   const toolbar = el(
     'div',
     { className: 'designer-toolbar', role: 'toolbar', 'aria-label': 'Diagram' },
@@ -126,7 +143,7 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
     el('div', { className: 'group' }, templateButton, formsButton),
     el('div', { className: 'group' }, svgButton, pngButton),
     deployStatus,
-    el('div', { className: 'group' }, deployButton, startButton),
+    el('div', { className: 'group' }, deployButton, startButton, simulation.button),
   );
   // Arrow keys move between the toolbar's buttons (one Tab stop would hide them from new users,
   // so every button stays in the Tab order as well).
@@ -160,7 +177,7 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
       return element?.businessObject?.name ?? null;
     },
   );
-  const main = el('div', { className: 'designer-main' }, canvasWrap, propsArea);
+  const main = el('div', { className: 'designer-main' }, canvasWrap, propsArea, simulation.area);
   root.append(toolbar, notice, el('nav', { className: 'designer-tabbar', 'aria-label': 'Diagrams' }, tabList), main, problems.root, fileInput);
 
   function showNotice(text: string | null, kind: 'error' | 'info' = 'error'): void {
@@ -233,6 +250,7 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
       other.canvasHost.inert = !on;
       other.propsHost.hidden = !on;
     }
+    simulation.activate(id);
     editor.modeler.get<any>('canvas').resized();
     fitOnce(editor);
     if (editor.importProblem) showNotice(editor.importProblem);
@@ -359,6 +377,7 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
   function destroyEditor(editor: Editor): void {
     if (editor.syncTimer) clearTimeout(editor.syncTimer);
     if (editor.validateTimer) clearTimeout(editor.validateTimer);
+    simulation.dispose(editor.tabId);
     editor.modeler.destroy();
     editor.canvasHost.remove();
     editor.propsHost.remove();

@@ -1,0 +1,238 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  actionFor,
+  allVisits,
+  changedNames,
+  coverageText,
+  describeStep,
+  forgetScenario,
+  keepScenario,
+  loadScenarios,
+  neverTaken,
+  playback,
+  refusalText,
+  scenarioFileName,
+  scenarioToSave,
+  statusText,
+  stepFor,
+  storageKey,
+  unionCoverage,
+  type SimView,
+  type Waiting,
+} from './model';
+import { collectForm, simpleFields } from './form';
+
+/** A session of the loan template after the manager approved (shaped as the contract says). */
+function approvedView(): SimView {
+  return {
+    sessionId: 's-1',
+    instanceGuid: 'g-1',
+    status: 'COMPLETED',
+    clock: '2026-01-01T00:00:00Z',
+    nextTimer: null,
+    variables: { applicant: 'Bo', approved: true },
+    waiting: [],
+    incidents: [],
+    start: {
+      visited: [
+        { kind: 'element', id: 'Start' },
+        { kind: 'flow', id: 'Flow_1' },
+        { kind: 'element', id: 'Task_ManagerReview' },
+      ],
+      variables: { applicant: 'Bo' },
+    },
+    steps: [
+      {
+        index: 1,
+        step: { complete: 'Task_ManagerReview', data: { decision: 'approve', approvedAmount: 5 } },
+        visited: [
+          { kind: 'flow', id: 'Flow_2' },
+          { kind: 'element', id: 'Gateway_Decision' },
+          { kind: 'flow', id: 'Flow_Approved' },
+          { kind: 'element', id: 'End_Approved' },
+        ],
+        changed: { approved: true },
+        removed: [],
+      },
+    ],
+    scenario: {
+      process: 'LoanApprovalProcess',
+      variables: { applicant: 'Bo' },
+      clock: '2026-01-01T00:00:00Z',
+      steps: [{ complete: 'Task_ManagerReview', data: { decision: 'approve', approvedAmount: 5 } }],
+    },
+    taken: {
+      elements: ['Start', 'Task_ManagerReview', 'Gateway_Decision', 'End_Approved'],
+      flows: ['Flow_1', 'Flow_2', 'Flow_Approved'],
+    },
+  };
+}
+
+const wait = (w: Partial<Waiting>): Waiting => ({ elementId: 'X', taskType: 'userTask', ...w });
+
+describe('waiting elements', () => {
+  it('offer the action of their kind, sent as the scenario step of API.md', () => {
+    expect(actionFor(wait({ taskType: 'userTask', formKey: 'f' }))).toBe('complete');
+    expect(stepFor(wait({ elementId: 'Review' }), { a: 1 })).toEqual({ complete: 'Review', data: { a: 1 } });
+    const callback = wait({ taskType: 'receiveTask', correlationKey: 'PAY-1' });
+    expect(actionFor(callback)).toBe('callback');
+    expect(stepFor(callback, { status: 'ok' })).toEqual({ callback: 'PAY-1', data: { status: 'ok' } });
+    const message = wait({ taskType: 'intermediateCatchEvent', messageName: 'Paid', correlationKey: 'K' });
+    expect(stepFor(message, {})).toEqual({ message: 'Paid', correlationKey: 'K', data: {} });
+    expect(stepFor(wait({ taskType: 'intermediateCatchEvent', signalName: 'Go' }), {})).toEqual({ signal: 'Go', data: {} });
+    expect(stepFor(wait({ taskType: 'intermediateCatchEvent', timerDue: '2026-01-02T00:00:00Z' }), {})).toEqual({ advance: 'nextTimer' });
+  });
+
+  it('a receive task in form mode (no key) is completed like a user task', () => {
+    expect(actionFor(wait({ taskType: 'receiveTask' }))).toBe('complete');
+  });
+});
+
+describe('steps and playback', () => {
+  it('describes steps in words with the element names', () => {
+    const names = (id: string) => (id === 'Task_ManagerReview' ? 'Manager Review' : null);
+    expect(describeStep({ complete: 'Task_ManagerReview', data: { decision: 'decline' } }, names)).toBe(
+      'Completed Manager Review with {"decision":"decline"}',
+    );
+    expect(describeStep({ advance: 'nextTimer' })).toBe('Advanced the clock to the next timer');
+    expect(describeStep({ advance: 'PT1H' })).toBe('Advanced the clock by PT1H');
+    expect(describeStep({ callback: 'K', data: {} })).toBe('Returned callback K');
+  });
+
+  it('queues exactly the last step’s visits after a step, and draws everything after going back', () => {
+    const view = approvedView();
+    const animated = playback(view, true);
+    expect(animated.queue.map((v) => v.id)).toEqual(['Flow_2', 'Gateway_Decision', 'Flow_Approved', 'End_Approved']);
+    expect(animated.drawn.map((v) => v.id)).toEqual(['Start', 'Flow_1', 'Task_ManagerReview']);
+    const back = playback(view, false);
+    expect(back.queue).toEqual([]);
+    expect(back.drawn).toEqual(allVisits(view));
+  });
+
+  it('after the start, the start’s visits are queued', () => {
+    const view = { ...approvedView(), steps: [] };
+    expect(playback(view, true).queue.map((v) => v.id)).toEqual(['Start', 'Flow_1', 'Task_ManagerReview']);
+    expect(changedNames(view)).toEqual(new Set(['applicant']));
+  });
+
+  it('highlights the variables the last step changed or removed', () => {
+    const view = approvedView();
+    view.steps[0]!.removed = ['old'];
+    expect(changedNames(view)).toEqual(new Set(['approved', 'old']));
+  });
+
+  it('says the status in words', () => {
+    expect(statusText(approvedView())).toBe('Completed — clock 2026-01-01 00:00:00 UTC');
+    const waiting = { ...approvedView(), status: 'WAITING', waiting: [wait({})] };
+    expect(statusText(waiting)).toMatch(/^Waiting at 1 element —/);
+  });
+});
+
+describe('scenario files', () => {
+  it('are named beside the diagram so `baton test` finds the model by its stem', () => {
+    expect(scenarioFileName('LoanApprovalProcess.bpmn', 'Declined by the manager')).toBe('LoanApprovalProcess.declined-by-the-manager.scenario.json');
+    expect(scenarioFileName('my diagram.bpmn', '')).toBe('my-diagram.simulated.scenario.json');
+  });
+
+  it('carry the recorded steps and an expectation of what the run showed', () => {
+    const saved = scenarioToSave(approvedView(), 'approved');
+    expect(saved.name).toBe('approved');
+    expect(saved.process).toBe('LoanApprovalProcess');
+    expect(saved.steps).toEqual([{ complete: 'Task_ManagerReview', data: { decision: 'approve', approvedAmount: 5 } }]);
+    expect(saved.expect).toEqual({ state: 'COMPLETED', visits: ['Start', 'Task_ManagerReview', 'Gateway_Decision', 'End_Approved'] });
+  });
+
+  describe('kept per diagram', () => {
+    beforeEach(() => localStorage.clear());
+    it('keeps, replaces by name and forgets', () => {
+      const s = scenarioToSave(approvedView(), 'a');
+      keepScenario(localStorage, 'Loan', { name: 'a', scenario: s });
+      keepScenario(localStorage, 'Loan', { name: 'b', scenario: s });
+      keepScenario(localStorage, 'Loan', { name: 'a', scenario: { ...s, steps: [] } });
+      expect(loadScenarios(localStorage, 'Loan').map((k) => [k.name, k.scenario.steps.length])).toEqual([
+        ['b', 1],
+        ['a', 0],
+      ]);
+      expect(loadScenarios(localStorage, 'Other')).toEqual([]);
+      expect(forgetScenario(localStorage, 'Loan', 'b').map((k) => k.name)).toEqual(['a']);
+    });
+    it('ignores what is not a list of scenarios', () => {
+      localStorage.setItem(storageKey('Loan'), '{not json');
+      expect(loadScenarios(localStorage, 'Loan')).toEqual([]);
+      localStorage.setItem(storageKey('Loan'), JSON.stringify([{ name: 'x' }, { name: 'y', scenario: { steps: [] } }]));
+      expect(loadScenarios(localStorage, 'Loan').map((k) => k.name)).toEqual(['y']);
+    });
+  });
+});
+
+describe('coverage', () => {
+  const all = {
+    elements: ['Start', 'Task_ManagerReview', 'Gateway_Decision', 'End_Approved', 'End_Declined'],
+    flows: ['Flow_1', 'Flow_2', 'Flow_Approved', 'Flow_Declined'],
+  };
+  it('is the union of every run, and names what was never taken', () => {
+    const one = unionCoverage([{ coverage: approvedView().taken }]);
+    expect(neverTaken(all, one)).toEqual({ elements: ['End_Declined'], flows: ['Flow_Declined'] });
+    expect(coverageText(all, one)).toBe('4 of 5 elements and 3 of 4 flows taken; never taken: End_Declined, Flow_Declined.');
+    const both = unionCoverage([
+      { coverage: approvedView().taken },
+      { coverage: { elements: ['Start', 'End_Declined'], flows: ['Flow_Declined'] } },
+    ]);
+    expect(coverageText(all, both)).toBe('5 of 5 elements and 4 of 4 flows taken: everything is covered.');
+  });
+});
+
+describe('refusals', () => {
+  it('keep the runtime’s own words', () => {
+    expect(refusalText({ message: 'Step refused', errors: [{ field: 'step', message: 'Approved amount is required' }] })).toBe(
+      'Step refused: Approved amount is required',
+    );
+    expect(refusalText({ message: 'Not found', errors: [] })).toBe('Not found');
+  });
+});
+
+describe('simple forms', () => {
+  const loanForm = {
+    components: [
+      { type: 'textfield', key: 'applicant', label: 'Applicant', readonly: true },
+      { type: 'radio', key: 'decision', label: 'Decision', validate: { required: true }, values: [{ label: 'Approve', value: 'approve' }, { label: 'Decline', value: 'decline' }] },
+      { type: 'number', key: 'approvedAmount', label: 'Approved amount' },
+      { type: 'checkbox', key: 'urgent', label: 'Urgent' },
+      { type: 'text', text: '# heading' },
+    ],
+  };
+
+  it('draw the editable fields of a simple form and skip read-only ones', () => {
+    const fields = simpleFields(loanForm)!;
+    expect(fields.map((f) => [f.key, f.type, f.required])).toEqual([
+      ['decision', 'choice', true],
+      ['approvedAmount', 'number', false],
+      ['urgent', 'checkbox', false],
+    ]);
+    expect(fields[0]!.options).toEqual([
+      { label: 'Approve', value: 'approve' },
+      { label: 'Decline', value: 'decline' },
+    ]);
+  });
+
+  it('fall back to JSON for anything else', () => {
+    expect(simpleFields({ components: [{ type: 'dynamiclist', key: 'rows' }] })).toBeNull();
+    expect(simpleFields(null)).toBeNull();
+    expect(simpleFields({ components: [{ type: 'textfield' }] })).toBeNull();
+  });
+
+  it('collect numbers as numbers, leave empty optional fields out, refuse a missing required one', () => {
+    const fields = simpleFields(loanForm)!;
+    expect(collectForm(fields, { decision: 'approve', approvedAmount: ' 1200 ', urgent: true })).toEqual({
+      ok: true,
+      data: { decision: 'approve', approvedAmount: 1200, urgent: true },
+    });
+    expect(collectForm(fields, { decision: 'decline', approvedAmount: '' })).toEqual({ ok: true, data: { decision: 'decline', urgent: false } });
+    expect(collectForm(fields, {})).toEqual({ ok: false, key: 'decision', message: 'Decision is required.' });
+    expect(collectForm(fields, { decision: 'approve', approvedAmount: '12x' })).toEqual({
+      ok: false,
+      key: 'approvedAmount',
+      message: 'Approved amount must be a number, not "12x".',
+    });
+  });
+});
