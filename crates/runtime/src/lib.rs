@@ -48,6 +48,7 @@ mod queued;
 mod readers;
 pub use queued::DEFAULT_DEPTH as DEFAULT_COMMAND_DEPTH;
 mod schedule;
+mod sim_session;
 pub mod simulate;
 mod walked;
 mod webhook_apps;
@@ -171,6 +172,13 @@ const ADMIN_ONLY: &[&str] = &[
     // Whether forms without ResponsibleUser / ResponsibleTeam load without a token (access.rs).
     "GetFormSettingsQuery",
     "SetFormSettingsCommand",
+    // Simulation sessions run models on their own in-memory runtimes (sim_session).
+    "StartSimulationCommand",
+    "SimulationStepCommand",
+    "SimulationBackCommand",
+    "GetSimulationQuery",
+    "EndSimulationCommand",
+    "RunScenarioQuery",
 ];
 
 /// The answer when a command kept losing the race for its instance.
@@ -237,6 +245,8 @@ pub struct Runtime {
     /// Every user sees every instance (a simulation: one author, only task rules apply); see
     /// `access` "Who sees what".
     instances_open: AtomicBool,
+    /// The designer's simulation sessions (see `sim_session`).
+    sim_sessions: sim_session::Sessions,
 }
 
 fn text<'a>(data: &'a Value, field: &'static str) -> Result<&'a str, Error> {
@@ -528,6 +538,7 @@ impl Runtime {
             changes: changes::channel(),
             hot: Mutex::default(),
             instances_open: AtomicBool::new(false),
+            sim_sessions: sim_session::Sessions::default(),
         };
         rt.refresh_events_on();
         rt.recover_jobs();
@@ -935,6 +946,12 @@ fn handler(cmd: &str) -> Option<Handler> {
         "SetEngineLimitsCommand" => |rt, data, caller| rt.set_engine_limits(data),
         "GetFormSettingsQuery" => |rt, data, caller| rt.get_form_settings(),
         "SetFormSettingsCommand" => |rt, data, caller| rt.set_form_settings(data),
+        "StartSimulationCommand" => |rt, data, caller| rt.start_simulation(data),
+        "SimulationStepCommand" => |rt, data, caller| rt.simulation_step(data),
+        "SimulationBackCommand" => |rt, data, caller| rt.simulation_back(data),
+        "GetSimulationQuery" => |rt, data, caller| rt.get_simulation(data),
+        "EndSimulationCommand" => |rt, data, caller| rt.end_simulation(data),
+        "RunScenarioQuery" => |rt, data, caller| rt.run_scenario(data),
         _ => return None,
     };
     Some(handler)

@@ -71,16 +71,7 @@ impl Simulation {
         process: Option<&str>,
         settings: &crate::EngineSettings,
     ) -> Result<Simulation, String> {
-        let start = scenario.clock.unwrap_or_else(VirtualClock::default_start);
-        let clock = Arc::new(VirtualClock::new(start));
-        let rt = Runtime::open_in_memory(clock.clone())
-            .map_err(|e| format!("cannot open the in-memory store: {e}"))?;
-        rt.use_engine_settings(settings.clone());
-        // One author: scenario users are held to the tasks' rules, not to who sees which
-        // instance.
-        rt.open_instances_to_all();
-        let rt = Arc::new(rt);
-        rt.lend_bus_to_scripts();
+        let (rt, clock) = open(scenario, settings)?;
         let process = process.or(scenario.process.as_deref()).map(str::to_string);
         let definition = match files {
             [(_, xml)] => {
@@ -104,6 +95,39 @@ impl Simulation {
         };
         sim.create_users(scenario)?;
         Ok(sim)
+    }
+
+    /// One model deployed as DeployProcessDefinitionCommand deploys it, its failure kept as
+    /// that command's error (field `bpmnXml`, line and column): what a simulation session and
+    /// RunScenarioQuery start from.
+    pub(crate) fn deploying(xml: &str, scenario: &Scenario) -> Result<Simulation, Error> {
+        let (rt, clock) =
+            open(scenario, &crate::EngineSettings::default()).map_err(Error::internal)?;
+        let (_, data) = rt.deploy(&json!({ "bpmnXml": xml }))?;
+        let definition = data["processDefinitionId"]
+            .as_i64()
+            .ok_or_else(|| Error::internal("the deployment answered no processDefinitionId"))?;
+        let sim = Simulation {
+            rt,
+            clock,
+            definition,
+            process: scenario.process.clone(),
+            enforce: scenario.users.is_some(),
+        };
+        sim.create_users(scenario)
+            .map_err(|e| Error::field("users", e))?;
+        Ok(sim)
+    }
+
+    /// The definition the simulation deployed.
+    pub(crate) fn definition_id(&self) -> i64 {
+        self.definition
+    }
+
+    /// When the earliest timer (or job run) falls due, if any is scheduled.
+    pub fn next_timer(&self) -> Option<Timestamp> {
+        let due = self.rt.store().next_due().ok().flatten()?;
+        crate::schedule::parse_due(&due).ok()
     }
 
     /// The runtime under the simulation (for commands a scenario has no step for).
@@ -375,6 +399,24 @@ impl Simulation {
             Err(e) => vec![e],
         }
     }
+}
+
+/// An in-memory runtime on a virtual clock at the scenario's start time.
+fn open(
+    scenario: &Scenario,
+    settings: &crate::EngineSettings,
+) -> Result<(Arc<Runtime>, Arc<VirtualClock>), String> {
+    let start = scenario.clock.unwrap_or_else(VirtualClock::default_start);
+    let clock = Arc::new(VirtualClock::new(start));
+    let rt = Runtime::open_in_memory(clock.clone())
+        .map_err(|e| format!("cannot open the in-memory store: {e}"))?;
+    rt.use_engine_settings(settings.clone());
+    // One author: scenario users are held to the tasks' rules, not to who sees which
+    // instance.
+    rt.open_instances_to_all();
+    let rt = Arc::new(rt);
+    rt.lend_bus_to_scripts();
+    Ok((rt, clock))
 }
 
 fn list(v: &Value) -> &[Value] {
