@@ -9,7 +9,8 @@
 //!   `next_attempt_at` has come, signed per Standard Webhooks for subscriptions, with their own
 //!   headers and transformed body for custom webhooks. 2xx: `Delivered`; otherwise the row is
 //!   tried again after a backoff, and `Failed` after `MAX_ATTEMPTS`. It sleeps until the earliest
-//!   due row, or until a step enqueued one.
+//!   due row, or until a step enqueued one. Each attempt records the status code and the first
+//!   2 KiB of the answer's body (`lastResponseBody`), or the error when there was no answer.
 
 use crate::event_payload::{self, Event};
 use crate::{object, opt_text, paging, text, Answer, Error, Indexed, Runtime};
@@ -311,6 +312,26 @@ pub(crate) fn sequence_header(row: &DeliveryRow) -> Option<(String, String)> {
         .map(|n| (SEQUENCE_HEADER.to_string(), n.to_string()))
 }
 
+/// How much of a receiver's answer body a delivery keeps (`lastResponseBody`).
+pub(crate) const RESPONSE_KEPT: usize = 2048;
+
+/// The first `RESPONSE_KEPT` bytes of an answer body, as text: invalid UTF-8 becomes U+FFFD,
+/// and a character cut in two at the limit is left out. Reading stops at the limit (a large or
+/// endless body is not read further); a body that fails midway keeps what arrived.
+fn response_start(reader: impl std::io::Read) -> String {
+    use std::io::Read as _;
+    let mut bytes = Vec::with_capacity(256);
+    let _ = reader.take(RESPONSE_KEPT as u64).read_to_end(&mut bytes);
+    let mut end = bytes.len();
+    if let Err(e) = std::str::from_utf8(&bytes) {
+        if e.error_len().is_none() {
+            // An incomplete character at the end: the limit cut it.
+            end = e.valid_up_to();
+        }
+    }
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
 /// A request ready to send.
 struct Request {
     method: String,
@@ -321,8 +342,9 @@ struct Request {
 
 /// How an attempt went.
 enum Sent {
-    /// The receiver answered (any status).
-    Answered(u16),
+    /// The receiver answered (any status): its status and the start of its body
+    /// (`RESPONSE_KEPT` bytes at most, as text).
+    Answered(u16, String),
     /// No answer: connection, TLS or timeout, or the request could not be built.
     Error(String),
     /// It can never be sent (its subscription or webhook is gone).
@@ -417,10 +439,10 @@ impl Runtime {
                 .then(|| format!("{:.6}", now + SignedDuration::from_secs(BACKOFF_SECS[i])))
         };
         let (status, next, code, error, delivered) = match &sent {
-            Sent::Answered(c) if (200..300).contains(c) => {
+            Sent::Answered(c, _) if (200..300).contains(c) => {
                 ("Delivered", None, Some(*c as i64), None, Some(at.clone()))
             }
-            Sent::Answered(c) => {
+            Sent::Answered(c, _) => {
                 let next = retry_at(attempts);
                 let status = if next.is_some() { "Pending" } else { "Failed" };
                 (
@@ -438,6 +460,10 @@ impl Runtime {
             }
             Sent::Gone(e) => ("Failed", None, None, Some(e.clone()), None),
         };
+        let response = match sent {
+            Sent::Answered(_, body) => Some(body),
+            _ => None,
+        };
         let id = row.id.clone();
         let written = self
             .write(move |tx| {
@@ -449,6 +475,7 @@ impl Runtime {
                         status_code: code,
                         error: error.as_deref(),
                         delivered_at: delivered.as_deref(),
+                        response: response.as_deref(),
                     },
                 )?)
             })
@@ -566,8 +593,10 @@ impl Runtime {
             r = r.set(n, v);
         }
         match r.send_string(&req.body) {
-            Ok(resp) => Sent::Answered(resp.status()),
-            Err(ureq::Error::Status(code, _)) => Sent::Answered(code),
+            Ok(resp) => Sent::Answered(resp.status(), response_start(resp.into_reader())),
+            Err(ureq::Error::Status(code, resp)) => {
+                Sent::Answered(code, response_start(resp.into_reader()))
+            }
             Err(ureq::Error::Transport(t)) => {
                 let mut text = t.to_string();
                 let mut source = std::error::Error::source(&t);
@@ -839,7 +868,9 @@ impl Runtime {
             }
         }
         let (page, size) = paging(data)?;
-        let (rows, total) = self.store().deliveries(status, instance, event, page, size)?;
+        let (rows, total) = self
+            .store()
+            .deliveries(status, instance, event, page, size)?;
         let items: Vec<Value> = rows.iter().map(delivery_json).collect();
         Ok(("OK".into(), json!({"items": items, "totalCount": total})))
     }
@@ -862,13 +893,27 @@ pub(crate) fn delivery_json(r: &DeliveryRow) -> Value {
            "payload": serde_json::from_str::<Value>(&r.payload).unwrap_or(Value::Null),
            "url": r.url, "status": r.status, "attempts": r.attempts,
            "nextAttemptAt": r.next_attempt_at, "lastStatusCode": r.last_status_code,
-           "lastError": r.last_error, "createdAt": r.created_at, "deliveredAt": r.delivered_at,
+           "lastError": r.last_error, "lastResponseBody": r.last_response,
+           "createdAt": r.created_at, "deliveredAt": r.delivered_at,
            "instanceGuid": r.instance_guid, "sequence": r.sequence})
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_keeps_its_first_two_kib_as_text() {
+        assert_eq!(response_start(&b"thanks"[..]), "thanks");
+        assert_eq!(response_start(&b""[..]), "");
+        let long = "a".repeat(RESPONSE_KEPT + 500);
+        assert_eq!(response_start(long.as_bytes()).len(), RESPONSE_KEPT);
+        // A character the limit cuts in two is left out; invalid bytes become U+FFFD.
+        let mut cut = "a".repeat(RESPONSE_KEPT - 1).into_bytes();
+        cut.extend_from_slice("é and more".as_bytes());
+        assert_eq!(response_start(&cut[..]), "a".repeat(RESPONSE_KEPT - 1));
+        assert_eq!(response_start(&b"ok \xff\xfe!"[..]), "ok \u{fffd}\u{fffd}!");
+    }
 
     #[test]
     fn secret_references_resolve_and_unknown_ones_fail() {

@@ -93,6 +93,9 @@ pub struct DeliveryRow {
     pub next_attempt_at: Option<String>,
     pub last_status_code: Option<i64>,
     pub last_error: Option<String>,
+    /// The start of the body of the last answer (see `Attempt::response`); None when the last
+    /// attempt got no answer, or for rows attempted before schema v16.
+    pub last_response: Option<String>,
     pub created_at: String,
     pub delivered_at: Option<String>,
     /// The instance whose event this is (None: rows written before schema v12).
@@ -118,12 +121,13 @@ fn delivery_row(r: &rusqlite::Row) -> rusqlite::Result<DeliveryRow> {
         delivered_at: r.get(12)?,
         instance_guid: r.get(13)?,
         sequence: r.get(14)?,
+        last_response: r.get(15)?,
     })
 }
 
 const DELIVERY_SELECT: &str = "SELECT id, subscription_id, custom_webhook_id, event_name, payload,
         url, status, attempts, next_attempt_at, last_status_code, last_error, created_at,
-        delivered_at, instance_guid, sequence FROM deliveries";
+        delivered_at, instance_guid, sequence, last_response FROM deliveries";
 
 /// A delivery to write.
 #[derive(Debug, Clone)]
@@ -159,6 +163,9 @@ pub struct Attempt<'a> {
     pub status_code: Option<i64>,
     pub error: Option<&'a str>,
     pub delivered_at: Option<&'a str>,
+    /// The start of the receiver's answer body (the sender keeps the first 2 KiB), when it
+    /// answered.
+    pub response: Option<&'a str>,
 }
 
 impl Store {
@@ -254,10 +261,7 @@ impl Store {
             "{DELIVERY_SELECT} {filter} ORDER BY rowid DESC LIMIT ?3 OFFSET ?4"
         ))?;
         let offset = page.saturating_sub(1).saturating_mul(size);
-        let rows = stmt.query_map(
-            params![status, instance, size, offset, event],
-            delivery_row,
-        )?;
+        let rows = stmt.query_map(params![status, instance, size, offset, event], delivery_row)?;
         Ok((rows.collect::<rusqlite::Result<_>>()?, total))
     }
 
@@ -459,11 +463,13 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Records one attempt: one more in `attempts`, its status code or error, what comes next.
+    /// Records one attempt: one more in `attempts`, its status code, answer body or error, what
+    /// comes next.
     pub fn record_attempt(&self, id: &str, a: &Attempt) -> Result<bool> {
         Ok(self.tx.execute(
             "UPDATE deliveries SET status = ?2, attempts = attempts + 1, next_attempt_at = ?3,
-                 last_status_code = ?4, last_error = ?5, delivered_at = COALESCE(?6, delivered_at)
+                 last_status_code = ?4, last_error = ?5, delivered_at = COALESCE(?6, delivered_at),
+                 last_response = ?7
              WHERE id = ?1",
             params![
                 id,
@@ -471,7 +477,8 @@ impl Tx<'_> {
                 a.next_attempt_at,
                 a.status_code,
                 a.error,
-                a.delivered_at
+                a.delivered_at,
+                a.response
             ],
         )? > 0)
     }

@@ -418,6 +418,11 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE user_tasks ADD COLUMN assignee TEXT;
     ",
+    // v16: the start of the receiver's answer to a delivery's last attempt (its first 2 KiB,
+    // as text), shown beside its status code. Rows attempted before this version have none.
+    "
+    ALTER TABLE deliveries ADD COLUMN last_response TEXT;
+    ",
 ];
 
 /// Brings a database up to the newest schema, one transaction per migration.

@@ -453,7 +453,8 @@ fn a_version_2_database_is_migrated_without_losing_its_callbacks() {
         // Make the file look like a version 2 database: no form_key column (v3), no timers (v4),
         // no webhooks (v5), no events out (v6), no webhook applications (v7), no starter of an
         // instance (v10), no settings (v11), no event numbers (v12), no user numbers
-        // (v13), no sender ids of incoming webhooks (v14), no task assignees (v15).
+        // (v13), no sender ids of incoming webhooks (v14), no task assignees (v15), no delivery
+        // answer bodies (v16: `deliveries.last_response` leaves with its table).
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE action_numbers; DROP TABLE request_numbers; DROP TABLE webhook_apps;
