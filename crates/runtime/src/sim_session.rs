@@ -109,9 +109,14 @@ fn session_id(data: &Value) -> Result<&str, Error> {
     text(data, "sessionId")
 }
 
-/// A failure the scenario step met, on field `step`.
+/// A failure the scenario step met: REJECTED with the engine's message, on field `step`.
 fn refused(message: String) -> Error {
-    Error::field("step", message).with_code(crate::Code::Rejected)
+    let mut e = Error::rejected(message.clone());
+    e.fields.push(crate::FieldError {
+        field: "step".into(),
+        message,
+    });
+    e
 }
 
 /// An ISO 8601 duration for `d` (hours, minutes and seconds; `PT0S` for none).

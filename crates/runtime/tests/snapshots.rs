@@ -41,6 +41,8 @@ mod cases_instances;
 mod cases_jobs;
 #[path = "snapshot_cases/messages.rs"]
 mod cases_messages;
+#[path = "snapshot_cases/simulation.rs"]
+mod cases_simulation;
 #[path = "snapshot_cases/users.rs"]
 mod cases_users;
 #[path = "snapshot_cases/webhooks.rs"]
