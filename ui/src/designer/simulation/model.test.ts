@@ -174,6 +174,7 @@ describe('coverage', () => {
     const one = unionCoverage([{ coverage: approvedView().taken }]);
     expect(neverTaken(all, one)).toEqual({ elements: ['End_Declined'], flows: ['Flow_Declined'] });
     expect(coverageText(all, one)).toBe('4 of 5 elements and 3 of 4 flows taken; never taken: End_Declined, Flow_Declined.');
+    expect(coverageText(all, one, (id) => (id === 'End_Declined' ? 'Loan declined' : null))).toMatch(/never taken: Loan declined \(End_Declined\), Flow_Declined\.$/);
     const both = unionCoverage([
       { coverage: approvedView().taken },
       { coverage: { elements: ['Start', 'End_Declined'], flows: ['Flow_Declined'] } },

@@ -287,8 +287,12 @@ export function neverTaken(all: { elements: string[]; flows: string[] }, covered
   };
 }
 
-/** A coverage summary in words: "5 of 6 elements and 4 of 5 flows taken; never: End_Declined, Flow_Declined". */
-export function coverageText(all: { elements: string[]; flows: string[] }, covered: Coverage): string {
+/** A coverage summary in words: "4 of 5 elements and 3 of 4 flows taken; never taken: Loan declined (End_Declined), …". */
+export function coverageText(
+  all: { elements: string[]; flows: string[] },
+  covered: Coverage,
+  names: (id: string) => string | null = () => null,
+): string {
   const never = neverTaken(all, covered);
   const took = (n: number, of: number, what: string) => `${n} of ${of} ${what}${of === 1 ? '' : 's'}`;
   const head = `${took(all.elements.length - never.elements.length, all.elements.length, 'element')} and ${took(
@@ -296,7 +300,10 @@ export function coverageText(all: { elements: string[]; flows: string[] }, cover
     all.flows.length,
     'flow',
   )} taken`;
-  const missing = [...never.elements, ...never.flows];
+  const missing = [...never.elements, ...never.flows].map((id) => {
+    const name = names(id);
+    return name ? `${name} (${id})` : id;
+  });
   return missing.length ? `${head}; never taken: ${missing.join(', ')}.` : `${head}: everything is covered.`;
 }
 

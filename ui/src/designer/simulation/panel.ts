@@ -225,6 +225,7 @@ export class SimulationPanel {
     this.playing = false;
     if (this.queue.length === 0) this.settle();
     this.render();
+    this.keepFocus();
   }
 
   private async runToWait(): Promise<void> {
@@ -235,7 +236,18 @@ export class SimulationPanel {
     this.playing = false;
     this.settle();
     this.render();
+    this.keepFocus();
     if (this.view) announce(statusText(this.view));
+  }
+
+  /** When the focused control went away (Step at the end of the queue), the next thing to do takes it. */
+  private keepFocus(): void {
+    const active = document.activeElement;
+    if (active && active !== document.body && active.isConnected) return;
+    const next =
+      this.body.querySelector<HTMLElement>('.sim-wait input, .sim-wait select, .sim-wait textarea, .sim-wait button') ??
+      this.body.querySelector<HTMLElement>('[data-testid="sim-save"]:not(:disabled)');
+    next?.focus();
   }
 
   /** Draws what is left of the queue at once (before another action changes the run). */
@@ -302,7 +314,7 @@ export class SimulationPanel {
       }
       const covered = unionCoverage(this.results.flatMap((r) => (r.result ? [r.result] : [])));
       this.drawing.drawCoverage(covered);
-      this.coverageSummary = `Coverage of ${this.results.length} scenario${this.results.length === 1 ? '' : 's'}: ${coverageText(this.drawing.ids(), covered)}`;
+      this.coverageSummary = `Coverage of ${this.results.length} scenario${this.results.length === 1 ? '' : 's'}: ${coverageText(this.drawing.ids(), covered, (id) => this.drawing.name(id))}`;
       const passed = this.results.filter((r) => r.result?.passed).length;
       announce(`${passed} of ${this.results.length} scenarios passed. ${this.coverageSummary}`);
     }, 'sim-check');
@@ -380,7 +392,7 @@ export class SimulationPanel {
       { className: 'sim-row', role: 'group', 'aria-label': 'Token playback' },
       this.button('Step', 'sim-step-next', () => void this.stepOnce(), { disabled: playing || queued === 0, title: 'Play the next element or flow the engine visited' }),
       this.button('Run to wait', 'sim-run', () => void this.runToWait(), { disabled: playing || queued === 0, title: 'Play everything up to the next wait' }),
-      el('span', { className: 'sim-note', 'data-testid': 'sim-queue' }, queued ? `${queued} to play` : 'Token at the wait'),
+      el('span', { className: 'sim-note', 'data-testid': 'sim-queue' }, queued ? `${queued} to play` : view.waiting.length ? 'Token at the wait' : 'Token at the end'),
     );
     const sections: HTMLElement[] = [status, play];
     sections.push(this.waitingSection(view));

@@ -1,0 +1,166 @@
+/**
+ * Simulation in the designer against a real `baton serve`: the loan template (a user task, then
+ * an exclusive gateway) simulated step by step, a refused step said beside the task with what was
+ * typed kept, the token reaching the end, going back and taking the other branch, the scenario
+ * saved (the downloaded file run with `baton test` from the command line), and Check scenarios
+ * green with the coverage drawn.
+ */
+import type { Page } from '@playwright/test';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, expect, expectAccessible, screenshot, repoDir, templatesDir } from './harness';
+
+const canvas = (page: Page) => page.locator('.designer-modeler:not(.inactive)');
+const shape = (page: Page, id: string) => canvas(page).locator(`.djs-element[data-element-id="${id}"]`);
+const panel = (page: Page) => page.getByTestId('simulation-panel');
+const TASK = 'Task_ManagerReview';
+
+async function openLoanTemplate(page: Page): Promise<void> {
+  await page.getByTestId('open-template').click();
+  await page.getByTestId('template-LoanApprovalProcess').click();
+  await expect(page.getByTestId('tab-active')).toContainText('LoanApprovalProcess.bpmn');
+  await expect(shape(page, 'Gateway_Decision')).toBeVisible();
+}
+
+async function completeReview(page: Page, decision: 'approve' | 'decline', amount?: string): Promise<void> {
+  await page.getByTestId(`sim-field-${TASK}-decision`).selectOption(decision);
+  if (amount !== undefined) await page.getByTestId(`sim-field-${TASK}-approvedAmount`).fill(amount);
+  await page.getByTestId(`sim-act-${TASK}`).click();
+}
+
+test('simulate the loan template: both branches, a saved scenario that `baton test` passes, coverage', async ({ page, openUi }) => {
+  await openUi();
+  await openLoanTemplate(page);
+
+  // The Simulate control is a labelled toolbar button that opens the side panel.
+  const simulate = page.getByRole('button', { name: 'Simulate' });
+  await expect(simulate).toHaveAttribute('aria-expanded', 'false');
+  await simulate.focus();
+  await page.keyboard.press('Enter');
+  await expect(panel(page)).toBeVisible();
+  await expect(simulate).toHaveAttribute('aria-expanded', 'true');
+  await expect(page.getByTestId('properties-panel')).toBeHidden();
+
+  // Start variables that are not JSON are refused beside the field, nothing is started.
+  const vars = page.getByLabel('Start variables (JSON)');
+  await vars.fill('{"applicant": "Bo", requestedAmount: 1000}');
+  await page.getByTestId('sim-start').click();
+  await expect(page.getByTestId('sim-start-error')).toContainText('not valid JSON');
+  await expect(page.getByTestId('sim-status')).toHaveCount(0);
+  await vars.fill('{"applicant": "Bo", "requestedAmount": 1000}');
+  await page.getByTestId('sim-start').click();
+  await expect(page.getByTestId('sim-status')).toContainText('Waiting at 1 element');
+  await expect(page.getByTestId('sim-start-error')).toHaveText('');
+
+  // The start's visits are played one at a time (Step), then the rest (Run to wait).
+  await expect(page.getByTestId('sim-queue')).toHaveText('3 to play');
+  await page.getByTestId('sim-step-next').click();
+  await expect(page.getByTestId('sim-queue')).toHaveText('2 to play');
+  await expect(page.getByTestId('sim-token')).toHaveAttribute('data-at', 'Start');
+  await expect(shape(page, 'Start')).toHaveClass(/baton-sim-taken/);
+  // From the keyboard: Run to wait, then the focus is on the waiting task's first field.
+  await page.getByTestId('sim-run').press('Enter');
+  await expect(page.getByTestId('sim-queue')).toHaveText('Token at the wait');
+  await expect(page.getByTestId(`sim-field-${TASK}-decision`)).toBeFocused();
+  await expect(shape(page, TASK)).toHaveClass(/baton-sim-waiting/);
+  await expect(shape(page, 'Flow_1')).toHaveClass(/baton-sim-taken/);
+  await expect(page.getByTestId('sim-token')).toHaveAttribute('data-at', TASK);
+  await expectAccessible(page, 'the simulation panel at a wait');
+
+  // The task's own script refuses an approval without an amount: said beside the task, the choice kept.
+  await completeReview(page, 'approve');
+  await expect(page.getByTestId(`sim-error-${TASK}`)).toContainText('Approved amount is required');
+  await expect(page.getByTestId(`sim-field-${TASK}-decision`)).toHaveValue('approve');
+  await expect(page.getByTestId('sim-status')).toContainText('Waiting');
+
+  await completeReview(page, 'approve', '800');
+  await expect(page.getByTestId('sim-status')).toContainText('Completed');
+  await expect(page.getByTestId('sim-queue')).toHaveText('4 to play');
+  await page.getByTestId('sim-run').click();
+  await expect(page.getByTestId('sim-token')).toHaveAttribute('data-at', 'End_Approved');
+  await expect(shape(page, 'End_Approved')).toHaveClass(/baton-sim-taken/);
+  await expect(shape(page, 'Flow_Approved')).toHaveClass(/baton-sim-taken/);
+  await expect(shape(page, 'End_Declined')).not.toHaveClass(/baton-sim-taken/);
+  // The variables the step changed are highlighted.
+  await expect(page.locator('[data-variable="lastUserTaskResult"], [data-variable="approved"]').first()).toHaveClass(/changed/);
+  await expect(page.getByTestId('sim-steps').getByRole('button')).toHaveCount(2);
+  await screenshot(page, 'simulation-approved');
+
+  // Back to the start, then the other branch.
+  await page.getByTestId('sim-back-0').click();
+  await expect(page.getByTestId('sim-status')).toContainText('Waiting at 1 element');
+  await expect(shape(page, 'End_Approved')).not.toHaveClass(/baton-sim-taken/);
+  await expect(page.getByTestId('sim-steps').getByRole('button')).toHaveCount(1);
+  await completeReview(page, 'decline');
+  await page.getByTestId('sim-run').click();
+  await expect(page.getByTestId('sim-token')).toHaveAttribute('data-at', 'End_Declined');
+  await expect(shape(page, 'Flow_Declined')).toHaveClass(/baton-sim-taken/);
+  await expect(shape(page, 'End_Approved')).not.toHaveClass(/baton-sim-taken/);
+
+  // Save scenario downloads NAME.scenario.json with the recorded steps and what the run showed.
+  await page.getByLabel('Scenario name').fill('declined by manager');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('sim-save').click()]);
+  expect(download.suggestedFilename()).toBe('LoanApprovalProcess.declined-by-manager.scenario.json');
+  const dir = mkdtempSync(join(tmpdir(), 'baton-sim-e2e-'));
+  try {
+    const file = join(dir, download.suggestedFilename());
+    await download.saveAs(file);
+    const saved = JSON.parse(readFileSync(file, 'utf8'));
+    expect(saved.steps).toEqual([{ complete: TASK, data: { decision: 'decline' } }]);
+    expect(saved.variables).toEqual({ applicant: 'Bo', requestedAmount: 1000 });
+    expect(saved.expect.state).toBe('COMPLETED');
+    expect(saved.expect.visits).toContain('End_Declined');
+    // The file runs with `baton test` beside the model, as a user would from the command line.
+    copyFileSync(join(templatesDir, 'loan-approval', 'LoanApprovalProcess.bpmn'), join(dir, 'LoanApprovalProcess.bpmn'));
+    const bin = process.env.BATON_BIN ?? join(repoDir, 'target', 'debug', 'baton');
+    const run = spawnSync(bin, ['test', dir], { encoding: 'utf8' });
+    expect(run.stdout + run.stderr, 'baton test of the saved scenario').toContain('1 passed, 0 failed');
+    expect(run.status).toBe(0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  // Check scenarios: the saved one passes; the approved branch stands out as never taken.
+  await page.getByTestId('sim-check').click();
+  await expect(page.getByTestId('sim-result')).toHaveCount(1);
+  await expect(page.getByTestId('sim-result').first()).toHaveClass(/passed/);
+  await expect(page.getByTestId('sim-result').first()).toContainText('Passed declined by manager');
+  await expect(page.getByTestId('sim-coverage')).toContainText('never taken: Loan approved (End_Approved), approved (Flow_Approved)');
+  await expect(shape(page, 'End_Approved')).toHaveClass(/baton-sim-never/);
+  await expect(shape(page, 'Flow_Approved')).toHaveClass(/baton-sim-never/);
+  await expect(shape(page, 'End_Declined')).toHaveClass(/baton-sim-covered/);
+  await expectAccessible(page, 'the simulation panel with scenario results');
+  await screenshot(page, 'simulation-coverage');
+
+  // Closing the panel gives the properties back and the focus to Simulate.
+  await page.getByTestId('sim-close').click();
+  await expect(panel(page)).toHaveCount(0);
+  await expect(page.getByTestId('properties-panel')).toBeVisible();
+  await expect(simulate).toBeFocused();
+  await expect(shape(page, 'End_Approved')).not.toHaveClass(/baton-sim-never/);
+});
+
+test('a scenario that no longer fits the diagram shows red with its failure in words', async ({ page, openUi }) => {
+  await openUi();
+  await openLoanTemplate(page);
+  await page.evaluate(() => {
+    const scenario = {
+      name: 'wrong',
+      variables: {},
+      steps: [{ complete: 'Task_ManagerReview', data: { decision: 'decline' } }],
+      expect: { state: 'COMPLETED', visits: ['End_Approved'] },
+    };
+    localStorage.setItem('baton.simulation.scenarios.LoanApprovalProcess', JSON.stringify([{ name: 'wrong', scenario }]));
+  });
+  await page.getByTestId('simulate').click();
+  await page.getByTestId('sim-check').click();
+  const result = page.getByTestId('sim-result');
+  await expect(result).toHaveCount(1);
+  await expect(result).toHaveClass(/failed/);
+  await expect(result).toContainText('Failed wrong');
+  await expect(result.locator('li')).not.toHaveCount(0);
+  await expectAccessible(page, 'a failed scenario');
+  await screenshot(page, 'simulation-failed-scenario');
+});
