@@ -216,12 +216,14 @@ test("an instance's deliveries reach the log; a failed one is redelivered from t
   expect(mine.map((r) => r.body.sequence).sort()).toEqual([1, 2]);
   expect(mine.every((r) => String(r.headers['webhook-signature'] ?? '').startsWith('v1,'))).toBe(true);
 
-  // Details show the payload that was sent.
+  // Details show the payload that was sent and what the receiver answered.
   await completed.getByTestId('dl-details').click();
   await expect(completed.getByTestId('dl-details')).toHaveAttribute('aria-expanded', 'true');
   const details = page.getByTestId('dl-details-row');
   await expect(details).toContainText('subscription 1');
   await expect(details).toContainText('"eventName": "workflow.completed"');
+  await expect(details.locator('dt', { hasText: 'Last response body' })).toBeVisible();
+  await expect(details.locator('dd.dl-preserve')).toHaveText('thanks');
 
   // The receiver fails: the new instance's deliveries wait for their retry with HTTP 500.
   receiver.failing = true;
@@ -233,6 +235,10 @@ test("an instance's deliveries reach the log; a failed one is redelivered from t
   await expect(failed.getByTestId('dl-row-response')).toHaveText('HTTP 500');
   await expect(failed).toHaveAttribute('data-status', 'Pending');
   await expect(failed).toContainText(/in \d+ s|due now/);
+  // A failing receiver's answer is kept too.
+  await failed.getByTestId('dl-details').click();
+  await expect(page.getByTestId('dl-details-row').locator('dd.dl-preserve')).toHaveText('the receiver is down for maintenance');
+  await failed.getByTestId('dl-details').click();
   await page.getByTestId('dl-status').selectOption('Pending');
   await expect(page).toHaveURL(/status=Pending/);
   await expect(rows).toHaveCount(2);
