@@ -164,3 +164,71 @@ test('a scenario that no longer fits the diagram shows red with its failure in w
   await expectAccessible(page, 'a failed scenario');
   await screenshot(page, 'simulation-failed-scenario');
 });
+
+test('timers and callbacks: advance the virtual clock, return a callback, bad input said beside its field', async ({ page, openUi }) => {
+  await openUi();
+  await page.getByTestId('open-template').click();
+  await page.getByTestId('template-InvoiceReminderProcess').click();
+  await expect(shape(page, 'Task_WaitForPayment')).toBeVisible();
+  await page.getByTestId('simulate').click();
+  await page.getByLabel('Start variables (JSON)').fill('{"invoiceId": "INV-7", "reminders": 0}');
+  await page.getByTestId('sim-start').click();
+  await expect(page.getByTestId('sim-status')).toContainText('Waiting at 1 element');
+  await page.getByTestId('sim-run').click();
+
+  // A duration the engine does not read is refused beside the clock, the text kept.
+  await page.getByLabel('Advance by (ISO 8601)').fill('soon');
+  await page.getByTestId('sim-advance').click();
+  await expect(page.getByTestId('sim-clock-error')).toContainText('Refused');
+  await expect(page.getByLabel('Advance by (ISO 8601)')).toHaveValue('soon');
+
+  // The next timer is the daily reminder: its path is played, the counter highlighted.
+  await page.getByTestId('sim-next-timer').click();
+  await expect(page.getByTestId('sim-steps')).toContainText('Advanced the clock by');
+  await expect(page.getByTestId('sim-clock-error')).toHaveText('');
+  await page.getByTestId('sim-run').click();
+  await expect(shape(page, 'End_Reminded')).toHaveClass(/baton-sim-taken/);
+  await expect(page.locator('[data-variable="reminders"]')).toHaveClass(/changed/);
+  await expect(page.locator('[data-variable="reminders"] td')).toHaveText('1');
+  await expect(shape(page, 'Task_WaitForPayment')).toHaveClass(/baton-sim-waiting/);
+
+  // The receive task returns its callback: JSON that is not JSON is refused in words, kept.
+  const payload = page.getByLabel('Callback payload (JSON)');
+  await payload.fill('{amount: 1200}');
+  await page.getByRole('button', { name: 'Return callback: Wait for Payment' }).click();
+  await expect(page.getByTestId('sim-error-Task_WaitForPayment')).toContainText('not valid JSON');
+  await expect(payload).toHaveValue('{amount: 1200}');
+  await expect(payload).toHaveAttribute('aria-invalid', 'true');
+  await payload.fill('{"amount": 1200}');
+  await page.getByRole('button', { name: 'Return callback: Wait for Payment' }).click();
+  await expect(page.getByTestId('sim-status')).toContainText('Completed');
+  await page.getByTestId('sim-run').click();
+  await expect(page.getByTestId('sim-token')).toHaveAttribute('data-at', 'End_Paid');
+  await expect(page.getByTestId('sim-steps')).toContainText('Returned callback INV-7 with {"amount":1200}');
+  await expectAccessible(page, 'the simulation of timers and callbacks');
+  await screenshot(page, 'simulation-timer-callback');
+});
+
+test('the panel belongs to its diagram: another tab shows its own properties, an edit asks for a restart', async ({ page, openUi }) => {
+  await openUi();
+  await openLoanTemplate(page);
+  await page.getByTestId('simulate').click();
+  await page.getByTestId('sim-start').click();
+  await expect(page.getByTestId('sim-status')).toContainText('Waiting');
+  await page.getByTestId('tab-1').click();
+  await expect(panel(page)).toBeHidden();
+  await expect(page.getByTestId('properties-panel')).toBeVisible();
+  await expect(page.getByTestId('simulate')).toHaveAttribute('aria-expanded', 'false');
+  await page.getByTestId('tab-2').click();
+  await expect(panel(page)).toBeVisible();
+  await expect(page.getByTestId('sim-status')).toContainText('Waiting');
+  // Editing the diagram (here: a new element from the palette by keyboard) marks the run stale.
+  await canvas(page).locator('.djs-palette .entry[data-action="create.task"]').focus();
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('sim-stale')).toContainText('Restart');
+  // The designer's own undo still works with the panel open.
+  await page.getByTestId('undo').click();
+  await page.getByTestId('sim-start').click();
+  await expect(page.getByTestId('sim-stale')).toHaveCount(0);
+});

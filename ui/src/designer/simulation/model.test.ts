@@ -83,8 +83,11 @@ describe('waiting elements', () => {
     expect(stepFor(wait({ taskType: 'intermediateCatchEvent', timerDue: '2026-01-02T00:00:00Z' }), {})).toEqual({ advance: 'nextTimer' });
   });
 
-  it('a receive task in form mode (no key) is completed like a user task', () => {
+  it('a receive task in form mode is completed like a user task; one with a key and a message name returns its callback', () => {
     expect(actionFor(wait({ taskType: 'receiveTask' }))).toBe('complete');
+    expect(actionFor(wait({ taskType: 'receiveTask', formKey: 'payment-review-form', correlationKey: 'PAY-1' }))).toBe('complete');
+    expect(actionFor(wait({ taskType: 'receiveTask', correlationKey: 'INV-1', messageName: 'InvoicePaid' }))).toBe('callback');
+    expect(actionFor(wait({ taskType: 'intermediateCatchEvent', messageName: 'Paid' }))).toBe('message');
   });
 });
 

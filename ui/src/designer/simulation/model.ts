@@ -79,8 +79,12 @@ export function actionFor(w: Waiting): ActionKind {
   const type = (w.taskType || '').toLowerCase();
   if (w.timerDue || type.includes('timer')) return 'timer';
   if (w.signalName || type.includes('signal')) return 'signal';
+  // A form (a user task, or a receive task in form mode) is filled in and submitted.
+  if (w.formKey || type === 'usertask') return 'complete';
+  // A receive task waits for its callback (its correlation key), as scenario files return it.
+  if (type === 'receivetask') return w.correlationKey ? 'callback' : 'complete';
   if (w.messageName || type.includes('message')) return 'message';
-  if (w.correlationKey && type !== 'usertask') return 'callback';
+  if (w.correlationKey) return 'callback';
   return 'complete';
 }
 

@@ -29,6 +29,7 @@ import {
   unionCoverage,
   type Scenario,
   type ScenarioResult,
+  type ScenarioStep,
   type SimView,
   type Visit,
   type Waiting,
@@ -62,6 +63,8 @@ async function ask<T>(cmd: string, data: object): Promise<Answer<T>> {
 }
 
 const VARS_KEY = 'baton.simulation.variables.';
+/** The error key of the clock's controls. */
+const CLOCK = '#clock';
 
 let panelCount = 0;
 
@@ -81,6 +84,9 @@ export class SimulationPanel {
   private results: { name: string; result: ScenarioResult | null; error?: string }[] = [];
   private coverageSummary = '';
   private saveNote = '';
+  private advanceBy = '';
+  /** Counts answers shown, so a playback of an older one stops. */
+  private generation = 0;
   private readonly uid = `sim${++panelCount}`;
 
   private readonly varsInput: HTMLTextAreaElement;
@@ -179,19 +185,26 @@ export class SimulationPanel {
         data = parsed.value;
       }
     }
+    await this.send(stepFor(w, data), w.elementId);
+  }
+
+  /** Sends one scenario step; a refusal is kept under `errorKey` (said beside what caused it). */
+  private async send(step: ScenarioStep, errorKey: string): Promise<void> {
+    if (!this.view) return;
     const sessionId = this.view.sessionId;
     await this.run(async () => {
-      const answer = await ask<SimView>('SimulationStepCommand', { sessionId, step: stepFor(w, data) });
+      const answer = await ask<SimView>('SimulationStepCommand', { sessionId, step });
       if (!answer.ok) {
-        this.errors.set(w.elementId, `Refused: ${answer.text}`);
+        this.errors.set(errorKey, `Refused: ${answer.text}`);
         announce(`Refused: ${answer.text}`);
         return;
       }
-      this.errors.delete(w.elementId);
-      this.drafts.delete(w.elementId);
+      this.errors.delete(errorKey);
+      this.drafts.delete(errorKey);
+      if (errorKey === CLOCK) this.advanceBy = '';
       this.finishPlayback();
       this.show(answer.data, true);
-      announce(`${describeStep(stepFor(w, data), (id) => this.drawing.name(id))}. ${statusText(answer.data)}.`);
+      announce(`${describeStep(step, (id) => this.drawing.name(id))}. ${statusText(answer.data)}.`);
     }, 'sim-step-next');
   }
 
@@ -218,10 +231,13 @@ export class SimulationPanel {
   }
 
   private async stepOnce(): Promise<void> {
+    if (this.playing) return;
     const next = this.queue.shift();
-    if (!next || this.playing) return;
+    if (!next) return;
+    const generation = this.generation;
     this.playing = true;
     await this.drawing.play(next, true);
+    if (generation !== this.generation) return; // a newer answer took over the drawing
     this.playing = false;
     if (this.queue.length === 0) this.settle();
     this.render();
@@ -230,9 +246,11 @@ export class SimulationPanel {
 
   private async runToWait(): Promise<void> {
     if (this.playing) return;
+    const generation = this.generation;
     this.playing = true;
     this.render();
-    while (this.queue.length) await this.drawing.play(this.queue.shift()!, true);
+    while (this.queue.length && generation === this.generation) await this.drawing.play(this.queue.shift()!, true);
+    if (generation !== this.generation) return; // a newer answer took over the drawing
     this.playing = false;
     this.settle();
     this.render();
@@ -265,6 +283,9 @@ export class SimulationPanel {
   }
 
   private show(view: SimView, animate: boolean): void {
+    // A playback still running belongs to the previous answer: it stops where it is.
+    this.generation++;
+    this.playing = false;
     this.view = view;
     const { drawn, queue } = playback(view, animate);
     this.queue = queue;
@@ -417,6 +438,56 @@ export class SimulationPanel {
       { className: 'sim-section' },
       el('h3', {}, 'Waiting'),
       items.length ? el('ul', { className: 'sim-waiting' }, ...items) : el('p', { className: 'sim-note' }, view.status === 'COMPLETED' ? 'Nothing waits: the instance completed.' : 'Nothing waits.'),
+      this.clockControls(view),
+    );
+  }
+
+  /** The virtual clock: to the next due timer, or forward by an ISO 8601 duration. */
+  private clockControls(view: SimView): HTMLElement | null {
+    if (view.status === 'COMPLETED' || view.status === 'CANCELLED' || view.status === 'FAILED') return null;
+    const inputId = `${this.uid}-advance`;
+    const errorId = `${this.uid}-clock-error`;
+    const error = this.errors.get(CLOCK) ?? '';
+    const input = el('input', {
+      id: inputId,
+      type: 'text',
+      placeholder: 'PT1H',
+      size: 8,
+      'data-focus-key': 'sim-advance-by',
+      'data-testid': 'sim-advance-by',
+      'aria-describedby': errorId,
+      'aria-invalid': error ? 'true' : 'false',
+      oninput: (e: Event) => (this.advanceBy = (e.target as HTMLInputElement).value),
+    }) as HTMLInputElement;
+    input.value = this.advanceBy;
+    const due = view.nextTimer ? view.nextTimer.replace('T', ' ').replace(/(:\d\d)(\.\d+)?Z$/, '$1 UTC') : null;
+    return el(
+      'div',
+      { className: 'sim-clock', role: 'group', 'aria-label': 'Virtual clock' },
+      due
+        ? el(
+            'div',
+            { className: 'sim-row' },
+            this.button('Advance to the next timer', 'sim-next-timer', () => void this.send({ advance: 'nextTimer' }, CLOCK), { disabled: this.busy }),
+            el('span', { className: 'sim-note' }, `due ${due}`),
+          )
+        : el('p', { className: 'sim-note' }, 'No timer is due.'),
+      el(
+        'div',
+        { className: 'sim-row' },
+        el('label', { htmlFor: inputId, className: 'inline' }, 'Advance by (ISO 8601)'),
+        input,
+        this.button('Advance', 'sim-advance', () => {
+          const text = this.advanceBy.trim();
+          if (!text) {
+            this.errors.set(CLOCK, 'Type a duration such as PT1H or P2D.');
+            this.render('sim-advance-by');
+            return;
+          }
+          void this.send({ advance: text }, CLOCK);
+        }, { disabled: this.busy }),
+      ),
+      el('p', { id: errorId, className: 'field-error', role: 'alert', 'data-testid': 'sim-clock-error' }, error),
     );
   }
 
