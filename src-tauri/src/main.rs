@@ -1,9 +1,10 @@
 //! Baton's desktop shell: one Tauri window over the runtime's `Host`, started in-process.
 //!
 //! The host owns everything that runs (store, command bus, webhook listener on 127.0.0.1,
-//! scheduler, delivery sender); this file only starts it from a `HostConfig`, hands the UI one
-//! `execute` command and the `instance-changed` event, and shuts the host down when the app
-//! exits. See docs/desktop.md, "Desktop shell".
+//! scheduler, delivery sender); this file only starts it from a `HostConfig`, hands the UI the
+//! `execute` command, the `webhook` command (a request to the webhook doors, in-process: see
+//! webhook.rs) and the `instance-changed` event, and shuts the host down when the app exits.
+//! See docs/desktop.md, "Desktop shell".
 
 // No console window next to the app on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
@@ -15,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 use tauri::{Emitter, Manager, RunEvent};
 use tokio::sync::broadcast::error::RecvError;
+
+mod webhook;
 
 /// The webhook listener's usual address; another free port is taken when it is in use.
 const DEFAULT_LISTEN: &str = "127.0.0.1:7410";
@@ -57,6 +60,26 @@ async fn execute(app: tauri::AppHandle, request: Value) -> Value {
     })
     .await;
     ran.unwrap_or_else(stopped)
+}
+
+/// `{path, headers, body}` in, `{status, body}` out: the request the webhook listener would get
+/// from 127.0.0.1, handed to the runtime's webhook door in-process (the window cannot reach
+/// the listener: its CSP allows only IPC). Same checks and request log as over HTTP.
+#[tauri::command]
+async fn webhook(app: tauri::AppHandle, request: Value) -> Value {
+    let ran = tauri::async_runtime::spawn_blocking(move || {
+        let cell = app.state::<HostCell>();
+        let host = cell
+            .0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match host.as_ref() {
+            Ok(host) => webhook::send(host.runtime(), &request),
+            Err(why) => webhook::answer(503, failure(why)),
+        }
+    })
+    .await;
+    ran.unwrap_or_else(|e| webhook::answer(500, stopped(e)))
 }
 
 /// Where the listener binds: BATON_LISTEN if set ("off" for no listener), else 127.0.0.1:7410.
@@ -207,7 +230,7 @@ fn main() {
         // Keeps what the user picked in a dialog reachable after a restart (recent files);
         // it adds nothing the user did not pick.
         .plugin(tauri_plugin_persisted_scope::init())
-        .invoke_handler(tauri::generate_handler![execute])
+        .invoke_handler(tauri::generate_handler![execute, webhook])
         .setup(|app| {
             let handle = app.handle();
             exit_on_signals(handle);

@@ -237,6 +237,29 @@ async function main() {
   assert(bad?.isSuccessful === false && bad.errors?.[0]?.field === 'cmd',
     `execute without a command answered ${JSON.stringify(bad)}`);
 
+  // The webhook command: the window's signed test requests reach the webhook door in-process
+  // (the CSP keeps the window off the listener), checked and logged as from 127.0.0.1.
+  const hooked = await wd('POST', s('/execute/async'), {
+    script: `const done = arguments[arguments.length - 1];
+      const invoke = window.__TAURI_INTERNALS__.invoke;
+      (async () => {
+        const made = await invoke('execute', { request: { cmd: 'CreateWebHookConfigCommand', data: {
+          name: 'desktop-test', executionType: 0, commandName: 'GetUserListQuery', verification: { scheme: 'none' } } } });
+        const sent = await invoke('webhook', { request: { path: made.data.url, headers: { 'content-type': 'application/json' }, body: '{}' } });
+        const nowhere = await invoke('webhook', { request: { path: '/api/v1/execute', headers: {}, body: '{}' } });
+        const log = await invoke('execute', { request: { cmd: 'GetWebhookRequestListQuery', data: {} } });
+        return { sent, nowhere, log };
+      })().then(done, (e) => done({ thrown: String(e) }));`,
+    args: [],
+  });
+  assert(hooked?.sent?.status === 200 && hooked.sent.body?.isSuccessful === true,
+    `the webhook command did not reach the door: ${JSON.stringify(hooked)}`);
+  assert(hooked.nowhere?.status === 404, `a path no door serves answered ${JSON.stringify(hooked.nowhere)}`);
+  const logged = hooked.log?.data?.items ?? [];
+  assert(logged.length === 1 && JSON.stringify(logged[0]).includes('127.0.0.1'),
+    `the request log does not show the request from 127.0.0.1: ${JSON.stringify(hooked.log)}`);
+  console.log(`webhook command: HTTP ${hooked.sent.status}, logged from 127.0.0.1`);
+
   // The capabilities: no file is readable unless the user picked it in a dialog, and what the
   // window was not granted is refused.
   for (const [cmd, args] of [

@@ -188,6 +188,39 @@ export async function execute<T = unknown>(cmd: string, data: object = {}, optio
   return unpack<T>(envelope);
 }
 
+/** What a webhook door answered: its status and its body as text. */
+export interface WebhookResponse {
+  status: number;
+  ok: boolean;
+  statusText: string;
+  text: string;
+}
+
+/**
+ * Posts `body` to one of this Baton's webhook doors (`/webhook/k/KEY`, a configured
+ * `/webhook/...` path, `/hooks/TOKEN`; `url` may be full or a path). In a browser this is
+ * `fetch`. Inside the desktop app the window may not reach the listener (its CSP allows only
+ * IPC), so the `webhook` command hands the same request to the runtime in-process: the same
+ * checks and request log as over HTTP, from 127.0.0.1. Throws when the door cannot be reached.
+ */
+export async function postWebhook(url: string, headers: Record<string, string>, body: string): Promise<WebhookResponse> {
+  const all = { 'Content-Type': 'application/json', ...headers };
+  if (inTauri) {
+    const { invoke } = await import('@tauri-apps/api/core');
+    const u = new URL(url, 'http://127.0.0.1');
+    let answer: { status: number; body: unknown };
+    try {
+      answer = await invoke<{ status: number; body: unknown }>('webhook', { request: { path: u.pathname + u.search, headers: all, body } });
+    } catch (e) {
+      throw new TransportError(`The desktop runtime failed: ${String(e)}`, 'protocol');
+    }
+    const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
+    return { status: answer.status, ok: answer.status >= 200 && answer.status < 300, statusText: '', text };
+  }
+  const response = await fetch(url, { method: 'POST', headers: all, body });
+  return { status: response.status, ok: response.ok, statusText: response.statusText, text: await response.text() };
+}
+
 /** Like `execute`, but a business failure becomes an Error carrying the server's words. */
 export function query<K extends CommandName>(
   cmd: K,

@@ -8,7 +8,7 @@
 import type { CallbackRegistryEntry } from '../generated/commands';
 import { announce } from '../app/announce';
 import { parseJson } from '../app/json';
-import { execute, inTauri } from '../transport';
+import { execute, postWebhook, type WebhookResponse } from '../transport';
 import { el, errorText, selectMistake, setError } from '../runner/dom';
 import { clearField, field, placeFieldErrors, refusalText } from './answer';
 import {
@@ -194,13 +194,11 @@ export function returnPanel(onSent: () => void): ReturnPanel {
       ...list.map((c) => el('option', { value: String(c.id) }, `${c.name} (${c.verification?.scheme ?? 'none'})`)),
     );
     if (list.some((c) => String(c.id) === had)) config.control.value = had;
-    const unavailable = inTauri
-      ? 'In the desktop app the window talks to Baton only through its command channel, so it cannot post to the webhook listener: use a browser on `baton serve`, or send the request from outside.'
-      : problem
-        ? `The webhook configurations could not be read: ${problem}`
-        : list.length === 0
-          ? 'No webhook configuration runs ReturnCallbackCommand yet: create one (executionType 0, commandName ReturnCallbackCommand) to send signed requests.'
-          : null;
+    const unavailable = problem
+      ? `The webhook configurations could not be read: ${problem}`
+      : list.length === 0
+        ? 'No webhook configuration runs ReturnCallbackCommand yet: create one (executionType 0, commandName ReturnCallbackCommand) to send signed requests.'
+        : null;
     viaWebhook.disabled = unavailable !== null;
     viaNote.hidden = unavailable === null;
     viaNote.textContent = unavailable ?? '';
@@ -269,14 +267,14 @@ export function returnPanel(onSent: () => void): ReturnPanel {
       }
       throw e;
     }
-    let response: Response;
+    let response: WebhookResponse;
     try {
-      response = await fetch(c.url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: text });
+      response = await postWebhook(c.url, headers, text);
     } catch (e) {
       setError(formError, `The webhook URL could not be reached: ${errorText(e)}`);
       return;
     }
-    const raw = await response.text();
+    const raw = response.text;
     let body: { isSuccessful?: boolean; message?: string; duplicate?: boolean; errors?: { field: string; message: string }[] } | string;
     try {
       body = JSON.parse(raw) as typeof body;

@@ -7,7 +7,7 @@
  */
 import { announce } from '../app/announce';
 import { parseJson } from '../app/json';
-import { inTauri } from '../transport';
+import { postWebhook } from '../transport';
 import { el, errorFor, errorText, selectMistake, setError } from '../runner/dom';
 import { signatureHeaders, SignError } from '../callbacks/sign';
 import { needsSecret, pretty, SAMPLE_PAYLOAD, type HookConfig } from './model';
@@ -17,15 +17,6 @@ const SAMPLE_KEY = 'baton.webhooks.sample';
 export function testPanel(c: HookConfig, opts: { close(): void; showRequests(): void }): HTMLElement {
   const id = `wht-${c.id}`;
   const title = el('h3', { id: `${id}-title`, tabindex: -1 }, `Send a test request to ${c.name}`);
-  if (inTauri) {
-    return el(
-      'div',
-      { className: 'wh-test', role: 'group', 'aria-labelledby': `${id}-title`, 'data-testid': 'wht-panel' },
-      title,
-      el('p', {}, 'In the desktop app the window talks to Baton only through its command channel, so it cannot post to the webhook listener: send the request from outside (the address above), or use a browser on `baton serve`.'),
-      el('button', { type: 'button', onclick: opts.close }, 'Close'),
-    );
-  }
   const payload = el('textarea', { id: `${id}-payload`, rows: 10, spellcheck: false, className: 'mono', 'data-testid': 'wht-payload' });
   payload.value = sessionStorage.getItem(SAMPLE_KEY) ?? SAMPLE_PAYLOAD;
   const payloadError = errorFor(payload, `${id}-payload-error`, 'wht-payload-error');
@@ -78,8 +69,8 @@ export function testPanel(c: HookConfig, opts: { close(): void; showRequests(): 
           }
           throw err;
         }
-        const response = await fetch(c.url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: text });
-        const raw = await response.text();
+        const response = await postWebhook(c.url, headers, text);
+        const raw = response.text;
         let body: unknown = raw;
         try {
           body = JSON.parse(raw);
