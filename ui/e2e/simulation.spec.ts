@@ -134,6 +134,13 @@ test('simulate the loan template: both branches, a saved scenario that `baton te
   await expectAccessible(page, 'the simulation panel with scenario results');
   await screenshot(page, 'simulation-coverage');
 
+  // Replay puts the saved scenario back into the panel: its steps, its end, the step to go back to.
+  await page.getByRole('button', { name: 'Replay declined by manager in the panel' }).click();
+  await expect(page.getByTestId('sim-steps')).toContainText('1. Completed Manager Review with {"decision":"decline"}');
+  await expect(page.getByTestId('sim-status')).toContainText('Completed');
+  await expect(shape(page, 'End_Declined')).toHaveClass(/baton-sim-taken/);
+  await expect(page.getByTestId('sim-back-1')).toBeFocused();
+
   // Closing the panel gives the properties back and the focus to Simulate.
   await page.getByTestId('sim-close').click();
   await expect(panel(page)).toHaveCount(0);
@@ -222,6 +229,17 @@ test('the panel belongs to its diagram: another tab shows its own properties, an
   await page.getByTestId('tab-2').click();
   await expect(panel(page)).toBeVisible();
   await expect(page.getByTestId('sim-status')).toContainText('Waiting');
+  // Keys typed in the panel stay in the panel: a selected shape is not deleted by Backspace or Delete there.
+  await shape(page, 'Gateway_Decision').click();
+  const vars = page.getByLabel('Start variables (JSON)');
+  await vars.focus();
+  await page.keyboard.press('End');
+  await page.keyboard.press('Backspace');
+  await page.keyboard.press('Delete');
+  await expect(vars).toHaveValue('{');
+  await expect(shape(page, 'Gateway_Decision')).toHaveCount(1);
+  await vars.fill('{}');
+  await expectAccessible(page, 'the simulation panel of a second tab');
   // Editing the diagram (here: a new element from the palette by keyboard) marks the run stale.
   await canvas(page).locator('.djs-palette .entry[data-action="create.task"]').focus();
   await page.keyboard.press('Enter');

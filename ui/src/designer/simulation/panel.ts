@@ -81,7 +81,7 @@ export class SimulationPanel {
   private startError = '';
   private startedXml: string | null = null;
   private stale = false;
-  private results: { name: string; result: ScenarioResult | null; error?: string }[] = [];
+  private results: { name: string; scenario: Scenario; result: ScenarioResult | null; error?: string }[] = [];
   private coverageSummary = '';
   private saveNote = '';
   private advanceBy = '';
@@ -331,7 +331,9 @@ export class SimulationPanel {
       this.results = [];
       for (const k of list) {
         const answer = await ask<ScenarioResult>('RunScenarioQuery', { bpmnXml: xml, scenario: k.scenario });
-        this.results.push(answer.ok ? { name: k.name, result: answer.data } : { name: k.name, result: null, error: answer.text });
+        this.results.push(
+          answer.ok ? { name: k.name, scenario: k.scenario, result: answer.data } : { name: k.name, scenario: k.scenario, result: null, error: answer.text },
+        );
       }
       const covered = unionCoverage(this.results.flatMap((r) => (r.result ? [r.result] : [])));
       this.drawing.drawCoverage(covered);
@@ -339,6 +341,43 @@ export class SimulationPanel {
       const passed = this.results.filter((r) => r.result?.passed).length;
       announce(`${passed} of ${this.results.length} scenarios passed. ${this.coverageSummary}`);
     }, 'sim-check');
+  }
+
+  /** Replays a scenario in the panel: a new session from its variables and clock, then its steps. */
+  private async replay(name: string, scenario: Scenario): Promise<void> {
+    const xml = await this.host.xml();
+    await this.run(async () => {
+      const start: Record<string, unknown> = { bpmnXml: xml, variables: scenario.variables ?? {} };
+      if (scenario.clock) start.clock = scenario.clock;
+      if (scenario.process) start.processKey = scenario.process;
+      const started = await ask<SimView>('StartSimulationCommand', start);
+      if (!started.ok) {
+        this.startError = `The replay of ${name} did not start: ${started.text}`;
+        return;
+      }
+      if (this.view) void ask('EndSimulationCommand', { sessionId: this.view.sessionId });
+      let view = started.data;
+      let stopped = '';
+      for (const [i, step] of scenario.steps.entries()) {
+        const answer = await ask<SimView>('SimulationStepCommand', { sessionId: view.sessionId, step });
+        if (answer.ok) view = answer.data;
+        else if (!('expectError' in (step as object))) {
+          stopped = `The replay of ${name} stopped at step ${i + 1}: ${answer.text}`;
+          break;
+        }
+      }
+      this.startError = stopped;
+      this.varsInput.value = JSON.stringify(scenario.variables ?? {});
+      this.nameInput.value = name;
+      this.startedXml = xml;
+      this.stale = false;
+      this.drafts.clear();
+      this.errors.clear();
+      this.drawing.clear();
+      this.show(view, false);
+      announce(stopped || `Replayed ${name}: ${statusText(view)}. Choose a step to go back to it.`);
+    });
+    this.body.querySelector<HTMLElement>('.sim-steps [aria-current="step"]')?.focus();
   }
 
   private hideCoverage(): void {
@@ -640,7 +679,15 @@ export class SimulationPanel {
         'li',
         { className: passed ? 'passed' : 'failed', 'data-testid': 'sim-result' },
         el('strong', {}, passed ? 'Passed' : 'Failed'),
-        ` ${r.name}`,
+        ` ${r.name} `,
+        el('button', {
+          type: 'button',
+          className: 'link-button',
+          'data-testid': 'sim-replay',
+          'aria-label': `Replay ${r.name} in the panel`,
+          disabled: this.busy,
+          onclick: () => void this.replay(r.name, r.scenario),
+        }, 'Replay'),
         failures.length ? el('ul', {}, ...failures.map((f) => el('li', {}, f))) : null,
       );
     });
