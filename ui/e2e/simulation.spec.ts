@@ -68,6 +68,7 @@ test('simulate the loan template: both branches, a saved scenario that `baton te
   await expect(shape(page, 'Flow_1')).toHaveClass(/baton-sim-taken/);
   await expect(page.getByTestId('sim-token')).toHaveAttribute('data-at', TASK);
   await expectAccessible(page, 'the simulation panel at a wait');
+  await screenshot(page, 'simulation-waiting');
 
   // The task's own script refuses an approval without an amount: said beside the task, the choice kept.
   await completeReview(page, 'approve');
@@ -249,4 +250,11 @@ test('the panel belongs to its diagram: another tab shows its own properties, an
   await page.getByTestId('undo').click();
   await page.getByTestId('sim-start').click();
   await expect(page.getByTestId('sim-stale')).toHaveCount(0);
+  await page.getByTestId('sim-run').click();
+  await expect(shape(page, TASK)).toHaveClass(/baton-sim-waiting/);
+  // The dark theme: the panel and the drawing stay readable.
+  await page.getByRole('button', { name: 'Dark theme' }).click();
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await expectAccessible(page, 'the simulation panel in the dark theme');
+  await screenshot(page, 'simulation-dark');
 });

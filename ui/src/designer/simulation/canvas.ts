@@ -144,8 +144,8 @@ export class SimCanvas {
     const e = this.registry.get(id);
     if (!e || e.waypoints) return;
     this.ensureToken().dataset.at = id;
-    // The top-left corner of the shape, so its name and icon stay readable.
-    this.setToken({ x: e.x + Math.min(10, e.width / 2), y: e.y + Math.min(10, e.height / 2) });
+    // The top-right corner of the shape, so its name and its type icon (top left) stay readable.
+    this.setToken({ x: e.x + e.width - Math.min(10, e.width / 2), y: e.y + Math.min(10, e.height / 2) });
   }
 
   private hideToken(): void {

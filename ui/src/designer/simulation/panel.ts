@@ -511,10 +511,10 @@ export class SimulationPanel {
             el('span', { className: 'sim-note' }, `due ${due}`),
           )
         : el('p', { className: 'sim-note' }, 'No timer is due.'),
+      el('label', { htmlFor: inputId }, 'Advance by (ISO 8601)'),
       el(
         'div',
         { className: 'sim-row' },
-        el('label', { htmlFor: inputId, className: 'inline' }, 'Advance by (ISO 8601)'),
         input,
         this.button('Advance', 'sim-advance', () => {
           const text = this.advanceBy.trim();
