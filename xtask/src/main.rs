@@ -158,13 +158,15 @@ const fn dep(probe: Probe, apt_package: &'static str, need: Need) -> SystemDep {
     }
 }
 
-/// What the tests need beyond Rust, Node and Python, on Debian 12: Chromium for the Playwright
-/// tests of the web UI; a C toolchain, pkg-config and the WebKitGTK 4.1 stack for building the
+/// What the tests need beyond Rust, Node and Python, on Debian 12: Chromium and the sqlite3
+/// shell for the Playwright tests of the web UI; a C toolchain, pkg-config and the WebKitGTK 4.1 stack for building the
 /// Tauri shell (Tauri's documented Linux prerequisites); Xvfb and WebKitWebDriver for driving
 /// the shell. tauri-driver comes from crates.io (`ensure_tauri_driver`).
 /// (No OpenSSL: nothing in the desktop build links it.)
 const SYSTEM_DEPS: &[SystemDep] = &[
     dep(Probe::Program("chromium"), "chromium", Need::Browser),
+    // The delivery log's paging test writes 100,000 rows straight into the server's file.
+    dep(Probe::Program("sqlite3"), "sqlite3", Need::Browser),
     dep(Probe::Program("cc"), "build-essential", Need::Desktop),
     dep(Probe::Program("pkg-config"), "pkg-config", Need::Desktop),
     dep(
