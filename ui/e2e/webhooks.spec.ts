@@ -7,8 +7,10 @@
  * applications show their token URL once and get a new one in place (the same id).
  */
 import { createHmac } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { test, expect, expectAccessible, screenshot, type Server } from './harness';
+import { test, expect, expectAccessible, screenshot, startServer, type Server } from './harness';
 import { deployTemplate, must, unique } from './runner-data';
 
 test.describe.configure({ mode: 'serial' });
@@ -393,6 +395,44 @@ test('the inspector pages through the log one page at a time', async ({ page, op
   }
   await page.getByTestId('whr-refresh').click();
   await expect(page.getByTestId('whr-rate-limited')).toContainText('refused by the rate limit since Baton started');
+});
+
+test('the inspector pages through 100,000 requests, asking the server for one page at a time', async ({ page }) => {
+  const big = await startServer();
+  try {
+    // Written straight into the server's SQLite file, as refused requests are logged (no body):
+    // every tenth a bad signature, the others not found.
+    const sql = `.timeout 20000
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+INSERT INTO webhook_requests (id, received_at, method, path, remote_addr, verdict, status_code, error, size)
+SELECT i, '2026-11-30T00:00:00.000000Z', 'POST', printf('/webhook/bulk/%06d', i), '127.0.0.1',
+       CASE i % 10 WHEN 0 THEN 'badSignature' ELSE 'notFound' END, CASE i % 10 WHEN 0 THEN 401 ELSE 404 END,
+       'bulk', 2
+FROM n;`;
+    execFileSync('sqlite3', [join(big.dir, 'baton.db')], { input: sql });
+    const asked: number[] = [];
+    page.on('request', (r) => {
+      if (!r.url().endsWith('/api/v1/execute')) return;
+      const sent = r.postDataJSON() as { cmd: string; data: { pageSize?: number } };
+      if (sent.cmd === 'GetWebhookRequestListQuery') asked.push(sent.data.pageSize ?? -1);
+    });
+    await page.goto(`${big.url}/?token=${encodeURIComponent(big.token)}#/webhooks?tab=requests&size=100`);
+    await expect(page.getByTestId('whr-summary')).toHaveText('Showing 1–100 of 100,000');
+    await expect(page.getByTestId('whr-row')).toHaveCount(100);
+    await expect(page.getByTestId('whr-row').first()).toHaveAttribute('data-id', '100000');
+    await page.getByTestId('whr-last').click();
+    await expect(page.getByTestId('whr-page')).toHaveText('Page 1,000 of 1,000');
+    await expect(page.getByTestId('whr-row').last()).toHaveAttribute('data-id', '1');
+    // The verdict filter is the server's: a tenth of them.
+    await page.getByLabel('Verdict').selectOption('badSignature');
+    await expect(page.getByTestId('whr-summary')).toHaveText('Showing 1–100 of 10,000');
+    await expect(page.getByTestId('whr-row').first()).toHaveAttribute('data-verdict', 'badSignature');
+    await expectAccessible(page, 'a page of 100,000 requests');
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.every((n) => n <= 100)).toBe(true);
+  } finally {
+    await big.stop();
+  }
 });
 
 test('incoming webhook applications: the token URL is shown once, copied, and replaced by a new one', async ({ page, openUi, server, context }) => {
