@@ -123,7 +123,16 @@ test('simulate the loan template: both branches, a saved scenario that `baton te
     rmSync(dir, { recursive: true, force: true });
   }
 
-  // Check scenarios: the saved one passes; the approved branch stands out as never taken.
+  // Check scenarios with the template's own scenario files: all green, every path covered.
+  await page.getByTestId('sim-check').click();
+  await expect(page.getByTestId('sim-result')).toHaveCount(4);
+  await expect(page.locator('[data-testid="sim-result"].failed')).toHaveCount(0);
+  await expect(page.getByTestId('sim-results')).toContainText('LoanApprovalProcess.declined.scenario.json');
+  await expect(page.getByTestId('sim-coverage')).toContainText('everything is covered');
+  await expect(shape(page, 'End_Approved')).toHaveClass(/baton-sim-covered/);
+
+  // Only the saved one: it passes; the approved branch stands out as never taken.
+  await page.getByLabel(/Check the template's 3 scenario files too/).uncheck();
   await page.getByTestId('sim-check').click();
   await expect(page.getByTestId('sim-result')).toHaveCount(1);
   await expect(page.getByTestId('sim-result').first()).toHaveClass(/passed/);
@@ -163,6 +172,7 @@ test('a scenario that no longer fits the diagram shows red with its failure in w
     localStorage.setItem('baton.simulation.scenarios.LoanApprovalProcess', JSON.stringify([{ name: 'wrong', scenario }]));
   });
   await page.getByTestId('simulate').click();
+  await page.getByTestId('sim-with-template').uncheck();
   await page.getByTestId('sim-check').click();
   const result = page.getByTestId('sim-result');
   await expect(result).toHaveCount(1);

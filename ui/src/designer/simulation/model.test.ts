@@ -240,3 +240,25 @@ describe('simple forms', () => {
     });
   });
 });
+
+describe('template scenarios', () => {
+  it('are the files named after the process id', async () => {
+    const { templateScenarioFiles } = await import('./templates');
+    const paths = [
+      '../../../../bpmn-templates/loan-approval/LoanApprovalProcess.scenario.json',
+      '../../../../bpmn-templates/loan-approval/LoanApprovalProcess.declined.scenario.json',
+      '../../../../bpmn-templates/loan-approval/LoanApprovalProcessX.scenario.json',
+      '../../../../bpmn-templates/payment-approval/PaymentApprovalProcess.scenario.json',
+    ];
+    expect(templateScenarioFiles('LoanApprovalProcess', paths).map((p) => p.split('/').pop())).toEqual([
+      'LoanApprovalProcess.declined.scenario.json',
+      'LoanApprovalProcess.scenario.json',
+    ]);
+  });
+  it('come with the loan template', async () => {
+    const { templateScenarios } = await import('./templates');
+    const list = await templateScenarios('LoanApprovalProcess');
+    expect(list.map((k) => k.name)).toContain('LoanApprovalProcess.declined.scenario.json');
+    expect(list.every((k) => Array.isArray(k.scenario.steps))).toBe(true);
+  });
+});

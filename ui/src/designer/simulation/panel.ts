@@ -10,6 +10,7 @@ import { parseJson } from '../../app/json';
 import { el } from '../dom';
 import { download, saveText } from '../files';
 import { SimCanvas } from './canvas';
+import { templateScenarioCount, templateScenarios } from './templates';
 import { collectForm, simpleFields, type SimpleField } from './form';
 import {
   actionFor,
@@ -85,6 +86,8 @@ export class SimulationPanel {
   private coverageSummary = '';
   private saveNote = '';
   private advanceBy = '';
+  /** Whether Check scenarios includes the scenario files of the template the diagram came from. */
+  private withTemplate = true;
   /** Counts answers shown, so a playback of an older one stops. */
   private generation = 0;
   private readonly uid = `sim${++panelCount}`;
@@ -319,6 +322,7 @@ export class SimulationPanel {
   private async checkScenarios(): Promise<void> {
     const xml = await this.host.xml();
     const list: { name: string; scenario: Scenario }[] = loadScenarios(localStorage, this.host.diagramKey());
+    if (this.withTemplate && templateScenarioCount(this.host.diagramKey())) list.unshift(...(await templateScenarios(this.host.diagramKey())));
     if (this.view && this.view.steps.length && !list.some((k) => JSON.stringify(k.scenario.steps) === JSON.stringify(this.view!.scenario.steps))) {
       list.push({ name: 'This run (not saved)', scenario: scenarioToSave(this.view, 'This run') });
     }
@@ -691,10 +695,27 @@ export class SimulationPanel {
         failures.length ? el('ul', {}, ...failures.map((f) => el('li', {}, f))) : null,
       );
     });
+    const fromTemplate = templateScenarioCount(this.host.diagramKey());
+    const templateId = `${this.uid}-with-template`;
     return el(
       'div',
       { className: 'sim-section' },
       el('h3', {}, 'Scenarios'),
+      fromTemplate
+        ? el(
+            'div',
+            { className: 'sim-field sim-check' },
+            el('input', {
+              id: templateId,
+              type: 'checkbox',
+              checked: this.withTemplate,
+              'data-focus-key': 'sim-with-template',
+              'data-testid': 'sim-with-template',
+              onchange: (e: Event) => (this.withTemplate = (e.target as HTMLInputElement).checked),
+            }),
+            el('label', { htmlFor: templateId }, `Check the template's ${fromTemplate} scenario file${fromTemplate === 1 ? '' : 's'} too`),
+          )
+        : null,
       el('label', { htmlFor: this.nameInput.id }, 'Scenario name'),
       this.nameInput,
       el(
