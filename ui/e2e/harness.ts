@@ -108,18 +108,33 @@ interface Fixtures {
   openUi: (hash?: string) => Promise<void>;
 }
 interface WorkerFixtures {
-  server: Server;
+  /** The worker's servers: one per test file, started when the file's first test asks. */
+  servers: { forFile(file: string): Promise<Server> };
 }
 
-export const test = base.extend<Fixtures, WorkerFixtures>({
-  server: [
+export const test = base.extend<Fixtures & { server: Server }, WorkerFixtures>({
+  servers: [
     async ({}, use) => {
-      const server = await startServer();
-      await use(server);
-      await server.stop();
+      const held: { file: string; server: Server }[] = [];
+      await use({
+        async forFile(file: string) {
+          const same = held.find((h) => h.file === file);
+          if (same) return same.server;
+          // A new file: the previous file's server (and its SQLite file) is done with.
+          for (const h of held.splice(0)) await h.server.stop();
+          const server = await startServer();
+          held.push({ file, server });
+          return server;
+        },
+      });
+      for (const h of held.splice(0)) await h.server.stop();
     },
     { scope: 'worker' },
   ],
+  // A fresh `baton serve` for each test file, shared by that file's tests (in order).
+  server: async ({ servers }, use, testInfo) => {
+    await use(await servers.forFile(testInfo.file));
+  },
   consoleErrors: [
     async ({ page }, use) => {
       const errors: string[] = [];
