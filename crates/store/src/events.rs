@@ -430,14 +430,18 @@ impl Tx<'_> {
     /// answers the first. In the caller's transaction: numbers of a rolled-back step are not
     /// used, and two steps of one instance never share one.
     pub fn next_event_sequence(&self, guid: &str, count: i64) -> Result<i64> {
-        let last: i64 = self
-            .tx
+        // Two statements, not one with RETURNING: SQLite gathers RETURNING rows in a temporary
+        // table it allocates and frees on every run (store/src/callbacks.rs says the cost).
+        self.tx
             .prepare_cached(
                 "INSERT INTO event_sequences (instance_guid, last) VALUES (?1, ?2)
-                 ON CONFLICT (instance_guid) DO UPDATE SET last = last + excluded.last
-                 RETURNING last",
+                 ON CONFLICT (instance_guid) DO UPDATE SET last = last + excluded.last",
             )?
-            .query_row(params![guid, count], |r| r.get(0))?;
+            .execute(params![guid, count])?;
+        let last: i64 = self
+            .tx
+            .prepare_cached("SELECT last FROM event_sequences WHERE instance_guid = ?1")?
+            .query_row(params![guid], |r| r.get(0))?;
         Ok(last - count + 1)
     }
 
