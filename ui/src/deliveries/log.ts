@@ -16,7 +16,6 @@ import { focusKey, restoreFocus } from './forms';
 import {
   DEFAULT_LOG_FILTERS,
   DELIVERY_STATUSES,
-  eventFilterIgnored,
   lastResponse,
   LOG_EVENT_NAMES,
   LOG_PAGE_SIZES,
@@ -77,11 +76,10 @@ export function deliveryLog(): Log {
   );
   const eventSelect = el(
     'select',
-    { id: 'dl-event', 'data-testid': 'dl-event', 'aria-describedby': 'dl-event-note' },
+    { id: 'dl-event', 'data-testid': 'dl-event' },
     el('option', { value: '' }, 'All events'),
     ...LOG_EVENT_NAMES.map((n) => el('option', { value: n }, n)),
   );
-  const eventNote = el('p', { className: 'dl-warn small', id: 'dl-event-note', hidden: true, 'data-testid': 'dl-event-note' });
   const instanceInput = el('input', {
     id: 'dl-instance',
     type: 'search',
@@ -156,7 +154,6 @@ export function deliveryLog(): Log {
       sizeSelect,
       clearButton,
     ),
-    eventNote,
     listError,
     lastResult,
     el('div', { className: 'table-wrap' }, table, empty),
@@ -341,11 +338,6 @@ export function deliveryLog(): Log {
       const same = signature === shown;
       shown = signature;
       items = r.items;
-      const ignored = eventFilterIgnored(items, filters.event);
-      eventNote.hidden = !ignored;
-      eventNote.textContent = ignored
-        ? 'This Baton server does not filter the log by event (its GetDeliveryListQuery has no eventName): every event is shown.'
-        : '';
       // An unchanged page keeps its rows (an open payload keeps its scroll and selection);
       // only the "next attempt" countdowns move.
       if (same) refreshCountdowns();

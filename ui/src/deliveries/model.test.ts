@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   checkSecret,
   checkUrl,
-  eventFilterIgnored,
   lastResponse,
   logQueryString,
   logRequest,
@@ -157,12 +156,6 @@ describe('the log in the address', () => {
       eventName: 'workflow.completed',
       instanceGuid: 'g',
     });
-  });
-
-  it('sees when the runtime did not filter by event', () => {
-    expect(eventFilterIgnored([{ eventName: 'a' }, { eventName: 'b' }], 'a')).toBe(true);
-    expect(eventFilterIgnored([{ eventName: 'a' }], 'a')).toBe(false);
-    expect(eventFilterIgnored([{ eventName: 'b' }], '')).toBe(false);
   });
 
   it('goes to a page in range only', () => {

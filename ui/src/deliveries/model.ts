@@ -256,14 +256,6 @@ export function logRequest(f: LogFilters): Record<string, unknown> {
   return data;
 }
 
-/**
- * True when the answer holds rows of another event than the one asked for: the server did not
- * filter by event (a runtime whose GetDeliveryListQuery has no `eventName`).
- */
-export function eventFilterIgnored(items: Pick<Delivery, 'eventName'>[], event: string): boolean {
-  return !!event && items.some((i) => i.eventName !== event);
-}
-
 /** "Go to page" text -> a page, or why not. */
 export function pageJump(text: string, pages: number): { ok: true; page: number } | { ok: false; message: string } {
   const t = text.trim().replace(/[,_\s]/g, '');
