@@ -417,9 +417,44 @@ impl Runtime {
 
     pub(crate) fn retry(&self, data: &Value, caller: &Caller) -> Answer {
         let data: c::RetryIncidentInput = input(data)?;
-        let guid = data.instance_guid.as_str();
-        self.check_act(caller, guid, "retry")?;
         let variables = data.variables.unwrap_or_default();
+        let guid = data.instance_guid.filter(|g| !g.trim().is_empty());
+        let guid = match (guid, data.process_definition_id, data.element_id) {
+            (Some(guid), None, None) => guid,
+            // The incident of a timer start event (see `schedule::start_failures`).
+            (None, Some(def), Some(element)) => {
+                let (guid, engine, inst) =
+                    self.retry_start_incident(def, &element, variables, caller)?;
+                return output(
+                    "Incident retried",
+                    &c::RetryIncidentOutput {
+                        instance_guid: guid,
+                        status: inst.status.as_str().into(),
+                        incidents: c::incidents(engine.incidents(&inst)),
+                    },
+                );
+            }
+            (None, None, None) => {
+                return Err(Error::field(
+                    "instanceGuid",
+                    "instanceGuid is required".into(),
+                ))
+            }
+            (None, None, Some(_)) => return Err(Error::field(
+                "processDefinitionId",
+                "processDefinitionId is required with elementId (the timer start event whose incident is retried)".into(),
+            )),
+            (None, Some(_), None) => return Err(Error::field(
+                "elementId",
+                "elementId is required with processDefinitionId (the timer start event whose incident is retried)".into(),
+            )),
+            (Some(_), _, _) => return Err(Error::field(
+                "instanceGuid",
+                "give instanceGuid (an instance's incidents) or processDefinitionId and elementId (a timer start event's incident), not both".into(),
+            )),
+        };
+        let guid = guid.as_str();
+        self.check_act(caller, guid, "retry")?;
         // An internal incident (a step that failed inside Baton) is retried by `isolation`.
         let s = match self.retry_stopped(guid, &variables, caller)? {
             Some(s) => s,
@@ -514,7 +549,8 @@ impl Runtime {
         output("OK", &c::GetInstanceHistoryOutput(events))
     }
 
-    /// GetIncidentListQuery: the incidents of the instances the caller may read.
+    /// GetIncidentListQuery: the incidents of the instances the caller may read, and those of
+    /// timer start events (anyone's: start timers are listed for everyone), by id.
     pub(crate) fn incidents(&self, data: &Value, caller: &Caller) -> Answer {
         let open_only = match data.get("openOnly") {
             None | Some(Value::Null) => true,
@@ -529,9 +565,19 @@ impl Runtime {
         let rows = self
             .store()
             .incidents(open_only, self.viewer_of(caller).as_ref())?;
+        let mut items: Vec<Value> = rows
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()
+            .map_err(|e| Error::internal(format!("an incident could not be written: {e}")))?;
+        let starts = self.start_incident_items(open_only)?;
+        if !starts.is_empty() {
+            items.extend(starts);
+            items.sort_by_key(|i| i["id"].as_i64());
+        }
         Ok((
             "OK".into(),
-            json!({"items": rows, "totalCount": rows.len()}),
+            json!({"items": items, "totalCount": items.len()}),
         ))
     }
 

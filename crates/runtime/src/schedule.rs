@@ -6,7 +6,9 @@
 //!   own transaction, so the table never disagrees with the instance state. Firing it applies
 //!   the engine's `TimersDue` event, which fires everything due, earliest first.
 //! - A definition's row per timer start event (its newest version only) starts an instance and
-//!   moves on to the next repetition in the same transaction.
+//!   moves on to the next repetition in the same transaction. A start that fails is tried
+//!   again after a back-off and then stops with an incident of the start event (see
+//!   `start_failures`).
 //! - A recurring job's row holds its next run (see `jobs`).
 //!
 //! Rules users rely on (docs/scheduling.md):
@@ -18,9 +20,11 @@
 //! - No busy polling: the thread asks SQLite for the earliest due time (an index lookup) and
 //!   sleeps until then, or until a step writes an earlier one and wakes it.
 
-use crate::{Caller, Error, Extra, Runtime};
+mod start_failures;
+
+use crate::{Caller, Code, Error, Extra, Runtime};
 use baton_engine::timer::Schedule;
-use baton_engine::Event;
+use baton_engine::{Engine, Event, Instance};
 use baton_store::TimerRow;
 use jiff::Timestamp;
 use serde_json::{json, Map, Value};
@@ -35,7 +39,9 @@ const FIRE_WORKERS: usize = 8;
 const FIRE_BATCH: i64 = 2048;
 /// The longest the scheduler sleeps without looking (a clock change is noticed by then).
 const MAX_SLEEP: Duration = Duration::from_secs(30);
-/// A timer whose firing failed is tried again this much later.
+/// A timer whose firing failed (an instance's, a job's; a timer start event put off by the start
+/// rate) is tried again this much later. A timer start event that failed follows
+/// `start_failures` instead.
 const RETRY_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 /// How long a background loop whose pass panicked waits before its next pass.
 const PANIC_PAUSE: jiff::SignedDuration = jiff::SignedDuration::from_secs(1);
@@ -60,7 +66,8 @@ pub struct FireReport {
     /// Rows fired: instance timers, timer start events, job runs claimed.
     pub fired: usize,
     /// Rows whose firing failed (tried again a minute later, or, when the failure gave the
-    /// instance an internal incident, when that is retried).
+    /// instance an internal incident, when that is retried; a timer start event after its
+    /// back-off, or when its incident is retried).
     pub failed: usize,
 }
 
@@ -363,15 +370,15 @@ impl Runtime {
                                 self.fire_one(row, now, run_job)
                             }))
                             .unwrap_or_else(|panic| {
-                                Err(format!(
+                                Err(Error::internal(format!(
                                     "firing it panicked: {}",
                                     crate::isolation::panic_text(&*panic)
-                                ))
+                                )))
                             });
                         match outcome {
                             Ok(()) => fired.fetch_add(1, Ordering::Relaxed),
                             Err(e) => {
-                                self.defer(row, now, &e);
+                                self.defer(row, now, e);
                                 failed.fetch_add(1, Ordering::Relaxed)
                             }
                         };
@@ -389,31 +396,35 @@ impl Runtime {
         row: &TimerRow,
         now: Timestamp,
         run_job: &(dyn Fn(crate::jobs::Claim) + Sync),
-    ) -> Result<(), String> {
-        let describe = |e: Error| e.line();
+    ) -> Result<(), Error> {
         match row.kind.as_str() {
             "instance" => {
                 let guid = row.instance_guid.as_deref().unwrap_or_default();
                 self.step_with(guid, Event::TimersDue, &Caller::owner(), Extra::Timers)
                     .map(|_| ())
-                    .map_err(describe)
             }
-            "start" => self.fire_start(row, now).map_err(describe),
+            "start" => self.fire_start(row, now, Map::new()).map(|_| ()),
             "job" => {
-                if let Some(claim) = self.claim_scheduled(row, now).map_err(describe)? {
+                if let Some(claim) = self.claim_scheduled(row, now)? {
                     run_job(claim);
                 }
                 Ok(())
             }
-            other => Err(format!("unknown timer kind '{other}'")),
+            other => Err(Error::internal(format!("unknown timer kind '{other}'"))),
         }
     }
 
     /// A row whose firing failed: dropped when its instance has ended (nothing to fire any
     /// more), left out when the failure gave its instance an internal incident (its retry
-    /// writes the row back, see `isolation`), otherwise tried again a minute later, so one bad
-    /// row never blocks the others.
-    fn defer(&self, row: &TimerRow, now: Timestamp, error: &str) {
+    /// writes the row back, see `isolation`), a timer start event's failure counted (see
+    /// `start_failures`), otherwise tried again a minute later, so one bad row never blocks
+    /// the others.
+    fn defer(&self, row: &TimerRow, now: Timestamp, error: Error) {
+        if row.kind == "start" && !error.is(Code::RateLimited) {
+            self.start_failed(row, now, error);
+            return;
+        }
+        let error = error.line();
         if let Some(guid) = row.instance_guid.as_deref() {
             if row.kind == "instance" && self.stopped.maybe(guid) {
                 tracing::warn!(timer = row.id, instance = guid, "a timer could not fire: {error}; it waits for RetryIncidentCommand on its instance's internal incident");
@@ -435,12 +446,15 @@ impl Runtime {
                     row.instance_guid.as_deref().unwrap_or_default(),
                     (!ended).then_some(later.as_str()),
                 )?,
-                "start" => tx.set_start_timer(
-                    row.definition_id.unwrap_or_default(),
-                    row.element_id.as_deref().unwrap_or_default(),
-                    Some(&later),
-                    row.fired,
-                )?,
+                // Put off (the start rate), not failed: the attempt does not count.
+                "start" => {
+                    tx.retry_start_timer(
+                        row.definition_id.unwrap_or_default(),
+                        row.element_id.as_deref().unwrap_or_default(),
+                        &later,
+                        None,
+                    )?;
+                }
                 _ => tx.set_job_timer(row.job_id.unwrap_or_default(), Some(&later))?,
             }
             Ok(())
@@ -450,9 +464,15 @@ impl Runtime {
         }
     }
 
-    /// A timer start event fell due: start an instance there and move the row to the next
-    /// repetition (or remove it), in one transaction.
-    fn fire_start(&self, row: &TimerRow, now: Timestamp) -> Result<(), Error> {
+    /// A timer start event fell due: start an instance there (with `variables`) and move the
+    /// row to the next repetition (or remove it), in one transaction. Answers the instance, or
+    /// None when a newer version replaced the definition (the row is removed).
+    pub(crate) fn fire_start(
+        &self,
+        row: &TimerRow,
+        now: Timestamp,
+        variables: Map<String, Value>,
+    ) -> Result<Option<(String, Arc<Engine>, Instance)>, Error> {
         let def = row.definition_id.unwrap_or_default();
         let element = row.element_id.clone().unwrap_or_default();
         let definition = self.store().definition(def, false)?;
@@ -463,7 +483,7 @@ impl Runtime {
         if newest.first().map(|d| d.process_definition_id) != Some(def) {
             // A newer version replaced this one's timer start events.
             self.write(move |tx| Ok(tx.set_start_timer(def, &element, None, 0)?))?;
-            return Ok(());
+            return Ok(None);
         }
         let engine = self.engine(def)?;
         let sched = engine
@@ -478,24 +498,25 @@ impl Runtime {
             .2
             .map_err(Error::internal)?;
         let fired = row.fired + 1;
-        let next =
-            next_repetition(&sched, parse_due(&row.due_at)?, fired as u32, now).map(due_text);
+        // A row tried again after a failure goes on from the repetition it stands for.
+        let planned = row.planned_at.as_deref().unwrap_or(&row.due_at);
+        let next = next_repetition(&sched, parse_due(planned)?, fired as u32, now).map(due_text);
         let extra = Extra::StartTimer {
             definition_id: def,
             element_id: element.clone(),
             next,
             fired,
         };
-        self.start_instance(
+        let started = self.start_instance(
             def,
             Some(&element),
-            Map::new(),
+            variables,
             None,
             None,
             &Caller::owner(),
             extra,
         )?;
-        Ok(())
+        Ok(Some(started))
     }
 
     /// Writes the start timers of a definition just deployed (inside its deploy transaction)
@@ -510,6 +531,8 @@ impl Runtime {
     ) -> Result<(Vec<baton_engine::Problem>, Option<String>), Error> {
         tx.drop_start_timers(process_key, definition_id)?;
         let now = self.clock.now();
+        // The incidents of the versions replaced are resolved with them.
+        tx.replace_start_incidents(process_key, definition_id, &self.now())?;
         let mut warnings = Vec::new();
         let mut earliest: Option<String> = None;
         for (_, element, sched) in engine.timer_starts() {
@@ -567,8 +590,15 @@ impl Runtime {
         let items: Vec<Value> = rows
             .iter()
             .map(|r| {
-                json!({"kind": r.kind, "instanceGuid": r.instance_guid, "processDefinitionId": r.definition_id,
-                       "elementId": r.element_id, "jobId": r.job_id, "dueAt": r.due_at, "fired": r.fired})
+                let mut item = json!({"kind": r.kind, "instanceGuid": r.instance_guid, "processDefinitionId": r.definition_id,
+                       "elementId": r.element_id, "jobId": r.job_id, "dueAt": r.due_at, "fired": r.fired});
+                // A timer start event's attempts left and its last error (Camunda's job
+                // retries and exception message).
+                if r.kind == "start" {
+                    item["retries"] = json!(start_failures::retries_left(r.failures));
+                    item["lastError"] = json!(r.last_error);
+                }
+                item
             })
             .collect();
         Ok(("OK".into(), json!({"items": items, "totalCount": total})))

@@ -423,6 +423,32 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE deliveries ADD COLUMN last_response TEXT;
     ",
+    // v17: a timer start event whose start fails is tried again after a back-off, then stops
+    // with an incident. Its timer row counts the failed attempts and keeps the last error
+    // (shown), and while it waits for another attempt the due time of the repetition it stands
+    // for. `start_incidents` holds the incidents of timer start events (they have no instance):
+    // at most one open per start event, with what a retry goes on from. Their ids are drawn
+    // from the instances' incidents' sequence (one list, no id twice).
+    "
+    ALTER TABLE timers ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE timers ADD COLUMN last_error TEXT;
+    ALTER TABLE timers ADD COLUMN planned_at TEXT;
+    CREATE TABLE start_incidents (
+        id            INTEGER PRIMARY KEY,
+        definition_id INTEGER NOT NULL REFERENCES definitions (id),
+        element_id    TEXT NOT NULL,
+        message       TEXT NOT NULL,
+        last_error    TEXT NOT NULL,
+        due_at        TEXT NOT NULL,
+        fired         INTEGER NOT NULL,
+        failures      INTEGER NOT NULL,
+        created_at    TEXT NOT NULL,
+        resolved_at   TEXT,
+        resolution    TEXT
+    );
+    CREATE UNIQUE INDEX start_incidents_open ON start_incidents (definition_id, element_id)
+        WHERE resolved_at IS NULL;
+    ",
 ];
 
 /// Brings a database up to the newest schema, one transaction per migration.

@@ -1,10 +1,16 @@
-//! The durable timer table and the recurring jobs (schema v4).
+//! The durable timer table and the recurring jobs (schema v4), and the incidents of timer start
+//! events (schema v17).
 //!
 //! One table holds everything that must happen at a time: the earliest BPMN timer of each
 //! instance (`instance`), the next firing of each timer start event of a deployed definition
 //! (`start`), and the next run of each active recurring job (`job`). The scheduler asks for the
 //! earliest `due_at` and sleeps until then; firing a row and writing its successor happen in
 //! the same transaction as the step they cause.
+//!
+//! A start row whose firing failed counts its `failures` and keeps its `last_error`; while it
+//! waits for its next attempt, `planned_at` keeps the due time of the repetition it stands for
+//! (so a cycle keeps its phase). After its last attempt the row leaves the table and a
+//! `start_incidents` row (an incident with no instance) keeps what is needed to put it back.
 
 use crate::{Result, Store, Tx};
 use rusqlite::{params, OptionalExtension};
@@ -23,6 +29,13 @@ pub struct TimerRow {
     pub due_at: String,
     /// How many times a start timer's cycle has fired.
     pub fired: i64,
+    /// A start row: its failed attempts since it last fired (0 for the other kinds).
+    pub failures: i64,
+    /// A start row: the error of its last failed attempt, in words fit to show.
+    pub last_error: Option<String>,
+    /// A start row waiting for another attempt: the due time of the repetition it stands for
+    /// (`due_at` is when it is tried again).
+    pub planned_at: Option<String>,
 }
 
 fn timer_row(r: &rusqlite::Row) -> rusqlite::Result<TimerRow> {
@@ -35,11 +48,61 @@ fn timer_row(r: &rusqlite::Row) -> rusqlite::Result<TimerRow> {
         job_id: r.get(5)?,
         due_at: r.get(6)?,
         fired: r.get(7)?,
+        failures: r.get(8)?,
+        last_error: r.get(9)?,
+        planned_at: r.get(10)?,
     })
 }
 
 const TIMER_COLUMNS: &str =
-    "id, kind, instance_guid, definition_id, element_id, job_id, due_at, fired";
+    "id, kind, instance_guid, definition_id, element_id, job_id, due_at, fired,
+     failures, last_error, planned_at";
+
+/// An incident of a timer start event: it failed its last attempt to start an instance and
+/// stopped firing. It belongs to the definition's start event, not to an instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartIncidentRow {
+    /// Numbered with the instances' incidents (one list, no id twice).
+    pub id: i64,
+    pub definition_id: i64,
+    pub process_key: String,
+    pub element_id: String,
+    pub message: String,
+    /// The error of the last attempt (also inside `message`).
+    pub last_error: String,
+    /// The due time of the repetition that failed, and how many times the cycle had fired:
+    /// what a retry goes on from.
+    pub due_at: String,
+    pub fired: i64,
+    /// Attempts made before it stopped.
+    pub failures: i64,
+    pub created_at: String,
+    pub resolved_at: Option<String>,
+    /// `retried` or `replaced` (a newer version was deployed) once resolved.
+    pub resolution: Option<String>,
+}
+
+fn start_incident_row(r: &rusqlite::Row) -> rusqlite::Result<StartIncidentRow> {
+    Ok(StartIncidentRow {
+        id: r.get(0)?,
+        definition_id: r.get(1)?,
+        process_key: r.get(2)?,
+        element_id: r.get(3)?,
+        message: r.get(4)?,
+        last_error: r.get(5)?,
+        due_at: r.get(6)?,
+        fired: r.get(7)?,
+        failures: r.get(8)?,
+        created_at: r.get(9)?,
+        resolved_at: r.get(10)?,
+        resolution: r.get(11)?,
+    })
+}
+
+const START_INCIDENT_SELECT: &str =
+    "SELECT i.id, i.definition_id, d.process_key, i.element_id, i.message, i.last_error,
+        i.due_at, i.fired, i.failures, i.created_at, i.resolved_at, i.resolution
+     FROM start_incidents i JOIN definitions d ON d.id = i.definition_id";
 
 /// A recurring job as stored; `config` is the JSON of its execution fields.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,6 +253,30 @@ impl Store {
         Ok((rows.collect::<rusqlite::Result<_>>()?, total))
     }
 
+    /// The incidents of timer start events (only open ones, or all), oldest first.
+    pub fn start_incidents(&self, open_only: bool) -> Result<Vec<StartIncidentRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{START_INCIDENT_SELECT} WHERE (NOT ?1 OR i.resolved_at IS NULL) ORDER BY i.id"
+        ))?;
+        let rows = stmt.query_map(params![open_only], start_incident_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The open incident of a definition's timer start event, if it has one.
+    pub fn start_incident(
+        &self,
+        definition_id: i64,
+        element_id: &str,
+    ) -> Result<Option<StartIncidentRow>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "{START_INCIDENT_SELECT} WHERE i.definition_id = ?1 AND i.element_id = ?2 AND i.resolved_at IS NULL"
+            ))?
+            .query_row(params![definition_id, element_id], start_incident_row)
+            .optional()?)
+    }
+
     pub fn job(&self, id: i64) -> Result<Option<JobRow>> {
         Ok(self
             .conn
@@ -246,7 +333,8 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Sets (or removes) the next firing of a timer start event.
+    /// Sets (or removes) the next firing of a timer start event. A row set here starts with
+    /// no failures (it fired, or it was deployed or retried).
     pub fn set_start_timer(
         &self,
         definition_id: i64,
@@ -257,7 +345,8 @@ impl Tx<'_> {
         match due {
             Some(due) => self.tx.execute(
                 "INSERT INTO timers (kind, definition_id, element_id, due_at, fired) VALUES ('start', ?1, ?2, ?3, ?4)
-                 ON CONFLICT (definition_id, element_id) WHERE kind = 'start' DO UPDATE SET due_at = excluded.due_at, fired = excluded.fired",
+                 ON CONFLICT (definition_id, element_id) WHERE kind = 'start' DO UPDATE SET due_at = excluded.due_at,
+                     fired = excluded.fired, failures = 0, last_error = NULL, planned_at = NULL",
                 params![definition_id, element_id, due, fired],
             )?,
             None => self.tx.execute(
@@ -266,6 +355,126 @@ impl Tx<'_> {
             )?,
         };
         Ok(())
+    }
+
+    /// Moves a timer start event's row to another attempt at `retry_at`, keeping the due time
+    /// of the repetition it stands for. With `failure` (the attempt's failures so far and its
+    /// error) the attempt counts; without (it was only put off, e.g. by the start rate) it
+    /// does not. Answers whether the row still exists (a deploy may have replaced it).
+    pub fn retry_start_timer(
+        &self,
+        definition_id: i64,
+        element_id: &str,
+        retry_at: &str,
+        failure: Option<(i64, &str)>,
+    ) -> Result<bool> {
+        let (failures, error) = failure.unzip();
+        Ok(self.tx.execute(
+            "UPDATE timers SET planned_at = COALESCE(planned_at, due_at), due_at = ?3,
+                 failures = COALESCE(?4, failures), last_error = COALESCE(?5, last_error)
+             WHERE kind = 'start' AND definition_id = ?1 AND element_id = ?2",
+            params![definition_id, element_id, retry_at, failures, error],
+        )? > 0)
+    }
+
+    /// A timer start event failed its last attempt: its row leaves the timer table and it gets
+    /// an incident (one open at a time: a second one replaces the first's words). The id is
+    /// drawn from the instances' incidents' sequence, so one list never shows an id twice.
+    /// Answers the incident's id; None, and nothing written, when the row is gone (a new
+    /// version replaced the start event while the attempt ran).
+    #[allow(clippy::too_many_arguments)]
+    pub fn open_start_incident(
+        &self,
+        definition_id: i64,
+        element_id: &str,
+        message: &str,
+        last_error: &str,
+        due_at: &str,
+        fired: i64,
+        failures: i64,
+        at: &str,
+    ) -> Result<Option<i64>> {
+        let removed = self.tx.execute(
+            "DELETE FROM timers WHERE kind = 'start' AND definition_id = ?1 AND element_id = ?2",
+            params![definition_id, element_id],
+        )?;
+        if removed == 0 {
+            return Ok(None);
+        }
+        let open: Option<i64> = self
+            .tx
+            .query_row(
+                "SELECT id FROM start_incidents WHERE definition_id = ?1 AND element_id = ?2 AND resolved_at IS NULL",
+                params![definition_id, element_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = open {
+            self.tx.execute(
+                "UPDATE start_incidents SET message = ?2, last_error = ?3, due_at = ?4, fired = ?5, failures = ?6 WHERE id = ?1",
+                params![id, message, last_error, due_at, fired, failures],
+            )?;
+            return Ok(Some(id));
+        }
+        // SQLite numbers AUTOINCREMENT rows past `sqlite_sequence`, which may be written:
+        // taking the next number there keeps it from the instances' incidents.
+        self.tx.execute(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT 'incidents', 0
+             WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'incidents')",
+            [],
+        )?;
+        self.tx.execute(
+            "UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT MAX(id) FROM incidents), 0),
+                 COALESCE((SELECT MAX(id) FROM start_incidents), 0)) + 1 WHERE name = 'incidents'",
+            [],
+        )?;
+        let id: i64 = self.tx.query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'incidents'",
+            [],
+            |r| r.get(0),
+        )?;
+        self.tx.execute(
+            "INSERT INTO start_incidents (id, definition_id, element_id, message, last_error, due_at, fired, failures, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![id, definition_id, element_id, message, last_error, due_at, fired, failures, at],
+        )?;
+        Ok(Some(id))
+    }
+
+    /// Resolves the open incident of a timer start event (`resolution`: `retried`); answers it
+    /// as it was, or None when there was none.
+    pub fn resolve_start_incident(
+        &self,
+        definition_id: i64,
+        element_id: &str,
+        resolution: &str,
+        at: &str,
+    ) -> Result<Option<StartIncidentRow>> {
+        let row = self
+            .tx
+            .prepare_cached(&format!(
+                "{START_INCIDENT_SELECT} WHERE i.definition_id = ?1 AND i.element_id = ?2 AND i.resolved_at IS NULL"
+            ))?
+            .query_row(params![definition_id, element_id], start_incident_row)
+            .optional()?;
+        if let Some(r) = &row {
+            self.tx.execute(
+                "UPDATE start_incidents SET resolved_at = ?2, resolution = ?3 WHERE id = ?1",
+                params![r.id, at, resolution],
+            )?;
+        }
+        Ok(row)
+    }
+
+    /// Resolves as `replaced` the open start incidents of every version of `process_key` but
+    /// `keep` (a new version replaces the old one's timer start events). Answers how many.
+    pub fn replace_start_incidents(&self, process_key: &str, keep: i64, at: &str) -> Result<usize> {
+        Ok(self.tx.execute(
+            "UPDATE start_incidents SET resolved_at = ?3, resolution = 'replaced'
+             WHERE resolved_at IS NULL AND definition_id <> ?2
+               AND definition_id IN (SELECT id FROM definitions WHERE process_key = ?1)",
+            params![process_key, keep, at],
+        )?)
     }
 
     /// Removes the start timers of every version of `process_key` but `keep` (a new version

@@ -454,7 +454,8 @@ fn a_version_2_database_is_migrated_without_losing_its_callbacks() {
         // no webhooks (v5), no events out (v6), no webhook applications (v7), no starter of an
         // instance (v10), no settings (v11), no event numbers (v12), no user numbers
         // (v13), no sender ids of incoming webhooks (v14), no task assignees (v15), no delivery
-        // answer bodies (v16: `deliveries.last_response` leaves with its table).
+        // answer bodies (v16: `deliveries.last_response` leaves with its table), no incidents
+        // of timer start events (v17; the timer table's new columns leave with it).
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE action_numbers; DROP TABLE request_numbers; DROP TABLE webhook_apps;
@@ -465,6 +466,7 @@ fn a_version_2_database_is_migrated_without_losing_its_callbacks() {
              DROP TABLE settings; DROP TABLE outbound_checked; DROP TABLE IF EXISTS event_sequences;
              DROP TABLE IF EXISTS user_ids; DROP TABLE IF EXISTS webhook_seen;
              ALTER TABLE user_tasks DROP COLUMN assignee;
+             DROP TABLE IF EXISTS start_incidents;
              PRAGMA user_version = 2;",
         )
         .unwrap();

@@ -369,9 +369,20 @@ export type CancelProcessInstanceOutput = {
 };
 
 export type RetryIncidentInput = {
-  instanceGuid: string;
   /**
-   * Variables to set before the failed element runs again.
+   * The instance whose incidents are retried (required unless `processDefinitionId` and
+   * `elementId` name a timer start event's incident).
+   */
+  instanceGuid?: string;
+  /**
+   * With `elementId`, instead of `instanceGuid`: the timer start event whose incident is
+   * retried (administrators; the answer is the instance its attempt started).
+   */
+  processDefinitionId?: number;
+  elementId?: string;
+  /**
+   * Variables to set before the failed element runs again (for a timer start event: the
+   * variables the instance starts with).
    */
   variables?: Record<string, unknown>;
 };

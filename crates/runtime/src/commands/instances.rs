@@ -218,9 +218,18 @@ pub struct CancelProcessInstanceOutput {
 #[serde(rename_all = "camelCase")]
 #[ts(optional_fields)]
 pub struct RetryIncidentInput {
-    #[serde(deserialize_with = "de::text")]
-    pub instance_guid: String,
-    /// Variables to set before the failed element runs again.
+    /// The instance whose incidents are retried (required unless `processDefinitionId` and
+    /// `elementId` name a timer start event's incident).
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub instance_guid: Option<String>,
+    /// With `elementId`, instead of `instanceGuid`: the timer start event whose incident is
+    /// retried (administrators; the answer is the instance its attempt started).
+    #[serde(default, deserialize_with = "de::opt_integer")]
+    pub process_definition_id: Option<i64>,
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub element_id: Option<String>,
+    /// Variables to set before the failed element runs again (for a timer start event: the
+    /// variables the instance starts with).
     #[serde(default, deserialize_with = "de::opt_object")]
     #[ts(as = "Option<JsonObject>")]
     pub variables: Option<Map<String, Value>>,
