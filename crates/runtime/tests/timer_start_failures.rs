@@ -2,16 +2,20 @@
 //! with the back-off (1 minute, then 5), the incident after the third, no more firing, the
 //! incident in GetIncidentListQuery, RetryIncidentCommand that re-arms it, a new version that
 //! replaces it; and everything else (another timer start event, an instance's timer, a job,
-//! queries) going on meanwhile.
+//! queries) going on meanwhile. The last test runs `Host` (the real scheduler thread and HTTP on
+//! 127.0.0.1) on a file whose timer start event fails.
 
 mod common;
 
-use baton_engine::User;
-use baton_runtime::PanicSite;
-use baton_testkit::{virtual_clock, Model};
+use baton_engine::{User, VirtualClock};
+use baton_runtime::host::{Host, HostConfig};
+use baton_runtime::{InstanceChange, PanicSite};
+use baton_testkit::{agent, virtual_clock, Model};
 use common::*;
 use jiff::SignedDuration;
 use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// `Bad`: a timer start event every hour (R/PT1H) and a script that records the start.
 fn hourly(key: &str) -> String {
@@ -406,4 +410,108 @@ fn retry_incident_names_an_instance_or_a_timer_start_event() {
         let message = t.field("RetryIncidentCommand", data.clone(), field);
         assert!(message.contains(words), "{data}: {message}");
     }
+}
+
+const TOKEN: &str = "timer-start-failures-token-0123456789";
+
+/// `POST /api/v1/execute` on the host's port; answers `data` of a successful answer.
+fn ok_over_http(host: &Host, cmd: &str, data: Value) -> Value {
+    let url = format!("http://{}/api/v1/execute", host.address().unwrap());
+    let resp = agent()
+        .post(&url)
+        .set("authorization", &format!("Bearer {TOKEN}"))
+        .send_string(&json!({"cmd": cmd, "data": data}).to_string())
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    let body: Value = serde_json::from_str(&resp.into_string().unwrap()).unwrap();
+    assert_eq!(body["isSuccessful"], true, "{cmd}: {body}");
+    body["data"].clone()
+}
+
+/// Starts an instance of `key` over HTTP and waits (at most 60 s) for the change feed to show
+/// it COMPLETED.
+fn run_to_completion(host: &Host, key: &str) {
+    let mut feed: tokio::sync::broadcast::Receiver<InstanceChange> = host.subscribe();
+    let started = ok_over_http(
+        host,
+        "StartProcessInstanceCommand",
+        json!({"processKey": key}),
+    );
+    let guid = started["instanceGuid"].as_str().unwrap().to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || loop {
+        match feed.blocking_recv() {
+            Ok(c) if c.instance_guid == guid && c.status == "COMPLETED" => {
+                let _ = tx.send(());
+                return;
+            }
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(_) => return,
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("{key} did not complete"));
+}
+
+#[test]
+fn the_server_keeps_serving_while_a_timer_start_fails_on_its_scheduler() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    // Deployed in 2025 (a virtual clock), due on 1 June 2025: due at once when the server
+    // starts. Its stored model is damaged before then, so its start fails.
+    let v1 = {
+        let clock = Arc::new(VirtualClock::new("2025-01-01T00:00:00Z".parse().unwrap()));
+        let t = open(&db, &clock);
+        t.deploy(
+            &Model::process("Bad")
+                .start_timer("at", "timeDate", "2025-06-01T00:00:00Z")
+                .end("e")
+                .flow_id("f", "at", "e")
+                .xml(),
+        )
+    };
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE definitions SET bpmn_xml = 'not a model' WHERE id = ?1",
+        [v1],
+    )
+    .unwrap();
+    drop(conn);
+    let host = Host::start(HostConfig {
+        listen: Some("127.0.0.1:0".into()),
+        token: Some(TOKEN.into()),
+        ..HostConfig::new(db)
+    })
+    .unwrap();
+    ok_over_http(
+        &host,
+        "DeployProcessDefinitionCommand",
+        json!({"bpmnXml": Model::process("Tick")
+            .start("s")
+            .catch_timer("wait", "timeDuration", "PT0.1S")
+            .end("e")
+            .chain(&["s", "wait", "e"])
+            .xml()}),
+    );
+    // Other timers fire on the scheduler meanwhile. The second one is fired in a later pass
+    // than Bad's first attempt (Bad was due first), so that attempt is recorded by then.
+    run_to_completion(&host, "Tick");
+    run_to_completion(&host, "Tick");
+    let timers = ok_over_http(&host, "GetTimerListQuery", json!({"kind": "start"}));
+    let row = &timers["items"][0];
+    assert_eq!(row["elementId"], "at", "{timers}");
+    assert_eq!(row["retries"], 2, "one failed attempt: {timers}");
+    let error = row["lastError"].as_str().unwrap();
+    assert!(
+        error.starts_with("internal error; reference ") && !error.contains("stored definition"),
+        "{error}"
+    );
+    let incidents = ok_over_http(&host, "GetIncidentListQuery", json!({}));
+    assert_eq!(incidents["totalCount"], 0, "attempts are left: {incidents}");
+    let list = ok_over_http(
+        &host,
+        "GetProcessInstanceListQuery",
+        json!({"processKey": "Tick"}),
+    );
+    assert_eq!(list["totalCount"], 2, "{list}");
+    host.shutdown();
 }
