@@ -194,6 +194,10 @@ impl Runtime {
     fn lead(&self, mine: &Signal) -> Result<(), Error> {
         let _guard = Abdicate(&self.commits);
         let mut store = self.writer();
+        // A COMMIT that takes the write-ahead log past its size leaves the checkpoint (the copy
+        // of the log into the database file, with two disk syncs) to this thread, which runs
+        // it after the batch's commands were answered: they go on meanwhile.
+        store.defer_checkpoints(true);
         let mut runs = 0;
         loop {
             let jobs: Vec<Job> = {
@@ -212,6 +216,9 @@ impl Runtime {
             };
             runs += 1;
             run_batch(&mut store, jobs);
+            if let Err(e) = store.checkpoint_if_due() {
+                tracing::warn!("a checkpoint of the write-ahead log failed: {e}");
+            }
         }
         drop(store);
         if mine.is_done() {

@@ -41,6 +41,8 @@ pub use work::{
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::Arc;
 
 /// Everything that can go wrong in the store. Each variant says what the caller should do.
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +76,24 @@ pub enum Durability {
 
 pub struct Store {
     pub(crate) conn: Connection,
+    /// The write-ahead log's size as the last commit left it, and whether checkpoints wait for
+    /// `checkpoint_if_due` (see `defer_checkpoints`).
+    wal: Arc<WalState>,
 }
+
+#[derive(Default)]
+struct WalState {
+    pages: AtomicI32,
+    defer: AtomicBool,
+}
+
+/// The log size at which a checkpoint copies the log into the database file (SQLite's own
+/// default for its automatic checkpoint).
+const CHECKPOINT_PAGES: i32 = 1000;
+
+/// Past this size a commit checkpoints at once even when checkpoints are deferred: a writer
+/// that defers them but never calls `checkpoint_if_due` cannot let the log grow without bound.
+const CHECKPOINT_BACKSTOP: i32 = 8 * CHECKPOINT_PAGES;
 
 /// A stored process definition.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -167,7 +186,7 @@ impl Store {
         Store::init(conn, Durability::Normal)
     }
 
-    fn init(conn: Connection, durability: Durability) -> Result<Store> {
+    fn init(mut conn: Connection, durability: Durability) -> Result<Store> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -183,9 +202,43 @@ impl Store {
         // Every step runs a dozen cached statements on each connection (transaction control,
         // instance, history, indexes): room for all of them, so none is parsed twice.
         conn.set_prepared_statement_cache_capacity(64);
-        let mut store = Store { conn };
+        let wal = Arc::new(WalState::default());
+        let state = wal.clone();
+        // SQLite's automatic checkpoint, made here so that a writer can defer it.
+        conn.wal_hook(Some(move |log: &mut rusqlite::hooks::Wal, pages: i32| {
+            state.pages.store(pages, Ordering::Relaxed);
+            let limit = if state.defer.load(Ordering::Relaxed) {
+                CHECKPOINT_BACKSTOP
+            } else {
+                CHECKPOINT_PAGES
+            };
+            // The COMMIT that called this has happened: an error from here would make it report a
+            // failure all the same. A checkpoint that could not run is tried after the next one.
+            if pages >= limit {
+                let _ = log.checkpoint();
+            }
+            Ok(())
+        }))?;
+        let mut store = Store { conn, wal };
         migrations::apply(&mut store.conn)?;
         Ok(store)
+    }
+
+    /// Defers the checkpoint a commit would run (once the log passed 1,000 pages) to
+    /// `checkpoint_if_due`, so that a group commit can answer the commands it committed first
+    /// and copy the log into the database file (with its disk syncs) while they go on.
+    pub fn defer_checkpoints(&self, on: bool) {
+        self.wal.defer.store(on, Ordering::Relaxed);
+    }
+
+    /// Runs the checkpoint deferred by `defer_checkpoints` when the log has passed its size.
+    pub fn checkpoint_if_due(&self) -> Result<()> {
+        if self.wal.pages.load(Ordering::Relaxed) >= CHECKPOINT_PAGES {
+            self.wal.pages.store(0, Ordering::Relaxed);
+            self.conn
+                .wal_checkpoint_v2(None::<&str>, rusqlite::wal::CheckpointMode::PASSIVE)?;
+        }
+        Ok(())
     }
 
     /// The schema version of the open file.
