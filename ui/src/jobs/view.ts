@@ -7,6 +7,9 @@
  *
  * The list is read again after every action, when the earliest next run falls due, when an
  * instance changes (a job that starts a process), and on Refresh.
+ *
+ * Under the jobs, the timer start events and the incidents of those that stopped after failing
+ * (../timers/section.ts), read again on the same occasions.
  */
 import type { View, ViewContext } from '../app/view';
 import { announce } from '../app/announce';
@@ -14,6 +17,7 @@ import { el, errorText, setError } from '../runner/dom';
 import { execute, query, subscribe } from '../transport';
 import { throttle } from '../runner/model';
 import { createEditor, keptDraft } from './editor';
+import { mountTimerStarts } from '../timers/section';
 import {
   draftFromJob,
   durationText,
@@ -184,6 +188,9 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
     el('p', { className: 'muted' }, 'Choose a job to see its runs, or create one with New job.'),
   );
 
+  // Timer start events and their incidents, under the jobs (../timers/section.ts).
+  const starts = mountTimerStarts();
+
   const editor = createEditor({
     onSaved(job, created) {
       void load().then(() => {
@@ -212,12 +219,14 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
       { className: 'runner-page jobs-page', 'data-testid': 'jobs-view' },
       el('div', { className: 'runner-head' }, el('h1', {}, 'Recurring jobs'), summary, el('span', { className: 'spacer' }), refreshButton, newButton),
       listError,
+      starts.banner,
       el(
         'div',
         { className: 'jobs-columns' },
         el('section', { className: 'jobs-list', 'aria-label': 'Job list' }, el('div', { className: 'table-wrap' }, table, empty)),
         el('div', { className: 'jobs-side' }, placeholder, detail, editor.root),
       ),
+      starts.root,
     ),
   );
 
@@ -573,6 +582,7 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
     });
   });
   refreshButton.addEventListener('click', () => {
+    void starts.reload();
     void load().then(() => {
       if (mode.kind === 'job') void loadRuns();
     });
@@ -580,12 +590,14 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
 
   // A job that starts a process changes instances: read the list (and runs) again.
   const live = throttle(async () => {
+    void starts.reload();
     await load();
     if (mode.kind === 'job') await loadRuns();
   }, 1000);
   const unsubscribe = subscribe(() => live.call());
 
   show('none');
+  void starts.reload();
   void load().then(() => {
     if (gone) return;
     // Changes left unsaved when the view was last left come back as they were.
@@ -607,6 +619,7 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
       live.cancel();
       unsubscribe();
       editor.destroy();
+      starts.destroy();
       if (dueTimer) clearTimeout(dueTimer);
     },
   };
