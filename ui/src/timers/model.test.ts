@@ -107,7 +107,9 @@ describe('words', () => {
     expect(relativeText('2026-03-01T01:56:00.000000Z', now)).toBe('4 min ago');
     expect(relativeText('2026-03-01T03:00:00.000000Z', now)).toBe('in 1 h');
     expect(relativeText('2026-03-01T04:30:00.000000Z', now)).toBe('in 2 h 30 min');
-    expect(relativeText('2026-03-01T02:59:50.000000Z', now)).toBe('in 60 min');
+    expect(relativeText('2026-03-01T02:59:50.000000Z', now)).toBe('in 1 h');
+    expect(relativeText('2026-03-01T02:00:59.800000Z', now)).toBe('in 1 min');
+    expect(relativeText('2026-03-01T02:58:10.000000Z', now)).toBe('in 58 min');
     expect(relativeText('2026-03-04T02:00:00.000000Z', now)).toBe('in 3 days');
     expect(relativeText('2026-02-28T02:00:00.000000Z', now)).toBe('1 day ago');
     expect(relativeText('not a time', now)).toBe('');

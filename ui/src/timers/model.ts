@@ -124,12 +124,13 @@ export function relativeText(iso: string, nowMs: number): string {
   const abs = Math.abs(diff);
   if (abs < 1000) return 'now';
   let amount: string;
-  if (abs < 60_000) amount = `${Math.round(abs / 1000)} s`;
-  else if (abs < 3_600_000) amount = `${Math.round(abs / 60_000)} min`;
-  else if (abs < 86_400_000) {
-    const h = Math.floor(abs / 3_600_000);
-    const m = Math.round((abs % 3_600_000) / 60_000);
-    amount = m === 0 || m === 60 ? `${m === 60 ? h + 1 : h} h` : `${h} h ${m} min`;
+  const minutes = Math.round(abs / 60_000);
+  if (abs < 59_500) amount = `${Math.round(abs / 1000)} s`;
+  else if (minutes < 60) amount = `${minutes} min`;
+  else if (minutes < 24 * 60) {
+    const h = Math.floor(minutes / 60);
+    const m = minutes % 60;
+    amount = m === 0 ? `${h} h` : `${h} h ${m} min`;
   } else {
     const d = Math.round(abs / 86_400_000);
     amount = `${d} day${d === 1 ? '' : 's'}`;
