@@ -218,7 +218,7 @@ test('a retry that starts an instance resolves the incident and links the instan
   await page.keyboard.press('Enter');
 
   const note = page.getByTestId('start-retry-note');
-  await expect(note).toContainText('Retried Nightly / tick: the start event fires on schedule again. It started an instance; it is completed:');
+  await expect(note).toHaveText(/^Retried Nightly \/ tick: it started instance [0-9a-f-]{36} \(completed\)\. The start event fires on schedule again\.$/);
   await expect(note).toBeFocused();
   await expect(incident).toHaveCount(0);
   await expect(page.getByTestId('start-incidents-empty')).toBeVisible();
@@ -245,7 +245,8 @@ test('a retry that starts an instance resolves the incident and links the instan
 
   // The link opens the instance the retry started.
   const link = page.getByTestId('start-retry-instance');
-  const guid = decodeURIComponent((await link.getAttribute('href'))!.replace('#/instances/', ''));
+  const guid = (await link.textContent())!;
+  await expect(link).toHaveAttribute('href', `#/instances/${guid}`);
   await link.click();
   await expect(page).toHaveURL(new RegExp(`#/instances/${guid}$`));
   await expect(page.getByTestId('instance-status')).toHaveText('COMPLETED');

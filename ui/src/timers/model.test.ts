@@ -7,9 +7,8 @@ import {
   processLabel,
   relativeText,
   resolutionText,
-  retriedSentence,
+  retriedWords,
   retryRequest,
-  shortGuid,
   splitIncidents,
   startIncidentsOf,
   startKey,
@@ -116,11 +115,12 @@ describe('words', () => {
   });
 
   it('says what a retry did, and what a refusal said', () => {
-    expect(retriedSentence('Nightly', 'tick', { instanceGuid: 'g', status: 'COMPLETED', incidents: [] })).toBe(
-      'Retried Nightly / tick: the start event fires on schedule again. It started an instance; it is completed:',
-    );
-    expect(retriedSentence('Nightly', 'tick', { instanceGuid: 'g', status: 'FAILED', incidents: [{}] })).toBe(
-      'Retried Nightly / tick: the start event fires on schedule again. It started an instance; it is failed with 1 open incident:',
+    expect(retriedWords('Nightly', 'tick', { instanceGuid: 'g', status: 'COMPLETED', incidents: [] })).toEqual({
+      before: 'Retried Nightly / tick: it started instance ',
+      after: ' (completed). The start event fires on schedule again.',
+    });
+    expect(retriedWords('Nightly', 'tick', { instanceGuid: 'g', status: 'FAILED', incidents: [{}] }).after).toBe(
+      ' (failed, 1 open incident). The start event fires on schedule again.',
     );
     expect(notRetriedText('retrying the incident of a timer start event needs an administrator; viewer is not one')).toBe(
       'Not retried: retrying the incident of a timer start event needs an administrator; viewer is not one',
@@ -131,10 +131,8 @@ describe('words', () => {
     expect(notRetriedText('')).toBe('Not retried: the server refused it');
   });
 
-  it('keys a start event, shortens an id and sums up the section', () => {
+  it('keys a start event and sums up the section', () => {
     expect(startKey(3, 'tick')).toBe('3/tick');
-    expect(shortGuid('5b0c3d0e-1111-4222-8333-944445555666')).toBe('5b0c3d0e…');
-    expect(shortGuid('short')).toBe('short');
     expect(summaryText(0, 0)).toBe('0 timer start events scheduled, none stopped');
     expect(summaryText(1, 2)).toBe('1 timer start event scheduled, 2 stopped with an incident');
   });

@@ -145,17 +145,19 @@ export interface RetryAnswer {
   incidents?: unknown[];
 }
 
-/** A short form of an instance id for a link's text: "3f2a1b9c…". */
-export function shortGuid(guid: string): string {
-  return guid.length > 13 ? `${guid.slice(0, 8)}…` : guid;
-}
-
-/** The sentence after a successful retry, before the link to the instance it started. */
-export function retriedSentence(processKey: string, elementId: string, answer: RetryAnswer): string {
+/**
+ * What is said after a successful retry, around the link to the instance it started:
+ * "Retried Nightly / tick: it started instance " LINK " (completed). The start event fires on
+ * schedule again."
+ */
+export function retriedWords(processKey: string, elementId: string, answer: RetryAnswer): { before: string; after: string } {
   const open = Array.isArray(answer.incidents) ? answer.incidents.length : 0;
   const state = answer.status.toLowerCase();
-  const tail = open > 0 ? `; it is ${state} with ${open} open incident${open === 1 ? '' : 's'}` : `; it is ${state}`;
-  return `Retried ${processKey} / ${elementId}: the start event fires on schedule again. It started an instance${tail}:`;
+  const how = open > 0 ? `${state}, ${open} open incident${open === 1 ? '' : 's'}` : state;
+  return {
+    before: `Retried ${processKey} / ${elementId}: it started instance `,
+    after: ` (${how}). The start event fires on schedule again.`,
+  };
 }
 
 /** A refusal or failure of RetryIncidentCommand, in the server's words (with its field errors). */

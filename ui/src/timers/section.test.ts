@@ -149,8 +149,10 @@ describe('the timer start events section', () => {
     expect(calls.find((c) => c.cmd === 'RetryIncidentCommand')!.data).toEqual({ processDefinitionId: 3, elementId: 'tick' });
     const link = $('start-retry-instance') as HTMLAnchorElement;
     expect(link.getAttribute('href')).toBe(`#/instances/${GUID}`);
-    expect(link.textContent).toBe('instance 0f8e7d6c…');
-    expect($('start-retry-note')!.textContent).toContain('Retried Nightly / tick');
+    expect(link.textContent).toBe(GUID);
+    expect($('start-retry-note')!.textContent).toBe(
+      `Retried Nightly / tick: it started instance ${GUID} (completed). The start event fires on schedule again.`,
+    );
     expect(document.activeElement).toBe($('start-retry-note'));
     expect($$('start-incident-row')).toHaveLength(0);
     expect($$('start-timer-row')).toHaveLength(1);

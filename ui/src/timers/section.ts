@@ -22,9 +22,8 @@ import {
   processLabel,
   relativeText,
   resolutionText,
-  retriedSentence,
+  retriedWords,
   retryRequest,
-  shortGuid,
   splitIncidents,
   startIncidentsOf,
   startKey,
@@ -244,7 +243,7 @@ export function mountTimerStarts(): TimerStarts {
       processCell(i.processDefinitionId, i.processKey),
       el('td', {}, when(i.createdAt, zone)),
       el('td', { className: 'nowrap' }, String(i.attempts)),
-      el('td', { className: 'start-error', 'data-testid': 'start-incident-message' }, i.message),
+      el('td', { className: 'start-message', 'data-testid': 'start-incident-message' }, i.message),
       el('td', { className: 'start-action' }, button, error),
     );
   }
@@ -384,18 +383,14 @@ export function mountTimerStarts(): TimerStarts {
       if (gone) return;
       if (r.ok) {
         const guid = r.data.instanceGuid;
-        const link = el(
-          'a',
-          { href: `#/instances/${encodeURIComponent(guid)}`, title: guid, 'data-testid': 'start-retry-instance' },
-          `instance ${shortGuid(guid)}`,
-        );
-        const sentence = retriedSentence(incident.processKey, incident.elementId, r.data);
-        note.replaceChildren(`${sentence} `, link, '.');
+        const link = el('a', { href: `#/instances/${encodeURIComponent(guid)}`, className: 'mono', 'data-testid': 'start-retry-instance' }, guid);
+        const words = retriedWords(incident.processKey, incident.elementId, r.data);
+        note.replaceChildren(words.before, link, words.after);
         note.hidden = false;
         await reload();
         if (gone) return;
         note.focus();
-        announce(`${sentence} instance ${shortGuid(guid)}.`);
+        announce(`${words.before}${guid}${words.after}`);
         return;
       }
       await reload();
