@@ -250,18 +250,32 @@ impl Store {
         page: i64,
         size: i64,
     ) -> Result<(Vec<DeliveryRow>, i64)> {
-        let filter = "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR instance_guid = ?2)
-                        AND (?5 IS NULL OR event_name = ?5)";
-        let total: i64 = self.conn.query_row(
-            &format!("SELECT COUNT(*) FROM deliveries {filter}"),
-            params![status, instance, None::<i64>, None::<i64>, event],
-            |r| r.get(0),
-        )?;
-        let mut stmt = self.conn.prepare(&format!(
-            "{DELIVERY_SELECT} {filter} ORDER BY rowid DESC LIMIT ?3 OFFSET ?4"
-        ))?;
+        // Only the filters given are in the statement, so the instance's index serves them.
+        let (filter, mut args) = crate::where_given(&[
+            ("status", status.as_ref().map(|v| v as &dyn rusqlite::ToSql)),
+            (
+                "instance_guid",
+                instance.as_ref().map(|v| v as &dyn rusqlite::ToSql),
+            ),
+            (
+                "event_name",
+                event.as_ref().map(|v| v as &dyn rusqlite::ToSql),
+            ),
+        ]);
+        let total: i64 = self
+            .conn
+            .prepare_cached(&format!("SELECT COUNT(*) FROM deliveries {filter}"))?
+            .query_row(args.as_slice(), |r| r.get(0))?;
         let offset = page.saturating_sub(1).saturating_mul(size);
-        let rows = stmt.query_map(params![status, instance, size, offset, event], delivery_row)?;
+        let n = args.len();
+        args.push(&size);
+        args.push(&offset);
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{DELIVERY_SELECT} {filter} ORDER BY rowid DESC LIMIT ?{} OFFSET ?{}",
+            n + 1,
+            n + 2
+        ))?;
+        let rows = stmt.query_map(args.as_slice(), delivery_row)?;
         Ok((rows.collect::<rusqlite::Result<_>>()?, total))
     }
 
@@ -545,6 +559,78 @@ mod tests {
         );
         assert_eq!(tx.task_assigned_at("g1", "C").unwrap(), None);
         assert_eq!(tx.task_assigned_at("g2", "A").unwrap(), None);
+    }
+
+    #[test]
+    fn a_delivery_page_holds_exactly_the_rows_of_every_filter_given_newest_first() {
+        let mut s = store_with_instance();
+        let tx = s.transaction().unwrap();
+        // d0..d5: instance g1 or none, two event names.
+        for i in 0..6 {
+            let id = format!("d{i}");
+            tx.insert_delivery(&crate::NewDelivery {
+                id: &id,
+                subscription_id: None,
+                custom_webhook_id: None,
+                event_name: if i % 2 == 0 {
+                    "workflow.completed"
+                } else {
+                    "callback.completed"
+                },
+                payload: "{}",
+                url: "https://example.com/hook",
+                at: AT,
+                instance_guid: (i < 4).then_some("g1"),
+                sequence: (i < 4).then_some(i + 1),
+            })
+            .unwrap();
+        }
+        tx.tx
+            .execute(
+                "UPDATE deliveries SET status = 'Delivered' WHERE id IN ('d1', 'd2')",
+                [],
+            )
+            .unwrap();
+        tx.commit().unwrap();
+        let ids = |status, instance, event, page, size| {
+            let (rows, total) = s.deliveries(status, instance, event, page, size).unwrap();
+            let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+            (ids, total)
+        };
+        let v = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            ids(None, None, None, 1, 10),
+            (v(&["d5", "d4", "d3", "d2", "d1", "d0"]), 6)
+        );
+        assert_eq!(
+            ids(None, Some("g1"), None, 1, 10),
+            (v(&["d3", "d2", "d1", "d0"]), 4)
+        );
+        assert_eq!(
+            ids(Some("Pending"), None, None, 1, 10),
+            (v(&["d5", "d4", "d3", "d0"]), 4)
+        );
+        assert_eq!(
+            ids(None, None, Some("workflow.completed"), 1, 10),
+            (v(&["d4", "d2", "d0"]), 3)
+        );
+        assert_eq!(
+            ids(Some("Delivered"), Some("g1"), None, 1, 10),
+            (v(&["d2", "d1"]), 2)
+        );
+        assert_eq!(
+            ids(
+                Some("Pending"),
+                Some("g1"),
+                Some("workflow.completed"),
+                1,
+                10
+            ),
+            (v(&["d0"]), 1)
+        );
+        // Paging counts the filtered rows, not the page.
+        assert_eq!(ids(None, Some("g1"), None, 2, 3), (v(&["d0"]), 4));
+        assert_eq!(ids(None, Some("g2"), None, 1, 10), (v(&[]), 0));
     }
 
     #[test]

@@ -95,6 +95,28 @@ const CHECKPOINT_PAGES: i32 = 1000;
 /// that defers them but never calls `checkpoint_if_due` cannot let the log grow without bound.
 const CHECKPOINT_BACKSTOP: i32 = 8 * CHECKPOINT_PAGES;
 
+/// A `WHERE` clause with one `column = ?N` for each filter that is given (`None` for none), and
+/// its arguments in order. Listings build their statements with it rather than with
+/// `(?1 IS NULL OR column = ?1)`, which keeps SQLite from using the column's index.
+pub(crate) fn where_given<'a>(
+    filters: &[(&str, Option<&'a dyn rusqlite::ToSql>)],
+) -> (String, Vec<&'a dyn rusqlite::ToSql>) {
+    let mut conditions = Vec::new();
+    let mut args = Vec::new();
+    for (column, value) in filters {
+        if let Some(v) = value {
+            args.push(*v);
+            conditions.push(format!("{column} = ?{}", args.len()));
+        }
+    }
+    let clause = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    (clause, args)
+}
+
 /// A stored process definition.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

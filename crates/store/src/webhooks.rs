@@ -251,17 +251,31 @@ impl Store {
         page: i64,
         size: i64,
     ) -> Result<(Vec<WebhookRequestRow>, i64)> {
-        let filter = "WHERE (?1 IS NULL OR config_id = ?1) AND (?4 IS NULL OR verdict = ?4)";
-        let total: i64 = self.conn.query_row(
-            &format!("SELECT COUNT(*) FROM webhook_requests {filter}"),
-            params![config_id, None::<i64>, None::<i64>, verdict],
-            |r| r.get(0),
-        )?;
-        let mut stmt = self.conn.prepare(&format!(
-            "{REQUEST_SELECT} {filter} ORDER BY id DESC LIMIT ?2 OFFSET ?3"
-        ))?;
+        // Only the filters given are in the statement, so the configuration's index serves them.
+        let (filter, mut args) = crate::where_given(&[
+            (
+                "config_id",
+                config_id.as_ref().map(|v| v as &dyn rusqlite::ToSql),
+            ),
+            (
+                "verdict",
+                verdict.as_ref().map(|v| v as &dyn rusqlite::ToSql),
+            ),
+        ]);
+        let total: i64 = self
+            .conn
+            .prepare_cached(&format!("SELECT COUNT(*) FROM webhook_requests {filter}"))?
+            .query_row(args.as_slice(), |r| r.get(0))?;
         let offset = page.saturating_sub(1).saturating_mul(size);
-        let rows = stmt.query_map(params![config_id, size, offset, verdict], request_row)?;
+        let n = args.len();
+        args.push(&size);
+        args.push(&offset);
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{REQUEST_SELECT} {filter} ORDER BY id DESC LIMIT ?{} OFFSET ?{}",
+            n + 1,
+            n + 2
+        ))?;
+        let rows = stmt.query_map(args.as_slice(), request_row)?;
         Ok((rows.collect::<rusqlite::Result<_>>()?, total))
     }
 

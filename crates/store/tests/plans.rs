@@ -83,6 +83,16 @@ const HOT: &[(&str, &str)] = &[
         "history",
         "SELECT seq FROM history WHERE instance_guid = ?1 ORDER BY seq",
     ),
+    // The delivery log's pages filtered by instance (the runner's Deliveries tab), as
+    // `Store::deliveries` writes them with only the given filters in the statement.
+    (
+        "deliveries of an instance, count",
+        "SELECT COUNT(*) FROM deliveries WHERE instance_guid = ?1",
+    ),
+    (
+        "deliveries of an instance, page",
+        "SELECT id FROM deliveries WHERE instance_guid = ?1 ORDER BY rowid DESC LIMIT ?2 OFFSET ?3",
+    ),
 ];
 
 #[test]
