@@ -170,6 +170,14 @@ test('a start that fails is tried again with its attempts and error shown, and s
   await screenshot(page, 'timer-starts-incident-dark');
   await expectAccessible(page, 'a stopped timer start event in the dark theme');
   await page.getByTestId('theme-toggle').click();
+
+  // A narrow window: the tables scroll inside their regions, the Retry button stays reachable.
+  await page.setViewportSize({ width: 760, height: 900 });
+  await incident.getByTestId('start-retry').scrollIntoViewIfNeeded();
+  await expect(incident.getByTestId('start-retry')).toBeInViewport();
+  await screenshot(page, 'timer-starts-narrow');
+  await expectAccessible(page, 'a stopped timer start event in a narrow window');
+  await page.setViewportSize({ width: 1400, height: 900 });
 });
 
 test('someone who is not an administrator is told beside the button why Retry is refused', async ({ page, server, consoleErrors }) => {
