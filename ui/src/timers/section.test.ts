@@ -197,6 +197,22 @@ describe('the timer start events section', () => {
     expect($('start-incident-message')!.textContent).toContain('77aa88bb');
   });
 
+  it('says beside the button when the server cannot be reached, and gives the button back', async () => {
+    const base = world({ incidents: [open(12)], timers: [] });
+    answer = (cmd, data) => {
+      if (cmd === 'RetryIncidentCommand') throw new Error('Cannot reach the Baton server at http://127.0.0.1:7410: Failed to fetch');
+      return base(cmd, data);
+    };
+    await section.reload();
+    const button = $('start-retry') as HTMLButtonElement;
+    button.click();
+    await vi.waitFor(() => expect($('start-retry-error')!.hidden).toBe(false));
+    expect($('start-retry-error')!.textContent).toBe('Not retried: Cannot reach the Baton server at http://127.0.0.1:7410: Failed to fetch');
+    expect(button.disabled).toBe(false);
+    expect(button.textContent).toBe('Retry');
+    expect(document.activeElement).toBe(button);
+  });
+
   it('lists resolved incidents on request, with how they were resolved', async () => {
     const resolved = { ...open(9), resolution: 'replaced', resolvedAt: '2026-03-02T00:00:00.000000Z' };
     answer = (cmd, data) => {

@@ -409,11 +409,13 @@ export function mountTimerStarts(): TimerStarts {
       if (gone) return;
       const words = `Not retried: ${errorText(e)}`;
       retryErrors.set(key, words);
+      if (button.isConnected) setError(error, words);
+    } finally {
+      // A row the list did not draw again (its reading failed) gets its button back.
       if (button.isConnected) {
         button.disabled = false;
         button.textContent = 'Retry';
-        setError(error, words);
-        button.focus();
+        if (!error.hidden) button.focus();
       }
     }
   }
