@@ -44,6 +44,9 @@ const MAX_SLEEP: Duration = Duration::from_secs(30);
 /// `start_failures` instead.
 const RETRY_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 /// How long a background loop whose pass panicked waits before its next pass.
+/// The longest a background loop waits between passes that find their work still due.
+const STUCK_PAUSE: Duration = Duration::from_secs(1);
+
 const PANIC_PAUSE: jiff::SignedDuration = jiff::SignedDuration::from_secs(1);
 
 /// A due time as the timer table stores it: UTC, six fractional digits, rounded up so that a
@@ -98,11 +101,18 @@ impl Wake {
     /// The loop of a background thread: `pass` does the work due now and answers the next due
     /// time; then the thread sleeps until that time (at most `MAX_SLEEP`), an earlier `offer`,
     /// or a stop. An offer that arrives during a pass makes the next pass start at once.
+    ///
+    /// A pass that answers a due time already past runs again at once, twice; after that the
+    /// loop waits 10 ms, then twice as long each time (at most `STUCK_PAUSE`) until a pass
+    /// answers a time in the future. Work due now is done by the next pass, but a row that
+    /// stays due because nothing could be written (a full disk) does not turn the loop into a
+    /// busy wait.
     pub(crate) fn run(
         &self,
         clock: &dyn baton_engine::Clock,
         mut pass: impl FnMut() -> Option<String>,
     ) {
+        let mut overdue = 0u32;
         loop {
             {
                 let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -133,11 +143,21 @@ impl Wake {
                 Some(Ok(due)) => {
                     let left = clock.now().duration_until(due);
                     if left.is_negative() || left.is_zero() {
-                        continue;
+                        overdue += 1;
+                        if overdue <= 2 {
+                            continue;
+                        }
+                        let factor = 1u32 << (overdue - 3).min(16);
+                        (Duration::from_millis(10) * factor).min(STUCK_PAUSE)
+                    } else {
+                        overdue = 0;
+                        Duration::try_from(left).unwrap_or(MAX_SLEEP).min(MAX_SLEEP)
                     }
-                    Duration::try_from(left).unwrap_or(MAX_SLEEP).min(MAX_SLEEP)
                 }
-                _ => MAX_SLEEP,
+                _ => {
+                    overdue = 0;
+                    MAX_SLEEP
+                }
             };
             let mut s = s;
             s.planned = next;
@@ -622,6 +642,37 @@ pub(crate) fn next_repetition(
 mod tests {
     use super::*;
     use std::sync::mpsc;
+
+    /// A pass that keeps answering a due time already past (a row that could not be moved
+    /// because nothing can be written) does not make the loop spin: after two passes at once
+    /// it waits 10 ms, 20 ms, 40 ms... Over half a second that is a handful of passes, where a
+    /// loop without the pause makes thousands.
+    #[test]
+    fn a_loop_whose_work_stays_due_backs_off_instead_of_spinning() {
+        let wake = Arc::new(Wake::default());
+        let clock = Arc::new(baton_engine::VirtualClock::new(
+            baton_engine::VirtualClock::default_start(),
+        ));
+        let passes = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let (w, c, n) = (wake.clone(), clock.clone(), passes.clone());
+        let thread = std::thread::spawn(move || {
+            w.run(&*c, || {
+                n.fetch_add(1, Ordering::Relaxed);
+                Some("2000-01-01T00:00:00.000000Z".into())
+            });
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        let seen = passes.load(Ordering::Relaxed);
+        {
+            let mut s = wake.state.lock().unwrap();
+            s.stop = true;
+            wake.halted.store(true, Ordering::Release);
+            wake.cv.notify_all();
+        }
+        thread.join().expect("the loop ended without panicking");
+        // 3 at once, then 10 + 20 + 40 + 80 + 160 ms: 8 by 310 ms, 9 by 630 ms.
+        assert!((3..=10).contains(&seen), "{seen} passes in 500 ms");
+    }
 
     /// A background loop whose pass panics goes on with its next pass (the scheduler and the
     /// sender keep serving after a bug met by one pass).
