@@ -373,7 +373,11 @@ fn the_external_run_door_answers_errors_on_every_refusal() {
         401,
         "external wrong token",
     );
-    seed000(&s.post(path, &auth, b"{not json"), 400, "external malformed");
+    seed000(
+        &s.post(path, &auth, b"{not json"),
+        400,
+        "external malformed",
+    );
     let big = vec![b' '; MAX_BODY_BYTES + 1];
     seed000(&s.post(path, &auth, &big), 413, "external too large");
     seed000(&s.post(path, &auth, run), 404, "external unknown workflow");

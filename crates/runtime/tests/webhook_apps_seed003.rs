@@ -148,7 +148,10 @@ fn listed_assignee(s: &Seed, guid: &str, task: &str, who: &str) -> (Value, bool)
     let all = s.ok("GetTaskListQuery", json!({"pageSize": 500}));
     let row = all["items"].as_array().unwrap().iter().find(is_it).cloned();
     let row = row.unwrap_or_else(|| panic!("task {task} of {guid} is not listed: {all}"));
-    let mine = s.ok("GetTaskListQuery", json!({"assignee": who, "pageSize": 500}));
+    let mine = s.ok(
+        "GetTaskListQuery",
+        json!({"assignee": who, "pageSize": 500}),
+    );
     let held = mine["items"].as_array().unwrap().iter().any(|t| is_it(&t));
     (row["assignee"].clone(), held)
 }
@@ -196,8 +199,14 @@ fn assign_action_by_name_and_by_id_then_cancel_the_assignment() {
     assert_eq!(r["onBehalfOf"], Value::Null);
     assert_eq!(assignee(&s.instance(&guid), "Check"), "bob");
     // The task list shows who holds the task and filters by it.
-    assert_eq!(listed_assignee(&s, &guid, "Check", "bob"), (json!("bob"), true));
-    assert_eq!(listed_assignee(&s, &guid, "Check", "mary"), (json!("bob"), false));
+    assert_eq!(
+        listed_assignee(&s, &guid, "Check", "bob"),
+        (json!("bob"), true)
+    );
+    assert_eq!(
+        listed_assignee(&s, &guid, "Check", "mary"),
+        (json!("bob"), false)
+    );
     let h = s.history(&guid);
     let assigned = events(&h, "taskAssigned");
     assert_eq!(assigned.len(), 1, "{h:?}");
@@ -215,7 +224,10 @@ fn assign_action_by_name_and_by_id_then_cancel_the_assignment() {
     assert_eq!(r["requestNumber"], n);
     assert_eq!(r["clientMutationId"], "m-2");
     assert_eq!(assignee(&s.instance(&guid), "Check"), Value::Null);
-    assert_eq!(listed_assignee(&s, &guid, "Check", "bob"), (Value::Null, false));
+    assert_eq!(
+        listed_assignee(&s, &guid, "Check", "bob"),
+        (Value::Null, false)
+    );
     let r = s.hook(
         &url,
         "cancelActionAssignment",

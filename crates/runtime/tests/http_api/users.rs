@@ -73,7 +73,9 @@ async fn users_and_teams() {
         ])
         .await;
     // Each user has a stable number (seed 003's `User:N` ids); the new one follows the others.
-    let carol_id = got[0]["id"].as_i64().expect("CreateUserCommand answers the user's id");
+    let carol_id = got[0]["id"]
+        .as_i64()
+        .expect("CreateUserCommand answers the user's id");
     assert_eq!(got[1]["id"].as_i64(), Some(carol_id + 1));
     let list = &got[2];
     assert_eq!(
