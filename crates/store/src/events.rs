@@ -250,33 +250,23 @@ impl Store {
         page: i64,
         size: i64,
     ) -> Result<(Vec<DeliveryRow>, i64)> {
-        // Only the filters given are in the statement, so the instance's index serves them.
-        let (filter, mut args) = crate::where_given(&[
-            ("status", status.as_ref().map(|v| v as &dyn rusqlite::ToSql)),
-            (
-                "instance_guid",
-                instance.as_ref().map(|v| v as &dyn rusqlite::ToSql),
-            ),
-            (
-                "event_name",
-                event.as_ref().map(|v| v as &dyn rusqlite::ToSql),
-            ),
-        ]);
-        let total: i64 = self
-            .conn
-            .prepare_cached(&format!("SELECT COUNT(*) FROM deliveries {filter}"))?
-            .query_row(args.as_slice(), |r| r.get(0))?;
-        let offset = page.saturating_sub(1).saturating_mul(size);
-        let n = args.len();
-        args.push(&size);
-        args.push(&offset);
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "{DELIVERY_SELECT} {filter} ORDER BY rowid DESC LIMIT ?{} OFFSET ?{}",
-            n + 1,
-            n + 2
-        ))?;
-        let rows = stmt.query_map(args.as_slice(), delivery_row)?;
-        Ok((rows.collect::<rusqlite::Result<_>>()?, total))
+        crate::page_of(
+            &self.conn,
+            ("deliveries", DELIVERY_SELECT, "rowid DESC"),
+            &[
+                ("status", status.as_ref().map(|v| v as &dyn rusqlite::ToSql)),
+                (
+                    "instance_guid",
+                    instance.as_ref().map(|v| v as &dyn rusqlite::ToSql),
+                ),
+                (
+                    "event_name",
+                    event.as_ref().map(|v| v as &dyn rusqlite::ToSql),
+                ),
+            ],
+            (page, size),
+            delivery_row,
+        )
     }
 
     /// Pending deliveries due at `now`, oldest first.

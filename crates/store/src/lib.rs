@@ -95,26 +95,44 @@ const CHECKPOINT_PAGES: i32 = 1000;
 /// that defers them but never calls `checkpoint_if_due` cannot let the log grow without bound.
 const CHECKPOINT_BACKSTOP: i32 = 8 * CHECKPOINT_PAGES;
 
-/// A `WHERE` clause with one `column = ?N` for each filter that is given (`None` for none), and
-/// its arguments in order. Listings build their statements with it rather than with
-/// `(?1 IS NULL OR column = ?1)`, which keeps SQLite from using the column's index.
-pub(crate) fn where_given<'a>(
-    filters: &[(&str, Option<&'a dyn rusqlite::ToSql>)],
-) -> (String, Vec<&'a dyn rusqlite::ToSql>) {
+/// One page of a log and the number of its rows that match: `select` (a `SELECT ... FROM
+/// table`) with one `column = ?N` for each filter that is given (`None` for none), ordered by
+/// `order`. Only the filters given are in the statement: `(?1 IS NULL OR column = ?1)` would keep
+/// SQLite from using the column's index, and the count and the page would read the whole log.
+pub(crate) fn page_of<T>(
+    conn: &Connection,
+    (table, select, order): (&str, &str, &str),
+    filters: &[(&str, Option<&dyn rusqlite::ToSql>)],
+    (page, size): (i64, i64),
+    row: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> Result<(Vec<T>, i64)> {
     let mut conditions = Vec::new();
-    let mut args = Vec::new();
+    let mut args: Vec<&dyn rusqlite::ToSql> = Vec::new();
     for (column, value) in filters {
         if let Some(v) = value {
             args.push(*v);
             conditions.push(format!("{column} = ?{}", args.len()));
         }
     }
-    let clause = if conditions.is_empty() {
+    let filter = if conditions.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", conditions.join(" AND "))
     };
-    (clause, args)
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM {table} {filter}"))?
+        .query_row(args.as_slice(), |r| r.get(0))?;
+    let offset = page.saturating_sub(1).saturating_mul(size);
+    let n = args.len();
+    args.push(&size);
+    args.push(&offset);
+    let mut stmt = conn.prepare_cached(&format!(
+        "{select} {filter} ORDER BY {order} LIMIT ?{} OFFSET ?{}",
+        n + 1,
+        n + 2
+    ))?;
+    let rows = stmt.query_map(args.as_slice(), row)?;
+    Ok((rows.collect::<rusqlite::Result<_>>()?, total))
 }
 
 /// A stored process definition.

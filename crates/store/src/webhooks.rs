@@ -251,32 +251,22 @@ impl Store {
         page: i64,
         size: i64,
     ) -> Result<(Vec<WebhookRequestRow>, i64)> {
-        // Only the filters given are in the statement, so the configuration's index serves them.
-        let (filter, mut args) = crate::where_given(&[
-            (
-                "config_id",
-                config_id.as_ref().map(|v| v as &dyn rusqlite::ToSql),
-            ),
-            (
-                "verdict",
-                verdict.as_ref().map(|v| v as &dyn rusqlite::ToSql),
-            ),
-        ]);
-        let total: i64 = self
-            .conn
-            .prepare_cached(&format!("SELECT COUNT(*) FROM webhook_requests {filter}"))?
-            .query_row(args.as_slice(), |r| r.get(0))?;
-        let offset = page.saturating_sub(1).saturating_mul(size);
-        let n = args.len();
-        args.push(&size);
-        args.push(&offset);
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "{REQUEST_SELECT} {filter} ORDER BY id DESC LIMIT ?{} OFFSET ?{}",
-            n + 1,
-            n + 2
-        ))?;
-        let rows = stmt.query_map(args.as_slice(), request_row)?;
-        Ok((rows.collect::<rusqlite::Result<_>>()?, total))
+        crate::page_of(
+            &self.conn,
+            ("webhook_requests", REQUEST_SELECT, "id DESC"),
+            &[
+                (
+                    "config_id",
+                    config_id.as_ref().map(|v| v as &dyn rusqlite::ToSql),
+                ),
+                (
+                    "verdict",
+                    verdict.as_ref().map(|v| v as &dyn rusqlite::ToSql),
+                ),
+            ],
+            (page, size),
+            request_row,
+        )
     }
 
     /// The highest request id given so far: the largest row id, or AUTOINCREMENT's counter
