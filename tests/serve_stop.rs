@@ -163,6 +163,27 @@ fn a_guessable_token_is_refused() {
     assert!(!db.exists(), "nothing is created for a refused start");
 }
 
+/// BATON_ENVIRONMENT takes `sandbox` or `production` (seed 004); anything else is refused
+/// before anything is opened, naming the variable and the value (exit 2).
+#[test]
+fn an_unknown_environment_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("env.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["serve", "--db", db.to_str().unwrap()])
+        .args(["--listen", "127.0.0.1:0"])
+        .env("BATON_ENVIRONMENT", "staging")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("BATON_ENVIRONMENT") && err.contains("'staging'"),
+        "{err}"
+    );
+    assert!(!db.exists(), "nothing is created for a refused start");
+}
+
 const TOKEN: &str = "stop-test-token-0123456789";
 
 /// A bus command over a fresh connection: the envelope, or None once the server is gone.

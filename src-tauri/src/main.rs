@@ -100,6 +100,8 @@ fn config(db: &Path, listen: Option<String>) -> HostConfig {
         // The window has the UI built in (frontendDist); the listener serves webhooks and the API.
         ui: None,
         command_depth: baton_runtime::DEFAULT_COMMAND_DEPTH,
+        // A desktop is a place to try processes out: its events say so.
+        environment: baton_runtime::Environment::Sandbox,
     }
 }
 

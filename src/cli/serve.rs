@@ -116,6 +116,15 @@ fn command_depth() -> Result<u32, String> {
     }
 }
 
+/// BATON_ENVIRONMENT: the `environment` event payloads name, `sandbox` (the default) or
+/// `production`.
+fn environment() -> Result<baton_runtime::Environment, String> {
+    match std::env::var("BATON_ENVIRONMENT") {
+        Err(_) => Ok(baton_runtime::Environment::Sandbox),
+        Ok(v) => v.parse().map_err(|e| format!("BATON_ENVIRONMENT: {e}")),
+    }
+}
+
 pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
     // Logs: BATON_LOG (or RUST_LOG) filters, e.g. BATON_LOG=baton_runtime=debug for every command.
     let filter = std::env::var("BATON_LOG")
@@ -139,12 +148,20 @@ pub fn serve(db: Option<PathBuf>, listen: &str, token: Option<String>) -> u8 {
             return 2;
         }
     };
+    let environment = match environment() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("{e}");
+            return 2;
+        }
+    };
     let db = db.unwrap_or_else(default_db);
     let config = HostConfig {
         listen: Some(listen.to_string()),
         token,
         ui: ui_assets(),
         command_depth,
+        environment,
         ..HostConfig::new(&db)
     };
     let host = match Host::start(config) {

@@ -13,6 +13,57 @@ use baton_engine::Effect;
 use baton_store::{EventSource, Tx};
 use serde_json::{json, Map, Value};
 
+/// The `environment` every event payload names (seed 004: `sandbox` or `production`).
+/// `baton serve` takes it from BATON_ENVIRONMENT; the desktop app and tests run as `sandbox`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Environment {
+    #[default]
+    Sandbox,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Sandbox => "sandbox",
+            Environment::Production => "production",
+        }
+    }
+}
+
+impl std::str::FromStr for Environment {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Environment, String> {
+        match s.trim() {
+            "sandbox" => Ok(Environment::Sandbox),
+            "production" => Ok(Environment::Production),
+            other => Err(format!(
+                "'{other}' is not an environment: events name `sandbox` or `production`"
+            )),
+        }
+    }
+}
+
+impl crate::Runtime {
+    /// Sets the `environment` the event payloads of this runtime name from now on.
+    pub fn set_environment(&self, environment: Environment) {
+        self.production.store(
+            environment == Environment::Production,
+            std::sync::atomic::Ordering::Release,
+        );
+    }
+
+    /// The `environment` the event payloads name (see `set_environment`).
+    pub fn environment(&self) -> Environment {
+        if self.production.load(std::sync::atomic::Ordering::Acquire) {
+            Environment::Production
+        } else {
+            Environment::Sandbox
+        }
+    }
+}
+
 pub(crate) const STATE_CHANGED: &str = "workflow.state.changed";
 pub(crate) const CONTEXT_CHANGED: &str = "workflow.context.changed";
 pub(crate) const COMPLETED: &str = "workflow.completed";
@@ -243,7 +294,7 @@ pub(crate) fn envelope(
         "workflowRuntimeId": s.guid,
         "ballerineEntityId": src.business_key,
         "correlationId": src.correlation_id,
-        "environment": "local",
+        "environment": s.environment.as_str(),
         "data": s.after.vars,
     });
     if let Value::Object(m) = &mut p {

@@ -54,6 +54,8 @@ pub(crate) struct StepEvents<'a> {
     pub change: Option<&'a Value>,
     pub effects: &'a [Effect],
     pub now: &'a str,
+    /// The `environment` the payloads name.
+    pub environment: crate::Environment,
 }
 
 /// Who receives an event: (url, subscription id, custom webhook id).

@@ -47,6 +47,8 @@ pub struct HostConfig {
     /// How deeply commands queued with `doCmd` may nest (`baton serve`: BATON_DOCMD_DEPTH);
     /// a deeper one fails with `commandFailed` instead of running.
     pub command_depth: u32,
+    /// The `environment` event payloads name (`baton serve`: BATON_ENVIRONMENT).
+    pub environment: crate::Environment,
 }
 
 impl HostConfig {
@@ -59,6 +61,7 @@ impl HostConfig {
             durability: Durability::Full,
             ui: None,
             command_depth: crate::queued::DEFAULT_DEPTH,
+            environment: crate::Environment::Sandbox,
         }
     }
 }
@@ -176,6 +179,7 @@ impl Host {
             durability,
             ui,
             command_depth,
+            environment,
         } = config;
         let token = token.filter(|t| !t.trim().is_empty());
         if let Some(t) = &token {
@@ -217,6 +221,7 @@ impl Host {
                 }
             })?;
         runtime.set_command_depth(command_depth);
+        runtime.set_environment(environment);
         let bootstrap =
             runtime
                 .bootstrap(token.as_deref())

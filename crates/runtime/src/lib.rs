@@ -53,6 +53,7 @@ pub mod simulate;
 mod walked;
 mod webhook_apps;
 pub mod webhooks;
+pub use event_payload::Environment;
 pub use events::{spawn_sender, SenderHandle};
 pub use schedule::{spawn_scheduler, FireReport, SchedulerHandle};
 pub use webhook_apps::HookAnswer;
@@ -234,6 +235,8 @@ pub struct Runtime {
     /// Whether any event subscription or custom webhook exists: without one, steps skip events
     /// entirely (no query at all).
     events_on: AtomicBool,
+    /// Whether event payloads name `production` rather than `sandbox` (see `set_environment`).
+    production: AtomicBool,
     /// Wakes the delivery sender when a step enqueued a delivery.
     send_wake: schedule::Wake,
     /// The HTTP client of the delivery sender (built on first use).
@@ -533,6 +536,7 @@ impl Runtime {
             running_jobs: Mutex::new(HashMap::new()),
             bus_home: std::sync::OnceLock::new(),
             events_on: AtomicBool::new(false),
+            production: AtomicBool::new(false),
             send_wake: schedule::Wake::default(),
             http_client: std::sync::OnceLock::new(),
             changes: changes::channel(),
@@ -794,8 +798,10 @@ impl Runtime {
     ) -> Result<Instance, Error> {
         let caller = caller.clone();
         let now = self.now();
-        let events = self.events_on.load(std::sync::atomic::Ordering::Acquire)
-            || matches!(extra, Extra::Subscribe(_));
+        // Some(the environment the payloads name) when the step's events are written.
+        let events = (self.events_on.load(std::sync::atomic::Ordering::Acquire)
+            || matches!(extra, Extra::Subscribe(_)))
+        .then(|| self.environment());
         let definition_id = target.definition_id();
         // The revision this write gives the row (`update_instance` adds one).
         let rev = match &target {

@@ -67,7 +67,7 @@ pub(crate) fn write_step(
     caller: &Caller,
     extra: &Extra,
     now: &str,
-    events: bool,
+    events: Option<crate::Environment>,
     stopped: bool,
 ) -> Result<Written, Error> {
     let guid = target.guid().to_string();
@@ -145,7 +145,7 @@ pub(crate) fn write_step(
     }
     // Events out, in this same transaction: a committed step has its deliveries, a rolled-back
     // one has none.
-    let sent = if events {
+    let sent = if let Some(environment) = events {
         let step = events::StepEvents {
             engine,
             inst,
@@ -155,6 +155,7 @@ pub(crate) fn write_step(
             change: change.as_ref(),
             effects,
             now,
+            environment,
         };
         events::enqueue(tx, &step)?.then(|| now.to_string())
     } else {

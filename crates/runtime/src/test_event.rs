@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 pub(crate) const EVENT: &str = "webhook.test";
 
 /// The test event's payload, delivery `id`, at `now`.
-fn payload(id: &str, now: &str) -> Value {
+fn payload(id: &str, now: &str, environment: crate::Environment) -> Value {
     json!({
         "id": id,
         "eventName": EVENT,
@@ -30,7 +30,7 @@ fn payload(id: &str, now: &str) -> Value {
         "workflowRuntimeId": null,
         "ballerineEntityId": null,
         "correlationId": null,
-        "environment": "local",
+        "environment": environment.as_str(),
         "data": {},
         "test": true,
     })
@@ -85,7 +85,7 @@ impl Runtime {
         };
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now();
-        let body = payload(&id, &now).to_string();
+        let body = payload(&id, &now, self.environment()).to_string();
         {
             let (id, now) = (id.clone(), now.clone());
             self.write(move |tx| {

@@ -147,7 +147,7 @@ fn a_subscription_receives_signed_state_context_and_completed_events() {
             t.clock.now().as_second().to_string()
         );
         assert_eq!(b["apiVersion"], 1);
-        assert_eq!(b["environment"], "local");
+        assert_eq!(b["environment"], "sandbox");
         assert_eq!(b["workflowRuntimeId"], guid.as_str());
         assert_eq!(b["correlationId"], "C-1");
         assert!(b["workflowDefinitionId"].is_i64());
@@ -622,4 +622,43 @@ fn a_test_event_is_sent_at_once_signed_and_the_log_filters_by_event_name() {
         )),
         "eventName"
     );
+}
+
+/// Seed 004's `environment` is `sandbox` or `production`: a runtime set to production says so in
+/// every payload, the test event's included, from the next event on.
+#[test]
+fn the_environment_set_on_the_runtime_is_named_in_every_payload() {
+    let t = setup();
+    assert_eq!(t.rt.environment(), baton_runtime::Environment::Sandbox);
+    let rx = Receiver::start("/hook");
+    let sub = t.run(
+        "CreateEventSubscriptionCommand",
+        json!({"url": rx.url, "events": ["workflow.completed"]}),
+    );
+    let environments = |n: usize| -> Vec<String> {
+        rx.wait_for(n)
+            .iter()
+            .map(|r| {
+                let b: Value = serde_json::from_str(&r.body).unwrap();
+                b["environment"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    t.run("SendTestEventCommand", json!({"subscriptionId": sub["id"]}));
+    t.rt.set_environment(baton_runtime::Environment::Production);
+    t.run("SendTestEventCommand", json!({"subscriptionId": sub["id"]}));
+    let guid = t.start("Review_Flow", json!({}));
+    t.run(
+        "SignalProcessInstanceCommand",
+        json!({"instanceGuid": guid, "taskId": "Review", "callbackData": {}}),
+    );
+    assert_eq!(t.rt.deliver_due(), 1);
+    assert_eq!(environments(3), ["sandbox", "production", "production"]);
+    // What `baton serve` reads from BATON_ENVIRONMENT: the two names, nothing else.
+    assert_eq!(
+        "production".parse::<baton_runtime::Environment>(),
+        Ok(baton_runtime::Environment::Production)
+    );
+    let bad = "local".parse::<baton_runtime::Environment>().unwrap_err();
+    assert!(bad.contains("'local'") && bad.contains("sandbox"), "{bad}");
 }

@@ -273,7 +273,7 @@ fn every_seed_field_is_in_every_event_and_data_is_the_context() {
         assert_eq!(r.json()["ballerineEntityId"], "BIZ-1");
         assert_eq!(r.json()["correlationId"], "0a5212e0-ba12422222011b7");
         assert_eq!(r.json()["workflowRuntimeId"], guid.as_str());
-        assert_eq!(r.json()["environment"], "local");
+        assert_eq!(r.json()["environment"], "sandbox");
         // data is the instance's context: the seed's context as it stands after the step.
         assert_eq!(
             r.json()["data"]["entity"],
