@@ -30,24 +30,10 @@ pub async fn run_workflow(
     req: axum::extract::Request,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let Some(token) = bearer(&parts.headers) else {
-        return refuse(Error::new(
-            Code::Unauthorized,
-            "missing or invalid bearer token",
-        ));
-    };
-    let rt = state.runtime.clone();
-    let caller = tokio::task::spawn_blocking(move || rt.token_caller(&token)).await;
-    let caller = match caller {
-        Ok(Ok(Some(c))) => c,
-        Ok(Ok(None)) => {
-            return refuse(Error::new(
-                Code::Unauthorized,
-                "missing or invalid bearer token",
-            ))
-        }
-        Ok(Err(e)) => return refuse(e),
-        Err(e) => return refuse(Error::internal(format!("the token check failed: {e}"))),
+    // The same check as every door: the token, and an administrator's X-Baton-Act-As.
+    let caller = match crate::http::caller_of(&state, &parts.headers).await {
+        Ok(c) => c,
+        Err(e) => return refuse(e),
     };
     let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
@@ -104,16 +90,6 @@ pub async fn run_workflow(
         "waiting": started["waiting"],
     });
     (StatusCode::OK, Json(answer)).into_response()
-}
-
-fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
-    let h = headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = h.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
 }
 
 /// A failure in the seed 000 envelope, `errors` always present, with its code's status.

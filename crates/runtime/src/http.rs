@@ -448,17 +448,26 @@ async fn caller(
     door: Shape,
     headers: &HeaderMap,
 ) -> Result<Caller, Response> {
+    caller_of(state, headers).await.map_err(|e| refuse(door, e))
+}
+
+/// The caller a request's bearer token names, acting as the user its `X-Baton-Act-As` header
+/// names when it has one (an administrator's "act as"). Every door with a token checks it here:
+/// UNAUTHORIZED for no live token, BAD_REQUEST for an act-as header that is not plain text,
+/// and what `acting_as` answers for a user who does not exist or a caller who may not act.
+pub(crate) async fn caller_of(state: &Arc<AppState>, headers: &HeaderMap) -> Result<Caller, Error> {
+    let unauthorized = || Error::new(Code::Unauthorized, "missing or invalid bearer token");
     let token = bearer(headers)
         .map(str::to_string)
-        .ok_or_else(|| unauthorized(door))?;
+        .ok_or_else(unauthorized)?;
     let act_as = headers
         .get(ACT_AS)
         .map(|v| v.to_str().map(|s| s.trim().to_string()))
         .transpose()
         .map_err(|_| {
-            bad_request(
-                door,
-                "actAs: the X-Baton-Act-As header must be a user name in plain text".into(),
+            Error::new(
+                Code::BadRequest,
+                "actAs: the X-Baton-Act-As header must be a user name in plain text",
             )
         })?
         .filter(|s| !s.is_empty());
@@ -477,9 +486,9 @@ async fn caller(
     .await;
     match found {
         Ok(Ok(Some(caller))) => Ok(caller),
-        Ok(Ok(None)) => Err(unauthorized(door)),
-        Ok(Err(e)) => Err(refuse(door, e)),
-        Err(e) => Err(internal(door, e)),
+        Ok(Ok(None)) => Err(unauthorized()),
+        Ok(Err(e)) => Err(e),
+        Err(e) => Err(Error::internal(format!("the token check failed: {e}"))),
     }
 }
 

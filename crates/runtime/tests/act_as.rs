@@ -94,6 +94,60 @@ mod doors {
         );
     }
 
+    /// Seed 004's run door (`POST /api/v1/external/workflows/run`) honours the header like the
+    /// command doors: the instance is started by the user acted for (who then sees it, where
+    /// another user does not), and the same refusals.
+    #[tokio::test]
+    async fn the_run_door_starts_the_instance_as_the_user_acted_for() {
+        let (door, bob) = state();
+        let carol = door.user("carol", &["AUDIT"]).token;
+        door.t.deploy(&baton_testkit::models::order_flow());
+        let run = |token: &str, act_as: Option<&str>| {
+            let mut req = Request::post("/api/v1/external/workflows/run")
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {token}"));
+            if let Some(who) = act_as {
+                req = req.header("X-Baton-Act-As", who);
+            }
+            let body = json!({"workflowId": "OrderFlow", "context": {"orderId": "O-1"}});
+            req.body(Body::from(body.to_string())).unwrap()
+        };
+        let (status, body) = door.send(run(ADMIN, Some("bob"))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let guid = body["instanceGuid"].as_str().unwrap().to_string();
+        let sees = |token: &str| {
+            let req = Request::post("/api/v1/execute")
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::from(
+                    json!({"cmd": "GetProcessInstanceByIdQuery", "data": {"instanceGuid": guid}})
+                        .to_string(),
+                ))
+                .unwrap();
+            door.send(req)
+        };
+        // Bob started it: he sees it; carol, who neither started it nor works on it, does not.
+        let (_, body) = sees(&bob).await;
+        assert_eq!(body["isSuccessful"], true, "{body}");
+        assert_eq!(body["data"]["instanceGuid"], guid.as_str(), "{body}");
+        let (_, body) = sees(&carol).await;
+        assert_eq!(body["code"], "NOT_FOUND", "{body}");
+        // Bob may not borrow the administrator's rights; an unknown user is named.
+        let (status, body) = door.send(run(&bob, Some("admin"))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert!(body["message"].as_str().unwrap().contains("actAs"), "{body}");
+        let (status, body) = door.send(run(ADMIN, Some("nobody"))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["message"].as_str().unwrap().contains("nobody"), "{body}");
+        // No token at all: 401 as before.
+        let req = Request::post("/api/v1/external/workflows/run")
+            .header("content-type", "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
+        let (status, body) = door.send(req).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+
     #[test]
     fn the_desktop_request_takes_act_as_too() {
         let dir = tempfile::tempdir().unwrap();
