@@ -254,15 +254,9 @@ impl Store {
             &self.conn,
             ("deliveries", DELIVERY_SELECT, "rowid DESC"),
             &[
-                ("status", status.as_ref().map(|v| v as &dyn rusqlite::ToSql)),
-                (
-                    "instance_guid",
-                    instance.as_ref().map(|v| v as &dyn rusqlite::ToSql),
-                ),
-                (
-                    "event_name",
-                    event.as_ref().map(|v| v as &dyn rusqlite::ToSql),
-                ),
+                ("status", crate::given(&status)),
+                ("instance_guid", crate::given(&instance)),
+                ("event_name", crate::given(&event)),
             ],
             (page, size),
             delivery_row,

@@ -95,6 +95,11 @@ const CHECKPOINT_PAGES: i32 = 1000;
 /// that defers them but never calls `checkpoint_if_due` cannot let the log grow without bound.
 const CHECKPOINT_BACKSTOP: i32 = 8 * CHECKPOINT_PAGES;
 
+/// A filter's value for `page_of`: None when the filter is not given.
+pub(crate) fn given<T: rusqlite::ToSql>(v: &Option<T>) -> Option<&dyn rusqlite::ToSql> {
+    v.as_ref().map(|v| v as &dyn rusqlite::ToSql)
+}
+
 /// One page of a log and the number of its rows that match: `select` (a `SELECT ... FROM
 /// table`) with one `column = ?N` for each filter that is given (`None` for none), ordered by
 /// `order`. Only the filters given are in the statement: `(?1 IS NULL OR column = ?1)` would keep

@@ -255,14 +255,8 @@ impl Store {
             &self.conn,
             ("webhook_requests", REQUEST_SELECT, "id DESC"),
             &[
-                (
-                    "config_id",
-                    config_id.as_ref().map(|v| v as &dyn rusqlite::ToSql),
-                ),
-                (
-                    "verdict",
-                    verdict.as_ref().map(|v| v as &dyn rusqlite::ToSql),
-                ),
+                ("config_id", crate::given(&config_id)),
+                ("verdict", crate::given(&verdict)),
             ],
             (page, size),
             request_row,
