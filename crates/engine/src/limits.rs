@@ -50,6 +50,11 @@ pub struct Limits {
     /// Wall time one script or expression run may take (a safety net behind the operation
     /// count). Default 2 seconds.
     pub script_time: std::time::Duration,
+    /// Memory one JavaScript run may hold (QuickJS's heap, in bytes). Past it the run stops
+    /// with "script stopped: it used more than N MiB of memory", an incident like the other
+    /// script limits. rhai has no heap of its own to limit; its operation count bounds it.
+    /// Default 64 MiB.
+    pub script_memory: usize,
 }
 
 /// Ten years of 365 days, in seconds: the longest wait a timer or `TimeoutMinutes` may ask for.
@@ -66,6 +71,7 @@ impl Default for Limits {
             max_timer_wait: SignedDuration::from_secs(TEN_YEARS_SECS),
             script_operations: crate::script::MAX_OPERATIONS,
             script_time: crate::script::MAX_RUN_TIME,
+            script_memory: crate::script::MAX_JS_MEMORY,
         }
     }
 }

@@ -163,6 +163,8 @@ pub struct ScriptHost {
     operations: u64,
     /// How long one run may take (see [`MAX_RUN_TIME`]).
     time: std::time::Duration,
+    /// Memory one JavaScript run may hold (see [`MAX_JS_MEMORY`]).
+    memory: usize,
 }
 
 thread_local! {
@@ -477,7 +479,15 @@ impl ScriptHost {
             scripts: Vec::new(),
             operations,
             time,
+            memory: MAX_JS_MEMORY,
         }
+    }
+
+    /// The memory a JavaScript run may hold (`Limits::script_memory`; rhai has no heap limit of
+    /// its own, its operation count bounds it).
+    pub fn with_memory(mut self, bytes: usize) -> Self {
+        self.memory = bytes;
+        self
     }
 
     /// A host for one rhai script outside any process: compiled now, run as script 0. The
@@ -615,7 +625,7 @@ impl ScriptHost {
         let script = match self.scripts.get(id as usize) {
             Some(Ok(Compiled::Rhai(c))) => c,
             Some(Ok(Compiled::Js(c))) => {
-                return js::run(c, input, queue, self.operations, self.time)
+                return js::run(c, input, queue, self.operations, self.time, self.memory)
             }
             Some(Err(e)) => return Err(e.clone()),
             None => {

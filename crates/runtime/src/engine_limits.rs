@@ -35,6 +35,7 @@ const FIELDS: &[(&str, i64, i64)] = &[
     ("maxTimerWaitDays", 1, 36_500),
     ("scriptOperations", 1_000, 1_000_000_000),
     ("scriptTimeMillis", 10, 60_000),
+    ("scriptMemoryMiB", 4, 4_096),
     ("maxInstancesPerSecond", 0, 1_000_000),
 ];
 
@@ -59,6 +60,7 @@ impl EngineSettings {
             "maxTimerWaitDays": l.max_timer_wait.as_secs() / 86_400,
             "scriptOperations": l.script_operations,
             "scriptTimeMillis": l.script_time.as_millis() as u64,
+            "scriptMemoryMiB": l.script_memory >> 20,
             "maxInstancesPerSecond": self.max_instances_per_second,
         })
     }
@@ -95,6 +97,7 @@ impl EngineSettings {
             "maxTimerWaitDays" => l.max_timer_wait = SignedDuration::from_secs(n * 86_400),
             "scriptOperations" => l.script_operations = u,
             "scriptTimeMillis" => l.script_time = std::time::Duration::from_millis(u),
+            "scriptMemoryMiB" => l.script_memory = (u as usize) << 20,
             "maxInstancesPerSecond" => self.max_instances_per_second = u as u32,
             _ => {}
         }

@@ -721,7 +721,8 @@ impl Runtime {
     pub(crate) fn run_code(&self, code: &str, name: &str, value: Value) -> Result<Value, Error> {
         // The script limits an administrator set (engine_limits), as in every engine.
         let limits = self.limits();
-        let mut host = ScriptHost::with_limits(limits.script_operations, limits.script_time);
+        let mut host = ScriptHost::with_limits(limits.script_operations, limits.script_time)
+            .with_memory(limits.script_memory);
         let source = baton_engine::model::Source {
             text: code.to_string(),
             id: 0,

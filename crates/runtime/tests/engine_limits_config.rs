@@ -119,6 +119,7 @@ fn a_bad_setting_is_refused_naming_its_field_and_nothing_changes() {
         (json!({"maxCardinality": 7, "maxSteps": 0}), "maxSteps"),
         (json!({"maxCallDepth": 1e12}), "maxCallDepth"),
         (json!({"scriptTimeMillis": "2s"}), "scriptTimeMillis"),
+        (json!({"scriptMemoryMiB": 5000}), "scriptMemoryMiB"),
         (json!({"minTimerCycleSeconds": 0}), "minTimerCycleSeconds"),
         (
             json!({"maxInstancesPerSecond": -1}),

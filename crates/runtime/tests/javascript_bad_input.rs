@@ -1,6 +1,6 @@
 //! Bad input in JavaScript, through the runtime on a real SQLite file: a script task that loops
 //! forever or allocates without end is stopped within the configured limits (`scriptOperations`,
-//! `scriptTimeMillis`, the 64 MiB memory bound) and becomes an incident on its instance, naming
+//! `scriptTimeMillis`, the memory bound `scriptMemoryMiB`, 64 MiB by default) and becomes an incident on its instance, naming
 //! the element; a script or condition that reaches for the file system, the network or modules
 //! is an incident that says scripts have none. After each, the same runtime still runs a
 //! JavaScript instance to the end.
@@ -124,6 +124,24 @@ fn endless_allocation_is_stopped_at_the_memory_bound_and_becomes_an_incident() {
         "{incidents}"
     );
     assert_still_runs(&t);
+}
+
+/// The memory bound is an engine limit (`scriptMemoryMiB`): a script that holds 24 MiB runs
+/// under the default 64 and stops under 16, with the limit in the incident's words.
+#[test]
+fn the_memory_bound_is_the_engine_limit_set() {
+    let t = runtime();
+    t.deploy(&js_task("Big", "var s = 'x'.repeat(24 << 20); s.length;"));
+    let (status, incidents) = started(&t, "Big");
+    assert_eq!(status, "COMPLETED", "{incidents}");
+    let set = t.run("SetEngineLimitsCommand", json!({"scriptMemoryMiB": 16}));
+    assert_eq!(set["scriptMemoryMiB"], 16);
+    assert_incident(&t, "Big", "t", "more than 16 MiB of memory");
+    assert_still_runs(&t);
+    let set = t.run("SetEngineLimitsCommand", json!({"scriptMemoryMiB": 64}));
+    assert_eq!(set["scriptMemoryMiB"], 64);
+    let (status, incidents) = started(&t, "Big");
+    assert_eq!(status, "COMPLETED", "{incidents}");
 }
 
 #[test]

@@ -348,7 +348,8 @@ impl Engine {
         stored: bool,
         limits: Limits,
     ) -> Result<(Engine, Vec<Problem>), Vec<Problem>> {
-        let mut scripts = ScriptHost::with_limits(limits.script_operations, limits.script_time);
+        let mut scripts = ScriptHost::with_limits(limits.script_operations, limits.script_time)
+            .with_memory(limits.script_memory);
         let script_errors =
             scripts.compile_with_languages(&deployment.sources, &deployment.source_languages);
         let problems = if stored {

@@ -42,8 +42,8 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-/// Memory one thread's JavaScript runtime may hold (every run on that thread shares it; a run's
-/// memory is freed when it ends).
+/// Memory one thread's JavaScript runtime may hold by default (every run on that thread shares
+/// it; a run's memory is freed when it ends). `Limits::script_memory` sets it.
 pub const MAX_JS_MEMORY: usize = 64 << 20;
 /// Stack the JavaScript interpreter may use (deep recursion stops here, not at the thread's end).
 pub const MAX_JS_STACK: usize = 256 << 10;
@@ -161,6 +161,8 @@ struct Held {
     compiled: HashMap<u64, Persistent<Function<'static>>>,
     ctx: Option<Context>,
     rt: Option<Runtime>,
+    /// The memory limit the runtime has now (see `with_held`).
+    memory: usize,
 }
 
 impl Held {
@@ -181,6 +183,7 @@ impl Held {
             compiled: HashMap::new(),
             ctx: None,
             rt: None,
+            memory: MAX_JS_MEMORY,
         };
         // Preparing the context may happen inside the run that first needs it: neither that
         // run's operation budget nor its time pays for it (a deadline past any clock is none).
@@ -242,15 +245,29 @@ impl Drop for Held {
     }
 }
 
+thread_local! {
+    /// The memory limit of the run under way on this thread (for the message that names it).
+    static RUN_MEMORY: std::cell::Cell<usize> = const { std::cell::Cell::new(MAX_JS_MEMORY) };
+}
+
 /// Runs `f` in this thread's context. The context is dropped (a fresh one next time) when the
 /// run hit a limit or left something on the global object that cannot be removed.
 fn with_held<R>(
+    memory: usize,
     f: impl FnOnce(&mut Held, &Ctx<'_>) -> Result<R, ScriptError>,
 ) -> Result<R, ScriptError> {
     let mut held = match HELD.with(|h| h.borrow_mut().take()) {
         Some(h) => h,
         None => Held::new()?,
     };
+    // The run's memory limit (engines built with other limits share this thread's runtime).
+    RUN_MEMORY.with(|m| m.set(memory));
+    if held.memory != memory {
+        if let Some(rt) = &held.rt {
+            rt.set_memory_limit(memory);
+        }
+        held.memory = memory;
+    }
     let Some(context) = held.ctx.clone() else {
         return Err(runtime_error("JavaScript context missing".into()));
     };
@@ -317,7 +334,7 @@ pub(crate) fn compile(text: &str) -> Result<JsScript, ScriptError> {
     // final `;` (`counter = counter + 1;`, as Camunda-style script tasks are written), whose
     // value is the same and which then compiles once instead of at every run.
     let mut run_text = text;
-    let shape = with_held(|_, ctx| {
+    let shape = with_held(MAX_JS_MEMORY, |_, ctx| {
         if compiles(ctx, text).is_ok() {
             for candidate in [Some(text), one_statement(text)].into_iter().flatten() {
                 let expression = format!("{EXPR_OPEN}{candidate}{EXPR_CLOSE}");
@@ -435,13 +452,14 @@ pub(crate) fn run(
     queue: bool,
     operations: u64,
     time: std::time::Duration,
+    memory: usize,
 ) -> Result<ScriptOutcome, ScriptError> {
     let _run = RunGuard::set(input.now, time);
     let _budget = BudgetGuard::set(operations);
     let queued = QueueGuard::set(queue);
     let limits = (operations, time.as_secs_f64());
     let rejections = RejectionGuard::set(script.shape);
-    let (value, writes) = with_held(|held, ctx| {
+    let (value, writes) = with_held(memory, |held, ctx| {
         run_in(held, ctx, script, input).map_err(|c| run_error(c, script.shape, limits))
     })?;
     if let Some(e) = rejections.first() {
@@ -826,7 +844,7 @@ fn caught_error(caught: CaughtError, shape: Shape) -> ScriptError {
                     Limit,
                     format!(
                         "script stopped: it used more than {} MiB of memory",
-                        MAX_JS_MEMORY >> 20
+                        RUN_MEMORY.with(|m| m.get()) >> 20
                     ),
                 ),
                 (_, m) if m.starts_with("script stopped:") => (Limit, m.to_string()),
