@@ -135,10 +135,16 @@ mod doors {
         // Bob may not borrow the administrator's rights; an unknown user is named.
         let (status, body) = door.send(run(&bob, Some("admin"))).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-        assert!(body["message"].as_str().unwrap().contains("actAs"), "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("actAs"),
+            "{body}"
+        );
         let (status, body) = door.send(run(ADMIN, Some("nobody"))).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-        assert!(body["message"].as_str().unwrap().contains("nobody"), "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("nobody"),
+            "{body}"
+        );
         // No token at all: 401 as before.
         let req = Request::post("/api/v1/external/workflows/run")
             .header("content-type", "application/json")
