@@ -43,10 +43,9 @@ const MAX_SLEEP: Duration = Duration::from_secs(30);
 /// rate) is tried again this much later. A timer start event that failed follows
 /// `start_failures` instead.
 const RETRY_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
-/// How long a background loop whose pass panicked waits before its next pass.
 /// The longest a background loop waits between passes that find their work still due.
 const STUCK_PAUSE: Duration = Duration::from_secs(1);
-
+/// How long a background loop whose pass panicked waits before its next pass.
 const PANIC_PAUSE: jiff::SignedDuration = jiff::SignedDuration::from_secs(1);
 
 /// A due time as the timer table stores it: UTC, six fractional digits, rounded up so that a
