@@ -47,19 +47,28 @@ fn stopped(e: tauri::Error) -> Value {
 /// The bus call is blocking (SQLite), so it runs on a blocking thread, never on the event loop.
 #[tauri::command]
 async fn execute(app: tauri::AppHandle, request: Value) -> Value {
-    let ran = tauri::async_runtime::spawn_blocking(move || {
+    on_host(app, move |host| match host {
+        Ok(host) => host.execute(&request),
+        Err(why) => failure(why),
+    })
+    .await
+    .unwrap_or_else(stopped)
+}
+
+/// Runs `f` on a blocking thread with the host (or why there is none) under the read lock.
+async fn on_host(
+    app: tauri::AppHandle,
+    f: impl FnOnce(Result<&Host, &String>) -> Value + Send + 'static,
+) -> Result<Value, tauri::Error> {
+    tauri::async_runtime::spawn_blocking(move || {
         let cell = app.state::<HostCell>();
         let host = cell
             .0
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match host.as_ref() {
-            Ok(host) => host.execute(&request),
-            Err(why) => failure(why),
-        }
+        f(host.as_ref())
     })
-    .await;
-    ran.unwrap_or_else(stopped)
+    .await
 }
 
 /// `{path, headers, body}` in, `{status, body}` out: the request the webhook listener would get
@@ -67,19 +76,12 @@ async fn execute(app: tauri::AppHandle, request: Value) -> Value {
 /// the listener: its CSP allows only IPC). Same checks and request log as over HTTP.
 #[tauri::command]
 async fn webhook(app: tauri::AppHandle, request: Value) -> Value {
-    let ran = tauri::async_runtime::spawn_blocking(move || {
-        let cell = app.state::<HostCell>();
-        let host = cell
-            .0
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match host.as_ref() {
-            Ok(host) => webhook::send(host.runtime(), &request),
-            Err(why) => webhook::answer(503, failure(why)),
-        }
+    on_host(app, move |host| match host {
+        Ok(host) => webhook::send(host.runtime(), &request),
+        Err(why) => webhook::answer(503, failure(why)),
     })
-    .await;
-    ran.unwrap_or_else(|e| webhook::answer(500, stopped(e)))
+    .await
+    .unwrap_or_else(|e| webhook::answer(500, stopped(e)))
 }
 
 /// Where the listener binds: BATON_LISTEN if set ("off" for no listener), else 127.0.0.1:7410.
