@@ -485,7 +485,14 @@ fn webhook_signatures_on(w: &World, data: &[u8]) {
     for line in String::from_utf8_lossy(head).lines() {
         if let Some((name, value)) = line.split_once(':') {
             let value = value.trim().replace("@now", &now.to_string());
-            headers.push((name.trim().to_ascii_lowercase(), value));
+            let name = name.trim().to_ascii_lowercase();
+            // Only what a client can send (the request builder refuses an invalid name or
+            // value): a header the request will not carry must not be what gets signed.
+            if HeaderName::from_bytes(name.as_bytes()).is_ok()
+                && HeaderValue::from_str(&value).is_ok()
+            {
+                headers.push((name, value));
+            }
         }
     }
     let signed = flags & 1 == 1;
