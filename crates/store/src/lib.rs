@@ -19,6 +19,7 @@ mod faults;
 mod history;
 mod migrations;
 mod schedule;
+mod wal_flush;
 mod webhook_apps;
 mod webhooks;
 mod work;
@@ -85,6 +86,8 @@ pub struct Store {
 struct WalState {
     pages: AtomicI32,
     defer: AtomicBool,
+    /// Syncs the log ahead of the checkpoint (a file under `synchronous=NORMAL` only).
+    flush: Option<wal_flush::WalFlush>,
 }
 
 /// The log size at which a checkpoint copies the log into the database file (SQLite's own
@@ -213,12 +216,13 @@ impl Store {
     /// Opens (creating if needed) a database file and brings its schema up to date.
     pub fn open(path: &Path, durability: Durability) -> Result<Store> {
         let conn = Connection::open(path)?;
-        Store::init(conn, durability)
+        let flush = (durability == Durability::Normal).then(|| wal_flush::WalFlush::new(path));
+        Store::init(conn, durability, flush)
     }
 
     /// A private in-memory database with every migration applied (tests).
     pub fn open_in_memory() -> Result<Store> {
-        Store::init(Connection::open_in_memory()?, Durability::Full)
+        Store::init(Connection::open_in_memory()?, Durability::Full, None)
     }
 
     /// A database held in memory under `name`, shared by every connection of this process that
@@ -228,10 +232,14 @@ impl Store {
     pub fn open_memory(name: &str) -> Result<Store> {
         let conn = Connection::open(format!("file:/{name}?vfs=memdb"))?;
         // Nothing to sync in memory: FULL and NORMAL differ only in disk syncs.
-        Store::init(conn, Durability::Normal)
+        Store::init(conn, Durability::Normal, None)
     }
 
-    fn init(mut conn: Connection, durability: Durability) -> Result<Store> {
+    fn init(
+        mut conn: Connection,
+        durability: Durability,
+        flush: Option<wal_flush::WalFlush>,
+    ) -> Result<Store> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -247,11 +255,17 @@ impl Store {
         // Every step runs a dozen cached statements on each connection (transaction control,
         // instance, history, indexes): room for all of them, so none is parsed twice.
         conn.set_prepared_statement_cache_capacity(64);
-        let wal = Arc::new(WalState::default());
+        let wal = Arc::new(WalState {
+            flush,
+            ..WalState::default()
+        });
         let state = wal.clone();
         // SQLite's automatic checkpoint, made here so that a writer can defer it.
         conn.wal_hook(Some(move |log: &mut rusqlite::hooks::Wal, pages: i32| {
             state.pages.store(pages, Ordering::Relaxed);
+            if let Some(flush) = &state.flush {
+                flush.committed(pages);
+            }
             let limit = if state.defer.load(Ordering::Relaxed) {
                 CHECKPOINT_BACKSTOP
             } else {
