@@ -17,9 +17,9 @@ mod callbacks;
 mod events;
 mod faults;
 mod history;
+mod log_thread;
 mod migrations;
 mod schedule;
-mod wal_flush;
 mod webhook_apps;
 mod webhooks;
 mod work;
@@ -86,8 +86,19 @@ pub struct Store {
 struct WalState {
     pages: AtomicI32,
     defer: AtomicBool,
-    /// Syncs the log ahead of the checkpoint (a file under `synchronous=NORMAL` only).
-    flush: Option<wal_flush::WalFlush>,
+    /// Syncs and checkpoints the log beside the commits (a file under `synchronous=NORMAL`
+    /// only).
+    log_thread: Option<log_thread::LogThread>,
+}
+
+impl WalState {
+    /// With the log at twice the size its checkpoint is due at or more, waits until the log's
+    /// own thread is not checkpointing (whose checkpoint would refuse this one as busy) and
+    /// keeps it from starting one: the log must start again from its beginning some time.
+    fn quiet_if_far_past(&self, pages: i32, due: i32) -> Option<std::sync::MutexGuard<'_, ()>> {
+        let thread = self.log_thread.as_ref()?;
+        (pages >= 2 * due).then(|| thread.quiet())
+    }
 }
 
 /// The log size at which a checkpoint copies the log into the database file (SQLite's own
@@ -216,8 +227,9 @@ impl Store {
     /// Opens (creating if needed) a database file and brings its schema up to date.
     pub fn open(path: &Path, durability: Durability) -> Result<Store> {
         let conn = Connection::open(path)?;
-        let flush = (durability == Durability::Normal).then(|| wal_flush::WalFlush::new(path));
-        Store::init(conn, durability, flush)
+        let log_thread = (durability == Durability::Normal)
+            .then(|| log_thread::LogThread::new(path, CHECKPOINT_PAGES));
+        Store::init(conn, durability, log_thread)
     }
 
     /// A private in-memory database with every migration applied (tests).
@@ -238,7 +250,7 @@ impl Store {
     fn init(
         mut conn: Connection,
         durability: Durability,
-        flush: Option<wal_flush::WalFlush>,
+        log_thread: Option<log_thread::LogThread>,
     ) -> Result<Store> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -256,15 +268,15 @@ impl Store {
         // instance, history, indexes): room for all of them, so none is parsed twice.
         conn.set_prepared_statement_cache_capacity(64);
         let wal = Arc::new(WalState {
-            flush,
+            log_thread,
             ..WalState::default()
         });
         let state = wal.clone();
         // SQLite's automatic checkpoint, made here so that a writer can defer it.
         conn.wal_hook(Some(move |log: &mut rusqlite::hooks::Wal, pages: i32| {
             state.pages.store(pages, Ordering::Relaxed);
-            if let Some(flush) = &state.flush {
-                flush.committed(pages);
+            if let Some(thread) = &state.log_thread {
+                thread.committed(pages);
             }
             let limit = if state.defer.load(Ordering::Relaxed) {
                 CHECKPOINT_BACKSTOP
@@ -274,6 +286,7 @@ impl Store {
             // The COMMIT that called this has happened: an error from here would make it report a
             // failure all the same. A checkpoint that could not run is tried after the next one.
             if pages >= limit {
+                let _quiet = state.quiet_if_far_past(pages, limit);
                 let _ = log.checkpoint();
             }
             Ok(())
@@ -291,11 +304,25 @@ impl Store {
     }
 
     /// Runs the checkpoint deferred by `defer_checkpoints` when the log has passed its size.
+    /// When the log's own thread is checkpointing at that moment (see `log_thread`) this one is
+    /// refused as busy and left for the next call.
     pub fn checkpoint_if_due(&self) -> Result<()> {
-        if self.wal.pages.load(Ordering::Relaxed) >= CHECKPOINT_PAGES {
-            self.wal.pages.store(0, Ordering::Relaxed);
-            self.conn
-                .wal_checkpoint_v2(None::<&str>, rusqlite::wal::CheckpointMode::PASSIVE)?;
+        let pages = self.wal.pages.load(Ordering::Relaxed);
+        if pages >= CHECKPOINT_PAGES {
+            let _quiet = self.wal.quiet_if_far_past(pages, CHECKPOINT_PAGES);
+            match self
+                .conn
+                .wal_checkpoint_v2(None::<&str>, rusqlite::wal::CheckpointMode::PASSIVE)
+            {
+                Ok(_) => self.wal.pages.store(0, Ordering::Relaxed),
+                // The log's own thread is checkpointing: try again after the next commit.
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy => {}
+                Err(e) => {
+                    self.wal.pages.store(0, Ordering::Relaxed);
+                    return Err(e.into());
+                }
+            }
         }
         Ok(())
     }

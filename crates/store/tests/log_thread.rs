@@ -1,18 +1,18 @@
-//! Under `synchronous=NORMAL` a thread of the store syncs the write-ahead log ahead of the
-//! checkpoint; it starts with the first commits that need it and ends with the store. Under FULL
-//! every commit syncs the log itself and no such thread runs. (One test in its own process: it
+//! Under `synchronous=NORMAL` a thread of the store syncs and checkpoints the write-ahead log
+//! beside the writer; it starts with the first commits that need it and ends with the store.
+//! Under FULL every commit syncs the log itself and no such thread runs. (One test in its own process: it
 //! counts this process's threads.)
 
 use baton_store::{Durability, Store};
 use std::time::{Duration, Instant};
 
-/// The threads of this process named `wal-flush`.
-fn flushers() -> usize {
+/// The threads of this process named `baton-wal`.
+fn log_threads() -> usize {
     std::fs::read_dir("/proc/self/task")
         .map(|tasks| {
             tasks
                 .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-                .filter(|name| name.trim() == "wal-flush")
+                .filter(|name| name.trim() == "baton-wal")
                 .count()
         })
         .unwrap_or(0)
@@ -21,10 +21,10 @@ fn flushers() -> usize {
 /// Waits up to five seconds for `n` flusher threads.
 fn wait_for(n: usize) -> usize {
     let until = Instant::now() + Duration::from_secs(5);
-    while flushers() != n && Instant::now() < until {
+    while log_threads() != n && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(10));
     }
-    flushers()
+    log_threads()
 }
 
 fn write(store: &mut Store, commits: usize) {
