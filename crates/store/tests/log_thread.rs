@@ -3,6 +3,8 @@
 //! Under FULL every commit syncs the log itself and no such thread runs. (One test in its own process: it
 //! counts this process's threads.)
 
+mod common;
+
 use baton_store::{Durability, Store};
 use std::time::{Duration, Instant};
 
@@ -27,18 +29,6 @@ fn wait_for(n: usize) -> usize {
     log_threads()
 }
 
-fn write(store: &mut Store, commits: usize) {
-    let pad = "x".repeat(1500);
-    for i in 0..commits {
-        let tx = store.transaction().unwrap();
-        for j in 0..3 {
-            tx.create_user(&format!("user-{i}-{j}-{pad}"), false, "t")
-                .unwrap();
-        }
-        tx.commit().unwrap();
-    }
-}
-
 #[test]
 fn the_log_is_synced_beside_the_commits_under_normal_only() {
     if !std::path::Path::new("/proc/self/task").exists() {
@@ -49,13 +39,13 @@ fn the_log_is_synced_beside_the_commits_under_normal_only() {
 
     // FULL: no flusher, however much is written.
     let mut full = Store::open(&dir.path().join("full.db"), Durability::Full).unwrap();
-    write(&mut full, 300);
+    common::write(&mut full, 300, |_| {});
     assert_eq!(wait_for(0), 0, "a flusher runs under FULL");
 
     // NORMAL: a few thousand pages start one, and only one.
     let db = dir.path().join("normal.db");
     let mut normal = Store::open(&db, Durability::Normal).unwrap();
-    write(&mut normal, 1505);
+    common::write(&mut normal, 1505, |_| {});
     assert_eq!(wait_for(1), 1, "one flusher while the store is open");
     assert_eq!(normal.users().unwrap().len(), 4515);
 

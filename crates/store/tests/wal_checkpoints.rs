@@ -2,31 +2,10 @@
 //! default) or is deferred to the writer (`defer_checkpoints`, as the runtime's group commit
 //! does), and a writer that defers but never checkpoints is stopped by the backstop.
 
+mod common;
+
 use baton_store::{Durability, Store};
-use std::path::Path;
-
-/// Frames the log file has room for (its size is its high-water mark: SQLite reuses it from the
-/// start after a checkpoint instead of shrinking it).
-fn log_frames(db: &Path) -> u64 {
-    let wal = format!("{}-wal", db.display());
-    let len = std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0);
-    len / (4096 + 24)
-}
-
-/// `commits` transactions, each adding a user with a long name (a few pages each); after each,
-/// `between` runs on the store.
-fn write(store: &mut Store, commits: usize, between: impl Fn(&Store)) {
-    let pad = "x".repeat(1500);
-    for i in 0..commits {
-        let tx = store.transaction().unwrap();
-        for j in 0..3 {
-            tx.create_user(&format!("user-{i}-{j}-{pad}"), false, "t")
-                .unwrap();
-        }
-        tx.commit().unwrap();
-        between(store);
-    }
-}
+use common::{log_frames, write};
 
 fn users(store: &Store) -> usize {
     store.users().unwrap().len()
@@ -102,16 +81,7 @@ fn checkpoints_beside_the_writer_keep_the_log_bounded_and_readers_consistent() {
             }
             (reads, reader)
         });
-        let pad = "x".repeat(1500);
-        for i in 0..3000 {
-            let tx = writer.transaction().unwrap();
-            for j in 0..3 {
-                tx.create_user(&format!("user-{i}-{j}-{pad}"), false, "t")
-                    .unwrap();
-            }
-            tx.commit().unwrap();
-            writer.checkpoint_if_due().unwrap();
-        }
+        write(&mut writer, 3000, |w| w.checkpoint_if_due().unwrap());
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         let (reads, reader) = seen.join().unwrap();
         assert!(reads > 0);
