@@ -18,7 +18,6 @@
 //! Extra syncs and checkpoints change nothing SQLite relies on; they only do its work sooner.
 
 use rusqlite::Connection;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
@@ -112,7 +111,12 @@ impl LogThread {
 fn spawn(db: &Path, checkpointing: Arc<Mutex<()>>) -> Option<SyncSender<Job>> {
     let mut wal = db.as_os_str().to_owned();
     wal.push("-wal");
-    let log = File::open(PathBuf::from(wal)).ok()?;
+    // Opened for writing too (nothing is written through it): Windows syncs only such handles.
+    let log = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(PathBuf::from(wal))
+        .ok()?;
     let conn = Connection::open(db).ok()?;
     conn.pragma_update(None, "synchronous", "NORMAL").ok()?;
     let (jobs, next) = sync_channel::<Job>(1);
