@@ -245,11 +245,6 @@ impl Drop for Held {
     }
 }
 
-thread_local! {
-    /// The memory limit of the run under way on this thread (for the message that names it).
-    static RUN_MEMORY: std::cell::Cell<usize> = const { std::cell::Cell::new(MAX_JS_MEMORY) };
-}
-
 /// Runs `f` in this thread's context. The context is dropped (a fresh one next time) when the
 /// run hit a limit or left something on the global object that cannot be removed.
 fn with_held<R>(
@@ -261,7 +256,6 @@ fn with_held<R>(
         None => Held::new()?,
     };
     // The run's memory limit (engines built with other limits share this thread's runtime).
-    RUN_MEMORY.with(|m| m.set(memory));
     if held.memory != memory {
         if let Some(rt) = &held.rt {
             rt.set_memory_limit(memory);
@@ -348,7 +342,7 @@ pub(crate) fn compile(text: &str) -> Result<JsScript, ScriptError> {
         compiles(ctx, &format!("{WRAP_OPEN}{text}\n}})"))
             .map(|_| Shape::Body)
             .map_err(|caught| {
-                let mut e = caught_error(caught, Shape::Body);
+                let mut e = caught_error(caught, Shape::Body, MAX_JS_MEMORY);
                 e.kind = ScriptErrorKind::Compile;
                 if module_statement(text) {
                     e.message = format!(
@@ -457,8 +451,8 @@ pub(crate) fn run(
     let _run = RunGuard::set(input.now, time);
     let _budget = BudgetGuard::set(operations);
     let queued = QueueGuard::set(queue);
-    let limits = (operations, time.as_secs_f64());
-    let rejections = RejectionGuard::set(script.shape);
+    let limits = (operations, time.as_secs_f64(), memory);
+    let rejections = RejectionGuard::set(script.shape, memory);
     let (value, writes) = with_held(memory, |held, ctx| {
         run_in(held, ctx, script, input).map_err(|c| run_error(c, script.shape, limits))
     })?;
@@ -797,12 +791,13 @@ fn to_json<'js>(ctx: &Ctx<'js>, v: JsValue<'js>) -> Result<Value, CaughtError<'j
 }
 
 /// Maps what a run threw to the host's kinds; the position is the script's own line and column.
-/// `limits` is the run's (operation budget, seconds), for the message of the one it reached.
-fn run_error(caught: CaughtError, shape: Shape, limits: (u64, f64)) -> ScriptError {
-    let (operations, seconds) = limits;
+/// `limits` is the run's (operation budget, seconds, memory in bytes), for the message of the
+/// one it reached.
+fn run_error(caught: CaughtError, shape: Shape, limits: (u64, f64, usize)) -> ScriptError {
+    let (operations, seconds, memory) = limits;
     let spent = budget_spent();
     let timed_out = past_deadline();
-    let mut e = caught_error(caught, shape);
+    let mut e = caught_error(caught, shape, memory);
     if (spent || timed_out) && e.kind != ScriptErrorKind::Thrown {
         e.kind = ScriptErrorKind::Limit;
         e.message = if spent {
@@ -814,7 +809,8 @@ fn run_error(caught: CaughtError, shape: Shape, limits: (u64, f64)) -> ScriptErr
     e
 }
 
-fn caught_error(caught: CaughtError, shape: Shape) -> ScriptError {
+/// `memory`: the run's memory limit in bytes, for the message when it was reached.
+fn caught_error(caught: CaughtError, shape: Shape, memory: usize) -> ScriptError {
     use ScriptErrorKind::*;
     match caught {
         CaughtError::Error(e) => limit_or_runtime(e.to_string()),
@@ -844,7 +840,7 @@ fn caught_error(caught: CaughtError, shape: Shape) -> ScriptError {
                     Limit,
                     format!(
                         "script stopped: it used more than {} MiB of memory",
-                        RUN_MEMORY.with(|m| m.get()) >> 20
+                        memory >> 20
                     ),
                 ),
                 (_, m) if m.starts_with("script stopped:") => (Limit, m.to_string()),

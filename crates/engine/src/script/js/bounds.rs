@@ -70,12 +70,14 @@ pub(super) fn budget_spent() -> bool {
 
 thread_local! {
     /// Promises of the run under way that were rejected with no handler (by address), with the
-    /// error each one means, and the script's shape for positions. None outside a run.
+    /// error each one means, the script's shape for positions and the run's memory limit for
+    /// the message that names it. None outside a run.
     static UNHANDLED: RefCell<Option<Rejections>> = const { RefCell::new(None) };
 }
 
 struct Rejections {
     shape: Shape,
+    memory: usize,
     open: Vec<(usize, ScriptError)>,
 }
 
@@ -83,10 +85,11 @@ struct Rejections {
 pub(super) struct RejectionGuard(Option<Rejections>);
 
 impl RejectionGuard {
-    pub(super) fn set(shape: Shape) -> Self {
+    pub(super) fn set(shape: Shape, memory: usize) -> Self {
         RejectionGuard(UNHANDLED.with(|u| {
             u.replace(Some(Rejections {
                 shape,
+                memory,
                 open: Vec::new(),
             }))
         }))
@@ -133,7 +136,7 @@ pub(super) fn track_rejection<'js>(
             Some(ex) => CaughtError::Exception(ex),
             None => CaughtError::Value(reason),
         };
-        let mut e = caught_error(caught, r.shape);
+        let mut e = caught_error(caught, r.shape, r.memory);
         if !e.message.starts_with("script stopped:") {
             e.message = format!(
                 "a promise was rejected and nothing handled it: {}",
