@@ -409,6 +409,24 @@ test('a cron timer cycle previews its next runs', async ({ page, openUi }) => {
   const preview = page.getByTestId('cron-preview');
   await expect(preview.locator('li')).toHaveCount(5);
   await expect(preview.locator('li').first()).toContainText(/T09:00:00/);
+
+  // The same group says how a failing start is tried again: a bad cycle is shown beside the
+  // field and stays out of the model; a good one is written as the start event's property.
+  const retry = props(page).locator('#bio-properties-panel-baton-retry-cycle');
+  const entry = props(page).locator('[data-entry-id="baton-retry-cycle"]');
+  await expect(entry).toContainText('Retries when a start fails');
+  await retry.fill('R5');
+  await expect(entry).toContainText('Write the retries as R5/PT5M');
+  await screenshot(page, 'designer-timer-retry-error');
+  await expect.poll(() => storedXml(page)).not.toContain('failedJobRetryTimeCycle');
+  await retry.fill('R4/PT1M,PT10M');
+  await expect(entry).not.toContainText('Write the retries');
+  await expect
+    .poll(() => storedXml(page))
+    .toContain('name="failedJobRetryTimeCycle" value="R4/PT1M,PT10M"');
+  await expectAccessible(page, 'the timer group with its retry cycle');
+  await page.getByTestId('deploy').click();
+  await expect(page.getByTestId('deploy-status')).toContainText('Deployed');
 });
 
 test('SVG and PNG exports download the diagram', async ({ page, openUi }) => {

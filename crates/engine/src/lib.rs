@@ -15,6 +15,7 @@ pub mod exec;
 pub mod limits;
 pub mod model;
 pub mod parse;
+pub mod retry;
 pub mod script;
 pub mod sim;
 pub mod timer;

@@ -203,11 +203,17 @@ pub struct TaskSpec {
     pub timeout: Option<jiff::SignedDuration>,
     /// Where `TimeoutMinutes` was written (its property element), for validation messages.
     pub timeout_span: Span,
+    /// `failedJobRetryTimeCycle` as read (see [`crate::retry`]): `None` when absent or
+    /// unreadable (validation reports an unreadable one on a timer start event).
+    pub retry_cycle: Option<crate::retry::RetryCycle>,
+    /// Where `failedJobRetryTimeCycle` was written, for validation messages.
+    pub retry_span: Span,
 }
 
 impl TaskSpec {
-    /// Reads the spec of a node from its properties (after the parser has filled them).
-    pub fn resolve(node: &FlowNode, timeout_span: Span) -> TaskSpec {
+    /// Reads the spec of a node from its properties (after the parser has filled them);
+    /// `span_of` answers where a property was written.
+    pub fn resolve(node: &FlowNode, span_of: &dyn Fn(&str) -> Span) -> TaskSpec {
         let prop = |name: &str| node.property(name).map(str::to_string);
         let form_key = if matches!(node.kind, NodeKind::Task(TaskKind::User)) {
             prop("FormKey").or_else(|| prop("form"))
@@ -229,7 +235,11 @@ impl TaskSpec {
             result_variable: prop("resultVariable").or_else(|| prop("camunda:resultVariable")),
             timeout_minutes,
             timeout,
-            timeout_span,
+            timeout_span: span_of("TimeoutMinutes"),
+            retry_cycle: node
+                .property(crate::parse::RETRY_CYCLE)
+                .and_then(|t| crate::retry::RetryCycle::parse(t).ok()),
+            retry_span: span_of(crate::parse::RETRY_CYCLE),
         }
     }
 }

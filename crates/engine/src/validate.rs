@@ -5,7 +5,7 @@
 //! diagram, not an engine developer. Errors stop a deployment; warnings are reported and the
 //! model still runs (BPMN allows implicit ends, Camunda ignores a condition on a parallel split).
 
-use crate::limits::Limits;
+use crate::limits::{words, Limits};
 use crate::model::*;
 use crate::script::ScriptError;
 use crate::timer;
@@ -447,6 +447,17 @@ fn check_node(
     if matches!(node.kind, NodeKind::Task(TaskKind::Receive)) {
         check_timeout_minutes(node, out);
     }
+    if node.parent.is_none()
+        && matches!(
+            node.kind,
+            NodeKind::StartEvent {
+                trigger: Trigger::Timer(_),
+                ..
+            }
+        )
+    {
+        check_retry_cycle(node, out);
+    }
     match &node.kind {
         NodeKind::Gateway(kind @ (GatewayKind::Exclusive | GatewayKind::Inclusive))
             if node.outgoing.len() > 1 =>
@@ -748,6 +759,38 @@ fn check_timeout_minutes(node: &FlowNode, out: &mut Out) {
         node.spec.timeout_span,
         format!(
             "receive task '{}': TimeoutMinutes '{text}' {why}: give a number of minutes above 0 and at most {max} ({span})",
+            node.id
+        ),
+    );
+}
+
+/// `failedJobRetryTimeCycle` on a timer start event (the only element whose failed attempts
+/// Baton tries again; elsewhere it is ignored, as models drawn for Camunda carry it on tasks):
+/// readable by [`RetryCycle::parse`], and no wait longer than the host lets a timer wait.
+fn check_retry_cycle(node: &FlowNode, out: &mut Out) {
+    // Empty, as the designer leaves a cleared field: the default.
+    let Some(text) = node
+        .property(crate::parse::RETRY_CYCLE)
+        .filter(|t| !t.trim().is_empty())
+    else {
+        return;
+    };
+    let why = match crate::retry::RetryCycle::parse(text) {
+        Err(why) => why,
+        Ok(c) => match c.waits().iter().find(|w| **w > out.limits.max_timer_wait) {
+            Some(w) => format!(
+                "waits {}, longer than a timer may wait here ({})",
+                words(*w),
+                words(out.limits.max_timer_wait)
+            ),
+            None => return,
+        },
+    };
+    out.limit(
+        &node.id,
+        node.spec.retry_span,
+        format!(
+            "timer start event '{}': failedJobRetryTimeCycle {why}",
             node.id
         ),
     );

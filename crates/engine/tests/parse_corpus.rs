@@ -148,6 +148,29 @@ fn camunda_exclusive_gateway_default_flow_is_resolved() {
     assert!(gw.outgoing.len() >= 3);
 }
 
+#[test]
+fn camunda_failed_job_retry_cycle_is_read_on_the_timer_start_event() {
+    let Some(root) = corpora() else {
+        println!("skipped: ../shared/corpora not found");
+        return;
+    };
+    // Camunda's own parse-listener test model: the cycle under the old `fox:` prefix, on a
+    // boundary timer, a timer start event and more.
+    let path = root.join("camunda7/bpmn/parse/FoxFailedJobParseListenerTest.testTimer.bpmn20.xml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let d = parse(&[("x", &text)]).unwrap();
+    let start = d
+        .node(d.node_by_id("startEventFailedJobRetryTimeCycle").unwrap())
+        .clone();
+    assert_eq!(start.property("failedJobRetryTimeCycle"), Some("R5/PT5M"));
+    let (engine, _) = Engine::new(d).unwrap();
+    let cycle = engine.start_retry("startEventFailedJobRetryTimeCycle");
+    assert_eq!(cycle.attempts(), 5);
+    assert_eq!(cycle.wait_after(1), jiff::SignedDuration::from_mins(5));
+    // Elsewhere it is carried but does not count: no element there starts instances.
+    assert_eq!(engine.start_retry("theStart"), Default::default());
+}
+
 // ----- hand-written fixtures (always run; they do not need ../shared) ------------------------
 
 use baton_engine::model::{

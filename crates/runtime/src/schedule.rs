@@ -23,6 +23,7 @@
 mod start_failures;
 
 use crate::{Caller, Code, Error, Extra, Runtime};
+use baton_engine::retry::RetryCycle;
 use baton_engine::timer::Schedule;
 use baton_engine::{Engine, Event, Instance};
 use baton_store::TimerRow;
@@ -606,6 +607,7 @@ impl Runtime {
         let (rows, total) = self
             .store()
             .timers(kind, guid, viewer.as_ref(), page, size)?;
+        let mut cycles: std::collections::HashMap<(i64, String), RetryCycle> = Default::default();
         let items: Vec<Value> = rows
             .iter()
             .map(|r| {
@@ -614,7 +616,14 @@ impl Runtime {
                 // A timer start event's attempts left and its last error (Camunda's job
                 // retries and exception message).
                 if r.kind == "start" {
-                    item["retries"] = json!(start_failures::retries_left(r.failures));
+                    let (def, element) = (
+                        r.definition_id.unwrap_or_default(),
+                        r.element_id.clone().unwrap_or_default(),
+                    );
+                    let cycle = cycles
+                        .entry((def, element))
+                        .or_insert_with_key(|(d, e)| self.start_retry(*d, e));
+                    item["retries"] = json!(cycle.retries_left(r.failures));
                     item["lastError"] = json!(r.last_error);
                 }
                 item

@@ -515,3 +515,110 @@ fn the_server_keeps_serving_while_a_timer_start_fails_on_its_scheduler() {
     assert_eq!(list["totalCount"], 2, "{list}");
     host.shutdown();
 }
+
+/// `Paced`: like `hourly`, with the start event's retry cycle written as Camunda writes it.
+fn paced(cycle: &str) -> String {
+    let start = format!(
+        r#"<bpmn:startEvent id="tick" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"><bpmn:extensionElements><camunda:failedJobRetryTimeCycle>{cycle}</camunda:failedJobRetryTimeCycle></bpmn:extensionElements>{}</bpmn:startEvent>"#,
+        baton_testkit::model::timer("timeCycle", "R/PT1H")
+    );
+    Model::process("Paced")
+        .raw("tick", &start)
+        .script_task("note", "let started = true;")
+        .end("e")
+        .chain(&["tick", "note", "e"])
+        .xml()
+}
+
+#[test]
+fn a_timer_start_events_retry_cycle_sets_its_attempts_and_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = virtual_clock();
+    let t = open(&dir.path().join("t.db"), &clock);
+    // Four attempts: the first retry 2 minutes after the first failure, every later one 10.
+    let def = t.deploy(&paced("R4/PT2M,PT10M"));
+    let row = start_row(&t, "tick").unwrap();
+    assert_eq!(row["retries"], 4, "{row}");
+    for (at, next, retries) in [(3600, 3720, 3), (3720, 4320, 2), (4320, 4920, 1)] {
+        failing_attempt(&t, at);
+        let row = start_row(&t, "tick").unwrap();
+        assert_eq!(row["dueAt"], stamp(secs(&t, next)), "after {at}: {row}");
+        assert_eq!(row["retries"], retries, "after {at}: {row}");
+        assert_eq!(until(&t, next - 1).fired, 0, "nothing before {next}");
+    }
+    failing_attempt(&t, 4920);
+    assert!(start_row(&t, "tick").is_none(), "stopped after the 4th");
+    let opened = start_incidents(&t, true);
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(opened[0]["attempts"], 4);
+    assert!(
+        opened[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("stopped after 4 failed attempts"),
+        "{}",
+        opened[0]
+    );
+    // A retry of the incident is one attempt: its failure opens the incident again at once.
+    let retry = json!({"processDefinitionId": def, "elementId": "tick"});
+    t.rt.panic_next(PanicSite::Step, 1);
+    assert!(
+        !t.rt
+            .execute("RetryIncidentCommand", &retry, None)
+            .is_successful
+    );
+    assert_eq!(start_incidents(&t, true).len(), 1);
+    assert_eq!(t.run("RetryIncidentCommand", retry)["status"], "COMPLETED");
+    assert_eq!(t.instances_of("Paced"), 1);
+
+    // As an extension property, one attempt: the first failure is the incident.
+    let once = hourly("Once").replacen(
+        r#"<bpmn:startEvent id="tick">"#,
+        r#"<bpmn:startEvent id="tick"><bpmn:extensionElements><custom:properties><custom:property name="failedJobRetryTimeCycle" value="R1/PT1M"/></custom:properties></bpmn:extensionElements>"#,
+        1,
+    );
+    assert!(once.contains("R1/PT1M"), "{once}");
+    let t2 = open(&dir.path().join("t2.db"), &virtual_clock());
+    t2.deploy(&once);
+    assert_eq!(start_row(&t2, "tick").unwrap()["retries"], 1);
+    failing_attempt(&t2, 3600);
+    assert!(start_row(&t2, "tick").is_none());
+    assert_eq!(start_incidents(&t2, true)[0]["attempts"], 1);
+}
+
+#[test]
+fn an_unreadable_retry_cycle_is_refused_at_deploy_naming_the_element_and_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = virtual_clock();
+    let t = open(&dir.path().join("t.db"), &clock);
+    for (cycle, says) in [
+        ("R0/PT5M", "asks for 0 attempts"),
+        ("R3/soon", "'soon' in 'R3/soon' is not an ISO 8601 duration"),
+        ("R3/P1M", "months or years"),
+        ("R3/P4000D", "longer than a timer may wait"),
+    ] {
+        let xml = paced(cycle);
+        let refused = t.refused("DeployProcessDefinitionCommand", json!({"bpmnXml": xml}));
+        let problems = refused.data["problems"].as_array().expect("problems");
+        assert_eq!(problems.len(), 1, "{cycle}: {problems:?}");
+        let p = &problems[0];
+        let message = p["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("timer start event 'tick': failedJobRetryTimeCycle")
+                && message.contains(says),
+            "{cycle}: {message}"
+        );
+        // Where the cycle is written: the whole model is one line.
+        let column = xml.find("<camunda:failedJobRetryTimeCycle").unwrap() + 1;
+        assert_eq!(
+            (
+                p["elementId"].as_str(),
+                p["line"].as_u64(),
+                p["column"].as_u64()
+            ),
+            (Some("tick"), Some(1), Some(column as u64)),
+            "{p}"
+        );
+    }
+    assert!(t.timers("start").is_empty(), "nothing was deployed");
+}

@@ -79,6 +79,15 @@ impl Engine {
             .collect()
     }
 
+    /// How timer start event `element` is tried again when its start fails: its
+    /// `failedJobRetryTimeCycle`, else the default (see [`crate::retry`]).
+    pub fn start_retry(&self, element: &str) -> crate::retry::RetryCycle {
+        self.deployment
+            .node_by_id(element)
+            .and_then(|n| self.deployment.node(n).spec.retry_cycle.clone())
+            .unwrap_or_default()
+    }
+
     /// `(process id, start event id, trigger)` of the top-level start events of executable
     /// processes.
     pub(super) fn top_level_starts(&self) -> impl Iterator<Item = (&str, &str, &Trigger)> + '_ {

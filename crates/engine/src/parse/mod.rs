@@ -22,6 +22,7 @@ mod nodes;
 mod positions;
 mod process;
 mod properties;
+pub use properties::RETRY_CYCLE;
 mod xml;
 
 use crate::model::*;

@@ -136,11 +136,13 @@ impl Builder {
                     node.properties.push(("message".into(), name));
                 }
             }
-            let timeout_span = property_els
-                .iter()
-                .find(|(name, _)| *name == "TimeoutMinutes")
-                .map_or(span, |(_, el)| doc.span(el.pos));
-            node.spec = TaskSpec::resolve(&node, timeout_span);
+            let span_of = |property: &str| {
+                property_els
+                    .iter()
+                    .find(|(name, _)| *name == property)
+                    .map_or(span, |(_, el)| doc.span(el.pos))
+            };
+            node.spec = TaskSpec::resolve(&node, &span_of);
             for (name, el) in property_els {
                 let value = el.attr("value").unwrap_or_default();
                 let raw = Raw::Attr(el, "value");

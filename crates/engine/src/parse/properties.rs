@@ -3,6 +3,10 @@
 
 use super::xml::El;
 
+/// The property (or `<X:failedJobRetryTimeCycle>` element) that says how a failing timer start
+/// event is tried again (see [`crate::retry`]).
+pub const RETRY_CYCLE: &str = "failedJobRetryTimeCycle";
+
 /// An extension property's name and its `<X:property>` element.
 type PropertyEl<'e> = (&'e str, &'e El);
 
@@ -24,6 +28,15 @@ pub(super) fn properties(c: &El) -> (Vec<(String, String)>, Vec<PropertyEl<'_>>)
                     els.push((n, p));
                 }
             }
+        }
+    }
+    // Camunda's (and its forebears') retry cycle is an element of its own; a property of the
+    // same name wins.
+    if let Some(ext) = c.child("extensionElements") {
+        let written = ext.children.iter().find(|x| x.name == RETRY_CYCLE);
+        if let Some(x) = written.filter(|_| !out.iter().any(|(k, _)| k == RETRY_CYCLE)) {
+            out.push((RETRY_CYCLE.to_string(), x.text.trim().to_string()));
+            els.push((RETRY_CYCLE, x));
         }
     }
     // Explicit properties win over the vendor attributes that mean the same thing.

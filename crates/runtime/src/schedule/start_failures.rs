@@ -11,9 +11,10 @@
 //!   job's retries and exception message). The error is in words fit to show: an internal
 //!   failure is only "internal error; reference R", the reference of the log line that holds
 //!   the detail.
-//! - `START_ATTEMPTS` attempts: the second `START_BACKOFF[0]` after the first fails, the third
-//!   `START_BACKOFF[1]` after the second. The repetition keeps its phase: the row remembers the
-//!   due time it stands for, and a later success goes on from there.
+//! - The start event's `failedJobRetryTimeCycle` says how many attempts and how far apart
+//!   (`baton_engine::retry`); without it, 3 attempts, the second a minute after the first fails,
+//!   the third 5 minutes after the second. The repetition keeps its phase: the row remembers
+//!   the due time it stands for, and a later success goes on from there.
 //! - After the last attempt the row leaves the timer table (the start event stops firing) and
 //!   the start event gets an incident with no instance: GetIncidentListQuery lists it with
 //!   `kind: "timerStart"`, `processDefinitionId`, `processKey` and `elementId`.
@@ -30,24 +31,8 @@
 use super::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// How many times a timer start event is tried before it stops with an incident.
-pub(crate) const START_ATTEMPTS: i64 = 3;
-/// The wait before the second attempt, and before the third.
-pub(crate) const START_BACKOFF: [jiff::SignedDuration; 2] = [
-    jiff::SignedDuration::from_mins(1),
-    jiff::SignedDuration::from_mins(5),
-];
-
-/// The attempts a timer start event has left after `failures` failed ones.
-pub(crate) fn retries_left(failures: i64) -> i64 {
-    (START_ATTEMPTS - failures).max(0)
-}
-
-/// The wait after the `failures`-th failed attempt.
-fn backoff(failures: i64) -> jiff::SignedDuration {
-    let i = usize::try_from(failures - 1).unwrap_or(0);
-    START_BACKOFF[i.min(START_BACKOFF.len() - 1)]
-}
+/// How long a retried incident's row is put off, should Baton stop before its attempt ends.
+const RETRY_FALLBACK: jiff::SignedDuration = jiff::SignedDuration::from_mins(1);
 
 impl Runtime {
     /// A timer start event's attempt (its row as fired) failed with `e`: counts it and tries
@@ -60,8 +45,9 @@ impl Runtime {
         let def = row.definition_id.unwrap_or_default();
         let element = row.element_id.clone().unwrap_or_default();
         let failures = row.failures + 1;
-        let outcome = if failures < START_ATTEMPTS {
-            let later = due_text(now + backoff(failures));
+        let cycle = self.start_retry(def, &element);
+        let outcome = if failures < i64::from(cycle.attempts()) {
+            let later = due_text(now + cycle.wait_after(failures));
             tracing::warn!(
                 definition = def,
                 element = %element,
@@ -105,6 +91,14 @@ impl Runtime {
         e
     }
 
+    /// How timer start event `element` of definition `def` is tried again: its model's cycle,
+    /// or the default when the definition cannot be read (which may be why it failed).
+    pub(crate) fn start_retry(&self, def: i64, element: &str) -> RetryCycle {
+        self.engine(def)
+            .map(|e| e.start_retry(element))
+            .unwrap_or_default()
+    }
+
     /// RetryIncidentCommand on the incident of timer start event `element` of definition
     /// `def`: resolves it and makes one attempt now, starting the instance with `variables`.
     /// Answers the instance; if the attempt fails, the incident is open again (with the new
@@ -124,14 +118,15 @@ impl Runtime {
         }
         let now = self.clock.now();
         // If Baton stops before the attempt below is done, the scheduler makes it then.
-        let fallback = due_text(now + START_BACKOFF[0]);
+        let fallback = due_text(now + RETRY_FALLBACK);
+        let last_try = i64::from(self.start_retry(def, element).attempts()) - 1;
         let (el, at, later) = (element.to_string(), self.now(), fallback.clone());
         let incident = self.write(move |tx| {
             let Some(incident) = tx.resolve_start_incident(def, &el, "retried", &at)? else {
                 return Ok(None);
             };
             tx.set_start_timer(def, &el, Some(&incident.due_at), incident.fired)?;
-            let last = Some((START_ATTEMPTS - 1, incident.last_error.as_str()));
+            let last = Some((last_try, incident.last_error.as_str()));
             tx.retry_start_timer(def, &el, &later, last)?;
             Ok(Some(incident))
         })?;
@@ -158,7 +153,7 @@ impl Runtime {
             job_id: None,
             due_at: fallback,
             fired: incident.fired,
-            failures: START_ATTEMPTS - 1,
+            failures: last_try,
             last_error: Some(incident.last_error),
             planned_at: Some(incident.due_at),
         };

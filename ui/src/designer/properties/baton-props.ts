@@ -19,6 +19,7 @@ export const BATON_PROPERTIES = [
   'correlationKey',
   'message',
   'TimeoutMinutes',
+  'failedJobRetryTimeCycle',
 ] as const;
 
 function isType(obj: any, type: string): boolean {
@@ -121,6 +122,25 @@ export function validateTimeoutMinutes(value: string | undefined): string | null
   }
   if (Number(text) > MAX_TIMEOUT_MINUTES) {
     return `TimeoutMinutes may be at most ${MAX_TIMEOUT_MINUTES} minutes (10 years), not '${text}'.`;
+  }
+  return null;
+}
+
+/**
+ * failedJobRetryTimeCycle of a timer start event: `R5/PT5M`, `R4/PT1M,PT10M` or `PT1M,PT10M`.
+ * Checks the shape only; deploying (and the problems list) checks each wait and the limits.
+ */
+export function validateRetryCycle(value: string | undefined): string | null {
+  if (value === undefined || value.trim() === '') return null;
+  const text = value.trim();
+  const m = /^(?:R(\d+)\/)?(.+)$/.exec(text);
+  const waits = (m?.[2] ?? '').split(',').map((w) => w.trim());
+  const attempts = m?.[1] === undefined ? waits.length + 1 : Number(m[1]);
+  if (!m || waits.some((w) => !/^P(?=\d|T\d)[\dYMWD]*(T[\d.HMS]+)?$/i.test(w))) {
+    return `Write the retries as R5/PT5M (5 attempts, 5 minutes apart), R4/PT1M,PT10M or PT1M,PT10M, not '${text}'.`;
+  }
+  if (attempts < 1 || attempts > 100) {
+    return `Give from 1 to 100 attempts, not ${attempts}.`;
   }
   return null;
 }

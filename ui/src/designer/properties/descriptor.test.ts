@@ -10,7 +10,7 @@ import EventBus from 'diagram-js/lib/core/EventBus';
 import UpdateModdlePropertiesHandler from 'bpmn-js/lib/features/modeling/cmd/UpdateModdlePropertiesHandler';
 import { BpmnModdle } from 'bpmn-moddle';
 import { batonDescriptor } from './descriptor';
-import { batonProperties, cronCycle, getBatonProperty, setBatonProperty, validateTimeoutMinutes } from './baton-props';
+import { batonProperties, cronCycle, getBatonProperty, setBatonProperty, validateRetryCycle, validateTimeoutMinutes } from './baton-props';
 
 // read from disk: the test server does not serve files outside ui/
 const template = readFileSync(
@@ -109,6 +109,19 @@ describe('Baton properties through the modeling API', () => {
     expect(validateTimeoutMinutes('5256000')).toBeNull();
     expect(validateTimeoutMinutes('5256000.5')).toMatch(/at most 5256000/);
     expect(validateTimeoutMinutes('10000000000')).toMatch(/at most 5256000/);
+  });
+
+  it('checks the shape of a timer start event\'s retry cycle', () => {
+    for (const ok of ['', 'R5/PT5M', ' R4/PT1M, PT10M,P1D ', 'PT30S,PT2M', 'R1/PT1M', 'R100/PT1H']) {
+      expect(validateRetryCycle(ok), ok).toBeNull();
+    }
+    expect(validateRetryCycle('R5')).toMatch(/R5\/PT5M .* not 'R5'/);
+    expect(validateRetryCycle('R3/5 minutes')).toMatch(/not 'R3\/5 minutes'/);
+    expect(validateRetryCycle('R3/PT1M,,PT2M')).toMatch(/not 'R3\/PT1M,,PT2M'/);
+    expect(validateRetryCycle('R3/-PT1M')).toMatch(/not 'R3\/-PT1M'/);
+    expect(validateRetryCycle('R3/P')).toMatch(/not 'R3\/P'/);
+    expect(validateRetryCycle('R0/PT5M')).toMatch(/from 1 to 100 attempts, not 0/);
+    expect(validateRetryCycle('R101/PT5M')).toMatch(/not 101/);
   });
 
   it('recognises cron timer cycles, not ISO ones', () => {

@@ -17,6 +17,7 @@ import {
   getBatonProperty,
   getFormKey,
   setBatonProperty,
+  validateRetryCycle,
   validateTimeoutMinutes,
 } from './baton-props';
 import { execute } from '../../transport';
@@ -62,6 +63,14 @@ const ENTRIES: BatonEntrySpec[] = [
     validate: (v) => validateTimeoutMinutes(v),
   },
 ];
+
+const RETRY_ENTRY: BatonEntrySpec = {
+  id: 'baton-retry-cycle',
+  name: 'failedJobRetryTimeCycle',
+  label: 'Retries when a start fails',
+  description: 'Attempts and waits, e.g. R5/PT5M or R4/PT1M,PT10M. Empty: 3 attempts, 1 and 5 minutes apart; then an incident.',
+  validate: (v) => validateRetryCycle(v),
+};
 
 function BatonPropertyEntry(props: { element: any; id: string; spec: BatonEntrySpec }) {
   const { element, id, spec } = props;
@@ -324,6 +333,15 @@ export class BatonPropertiesProvider {
       }
       const timer = groups.find((g) => g.id === 'timer');
       if (timer) timer.entries.push({ id: 'baton-cron-preview', component: CronPreviewEntry });
+      // Only a process's own timer start events are tried again when their start fails.
+      if (timer && isA(bo, 'bpmn:StartEvent') && isA(bo.$parent, 'bpmn:Process')) {
+        timer.entries.push({
+          id: 'baton-retry-cycle',
+          spec: RETRY_ENTRY,
+          component: BatonPropertyEntry,
+          isEdited: isTextFieldEntryEdited,
+        });
+      }
       return groups;
     };
   }
