@@ -152,7 +152,10 @@ test('a pending callback is returned by ReturnCallbackCommand; invalid JSON is r
   await page.getByTestId('return-payload').fill('{"status": "successful", "amount": 500}');
   await page.getByTestId('return-send').click();
   await expect(page.getByTestId('return-answer-title')).toContainText('Returned: the instance is WAITING');
-  await expect(page.getByTestId('return-moved')).toHaveText('This callback is no longer pending.');
+  // The row left the Pending list; the panel reads it again and says what it became.
+  await expect(page.getByTestId('return-moved')).toHaveText(
+    'This callback is now Completed: sending it again is answered as a duplicate (a conflict when the payload differs).',
+  );
   await expect(page.getByTestId('return-payload')).not.toHaveAttribute('aria-invalid', 'true');
   expect(await waitingAt(server, guid)).toEqual(['Task_ReviewPayment']);
   // The Pending filter drops the completed row.
@@ -312,4 +315,31 @@ test('Stripe and Standard Webhooks configurations are signed as their schemes re
     expect(await waitingAt(server, guid)).toEqual(['Task_ReviewPayment']);
   }
   await screenshot(page, 'callbacks-standard-webhooks');
+});
+
+test('the list is paged and filtered by the server, newest first', async ({ page, openUi, server }) => {
+  const prefix = unique('BULK');
+  await deployTemplate(server, 'payment-approval', 'PaymentApprovalProcess');
+  // 53 waiting callbacks under one prefix: a page of 50 and a page of 3.
+  for (let i = 0; i < 53; i++) {
+    await must(server, 'StartProcessInstanceCommand', {
+      processKey: 'PaymentApprovalProcess',
+      variables: { paymentId: `${prefix}-${String(i).padStart(2, '0')}`, amount: 1 },
+    });
+  }
+  await openUi(`#/callbacks?key=${encodeURIComponent(prefix.toLowerCase())}`);
+  await expect(page.getByTestId('cb-summary')).toHaveText('53 callbacks match');
+  await expect(page.getByTestId('cb-row')).toHaveCount(50);
+  await expect(page.getByTestId('cb-row').first()).toHaveAttribute('data-key', `${prefix}-52`);
+  await expect(page.getByRole('navigation', { name: 'Pages of callbacks' })).toContainText('Page 1 of 2');
+  await page.getByTestId('cb-next').click();
+  await expect(page.getByTestId('cb-row')).toHaveCount(3);
+  await expect(page.getByTestId('cb-row').last()).toHaveAttribute('data-key', `${prefix}-00`);
+  await expect(page.getByRole('navigation', { name: 'Pages of callbacks' })).toContainText('Page 2 of 2');
+  await expectAccessible(page, 'the second page of callbacks');
+  // A narrower key: one page again.
+  await page.getByTestId('cb-key-filter').fill(`${prefix}-4`);
+  await expect(page.getByTestId('cb-summary')).toHaveText('10 callbacks match');
+  await expect(page.getByTestId('cb-row')).toHaveCount(10);
+  await expect(page.getByRole('navigation', { name: 'Pages of callbacks' })).toBeHidden();
 });

@@ -552,14 +552,28 @@ impl Runtime {
                 ));
             }
         }
-        let rows = self.store().callbacks(
+        let filter = baton_store::CallbackFilter {
             status,
-            data.instance_guid.as_deref(),
-            self.viewer_of(caller).as_ref(),
-        )?;
+            instance: data.instance_guid.as_deref(),
+            key_contains: data.correlation_key.as_deref(),
+            process_key: data.process_key.as_deref(),
+        };
+        let paged = data.page_number.is_some() || data.page_size.is_some();
+        let page = paged.then(|| (data.page_number.unwrap_or(1), data.page_size.unwrap_or(20)));
+        let (rows, total) =
+            self.store()
+                .callback_page(&filter, self.viewer_of(caller).as_ref(), page)?;
         let mut entries = self.callback_entries(rows)?;
         self.mark_conflicts(&mut entries)?;
-        output("OK", &c::GetCallbackRegistryListOutput(entries))
+        let answer = if paged {
+            c::GetCallbackRegistryListOutput::Page(c::Page {
+                items: entries,
+                total_count: total,
+            })
+        } else {
+            c::GetCallbackRegistryListOutput::All(entries)
+        };
+        output("OK", &answer)
     }
 
     /// GetMessageBufferListQuery: buffered, correlated and expired messages and callbacks.

@@ -489,34 +489,90 @@ impl Store {
     }
 
     /// CallbackRegistry rows, optionally filtered by status and instance, of the instances the
-    /// viewer may read (None: all).
+    /// viewer may read (None: all), oldest first.
     pub fn callbacks(
         &self,
         status: Option<&str>,
         instance: Option<&str>,
         viewer: Option<&Viewer>,
     ) -> Result<Vec<CallbackRow>> {
+        let filter = CallbackFilter {
+            status,
+            instance,
+            ..CallbackFilter::default()
+        };
+        Ok(self.callback_page(&filter, viewer, None)?.0)
+    }
+
+    /// A page of the CallbackRegistry rows `filter` selects, of the instances the viewer may read
+    /// (None: all), with how many rows it selects in all. `page`: `(number from 1, size)`, newest
+    /// first; None: every row, oldest first.
+    pub fn callback_page(
+        &self,
+        filter: &CallbackFilter,
+        viewer: Option<&Viewer>,
+        page: Option<(i64, i64)>,
+    ) -> Result<(Vec<CallbackRow>, i64)> {
         let scope = self.scope(viewer)?;
+        // A key's part matches as it is written: LIKE's own wildcards are escaped.
+        let key = filter.key_contains.map(|k| {
+            let escaped = k
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let filters = format!(
+            "(?5 IS NULL OR status = ?5) AND (?6 IS NULL OR parent_instance_id = ?6)
+             AND (?7 IS NULL OR correlation_key LIKE ?7 ESCAPE '\\')
+             AND (?8 IS NULL OR parent_instance_id IN
+                  (SELECT i.guid FROM instances i JOIN definitions d ON d.id = i.definition_id
+                   WHERE d.process_key = ?8))
+             AND {}",
+            access::readable("parent_instance_id")
+        );
+        let (order, limit, offset) = match page {
+            Some((number, size)) => ("DESC", size, (number - 1).saturating_mul(size)),
+            None => ("ASC", -1, 0),
+        };
         let mut stmt = self.conn.prepare(&format!(
             "SELECT id, parent_instance_id, callback_task_id, correlation_key, callback_type, status,
                     parent_process_state, result_data, completed_at, webhook_url, message_ref, timeout_minutes, form_key
-             FROM callback_registry
-             WHERE (?5 IS NULL OR status = ?5) AND (?6 IS NULL OR parent_instance_id = ?6) AND {}
-             ORDER BY id",
-            access::readable("parent_instance_id")
+             FROM callback_registry WHERE {filters} ORDER BY id {order} LIMIT ?9 OFFSET ?10"
         ))?;
-        let rows = stmt.query_map(
-            params![
-                scope.all,
-                scope.user,
-                scope.teams,
-                scope.tasks,
-                status,
-                instance
-            ],
-            callback_row,
-        )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let args = params![
+            scope.all,
+            scope.user,
+            scope.teams,
+            scope.tasks,
+            filter.status,
+            filter.instance,
+            key,
+            filter.process_key,
+            limit,
+            offset
+        ];
+        let rows = stmt
+            .query_map(args, callback_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let total = match page {
+            None => rows.len() as i64,
+            Some(_) => self.conn.query_row(
+                &format!("SELECT COUNT(*) FROM callback_registry WHERE {filters}"),
+                params![
+                    scope.all,
+                    scope.user,
+                    scope.teams,
+                    scope.tasks,
+                    filter.status,
+                    filter.instance,
+                    key,
+                    filter.process_key
+                ],
+                |r| r.get(0),
+            )?,
+        };
+        Ok((rows, total))
     }
 
     /// The Pending callback for a correlation key, if any: a webhook-mode row before a form-mode
@@ -811,4 +867,16 @@ pub fn probe_commit_rate(path: &Path, durability: Durability, seconds: f64) -> R
     };
     remove(path);
     Ok(rate)
+}
+
+/// Which CallbackRegistry rows `Store::callback_page` selects (None: any).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallbackFilter<'a> {
+    pub status: Option<&'a str>,
+    pub instance: Option<&'a str>,
+    /// Rows whose correlation key contains this text, ignoring the case of ASCII letters (as
+    /// SQLite's LIKE does).
+    pub key_contains: Option<&'a str>,
+    /// Rows of instances of any version of this process.
+    pub process_key: Option<&'a str>,
 }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { signatureHeaders, SignError, standardKey } from './sign';
 import {
-  filterRows,
   keyPathOf,
   lastPayload,
   presetText,
@@ -13,7 +12,6 @@ import {
   withKeyAt,
   type HookConfig,
 } from './model';
-import type { CallbackRegistryEntry } from '../generated/commands';
 
 // Vectors computed independently (Python's hmac module) for these exact inputs.
 const BODY = '{"event":"charge.success","data":{"reference":"REF1","amount":50000}}';
@@ -111,30 +109,6 @@ describe('configurations that return callbacks', () => {
 });
 
 describe('the registry list', () => {
-  const entry = (Id: number, key: string, guid: string, Status: CallbackRegistryEntry['Status'] = 'Pending'): CallbackRegistryEntry => ({
-    Id,
-    ParentInstanceId: guid,
-    CallbackTaskId: 'T',
-    CorrelationKey: key,
-    CallbackType: 'receiveTask',
-    Status,
-    ParentProcessState: null,
-    ResultData: null,
-    CompletedAt: null,
-    WebhookUrl: null,
-    MessageRef: null,
-    TimeoutMinutes: null,
-    FormKey: null,
-  });
-
-  it('filters by process and part of the key, newest first', () => {
-    const rows = [entry(1, 'PAY-1', 'a'), entry(3, 'pay-3', 'b'), entry(2, 'ORD-2', 'a')];
-    const proc = (g: string) => ({ a: 'Payment', b: 'Order' })[g];
-    expect(filterRows(rows, { status: '', process: '', key: '' }, proc).map((r) => r.Id)).toEqual([3, 2, 1]);
-    expect(filterRows(rows, { status: '', process: 'Payment', key: '' }, proc).map((r) => r.Id)).toEqual([2, 1]);
-    expect(filterRows(rows, { status: '', process: '', key: 'PAY' }, proc).map((r) => r.Id)).toEqual([3, 1]);
-  });
-
   it('keeps the filters in the address', () => {
     const f = readRegistryFilters('#/callbacks?status=Completed&process=P&key=a%20b');
     expect(f).toEqual({ status: 'Completed', process: 'P', key: 'a b' });

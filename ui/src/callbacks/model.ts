@@ -277,23 +277,6 @@ export function registryQuery(f: RegistryFilters): string {
   return q.toString();
 }
 
-/**
- * The rows that match the process and key filters (status is asked of the server), newest
- * first. `processOf` gives a row's process key when known; a row whose process is not known
- * yet is kept only when no process filter is set.
- */
-export function filterRows(
-  rows: CallbackRegistryEntry[],
-  f: RegistryFilters,
-  processOf: (guid: string) => string | undefined,
-): CallbackRegistryEntry[] {
-  const key = f.key.trim().toLowerCase();
-  return rows
-    .filter((r) => !f.process || processOf(r.ParentInstanceId) === f.process)
-    .filter((r) => !key || (r.CorrelationKey ?? '').toLowerCase().includes(key))
-    .sort((a, b) => b.Id - a.Id);
-}
-
 /** A stored JSON text (ResultData, ConflictingResult) indented, or as it is when not JSON. */
 export function prettyJson(text: string | null | undefined): string {
   if (text === null || text === undefined) return '';

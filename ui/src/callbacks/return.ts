@@ -33,6 +33,8 @@ export interface ReturnPanel {
   current(): number | null;
   /** The list reloaded: says so in the panel when the row shown is no longer pending. */
   refreshed(rows: CallbackRegistryEntry[], statusFilter: string): void;
+  /** The instance of the row the panel is open for. */
+  currentInstance(): string | null;
 }
 
 const SCHEME_WORDS: Record<string, string> = {
@@ -397,5 +399,5 @@ export function returnPanel(onSent: () => void): ReturnPanel {
     moved.textContent = words;
   }
 
-  return { root, open, setConfigs, refreshed, current: () => row?.Id ?? null };
+  return { root, open, setConfigs, refreshed, current: () => row?.Id ?? null, currentInstance: () => row?.ParentInstanceId ?? null };
 }

@@ -13,7 +13,6 @@ import { el, errorText, setError, statusBadge } from '../runner/dom';
 import { shortTime, throttle } from '../runner/model';
 import {
   CALLBACK_STATUSES,
-  filterRows,
   prettyJson,
   readRegistryFilters,
   registryQuery,
@@ -28,17 +27,14 @@ import './callbacks.css';
 
 const PAGE_SIZE = 50;
 
-interface InstanceRef {
-  instanceGuid: string;
-  processDefinitionId: number;
-}
+type CallbackPage = { items: CallbackRegistryEntry[]; totalCount: number };
 
 export function mount(root: HTMLElement, _ctx: ViewContext): View {
   let filters: RegistryFilters = readRegistryFilters(window.location.hash);
   let page = 1;
   let rows: CallbackRegistryEntry[] = [];
   let gone = false;
-  /** Instance → process key, filled as rows are shown (and for a process filter). */
+  /** Instance → process key, filled as rows are shown. */
   const processOf = new Map<string, string>();
   /** Definition id → process key. */
   const definitions = new Map<number, string>();
@@ -132,15 +128,6 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
         { pageNumber: p, pageSize: 500 },
       );
       for (const d of r.items) definitions.set(d.processDefinitionId, d.processKey);
-      if (p * 500 >= r.totalCount) break;
-    }
-  }
-
-  /** Learns the process of every instance of `key` (for the process filter). */
-  async function learnProcess(key: string): Promise<void> {
-    for (let p = 1; p <= 40; p++) {
-      const r = await query<{ items: InstanceRef[]; totalCount: number }>('GetProcessInstanceListQuery', { processKey: key, pageNumber: p, pageSize: 500 });
-      for (const i of r.items) processOf.set(i.instanceGuid, key);
       if (p * 500 >= r.totalCount) break;
     }
   }
@@ -276,22 +263,50 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
     );
   }
 
+  /**
+   * Tells the return panel what became of its row. The row need not be on the page shown: then
+   * its instance's rows are read (a handful), and a row gone from them is no longer pending.
+   */
+  async function refreshPanel(items: CallbackRegistryEntry[]): Promise<void> {
+    const id = panel.current();
+    const guid = panel.currentInstance();
+    if (id === null || guid === null) return;
+    if (items.some((r) => r.Id === id)) {
+      panel.refreshed(items, filters.status);
+      return;
+    }
+    try {
+      const own = await query<CallbackRegistryEntry[]>('GetCallbackRegistryListQuery', { instanceGuid: guid });
+      if (!gone) panel.refreshed(own, 'Pending');
+    } catch {
+      /* the list's own error says the server cannot be reached */
+    }
+  }
+
   let loadedOnce = false;
   async function load(): Promise<void> {
     if (gone) return;
     table.setAttribute('aria-busy', 'true');
     if (!loadedOnce) summary.textContent = 'Loading callbacks…';
     try {
-      const data: Record<string, unknown> = {};
+      // Filtered and paged by the server, newest first.
+      const data: Record<string, unknown> = { pageNumber: page, pageSize: PAGE_SIZE };
       if (filters.status) data.status = filters.status;
-      const all = await query<CallbackRegistryEntry[]>('GetCallbackRegistryListQuery', data);
+      if (filters.process) data.processKey = filters.process;
+      if (filters.key.trim()) data.correlationKey = filters.key.trim();
+      let answer = await query<CallbackPage>('GetCallbackRegistryListQuery', data);
+      const pages = Math.max(1, Math.ceil(answer.totalCount / PAGE_SIZE));
+      if (page > pages) {
+        // The list shrank under the page shown: show its last page.
+        page = pages;
+        answer = await query<CallbackPage>('GetCallbackRegistryListQuery', { ...data, pageNumber: page });
+      }
       if (gone) return;
-      panel.refreshed(all, filters.status);
-      if (filters.process) await learnProcess(filters.process);
-      rows = filterRows(all, filters, (g) => processOf.get(g));
-      const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
-      page = Math.min(page, pages);
-      const shown = rows.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
+      await refreshPanel(answer.items);
+      if (gone) return;
+      rows = answer.items;
+      const total = answer.totalCount;
+      const shown = rows;
       await learnShown(shown);
       if (gone) return;
       // Keep the focus where it was (a reload replaces the rows).
@@ -303,7 +318,7 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
         tbody.querySelector<HTMLElement>(`tr[data-id="${focusRow}"] [data-testid="${focusTestid}"]`)?.focus();
       }
       const filtered = !!(filters.status || filters.process || filters.key);
-      summary.textContent = rows.length === 0 ? '' : `${rows.length.toLocaleString('en')} callback${rows.length === 1 ? '' : 's'}${filtered ? ' match' : ''}`;
+      summary.textContent = total === 0 ? '' : `${total.toLocaleString('en')} callback${total === 1 ? '' : 's'}${filtered ? ' match' : ''}`;
       pageLabel.textContent = `Page ${page} of ${pages}`;
       prev.disabled = page <= 1;
       next.disabled = page >= pages;

@@ -537,6 +537,20 @@ export type TaskItem = {
 export type GetCallbackRegistryListInput = {
   status?: CallbackStatus;
   instanceGuid?: string;
+  /**
+   * Rows whose correlation key contains this text (ASCII letters in either case).
+   */
+  correlationKey?: string;
+  /**
+   * Rows of instances of any version of this process.
+   */
+  processKey?: string;
+  /**
+   * With either of these the answer is a page, newest first (`{items, totalCount}`);
+   * without, every row, oldest first, as seed 002's clients read it.
+   */
+  pageNumber?: number;
+  pageSize?: number;
 };
 
 /**
@@ -568,7 +582,10 @@ export type CallbackRegistryEntry = {
   ConflictingResult?: string;
 };
 
-export type GetCallbackRegistryListOutput = Array<CallbackRegistryEntry>;
+/**
+ * Every row (no paging asked), or a page of them.
+ */
+export type GetCallbackRegistryListOutput = Array<CallbackRegistryEntry> | Page<CallbackRegistryEntry>;
 
 export type GetCronPreviewInput = {
   cronExpression: string;

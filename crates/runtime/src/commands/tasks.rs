@@ -103,6 +103,18 @@ pub struct GetCallbackRegistryListInput {
     pub status: Option<String>,
     #[serde(default, deserialize_with = "de::opt_text")]
     pub instance_guid: Option<String>,
+    /// Rows whose correlation key contains this text (ASCII letters in either case).
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub correlation_key: Option<String>,
+    /// Rows of instances of any version of this process.
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub process_key: Option<String>,
+    /// With either of these the answer is a page, newest first (`{items, totalCount}`);
+    /// without, every row, oldest first, as seed 002's clients read it.
+    #[serde(default, deserialize_with = "de::page_number")]
+    pub page_number: Option<i64>,
+    #[serde(default, deserialize_with = "de::page_size")]
+    pub page_size: Option<i64>,
 }
 
 /// A CallbackRegistry row, with the field names of seed 002.
@@ -160,5 +172,10 @@ impl From<baton_store::CallbackRow> for CallbackRegistryEntry {
     }
 }
 
+/// Every row (no paging asked), or a page of them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-pub struct GetCallbackRegistryListOutput(pub Vec<CallbackRegistryEntry>);
+#[serde(untagged)]
+pub enum GetCallbackRegistryListOutput {
+    All(Vec<CallbackRegistryEntry>),
+    Page(Page<CallbackRegistryEntry>),
+}
