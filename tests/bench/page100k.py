@@ -1,5 +1,6 @@
-# Times one page of the delivery log and of the webhook request log with 100,000 rows each
-# (issue 12: both views page through 100,000 rows without loading them all).
+# Times one page of the delivery log, of the webhook request log and of the CallbackRegistry
+# with 100,000 rows each (issue 12: the views page through 100,000 rows without loading them
+# all).
 # usage: python3 tests/bench/page100k.py target/release/baton   (needs the sqlite3 shell)
 import http.client, json, os, re, statistics, subprocess, sys, tempfile, time
 baton = sys.argv[1]
@@ -23,6 +24,10 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
 INSERT INTO webhook_requests (id, received_at, method, path, remote_addr, verdict, status_code, error, size)
 SELECT i, '2026-11-30T00:00:00.000000Z', 'POST', printf('/webhook/bulk/%06d', i), '127.0.0.1',
        CASE i % 10 WHEN 0 THEN 'badSignature' ELSE 'notFound' END, CASE i % 10 WHEN 0 THEN 401 ELSE 404 END, 'bulk', 2 FROM n;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+INSERT INTO callback_registry (parent_instance_id, callback_task_id, correlation_key, status, created_at)
+SELECT printf('inst-%05d', i / 2), 'Task_WaitForPayment', printf('PAY-%06d', i),
+       CASE i % 4 WHEN 0 THEN 'Pending' ELSE 'Completed' END, '2026-11-30T00:00:00.000000Z' FROM n;
 """
 subprocess.run(["sqlite3", db], input=sql, text=True, check=True)
 def ask(cmd, data):
@@ -42,11 +47,18 @@ cases = [
     ("requests, page 1 of 1,000", "GetWebhookRequestListQuery", {"pageNumber": 1, "pageSize": 100}),
     ("requests, page 1,000 of 1,000", "GetWebhookRequestListQuery", {"pageNumber": 1000, "pageSize": 100}),
     ("requests, one verdict (10,000 rows), page 1", "GetWebhookRequestListQuery", {"verdict": "badSignature", "pageSize": 100}),
+    ("callbacks, page 1 of 2,000", "GetCallbackRegistryListQuery", {"pageNumber": 1, "pageSize": 50}),
+    ("callbacks, page 2,000 of 2,000", "GetCallbackRegistryListQuery", {"pageNumber": 2000, "pageSize": 50}),
+    ("callbacks, Pending (25,000 rows), page 1", "GetCallbackRegistryListQuery", {"status": "Pending", "pageSize": 50}),
+    ("callbacks, part of a key (10 rows)", "GetCallbackRegistryListQuery", {"correlationKey": "pay-04200", "pageSize": 50}),
+    ("callbacks, one instance, unpaged", "GetCallbackRegistryListQuery", {"instanceGuid": "inst-04242"}),
+    ("callbacks, all 100,000, unpaged", "GetCallbackRegistryListQuery", {}),
 ]
 try:
     for label, cmd, data in cases:
         ms = [ask(cmd, data)[0] for _ in range(11)]
-        n = len(ask(cmd, data)[1]["items"])
+        answer = ask(cmd, data)[1]
+        n = len(answer["items"] if isinstance(answer, dict) else answer)
         print(f"| {label} | {n} | {statistics.median(ms):.1f} | {min(ms):.1f}-{max(ms):.1f} |")
 finally:
     p.terminate()

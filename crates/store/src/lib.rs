@@ -516,62 +516,57 @@ impl Store {
         let scope = self.scope(viewer)?;
         // A key's part matches as it is written: LIKE's own wildcards are escaped.
         let key = filter.key_contains.map(|k| {
-            let escaped = k
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
+            let escaped = k.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             format!("%{escaped}%")
         });
-        let filters = format!(
-            "(?5 IS NULL OR status = ?5) AND (?6 IS NULL OR parent_instance_id = ?6)
-             AND (?7 IS NULL OR correlation_key LIKE ?7 ESCAPE '\\')
-             AND (?8 IS NULL OR parent_instance_id IN
-                  (SELECT i.guid FROM instances i JOIN definitions d ON d.id = i.definition_id
-                   WHERE d.process_key = ?8))
-             AND {}",
-            access::readable("parent_instance_id")
-        );
+        // ?1-?4 are the viewer's scope. Only the filters given are in the statement, so that
+        // `parent_instance_id = ?` can use its index (see `page_of`).
+        let mut args: Vec<&dyn rusqlite::ToSql> =
+            vec![&scope.all, &scope.user, &scope.teams, &scope.tasks];
+        let mut conditions = vec![access::readable("parent_instance_id")];
+        let given: [(&str, Option<&dyn rusqlite::ToSql>); 4] = [
+            ("status = ?", filter.status.as_ref().map(|v| v as _)),
+            ("parent_instance_id = ?", filter.instance.as_ref().map(|v| v as _)),
+            ("correlation_key LIKE ? ESCAPE '\\'", key.as_ref().map(|v| v as _)),
+            (
+                "parent_instance_id IN (SELECT i.guid FROM instances i JOIN definitions d
+                 ON d.id = i.definition_id WHERE d.process_key = ?)",
+                filter.process_key.as_ref().map(|v| v as _),
+            ),
+        ];
+        for (condition, value) in given {
+            if let Some(v) = value {
+                args.push(v);
+                conditions.push(condition.replace('?', &format!("?{}", args.len())));
+            }
+        }
+        let filters = conditions.join(" AND ");
+        let total = match page {
+            None => None,
+            Some(_) => Some(self.conn.query_row(
+                &format!("SELECT COUNT(*) FROM callback_registry WHERE {filters}"),
+                args.as_slice(),
+                |r| r.get::<_, i64>(0),
+            )?),
+        };
         let (order, limit, offset) = match page {
             Some((number, size)) => ("DESC", size, (number - 1).saturating_mul(size)),
             None => ("ASC", -1, 0),
         };
+        let n = args.len();
+        args.push(&limit);
+        args.push(&offset);
         let mut stmt = self.conn.prepare(&format!(
             "SELECT id, parent_instance_id, callback_task_id, correlation_key, callback_type, status,
                     parent_process_state, result_data, completed_at, webhook_url, message_ref, timeout_minutes, form_key
-             FROM callback_registry WHERE {filters} ORDER BY id {order} LIMIT ?9 OFFSET ?10"
+             FROM callback_registry WHERE {filters} ORDER BY id {order} LIMIT ?{} OFFSET ?{}",
+            n + 1,
+            n + 2
         ))?;
-        let args = params![
-            scope.all,
-            scope.user,
-            scope.teams,
-            scope.tasks,
-            filter.status,
-            filter.instance,
-            key,
-            filter.process_key,
-            limit,
-            offset
-        ];
         let rows = stmt
-            .query_map(args, callback_row)?
+            .query_map(args.as_slice(), callback_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let total = match page {
-            None => rows.len() as i64,
-            Some(_) => self.conn.query_row(
-                &format!("SELECT COUNT(*) FROM callback_registry WHERE {filters}"),
-                params![
-                    scope.all,
-                    scope.user,
-                    scope.teams,
-                    scope.tasks,
-                    filter.status,
-                    filter.instance,
-                    key,
-                    filter.process_key
-                ],
-                |r| r.get(0),
-            )?,
-        };
+        let total = total.unwrap_or(rows.len() as i64);
         Ok((rows, total))
     }
 
