@@ -193,6 +193,9 @@ pub struct TaskSpec {
     pub message: Option<String>,
     /// `WebhookUrl` of a receive task.
     pub webhook_url: Option<String>,
+    /// `WebhookSecretName` of a receive task: the secret (SetSecretCommand) that signs its
+    /// `WebhookUrl` notification instead of the shared `callbackWebhook`.
+    pub webhook_secret_name: Option<String>,
     /// `resultVariable` (or `camunda:resultVariable`) of a script task.
     pub result_variable: Option<String>,
     /// `TimeoutMinutes` as a number, when it reads as one (validation refuses any value that is
@@ -208,6 +211,8 @@ pub struct TaskSpec {
     pub retry_cycle: Option<crate::retry::RetryCycle>,
     /// Where `failedJobRetryTimeCycle` was written, for validation messages.
     pub retry_span: Span,
+    /// Where `WebhookSecretName` was written, for validation messages.
+    pub secret_span: Span,
 }
 
 impl TaskSpec {
@@ -232,6 +237,9 @@ impl TaskSpec {
             responsible_team: prop("ResponsibleTeam"),
             message: prop("message"),
             webhook_url: prop("WebhookUrl"),
+            webhook_secret_name: prop("WebhookSecretName")
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty()),
             result_variable: prop("resultVariable").or_else(|| prop("camunda:resultVariable")),
             timeout_minutes,
             timeout,
@@ -240,6 +248,7 @@ impl TaskSpec {
                 .property(crate::parse::RETRY_CYCLE)
                 .and_then(|t| crate::retry::RetryCycle::parse(t).ok()),
             retry_span: span_of(crate::parse::RETRY_CYCLE),
+            secret_span: span_of("WebhookSecretName"),
         }
     }
 }

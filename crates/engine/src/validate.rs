@@ -446,6 +446,7 @@ fn check_node(
     }
     if matches!(node.kind, NodeKind::Task(TaskKind::Receive)) {
         check_timeout_minutes(node, out);
+        check_secret_name(node, out);
     }
     if node.parent.is_none()
         && matches!(
@@ -762,6 +763,39 @@ fn check_timeout_minutes(node: &FlowNode, out: &mut Out) {
             node.id
         ),
     );
+}
+
+/// `WebhookSecretName` on a receive task: a name SetSecretCommand accepts (up to 128 letters,
+/// digits, `_`, `-` or `.`), beside a `WebhookUrl` it signs.
+fn check_secret_name(node: &FlowNode, out: &mut Out) {
+    let Some(name) = &node.spec.webhook_secret_name else {
+        return;
+    };
+    let span = node.spec.secret_span;
+    if name.len() > 128
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        out.limit(
+            &node.id,
+            span,
+            format!(
+                "receive task '{}': WebhookSecretName '{name}' is not a secret's name: up to 128 letters, digits, _, - or .",
+                node.id
+            ),
+        );
+    } else if node.spec.webhook_url.is_none() {
+        out.push(
+            Severity::Warning,
+            Some(&node.id),
+            span,
+            format!(
+                "receive task '{}': WebhookSecretName has no effect without a WebhookUrl to sign for",
+                node.id
+            ),
+        );
+    }
 }
 
 /// `failedJobRetryTimeCycle` on a timer start event (the only element whose failed attempts

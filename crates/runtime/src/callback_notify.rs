@@ -9,8 +9,9 @@
 //! - The delivery sender sends it like any other delivery (retries with backoff, `Failed` after
 //!   the last attempt, listed by GetDeliveryListQuery, sent again by RedeliverCommand), signed
 //!   per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`) with the
-//!   secret named [`SECRET`] (SetSecretCommand, a `whsec_` key). Until that secret is set, each
-//!   attempt fails with an error naming it and is retried.
+//!   secret the receive task names (`WebhookSecretName`), else the one named [`SECRET`]
+//!   (SetSecretCommand, a `whsec_` key). Until that secret is set, each attempt fails with an
+//!   error naming it and is retried.
 //! - The URL is a model's, and models travel: it is held to the rule for URLs a
 //!   non-administrator gave (docs/security.md "Outbound URLs"): unless
 //!   `allowPrivateOutboundUrls` is on, the sender resolves it at every attempt and refuses
@@ -52,8 +53,14 @@ fn body(id: &str, c: &Completed, sequence: i64) -> Value {
     })
 }
 
-/// Writes the notification of `c` to `url`, in the transaction of the step that completed it.
-pub(crate) fn enqueue(tx: &Tx, url: &str, c: &Completed) -> Result<(), Error> {
+/// Writes the notification of `c` to `url`, in the transaction of the step that completed it;
+/// `secret`: the name of the secret that signs it, when the task names its own.
+pub(crate) fn enqueue(
+    tx: &Tx,
+    url: &str,
+    c: &Completed,
+    secret: Option<&str>,
+) -> Result<(), Error> {
     let id = uuid::Uuid::new_v4().to_string();
     // Numbered with the instance's other events out (seed 004's ordering), in the same step.
     let sequence = tx.next_event_sequence(c.guid, 1)?;
@@ -70,6 +77,7 @@ pub(crate) fn enqueue(tx: &Tx, url: &str, c: &Completed) -> Result<(), Error> {
         at: c.at,
         instance_guid: Some(c.guid),
         sequence: Some(sequence),
+        secret_name: secret,
     })?;
     Ok(())
 }
@@ -80,20 +88,21 @@ pub(crate) fn is_notification(row: &DeliveryRow) -> bool {
 }
 
 /// The headers of a notification's attempt at `timestamp` (Unix seconds), signed with the
-/// [`SECRET`] secret as `secret` finds it. An error (no secret, or not a `whsec_` key) fails
+/// secret its row names (its task's `WebhookSecretName`), else [`SECRET`], as `secret` finds it. An error (no secret, or not a `whsec_` key) fails
 /// the attempt, which is retried.
 pub(crate) fn headers(
     row: &DeliveryRow,
     timestamp: i64,
     secret: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<(String, String)>, String> {
-    let key = secret(SECRET).ok_or_else(|| {
+    let name = row.secret_name.as_deref().unwrap_or(SECRET);
+    let key = secret(name).ok_or_else(|| {
         format!(
-            "callback notifications are signed with the secret '{SECRET}', which is not set (SetSecretCommand with a whsec_ value)"
+            "this callback notification is signed with the secret '{name}', which is not set (SetSecretCommand with a whsec_ value)"
         )
     })?;
     let signature = crate::events::sign(&key, &row.id, timestamp, &row.payload)
-        .map_err(|e| format!("secret '{SECRET}': {e}"))?;
+        .map_err(|e| format!("secret '{name}': {e}"))?;
     Ok([
         ("content-type".into(), "application/json".into()),
         ("webhook-id".into(), row.id.clone()),

@@ -141,6 +141,7 @@ pub(crate) fn enqueue(tx: &Tx, s: &StepEvents) -> Result<bool, Error> {
                 at: s.now,
                 instance_guid: Some(s.guid),
                 sequence: Some(sequence),
+                secret_name: None,
             })?;
         }
     }

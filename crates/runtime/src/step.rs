@@ -135,7 +135,7 @@ pub(crate) fn write_step(
             tx.insert_event_subscription(url, events, None, Some(&guid), secret, now)?;
         }
     }
-    let (queued, notified) = record_effects(tx, &guid, state, effects, now)?;
+    let (queued, notified) = record_effects(tx, engine, &guid, state, effects, now)?;
     let queued = queued | queued::record(tx, &guid, rev, caller, effects, now)?;
     if let Some(row) = &history {
         tx.history_row(&guid, now, row)?;
@@ -248,6 +248,7 @@ fn history_events<'a>(effects: &'a [Effect], history: &mut Vec<StepEvent<'a>>) {
 /// whether a callback notification was written.
 fn record_effects(
     tx: &Tx,
+    engine: &Engine,
     guid: &str,
     state: &str,
     effects: &[Effect],
@@ -290,7 +291,16 @@ fn record_effects(
                         result,
                         at: now,
                     };
-                    callback_notify::enqueue(tx, &url, &done)?;
+                    // The task's own secret, when it names one (`WebhookSecretName`).
+                    let secret = engine.deployment.node_by_id(task_id).and_then(|n| {
+                        engine
+                            .deployment
+                            .node(n)
+                            .spec
+                            .webhook_secret_name
+                            .as_deref()
+                    });
+                    callback_notify::enqueue(tx, &url, &done, secret)?;
                     notified = true;
                 }
             }

@@ -99,6 +99,7 @@ impl Runtime {
                     at: &now,
                     instance_guid: None,
                     sequence: None,
+                    secret_name: None,
                 })?)
             })?;
         }

@@ -539,3 +539,121 @@ fn buffered_duplicate_callbacks_are_conflict_checked_like_live_ones() {
     assert_eq!(live["duplicate"], true);
     assert_eq!(live["conflict"], true);
 }
+
+/// A second Standard Webhooks key, for the review task's own notifications.
+const REVIEW_SECRET: &str = "whsec_C2VjB25kIHJldmlldyBrZXkgZm9yIHRlc3Rz";
+
+#[test]
+fn a_receive_task_signs_its_notification_with_the_secret_it_names() {
+    let rx = Receiver::start("/payment-done");
+    let clock = clock();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = open(&dir.path().join("baton.db"), &clock);
+    // Only the review task names a secret of its own; the payment task keeps the shared one.
+    let xml = example_1_notifying(&rx.url).replacen(
+        "<!-- Form mode: has form, needs human approval -->\n",
+        "<custom:property name=\"WebhookSecretName\" value=\"reviewHook\"/>\n",
+        1,
+    );
+    assert!(xml.contains("reviewHook"), "the review task carries it");
+    deploy(&rt, &xml);
+    allow_private(&rt, true);
+    ok(&rt.execute(
+        "SetSecretCommand",
+        &json!({"name": "callbackWebhook", "value": SECRET}),
+        None,
+    ));
+    let guid = start(
+        &rt,
+        "PaymentApprovalProcess",
+        json!({"paymentId": KEY, "amount": 300}),
+    );
+    ok(&rt.execute(
+        "ReturnCallbackCommand",
+        &json!({"correlationKey": KEY, "result": {"status": "success"}}),
+        None,
+    ));
+    assert_eq!(rt.deliver_due(), 1);
+    let payment = rx.next();
+    assert!(
+        signed_by(SECRET, &payment),
+        "the shared secret: {payment:?}"
+    );
+
+    // The review task's notification waits for its own secret, naming it.
+    ok(&rt.execute(
+        "SignalProcessInstanceCommand",
+        &json!({"instanceGuid": guid, "callbackData": {"decision": "approve", "comments": "ok"}}),
+        Some(&mary()),
+    ));
+    assert_eq!(rt.deliver_due(), 1);
+    let d = deliveries(&rt);
+    assert_eq!(d.len(), 2, "{d:?}");
+    assert_eq!(d[1]["status"], "Pending", "{}", d[1]);
+    let error = d[1]["lastError"].as_str().unwrap();
+    assert!(
+        error.contains("'reviewHook'") && !error.contains("callbackWebhook"),
+        "{error}"
+    );
+    rx.nothing();
+    ok(&rt.execute(
+        "SetSecretCommand",
+        &json!({"name": "reviewHook", "value": REVIEW_SECRET}),
+        None,
+    ));
+    clock.set(clock.now() + SignedDuration::from_secs(10));
+    assert_eq!(rt.deliver_due(), 1);
+    let review = rx.next();
+    assert!(signed_by(REVIEW_SECRET, &review), "its own: {review:?}");
+    assert!(!signed_by(SECRET, &review), "not the shared one");
+    let body: Value = serde_json::from_str(&review.body).unwrap();
+    assert_eq!(body["taskId"], "Task_ReviewPayment");
+    assert_eq!(deliveries(&rt)[1]["status"], "Delivered");
+}
+
+#[test]
+fn a_secret_name_that_cannot_be_one_is_refused_at_deploy_and_one_without_a_url_warned() {
+    let clock = clock();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = open(&dir.path().join("baton.db"), &clock);
+    let named = |name: &str| {
+        SEED002_EXAMPLE_1.replacen(
+            "<!-- Form mode: has form, needs human approval -->\n",
+            &format!("<custom:property name=\"WebhookSecretName\" value=\"{name}\"/>\n"),
+            1,
+        )
+    };
+    let xml = named("review hook!");
+    let r = rt.execute(
+        "DeployProcessDefinitionCommand",
+        &json!({"bpmnXml": xml}),
+        None,
+    );
+    assert!(!r.is_successful, "{r:?}");
+    let p = &r.data["problems"][0];
+    assert_eq!(p["elementId"], "Task_ReviewPayment", "{p}");
+    let line = xml
+        .lines()
+        .position(|l| l.contains("WebhookSecretName"))
+        .unwrap()
+        + 1;
+    assert_eq!(p["line"], line, "{p}");
+    assert!(
+        p["message"]
+            .as_str()
+            .unwrap()
+            .contains("WebhookSecretName 'review hook!' is not a secret's name"),
+        "{p}"
+    );
+    // Without a WebhookUrl there is nothing to sign: deployed, with a warning.
+    let r = ok(&rt.execute(
+        "DeployProcessDefinitionCommand",
+        &json!({"bpmnXml": named("reviewHook")}),
+        None,
+    ));
+    let warned = r["warnings"].to_string();
+    assert!(
+        warned.contains("WebhookSecretName has no effect without a WebhookUrl"),
+        "{r}"
+    );
+}

@@ -102,6 +102,8 @@ pub struct DeliveryRow {
     pub instance_guid: Option<String>,
     /// The event's number within its instance (see `Tx::next_event_sequence`).
     pub sequence: Option<i64>,
+    /// The secret that signs it, when not the one its kind of delivery uses (schema v18).
+    pub secret_name: Option<String>,
 }
 
 fn delivery_row(r: &rusqlite::Row) -> rusqlite::Result<DeliveryRow> {
@@ -122,12 +124,13 @@ fn delivery_row(r: &rusqlite::Row) -> rusqlite::Result<DeliveryRow> {
         instance_guid: r.get(13)?,
         sequence: r.get(14)?,
         last_response: r.get(15)?,
+        secret_name: r.get(16)?,
     })
 }
 
 const DELIVERY_SELECT: &str = "SELECT id, subscription_id, custom_webhook_id, event_name, payload,
         url, status, attempts, next_attempt_at, last_status_code, last_error, created_at,
-        delivered_at, instance_guid, sequence, last_response FROM deliveries";
+        delivered_at, instance_guid, sequence, last_response, secret_name FROM deliveries";
 
 /// A delivery to write.
 #[derive(Debug, Clone)]
@@ -142,6 +145,8 @@ pub struct NewDelivery<'a> {
     /// The instance whose event this is, and the event's number within it.
     pub instance_guid: Option<&'a str>,
     pub sequence: Option<i64>,
+    /// The secret that signs it, when not the one its kind of delivery uses.
+    pub secret_name: Option<&'a str>,
 }
 
 /// What an instance's events carry about it.
@@ -448,8 +453,9 @@ impl Tx<'_> {
         self.tx
             .prepare_cached(
                 "INSERT INTO deliveries (id, subscription_id, custom_webhook_id, event_name, payload,
-                     url, status, attempts, next_attempt_at, created_at, instance_guid, sequence)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'Pending', 0, ?7, ?7, ?8, ?9)",
+                     url, status, attempts, next_attempt_at, created_at, instance_guid, sequence,
+                     secret_name)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'Pending', 0, ?7, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
                 d.id,
@@ -460,7 +466,8 @@ impl Tx<'_> {
                 d.url,
                 d.at,
                 d.instance_guid,
-                d.sequence
+                d.sequence,
+                d.secret_name
             ])?;
         Ok(())
     }
@@ -566,6 +573,7 @@ mod tests {
                 at: AT,
                 instance_guid: (i < 4).then_some("g1"),
                 sequence: (i < 4).then_some(i + 1),
+                secret_name: None,
             })
             .unwrap();
         }

@@ -449,6 +449,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX start_incidents_open ON start_incidents (definition_id, element_id)
         WHERE resolved_at IS NULL;
     ",
+    // v18: the name of the secret that signs a delivery, when it is not the one its kind of
+    // delivery uses (a receive task's `WebhookSecretName` for its callback notification).
+    "
+    ALTER TABLE deliveries ADD COLUMN secret_name TEXT;
+    ",
 ];
 
 /// Brings a database up to the newest schema, one transaction per migration.
