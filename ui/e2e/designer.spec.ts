@@ -378,6 +378,34 @@ test('Save writes the diagram (a download where the browser has no file access),
   await expect(page.getByTestId('tab-active')).toContainText('PaymentApprovalProcess.bpmn');
 });
 
+test('a receive task names where it notifies and the secret that signs it', async ({ page, openUi }) => {
+  await openUi();
+  await openTemplate(page);
+  await shape(page, 'Task_WaitForPayment').click();
+  await openGroup(page, 'baton');
+  const url = props(page).locator('#bio-properties-panel-baton-webhook-url');
+  const urlEntry = props(page).locator('[data-entry-id="baton-webhook-url"]');
+  await url.fill('shop.example.com/hooks/paid');
+  await expect(urlEntry).toContainText("Give an http:// or https:// address, not 'shop.example.com/hooks/paid'.");
+  await expect.poll(() => storedXml(page)).not.toContain('WebhookUrl');
+  await url.fill('https://shop.example.com/hooks/paid');
+  await expect(urlEntry).not.toContainText('Give an http');
+  await expect
+    .poll(() => storedXml(page))
+    .toContain('name="WebhookUrl" value="https://shop.example.com/hooks/paid"');
+  const secret = props(page).locator('#bio-properties-panel-baton-webhook-secret');
+  const secretEntry = props(page).locator('[data-entry-id="baton-webhook-secret"]');
+  await secret.fill('payment hook');
+  await expect(secretEntry).toContainText("not 'payment hook'");
+  await secret.fill('paymentHook');
+  await expect(secretEntry).not.toContainText('not ');
+  await expect.poll(() => storedXml(page)).toContain('name="WebhookSecretName" value="paymentHook"');
+  await expectAccessible(page, 'a receive task with its notification');
+  // A service task has no such fields.
+  await shape(page, 'Task_ProcessPayment').click();
+  await expect(props(page).locator('[data-entry-id="baton-webhook-url"]')).toHaveCount(0);
+});
+
 test('a form key without a form gets a new empty form in the editor', async ({ page, openUi }) => {
   const deploys: string[] = [];
   page.on('request', (r) => {

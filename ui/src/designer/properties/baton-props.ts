@@ -20,6 +20,8 @@ export const BATON_PROPERTIES = [
   'message',
   'TimeoutMinutes',
   'failedJobRetryTimeCycle',
+  'WebhookUrl',
+  'WebhookSecretName',
 ] as const;
 
 function isType(obj: any, type: string): boolean {
@@ -141,6 +143,29 @@ export function validateRetryCycle(value: string | undefined): string | null {
   }
   if (attempts < 1 || attempts > 100) {
     return `Give from 1 to 100 attempts, not ${attempts}.`;
+  }
+  return null;
+}
+
+/** WebhookUrl: an absolute http(s) address (the sender checks where it leads at each attempt). */
+export function validateWebhookUrl(value: string | undefined): string | null {
+  if (value === undefined || value.trim() === '') return null;
+  const text = value.trim();
+  try {
+    const url = new URL(text);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return null;
+  } catch {
+    /* answered below */
+  }
+  return `Give an http:// or https:// address, not '${text}'.`;
+}
+
+/** WebhookSecretName: a name SetSecretCommand takes (the value is set there, never in a model). */
+export function validateSecretName(value: string | undefined): string | null {
+  if (value === undefined || value.trim() === '') return null;
+  const text = value.trim();
+  if (text.length > 128 || !/^[A-Za-z0-9_.-]+$/.test(text)) {
+    return `A secret's name is up to 128 letters, digits, _, - or ., not '${text}'.`;
   }
   return null;
 }

@@ -10,7 +10,16 @@ import EventBus from 'diagram-js/lib/core/EventBus';
 import UpdateModdlePropertiesHandler from 'bpmn-js/lib/features/modeling/cmd/UpdateModdlePropertiesHandler';
 import { BpmnModdle } from 'bpmn-moddle';
 import { batonDescriptor } from './descriptor';
-import { batonProperties, cronCycle, getBatonProperty, setBatonProperty, validateRetryCycle, validateTimeoutMinutes } from './baton-props';
+import {
+  batonProperties,
+  cronCycle,
+  getBatonProperty,
+  setBatonProperty,
+  validateRetryCycle,
+  validateSecretName,
+  validateTimeoutMinutes,
+  validateWebhookUrl,
+} from './baton-props';
 
 // read from disk: the test server does not serve files outside ui/
 const template = readFileSync(
@@ -122,6 +131,19 @@ describe('Baton properties through the modeling API', () => {
     expect(validateRetryCycle('R3/P')).toMatch(/not 'R3\/P'/);
     expect(validateRetryCycle('R0/PT5M')).toMatch(/from 1 to 100 attempts, not 0/);
     expect(validateRetryCycle('R101/PT5M')).toMatch(/not 101/);
+  });
+
+  it('checks a receive task\'s notification URL and secret name', () => {
+    for (const ok of ['', 'https://shop.example.com/hooks/done', 'http://127.0.0.1:9000/x?y=1']) {
+      expect(validateWebhookUrl(ok), ok).toBeNull();
+    }
+    expect(validateWebhookUrl('shop.example.com/hook')).toMatch(/http:\/\/ or https:\/\/ address, not 'shop.example.com\/hook'/);
+    expect(validateWebhookUrl('ftp://example.com/x')).toMatch(/not 'ftp:/);
+    for (const ok of ['', 'reviewHook', 'callback.v2-hook_1']) {
+      expect(validateSecretName(ok), ok).toBeNull();
+    }
+    expect(validateSecretName('review hook')).toMatch(/not 'review hook'/);
+    expect(validateSecretName('x'.repeat(129))).toMatch(/up to 128/);
   });
 
   it('recognises cron timer cycles, not ISO ones', () => {

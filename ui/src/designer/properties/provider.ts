@@ -18,7 +18,9 @@ import {
   getFormKey,
   setBatonProperty,
   validateRetryCycle,
+  validateSecretName,
   validateTimeoutMinutes,
+  validateWebhookUrl,
 } from './baton-props';
 import { execute } from '../../transport';
 import { createCodeEditor, type CodeEditor } from '../code-editor';
@@ -61,6 +63,24 @@ const ENTRIES: BatonEntrySpec[] = [
     label: 'Timeout (minutes)',
     description: 'Expire the wait after this many minutes.',
     validate: (v) => validateTimeoutMinutes(v),
+  },
+];
+
+/** A receive task's notification when its callback completes (docs/callbacks.md). */
+const RECEIVE_ENTRIES: BatonEntrySpec[] = [
+  {
+    id: 'baton-webhook-url',
+    name: 'WebhookUrl',
+    label: 'Notify URL when completed',
+    description: 'Baton POSTs a signed callback.completed event here when the callback completes.',
+    validate: (v) => validateWebhookUrl(v),
+  },
+  {
+    id: 'baton-webhook-secret',
+    name: 'WebhookSecretName',
+    label: 'Notification secret (name)',
+    description: 'The secret (SetSecretCommand) that signs it. Empty: callbackWebhook.',
+    validate: (v) => validateSecretName(v),
   },
 ];
 
@@ -298,7 +318,8 @@ export class BatonPropertiesProvider {
     return (groups: any[]) => {
       const bo = element.businessObject;
       if (isA(bo, 'bpmn:Activity') || isA(bo, 'bpmn:Event')) {
-        const entries: any[] = ENTRIES.map((spec) => ({
+        const specs = isA(bo, 'bpmn:ReceiveTask') ? [...ENTRIES, ...RECEIVE_ENTRIES] : ENTRIES;
+        const entries: any[] = specs.map((spec) => ({
           id: spec.id,
           spec,
           component: BatonPropertyEntry,
