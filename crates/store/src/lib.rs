@@ -516,7 +516,10 @@ impl Store {
         let scope = self.scope(viewer)?;
         // A key's part matches as it is written: LIKE's own wildcards are escaped.
         let key = filter.key_contains.map(|k| {
-            let escaped = k.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let escaped = k
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
             format!("%{escaped}%")
         });
         // ?1-?4 are the viewer's scope. Only the filters given are in the statement, so that
@@ -526,8 +529,14 @@ impl Store {
         let mut conditions = vec![access::readable("parent_instance_id")];
         let given: [(&str, Option<&dyn rusqlite::ToSql>); 4] = [
             ("status = ?", filter.status.as_ref().map(|v| v as _)),
-            ("parent_instance_id = ?", filter.instance.as_ref().map(|v| v as _)),
-            ("correlation_key LIKE ? ESCAPE '\\'", key.as_ref().map(|v| v as _)),
+            (
+                "parent_instance_id = ?",
+                filter.instance.as_ref().map(|v| v as _),
+            ),
+            (
+                "correlation_key LIKE ? ESCAPE '\\'",
+                key.as_ref().map(|v| v as _),
+            ),
             (
                 "parent_instance_id IN (SELECT i.guid FROM instances i JOIN definitions d
                  ON d.id = i.definition_id WHERE d.process_key = ?)",
