@@ -133,6 +133,7 @@ test('a pending callback is returned by ReturnCallbackCommand; invalid JSON is r
   const guid = await startPayment(server, key);
   await openUi(`#/callbacks?status=Pending&key=${encodeURIComponent(key)}`);
   await expect(page.getByTestId('cb-row')).toHaveCount(1);
+  await expect(page.getByTestId('cb-summary')).toHaveText('1 callback matches');
   await expect(page.getByTestId('cb-status-filter')).toHaveValue('Pending');
 
   await row(page, key, 'Pending').getByTestId('return-open').click();
@@ -337,6 +338,7 @@ test('the list is paged and filtered by the server, newest first', async ({ page
   await expect(page.getByTestId('cb-row').last()).toHaveAttribute('data-key', `${prefix}-00`);
   await expect(page.getByRole('navigation', { name: 'Pages of callbacks' })).toContainText('Page 2 of 2');
   await expectAccessible(page, 'the second page of callbacks');
+  await screenshot(page, 'callbacks-second-page');
   // A narrower key: one page again.
   await page.getByTestId('cb-key-filter').fill(`${prefix}-4`);
   await expect(page.getByTestId('cb-summary')).toHaveText('10 callbacks match');

@@ -318,7 +318,8 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
         tbody.querySelector<HTMLElement>(`tr[data-id="${focusRow}"] [data-testid="${focusTestid}"]`)?.focus();
       }
       const filtered = !!(filters.status || filters.process || filters.key);
-      summary.textContent = total === 0 ? '' : `${total.toLocaleString('en')} callback${total === 1 ? '' : 's'}${filtered ? ' match' : ''}`;
+      const one = total === 1;
+      summary.textContent = total === 0 ? '' : `${total.toLocaleString('en')} callback${one ? '' : 's'}${filtered ? (one ? ' matches' : ' match') : ''}`;
       pageLabel.textContent = `Page ${page} of ${pages}`;
       prev.disabled = page <= 1;
       next.disabled = page >= pages;
