@@ -290,6 +290,29 @@ fn deliveries(rt: &Runtime) -> Vec<Value> {
     items
 }
 
+fn set_secret(rt: &Runtime, name: &str, value: &str) {
+    ok(&rt.execute(
+        "SetSecretCommand",
+        &json!({"name": name, "value": value}),
+        None,
+    ));
+}
+
+/// Starts Example 1 on `KEY` and returns its payment callback; answers the instance.
+fn start_and_pay(rt: &Runtime) -> String {
+    let guid = start(
+        rt,
+        "PaymentApprovalProcess",
+        json!({"paymentId": KEY, "amount": 300}),
+    );
+    ok(&rt.execute(
+        "ReturnCallbackCommand",
+        &json!({"correlationKey": KEY, "result": {"status": "success"}}),
+        None,
+    ));
+    guid
+}
+
 fn allow_private(rt: &Runtime, allow: bool) {
     ok(&rt.execute(
         "SetSecuritySettingsCommand",
@@ -306,11 +329,7 @@ fn webhook_url_is_notified_signed_and_retried_when_its_callback_completes() {
     let rt = open(&dir.path().join("baton.db"), &clock);
     deploy(&rt, &example_1_notifying(&rx.url));
     allow_private(&rt, true);
-    ok(&rt.execute(
-        "SetSecretCommand",
-        &json!({"name": "callbackWebhook", "value": SECRET}),
-        None,
-    ));
+    set_secret(&rt, "callbackWebhook", SECRET);
     let guid = start(
         &rt,
         "PaymentApprovalProcess",
@@ -410,16 +429,7 @@ fn a_callback_notification_needs_its_secret_and_keeps_to_the_outbound_url_rule()
     let rt = open(&dir.path().join("baton.db"), &clock);
     deploy(&rt, &example_1_notifying(&rx.url));
     allow_private(&rt, true);
-    let guid = start(
-        &rt,
-        "PaymentApprovalProcess",
-        json!({"paymentId": KEY, "amount": 300}),
-    );
-    ok(&rt.execute(
-        "ReturnCallbackCommand",
-        &json!({"correlationKey": KEY, "result": {"status": "success"}}),
-        None,
-    ));
+    let guid = start_and_pay(&rt);
     // No secret set: the attempt fails naming it, nothing is sent, it is retried.
     assert_eq!(rt.deliver_due(), 1);
     let d = &deliveries(&rt)[0];
@@ -430,11 +440,7 @@ fn a_callback_notification_needs_its_secret_and_keeps_to_the_outbound_url_rule()
         "{error}"
     );
     rx.nothing();
-    ok(&rt.execute(
-        "SetSecretCommand",
-        &json!({"name": "callbackWebhook", "value": SECRET}),
-        None,
-    ));
+    set_secret(&rt, "callbackWebhook", SECRET);
     clock.set(clock.now() + SignedDuration::from_secs(10));
     assert_eq!(rt.deliver_due(), 1);
     assert!(signed_by(SECRET, &rx.next()));
@@ -558,21 +564,8 @@ fn a_receive_task_signs_its_notification_with_the_secret_it_names() {
     assert!(xml.contains("reviewHook"), "the review task carries it");
     deploy(&rt, &xml);
     allow_private(&rt, true);
-    ok(&rt.execute(
-        "SetSecretCommand",
-        &json!({"name": "callbackWebhook", "value": SECRET}),
-        None,
-    ));
-    let guid = start(
-        &rt,
-        "PaymentApprovalProcess",
-        json!({"paymentId": KEY, "amount": 300}),
-    );
-    ok(&rt.execute(
-        "ReturnCallbackCommand",
-        &json!({"correlationKey": KEY, "result": {"status": "success"}}),
-        None,
-    ));
+    set_secret(&rt, "callbackWebhook", SECRET);
+    let guid = start_and_pay(&rt);
     assert_eq!(rt.deliver_due(), 1);
     let payment = rx.next();
     assert!(
@@ -596,11 +589,7 @@ fn a_receive_task_signs_its_notification_with_the_secret_it_names() {
         "{error}"
     );
     rx.nothing();
-    ok(&rt.execute(
-        "SetSecretCommand",
-        &json!({"name": "reviewHook", "value": REVIEW_SECRET}),
-        None,
-    ));
+    set_secret(&rt, "reviewHook", REVIEW_SECRET);
     clock.set(clock.now() + SignedDuration::from_secs(10));
     assert_eq!(rt.deliver_due(), 1);
     let review = rx.next();
