@@ -47,6 +47,11 @@ impl RetryCycle {
                 "is empty; write {EXAMPLES}, or leave the property out for {DEFAULT_WORDS}"
             ));
         }
+        if t.contains("${") || t.contains("#{") {
+            return Err(format!(
+                "'{t}' is an expression, which a timer start event cannot read (no instance exists before it starts one); write the cycle itself, such as {EXAMPLES}"
+            ));
+        }
         let (attempts, list) = match t.strip_prefix('R') {
             Some(rest) => {
                 let (n, list) = rest.split_once('/').ok_or_else(|| {
@@ -191,6 +196,7 @@ mod tests {
             ("R3/P1M", "months or years"),
             ("R3/PT0S", "not above zero"),
             ("R3/-PT1M", "not above zero"),
+            ("${retryCycle}", "is an expression"),
         ] {
             let e = RetryCycle::parse(text).unwrap_err();
             assert!(e.contains(says), "{text:?}: {e}");
