@@ -102,20 +102,23 @@ impl Runtime {
                     created_at: now,
                     expires_at: expires,
                 };
-                {
-                    let mut store = self.writer();
-                    let tx = store.transaction()?;
-                    entry.id = tx.buffer(
+                let (k, payload, created, expires) = (
+                    key.to_string(),
+                    entry.payload.clone(),
+                    entry.created_at.clone(),
+                    entry.expires_at.clone(),
+                );
+                entry.id = self.write(move |tx| {
+                    Ok(tx.buffer(
                         "callback",
                         None,
-                        Some(key),
-                        &entry.payload,
+                        Some(&k),
+                        &payload,
                         None,
-                        &entry.created_at,
-                        &entry.expires_at,
-                    )?;
-                    tx.commit()?;
-                }
+                        &created,
+                        &expires,
+                    )?)
+                })?;
                 self.look_again(&entry);
                 output(
                     "Callback buffered until a receive task registers its key",
@@ -191,12 +194,8 @@ impl Runtime {
         let completed = row.completed_at.clone().unwrap_or_default();
         let message = if conflict {
             let now = self.now();
-            {
-                let mut store = self.writer();
-                let tx = store.transaction()?;
-                keep_conflict(&tx, key, &row, result, &now)?;
-                tx.commit()?;
-            }
+            let (k, kept, result) = (key.to_string(), row.clone(), result.clone());
+            self.write(move |tx| keep_conflict(tx, &k, &kept, &result, &now))?;
             format!(
                 "Conflicting duplicate callback: '{key}' was already completed at {completed} with another result; this result was not applied and is kept in the instance history ({CONFLICT})"
             )
@@ -588,12 +587,7 @@ impl Runtime {
             }
         }
         let now = self.now();
-        {
-            let mut store = self.writer();
-            let tx = store.transaction()?;
-            tx.expire_buffer(&now)?;
-            tx.commit()?;
-        }
+        self.write(move |tx| Ok(tx.expire_buffer(&now)?))?;
         let rows: Vec<BufferedRow> = self
             .store()
             .buffered(status, self.viewer_of(caller).as_ref())?
@@ -664,12 +658,10 @@ impl Runtime {
                     other => Some(format!("unknown outbox event '{other}'")),
                 };
                 let now = self.now();
-                let mut store = self.writer();
-                let marked = store.transaction().and_then(|tx| {
-                    // Undeliverable messages are kept as failed attempts, not retried in a loop.
-                    tx.outbox_attempt(row.id, &now, error.as_deref(), true)?;
-                    tx.commit()
-                });
+                let id = row.id;
+                // Undeliverable messages are kept as failed attempts, not retried in a loop.
+                let marked = self
+                    .write(move |tx| Ok(tx.outbox_attempt(id, &now, error.as_deref(), true)?));
                 if let Err(e) = marked {
                     tracing::warn!(outbox = row.id, "could not mark the outbox row: {e}");
                 }
