@@ -765,18 +765,24 @@ fn check_timeout_minutes(node: &FlowNode, out: &mut Out) {
     );
 }
 
-/// `WebhookSecretName` on a receive task: a name SetSecretCommand accepts (up to 128 letters,
-/// digits, `_`, `-` or `.`), beside a `WebhookUrl` it signs.
+/// Whether `name` can name a secret (SetSecretCommand's rule, and `WebhookSecretName`'s): up
+/// to 128 letters, digits, `_`, `-` or `.`.
+pub fn is_secret_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// `WebhookSecretName` on a receive task: a name SetSecretCommand accepts, beside a
+/// `WebhookUrl` it signs.
 fn check_secret_name(node: &FlowNode, out: &mut Out) {
     let Some(name) = &node.spec.webhook_secret_name else {
         return;
     };
     let span = node.spec.secret_span;
-    if name.len() > 128
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-    {
+    if !is_secret_name(name) {
         out.limit(
             &node.id,
             span,
@@ -809,9 +815,13 @@ fn check_retry_cycle(node: &FlowNode, out: &mut Out) {
     else {
         return;
     };
-    let why = match crate::retry::RetryCycle::parse(text) {
-        Err(why) => why,
-        Ok(c) => match c.waits().iter().find(|w| **w > out.limits.max_timer_wait) {
+    // The parser kept the cycle when it read; read again only for the words of an error.
+    let why = match &node.spec.retry_cycle {
+        None => match crate::retry::RetryCycle::parse(text) {
+            Err(why) => why,
+            Ok(_) => return,
+        },
+        Some(c) => match c.waits().iter().find(|w| **w > out.limits.max_timer_wait) {
             Some(w) => format!(
                 "waits {}, longer than a timer may wait here ({})",
                 words(*w),

@@ -672,11 +672,7 @@ impl Runtime {
     /// SetSecretCommand: `name`, `value` (never answered).
     pub(crate) fn set_secret(&self, data: &Value) -> Answer {
         let name = text(data, "name")?.to_string();
-        if name.len() > 128
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        {
+        if !baton_engine::validate::is_secret_name(&name) {
             return Err(Error::field(
                 "name",
                 "name must be up to 128 letters, digits, _, - or .".into(),

@@ -552,11 +552,13 @@ impl Store {
         let filters = conditions.join(" AND ");
         let total = match page {
             None => None,
-            Some(_) => Some(self.conn.query_row(
-                &format!("SELECT COUNT(*) FROM callback_registry WHERE {filters}"),
-                args.as_slice(),
-                |r| r.get::<_, i64>(0),
-            )?),
+            Some(_) => Some(
+                self.conn
+                    .prepare_cached(&format!(
+                        "SELECT COUNT(*) FROM callback_registry WHERE {filters}"
+                    ))?
+                    .query_row(args.as_slice(), |r| r.get::<_, i64>(0))?,
+            ),
         };
         let (order, limit, offset) = match page {
             Some((number, size)) => ("DESC", size, (number - 1).saturating_mul(size)),
@@ -565,7 +567,8 @@ impl Store {
         let n = args.len();
         args.push(&limit);
         args.push(&offset);
-        let mut stmt = self.conn.prepare(&format!(
+        // One statement per set of filters given, paged or not: each is prepared once.
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT id, parent_instance_id, callback_task_id, correlation_key, callback_type, status,
                     parent_process_state, result_data, completed_at, webhook_url, message_ref, timeout_minutes, form_key
              FROM callback_registry WHERE {filters} ORDER BY id {order} LIMIT ?{} OFFSET ?{}",
