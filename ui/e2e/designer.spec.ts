@@ -397,6 +397,8 @@ test('a receive task names where it notifies and the secret that signs it', asyn
   const secretEntry = props(page).locator('[data-entry-id="baton-webhook-secret"]');
   await secret.fill('payment hook');
   await expect(secretEntry).toContainText("not 'payment hook'");
+  await secretEntry.scrollIntoViewIfNeeded();
+  await screenshot(page, 'designer-receive-notification');
   await secret.fill('paymentHook');
   await expect(secretEntry).not.toContainText('not ');
   await expect.poll(() => storedXml(page)).toContain('name="WebhookSecretName" value="paymentHook"');

@@ -9,21 +9,6 @@ type Moddle = { create(type: string, attrs?: Record<string, unknown>): any };
 type CommandStack = { execute(command: string, context: unknown): void };
 type Element = { businessObject: any };
 
-/** The property names the engine reads (DESIGN.md: seed properties). */
-export const BATON_PROPERTIES = [
-  'FormKey',
-  'form',
-  'ResponsibleTeam',
-  'ResponsibleUser',
-  'ServerScript',
-  'correlationKey',
-  'message',
-  'TimeoutMinutes',
-  'failedJobRetryTimeCycle',
-  'WebhookUrl',
-  'WebhookSecretName',
-] as const;
-
 function isType(obj: any, type: string): boolean {
   return !!obj && typeof obj.$instanceOf === 'function' && obj.$instanceOf(type);
 }
