@@ -3,7 +3,8 @@
 //! The host owns everything that runs (store, command bus, webhook listener on 127.0.0.1,
 //! scheduler, delivery sender); this file only starts it from a `HostConfig`, hands the UI the
 //! `execute` command, the `webhook` command (a request to the webhook doors, in-process: see
-//! webhook.rs) and the `instance-changed` event, and shuts the host down when the app exits.
+//! webhook.rs), the `instance-changed` and `webhook-request` events, and shuts the host down
+//! when the app exits.
 //! See docs/desktop.md, "Desktop shell".
 
 // No console window next to the app on Windows release builds.
@@ -138,8 +139,26 @@ fn announce(host: &Host, db: &Path) {
     }
 }
 
-/// Forwards every committed instance change to the window as `instance-changed`.
+/// Forwards every committed instance change to the window as `instance-changed`, and every
+/// request the webhook door answered as `webhook-request` (the window is the owner's, who may
+/// read the request log).
 fn forward_changes(app: &tauri::AppHandle, host: &Host) {
+    let mut requests = host.subscribe_webhook_requests();
+    let window = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match requests.recv().await {
+                Ok(request) => {
+                    if let Err(e) = window.emit("webhook-request", &request) {
+                        tracing::warn!("webhook-request not delivered to the window: {e}");
+                    }
+                }
+                // The inspector reloads its page on the next one.
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
     let mut changes = host.subscribe();
     let app = app.clone();
     tauri::async_runtime::spawn(async move {

@@ -397,6 +397,43 @@ test('the inspector pages through the log one page at a time', async ({ page, op
   await expect(page.getByTestId('whr-rate-limited')).toContainText('refused by the rate limit since Baton started');
 });
 
+test('requests appear in the inspector as they arrive, without moving a later page or the keyboard', async ({ page, openUi, server }) => {
+  const path = `/webhook/live/${unique('x')}`;
+  for (let i = 0; i < 25; i++) await post(`${server.url}${path}`, `{"n": ${i}}`);
+  await openUi('#/webhooks?tab=requests');
+  await expect(page.getByTestId('whr-row')).toHaveCount(20);
+  const firstId = Number(await page.getByTestId('whr-row').first().getAttribute('data-id'));
+  // Open the newest row and leave the keyboard on its button.
+  const toggle = page.locator(`[data-testid="whr-row"][data-id="${firstId}"] [data-testid="whr-toggle"]`);
+  await toggle.click();
+  await expect(toggle).toHaveAttribute('aria-expanded', 'true');
+  await expect(toggle).toBeFocused();
+
+  // A request sent now is on top without a click on Refresh; the open row stays open and focused.
+  const arriving = `${path}/now`;
+  expect((await post(`${server.url}${arriving}`, '{"n": "live"}')).status).toBe(404);
+  await expect(page.getByTestId('whr-row').first().locator('.wh-path')).toHaveText(arriving);
+  await expect(toggle).toHaveAttribute('aria-expanded', 'true');
+  await expect(toggle).toBeFocused();
+  await expect(page.getByTestId('whr-newer')).toBeHidden();
+
+  // On a later page the rows stay put; a button counts what arrived and leads to the newest.
+  await page.getByTestId('whr-next').click();
+  await expect(page.getByTestId('whr-page')).toHaveText(/^Page 2 of/);
+  const shown = await page.getByTestId('whr-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+  for (const n of [1, 2]) expect((await post(`${server.url}${path}/later-${n}`, '{}')).status).toBe(404);
+  await expect(page.getByTestId('whr-newer')).toHaveText('2 new requests: show the newest');
+  expect(await page.getByTestId('whr-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')))).toEqual(shown);
+  await expectAccessible(page, 'the inspector with new requests waiting');
+  await screenshot(page, 'webhooks-inspector-new-requests');
+  await page.getByTestId('whr-newer').focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('whr-page')).toHaveText(/^Page 1 of/);
+  await expect(page.getByTestId('whr-row').first().locator('.wh-path')).toHaveText(`${path}/later-2`);
+  await expect(page.getByTestId('whr-newer')).toBeHidden();
+  await expect(page.getByTestId('whr-refresh')).toBeFocused();
+});
+
 test('the inspector pages through 100,000 requests, asking the server for one page at a time', async ({ page }) => {
   const big = await startServer();
   try {

@@ -18,10 +18,10 @@ export type Answer<T> =
   | { ok: true; message: string; data: T }
   | { ok: false; message: string; errors: FieldError[]; data: unknown };
 
-import type { CommandName, Commands, InstanceChange } from './generated/commands';
+import type { CommandName, Commands, InstanceChange, WebhookRequestEvent } from './generated/commands';
 
 /** What `GET /api/v1/events` and the Tauri `instance-changed` event carry (generated from Rust). */
-export type { InstanceChange };
+export type { InstanceChange, WebhookRequestEvent };
 
 /**
  * The server could not be asked: it is unreachable, or it refused our token. Business
@@ -298,7 +298,10 @@ async function browserFeed(): Promise<void> {
       }
       if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
       reportConnection(null);
-      if (!first) emit(RESYNC);
+      if (!first) {
+        emit(RESYNC);
+        emitRequest(null);
+      }
       first = false;
       delay = 500;
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -308,7 +311,18 @@ async function browserFeed(): Promise<void> {
         if (done) break;
         buffer = parseSse(buffer + value, (event, data) => {
           // The server dropped changes this client was too slow to read: reload what is shown.
-          if (event === 'lagged') return emit(RESYNC);
+          if (event === 'lagged') {
+            emitRequest(null);
+            return emit(RESYNC);
+          }
+          if (event === 'webhook-request') {
+            try {
+              emitRequest(JSON.parse(data) as WebhookRequestEvent);
+            } catch {
+              console.warn('an unreadable request event was ignored');
+            }
+            return;
+          }
           if (event !== 'instance') return;
           try {
             emit(JSON.parse(data) as InstanceChange);
@@ -329,16 +343,46 @@ async function browserFeed(): Promise<void> {
 async function tauriFeed(): Promise<void> {
   const { listen } = await import('@tauri-apps/api/event');
   await listen<InstanceChange>('instance-changed', (e) => emit(e.payload));
+  await listen<WebhookRequestEvent>('webhook-request', (e) => emitRequest(e.payload));
+}
+
+function startFeed(): void {
+  if (!feedStarted) {
+    feedStarted = true;
+    void (inTauri ? tauriFeed() : browserFeed());
+  }
 }
 
 /** Calls `listener` for every instance change, pushed by the server; returns the unsubscribe. */
 export function subscribe(listener: ChangeListener): () => void {
   changeListeners.add(listener);
-  if (!feedStarted) {
-    feedStarted = true;
-    void (inTauri ? tauriFeed() : browserFeed());
-  }
+  startFeed();
   return () => changeListeners.delete(listener);
+}
+
+/** A request the webhook door answered, or `null`: "requests may have been missed, reload". */
+export type RequestListener = (request: WebhookRequestEvent | null) => void;
+const requestListeners = new Set<RequestListener>();
+
+function emitRequest(request: WebhookRequestEvent | null): void {
+  for (const l of requestListeners) {
+    try {
+      l(request);
+    } catch (e) {
+      console.warn('a request listener failed', e);
+    }
+  }
+}
+
+/**
+ * Calls `listener` for every request the webhook door answered (administrators only), pushed by
+ * the server, and with `null` when requests may have been missed (the feed reconnected or fell
+ * behind). Returns the unsubscribe.
+ */
+export function subscribeRequests(listener: RequestListener): () => void {
+  requestListeners.add(listener);
+  startFeed();
+  return () => requestListeners.delete(listener);
 }
 
 /** Browser start-up: read the token from the address or storage. */

@@ -17,6 +17,10 @@
 //!   change carries who may work on the instance's open tasks after that step ([`Audience`]),
 //!   and the feed checks them in memory.
 //!
+//! A second channel carries one [`WebhookRequestEvent`] for every request the webhook door
+//! answered, so that the request inspector can show it as it arrives; only administrators'
+//! feeds carry it (the request log is theirs: `GetWebhookRequestListQuery` is admin-only).
+//!
 //! So a feed reads the store once for each instance it meets (and again after a membership
 //! change), not once per change.
 
@@ -54,6 +58,21 @@ pub struct InstanceChange {
     pub(crate) audience: Option<Arc<Audience>>,
 }
 
+/// One request the webhook door (`/webhook/...`) answered, published after its row was written to
+/// the request log (`GetWebhookRequestListQuery`; a request whose row could not be written is
+/// announced all the same). Pushed to administrators only: the log holds what gateways sent. It
+/// says only that the log grew and how the request ended; the query reads the row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookRequestEvent {
+    /// The path the request was sent to, e.g. `/webhook/paystack`.
+    pub path: String,
+    /// The HTTP status it was answered with.
+    pub status_code: u16,
+    /// When it was answered, RFC 3339 UTC with six fractional digits.
+    pub at: String,
+}
+
 /// The open form tasks of an instance after a step: each one's ResponsibleUser and
 /// ResponsibleTeam (the same rows the task inbox holds).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -89,6 +108,7 @@ impl Audience {
 /// The channel and what the feeds share.
 pub(crate) struct Feed {
     sender: broadcast::Sender<InstanceChange>,
+    requests: broadcast::Sender<WebhookRequestEvent>,
     /// Open feeds of non-administrators (changes carry an `Audience` while there are any).
     users: AtomicUsize,
     /// Moves on whenever who may read an instance changes other than by a step.
@@ -100,6 +120,7 @@ pub(crate) struct Feed {
 pub(crate) fn channel() -> Feed {
     Feed {
         sender: broadcast::channel(CAPACITY).0,
+        requests: broadcast::channel(CAPACITY).0,
         users: AtomicUsize::new(0),
         access: AtomicU64::new(0),
         reads: AtomicU64::new(0),
@@ -110,6 +131,24 @@ impl Runtime {
     /// A receiver of every instance change committed from now on.
     pub fn subscribe_changes(&self) -> broadcast::Receiver<InstanceChange> {
         self.changes.sender.subscribe()
+    }
+
+    /// A receiver of every webhook request answered from now on (administrators' feeds only).
+    pub fn subscribe_webhook_requests(&self) -> broadcast::Receiver<WebhookRequestEvent> {
+        self.changes.requests.subscribe()
+    }
+
+    /// Publishes a webhook request whose row is committed (nothing to do when nobody listens).
+    pub(crate) fn publish_webhook_request(&self, path: &str, status_code: u16) {
+        if self.changes.requests.receiver_count() == 0 {
+            return;
+        }
+        // An error only means every receiver went away since the check.
+        let _ = self.changes.requests.send(WebhookRequestEvent {
+            path: path.to_string(),
+            status_code,
+            at: self.now(),
+        });
     }
 
     /// Whether anyone listens (steps skip building the change otherwise).

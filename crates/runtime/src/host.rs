@@ -314,6 +314,13 @@ impl Host {
         self.runtime.subscribe_changes()
     }
 
+    /// A receiver of every request the webhook door answers from now on.
+    pub fn subscribe_webhook_requests(
+        &self,
+    ) -> tokio::sync::broadcast::Receiver<crate::WebhookRequestEvent> {
+        self.runtime.subscribe_webhook_requests()
+    }
+
     /// Stops the listener (requests under way finish and are answered), the scheduler and the
     /// sender, joins their threads and releases the database. Returns when all of it is done.
     pub fn shutdown(mut self) {

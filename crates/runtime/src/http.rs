@@ -126,21 +126,24 @@ async fn events(
         Err(refused) => return refused,
     };
     let changes = state.runtime.subscribe_changes();
+    // The request log is an administrator's: only their feed carries its requests.
+    let requests = who
+        .admin
+        .then(|| state.runtime.subscribe_webhook_requests());
     let filter = crate::changes::FeedFilter::new(state.runtime.clone(), &who);
-    let start = (changes, stop, filter);
-    let stream =
-        futures_util::stream::unfold(start, |(mut changes, mut stop, mut filter)| async move {
+    let start = (changes, requests, stop, filter);
+    let stream = futures_util::stream::unfold(
+        start,
+        |(mut changes, mut requests, mut stop, mut filter)| async move {
             let event = loop {
-                let next = match stop.as_mut() {
-                    Some(stop) => tokio::select! {
-                        next = changes.recv() => next,
-                        // Stopping (or the server that could stop it is gone): end the stream.
-                        _ = stop.wait_for(|stopped| *stopped) => return None,
-                    },
-                    None => changes.recv().await,
+                let next = tokio::select! {
+                    next = changes.recv() => Next::Change(next),
+                    next = next_request(&mut requests) => Next::Request(next),
+                    // Stopping (or the server that could stop it is gone): end the stream.
+                    _ = stopped(&mut stop) => return None,
                 };
                 break match next {
-                    Ok(change) => {
+                    Next::Change(Ok(change)) => {
                         // A caller sees the changes of the instances they may read, no others
                         // (an administrator sees all; others mostly decided in memory).
                         if !filter.admits(&change).await {
@@ -150,20 +153,52 @@ async fn events(
                             .event("instance")
                             .data(serde_json::to_string(&change).unwrap_or_default())
                     }
-                    Err(RecvError::Lagged(missed)) => Event::default()
+                    Next::Request(Ok(request)) => Event::default()
+                        .event("webhook-request")
+                        .data(serde_json::to_string(&request).unwrap_or_default()),
+                    Next::Change(Err(RecvError::Lagged(missed)))
+                    | Next::Request(Err(RecvError::Lagged(missed))) => Event::default()
                         .event("lagged")
                         .data(json!({ "missed": missed }).to_string()),
-                    Err(RecvError::Closed) => return None,
+                    Next::Change(Err(RecvError::Closed))
+                    | Next::Request(Err(RecvError::Closed)) => return None,
                 };
             };
             Some((
                 Ok::<_, std::convert::Infallible>(event),
-                (changes, stop, filter),
+                (changes, requests, stop, filter),
             ))
-        });
+        },
+    );
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
         .into_response()
+}
+
+/// What an event stream received next.
+enum Next {
+    Change(Result<crate::InstanceChange, tokio::sync::broadcast::error::RecvError>),
+    Request(Result<crate::WebhookRequestEvent, tokio::sync::broadcast::error::RecvError>),
+}
+
+/// The next webhook request of a feed that carries them; never, for one that does not.
+async fn next_request(
+    requests: &mut Option<tokio::sync::broadcast::Receiver<crate::WebhookRequestEvent>>,
+) -> Result<crate::WebhookRequestEvent, tokio::sync::broadcast::error::RecvError> {
+    match requests {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves once the server stops (or the sender that could stop it is gone); never without one.
+async fn stopped(stop: &mut Option<tokio::sync::watch::Receiver<bool>>) {
+    match stop {
+        Some(stop) => {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// The Content-Security-Policy of the web UI's page.

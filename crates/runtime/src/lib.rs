@@ -21,7 +21,7 @@ pub mod commands;
 pub use access::{ActAsError, Bootstrap, FIRST_ADMIN};
 pub use commands::FieldError;
 mod changes;
-pub use changes::InstanceChange;
+pub use changes::{InstanceChange, WebhookRequestEvent};
 mod correlation;
 pub mod engine_limits;
 pub use engine_limits::EngineSettings;

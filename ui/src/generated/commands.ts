@@ -71,6 +71,27 @@ export type InstanceChange = {
 };
 
 /**
+ * One request the webhook door (`/webhook/...`) answered, published after its row was written to
+ * the request log (`GetWebhookRequestListQuery`; a request whose row could not be written is
+ * announced all the same). Pushed to administrators only: the log holds what gateways sent. It
+ * says only that the log grew and how the request ended; the query reads the row.
+ */
+export type WebhookRequestEvent = {
+  /**
+   * The path the request was sent to, e.g. `/webhook/paystack`.
+   */
+  path: string;
+  /**
+   * The HTTP status it was answered with.
+   */
+  statusCode: number;
+  /**
+   * When it was answered, RFC 3339 UTC with six fractional digits.
+   */
+  at: string;
+};
+
+/**
  * The status of a process instance (`RUNNING` is transient).
  */
 export type InstanceStatus = "RUNNING" | "WAITING" | "COMPLETED" | "FAILED" | "CANCELLED";

@@ -4,9 +4,13 @@
  * loaded), filtered by configuration. Each row opens to its headers, body, verdict, outcome
  * or error; `duplicate` rows name the request that handled the sender's id first. Replay runs
  * an accepted request again (ReplayWebhookRequestCommand) and shows what it did beside it.
+ *
+ * New requests are pushed by the server (`webhook-request` events): on the first page the list
+ * reloads itself, keeping what is open and where the keyboard focus was; on a later page a
+ * button says how many arrived and leads to the newest, so the rows being read do not move.
  */
 import { announce } from '../app/announce';
-import { execute, query } from '../transport';
+import { execute, query, subscribeRequests } from '../transport';
 import { el, errorText, setError } from '../runner/dom';
 import { pageInfo, pageText, shortTime } from '../runner/model';
 import { pretty, rateLimitedText, VERDICTS, verdictText, type HookConfig, type HookRequest, type RateLimited } from './model';
@@ -47,6 +51,11 @@ export function inspectorPanel(
   const sizeSelect = el('select', { id: 'whr-size', 'data-testid': 'whr-size' }, ...REQUEST_PAGE_SIZES.map((n) => el('option', { value: String(n) }, String(n))));
   sizeSelect.value = String(size);
   const refresh = el('button', { type: 'button', 'data-testid': 'whr-refresh' }, 'Refresh');
+  const newer = el('button', { type: 'button', className: 'wh-newer', hidden: true, 'data-testid': 'whr-newer' });
+  /** Requests pushed since the page shown was loaded, when it is not the first (-1: unknown). */
+  let arrived = 0;
+  let reloadTimer: ReturnType<typeof setTimeout> | undefined;
+  let unsubscribe: (() => void) | null = null;
   const summary = el('p', { className: 'list-summary', 'aria-live': 'polite', 'data-testid': 'whr-summary' });
   const listError = el('p', { className: 'field-error', role: 'alert', hidden: true, 'data-testid': 'whr-error' });
   const limited = el('p', { className: 'wh-warning', hidden: true, 'data-testid': 'whr-rate-limited' });
@@ -93,6 +102,7 @@ export function inspectorPanel(
       el('label', { for: 'whr-size' }, 'Per page'),
       sizeSelect,
       refresh,
+      newer,
       summary,
     ),
     listError,
@@ -230,7 +240,15 @@ export function inspectorPanel(
         return load();
       }
       if (r.items.some((i) => i.configId !== null && !names.has(i.configId))) await loadNames().catch(() => undefined);
+      // A reload keeps the keyboard where it was: the same control of the same row.
+      const active = document.activeElement instanceof HTMLElement && tbody.contains(document.activeElement) ? document.activeElement : null;
+      const activeRow = active?.closest('tr');
+      const rowSelector = activeRow?.dataset.id ? `tr[data-id="${activeRow.dataset.id}"]` : activeRow?.id ? `tr[id="${activeRow.id}"]` : null;
+      const control = active?.dataset.testid;
       tbody.replaceChildren(...r.items.flatMap(rows));
+      if (rowSelector && control) tbody.querySelector(rowSelector)?.querySelector<HTMLElement>(`[data-testid="${control}"]`)?.focus();
+      if (page === 1) arrived = 0;
+      showArrived();
       limited.textContent = rateLimitedText(r.rateLimited);
       limited.hidden = !limited.textContent;
       table.hidden = total === 0;
@@ -260,6 +278,31 @@ export function inspectorPanel(
       table.removeAttribute('aria-busy');
     }
   }
+
+  function showArrived(): void {
+    newer.hidden = arrived === 0;
+    newer.textContent =
+      arrived < 0 ? 'Requests may have arrived: show the newest' : `${arrived.toLocaleString('en')} new ${arrived === 1 ? 'request' : 'requests'}: show the newest`;
+  }
+
+  /** A request was pushed (null: some may have been missed). */
+  function pushed(request: unknown): void {
+    if (gone) return;
+    if (page !== 1) {
+      arrived = request === null || arrived < 0 ? -1 : arrived + 1;
+      showArrived();
+      return;
+    }
+    // A burst of requests is one reload.
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(() => void load(), 250);
+  }
+
+  newer.addEventListener('click', () => {
+    arrived = 0;
+    go(1);
+    refresh.focus();
+  });
 
   const go = (p: number) => {
     page = Math.max(1, p);
@@ -297,12 +340,16 @@ export function inspectorPanel(
   return {
     root,
     shown() {
+      unsubscribe ??= subscribeRequests(pushed);
       void loadNames()
         .catch((e) => setError(listError, `The configurations could not be loaded: ${errorText(e)}`))
         .then(load);
     },
     unmount() {
       gone = true;
+      clearTimeout(reloadTimer);
+      unsubscribe?.();
+      unsubscribe = null;
     },
     filterBy(id: number | null) {
       config = id;

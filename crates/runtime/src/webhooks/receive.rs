@@ -83,8 +83,10 @@ impl Runtime {
     /// came from and its signature, records it and runs it. Never panics on any input.
     pub fn receive_webhook(&self, inc: IncomingWebhook) -> WebhookAnswer {
         let added = recorded_at_most(&inc);
+        let path = inc.path.clone();
         let answer = self.receive(inc);
         self.webhook_log_grew(added);
+        self.publish_webhook_request(&path, answer.status);
         answer
     }
 

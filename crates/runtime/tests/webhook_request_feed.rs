@@ -1,0 +1,101 @@
+//! The webhook door's requests on the event stream (`GET /api/v1/events`), over real HTTP on
+//! 127.0.0.1: an administrator's feed carries one `webhook-request` event for each request the
+//! door answered, accepted or refused, with its path and status; a non-administrator's feed
+//! carries none (the request log is the administrator's).
+
+use baton_testkit::{Door, Served, ADMIN};
+use serde_json::{json, Value};
+use std::io::BufRead;
+
+/// The events of a stream, in order, as (name, data).
+struct Feed(Box<dyn BufRead>);
+
+impl Feed {
+    fn open(served: &Served, token: &str) -> Feed {
+        let stream = baton_testkit::agent()
+            .get(&served.url("/api/v1/events"))
+            .set("Authorization", &format!("Bearer {token}"))
+            .call()
+            .expect("the feed opens");
+        Feed(Box::new(std::io::BufReader::new(stream.into_reader())))
+    }
+
+    /// The next event; fails after 20 s without one (keep-alive comments do not count).
+    fn next(&mut self) -> (String, Value) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut name = String::from("message");
+        loop {
+            assert!(std::time::Instant::now() < deadline, "no event within 20 s");
+            let mut line = String::new();
+            let n = self.0.read_line(&mut line).expect("the stream is readable");
+            assert!(n > 0, "the event stream ended");
+            let line = line.trim_end_matches(['\r', '\n']);
+            if let Some(event) = line.strip_prefix("event: ") {
+                name = event.to_string();
+            } else if let Some(data) = line.strip_prefix("data: ") {
+                return (name, serde_json::from_str(data).expect("JSON data"));
+            }
+        }
+    }
+}
+
+#[test]
+fn an_administrators_feed_carries_each_answered_webhook_request_and_a_users_feed_none() {
+    let door = Door::new();
+    let bob = door.user("bob", &["BLUE"]);
+    door.t.run(
+        "CreateWebHookConfigCommand",
+        json!({"name": "echo", "url": "/webhook/feed/echo", "executionType": 0,
+               "commandName": "GetUserListQuery", "verification": {"scheme": "none"}}),
+    );
+    door.t.run(
+        "CreateWebHookConfigCommand",
+        json!({"name": "signed", "url": "/webhook/feed/signed", "executionType": 0,
+               "commandName": "GetUserListQuery",
+               "verification": {"scheme": "paystack", "secret": "sk_test"}}),
+    );
+    let served = Served::start(door.st.clone());
+    let mut admin = Feed::open(&served, ADMIN);
+    let mut users = Feed::open(&served, &bob.token);
+
+    // Accepted, then refused for its missing signature: one event each, in order.
+    let (status, answer) = served.post("/webhook/feed/echo", None, &json!({"n": 1}));
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = served.post("/webhook/feed/signed", None, &json!({"n": 2}));
+    assert_eq!(status, 401, "{answer}");
+    let (name, first) = admin.next();
+    assert_eq!(name, "webhook-request", "{first}");
+    assert_eq!(first["path"], "/webhook/feed/echo");
+    assert_eq!(first["statusCode"], 200);
+    assert!(
+        first["at"].as_str().is_some_and(|a| a.ends_with('Z')),
+        "{first}"
+    );
+    let (name, second) = admin.next();
+    assert_eq!(name, "webhook-request", "{second}");
+    assert_eq!(second["path"], "/webhook/feed/signed");
+    assert_eq!(second["statusCode"], 401);
+
+    // Bob's feed skipped both: the next thing it carries is his own instance's start.
+    door.t.deploy(
+        &baton_testkit::Model::process("Mine")
+            .start("s")
+            .user_task("T")
+            .end("e")
+            .chain(&["s", "T", "e"])
+            .xml(),
+    );
+    let rt = &door.t.rt;
+    let as_bob = rt
+        .acting_as(&baton_runtime::Caller::owner(), "bob")
+        .unwrap();
+    let started = rt.execute_as(
+        "StartProcessInstanceCommand",
+        &json!({"processKey": "Mine"}),
+        &as_bob,
+    );
+    assert!(started.is_successful, "{started:?}");
+    let (name, event) = users.next();
+    assert_eq!(name, "instance", "bob's feed carried a request: {event}");
+    assert_eq!(event["instanceGuid"], started.data["instanceGuid"]);
+}
