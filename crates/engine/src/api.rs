@@ -157,6 +157,16 @@ pub enum Effect {
     /// An element finished and its token moved on (an end event: when reached).
     #[serde(rename_all = "camelCase")]
     ElementCompleted { element_id: String },
+    /// An attempt at a task with a `failedJobRetryTimeCycle` failed and attempts are left: the
+    /// task runs again at `retry_at` (attempt `attempt` of at most `attempts` failed).
+    #[serde(rename_all = "camelCase")]
+    AttemptFailed {
+        element_id: String,
+        message: String,
+        attempt: u32,
+        attempts: u32,
+        retry_at: jiff::Timestamp,
+    },
     /// An element was left unfinished: an interrupting event, a terminate end, a cancel.
     #[serde(rename_all = "camelCase")]
     ElementCancelled { element_id: String },
@@ -192,6 +202,7 @@ impl Effect {
             Effect::MessageThrown { .. } => "messageThrown",
             Effect::SignalThrown { .. } => "signalThrown",
             Effect::IncidentRaised { .. } => "incidentRaised",
+            Effect::AttemptFailed { .. } => "attemptFailed",
             Effect::ElementEntered { .. } => "elementEntered",
             Effect::ElementCompleted { .. } => "elementCompleted",
             Effect::ElementCancelled { .. } => "elementCancelled",
@@ -223,7 +234,8 @@ pub struct Waiting {
     pub task_id: String,
     pub element_id: String,
     /// `userTask`, `receiveTask`, `messageCatch`, `timer`, `signalCatch`, `conditionalCatch`,
-    /// `eventGateway`, `callActivity`.
+    /// `eventGateway`, `callActivity`, `retry` (a task waiting for its next attempt; `due` says
+    /// when).
     pub task_type: &'static str,
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,5 +1,5 @@
 //! `failedJobRetryTimeCycle`: how many times Baton tries a timer start event whose start fails,
-//! and how long it waits before each try again.
+//! or a task whose run fails, and how long it waits before each try again.
 //!
 //! Written as Camunda writes it (`<camunda:failedJobRetryTimeCycle>` inside `extensionElements`,
 //! any prefix), or as an extension property of that name. Three forms:
@@ -10,8 +10,9 @@
 //!   every later one the last wait of the list (1 hour).
 //! - `PT1M,PT10M`: one retry per wait, in order, so 3 attempts in all.
 //!
-//! Without the property the start event gets [`RetryCycle::default`]: 3 attempts, 1 minute
-//! then 5 minutes apart. A wait is an ISO 8601 duration of fixed length (days count as 24
+//! Without the property a timer start event gets [`RetryCycle::default`]: 3 attempts, 1 minute
+//! then 5 minutes apart; a task gets one attempt (its failure opens an incident at once, as
+//! before retry cycles existed). A wait is an ISO 8601 duration of fixed length (days count as 24
 //! hours; months and years, whose length varies, are refused).
 
 use jiff::{SignedDuration, SpanRelativeTo};
@@ -20,7 +21,7 @@ use jiff::{SignedDuration, SpanRelativeTo};
 /// succeed on its own: it needs a person, which the incident after the last attempt calls.
 pub const MAX_ATTEMPTS: u32 = 100;
 
-/// How a failing timer start event is tried again (see the module's comment).
+/// How a failing timer start event or task is tried again (see the module's comment).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryCycle {
     attempts: u32,
@@ -49,7 +50,7 @@ impl RetryCycle {
         }
         if t.contains("${") || t.contains("#{") {
             return Err(format!(
-                "'{t}' is an expression, which a timer start event cannot read (no instance exists before it starts one); write the cycle itself, such as {EXAMPLES}"
+                "'{t}' is an expression: Baton reads the cycle as written (a timer start event has no instance to read an expression from), so write it out, such as {EXAMPLES}"
             ));
         }
         let (attempts, list) = match t.strip_prefix('R') {

@@ -448,16 +448,18 @@ fn check_node(
         check_timeout_minutes(node, out);
         check_secret_name(node, out);
     }
-    if node.parent.is_none()
+    let timer_start = node.parent.is_none()
         && matches!(
             node.kind,
             NodeKind::StartEvent {
                 trigger: Trigger::Timer(_),
                 ..
             }
-        )
-    {
-        check_retry_cycle(node, out);
+        );
+    if timer_start {
+        check_retry_cycle(node, "timer start event", out);
+    } else if matches!(node.kind, NodeKind::Task(_)) {
+        check_retry_cycle(node, "task", out);
     }
     match &node.kind {
         NodeKind::Gateway(kind @ (GatewayKind::Exclusive | GatewayKind::Inclusive))
@@ -804,10 +806,11 @@ fn check_secret_name(node: &FlowNode, out: &mut Out) {
     }
 }
 
-/// `failedJobRetryTimeCycle` on a timer start event (the only element whose failed attempts
-/// Baton tries again; elsewhere it is ignored, as models drawn for Camunda carry it on tasks):
-/// readable by [`RetryCycle::parse`], and no wait longer than the host lets a timer wait.
-fn check_retry_cycle(node: &FlowNode, out: &mut Out) {
+/// `failedJobRetryTimeCycle` on a top-level timer start event or a task (the elements whose
+/// failed attempts Baton tries again; elsewhere it is ignored, as Camunda models carry it on
+/// other elements for their asynchronous continuations): readable by [`RetryCycle::parse`], and
+/// no wait longer than the host lets a timer wait. `what` names the element in the message.
+fn check_retry_cycle(node: &FlowNode, what: &str, out: &mut Out) {
     // Empty, as the designer leaves a cleared field: the default.
     let Some(text) = node
         .property(crate::parse::RETRY_CYCLE)
@@ -833,10 +836,7 @@ fn check_retry_cycle(node: &FlowNode, out: &mut Out) {
     out.limit(
         &node.id,
         node.spec.retry_span,
-        format!(
-            "timer start event '{}': failedJobRetryTimeCycle {why}",
-            node.id
-        ),
+        format!("{what} '{}': failedJobRetryTimeCycle {why}", node.id),
     );
 }
 

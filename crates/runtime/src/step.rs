@@ -229,6 +229,7 @@ fn history_events<'a>(effects: &'a [Effect], history: &mut Vec<StepEvent<'a>>) {
             | Effect::MessageThrown { element_id, .. }
             | Effect::SignalThrown { element_id, .. }
             | Effect::IncidentRaised { element_id, .. }
+            | Effect::AttemptFailed { element_id, .. }
             | Effect::CommandQueued { element_id, .. } => {
                 (Some(element_id.as_str()), serde_json::to_string(e).ok())
             }

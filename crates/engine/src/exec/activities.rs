@@ -159,8 +159,11 @@ impl Engine {
         local: Map<String, Value>,
     ) {
         self.disarm(run, t);
-        // A task's assignee is its own: the token forgets it when it leaves (or loops).
-        run.inst.tok_mut(t).assignee = None;
+        // A task's assignee and failed attempts are its own: the token forgets them when it
+        // leaves (or loops).
+        let tok = run.inst.tok_mut(t);
+        tok.assignee = None;
+        tok.failures = 0;
         self.remember_completion(run, t, inner, local);
         if self.repeat_standard_loop(run, t) {
             return;
@@ -267,6 +270,7 @@ impl Engine {
         tok.node = target;
         tok.state = TokenState::Ready;
         tok.loops = 0;
+        tok.failures = 0;
         tok.via = Some(f);
         run.stack.push(t);
     }

@@ -149,7 +149,8 @@ impl Engine {
                     }
                     Trigger::Message(_) | Trigger::Signal(_) | Trigger::Timer(_) => {
                         if let Err(msg) = self.subscribe(run, Some(t), scope, b, trigger) {
-                            return self.incident(
+                            // The boundary's own definition failed: no retry of the task fixes it.
+                            return self.raise_incident(
                                 run,
                                 t,
                                 format!("boundary event '{}': {msg}", self.node(b).id),
@@ -212,6 +213,17 @@ impl Engine {
                 self.start_event_subprocess(run, scope, esp, sub.node);
             }
             _ => {
+                if let SubKind::Retry { .. } = sub.kind {
+                    // The next attempt of a task whose last one failed (see `scopes.rs`).
+                    run.inst.remove_sub(sub.id);
+                    let Some(t) = sub.token else { return };
+                    let tok = run.inst.tok_mut(t);
+                    if tok.state == TokenState::Retrying {
+                        tok.state = TokenState::Ready;
+                        run.stack.push(t);
+                    }
+                    return;
+                }
                 if let SubKind::CallbackTimeout { .. } = sub.kind {
                     // TimeoutMinutes: the callback row expires; a timer boundary drawn on the task fires.
                     run.inst.remove_sub(sub.id);
@@ -246,6 +258,7 @@ impl Engine {
                     let tok = run.inst.tok_mut(t);
                     tok.node = sub.node;
                     tok.state = TokenState::Ready;
+                    tok.failures = 0;
                     self.enter(run, sub.node);
                     if let NodeKind::Task(TaskKind::Receive) = node.kind {
                         let data = Value::Null;

@@ -176,6 +176,7 @@ impl Engine {
                         let tok = run.inst.tok_mut(t);
                         tok.node = target;
                         tok.state = TokenState::Ready;
+                        tok.failures = 0;
                         run.stack.push(t);
                     }
                     None => self.incident(

@@ -204,6 +204,14 @@ struct Token {
     /// Who a waiting user or receive task is assigned to (see `tasks.rs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     assignee: Option<String>,
+    /// Failed attempts at its node so far, while the node's `failedJobRetryTimeCycle` has
+    /// attempts left (see `scopes.rs`, "Retries"); 0 once it moves on.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    failures: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -228,6 +236,9 @@ enum TokenState {
     Joined(FlowId),
     /// An incident is open on this token's node.
     Failed,
+    /// An attempt at its node failed and the node's retry cycle has attempts left: a `Retry`
+    /// subscription runs the node again when due.
+    Retrying,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -263,6 +274,10 @@ enum SubKind {
     },
     /// `TimeoutMinutes` on a receive task: expires its callback.
     CallbackTimeout {
+        due: Timestamp,
+    },
+    /// The next attempt of a `Retrying` token's node.
+    Retry {
         due: Timestamp,
     },
 }

@@ -22,6 +22,12 @@
 //!   holder (bookkeeping, not an element that ran).
 //! - **Incident**: a failure while running marks the token `Failed`, emits `IncidentRaised` and
 //!   records the incident on the element; the token waits for `Retry`.
+//! - **Retries**: a task with a `failedJobRetryTimeCycle` is tried again before any incident.
+//!   A failed attempt with attempts left marks the token `Retrying`, counts it on the token,
+//!   emits `AttemptFailed` and subscribes a `Retry` timer at the cycle's wait; when it is due
+//!   the token runs its node again. The last attempt's failure opens the incident as above
+//!   (and the count starts again, for a retry by hand). The count goes when the token moves
+//!   on. A runaway stop never retries: running again would only run away again.
 //! - **Variables** (Camunda's rule): a read looks from the innermost scope outwards and stops at
 //!   the root or at a called process's root; a write goes to the innermost scope that already
 //!   has the variable, else to the root (of the called process, inside a call activity).
@@ -186,7 +192,57 @@ impl Engine {
         run.inst.remove_token(t);
     }
 
+    /// A failure at token `t`'s node: another attempt later when the node is a task whose retry
+    /// cycle has attempts left, else an incident.
     pub(super) fn incident(&self, run: &mut Run, t: TokenId, message: String) {
+        let Some(tok) = run.inst.tokens.get(t as usize).and_then(|x| x.as_ref()) else {
+            return self.raise_incident(run, t, message);
+        };
+        let node = self.node(tok.node);
+        let cycle = match (&node.kind, &node.spec.retry_cycle) {
+            (NodeKind::Task(_), Some(c)) => c,
+            _ => return self.raise_incident(run, t, message),
+        };
+        let failures = tok.failures + 1;
+        if failures >= cycle.attempts() {
+            run.inst.tok_mut(t).failures = 0;
+            return self.raise_incident(run, t, message);
+        }
+        let retry_at = run
+            .ctx
+            .clock
+            .now()
+            .saturating_add(cycle.wait_after(i64::from(failures)))
+            .unwrap_or(Timestamp::MAX);
+        let (scope, node_id) = (tok.scope, tok.node);
+        // The task now waits: its boundary events listen meanwhile, as on any waiting task
+        // (armed once: a task that failed after it began waiting has them already).
+        if run.inst.find_sub(|s| s.token == Some(t)).is_none() {
+            self.arm_boundaries(run, t);
+            if run.inst.tok(t).state == TokenState::Failed {
+                return;
+            }
+        }
+        let tok = run.inst.tok_mut(t);
+        tok.failures = failures;
+        tok.state = TokenState::Retrying;
+        run.inst.add_sub(
+            Some(t),
+            scope,
+            node_id,
+            super::SubKind::Retry { due: retry_at },
+        );
+        run.effects.push(Effect::AttemptFailed {
+            element_id: node.id.clone(),
+            message,
+            attempt: failures,
+            attempts: cycle.attempts(),
+            retry_at,
+        });
+    }
+
+    /// Opens an incident on token `t`'s node (no retry).
+    pub(super) fn raise_incident(&self, run: &mut Run, t: TokenId, message: String) {
         let element_id = match run.inst.tokens.get(t as usize).and_then(|x| x.as_ref()) {
             Some(tok) => self.node(tok.node).id.clone(),
             None => String::new(),
@@ -304,6 +360,7 @@ impl<'a, 'c> Run<'a, 'c> {
             loops: 0,
             via: None,
             assignee: None,
+            failures: 0,
         })
     }
     pub(super) fn finish(self) -> Vec<Effect> {

@@ -290,7 +290,10 @@ impl Instance {
         self.slots();
         let start = self.subs.partition_point(|s| s.id < from);
         for s in self.live_subs_from(start) {
-            if let SubKind::Timer { due: d, .. } | SubKind::CallbackTimeout { due: d } = s.kind {
+            if let SubKind::Timer { due: d, .. }
+            | SubKind::CallbackTimeout { due: d }
+            | SubKind::Retry { due: d } = s.kind
+            {
                 if d <= now {
                     due.push(Reverse((d, s.id)));
                 }

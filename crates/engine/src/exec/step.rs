@@ -313,7 +313,9 @@ impl Engine {
                         continue;
                     };
                     match run.inst.subs[i].kind {
-                        SubKind::Timer { due: d, .. } | SubKind::CallbackTimeout { due: d }
+                        SubKind::Timer { due: d, .. }
+                        | SubKind::CallbackTimeout { due: d }
+                        | SubKind::Retry { due: d }
                             if d == due => {}
                         _ => continue,
                     }
@@ -402,14 +404,14 @@ impl Engine {
             format!("stopped at '{node}' after {max} steps in one command without reaching a wait state (an endless loop in the diagram, or a call activity that calls its own process?)")
         };
         let at = run.inst.tok(t).node;
-        self.incident(run, t, msg(&self.node(at).id));
+        self.raise_incident(run, t, msg(&self.node(at).id));
         while let Some(o) = run.stack.pop() {
             let ready = run.inst.tokens.get(o as usize).and_then(|x| x.as_ref());
             if let Some(node) = ready
                 .filter(|x| x.state == TokenState::Ready)
                 .map(|x| x.node)
             {
-                self.incident(run, o, msg(&self.node(node).id));
+                self.raise_incident(run, o, msg(&self.node(node).id));
             }
         }
     }

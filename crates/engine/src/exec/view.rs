@@ -69,6 +69,19 @@ impl Engine {
                     w.assignee = t.assignee.clone();
                     out.push(w);
                 }
+                TokenState::Retrying => {
+                    // A task waiting for its next attempt: when it is due.
+                    let mut w = base("retry");
+                    w.due = by_token
+                        .get(&i)
+                        .into_iter()
+                        .flatten()
+                        .find_map(|s| match s.kind {
+                            SubKind::Retry { due } => Some(due),
+                            _ => None,
+                        });
+                    out.push(w);
+                }
                 TokenState::Catching => {
                     for s in by_token.get(&i).into_iter().flatten() {
                         let sn = self.node(s.node);
@@ -94,7 +107,7 @@ impl Engine {
                                 w.due = Some(*due);
                             }
                             SubKind::Conditional { .. } => w.task_type = "conditionalCatch",
-                            SubKind::CallbackTimeout { .. } => continue,
+                            SubKind::CallbackTimeout { .. } | SubKind::Retry { .. } => continue,
                         }
                         out.push(w);
                     }
@@ -172,7 +185,9 @@ impl Engine {
     pub fn next_timer(&self, inst: &Instance) -> Option<Timestamp> {
         inst.live_subs()
             .filter_map(|s| match s.kind {
-                SubKind::Timer { due, .. } | SubKind::CallbackTimeout { due } => Some(due),
+                SubKind::Timer { due, .. }
+                | SubKind::CallbackTimeout { due }
+                | SubKind::Retry { due } => Some(due),
                 _ => None,
             })
             .min()
