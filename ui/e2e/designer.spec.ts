@@ -406,6 +406,23 @@ test('a receive task names where it notifies and the secret that signs it', asyn
   // A service task has no such fields.
   await shape(page, 'Task_ProcessPayment').click();
   await expect(props(page).locator('[data-entry-id="baton-webhook-url"]')).toHaveCount(0);
+
+  // Any task says how a failed run is tried again before an incident: a bad cycle is shown
+  // beside the field and stays out of the model; a good one is the task's property.
+  const retryEntry = props(page).locator('[data-entry-id="baton-task-retry-cycle"]');
+  const retry = props(page).locator('#bio-properties-panel-baton-task-retry-cycle');
+  await expect(retryEntry).toContainText('Retries when it fails');
+  await retry.fill('R3/five minutes');
+  await expect(retryEntry).toContainText('Write the retries as R5/PT5M');
+  await expect.poll(() => storedXml(page)).not.toContain('failedJobRetryTimeCycle');
+  await retry.fill('R3/PT1M,PT5M');
+  await expect(retryEntry).not.toContainText('Write the retries');
+  await expect.poll(() => storedXml(page)).toContain('name="failedJobRetryTimeCycle" value="R3/PT1M,PT5M"');
+  await retryEntry.scrollIntoViewIfNeeded();
+  await screenshot(page, 'designer-task-retries');
+  await expectAccessible(page, 'a service task with its retries');
+  await page.getByTestId('deploy').click();
+  await expect(page.getByTestId('deploy-status')).toContainText('Deployed PaymentApprovalProcess');
 });
 
 test('a form key without a form gets a new empty form in the editor', async ({ page, openUi }) => {

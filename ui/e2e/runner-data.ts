@@ -34,6 +34,22 @@ let posted = true;</bpmn:script>`,
   end: { name: 'Posted' },
 });
 
+/** FLAKY_BPMN's script with a retry cycle: its failed runs wait 10 minutes, 3 attempts in all. */
+export const RETRYING_BPMN = inARow({
+  id: 'Retrying',
+  name: 'Retrying ledger',
+  start: { name: 'Start' },
+  middle: {
+    type: 'scriptTask',
+    id: 'Work',
+    name: 'Post to ledger',
+    attrs: 'scriptFormat="rhai"',
+    body: `<bpmn:extensionElements><camunda:failedJobRetryTimeCycle xmlns:camunda="http://camunda.org/schema/1.0/bpmn">R3/PT10M</camunda:failedJobRetryTimeCycle></bpmn:extensionElements><bpmn:script>if fail { throw "the ledger is closed"; }
+let posted = true;</bpmn:script>`,
+  },
+  end: { name: 'Posted' },
+});
+
 /** One user task and an end: the smallest model that waits (benchmarks). */
 export const ONE_TASK_BPMN = inARow({ id: 'OneTask', name: 'One task', middle: { type: 'userTask', id: 'Task', name: 'Do it' } });
 

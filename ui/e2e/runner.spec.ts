@@ -1,6 +1,6 @@
 import type { Page } from '@playwright/test';
 import { test, expect, expectAccessible, screenshot, startServer } from './harness';
-import { actAsSupported, deployTemplate, deployXml, FLAKY_BPMN, must, unique } from './runner-data';
+import { actAsSupported, deployTemplate, deployXml, FLAKY_BPMN, must, RETRYING_BPMN, unique } from './runner-data';
 import { inARow } from './models';
 
 /** The element's `.djs-element` group on the instance canvas. */
@@ -210,6 +210,19 @@ test('an incident is retried with variables; invalid JSON is refused in words', 
   await expect(page.getByTestId('incidents')).toBeHidden();
   // Work was entered once; the retry resumed it rather than entering it again.
   await expect(page.locator('.baton-count[data-element="Work"]')).toHaveText(/^\d+$/);
+});
+
+test('a task with a retry cycle waits for its next attempt instead of failing', async ({ page, openUi, server }) => {
+  await deployXml(server, 'Retrying', RETRYING_BPMN);
+  const { instanceGuid, status } = await must(server, 'StartProcessInstanceCommand', { processKey: 'Retrying', variables: { fail: true } });
+  expect(status).toBe('WAITING');
+  await openUi(`#/instances/${instanceGuid}`);
+  await expect(page.getByTestId('instance-status')).toHaveText('WAITING');
+  await expect(page.getByTestId('incidents')).toBeHidden();
+  await expect(page.getByTestId('waiting').locator('li[data-task="Work"]')).toContainText(/its last run failed; the next attempt is due \d{4}-\d\d-\d\d \d\d:\d\d/);
+  await expect(page.getByTestId('history')).toContainText(/attempt 1 of 3 failed: .*the ledger is closed.*; next attempt \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+  await screenshot(page, 'runner-instance-retrying');
+  await expectAccessible(page, 'an instance whose task waits for a retry');
 });
 
 test('an instance is cancelled after a confirmation', async ({ page, openUi, server }) => {

@@ -169,6 +169,22 @@ fn camunda_failed_job_retry_cycle_is_read_on_the_timer_start_event() {
     assert_eq!(cycle.wait_after(1), jiff::SignedDuration::from_mins(5));
     // Elsewhere it is carried but does not count: no element there starts instances.
     assert_eq!(engine.start_retry("theStart"), Default::default());
+
+    // On a task (Camunda's test of the `camunda:` prefix on an async user task): the task's
+    // failed runs get 5 attempts, 5 minutes apart, and the model deploys.
+    let path =
+        root.join("camunda7/bpmn/parse/CamundaFailedJobParseListenerTest.testUserTask.bpmn20.xml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let d = parse(&[("x", &text)]).unwrap();
+    let cycle = d
+        .node(d.node_by_id("task").unwrap())
+        .spec
+        .retry_cycle
+        .clone();
+    let cycle = cycle.expect("the task's cycle is read");
+    assert_eq!(cycle.attempts(), 5);
+    assert_eq!(cycle.wait_after(4), jiff::SignedDuration::from_mins(5));
+    assert!(Engine::new(d).is_ok());
 }
 
 // ----- hand-written fixtures (always run; they do not need ../shared) ------------------------

@@ -109,7 +109,8 @@ export type WaitingTask = {
   elementId: string;
   /**
    * `userTask`, `receiveTask`, `messageCatch`, `timer`, `signalCatch`, `conditionalCatch`,
-   * `eventGateway`, `callActivity`.
+   * `eventGateway`, `callActivity`, `retry` (a task whose run failed, waiting for its next
+   * attempt at `due`).
    */
   taskType: string;
   name: string | null;

@@ -266,6 +266,8 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
         return `message ${w.message ?? ''}${w.correlationKey ? ` with key ${w.correlationKey}` : ''}`;
       case 'signalCatch':
         return `signal ${w.signal ?? ''}`;
+      case 'retry':
+        return `its last run failed; the next attempt${w.due ? ` is due ${shortTime(w.due)} UTC` : ' is due'} (see the history)`;
       default:
         return w.taskType;
     }

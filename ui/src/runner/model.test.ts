@@ -162,6 +162,9 @@ describe('history in words', () => {
     );
     expect(describeEvent(ev('callbackRegistered', 'W', '{"correlationKey":"P1","form":null}'))).toBe('waits for callback P1');
     expect(describeEvent(ev('incidentRaised', 'W', '{"message":"boom"}'))).toBe('incident: boom');
+    expect(describeEvent(ev('attemptFailed', 'W', '{"message":"boom","attempt":1,"attempts":3,"retryAt":"2026-11-30T18:00:00Z"}'))).toBe(
+      'attempt 1 of 3 failed: boom; next attempt 2026-11-30 18:00:00 UTC',
+    );
     expect(describeEvent(ev('messageCorrelated', 'W'))).toBe('message correlated');
   });
 });

@@ -293,6 +293,11 @@ export function describeEvent(e: HistoryEvent): string {
       return `incident: ${d?.message ? String(d.message) : 'failed'}`;
     case 'incidentResolved':
       return 'incident resolved';
+    case 'attemptFailed': {
+      const next = d?.retryAt ? `; next attempt ${shortTime(String(d.retryAt))} UTC` : '';
+      const count = d?.attempt && d?.attempts ? ` ${String(d.attempt)} of ${String(d.attempts)}` : '';
+      return `attempt${count} failed: ${d?.message ? String(d.message) : 'failed'}${next}`;
+    }
     default: {
       // camelCase kinds read as words: "messageCorrelated" -> "message correlated"
       return e.kind.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();

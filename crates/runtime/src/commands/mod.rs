@@ -141,7 +141,8 @@ pub struct WaitingTask {
     pub task_id: String,
     pub element_id: String,
     /// `userTask`, `receiveTask`, `messageCatch`, `timer`, `signalCatch`, `conditionalCatch`,
-    /// `eventGateway`, `callActivity`.
+    /// `eventGateway`, `callActivity`, `retry` (a task whose run failed, waiting for its next
+    /// attempt at `due`).
     pub task_type: String,
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -114,7 +114,7 @@ export function validateTimeoutMinutes(value: string | undefined): string | null
 }
 
 /**
- * failedJobRetryTimeCycle of a timer start event: `R5/PT5M`, `R4/PT1M,PT10M` or `PT1M,PT10M`.
+ * failedJobRetryTimeCycle of a timer start event or a task: `R5/PT5M`, `R4/PT1M,PT10M` or `PT1M,PT10M`.
  * Checks the shape only; deploying (and the problems list) checks each wait and the limits.
  */
 export function validateRetryCycle(value: string | undefined): string | null {

@@ -92,6 +92,15 @@ const RETRY_ENTRY: BatonEntrySpec = {
   validate: (v) => validateRetryCycle(v),
 };
 
+/** A task's failed runs, tried again before an incident (docs/scheduling.md). */
+const TASK_RETRY_ENTRY: BatonEntrySpec = {
+  id: 'baton-task-retry-cycle',
+  name: 'failedJobRetryTimeCycle',
+  label: 'Retries when it fails',
+  description: 'Attempts and waits before an incident, e.g. R3/PT1M,PT5M. Empty: no retry; the first failure opens an incident.',
+  validate: (v) => validateRetryCycle(v),
+};
+
 function BatonPropertyEntry(props: { element: any; id: string; spec: BatonEntrySpec }) {
   const { element, id, spec } = props;
   const moddle = useService('moddle');
@@ -318,7 +327,11 @@ export class BatonPropertiesProvider {
     return (groups: any[]) => {
       const bo = element.businessObject;
       if (isA(bo, 'bpmn:Activity') || isA(bo, 'bpmn:Event')) {
-        const specs = isA(bo, 'bpmn:ReceiveTask') ? [...ENTRIES, ...RECEIVE_ENTRIES] : ENTRIES;
+        const specs = [
+          ...ENTRIES,
+          ...(isA(bo, 'bpmn:ReceiveTask') ? RECEIVE_ENTRIES : []),
+          ...(isA(bo, 'bpmn:Task') ? [TASK_RETRY_ENTRY] : []),
+        ];
         const entries: any[] = specs.map((spec) => ({
           id: spec.id,
           spec,
