@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   actionFor,
+  waitDetail,
   allVisits,
   changedNames,
   coverageText,
@@ -81,6 +82,12 @@ describe('waiting elements', () => {
     expect(stepFor(message, {})).toEqual({ message: 'Paid', correlationKey: 'K', data: {} });
     expect(stepFor(wait({ taskType: 'intermediateCatchEvent', signalName: 'Go' }), {})).toEqual({ signal: 'Go', data: {} });
     expect(stepFor(wait({ taskType: 'intermediateCatchEvent', timerDue: '2026-01-02T00:00:00Z' }), {})).toEqual({ advance: 'nextTimer' });
+    // A task waiting for its next attempt after a failed run: the clock moves to that attempt.
+    const retry = wait({ taskType: 'retry', timerDue: '2026-01-01T00:10:00Z' });
+    expect(actionFor(retry)).toBe('timer');
+    expect(stepFor(retry, {})).toEqual({ advance: 'nextTimer' });
+    expect(waitDetail(retry, 'timer')).toBe('its last run failed; next attempt due 2026-01-01T00:10:00Z');
+    expect(waitDetail(wait({ taskType: 'timer', timerDue: '2026-01-02T00:00:00Z' }), 'timer')).toBe('timer due 2026-01-02T00:00:00Z');
   });
 
   it('a receive task in form mode is completed like a user task; one with a key and a message name returns its callback', () => {

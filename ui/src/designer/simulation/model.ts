@@ -88,6 +88,25 @@ export function actionFor(w: Waiting): ActionKind {
   return 'complete';
 }
 
+/** What a waiting element waits for, in words (`nextTimer`: the session's next due time, for a
+ * timer whose own is not known). */
+export function waitDetail(w: Waiting, kind: ActionKind, nextTimer?: string | null): string {
+  switch (kind) {
+    case 'callback':
+      return `callback key ${w.correlationKey}`;
+    case 'message':
+      return `message ${w.messageName ?? ''}${w.correlationKey ? `, key ${w.correlationKey}` : ''}`;
+    case 'signal':
+      return `signal ${w.signalName ?? ''}`;
+    case 'timer':
+      return w.taskType === 'retry'
+        ? `its last run failed; next attempt due ${w.timerDue ?? nextTimer ?? ''}`
+        : `timer due ${w.timerDue ?? nextTimer ?? ''}`;
+    case 'complete':
+      return w.formKey ? `form ${w.formKey}` : w.taskType;
+  }
+}
+
 /** The words on the action's button. */
 export function actionLabel(kind: ActionKind): string {
   switch (kind) {

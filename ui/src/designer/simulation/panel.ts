@@ -14,6 +14,7 @@ import { templateScenarioCount, templateScenarios } from './templates';
 import { collectForm, simpleFields, type SimpleField } from './form';
 import {
   actionFor,
+  waitDetail,
   actionLabel,
   changedNames,
   coverageText,
@@ -544,18 +545,7 @@ export class SimulationPanel {
     const schema = w.formKey ? this.host.forms()[w.formKey] : undefined;
     const fields = kind === 'complete' && schema ? simpleFields(schema) : null;
     const parts: (HTMLElement | null)[] = [];
-    const detail =
-      kind === 'callback'
-        ? `callback key ${w.correlationKey}`
-        : kind === 'message'
-          ? `message ${w.messageName ?? ''}${w.correlationKey ? `, key ${w.correlationKey}` : ''}`
-          : kind === 'signal'
-            ? `signal ${w.signalName ?? ''}`
-            : kind === 'timer'
-              ? `timer due ${w.timerDue ?? view_nextTimer(this.view)}`
-              : w.formKey
-                ? `form ${w.formKey}`
-                : w.taskType;
+    const detail = waitDetail(w, kind, view_nextTimer(this.view));
     parts.push(el('p', { className: 'sim-wait-title' }, el('strong', {}, name), ` — ${detail}`));
     if (kind !== 'timer') {
       if (fields) {
