@@ -209,9 +209,7 @@ impl Engine {
             return self.raise_incident(run, t, message);
         }
         let retry_at = run
-            .ctx
-            .clock
-            .now()
+            .now
             .saturating_add(cycle.wait_after(i64::from(failures)))
             .unwrap_or(Timestamp::MAX);
         let (scope, node_id) = (tok.scope, tok.node);
