@@ -143,36 +143,29 @@ fn announce(host: &Host, db: &Path) {
 /// request the webhook door answered as `webhook-request` (the window is the owner's, who may
 /// read the request log).
 fn forward_changes(app: &tauri::AppHandle, host: &Host) {
-    let mut requests = host.subscribe_webhook_requests();
-    let window = app.clone();
-    tauri::async_runtime::spawn(async move {
-        loop {
-            match requests.recv().await {
-                Ok(request) => {
-                    if let Err(e) = window.emit("webhook-request", &request) {
-                        tracing::warn!("webhook-request not delivered to the window: {e}");
-                    }
-                }
-                // The inspector reloads its page on the next one.
-                Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => break,
-            }
-        }
-    });
-    let mut changes = host.subscribe();
+    forward(app, host.subscribe_webhook_requests(), "webhook-request");
+    forward(app, host.subscribe(), "instance-changed");
+}
+
+/// Emits everything `rx` receives to the window as `event`. A burst that outran the window
+/// loses its oldest items; later ones still come, and the views reload what they show on the
+/// next one.
+fn forward<T: Clone + serde::Serialize + Send + 'static>(
+    app: &tauri::AppHandle,
+    mut rx: tokio::sync::broadcast::Receiver<T>,
+    event: &'static str,
+) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         loop {
-            match changes.recv().await {
-                Ok(change) => {
-                    if let Err(e) = app.emit("instance-changed", &change) {
-                        tracing::warn!("instance-changed not delivered to the window: {e}");
+            match rx.recv().await {
+                Ok(item) => {
+                    if let Err(e) = app.emit(event, &item) {
+                        tracing::warn!("{event} not delivered to the window: {e}");
                     }
                 }
-                // A burst outran the window; later changes still come, and the views reload
-                // what they show on the next one.
                 Err(RecvError::Lagged(n)) => {
-                    tracing::warn!("{n} instance changes were dropped before the window saw them")
+                    tracing::warn!("{n} {event} events were dropped before the window saw them")
                 }
                 Err(RecvError::Closed) => break,
             }

@@ -18,37 +18,33 @@ export function template(dir: string, name: string): { bpmnXml: string; forms: R
   return { bpmnXml, forms };
 }
 
-/** A script task that fails while `fail` is true: an incident to retry. */
-export const FLAKY_BPMN = inARow({
-  id: 'Flaky',
-  name: 'Flaky ledger',
-  start: { name: 'Start' },
-  middle: {
-    type: 'scriptTask',
-    id: 'Work',
-    name: 'Post to ledger',
-    attrs: 'scriptFormat="rhai"',
-    body: `<bpmn:script>if fail { throw "the ledger is closed"; }
+/** A ledger script task that fails while `fail` is true; `extension` goes before its script. */
+function ledger(id: string, name: string, extension = ''): string {
+  return inARow({
+    id,
+    name,
+    start: { name: 'Start' },
+    middle: {
+      type: 'scriptTask',
+      id: 'Work',
+      name: 'Post to ledger',
+      attrs: 'scriptFormat="rhai"',
+      body: `${extension}<bpmn:script>if fail { throw "the ledger is closed"; }
 let posted = true;</bpmn:script>`,
-  },
-  end: { name: 'Posted' },
-});
+    },
+    end: { name: 'Posted' },
+  });
+}
 
-/** FLAKY_BPMN's script with a retry cycle: its failed runs wait 10 minutes, 3 attempts in all. */
-export const RETRYING_BPMN = inARow({
-  id: 'Retrying',
-  name: 'Retrying ledger',
-  start: { name: 'Start' },
-  middle: {
-    type: 'scriptTask',
-    id: 'Work',
-    name: 'Post to ledger',
-    attrs: 'scriptFormat="rhai"',
-    body: `<bpmn:extensionElements><camunda:failedJobRetryTimeCycle xmlns:camunda="http://camunda.org/schema/1.0/bpmn">R3/PT10M</camunda:failedJobRetryTimeCycle></bpmn:extensionElements><bpmn:script>if fail { throw "the ledger is closed"; }
-let posted = true;</bpmn:script>`,
-  },
-  end: { name: 'Posted' },
-});
+/** A script task that fails while `fail` is true: an incident to retry. */
+export const FLAKY_BPMN = ledger('Flaky', 'Flaky ledger');
+
+/** The same with a retry cycle: its failed runs wait 10 minutes, 3 attempts in all. */
+export const RETRYING_BPMN = ledger(
+  'Retrying',
+  'Retrying ledger',
+  '<bpmn:extensionElements><camunda:failedJobRetryTimeCycle xmlns:camunda="http://camunda.org/schema/1.0/bpmn">R3/PT10M</camunda:failedJobRetryTimeCycle></bpmn:extensionElements>',
+);
 
 /** One user task and an end: the smallest model that waits (benchmarks). */
 export const ONE_TASK_BPMN = inARow({ id: 'OneTask', name: 'One task', middle: { type: 'userTask', id: 'Task', name: 'Do it' } });

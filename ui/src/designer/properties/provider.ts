@@ -94,11 +94,10 @@ const RETRY_ENTRY: BatonEntrySpec = {
 
 /** A task's failed runs, tried again before an incident (docs/scheduling.md). */
 const TASK_RETRY_ENTRY: BatonEntrySpec = {
+  ...RETRY_ENTRY,
   id: 'baton-task-retry-cycle',
-  name: 'failedJobRetryTimeCycle',
   label: 'Retries when it fails',
   description: 'Attempts and waits before an incident, e.g. R3/PT1M,PT5M. Empty: no retry; the first failure opens an incident.',
-  validate: (v) => validateRetryCycle(v),
 };
 
 function BatonPropertyEntry(props: { element: any; id: string; spec: BatonEntrySpec }) {
