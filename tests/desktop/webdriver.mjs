@@ -245,10 +245,15 @@ async function main() {
       (async () => {
         const made = await invoke('execute', { request: { cmd: 'CreateWebHookConfigCommand', data: {
           name: 'desktop-test', executionType: 0, commandName: 'GetUserListQuery', verification: { scheme: 'none' } } } });
+        // The window hears of each request the door answered (the request inspector follows it).
+        const pushed = [];
+        const handler = window.__TAURI_INTERNALS__.transformCallback((e) => pushed.push(e.payload));
+        await invoke('plugin:event|listen', { event: 'webhook-request', target: { kind: 'Any' }, handler });
         const sent = await invoke('webhook', { request: { path: made.data.url, headers: { 'content-type': 'application/json' }, body: '{}' } });
         const nowhere = await invoke('webhook', { request: { path: '/api/v1/execute', headers: {}, body: '{}' } });
         const log = await invoke('execute', { request: { cmd: 'GetWebhookRequestListQuery', data: {} } });
-        return { sent, nowhere, log };
+        for (let i = 0; i < 50 && pushed.length < 1; i++) await new Promise((r) => setTimeout(r, 100));
+        return { sent, nowhere, log, pushed, url: made.data.url };
       })().then(done, (e) => done({ thrown: String(e) }));`,
     args: [],
   });
@@ -259,6 +264,10 @@ async function main() {
   assert(logged.length === 1 && JSON.stringify(logged[0]).includes('127.0.0.1'),
     `the request log does not show the request from 127.0.0.1: ${JSON.stringify(hooked.log)}`);
   console.log(`webhook command: HTTP ${hooked.sent.status}, logged from 127.0.0.1`);
+  const heard = hooked.pushed?.find((p) => p.path === hooked.url);
+  assert(heard?.statusCode === 200 && typeof heard.at === 'string',
+    `the window did not hear of the request (webhook-request): ${JSON.stringify(hooked.pushed)}`);
+  console.log(`webhook-request event: ${heard.path} answered ${heard.statusCode}`);
 
   // The capabilities: no file is readable unless the user picked it in a dialog, and what the
   // window was not granted is refused.
