@@ -223,6 +223,13 @@ test('a task with a retry cycle waits for its next attempt instead of failing', 
   await expect(page.getByTestId('history')).toContainText(/attempt 1 of 3 failed: .*the ledger is closed.*; next attempt \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
   await screenshot(page, 'runner-instance-retrying');
   await expectAccessible(page, 'an instance whose task waits for a retry');
+
+  // Run it now instead of waiting: it fails again, as the second of three attempts.
+  await page.getByTestId('retry-now').focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('history')).toContainText(/attempt 2 of 3 failed: .*the ledger is closed/);
+  await expect(page.getByTestId('instance-status')).toHaveText('WAITING');
+  await expect(page.getByTestId('retry-now-error')).toBeHidden();
 });
 
 test('an instance is cancelled after a confirmation', async ({ page, openUi, server }) => {

@@ -172,3 +172,33 @@ fn a_task_cycle_that_does_not_read_is_refused_at_deploy_naming_the_task() {
         );
     }
 }
+
+#[test]
+fn retry_runs_a_waiting_attempt_now_and_its_count_goes_on() {
+    let mut h = H::start(&paying(Some("R3/PT1H"), ""), json!({"ready": false}));
+    let t0 = h.clock.now();
+    // Still failing: that run is the second attempt, and the next waits its hour from now.
+    h.advance(60);
+    h.apply(Event::Retry {
+        variables: common::vars(json!({})),
+    })
+    .unwrap();
+    assert_eq!(
+        failed_attempts(&h)[1],
+        (
+            2,
+            3,
+            t0 + SignedDuration::from_secs(60) + SignedDuration::from_hours(1)
+        )
+    );
+    assert_eq!(h.inst.status, Status::Waiting);
+    // Fixed: the run succeeds at once, and no attempt is left waiting.
+    h.apply(Event::Retry {
+        variables: common::vars(json!({"ready": true})),
+    })
+    .unwrap();
+    assert_eq!(h.inst.status, Status::Completed);
+    assert_eq!(h.var("charged"), json!(true));
+    assert_eq!(h.engine.next_timer(&h.inst), None);
+    assert_eq!(incidents(&h), 0);
+}

@@ -126,6 +126,32 @@ fn a_failing_task_waits_durably_for_each_attempt_and_the_last_failure_opens_the_
 }
 
 #[test]
+fn retry_incident_runs_a_waiting_attempt_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = open(&dir.path().join("now.db"), &virtual_clock());
+    t.deploy(&charge("R5/PT1H"));
+    let guid = t.run(
+        "StartProcessInstanceCommand",
+        json!({"processKey": "Charge", "variables": {"ready": false}}),
+    )["instanceGuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(t.status(&guid), "WAITING");
+    // The gateway is back: no need to wait the hour.
+    let answer = t.run(
+        "RetryIncidentCommand",
+        json!({"instanceGuid": guid, "variables": {"ready": true}}),
+    );
+    assert_eq!(answer["status"], "COMPLETED");
+    assert_eq!(t.instance(&guid)["variables"]["charged"], true);
+    assert!(t.timers("instance").is_empty(), "the hour's timer is gone");
+    // It ended: a second retry is refused in words.
+    let refused = t.refused("RetryIncidentCommand", json!({"instanceGuid": guid}));
+    assert!(refused.message.contains("COMPLETED"), "{refused:?}");
+}
+
+#[test]
 fn a_cycle_on_a_task_that_does_not_read_is_refused_at_deploy_with_its_position() {
     let dir = tempfile::tempdir().unwrap();
     let t = open(&dir.path().join("bad.db"), &virtual_clock());

@@ -236,7 +236,7 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
     const callbacks = callbackTasks(inst.waiting);
     const forms = formTasks(inst.waiting);
     const others = inst.waiting.filter((w) => !callbacks.includes(w) && !forms.includes(w));
-    const key = JSON.stringify(inst.waiting.map((w) => [w.taskId, w.correlationKey, w.formKey]));
+    const key = JSON.stringify(inst.waiting.map((w) => [w.taskId, w.taskType, w.correlationKey, w.formKey, w.due]));
     if (key === waitingKey) return;
     waitingKey = key;
     const items: HTMLElement[] = [];
@@ -253,7 +253,11 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
         ),
       );
     }
-    for (const w of others) items.push(el('li', { 'data-task': w.taskId }, el('strong', {}, w.name || w.taskId), ` — ${waitingWords(w)}`));
+    for (const w of others) {
+      const item = el('li', { 'data-task': w.taskId }, el('strong', {}, w.name || w.taskId), ` — ${waitingWords(w)} `);
+      if (w.taskType === 'retry') item.append(...runNow(w));
+      items.push(item);
+    }
     if (items.length === 0) items.push(el('li', { className: 'muted' }, ENDED.includes(inst.status) ? 'Nothing: the instance has ended.' : 'Nothing.'));
     waitingList.replaceChildren(...items);
   }
@@ -271,6 +275,30 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
       default:
         return w.taskType;
     }
+  }
+
+  /** A task waiting for its next attempt: run it now (RetryIncidentCommand), the answer beside. */
+  function runNow(w: WaitingEntry): HTMLElement[] {
+    const button = el('button', { type: 'button', 'data-testid': 'retry-now', 'aria-label': `Run ${w.name || w.taskId} now` }, 'Run it now');
+    const error = el('p', { className: 'field-error', role: 'alert', hidden: true, 'data-testid': 'retry-now-error' });
+    button.addEventListener('click', () => {
+      button.disabled = true;
+      void (async () => {
+        try {
+          const r = await execute<{ status: string }>('RetryIncidentCommand', { instanceGuid: guid });
+          if (!r.ok) setError(error, answerText(r));
+          else {
+            announce(`Ran ${w.name || w.taskId} again: the instance is ${r.data.status}`);
+            live.call();
+          }
+        } catch (e) {
+          setError(error, errorText(e));
+        } finally {
+          button.disabled = false;
+        }
+      })();
+    });
+    return [button, error];
   }
 
   function callbackItem(w: WaitingEntry): HTMLLIElement {

@@ -343,14 +343,32 @@ impl Engine {
                 Ok(run.effects)
             }
             Event::Retry { variables } => {
-                if inst.incidents.is_empty() {
+                // Tasks waiting for their next attempt (a retry cycle) run now, as the
+                // incidents' elements do; their count of failed attempts goes on.
+                let retrying: Vec<TokenId> = inst
+                    .live_tokens()
+                    .filter(|(_, t)| t.state == TokenState::Retrying)
+                    .map(|(i, _)| i)
+                    .collect();
+                if inst.incidents.is_empty() && retrying.is_empty() {
                     return Err(CommandError::NotWaiting(
                         "the instance has no open incident to retry".into(),
                     ));
                 }
                 let mut run = Run::new(inst, ctx);
                 self.set_vars(&mut run, 0, variables);
+                for &t in &retrying {
+                    if let Some(i) = run
+                        .inst
+                        .find_sub(|s| s.token == Some(t) && matches!(s.kind, SubKind::Retry { .. }))
+                    {
+                        let id = run.inst.subs[i].id;
+                        run.inst.remove_sub(id);
+                    }
+                    run.inst.tok_mut(t).state = TokenState::Ready;
+                }
                 let failed: Vec<TokenId> = run.inst.incidents.drain(..).map(|r| r.token).collect();
+                run.stack.extend(retrying.into_iter().rev());
                 for t in failed.into_iter().rev() {
                     if let Some(tok) = run.inst.tokens.get_mut(t as usize).and_then(|t| t.as_mut())
                     {
