@@ -202,3 +202,31 @@ fn retry_runs_a_waiting_attempt_now_and_its_count_goes_on() {
     assert_eq!(h.engine.next_timer(&h.inst), None);
     assert_eq!(incidents(&h), 0);
 }
+
+#[test]
+fn each_inner_instance_of_a_multi_instance_task_has_its_own_attempts() {
+    let xml = model(&format!(
+        r#"<bpmn:startEvent id="s"/><bpmn:scriptTask id="pay" scriptFormat="rhai"><bpmn:extensionElements><camunda:failedJobRetryTimeCycle>R2/PT1M</camunda:failedJobRetryTimeCycle></bpmn:extensionElements><bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics><bpmn:script>if !ready {{ throw "the gateway is down"; }}</bpmn:script></bpmn:scriptTask><bpmn:endEvent id="e"/>{}{}"#,
+        flow("f1", "s", "pay"),
+        flow("f2", "pay", "e"),
+    ));
+    let mut h = H::start(&xml, json!({"ready": false}));
+    assert_eq!(
+        failed_attempts(&h).len(),
+        3,
+        "one failed attempt per inner instance"
+    );
+    assert_eq!(h.inst.status, Status::Waiting);
+    h.advance(60);
+    assert_eq!(
+        incidents(&h),
+        3,
+        "each inner instance's second failure is its incident"
+    );
+    assert_eq!(h.inst.status, Status::Failed);
+    h.apply(Event::Retry {
+        variables: common::vars(json!({"ready": true})),
+    })
+    .unwrap();
+    assert_eq!(h.inst.status, Status::Completed);
+}
