@@ -27,6 +27,17 @@ fn charge(cycle: &str) -> String {
         .xml()
 }
 
+/// Starts `Charge` with `ready` false (its task fails); answers the instance.
+fn start_unready(t: &T) -> String {
+    t.run(
+        "StartProcessInstanceCommand",
+        json!({"processKey": "Charge", "variables": {"ready": false}}),
+    )["instanceGuid"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn history(t: &T, guid: &str) -> Vec<Value> {
     t.run("GetInstanceHistoryQuery", json!({"instanceGuid": guid}))
         .as_array()
@@ -59,13 +70,7 @@ fn a_failing_task_waits_durably_for_each_attempt_and_the_last_failure_opens_the_
     let clock: std::sync::Arc<VirtualClock> = virtual_clock();
     let t = open(&db, &clock);
     t.deploy(&charge("R3/PT1M,PT5M"));
-    let guid = t.run(
-        "StartProcessInstanceCommand",
-        json!({"processKey": "Charge", "variables": {"ready": false}}),
-    )["instanceGuid"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let guid = start_unready(&t);
     let minute = t.t0() + SignedDuration::from_mins(1);
     assert_eq!(t.status(&guid), "WAITING");
     assert_eq!(open_incidents(&t), 0);
@@ -130,13 +135,7 @@ fn retry_incident_runs_a_waiting_attempt_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let t = open(&dir.path().join("now.db"), &virtual_clock());
     t.deploy(&charge("R5/PT1H"));
-    let guid = t.run(
-        "StartProcessInstanceCommand",
-        json!({"processKey": "Charge", "variables": {"ready": false}}),
-    )["instanceGuid"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let guid = start_unready(&t);
     assert_eq!(t.status(&guid), "WAITING");
     // The gateway is back: no need to wait the hour.
     let answer = t.run(
