@@ -258,12 +258,13 @@ impl Store {
         crate::page_of(
             &self.conn,
             ("deliveries", DELIVERY_SELECT, "rowid DESC"),
+            ("", &[]),
             &[
-                ("status", crate::given(&status)),
-                ("instance_guid", crate::given(&instance)),
-                ("event_name", crate::given(&event)),
+                ("status = ?", crate::given(&status)),
+                ("instance_guid = ?", crate::given(&instance)),
+                ("event_name = ?", crate::given(&event)),
             ],
-            (page, size),
+            Some((page, size)),
             delivery_row,
         )
     }

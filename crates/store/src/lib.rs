@@ -114,23 +114,30 @@ pub(crate) fn given<T: rusqlite::ToSql>(v: &Option<T>) -> Option<&dyn rusqlite::
     v.as_ref().map(|v| v as &dyn rusqlite::ToSql)
 }
 
-/// One page of a log and the number of its rows that match: `select` (a `SELECT ... FROM
-/// table`) with one `column = ?N` for each filter that is given (`None` for none), ordered by
-/// `order`. Only the filters given are in the statement: `(?1 IS NULL OR column = ?1)` would keep
-/// SQLite from using the column's index, and the count and the page would read the whole log.
+/// One page of a table's rows and the number of rows that match: `select` (a `SELECT ... FROM
+/// table`) with each filter that is given (a condition with one `?`, such as `status = ?`;
+/// `None` for none), ordered by `order`. `scope` is a condition that is always there and refers
+/// to its own arguments as `?1`, `?2`, ... (a viewer's access; `""` for none). Only the
+/// filters given are in the statement: `(?1 IS NULL OR column = ?1)` would keep SQLite from
+/// using the column's index, and the count and the page would read the whole table. `page`:
+/// `(number from 1, size)`; `None`: every row, and their number is not counted apart.
 pub(crate) fn page_of<T>(
     conn: &Connection,
     (table, select, order): (&str, &str, &str),
+    (scope, scope_args): (&str, &[&dyn rusqlite::ToSql]),
     filters: &[(&str, Option<&dyn rusqlite::ToSql>)],
-    (page, size): (i64, i64),
+    page: Option<(i64, i64)>,
     row: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
 ) -> Result<(Vec<T>, i64)> {
-    let mut conditions = Vec::new();
-    let mut args: Vec<&dyn rusqlite::ToSql> = Vec::new();
-    for (column, value) in filters {
+    let mut args: Vec<&dyn rusqlite::ToSql> = scope_args.to_vec();
+    let mut conditions: Vec<String> = Vec::new();
+    if !scope.is_empty() {
+        conditions.push(scope.to_string());
+    }
+    for (condition, value) in filters {
         if let Some(v) = value {
             args.push(*v);
-            conditions.push(format!("{column} = ?{}", args.len()));
+            conditions.push(condition.replace('?', &format!("?{}", args.len())));
         }
     }
     let filter = if conditions.is_empty() {
@@ -138,10 +145,17 @@ pub(crate) fn page_of<T>(
     } else {
         format!("WHERE {}", conditions.join(" AND "))
     };
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM {table} {filter}"))?
-        .query_row(args.as_slice(), |r| r.get(0))?;
-    let offset = page.saturating_sub(1).saturating_mul(size);
+    let total: Option<i64> = match page {
+        Some(_) => Some(
+            conn.prepare_cached(&format!("SELECT COUNT(*) FROM {table} {filter}"))?
+                .query_row(args.as_slice(), |r| r.get(0))?,
+        ),
+        None => None,
+    };
+    let (size, offset) = match page {
+        Some((page, size)) => (size, page.saturating_sub(1).saturating_mul(size)),
+        None => (-1, 0),
+    };
     let n = args.len();
     args.push(&size);
     args.push(&offset);
@@ -150,8 +164,11 @@ pub(crate) fn page_of<T>(
         n + 1,
         n + 2
     ))?;
-    let rows = stmt.query_map(args.as_slice(), row)?;
-    Ok((rows.collect::<rusqlite::Result<_>>()?, total))
+    let rows = stmt
+        .query_map(args.as_slice(), row)?
+        .collect::<rusqlite::Result<Vec<T>>>()?;
+    let total = total.unwrap_or(rows.len() as i64);
+    Ok((rows, total))
 }
 
 /// A stored process definition.
@@ -522,64 +539,34 @@ impl Store {
                 .replace('_', "\\_");
             format!("%{escaped}%")
         });
-        // ?1-?4 are the viewer's scope. Only the filters given are in the statement, so that
-        // `parent_instance_id = ?` can use its index (see `page_of`).
-        let mut args: Vec<&dyn rusqlite::ToSql> =
-            vec![&scope.all, &scope.user, &scope.teams, &scope.tasks];
-        let mut conditions = vec![access::readable("parent_instance_id")];
-        let given: [(&str, Option<&dyn rusqlite::ToSql>); 4] = [
-            ("status = ?", filter.status.as_ref().map(|v| v as _)),
+        // Only the filters given are in the statement, so that `parent_instance_id = ?` can
+        // use its index.
+        page_of(
+            &self.conn,
             (
-                "parent_instance_id = ?",
-                filter.instance.as_ref().map(|v| v as _),
-            ),
-            (
-                "correlation_key LIKE ? ESCAPE '\\'",
-                key.as_ref().map(|v| v as _),
+                "callback_registry",
+                "SELECT id, parent_instance_id, callback_task_id, correlation_key, callback_type, status,
+                        parent_process_state, result_data, completed_at, webhook_url, message_ref, timeout_minutes, form_key
+                 FROM callback_registry",
+                if page.is_some() { "id DESC" } else { "id ASC" },
             ),
             (
-                "parent_instance_id IN (SELECT i.guid FROM instances i JOIN definitions d
-                 ON d.id = i.definition_id WHERE d.process_key = ?)",
-                filter.process_key.as_ref().map(|v| v as _),
+                &access::readable("parent_instance_id"),
+                &[&scope.all, &scope.user, &scope.teams, &scope.tasks],
             ),
-        ];
-        for (condition, value) in given {
-            if let Some(v) = value {
-                args.push(v);
-                conditions.push(condition.replace('?', &format!("?{}", args.len())));
-            }
-        }
-        let filters = conditions.join(" AND ");
-        let total = match page {
-            None => None,
-            Some(_) => Some(
-                self.conn
-                    .prepare_cached(&format!(
-                        "SELECT COUNT(*) FROM callback_registry WHERE {filters}"
-                    ))?
-                    .query_row(args.as_slice(), |r| r.get::<_, i64>(0))?,
-            ),
-        };
-        let (order, limit, offset) = match page {
-            Some((number, size)) => ("DESC", size, (number - 1).saturating_mul(size)),
-            None => ("ASC", -1, 0),
-        };
-        let n = args.len();
-        args.push(&limit);
-        args.push(&offset);
-        // One statement per set of filters given, paged or not: each is prepared once.
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT id, parent_instance_id, callback_task_id, correlation_key, callback_type, status,
-                    parent_process_state, result_data, completed_at, webhook_url, message_ref, timeout_minutes, form_key
-             FROM callback_registry WHERE {filters} ORDER BY id {order} LIMIT ?{} OFFSET ?{}",
-            n + 1,
-            n + 2
-        ))?;
-        let rows = stmt
-            .query_map(args.as_slice(), callback_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let total = total.unwrap_or(rows.len() as i64);
-        Ok((rows, total))
+            &[
+                ("status = ?", given(&filter.status)),
+                ("parent_instance_id = ?", given(&filter.instance)),
+                ("correlation_key LIKE ? ESCAPE '\\'", given(&key)),
+                (
+                    "parent_instance_id IN (SELECT i.guid FROM instances i JOIN definitions d
+                     ON d.id = i.definition_id WHERE d.process_key = ?)",
+                    given(&filter.process_key),
+                ),
+            ],
+            page,
+            callback_row,
+        )
     }
 
     /// The Pending callback for a correlation key, if any: a webhook-mode row before a form-mode

@@ -254,11 +254,12 @@ impl Store {
         crate::page_of(
             &self.conn,
             ("webhook_requests", REQUEST_SELECT, "id DESC"),
+            ("", &[]),
             &[
-                ("config_id", crate::given(&config_id)),
-                ("verdict", crate::given(&verdict)),
+                ("config_id = ?", crate::given(&config_id)),
+                ("verdict = ?", crate::given(&verdict)),
             ],
-            (page, size),
+            Some((page, size)),
             request_row,
         )
     }
