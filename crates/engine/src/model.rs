@@ -207,7 +207,7 @@ pub struct TaskSpec {
     /// Where `TimeoutMinutes` was written (its property element), for validation messages.
     pub timeout_span: Span,
     /// `failedJobRetryTimeCycle` as read (see [`crate::retry`]): `None` when absent or
-    /// unreadable (validation reports an unreadable one on a timer start event).
+    /// unreadable (validation reports an unreadable one on a timer start event or a task).
     pub retry_cycle: Option<crate::retry::RetryCycle>,
     /// Where `failedJobRetryTimeCycle` was written, for validation messages.
     pub retry_span: Span,

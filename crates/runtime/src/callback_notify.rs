@@ -88,8 +88,8 @@ pub(crate) fn is_notification(row: &DeliveryRow) -> bool {
 }
 
 /// The headers of a notification's attempt at `timestamp` (Unix seconds), signed with the
-/// secret its row names (its task's `WebhookSecretName`), else [`SECRET`], as `secret` finds it. An error (no secret, or not a `whsec_` key) fails
-/// the attempt, which is retried.
+/// secret its row names (its task's `WebhookSecretName`), else [`SECRET`], as `secret` finds
+/// it. An error (no secret, or not a `whsec_` key) fails the attempt, which is retried.
 pub(crate) fn headers(
     row: &DeliveryRow,
     timestamp: i64,

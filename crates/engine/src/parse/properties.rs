@@ -4,7 +4,7 @@
 use super::xml::El;
 
 /// The property (or `<X:failedJobRetryTimeCycle>` element) that says how a failing timer start
-/// event is tried again (see [`crate::retry`]).
+/// event or task is tried again (see [`crate::retry`]).
 pub const RETRY_CYCLE: &str = "failedJobRetryTimeCycle";
 
 /// An extension property's name and its `<X:property>` element.
