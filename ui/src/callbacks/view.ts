@@ -306,14 +306,13 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
       if (gone) return;
       rows = answer.items;
       const total = answer.totalCount;
-      const shown = rows;
-      await learnShown(shown);
+      await learnShown(rows);
       if (gone) return;
       // Keep the focus where it was (a reload replaces the rows).
       const focused = document.activeElement as HTMLElement | null;
       const focusRow = focused && tbody.contains(focused) ? focused.closest<HTMLElement>('tr[data-id]')?.dataset.id : undefined;
       const focusTestid = focused?.dataset?.testid;
-      tbody.replaceChildren(...shown.flatMap(renderRow));
+      tbody.replaceChildren(...rows.flatMap(renderRow));
       if (focusRow && focusTestid) {
         tbody.querySelector<HTMLElement>(`tr[data-id="${focusRow}"] [data-testid="${focusTestid}"]`)?.focus();
       }
