@@ -244,13 +244,36 @@ test("an instance's deliveries reach the log; a failed one is redelivered from t
   await expect(rows).toHaveCount(2);
   await screenshot(page, 'deliveries-failed');
 
-  // It works again: Redeliver sends it now and says what came of it.
+  // It works again: Redeliver sends it now and says what came of it. A read of the log that
+  // began before the redelivery (Refresh, or the page's own poll) answers afterwards with the
+  // row as it was: the row stays as the redelivery left it.
   receiver.failing = false;
   const id = await failed.getAttribute('data-id');
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let heldReads = 0;
+  let answeredReads = 0;
+  await page.route('**/api/v1/execute', async (route) => {
+    if (!(route.request().postData() ?? '').includes('GetDeliveryListQuery')) return route.continue();
+    const before = await route.fetch();
+    heldReads += 1;
+    await held;
+    await route.fulfill({ response: before });
+    answeredReads += 1;
+  });
+  await page.getByTestId('dl-refresh').click();
+  await expect.poll(() => heldReads).toBeGreaterThan(0);
   await failed.getByTestId('dl-redeliver').click();
   await expect(page.getByTestId('row-result')).toHaveText(/^Delivered: the receiver answered HTTP 200 \(attempt \d+\)\.$/);
   await expect(page.getByTestId('redeliver-result')).toContainText('workflow.completed #2');
-  await expect(page.locator(`[data-testid="delivery-row"][data-id="${id}"]`)).toHaveAttribute('data-status', 'Delivered');
+  const redelivered = page.locator(`[data-testid="delivery-row"][data-id="${id}"]`);
+  await expect(redelivered).toHaveAttribute('data-status', 'Delivered');
+  release();
+  await expect.poll(() => answeredReads).toBe(heldReads);
+  await expect(page.locator('table[data-testid="delivery-list"]')).not.toHaveAttribute('aria-busy', 'true');
+  await expect(redelivered).toHaveAttribute('data-status', 'Delivered');
+  await expect(redelivered.getByTestId('dl-row-response')).toHaveText('HTTP 200');
+  await page.unroute('**/api/v1/execute');
   const tries = receiver.received.filter((r) => r.body.id === id);
   expect(tries.map((r) => r.answered)).toContain(500);
   expect(tries.at(-1)!.answered).toBe(200);

@@ -6,6 +6,7 @@
  * the list, at most every 250 ms; the open forms keep what was typed.
  */
 import type { View, ViewContext } from '../app/view';
+import { latestReads } from '../app/latest';
 import type { CallbackRegistryEntry } from '../generated/commands';
 import { announce } from '../app/announce';
 import { query, subscribe } from '../transport';
@@ -284,10 +285,12 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
   }
 
   let loadedOnce = false;
+  const reads = latestReads();
   async function load(): Promise<void> {
     if (gone) return;
     table.setAttribute('aria-busy', 'true');
     if (!loadedOnce) summary.textContent = 'Loading callbacks…';
+    const ticket = reads.take();
     try {
       // Filtered and paged by the server, newest first.
       const data: Record<string, unknown> = { pageNumber: page, pageSize: PAGE_SIZE };
@@ -301,13 +304,13 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
         page = pages;
         answer = await query<CallbackPage>('GetCallbackRegistryListQuery', { ...data, pageNumber: page });
       }
-      if (gone) return;
+      if (gone || !ticket.current()) return;
       await refreshPanel(answer.items);
-      if (gone) return;
+      if (gone || !ticket.current()) return;
       rows = answer.items;
       const total = answer.totalCount;
       await learnShown(rows);
-      if (gone) return;
+      if (gone || !ticket.current()) return;
       // Keep the focus where it was (a reload replaces the rows).
       const focused = document.activeElement as HTMLElement | null;
       const focusRow = focused && tbody.contains(focused) ? focused.closest<HTMLElement>('tr[data-id]')?.dataset.id : undefined;
@@ -333,11 +336,11 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
       setError(listError, null);
       loadedOnce = true;
     } catch (e) {
-      if (gone) return;
+      if (gone || !ticket.current()) return;
       setError(listError, `The callbacks could not be loaded: ${errorText(e)}`);
       if (!loadedOnce) summary.textContent = '';
     } finally {
-      table.removeAttribute('aria-busy');
+      if (ticket.current()) table.removeAttribute('aria-busy');
     }
   }
 

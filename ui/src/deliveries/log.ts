@@ -9,6 +9,7 @@
  * shows a pending delivery, every few seconds (the sender's attempts are not pushed).
  */
 import { announce } from '../app/announce';
+import { latestReads } from '../app/latest';
 import { execute, query } from '../transport';
 import { el, errorText, setError, statusBadge } from '../runner/dom';
 import { pageInfo, pageText, throttle } from '../runner/model';
@@ -66,6 +67,12 @@ export function deliveryLog(): Log {
   const expanded = new Set<string>();
   const results = new Map<string, Result>();
   const busy = new Set<string>();
+  const reads = latestReads();
+  /**
+   * Rows as a redelivery answered them. A read that began before the redelivery answers with
+   * the row as it was; a row never goes back to fewer attempts than one known here.
+   */
+  const redelivered = new Map<string, Delivery>();
 
   // ---- filters --------------------------------------------------------------------------------
   const statusSelect = el(
@@ -324,9 +331,10 @@ export function deliveryLog(): Log {
     if (gone) return;
     table.setAttribute('aria-busy', 'true');
     if (!loadedOnce) summary.textContent = 'Loading deliveries…';
+    const ticket = reads.take();
     try {
       const r = await query<{ items: Delivery[]; totalCount: number }>('GetDeliveryListQuery', logRequest(filters));
-      if (gone) return;
+      if (gone || !ticket.current()) return;
       total = r.totalCount;
       const info = pageInfo(filters.page, filters.size, total);
       if (info.page !== filters.page && total > 0) {
@@ -334,10 +342,11 @@ export function deliveryLog(): Log {
         remember();
         return load();
       }
-      const signature = JSON.stringify(r.items);
+      const fresh = r.items.map(newest);
+      const signature = JSON.stringify(fresh);
       const same = signature === shown;
       shown = signature;
-      items = r.items;
+      items = fresh;
       // An unchanged page keeps its rows (an open payload keeps its scroll and selection);
       // only the "next attempt" countdowns move.
       if (same) refreshCountdowns();
@@ -346,13 +355,24 @@ export function deliveryLog(): Log {
       setError(listError, null);
       loadedOnce = true;
     } catch (err) {
-      if (gone) return;
+      if (gone || !ticket.current()) return;
       setError(listError, `The delivery log could not be loaded: ${errorText(err)}`);
       if (!loadedOnce) summary.textContent = '';
     } finally {
-      table.removeAttribute('aria-busy');
-      schedulePoll();
+      if (ticket.current()) {
+        table.removeAttribute('aria-busy');
+        schedulePoll();
+      }
     }
+  }
+
+  /** The server's row, or the redelivery's answer where that one has more attempts. */
+  function newest(d: Delivery): Delivery {
+    const known = redelivered.get(d.id);
+    if (!known) return d;
+    if (known.attempts > d.attempts) return known;
+    redelivered.delete(d.id);
+    return d;
   }
 
   async function redeliverOne(d: Delivery): Promise<void> {
@@ -362,6 +382,7 @@ export function deliveryLog(): Log {
     try {
       const a = await execute<Delivery>('RedeliverCommand', { id: d.id });
       if (a.ok) {
+        redelivered.set(d.id, a.data);
         items = items.map((x) => (x.id === d.id ? a.data : x));
         shown = '';
         result = { ok: a.data.status === 'Delivered', text: redeliverSentence(a.data) };

@@ -4,6 +4,7 @@
  * Changes pushed by the server refresh the page shown, at most every 250 ms.
  */
 import type { View, ViewContext } from '../app/view';
+import { latestReads } from '../app/latest';
 import { announce } from '../app/announce';
 import { query, subscribe } from '../transport';
 import { el, errorText, statusBadge } from './dom';
@@ -158,16 +159,18 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
   }
 
   let loadedOnce = false;
+  const reads = latestReads();
   async function load(): Promise<void> {
     if (gone) return;
     table.setAttribute('aria-busy', 'true');
     if (!loadedOnce) summary.textContent = 'Loading instances…';
+    const ticket = reads.take();
     try {
       const data: Record<string, unknown> = { pageNumber: filters.page, pageSize: filters.size };
       if (filters.status) data.status = filters.status;
       if (filters.process) data.processKey = filters.process;
       const r = await query<{ items: InstanceListItem[]; totalCount: number }>('GetProcessInstanceListQuery', data);
-      if (gone) return;
+      if (gone || !ticket.current()) return;
       total = r.totalCount;
       const info = pageInfo(filters.page, filters.size, total);
       if (info.page !== filters.page && total > 0) {
@@ -202,12 +205,12 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
       error.hidden = true;
       loadedOnce = true;
     } catch (e) {
-      if (gone) return;
+      if (gone || !ticket.current()) return;
       error.textContent = `The instances could not be loaded: ${errorText(e)}`;
       error.hidden = false;
       if (!loadedOnce) summary.textContent = '';
     } finally {
-      table.removeAttribute('aria-busy');
+      if (ticket.current()) table.removeAttribute('aria-busy');
     }
   }
 

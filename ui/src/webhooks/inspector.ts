@@ -10,6 +10,7 @@
  * button says how many arrived and leads to the newest, so the rows being read do not move.
  */
 import { announce } from '../app/announce';
+import { latestReads } from '../app/latest';
 import { execute, query, subscribeRequests } from '../transport';
 import { el, errorText, setError } from '../runner/dom';
 import { pageInfo, pageText, shortTime } from '../runner/model';
@@ -222,16 +223,18 @@ export function inspectorPanel(
     return [tr, detailRow];
   }
 
+  const reads = latestReads();
   async function load(): Promise<void> {
     if (gone) return;
     table.setAttribute('aria-busy', 'true');
     if (!loaded) summary.textContent = 'Loading requests…';
+    const ticket = reads.take();
     try {
       const data: Record<string, unknown> = { pageNumber: page, pageSize: size };
       if (config !== null) data.configId = config;
       if (verdict !== null) data.verdict = verdict;
       const r = await query<{ items: HookRequest[]; totalCount: number; rateLimited?: RateLimited }>('GetWebhookRequestListQuery', data);
-      if (gone) return;
+      if (gone || !ticket.current()) return;
       total = r.totalCount;
       const info = pageInfo(page, size, total);
       if (info.page !== page && total > 0) {
@@ -272,10 +275,10 @@ export function inspectorPanel(
       setError(listError, null);
       loaded = true;
     } catch (e) {
-      if (!gone) setError(listError, `The requests could not be loaded: ${errorText(e)}`);
+      if (!gone && ticket.current()) setError(listError, `The requests could not be loaded: ${errorText(e)}`);
       if (!loaded) summary.textContent = '';
     } finally {
-      table.removeAttribute('aria-busy');
+      if (ticket.current()) table.removeAttribute('aria-busy');
     }
   }
 
