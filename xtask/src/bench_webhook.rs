@@ -8,6 +8,11 @@
 //! request carries its own reference, so every request resumes a different instance: the
 //! instances are started (over the HTTP API) before wrk runs, and the signed requests are made
 //! here and handed to wrk in a file its Lua script walks through.
+//!
+//! A third server runs the same requests: `webhook_floor` (an example of baton-runtime), the
+//! least a durable receiver does (the signature checked, one pending row completed and the
+//! request logged in a group commit under `synchronous=FULL`, then the 200). It says how much
+//! of the gap to the echo any durable receiver pays on this machine.
 
 use crate::bench::{median_range, peers_dir};
 use crate::http_client::{json_string, Client};
@@ -250,6 +255,75 @@ fn run_echo(o: &Options, echo: &Path, peers: &Path, work: &Path, rep: usize) -> 
     )
 }
 
+/// Builds the durable floor (`crates/runtime/examples/webhook_floor.rs`).
+fn build_floor() -> Result<PathBuf> {
+    run(
+        cargo().args([
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "baton-runtime",
+            "--example",
+            "webhook_floor",
+        ]),
+        "cargo build --release --example webhook_floor",
+    )?;
+    Ok(target_dir().join("release/examples/webhook_floor"))
+}
+
+/// Writes one signed request a line for the references `{prefix}0` .. `{prefix}{count - 1}`,
+/// and the Lua script that walks them.
+fn signed_requests(dir: &Path, prefix: &str, count: usize, threads: usize) -> Result<PathBuf> {
+    let requests = dir.join("requests.tsv");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&requests)?);
+    for i in 0..count {
+        let b = body(&format!("{prefix}{i}"));
+        writeln!(f, "{}\t{b}", paystack_signature(SECRET, &b))?;
+    }
+    f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    let script = dir.join("webhook.lua");
+    std::fs::write(&script, lua_script(&requests, threads))?;
+    Ok(script)
+}
+
+/// The floor, on a new database in which one reference a request of the run is pending
+/// (45,000 a second of wrk: more than it answers on a 2-core machine; a shortfall shows as
+/// `exhausted` in the check).
+fn run_floor(o: &Options, floor: &Path, work: &Path, rep: usize) -> Result<WrkRun> {
+    let dir = work.join(format!("floor-{rep}"));
+    std::fs::create_dir_all(&dir)?;
+    let count = o.seconds as usize * 45_000;
+    let prefix = format!("F{rep}-");
+    eprintln!("==> floor, rep {rep}: signing {count} requests");
+    let script = signed_requests(&dir, &prefix, count, o.threads)?;
+    let addr = free_addr()?;
+    let server = Server(
+        Command::new(floor)
+            .arg(&addr)
+            .arg(dir.join("floor.db"))
+            .args([SECRET, &prefix, &count.to_string()])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("floor.log"))?)
+            .spawn()
+            .context("could not start webhook_floor")?,
+    );
+    wait_listening(&addr)?;
+    eprintln!("==> floor, rep {rep}: wrk on {HOOK_PATH}");
+    let w = wrk(
+        o,
+        &script,
+        &format!("http://{addr}{HOOK_PATH}"),
+        &work.join(format!("wrk-floor-{rep}.txt")),
+        server.0.id(),
+    )?;
+    drop(server);
+    for name in ["floor.db", "floor.db-wal", "floor.db-shm", "requests.tsv"] {
+        let _ = std::fs::remove_file(dir.join(name));
+    }
+    Ok(w)
+}
+
 /// A token long enough for serve (16 characters at least), different on every run.
 fn token() -> String {
     use std::hash::{BuildHasher, Hasher};
@@ -453,15 +527,7 @@ fn run_baton(o: &Options, work: &Path, rep: usize, target: Option<usize>) -> Res
         "    {started} started in {:.1} s; signing one request each",
         t.elapsed().as_secs_f64()
     );
-    let requests = dir.join("requests.tsv");
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&requests)?);
-    for i in 0..started {
-        let b = body(&format!("R{rep}-{i}"));
-        writeln!(f, "{}\t{b}", paystack_signature(SECRET, &b))?;
-    }
-    f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    let script = dir.join("webhook.lua");
-    std::fs::write(&script, lua_script(&requests, o.threads))?;
+    let script = signed_requests(&dir, &format!("R{rep}-"), started, o.threads)?;
     // One request by hand first, signed, for a reference nobody waits on: a wrong signature
     // (401) or configuration (404) shows here in words; the mapping and the command ran when
     // the answer is the command's refusal naming the reference.
@@ -534,22 +600,31 @@ pub(crate) fn bench_webhook(args: &[String]) -> Result<()> {
         )?;
     }
     let echo = build_echo(&peers)?;
+    let floor = build_floor()?;
     let work = std::env::temp_dir().join(format!("baton-bench-webhook-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let mut echo_runs = Vec::new();
+    let mut floor_runs = Vec::new();
     let mut baton_runs: Vec<BatonRun> = Vec::new();
     for rep in 1..=o.reps {
         echo_runs.push(run_echo(&o, &echo, &peers, &work, rep)?);
+        floor_runs.push(run_floor(&o, &floor, &work, rep)?);
         baton_runs.push(run_baton(&o, &work, rep, o.instances)?);
         for ext in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(work.join(format!("baton-{rep}/bench.db{ext}")));
         }
         let _ = std::fs::remove_file(work.join(format!("baton-{rep}/requests.tsv")));
     }
-    report(&o, &echo_runs, &baton_runs, &work)
+    report(&o, &echo_runs, &floor_runs, &baton_runs, &work)
 }
 
-fn report(o: &Options, echo: &[WrkRun], baton: &[BatonRun], work: &Path) -> Result<()> {
+fn report(
+    o: &Options,
+    echo: &[WrkRun],
+    floor: &[WrkRun],
+    baton: &[BatonRun],
+    work: &Path,
+) -> Result<()> {
     let stat = |v: Vec<f64>, digits: usize| {
         let (m, lo, hi) = median_range(&mut v.clone());
         format!("{m:.digits$} ({lo:.digits$}-{hi:.digits$})")
@@ -574,27 +649,37 @@ fn report(o: &Options, echo: &[WrkRun], baton: &[BatonRun], work: &Path) -> Resu
     println!("|---|---|---|---|---|");
     row("axum echo (POST /hook)", echo.iter().collect());
     row(
+        "durable floor (signature, one row completed, request logged, group commit, FULL)",
+        floor.iter().collect(),
+    );
+    row(
         "Baton webhook -> ReturnCallbackCommand",
         baton.iter().map(|b| &b.wrk).collect(),
     );
-    let ratios: Vec<f64> = echo
-        .iter()
-        .zip(baton)
-        .map(|(e, b)| b.wrk.rps / e.rps)
-        .collect();
-    let (ratio, lo, hi) = median_range(&mut ratios.clone());
+    let ratio_of = |num: Vec<f64>, den: Vec<f64>| {
+        let v: Vec<f64> = num.iter().zip(&den).map(|(n, d)| n / d).collect();
+        median_range(&mut v.clone())
+    };
+    let echo_rps: Vec<f64> = echo.iter().map(|r| r.rps).collect();
+    let floor_rps: Vec<f64> = floor.iter().map(|r| r.rps).collect();
+    let baton_rps: Vec<f64> = baton.iter().map(|b| b.wrk.rps).collect();
+    let (ratio, lo, hi) = ratio_of(baton_rps.clone(), echo_rps.clone());
     println!(
         "\nBaton / echo requests/s: {ratio:.3} ({lo:.3}-{hi:.3}); the goal is at least 0.25: {}",
         if ratio >= 0.25 { "met" } else { "NOT met" }
     );
+    let (f, flo, fhi) = ratio_of(floor_rps.clone(), echo_rps);
+    let (b, blo, bhi) = ratio_of(baton_rps, floor_rps);
+    println!("floor / echo: {f:.3} ({flo:.3}-{fhi:.3}); Baton / floor: {b:.3} ({blo:.3}-{bhi:.3})");
     let cpu = |runs: Vec<&WrkRun>| {
         let v: Option<Vec<f64>> = runs.iter().map(|r| r.cpu_us).collect();
         v.map(|v| stat(v, 1))
             .unwrap_or_else(|| "n/a (no /proc)".into())
     };
     println!(
-        "server CPU time per request (user + system, all threads, during wrk): echo {} µs, Baton {} µs",
+        "server CPU time per request (user + system, all threads, during wrk): echo {} µs, floor {} µs, Baton {} µs",
         cpu(echo.iter().collect()),
+        cpu(floor.iter().collect()),
         cpu(baton.iter().map(|b| &b.wrk).collect())
     );
     println!(
@@ -646,6 +731,22 @@ fn report(o: &Options, echo: &[WrkRun], baton: &[BatonRun], work: &Path) -> Resu
             b.recorded
         );
         if !problems.is_empty() {
+            bad.push(i + 1);
+        }
+    }
+    for (i, f) in floor.iter().enumerate() {
+        let mut problems = Vec::new();
+        if f.non2xx > 0 {
+            problems.push(format!("{} non-2xx", f.non2xx));
+        }
+        if f.exhausted > 0 {
+            problems.push(format!("ran out of pending references ({})", f.exhausted));
+        }
+        if f.socket_errors != "none" {
+            problems.push(format!("socket errors: {}", f.socket_errors));
+        }
+        if !problems.is_empty() {
+            println!("floor, rep {}: {}", i + 1, problems.join("; "));
             bad.push(i + 1);
         }
     }
