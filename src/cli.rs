@@ -388,7 +388,10 @@ pub fn bench(
 
 fn find_scenarios(path: &Path, out: &mut Vec<PathBuf>) {
     if path.is_file() {
-        if path.to_string_lossy().ends_with(".scenario.json") {
+        if path
+            .to_string_lossy()
+            .ends_with(baton_runtime::scenario_files::SUFFIX)
+        {
             out.push(path.to_path_buf());
         }
         return;
@@ -403,40 +406,10 @@ fn find_scenarios(path: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The models a scenario runs against: its `model` field, or the `.bpmn` of the same stem.
-fn scenario_models(path: &Path, sc: &Scenario) -> Result<Vec<PathBuf>, String> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    if !sc.model.is_empty() {
-        return Ok(sc.model.iter().map(|m| dir.join(m)).collect());
-    }
-    let file = path
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem = file.trim_end_matches(".scenario.json");
-    // `X.scenario.json` or `X.variant.scenario.json` -> `X.bpmn`
-    // Longest prefix first: `a.b.variant.scenario.json` finds `a.b.bpmn` before `a.bpmn`.
-    let mut candidates = vec![stem.to_string()];
-    let mut rest = stem;
-    while let Some((base, _)) = rest.rsplit_once('.') {
-        candidates.push(base.to_string());
-        rest = base;
-    }
-    for c in candidates {
-        let p = dir.join(format!("{c}.bpmn"));
-        if p.is_file() {
-            return Ok(vec![p]);
-        }
-    }
-    Err(format!(
-        "no model: add \"model\": \"file.bpmn\" or put {stem}.bpmn beside it"
-    ))
-}
-
 fn run_scenario(path: &Path, limits: &EngineSettings) -> Result<usize, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     let sc = Scenario::from_json_text(&text)?;
-    let models = scenario_models(path, &sc)?;
+    let models = baton_runtime::scenario_files::models_of(path, &sc)?;
     let (texts, _) = load(&models, limits).map_err(|Invalid(m)| m)?;
     let sim = simulation(&texts, &sc, None, limits).map_err(|e| format!("cannot start: {e}"))?;
     let guid = sim

@@ -3,8 +3,9 @@
 //! The host owns everything that runs (store, command bus, webhook listener on 127.0.0.1,
 //! scheduler, delivery sender); this file only starts it from a `HostConfig`, hands the UI the
 //! `execute` command, the `webhook` command (a request to the webhook doors, in-process: see
-//! webhook.rs), the `instance-changed` and `webhook-request` events, and shuts the host down
-//! when the app exits.
+//! webhook.rs), the file commands of files.rs (a diagram given on the command line, the
+//! scenarios beside a diagram file), the `instance-changed` and `webhook-request` events, and
+//! shuts the host down when the app exits.
 //! See docs/desktop.md, "Desktop shell".
 
 // No console window next to the app on Windows release builds.
@@ -18,6 +19,7 @@ use std::sync::RwLock;
 use tauri::{Emitter, Manager, RunEvent};
 use tokio::sync::broadcast::error::RecvError;
 
+mod files;
 mod webhook;
 
 /// The webhook listener's usual address; another free port is taken when it is in use.
@@ -246,9 +248,15 @@ fn main() {
         // Keeps what the user picked in a dialog reachable after a restart (recent files);
         // it adds nothing the user did not pick.
         .plugin(tauri_plugin_persisted_scope::init())
-        .invoke_handler(tauri::generate_handler![execute, webhook])
+        .invoke_handler(tauri::generate_handler![
+            execute,
+            webhook,
+            files::scenario_files,
+            files::launch_file
+        ])
         .setup(|app| {
             let handle = app.handle();
+            files::take_launch_arg(handle, std::env::args_os().skip(1));
             exit_on_signals(handle);
             let host = database_path(handle).and_then(|db| {
                 let host = start_host(&db).map_err(|e| format!("Baton could not start: {e}"))?;

@@ -160,8 +160,8 @@ export async function startTauriDriver(children, driverBin, env) {
 export const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 
 /** The New Session body that makes tauri-driver start `application`. */
-export const tauriSession = (application) => ({
-  capabilities: { alwaysMatch: { 'tauri:options': { application } } },
+export const tauriSession = (application, args = []) => ({
+  capabilities: { alwaysMatch: { 'tauri:options': { application, args } } },
 });
 
 /**

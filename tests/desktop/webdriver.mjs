@@ -212,7 +212,18 @@ async function main() {
     if (!session) log += `\ntauri-driver exited (${code})`;
   });
   await waitFor('tauri-driver to answer', async () => (await wd('GET', '/status')) !== undefined, 20_000);
-  const created = await wd('POST', '/session', tauriSession(app));
+  // The app is started as "Open with" starts it: with a diagram on its command line. Beside
+  // the diagram, scenario files as `baton test` pairs them: two of its own, one that is not
+  // JSON, and one for another diagram.
+  const launched = join(scratch, 'diagrams', 'Launch.bpmn');
+  const templates = join(repo, 'bpmn-templates', 'webhook-payment');
+  mkdirSync(dirname(launched), { recursive: true });
+  writeFileSync(launched, readFileSync(join(templates, 'WebhookPaymentFlow.bpmn'), 'utf8').replaceAll('WebhookPaymentFlow', 'LaunchFlow'));
+  writeFileSync(join(scratch, 'diagrams', 'Launch.scenario.json'), readFileSync(join(templates, 'WebhookPaymentFlow.scenario.json')));
+  writeFileSync(join(scratch, 'diagrams', 'Launch.ignored.scenario.json'), readFileSync(join(templates, 'WebhookPaymentFlow.ignored.scenario.json')));
+  writeFileSync(join(scratch, 'diagrams', 'Launch.broken.scenario.json'), '{"steps": [');
+  writeFileSync(join(scratch, 'diagrams', 'Other.scenario.json'), '{"steps": []}');
+  const created = await wd('POST', '/session', tauriSession(app, [launched]));
   session = created.sessionId;
   await wd('POST', s('/timeouts'), { implicit: 0, pageLoad: 60_000, script: 30_000 });
 
@@ -285,6 +296,44 @@ async function main() {
     assert(String(outcome).startsWith('refused'), `${cmd} was allowed; the capabilities are too broad`);
     console.log(`${cmd}: ${outcome}`);
   }
+
+  // The diagram from the command line opens in a tab of its own.
+  await waitFor('the launched diagram in the active tab', async () =>
+    (lastValue = await text('tab-active')).includes('Launch.bpmn'));
+  console.log('command line: Launch.bpmn opened in the designer');
+  // Its folder's scenario files are read for it; a file the user never opened gets nothing.
+  const listed = await wd('POST', s('/execute/async'), {
+    script: `const done = arguments[arguments.length - 1];
+      const invoke = window.__TAURI_INTERNALS__.invoke;
+      (async () => ({
+        beside: await invoke('scenario_files', { diagram: arguments[0] }),
+        other: await invoke('scenario_files', { diagram: arguments[1] }).then(() => 'allowed', (e) => 'refused: ' + String(e)),
+        again: await invoke('launch_file'),
+      }))().then(done, (e) => done({ thrown: String(e) }));`,
+    args: [launched, join(templates, 'WebhookPaymentFlow.bpmn')],
+  });
+  assert(JSON.stringify(listed?.beside?.map((f) => f.name)) === JSON.stringify(['Launch.broken.scenario.json', 'Launch.ignored.scenario.json', 'Launch.scenario.json']),
+    `scenario_files answered ${JSON.stringify(listed)}`);
+  assert(listed.beside[0].error && !listed.beside[0].text && listed.beside[2].text?.includes('REF123456'),
+    `the broken file should come with its error and the others with their text: ${JSON.stringify(listed.beside)}`);
+  assert(String(listed.other).startsWith('refused') && String(listed.other).includes('not a file opened or saved'),
+    `scenario_files for a file never opened answered ${listed.other}`);
+  assert(listed.again === null, `launch_file answered ${JSON.stringify(listed.again)} a second time`);
+  console.log(`scenario_files: ${listed.beside.length} files beside Launch.bpmn; another folder ${listed.other}`);
+  // Check scenarios runs them: the two scenarios pass, the broken file is said in words.
+  await click('simulate');
+  await click('sim-check');
+  const results = await waitFor('the three scenario results', async () => {
+    const r = (lastValue = await script(
+      'return Array.from(document.querySelectorAll("[data-testid=sim-result]")).map((li) => li.textContent.replace(/\\s+/g, " ").trim())'));
+    return r.length === 3 ? r : undefined;
+  });
+  assert(/^Failed Launch\.broken\.scenario\.json .*was not read: .*line 1/.test(results[0]), `the broken file's result: ${results[0]}`);
+  assert(results[1].startsWith('Passed Launch.ignored.scenario.json') && results[2].startsWith('Passed Launch.scenario.json'),
+    `the scenario files' results: ${JSON.stringify(results)}`);
+  await screenshot('scenarios-beside-the-diagram');
+  console.log(`Check scenarios: ${results.map((r) => r.split(' Replay')[0]).join('; ')}`);
+  await click('simulate');
 
   // Open a template, deploy it, start an instance, and see it waiting.
   // Required as soon as the built UI has the template gallery, so a designer that fails to

@@ -47,6 +47,7 @@ mod jobs;
 mod queued;
 mod readers;
 pub use queued::DEFAULT_DEPTH as DEFAULT_COMMAND_DEPTH;
+pub mod scenario_files;
 mod schedule;
 mod sim_session;
 pub mod simulate;

@@ -27,7 +27,7 @@ export interface SavedFile {
 
 const BPMN_FILTER = { name: 'BPMN diagram', extensions: ['bpmn', 'xml'] };
 
-function baseName(path: string): string {
+export function baseName(path: string): string {
   return path.split(/[\\/]/).pop() ?? path;
 }
 
@@ -65,6 +65,29 @@ export async function pickBpmnFile(fallback: HTMLInputElement): Promise<OpenedFi
   fallback.value = '';
   fallback.click();
   return null;
+}
+
+/** The diagram given on the desktop app's command line, once (null: none, or not the desktop app). */
+export async function launchFile(): Promise<string | null> {
+  if (!inTauri) return null;
+  const { invoke } = await import('@tauri-apps/api/core');
+  return invoke<string | null>('launch_file');
+}
+
+/** A scenario file beside a diagram file: its text, or why it was not read. */
+export interface ScenarioFile {
+  name: string;
+  text?: string;
+  error?: string;
+}
+
+/**
+ * The scenario files beside the diagram file at `path` that `baton test` would run against it
+ * (the desktop app's `scenario_files` command; only for a file opened or saved in the app).
+ */
+export async function scenarioFilesBeside(path: string): Promise<ScenarioFile[]> {
+  const { invoke } = await import('@tauri-apps/api/core');
+  return invoke<ScenarioFile[]>('scenario_files', { diagram: path });
 }
 
 /** Reads a file the desktop app knows the path of (an opened or recent file). */

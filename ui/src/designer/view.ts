@@ -28,7 +28,7 @@ import { fromEngineProblems, fromLintIssues, lintConfig, mergeProblems, type Lin
 import { ProblemsPanel } from './problems';
 import { TabStore, recentFiles, rememberRecent, type TabData } from './tabs';
 import { importErrorText, newDiagramXml, notBpmnReason } from './diagram';
-import { exportData, pickBpmnFile, readPath, saveText } from './files';
+import { baseName, exportData, launchFile, pickBpmnFile, readPath, saveText } from './files';
 import { templates } from './gallery';
 import { deploy, startPanel } from './deploy';
 import { exportName, svgToPng } from './export';
@@ -883,6 +883,14 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
     void activate(store.active!);
   } else {
     newDiagram();
+  }
+  // The diagram given on the desktop app's command line ("Open with"): opened once, in a tab of
+  // its own (or the tab that already shows it).
+  if (inTauri) {
+    launchFile().then(
+      (path) => (path ? openRecent(baseName(path), path) : undefined),
+      (e) => showNotice(`The diagram given to Baton could not be opened: ${errorText(e)}`),
+    );
   }
 
   return {

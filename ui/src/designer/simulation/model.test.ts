@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
+  checkList,
   actionFor,
   waitDetail,
   allVisits,
@@ -18,6 +19,7 @@ import {
   stepFor,
   storageKey,
   unionCoverage,
+  type Scenario,
   type SimView,
   type Waiting,
 } from './model';
@@ -172,6 +174,49 @@ describe('scenario files', () => {
       localStorage.setItem(storageKey('Loan'), JSON.stringify([{ name: 'x' }, { name: 'y', scenario: { steps: [] } }]));
       expect(loadScenarios(localStorage, 'Loan').map((k) => k.name)).toEqual(['y']);
     });
+  });
+});
+
+describe('the scenario files beside a diagram', () => {
+  const happy = { variables: { amount: 5 }, steps: [{ complete: 'Review', data: {} }] } as unknown as Scenario;
+  const late = { steps: [{ advance: 'PT1H' }] } as unknown as Scenario;
+
+  it('runs each file under its name, then the template, then kept scenarios no file holds', () => {
+    const files = [{ name: 'Order.happy.scenario.json', text: JSON.stringify(happy, null, 2) }];
+    const template = [{ name: 'Order.template.scenario.json', scenario: late }];
+    const kept = [
+      { name: 'happy', scenario: happy },
+      { name: 'only here', scenario: late },
+    ];
+    const list = checkList(files, template, kept);
+    expect(list.runs.map((r) => r.name)).toEqual(['Order.happy.scenario.json', 'Order.template.scenario.json', 'only here']);
+    expect(list.runs[0]!.scenario).toEqual(happy);
+    expect(list.unreadable).toEqual([]);
+  });
+
+  it('says why a file is left out: not read, not JSON, not a scenario', () => {
+    const list = checkList(
+      [
+        { name: 'a.scenario.json', error: 'not UTF-8 text' },
+        { name: 'b.scenario.json', text: '{"steps": [' },
+        { name: 'c.scenario.json', text: '{"steps": {}}' },
+        { name: 'd.scenario.json', text: '[1, 2]' },
+      ],
+      [],
+      [],
+    );
+    expect(list.runs).toEqual([]);
+    expect(list.unreadable.map((u) => u.error)).toEqual([
+      'a.scenario.json was not read: not UTF-8 text',
+      expect.stringMatching(/^b\.scenario\.json is not valid JSON: /),
+      'c.scenario.json is not a scenario: its "steps" is not a list.',
+      'd.scenario.json is not a scenario: it is not a JSON object.',
+    ]);
+  });
+
+  it('reads a scenario without steps as one that only starts (as baton test does)', () => {
+    const list = checkList([{ name: 'e.scenario.json', text: '{"expect": {"state": "COMPLETED"}}' }], [], []);
+    expect(list.runs).toEqual([{ name: 'e.scenario.json', scenario: { expect: { state: 'COMPLETED' }, steps: [] } }]);
   });
 });
 

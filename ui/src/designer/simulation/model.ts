@@ -284,6 +284,50 @@ export function forgetScenario(storage: Pick<Storage, 'getItem' | 'setItem'>, di
   return list;
 }
 
+// --- scenario files beside the diagram (desktop) ----------------------------------------------
+
+/** A scenario file read from the diagram's folder: its text, or why it could not be read. */
+export interface ScenarioFileText {
+  name: string;
+  text?: string;
+  error?: string;
+}
+
+/** What Check scenarios runs, and the files it could not read (each with why). */
+export interface CheckList {
+  runs: KeptScenario[];
+  unreadable: { name: string; error: string }[];
+}
+
+/**
+ * The scenarios to check: the files beside the diagram (by file name), the template's files,
+ * then the scenarios kept in this browser that no file already holds (a scenario saved beside
+ * the diagram is kept too, and is checked once, under its file name).
+ */
+export function checkList(files: ScenarioFileText[], template: KeptScenario[], kept: KeptScenario[]): CheckList {
+  const runs: KeptScenario[] = [];
+  const unreadable: { name: string; error: string }[] = [];
+  for (const f of files) {
+    if (f.text === undefined) {
+      unreadable.push({ name: f.name, error: `${f.name} was not read: ${f.error ?? 'no text'}` });
+      continue;
+    }
+    try {
+      const scenario = JSON.parse(f.text) as Partial<Scenario> | null;
+      if (!scenario || typeof scenario !== 'object' || Array.isArray(scenario)) {
+        unreadable.push({ name: f.name, error: `${f.name} is not a scenario: it is not a JSON object.` });
+      } else if (scenario.steps !== undefined && !Array.isArray(scenario.steps)) {
+        unreadable.push({ name: f.name, error: `${f.name} is not a scenario: its "steps" is not a list.` });
+      } else runs.push({ name: f.name, scenario: { ...scenario, steps: scenario.steps ?? [] } as Scenario });
+    } catch (e) {
+      unreadable.push({ name: f.name, error: `${f.name} is not valid JSON: ${(e as Error).message}` });
+    }
+  }
+  const held = new Set(runs.map((r) => JSON.stringify(r.scenario)));
+  runs.push(...template, ...kept.filter((k) => !held.has(JSON.stringify(k.scenario))));
+  return { runs, unreadable };
+}
+
 // --- coverage --------------------------------------------------------------------------------
 
 export interface Coverage {

@@ -8,12 +8,13 @@ import { execute, inTauri, TransportError } from '../../transport';
 import { announce } from '../../app/announce';
 import { parseJson } from '../../app/json';
 import { el } from '../dom';
-import { download, saveText } from '../files';
+import { download, saveText, scenarioFilesBeside } from '../files';
 import { SimCanvas } from './canvas';
 import { templateScenarioCount, templateScenarios } from './templates';
 import { collectForm, simpleFields, type SimpleField } from './form';
 import {
   actionFor,
+  checkList,
   waitDetail,
   actionLabel,
   changedNames,
@@ -30,6 +31,7 @@ import {
   stepFor,
   unionCoverage,
   type Scenario,
+  type ScenarioFileText,
   type ScenarioResult,
   type ScenarioStep,
   type SimView,
@@ -83,7 +85,8 @@ export class SimulationPanel {
   private startError = '';
   private startedXml: string | null = null;
   private stale = false;
-  private results: { name: string; scenario: Scenario; result: ScenarioResult | null; error?: string }[] = [];
+  /** Check scenarios' results; `scenario` is null for a file that could not be read as one. */
+  private results: { name: string; scenario: Scenario | null; result: ScenarioResult | null; error?: string }[] = [];
   private coverageSummary = '';
   private saveNote = '';
   private advanceBy = '';
@@ -320,20 +323,34 @@ export class SimulationPanel {
     this.render();
   }
 
+  /** The scenario files beside the diagram's file (desktop app), or why they were not read. */
+  private async filesBeside(): Promise<{ files: ScenarioFileText[]; error?: string }> {
+    const path = inTauri ? this.host.path() : null;
+    if (!path) return { files: [] };
+    try {
+      return { files: await scenarioFilesBeside(path) };
+    } catch (e) {
+      return { files: [], error: `The scenario files beside ${this.host.tabName()} were not read: ${e instanceof Error ? e.message : String(e)}` };
+    }
+  }
+
   private async checkScenarios(): Promise<void> {
     const xml = await this.host.xml();
-    const list: { name: string; scenario: Scenario }[] = loadScenarios(localStorage, this.host.diagramKey());
-    if (this.withTemplate && templateScenarioCount(this.host.diagramKey())) list.unshift(...(await templateScenarios(this.host.diagramKey())));
+    const key = this.host.diagramKey();
+    const beside = await this.filesBeside();
+    const template = this.withTemplate && templateScenarioCount(key) ? await templateScenarios(key) : [];
+    const { runs: list, unreadable } = checkList(beside.files, template, loadScenarios(localStorage, key));
+    if (beside.error) unreadable.unshift({ name: 'Scenario files beside the diagram', error: beside.error });
     if (this.view && this.view.steps.length && !list.some((k) => JSON.stringify(k.scenario.steps) === JSON.stringify(this.view!.scenario.steps))) {
       list.push({ name: 'This run (not saved)', scenario: scenarioToSave(this.view, 'This run') });
     }
-    if (list.length === 0) {
+    if (list.length === 0 && unreadable.length === 0) {
       this.coverageSummary = 'No scenarios yet: simulate, then Save scenario.';
       this.render();
       return;
     }
     await this.run(async () => {
-      this.results = [];
+      this.results = unreadable.map((u) => ({ name: u.name, scenario: null, result: null, error: u.error }));
       for (const k of list) {
         const answer = await ask<ScenarioResult>('RunScenarioQuery', { bpmnXml: xml, scenario: k.scenario });
         this.results.push(
@@ -342,7 +359,8 @@ export class SimulationPanel {
       }
       const covered = unionCoverage(this.results.flatMap((r) => (r.result ? [r.result] : [])));
       this.drawing.drawCoverage(covered);
-      this.coverageSummary = `Coverage of ${this.results.length} scenario${this.results.length === 1 ? '' : 's'}: ${coverageText(this.drawing.ids(), covered, (id) => this.drawing.name(id))}`;
+      const ran = this.results.filter((r) => r.result).length;
+      this.coverageSummary = `Coverage of ${ran} scenario${ran === 1 ? '' : 's'}: ${coverageText(this.drawing.ids(), covered, (id) => this.drawing.name(id))}`;
       const passed = this.results.filter((r) => r.result?.passed).length;
       announce(`${passed} of ${this.results.length} scenarios passed. ${this.coverageSummary}`);
     }, 'sim-check');
@@ -674,14 +692,16 @@ export class SimulationPanel {
         { className: passed ? 'passed' : 'failed', 'data-testid': 'sim-result' },
         el('strong', {}, passed ? 'Passed' : 'Failed'),
         ` ${r.name} `,
-        el('button', {
-          type: 'button',
-          className: 'link-button',
-          'data-testid': 'sim-replay',
-          'aria-label': `Replay ${r.name} in the panel`,
-          disabled: this.busy,
-          onclick: () => void this.replay(r.name, r.scenario),
-        }, 'Replay'),
+        r.scenario === null
+          ? null
+          : el('button', {
+              type: 'button',
+              className: 'link-button',
+              'data-testid': 'sim-replay',
+              'aria-label': `Replay ${r.name} in the panel`,
+              disabled: this.busy,
+              onclick: () => void this.replay(r.name, r.scenario!),
+            }, 'Replay'),
         failures.length ? el('ul', {}, ...failures.map((f) => el('li', {}, f))) : null,
       );
     });
@@ -691,6 +711,13 @@ export class SimulationPanel {
       'div',
       { className: 'sim-section' },
       el('h3', {}, 'Scenarios'),
+      inTauri && this.host.path()
+        ? el(
+            'p',
+            { className: 'sim-note', 'data-testid': 'sim-beside-note' },
+            "Check scenarios also runs the scenario files beside this diagram's file that baton test would run against it.",
+          )
+        : null,
       fromTemplate
         ? el(
             'div',
