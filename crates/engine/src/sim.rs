@@ -133,13 +133,8 @@ pub fn parse_span(text: &str) -> Result<jiff::Span, String> {
 impl Scenario {
     /// Reads a scenario from JSON text; errors name the step and field.
     pub fn from_json_text(text: &str) -> Result<Scenario, String> {
-        let v: Value = serde_json::from_str(text).map_err(|e| {
-            format!(
-                "not valid JSON at line {}, column {}: {e}",
-                e.line(),
-                e.column()
-            )
-        })?;
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| format!("not valid JSON at {}", json_error_at(&e)))?;
         Scenario::from_value(&v)
     }
 
@@ -326,8 +321,26 @@ pub fn json_equal(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Where JSON stopped being JSON and why, said once: `line 3, column 7: expected value`
+/// (serde_json's own text ends with the position again, which is left out).
+pub fn json_error_at(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let tail = format!(" at line {} column {}", e.line(), e.column());
+    let why = text.strip_suffix(&tail).unwrap_or(&text);
+    format!("line {}, column {}: {why}", e.line(), e.column())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_json_error_says_its_position_once() {
+        let e = serde_json::from_str::<Value>("{\"steps\": [").unwrap_err();
+        assert_eq!(
+            super::json_error_at(&e),
+            "line 1, column 11: EOF while parsing a list"
+        );
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -133,11 +133,7 @@ fn parse(bytes: &[u8]) -> Result<Map<String, Value>, Error> {
         )),
         Err(e) => Err(Error::new(
             Code::BadRequest,
-            format!(
-                "malformed JSON at line {}, column {}: {e}",
-                e.line(),
-                e.column()
-            ),
+            format!("malformed JSON at {}", baton_engine::sim::json_error_at(&e)),
         )),
     }
 }

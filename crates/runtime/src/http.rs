@@ -440,11 +440,7 @@ fn parse_body(door: Shape, body: &Bytes) -> Result<Map<String, Value>, Box<Respo
         ))),
         Err(e) => Err(Box::new(bad_request(
             door,
-            format!(
-                "malformed JSON at line {}, column {}: {e}",
-                e.line(),
-                e.column()
-            ),
+            format!("malformed JSON at {}", baton_engine::sim::json_error_at(&e)),
         ))),
     }
 }

@@ -5,6 +5,7 @@
  * checked here (the mistake selected); the mapping is compiled by the runtime, whose message
  * is shown beside it.
  */
+import { latestReads } from '../app/latest';
 import { announce } from '../app/announce';
 import { execute, query } from '../transport';
 import { el, errorText, selectMistake, setError } from '../runner/dom';
@@ -211,15 +212,18 @@ export function customWebhooksPanel(processList: string): Panel {
     );
   }
 
+  const reads = latestReads();
   async function load(): Promise<void> {
+    const ticket = reads.take();
     try {
       const r = await query<{ items: CustomWebhook[] }>('GetCustomWebhookListQuery', {});
+      if (!ticket.current()) return;
       tbody.replaceChildren(...r.items.map(row));
       table.hidden = r.items.length === 0;
       empty.hidden = r.items.length !== 0;
       setError(listError, null);
     } catch (err) {
-      setError(listError, `The custom webhooks could not be loaded: ${errorText(err)}`);
+      if (ticket.current()) setError(listError, `The custom webhooks could not be loaded: ${errorText(err)}`);
     }
   }
 

@@ -6,6 +6,7 @@
  * refusal puts the runtime's own words beside the field it names. The form keeps what was
  * typed until a subscription is created.
  */
+import { latestReads } from '../app/latest';
 import { announce } from '../app/announce';
 import { execute, query } from '../transport';
 import { el, errorText, setError } from '../runner/dom';
@@ -267,15 +268,18 @@ export function subscriptionsPanel(processList: string): Panel {
     );
   }
 
+  const reads = latestReads();
   async function load(): Promise<void> {
+    const ticket = reads.take();
     try {
       const r = await query<{ items: Subscription[] }>('GetEventSubscriptionListQuery', {});
+      if (!ticket.current()) return;
       tbody.replaceChildren(...r.items.map(row));
       table.hidden = r.items.length === 0;
       empty.hidden = r.items.length !== 0;
       setError(listError, null);
     } catch (err) {
-      setError(listError, `The subscriptions could not be loaded: ${errorText(err)}`);
+      if (ticket.current()) setError(listError, `The subscriptions could not be loaded: ${errorText(err)}`);
     }
   }
 

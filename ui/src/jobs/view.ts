@@ -11,6 +11,7 @@
  * Under the jobs, the timer start events and the incidents of those that stopped after failing
  * (../timers/section.ts), read again on the same occasions.
  */
+import { latestReads } from '../app/latest';
 import type { View, ViewContext } from '../app/view';
 import { announce } from '../app/announce';
 import { el, errorText, setError } from '../runner/dom';
@@ -304,12 +305,14 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
     }, wait);
   }
 
+  const reads = latestReads();
   async function load(): Promise<void> {
     if (gone) return;
     table.setAttribute('aria-busy', 'true');
+    const ticket = reads.take();
     try {
       const r = await query<{ items: Job[]; totalCount: number }>('GetRecurringJobListQuery', {});
-      if (gone) return;
+      if (gone || !ticket.current()) return;
       jobs = [...r.items].sort((a, b) => a.name.localeCompare(b.name) || a.id - b.id);
       const focused = (document.activeElement as HTMLElement | null)?.dataset?.id;
       tbody.replaceChildren(...jobs.map(row));
@@ -328,11 +331,11 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
       }
       wakeAtNextRun();
     } catch (e) {
-      if (gone) return;
+      if (gone || !ticket.current()) return;
       setError(listError, `The jobs could not be loaded: ${errorText(e)}`);
       if (!loadedOnce) summary.textContent = '';
     } finally {
-      table.removeAttribute('aria-busy');
+      if (ticket.current()) table.removeAttribute('aria-busy');
     }
   }
 
@@ -404,14 +407,16 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
     meta.replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, ...v)]));
   }
 
+  const runReads = latestReads();
   async function loadRuns(): Promise<void> {
     const job = current();
     if (!job) return;
     runsTable.setAttribute('aria-busy', 'true');
     startedHead.textContent = `Started (${job.timeZone})`;
+    const ticket = runReads.take();
     try {
       const r = await query<{ items: JobRun[]; totalCount: number }>('GetRecurringJobRunListQuery', { id: job.id, count: runCount });
-      if (gone || current()?.id !== job.id) return;
+      if (gone || !ticket.current() || current()?.id !== job.id) return;
       runsBody.replaceChildren(
         ...r.items.map((run) =>
           el(
@@ -437,11 +442,11 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
       moreRuns.hidden = !full || runCount >= RUNS_MAX;
       setError(runsError, null);
     } catch (e) {
-      if (gone) return;
+      if (gone || !ticket.current()) return;
       setError(runsError, `The runs could not be loaded: ${errorText(e)}`);
       runsSummary.textContent = '';
     } finally {
-      runsTable.removeAttribute('aria-busy');
+      if (ticket.current()) runsTable.removeAttribute('aria-busy');
     }
   }
 

@@ -5,6 +5,7 @@
  * Beside the diagram: what it waits for (return a webhook callback, open a form task in the
  * inbox), incidents (retry with variables), variables, the history timeline, and cancel.
  */
+import { latestReads } from '../app/latest';
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 import 'bpmn-js/dist/assets/diagram-js.css';
 import 'bpmn-js/dist/assets/bpmn-js.css';
@@ -416,17 +417,19 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
 
   // ---- loading ---------------------------------------------------------------------------------
   let loadedOnce = false;
+  const reads = latestReads();
   async function load(): Promise<void> {
     if (gone) return;
+    const ticket = reads.take();
     try {
       const [inst, events] = await Promise.all([
         query<InstanceDetail>('GetProcessInstanceByIdQuery', { instanceGuid: guid }),
         query<HistoryEvent[]>('GetInstanceHistoryQuery', { instanceGuid: guid }),
       ]);
-      if (gone) return;
+      if (gone || !ticket.current()) return;
       if (!definition || definition.processDefinitionId !== inst.processDefinitionId) {
         definition = await query<Definition>('GetProcessDefinitionByIdQuery', { processDefinitionId: inst.processDefinitionId });
-        if (gone) return;
+        if (gone || !ticket.current()) return;
         await showDiagram(definition.bpmnXml);
       }
       const before = instance?.status;
@@ -437,7 +440,7 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
       setError(pageError, null);
       loadedOnce = true;
     } catch (e) {
-      if (gone) return;
+      if (gone || !ticket.current()) return;
       const words = errorText(e);
       setError(pageError, loadedOnce ? `Could not refresh the instance: ${words}` : `This instance could not be loaded: ${words}`);
       if (!loadedOnce) status.textContent = 'unknown';

@@ -5,6 +5,7 @@
  * (`actAs`), so ResponsibleUser / ResponsibleTeam and the ServerScript's `currentUser` hold.
  * A ServerScript rejection is shown beside the form and the typed values stay.
  */
+import { latestReads } from '../app/latest';
 import { Form } from '@bpmn-io/form-js-viewer';
 import '@bpmn-io/form-js-viewer/dist/assets/form-js.css';
 import type { View, ViewContext } from '../app/view';
@@ -165,15 +166,17 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
     return el('li', { 'data-testid': 'task-item', 'data-instance': t.instanceGuid, 'data-task': t.taskId, className: key === selected ? 'selected' : '' }, button);
   }
 
+  const reads = latestReads();
   async function loadTasks(): Promise<void> {
     if (gone || !actingUser()) return;
     list.setAttribute('aria-busy', 'true');
+    const ticket = reads.take();
     try {
       // An administrator may work on every task; anyone else on theirs (user, teams, open ones).
       const data: Record<string, unknown> = { pageSize: 100 };
       if (!actingRow()?.isAdmin) data.userName = actingUser();
       const r = await query<{ items: TaskRow[]; totalCount: number }>('GetTaskListQuery', data, options());
-      if (gone) return;
+      if (gone || !ticket.current()) return;
       tasks = r.items;
       const focused = (document.activeElement as HTMLElement | null)?.dataset?.key;
       list.replaceChildren(...tasks.map(taskItem));
@@ -195,11 +198,11 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
         if (found) void openForm(found);
       }
     } catch (e) {
-      if (gone) return;
+      if (gone || !ticket.current()) return;
       setError(listError, `The tasks could not be loaded: ${errorText(e)}`);
       listSummary.textContent = '';
     } finally {
-      list.removeAttribute('aria-busy');
+      if (ticket.current()) list.removeAttribute('aria-busy');
     }
   }
 

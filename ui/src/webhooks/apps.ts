@@ -5,6 +5,7 @@
  * name, description and user) a new token (RegenerateIncomingWebhookApplicationTokenCommand),
  * so the old URL stops answering at once.
  */
+import { latestReads } from '../app/latest';
 import { announce } from '../app/announce';
 import { execute, query } from '../transport';
 import { el, errorText, setError } from '../runner/dom';
@@ -202,18 +203,20 @@ export function appsPanel(shared: Shared): Panel {
     return [tr, confirmRow];
   }
 
+  const reads = latestReads();
   async function load(): Promise<void> {
     if (gone) return;
+    const ticket = reads.take();
     try {
       const r = await query<{ items: App[]; totalCount: number }>('GetIncomingWebhookApplicationListQuery', {});
-      if (gone) return;
+      if (gone || !ticket.current()) return;
       tbody.replaceChildren(...r.items.flatMap(row));
       table.hidden = r.items.length === 0;
       empty.hidden = r.items.length !== 0;
       setError(listError, null);
       loaded = true;
     } catch (e) {
-      if (!gone) setError(listError, `The applications could not be loaded: ${errorText(e)}`);
+      if (!gone && ticket.current()) setError(listError, `The applications could not be loaded: ${errorText(e)}`);
     }
   }
 

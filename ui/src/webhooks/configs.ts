@@ -3,6 +3,7 @@
  * its full URL to copy, an "unverified" badge where `verified` is false, activate / deactivate,
  * edit (./editor.ts), its requests in the inspector, and delete after a confirmation.
  */
+import { latestReads } from '../app/latest';
 import { announce } from '../app/announce';
 import { execute, query } from '../transport';
 import { el, errorText, setError } from '../runner/dom';
@@ -203,12 +204,14 @@ export function configsPanel(shared: Shared): Panel {
     return [tr, testRow, confirmRow];
   }
 
+  const reads = latestReads();
   async function load(): Promise<void> {
     if (gone) return;
     if (!loaded) summary.textContent = 'Loading…';
+    const ticket = reads.take();
     try {
       const r = await query<{ items: HookConfig[]; totalCount: number }>('GetWebHookConfigListQuery', { pageNumber: page, pageSize: PAGE_SIZE });
-      if (gone) return;
+      if (gone || !ticket.current()) return;
       const info = pageInfo(page, PAGE_SIZE, r.totalCount);
       if (info.page !== page && r.totalCount > 0) {
         page = info.page;
@@ -226,7 +229,7 @@ export function configsPanel(shared: Shared): Panel {
       setError(listError, null);
       loaded = true;
     } catch (e) {
-      if (!gone) setError(listError, `The configurations could not be loaded: ${errorText(e)}`);
+      if (!gone && ticket.current()) setError(listError, `The configurations could not be loaded: ${errorText(e)}`);
       if (!loaded) summary.textContent = '';
     }
   }
