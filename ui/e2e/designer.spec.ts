@@ -421,6 +421,10 @@ test('a receive task names where it notifies and the secret that signs it', asyn
   await retryEntry.scrollIntoViewIfNeeded();
   await screenshot(page, 'designer-task-retries');
   await expectAccessible(page, 'a service task with its retries');
+  // Or an expression, read from the instance's variables when the task fails; deploy takes it.
+  await retry.fill('${retryCycle}');
+  await expect(retryEntry).not.toContainText('Write the retries');
+  await expect.poll(() => storedXml(page)).toContain('name="failedJobRetryTimeCycle" value="${retryCycle}"');
   await page.getByTestId('deploy').click();
   await expect(page.getByTestId('deploy-status')).toContainText('Deployed PaymentApprovalProcess');
 });

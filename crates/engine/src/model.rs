@@ -209,6 +209,9 @@ pub struct TaskSpec {
     /// `failedJobRetryTimeCycle` as read (see [`crate::retry`]): `None` when absent or
     /// unreadable (validation reports an unreadable one on a timer start event or a task).
     pub retry_cycle: Option<crate::retry::RetryCycle>,
+    /// A task's `failedJobRetryTimeCycle` written as an expression (`${retryCycle}`): the
+    /// cycle is what it yields, read each time the task fails (set by the parser).
+    pub retry_expr: Option<Source>,
     /// Where `failedJobRetryTimeCycle` was written, for validation messages.
     pub retry_span: Span,
     /// Where `WebhookSecretName` was written, for validation messages.
@@ -247,6 +250,7 @@ impl TaskSpec {
             retry_cycle: node
                 .property(crate::parse::RETRY_CYCLE)
                 .and_then(|t| crate::retry::RetryCycle::parse(t).ok()),
+            retry_expr: None,
             retry_span: span_of(crate::parse::RETRY_CYCLE),
             secret_span: span_of("WebhookSecretName"),
         }

@@ -50,7 +50,7 @@ impl RetryCycle {
         }
         if t.contains("${") || t.contains("#{") {
             return Err(format!(
-                "'{t}' is an expression: Baton reads the cycle as written (a timer start event has no instance to read an expression from), so write it out, such as {EXAMPLES}"
+                "'{t}' is an expression: a timer start event has no instance to read one from, so write the cycle out, such as {EXAMPLES}"
             ));
         }
         let (attempts, list) = match t.strip_prefix('R') {
@@ -126,7 +126,12 @@ fn wait(w: &str, whole: &str) -> Result<SignedDuration, String> {
     }
     static PARSER: jiff::fmt::temporal::SpanParser = jiff::fmt::temporal::SpanParser::new();
     let span = PARSER.parse_span(w).map_err(|_| {
-        format!("'{w}' in '{whole}' is not an ISO 8601 duration such as PT5M or P1D")
+        let within = if w == whole.trim() {
+            String::new()
+        } else {
+            format!(" in '{whole}'")
+        };
+        format!("'{w}'{within} is not an ISO 8601 duration such as PT5M or P1D")
     })?;
     let d = span
         .to_duration(SpanRelativeTo::days_are_24_hours())

@@ -458,7 +458,8 @@ fn check_node(
         );
     if timer_start {
         check_retry_cycle(node, "timer start event", out);
-    } else if matches!(node.kind, NodeKind::Task(_)) {
+    } else if matches!(node.kind, NodeKind::Task(_)) && node.spec.retry_expr.is_none() {
+        // An expression is read when the task fails, from the instance's variables.
         check_retry_cycle(node, "task", out);
     }
     match &node.kind {

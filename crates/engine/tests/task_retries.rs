@@ -154,11 +154,79 @@ fn without_a_cycle_the_first_failure_opens_the_incident() {
     assert!(failed_attempts(&h).is_empty());
 }
 
+/// The same task with its cycle as a Camunda property (`camunda:property`), not an element.
+fn paying_with_property(cycle: &str) -> String {
+    paying(None, "").replace(
+        r#"<bpmn:scriptTask id="pay" scriptFormat="rhai">"#,
+        &format!(
+            r#"<bpmn:scriptTask id="pay" scriptFormat="rhai"><bpmn:extensionElements><camunda:properties><camunda:property name="failedJobRetryTimeCycle" value="{cycle}"/></camunda:properties></bpmn:extensionElements>"#
+        ),
+    )
+}
+
+#[test]
+fn a_cycle_written_as_an_expression_is_read_from_the_variables_when_the_task_fails() {
+    for xml in [
+        paying(Some("${cycle}"), ""),
+        paying_with_property("${cycle}"),
+    ] {
+        let mut h = H::start(&xml, json!({"ready": false, "cycle": "R2/PT2M"}));
+        let t0 = h.clock.now();
+        assert_eq!(h.inst.status, Status::Waiting, "{:?}", h.effects);
+        assert_eq!(
+            failed_attempts(&h),
+            [(1, 2, t0 + SignedDuration::from_mins(2))]
+        );
+        // Read again at each failure: the variable now asks for more attempts.
+        h.apply(Event::SetVariables {
+            variables: common::vars(json!({"cycle": "R3/PT2M"})),
+        })
+        .unwrap();
+        h.advance(120);
+        assert_eq!(
+            failed_attempts(&h)[1],
+            (2, 3, t0 + SignedDuration::from_mins(4))
+        );
+        h.advance(120);
+        assert_eq!(incidents(&h), 1);
+        assert_eq!(h.inst.status, Status::Failed);
+    }
+}
+
+#[test]
+fn an_expression_that_gives_no_cycle_opens_the_incident_saying_why() {
+    for (vars, says) in [
+        (
+            json!({"ready": false, "cycle": "soon"}),
+            "the expression 'cycle' gave 'soon': ",
+        ),
+        (json!({"ready": false}), "the expression 'cycle' failed: "),
+        (
+            json!({"ready": false, "cycle": "R2/P100000D"}),
+            "longer than a timer may wait here",
+        ),
+    ] {
+        let h = H::start(&paying(Some("${cycle}"), ""), vars.clone());
+        assert_eq!(h.inst.status, Status::Failed, "{vars}");
+        assert!(failed_attempts(&h).is_empty());
+        let incident = &h.engine.incidents(&h.inst)[0];
+        assert_eq!(incident.element_id, "pay");
+        assert!(
+            incident.message.contains("the gateway is down")
+                && incident
+                    .message
+                    .contains("no retry: failedJobRetryTimeCycle")
+                && incident.message.contains(says),
+            "{vars}: {}",
+            incident.message
+        );
+    }
+}
+
 #[test]
 fn a_task_cycle_that_does_not_read_is_refused_at_deploy_naming_the_task() {
     for (cycle, says) in [
         ("R3/five minutes", "is not an ISO 8601 duration"),
-        ("${cycle}", "is an expression"),
         ("R0/PT1M", "asks for 0 attempts"),
     ] {
         let dep = parse(&[("t.bpmn", paying(Some(cycle), "").as_str())]).unwrap();

@@ -199,8 +199,18 @@ impl Engine {
             return self.raise_incident(run, t, message);
         };
         let node = self.node(tok.node);
-        let cycle = match (&node.kind, &node.spec.retry_cycle) {
-            (NodeKind::Task(_), Some(c)) => c,
+        let cycle = match (&node.kind, &node.spec.retry_cycle, &node.spec.retry_expr) {
+            (NodeKind::Task(_), Some(c), _) => c.clone(),
+            (NodeKind::Task(_), None, Some(src)) => {
+                match self.retry_cycle_of(&run.inst, tok.scope, src, run.now) {
+                    Ok(c) => c,
+                    Err(why) => {
+                        let message =
+                            format!("{message} (no retry: failedJobRetryTimeCycle {why})");
+                        return self.raise_incident(run, t, message);
+                    }
+                }
+            }
             _ => return self.raise_incident(run, t, message),
         };
         let failures = tok.failures + 1;
@@ -237,6 +247,37 @@ impl Engine {
             attempts: cycle.attempts(),
             retry_at,
         });
+    }
+
+    /// The retry cycle a task's expression yields now, held to the same limits as a cycle
+    /// written out (checked at deploy); the error says what it yielded and why it cannot be used.
+    fn retry_cycle_of(
+        &self,
+        inst: &Instance,
+        scope: ScopeId,
+        src: &crate::model::Source,
+        now: Timestamp,
+    ) -> Result<crate::retry::RetryCycle, String> {
+        let value = self
+            .eval_value(inst, scope, src.id, now)
+            .map_err(|e| format!("the expression '{}' failed: {}", src.text, e.message))?;
+        let text = match value {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        let cycle = crate::retry::RetryCycle::parse(&text)
+            .map_err(|why| format!("the expression '{}' gave '{text}': {why}", src.text))?;
+        if let Some(w) = cycle
+            .waits()
+            .iter()
+            .find(|w| **w > self.limits.max_timer_wait)
+        {
+            return Err(format!(
+                "the expression '{}' gave '{text}': it waits {w}, longer than a timer may wait here",
+                src.text
+            ));
+        }
+        Ok(cycle)
     }
 
     /// Opens an incident on token `t`'s node (no retry).

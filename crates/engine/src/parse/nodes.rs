@@ -151,6 +151,20 @@ impl Builder {
                     "correlationKey" if node.correlation_key.is_none() => {
                         node.correlation_key = self.source(doc, value, raw, sp, true);
                     }
+                    // A task's retry cycle may be an expression, read when the task fails
+                    // (an element of its own or a property's value).
+                    crate::parse::RETRY_CYCLE
+                        if matches!(node.kind, NodeKind::Task(_))
+                            && node.spec.retry_expr.is_none() =>
+                    {
+                        let (text, raw) = match el.attr("value") {
+                            Some(v) => (v, raw),
+                            None => (el.text.trim(), Raw::Content(el)),
+                        };
+                        if text.contains("${") || text.contains("#{") {
+                            node.spec.retry_expr = self.source(doc, text, raw, sp, true);
+                        }
+                    }
                     "ServerScript" if node.server_script.is_none() => {
                         node.server_script = self.source(doc, value, raw, sp, false);
                         // BPMN has no marker here: the host detects (see `Language::Detect`).

@@ -132,6 +132,16 @@ export function validateRetryCycle(value: string | undefined): string | null {
   return null;
 }
 
+/**
+ * A task's retry cycle: as for a timer start event, or an expression (`${retryCycle}`), which
+ * the engine reads from the instance's variables when the task fails.
+ */
+export function validateTaskRetryCycle(value: string | undefined): string | null {
+  const text = value?.trim() ?? '';
+  if (/^[$#]\{.*\}$/s.test(text)) return null;
+  return validateRetryCycle(value);
+}
+
 /** WebhookUrl: an absolute http(s) address (the sender checks where it leads at each attempt). */
 export function validateWebhookUrl(value: string | undefined): string | null {
   if (value === undefined || value.trim() === '') return null;

@@ -16,6 +16,7 @@ import {
   getBatonProperty,
   setBatonProperty,
   validateRetryCycle,
+  validateTaskRetryCycle,
   validateSecretName,
   validateTimeoutMinutes,
   validateWebhookUrl,
@@ -131,6 +132,16 @@ describe('Baton properties through the modeling API', () => {
     expect(validateRetryCycle('R3/P')).toMatch(/not 'R3\/P'/);
     expect(validateRetryCycle('R0/PT5M')).toMatch(/from 1 to 100 attempts, not 0/);
     expect(validateRetryCycle('R101/PT5M')).toMatch(/not 101/);
+    // A timer start event has no instance to read an expression from.
+    expect(validateRetryCycle('${retryCycle}')).toMatch(/not '\$\{retryCycle\}'/);
+  });
+
+  it("takes a task's retry cycle as an expression, read when the task fails", () => {
+    for (const ok of ['${retryCycle}', ' #{cycleFor(amount)} ', 'R3/PT1M', '']) {
+      expect(validateTaskRetryCycle(ok), ok).toBeNull();
+    }
+    expect(validateTaskRetryCycle('R3/soon')).toMatch(/not 'R3\/soon'/);
+    expect(validateTaskRetryCycle('${retryCycle')).toMatch(/not '\$\{retryCycle'/);
   });
 
   it('checks a receive task\'s notification URL and secret name', () => {

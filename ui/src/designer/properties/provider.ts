@@ -18,6 +18,7 @@ import {
   getFormKey,
   setBatonProperty,
   validateRetryCycle,
+  validateTaskRetryCycle,
   validateSecretName,
   validateTimeoutMinutes,
   validateWebhookUrl,
@@ -97,7 +98,9 @@ const TASK_RETRY_ENTRY: BatonEntrySpec = {
   ...RETRY_ENTRY,
   id: 'baton-task-retry-cycle',
   label: 'Retries when it fails',
-  description: 'Attempts and waits before an incident, e.g. R3/PT1M,PT5M. Empty: no retry; the first failure opens an incident.',
+  description:
+    'Attempts and waits before an incident, e.g. R3/PT1M,PT5M, or an expression such as ${retryCycle} read when it fails. Empty: no retry; the first failure opens an incident.',
+  validate: (v) => validateTaskRetryCycle(v),
 };
 
 function BatonPropertyEntry(props: { element: any; id: string; spec: BatonEntrySpec }) {
