@@ -202,7 +202,7 @@ impl Engine {
         let cycle = match (&node.kind, &node.spec.retry_cycle, &node.spec.retry_expr) {
             (NodeKind::Task(_), Some(c), _) => c.clone(),
             (NodeKind::Task(_), None, Some(src)) => {
-                match self.retry_cycle_of(&run.inst, tok.scope, src, run.now) {
+                match self.retry_cycle_of(run.inst, tok.scope, src, run.now) {
                     Ok(c) => c,
                     Err(why) => {
                         let message =
