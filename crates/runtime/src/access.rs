@@ -44,6 +44,26 @@ fn name_ok(field: &'static str, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// A role as given (`role` of CreateUserCommand and SetUserRoleCommand): a word such as
+/// MANAGER, trimmed; null or empty is none.
+fn role_of(data: &Value) -> Result<Option<String>, Error> {
+    match data.get("role") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(r)) => {
+            let r = r.trim();
+            if r.is_empty() {
+                return Ok(None);
+            }
+            name_ok("role", r)?;
+            Ok(Some(r.to_string()))
+        }
+        Some(_) => Err(Error::field(
+            "role",
+            "role must be text such as \"MANAGER\", or null for none".into(),
+        )),
+    }
+}
+
 /// What the first start of a server did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Bootstrap {
@@ -189,6 +209,7 @@ impl Runtime {
         for t in &teams {
             name_ok("teams", t)?;
         }
+        let role = role_of(data)?;
         let now = self.now();
         let mut store = self.writer();
         let tx = store.transaction()?;
@@ -201,13 +222,75 @@ impl Runtime {
         for t in &teams {
             tx.add_team_member(t, name)?;
         }
+        if role.is_some() {
+            tx.set_user_role(name, role.as_deref())?;
+        }
         tx.commit()?;
         // Its stable number (seed 003 addresses users as `User:N`).
         let id = self.store().user(name)?.map(|u| u.id);
-        Ok((
-            "User created".into(),
-            json!({"id": id, "userName": name, "isAdmin": is_admin, "teams": teams}),
-        ))
+        let mut answer = json!({"id": id, "userName": name, "isAdmin": is_admin, "teams": teams});
+        if let Some(r) = &role {
+            answer["role"] = json!(r);
+        }
+        Ok(("User created".into(), answer))
+    }
+
+    /// SetUserRoleCommand: `userName`, `role` (text, or null to clear it).
+    pub(crate) fn set_user_role(&self, data: &Value) -> Answer {
+        let name = text(data, "userName")?;
+        if data.get("role").is_none() {
+            return Err(Error::field(
+                "role",
+                "role is required: text such as \"MANAGER\", or null to clear it".into(),
+            ));
+        }
+        let role = role_of(data)?;
+        let mut store = self.writer();
+        let tx = store.transaction()?;
+        tx.set_user_role(name, role.as_deref())
+            .map_err(|e| match e {
+                baton_store::StoreError::NotFound(m) => Error::no_such("userName", m),
+                other => other.into(),
+            })?;
+        tx.commit()?;
+        let message = if role.is_some() {
+            "Role set"
+        } else {
+            "Role cleared"
+        };
+        Ok((message.into(), json!({"userName": name, "role": role})))
+    }
+
+    /// GetUserRoleQuery (seed 000's process authorization): `userId` (the user's name, as the
+    /// seed passes `InitiatedBy`; `userName` is taken too, or the stable number) answers the
+    /// role as `data` itself, a string, or null when the user has none.
+    pub(crate) fn user_role(&self, data: &Value) -> Answer {
+        let (field, given) = match (data.get("userId"), data.get("userName")) {
+            (Some(v), _) if !v.is_null() => ("userId", v),
+            (_, Some(v)) if !v.is_null() => ("userName", v),
+            _ => {
+                return Err(Error::field(
+                    "userId",
+                    "userId is required: the user's name (InitiatedBy holds the starter's)".into(),
+                ))
+            }
+        };
+        let store = self.store();
+        let user = match given {
+            Value::String(name) => store.user(name.trim())?,
+            Value::Number(n) => match n.as_i64() {
+                Some(id) => store.user_by_id(id)?,
+                None => None,
+            },
+            _ => {
+                return Err(Error::field(
+                    field,
+                    format!("{field} must be a user's name or number"),
+                ))
+            }
+        };
+        let user = user.ok_or_else(|| Error::no_such(field, format!("no user {given}")))?;
+        Ok(("OK".into(), json!(user.role)))
     }
 
     pub(crate) fn team_member(&self, data: &Value, add: bool) -> Answer {

@@ -134,6 +134,7 @@ impl Caller {
 const ADMIN_ONLY: &[&str] = &[
     "DeployProcessDefinitionCommand",
     "CreateUserCommand",
+    "SetUserRoleCommand",
     "AddUserToTeamCommand",
     "RemoveUserFromTeamCommand",
     // Jobs run commands, code and processes with administrator rights.
@@ -908,6 +909,8 @@ fn handler(cmd: &str) -> Option<Handler> {
         "AddUserToTeamCommand" => |rt, data, caller| rt.team_member(data, true),
         "RemoveUserFromTeamCommand" => |rt, data, caller| rt.team_member(data, false),
         "GetUserListQuery" => |rt, data, caller| rt.users(),
+        "SetUserRoleCommand" => |rt, data, caller| rt.set_user_role(data),
+        "GetUserRoleQuery" => |rt, data, caller| rt.user_role(data),
         "GetTeamListQuery" => |rt, data, caller| rt.teams(),
         "CreateApiTokenCommand" => |rt, data, caller| rt.create_token(data, caller),
         "GetApiTokenListQuery" => |rt, data, caller| rt.token_list(caller),

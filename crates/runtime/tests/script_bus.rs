@@ -266,3 +266,63 @@ fn a_server_script_checks_a_role_through_the_bus_as_seed_000_shows() {
     ));
     assert_eq!(yes["status"], "COMPLETED");
 }
+
+/// Seed 000, "3. Process Authorization", as printed: JavaScript that asks the bus for the
+/// starter's role with `GetUserRoleQuery`.
+const SEED_000_AUTHORIZATION: &str = "var initiator = execution.getVariable('InitiatedBy');
+var userRole = doQuery('GetUserRoleQuery', { userId: initiator });
+if (userRole !== 'MANAGER') {
+throw new Error('Unauthorized: Manager approval required');
+}";
+
+#[test]
+fn seed_000s_authorization_script_reads_the_starters_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = open(dir.path());
+    rt.lend_bus_to_scripts();
+    ok(rt.execute(
+        "CreateUserCommand",
+        &json!({"userName": "mary", "role": "MANAGER"}),
+        None,
+    ));
+    ok(rt.execute("CreateUserCommand", &json!({"userName": "bob"}), None));
+    let xml = Model::process("Authorized")
+        .start("s")
+        .js_script_task("check", SEED_000_AUTHORIZATION)
+        .end("e")
+        .chain(&["s", "check", "e"])
+        .xml();
+    deploy(&rt, &xml);
+    let as_user = |name: &str| User {
+        name: name.into(),
+        teams: vec![],
+    };
+
+    let mary = start(&rt, "Authorized", Some(&as_user("mary")));
+    assert_eq!(mary["status"], "COMPLETED", "{mary}");
+
+    // bob has no role: the script throws, and the instance holds the seed's message.
+    let bob = start(&rt, "Authorized", Some(&as_user("bob")));
+    assert_eq!(bob["status"], "FAILED", "{bob}");
+    let incidents = ok(rt.execute(
+        "GetProcessInstanceByIdQuery",
+        &json!({"instanceGuid": bob["instanceGuid"]}),
+        None,
+    ))["incidents"]
+        .clone();
+    assert!(
+        incidents[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Unauthorized: Manager approval required")),
+        "{incidents}"
+    );
+
+    // Made a manager, bob gets through; the role is read when the script runs.
+    ok(rt.execute(
+        "SetUserRoleCommand",
+        &json!({"userName": "bob", "role": "MANAGER"}),
+        None,
+    ));
+    let again = start(&rt, "Authorized", Some(&as_user("bob")));
+    assert_eq!(again["status"], "COMPLETED", "{again}");
+}

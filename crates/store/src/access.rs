@@ -15,6 +15,9 @@ pub struct UserRow {
     pub user_name: String,
     pub is_admin: bool,
     pub teams: Vec<String>,
+    /// The user's role (`GetUserRoleQuery`): left out of answers when the user has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
     pub created_at: String,
 }
 
@@ -37,22 +40,24 @@ impl Store {
     }
 
     pub fn user(&self, name: &str) -> Result<Option<UserRow>> {
-        let row: Option<(i64, String, bool, String)> = self
+        type Row = (i64, String, bool, Option<String>, String);
+        let row: Option<Row> = self
             .conn
             .prepare_cached(
-                "SELECT i.id, u.name, u.is_admin, u.created_at FROM users u
+                "SELECT i.id, u.name, u.is_admin, u.role, u.created_at FROM users u
                  JOIN user_ids i ON i.user_name = u.name WHERE u.name = ?1",
             )?
             .query_row(params![name], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })
             .optional()?;
-        row.map(|(id, user_name, is_admin, created_at)| {
+        row.map(|(id, user_name, is_admin, role, created_at)| {
             Ok(UserRow {
                 id,
                 teams: self.teams_of(&user_name)?,
                 user_name,
                 is_admin,
+                role,
                 created_at,
             })
         })
@@ -160,6 +165,18 @@ impl Tx<'_> {
             "INSERT INTO user_ids (user_name) VALUES (?1)",
             params![name],
         )?;
+        Ok(())
+    }
+
+    /// Sets (or, with `None`, clears) a user's role; an unknown user is `NotFound`.
+    pub fn set_user_role(&self, name: &str, role: Option<&str>) -> Result<()> {
+        let n = self.tx.execute(
+            "UPDATE users SET role = ?2 WHERE name = ?1",
+            params![name, role],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("no user '{name}'")));
+        }
         Ok(())
     }
 

@@ -454,6 +454,11 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE deliveries ADD COLUMN secret_name TEXT;
     ",
+    // v19: a user's role (seed 000's `GetUserRoleQuery`), a word such as MANAGER; none by
+    // default.
+    "
+    ALTER TABLE users ADD COLUMN role TEXT;
+    ",
 ];
 
 /// Brings a database up to the newest schema, one transaction per migration.

@@ -455,7 +455,8 @@ fn a_version_2_database_is_migrated_without_losing_its_callbacks() {
         // instance (v10), no settings (v11), no event numbers (v12), no user numbers
         // (v13), no sender ids of incoming webhooks (v14), no task assignees (v15), no delivery
         // answer bodies (v16: `deliveries.last_response` leaves with its table), no incidents
-        // of timer start events (v17; the timer table's new columns leave with it).
+        // of timer start events (v17; the timer table's new columns leave with it), no user
+        // roles (v19).
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE action_numbers; DROP TABLE request_numbers; DROP TABLE webhook_apps;
@@ -467,6 +468,7 @@ fn a_version_2_database_is_migrated_without_losing_its_callbacks() {
              DROP TABLE IF EXISTS user_ids; DROP TABLE IF EXISTS webhook_seen;
              ALTER TABLE user_tasks DROP COLUMN assignee;
              DROP TABLE IF EXISTS start_incidents;
+             ALTER TABLE users DROP COLUMN role;
              PRAGMA user_version = 2;",
         )
         .unwrap();

@@ -83,6 +83,86 @@ async fn users_and_teams() {
 }
 
 #[tokio::test]
+async fn user_roles() {
+    let mut s = Story::new();
+    let bob = s.bob.token.clone();
+    s.admin(
+        "create a manager",
+        "CreateUserCommand",
+        json!({"userName": "ann", "role": " MANAGER "}),
+    )
+    .await;
+    s.admin(
+        "a role that is not text",
+        "CreateUserCommand",
+        json!({"userName": "cid", "role": 7}),
+    )
+    .await;
+    s.call(
+        "anyone may read a role (seed 000's scripts do), by name",
+        &bob,
+        "GetUserRoleQuery",
+        json!({"userId": "ann"}),
+    )
+    .await;
+    s.call(
+        "a user without a role",
+        &bob,
+        "GetUserRoleQuery",
+        json!({"userName": "bob"}),
+    )
+    .await;
+    s.call(
+        "an unknown user",
+        &bob,
+        "GetUserRoleQuery",
+        json!({"userId": "nobody"}),
+    )
+    .await;
+    s.call("no user named", &bob, "GetUserRoleQuery", json!({}))
+        .await;
+    s.admin(
+        "give bob a role",
+        "SetUserRoleCommand",
+        json!({"userName": "bob", "role": "TELLER"}),
+    )
+    .await;
+    s.admin(
+        "clear ann's role",
+        "SetUserRoleCommand",
+        json!({"userName": "ann", "role": null}),
+    )
+    .await;
+    s.admin(
+        "a role for an unknown user",
+        "SetUserRoleCommand",
+        json!({"userName": "nobody", "role": "MANAGER"}),
+    )
+    .await;
+    s.admin(
+        "no role given",
+        "SetUserRoleCommand",
+        json!({"userName": "bob"}),
+    )
+    .await;
+    s.call(
+        "a non-administrator may not set roles",
+        &bob,
+        "SetUserRoleCommand",
+        json!({"userName": "bob", "role": "MANAGER"}),
+    )
+    .await;
+    s.call(
+        "the users with their roles",
+        &bob,
+        "GetUserListQuery",
+        json!({}),
+    )
+    .await;
+    s.check("user_roles");
+}
+
+#[tokio::test]
 async fn api_tokens() {
     let mut s = Story::new();
     let bob = s.bob.token.clone();
