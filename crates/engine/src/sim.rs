@@ -24,6 +24,8 @@ pub struct Scenario {
     pub clock: Option<Timestamp>,
     /// user -> teams; present means access control is enforced.
     pub users: Option<HashMap<String, Vec<String>>>,
+    /// user -> role (`GetUserRoleQuery`), for the users listed with `{"teams", "role"}`.
+    pub roles: HashMap<String, String>,
     pub steps: Vec<Step>,
     pub expect: Option<Expect>,
 }
@@ -115,6 +117,34 @@ fn string_list(v: &Value, what: &str) -> Result<Vec<String>, String> {
     }
 }
 
+/// A user of `users`: a list of teams, or `{"teams": [...], "role": "MANAGER"}`.
+fn user_entry(v: &Value, user: &str) -> Result<(Vec<String>, Option<String>), String> {
+    let Value::Object(m) = v else {
+        return Ok((string_list(v, &format!("users.{user}"))?, None));
+    };
+    let mut out = (Vec::new(), None);
+    for (k, val) in m {
+        match k.as_str() {
+            "teams" => out.0 = string_list(val, &format!("users.{user}.teams"))?,
+            "role" => {
+                let role = val
+                    .as_str()
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty())
+                    .ok_or_else(|| format!("'users.{user}.role' must be text such as MANAGER"))?;
+                out.1 = Some(role.to_string());
+            }
+            other => {
+                return Err(format!(
+                    "users.{user}: {}",
+                    unknown(other, &["teams", "role"])
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn object(v: &Value, what: &str) -> Result<Map<String, Value>, String> {
     match v {
         Value::Object(m) => Ok(m.clone()),
@@ -169,8 +199,12 @@ impl Scenario {
                         return Err("'users' must map user names to lists of teams".into());
                     };
                     let mut users = HashMap::new();
-                    for (u, teams) in m {
-                        users.insert(u.clone(), string_list(teams, &format!("users.{u}"))?);
+                    for (u, given) in m {
+                        let (teams, role) = user_entry(given, u)?;
+                        users.insert(u.clone(), teams);
+                        if let Some(r) = role {
+                            sc.roles.insert(u.clone(), r);
+                        }
                     }
                     sc.users = Some(users);
                 }

@@ -150,10 +150,11 @@ impl Simulation {
             }
         }
         for (name, teams) in users {
+            let role = scenario.roles.get(name);
             self.rt
                 .run(
                     "CreateUserCommand",
-                    json!({"userName": name, "teams": teams}),
+                    json!({"userName": name, "teams": teams, "role": role}),
                     &Caller::owner(),
                 )
                 .map_err(|e| format!("users.{name}: {e}"))?;

@@ -192,3 +192,52 @@ fn a_step_on_an_ended_instance_says_where_it_stands() {
         ]
     );
 }
+
+#[test]
+fn scenario_users_may_have_a_role_that_scripts_read_through_the_bus() {
+    // Seed 000's check, on the user who submits the form (a ServerScript's `currentUser`).
+    let check = "var userRole = doQuery('GetUserRoleQuery', { userId: currentUser });
+if (userRole !== 'MANAGER') {
+throw new Error('Unauthorized: Manager approval required');
+}";
+    let xml = Model::process("Approve")
+        .start("s")
+        .user_task("Review")
+        .props(&[("ServerScript", check)])
+        .end("e")
+        .chain(&["s", "Review", "e"])
+        .xml();
+    let sc = scenario(json!({
+        "users": {"mary": {"teams": ["MANAGERS"], "role": "MANAGER"}, "bob": ["CLERKS"]},
+        "steps": [
+            {"complete": "Review", "user": "bob", "expectError": "Manager approval required"},
+            {"complete": "Review", "user": "mary", "data": {}}
+        ],
+        "expect": {"state": "COMPLETED"}
+    }));
+    assert_eq!(sc.roles.get("mary").map(String::as_str), Some("MANAGER"));
+    let (sim, guid) = run(&xml, &sc);
+    sim.run_steps(&guid, &sc.steps).unwrap();
+    assert_eq!(
+        sim.check(&guid, sc.expect.as_ref().unwrap()),
+        Vec::<String>::new()
+    );
+    let role = sim.runtime().execute_as(
+        "GetUserRoleQuery",
+        &json!({"userId": "mary"}),
+        &Caller::owner(),
+    );
+    assert_eq!(role.data, json!("MANAGER"));
+
+    // A user entry of another shape is refused naming it.
+    for (users, says) in [
+        (json!({"ann": {"role": 7}}), "'users.ann.role' must be text"),
+        (
+            json!({"ann": {"team": ["X"]}}),
+            "users.ann: unknown field 'team'",
+        ),
+    ] {
+        let err = Scenario::from_value(&json!({"users": users, "steps": []})).unwrap_err();
+        assert!(err.contains(says), "{err}");
+    }
+}

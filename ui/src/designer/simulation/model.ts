@@ -43,7 +43,7 @@ export interface Scenario {
   name?: string;
   variables?: Record<string, unknown>;
   clock?: string;
-  users?: Record<string, string[]>;
+  users?: Record<string, string[] | { teams?: string[]; role?: string }>;
   steps: ScenarioStep[];
   expect?: Record<string, unknown>;
   [other: string]: unknown;
