@@ -112,6 +112,18 @@ impl RetryCycle {
     pub fn waits(&self) -> &[SignedDuration] {
         &self.waits
     }
+
+    /// Why the cycle does not fit a host whose timers wait at most `limit`, in words; `None`
+    /// when every wait fits. Deploy checks a cycle written out with it, a failing task the
+    /// cycle its expression yields.
+    pub fn too_long_for(&self, limit: SignedDuration) -> Option<String> {
+        let w = self.waits.iter().find(|w| **w > limit)?;
+        Some(format!(
+            "waits {}, longer than a timer may wait here ({})",
+            crate::limits::words(*w),
+            crate::limits::words(limit)
+        ))
+    }
 }
 
 const EXAMPLES: &str = "R5/PT5M (5 attempts, 5 minutes apart), R4/PT1M,PT10M,PT1H or PT1M,PT10M";

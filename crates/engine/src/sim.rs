@@ -366,17 +366,17 @@ pub fn json_error_at(e: &serde_json::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use serde_json::json;
+
     #[test]
     fn a_json_error_says_its_position_once() {
         let e = serde_json::from_str::<Value>("{\"steps\": [").unwrap_err();
         assert_eq!(
-            super::json_error_at(&e),
+            json_error_at(&e),
             "line 1, column 11: EOF while parsing a list"
         );
     }
-
-    use super::*;
-    use serde_json::json;
 
     #[test]
     fn unknown_top_level_field_is_named() {

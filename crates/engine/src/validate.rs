@@ -5,7 +5,7 @@
 //! diagram, not an engine developer. Errors stop a deployment; warnings are reported and the
 //! model still runs (BPMN allows implicit ends, Camunda ignores a condition on a parallel split).
 
-use crate::limits::{words, Limits};
+use crate::limits::Limits;
 use crate::model::*;
 use crate::script::ScriptError;
 use crate::timer;
@@ -825,12 +825,8 @@ fn check_retry_cycle(node: &FlowNode, what: &str, out: &mut Out) {
             Err(why) => why,
             Ok(_) => return,
         },
-        Some(c) => match c.waits().iter().find(|w| **w > out.limits.max_timer_wait) {
-            Some(w) => format!(
-                "waits {}, longer than a timer may wait here ({})",
-                words(*w),
-                words(out.limits.max_timer_wait)
-            ),
+        Some(c) => match c.too_long_for(out.limits.max_timer_wait) {
+            Some(why) => why,
             None => return,
         },
     };

@@ -3,6 +3,7 @@
  * user picked). In a browser: the File System Access API where Chromium offers it (a save goes
  * back to the same file), else a file input and a download.
  */
+import type { ScenarioFileText } from './simulation/model';
 import { inTauri } from '../transport';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -74,20 +75,13 @@ export async function launchFile(): Promise<string | null> {
   return invoke<string | null>('launch_file');
 }
 
-/** A scenario file beside a diagram file: its text, or why it was not read. */
-export interface ScenarioFile {
-  name: string;
-  text?: string;
-  error?: string;
-}
-
 /**
  * The scenario files beside the diagram file at `path` that `baton test` would run against it
  * (the desktop app's `scenario_files` command; only for a file opened or saved in the app).
  */
-export async function scenarioFilesBeside(path: string): Promise<ScenarioFile[]> {
+export async function scenarioFilesBeside(path: string): Promise<ScenarioFileText[]> {
   const { invoke } = await import('@tauri-apps/api/core');
-  return invoke<ScenarioFile[]>('scenario_files', { diagram: path });
+  return invoke<ScenarioFileText[]>('scenario_files', { diagram: path });
 }
 
 /** Reads a file the desktop app knows the path of (an opened or recent file). */

@@ -267,17 +267,13 @@ impl Engine {
         };
         let cycle = crate::retry::RetryCycle::parse(&text)
             .map_err(|why| format!("the expression '{}' gave '{text}': {why}", src.text))?;
-        if let Some(w) = cycle
-            .waits()
-            .iter()
-            .find(|w| **w > self.limits.max_timer_wait)
-        {
-            return Err(format!(
-                "the expression '{}' gave '{text}': it waits {w}, longer than a timer may wait here",
+        match cycle.too_long_for(self.limits.max_timer_wait) {
+            Some(why) => Err(format!(
+                "the expression '{}' gave '{text}': it {why}",
                 src.text
-            ));
+            )),
+            None => Ok(cycle),
         }
-        Ok(cycle)
     }
 
     /// Opens an incident on token `t`'s node (no retry).
