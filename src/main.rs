@@ -93,10 +93,15 @@ enum Command {
         /// With --durable: `full` (synchronous=FULL, the default) or `normal`.
         #[arg(long, default_value = "full")]
         sync: String,
-        /// With --durable: this many client threads send commands at once (group commit lets
-        /// their steps share a disk sync).
+        /// With --durable: this many clients send commands at once (group commit lets their
+        /// steps share a disk sync). Each client is an async task (`Runtime::execute_async`)
+        /// unless --client-threads.
         #[arg(long, default_value_t = 1)]
         clients: usize,
+        /// With --durable: each client is a thread of its own calling the blocking API
+        /// (`Runtime::execute_as`), as an embedding without an async runtime does.
+        #[arg(long)]
+        client_threads: bool,
         /// With --durable: also measure SQLite's own single-row commit rate beside the file
         /// for about this many seconds, and report the ratio (0 skips it).
         #[arg(long, default_value_t = 0.0)]
@@ -192,6 +197,7 @@ fn main() -> ExitCode {
             durable: Some(db),
             sync,
             clients,
+            client_threads,
             probe_seconds,
             ..
         } => {
@@ -199,6 +205,7 @@ fn main() -> ExitCode {
                 db: &db,
                 sync: &sync,
                 clients,
+                client_threads,
                 probe_seconds,
             };
             cli::durable::bench(

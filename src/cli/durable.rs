@@ -17,22 +17,36 @@ pub struct Options<'a> {
     pub db: &'a Path,
     pub sync: &'a str,
     pub clients: usize,
+    /// Each client a thread calling the blocking API, instead of an async task.
+    pub client_threads: bool,
     pub probe_seconds: f64,
 }
 
+/// One command through the bus, from a task or from a client's own thread.
+async fn send(rt: &Arc<Runtime>, threads: bool, cmd: &str, data: &Value) -> baton_runtime::Reply {
+    let owner = Caller::owner();
+    if threads {
+        rt.execute_as(cmd, data, &owner)
+    } else {
+        rt.execute_async(cmd, data, &owner).await
+    }
+}
+
 /// One instance through the bus: start, then the scenario's steps. Answers its final status.
-fn one(
-    rt: &Runtime,
+async fn one(
+    threads: bool,
+    rt: &Arc<Runtime>,
     def: &Value,
     variables: &Map<String, Value>,
     steps: &[Step],
 ) -> Result<String, String> {
-    let owner = Caller::owner();
-    let r = rt.execute_as(
+    let r = send(
+        rt,
+        threads,
         "StartProcessInstanceCommand",
         &json!({"processDefinitionId": def, "variables": variables}),
-        &owner,
-    );
+    )
+    .await;
     if !r.is_successful {
         return Err(r.message);
     }
@@ -40,16 +54,14 @@ fn one(
     let mut status = r.data["status"].as_str().unwrap_or_default().to_string();
     for step in steps {
         let r = match &step.action {
-            Action::Complete { task, data } => rt.execute_as(
-                "SignalProcessInstanceCommand",
-                &json!({"instanceGuid": guid, "taskId": task, "callbackData": data}),
-                &owner,
-            ),
-            Action::Callback { key, data } => rt.execute_as(
-                "ReturnCallbackCommand",
-                &json!({"correlationKey": key, "result": data}),
-                &owner,
-            ),
+            Action::Complete { task, data } => {
+                let data = json!({"instanceGuid": guid, "taskId": task, "callbackData": data});
+                send(rt, threads, "SignalProcessInstanceCommand", &data).await
+            }
+            Action::Callback { key, data } => {
+                let data = json!({"correlationKey": key, "result": data});
+                send(rt, threads, "ReturnCallbackCommand", &data).await
+            }
             _ => {
                 return Err(format!(
                     "step {}: only complete and callback steps run durably",
@@ -95,8 +107,9 @@ pub fn bench(
         } else {
             None
         };
-        let rt =
-            Runtime::open(o.db, durability, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+        let rt = Arc::new(
+            Runtime::open(o.db, durability, Arc::new(SystemClock)).map_err(|e| e.to_string())?,
+        );
         let dep = rt.execute_as(
             "DeployProcessDefinitionCommand",
             &json!({"bpmnXml": xml}),
@@ -106,31 +119,67 @@ pub fn bench(
             return Err(format!("deploy failed: {} {:?}", dep.message, dep.errors));
         }
         let def = dep.data["processDefinitionId"].clone();
+        let tasks = match o.client_threads {
+            true => None,
+            false => Some(
+                tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("the async runtime did not start: {e}"))?,
+            ),
+        };
         let started = Instant::now();
         // Instance i goes to client i % clients; every client reports its statuses.
-        let results: Vec<Result<Vec<String>, String>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..o.clients)
-                .map(|c| {
-                    let (rt, def, variables, steps) = (&rt, &def, &variables, &sc.steps);
-                    s.spawn(move || {
-                        (c..instances)
-                            .step_by(o.clients)
-                            .map(|i| {
-                                one(rt, def, variables, steps)
-                                    .map_err(|e| format!("instance {}: {e}", i + 1))
-                            })
-                            .collect::<Result<Vec<String>, String>>()
+        let client = |c: usize| {
+            let (rt, def, variables, steps) =
+                (rt.clone(), def.clone(), variables.clone(), sc.steps.clone());
+            let (clients, threads) = (o.clients, o.client_threads);
+            async move {
+                let mut statuses = Vec::new();
+                for i in (c..instances).step_by(clients) {
+                    let s = one(threads, &rt, &def, &variables, &steps)
+                        .await
+                        .map_err(|e| format!("instance {}: {e}", i + 1))?;
+                    statuses.push(s);
+                }
+                Ok::<_, String>(statuses)
+            }
+        };
+        let results: Vec<Result<Vec<String>, String>> = if let Some(tasks) = &tasks {
+            tasks.block_on(async {
+                let handles: Vec<_> = (0..o.clients).map(|c| tokio::spawn(client(c))).collect();
+                let mut out = Vec::new();
+                for h in handles {
+                    out.push(
+                        h.await
+                            .unwrap_or_else(|_| Err("a client task panicked".into())),
+                    );
+                }
+                out
+            })
+        } else {
+            // A client's future never waits here (the blocking API answers in place).
+            std::thread::scope(|s| {
+                let handles: Vec<_> = (0..o.clients)
+                    .map(|c| {
+                        let client = client(c);
+                        s.spawn(move || {
+                            tokio::runtime::Builder::new_current_thread()
+                                .build()
+                                .map_err(|e| e.to_string())?
+                                .block_on(client)
+                        })
                     })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err("a client thread panicked".into()))
-                })
-                .collect()
-        });
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err("a client thread panicked".into()))
+                    })
+                    .collect()
+            })
+        };
         let secs = started.elapsed().as_secs_f64();
         let mut state: Option<String> = None;
         for r in results {

@@ -16,8 +16,11 @@
 
 use crate::{Error, Runtime};
 use baton_store::{Store, Tx};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::thread::Thread;
 
 type Run = Box<dyn FnMut(&Tx) -> Result<(), Error> + Send>;
@@ -61,6 +64,9 @@ const MAX_RUN: usize = 8;
 #[derive(Default)]
 pub(crate) struct Commits {
     queue: Mutex<Queue>,
+    tasks: TaskLeader,
+    /// The runtime, for the task leader's thread (set by `Runtime::home`).
+    pub(crate) home: std::sync::OnceLock<std::sync::Weak<Runtime>>,
 }
 
 #[derive(Default)]
@@ -73,12 +79,20 @@ const WAITING: u8 = 0;
 const DONE: u8 = 1;
 const LEAD: u8 = 2;
 
+/// Who waits for a job: a thread that parks, or an async task that is woken.
+enum Waiter {
+    Thread(Thread),
+    Task(Mutex<Option<Waker>>),
+}
+
 /// How a waiting thread hears of its job: the answer once committed, or that it now leads.
-/// Only the thread that waits parks; `unpark` costs a system call only when it is parked.
+/// Only the thread that waits parks; `unpark` costs a system call only when it is parked. A
+/// task's job is only ever answered (the writer's own thread leads for tasks, see
+/// `TaskLeader`).
 struct Signal {
     state: AtomicU8,
     answer: Mutex<Option<Result<(), Error>>>,
-    thread: Thread,
+    waiter: Waiter,
 }
 
 impl Signal {
@@ -86,19 +100,42 @@ impl Signal {
         Arc::new(Signal {
             state: AtomicU8::new(WAITING),
             answer: Mutex::new(None),
-            thread: std::thread::current(),
+            waiter: Waiter::Thread(std::thread::current()),
+        })
+    }
+
+    fn for_task() -> Arc<Signal> {
+        Arc::new(Signal {
+            state: AtomicU8::new(WAITING),
+            answer: Mutex::new(None),
+            waiter: Waiter::Task(Mutex::new(None)),
         })
     }
 
     fn send(&self, r: Result<(), Error>) {
         *self.answer.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
         self.state.store(DONE, Ordering::Release);
-        self.thread.unpark();
+        match &self.waiter {
+            Waiter::Thread(t) => t.unpark(),
+            Waiter::Task(w) => {
+                let waker = w.lock().unwrap_or_else(|p| p.into_inner()).take();
+                if let Some(w) = waker {
+                    w.wake();
+                }
+            }
+        }
+    }
+
+    /// Whether a thread waits for this job (it can take the lead).
+    fn has_thread(&self) -> bool {
+        matches!(self.waiter, Waiter::Thread(_))
     }
 
     fn lead(&self) {
         self.state.store(LEAD, Ordering::Release);
-        self.thread.unpark();
+        if let Waiter::Thread(t) = &self.waiter {
+            t.unpark();
+        }
     }
 
     /// Waits until the job is answered (`Some`) or this thread is to lead (`None`).
@@ -128,6 +165,40 @@ impl Signal {
     }
 }
 
+/// A task's job, answered once the transaction that holds its writes committed.
+struct Committed<T> {
+    signal: Arc<Signal>,
+    slot: Arc<Mutex<Option<T>>>,
+}
+
+impl<T> Future for Committed<T> {
+    type Output = Result<T, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if !self.signal.is_done() {
+            if let Waiter::Task(w) = &self.signal.waiter {
+                *w.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
+            }
+            // Answered between the check and the waker's registration: not woken, so look again.
+            if !self.signal.is_done() {
+                return Poll::Pending;
+            }
+        }
+        self.signal.take()?;
+        let v = self.slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        Poll::Ready(v.ok_or_else(|| Error::internal("the write produced no result")))
+    }
+}
+
+/// The thread that leads for async tasks: a task cannot wait for a disk sync on an async
+/// worker, so when a task's job finds nobody leading this thread takes the lead. Started on
+/// the first such job; it ends within a second of its runtime.
+#[derive(Default)]
+struct TaskLeader {
+    thread: std::sync::OnceLock<Thread>,
+    wanted: AtomicBool,
+}
+
 impl Runtime {
     /// Runs `f` in a write transaction, possibly together with other commands' writes, and
     /// answers its result once the transaction committed.
@@ -151,36 +222,34 @@ impl Runtime {
         self.submit(true, f)
     }
 
+    /// `write_again` for an async task: the writes join the next group commit, led by the
+    /// writer's own thread (`TaskLeader`) when no thread leads, and the future is ready once
+    /// they committed. The task holds no thread while it waits.
+    pub(crate) fn write_again_async<T: Send + 'static>(
+        &self,
+        f: impl FnMut(&Tx) -> Result<T, Error> + Send + 'static,
+    ) -> impl Future<Output = Result<T, Error>> + Send + 'static {
+        let signal = Signal::for_task();
+        let (slot, lead) = self.enqueue(true, signal.clone(), f);
+        if lead {
+            self.lead_for_tasks();
+        }
+        Committed { signal, slot }
+    }
+
     fn submit<T: Send + 'static>(
         &self,
         again: bool,
-        mut f: impl FnMut(&Tx) -> Result<T, Error> + Send + 'static,
+        f: impl FnMut(&Tx) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
-        let out = slot.clone();
         let done = Signal::new();
-        let run: Run = Box::new(move |tx| {
-            // A job that panics fails alone (the batch takes its writes back like any failed
-            // job's) and the leader goes on: a panic must not leave the writer to nobody.
-            let v = crate::isolation::guard("a write", || f(tx))?;
-            *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
-            Ok(())
-        });
-        let lead = {
-            let mut q = self.commits.queue.lock().unwrap_or_else(|p| p.into_inner());
-            q.jobs.push(Job {
-                run,
-                again,
-                done: Answer(done.clone()),
-            });
-            !std::mem::replace(&mut q.leading, true)
-        };
+        let (slot, lead) = self.enqueue(again, done.clone(), f);
         let answer = if lead {
-            self.lead(&done)
+            self.lead(Some(&done))
         } else {
             match done.wait() {
                 Some(r) => r,
-                None => self.lead(&done),
+                None => self.lead(Some(&done)),
             }
         };
         answer?;
@@ -188,17 +257,82 @@ impl Runtime {
         v.ok_or_else(|| Error::internal("the write produced no result"))
     }
 
+    /// Queues a job whose result goes to the slot answered; true when the caller must see to
+    /// the lead (nobody led).
+    #[allow(clippy::type_complexity)]
+    fn enqueue<T: Send + 'static>(
+        &self,
+        again: bool,
+        done: Arc<Signal>,
+        mut f: impl FnMut(&Tx) -> Result<T, Error> + Send + 'static,
+    ) -> (Arc<Mutex<Option<T>>>, bool) {
+        let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
+        let out = slot.clone();
+        let run: Run = Box::new(move |tx| {
+            // A job that panics fails alone (the batch takes its writes back like any failed
+            // job's) and the leader goes on: a panic must not leave the writer to nobody.
+            let v = crate::isolation::guard("a write", || f(tx))?;
+            *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
+            Ok(())
+        });
+        let mut q = self.commits.queue.lock().unwrap_or_else(|p| p.into_inner());
+        q.jobs.push(Job {
+            run,
+            again,
+            done: Answer(done),
+        });
+        (slot, !std::mem::replace(&mut q.leading, true))
+    }
+
+    /// Lets the task leader's thread lead (started on first use). A runtime not shared in an
+    /// `Arc` has no such thread: the caller leads in place.
+    fn lead_for_tasks(&self) {
+        let Some(home) = self.commits.home.get() else {
+            let _ = self.lead(None);
+            return;
+        };
+        let tasks = &self.commits.tasks;
+        tasks.wanted.store(true, Ordering::Release);
+        let thread = tasks.thread.get_or_init(|| {
+            let home = home.clone();
+            let spawned = std::thread::Builder::new()
+                .name("baton-writer".into())
+                .spawn(move || loop {
+                    let Some(rt) = home.upgrade() else { return };
+                    if rt.commits.tasks.wanted.swap(false, Ordering::AcqRel) {
+                        let _ = rt.lead(None);
+                    }
+                    drop(rt);
+                    std::thread::park_timeout(std::time::Duration::from_secs(1));
+                });
+            match spawned {
+                Ok(h) => h.thread().clone(),
+                // No thread could be started: this one leads (see below).
+                Err(_) => std::thread::current(),
+            }
+        });
+        if thread.id() == std::thread::current().id() {
+            if tasks.wanted.swap(false, Ordering::AcqRel) {
+                let _ = self.lead(None);
+            }
+        } else {
+            thread.unpark();
+        }
+    }
+
     /// Commits batches while jobs wait (this thread's own job is among the first batch: the
     /// lead is taken only with an empty queue or handed to the oldest job's thread), then
-    /// gives the lead up or hands it on. Answers this thread's own job.
-    fn lead(&self, mine: &Signal) -> Result<(), Error> {
-        let _guard = Abdicate(&self.commits);
+    /// gives the lead up or hands it on. Answers this thread's own job. Without a job of its
+    /// own (the task leader) it leads until the queue is empty.
+    fn lead(&self, mine: Option<&Signal>) -> Result<(), Error> {
+        let _guard = Abdicate(self);
         let mut store = self.writer();
         // A COMMIT that takes the write-ahead log past its size leaves the checkpoint (the copy
         // of the log into the database file, with two disk syncs) to this thread, which runs
         // it after the batch's commands were answered: they go on meanwhile.
         store.defer_checkpoints(true);
         let mut runs = 0;
+        let mut hand_on = false;
         loop {
             let jobs: Vec<Job> = {
                 let mut q = self.commits.queue.lock().unwrap_or_else(|p| p.into_inner());
@@ -207,9 +341,12 @@ impl Runtime {
                     q.leading = false;
                     break;
                 }
-                if runs == MAX_RUN && mine.is_done() {
+                if runs == MAX_RUN && mine.is_some_and(|m| m.is_done()) {
                     // Enough: the oldest waiting job's thread leads on (its job is first).
-                    q.jobs[0].done.0.lead();
+                    hand_on = !q.jobs[0].done.0.has_thread();
+                    if !hand_on {
+                        q.jobs[0].done.0.lead();
+                    }
                     break;
                 }
                 q.jobs.drain(..n).collect()
@@ -221,23 +358,40 @@ impl Runtime {
             }
         }
         drop(store);
-        if mine.is_done() {
-            mine.take()
-        } else {
-            Err(Error::internal("the write was lost"))
+        if hand_on {
+            // A task's job is oldest: the writer's thread leads on.
+            self.lead_for_tasks();
+        }
+        match mine {
+            None => Ok(()),
+            Some(m) if m.is_done() => m.take(),
+            Some(_) => Err(Error::internal("the write was lost")),
         }
     }
 }
 
-/// Gives the lead up when a batch panics (a bug in a job): the next waiting job's thread leads.
-struct Abdicate<'a>(&'a Commits);
+/// Gives the lead up when a batch panics (a bug in a job): the next waiting job's thread
+/// leads, or the task leader for a task's job.
+struct Abdicate<'a>(&'a Runtime);
 
 impl Drop for Abdicate<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            let mut q = self.0.queue.lock().unwrap_or_else(|p| p.into_inner());
+            let mut q = self
+                .0
+                .commits
+                .queue
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             match q.jobs.first() {
-                Some(job) => job.done.0.lead(),
+                Some(job) if job.done.0.has_thread() => job.done.0.lead(),
+                Some(_) => {
+                    drop(q);
+                    self.0.commits.tasks.wanted.store(true, Ordering::Release);
+                    if let Some(t) = self.0.commits.tasks.thread.get() {
+                        t.unpark();
+                    }
+                }
                 None => q.leading = false,
             }
         }
@@ -436,5 +590,104 @@ mod tests {
         }));
         // The lead was given up: a write after the storm is committed at once.
         assert_eq!(rt.write(|_| Ok(7)).unwrap(), 7);
+    }
+
+    /// A user-creating write that fails after writing when `fail`.
+    fn create(name: String, fail: bool) -> impl FnMut(&Tx) -> Result<String, Error> {
+        move |tx| {
+            tx.create_user(&name, false, "t")?;
+            if fail {
+                return Err(Error::rejected("after writing"));
+            }
+            Ok(name.clone())
+        }
+    }
+
+    #[test]
+    fn tasks_and_threads_writing_at_once_each_get_their_own_answer_once_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.db");
+        let rt = Arc::new(
+            Runtime::open(
+                &path,
+                baton_store::Durability::Normal,
+                std::sync::Arc::new(crate::SystemClock),
+            )
+            .unwrap(),
+        );
+        let _ = rt.commits.home.set(Arc::downgrade(&rt));
+        const TASKS: usize = 32;
+        const THREADS: usize = 4;
+        const WRITES: usize = 30;
+        let tasks = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        std::thread::scope(|s| {
+            // Threads use the blocking API meanwhile: they lead or are answered by the
+            // task leader, and the task leader answers them.
+            for t in 0..THREADS {
+                let rt = &rt;
+                s.spawn(move || {
+                    for i in 0..WRITES {
+                        let fail = i % 5 == 1;
+                        let name = format!("thread{t}-{i}");
+                        match rt.write_again(create(name.clone(), fail)) {
+                            Ok(v) => assert!(!fail && v == name, "{name}: answered {v}"),
+                            Err(e) => assert!(fail, "{name}: {}", e.message),
+                        }
+                    }
+                });
+            }
+            tasks.block_on(async {
+                let handles: Vec<_> = (0..TASKS)
+                    .map(|t| {
+                        let rt = rt.clone();
+                        tokio::spawn(async move {
+                            for i in 0..WRITES {
+                                let fail = i % 5 == 1;
+                                let name = format!("task{t}-{i}");
+                                match rt.write_again_async(create(name.clone(), fail)).await {
+                                    Ok(v) => assert!(!fail && v == name, "{name}: answered {v}"),
+                                    Err(e) => assert!(fail, "{name}: {}", e.message),
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    h.await.unwrap();
+                }
+            });
+        });
+        let store = Store::open(&path, baton_store::Durability::Normal).unwrap();
+        let stored = names(&store);
+        let per_client = (0..WRITES).filter(|i| i % 5 != 1).count();
+        assert_eq!(stored.len(), (TASKS + THREADS) * per_client);
+        assert!(stored.iter().all(|n| {
+            let i: usize = n.rsplit('-').next().unwrap().parse().unwrap();
+            i % 5 != 1
+        }));
+        // The lead was given up: a blocking write after the storm is committed at once.
+        assert_eq!(rt.write(|_| Ok(7)).unwrap(), 7);
+    }
+
+    #[test]
+    fn a_task_of_a_runtime_not_in_an_arc_leads_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime::open(
+            &dir.path().join("b.db"),
+            baton_store::Durability::Normal,
+            std::sync::Arc::new(crate::SystemClock),
+        )
+        .unwrap();
+        let tasks = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let v = tasks.block_on(rt.write_again_async(create("solo".into(), false)));
+        assert_eq!(v.unwrap(), "solo");
+        let failed = tasks.block_on(rt.write_again_async(create("no".into(), true)));
+        assert!(failed.is_err());
+        assert_eq!(names(&rt.writer()), ["solo"]);
     }
 }

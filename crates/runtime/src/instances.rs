@@ -219,6 +219,16 @@ impl Runtime {
     }
 
     pub(crate) fn start(&self, data: &Value, caller: &Caller) -> Answer {
+        crate::ready(self.start_in(crate::Wait::Thread, data, caller))
+    }
+
+    /// `start`, waiting for its commit as `wait` says.
+    pub(crate) async fn start_in(
+        &self,
+        wait: crate::Wait,
+        data: &Value,
+        caller: &Caller,
+    ) -> Answer {
         let data: c::StartProcessInstanceInput = input(data)?;
         let def =
             self.resolve_definition(data.process_definition_id, data.process_key.as_deref())?;
@@ -237,15 +247,19 @@ impl Runtime {
                 .store(true, std::sync::atomic::Ordering::Release);
             Extra::Subscribe(subs)
         };
-        let (guid, engine, inst) = self.start_instance(
-            def,
-            None,
-            vars,
-            data.business_key,
-            data.correlation_id,
-            caller,
-            extra,
-        )?;
+        let (guid, engine, inst) = self
+            .start_process_instance_in(
+                wait,
+                def,
+                None,
+                None,
+                vars,
+                data.business_key,
+                data.correlation_id,
+                caller,
+                extra,
+            )
+            .await?;
         output(
             "Process instance started",
             &c::StartProcessInstanceOutput {
@@ -294,6 +308,33 @@ impl Runtime {
         caller: &Caller,
         extra: Extra,
     ) -> Result<(String, Arc<Engine>, Instance), Error> {
+        crate::ready(self.start_process_instance_in(
+            crate::Wait::Thread,
+            def,
+            process,
+            start_event,
+            vars,
+            business_key,
+            correlation_id,
+            caller,
+            extra,
+        ))
+    }
+
+    /// `start_process_instance`, waiting for its commit as `wait` says.
+    #[allow(clippy::too_many_arguments)]
+    async fn start_process_instance_in(
+        &self,
+        wait: crate::Wait,
+        def: i64,
+        process: Option<&str>,
+        start_event: Option<&str>,
+        vars: serde_json::Map<String, Value>,
+        business_key: Option<String>,
+        correlation_id: Option<String>,
+        caller: &Caller,
+        extra: Extra,
+    ) -> Result<(String, Arc<Engine>, Instance), Error> {
         // Every top-level start counts against its key's rate (engine_limits).
         self.admit_start(def)?;
         let engine = self.engine(def)?;
@@ -314,15 +355,18 @@ impl Runtime {
             started_by: caller.user.as_ref().map(|u| u.name.clone()),
         };
         let guid = row.instance_guid.clone();
-        let inst = self.persist(
-            Target::Insert(row),
-            engine.clone(),
-            inst,
-            effects,
-            Indexed::default(),
-            caller,
-            extra,
-        )?;
+        let inst = self
+            .persist_in(
+                wait,
+                Target::Insert(row),
+                engine.clone(),
+                inst,
+                effects,
+                Indexed::default(),
+                caller,
+                extra,
+            )
+            .await?;
         Ok((guid, engine, inst))
     }
 
@@ -340,6 +384,16 @@ impl Runtime {
     }
 
     pub(crate) fn signal(&self, data: &Value, caller: &Caller) -> Answer {
+        crate::ready(self.signal_in(crate::Wait::Thread, data, caller))
+    }
+
+    /// `signal`, waiting for its commit as `wait` says.
+    pub(crate) async fn signal_in(
+        &self,
+        wait: crate::Wait,
+        data: &Value,
+        caller: &Caller,
+    ) -> Answer {
         let data: c::SignalProcessInstanceInput = input(data)?;
         let guid = data.instance_guid.as_str();
         // Whoever may read the instance may try; the engine then holds them to the task's
@@ -360,14 +414,11 @@ impl Runtime {
         // Seed 002: a webhook-mode receive task is completed by ReturnCallbackCommand only.
         // The task is resolved here and named in the step, so the step cannot reach another.
         let task_id = crate::correlation::form_task(self, guid, data.task_id)?;
-        let s = self.step(
-            guid,
-            Event::CompleteTask {
-                task_id: task_id.clone(),
-                data: payload.clone(),
-            },
-            caller,
-        )?;
+        let event = Event::CompleteTask {
+            task_id: task_id.clone(),
+            data: payload.clone(),
+        };
+        let s = self.step_in(wait, guid, event, caller, Extra::None).await?;
         let task_type = s
             .before
             .iter()

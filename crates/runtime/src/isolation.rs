@@ -59,15 +59,27 @@ pub(crate) fn panic_text(panic: &(dyn Any + Send)) -> String {
 /// Runs `f`; a panic inside it becomes an internal error ("`what` panicked: …", for the log
 /// only: callers see a reference).
 pub(crate) fn guard<T>(what: &str, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(r) => r,
-        Err(panic) => {
-            let mut e = Error::internal(format!("{what} panicked: {}", panic_text(&*panic)));
-            // Internal data is dropped when the error is shown (`Error::public`).
-            e.data = Box::new(json!({ STOPS: true }));
-            Err(e)
-        }
-    }
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| Err(panicked(what, &*panic)))
+}
+
+/// `guard` for a future: a panic in any of its polls ends it with the same error.
+pub(crate) async fn guard_async<T>(
+    what: &str,
+    f: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let mut f = std::pin::pin!(f);
+    std::future::poll_fn(|cx| {
+        catch_unwind(AssertUnwindSafe(|| f.as_mut().poll(cx)))
+            .unwrap_or_else(|panic| std::task::Poll::Ready(Err(panicked(what, &*panic))))
+    })
+    .await
+}
+
+fn panicked(what: &str, panic: &(dyn std::any::Any + Send)) -> Error {
+    let mut e = Error::internal(format!("{what} panicked: {}", panic_text(panic)));
+    // Internal data is dropped when the error is shown (`Error::public`).
+    e.data = Box::new(json!({ STOPS: true }));
+    e
 }
 
 /// Marks an internal error met reading a stored state (unreadable, or written for another

@@ -422,6 +422,25 @@ struct Stepped {
     before: Vec<baton_engine::Waiting>,
 }
 
+/// How a command waits for the commit of its step: its thread parks (the blocking API), or its
+/// async task is woken (`execute_async`), holding no thread meanwhile.
+#[derive(Clone, Copy)]
+enum Wait {
+    Thread,
+    Task,
+}
+
+/// The answer of a future that never waits: the blocking API runs the same async code as the
+/// task API, with `Wait::Thread`, whose every await is ready at once.
+fn ready<T>(f: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(r) => r,
+        std::task::Poll::Pending => Err(Error::internal("a blocking step had to wait")),
+    }
+}
+
 /// Something to write in the same transaction as the step (exactly-once bookkeeping).
 #[derive(Clone)]
 enum Extra {
@@ -589,12 +608,7 @@ impl Runtime {
         let _entered = span.enter();
         let started = std::time::Instant::now();
         let reply = self.dispatch(cmd, data, caller);
-        let micros = started.elapsed().as_micros() as u64;
-        if reply.is_successful {
-            tracing::debug!(micros, "{}", reply.message);
-        } else {
-            tracing::info!(micros, code = ?reply.code, errors = ?reply.errors, "{}", reply.message);
-        }
+        log_reply(&reply, started);
         reply
     }
 
@@ -602,26 +616,53 @@ impl Runtime {
     /// who may run it and what `data` is, then runs it. A handler that panics (a bug) answers
     /// an internal error; its panic text goes to the log only.
     fn dispatch(&self, cmd: &str, data: &Value, caller: &Caller) -> Reply {
-        let Some(handler) = handler(cmd) else {
-            return Reply::failed(
-                Error::field("cmd", format!("unknown command '{cmd}'"))
-                    .with_code(Code::UnknownCommand),
-            );
+        let handler = match admit(cmd, data, caller) {
+            Ok(h) => h,
+            Err(e) => return Reply::failed(e),
         };
-        if ADMIN_ONLY.contains(&cmd) && !caller.admin {
-            return Reply::failed(Error::forbidden(format!(
-                "{cmd} needs an administrator; {} is not one",
-                caller.name()
-            )));
-        }
-        if !data.is_object() {
-            return Reply::failed(Error::field("data", "data must be a JSON object".into()));
-        }
         let result = isolation::guard("the command", || handler(self, data, caller));
         match result {
             Ok((message, data)) => Reply::ok(&message, data),
             Err(e) => Reply::failed(e),
         }
+    }
+
+    /// Runs a command for a caller from an async task. A start or a task's completion waits
+    /// for its group commit without holding a thread: the writer's own thread commits it and
+    /// wakes the task (see `batch`). Other commands run on the caller's thread, as
+    /// `execute_as` does. The answer is the same as `execute_as`'s.
+    pub async fn execute_async(
+        self: &Arc<Self>,
+        cmd: &str,
+        data: &Value,
+        caller: &Caller,
+    ) -> Reply {
+        let _ = self.commits.home.set(Arc::downgrade(self));
+        let span = tracing::info_span!("command", cmd, user = caller.name());
+        let run = async {
+            let started = std::time::Instant::now();
+            let result = match admit(cmd, data, caller) {
+                Err(e) => Err(e),
+                Ok(handler) => match cmd {
+                    "StartProcessInstanceCommand" => {
+                        let answer = self.start_in(Wait::Task, data, caller);
+                        isolation::guard_async("the command", answer).await
+                    }
+                    "SignalProcessInstanceCommand" => {
+                        let answer = self.signal_in(Wait::Task, data, caller);
+                        isolation::guard_async("the command", answer).await
+                    }
+                    _ => isolation::guard("the command", || handler(self, data, caller)),
+                },
+            };
+            let reply = match result {
+                Ok((message, data)) => Reply::ok(&message, data),
+                Err(e) => Reply::failed(e),
+            };
+            log_reply(&reply, started);
+            reply
+        };
+        tracing::Instrument::instrument(run, span).await
     }
 
     /// Test hook, for failure tests only: makes the write connection refuse writes as a
@@ -708,10 +749,25 @@ impl Runtime {
         caller: &Caller,
         extra: Extra,
     ) -> Result<Stepped, Error> {
+        ready(self.step_in(Wait::Thread, guid, event, caller, extra))
+    }
+
+    /// `step_with`, its writes waiting for their commit as `wait` says.
+    async fn step_in(
+        &self,
+        wait: Wait,
+        guid: &str,
+        event: Event,
+        caller: &Caller,
+        extra: Extra,
+    ) -> Result<Stepped, Error> {
         for _ in 0..MAX_ATTEMPTS {
             // A panic in the step (a bug met by this instance) fails this command only.
-            let attempt =
-                isolation::guard("the step", || self.try_step(guid, &event, caller, &extra));
+            let attempt = isolation::guard_async(
+                "the step",
+                self.try_step(wait, guid, &event, caller, &extra),
+            )
+            .await;
             match attempt {
                 Ok(Some(stepped)) => return Ok(stepped),
                 Ok(None) => continue,
@@ -723,8 +779,9 @@ impl Runtime {
     }
 
     /// One try of `step_with`: None when the instance changed under it (try again).
-    fn try_step(
+    async fn try_step(
         &self,
+        wait: Wait,
         guid: &str,
         event: &Event,
         caller: &Caller,
@@ -760,15 +817,19 @@ impl Runtime {
             rev,
             definition_id,
         };
-        match self.persist(
-            target,
-            engine.clone(),
-            inst,
-            effects,
-            before,
-            caller,
-            extra.clone(),
-        ) {
+        let persisted = self
+            .persist_in(
+                wait,
+                target,
+                engine.clone(),
+                inst,
+                effects,
+                before,
+                caller,
+                extra.clone(),
+            )
+            .await;
+        match persisted {
             Err(e) if e.is(Code::Conflict) => Ok(None),
             Err(e) => Err(e),
             Ok(inst) => Ok(Some(Stepped {
@@ -787,9 +848,11 @@ impl Runtime {
     /// Writes a step (in a group commit, see `batch`): state, effects and indexes. After the
     /// commit delivers the outbox, then the buffered entries the instance's waits match, each
     /// as its own step. Answers the instance as committed and as those deliveries left it.
+    /// `persist`, its writes waiting for their commit as `wait` says.
     #[allow(clippy::too_many_arguments)]
-    fn persist(
+    async fn persist_in(
         &self,
+        wait: Wait,
         target: Target,
         engine: Arc<Engine>,
         inst: Instance,
@@ -846,7 +909,10 @@ impl Runtime {
             Ok(written)
         };
         // The step only reads what it captured, so it can run again after a rollback.
-        let (queued, timer, sent) = self.write_again(run)?;
+        let (queued, timer, sent) = match wait {
+            Wait::Thread => self.write_again(run)?,
+            Wait::Task => self.write_again_async(run).await?,
+        };
         if let Some(row) = hook_log {
             row.committed();
         }
@@ -879,6 +945,36 @@ impl Runtime {
         }
         // Buffered entries its waits match: each delivered as its own step (`buffered`).
         Ok(self.deliver_buffered_to(&guid, &feed_engine, inst))
+    }
+}
+
+/// A command's handler, once its name is known, the caller may run it and `data` is an
+/// object (an unknown name is refused whatever `data` holds).
+fn admit(cmd: &str, data: &Value, caller: &Caller) -> Result<Handler, Error> {
+    let Some(handler) = handler(cmd) else {
+        return Err(
+            Error::field("cmd", format!("unknown command '{cmd}'")).with_code(Code::UnknownCommand)
+        );
+    };
+    if ADMIN_ONLY.contains(&cmd) && !caller.admin {
+        return Err(Error::forbidden(format!(
+            "{cmd} needs an administrator; {} is not one",
+            caller.name()
+        )));
+    }
+    if !data.is_object() {
+        return Err(Error::field("data", "data must be a JSON object".into()));
+    }
+    Ok(handler)
+}
+
+/// Logs a command's answer and how long it took.
+fn log_reply(reply: &Reply, started: std::time::Instant) {
+    let micros = started.elapsed().as_micros() as u64;
+    if reply.is_successful {
+        tracing::debug!(micros, "{}", reply.message);
+    } else {
+        tracing::info!(micros, code = ?reply.code, errors = ?reply.errors, "{}", reply.message);
     }
 }
 
