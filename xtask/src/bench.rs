@@ -184,19 +184,22 @@ pub(crate) fn bench_durable(args: &[String]) -> Result<()> {
     )?;
     let dir = std::env::temp_dir().join(format!("baton-bench-durable-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let configs: Vec<(&str, &str, usize)> = ["wait1", "seq10"]
+    // Clients are async tasks (`Runtime::execute_async`); 16 clients also run as 16 threads
+    // on the blocking API, the shape an embedding without an async runtime has.
+    let shapes = [(1usize, false), (16, false), (16, true)];
+    let configs: Vec<(&str, &str, (usize, bool))> = ["wait1", "seq10"]
         .into_iter()
         .flat_map(|m| {
             ["full", "normal"]
                 .into_iter()
-                .flat_map(move |s| [1usize, 16].into_iter().map(move |c| (m, s, c)))
+                .flat_map(move |s| shapes.into_iter().map(move |c| (m, s, c)))
         })
         .collect();
     // (inst/s, sqlite commits/s, ratio) per config, round-robin over the reps.
     let mut samples: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); configs.len()];
     for rep in 0..reps {
-        for (i, (model, sync, clients)) in configs.iter().enumerate() {
-            let db = dir.join(format!("{model}-{sync}-{clients}-{rep}.db"));
+        for (i, (model, sync, (clients, threads))) in configs.iter().enumerate() {
+            let db = dir.join(format!("{model}-{sync}-{clients}-{threads}-{rep}.db"));
             let mut c = baton_cmd("release");
             c.arg("bench")
                 .arg(peers.join(format!("models/rhai/{model}.bpmn")))
@@ -210,14 +213,18 @@ pub(crate) fn bench_durable(args: &[String]) -> Result<()> {
                     "--probe-seconds",
                     "2",
                 ]);
+            if *threads {
+                c.arg("--client-threads");
+            }
             if *model == "wait1" {
                 c.arg("--scenario")
                     .arg(peers.join("baton/wait1.scenario.json"));
             } else {
                 c.args(["--vars", r#"{"counter":0}"#]);
             }
+            let kind = if *threads { "threads" } else { "tasks" };
             eprintln!(
-                "==> {model} sync={sync} clients={clients} (rep {})",
+                "==> {model} sync={sync} clients={clients} {kind} (rep {})",
                 rep + 1
             );
             let out = c.output().context("could not start baton bench")?;
@@ -246,8 +253,13 @@ pub(crate) fn bench_durable(args: &[String]) -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&dir);
     println!("\n| model | sync | clients | durable inst/s | SQLite 1-row commits/s | inst/s ÷ commits/s |");
-    println!("|---|---|---:|---|---|---:|");
-    for ((model, sync, clients), s) in configs.iter().zip(samples) {
+    println!("|---|---|---|---|---|---:|");
+    for ((model, sync, (clients, threads)), s) in configs.iter().zip(samples) {
+        let clients = match (clients, threads) {
+            (1, _) => "1".to_string(),
+            (n, true) => format!("{n} threads"),
+            (n, false) => format!("{n} tasks"),
+        };
         let pick =
             |f: fn(&(f64, f64, f64)) -> f64| median_range(&mut s.iter().map(f).collect::<Vec<_>>());
         let (a, a0, a1) = pick(|x| x.0);

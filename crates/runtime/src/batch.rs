@@ -18,7 +18,7 @@ use crate::{Error, Runtime};
 use baton_store::{Store, Tx};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::thread::Thread;
@@ -163,6 +163,15 @@ impl Signal {
     fn is_done(&self) -> bool {
         self.state.load(Ordering::Acquire) == DONE
     }
+
+    /// The answer, after this thread led: its own job was in its first batch.
+    fn answered(&self) -> Result<(), Error> {
+        if self.is_done() {
+            self.take()
+        } else {
+            Err(Error::internal("the write was lost"))
+        }
+    }
 }
 
 /// A task's job, answered once the transaction that holds its writes committed.
@@ -197,6 +206,24 @@ impl<T> Future for Committed<T> {
 struct TaskLeader {
     thread: std::sync::OnceLock<Thread>,
     wanted: AtomicBool,
+    /// Async commands under way (`Runtime::execute_async`).
+    under_way: AtomicUsize,
+}
+
+/// Counts an async command as under way while it lives.
+pub(crate) struct UnderWay<'a>(&'a Commits);
+
+impl<'a> UnderWay<'a> {
+    pub(crate) fn new(commits: &'a Commits) -> UnderWay<'a> {
+        commits.tasks.under_way.fetch_add(1, Ordering::AcqRel);
+        UnderWay(commits)
+    }
+}
+
+impl Drop for UnderWay<'_> {
+    fn drop(&mut self) {
+        self.0.tasks.under_way.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Runtime {
@@ -222,9 +249,11 @@ impl Runtime {
         self.submit(true, f)
     }
 
-    /// `write_again` for an async task: the writes join the next group commit, led by the
-    /// writer's own thread (`TaskLeader`) when no thread leads, and the future is ready once
-    /// they committed. The task holds no thread while it waits.
+    /// `write_again` for an async task: the writes join the next group commit and the future
+    /// is ready once they committed. A task that finds nobody leading hands the lead to the
+    /// writer's own thread (`TaskLeader`), so tasks hold no thread while they wait; but the
+    /// only async command under way commits its one batch in place, where two thread
+    /// hand-offs would cost more than the commit.
     pub(crate) fn write_again_async<T: Send + 'static>(
         &self,
         f: impl FnMut(&Tx) -> Result<T, Error> + Send + 'static,
@@ -232,7 +261,14 @@ impl Runtime {
         let signal = Signal::for_task();
         let (slot, lead) = self.enqueue(true, signal.clone(), f);
         if lead {
-            self.lead_for_tasks();
+            if self.commits.tasks.under_way.load(Ordering::Acquire) <= 1 {
+                // The only async command under way: commit its batch here rather than pay two
+                // thread hand-offs for it. Jobs that queue meanwhile go to the writer's own
+                // thread, so a task's worker commits at most one batch.
+                self.lead(Some(&signal), 1);
+            } else {
+                self.lead_for_tasks();
+            }
         }
         Committed { signal, slot }
     }
@@ -245,11 +281,15 @@ impl Runtime {
         let done = Signal::new();
         let (slot, lead) = self.enqueue(again, done.clone(), f);
         let answer = if lead {
-            self.lead(Some(&done))
+            self.lead(Some(&done), MAX_RUN);
+            done.answered()
         } else {
             match done.wait() {
                 Some(r) => r,
-                None => self.lead(Some(&done)),
+                None => {
+                    self.lead(Some(&done), MAX_RUN);
+                    done.answered()
+                }
             }
         };
         answer?;
@@ -288,7 +328,7 @@ impl Runtime {
     /// `Arc` has no such thread: the caller leads in place.
     fn lead_for_tasks(&self) {
         let Some(home) = self.commits.home.get() else {
-            let _ = self.lead(None);
+            self.lead(None, usize::MAX);
             return;
         };
         let tasks = &self.commits.tasks;
@@ -300,7 +340,7 @@ impl Runtime {
                 .spawn(move || loop {
                     let Some(rt) = home.upgrade() else { return };
                     if rt.commits.tasks.wanted.swap(false, Ordering::AcqRel) {
-                        let _ = rt.lead(None);
+                        rt.lead(None, usize::MAX);
                     }
                     drop(rt);
                     std::thread::park_timeout(std::time::Duration::from_secs(1));
@@ -313,7 +353,7 @@ impl Runtime {
         });
         if thread.id() == std::thread::current().id() {
             if tasks.wanted.swap(false, Ordering::AcqRel) {
-                let _ = self.lead(None);
+                self.lead(None, usize::MAX);
             }
         } else {
             thread.unpark();
@@ -321,10 +361,10 @@ impl Runtime {
     }
 
     /// Commits batches while jobs wait (this thread's own job is among the first batch: the
-    /// lead is taken only with an empty queue or handed to the oldest job's thread), then
-    /// gives the lead up or hands it on. Answers this thread's own job. Without a job of its
-    /// own (the task leader) it leads until the queue is empty.
-    fn lead(&self, mine: Option<&Signal>) -> Result<(), Error> {
+    /// lead is taken only with an empty queue or handed to the oldest job's thread), at most
+    /// `runs_at_most` once its own job is answered, then gives the lead up or hands it on.
+    /// Without a job of its own (the task leader) it leads until the queue is empty.
+    fn lead(&self, mine: Option<&Signal>, runs_at_most: usize) {
         let _guard = Abdicate(self);
         let mut store = self.writer();
         // A COMMIT that takes the write-ahead log past its size leaves the checkpoint (the copy
@@ -341,7 +381,7 @@ impl Runtime {
                     q.leading = false;
                     break;
                 }
-                if runs == MAX_RUN && mine.is_some_and(|m| m.is_done()) {
+                if runs >= runs_at_most && mine.is_some_and(|m| m.is_done()) {
                     // Enough: the oldest waiting job's thread leads on (its job is first).
                     hand_on = !q.jobs[0].done.0.has_thread();
                     if !hand_on {
@@ -361,11 +401,6 @@ impl Runtime {
         if hand_on {
             // A task's job is oldest: the writer's thread leads on.
             self.lead_for_tasks();
-        }
-        match mine {
-            None => Ok(()),
-            Some(m) if m.is_done() => m.take(),
-            Some(_) => Err(Error::internal("the write was lost")),
         }
     }
 }
@@ -644,6 +679,9 @@ mod tests {
                     .map(|t| {
                         let rt = rt.clone();
                         tokio::spawn(async move {
+                            // Counted as async commands, so they go to the writer's thread;
+                            // the others, alone, lead in place.
+                            let _counted = (t % 2 == 0).then(|| UnderWay::new(&rt.commits));
                             for i in 0..WRITES {
                                 let fail = i % 5 == 1;
                                 let name = format!("task{t}-{i}");

@@ -638,6 +638,7 @@ impl Runtime {
         caller: &Caller,
     ) -> Reply {
         let _ = self.commits.home.set(Arc::downgrade(self));
+        let _counted = batch::UnderWay::new(&self.commits);
         let span = tracing::info_span!("command", cmd, user = caller.name());
         let run = async {
             let started = std::time::Instant::now();
