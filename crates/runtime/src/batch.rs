@@ -92,6 +92,9 @@ enum Waiter {
 struct Signal {
     state: AtomicU8,
     answer: Mutex<Option<Result<(), Error>>>,
+    /// The committed job's closure, dropped by whoever takes the answer: what it captured was
+    /// allocated on the waiting side, and freeing it there keeps that work off the writer.
+    spent: Mutex<Option<Run>>,
     waiter: Waiter,
 }
 
@@ -100,6 +103,7 @@ impl Signal {
         Arc::new(Signal {
             state: AtomicU8::new(WAITING),
             answer: Mutex::new(None),
+            spent: Mutex::new(None),
             waiter: Waiter::Thread(std::thread::current()),
         })
     }
@@ -108,6 +112,7 @@ impl Signal {
         Arc::new(Signal {
             state: AtomicU8::new(WAITING),
             answer: Mutex::new(None),
+            spent: Mutex::new(None),
             waiter: Waiter::Task(Mutex::new(None)),
         })
     }
@@ -153,6 +158,9 @@ impl Signal {
     }
 
     fn take(&self) -> Result<(), Error> {
+        // What the closure captured goes first: its owner may take it back (an `Arc` shared
+        // with the closure is then its own again).
+        drop(self.spent.lock().unwrap_or_else(|p| p.into_inner()).take());
         self.answer
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -499,8 +507,7 @@ fn run_batch(store: &mut Store, jobs: Vec<Job>) {
             e
         });
         for Job { run, done, .. } in committed {
-            // What the closure captured goes first: its owner may take it back.
-            drop(run);
+            *done.0.spent.lock().unwrap_or_else(|p| p.into_inner()) = Some(run);
             done.send(result.clone());
         }
         return;
