@@ -26,6 +26,8 @@ pub struct Scenario {
     pub users: Option<HashMap<String, Vec<String>>>,
     /// user -> role (`GetUserRoleQuery`), for the users listed with `{"teams", "role"}`.
     pub roles: HashMap<String, String>,
+    /// The user who starts the instance (`InitiatedBy`); None: the owner, as the CLI runs.
+    pub started_by: Option<String>,
     pub steps: Vec<Step>,
     pub expect: Option<Expect>,
 }
@@ -80,6 +82,7 @@ const TOP_FIELDS: &[&str] = &[
     "variables",
     "clock",
     "users",
+    "startedBy",
     "steps",
     "expect",
 ];
@@ -207,6 +210,13 @@ impl Scenario {
                         }
                     }
                     sc.users = Some(users);
+                }
+                "startedBy" => {
+                    let name = val
+                        .as_str()
+                        .filter(|n| !n.trim().is_empty())
+                        .ok_or("'startedBy' must be a user name such as \"mary\"")?;
+                    sc.started_by = Some(name.to_string());
                 }
                 "steps" => {
                     let Value::Array(steps) = val else {
@@ -405,6 +415,12 @@ mod tests {
         assert!(e.contains("expect: unknown field 'stat'"), "{e}");
         let e = Scenario::from_json_text("{\"steps\": [\n}").unwrap_err();
         assert!(e.contains("line 2"), "{e}");
+        for bad in [r#"{"startedBy": 3}"#, r#"{"startedBy": " "}"#] {
+            let e = Scenario::from_json_text(bad).unwrap_err();
+            assert!(e.contains("'startedBy' must be a user name"), "{bad}: {e}");
+        }
+        let sc = Scenario::from_json_text(r#"{"startedBy": "mary"}"#).unwrap();
+        assert_eq!(sc.started_by.as_deref(), Some("mary"));
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub struct Simulation {
     process: Option<String>,
     /// Whether the scenario lists users: then steps are held to ResponsibleUser / Team.
     enforce: bool,
+    /// Who starts the instance (`startedBy`); None: the owner.
+    started_by: Option<String>,
 }
 
 /// A model file: its name (for messages) and its text.
@@ -92,6 +94,7 @@ impl Simulation {
             definition,
             process,
             enforce: scenario.users.is_some(),
+            started_by: scenario.started_by.clone(),
         };
         sim.create_users(scenario)?;
         Ok(sim)
@@ -113,6 +116,7 @@ impl Simulation {
             definition,
             process: scenario.process.clone(),
             enforce: scenario.users.is_some(),
+            started_by: scenario.started_by.clone(),
         };
         sim.create_users(scenario)
             .map_err(|e| Error::field("users", e))?;
@@ -143,10 +147,9 @@ impl Simulation {
             for (name, teams) in listed {
                 users.insert(name, teams.clone());
             }
-            for s in &scenario.steps {
-                if let Some(u) = &s.user {
-                    users.entry(u).or_default();
-                }
+            let actors = scenario.steps.iter().filter_map(|s| s.user.as_ref());
+            for u in actors.chain(&scenario.started_by) {
+                users.entry(u).or_default();
             }
         }
         for (name, teams) in users {
@@ -185,7 +188,12 @@ impl Simulation {
 
     /// Starts an instance; answers its guid.
     pub fn start(&self, variables: Map<String, Value>) -> Result<String, String> {
-        let owner = Caller::owner();
+        // The scenario's `startedBy` starts it (scripts see them as `InitiatedBy`), else the
+        // owner.
+        let owner = match &self.started_by {
+            Some(name) => self.caller(Some(name))?,
+            None => Caller::owner(),
+        };
         match &self.process {
             None => {
                 let data = self.rt.run(

@@ -241,3 +241,61 @@ throw new Error('Unauthorized: Manager approval required');
         assert!(err.contains(says), "{err}");
     }
 }
+
+#[test]
+fn a_scenario_starts_as_its_started_by_user_whom_scripts_see_as_the_initiator() {
+    // Seed 000's "Process Authorization" as printed, on the user who started the instance.
+    let check = "var initiator = execution.getVariable('InitiatedBy');
+var userRole = doQuery('GetUserRoleQuery', { userId: initiator });
+if (userRole !== 'MANAGER') {
+throw new Error('Unauthorized: Manager approval required');
+}";
+    let xml = Model::process("Authorized")
+        .start("s")
+        .js_script_task("check", check)
+        .user_task("Review")
+        .end("e")
+        .chain(&["s", "check", "Review", "e"])
+        .xml();
+    let users = json!({"mary": {"teams": ["MANAGERS"], "role": "MANAGER"}, "bob": ["CLERKS"]});
+    let started = |by: Option<&str>| {
+        let mut sc = json!({"users": users, "steps": []});
+        if let Some(by) = by {
+            sc["startedBy"] = json!(by);
+        }
+        let sc = scenario(sc);
+        let sim = Simulation::new(&[("model.bpmn", &xml)], &sc, None).expect("deployed");
+        let start = sim.start(sc.variables.clone());
+        (sim, start)
+    };
+    // Mary is a manager: the script lets her instance on to the review.
+    let (sim, guid) = started(Some("mary"));
+    let guid = guid.expect("started");
+    let view = sim.runtime().execute_as(
+        "GetProcessInstanceByIdQuery",
+        &json!({"instanceGuid": guid}),
+        &Caller::owner(),
+    );
+    assert_eq!(view.data["status"], "WAITING", "{:?}", view);
+    assert_eq!(view.data["variables"]["InitiatedBy"], "mary", "{:?}", view);
+    // Bob is not. The owner, whom the CLI starts as when the scenario names nobody, is no user:
+    // the instance has no InitiatedBy and the query says what it misses.
+    for (by, says) in [
+        (Some("bob"), "Manager approval required"),
+        (None, "userId is required"),
+    ] {
+        let (sim, start) = started(by);
+        let failed = match start {
+            Err(e) => e,
+            Ok(guid) => {
+                let view = sim.runtime().execute_as(
+                    "GetProcessInstanceByIdQuery",
+                    &json!({"instanceGuid": guid}),
+                    &Caller::owner(),
+                );
+                view.data.to_string()
+            }
+        };
+        assert!(failed.contains(says), "{by:?}: {failed}");
+    }
+}

@@ -44,6 +44,8 @@ export interface Scenario {
   variables?: Record<string, unknown>;
   clock?: string;
   users?: Record<string, string[] | { teams?: string[]; role?: string }>;
+  /** The user who starts the instance (scripts read them as `InitiatedBy`). */
+  startedBy?: string;
   steps: ScenarioStep[];
   expect?: Record<string, unknown>;
   [other: string]: unknown;
