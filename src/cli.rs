@@ -91,6 +91,19 @@ fn load(models: &[PathBuf], limits: &EngineSettings) -> Result<(Texts, Engine), 
     }
 }
 
+/// The results of a benchmark's client threads, in order; a thread that panicked is an error.
+pub(crate) fn joined<T>(
+    handles: Vec<std::thread::ScopedJoinHandle<'_, Result<T, String>>>,
+) -> Vec<Result<T, String>> {
+    handles
+        .into_iter()
+        .map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err("a client thread panicked".into()))
+        })
+        .collect()
+}
+
 pub(crate) fn parse_vars(vars: Option<&str>) -> Result<Map<String, Value>, Invalid> {
     match vars {
         None => Ok(Map::new()),

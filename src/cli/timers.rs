@@ -127,13 +127,7 @@ fn create(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("a client thread panicked".into()))
-            })
-            .collect()
+        super::joined(handles)
     });
     let secs = started.elapsed().as_secs_f64();
     results.into_iter().collect::<Result<(), String>>()?;

@@ -332,8 +332,9 @@ impl Runtime {
                     },
                     None => Extra::None,
                 };
-                let (guid, _, inst) = match self.start_instance(
+                let (guid, _, inst) = match self.start_process_instance(
                     def,
+                    None,
                     Some(&start),
                     variables.clone(),
                     None,
@@ -490,8 +491,9 @@ impl Runtime {
         let mut started = Vec::new();
         for (def, engine) in self.latest_engines().unwrap_or_default() {
             for (_, start) in engine.starts_on("signal", name) {
-                match self.start_instance(
+                match self.start_process_instance(
                     def,
+                    None,
                     Some(&start),
                     variables.clone(),
                     None,

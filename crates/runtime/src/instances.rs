@@ -270,32 +270,9 @@ impl Runtime {
         )
     }
 
-    /// Creates and commits a new instance of a definition, at its default start event or at
-    /// `start_event` (a message or signal start). Answers its guid, engine and state.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn start_instance(
-        &self,
-        def: i64,
-        start_event: Option<&str>,
-        vars: serde_json::Map<String, Value>,
-        business_key: Option<String>,
-        correlation_id: Option<String>,
-        caller: &Caller,
-        extra: Extra,
-    ) -> Result<(String, Arc<Engine>, Instance), Error> {
-        self.start_process_instance(
-            def,
-            None,
-            start_event,
-            vars,
-            business_key,
-            correlation_id,
-            caller,
-            extra,
-        )
-    }
-
-    /// As `start_instance`, for a named `process` of the definition (None: its default one).
+    /// Creates and commits a new instance of a definition's `process` (None: its default one),
+    /// at its default start event or at `start_event` (a message or signal start). Answers its
+    /// guid, engine and state.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn start_process_instance(
         &self,

@@ -527,8 +527,9 @@ impl Runtime {
             next,
             fired,
         };
-        let started = self.start_instance(
+        let started = self.start_process_instance(
             def,
+            None,
             Some(&element),
             variables,
             None,

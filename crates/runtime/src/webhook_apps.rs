@@ -580,7 +580,7 @@ impl Runtime {
         // The request number is written in the start's own transaction.
         let extra = acted(app, "createRequest", None, delegator.as_ref());
         let (guid, engine, inst) =
-            self.start_instance(def, None, vars, None, None, &caller, extra)?;
+            self.start_process_instance(def, None, None, vars, None, None, &caller, extra)?;
         let number = self.store().request_number(&guid)?;
         let number =
             number.ok_or_else(|| Error::internal(format!("request {guid} has no number")))?;
