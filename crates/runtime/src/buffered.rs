@@ -207,13 +207,19 @@ impl Runtime {
     /// After a step of `guid` committed (`persist`): delivers each live entry its waits match,
     /// oldest first, each as its own step; then the same for the instances those steps reached.
     /// Answers the instance as the deliveries left it.
+    /// Whether `deliver_buffered_to` may have entries to deliver to this instance (it then runs
+    /// steps, each waiting for its own commit).
+    pub(crate) fn may_deliver_buffered(&self, engine: &Engine, inst: &Instance) -> bool {
+        self.buffered.maybe() && may_drain(engine, inst)
+    }
+
     pub(crate) fn deliver_buffered_to(
         &self,
         guid: &str,
         engine: &Arc<Engine>,
         inst: Instance,
     ) -> Instance {
-        if !self.buffered.maybe() || !may_drain(engine, &inst) {
+        if !self.may_deliver_buffered(engine, &inst) {
             return inst;
         }
         // The step committed: a panic in here (a bug) must not fail it.

@@ -11,7 +11,10 @@
 
 use crate::{Caller, Reply, Runtime};
 use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 /// How many commands from the async doors run at once; the rest wait their turn without
 /// holding a thread. Group commit needs far fewer than this to fill its batches.
@@ -52,7 +55,26 @@ impl Runtime {
             // The semaphore is never closed, so acquiring only waits.
             self.lanes.commands.clone().acquire_owned().await.ok()
         };
-        tokio::task::spawn_blocking(move || self.execute_as(&cmd, &data, &caller)).await
+        if !crate::ASYNC_STEPS.contains(&cmd.as_str()) {
+            return tokio::task::spawn_blocking(move || self.execute_as(&cmd, &data, &caller))
+                .await;
+        }
+        // A start or a task's completion computes its step (scripts included) on a blocking
+        // thread, up to the point where it waits for its group commit; that wait, and the
+        // little that follows, is the door's task's, so no thread sleeps through it.
+        let mut command: Pin<Box<dyn Future<Output = Reply> + Send>> =
+            Box::pin(async move { self.execute_async(&cmd, &data, &caller).await });
+        let (command, first) = tokio::task::spawn_blocking(move || {
+            let first = command
+                .as_mut()
+                .poll(&mut Context::from_waker(Waker::noop()));
+            (command, first)
+        })
+        .await?;
+        Ok(match first {
+            Poll::Ready(reply) => reply,
+            Poll::Pending => command.await,
+        })
     }
 
     /// As `execute_off_workers` for any other work a door runs that may run commands or

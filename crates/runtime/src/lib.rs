@@ -941,13 +941,45 @@ impl Runtime {
         if let Some(due) = sent {
             self.send_wake.offer(&due);
         }
-        if queued {
-            self.deliver_outbox_safely();
+        let more = queued || self.may_deliver_buffered(&feed_engine, &inst);
+        // Commands its scripts queued, and buffered entries its waits match (each delivered
+        // as its own step, `buffered`): both run scripts and wait for commits of their own, so
+        // a task hands them to a blocking thread.
+        let rest = move |rt: &Runtime, inst| {
+            if queued {
+                rt.deliver_outbox_safely();
+            }
+            rt.deliver_buffered_to(&guid, &feed_engine, inst)
+        };
+        match (wait, more) {
+            (Wait::Task, true) => match (self.home(), tokio::runtime::Handle::try_current()) {
+                (Some(rt), Ok(tokio)) => {
+                    let committed = inst.clone();
+                    let ran = tokio.spawn_blocking(move || rest(&rt, inst)).await;
+                    Ok(ran.unwrap_or_else(|e| {
+                        // The step committed: answer it; a later pass delivers what is left.
+                        tracing::warn!("a step's deliveries did not run: {e}");
+                        committed
+                    }))
+                }
+                _ => Ok(rest(self, inst)),
+            },
+            _ => Ok(rest(self, inst)),
         }
-        // Buffered entries its waits match: each delivered as its own step (`buffered`).
-        Ok(self.deliver_buffered_to(&guid, &feed_engine, inst))
+    }
+
+    /// This runtime, when it is shared in an `Arc` that async commands were run on.
+    fn home(&self) -> Option<Arc<Runtime>> {
+        self.commits.home.get().and_then(std::sync::Weak::upgrade)
     }
 }
+
+/// The commands whose wait for their commit `Runtime::execute_async` holds no thread for (the
+/// others run on the calling task as `execute_as` runs them).
+pub(crate) const ASYNC_STEPS: &[&str] = &[
+    "StartProcessInstanceCommand",
+    "SignalProcessInstanceCommand",
+];
 
 /// A command's handler, once its name is known, the caller may run it and `data` is an
 /// object (an unknown name is refused whatever `data` holds).
