@@ -1,0 +1,152 @@
+//! Through the real HTTP door, a start or a task's completion is computed on a blocking thread
+//! and waits for its commit as the request's task (`execute_off_workers`). What follows the
+//! commit must still happen before the answer, as on the blocking path: a buffered message the
+//! new wait matches is delivered (the caller sees the instance continue), and a command a
+//! script queued with `doCmd` has run.
+
+use baton_testkit::http::{Door, Served, ADMIN};
+use baton_testkit::models::order_flow;
+use baton_testkit::Model;
+use serde_json::{json, Value};
+
+fn exec(served: &Served, cmd: &str, data: Value) -> Value {
+    let (status, answer) = served.post(
+        "/api/v1/execute",
+        Some(ADMIN),
+        &json!({"cmd": cmd, "data": data}),
+    );
+    assert_eq!(status, 200, "{cmd}: {answer}");
+    assert_eq!(answer["isSuccessful"], true, "{cmd}: {answer}");
+    answer["data"].clone()
+}
+
+#[test]
+fn a_start_meets_its_buffered_message_before_the_door_answers() {
+    let door = Door::new();
+    door.t.deploy(&order_flow());
+    let served = Served::start(door.st.clone());
+    let m = exec(
+        &served,
+        "CorrelateMessageCommand",
+        json!({"messageName": "Paid", "correlationKey": "O-7", "ttlSeconds": 60,
+               "variables": {"amount": 5}}),
+    );
+    assert_eq!(m["buffered"], true, "{m}");
+    let s = exec(
+        &served,
+        "StartProcessInstanceCommand",
+        json!({"processKey": "OrderFlow", "variables": {"orderId": "O-7"}}),
+    );
+    assert_eq!(s["status"], "COMPLETED", "the caller sees it continue: {s}");
+    let guid = s["instanceGuid"].as_str().unwrap();
+    let inst = door.t.instance(guid);
+    assert_eq!(inst["variables"]["amount"], 5, "{inst}");
+}
+
+#[test]
+fn a_completion_whose_script_queues_a_command_answers_after_it_ran() {
+    let door = Door::new();
+    let child = Model::process("Child")
+        .start("s")
+        .end("e")
+        .chain(&["s", "e"])
+        .xml();
+    door.t.deploy(&child);
+    let parent = Model::process("Parent")
+        .start("s")
+        .user_task("approve")
+        .script_task(
+            "run",
+            r#"doCmd("StartProcessInstanceCommand", #{processKey: "Child", variables: #{from: "parent"}});"#,
+        )
+        .end("e")
+        .chain(&["s", "approve", "run", "e"])
+        .xml();
+    door.t.deploy(&parent);
+    let served = Served::start(door.st.clone());
+    let s = exec(
+        &served,
+        "StartProcessInstanceCommand",
+        json!({"processKey": "Parent"}),
+    );
+    assert_eq!(s["status"], "WAITING", "{s}");
+    let children = || {
+        exec(
+            &served,
+            "GetProcessInstanceListQuery",
+            json!({"processKey": "Child"}),
+        )["totalCount"]
+            .clone()
+    };
+    assert_eq!(children(), 0);
+    let done = exec(
+        &served,
+        "SignalProcessInstanceCommand",
+        json!({"instanceGuid": s["instanceGuid"], "taskId": "approve", "callbackData": {}}),
+    );
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    // Read right after the answer: the queued start already ran, once.
+    assert_eq!(children(), 1);
+}
+
+#[test]
+fn two_starts_at_once_wait_on_the_writers_thread_and_still_deliver_before_answering() {
+    // Held at the gate together, the two starts are async commands under way at once, so
+    // neither commits in place: both wait for the writer's thread as tasks, and what follows
+    // their commits (a buffered message, a queued command) runs on a blocking thread again.
+    let door = Door::new();
+    door.t.deploy(&order_flow());
+    let child = Model::process("Child")
+        .start("s")
+        .end("e")
+        .chain(&["s", "e"])
+        .xml();
+    door.t.deploy(&child);
+    let parent = Model::process("Parent")
+        .start("s")
+        .script_task(
+            "run",
+            r#"doCmd("StartProcessInstanceCommand", #{processKey: "Child"});"#,
+        )
+        .user_task("later")
+        .end("e")
+        .chain(&["s", "run", "later", "e"])
+        .xml();
+    door.t.deploy(&parent);
+    let served = Served::start(door.st.clone());
+    exec(
+        &served,
+        "CorrelateMessageCommand",
+        json!({"messageName": "Paid", "correlationKey": "O-8", "ttlSeconds": 60,
+               "variables": {"amount": 8}}),
+    );
+    door.t.rt.hold_steps(true);
+    let (order, parent) = std::thread::scope(|s| {
+        let order = s.spawn(|| {
+            exec(
+                &served,
+                "StartProcessInstanceCommand",
+                json!({"processKey": "OrderFlow", "variables": {"orderId": "O-8"}}),
+            )
+        });
+        let parent = s.spawn(|| {
+            exec(
+                &served,
+                "StartProcessInstanceCommand",
+                json!({"processKey": "Parent"}),
+            )
+        });
+        let held = door.t.rt.steps_held(2, std::time::Duration::from_secs(10));
+        door.t.rt.hold_steps(false);
+        assert_eq!(held, 2, "both starts reached the gate");
+        (order.join().unwrap(), parent.join().unwrap())
+    });
+    assert_eq!(order["status"], "COMPLETED", "{order}");
+    assert_eq!(parent["status"], "WAITING", "{parent}");
+    let children = exec(
+        &served,
+        "GetProcessInstanceListQuery",
+        json!({"processKey": "Child"}),
+    );
+    assert_eq!(children["totalCount"], 1, "{children}");
+}
