@@ -65,7 +65,7 @@ const MAX_RUN: usize = 8;
 pub(crate) struct Commits {
     queue: Mutex<Queue>,
     tasks: TaskLeader,
-    /// The runtime, for the task leader's thread (set by `Runtime::home`).
+    /// The runtime, for the task leader's thread (set by `Runtime::execute_async`).
     pub(crate) home: std::sync::OnceLock<std::sync::Weak<Runtime>>,
 }
 
@@ -207,9 +207,10 @@ impl<T> Future for Committed<T> {
     }
 }
 
-/// The thread that leads for async tasks: a task cannot wait for a disk sync on an async
-/// worker, so when a task's job finds nobody leading this thread takes the lead. Started on
-/// the first such job; it ends within a second of its runtime.
+/// The thread that leads for async tasks: a task should not wait for disk syncs on an async
+/// worker, so when a task's job finds nobody leading this thread takes the lead (unless the
+/// task is the only async command under way, see `write_again_async`). Started on the first
+/// such job; it ends within a second of its runtime.
 #[derive(Default)]
 struct TaskLeader {
     thread: std::sync::OnceLock<Thread>,
