@@ -235,7 +235,7 @@ impl Runtime {
     /// A command a job may run: a known bus command, and not one that manages jobs.
     fn job_command<'a>(&self, data: &'a Value, field: &'static str) -> Result<&'a str, Error> {
         let cmd = text(data, field)?;
-        if crate::handler(cmd).is_none() {
+        if crate::bus::handler(cmd).is_none() {
             return Err(Error::field(field, format!("unknown command '{cmd}'")));
         }
         Ok(cmd)

@@ -55,7 +55,7 @@ impl Runtime {
             // The semaphore is never closed, so acquiring only waits.
             self.lanes.commands.clone().acquire_owned().await.ok()
         };
-        if !crate::ASYNC_STEPS.contains(&cmd.as_str()) {
+        if !crate::bus::ASYNC_STEPS.contains(&cmd.as_str()) {
             return tokio::task::spawn_blocking(move || self.execute_as(&cmd, &data, &caller))
                 .await;
         }
