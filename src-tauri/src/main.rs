@@ -4,8 +4,8 @@
 //! scheduler, delivery sender); this file only starts it from a `HostConfig`, hands the UI the
 //! `execute` command, the `webhook` command (a request to the webhook doors, in-process: see
 //! webhook.rs), the file commands of files.rs (a diagram given on the command line, the
-//! scenarios beside a diagram file), the `instance-changed` and `webhook-request` events, and
-//! shuts the host down when the app exits.
+//! scenarios beside a diagram file), the `instance-changed`, `webhook-request` and `job-run`
+//! events, and shuts the host down when the app exits.
 //! See docs/desktop.md, "Desktop shell".
 
 // No console window next to the app on Windows release builds.
@@ -141,11 +141,12 @@ fn announce(host: &Host, db: &Path) {
     }
 }
 
-/// Forwards every committed instance change to the window as `instance-changed`, and every
+/// Forwards every committed instance change to the window as `instance-changed`, every
 /// request the webhook door answered as `webhook-request` (the window is the owner's, who may
-/// read the request log).
+/// read the request log), and every job run that starts or ends as `job-run`.
 fn forward_changes(app: &tauri::AppHandle, host: &Host) {
     forward(app, host.subscribe_webhook_requests(), "webhook-request");
+    forward(app, host.subscribe_job_runs(), "job-run");
     forward(app, host.subscribe(), "instance-changed");
 }
 

@@ -410,6 +410,33 @@ test('a run on schedule shows up in the open view without a reload', async ({ pa
   }
 });
 
+test('a run another client starts shows up in the open view as it ends, without a reload', async ({ page, openUi, server }) => {
+  // Its next run is months away and it starts no process: only the pushed run event tells
+  // the view.
+  const job = await must(server, 'CreateRecurringJobCommand', {
+    name: 'Started elsewhere',
+    cronExpression: '0 0 1 1 *',
+    timeZone: 'UTC',
+    executionType: 2,
+    executionCode: '"from afar"',
+  });
+  try {
+    await openUi(`#/jobs?job=${job.id}`);
+    await expect(page.getByTestId('job-detail-name')).toHaveText('Started elsewhere');
+    await expect(page.getByTestId('runs-summary')).toHaveText('No runs yet.');
+    await markPage(page);
+    const ran = await must(server, 'ExecuteRecurringJobCommand', { id: job.id });
+    const row = page.getByTestId('run-row').filter({ hasText: 'run now' });
+    await expect(row).toHaveCount(1, { timeout: 10_000 });
+    await expect(row.getByTestId('run-status')).toHaveText('Succeeded');
+    await expect(row).toContainText('"from afar"');
+    expect(ran.status).toBe('Succeeded');
+    expect(await page.evaluate(() => (window as unknown as { __notReloaded?: boolean }).__notReloaded)).toBe(true);
+  } finally {
+    await must(server, 'DeleteRecurringJobCommand', { id: job.id });
+  }
+});
+
 test('the history shows the newest 50 runs and pages back to older ones', async ({ page, openUi, server }) => {
   const job = await must(server, 'CreateRecurringJobCommand', {
     name: 'Busy',

@@ -18,10 +18,10 @@ export type Answer<T> =
   | { ok: true; message: string; data: T }
   | { ok: false; message: string; errors: FieldError[]; data: unknown };
 
-import type { CommandName, Commands, InstanceChange, WebhookRequestEvent } from './generated/commands';
+import type { CommandName, Commands, InstanceChange, JobRunEvent, WebhookRequestEvent } from './generated/commands';
 
 /** What `GET /api/v1/events` and the Tauri `instance-changed` event carry (generated from Rust). */
-export type { InstanceChange, WebhookRequestEvent };
+export type { InstanceChange, JobRunEvent, WebhookRequestEvent };
 
 /**
  * The server could not be asked: it is unreachable, or it refused our token. Business
@@ -301,6 +301,7 @@ async function browserFeed(): Promise<void> {
       if (!first) {
         emit(RESYNC);
         emitRequest(null);
+        emitRun(null);
       }
       first = false;
       delay = 500;
@@ -313,7 +314,16 @@ async function browserFeed(): Promise<void> {
           // The server dropped changes this client was too slow to read: reload what is shown.
           if (event === 'lagged') {
             emitRequest(null);
+            emitRun(null);
             return emit(RESYNC);
+          }
+          if (event === 'job-run') {
+            try {
+              emitRun(JSON.parse(data) as JobRunEvent);
+            } catch {
+              console.warn('an unreadable job run event was ignored');
+            }
+            return;
           }
           if (event === 'webhook-request') {
             try {
@@ -344,6 +354,7 @@ async function tauriFeed(): Promise<void> {
   const { listen } = await import('@tauri-apps/api/event');
   await listen<InstanceChange>('instance-changed', (e) => emit(e.payload));
   await listen<WebhookRequestEvent>('webhook-request', (e) => emitRequest(e.payload));
+  await listen<JobRunEvent>('job-run', (e) => emitRun(e.payload));
 }
 
 function startFeed(): void {
@@ -383,6 +394,31 @@ export function subscribeRequests(listener: RequestListener): () => void {
   requestListeners.add(listener);
   startFeed();
   return () => requestListeners.delete(listener);
+}
+
+/** A job run that started or ended, or `null`: "runs may have been missed, reload". */
+export type RunListener = (run: JobRunEvent | null) => void;
+const runListeners = new Set<RunListener>();
+
+function emitRun(run: JobRunEvent | null): void {
+  for (const l of runListeners) {
+    try {
+      l(run);
+    } catch (e) {
+      console.warn('a job run listener failed', e);
+    }
+  }
+}
+
+/**
+ * Calls `listener` for every recurring job run that starts or ends, pushed by the server, and
+ * with `null` when runs may have been missed (the feed reconnected or fell behind). Returns the
+ * unsubscribe.
+ */
+export function subscribeRuns(listener: RunListener): () => void {
+  runListeners.add(listener);
+  startFeed();
+  return () => runListeners.delete(listener);
 }
 
 /** Browser start-up: read the token from the address or storage. */

@@ -21,6 +21,9 @@
 //! answered, so that the request inspector can show it as it arrives; only administrators'
 //! feeds carry it (the request log is theirs: `GetWebhookRequestListQuery` is admin-only).
 //!
+//! A third channel carries one [`JobRunEvent`] for every recurring job run that starts or
+//! ends, for every feed (anyone may read a job's runs).
+//!
 //! So a feed reads the store once for each instance it meets (and again after a membership
 //! change), not once per change.
 
@@ -73,6 +76,21 @@ pub struct WebhookRequestEvent {
     pub at: String,
 }
 
+/// A run of a recurring job that started or ended, published after its row was written
+/// (`GetRecurringJobRunListQuery` reads it). A run that ends without starting a process changes
+/// no instance, so the jobs view would otherwise not hear of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRunEvent {
+    pub job_id: i64,
+    pub run_id: i64,
+    /// `Running` when it starts (`Skipped` for a run the overlap policy skipped), then
+    /// `Succeeded` or `Failed`.
+    pub status: String,
+    /// When the row was written, RFC 3339 UTC with six fractional digits.
+    pub at: String,
+}
+
 /// The open form tasks of an instance after a step: each one's ResponsibleUser and
 /// ResponsibleTeam (the same rows the task inbox holds).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -109,6 +127,7 @@ impl Audience {
 pub(crate) struct Feed {
     sender: broadcast::Sender<InstanceChange>,
     requests: broadcast::Sender<WebhookRequestEvent>,
+    runs: broadcast::Sender<JobRunEvent>,
     /// Open feeds of non-administrators (changes carry an `Audience` while there are any).
     users: AtomicUsize,
     /// Moves on whenever who may read an instance changes other than by a step.
@@ -121,6 +140,7 @@ pub(crate) fn channel() -> Feed {
     Feed {
         sender: broadcast::channel(CAPACITY).0,
         requests: broadcast::channel(CAPACITY).0,
+        runs: broadcast::channel(CAPACITY).0,
         users: AtomicUsize::new(0),
         access: AtomicU64::new(0),
         reads: AtomicU64::new(0),
@@ -147,6 +167,24 @@ impl Runtime {
         let _ = self.changes.requests.send(WebhookRequestEvent {
             path: path.to_string(),
             status_code,
+            at: self.now(),
+        });
+    }
+
+    /// A receiver of every recurring job run that starts or ends from now on.
+    pub fn subscribe_job_runs(&self) -> broadcast::Receiver<JobRunEvent> {
+        self.changes.runs.subscribe()
+    }
+
+    /// Publishes a job run whose row was written with `status` (nothing when nobody listens).
+    pub(crate) fn publish_job_run(&self, job_id: i64, run_id: i64, status: &str) {
+        if self.changes.runs.receiver_count() == 0 {
+            return;
+        }
+        let _ = self.changes.runs.send(JobRunEvent {
+            job_id,
+            run_id,
+            status: status.to_string(),
             at: self.now(),
         });
     }

@@ -321,6 +321,11 @@ impl Host {
         self.runtime.subscribe_webhook_requests()
     }
 
+    /// A receiver of every recurring job run that starts or ends from now on.
+    pub fn subscribe_job_runs(&self) -> tokio::sync::broadcast::Receiver<crate::JobRunEvent> {
+        self.runtime.subscribe_job_runs()
+    }
+
     /// Stops the listener (requests under way finish and are answered), the scheduler and the
     /// sender, joins their threads and releases the database. Returns when all of it is done.
     pub fn shutdown(mut self) {

@@ -130,15 +130,18 @@ async fn events(
     let requests = who
         .admin
         .then(|| state.runtime.subscribe_webhook_requests());
+    // Anyone may read a job's runs: every feed carries them.
+    let runs = state.runtime.subscribe_job_runs();
     let filter = crate::changes::FeedFilter::new(state.runtime.clone(), &who);
-    let start = (changes, requests, stop, filter);
+    let start = (changes, requests, runs, stop, filter);
     let stream = futures_util::stream::unfold(
         start,
-        |(mut changes, mut requests, mut stop, mut filter)| async move {
+        |(mut changes, mut requests, mut runs, mut stop, mut filter)| async move {
             let event = loop {
                 let next = tokio::select! {
                     next = changes.recv() => Next::Change(next),
                     next = next_request(&mut requests) => Next::Request(next),
+                    next = runs.recv() => Next::Run(next),
                     // Stopping (or the server that could stop it is gone): end the stream.
                     _ = stopped(&mut stop) => return None,
                 };
@@ -156,17 +159,22 @@ async fn events(
                     Next::Request(Ok(request)) => Event::default()
                         .event("webhook-request")
                         .data(serde_json::to_string(&request).unwrap_or_default()),
+                    Next::Run(Ok(run)) => Event::default()
+                        .event("job-run")
+                        .data(serde_json::to_string(&run).unwrap_or_default()),
                     Next::Change(Err(RecvError::Lagged(missed)))
-                    | Next::Request(Err(RecvError::Lagged(missed))) => Event::default()
+                    | Next::Request(Err(RecvError::Lagged(missed)))
+                    | Next::Run(Err(RecvError::Lagged(missed))) => Event::default()
                         .event("lagged")
                         .data(json!({ "missed": missed }).to_string()),
                     Next::Change(Err(RecvError::Closed))
-                    | Next::Request(Err(RecvError::Closed)) => return None,
+                    | Next::Request(Err(RecvError::Closed))
+                    | Next::Run(Err(RecvError::Closed)) => return None,
                 };
             };
             Some((
                 Ok::<_, std::convert::Infallible>(event),
-                (changes, requests, stop, filter),
+                (changes, requests, runs, stop, filter),
             ))
         },
     );
@@ -179,6 +187,7 @@ async fn events(
 enum Next {
     Change(Result<crate::InstanceChange, tokio::sync::broadcast::error::RecvError>),
     Request(Result<crate::WebhookRequestEvent, tokio::sync::broadcast::error::RecvError>),
+    Run(Result<crate::JobRunEvent, tokio::sync::broadcast::error::RecvError>),
 }
 
 /// The next webhook request of a feed that carries them; never, for one that does not.

@@ -480,6 +480,7 @@ impl Runtime {
                 return Err(e);
             }
         };
+        self.publish_job_run(id, run_id, "Running");
         self.run_claim(Claim { job_id: id, run_id });
         let runs = self.store().job_runs(id, 1000)?;
         let run = runs
@@ -569,6 +570,9 @@ impl Runtime {
             )?))
         });
         self.wake_for(wake.as_deref());
+        if let Ok(Some(run_id)) = written {
+            self.publish_job_run(id, run_id, status);
+        }
         match written {
             Ok(Some(run_id)) if status == "Running" => Ok(Some(Claim { job_id: id, run_id })),
             Ok(_) => Ok(None),
@@ -620,9 +624,12 @@ impl Runtime {
                     error.as_deref().unwrap_or_default()
                 );
             }
-            let _ = self.write(move |tx| {
+            let finished = self.write(move |tx| {
                 Ok(tx.finish_run(run_id, status, result.as_deref(), error.as_deref(), &at)?)
             });
+            if finished.is_ok() {
+                self.publish_job_run(claim.job_id, run_id, status);
+            }
             let again = {
                 let mut running = self.running_jobs.lock().unwrap_or_else(|p| p.into_inner());
                 match running.get_mut(&claim.job_id) {
@@ -641,7 +648,10 @@ impl Runtime {
             }
             let (id, at) = (claim.job_id, self.now());
             match self.write(move |tx| Ok(tx.open_run(id, "queued", None, "Running", None, &at)?)) {
-                Ok(r) => run_id = r,
+                Ok(r) => {
+                    run_id = r;
+                    self.publish_job_run(id, run_id, "Running");
+                }
                 Err(_) => {
                     self.running_jobs
                         .lock()

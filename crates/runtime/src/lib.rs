@@ -22,7 +22,7 @@ pub mod commands;
 pub use access::{ActAsError, Bootstrap, FIRST_ADMIN};
 pub use commands::FieldError;
 mod changes;
-pub use changes::{InstanceChange, WebhookRequestEvent};
+pub use changes::{InstanceChange, JobRunEvent, WebhookRequestEvent};
 mod correlation;
 pub mod engine_limits;
 pub use engine_limits::EngineSettings;

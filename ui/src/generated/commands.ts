@@ -92,6 +92,25 @@ export type WebhookRequestEvent = {
 };
 
 /**
+ * A run of a recurring job that started or ended, published after its row was written
+ * (`GetRecurringJobRunListQuery` reads it). A run that ends without starting a process changes
+ * no instance, so the jobs view would otherwise not hear of it.
+ */
+export type JobRunEvent = {
+  jobId: number;
+  runId: number;
+  /**
+   * `Running` when it starts (`Skipped` for a run the overlap policy skipped), then
+   * `Succeeded` or `Failed`.
+   */
+  status: string;
+  /**
+   * When the row was written, RFC 3339 UTC with six fractional digits.
+   */
+  at: string;
+};
+
+/**
  * The status of a process instance (`RUNNING` is transient).
  */
 export type InstanceStatus = "RUNNING" | "WAITING" | "COMPLETED" | "FAILED" | "CANCELLED";

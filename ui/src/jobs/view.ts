@@ -5,8 +5,9 @@
  * Delete with a confirmation (DeleteRecurringJobCommand) and its run history
  * (GetRecurringJobRunListQuery) with outcome and duration. The editor is ./editor.ts.
  *
- * The list is read again after every action, when the earliest next run falls due, when an
- * instance changes (a job that starts a process), and on Refresh.
+ * The list is read again after every action, when the earliest next run falls due, when a run
+ * starts or ends (pushed by the server, whoever started it), when an instance changes (a job
+ * that starts a process), and on Refresh.
  *
  * Under the jobs, the timer start events and the incidents of those that stopped after failing
  * (../timers/section.ts), read again on the same occasions.
@@ -15,7 +16,7 @@ import { latestReads } from '../app/latest';
 import type { View, ViewContext } from '../app/view';
 import { announce } from '../app/announce';
 import { el, errorText, setError } from '../runner/dom';
-import { execute, query, subscribe } from '../transport';
+import { execute, query, subscribe, subscribeRuns } from '../transport';
 import { throttle } from '../runner/model';
 import { createEditor, keptDraft } from './editor';
 import { mountTimerStarts } from '../timers/section';
@@ -600,6 +601,8 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
     if (mode.kind === 'job') await loadRuns();
   }, 1000);
   const unsubscribe = subscribe(() => live.call());
+  // A run that starts or ends, whoever started it (the schedule, another client's Run now).
+  const unsubscribeRuns = subscribeRuns(() => live.call());
 
   show('none');
   void starts.reload();
@@ -623,6 +626,7 @@ export function mount(root: HTMLElement, _ctx: ViewContext): View {
       gone = true;
       live.cancel();
       unsubscribe();
+      unsubscribeRuns();
       editor.destroy();
       starts.destroy();
       if (dueTimer) clearTimeout(dueTimer);

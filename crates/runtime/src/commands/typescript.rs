@@ -41,7 +41,7 @@ typescript_table! {
         "GetCronPreviewQuery" => GetCronPreviewInput, GetCronPreviewOutput;
     }
     types {
-        Envelope<()>, crate::Code, FieldError, Problem, Severity, ProblemsData, InstanceChange, crate::WebhookRequestEvent, InstanceStatus,
+        Envelope<()>, crate::Code, FieldError, Problem, Severity, ProblemsData, InstanceChange, crate::WebhookRequestEvent, crate::JobRunEvent, InstanceStatus,
         CallbackStatus, WaitingTask, Incident, Page<()>,
         DeployProcessDefinitionInput, DeployProcessDefinitionOutput,
         ValidateProcessDefinitionInput, ProcessSummary, ValidateProcessDefinitionOutput,

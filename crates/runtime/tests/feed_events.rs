@@ -1,7 +1,8 @@
-//! The webhook door's requests on the event stream (`GET /api/v1/events`), over real HTTP on
+//! The event stream (`GET /api/v1/events`) beyond instance changes, over real HTTP on
 //! 127.0.0.1: an administrator's feed carries one `webhook-request` event for each request the
 //! door answered, accepted or refused, with its path and status; a non-administrator's feed
-//! carries none (the request log is the administrator's).
+//! carries none (the request log is the administrator's). Also: every feed carries a
+//! `job-run` event when a recurring job's run starts and when it ends.
 
 use baton_testkit::{Door, Served, ADMIN};
 use serde_json::{json, Value};
@@ -98,4 +99,41 @@ fn an_administrators_feed_carries_each_answered_webhook_request_and_a_users_feed
     let (name, event) = users.next();
     assert_eq!(name, "instance", "bob's feed carried a request: {event}");
     assert_eq!(event["instanceGuid"], started.data["instanceGuid"]);
+}
+
+#[test]
+fn every_feed_carries_a_job_run_as_it_starts_and_as_it_ends() {
+    let door = Door::new();
+    let bob = door.user("bob", &["BLUE"]);
+    // A job that changes no instance: without these events nothing would tell a view.
+    let job = door.t.run(
+        "CreateRecurringJobCommand",
+        json!({"name": "tick", "cronExpression": "0 0 1 1 *", "timeZone": "UTC",
+               "executionType": 2, "executionCode": "40 + 2"}),
+    );
+    let served = Served::start(door.st.clone());
+    let mut admin = Feed::open(&served, ADMIN);
+    let mut users = Feed::open(&served, &bob.token);
+    let (status, ran) = served.post(
+        "/api/v1/execute",
+        Some(ADMIN),
+        &json!({"cmd": "ExecuteRecurringJobCommand", "data": {"id": job["id"]}}),
+    );
+    assert_eq!(status, 200, "{ran}");
+    let run_id = ran["data"]["runId"].clone();
+    for feed in [&mut admin, &mut users] {
+        let (name, started) = feed.next();
+        assert_eq!(name, "job-run", "{started}");
+        assert_eq!(started["jobId"], job["id"], "{started}");
+        assert_eq!(started["runId"], run_id, "{started}");
+        assert_eq!(started["status"], "Running", "{started}");
+        let (name, ended) = feed.next();
+        assert_eq!(name, "job-run", "{ended}");
+        assert_eq!(ended["runId"], run_id, "{ended}");
+        assert_eq!(ended["status"], "Succeeded", "{ended}");
+        assert!(
+            ended["at"].as_str().is_some_and(|a| a.ends_with('Z')),
+            "{ended}"
+        );
+    }
 }
