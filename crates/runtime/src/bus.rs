@@ -97,8 +97,8 @@ impl Runtime {
         }
     }
 
-    /// Runs a command for a caller from an async task. A start or a task's completion waits
-    /// for its group commit without holding a thread: the writer's own thread commits it and
+    /// Runs a command for a caller from an async task. A start, a task's completion or a
+    /// callback (`ASYNC_STEPS`) waits for its group commit without holding a thread: the writer's own thread commits it and
     /// wakes the task (see `batch`). Other commands run on the caller's thread, as
     /// `execute_as` does. The answer is the same as `execute_as`'s.
     pub async fn execute_async(
@@ -123,6 +123,10 @@ impl Runtime {
                         let answer = self.signal_in(Wait::Task, data, caller);
                         isolation::guard_async("the command", answer).await
                     }
+                    "ReturnCallbackCommand" => {
+                        let answer = self.return_callback_in(Wait::Task, data, caller);
+                        isolation::guard_async("the command", answer).await
+                    }
                     _ => isolation::guard("the command", || handler(self, data, caller)),
                 },
             };
@@ -142,6 +146,7 @@ impl Runtime {
 pub(crate) const ASYNC_STEPS: &[&str] = &[
     "StartProcessInstanceCommand",
     "SignalProcessInstanceCommand",
+    "ReturnCallbackCommand",
 ];
 
 /// A command's handler, once its name is known, the caller may run it and `data` is an

@@ -42,6 +42,16 @@ fn expires_at(now: &str, ttl: i64) -> Result<String, Error> {
 
 impl Runtime {
     pub(crate) fn return_callback(&self, data: &Value, caller: &Caller) -> Answer {
+        crate::ready(self.return_callback_in(crate::Wait::Thread, data, caller))
+    }
+
+    /// `return_callback`, its step waiting for its commit as `wait` says.
+    pub(crate) async fn return_callback_in(
+        &self,
+        wait: crate::Wait,
+        data: &Value,
+        caller: &Caller,
+    ) -> Answer {
         let data: c::ReturnCallbackInput = input(data)?;
         let key = data.correlation_key.as_str();
         let result = data.result.unwrap_or(json!({}));
@@ -60,7 +70,10 @@ impl Runtime {
         }
         if let Some(row) = pending {
             let guid = row.parent_instance_id;
-            let s = match self.callback_to(&guid, key, result.clone(), caller, Extra::None)? {
+            let delivered = self
+                .callback_to_in(wait, &guid, key, result.clone(), caller, Extra::None)
+                .await?;
+            let s = match delivered {
                 Callback::Stepped(s) => s,
                 Callback::Duplicate(row) => return self.duplicate_callback(key, row, &result),
             };
@@ -148,11 +161,24 @@ impl Runtime {
         caller: &Caller,
         extra: Extra,
     ) -> Result<Callback, Error> {
+        crate::ready(self.callback_to_in(crate::Wait::Thread, guid, key, data, caller, extra))
+    }
+
+    /// `callback_to`, its step waiting for its commit as `wait` says.
+    async fn callback_to_in(
+        &self,
+        wait: crate::Wait,
+        guid: &str,
+        key: &str,
+        data: Value,
+        caller: &Caller,
+        extra: Extra,
+    ) -> Result<Callback, Error> {
         let event = Event::Callback {
             correlation_key: key.into(),
             data,
         };
-        match self.step_with(guid, event, caller, extra) {
+        match self.step_in(wait, guid, event, caller, extra).await {
             Ok(s) => Ok(Callback::Stepped(s)),
             Err(e) if !e.is(Code::Internal) => {
                 // Bind first: a guard in the match scrutinee would live through the arms.

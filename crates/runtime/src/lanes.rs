@@ -59,9 +59,9 @@ impl Runtime {
             return tokio::task::spawn_blocking(move || self.execute_as(&cmd, &data, &caller))
                 .await;
         }
-        // A start or a task's completion computes its step (scripts included) on a blocking
-        // thread, up to the point where it waits for its group commit; that wait, and the
-        // little that follows, is the door's task's, so no thread sleeps through it.
+        // A start, a task's completion or a callback computes its step (scripts included) on a
+        // blocking thread, up to the point where it waits for its group commit; that wait, and
+        // the little that follows, is the door's task's, so no thread sleeps through it.
         let mut command: Pin<Box<dyn Future<Output = Reply> + Send>> =
             Box::pin(async move { self.execute_async(&cmd, &data, &caller).await });
         let (command, first) = tokio::task::spawn_blocking(move || {

@@ -189,3 +189,36 @@ fn a_step_that_panics_or_whose_commit_fails_in_a_task_leaves_what_the_blocking_a
     assert_eq!(seen["status"], "WAITING", "{seen}");
     assert_eq!(seen["waiting"][0]["taskId"], "approve", "{seen}");
 }
+
+#[test]
+fn a_callback_from_a_task_answers_as_the_blocking_api_live_duplicate_and_unknown() {
+    let t = tasks();
+    let tr = TestRuntime::new();
+    tr.deploy(
+        &Model::process("Pay")
+            .start("s")
+            .receive_task("Wait")
+            .props(&[("correlationKey", "context.ref")])
+            .end("e")
+            .chain(&["s", "Wait", "e"])
+            .xml(),
+    );
+    let start = |r: &str| tr.start("Pay", json!({"ref": r}));
+    let (a, b) = (start("A-1"), start("B-1"));
+    let callback = |key: &str| json!({"correlationKey": key, "result": {"paid": true}});
+    let from_task = run(&t, &tr.rt, "ReturnCallbackCommand", callback("A-1"));
+    let blocking = tr.reply("ReturnCallbackCommand", callback("B-1"));
+    assert_eq!(
+        from_task.data["callbackStatus"], "Completed",
+        "{from_task:?}"
+    );
+    assert_eq!(from_task.data["status"], "COMPLETED", "{from_task:?}");
+    assert_eq!(shape(&from_task), shape(&blocking));
+    assert_eq!(tr.history_kinds(&a), tr.history_kinds(&b));
+    // The same callback again is a duplicate, from either side; an unknown key is refused.
+    for (cmd_data, what) in [(callback("A-1"), "duplicate"), (callback("C-9"), "unknown")] {
+        let x = run(&t, &tr.rt, "ReturnCallbackCommand", cmd_data.clone());
+        let y = tr.reply("ReturnCallbackCommand", cmd_data);
+        assert_eq!(shape(&x), shape(&y), "{what}");
+    }
+}
