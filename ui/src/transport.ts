@@ -371,55 +371,54 @@ export function subscribe(listener: ChangeListener): () => void {
   return () => changeListeners.delete(listener);
 }
 
+/**
+ * Listeners of one kind of pushed event: `emit` calls each (a listener that throws is logged,
+ * the others still hear), `subscribe` starts the feed and answers the unsubscribe. `null`
+ * means "events may have been missed (the feed reconnected or fell behind): reload".
+ */
+function pushed<T>(what: string) {
+  const listeners = new Set<(event: T | null) => void>();
+  return {
+    emit(event: T | null): void {
+      for (const l of listeners) {
+        try {
+          l(event);
+        } catch (e) {
+          console.warn(`a ${what} listener failed`, e);
+        }
+      }
+    },
+    subscribe(listener: (event: T | null) => void): () => void {
+      listeners.add(listener);
+      startFeed();
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
 /** A request the webhook door answered, or `null`: "requests may have been missed, reload". */
 export type RequestListener = (request: WebhookRequestEvent | null) => void;
-const requestListeners = new Set<RequestListener>();
-
-function emitRequest(request: WebhookRequestEvent | null): void {
-  for (const l of requestListeners) {
-    try {
-      l(request);
-    } catch (e) {
-      console.warn('a request listener failed', e);
-    }
-  }
-}
+const requests = pushed<WebhookRequestEvent>('request');
+const emitRequest = requests.emit;
 
 /**
  * Calls `listener` for every request the webhook door answered (administrators only), pushed by
  * the server, and with `null` when requests may have been missed (the feed reconnected or fell
  * behind). Returns the unsubscribe.
  */
-export function subscribeRequests(listener: RequestListener): () => void {
-  requestListeners.add(listener);
-  startFeed();
-  return () => requestListeners.delete(listener);
-}
+export const subscribeRequests: (listener: RequestListener) => () => void = requests.subscribe;
 
 /** A job run that started or ended, or `null`: "runs may have been missed, reload". */
 export type RunListener = (run: JobRunEvent | null) => void;
-const runListeners = new Set<RunListener>();
-
-function emitRun(run: JobRunEvent | null): void {
-  for (const l of runListeners) {
-    try {
-      l(run);
-    } catch (e) {
-      console.warn('a job run listener failed', e);
-    }
-  }
-}
+const runs = pushed<JobRunEvent>('job run');
+const emitRun = runs.emit;
 
 /**
  * Calls `listener` for every recurring job run that starts or ends, pushed by the server, and
  * with `null` when runs may have been missed (the feed reconnected or fell behind). Returns the
  * unsubscribe.
  */
-export function subscribeRuns(listener: RunListener): () => void {
-  runListeners.add(listener);
-  startFeed();
-  return () => runListeners.delete(listener);
-}
+export const subscribeRuns: (listener: RunListener) => () => void = runs.subscribe;
 
 /** Browser start-up: read the token from the address or storage. */
 export function initTransport(): void {

@@ -9,6 +9,15 @@ use baton_testkit::models::order_flow;
 use baton_testkit::Model;
 use serde_json::{json, Value};
 
+/// Child: start -> end (what the parents' scripts start).
+fn child() -> String {
+    Model::process("Child")
+        .start("s")
+        .end("e")
+        .chain(&["s", "e"])
+        .xml()
+}
+
 fn exec(served: &Served, cmd: &str, data: Value) -> Value {
     let (status, answer) = served.post(
         "/api/v1/execute",
@@ -46,12 +55,7 @@ fn a_start_meets_its_buffered_message_before_the_door_answers() {
 #[test]
 fn a_completion_whose_script_queues_a_command_answers_after_it_ran() {
     let door = Door::new();
-    let child = Model::process("Child")
-        .start("s")
-        .end("e")
-        .chain(&["s", "e"])
-        .xml();
-    door.t.deploy(&child);
+    door.t.deploy(&child());
     let parent = Model::process("Parent")
         .start("s")
         .user_task("approve")
@@ -96,12 +100,7 @@ fn two_starts_at_once_wait_on_the_writers_thread_and_still_deliver_before_answer
     // their commits (a buffered message, a queued command) runs on a blocking thread again.
     let door = Door::new();
     door.t.deploy(&order_flow());
-    let child = Model::process("Child")
-        .start("s")
-        .end("e")
-        .chain(&["s", "e"])
-        .xml();
-    door.t.deploy(&child);
+    door.t.deploy(&child());
     let parent = Model::process("Parent")
         .start("s")
         .script_task(
