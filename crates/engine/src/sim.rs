@@ -214,7 +214,8 @@ impl Scenario {
                 "startedBy" => {
                     let name = val
                         .as_str()
-                        .filter(|n| !n.trim().is_empty())
+                        .map(str::trim)
+                        .filter(|n| !n.is_empty())
                         .ok_or("'startedBy' must be a user name such as \"mary\"")?;
                     sc.started_by = Some(name.to_string());
                 }

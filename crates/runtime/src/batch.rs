@@ -213,7 +213,8 @@ impl<T> Future for Committed<T> {
 /// such job; it ends within a second of its runtime.
 #[derive(Default)]
 struct TaskLeader {
-    thread: std::sync::OnceLock<Thread>,
+    /// None when the thread could not be started (then callers lead in place).
+    thread: std::sync::OnceLock<Option<Thread>>,
     wanted: AtomicBool,
     /// Async commands under way (`Runtime::execute_async`).
     under_way: AtomicUsize,
@@ -333,18 +334,24 @@ impl Runtime {
         (slot, !std::mem::replace(&mut q.leading, true))
     }
 
-    /// Lets the task leader's thread lead (started on first use). A runtime not shared in an
-    /// `Arc` has no such thread: the caller leads in place.
+    /// Lets the task leader's thread lead; the caller leads in place when there is no such
+    /// thread (see `wake_task_leader`).
     fn lead_for_tasks(&self) {
-        let Some(home) = self.commits.home.get() else {
+        if !self.wake_task_leader() {
             self.lead(None, usize::MAX);
-            return;
+        }
+    }
+
+    /// Wakes the task leader's thread to lead (started on first use). False when there is none:
+    /// a runtime not shared in an `Arc`, or a system that could not start the thread.
+    fn wake_task_leader(&self) -> bool {
+        let Some(home) = self.commits.home.get() else {
+            return false;
         };
         let tasks = &self.commits.tasks;
-        tasks.wanted.store(true, Ordering::Release);
         let thread = tasks.thread.get_or_init(|| {
             let home = home.clone();
-            let spawned = std::thread::Builder::new()
+            std::thread::Builder::new()
                 .name("baton-writer".into())
                 .spawn(move || loop {
                     let Some(rt) = home.upgrade() else { return };
@@ -353,20 +360,16 @@ impl Runtime {
                     }
                     drop(rt);
                     std::thread::park_timeout(std::time::Duration::from_secs(1));
-                });
-            match spawned {
-                Ok(h) => h.thread().clone(),
-                // No thread could be started: this one leads (see below).
-                Err(_) => std::thread::current(),
-            }
+                })
+                .ok()
+                .map(|h| h.thread().clone())
         });
-        if thread.id() == std::thread::current().id() {
-            if tasks.wanted.swap(false, Ordering::AcqRel) {
-                self.lead(None, usize::MAX);
-            }
-        } else {
-            thread.unpark();
-        }
+        let Some(thread) = thread else {
+            return false;
+        };
+        tasks.wanted.store(true, Ordering::Release);
+        thread.unpark();
+        true
     }
 
     /// Commits batches while jobs wait (this thread's own job is among the first batch: the
@@ -429,13 +432,9 @@ impl Drop for Abdicate<'_> {
                 .unwrap_or_else(|p| p.into_inner());
             match q.jobs.first() {
                 Some(job) if job.done.0.has_thread() => job.done.0.lead(),
-                Some(_) => {
-                    drop(q);
-                    self.0.commits.tasks.wanted.store(true, Ordering::Release);
-                    if let Some(t) = self.0.commits.tasks.thread.get() {
-                        t.unpark();
-                    }
-                }
+                // Without a task leader the next write leads (never this panicking thread).
+                Some(_) if !self.0.wake_task_leader() => q.leading = false,
+                Some(_) => {}
                 None => q.leading = false,
             }
         }

@@ -98,9 +98,9 @@ impl Runtime {
     }
 
     /// Runs a command for a caller from an async task. A start, a task's completion or a
-    /// callback (`ASYNC_STEPS`) waits for its group commit without holding a thread: the writer's own thread commits it and
-    /// wakes the task (see `batch`). Other commands run on the caller's thread, as
-    /// `execute_as` does. The answer is the same as `execute_as`'s.
+    /// callback waits for its group commit without holding a thread: the writer's own thread
+    /// commits it and wakes the task (see `batch`). Other commands run on the caller's thread,
+    /// as `execute_as` does. The answer is the same as `execute_as`'s.
     pub async fn execute_async(
         self: &Arc<Self>,
         cmd: &str,
@@ -108,27 +108,30 @@ impl Runtime {
         caller: &Caller,
     ) -> Reply {
         let _ = self.commits.home.set(Arc::downgrade(self));
-        let _counted = batch::UnderWay::new(&self.commits);
+        // Counted while under way, so that a lone one commits in place (see `batch`).
+        let _counted = waits_as_task(cmd).then(|| batch::UnderWay::new(&self.commits));
         let span = tracing::info_span!("command", cmd, user = caller.name());
         let run = async {
             let started = std::time::Instant::now();
             let result = match admit(cmd, data, caller) {
                 Err(e) => Err(e),
-                Ok(handler) => match cmd {
-                    "StartProcessInstanceCommand" => {
-                        let answer = self.start_in(Wait::Task, data, caller);
-                        isolation::guard_async("the command", answer).await
-                    }
-                    "SignalProcessInstanceCommand" => {
-                        let answer = self.signal_in(Wait::Task, data, caller);
-                        isolation::guard_async("the command", answer).await
-                    }
-                    "ReturnCallbackCommand" => {
-                        let answer = self.return_callback_in(Wait::Task, data, caller);
-                        isolation::guard_async("the command", answer).await
-                    }
-                    _ => isolation::guard("the command", || handler(self, data, caller)),
-                },
+                Ok(handler) => {
+                    let answer = async {
+                        match cmd {
+                            "StartProcessInstanceCommand" => {
+                                self.start_in(Wait::Task, data, caller).await
+                            }
+                            "SignalProcessInstanceCommand" => {
+                                self.signal_in(Wait::Task, data, caller).await
+                            }
+                            "ReturnCallbackCommand" => {
+                                self.return_callback_in(Wait::Task, data, caller).await
+                            }
+                            _ => handler(self, data, caller),
+                        }
+                    };
+                    isolation::guard_async("the command", answer).await
+                }
             };
             let reply = match result {
                 Ok((message, data)) => Reply::ok(&message, data),
@@ -141,13 +144,14 @@ impl Runtime {
     }
 }
 
-/// The commands whose wait for their commit `Runtime::execute_async` holds no thread for (the
-/// others run on the calling task as `execute_as` runs them).
-pub(crate) const ASYNC_STEPS: &[&str] = &[
-    "StartProcessInstanceCommand",
-    "SignalProcessInstanceCommand",
-    "ReturnCallbackCommand",
-];
+/// Whether `execute_async` waits for the command's commit as a task (the commands of its
+/// `match`); the HTTP doors run the others on a blocking thread from start to end.
+pub(crate) fn waits_as_task(cmd: &str) -> bool {
+    matches!(
+        cmd,
+        "StartProcessInstanceCommand" | "SignalProcessInstanceCommand" | "ReturnCallbackCommand"
+    )
+}
 
 /// A command's handler, once its name is known, the caller may run it and `data` is an
 /// object (an unknown name is refused whatever `data` holds).

@@ -39,8 +39,9 @@ fn is_query(cmd: &str) -> bool {
 }
 
 impl Runtime {
-    /// Runs `cmd` for an async door on a blocking thread, after a place in the command lane for
-    /// anything but a query (see the module's comment). Errs only when the thread could not
+    /// Runs `cmd` for an async door on a blocking thread (all but a step's wait for its
+    /// commit, see below), after a place in the command lane for anything but a query (see the
+    /// module's comment). Errs only when the thread could not
     /// run the command to its end (it panicked past `dispatch`, or the runtime is shutting
     /// down).
     pub async fn execute_off_workers(
@@ -55,7 +56,7 @@ impl Runtime {
             // The semaphore is never closed, so acquiring only waits.
             self.lanes.commands.clone().acquire_owned().await.ok()
         };
-        if !crate::bus::ASYNC_STEPS.contains(&cmd.as_str()) {
+        if !crate::bus::waits_as_task(&cmd) {
             return tokio::task::spawn_blocking(move || self.execute_as(&cmd, &data, &caller))
                 .await;
         }

@@ -814,31 +814,29 @@ impl Runtime {
         if let Some(due) = sent {
             self.send_wake.offer(&due);
         }
-        let more = queued || self.may_deliver_buffered(&feed_engine, &inst);
         // Commands its scripts queued, and buffered entries its waits match (each delivered
         // as its own step, `buffered`): both run scripts and wait for commits of their own, so
         // a task hands them to a blocking thread.
+        let handed = matches!(wait, Wait::Task)
+            && (queued || self.may_deliver_buffered(&feed_engine, &inst));
         let rest = move |rt: &Runtime, inst| {
             if queued {
                 rt.deliver_outbox_safely();
             }
             rt.deliver_buffered_to(&guid, &feed_engine, inst)
         };
-        match (wait, more) {
-            (Wait::Task, true) => match (self.home(), tokio::runtime::Handle::try_current()) {
-                (Some(rt), Ok(tokio)) => {
-                    let committed = inst.clone();
-                    let ran = tokio.spawn_blocking(move || rest(&rt, inst)).await;
-                    Ok(ran.unwrap_or_else(|e| {
-                        // The step committed: answer it; a later pass delivers what is left.
-                        tracing::warn!("a step's deliveries did not run: {e}");
-                        committed
-                    }))
-                }
-                _ => Ok(rest(self, inst)),
-            },
-            _ => Ok(rest(self, inst)),
+        if handed {
+            if let (Some(rt), Ok(tokio)) = (self.home(), tokio::runtime::Handle::try_current()) {
+                let committed = inst.clone();
+                let ran = tokio.spawn_blocking(move || rest(&rt, inst)).await;
+                return Ok(ran.unwrap_or_else(|e| {
+                    // The step committed: answer it; a later pass delivers what is left.
+                    tracing::warn!("a step's deliveries did not run: {e}");
+                    committed
+                }));
+            }
         }
+        Ok(rest(self, inst))
     }
 
     /// This runtime, when it is shared in an `Arc` that async commands were run on.

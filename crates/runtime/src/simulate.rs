@@ -190,7 +190,7 @@ impl Simulation {
     pub fn start(&self, variables: Map<String, Value>) -> Result<String, String> {
         // The scenario's `startedBy` starts it (scripts see them as `InitiatedBy`), else the
         // owner.
-        let owner = match &self.started_by {
+        let starter = match &self.started_by {
             Some(name) => self.caller(Some(name))?,
             None => Caller::owner(),
         };
@@ -199,7 +199,7 @@ impl Simulation {
                 let data = self.rt.run(
                     "StartProcessInstanceCommand",
                     json!({"processDefinitionId": self.definition, "variables": variables}),
-                    &owner,
+                    &starter,
                 )?;
                 Ok(data["instanceGuid"]
                     .as_str()
@@ -208,7 +208,7 @@ impl Simulation {
             }
             Some(p) => self
                 .rt
-                .start_process(self.definition, p, variables, &owner)
+                .start_process(self.definition, p, variables, &starter)
                 .map_err(public),
         }
     }
