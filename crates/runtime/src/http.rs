@@ -760,10 +760,7 @@ async fn receive_webhook(
     };
     // Like a command from the other doors: one of the command places, off the async workers.
     let runtime = state.runtime.clone();
-    match runtime
-        .run_off_workers(move |rt| rt.receive_webhook(incoming))
-        .await
-    {
+    match runtime.receive_webhook_off_workers(incoming).await {
         Ok(answer) => {
             let code =
                 StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

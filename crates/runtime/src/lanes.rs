@@ -63,19 +63,18 @@ impl Runtime {
         // A start, a task's completion or a callback computes its step (scripts included) on a
         // blocking thread, up to the point where it waits for its group commit; that wait, and
         // the little that follows, is the door's task's, so no thread sleeps through it.
-        let mut command: Pin<Box<dyn Future<Output = Reply> + Send>> =
-            Box::pin(async move { self.execute_async(&cmd, &data, &caller).await });
-        let (command, first) = tokio::task::spawn_blocking(move || {
-            let first = command
-                .as_mut()
-                .poll(&mut Context::from_waker(Waker::noop()));
-            (command, first)
-        })
-        .await?;
-        Ok(match first {
-            Poll::Ready(reply) => reply,
-            Poll::Pending => command.await,
-        })
+        first_poll_blocking(async move { self.execute_async(&cmd, &data, &caller).await }).await
+    }
+
+    /// An incoming webhook for an async door, after a place in the command lane: as
+    /// `execute_off_workers` runs a start, the request is checked and its step computed on a
+    /// blocking thread, and the wait for its commit is the door's task's.
+    pub async fn receive_webhook_off_workers(
+        self: Arc<Self>,
+        incoming: crate::webhooks::IncomingWebhook,
+    ) -> Result<crate::webhooks::WebhookAnswer, tokio::task::JoinError> {
+        let _place = self.lanes.commands.clone().acquire_owned().await.ok();
+        first_poll_blocking(async move { self.receive_webhook_async(incoming).await }).await
     }
 
     /// As `execute_off_workers` for any other work a door runs that may run commands or
@@ -88,4 +87,21 @@ impl Runtime {
         let _place = self.lanes.commands.clone().acquire_owned().await.ok();
         tokio::task::spawn_blocking(move || work(&self)).await
     }
+}
+
+/// Polls `work` once on a blocking thread (everything up to its first wait: reads, scripts,
+/// a step), then awaits the rest on the caller's task.
+async fn first_poll_blocking<T: Send + 'static>(
+    work: impl Future<Output = T> + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    let mut work: Pin<Box<dyn Future<Output = T> + Send>> = Box::pin(work);
+    let (work, first) = tokio::task::spawn_blocking(move || {
+        let first = work.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        (work, first)
+    })
+    .await?;
+    Ok(match first {
+        Poll::Ready(answer) => answer,
+        Poll::Pending => work.await,
+    })
 }

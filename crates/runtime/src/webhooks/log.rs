@@ -1,14 +1,14 @@
 //! A request's log row written in the transaction of the step it causes: one commit per
 //! request, and the row is there exactly when the step is.
 //!
-//! The door sets the row aside for its thread ([`Pending::arm`]) before running the
-//! configuration. The first step that thread commits (`Runtime::persist` asks [`armed`] and
-//! calls [`Pending::write`] inside its write job) carries the row with verdict `accepted`,
-//! status 200 and, as its outcome, the instance and status that step committed; a step whose
-//! transaction rolls back takes the row with it. [`Pending::committed`] then disarms the
-//! thread, so later steps of the same command do not write it again. When no step committed
-//! (the command failed, or answered without a step), the door writes the row itself once,
-//! with the real outcome.
+//! The door sets the row aside for its thread ([`Pending::arm`]), or for its async task
+//! ([`Pending::carried_by`]), before running the configuration. The first step that thread or
+//! task commits (`Runtime::persist` asks [`armed`] and calls [`Pending::write`] inside its
+//! write job) carries the row with verdict `accepted`, status 200 and, as its outcome, the
+//! instance and status that step committed; a step whose transaction rolls back takes the row
+//! with it. [`Pending::committed`] then marks the row written, so later steps of the same
+//! command do not write it again. When no step committed (the command failed, or answered
+//! without a step), the door writes the row itself once, with the real outcome.
 //!
 //! A request with the sender's id claims that id in the same write, when it was answered 200
 //! (see `dedupe`): a claim another request holds fails the write, which rolls the step back.
@@ -101,9 +101,18 @@ thread_local! {
     static ARMED: RefCell<Option<Arc<Pending>>> = const { RefCell::new(None) };
 }
 
-/// The row the current thread's next step must write, if any.
+tokio::task_local! {
+    /// The row of an async door's request (`Pending::carried_by`): a task moves between
+    /// threads, and a thread runs many tasks, so the thread's own slot cannot say it.
+    static CARRIED: Arc<Pending>;
+}
+
+/// The row the current thread's (or async task's) next step must write, if any.
 pub(crate) fn armed() -> Option<Arc<Pending>> {
-    ARMED.with(|a| a.borrow().clone())
+    let row = ARMED
+        .with(|a| a.borrow().clone())
+        .or_else(|| CARRIED.try_with(Arc::clone).ok())?;
+    (!row.is_committed()).then_some(row)
 }
 
 /// Disarms the thread when dropped (also when the command panics).
@@ -118,13 +127,23 @@ impl Drop for Armed {
 impl Pending {
     /// Sets `row` aside for the next step this thread commits.
     pub(super) fn arm(row: Row) -> Armed {
-        let p = Arc::new(Pending {
+        let p = Pending::new(row);
+        ARMED.with(|a| *a.borrow_mut() = Some(p.clone()));
+        Armed(p)
+    }
+
+    pub(super) fn new(row: Row) -> Arc<Pending> {
+        Arc::new(Pending {
             row,
             committed: AtomicBool::new(false),
             raced: AtomicBool::new(false),
-        });
-        ARMED.with(|a| *a.borrow_mut() = Some(p.clone()));
-        Armed(p)
+        })
+    }
+
+    /// Runs `work` with this row set aside for the first step it commits, on whatever thread
+    /// polls it (the async door's `arm`).
+    pub(super) async fn carried_by<F: std::future::Future>(self: Arc<Self>, work: F) -> F::Output {
+        CARRIED.scope(self, work).await
     }
 
     /// In the step's transaction: the row, as the step committed it.

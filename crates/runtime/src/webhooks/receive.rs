@@ -9,6 +9,7 @@ use super::{IncomingWebhook, WebhookAnswer};
 use crate::jobs::substitute_var;
 use crate::{Caller, Error, Runtime};
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// Headers whose values are secrets: stored and shown as `[redacted]`.
 const REDACTED: &[&str] = &[
@@ -82,17 +83,30 @@ impl Runtime {
     /// Handles a request that reached a webhook door: finds its configuration, checks where it
     /// came from and its signature, records it and runs it. Never panics on any input.
     pub fn receive_webhook(&self, inc: IncomingWebhook) -> WebhookAnswer {
-        let added = recorded_at_most(&inc);
+        let answer = crate::ready(async { Ok(self.receive_in(Hook::Thread, inc).await) });
+        answer.unwrap_or_else(WebhookAnswer::failed)
+    }
+
+    /// `receive_webhook` for an async task: a callback or a start the configuration runs waits
+    /// for its group commit as a task, holding no thread (see `Runtime::execute_async`).
+    /// Everything before that wait (the signature, the mapping, the step) is done on the
+    /// caller's thread, so a door polls this first off its async workers
+    /// (`Runtime::receive_webhook_off_workers`).
+    pub async fn receive_webhook_async(self: &Arc<Self>, inc: IncomingWebhook) -> WebhookAnswer {
+        self.receive_in(Hook::Task(self), inc).await
+    }
+
+    async fn receive_in(&self, hook: Hook<'_>, inc: IncomingWebhook) -> WebhookAnswer {
+        // Counted before the request runs: a retention pass this starts never waits for it.
+        self.webhook_log_grew(recorded_at_most(&inc));
         let path = inc.path.clone();
-        let answer = self.receive(inc);
-        self.webhook_log_grew(added);
+        let span = tracing::info_span!("webhook", path = %path);
+        let answer = tracing::Instrument::instrument(self.receive(hook, inc), span).await;
         self.publish_webhook_request(&path, answer.status);
         answer
     }
 
-    fn receive(&self, inc: IncomingWebhook) -> WebhookAnswer {
-        let span = tracing::info_span!("webhook", path = %inc.path);
-        let _entered = span.enter();
+    async fn receive(&self, hook: Hook<'_>, inc: IncomingWebhook) -> WebhookAnswer {
         let received_at = self.now();
         let headers = header_map(&inc.headers);
         let remote = inc
@@ -211,12 +225,21 @@ impl Runtime {
             trigger: "live",
             replay_of: None,
         };
-        self.run_accepted(acc).1
+        self.run_accepted_in(hook, acc).await.1
     }
 
     /// Runs an accepted request and records it with how it ended: in the transaction of the
     /// step it caused when there is one (see `log`), else in one write of its own.
     pub(super) fn run_accepted(&self, a: Accepted) -> (Option<i64>, WebhookAnswer) {
+        let ran = crate::ready(async { Ok(self.run_accepted_in(Hook::Thread, a).await) });
+        ran.unwrap_or_else(|e| (None, WebhookAnswer::failed(e)))
+    }
+
+    async fn run_accepted_in(
+        &self,
+        hook: Hook<'_>,
+        a: Accepted<'_>,
+    ) -> (Option<i64>, WebhookAnswer) {
         let exec = a.config.row.execution_type;
         let parsed: Option<Value> = serde_json::from_slice(a.body).ok();
         let body_text = String::from_utf8_lossy(a.body).into_owned();
@@ -325,29 +348,63 @@ impl Runtime {
             sender_id: sender,
             ..row
         };
-        let armed = Pending::arm(row);
-        let outcome = self.perform_hook(a.config, &request, mapped);
-        let pending = armed.0.clone();
-        drop(armed);
+        let (pending, outcome) = match hook {
+            Hook::Thread => {
+                let armed = Pending::arm(row);
+                let outcome = self.perform_hook(hook, a.config, &request, mapped).await;
+                (armed.0.clone(), outcome)
+            }
+            Hook::Task(rt) => {
+                let pending = Pending::new(row);
+                let run = self.perform_hook(hook, a.config, &request, mapped);
+                let outcome = pending.clone().carried_by(run).await;
+                // A step committed the row and the command answered: nothing is left to write,
+                // so the task answers without a thread.
+                if outcome.is_ok() && pending.is_committed() && !pending.raced() {
+                    return (Some(id), Self::answered(outcome));
+                }
+                let rt = rt.clone();
+                let finished =
+                    tokio::task::spawn_blocking(move || rt.finish_accepted(&pending, outcome));
+                return finished.await.unwrap_or_else(|e| {
+                    (None, WebhookAnswer::failed(Error::internal(e.to_string())))
+                });
+            }
+        };
+        self.finish_accepted(&pending, outcome)
+    }
+
+    /// The answer to a request whose configuration ran to `outcome`.
+    fn answered(outcome: Result<Value, Error>) -> WebhookAnswer {
+        match outcome {
+            Ok(v) => WebhookAnswer {
+                status: 200,
+                body: json!({"isSuccessful": true, "data": v}),
+            },
+            Err(e) => WebhookAnswer::failed(e),
+        }
+    }
+
+    /// After the configuration ran: records how the request ended unless its step did, and
+    /// answers it.
+    fn finish_accepted(
+        &self,
+        pending: &Pending,
+        outcome: Result<Value, Error>,
+    ) -> (Option<i64>, WebhookAnswer) {
+        let id = pending.row().id;
         if pending.raced() {
             // Another request claimed the id first: this one's step was rolled back.
             return (Some(id), self.repeat_found(pending.row().clone()));
         }
-        let (answer, out, err) = match outcome {
-            Ok(v) => {
-                let out = (!pending.is_committed()).then(|| v.to_string());
-                let answer = WebhookAnswer {
-                    status: 200,
-                    body: json!({"isSuccessful": true, "data": v}),
-                };
-                (answer, out, None)
-            }
-            Err(e) => {
-                let answer = WebhookAnswer::failed(e);
-                let message = answer.body["message"].as_str().map(str::to_string);
-                (answer, None, message)
-            }
+        let out = match &outcome {
+            Ok(v) => (!pending.is_committed()).then(|| v.to_string()),
+            Err(_) => None,
         };
+        let answer = Self::answered(outcome);
+        let err = (answer.status != 200)
+            .then(|| answer.body["message"].as_str().map(str::to_string))
+            .flatten();
         let status = answer.status as i64;
         let written = if !pending.is_committed() {
             // No step carried the row: one write with how it ended.
@@ -379,22 +436,20 @@ impl Runtime {
 
     /// What a configuration does with an accepted request; `Ok` holds its outcome.
     /// `mapped`: type 0's `commandData` as the mapping made it for this request.
-    fn perform_hook(
+    async fn perform_hook(
         &self,
+        hook: Hook<'_>,
         prepared: &Prepared,
         request: &Value,
         mapped: Option<Value>,
     ) -> Result<Value, Error> {
         let config = prepared.config.as_ref().map_err(Error::internal)?;
-        let run = |cmd: &str, data: &Value| {
-            self.execute_as(cmd, data, &Caller::owner())
-                .into_error_with_fields()
-        };
         match prepared.row.execution_type {
             0 => {
                 let data = mapped.unwrap_or(Value::Null);
                 let data = if data.is_object() { data } else { json!({}) };
-                run(config["commandName"].as_str().unwrap_or_default(), &data)
+                let cmd = config["commandName"].as_str().unwrap_or_default();
+                self.run_hook_command(hook, cmd, &data).await
             }
             1 => self.run_chain(&config["commandChain"], |data| {
                 substitute_var(data, "$request", request)
@@ -428,8 +483,31 @@ impl Runtime {
                 } else {
                     data["processKey"] = config["processKey"].clone();
                 }
-                run("StartProcessInstanceCommand", &data)
+                self.run_hook_command(hook, "StartProcessInstanceCommand", &data)
+                    .await
             }
         }
     }
+
+    /// Runs a configuration's command as the owner, waiting for its commit as `hook` says.
+    async fn run_hook_command(
+        &self,
+        hook: Hook<'_>,
+        cmd: &str,
+        data: &Value,
+    ) -> Result<Value, Error> {
+        let reply = match hook {
+            Hook::Thread => self.execute_as(cmd, data, &Caller::owner()),
+            Hook::Task(rt) => rt.execute_async(cmd, data, &Caller::owner()).await,
+        };
+        reply.into_error_with_fields()
+    }
+}
+
+/// How a request's command waits for its commit: holding the thread that runs it, or as the
+/// async task of `Runtime::receive_webhook_async` (which holds the runtime it needs).
+#[derive(Clone, Copy)]
+enum Hook<'a> {
+    Thread,
+    Task(&'a Arc<Runtime>),
 }
