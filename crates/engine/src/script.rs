@@ -175,9 +175,48 @@ thread_local! {
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
-/// Has the run under way on this thread passed its time limit?
+/// Has the run under way on this thread passed its time limit? A run that did while
+/// [`short_runs`] holds is marked [`outgrown`].
 pub(crate) fn past_deadline() -> bool {
-    matches!(DEADLINE.with(|c| c.get()), Some(d) if Instant::now() > d)
+    let past = matches!(DEADLINE.with(|c| c.get()), Some(d) if Instant::now() > d);
+    if past && SHORT.with(|c| c.get()).is_some() {
+        OUTGROWN.with(|c| c.set(true));
+    }
+    past
+}
+
+thread_local! {
+    /// The time limit of every run while a [`ShortRuns`] guard lives on this thread.
+    static SHORT: Cell<Option<std::time::Duration>> = const { Cell::new(None) };
+    /// Whether a run stopped at that limit.
+    static OUTGROWN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs on this thread get at most `limit` each, for as long as the guard lives: a host that
+/// computes a step where a long script must not run (an async worker thread, which other
+/// requests share) sets it, and asks [`outgrown`] after the step. A run that reaches the limit
+/// stops as on its own time limit; the step computed with it is to be thrown away and computed
+/// again where the usual limit holds (the engine's steps are pure, so that is safe).
+pub fn short_runs(limit: std::time::Duration) -> ShortRuns {
+    ShortRuns(
+        SHORT.with(|c| c.replace(Some(limit))),
+        OUTGROWN.with(|c| c.replace(false)),
+    )
+}
+
+/// Whether a run stopped at the [`short_runs`] limit since the guard was set.
+pub fn outgrown() -> bool {
+    OUTGROWN.with(|c| c.get())
+}
+
+/// See [`short_runs`]; restores what was set before when dropped.
+pub struct ShortRuns(Option<std::time::Duration>, bool);
+
+impl Drop for ShortRuns {
+    fn drop(&mut self) {
+        SHORT.with(|c| c.set(self.0));
+        OUTGROWN.with(|c| c.set(self.1));
+    }
 }
 
 /// The command bus a host lends to scripts, for `doQuery(name, data)`: it runs the named query
@@ -301,6 +340,10 @@ pub(crate) struct RunGuard(jiff::Timestamp, Option<Instant>);
 
 impl RunGuard {
     pub(crate) fn set(now: jiff::Timestamp, time: std::time::Duration) -> Self {
+        let time = match SHORT.with(|c| c.get()) {
+            Some(short) => time.min(short),
+            None => time,
+        };
         let deadline = Instant::now().checked_add(time);
         RunGuard(
             NOW.with(|c| c.replace(now)),
@@ -378,12 +421,7 @@ pub fn build_engine_with(operations: u64) -> Engine {
         if ops % TIME_CHECK_EVERY != 0 {
             return None;
         }
-        match DEADLINE.with(|c| c.get()) {
-            Some(deadline) if Instant::now() > deadline => {
-                Some(Dynamic::from(ImmutableString::from(TIMED_OUT)))
-            }
-            _ => None,
-        }
+        past_deadline().then(|| Dynamic::from(ImmutableString::from(TIMED_OUT)))
     });
 
     // rhai's `sleep` blocks the thread where no operation is counted, so no time limit could

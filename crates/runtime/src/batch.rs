@@ -271,10 +271,12 @@ impl Runtime {
         let signal = Signal::for_task();
         let (slot, lead) = self.enqueue(true, signal.clone(), f);
         if lead {
-            if self.commits.tasks.under_way.load(Ordering::Acquire) <= 1 {
+            let alone = self.commits.tasks.under_way.load(Ordering::Acquire) <= 1;
+            if alone && !crate::inline::on_worker() {
                 // The only async command under way: commit its batch here rather than pay two
                 // thread hand-offs for it. Jobs that queue meanwhile go to the writer's own
-                // thread, so a task's worker commits at most one batch.
+                // thread, so a task's worker commits at most one batch. Never on an async
+                // worker thread (`inline`): a disk sync there would stall its other tasks.
                 self.lead(Some(&signal), 1);
             } else {
                 self.lead_for_tasks();
@@ -288,6 +290,11 @@ impl Runtime {
         again: bool,
         f: impl FnMut(&Tx) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
+        // A blocking write from an async worker: the work goes to a blocking thread instead,
+        // while it has written nothing (`inline`).
+        if crate::inline::may_stop() {
+            return Err(crate::inline::needs_thread("a blocking write"));
+        }
         let done = Signal::new();
         let (slot, lead) = self.enqueue(again, done.clone(), f);
         let answer = if lead {

@@ -376,6 +376,10 @@ impl Runtime {
         if !stops_instance(&e) {
             return e;
         }
+        // On an async worker the step is tried again on a blocking thread, which records it.
+        if crate::inline::may_stop() {
+            return crate::inline::needs_thread("an internal incident");
+        }
         let e = e.public();
         let reference = e.message.rsplit(' ').next().unwrap_or_default().to_string();
         let element = self.failed_element(guid, event);

@@ -66,15 +66,22 @@ impl Runtime {
         first_poll_blocking(async move { self.execute_async(&cmd, &data, &caller).await }).await
     }
 
-    /// An incoming webhook for an async door, after a place in the command lane: as
-    /// `execute_off_workers` runs a start, the request is checked and its step computed on a
-    /// blocking thread, and the wait for its commit is the door's task's.
+    /// An incoming webhook for an async door, after a place in the command lane. A callback is
+    /// checked and its step computed on the door's own worker, and its wait for the commit
+    /// holds no thread (`inline`); whatever may block (another configuration, a long script, a
+    /// refusal to record) runs again from the start as `execute_off_workers` runs a start: on
+    /// a blocking thread up to the commit, then on the door's task.
     pub async fn receive_webhook_off_workers(
         self: Arc<Self>,
         incoming: crate::webhooks::IncomingWebhook,
     ) -> Result<crate::webhooks::WebhookAnswer, tokio::task::JoinError> {
         let _place = self.lanes.commands.clone().acquire_owned().await.ok();
-        first_poll_blocking(async move { self.receive_webhook_async(incoming).await }).await
+        // First on this worker; whatever needs a thread runs again on one (`inline`).
+        let again = incoming.clone();
+        if let Some(answer) = crate::inline::attempt(self.receive_webhook_async(incoming)).await {
+            return Ok(answer);
+        }
+        first_poll_blocking(async move { self.receive_webhook_async(again).await }).await
     }
 
     /// As `execute_off_workers` for any other work a door runs that may run commands or

@@ -35,6 +35,7 @@ mod events;
 pub mod external_run;
 pub mod host;
 mod hot;
+mod inline;
 mod step;
 mod test_event;
 use step::{write_step, Prepared};
@@ -680,7 +681,16 @@ impl Runtime {
         let now = self.now();
         let before_waits = engine.waiting(&inst);
         let before = Indexed::of(&engine, &inst, guid, &now);
-        let effects = match engine.apply(&mut inst, event.clone(), &self.ctx(caller)) {
+        // On an async worker (`inline`), scripts get a short time; a step that needed more is
+        // thrown away and computed again on a blocking thread.
+        let short =
+            inline::may_stop().then(|| baton_engine::script::short_runs(inline::SHORT_SCRIPT));
+        let applied = engine.apply(&mut inst, event.clone(), &self.ctx(caller));
+        if short.is_some() && baton_engine::script::outgrown() {
+            return Err(inline::needs_thread("a long script"));
+        }
+        drop(short);
+        let effects = match applied {
             Ok(effects) => effects,
             // A cached state may be behind the stored one: refuse only on the stored state.
             Err(_) if cached => return Ok(None),
@@ -785,7 +795,11 @@ impl Runtime {
         // The step only reads what it captured, so it can run again after a rollback.
         let (queued, timer, sent) = match wait {
             Wait::Thread => self.write_again(run)?,
-            Wait::Task => self.write_again_async(run).await?,
+            Wait::Task => {
+                let written = self.write_again_async(run).await?;
+                inline::committed();
+                written
+            }
         };
         if let Some(row) = hook_log {
             row.committed();

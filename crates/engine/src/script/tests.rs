@@ -165,3 +165,26 @@ fn a_condition_that_calls_do_cmd_is_an_incident() {
         "{effects:?}"
     );
 }
+
+#[test]
+fn a_run_past_the_short_limit_stops_and_says_so_and_the_usual_limit_holds_again_after() {
+    let long = "let t = 0; for n in 0..200000 { t += n; } t";
+    let short = short_runs(std::time::Duration::from_micros(1));
+    let stopped = run(long, false);
+    assert!(outgrown(), "the run reached the short limit");
+    let e = stopped.expect_err("stopped at the short limit");
+    assert_eq!(e.kind, ScriptErrorKind::Limit, "{e}");
+    drop(short);
+    assert!(!outgrown(), "the guard's end clears the mark");
+    let done = run(long, false).expect("the usual limit lets it finish");
+    assert_eq!(done.value, json!((0..200_000i64).sum::<i64>()));
+    assert!(!outgrown());
+}
+
+#[test]
+fn a_run_within_the_short_limit_is_not_marked() {
+    let _short = short_runs(std::time::Duration::from_secs(5));
+    let done = run("1 + 2", false).expect("a short run");
+    assert_eq!(done.value, json!(3));
+    assert!(!outgrown());
+}

@@ -102,6 +102,14 @@ pub(super) struct Held<'a> {
 }
 
 impl InFlight {
+    /// Holds `(config, id)` when no other request does.
+    pub(super) fn try_hold(&self, config: i64, id: &str) -> Option<Held<'_>> {
+        let key = (config, id.to_string());
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        held.insert(key.clone())
+            .then_some(Held { owner: self, key })
+    }
+
     /// Holds `(config, id)`, after waiting for a request that holds it.
     pub(super) fn hold(&self, config: i64, id: &str) -> Held<'_> {
         let key = (config, id.to_string());

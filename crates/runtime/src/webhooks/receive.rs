@@ -97,11 +97,26 @@ impl Runtime {
     }
 
     async fn receive_in(&self, hook: Hook<'_>, inc: IncomingWebhook) -> WebhookAnswer {
-        // Counted before the request runs: a retention pass this starts never waits for it.
-        self.webhook_log_grew(recorded_at_most(&inc));
+        let added = recorded_at_most(&inc);
         let path = inc.path.clone();
         let span = tracing::info_span!("webhook", path = %path);
         let answer = tracing::Instrument::instrument(self.receive(hook, inc), span).await;
+        if crate::inline::stopped() {
+            // Run again on a blocking thread (`inline`): that run counts and answers.
+            return answer;
+        }
+        if self.webhook_log_counted(added) {
+            // A retention pass is due: it ends before the answer, as it always has.
+            match hook {
+                Hook::Thread => {
+                    self.prune_pass(false);
+                }
+                Hook::Task(rt) => {
+                    let rt = rt.clone();
+                    let _ = tokio::task::spawn_blocking(move || rt.prune_pass(false)).await;
+                }
+            }
+        }
         self.publish_webhook_request(&path, answer.status);
         answer
     }
@@ -127,6 +142,10 @@ impl Runtime {
         // not kept: anyone can send one.
         let refuse =
             |config_id: Option<i64>, verdict: &'static str, status: u16, message: String| {
+                if crate::inline::may_stop() {
+                    // Recording blocks: the door refuses it again on a blocking thread.
+                    return WebhookAnswer::failed(crate::inline::needs_thread("a refusal"));
+                }
                 let recorded = self.next_request_id().and_then(|id| {
                     let row = Row {
                         id,
@@ -174,6 +193,10 @@ impl Runtime {
             Err(e) => return WebhookAnswer::failed(e),
         };
         let id = config.row.id;
+        // On an async worker only a callback runs (`inline`): anything else may block.
+        if crate::inline::may_stop() && !runs_on_worker(&config) {
+            return WebhookAnswer::failed(crate::inline::needs_thread("this configuration"));
+        }
         if !config.row.is_active {
             // The caller learns only that nothing listens here; the log says why.
             refuse(
@@ -328,9 +351,24 @@ impl Runtime {
         let config_id = a.config.row.id;
         let _held = match &sender {
             Some(s) => {
-                let held = self.webhook_cache.in_flight.hold(config_id, s);
+                let held = if crate::inline::may_stop() {
+                    // Waiting for another request with the same id would block the worker.
+                    match self.webhook_cache.in_flight.try_hold(config_id, s) {
+                        Some(held) => held,
+                        None => {
+                            let e = crate::inline::needs_thread("a wait for the same sender id");
+                            return (None, WebhookAnswer::failed(e));
+                        }
+                    }
+                } else {
+                    self.webhook_cache.in_flight.hold(config_id, s)
+                };
                 match self.handled_by(config_id, s) {
                     Ok(None) => Some(held),
+                    Ok(Some(_)) if crate::inline::may_stop() => {
+                        let e = crate::inline::needs_thread("recording a duplicate");
+                        return (None, WebhookAnswer::failed(e));
+                    }
                     Ok(Some(first)) => {
                         let row = Row {
                             sender_id: sender.clone(),
@@ -358,6 +396,10 @@ impl Runtime {
                 let pending = Pending::new(row);
                 let run = self.perform_hook(hook, a.config, &request, mapped);
                 let outcome = pending.clone().carried_by(run).await;
+                if crate::inline::stopped() {
+                    // Nothing was written: the door runs the request again (`inline`).
+                    return (Some(id), WebhookAnswer::failed(Error::internal("stopped")));
+                }
                 // A step committed the row and the command answered: nothing is left to write,
                 // so the task answers without a thread.
                 if outcome.is_ok() && pending.is_committed() && !pending.raced() {
@@ -502,6 +544,17 @@ impl Runtime {
         };
         reply.into_error_with_fields()
     }
+}
+
+/// Whether an accepted request for `config` may run on an async worker (`inline`): a callback
+/// (type 0 with `ReturnCallbackCommand`), whose writes are one step's. Anything else (a chain,
+/// code, a start, another command) runs on a blocking thread.
+fn runs_on_worker(config: &Prepared) -> bool {
+    config.row.execution_type == 0
+        && config
+            .config
+            .as_ref()
+            .is_ok_and(|c| c["commandName"] == "ReturnCallbackCommand")
 }
 
 /// How a request's command waits for its commit: holding the thread that runs it, or as the

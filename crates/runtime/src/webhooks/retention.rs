@@ -59,15 +59,20 @@ impl Runtime {
     /// Called once a request's row was written (`added`: at least what the row holds, in
     /// bytes): runs a pass when one is due.
     pub(super) fn webhook_log_grew(&self, added: i64) {
+        if self.webhook_log_counted(added) {
+            self.prune_pass(false);
+        }
+    }
+
+    /// `webhook_log_grew` without the pass: true when one is due (the caller runs
+    /// `prune_pass(false)`, on a thread that may block).
+    pub(super) fn webhook_log_counted(&self, added: i64) -> bool {
         let r = &self.webhook_cache.retention;
         r.estimate.fetch_add(added.max(0), Ordering::AcqRel);
         let n = r.since_pass.fetch_add(1, Ordering::AcqRel) + 1;
         let now = self.clock.now().as_second();
         let last = r.last_pass.load(Ordering::Acquire);
-        if n < PASS_EVERY && now.saturating_sub(last) < PASS_INTERVAL_SECS {
-            return;
-        }
-        self.prune_pass(false);
+        n >= PASS_EVERY || now.saturating_sub(last) >= PASS_INTERVAL_SECS
     }
 
     /// The background pass: runs when none ran yet since start, an hour after the last one,
@@ -128,7 +133,7 @@ impl Runtime {
 
     /// One bounded pass; answers whether another is due. One pass runs at a time: a request
     /// that finds one under way goes on.
-    fn prune_pass(&self, background: bool) -> bool {
+    pub(super) fn prune_pass(&self, background: bool) -> bool {
         let r = &self.webhook_cache.retention;
         if r.running.swap(true, Ordering::AcqRel) {
             return false;

@@ -1,0 +1,156 @@
+//! Through the real HTTP door, a webhook callback is first computed on the door's own async
+//! worker (`inline`); whatever could block that worker stops the attempt before it wrote
+//! anything and the request runs again on a blocking thread. From outside, nothing tells the
+//! two apart: a long script still runs to its end under the usual limit, a command it queued
+//! runs once, and every request, refused or accepted, leaves exactly one row in the log.
+
+use baton_testkit::http::{Door, Served, ADMIN};
+use baton_testkit::Model;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+
+const URL: &str = "/webhook/gateway/slow";
+const SECRET: &str = "whsec_worker";
+
+fn exec(served: &Served, cmd: &str, data: Value) -> Value {
+    let (status, answer) = served.post(
+        "/api/v1/execute",
+        Some(ADMIN),
+        &json!({"cmd": cmd, "data": data}),
+    );
+    assert_eq!(status, 200, "{cmd}: {answer}");
+    assert_eq!(answer["isSuccessful"], true, "{cmd}: {answer}");
+    answer["data"].clone()
+}
+
+/// POSTs `body` to the gateway's door, signed (HMAC-SHA256, hex) with `secret`.
+fn hook(served: &Served, secret: &str, body: &Value) -> (u16, Value) {
+    let body = body.to_string();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let sig = hex::encode(mac.finalize().into_bytes());
+    served.send(URL, None, &[("x-signature", &sig)], &body)
+}
+
+/// A served runtime with: Child (start -> end); Slow (start -> a webhook-mode receive task on
+/// `context.ref` -> a script that loops well past the worker's short limit, keeps its sum and
+/// queues a start of Child -> end); a configuration that maps the gateway's `ref` to
+/// ReturnCallbackCommand.
+fn served() -> (Door, Served) {
+    let door = Door::new();
+    door.t.deploy(
+        &Model::process("Child")
+            .start("s")
+            .end("e")
+            .chain(&["s", "e"])
+            .xml(),
+    );
+    door.t.deploy(
+        &Model::process("Slow")
+            .start("s")
+            .receive_task("wait")
+            .props(&[("correlationKey", "context.ref")])
+            .script_task(
+                "crunch",
+                r#"let total = 0; for n in 0..200000 { total += n; } doCmd("StartProcessInstanceCommand", #{processKey: "Child"});"#,
+            )
+            .end("e")
+            .chain(&["s", "wait", "crunch", "e"])
+            .xml(),
+    );
+    let served = Served::start(door.st.clone());
+    exec(
+        &served,
+        "CreateWebHookConfigCommand",
+        json!({"name": "gateway", "url": URL, "executionType": 0,
+               "commandName": "ReturnCallbackCommand",
+               "commandData": {"correlationKey": "body.ref", "result": "{status: body.status}"},
+               "verification": {"scheme": "hmacSha256", "secret": SECRET}}),
+    );
+    (door, served)
+}
+
+fn requests(served: &Served) -> Vec<Value> {
+    exec(
+        served,
+        "GetWebhookRequestListQuery",
+        json!({"pageSize": 100}),
+    )["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn children(served: &Served) -> Value {
+    exec(
+        served,
+        "GetProcessInstanceListQuery",
+        json!({"processKey": "Child"}),
+    )["totalCount"]
+        .clone()
+}
+
+#[test]
+fn a_callback_whose_step_runs_a_long_script_completes_once_under_the_usual_limit() {
+    let (door, served) = served();
+    let started = exec(
+        &served,
+        "StartProcessInstanceCommand",
+        json!({"processKey": "Slow", "variables": {"ref": "P-1"}}),
+    );
+    assert_eq!(started["status"], "WAITING", "{started}");
+    let guid = started["instanceGuid"].as_str().unwrap().to_string();
+    let (status, answer) = hook(&served, SECRET, &json!({"ref": "P-1", "status": "paid"}));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"]["status"], "COMPLETED", "{answer}");
+    let inst = door.t.instance(&guid);
+    assert_eq!(inst["status"], "COMPLETED", "{inst}");
+    assert_eq!(
+        inst["variables"]["total"],
+        (0..200_000i64).sum::<i64>(),
+        "the script ran to its end: {inst}"
+    );
+    assert_eq!(children(&served), 1, "the queued start ran once");
+    let log = requests(&served);
+    assert_eq!(log.len(), 1, "one row for the request: {log:?}");
+    assert_eq!(log[0]["verdict"], "accepted", "{}", log[0]);
+    assert_eq!(
+        log[0]["outcome"]["instanceGuid"],
+        guid.as_str(),
+        "{}",
+        log[0]
+    );
+    // The same callback again finds nothing waiting: answered as a duplicate, logged once more.
+    let (status, again) = hook(&served, SECRET, &json!({"ref": "P-1", "status": "paid"}));
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["data"]["duplicate"], true, "{again}");
+    assert_eq!(children(&served), 1, "a duplicate runs nothing");
+    assert_eq!(requests(&served).len(), 2);
+}
+
+#[test]
+fn refusals_and_failures_at_the_door_are_each_recorded_once() {
+    let (_door, served) = served();
+    // A wrong signature, a path nobody configured, a key nothing waits on.
+    let (status, answer) = hook(&served, "not-the-secret", &json!({"ref": "P-2"}));
+    assert_eq!(status, 401, "{answer}");
+    let (status, answer) = served.send("/webhook/nobody/here", None, &[], "{}");
+    assert_eq!(status, 404, "{answer}");
+    let (status, answer) = hook(&served, SECRET, &json!({"ref": "P-404", "status": "paid"}));
+    assert_eq!(status, 422, "the command's refusal: {answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("P-404"),
+        "{answer}"
+    );
+    let log = requests(&served);
+    let verdicts: Vec<&str> = log.iter().map(|r| r["verdict"].as_str().unwrap()).collect();
+    assert_eq!(
+        verdicts,
+        ["accepted", "notFound", "badSignature"],
+        "newest first, one row each: {log:?}"
+    );
+    assert_eq!(log[0]["statusCode"], 422, "{}", log[0]);
+}
