@@ -137,7 +137,10 @@ impl Runtime {
                 Ok((message, data)) => Reply::ok(&message, data),
                 Err(e) => Reply::failed(e),
             };
-            log_reply(&reply, started);
+            // A command stopped on an async worker runs again, and is logged then (`inline`).
+            if !crate::inline::stopped() {
+                log_reply(&reply, started);
+            }
             reply
         };
         tracing::Instrument::instrument(run, span).await

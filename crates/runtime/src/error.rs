@@ -208,6 +208,15 @@ impl Error {
         Error::new(Code::Internal, detail)
     }
 
+    /// An internal error nobody is shown and nothing logs: it only unwinds work that will be
+    /// run again (`inline`).
+    pub(crate) fn unwinding(detail: impl Into<String>) -> Error {
+        Error {
+            shown: true,
+            ..Error::new(Code::Internal, detail)
+        }
+    }
+
     /// The same failure under another code (messages and fields unchanged).
     pub fn with_code(mut self, code: Code) -> Error {
         self.code = code;

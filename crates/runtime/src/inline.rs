@@ -57,7 +57,7 @@ pub(crate) fn may_stop() -> bool {
 /// the door runs it again and nobody sees it.
 pub(crate) fn needs_thread(what: &str) -> Error {
     let _ = INLINE.try_with(|i| i.stopped.store(true, Ordering::Release));
-    Error::internal(format!("{what} needs a blocking thread"))
+    Error::unwinding(format!("{what} needs a blocking thread"))
 }
 
 /// Whether the current attempt stopped (see [`needs_thread`]).

@@ -312,11 +312,21 @@ impl Runtime {
         caller: &Caller,
         extra: Extra,
     ) -> Result<(String, Arc<Engine>, Instance), Error> {
-        // Every top-level start counts against its key's rate (engine_limits).
-        self.admit_start(def)?;
         let engine = self.engine(def)?;
         let vars = crate::correlation::initiated_by(vars, caller);
-        let (inst, effects) = engine.start_at(process, start_event, vars, &self.ctx(caller))?;
+        // On an async worker, scripts get a short time; a start that needed more is thrown
+        // away and computed again on a blocking thread (`inline`).
+        let short = crate::inline::may_stop()
+            .then(|| baton_engine::script::short_runs(crate::inline::SHORT_SCRIPT));
+        let started = engine.start_at(process, start_event, vars, &self.ctx(caller));
+        if short.is_some() && baton_engine::script::outgrown() {
+            return Err(crate::inline::needs_thread("a long script"));
+        }
+        drop(short);
+        let (inst, effects) = started?;
+        // Every top-level start counts against its key's rate (engine_limits); counted once the
+        // start is computed, so an attempt thrown away counts nothing.
+        self.admit_start(def)?;
         let row = InstanceRow {
             // Time-ordered (UUID v7): new instances' index entries land next to each other,
             // so a group commit touches a few index pages instead of one per instance.

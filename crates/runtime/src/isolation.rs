@@ -116,6 +116,11 @@ pub enum PanicSite {
 pub(crate) struct Panics([AtomicUsize; 4]);
 
 impl Panics {
+    /// Whether `site` still owes a panic.
+    pub(crate) fn owes(&self, site: PanicSite) -> bool {
+        self.0[site as usize].load(Ordering::Acquire) > 0
+    }
+
     /// Panics when `site` still owes one.
     pub(crate) fn hit(&self, site: PanicSite) {
         let slot = &self.0[site as usize];
@@ -146,6 +151,11 @@ pub(crate) struct Gate {
 
 impl Gate {
     /// Waits while the gate is closed.
+    /// Whether steps wait at the gate now.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
     pub(crate) fn pass(&self) {
         if !self.closed.load(Ordering::Acquire) {
             return;

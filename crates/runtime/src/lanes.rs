@@ -60,9 +60,15 @@ impl Runtime {
             return tokio::task::spawn_blocking(move || self.execute_as(&cmd, &data, &caller))
                 .await;
         }
-        // A start, a task's completion or a callback computes its step (scripts included) on a
-        // blocking thread, up to the point where it waits for its group commit; that wait, and
-        // the little that follows, is the door's task's, so no thread sleeps through it.
+        // A start, a task's completion or a callback computes its step on this worker and waits
+        // for its group commit as the door's task, so no thread sleeps through it. What could
+        // block the worker (a long script, a blocking write) stops that attempt before anything
+        // is written (`inline`), and the command runs again: its step on a blocking thread, up
+        // to the wait for its commit, which is again the door's task's.
+        let attempt = crate::inline::attempt(self.execute_async(&cmd, &data, &caller)).await;
+        if let Some(reply) = attempt {
+            return Ok(reply);
+        }
         first_poll_blocking(async move { self.execute_async(&cmd, &data, &caller).await }).await
     }
 

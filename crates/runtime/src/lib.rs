@@ -764,6 +764,11 @@ impl Runtime {
         // A webhook request's log row rides in this step's transaction (webhooks::log).
         let hook_log = webhooks::armed();
         let log_row = hook_log.clone();
+        // The test hooks stand for a slow or a failing step: on an async worker, such a step
+        // runs again on a blocking thread (`inline`), where it waits or panics.
+        if inline::may_stop() && (self.gate.is_closed() || self.panics.owes(PanicSite::Step)) {
+            return Err(inline::needs_thread("a held or failing step"));
+        }
         // Everything that needs no transaction is done here, in the command's own thread: the
         // writer that runs the group commit is the one serial part of a step.
         let prepared = isolation::guard("preparing the step", || {

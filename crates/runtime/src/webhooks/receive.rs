@@ -398,7 +398,8 @@ impl Runtime {
                 let outcome = pending.clone().carried_by(run).await;
                 if crate::inline::stopped() {
                     // Nothing was written: the door runs the request again (`inline`).
-                    return (Some(id), WebhookAnswer::failed(Error::internal("stopped")));
+                    let e = crate::inline::needs_thread("the request");
+                    return (Some(id), WebhookAnswer::failed(e));
                 }
                 // A step committed the row and the command answered: nothing is left to write,
                 // so the task answers without a thread.
