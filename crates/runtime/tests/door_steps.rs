@@ -1,8 +1,9 @@
-//! Through the real HTTP door, a start or a task's completion is computed on a blocking thread
-//! and waits for its commit as the request's task (`execute_off_workers`). What follows the
-//! commit must still happen before the answer, as on the blocking path: a buffered message the
-//! new wait matches is delivered (the caller sees the instance continue), and a command a
-//! script queued with `doCmd` has run.
+//! Through the real HTTP door, a start or a task's completion is computed on the door's async
+//! worker (or, when that could block the worker, on a blocking thread: `inline`) and waits for
+//! its commit as the request's task (`execute_off_workers`). What follows the commit must
+//! still happen before the answer, as on the blocking path: a buffered message the new wait
+//! matches is delivered (the caller sees the instance continue), and a command a script queued
+//! with `doCmd` has run.
 
 use baton_testkit::http::{Door, Served, ADMIN};
 use baton_testkit::models::order_flow;
@@ -148,4 +149,46 @@ fn two_starts_at_once_wait_on_the_writers_thread_and_still_deliver_before_answer
         json!({"processKey": "Child"}),
     );
     assert_eq!(children["totalCount"], 1, "{children}");
+}
+
+#[test]
+fn a_start_whose_script_runs_long_is_computed_again_on_a_blocking_thread_and_counted_once() {
+    // The door first computes a start on its async worker, where a script gets only a short
+    // time; this one needs longer, so that attempt is thrown away and the start runs again
+    // where the usual limit holds. It completes once, its queued start runs once.
+    let door = Door::new();
+    door.t.deploy(&child());
+    let slow = Model::process("Slow")
+        .start("s")
+        .script_task(
+            "crunch",
+            r#"let total = 0; for n in 0..200000 { total += n; } doCmd("StartProcessInstanceCommand", #{processKey: "Child"});"#,
+        )
+        .end("e")
+        .chain(&["s", "crunch", "e"])
+        .xml();
+    door.t.deploy(&slow);
+    let served = Served::start(door.st.clone());
+    let s = exec(
+        &served,
+        "StartProcessInstanceCommand",
+        json!({"processKey": "Slow"}),
+    );
+    assert_eq!(s["status"], "COMPLETED", "{s}");
+    let inst = door.t.instance(s["instanceGuid"].as_str().unwrap());
+    assert_eq!(
+        inst["variables"]["total"],
+        (0..200_000i64).sum::<i64>(),
+        "{inst}"
+    );
+    let count = |key: &str| {
+        exec(
+            &served,
+            "GetProcessInstanceListQuery",
+            json!({"processKey": key}),
+        )["totalCount"]
+            .clone()
+    };
+    assert_eq!(count("Slow"), 1, "one instance, not one per attempt");
+    assert_eq!(count("Child"), 1, "the queued start ran once");
 }
