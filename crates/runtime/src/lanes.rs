@@ -90,6 +90,18 @@ impl Runtime {
         first_poll_blocking(async move { self.receive_webhook_async(again).await }).await
     }
 
+    /// `receive_webhook_off_workers` without the attempt on the worker: everything up to the
+    /// wait for the commit on a blocking thread, as the door ran every request before. For
+    /// comparisons (`examples/webhook_path.rs`); a door has no reason to call it.
+    #[doc(hidden)]
+    pub async fn receive_webhook_blocking_first(
+        self: Arc<Self>,
+        incoming: crate::webhooks::IncomingWebhook,
+    ) -> Result<crate::webhooks::WebhookAnswer, tokio::task::JoinError> {
+        let _place = self.lanes.commands.clone().acquire_owned().await.ok();
+        first_poll_blocking(async move { self.receive_webhook_async(incoming).await }).await
+    }
+
     /// As `execute_off_workers` for any other work a door runs that may run commands or
     /// scripts (an incoming webhook, a webhook application's request): it takes a place in the
     /// command lane first.
