@@ -5,7 +5,7 @@
 //! matches is delivered (the caller sees the instance continue), and a command a script queued
 //! with `doCmd` has run.
 
-use baton_testkit::http::{Door, Served, ADMIN};
+use baton_testkit::http::{Door, Served};
 use baton_testkit::models::order_flow;
 use baton_testkit::Model;
 use serde_json::{json, Value};
@@ -20,14 +20,7 @@ fn child() -> String {
 }
 
 fn exec(served: &Served, cmd: &str, data: Value) -> Value {
-    let (status, answer) = served.post(
-        "/api/v1/execute",
-        Some(ADMIN),
-        &json!({"cmd": cmd, "data": data}),
-    );
-    assert_eq!(status, 200, "{cmd}: {answer}");
-    assert_eq!(answer["isSuccessful"], true, "{cmd}: {answer}");
-    answer["data"].clone()
+    served.execute_ok(cmd, data)
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! two apart: a long script still runs to its end under the usual limit, a command it queued
 //! runs once, and every request, refused or accepted, leaves exactly one row in the log.
 
-use baton_testkit::http::{Door, Served, ADMIN};
+use baton_testkit::http::{Door, Served};
 use baton_testkit::Model;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -13,14 +13,7 @@ const URL: &str = "/webhook/gateway/slow";
 const SECRET: &str = "whsec_worker";
 
 fn exec(served: &Served, cmd: &str, data: Value) -> Value {
-    let (status, answer) = served.post(
-        "/api/v1/execute",
-        Some(ADMIN),
-        &json!({"cmd": cmd, "data": data}),
-    );
-    assert_eq!(status, 200, "{cmd}: {answer}");
-    assert_eq!(answer["isSuccessful"], true, "{cmd}: {answer}");
-    answer["data"].clone()
+    served.execute_ok(cmd, data)
 }
 
 /// POSTs `body` to the gateway's door, signed (HMAC-SHA256, hex) with `secret`.

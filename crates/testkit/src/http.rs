@@ -203,6 +203,16 @@ impl Served {
         )
     }
 
+    /// `POST /api/v1/execute` as the admin; answers the reply's `data` once it asserted that
+    /// the command succeeded (200, `isSuccessful`), naming the command when it did not.
+    pub fn execute_ok(&self, cmd: &str, data: Value) -> Value {
+        let body = serde_json::json!({"cmd": cmd, "data": data});
+        let (status, answer) = self.post("/api/v1/execute", Some(ADMIN), &body);
+        assert_eq!(status, 200, "{cmd}: {answer}");
+        assert_eq!(answer["isSuccessful"], true, "{cmd}: {answer}");
+        answer["data"].clone()
+    }
+
     /// `POST {path}` with a raw body, an optional bearer token and more headers (a JSON
     /// content type unless they give one); answers the status and the body as JSON.
     pub fn send(
