@@ -118,7 +118,12 @@ fn a_callback_whose_step_runs_a_long_script_completes_once_under_the_usual_limit
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["data"]["duplicate"], true, "{again}");
     assert_eq!(children(&served), 1, "a duplicate runs nothing");
-    assert_eq!(requests(&served).len(), 2);
+    let ids: Vec<Value> = requests(&served).iter().map(|r| r["id"].clone()).collect();
+    assert_eq!(
+        ids,
+        [json!(2), json!(1)],
+        "numbered without a gap, newest first"
+    );
 }
 
 #[test]

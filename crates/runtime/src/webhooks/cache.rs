@@ -112,6 +112,20 @@ impl Runtime {
     }
 
     /// The id the next request-log row gets: one above any used before.
+    /// Hands back `id`, the last number taken, so that the log's numbers stay without a gap
+    /// (a request run again on a blocking thread takes its number again: `inline`). A number
+    /// another request took since stays taken.
+    pub(super) fn give_back_request_id(&self, id: i64) {
+        let mut last = self
+            .webhook_cache
+            .last_request
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if *last == Some(id) {
+            *last = Some(id - 1);
+        }
+    }
+
     pub(super) fn next_request_id(&self) -> Result<i64, Error> {
         let mut last = self
             .webhook_cache

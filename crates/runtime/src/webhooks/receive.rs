@@ -271,6 +271,7 @@ impl Runtime {
             // Not recorded, not run: the sender is told to try again (5xx).
             Err(e) => return (None, WebhookAnswer::failed(e)),
         };
+        let _lent = Lent { rt: self, id };
         let row = Row {
             id,
             config_id: Some(a.config.row.id),
@@ -544,6 +545,21 @@ impl Runtime {
             Hook::Task(rt) => rt.execute_async(cmd, data, &Caller::owner()).await,
         };
         reply.into_error_with_fields()
+    }
+}
+
+/// A request's number, handed back when its attempt on the worker stopped (`inline`): the run
+/// again takes it anew.
+struct Lent<'a> {
+    rt: &'a Runtime,
+    id: i64,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if crate::inline::stopped() {
+            self.rt.give_back_request_id(self.id);
+        }
     }
 }
 
