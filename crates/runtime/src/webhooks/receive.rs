@@ -90,8 +90,8 @@ impl Runtime {
     /// `receive_webhook` for an async task: a callback or a start the configuration runs waits
     /// for its group commit as a task, holding no thread (see `Runtime::execute_async`).
     /// Everything before that wait (the signature, the mapping, the step) is done on the
-    /// caller's thread, so a door polls this first off its async workers
-    /// (`Runtime::receive_webhook_off_workers`).
+    /// polling thread: a door goes through `Runtime::receive_webhook_off_workers`, which polls
+    /// it on its worker only while nothing in it can block there (`inline`).
     pub async fn receive_webhook_async(self: &Arc<Self>, inc: IncomingWebhook) -> WebhookAnswer {
         self.receive_in(Hook::Task(self), inc).await
     }
