@@ -132,6 +132,22 @@ describe('the timer start events section', () => {
     expect($('timer-starts-summary')!.textContent).toBe('1 timer start event scheduled, 1 stopped with an incident');
   });
 
+  it('leaves its rows in place when a read brings the same, and draws them again when it does not', async () => {
+    const state = { incidents: [open(12)], timers: [startRow(2, null)] };
+    answer = world(state);
+    await section.reload();
+    const [incident, timer] = [$('start-incident-row'), $('start-timer-row')];
+    await section.reload();
+    expect($('start-incident-row')).toBe(incident);
+    expect($('start-timer-row')).toBe(timer);
+    expect(incident!.isConnected).toBe(true);
+    state.timers = [startRow(1, 'internal error; reference 9f8e7d6c')];
+    await section.reload();
+    expect($('start-timer-row')).not.toBe(timer);
+    expect($('start-timer-retries')!.textContent).toBe('1 of 3');
+    expect($('start-incident-row')).not.toBe(incident);
+  });
+
   it('retries: sends the start event, links the instance it started, and the incident leaves the list', async () => {
     const state = { incidents: [open(12)] as unknown[], timers: [] as unknown[] };
     const base = world(state);

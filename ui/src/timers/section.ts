@@ -272,7 +272,18 @@ export function mountTimerStarts(): TimerStarts {
     }
   }
 
+  /** What the rows were last drawn from: a read that brings the same leaves them in place. */
+  let painted = '';
+
   function paint(): void {
+    // Rows drawn again are new elements: the one under the pointer, being scrolled to or read
+    // by a screen reader would be lost for nothing (the host reloads on every instance change).
+    const drawnFrom = JSON.stringify([timers, incidents, total, [...defs], [...retryErrors], showResolved.checked]);
+    if (drawnFrom === painted) {
+      tick();
+      return;
+    }
+    painted = drawnFrom;
     const { open, resolved } = splitIncidents(incidents);
     // Keep the keyboard where it was: a Retry button of the same start event after the repaint.
     const focusedKey = (document.activeElement as HTMLElement | null)?.closest?.('[data-testid="start-retry"]')?.getAttribute('data-key');
