@@ -7,8 +7,10 @@
 //! anything, it stops ([`needs_thread`]) and the door runs it again, from the start, on a
 //! blocking thread. That is safe because nothing was written: the group commit refuses a
 //! blocking write from the worker ([`may_stop`] in `batch`), a step's scripts run under a
-//! short time limit and a step that reached it is thrown away (`try_step`), and engine steps
-//! are pure. Once a step committed, nothing stops any more: what follows finishes where it is.
+//! short time limit and a step that reached it is thrown away ([`compute`]), and engine steps
+//! are pure. Once a step committed, nothing stops any more: what follows after the commit
+//! (queued commands, buffered deliveries, the request log's bookkeeping) is handed to a
+//! blocking thread by the code that runs it.
 
 use crate::Error;
 use std::future::Future;
@@ -17,7 +19,7 @@ use std::time::Duration;
 
 /// The most one script run may take on a worker thread; a step whose script needs longer is
 /// computed again on a blocking thread, under the usual limit.
-pub(crate) const SHORT_SCRIPT: Duration = Duration::from_millis(5);
+const SHORT_SCRIPT: Duration = Duration::from_millis(5);
 
 #[derive(Default)]
 struct Inline {
@@ -51,6 +53,21 @@ pub(crate) fn may_stop() -> bool {
     INLINE
         .try_with(|i| !i.committed.load(Ordering::Acquire))
         .unwrap_or(false)
+}
+
+/// Runs `engine_call` (it may run scripts). In an attempt that may still stop, each script
+/// gets [`SHORT_SCRIPT`], and a computation in which one reached it is thrown away: the attempt
+/// stops. Elsewhere scripts have their usual limit.
+pub(crate) fn compute<T>(engine_call: impl FnOnce() -> T) -> Result<T, Error> {
+    if !may_stop() {
+        return Ok(engine_call());
+    }
+    let _short = baton_engine::script::short_runs(SHORT_SCRIPT);
+    let value = engine_call();
+    if baton_engine::script::outgrown() {
+        return Err(needs_thread("a long script"));
+    }
+    Ok(value)
 }
 
 /// Stops the current attempt: `what` needs a blocking thread. The error only unwinds the work;

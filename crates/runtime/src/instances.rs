@@ -314,16 +314,11 @@ impl Runtime {
     ) -> Result<(String, Arc<Engine>, Instance), Error> {
         let engine = self.engine(def)?;
         let vars = crate::correlation::initiated_by(vars, caller);
-        // On an async worker, scripts get a short time; a start that needed more is thrown
-        // away and computed again on a blocking thread (`inline`).
-        let short = crate::inline::may_stop()
-            .then(|| baton_engine::script::short_runs(crate::inline::SHORT_SCRIPT));
-        let started = engine.start_at(process, start_event, vars, &self.ctx(caller));
-        if short.is_some() && baton_engine::script::outgrown() {
-            return Err(crate::inline::needs_thread("a long script"));
-        }
-        drop(short);
-        let (inst, effects) = started?;
+        // On an async worker, a start whose script runs long is computed again on a blocking
+        // thread (`inline`).
+        let (inst, effects) = crate::inline::compute(|| {
+            engine.start_at(process, start_event, vars, &self.ctx(caller))
+        })??;
         // Every top-level start counts against its key's rate (engine_limits); counted once the
         // start is computed, so an attempt thrown away counts nothing.
         self.admit_start(def)?;

@@ -1,12 +1,14 @@
 //! Two lanes from the async doors to the blocking threads, so queries never queue behind writes.
 //!
-//! Commands run scripts and wait for disk syncs: they run on tokio's blocking threads, never on
-//! its async workers. Those threads are a bounded pool (512), and a task waits for a free one
-//! in arrival order: without a bound of their own, a burst of slow commands (scripts near their
-//! time limit, hundreds of starts at once) took every thread and an unrelated query waited
-//! behind all of them. So a command first waits, asynchronously and holding no thread, for one
-//! of [`COMMAND_LANES`] places; queries skip that wait. However many commands are under way,
-//! the pool keeps threads for queries, and a query is answered as fast as the read connection
+//! Commands run scripts and wait for disk syncs, so a door never lets one hold an async worker:
+//! a start, a task's completion or a callback is tried on the worker only as long as nothing
+//! in it can block there (`inline`), and everything else runs on tokio's blocking threads.
+//! Those threads are a bounded pool (512), and a task waits for a free one in arrival order:
+//! without a bound of their own, a burst of slow commands (scripts near their time limit,
+//! hundreds of starts at once) took every thread and an unrelated query waited behind all of
+//! them. So a command first waits, asynchronously and holding no thread, for one of
+//! [`COMMAND_LANES`] places; queries skip that wait. However many commands are under way, the
+//! pool keeps threads for queries, and a query is answered as fast as the read connection
 //! allows (reads never wait for a write: see `Runtime::store`).
 
 use crate::{Caller, Reply, Runtime};
@@ -39,11 +41,11 @@ fn is_query(cmd: &str) -> bool {
 }
 
 impl Runtime {
-    /// Runs `cmd` for an async door on a blocking thread (all but a step's wait for its
-    /// commit, see below), after a place in the command lane for anything but a query (see the
-    /// module's comment). Errs only when the thread could not
-    /// run the command to its end (it panicked past `dispatch`, or the runtime is shutting
-    /// down).
+    /// Runs `cmd` for an async door, after a place in the command lane for anything but a
+    /// query (see the module's comment): a start, a task's completion or a callback on the
+    /// door's worker when nothing in it blocks (see below), anything else on a blocking thread.
+    /// Errs only when a blocking thread could not run the command to its end (it panicked past
+    /// `dispatch`, or the runtime is shutting down).
     pub async fn execute_off_workers(
         self: Arc<Self>,
         cmd: String,
@@ -103,8 +105,8 @@ impl Runtime {
     }
 
     /// As `execute_off_workers` for any other work a door runs that may run commands or
-    /// scripts (an incoming webhook, a webhook application's request): it takes a place in the
-    /// command lane first.
+    /// scripts (a webhook application's request): on a blocking thread, after a place in the
+    /// command lane.
     pub async fn run_off_workers<T: Send + 'static>(
         self: Arc<Self>,
         work: impl FnOnce(&Runtime) -> T + Send + 'static,

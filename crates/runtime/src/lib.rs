@@ -681,15 +681,10 @@ impl Runtime {
         let now = self.now();
         let before_waits = engine.waiting(&inst);
         let before = Indexed::of(&engine, &inst, guid, &now);
-        // On an async worker (`inline`), scripts get a short time; a step that needed more is
-        // thrown away and computed again on a blocking thread.
-        let short =
-            inline::may_stop().then(|| baton_engine::script::short_runs(inline::SHORT_SCRIPT));
-        let applied = engine.apply(&mut inst, event.clone(), &self.ctx(caller));
-        if short.is_some() && baton_engine::script::outgrown() {
-            return Err(inline::needs_thread("a long script"));
-        }
-        drop(short);
+        // On an async worker, a step whose script runs long is computed again on a blocking
+        // thread (`inline`).
+        let applied =
+            inline::compute(|| engine.apply(&mut inst, event.clone(), &self.ctx(caller)))?;
         let effects = match applied {
             Ok(effects) => effects,
             // A cached state may be behind the stored one: refuse only on the stored state.
