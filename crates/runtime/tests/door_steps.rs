@@ -148,7 +148,8 @@ fn two_starts_at_once_wait_on_the_writers_thread_and_still_deliver_before_answer
 fn a_start_whose_script_runs_long_is_computed_again_on_a_blocking_thread_and_counted_once() {
     // The door first computes a start on its async worker, where a script gets only a short
     // time; this one needs longer, so that attempt is thrown away and the start runs again
-    // where the usual limit holds. It completes once, its queued start runs once.
+    // where the usual limit holds. It completes once, its queued start runs once, and with one
+    // start a second allowed for its key, the thrown-away attempt did not use the allowance.
     let door = Door::new();
     door.t.deploy(&child());
     let slow = Model::process("Slow")
@@ -162,6 +163,11 @@ fn a_start_whose_script_runs_long_is_computed_again_on_a_blocking_thread_and_cou
         .xml();
     door.t.deploy(&slow);
     let served = Served::start(door.st.clone());
+    exec(
+        &served,
+        "SetEngineLimitsCommand",
+        json!({"maxInstancesPerSecond": 1}),
+    );
     let s = exec(
         &served,
         "StartProcessInstanceCommand",
