@@ -33,14 +33,15 @@ tokio::task_local! {
 
 /// Polls `work` on the calling task. None when it stopped because it needs a blocking thread
 /// (and wrote nothing).
-pub(crate) async fn attempt<T>(work: impl Future<Output = T>) -> Option<T> {
-    INLINE
-        .scope(Inline::default(), async {
-            let value = work.await;
-            let stopped = INLINE.with(|i| i.stopped.load(Ordering::Acquire));
-            (!stopped).then_some(value)
-        })
-        .await
+///
+/// `work` is boxed, as in `isolation::guard_async`: a command's future is tens of KiB.
+pub(crate) fn attempt<T>(work: impl Future<Output = T>) -> impl Future<Output = Option<T>> {
+    let work = Box::pin(work);
+    INLINE.scope(Inline::default(), async move {
+        let value = work.await;
+        let stopped = INLINE.with(|i| i.stopped.load(Ordering::Acquire));
+        (!stopped).then_some(value)
+    })
 }
 
 /// Whether the current task is an [`attempt`] (it runs on an async worker).

@@ -63,16 +63,20 @@ pub(crate) fn guard<T>(what: &str, f: impl FnOnce() -> Result<T, Error>) -> Resu
 }
 
 /// `guard` for a future: a panic in any of its polls ends it with the same error.
-pub(crate) async fn guard_async<T>(
-    what: &str,
-    f: impl std::future::Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
-    let mut f = std::pin::pin!(f);
-    std::future::poll_fn(|cx| {
+///
+/// `f` is boxed: an `async fn` that takes a future keeps the argument beside the future it
+/// awaits, so each such wrapper doubled a command's future (tens of KiB, copied whenever the
+/// future moved: into a wrapper, into axum's box). A box is one allocation; the copies were
+/// about a twentieth of the webhook path's CPU (BENCHMARKS.md).
+pub(crate) fn guard_async<'a, T>(
+    what: &'a str,
+    f: impl std::future::Future<Output = Result<T, Error>> + 'a,
+) -> impl std::future::Future<Output = Result<T, Error>> + 'a {
+    let mut f = Box::pin(f);
+    std::future::poll_fn(move |cx| {
         catch_unwind(AssertUnwindSafe(|| f.as_mut().poll(cx)))
             .unwrap_or_else(|panic| std::task::Poll::Ready(Err(panicked(what, &*panic))))
     })
-    .await
 }
 
 fn panicked(what: &str, panic: &(dyn std::any::Any + Send)) -> Error {

@@ -85,11 +85,10 @@ impl Runtime {
     ) -> Result<crate::webhooks::WebhookAnswer, tokio::task::JoinError> {
         let _place = self.lanes.commands.clone().acquire_owned().await.ok();
         // First on this worker; whatever needs a thread runs again on one (`inline`).
-        let again = incoming.clone();
-        if let Some(answer) = crate::inline::attempt(self.receive_webhook_async(incoming)).await {
+        if let Some(answer) = crate::inline::attempt(self.receive_webhook_async(&incoming)).await {
             return Ok(answer);
         }
-        first_poll_blocking(async move { self.receive_webhook_async(again).await }).await
+        first_poll_blocking(async move { self.receive_webhook_async(&incoming).await }).await
     }
 
     /// `receive_webhook_off_workers` without the attempt on the worker: everything up to the
@@ -101,7 +100,7 @@ impl Runtime {
         incoming: crate::webhooks::IncomingWebhook,
     ) -> Result<crate::webhooks::WebhookAnswer, tokio::task::JoinError> {
         let _place = self.lanes.commands.clone().acquire_owned().await.ok();
-        first_poll_blocking(async move { self.receive_webhook_async(incoming).await }).await
+        first_poll_blocking(async move { self.receive_webhook_async(&incoming).await }).await
     }
 
     /// As `execute_off_workers` for any other work a door runs that may run commands or
@@ -118,17 +117,20 @@ impl Runtime {
 
 /// Polls `work` once on a blocking thread (everything up to its first wait: reads, scripts,
 /// a step), then awaits the rest on the caller's task.
-async fn first_poll_blocking<T: Send + 'static>(
+/// `work` is boxed before the returned future holds it (see `isolation::guard_async`).
+fn first_poll_blocking<T: Send + 'static>(
     work: impl Future<Output = T> + Send + 'static,
-) -> Result<T, tokio::task::JoinError> {
+) -> impl Future<Output = Result<T, tokio::task::JoinError>> {
     let mut work: Pin<Box<dyn Future<Output = T> + Send>> = Box::pin(work);
-    let (work, first) = tokio::task::spawn_blocking(move || {
-        let first = work.as_mut().poll(&mut Context::from_waker(Waker::noop()));
-        (work, first)
-    })
-    .await?;
-    Ok(match first {
-        Poll::Ready(answer) => answer,
-        Poll::Pending => work.await,
-    })
+    async move {
+        let (work, first) = tokio::task::spawn_blocking(move || {
+            let first = work.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+            (work, first)
+        })
+        .await?;
+        Ok(match first {
+            Poll::Ready(answer) => answer,
+            Poll::Pending => work.await,
+        })
+    }
 }

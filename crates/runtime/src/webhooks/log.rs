@@ -142,8 +142,11 @@ impl Pending {
 
     /// Runs `work` with this row set aside for the first step it commits, on whatever thread
     /// polls it (the async door's `arm`).
-    pub(super) async fn carried_by<F: std::future::Future>(self: Arc<Self>, work: F) -> F::Output {
-        CARRIED.scope(self, work).await
+    pub(super) fn carried_by<F: std::future::Future>(
+        self: Arc<Self>,
+        work: F,
+    ) -> impl std::future::Future<Output = F::Output> {
+        CARRIED.scope(self, Box::pin(work))
     }
 
     /// In the step's transaction: the row, as the step committed it.

@@ -83,7 +83,7 @@ impl Runtime {
     /// Handles a request that reached a webhook door: finds its configuration, checks where it
     /// came from and its signature, records it and runs it. Never panics on any input.
     pub fn receive_webhook(&self, inc: IncomingWebhook) -> WebhookAnswer {
-        let answer = crate::ready(async { Ok(self.receive_in(Hook::Thread, inc).await) });
+        let answer = crate::ready(async { Ok(self.receive_in(Hook::Thread, &inc).await) });
         answer.unwrap_or_else(WebhookAnswer::failed)
     }
 
@@ -91,13 +91,14 @@ impl Runtime {
     /// for its group commit as a task, holding no thread (see `Runtime::execute_async`).
     /// Everything before that wait (the signature, the mapping, the step) is done on the
     /// polling thread: a door goes through `Runtime::receive_webhook_off_workers`, which polls
-    /// it on its worker only while nothing in it can block there (`inline`).
-    pub async fn receive_webhook_async(self: &Arc<Self>, inc: IncomingWebhook) -> WebhookAnswer {
+    /// it on its worker only while nothing in it can block there (`inline`). The request is
+    /// borrowed: an attempt that stops leaves it to the run that follows.
+    pub async fn receive_webhook_async(self: &Arc<Self>, inc: &IncomingWebhook) -> WebhookAnswer {
         self.receive_in(Hook::Task(self), inc).await
     }
 
-    async fn receive_in(&self, hook: Hook<'_>, inc: IncomingWebhook) -> WebhookAnswer {
-        let added = recorded_at_most(&inc);
+    async fn receive_in(&self, hook: Hook<'_>, inc: &IncomingWebhook) -> WebhookAnswer {
+        let added = recorded_at_most(inc);
         let path = inc.path.clone();
         let span = tracing::info_span!("webhook", path = %path);
         let answer = tracing::Instrument::instrument(self.receive(hook, inc), span).await;
@@ -121,7 +122,7 @@ impl Runtime {
         answer
     }
 
-    async fn receive(&self, hook: Hook<'_>, inc: IncomingWebhook) -> WebhookAnswer {
+    async fn receive(&self, hook: Hook<'_>, inc: &IncomingWebhook) -> WebhookAnswer {
         let received_at = self.now();
         let headers = header_map(&inc.headers);
         let remote = inc
