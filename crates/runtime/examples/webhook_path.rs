@@ -12,6 +12,10 @@
 //! - `blocking`: everything up to the wait for the commit on a blocking thread (the door before
 //!   it computed callbacks on its worker).
 //!
+//! With a fifth argument `start`, the requests go instead to a StartProcess configuration
+//! (type 3, the same signature) that starts one instance of the model per request, and no
+//! instances are started first.
+//!
 //! It prints the requests per second, the process's CPU time per request (user + system, all
 //! threads) and the bytes it wrote per request (the write-ahead log and its checkpoints).
 //! Linux only (it reads /proc/self).
@@ -26,6 +30,7 @@ use std::sync::{Arc, Mutex};
 const MODEL: &str = include_str!("../../../xtask/bench/WebhookBench.bpmn");
 const SECRET: &str = "sk_test_bench_webhook_0123456789abcdef";
 const PATH: &str = "/webhook/bench/paystack";
+const START_PATH: &str = "/webhook/bench/start";
 
 /// CPU seconds this process used (user + system), from /proc/self/stat.
 fn cpu_seconds() -> f64 {
@@ -49,7 +54,7 @@ fn bytes_written() -> f64 {
         .expect("wchar in /proc/self/io")
 }
 
-fn request(i: usize) -> IncomingWebhook {
+fn request(i: usize, path: &str) -> IncomingWebhook {
     let body = format!(
         r#"{{"event":"charge.success","data":{{"id":{i},"status":"success","reference":"R-{i}","amount":50000,"currency":"NGN","customer":{{"email":"payer@example.com"}}}}}}"#
     );
@@ -59,7 +64,7 @@ fn request(i: usize) -> IncomingWebhook {
     IncomingWebhook {
         key: None,
         method: "POST".into(),
-        path: PATH.into(),
+        path: path.into(),
         headers: vec![
             ("host".into(), "127.0.0.1".into()),
             ("content-type".into(), "application/json".into()),
@@ -73,9 +78,13 @@ fn request(i: usize) -> IncomingWebhook {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let [_, db, n, tasks, mode] = args.as_slice() else {
-        eprintln!("usage: webhook_path DB N TASKS worker|blocking");
-        std::process::exit(2);
+    let (db, n, tasks, mode, starts) = match args.as_slice() {
+        [_, db, n, tasks, mode] => (db, n, tasks, mode, false),
+        [_, db, n, tasks, mode, what] if what == "start" => (db, n, tasks, mode, true),
+        _ => {
+            eprintln!("usage: webhook_path DB N TASKS worker|blocking [start]");
+            std::process::exit(2);
+        }
     };
     let n: usize = n.parse().expect("N: a whole number");
     let tasks: usize = tasks.parse().expect("TASKS: a whole number");
@@ -109,6 +118,12 @@ fn main() {
                                "result": "{status: body.data.status, amount: body.data.amount, reference: body.data.reference}"},
                "verification": {"scheme": "paystack", "secret": SECRET}}),
     );
+    setup(
+        "CreateWebHookConfigCommand",
+        json!({"name": "bench-start", "url": START_PATH, "executionType": 3,
+               "processKey": "WebhookBench", "variables": {"reference": "started-by-webhook"},
+               "verification": {"scheme": "paystack", "secret": SECRET}}),
+    );
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -123,7 +138,7 @@ fn main() {
             all.push(tokio::spawn(async move {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
+                    if starts || i >= n {
                         return;
                     }
                     let data = json!({"processKey": "WebhookBench", "variables": {"reference": format!("R-{i}")}});
@@ -139,7 +154,8 @@ fn main() {
         }
     });
     // Signed before the clock starts, taken in reference order.
-    let mut requests: Vec<IncomingWebhook> = (0..n).map(request).collect();
+    let path = if starts { START_PATH } else { PATH };
+    let mut requests: Vec<IncomingWebhook> = (0..n).map(|i| request(i, path)).collect();
     requests.reverse();
     let requests = Arc::new(Mutex::new(requests));
     let (cpu, bytes, wall) = (cpu_seconds(), bytes_written(), std::time::Instant::now());
@@ -169,7 +185,8 @@ fn main() {
     let wall = wall.elapsed().as_secs_f64();
     let (cpu, bytes) = (cpu_seconds() - cpu, bytes_written() - bytes);
     println!(
-        "{mode}: {n} requests from {tasks} tasks: {:.0} requests/s, {:.1} µs CPU and {:.0} bytes written per request",
+        "{mode}{}: {n} requests from {tasks} tasks: {:.0} requests/s, {:.1} µs CPU and {:.0} bytes written per request",
+        if starts { " (starts)" } else { "" },
         n as f64 / wall,
         cpu * 1e6 / n as f64,
         bytes / n as f64

@@ -428,6 +428,58 @@ fn identical_requests_at_once_run_once() {
     assert_eq!((accepted, duplicates), (1, 7));
 }
 
+/// The same for a callback, which the door computes on its async worker: the first of the
+/// eight holds the id there, and each of the others finds it held, leaves the worker and waits
+/// for it on a blocking thread (a refused hold once locked the holders' set twice, which hung
+/// both workers).
+#[test]
+fn identical_callbacks_at_once_resume_their_instance_once() {
+    let s = site();
+    s.door.t.deploy(
+        &Model::process("Pay")
+            .start("S")
+            .receive_task("Wait")
+            .props(&[("correlationKey", "context.reference")])
+            .end("E")
+            .flow("S", "Wait")
+            .flow("Wait", "E")
+            .xml(),
+    );
+    s.ok(
+        "CreateWebHookConfigCommand",
+        json!({"name": "paystack", "url": "/webhook/paystack/payment", "executionType": 0,
+            "commandName": "ReturnCallbackCommand",
+            "commandData": {"correlationKey": "body.data.reference",
+                "result": "{status: body.data.status, amount: body.data.amount}"},
+            "verification": {"scheme": "paystack", "secret": PAYSTACK_SECRET}}),
+    );
+    let guid = s.ok(
+        "StartProcessInstanceCommand",
+        json!({"processKey": "Pay", "variables": {"reference": "REF-CB-AT-ONCE"}}),
+    )["instanceGuid"]
+        .clone();
+    let body = paystack_event(5151, "REF-CB-AT-ONCE");
+    let sig = hex(&hmac512(PAYSTACK_SECRET.as_bytes(), body.as_bytes()));
+    let answers = at_once(
+        s.served.url("/webhook/paystack/payment"),
+        vec![("x-paystack-signature".into(), sig)],
+        body,
+        8,
+    );
+    assert!(answers.iter().all(|(c, _)| *c == 200), "{answers:?}");
+    let ran = answers
+        .iter()
+        .filter(|(_, a)| a.get("duplicate").is_none())
+        .count();
+    assert_eq!(ran, 1, "{answers:?}");
+    let inst = s.ok("GetProcessInstanceByIdQuery", json!({"instanceGuid": guid}));
+    assert_eq!(inst["status"], "COMPLETED", "{inst}");
+    let verdicts: Vec<Value> = s.log().iter().map(|r| r["verdict"].clone()).collect();
+    let accepted = verdicts.iter().filter(|v| *v == "accepted").count();
+    let duplicates = verdicts.iter().filter(|v| *v == "duplicate").count();
+    assert_eq!((accepted, duplicates), (1, 7), "{verdicts:?}");
+}
+
 #[test]
 fn ids_are_kept_per_configuration_across_a_restart_and_under_the_logs_retention() {
     let door = Door::new();

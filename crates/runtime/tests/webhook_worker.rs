@@ -182,3 +182,108 @@ fn a_door_holds_a_small_future_per_request() {
         assert!(size <= 4096, "{what}'s future is {size} bytes");
     }
 }
+
+/// POSTs `body` to `url`, signed as `hook` signs.
+fn hook_at(served: &Served, url: &str, body: &Value) -> (u16, Value) {
+    let body = body.to_string();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let sig = hex::encode(mac.finalize().into_bytes());
+    served.send(url, None, &[("x-signature", &sig)], &body)
+}
+
+/// A StartProcess configuration (type 3, WorkflowGen's incoming webhooks) starts its instance
+/// on the door's worker; one whose first step runs a long script stops that attempt and starts
+/// on a blocking thread. Either way: one instance with the body's fields, a command its script
+/// queued run once, and one log row per request, numbered without a gap.
+#[test]
+fn a_webhook_start_runs_once_whether_its_first_step_is_short_or_long() {
+    let (door, served) = served();
+    door.t.deploy(
+        &Model::process("Quick")
+            .start("s")
+            .receive_task("wait")
+            .props(&[("correlationKey", "context.ref")])
+            .end("e")
+            .chain(&["s", "wait", "e"])
+            .xml(),
+    );
+    door.t.deploy(
+        &Model::process("SlowStart")
+            .start("s")
+            .script_task(
+                "crunch",
+                r#"let total = 0; for n in 0..200000 { total += n; } doCmd("StartProcessInstanceCommand", #{processKey: "Child"});"#,
+            )
+            .receive_task("wait")
+            .props(&[("correlationKey", "context.ref")])
+            .end("e")
+            .chain(&["s", "crunch", "wait", "e"])
+            .xml(),
+    );
+    for (name, key) in [("quick", "Quick"), ("slow", "SlowStart")] {
+        exec(
+            &served,
+            "CreateWebHookConfigCommand",
+            json!({"name": name, "url": format!("/webhook/start/{name}"), "executionType": 3,
+                   "processKey": key,
+                   "verification": {"scheme": "hmacSha256", "secret": SECRET}}),
+        );
+    }
+    let (status, quick) = hook_at(&served, "/webhook/start/quick", &json!({"ref": "Q-1"}));
+    assert_eq!(status, 200, "{quick}");
+    assert_eq!(quick["data"]["status"], "WAITING", "{quick}");
+    let q = door
+        .t
+        .instance(quick["data"]["instanceGuid"].as_str().unwrap());
+    assert_eq!(q["variables"]["ref"], "Q-1", "{q}");
+
+    let (status, slow) = hook_at(&served, "/webhook/start/slow", &json!({"ref": "S-1"}));
+    assert_eq!(status, 200, "{slow}");
+    assert_eq!(slow["data"]["status"], "WAITING", "{slow}");
+    let s = door
+        .t
+        .instance(slow["data"]["instanceGuid"].as_str().unwrap());
+    assert_eq!(
+        s["variables"]["total"],
+        (0..200_000i64).sum::<i64>(),
+        "the script ran to its end: {s}"
+    );
+    assert_eq!(children(&served), 1, "the queued start ran once");
+    for key in ["Quick", "SlowStart"] {
+        let n = exec(
+            &served,
+            "GetProcessInstanceListQuery",
+            json!({"processKey": key}),
+        )["totalCount"]
+            .clone();
+        assert_eq!(n, 1, "one instance of {key}");
+    }
+    let log = requests(&served);
+    let rows: Vec<(Value, Value, Value)> = log
+        .iter()
+        .map(|r| {
+            (
+                r["id"].clone(),
+                r["verdict"].clone(),
+                r["outcome"]["instanceGuid"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                json!(2),
+                json!("accepted"),
+                slow["data"]["instanceGuid"].clone()
+            ),
+            (
+                json!(1),
+                json!("accepted"),
+                quick["data"]["instanceGuid"].clone()
+            ),
+        ],
+        "one row a request, numbered without a gap, newest first"
+    );
+}

@@ -106,8 +106,9 @@ impl InFlight {
     pub(super) fn try_hold(&self, config: i64, id: &str) -> Option<Held<'_>> {
         let key = (config, id.to_string());
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        held.insert(key.clone())
-            .then_some(Held { owner: self, key })
+        // `then`, not `then_some`: a `Held` made when the id is taken would be dropped here,
+        // locking this mutex again and releasing the other request's hold.
+        held.insert(key.clone()).then(|| Held { owner: self, key })
     }
 
     /// Holds `(config, id)`, after waiting for a request that holds it.
@@ -197,6 +198,21 @@ impl Runtime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_held_id_is_refused_to_a_second_try_and_stays_held_until_its_holder_drops_it() {
+        let in_flight = InFlight::default();
+        let first = in_flight.try_hold(1, "evt_1").expect("a free id is held");
+        assert!(in_flight.try_hold(1, "evt_1").is_none(), "taken: refused");
+        assert!(
+            in_flight.try_hold(1, "evt_1").is_none(),
+            "still taken: the refusal released nothing"
+        );
+        let other_config = in_flight.try_hold(2, "evt_1");
+        assert!(other_config.is_some(), "ids are per configuration");
+        drop(first);
+        assert!(in_flight.try_hold(1, "evt_1").is_some(), "free again");
+    }
 
     fn headers(pairs: &[(&str, &str)]) -> Map<String, Value> {
         pairs

@@ -564,15 +564,22 @@ impl Drop for Lent<'_> {
     }
 }
 
-/// Whether an accepted request for `config` may run on an async worker (`inline`): a callback
-/// (type 0 with `ReturnCallbackCommand`), whose writes are one step's. Anything else (a chain,
-/// code, a start, another command) runs on a blocking thread.
+/// Whether an accepted request for `config` may run on an async worker (`inline`): one command
+/// that waits for its commit as a task, whose writes are one step's. That is a StartProcess
+/// configuration (type 3, WorkflowGen's incoming webhooks), or a native command (type 0) that
+/// is a callback (`ReturnCallbackCommand`), a start or a form task's completion
+/// (`SignalProcessInstanceCommand`). Anything else (a chain, code, another command) runs on a
+/// blocking thread.
 fn runs_on_worker(config: &Prepared) -> bool {
-    config.row.execution_type == 0
-        && config
-            .config
-            .as_ref()
-            .is_ok_and(|c| c["commandName"] == "ReturnCallbackCommand")
+    match config.row.execution_type {
+        3 => true,
+        0 => config.config.as_ref().is_ok_and(|c| {
+            c["commandName"]
+                .as_str()
+                .is_some_and(crate::bus::waits_as_task)
+        }),
+        _ => false,
+    }
 }
 
 /// How a request's command waits for its commit: holding the thread that runs it, or as the
