@@ -231,8 +231,9 @@ fn a_standard_webhooks_repeat_starts_no_second_instance_and_the_log_shows_it() {
     assert_eq!(s.instances("Paid"), 3);
 }
 
-#[test]
-fn a_paystack_repeat_resumes_its_callback_once() {
+/// A site where "Pay" waits in a receive task keyed by `context.reference`, resumed by a
+/// Paystack configuration at /webhook/paystack/payment (ReturnCallbackCommand).
+fn paystack_site() -> Site {
     let s = site();
     s.door.t.deploy(
         &Model::process("Pay")
@@ -252,6 +253,12 @@ fn a_paystack_repeat_resumes_its_callback_once() {
                 "result": "{status: body.data.status, amount: body.data.amount}"},
             "verification": {"scheme": "paystack", "secret": PAYSTACK_SECRET}}),
     );
+    s
+}
+
+#[test]
+fn a_paystack_repeat_resumes_its_callback_once() {
+    let s = paystack_site();
     let body = paystack_event(302961, "REF123456");
     // Nobody waits for REF123456 yet: the first delivery fails, and Paystack's retry of the
     // same event must run, not be taken for a duplicate.
@@ -434,25 +441,7 @@ fn identical_requests_at_once_run_once() {
 /// both workers).
 #[test]
 fn identical_callbacks_at_once_resume_their_instance_once() {
-    let s = site();
-    s.door.t.deploy(
-        &Model::process("Pay")
-            .start("S")
-            .receive_task("Wait")
-            .props(&[("correlationKey", "context.reference")])
-            .end("E")
-            .flow("S", "Wait")
-            .flow("Wait", "E")
-            .xml(),
-    );
-    s.ok(
-        "CreateWebHookConfigCommand",
-        json!({"name": "paystack", "url": "/webhook/paystack/payment", "executionType": 0,
-            "commandName": "ReturnCallbackCommand",
-            "commandData": {"correlationKey": "body.data.reference",
-                "result": "{status: body.data.status, amount: body.data.amount}"},
-            "verification": {"scheme": "paystack", "secret": PAYSTACK_SECRET}}),
-    );
+    let s = paystack_site();
     let guid = s.ok(
         "StartProcessInstanceCommand",
         json!({"processKey": "Pay", "variables": {"reference": "REF-CB-AT-ONCE"}}),

@@ -18,11 +18,16 @@ fn exec(served: &Served, cmd: &str, data: Value) -> Value {
 
 /// POSTs `body` to the gateway's door, signed (HMAC-SHA256, hex) with `secret`.
 fn hook(served: &Served, secret: &str, body: &Value) -> (u16, Value) {
+    signed(served, URL, secret, body)
+}
+
+/// POSTs `body` to `url`, signed with `secret` as the configurations here check it.
+fn signed(served: &Served, url: &str, secret: &str, body: &Value) -> (u16, Value) {
     let body = body.to_string();
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body.as_bytes());
     let sig = hex::encode(mac.finalize().into_bytes());
-    served.send(URL, None, &[("x-signature", &sig)], &body)
+    served.send(url, None, &[("x-signature", &sig)], &body)
 }
 
 /// A served runtime with: Child (start -> end); Slow (start -> a webhook-mode receive task on
@@ -183,15 +188,6 @@ fn a_door_holds_a_small_future_per_request() {
     }
 }
 
-/// POSTs `body` to `url`, signed as `hook` signs.
-fn hook_at(served: &Served, url: &str, body: &Value) -> (u16, Value) {
-    let body = body.to_string();
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(body.as_bytes());
-    let sig = hex::encode(mac.finalize().into_bytes());
-    served.send(url, None, &[("x-signature", &sig)], &body)
-}
-
 /// A StartProcess configuration (type 3, WorkflowGen's incoming webhooks) starts its instance
 /// on the door's worker; one whose first step runs a long script stops that attempt and starts
 /// on a blocking thread. Either way: one instance with the body's fields, a command its script
@@ -230,7 +226,12 @@ fn a_webhook_start_runs_once_whether_its_first_step_is_short_or_long() {
                    "verification": {"scheme": "hmacSha256", "secret": SECRET}}),
         );
     }
-    let (status, quick) = hook_at(&served, "/webhook/start/quick", &json!({"ref": "Q-1"}));
+    let (status, quick) = signed(
+        &served,
+        "/webhook/start/quick",
+        SECRET,
+        &json!({"ref": "Q-1"}),
+    );
     assert_eq!(status, 200, "{quick}");
     assert_eq!(quick["data"]["status"], "WAITING", "{quick}");
     let q = door
@@ -238,7 +239,12 @@ fn a_webhook_start_runs_once_whether_its_first_step_is_short_or_long() {
         .instance(quick["data"]["instanceGuid"].as_str().unwrap());
     assert_eq!(q["variables"]["ref"], "Q-1", "{q}");
 
-    let (status, slow) = hook_at(&served, "/webhook/start/slow", &json!({"ref": "S-1"}));
+    let (status, slow) = signed(
+        &served,
+        "/webhook/start/slow",
+        SECRET,
+        &json!({"ref": "S-1"}),
+    );
     assert_eq!(status, 200, "{slow}");
     assert_eq!(slow["data"]["status"], "WAITING", "{slow}");
     let s = door
