@@ -129,7 +129,8 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    // The instances, started from the same tasks.
+    // The instances, started from the same tasks (none when the requests start them).
+    let n_started = if starts { 0 } else { n };
     let next = Arc::new(AtomicUsize::new(0));
     tokio.block_on(async {
         let mut all = Vec::new();
@@ -138,7 +139,7 @@ fn main() {
             all.push(tokio::spawn(async move {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    if starts || i >= n {
+                    if i >= n_started {
                         return;
                     }
                     let data = json!({"processKey": "WebhookBench", "variables": {"reference": format!("R-{i}")}});

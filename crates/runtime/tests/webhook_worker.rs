@@ -188,10 +188,12 @@ fn a_door_holds_a_small_future_per_request() {
     }
 }
 
-/// A StartProcess configuration (type 3, WorkflowGen's incoming webhooks) starts its instance
-/// on the door's worker; one whose first step runs a long script stops that attempt and starts
-/// on a blocking thread. Either way: one instance with the body's fields, a command its script
-/// queued run once, and one log row per request, numbered without a gap.
+/// A StartProcess configuration (type 3, WorkflowGen's incoming webhooks) is tried on the
+/// door's worker; a first step with a long script stops that attempt and the start runs again
+/// on a blocking thread. From outside the two ways look the same, and that is what this holds:
+/// one instance with the body's fields, a command its script queued run once, and one log row
+/// per request, numbered without a gap. (That starts do run on the worker shows in
+/// `examples/webhook_path.rs ... start`, BENCHMARKS.md.)
 #[test]
 fn a_webhook_start_runs_once_whether_its_first_step_is_short_or_long() {
     let (door, served) = served();
