@@ -575,10 +575,14 @@ impl Store {
     /// Picked here, not by an ORDER BY: with an ORDER BY next to `correlation_key = ?1`, SQLite
     /// (built with STAT4) compiles the statement again on every run with a new key, which cost
     /// more than the rest of the lookup. A key has one Pending row, rarely two.
+    ///
+    /// The row comes without the state snapshot taken when the callback was registered
+    /// (`parent_process_state` is None): it is as large as the instance's variables, and a
+    /// callback on its way needs only whose it is. `callbacks` has it.
     pub fn pending_callback(&self, key: &str) -> Result<Option<CallbackRow>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, parent_instance_id, callback_task_id, correlation_key, callback_type, status,
-                    parent_process_state, result_data, completed_at, webhook_url, message_ref, timeout_minutes, form_key
+                    NULL, result_data, completed_at, webhook_url, message_ref, timeout_minutes, form_key
              FROM callback_registry WHERE correlation_key = ?1 AND status = 'Pending'",
         )?;
         let rows = stmt.query_map(params![key], callback_row)?;

@@ -98,6 +98,41 @@ fn constraints_reject_bad_rows_without_touching_good_ones() {
     assert!(s.instance("g2").is_err());
 }
 
+/// A callback on its way reads who waits for it, not the snapshot of the instance's variables
+/// taken when it was registered; the registry's list still shows the snapshot.
+#[test]
+fn the_pending_callback_of_a_key_leaves_the_registration_snapshot_behind() {
+    let mut s = Store::open_in_memory().unwrap();
+    let tx = s.transaction().unwrap();
+    let (def, _) = tx.deploy("Pay", None, "<x/>", &json!({}), AT).unwrap();
+    tx.insert_instance(&instance("g1", def)).unwrap();
+    let snapshot = format!(r#"{{"variables":{{"blob":"{}"}}}}"#, "x".repeat(100_000));
+    tx.register_callback(
+        "g1",
+        "Task_WaitForPayment",
+        Some("PAY-1"),
+        None,
+        None,
+        None,
+        None,
+        Some(&snapshot),
+        AT,
+    )
+    .unwrap();
+    tx.commit().unwrap();
+
+    let pending = s.pending_callback("PAY-1").unwrap().expect("pending row");
+    assert_eq!(pending.parent_instance_id, "g1");
+    assert_eq!(pending.callback_task_id, "Task_WaitForPayment");
+    assert_eq!(pending.parent_process_state, None);
+    let listed = s.callbacks(Some("Pending"), Some("g1"), None).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        listed[0].parent_process_state.as_deref(),
+        Some(snapshot.as_str())
+    );
+}
+
 #[test]
 fn callback_registry_completes_once() {
     let mut s = Store::open_in_memory().unwrap();
