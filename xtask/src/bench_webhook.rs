@@ -40,6 +40,9 @@ struct Options {
     connections: usize,
     seconds: u64,
     instances: Option<usize>,
+    /// Whether requests resume the instances in a shuffled order instead of the order they
+    /// started in (`--order random`).
+    shuffled: bool,
 }
 
 fn options(args: &[String]) -> Result<Options> {
@@ -49,12 +52,21 @@ fn options(args: &[String]) -> Result<Options> {
         connections: 16,
         seconds: 10,
         instances: None,
+        shuffled: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let v = it
             .next()
             .with_context(|| format!("{a} needs a value\n{USAGE}"))?;
+        if a == "--order" {
+            o.shuffled = match v.as_str() {
+                "started" => false,
+                "random" => true,
+                _ => bail!("--order {v}: started or random\n{USAGE}"),
+            };
+            continue;
+        }
         let n: usize = v
             .parse()
             .ok()
@@ -272,19 +284,38 @@ fn build_floor() -> Result<PathBuf> {
     Ok(target_dir().join("release/examples/webhook_floor"))
 }
 
-/// Writes one signed request a line for the references `{prefix}0` .. `{prefix}{count - 1}`,
-/// and the Lua script that walks them.
-fn signed_requests(dir: &Path, prefix: &str, count: usize, threads: usize) -> Result<PathBuf> {
+/// Writes one signed request a line for the references `{prefix}0` .. `{prefix}{count - 1}`
+/// (in that order, or shuffled when `o.shuffled`), and the Lua script that walks them.
+fn signed_requests(o: &Options, dir: &Path, prefix: &str, count: usize) -> Result<PathBuf> {
     let requests = dir.join("requests.tsv");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&requests)?);
-    for i in 0..count {
+    let order = if o.shuffled {
+        shuffled(count)
+    } else {
+        (0..count).collect()
+    };
+    for i in order {
         let b = body(&format!("{prefix}{i}"));
         writeln!(f, "{}\t{b}", paystack_signature(SECRET, &b))?;
     }
     f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     let script = dir.join("webhook.lua");
-    std::fs::write(&script, lua_script(&requests, threads))?;
+    std::fs::write(&script, lua_script(&requests, o.threads))?;
     Ok(script)
+}
+
+/// `0..count` in an order that looks random and is the same on every run (Fisher-Yates driven
+/// by xorshift64 from a fixed seed), so that reps and builds see the same sequence.
+fn shuffled(count: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..count).collect();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in (1..count).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    v
 }
 
 /// The floor, on a new database in which one reference a request of the run is pending
@@ -296,7 +327,7 @@ fn run_floor(o: &Options, floor: &Path, work: &Path, rep: usize) -> Result<WrkRu
     let count = o.seconds as usize * 45_000;
     let prefix = format!("F{rep}-");
     eprintln!("==> floor, rep {rep}: signing {count} requests");
-    let script = signed_requests(&dir, &prefix, count, o.threads)?;
+    let script = signed_requests(o, &dir, &prefix, count)?;
     let addr = free_addr()?;
     let server = Server(
         Command::new(floor)
@@ -527,7 +558,7 @@ fn run_baton(o: &Options, work: &Path, rep: usize, target: Option<usize>) -> Res
         "    {started} started in {:.1} s; signing one request each",
         t.elapsed().as_secs_f64()
     );
-    let script = signed_requests(&dir, &format!("R{rep}-"), started, o.threads)?;
+    let script = signed_requests(o, &dir, &format!("R{rep}-"), started)?;
     // One request by hand first, signed, for a reference nobody waits on: a wrong signature
     // (401) or configuration (404) shows here in words; the mapping and the command ran when
     // the answer is the command's refusal naming the reference.
@@ -642,8 +673,12 @@ fn report(
         )
     };
     println!(
-        "\nwrk -t{} -c{} -d{}s --latency, {} reps interleaved, 127.0.0.1; medians (min-max)\n",
-        o.threads, o.connections, o.seconds, o.reps
+        "\nwrk -t{} -c{} -d{}s --latency, {} reps interleaved, 127.0.0.1, instances resumed in {} order; medians (min-max)\n",
+        o.threads,
+        o.connections,
+        o.seconds,
+        o.reps,
+        if o.shuffled { "a shuffled" } else { "their start" }
     );
     println!("| server | requests/s | p50 (ms) | p99 (ms) | non-2xx per rep |");
     println!("|---|---|---|---|---|");
@@ -811,6 +846,35 @@ exhausted: 2
         assert!(s.contains(r#"local file = "/tmp/x y/requests.tsv""#));
         assert!(s.contains("if k % 2 == id then"));
         assert!(s.contains(HOOK_PATH));
+    }
+
+    #[test]
+    fn a_shuffled_order_holds_every_reference_once_and_is_the_same_each_run() {
+        let order = shuffled(1000);
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..1000).collect::<Vec<_>>());
+        assert_eq!(order, shuffled(1000));
+        let in_place = order.iter().enumerate().filter(|(i, v)| i == *v).count();
+        assert!(in_place < 20, "{in_place} of 1000 left where they were");
+        assert!(shuffled(0).is_empty());
+        assert_eq!(shuffled(1), [0]);
+    }
+
+    #[test]
+    fn the_order_is_read_from_the_arguments() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(!options(&args(&[])).unwrap().shuffled);
+        assert!(options(&args(&["--order", "random"])).unwrap().shuffled);
+        assert!(
+            !options(&args(&["--order", "started", "--reps", "2"]))
+                .unwrap()
+                .shuffled
+        );
+        let e = options(&args(&["--order", "sideways"])).err().unwrap();
+        assert!(e
+            .to_string()
+            .contains("--order sideways: started or random"));
     }
 
     #[test]

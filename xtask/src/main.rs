@@ -48,11 +48,13 @@ const USAGE: &str = "usage: cargo xtask <command>
                         16 clients), SQLite's own commit rate probed in each run; medians
                         (min-max) and the ratio
   bench-webhook [--reps N] [--threads T] [--connections C] [--seconds S] [--instances N]
+                [--order started|random]
                         release builds of baton and the shared axum echo server, then wrk
                         (default -t2 -c16 -d10s, 3 reps interleaved) on the echo and on a
                         signed Paystack-style webhook that resumes a different waiting
-                        instance per request; medians (min-max), the ratio, and a check that
-                        every 2xx completed exactly one instance
+                        instance per request (in the order they started, or shuffled);
+                        medians (min-max), the ratio, and a check that every 2xx completed
+                        exactly one instance
   fuzz [TARGET] [--seconds N]
                         the cargo-fuzz targets in fuzz/ (bpmn, scenario, script, doors,
                         webhook_signatures), N seconds each (default 600); installs the nightly
