@@ -434,6 +434,22 @@ test('requests appear in the inspector as they arrive, without moving a later pa
   await expect(page.getByTestId('whr-refresh')).toBeFocused();
 });
 
+test('a list filtered to one configuration counts only the requests that reached it', async ({ page, openUi, server }) => {
+  const hook = await must(server, 'CreateWebHookConfigCommand', { name: unique('filtered'), url: `/webhook/${unique('filtered')}`, executionType: 2, executionCode: '1' });
+  for (let i = 0; i < 21; i++) expect((await post(`${server.url}${hook.url}`, `{"n": ${i}}`)).status).toBe(200);
+  await openUi(`#/webhooks?tab=requests&config=${hook.id}&page=2`);
+  await expect(page.getByTestId('whr-page')).toHaveText(/^Page 2 of 2/);
+  await expect(page.getByTestId('whr-row')).toHaveCount(1);
+
+  // A request elsewhere is not this list's; the next one to this configuration is counted alone.
+  expect((await post(`${server.url}/webhook/${unique('elsewhere')}`, '{}')).status).toBe(404);
+  expect((await post(`${server.url}${hook.url}`, '{"n": "late"}')).status).toBe(200);
+  await expect(page.getByTestId('whr-newer')).toHaveText('1 new request: show the newest');
+  await page.getByTestId('whr-newer').click();
+  await expect(page.getByTestId('whr-page')).toHaveText(/^Page 1 of 2/);
+  await expect(page.getByTestId('whr-row')).toHaveCount(20);
+});
+
 test('the inspector pages through 100,000 requests, asking the server for one page at a time', async ({ page }) => {
   const big = await startServer();
   try {

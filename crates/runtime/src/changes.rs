@@ -63,8 +63,9 @@ pub struct InstanceChange {
 
 /// One request the webhook door (`/webhook/...`) answered, published after its row was written to
 /// the request log (`GetWebhookRequestListQuery`; a request whose row could not be written is
-/// announced all the same). Pushed to administrators only: the log holds what gateways sent. It
-/// says only that the log grew and how the request ended; the query reads the row.
+/// announced all the same, without a `requestId`). Pushed to administrators only: the log holds
+/// what gateways sent. It says which row the log gained and how the request ended; the list
+/// query reads the row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookRequestEvent {
@@ -72,6 +73,10 @@ pub struct WebhookRequestEvent {
     pub path: String,
     /// The HTTP status it was answered with.
     pub status_code: u16,
+    /// The request's row in the log; null when no row could be written.
+    pub request_id: Option<i64>,
+    /// The configuration the request reached; null when none is configured at its path.
+    pub config_id: Option<i64>,
     /// When it was answered, RFC 3339 UTC with six fractional digits.
     pub at: String,
 }
@@ -159,7 +164,12 @@ impl Runtime {
     }
 
     /// Publishes a webhook request whose row is committed (nothing to do when nobody listens).
-    pub(crate) fn publish_webhook_request(&self, path: &str, status_code: u16) {
+    pub(crate) fn publish_webhook_request(
+        &self,
+        path: &str,
+        status_code: u16,
+        logged: crate::webhooks::Logged,
+    ) {
         if self.changes.requests.receiver_count() == 0 {
             return;
         }
@@ -167,6 +177,8 @@ impl Runtime {
         let _ = self.changes.requests.send(WebhookRequestEvent {
             path: path.to_string(),
             status_code,
+            request_id: logged.request_id,
+            config_id: logged.config_id,
             at: self.now(),
         });
     }

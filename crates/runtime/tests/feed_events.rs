@@ -1,6 +1,7 @@
 //! The event stream (`GET /api/v1/events`) beyond instance changes, over real HTTP on
 //! 127.0.0.1: an administrator's feed carries one `webhook-request` event for each request the
-//! door answered, accepted or refused, with its path and status; a non-administrator's feed
+//! door answered, accepted or refused, with its path, its status and the request log's row; a
+//! non-administrator's feed
 //! carries none (the request log is the administrator's). Also: every feed carries a
 //! `job-run` event when a recurring job's run starts and when it ends.
 
@@ -44,17 +45,20 @@ impl Feed {
 fn an_administrators_feed_carries_each_answered_webhook_request_and_a_users_feed_none() {
     let door = Door::new();
     let bob = door.user("bob", &["BLUE"]);
-    door.t.run(
+    let echo = door.t.run(
         "CreateWebHookConfigCommand",
         json!({"name": "echo", "url": "/webhook/feed/echo", "executionType": 0,
                "commandName": "GetUserListQuery", "verification": {"scheme": "none"}}),
-    );
-    door.t.run(
+    )["id"]
+        .clone();
+    let signed = door.t.run(
         "CreateWebHookConfigCommand",
         json!({"name": "signed", "url": "/webhook/feed/signed", "executionType": 0,
                "commandName": "GetUserListQuery",
                "verification": {"scheme": "paystack", "secret": "sk_test"}}),
-    );
+    )["id"]
+        .clone();
+    assert!(echo.is_i64() && signed.is_i64() && echo != signed);
     let served = Served::start(door.st.clone());
     let mut admin = Feed::open(&served, ADMIN);
     let mut users = Feed::open(&served, &bob.token);
@@ -76,6 +80,38 @@ fn an_administrators_feed_carries_each_answered_webhook_request_and_a_users_feed
     assert_eq!(name, "webhook-request", "{second}");
     assert_eq!(second["path"], "/webhook/feed/signed");
     assert_eq!(second["statusCode"], 401);
+
+    // Nothing configured at a path: refused and logged without a configuration.
+    let (status, answer) = served.post("/webhook/feed/nowhere", None, &json!({"n": 3}));
+    assert_eq!(status, 404, "{answer}");
+    let (name, third) = admin.next();
+    assert_eq!(name, "webhook-request", "{third}");
+    assert_eq!(third["statusCode"], 404);
+    assert_eq!(third["configId"], Value::Null, "{third}");
+
+    // Each event names the row the log gained and the configuration it reached.
+    let log = door
+        .t
+        .run("GetWebhookRequestListQuery", json!({"pageSize": 10}))["items"]
+        .clone();
+    let row = |event: &Value| {
+        let id = &event["requestId"];
+        assert!(id.is_i64(), "no request id: {event}");
+        log.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| &r["id"] == id)
+            .unwrap_or_else(|| panic!("{event} names no row of {log}"))
+            .clone()
+    };
+    for (event, config) in [(&first, &echo), (&second, &signed), (&third, &Value::Null)] {
+        assert_eq!(&event["configId"], config, "{event}");
+        let row = row(event);
+        assert_eq!(row["path"], event["path"], "{row}");
+        assert_eq!(row["statusCode"], event["statusCode"], "{row}");
+        assert_eq!(&row["configId"], config, "{row}");
+    }
+    assert_ne!(first["requestId"], second["requestId"]);
 
     // Bob's feed skipped both: the next thing it carries is his own instance's start.
     door.t.deploy(

@@ -73,8 +73,9 @@ export type InstanceChange = {
 /**
  * One request the webhook door (`/webhook/...`) answered, published after its row was written to
  * the request log (`GetWebhookRequestListQuery`; a request whose row could not be written is
- * announced all the same). Pushed to administrators only: the log holds what gateways sent. It
- * says only that the log grew and how the request ended; the query reads the row.
+ * announced all the same, without a `requestId`). Pushed to administrators only: the log holds
+ * what gateways sent. It says which row the log gained and how the request ended; the list
+ * query reads the row.
  */
 export type WebhookRequestEvent = {
   /**
@@ -85,6 +86,14 @@ export type WebhookRequestEvent = {
    * The HTTP status it was answered with.
    */
   statusCode: number;
+  /**
+   * The request's row in the log; null when no row could be written.
+   */
+  requestId: number | null;
+  /**
+   * The configuration the request reached; null when none is configured at its path.
+   */
+  configId: number | null;
   /**
    * When it was answered, RFC 3339 UTC with six fractional digits.
    */

@@ -8,13 +8,14 @@
  * New requests are pushed by the server (`webhook-request` events): on the first page the list
  * reloads itself, keeping what is open and where the keyboard focus was; on a later page a
  * button says how many arrived and leads to the newest, so the rows being read do not move.
+ * While the list is filtered to one configuration, requests that reached another are ignored.
  */
 import { announce } from '../app/announce';
 import { latestReads } from '../app/latest';
-import { execute, query, subscribeRequests } from '../transport';
+import { execute, query, subscribeRequests, type WebhookRequestEvent } from '../transport';
 import { el, errorText, setError } from '../runner/dom';
 import { pageInfo, pageText, shortTime } from '../runner/model';
-import { pretty, rateLimitedText, VERDICTS, verdictText, type HookConfig, type HookRequest, type RateLimited } from './model';
+import { concernsList, pretty, rateLimitedText, VERDICTS, verdictText, type HookConfig, type HookRequest, type RateLimited } from './model';
 import type { Panel, Shared } from './shared';
 import { REQUEST_PAGE_SIZES, type WebhooksState } from './state';
 
@@ -289,8 +290,8 @@ export function inspectorPanel(
   }
 
   /** A request was pushed (null: some may have been missed). */
-  function pushed(request: unknown): void {
-    if (gone) return;
+  function pushed(request: WebhookRequestEvent | null): void {
+    if (gone || !concernsList(request, config)) return;
     if (page !== 1) {
       arrived = request === null || arrived < 0 ? -1 : arrived + 1;
       showArrived();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildMapping,
+  concernsList,
   commandData,
   emptyForm,
   formOf,
@@ -187,5 +188,18 @@ describe('addresses and the view state', () => {
       page: 1,
       size: 20,
     });
+  });
+});
+
+describe('concernsList', () => {
+  it('lets every request through to an unfiltered list, and missed events to any list', () => {
+    expect(concernsList({ configId: 3 }, null)).toBe(true);
+    expect(concernsList({ configId: null }, null)).toBe(true);
+    expect(concernsList(null, 3)).toBe(true);
+  });
+  it('keeps a list filtered to one configuration still when another is reached', () => {
+    expect(concernsList({ configId: 3 }, 3)).toBe(true);
+    expect(concernsList({ configId: 4 }, 3)).toBe(false);
+    expect(concernsList({ configId: null }, 3)).toBe(false);
   });
 });

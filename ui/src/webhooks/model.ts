@@ -428,3 +428,13 @@ export function rateLimitedText(r: RateLimited | undefined): string {
   const most = top ? `; the most from ${top.address} (${top.count.toLocaleString('en')})` : '';
   return `${r.total.toLocaleString('en')} request${r.total === 1 ? ' was' : 's were'} refused by the rate limit since Baton started (answered 429, not in the log)${most}.`;
 }
+
+/**
+ * Whether a pushed `webhook-request` event can change the request list shown: not when the list
+ * is filtered to one configuration and the request reached another (or none). `null` (events
+ * were missed while the stream reconnected) may concern any list.
+ */
+export function concernsList(event: { configId?: number | null } | null, config: number | null): boolean {
+  if (event === null || config === null) return true;
+  return event.configId === config;
+}

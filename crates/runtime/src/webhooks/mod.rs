@@ -44,6 +44,7 @@ mod verify;
 
 pub(crate) use cache::Cache;
 pub(crate) use log::armed;
+pub(crate) use receive::Logged;
 pub(crate) use verify::standard_key;
 
 use crate::{Door, Error};

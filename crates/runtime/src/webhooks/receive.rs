@@ -67,6 +67,15 @@ pub(super) struct Accepted<'a> {
     pub(super) replay_of: Option<i64>,
 }
 
+/// Where the request log holds a request the door answered (`WebhookRequestEvent`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Logged {
+    /// The request's row, when one was written.
+    pub request_id: Option<i64>,
+    /// The configuration it reached, when one was found.
+    pub config_id: Option<i64>,
+}
+
 impl Runtime {
     /// Records a request in its own transaction.
     fn record_row(
@@ -101,7 +110,7 @@ impl Runtime {
         let added = recorded_at_most(inc);
         let path = inc.path.clone();
         let span = tracing::info_span!("webhook", path = %path);
-        let answer = tracing::Instrument::instrument(self.receive(hook, inc), span).await;
+        let (logged, answer) = tracing::Instrument::instrument(self.receive(hook, inc), span).await;
         if crate::inline::stopped() {
             // Run again on a blocking thread (`inline`): that run counts and answers.
             return answer;
@@ -118,11 +127,13 @@ impl Runtime {
                 }
             }
         }
-        self.publish_webhook_request(&path, answer.status);
+        self.publish_webhook_request(&path, answer.status, logged);
         answer
     }
 
-    async fn receive(&self, hook: Hook<'_>, inc: &IncomingWebhook) -> WebhookAnswer {
+    /// The answer to a request, and where the log holds it: its row's id (None when no row was
+    /// written) and its configuration's (None when no configuration was found).
+    async fn receive(&self, hook: Hook<'_>, inc: &IncomingWebhook) -> (Logged, WebhookAnswer) {
         let received_at = self.now();
         let headers = header_map(&inc.headers);
         let remote = inc
@@ -143,9 +154,14 @@ impl Runtime {
         // not kept: anyone can send one.
         let refuse =
             |config_id: Option<i64>, verdict: &'static str, status: u16, message: String| {
+                let unlogged = Logged {
+                    request_id: None,
+                    config_id,
+                };
                 if crate::inline::may_stop() {
                     // Recording blocks: the door refuses it again on a blocking thread.
-                    return WebhookAnswer::failed(crate::inline::needs_thread("a refusal"));
+                    let e = crate::inline::needs_thread("a refusal");
+                    return (unlogged, WebhookAnswer::failed(e));
                 }
                 let recorded = self.next_request_id().and_then(|id| {
                     let row = Row {
@@ -171,11 +187,19 @@ impl Runtime {
                         None,
                         Some(message.clone()),
                     )
+                    .map(|()| id)
                 });
-                if let Err(e) = recorded {
-                    tracing::warn!("could not record a refused webhook request: {}", e.line());
-                }
-                WebhookAnswer::refuse(status, message)
+                let logged = match recorded {
+                    Ok(id) => Logged {
+                        request_id: Some(id),
+                        config_id,
+                    },
+                    Err(e) => {
+                        tracing::warn!("could not record a refused webhook request: {}", e.line());
+                        unlogged
+                    }
+                };
+                (logged, WebhookAnswer::refuse(status, message))
             };
         let lookup = match &inc.key {
             Some(k) => Lookup::Key(k.clone()),
@@ -191,22 +215,29 @@ impl Runtime {
                     format!("no webhook is configured at {}", inc.path),
                 )
             }
-            Err(e) => return WebhookAnswer::failed(e),
+            Err(e) => return (Logged::default(), WebhookAnswer::failed(e)),
         };
         let id = config.row.id;
+        let unlogged = Logged {
+            request_id: None,
+            config_id: Some(id),
+        };
         // On an async worker only a callback runs (`inline`): anything else may block.
         if crate::inline::may_stop() && !runs_on_worker(&config) {
-            return WebhookAnswer::failed(crate::inline::needs_thread("this configuration"));
+            let e = crate::inline::needs_thread("this configuration");
+            return (unlogged, WebhookAnswer::failed(e));
         }
         if !config.row.is_active {
             // The caller learns only that nothing listens here; the log says why.
-            refuse(
+            let (logged, _) = refuse(
                 Some(id),
                 "inactive",
                 404,
                 format!("webhook configuration {id} is inactive"),
             );
-            return WebhookAnswer::refuse(404, format!("no webhook is configured at {}", inc.path));
+            let answer =
+                WebhookAnswer::refuse(404, format!("no webhook is configured at {}", inc.path));
+            return (logged, answer);
         }
         if !config.allowed.is_empty() && !config.allowed.contains(&remote) {
             return refuse(
@@ -249,7 +280,12 @@ impl Runtime {
             trigger: "live",
             replay_of: None,
         };
-        self.run_accepted_in(hook, acc).await.1
+        let (request_id, answer) = self.run_accepted_in(hook, acc).await;
+        let logged = Logged {
+            request_id,
+            config_id: Some(id),
+        };
+        (logged, answer)
     }
 
     /// Runs an accepted request and records it with how it ended: in the transaction of the
