@@ -445,6 +445,9 @@ test('a list filtered to one configuration counts only the requests that reached
   expect((await post(`${server.url}/webhook/${unique('elsewhere')}`, '{}')).status).toBe(404);
   expect((await post(`${server.url}${hook.url}`, '{"n": "late"}')).status).toBe(200);
   await expect(page.getByTestId('whr-newer')).toHaveText('1 new request: show the newest');
+  await page.getByTestId('whr-newer').scrollIntoViewIfNeeded();
+  await expectAccessible(page, 'the filtered inspector with a new request waiting');
+  await screenshot(page, 'webhooks-inspector-filtered-new-request');
   await page.getByTestId('whr-newer').click();
   await expect(page.getByTestId('whr-page')).toHaveText(/^Page 1 of 2/);
   await expect(page.getByTestId('whr-row')).toHaveCount(20);

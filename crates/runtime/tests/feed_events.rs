@@ -1,9 +1,8 @@
 //! The event stream (`GET /api/v1/events`) beyond instance changes, over real HTTP on
 //! 127.0.0.1: an administrator's feed carries one `webhook-request` event for each request the
 //! door answered, accepted or refused, with its path, its status and the request log's row; a
-//! non-administrator's feed
-//! carries none (the request log is the administrator's). Also: every feed carries a
-//! `job-run` event when a recurring job's run starts and when it ends.
+//! non-administrator's feed carries none (the request log is the administrator's). Also: every
+//! feed carries a `job-run` event when a recurring job's run starts and when it ends.
 
 use baton_testkit::{Door, Served, ADMIN};
 use serde_json::{json, Value};
@@ -135,6 +134,30 @@ fn an_administrators_feed_carries_each_answered_webhook_request_and_a_users_feed
     let (name, event) = users.next();
     assert_eq!(name, "instance", "bob's feed carried a request: {event}");
     assert_eq!(event["instanceGuid"], started.data["instanceGuid"]);
+}
+
+/// A request whose row could not be written (the file refuses writes) is announced without a row.
+#[test]
+fn a_request_the_log_could_not_keep_is_announced_without_a_request_id() {
+    let door = Door::new();
+    let config = door.t.run(
+        "CreateWebHookConfigCommand",
+        json!({"name": "echo", "url": "/webhook/feed/full", "executionType": 0,
+               "commandName": "GetUserListQuery", "verification": {"scheme": "none"}}),
+    )["id"]
+        .clone();
+    let served = Served::start(door.st.clone());
+    let mut admin = Feed::open(&served, ADMIN);
+    door.t.rt.simulate_store_faults(true, false).unwrap();
+    let (status, answer) = served.post("/webhook/feed/full", None, &json!({"n": 1}));
+    door.t.rt.simulate_store_faults(false, false).unwrap();
+    let (name, event) = admin.next();
+    assert_eq!(name, "webhook-request", "{event}");
+    assert_eq!(event["statusCode"], status, "{answer}");
+    assert_eq!(event["configId"], config, "{event}");
+    let log = door.t.run("GetWebhookRequestListQuery", json!({}));
+    assert_eq!(log["totalCount"], 0, "{log} {answer}");
+    assert_eq!(event["requestId"], Value::Null, "{event}");
 }
 
 #[test]

@@ -139,24 +139,28 @@ impl Runtime {
 
     /// A request whose claim of its id failed (another request holds it): answered and logged
     /// as that request's duplicate.
-    pub(super) fn repeat_found(&self, row: Row) -> WebhookAnswer {
+    pub(super) fn repeat_found(&self, row: Row) -> (Option<i64>, WebhookAnswer) {
         let first = match (row.config_id, row.sender_id.as_deref()) {
             (Some(c), Some(id)) => self.handled_by(c, id),
             _ => Ok(None),
         };
         match first {
             Ok(Some(first)) => self.duplicate(row, first),
-            Ok(None) => WebhookAnswer::failed(Error::internal(
-                "a sender id's claim failed, and no request holds it",
-            )),
-            Err(e) => WebhookAnswer::failed(e),
+            Ok(None) => (
+                None,
+                WebhookAnswer::failed(Error::internal(
+                    "a sender id's claim failed, and no request holds it",
+                )),
+            ),
+            Err(e) => (None, WebhookAnswer::failed(e)),
         }
     }
 
     /// Answers and logs `row` (not run) as a repeat of request `first`: 200, `duplicate: true`,
     /// the first request's outcome as its log holds it. The log's row holds no body and, as its
-    /// outcome, only which request it repeats.
-    pub(super) fn duplicate(&self, row: Row, first: i64) -> WebhookAnswer {
+    /// outcome, only which request it repeats. Answers the row's id too, None when it could not
+    /// be written.
+    pub(super) fn duplicate(&self, row: Row, first: i64) -> (Option<i64>, WebhookAnswer) {
         let shown = match self.store().webhook_request(first) {
             Ok(Some(r)) => {
                 let outcome = r
@@ -183,15 +187,21 @@ impl Runtime {
             body: String::new(),
             ..row
         };
+        let row_id = row.id;
         let recorded =
             self.write(move |tx| row.insert(tx, "duplicate", Some(200), Some(&outcome), None));
-        if let Err(e) = recorded {
-            tracing::warn!("could not record a duplicate webhook request: {}", e.line());
-        }
-        WebhookAnswer {
+        let logged = match recorded {
+            Ok(()) => Some(row_id),
+            Err(e) => {
+                tracing::warn!("could not record a duplicate webhook request: {}", e.line());
+                None
+            }
+        };
+        let answer = WebhookAnswer {
             status: 200,
             body: json!({"isSuccessful": true, "duplicate": true, "message": message, "data": data}),
-        }
+        };
+        (logged, answer)
     }
 }
 

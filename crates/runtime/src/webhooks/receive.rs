@@ -412,7 +412,7 @@ impl Runtime {
                             sender_id: sender.clone(),
                             ..row
                         };
-                        return (Some(id), self.duplicate(row, first));
+                        return self.duplicate(row, first);
                     }
                     Err(e) => return (None, WebhookAnswer::failed(e)),
                 }
@@ -476,7 +476,7 @@ impl Runtime {
         let id = pending.row().id;
         if pending.raced() {
             // Another request claimed the id first: this one's step was rolled back.
-            return (Some(id), self.repeat_found(pending.row().clone()));
+            return self.repeat_found(pending.row().clone());
         }
         let out = match &outcome {
             Ok(v) => (!pending.is_committed()).then(|| v.to_string()),
@@ -503,7 +503,7 @@ impl Runtime {
             .as_ref()
             .is_err_and(|e| e.is(crate::Code::Duplicate))
         {
-            return (Some(id), self.repeat_found(pending.row().clone()));
+            return self.repeat_found(pending.row().clone());
         }
         if let Err(e) = written {
             tracing::warn!(
@@ -511,6 +511,10 @@ impl Runtime {
                 "could not record how a webhook request ended: {}",
                 e.line()
             );
+            if !pending.is_committed() {
+                // Its only write failed: the log has no row for it.
+                return (None, answer);
+            }
         }
         (Some(id), answer)
     }
