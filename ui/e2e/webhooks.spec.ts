@@ -453,6 +453,36 @@ test('a list filtered to one configuration counts only the requests that reached
   await expect(page.getByTestId('whr-row')).toHaveCount(20);
 });
 
+test('a list filtered to one verdict counts only the requests recorded with it', async ({ page, openUi, server }) => {
+  const hook = await must(server, 'CreateWebHookConfigCommand', {
+    name: unique('verdicts'),
+    url: `/webhook/${unique('verdicts')}`,
+    executionType: 2,
+    executionCode: '1',
+    verification: { scheme: 'paystack', secret: SECRET },
+  });
+  const signed = async (body: string) => post(`${server.url}${hook.url}`, body, { 'x-paystack-signature': createHmac('sha512', SECRET).update(body).digest('hex') });
+  // 21 refused for a missing signature: two pages of the refused ones.
+  for (let i = 0; i < 21; i++) expect((await post(`${server.url}${hook.url}`, `{"n": ${i}}`)).status).toBe(401);
+  await openUi(`#/webhooks?tab=requests&config=${hook.id}&verdict=badSignature&page=2`);
+  await expect(page.getByTestId('whr-page')).toHaveText(/^Page 2 of 2/);
+  await expect(page.getByTestId('whr-row')).toHaveCount(1);
+  await expect(page.getByLabel('Verdict')).toHaveValue('badSignature');
+
+  // A signed request to the same configuration is accepted: not this list's. The next refused one is.
+  expect((await signed('{"n": "signed"}')).status).toBe(200);
+  expect((await post(`${server.url}${hook.url}`, '{"n": "late"}')).status).toBe(401);
+  await expect(page.getByTestId('whr-newer')).toHaveText('1 new request: show the newest');
+  await page.getByTestId('whr-newer').scrollIntoViewIfNeeded();
+  await expectAccessible(page, 'the inspector filtered to one verdict with a new request waiting');
+  await screenshot(page, 'webhooks-inspector-verdict-new-request');
+  await page.getByTestId('whr-newer').click();
+  await expect(page.getByTestId('whr-page')).toHaveText(/^Page 1 of 2/);
+  await expect(page.getByTestId('whr-row')).toHaveCount(20);
+  await expect(page.locator('[data-testid="whr-row"][data-verdict="badSignature"]')).toHaveCount(20);
+  await expect(page.getByTestId('whr-summary')).toHaveText('Showing 1–20 of 22');
+});
+
 test('the inspector pages through 100,000 requests, asking the server for one page at a time', async ({ page }) => {
   const big = await startServer();
   try {

@@ -77,6 +77,9 @@ pub struct WebhookRequestEvent {
     pub request_id: Option<i64>,
     /// The configuration the request reached; null when none is configured at its path.
     pub config_id: Option<i64>,
+    /// The verdict its row was recorded with (`accepted`, `duplicate`, `badSignature`, ... as
+    /// `GetWebhookRequestListQuery` filters them); null when no row could be written.
+    pub verdict: Option<String>,
     /// When it was answered, RFC 3339 UTC with six fractional digits.
     pub at: String,
 }
@@ -177,8 +180,9 @@ impl Runtime {
         let _ = self.changes.requests.send(WebhookRequestEvent {
             path: path.to_string(),
             status_code,
-            request_id: logged.request_id,
+            request_id: logged.kept.map(|k| k.id),
             config_id: logged.config_id,
+            verdict: logged.kept.map(|k| k.verdict.to_string()),
             at: self.now(),
         });
     }

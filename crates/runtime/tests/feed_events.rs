@@ -1,6 +1,6 @@
 //! The event stream (`GET /api/v1/events`) beyond instance changes, over real HTTP on
 //! 127.0.0.1: an administrator's feed carries one `webhook-request` event for each request the
-//! door answered, accepted or refused, with its path, its status and the request log's row; a
+//! door answered, accepted or refused, with its path, its status, the request log's row and its verdict; a
 //! non-administrator's feed carries none (the request log is the administrator's). Also: every
 //! feed carries a `job-run` event when a recurring job's run starts and when it ends.
 
@@ -88,6 +88,32 @@ fn an_administrators_feed_carries_each_answered_webhook_request_and_a_users_feed
     assert_eq!(third["statusCode"], 404);
     assert_eq!(third["configId"], Value::Null, "{third}");
 
+    // The same delivery twice (one sender id): run once, then logged as its duplicate.
+    for n in [4, 5] {
+        let sent = baton_testkit::agent()
+            .post(&served.url("/webhook/feed/echo"))
+            .set("webhook-id", "msg_feed_1")
+            .set("Content-Type", "application/json")
+            .send_string(&json!({"n": n}).to_string());
+        assert_eq!(sent.map(|r| r.status()).ok(), Some(200));
+    }
+    let (_, fourth) = admin.next();
+    let (_, fifth) = admin.next();
+
+    // Each event says how the log recorded the request: its verdict.
+    let verdicts = [&first, &second, &third, &fourth, &fifth].map(|e| e["verdict"].clone());
+    assert_eq!(
+        verdicts,
+        [
+            "accepted",
+            "badSignature",
+            "notFound",
+            "accepted",
+            "duplicate"
+        ]
+        .map(Value::from),
+    );
+
     // Each event names the row the log gained and the configuration it reached.
     let log = door
         .t
@@ -103,14 +129,22 @@ fn an_administrators_feed_carries_each_answered_webhook_request_and_a_users_feed
             .unwrap_or_else(|| panic!("{event} names no row of {log}"))
             .clone()
     };
-    for (event, config) in [(&first, &echo), (&second, &signed), (&third, &Value::Null)] {
+    for (event, config) in [
+        (&first, &echo),
+        (&second, &signed),
+        (&third, &Value::Null),
+        (&fourth, &echo),
+        (&fifth, &echo),
+    ] {
         assert_eq!(&event["configId"], config, "{event}");
         let row = row(event);
         assert_eq!(row["path"], event["path"], "{row}");
         assert_eq!(row["statusCode"], event["statusCode"], "{row}");
+        assert_eq!(row["verdict"], event["verdict"], "{row}");
         assert_eq!(&row["configId"], config, "{row}");
     }
     assert_ne!(first["requestId"], second["requestId"]);
+    assert_eq!(row(&fifth)["duplicateOf"], fourth["requestId"]);
 
     // Bob's feed skipped both: the next thing it carries is his own instance's start.
     door.t.deploy(
@@ -158,6 +192,7 @@ fn a_request_the_log_could_not_keep_is_announced_without_a_request_id() {
     let log = door.t.run("GetWebhookRequestListQuery", json!({}));
     assert_eq!(log["totalCount"], 0, "{log} {answer}");
     assert_eq!(event["requestId"], Value::Null, "{event}");
+    assert_eq!(event["verdict"], Value::Null, "{event}");
 }
 
 #[test]

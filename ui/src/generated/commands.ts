@@ -95,6 +95,11 @@ export type WebhookRequestEvent = {
    */
   configId: number | null;
   /**
+   * The verdict its row was recorded with (`accepted`, `duplicate`, `badSignature`, ... as
+   * `GetWebhookRequestListQuery` filters them); null when no row could be written.
+   */
+  verdict: string | null;
+  /**
    * When it was answered, RFC 3339 UTC with six fractional digits.
    */
   at: string;

@@ -291,7 +291,7 @@ export function inspectorPanel(
 
   /** A request was pushed (null: some may have been missed). */
   function pushed(request: WebhookRequestEvent | null): void {
-    if (gone || !concernsList(request, config)) return;
+    if (gone || !concernsList(request, { config, verdict })) return;
     if (page !== 1) {
       arrived = request === null || arrived < 0 ? -1 : arrived + 1;
       showArrived();

@@ -192,14 +192,30 @@ describe('addresses and the view state', () => {
 });
 
 describe('concernsList', () => {
+  const all = { config: null, verdict: null };
   it('lets every request through to an unfiltered list, and missed events to any list', () => {
-    expect(concernsList({ configId: 3 }, null)).toBe(true);
-    expect(concernsList({ configId: null }, null)).toBe(true);
-    expect(concernsList(null, 3)).toBe(true);
+    expect(concernsList({ configId: 3, verdict: 'accepted' }, all)).toBe(true);
+    expect(concernsList({ configId: null, verdict: null }, all)).toBe(true);
+    expect(concernsList(null, { config: 3, verdict: 'badSignature' })).toBe(true);
   });
   it('keeps a list filtered to one configuration still when another is reached', () => {
-    expect(concernsList({ configId: 3 }, 3)).toBe(true);
-    expect(concernsList({ configId: 4 }, 3)).toBe(false);
-    expect(concernsList({ configId: null }, 3)).toBe(false);
+    const three = { config: 3, verdict: null };
+    expect(concernsList({ configId: 3, verdict: 'accepted' }, three)).toBe(true);
+    expect(concernsList({ configId: 4, verdict: 'accepted' }, three)).toBe(false);
+    expect(concernsList({ configId: null, verdict: 'notFound' }, three)).toBe(false);
+  });
+  it('keeps a list filtered to one verdict still when a request is recorded with another or not at all', () => {
+    const refused = { config: null, verdict: 'badSignature' };
+    expect(concernsList({ configId: 3, verdict: 'badSignature' }, refused)).toBe(true);
+    expect(concernsList({ configId: 3, verdict: 'accepted' }, refused)).toBe(false);
+    expect(concernsList({ configId: 3, verdict: null }, refused)).toBe(false);
+    // Both filters at once: the request must pass each.
+    const both = { config: 3, verdict: 'duplicate' };
+    expect(concernsList({ configId: 3, verdict: 'duplicate' }, both)).toBe(true);
+    expect(concernsList({ configId: 4, verdict: 'duplicate' }, both)).toBe(false);
+    expect(concernsList({ configId: 3, verdict: 'accepted' }, both)).toBe(false);
+  });
+  it('lets an event that does not say its verdict through to a list filtered by verdict', () => {
+    expect(concernsList({ configId: 3 }, { config: null, verdict: 'accepted' })).toBe(true);
   });
 });

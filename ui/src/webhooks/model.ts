@@ -431,10 +431,16 @@ export function rateLimitedText(r: RateLimited | undefined): string {
 
 /**
  * Whether a pushed `webhook-request` event can change the request list shown: not when the list
- * is filtered to one configuration and the request reached another (or none). `null` (events
- * were missed while the stream reconnected) may concern any list.
+ * is filtered to one configuration and the request reached another (or none), nor when it is
+ * filtered to one verdict and the request was recorded with another (or not recorded). `null`
+ * (events were missed while the stream reconnected) may concern any list.
  */
-export function concernsList(event: { configId?: number | null } | null, config: number | null): boolean {
-  if (event === null || config === null) return true;
-  return event.configId === config;
+export function concernsList(
+  event: { configId?: number | null; verdict?: string | null } | null,
+  filter: { config: number | null; verdict: string | null },
+): boolean {
+  if (event === null) return true;
+  if (filter.config !== null && event.configId !== filter.config) return false;
+  // An event without the field (an older server) may concern the list.
+  return filter.verdict === null || event.verdict === undefined || event.verdict === filter.verdict;
 }

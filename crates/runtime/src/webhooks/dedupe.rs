@@ -30,7 +30,7 @@
 //! The claims leave with their requests' rows (the log's retention, `retention`), so an id is
 //! remembered as long as the request that handled it is kept.
 
-use super::log::Row;
+use super::log::{Kept, Row};
 use super::WebhookAnswer;
 use crate::{Error, Runtime};
 use serde_json::{json, Map, Value};
@@ -139,7 +139,7 @@ impl Runtime {
 
     /// A request whose claim of its id failed (another request holds it): answered and logged
     /// as that request's duplicate.
-    pub(super) fn repeat_found(&self, row: Row) -> (Option<i64>, WebhookAnswer) {
+    pub(super) fn repeat_found(&self, row: Row) -> (Option<Kept>, WebhookAnswer) {
         let first = match (row.config_id, row.sender_id.as_deref()) {
             (Some(c), Some(id)) => self.handled_by(c, id),
             _ => Ok(None),
@@ -158,9 +158,9 @@ impl Runtime {
 
     /// Answers and logs `row` (not run) as a repeat of request `first`: 200, `duplicate: true`,
     /// the first request's outcome as its log holds it. The log's row holds no body and, as its
-    /// outcome, only which request it repeats. Answers the row's id too, None when it could not
-    /// be written.
-    pub(super) fn duplicate(&self, row: Row, first: i64) -> (Option<i64>, WebhookAnswer) {
+    /// outcome, only which request it repeats. Answers the row too, None when it could not be
+    /// written.
+    pub(super) fn duplicate(&self, row: Row, first: i64) -> (Option<Kept>, WebhookAnswer) {
         let shown = match self.store().webhook_request(first) {
             Ok(Some(r)) => {
                 let outcome = r
@@ -191,7 +191,10 @@ impl Runtime {
         let recorded =
             self.write(move |tx| row.insert(tx, "duplicate", Some(200), Some(&outcome), None));
         let logged = match recorded {
-            Ok(()) => Some(row_id),
+            Ok(()) => Some(Kept {
+                id: row_id,
+                verdict: "duplicate",
+            }),
             Err(e) => {
                 tracing::warn!("could not record a duplicate webhook request: {}", e.line());
                 None

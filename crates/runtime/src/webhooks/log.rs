@@ -20,6 +20,23 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+/// A row the request log gained: its id, and the verdict it was recorded with (one of
+/// `GetWebhookRequestListQuery`'s verdicts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Kept {
+    pub id: i64,
+    pub verdict: &'static str,
+}
+
+impl Kept {
+    pub(super) fn accepted(id: i64) -> Kept {
+        Kept {
+            id,
+            verdict: "accepted",
+        }
+    }
+}
+
 /// The fields of a request-log row, owned (it travels to the writer's thread).
 #[derive(Debug, Clone)]
 pub(super) struct Row {

@@ -2,7 +2,7 @@
 //! request with its verdict, runs what the configuration says and records how it ended.
 
 use super::cache::{Lookup, Prepared};
-use super::log::{Pending, Row};
+use super::log::{Kept, Pending, Row};
 use super::mapping::searchable;
 use super::verify::verify;
 use super::{IncomingWebhook, WebhookAnswer};
@@ -70,8 +70,8 @@ pub(super) struct Accepted<'a> {
 /// Where the request log holds a request the door answered (`WebhookRequestEvent`).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Logged {
-    /// The request's row, when one was written.
-    pub request_id: Option<i64>,
+    /// The request's row and its verdict, when one was written.
+    pub kept: Option<Kept>,
     /// The configuration it reached, when one was found.
     pub config_id: Option<i64>,
 }
@@ -155,7 +155,7 @@ impl Runtime {
         let refuse =
             |config_id: Option<i64>, verdict: &'static str, status: u16, message: String| {
                 let unlogged = Logged {
-                    request_id: None,
+                    kept: None,
                     config_id,
                 };
                 if crate::inline::may_stop() {
@@ -191,7 +191,7 @@ impl Runtime {
                 });
                 let logged = match recorded {
                     Ok(id) => Logged {
-                        request_id: Some(id),
+                        kept: Some(Kept { id, verdict }),
                         config_id,
                     },
                     Err(e) => {
@@ -219,7 +219,7 @@ impl Runtime {
         };
         let id = config.row.id;
         let unlogged = Logged {
-            request_id: None,
+            kept: None,
             config_id: Some(id),
         };
         // On an async worker only a callback runs (`inline`): anything else may block.
@@ -280,9 +280,9 @@ impl Runtime {
             trigger: "live",
             replay_of: None,
         };
-        let (request_id, answer) = self.run_accepted_in(hook, acc).await;
+        let (kept, answer) = self.run_accepted_in(hook, acc).await;
         let logged = Logged {
-            request_id,
+            kept,
             config_id: Some(id),
         };
         (logged, answer)
@@ -290,7 +290,7 @@ impl Runtime {
 
     /// Runs an accepted request and records it with how it ended: in the transaction of the
     /// step it caused when there is one (see `log`), else in one write of its own.
-    pub(super) fn run_accepted(&self, a: Accepted) -> (Option<i64>, WebhookAnswer) {
+    pub(super) fn run_accepted(&self, a: Accepted) -> (Option<Kept>, WebhookAnswer) {
         let ran = crate::ready(async { Ok(self.run_accepted_in(Hook::Thread, a).await) });
         ran.unwrap_or_else(|e| (None, WebhookAnswer::failed(e)))
     }
@@ -299,7 +299,7 @@ impl Runtime {
         &self,
         hook: Hook<'_>,
         a: Accepted<'_>,
-    ) -> (Option<i64>, WebhookAnswer) {
+    ) -> (Option<Kept>, WebhookAnswer) {
         let exec = a.config.row.execution_type;
         let parsed: Option<Value> = serde_json::from_slice(a.body).ok();
         let body_text = String::from_utf8_lossy(a.body).into_owned();
@@ -329,7 +329,13 @@ impl Runtime {
             // Refused: the body is not kept.
             let m = "the body must be a JSON object: its fields become the process variables";
             return match self.record_row(row, "badBody", Some(400), None, Some(m.into())) {
-                Ok(()) => (Some(id), WebhookAnswer::refuse(400, m)),
+                Ok(()) => (
+                    Some(Kept {
+                        id,
+                        verdict: "badBody",
+                    }),
+                    WebhookAnswer::refuse(400, m),
+                ),
                 Err(e) => (None, WebhookAnswer::failed(e)),
             };
         }
@@ -377,7 +383,13 @@ impl Runtime {
                         body: json!({"isSuccessful": false, "message": m, "errors": [], "code": crate::Code::Rejected}),
                     };
                     return match self.record_row(row, "badMapping", Some(422), None, Some(m)) {
-                        Ok(()) => (Some(id), answer),
+                        Ok(()) => (
+                            Some(Kept {
+                                id,
+                                verdict: "badMapping",
+                            }),
+                            answer,
+                        ),
                         Err(e) => (None, WebhookAnswer::failed(e)),
                     };
                 }
@@ -437,12 +449,12 @@ impl Runtime {
                 if crate::inline::stopped() {
                     // Nothing was written: the door runs the request again (`inline`).
                     let e = crate::inline::needs_thread("the request");
-                    return (Some(id), WebhookAnswer::failed(e));
+                    return (None, WebhookAnswer::failed(e));
                 }
                 // A step committed the row and the command answered: nothing is left to write,
                 // so the task answers without a thread.
                 if outcome.is_ok() && pending.is_committed() && !pending.raced() {
-                    return (Some(id), Self::answered(outcome));
+                    return (Some(Kept::accepted(id)), Self::answered(outcome));
                 }
                 let rt = rt.clone();
                 let finished =
@@ -472,7 +484,7 @@ impl Runtime {
         &self,
         pending: &Pending,
         outcome: Result<Value, Error>,
-    ) -> (Option<i64>, WebhookAnswer) {
+    ) -> (Option<Kept>, WebhookAnswer) {
         let id = pending.row().id;
         if pending.raced() {
             // Another request claimed the id first: this one's step was rolled back.
@@ -516,7 +528,7 @@ impl Runtime {
                 return (None, answer);
             }
         }
-        (Some(id), answer)
+        (Some(Kept::accepted(id)), answer)
     }
 
     /// What a configuration does with an accepted request; `Ok` holds its outcome.

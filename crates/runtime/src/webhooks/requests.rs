@@ -138,7 +138,8 @@ impl Runtime {
         // The replay's row holds what the original held, and room for its outcome.
         let added =
             (req.body.len() + req.headers.len() + req.query.len() + req.path.len() + 4096) as i64;
-        let (request_id, answer) = self.run_accepted(acc);
+        let (kept, answer) = self.run_accepted(acc);
+        let request_id = kept.map(|k| k.id);
         self.webhook_log_grew(added);
         if answer.status == 200 {
             Ok((
