@@ -3,7 +3,8 @@
  * an exclusive gateway) simulated step by step, a refused step said beside the task with what was
  * typed kept, the token reaching the end, going back and taking the other branch, the scenario
  * saved (the downloaded file run with `baton test` from the command line), and Check scenarios
- * green with the coverage drawn.
+ * green with the coverage drawn. A session started as a user (InitiatedBy), and a scenario with
+ * users replayed as they are.
  */
 import type { Page } from '@playwright/test';
 import { spawnSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, expect, expectAccessible, screenshot, repoDir, templatesDir } from './harness';
+import { inARow } from './models';
 
 const canvas = (page: Page) => page.locator('.designer-modeler:not(.inactive)');
 const shape = (page: Page, id: string) => canvas(page).locator(`.djs-element[data-element-id="${id}"]`);
@@ -267,4 +269,47 @@ test('the panel belongs to its diagram: another tab shows its own properties, an
   await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
   await expectAccessible(page, 'the simulation panel in the dark theme');
   await screenshot(page, 'simulation-dark');
+});
+
+test('start as a user: scripts see them as InitiatedBy, and a replayed scenario keeps its users', async ({ page, openUi }) => {
+  const xml = inARow({
+    id: 'WhoStarted',
+    name: 'Who started',
+    middle: { type: 'scriptTask', id: 'Note', name: 'Note the initiator', attrs: 'scriptFormat="javascript"', body: "<bpmn:script>execution.setVariable('approver', execution.getVariable('InitiatedBy') || 'nobody');</bpmn:script>" },
+  });
+  await openUi();
+  await page.getByTestId('open-file-input').setInputFiles({ name: 'WhoStarted.bpmn', mimeType: 'application/xml', buffer: Buffer.from(xml) });
+  await expect(shape(page, 'Note')).toBeVisible();
+  await page.getByTestId('simulate').click();
+
+  // As mary: the script reads her name.
+  await page.getByLabel('Start as (user; InitiatedBy in scripts)').fill('mary');
+  await page.getByTestId('sim-start').click();
+  await expect(page.getByTestId('sim-status')).toContainText('Completed');
+  await expect(page.locator('[data-variable="InitiatedBy"] td')).toHaveText('"mary"');
+  await expect(page.locator('[data-variable="approver"] td')).toHaveText('"mary"');
+
+  // Blank: the owner starts it, who is no user.
+  await page.getByLabel('Start as (user; InitiatedBy in scripts)').fill('');
+  await page.getByTestId('sim-start').click();
+  await expect(page.locator('[data-variable="approver"] td')).toHaveText('"nobody"');
+  await expect(page.locator('[data-variable="InitiatedBy"]')).toHaveCount(0);
+
+  // A kept scenario with users and startedBy replays as it says, and Restart keeps its users until told not to.
+  await page.evaluate(() => {
+    const scenario = { name: 'as ann', startedBy: 'ann', users: { ann: ['CLERKS'] }, variables: {}, steps: [], expect: { state: 'COMPLETED' } };
+    localStorage.setItem('baton.simulation.scenarios.WhoStarted', JSON.stringify([{ name: 'as ann', scenario }]));
+  });
+  await page.getByTestId('sim-check').click();
+  await expect(page.getByTestId('sim-result')).toContainText('Passed as ann');
+  await page.getByRole('button', { name: 'Replay as ann in the panel' }).click();
+  await expect(page.getByLabel('Start as (user; InitiatedBy in scripts)')).toHaveValue('ann');
+  await expect(page.locator('[data-variable="approver"] td')).toHaveText('"ann"');
+  await expect(page.getByTestId('sim-users-note')).toContainText("Steps are held to the replayed scenario's users (ann)");
+  await page.getByTestId('sim-users-note').scrollIntoViewIfNeeded();
+  await expectAccessible(page, 'a session replayed as a user with its users');
+  await screenshot(page, 'simulation-started-by');
+  await page.getByTestId('sim-forget-users').click();
+  await expect(page.getByTestId('sim-users-note')).toHaveCount(0);
+  await expect(page.getByTestId('sim-start')).toBeFocused();
 });

@@ -9,12 +9,18 @@
 //!
 //! | command                  | data                                            | answer       |
 //! |--------------------------|-------------------------------------------------|--------------|
-//! | StartSimulationCommand   | bpmnXml, processKey?, variables?, clock?        | SimView      |
+//! | StartSimulationCommand   | bpmnXml, processKey?, variables?, clock?,       | SimView      |
+//! |                          | startedBy?, users?                              |              |
 //! | SimulationStepCommand    | sessionId, step (an API.md scenario step)       | SimView      |
 //! | SimulationBackCommand    | sessionId, toStep                               | SimView      |
 //! | GetSimulationQuery       | sessionId                                       | SimView      |
 //! | EndSimulationCommand     | sessionId                                       | {sessionId}  |
 //! | RunScenarioQuery         | bpmnXml, scenario                               | test result  |
+//!
+//! `startedBy` and `users` are a scenario file's: the user who starts the instance (scripts see
+//! them as `InitiatedBy`), and the users with their teams, which hold each step to its task's
+//! ResponsibleUser / ResponsibleTeam (a step names who takes it with `user`). They are checked
+//! as a scenario file's are, and the session's `scenario` carries them.
 //!
 //! Steps are applied exactly as `baton test` applies them ([`Simulation::step`]); one extension
 //! is accepted, `{"advance": "nextTimer"}`, recorded as the `advance` duration it amounted to,
@@ -59,8 +65,42 @@ struct Session {
     process: Option<String>,
     variables: Map<String, Value>,
     clock: Timestamp,
+    people: People,
     live: Live,
     steps: Vec<Recorded>,
+}
+
+/// Who the session's instance runs as: a scenario's `startedBy` and `users`.
+struct People {
+    /// Parsed: only `started_by`, `users` and `roles` are set.
+    parsed: Scenario,
+    /// As given, for the session's scenario.
+    given: Map<String, Value>,
+}
+
+impl People {
+    /// `startedBy` and `users` of `data`, each checked as a scenario file's (errors name the
+    /// field).
+    fn of(data: &Value) -> Result<People, Error> {
+        let mut given = Map::new();
+        for field in ["startedBy", "users"] {
+            if let Some(v) = data.get(field).filter(|v| !v.is_null()) {
+                given.insert(field.to_string(), v.clone());
+            }
+        }
+        let mut parsed = Scenario::default();
+        for (field, v) in &given {
+            let one =
+                Scenario::from_value(&json!({ field: v })).map_err(|e| Error::field(field, e))?;
+            if one.started_by.is_some() {
+                parsed.started_by = one.started_by;
+            } else {
+                parsed.users = one.users;
+                parsed.roles = one.roles;
+            }
+        }
+        Ok(People { parsed, given })
+    }
 }
 
 /// The running simulation of a session.
@@ -195,11 +235,12 @@ impl Live {
         process: Option<&str>,
         variables: &Map<String, Value>,
         clock: Timestamp,
+        people: &People,
     ) -> Result<Live, Error> {
         let scenario = Scenario {
             process: process.map(str::to_string),
             clock: Some(clock),
-            ..Scenario::default()
+            ..people.parsed.clone()
         };
         let sim = Simulation::deploying(xml, &scenario)?;
         let guid = sim.start(variables.clone()).map_err(|e| {
@@ -337,6 +378,7 @@ impl Session {
             self.process.as_deref(),
             &self.variables,
             self.clock,
+            &self.people,
         )?;
         let mut steps = Vec::with_capacity(n);
         for r in self.steps.iter().take(n) {
@@ -397,6 +439,16 @@ impl Session {
             Some(p) => Value::String(p.clone()),
             None => inst["processKey"].clone(),
         };
+        let mut scenario = json!({
+            "process": process,
+            "variables": self.variables,
+            "clock": self.clock.to_string(),
+        });
+        if let Value::Object(m) = &mut scenario {
+            m.extend(self.people.given.clone());
+            let steps = self.steps.iter().map(|r| r.step.clone()).collect();
+            m.insert("steps".into(), Value::Array(steps));
+        }
         Ok(json!({
             "sessionId": self.id,
             "instanceGuid": live.guid,
@@ -411,12 +463,7 @@ impl Session {
                 "visited": visits_json(&live.start_visited),
                 "variables": live.start_variables,
             },
-            "scenario": {
-                "process": process,
-                "variables": self.variables,
-                "clock": self.clock.to_string(),
-                "steps": self.steps.iter().map(|r| r.step.clone()).collect::<Vec<_>>(),
-            },
+            "scenario": scenario,
             "taken": coverage(&live.visited),
         }))
     }
@@ -469,13 +516,15 @@ impl Runtime {
             })?,
             Some(_) => return Err(Error::field("clock", "clock must be a string".into())),
         };
-        let live = Live::begin(xml, process, &variables, clock)?;
+        let people = People::of(data)?;
+        let live = Live::begin(xml, process, &variables, clock, &people)?;
         let session = Session {
             id: format!("sim-{}", uuid::Uuid::new_v4().simple()),
             xml: xml.to_string(),
             process: process.map(str::to_string),
             variables,
             clock,
+            people,
             live,
             steps: Vec::new(),
         };

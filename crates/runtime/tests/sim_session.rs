@@ -480,3 +480,115 @@ fn at_most_32_sessions_live_and_the_least_recently_used_goes_first() {
     assert_eq!(code, "NOT_FOUND");
     t.run("GetSimulationQuery", json!({"sessionId": ids[1]}));
 }
+
+#[test]
+fn a_session_starts_as_its_started_by_user_and_holds_each_step_to_the_listed_users() {
+    // Seed 000's "Process Authorization" as printed, on the user who started the instance.
+    let check = "var initiator = execution.getVariable('InitiatedBy');
+var userRole = doQuery('GetUserRoleQuery', { userId: initiator });
+if (userRole !== 'MANAGER') {
+throw new Error('Unauthorized: Manager approval required');
+}";
+    let xml = Model::process("Authorized")
+        .start("s")
+        .js_script_task("check", check)
+        .user_task("Review")
+        .props(&[("ResponsibleUser", "bob")])
+        .end("e")
+        .chain(&["s", "check", "Review", "e"])
+        .xml();
+    let t = open();
+    let users = json!({"mary": {"teams": ["MANAGERS"], "role": "MANAGER"}, "bob": ["CLERKS"]});
+    let start = |by: &str| {
+        t.reply(
+            "StartSimulationCommand",
+            json!({"bpmnXml": xml, "startedBy": by, "users": users}),
+        )
+    };
+
+    // Mary is a manager: the script lets her instance on to the review.
+    let r = start("mary");
+    assert!(r.is_successful, "{r:?}");
+    let view = r.data;
+    assert_eq!(view["status"], "WAITING", "{view}");
+    assert_eq!(view["variables"]["InitiatedBy"], "mary", "{view}");
+    assert_eq!(view["scenario"]["startedBy"], "mary", "{view}");
+    assert_eq!(view["scenario"]["users"], users, "{view}");
+
+    // The review is bob's: mary's try is refused and changes nothing; bob's completes it.
+    let sid = view["sessionId"].clone();
+    let (code, field, msg) = t.refused(
+        "SimulationStepCommand",
+        json!({"sessionId": sid, "step": {"complete": "Review", "user": "mary"}}),
+    );
+    assert_eq!(
+        (code.as_str(), field.as_str()),
+        ("REJECTED", "step"),
+        "{msg}"
+    );
+    let still = t.run("GetSimulationQuery", json!({"sessionId": sid}));
+    assert_eq!(still["status"], "WAITING");
+    assert_eq!(still["steps"], json!([]));
+    let done = t.step(&view, json!({"complete": "Review", "user": "bob"}));
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+
+    // Back to the start: rebuilt as mary's instance again.
+    let back = t.run(
+        "SimulationBackCommand",
+        json!({"sessionId": sid, "toStep": 0}),
+    );
+    assert_eq!(back["status"], "WAITING", "{back}");
+    assert_eq!(back["variables"]["InitiatedBy"], "mary", "{back}");
+
+    // What the session saves runs the same way as a scenario file.
+    let mut saved = done["scenario"].clone();
+    saved["expect"] = json!({"state": "COMPLETED"});
+    let ran = t.run(
+        "RunScenarioQuery",
+        json!({"bpmnXml": xml, "scenario": saved}),
+    );
+    assert_eq!(ran["passed"], true, "{ran}");
+
+    // Bob is not a manager: his instance fails at the check, and the session shows why.
+    let r = start("bob");
+    assert!(r.is_successful, "{r:?}");
+    assert_eq!(r.data["status"], "FAILED", "{:?}", r.data);
+    assert_eq!(r.data["incidents"][0]["elementId"], "check");
+    assert!(
+        r.data["incidents"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Manager approval required")),
+        "{:?}",
+        r.data
+    );
+
+    // Bad people name their field, as a scenario file's do.
+    for (data, field, says) in [
+        (
+            json!({"startedBy": 3}),
+            "startedBy",
+            "'startedBy' must be a user name",
+        ),
+        (
+            json!({"startedBy": " "}),
+            "startedBy",
+            "'startedBy' must be a user name",
+        ),
+        (
+            json!({"users": [1]}),
+            "users",
+            "'users' must map user names",
+        ),
+        (
+            json!({"users": {"ann": {"team": ["X"]}}}),
+            "users",
+            "unknown field 'team'",
+        ),
+    ] {
+        let mut data = data;
+        data["bpmnXml"] = json!(xml);
+        let (code, f, msg) = t.refused("StartSimulationCommand", data);
+        assert_eq!((code.as_str(), f.as_str()), ("INVALID", field), "{msg}");
+        assert!(msg.contains(says), "{msg}");
+    }
+}

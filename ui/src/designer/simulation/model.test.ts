@@ -15,6 +15,7 @@ import {
   refusalText,
   scenarioFileName,
   scenarioToSave,
+  startRequest,
   statusText,
   stepFor,
   storageKey,
@@ -174,6 +175,33 @@ describe('scenario files', () => {
       localStorage.setItem(storageKey('Loan'), JSON.stringify([{ name: 'x' }, { name: 'y', scenario: { steps: [] } }]));
       expect(loadScenarios(localStorage, 'Loan').map((k) => k.name)).toEqual(['y']);
     });
+  });
+});
+
+describe('starting a session', () => {
+  it('starts from the panel as the user typed, trimmed, and as the owner when it is blank', () => {
+    expect(startRequest('<x/>', { variables: { a: 1 }, startedBy: '  mary ' })).toEqual({ bpmnXml: '<x/>', variables: { a: 1 }, startedBy: 'mary' });
+    expect(startRequest('<x/>', { variables: {}, startedBy: '   ' })).toEqual({ bpmnXml: '<x/>', variables: {} });
+    expect(startRequest('<x/>', {})).toEqual({ bpmnXml: '<x/>', variables: {} });
+  });
+  it('replays a scenario with everything its start names', () => {
+    const users = { mary: { teams: ['MANAGERS'], role: 'MANAGER' }, bob: ['CLERKS'] };
+    const scenario: Scenario = { process: 'Authorized', variables: { n: 1 }, clock: '2026-03-01T09:00:00Z', startedBy: 'mary', users, steps: [{ complete: 'Review', data: {} }] };
+    expect(startRequest('<x/>', scenario)).toEqual({
+      bpmnXml: '<x/>',
+      variables: { n: 1 },
+      clock: '2026-03-01T09:00:00Z',
+      processKey: 'Authorized',
+      startedBy: 'mary',
+      users,
+    });
+  });
+  it('saves who started the session and its users with the scenario', () => {
+    const view = approvedView();
+    view.scenario = { ...view.scenario!, startedBy: 'mary', users: { mary: ['MANAGERS'] } };
+    const saved = scenarioToSave(view, 'as mary');
+    expect(saved.startedBy).toBe('mary');
+    expect(saved.users).toEqual({ mary: ['MANAGERS'] });
   });
 });
 

@@ -237,6 +237,21 @@ export function scenarioFileName(tabName: string, scenarioName: string): string 
  * The scenario file to save: the session's recorded scenario with a name and an `expect` of
  * what this run showed (its final state and the elements it visited), so replaying it checks them.
  */
+/**
+ * StartSimulationCommand's data: the diagram and how a scenario starts (its variables, clock,
+ * process, the user who starts it and the users it lists). A blank `startedBy` is left out: the
+ * owner starts the instance, as `baton test` does for a scenario that names nobody.
+ */
+export function startRequest(bpmnXml: string, start: Pick<Scenario, 'variables' | 'clock' | 'process' | 'startedBy' | 'users'>): Record<string, unknown> {
+  const data: Record<string, unknown> = { bpmnXml, variables: start.variables ?? {} };
+  if (start.clock) data.clock = start.clock;
+  if (start.process) data.processKey = start.process;
+  const by = start.startedBy?.trim();
+  if (by) data.startedBy = by;
+  if (start.users) data.users = start.users;
+  return data;
+}
+
 export function scenarioToSave(view: SimView, name: string): Scenario {
   const base = view.scenario ?? { steps: [] };
   const expectation: Record<string, unknown> = { state: view.status };

@@ -27,6 +27,7 @@ import {
   refusalText,
   scenarioFileName,
   scenarioToSave,
+  startRequest,
   statusText,
   stepFor,
   unionCoverage,
@@ -67,6 +68,7 @@ async function ask<T>(cmd: string, data: object): Promise<Answer<T>> {
 }
 
 const VARS_KEY = 'baton.simulation.variables.';
+const BY_KEY = 'baton.simulation.startedBy.';
 /** The error key of the clock's controls. */
 const CLOCK = '#clock';
 
@@ -97,6 +99,10 @@ export class SimulationPanel {
   private readonly uid = `sim${++panelCount}`;
 
   private readonly varsInput: HTMLTextAreaElement;
+  /** Who starts the instance (`startedBy`); blank: the owner. */
+  private readonly byInput: HTMLInputElement;
+  /** The users of the scenario last replayed, kept for Restart (a session started here lists none). */
+  private users: Scenario['users'] = undefined;
   private readonly nameInput: HTMLInputElement;
   private readonly body: HTMLElement;
 
@@ -112,6 +118,16 @@ export class SimulationPanel {
       'data-focus-key': 'sim-variables-input',
     }) as HTMLTextAreaElement;
     this.varsInput.value = localStorage.getItem(VARS_KEY + host.diagramKey()) ?? '{}';
+    this.byInput = el('input', {
+      id: `${this.uid}-by`,
+      type: 'text',
+      autocomplete: 'off',
+      spellcheck: false,
+      placeholder: 'the owner',
+      'data-testid': 'sim-started-by',
+      'data-focus-key': 'sim-started-by',
+    }) as HTMLInputElement;
+    this.byInput.value = localStorage.getItem(BY_KEY + host.diagramKey()) ?? '';
     this.nameInput = el('input', { id: `${this.uid}-name`, type: 'text', value: 'simulated', 'data-testid': 'sim-scenario-name', 'data-focus-key': 'sim-scenario-name' }) as HTMLInputElement;
     this.body = el('div', { className: 'sim-body' });
     this.root = el(
@@ -157,10 +173,12 @@ export class SimulationPanel {
       return;
     }
     localStorage.setItem(VARS_KEY + this.host.diagramKey(), this.varsInput.value);
+    localStorage.setItem(BY_KEY + this.host.diagramKey(), this.byInput.value);
     const xml = await this.host.xml();
     await this.run(async () => {
       if (this.view) void ask('EndSimulationCommand', { sessionId: this.view.sessionId });
-      const answer = await ask<SimView>('StartSimulationCommand', { bpmnXml: xml, variables: parsed.value });
+      const start = { variables: parsed.value, startedBy: this.byInput.value, users: this.users };
+      const answer = await ask<SimView>('StartSimulationCommand', startRequest(xml, start));
       if (!answer.ok) {
         this.startError = `Not started: ${answer.text}`;
         return;
@@ -370,10 +388,7 @@ export class SimulationPanel {
   private async replay(name: string, scenario: Scenario): Promise<void> {
     const xml = await this.host.xml();
     await this.run(async () => {
-      const start: Record<string, unknown> = { bpmnXml: xml, variables: scenario.variables ?? {} };
-      if (scenario.clock) start.clock = scenario.clock;
-      if (scenario.process) start.processKey = scenario.process;
-      const started = await ask<SimView>('StartSimulationCommand', start);
+      const started = await ask<SimView>('StartSimulationCommand', startRequest(xml, scenario));
       if (!started.ok) {
         this.startError = `The replay of ${name} did not start: ${started.text}`;
         return;
@@ -391,6 +406,8 @@ export class SimulationPanel {
       }
       this.startError = stopped;
       this.varsInput.value = JSON.stringify(scenario.variables ?? {});
+      this.byInput.value = scenario.startedBy ?? '';
+      this.users = scenario.users;
       this.nameInput.value = name;
       this.startedXml = xml;
       this.stale = false;
@@ -401,6 +418,13 @@ export class SimulationPanel {
       announce(stopped || `Replayed ${name}: ${statusText(view)}. Choose a step to go back to it.`);
     });
     this.body.querySelector<HTMLElement>('.sim-steps [aria-current="step"]')?.focus();
+  }
+
+  /** The next Start lists no users: no step is held to a task's responsible user or team. */
+  private forgetUsers(): void {
+    this.users = undefined;
+    this.render('sim-start');
+    announce('The next start lists no users.');
   }
 
   private hideCoverage(): void {
@@ -452,6 +476,17 @@ export class SimulationPanel {
       { className: 'sim-section sim-start' },
       el('label', { htmlFor: this.varsInput.id }, 'Start variables (JSON)'),
       this.varsInput,
+      el('label', { htmlFor: this.byInput.id }, 'Start as (user; InitiatedBy in scripts)'),
+      this.byInput,
+      this.users
+        ? el(
+            'p',
+            { className: 'sim-note', 'data-testid': 'sim-users-note' },
+            `Steps are held to the replayed scenario's users (${Object.keys(this.users).join(', ')}) until you `,
+            this.button('start without them', 'sim-forget-users', () => this.forgetUsers(), { className: 'link-button' }),
+            '.',
+          )
+        : null,
       el('p', { id: errorId, className: 'field-error', role: 'alert', 'data-testid': 'sim-start-error' }, this.startError),
       el(
         'div',
