@@ -371,6 +371,23 @@ impl Drop for Host {
     }
 }
 
+/// How many async workers the HTTP doors get: one fewer than the machine's cores, and at least
+/// one. Every write waits for the group commit's writer, a thread of its own that is the serial
+/// part of the durable path; a worker per core made the workers and the writer take turns on
+/// the same cores. On 2 cores one worker answered 6-9% more webhook requests a second with about
+/// 10% less CPU a request than two (BENCHMARKS.md, thirteenth pass). `TOKIO_WORKER_THREADS`
+/// (tokio's own setting) overrides it.
+fn http_workers() -> usize {
+    let given = std::env::var("TOKIO_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0);
+    given.unwrap_or_else(|| {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        cores.saturating_sub(1).max(1)
+    })
+}
+
 /// Starts the HTTP doors on a tokio runtime of their own.
 fn serve(
     runtime: Arc<Runtime>,
@@ -378,6 +395,7 @@ fn serve(
     ui: Option<UiAssets>,
 ) -> Result<Server, HostError> {
     let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(http_workers())
         .thread_name("baton-http")
         .enable_all()
         .build()
