@@ -378,14 +378,17 @@ impl Drop for Host {
 /// 10% less CPU a request than two (BENCHMARKS.md, thirteenth pass). `TOKIO_WORKER_THREADS`
 /// (tokio's own setting) overrides it.
 fn http_workers() -> usize {
-    let given = std::env::var("TOKIO_WORKER_THREADS")
-        .ok()
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    workers_for(std::env::var("TOKIO_WORKER_THREADS").ok().as_deref(), cores)
+}
+
+/// `http_workers` for a setting (a count above 0 wins; anything else is ignored) and a number
+/// of cores.
+fn workers_for(setting: Option<&str>, cores: usize) -> usize {
+    let given = setting
         .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|&n| n > 0);
-    given.unwrap_or_else(|| {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        cores.saturating_sub(1).max(1)
-    })
+    given.unwrap_or_else(|| cores.saturating_sub(1).max(1))
 }
 
 /// Starts the HTTP doors on a tokio runtime of their own.
@@ -435,4 +438,22 @@ fn serve(
         stop,
         ended: Mutex::new(ended),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::workers_for;
+
+    #[test]
+    fn the_doors_leave_the_writer_a_core_unless_told_otherwise() {
+        assert_eq!(workers_for(None, 2), 1);
+        assert_eq!(workers_for(None, 8), 7);
+        assert_eq!(workers_for(None, 1), 1, "at least one");
+        assert_eq!(workers_for(None, 0), 1, "at least one");
+        assert_eq!(workers_for(Some("3"), 2), 3, "the setting wins");
+        assert_eq!(workers_for(Some(" 4 "), 2), 4);
+        for ignored in ["0", "-1", "many", ""] {
+            assert_eq!(workers_for(Some(ignored), 4), 3, "{ignored:?} is ignored");
+        }
+    }
 }
