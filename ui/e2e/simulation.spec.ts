@@ -313,3 +313,32 @@ test('start as a user: scripts see them as InitiatedBy, and a replayed scenario 
   await expect(page.getByTestId('sim-users-note')).toHaveCount(0);
   await expect(page.getByTestId('sim-start')).toBeFocused();
 });
+
+test("while a replayed scenario's users are in force, a task is completed as one of them", async ({ page, openUi }) => {
+  await openUi();
+  await openLoanTemplate(page);
+  await page.evaluate(() => {
+    const scenario = { name: 'clerk starts', startedBy: 'bob', users: { mary: ['MANAGERS'], bob: ['CLERKS'] }, variables: { amount: 5 }, steps: [], expect: { state: 'WAITING' } };
+    localStorage.setItem('baton.simulation.scenarios.LoanApprovalProcess', JSON.stringify([{ name: 'clerk starts', scenario }]));
+  });
+  await page.getByTestId('simulate').click();
+  await page.getByTestId('sim-with-template').uncheck();
+  await page.getByTestId('sim-check').click();
+  await page.getByRole('button', { name: 'Replay clerk starts in the panel' }).click();
+  await expect(page.getByTestId('sim-status')).toContainText('Waiting at 1 element');
+
+  // Bob started it and is the first choice; the review is the managers' own, so his try is refused beside the task.
+  const as = page.getByLabel('Complete as');
+  await expect(as).toHaveValue('bob');
+  await completeReview(page, 'approve', '5');
+  await expect(page.getByTestId(`sim-error-${TASK}`)).not.toHaveText('');
+  await expect(page.getByTestId('sim-status')).toContainText('Waiting at 1 element');
+
+  // Mary is a manager: her approval goes through and the task's script records her.
+  await as.selectOption('mary');
+  await page.getByTestId(`sim-act-${TASK}`).click();
+  await expect(page.getByTestId('sim-steps')).toContainText('Completed Manager Review as mary with');
+  await expect(page.locator('[data-variable="lastUserTaskResult"] td')).toContainText('"approvedBy":"mary"');
+  await expectAccessible(page, 'a task completed as one of the replayed users');
+  await screenshot(page, 'simulation-complete-as');
+});

@@ -196,6 +196,13 @@ describe('starting a session', () => {
       users,
     });
   });
+  it('completes a task as the user chosen, and says so in the step list', () => {
+    const review = { elementId: 'Review', taskType: 'userTask' } as Waiting;
+    const step = stepFor(review, { ok: true }, 'mary');
+    expect(step).toEqual({ complete: 'Review', data: { ok: true }, user: 'mary' });
+    expect(stepFor(review, {})).toEqual({ complete: 'Review', data: {} });
+    expect(describeStep(step)).toBe('Completed Review as mary with {"ok":true}');
+  });
   it('saves who started the session and its users with the scenario', () => {
     const view = approvedView();
     view.scenario = { ...view.scenario!, startedBy: 'mary', users: { mary: ['MANAGERS'] } };

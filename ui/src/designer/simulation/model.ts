@@ -126,7 +126,11 @@ export function actionLabel(kind: ActionKind): string {
 }
 
 /** The scenario step the action sends, from the waiting element and the data typed for it. */
-export function stepFor(w: Waiting, data: Record<string, unknown>): ScenarioStep {
+/**
+ * The scenario step that acts on a waiting element with `data`; a task's completion is taken by
+ * `user` when one is named (a session with users holds it to the task's responsible user/team).
+ */
+export function stepFor(w: Waiting, data: Record<string, unknown>, user?: string): ScenarioStep {
   switch (actionFor(w)) {
     case 'timer':
       return { advance: 'nextTimer' };
@@ -140,7 +144,7 @@ export function stepFor(w: Waiting, data: Record<string, unknown>): ScenarioStep
     case 'callback':
       return { callback: w.correlationKey!, data };
     case 'complete':
-      return { complete: w.elementId, data };
+      return user ? { complete: w.elementId, data, user } : { complete: w.elementId, data };
   }
 }
 
@@ -155,7 +159,7 @@ export function describeStep(step: ScenarioStep, names: (id: string) => string |
   const named = (id: string) => names(id) ?? id;
   const withData = (data: Record<string, unknown> | undefined) =>
     data && Object.keys(data).length ? ` with ${shortJson(data)}` : '';
-  if ('complete' in step) return `Completed ${named(step.complete)}${withData(step.data)}`;
+  if ('complete' in step) return `Completed ${named(step.complete)}${step.user ? ` as ${step.user}` : ''}${withData(step.data)}`;
   if ('callback' in step) return `Returned callback ${step.callback}${withData(step.data)}`;
   if ('message' in step) {
     const key = step.correlationKey ? ` (key ${step.correlationKey})` : '';

@@ -69,6 +69,8 @@ async function ask<T>(cmd: string, data: object): Promise<Answer<T>> {
 
 const VARS_KEY = 'baton.simulation.variables.';
 const BY_KEY = 'baton.simulation.startedBy.';
+/** The draft key of who completes a task while a replayed scenario's users are in force. */
+const ACT_AS = '@actAs';
 /** The error key of the clock's controls. */
 const CLOCK = '#clock';
 
@@ -210,7 +212,8 @@ export class SimulationPanel {
         data = parsed.value;
       }
     }
-    await this.send(stepFor(w, data), w.elementId);
+    const user = this.users && kind === 'complete' ? String(draft[ACT_AS] ?? '') : '';
+    await this.send(stepFor(w, data, user || undefined), w.elementId);
   }
 
   /** Sends one scenario step; a refusal is kept under `errorKey` (said beside what caused it). */
@@ -624,6 +627,7 @@ export class SimulationPanel {
         parts.push(el('label', { htmlFor: id }, what), textarea);
       }
     }
+    if (kind === 'complete' && this.users) parts.push(this.actAs(w.elementId, draft));
     parts.push(
       el('p', { id: errorId, className: 'field-error', role: 'alert', 'data-testid': `sim-error-${w.elementId}` }, error),
       this.button(actionLabel(kind), `sim-act-${w.elementId}`, () => void this.act(w, fields), {
@@ -632,6 +636,27 @@ export class SimulationPanel {
       }),
     );
     return el('li', { className: 'sim-wait', 'data-element-id': w.elementId }, ...parts);
+  }
+
+  /** Who completes the task, among the replayed scenario's users (first: the user who started it). */
+  private actAs(elementId: string, draft: Record<string, string | boolean>): HTMLElement {
+    const id = `${this.uid}-${elementId}-as`;
+    const names = Object.keys(this.users ?? {});
+    const by = this.byInput.value.trim();
+    if (draft[ACT_AS] === undefined) draft[ACT_AS] = names.includes(by) ? by : (names[0] ?? '');
+    const select = el(
+      'select',
+      {
+        id,
+        'data-testid': `sim-as-${elementId}`,
+        'data-focus-key': `${elementId}-as`,
+        onchange: (e: Event) => (draft[ACT_AS] = (e.target as HTMLSelectElement).value),
+      },
+      el('option', { value: '' }, 'nobody signed in'),
+      ...names.map((n) => el('option', { value: n }, n)),
+    ) as HTMLSelectElement;
+    select.value = String(draft[ACT_AS]);
+    return el('div', { className: 'sim-field' }, el('label', { htmlFor: id }, 'Complete as'), select);
   }
 
   private fieldInput(elementId: string, f: SimpleField, draft: Record<string, string | boolean>, errorId: string, error: string): HTMLElement {
