@@ -484,19 +484,7 @@ fn at_most_32_sessions_live_and_the_least_recently_used_goes_first() {
 #[test]
 fn a_session_starts_as_its_started_by_user_and_holds_each_step_to_the_listed_users() {
     // Seed 000's "Process Authorization" as printed, on the user who started the instance.
-    let check = "var initiator = execution.getVariable('InitiatedBy');
-var userRole = doQuery('GetUserRoleQuery', { userId: initiator });
-if (userRole !== 'MANAGER') {
-throw new Error('Unauthorized: Manager approval required');
-}";
-    let xml = Model::process("Authorized")
-        .start("s")
-        .js_script_task("check", check)
-        .user_task("Review")
-        .props(&[("ResponsibleUser", "bob")])
-        .end("e")
-        .chain(&["s", "check", "Review", "e"])
-        .xml();
+    let xml = baton_testkit::models::authorized(&[("ResponsibleUser", "bob")]);
     let t = open();
     let users = json!({"mary": {"teams": ["MANAGERS"], "role": "MANAGER"}, "bob": ["CLERKS"]});
     let start = |by: &str| {

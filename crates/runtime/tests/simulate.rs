@@ -245,18 +245,7 @@ throw new Error('Unauthorized: Manager approval required');
 #[test]
 fn a_scenario_starts_as_its_started_by_user_whom_scripts_see_as_the_initiator() {
     // Seed 000's "Process Authorization" as printed, on the user who started the instance.
-    let check = "var initiator = execution.getVariable('InitiatedBy');
-var userRole = doQuery('GetUserRoleQuery', { userId: initiator });
-if (userRole !== 'MANAGER') {
-throw new Error('Unauthorized: Manager approval required');
-}";
-    let xml = Model::process("Authorized")
-        .start("s")
-        .js_script_task("check", check)
-        .user_task("Review")
-        .end("e")
-        .chain(&["s", "check", "Review", "e"])
-        .xml();
+    let xml = baton_testkit::models::authorized(&[]);
     let users = json!({"mary": {"teams": ["MANAGERS"], "role": "MANAGER"}, "bob": ["CLERKS"]});
     let started = |by: Option<&str>| {
         let mut sc = json!({"users": users, "steps": []});

@@ -77,3 +77,24 @@ pub fn chores() -> String {
         .flow("ForTellers", "e3")
         .xml()
 }
+
+/// Seed 000's "Process Authorization" script as printed: the instance's initiator must be a
+/// MANAGER (`GetUserRoleQuery`), else it throws "Unauthorized: Manager approval required".
+pub const SEED_000_AUTHORIZATION: &str = "var initiator = execution.getVariable('InitiatedBy');
+var userRole = doQuery('GetUserRoleQuery', { userId: initiator });
+if (userRole !== 'MANAGER') {
+throw new Error('Unauthorized: Manager approval required');
+}";
+
+/// `Authorized`: start, the JavaScript task `check` running [`SEED_000_AUTHORIZATION`], the
+/// user task `Review` (with `review_props`, e.g. its ResponsibleUser), end.
+pub fn authorized(review_props: &[(&str, &str)]) -> String {
+    Model::process("Authorized")
+        .start("s")
+        .js_script_task("check", SEED_000_AUTHORIZATION)
+        .user_task("Review")
+        .props(review_props)
+        .end("e")
+        .chain(&["s", "check", "Review", "e"])
+        .xml()
+}
