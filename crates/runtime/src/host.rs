@@ -374,9 +374,9 @@ impl Drop for Host {
 /// How many async workers the HTTP doors get: one fewer than the machine's cores, and at least
 /// one. Every write waits for the group commit's writer, a thread of its own that is the serial
 /// part of the durable path; a worker per core made the workers and the writer take turns on
-/// the same cores. On 2 cores one worker answered 6-9% more webhook requests a second with about
-/// 10% less CPU a request than two (BENCHMARKS.md, thirteenth pass). `TOKIO_WORKER_THREADS`
-/// (tokio's own setting) overrides it.
+/// the same cores. On 2 cores one worker answered 2-9% more webhook requests a second with 5-10%
+/// less CPU a request than two (BENCHMARKS.md, thirteenth pass). `TOKIO_WORKER_THREADS` (tokio's
+/// own setting) overrides it.
 fn http_workers() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     workers_for(std::env::var("TOKIO_WORKER_THREADS").ok().as_deref(), cores)

@@ -92,11 +92,9 @@ impl People {
         for (field, v) in &given {
             let one =
                 Scenario::from_value(&json!({ field: v })).map_err(|e| Error::field(field, e))?;
-            if one.started_by.is_some() {
-                parsed.started_by = one.started_by;
-            } else {
-                parsed.users = one.users;
-                parsed.roles = one.roles;
+            match field.as_str() {
+                "startedBy" => parsed.started_by = one.started_by,
+                _ => (parsed.users, parsed.roles) = (one.users, one.roles),
             }
         }
         Ok(People { parsed, given })

@@ -1,8 +1,8 @@
 //! The event stream (`GET /api/v1/events`) beyond instance changes, over real HTTP on
 //! 127.0.0.1: an administrator's feed carries one `webhook-request` event for each request the
-//! door answered, accepted or refused, with its path, its status, the request log's row and its verdict; a
-//! non-administrator's feed carries none (the request log is the administrator's). Also: every
-//! feed carries a `job-run` event when a recurring job's run starts and when it ends.
+//! door answered, accepted or refused, with its path, its status, the request log's row and its
+//! verdict; a non-administrator's feed carries none (the request log is the administrator's).
+//! Also: every feed carries a `job-run` event when a recurring job's run starts and when it ends.
 
 use baton_testkit::{Door, Served, ADMIN};
 use serde_json::{json, Value};

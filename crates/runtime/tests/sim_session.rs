@@ -514,6 +514,13 @@ fn a_session_starts_as_its_started_by_user_and_holds_each_step_to_the_listed_use
         ("REJECTED", "step"),
         "{msg}"
     );
+    // A user the session does not list cannot take a step (it cannot know its steps in advance).
+    let (code, field, msg) = t.refused(
+        "SimulationStepCommand",
+        json!({"sessionId": sid, "step": {"complete": "Review", "user": "zoe"}}),
+    );
+    assert_eq!((code.as_str(), field.as_str()), ("REJECTED", "step"));
+    assert!(msg.contains("zoe"), "{msg}");
     let still = t.run("GetSimulationQuery", json!({"sessionId": sid}));
     assert_eq!(still["status"], "WAITING");
     assert_eq!(still["steps"], json!([]));

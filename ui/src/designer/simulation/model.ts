@@ -125,10 +125,10 @@ export function actionLabel(kind: ActionKind): string {
   }
 }
 
-/** The scenario step the action sends, from the waiting element and the data typed for it. */
 /**
- * The scenario step that acts on a waiting element with `data`; a task's completion is taken by
- * `user` when one is named (a session with users holds it to the task's responsible user/team).
+ * The scenario step the action sends, from the waiting element and the data typed for it; a
+ * task's completion is taken by `user` when one is named (a session with users holds it to the
+ * task's responsible user/team).
  */
 export function stepFor(w: Waiting, data: Record<string, unknown>, user?: string): ScenarioStep {
   switch (actionFor(w)) {
@@ -238,10 +238,6 @@ export function scenarioFileName(tabName: string, scenarioName: string): string 
 }
 
 /**
- * The scenario file to save: the session's recorded scenario with a name and an `expect` of
- * what this run showed (its final state and the elements it visited), so replaying it checks them.
- */
-/**
  * StartSimulationCommand's data: the diagram and how a scenario starts (its variables, clock,
  * process, the user who starts it and the users it lists). A blank `startedBy` is left out: the
  * owner starts the instance, as `baton test` does for a scenario that names nobody.
@@ -256,6 +252,10 @@ export function startRequest(bpmnXml: string, start: Pick<Scenario, 'variables' 
   return data;
 }
 
+/**
+ * The scenario file to save: the session's recorded scenario with a name and an `expect` of
+ * what this run showed (its final state and the elements it visited), so replaying it checks them.
+ */
 export function scenarioToSave(view: SimView, name: string): Scenario {
   const base = view.scenario ?? { steps: [] };
   const expectation: Record<string, unknown> = { state: view.status };
