@@ -365,7 +365,8 @@ impl TaskKind {
 pub struct SubProcess {
     /// `triggeredByEvent="true"`: an event sub-process.
     pub triggered_by_event: bool,
-    /// `<transaction>` (executed as a plain sub-process; see COVERAGE.md).
+    /// `<transaction>`: a sub-process that a cancel end event inside it can cancel (see
+    /// `exec/transaction.rs`).
     pub transaction: bool,
     /// Nodes directly inside (not inside nested sub-processes).
     pub children: Vec<NodeId>,

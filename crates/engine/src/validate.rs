@@ -443,6 +443,9 @@ fn check_node(
     };
     if let Some(t) = trigger {
         check_trigger(node, t, link_catch, out);
+        if matches!(t, Trigger::Cancel) {
+            check_cancel(d, node, out);
+        }
     }
     if matches!(node.kind, NodeKind::Task(TaskKind::Receive)) {
         check_timeout_minutes(node, out);
@@ -646,11 +649,43 @@ fn check_trigger(
         }
         Trigger::Link(name) if name.is_empty() => out.err(node, format!("link event '{}' has no name", node.id)),
         Trigger::Multiple => out.warn(node, format!("event '{}' has several event definitions; Baton does not execute 'multiple' events yet (see COVERAGE.md)", node.id)),
-        Trigger::Cancel => out.warn(
-            node,
-            format!("event '{}' is a cancel event; Baton does not execute transaction cancellation yet and treats it as a plain event (see COVERAGE.md)", node.id),
-        ),
         _ => {}
+    }
+}
+
+/// A cancel event is an end event directly inside a transaction, which then needs a cancel
+/// boundary event to leave by, or that boundary event (one a transaction) itself.
+fn check_cancel(d: &Deployment, node: &FlowNode, out: &mut Out) {
+    let transaction = |n: Option<NodeId>| {
+        n.and_then(|n| d.nodes.get(n as usize))
+            .filter(|t| matches!(&t.kind, NodeKind::SubProcess(sp) if sp.transaction))
+    };
+    let cancel_boundaries = |t: &FlowNode| {
+        t.boundaries
+            .iter()
+            .filter(|b| {
+                matches!(
+                    d.nodes.get(**b as usize).map(|b| &b.kind),
+                    Some(NodeKind::Boundary {
+                        trigger: Trigger::Cancel,
+                        ..
+                    })
+                )
+            })
+            .count()
+    };
+    match &node.kind {
+        NodeKind::EndEvent { .. } => match transaction(node.parent) {
+            None => out.limit(&node.id, node.span, format!("cancel end event '{}' is not directly inside a transaction: only a transaction can be cancelled (draw it inside one, or use a terminate or error end event)", node.id)),
+            Some(t) if cancel_boundaries(t) == 0 => out.limit(&node.id, node.span, format!("cancel end event '{}' cancels transaction '{}', which has no cancel boundary event to leave by: attach one to '{}'", node.id, t.id, t.id)),
+            Some(_) => {}
+        },
+        NodeKind::Boundary { attached_to, .. } => match transaction(Some(*attached_to)) {
+            None => out.limit(&node.id, node.span, format!("cancel boundary event '{}' is not attached to a transaction: only a transaction's cancel end event triggers it", node.id)),
+            Some(t) if cancel_boundaries(t) > 1 => out.limit(&node.id, node.span, format!("transaction '{}' has more than one cancel boundary event: keep one, a cancelled transaction leaves by it", t.id)),
+            Some(_) => {}
+        },
+        _ => out.limit(&node.id, node.span, format!("event '{}' is a cancel event, which can only be an end event inside a transaction or a boundary event on one", node.id)),
     }
 }
 

@@ -18,11 +18,12 @@
 //!   with its inner records, else compensates its inner records, last first.
 //! - **Going on**: with `waitForCompletion` the thrower goes on when the compensation scope
 //!   empties, otherwise at once. An intermediate throw leaves along its flows; an end event
-//!   completes and ends its token.
+//!   completes and ends its token; a transaction's cancel end event leaves the transaction by
+//!   its cancel boundary event (`transaction.rs`).
 
 use super::{Done, Engine, Run, ScopeId, ScopeKind, TokenId, TokenState};
 use crate::api::Effect;
-use crate::model::NodeKind;
+use crate::model::{NodeKind, Trigger};
 use serde_json::{Map, Value};
 
 impl Engine {
@@ -205,6 +206,12 @@ impl Engine {
     pub(super) fn after_compensation(&self, run: &mut Run, t: TokenId) {
         run.inst.tok_mut(t).state = TokenState::Ready;
         let node = run.inst.tok(t).node;
+        if let NodeKind::EndEvent {
+            trigger: Trigger::Cancel,
+        } = self.node(node).kind
+        {
+            return self.leave_cancelled_transaction(run, t);
+        }
         if let NodeKind::EndEvent { .. } = self.node(node).kind {
             run.effects.push(Effect::ElementCompleted {
                 element_id: self.node(node).id.clone(),

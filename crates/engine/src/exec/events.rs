@@ -8,7 +8,7 @@
 //! - **End events**: none ends its token. Terminate ends every token and child scope of its
 //!   scope, then completes that scope. Error: caught by the innermost catcher (below), else it
 //!   behaves as a none end event (Camunda 7). Escalation: see below. Message and signal end
-//!   events throw, then end. Compensation: see `compensation.rs`.
+//!   events throw, then end. Compensation: see `compensation.rs`; cancel: `transaction.rs`.
 //! - **Intermediate throw**: signal and message throw and go on; link jumps to the catch link
 //!   of that name in the same container (none: incident); escalation and compensation below.
 //! - **Intermediate catch**: message, signal and timer wait on a subscription; a conditional
@@ -112,6 +112,10 @@ impl Engine {
         if let Trigger::Compensate { activity, wait } = trigger {
             // Completed (and its token ended) once compensation is done, see `after_compensation`.
             return self.throw_compensation(run, t, activity.is_some(), *wait);
+        }
+        if let Trigger::Cancel = trigger {
+            // Completed once the transaction's compensation is done, see `transaction.rs`.
+            return self.cancel_transaction(run, t);
         }
         let tok = run.inst.tok(t);
         let (scope, node_id) = (tok.scope, tok.node);

@@ -67,6 +67,7 @@ mod slots;
 mod step;
 mod subprocess;
 mod tasks;
+mod transaction;
 mod view;
 
 type ScopeId = u32;

@@ -131,9 +131,28 @@ impl Engine {
         self.cancel_scope_in(run, scope, &index);
     }
 
+    /// Cancels everything inside a scope except token `keep` (a transaction's cancel end
+    /// event, which goes on to compensate what completed there).
+    pub(super) fn cancel_scope_except(&self, run: &mut Run, scope: ScopeId, keep: TokenId) {
+        let index = CancelIndex::of(run.inst);
+        self.cancel_scope_but(run, scope, &index, Some(keep));
+    }
+
     fn cancel_scope_in(&self, run: &mut Run, scope: ScopeId, index: &CancelIndex) {
+        self.cancel_scope_but(run, scope, index, None);
+    }
+
+    fn cancel_scope_but(
+        &self,
+        run: &mut Run,
+        scope: ScopeId,
+        index: &CancelIndex,
+        keep: Option<TokenId>,
+    ) {
         for &t in index.tokens.get(&scope).into_iter().flatten() {
-            self.cancel_token_in(run, t, Some(index));
+            if Some(t) != keep {
+                self.cancel_token_in(run, t, Some(index));
+            }
         }
         run.inst.remove_subs_of_scope(scope);
         // Child scopes without an owner token (multi-instance inner instances).

@@ -5,6 +5,8 @@ use baton_engine::{parse, Clock, Ctx, Effect, Engine, Event, Instance, User, Vir
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 
+pub mod undo;
+
 pub const NS: &str = r#"xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:custom="http://baton.dev/schema/custom" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance""#;
 
 pub fn model(body: &str) -> String {
