@@ -4,7 +4,8 @@
  * typed kept, the token reaching the end, going back and taking the other branch, the scenario
  * saved (the downloaded file run with `baton test` from the command line), and Check scenarios
  * green with the coverage drawn. A session started as a user (InitiatedBy), and a scenario with
- * users replayed as they are.
+ * users replayed as they are. The travel template's transaction cancelled by a declined card,
+ * stepped through.
  */
 import type { Page } from '@playwright/test';
 import { spawnSync } from 'node:child_process';
@@ -227,6 +228,51 @@ test('timers and callbacks: advance the virtual clock, return a callback, bad in
   await expect(page.getByTestId('sim-steps')).toContainText('Returned callback INV-7 with {"amount":1200}');
   await expectAccessible(page, 'the simulation of timers and callbacks');
   await screenshot(page, 'simulation-timer-callback');
+});
+
+test('a declined card cancels the travel transaction: stepped through, the flight is undone before the hotel', async ({ page, openUi }) => {
+  await openUi();
+  await page.getByTestId('open-template').click();
+  await page.getByTestId('template-TravelBookingProcess').click();
+  await expect(shape(page, 'Tx_BookTrip')).toBeVisible();
+  // Cancel events inside a transaction are fine to both the drawing rules and the engine.
+  await expect(page.getByTestId('problems-panel')).toContainText('No problems found');
+  await page.getByTestId('simulate').click();
+  await page.getByLabel('Start variables (JSON)').fill('{"tripId": "TRIP-7"}');
+  await page.getByTestId('sim-start').click();
+  await expect(page.getByTestId('sim-status')).toContainText('Waiting at 1 element');
+  await page.getByTestId('sim-run').click();
+  await expect(shape(page, 'Task_WaitForPayment')).toHaveClass(/baton-sim-waiting/);
+
+  // The gateway declines the card: the transaction is cancelled.
+  await page.getByLabel('Callback payload (JSON)').fill('{"status": "failed", "reason": "insufficient funds"}');
+  await page.getByRole('button', { name: 'Return callback: Wait for the card payment' }).click();
+  await expect(page.getByTestId('sim-status')).toContainText('Waiting at 1 element');
+
+  // Stepped one visit at a time, as a trainer would in front of a class.
+  const played: string[] = [];
+  for (let i = 0; i < 40 && (await page.getByTestId('sim-step-next').isEnabled()); i++) {
+    await page.getByTestId('sim-step-next').click();
+    const at = await page.getByTestId('sim-token').getAttribute('data-at');
+    if (at && played[played.length - 1] !== at) played.push(at);
+    if ((await page.getByTestId('sim-queue').textContent()) === 'Token at the wait') break;
+  }
+  const order = ['End_CancelTrip', 'Task_CancelFlight', 'Task_CancelHotel', 'Boundary_Cancelled', 'Task_TellCustomer'];
+  expect(played.filter((id) => order.includes(id)), `played: ${played.join(', ')}`).toEqual(order);
+  for (const id of ['End_CancelTrip', 'Task_CancelFlight', 'Task_CancelHotel', 'Boundary_Cancelled', 'Flow_Cancelled']) {
+    await expect(shape(page, id)).toHaveClass(/baton-sim-taken/);
+  }
+  await expect(shape(page, 'Task_TellCustomer')).toHaveClass(/baton-sim-waiting/);
+  await expect(shape(page, 'End_Paid')).not.toHaveClass(/baton-sim-taken/);
+  await expect(shape(page, 'Task_SendItinerary')).not.toHaveClass(/baton-sim-taken/);
+  await expectAccessible(page, 'the simulation of a cancelled transaction');
+  await screenshot(page, 'simulation-transaction-cancelled');
+
+  // This run and the template's own scenarios, paid and declined, all pass.
+  await page.getByTestId('sim-check').click();
+  await expect(page.getByTestId('sim-result')).toHaveCount(3);
+  await expect(page.locator('[data-testid="sim-result"].failed')).toHaveCount(0);
+  await expect(page.getByTestId('sim-results')).toContainText('TravelBookingProcess.declined.scenario.json');
 });
 
 test('the panel belongs to its diagram: another tab shows its own properties, an edit asks for a restart', async ({ page, openUi }) => {

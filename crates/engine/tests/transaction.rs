@@ -81,7 +81,10 @@ fn cancelled(h: &H) -> Vec<String> {
 
 #[test]
 fn a_cancel_end_event_cancels_the_rest_compensates_last_first_and_leaves_by_the_boundary() {
-    let mut h = H::start(&booking(), json!({"log": [], "ok": false, "compensate": false}));
+    let mut h = H::start(
+        &booking(),
+        json!({"log": [], "ok": false, "compensate": false}),
+    );
     assert_eq!(h.waiting(), ["approve", "reminder", "review"]);
     assert!(h.engine.next_timer(&h.inst).is_some(), "the reminder waits");
     h.complete("review", json!({})).unwrap();
@@ -123,7 +126,10 @@ fn a_transaction_that_is_not_cancelled_completes_and_leaves_by_its_flow() {
 
 #[test]
 fn a_cancelled_transaction_is_not_compensated_again_from_outside() {
-    let mut h = H::start(&booking(), json!({"log": [], "ok": false, "compensate": true}));
+    let mut h = H::start(
+        &booking(),
+        json!({"log": [], "ok": false, "compensate": true}),
+    );
     h.complete("review", json!({})).unwrap();
     h.submit("afterCancel");
     assert_eq!(h.inst.status, Status::Completed);
@@ -275,12 +281,20 @@ fn cancel_boundary(id: &str) -> String {
 #[test]
 fn misplaced_cancel_events_are_refused_naming_the_element() {
     // A transaction cancelled with no cancel boundary event to leave by.
-    let p = error_on(&transaction(CANCEL_END, ""), "cancelEnd", "no cancel boundary event");
+    let p = error_on(
+        &transaction(CANCEL_END, ""),
+        "cancelEnd",
+        "no cancel boundary event",
+    );
     assert_eq!(p.severity, Severity::Error);
     assert!(p.message.contains("attach one to 'tx'"), "{p:?}");
     // Two cancel boundary events on one transaction.
     let two = format!("{}{}", cancel_boundary("c1"), cancel_boundary("c2"));
-    error_on(&transaction(CANCEL_END, &two), "c1", "more than one cancel boundary");
+    error_on(
+        &transaction(CANCEL_END, &two),
+        "c1",
+        "more than one cancel boundary",
+    );
     // A cancel end event in a sub-process inside the transaction is not directly inside it.
     let nested = format!(
         r#"<bpmn:subProcess id="inner"><bpmn:startEvent id="s"/><bpmn:endEvent id="cancelEnd"><bpmn:cancelEventDefinition/></bpmn:endEvent>{}</bpmn:subProcess>{}"#,
@@ -301,10 +315,7 @@ fn misplaced_cancel_events_are_refused_naming_the_element() {
     );
     // The well-placed pair has no problem about cancelling.
     let ok = problems(&transaction(CANCEL_END, &cancel_boundary("c1")));
-    assert!(
-        ok.iter().all(|p| !p.message.contains("cancel")),
-        "{ok:#?}"
-    );
+    assert!(ok.iter().all(|p| !p.message.contains("cancel")), "{ok:#?}");
 }
 
 #[test]
@@ -379,7 +390,11 @@ fn a_cancelled_instance_of_a_multi_instance_transaction_leaves_the_whole_activit
     assert_eq!(log(&h), ["book", "book", "undo"]);
     assert_eq!(h.waiting(), ["afterCancel"]);
     assert_eq!(h.visits("txStart"), 2);
-    assert!(cancelled(&h).contains(&"tx".to_string()), "{:?}", cancelled(&h));
+    assert!(
+        cancelled(&h).contains(&"tx".to_string()),
+        "{:?}",
+        cancelled(&h)
+    );
     h.submit("afterCancel");
     assert_eq!(h.inst.status, Status::Completed);
 }

@@ -579,7 +579,8 @@ fn event_sub_process_start_without_trigger_is_an_error() {
 }
 
 #[test]
-fn multiple_events_warn_that_they_do_not_run_yet_and_a_cancel_end_outside_a_transaction_is_refused() {
+fn multiple_events_warn_that_they_do_not_run_yet_and_a_cancel_end_outside_a_transaction_is_refused()
+{
     let xml = started(
         "Multi",
         r#"<bpmn:intermediateCatchEvent id="Multi"><bpmn:messageEventDefinition messageRef="m"/><bpmn:signalEventDefinition signalRef="s"/></bpmn:intermediateCatchEvent>
