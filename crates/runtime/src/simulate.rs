@@ -153,16 +153,26 @@ impl Simulation {
             }
         }
         for (name, teams) in users {
-            let role = scenario.roles.get(name);
-            self.rt
-                .run(
-                    "CreateUserCommand",
-                    json!({"userName": name, "teams": teams, "role": role}),
-                    &Caller::owner(),
-                )
-                .map_err(|e| format!("users.{name}: {e}"))?;
+            self.create_user(name, &teams, scenario.roles.get(name))?;
         }
         Ok(())
+    }
+
+    /// Creates user `name` with `teams` (and a role, when the scenario gives one).
+    fn create_user<R: serde::Serialize>(
+        &self,
+        name: &str,
+        teams: &[String],
+        role: Option<R>,
+    ) -> Result<(), String> {
+        self.rt
+            .run(
+                "CreateUserCommand",
+                json!({"userName": name, "teams": teams, "role": role}),
+                &Caller::owner(),
+            )
+            .map(drop)
+            .map_err(|e| format!("users.{name}: {e}"))
     }
 
     /// Who runs a step: the named user (held to the task's rules when the scenario lists
@@ -171,10 +181,19 @@ impl Simulation {
         match (user, self.enforce) {
             (None, true) => Ok(Caller::anonymous()),
             (None, false) => Ok(Caller::owner()),
-            (Some(name), true) => self
-                .rt
-                .acting_as(&Caller::owner(), name)
-                .map_err(|e| format!("user '{name}': {e}")),
+            (Some(name), true) => {
+                let owner = Caller::owner();
+                let caller = match self.rt.acting_as(&owner, name) {
+                    // A user the scenario does not list acts with no team, as `create_users`
+                    // makes them; a session learns its steps one at a time, so here.
+                    Err(crate::access::ActAsError::NoSuchUser(_)) => {
+                        self.create_user(name, &[], None::<&str>)?;
+                        self.rt.acting_as(&owner, name)
+                    }
+                    other => other,
+                };
+                caller.map_err(|e| format!("user '{name}': {e}"))
+            }
             // No users listed: the name is `currentUser` in scripts, no rule is checked.
             (Some(name), false) => Ok(Caller {
                 user: Some(User {

@@ -514,7 +514,7 @@ fn a_session_starts_as_its_started_by_user_and_holds_each_step_to_the_listed_use
         ("REJECTED", "step"),
         "{msg}"
     );
-    // A user the session does not list cannot take a step (it cannot know its steps in advance).
+    // A user the session does not list acts with no team, as in `baton test`: zoe is not bob.
     let (code, field, msg) = t.refused(
         "SimulationStepCommand",
         json!({"sessionId": sid, "step": {"complete": "Review", "user": "zoe"}}),
@@ -586,4 +586,55 @@ fn a_session_starts_as_its_started_by_user_and_holds_each_step_to_the_listed_use
         assert_eq!((code.as_str(), f.as_str()), ("INVALID", field), "{msg}");
         assert!(msg.contains(says), "{msg}");
     }
+}
+
+#[test]
+fn a_step_user_the_session_does_not_list_acts_with_no_team_as_in_baton_test() {
+    // The review is open to team CLERKS: zoe, listed nowhere, has no team and is refused, in
+    // words that name her; with the review open to anyone she completes it, and the saved
+    // scenario (which does not list her either) passes as `baton test` runs it.
+    let t = open();
+    let users = json!({"mary": {"teams": ["MANAGERS"], "role": "MANAGER"}, "bob": ["CLERKS"]});
+    let clerks = baton_testkit::models::authorized(&[("ResponsibleTeam", "CLERKS")]);
+    let view = t.run(
+        "StartSimulationCommand",
+        json!({"bpmnXml": clerks, "startedBy": "mary", "users": users}),
+    );
+    assert_eq!(view["status"], "WAITING", "{view}");
+    let (code, _, msg) = t.refused(
+        "SimulationStepCommand",
+        json!({"sessionId": view["sessionId"], "step": {"complete": "Review", "user": "zoe"}}),
+    );
+    assert_eq!(code, "REJECTED", "{msg}");
+    assert!(msg.contains("zoe"), "{msg}");
+    assert_eq!(
+        t.run(
+            "GetSimulationQuery",
+            json!({"sessionId": view["sessionId"]})
+        )["steps"],
+        json!([])
+    );
+
+    let open_to_all = baton_testkit::models::authorized(&[]);
+    let view = t.run(
+        "StartSimulationCommand",
+        json!({"bpmnXml": open_to_all, "startedBy": "mary", "users": users}),
+    );
+    let done = t.step(&view, json!({"complete": "Review", "user": "zoe"}));
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let mut saved = done["scenario"].clone();
+    assert_eq!(saved["steps"][0]["user"], "zoe", "{saved}");
+    assert!(saved["users"].get("zoe").is_none(), "{saved}");
+    saved["expect"] = json!({"state": "COMPLETED"});
+    let ran = t.run(
+        "RunScenarioQuery",
+        json!({"bpmnXml": open_to_all, "scenario": saved}),
+    );
+    assert_eq!(ran["passed"], true, "{ran}");
+    // Going back rebuilds the session with zoe's step, as a scenario file would run it.
+    let back = t.run(
+        "SimulationBackCommand",
+        json!({"sessionId": view["sessionId"], "toStep": 1}),
+    );
+    assert_eq!(back["status"], "COMPLETED", "{back}");
 }
