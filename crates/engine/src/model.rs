@@ -407,9 +407,33 @@ pub enum Trigger {
         wait: bool,
     },
     Cancel,
-    /// Several event definitions on one event (BPMN "multiple"); kept so the model reads, but
-    /// validation reports it as unsupported.
-    Multiple,
+    /// Several event definitions on one event (BPMN "multiple"): caught when any one of them
+    /// happens (with `parallel`, BPMN's "parallel multiple": once all of them happened); thrown
+    /// as each of them.
+    Multiple {
+        parallel: bool,
+        each: Vec<Trigger>,
+    },
+}
+
+impl Trigger {
+    /// The event definition's kind as BPMN names it ("message", "timer", ...).
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Trigger::None => "none",
+            Trigger::Message(_) => "message",
+            Trigger::Timer(_) => "timer",
+            Trigger::Signal(_) => "signal",
+            Trigger::Error(_) => "error",
+            Trigger::Escalation(_) => "escalation",
+            Trigger::Conditional(_) => "conditional",
+            Trigger::Link(_) => "link",
+            Trigger::Terminate => "terminate",
+            Trigger::Compensate { .. } => "compensation",
+            Trigger::Cancel => "cancel",
+            Trigger::Multiple { .. } => "multiple",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

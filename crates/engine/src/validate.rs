@@ -161,7 +161,7 @@ fn check_process(d: &Deployment, p: &Process, process_ids: &HashSet<&str>, out: 
                     | Trigger::Timer(_)
                     | Trigger::Signal(_)
                     | Trigger::Conditional(_)
-                    | Trigger::Multiple,
+                    | Trigger::Multiple { .. },
                 ..
             }
         )
@@ -635,21 +635,98 @@ fn check_trigger(
         // A message catch or receive task without a name is fine (callbacks correlate by
         // correlationKey), but nothing could ever be sent to start a process or sub-process.
         Trigger::Message(None) if matches!(node.kind, NodeKind::StartEvent { .. }) => {
-            out.err(node, format!("message start event '{}' does not name its message (messageRef)", node.id));
+            out.err(
+                node,
+                format!(
+                    "message start event '{}' does not name its message (messageRef)",
+                    node.id
+                ),
+            );
         }
-        Trigger::Signal(None) => out.err(node, format!("signal event '{}' does not name its signal (signalRef)", node.id)),
+        Trigger::Signal(None) => out.err(
+            node,
+            format!(
+                "signal event '{}' does not name its signal (signalRef)",
+                node.id
+            ),
+        ),
         Trigger::Timer(def) => check_timer(node, def, out),
         Trigger::Conditional(None) if catching => {
-            out.err(node, format!("conditional event '{}' has no condition", node.id));
+            out.err(
+                node,
+                format!("conditional event '{}' has no condition", node.id),
+            );
         }
         Trigger::Link(name)
-            if matches!(node.kind, NodeKind::IntermediateThrow { .. }) && !link_catch.contains_key(&(node.parent, name.as_str())) =>
+            if matches!(node.kind, NodeKind::IntermediateThrow { .. })
+                && !link_catch.contains_key(&(node.parent, name.as_str())) =>
         {
             out.err(node, format!("link throw event '{}' jumps to link '{name}', but no link catch event has that name in the same scope", node.id));
         }
-        Trigger::Link(name) if name.is_empty() => out.err(node, format!("link event '{}' has no name", node.id)),
-        Trigger::Multiple => out.warn(node, format!("event '{}' has several event definitions; Baton does not execute 'multiple' events yet (see COVERAGE.md)", node.id)),
+        Trigger::Link(name) if name.is_empty() => {
+            out.err(node, format!("link event '{}' has no name", node.id))
+        }
+        Trigger::Multiple { parallel, each } => {
+            check_multiple(node, *parallel, each, catching, out);
+            for t in each {
+                check_trigger(node, t, link_catch, out);
+            }
+        }
         _ => {}
+    }
+}
+
+/// A multiple event catches messages, signals, timers and conditions (any one of them, or all
+/// of them on an intermediate catch event marked `parallelMultiple`) and throws messages and
+/// signals.
+fn check_multiple(
+    node: &FlowNode,
+    parallel: bool,
+    each: &[Trigger],
+    catching: bool,
+    out: &mut Out,
+) {
+    for t in each {
+        let fits = if catching {
+            matches!(
+                t,
+                Trigger::Message(_)
+                    | Trigger::Signal(_)
+                    | Trigger::Timer(_)
+                    | Trigger::Conditional(_)
+            )
+        } else {
+            matches!(t, Trigger::Message(_) | Trigger::Signal(_))
+        };
+        if !fits {
+            let what = if catching {
+                "a multiple event that catches waits for messages, signals, timers or conditions"
+            } else {
+                "a multiple event that throws sends messages and signals"
+            };
+            out.limit(
+                &node.id,
+                node.span,
+                format!(
+                    "event '{}' has a {} definition among several: {what}",
+                    node.id,
+                    t.kind_name()
+                ),
+            );
+        }
+    }
+    // A process's own start events are scheduled (timers) or started by name (messages and
+    // signals) by the host; an event sub-process's start subscribes like a catch event.
+    let process_start = matches!(node.kind, NodeKind::StartEvent { .. }) && node.parent.is_none();
+    if process_start
+        && each
+            .iter()
+            .any(|t| matches!(t, Trigger::Timer(_) | Trigger::Conditional(_)))
+    {
+        out.limit(&node.id, node.span, format!("start event '{}' is a multiple start event with a timer or condition: a process starts on several messages and signals only (draw a separate timer start event)", node.id));
+    }
+    if parallel && !matches!(node.kind, NodeKind::IntermediateCatch { .. }) {
+        out.limit(&node.id, node.span, format!("event '{}' is a parallel multiple event: Baton waits for all of several events only on an intermediate catch event, not on a start or boundary event (remove parallelMultiple, or catch each event in turn)", node.id));
     }
 }
 

@@ -31,7 +31,7 @@ use super::{
     Engine, Instance, Run, ScopeId, ScopeKind, Sub, SubKind, TimerParser, TokenId, TokenState,
 };
 use crate::api::Effect;
-use crate::model::{NodeId, NodeKind, TaskKind, TimerDef, Trigger};
+use crate::model::{FlowNode, NodeId, NodeKind, TaskKind, TimerDef, Trigger};
 use crate::timer;
 use jiff::Timestamp;
 use serde_json::Value;
@@ -48,6 +48,13 @@ impl Engine {
     ) -> Result<(), String> {
         let node = self.node(node_id);
         let kind = match trigger {
+            // A multiple event: a subscription for each of its definitions.
+            Trigger::Multiple { each, .. } => {
+                for t in each {
+                    self.subscribe(run, token, scope, node_id, t)?;
+                }
+                return Ok(());
+            }
             Trigger::Message(name) => {
                 let name = name
                     .clone()
@@ -147,7 +154,10 @@ impl Engine {
                             SubKind::Conditional { was_true: false },
                         );
                     }
-                    Trigger::Message(_) | Trigger::Signal(_) | Trigger::Timer(_) => {
+                    Trigger::Message(_)
+                    | Trigger::Signal(_)
+                    | Trigger::Timer(_)
+                    | Trigger::Multiple { .. } => {
                         if let Err(msg) = self.subscribe(run, Some(t), scope, b, trigger) {
                             // The boundary's own definition failed: no retry of the task fixes it.
                             return self.raise_incident(
@@ -252,6 +262,13 @@ impl Engine {
                 let Some(t) = sub.token else { return };
                 let tok = run.inst.tok(t);
                 let gateway_wait = tok.node != sub.node;
+                if !gateway_wait && Self::waits_for_all(node) {
+                    // Parallel multiple: this one happened; go on once none is left.
+                    run.inst.remove_sub(sub.id);
+                    if run.inst.live_subs().any(|s| s.token == Some(t)) {
+                        return;
+                    }
+                }
                 self.disarm(run, t);
                 if gateway_wait {
                     // Event-based gateway: the token moves to the event that happened and passes it.
@@ -274,6 +291,17 @@ impl Engine {
         }
     }
 
+    /// An intermediate catch event marked `parallelMultiple`: it goes on once every one of its
+    /// events happened.
+    fn waits_for_all(node: &FlowNode) -> bool {
+        matches!(
+            node.kind,
+            NodeKind::IntermediateCatch {
+                trigger: Trigger::Multiple { parallel: true, .. }
+            }
+        )
+    }
+
     /// For a cycle timer that repeats: re-arm it. True when re-armed.
     pub(super) fn rearm_cycle(
         &self,
@@ -282,6 +310,17 @@ impl Engine {
         sub: &Sub,
         trigger: &Trigger,
     ) -> bool {
+        // A multiple event with one timer: that timer is the one that fired.
+        let trigger = match trigger {
+            Trigger::Multiple { each, .. } => {
+                let mut timers = each.iter().filter(|t| matches!(t, Trigger::Timer(_)));
+                match (timers.next(), timers.next()) {
+                    (Some(t), None) => t,
+                    _ => return false,
+                }
+            }
+            t => t,
+        };
         let (SubKind::Timer { due, fired }, Trigger::Timer(def @ TimerDef::Cycle(_))) =
             (&sub.kind, trigger)
         else {

@@ -9,6 +9,9 @@
 //!   scope, then completes that scope. Error: caught by the innermost catcher (below), else it
 //!   behaves as a none end event (Camunda 7). Escalation: see below. Message and signal end
 //!   events throw, then end. Compensation: see `compensation.rs`; cancel: `transaction.rs`.
+//! - **Multiple events** (several definitions): caught when any one happens (an intermediate
+//!   catch marked `parallelMultiple`: once all happened); thrown as each message and signal;
+//!   a multiple start event starts on any of its messages and signals.
 //! - **Intermediate throw**: signal and message throw and go on; link jumps to the catch link
 //!   of that name in the same container (none: incident); escalation and compensation below.
 //! - **Intermediate catch**: message, signal and timer wait on a subscription; a conditional
@@ -39,10 +42,16 @@ impl Engine {
     /// signal (`"signal"`) of this name starts: `(process id, start event id)`.
     pub fn starts_on(&self, kind: &str, name: &str) -> Vec<(String, String)> {
         self.top_level_starts()
-            .filter(|(_, _, trigger)| match trigger {
-                Trigger::Message(Some(m)) => kind == "message" && m == name,
-                Trigger::Signal(Some(s)) => kind == "signal" && s == name,
-                _ => false,
+            .filter(|(_, _, trigger)| {
+                let on = |t: &Trigger| match t {
+                    Trigger::Message(Some(m)) => kind == "message" && m == name,
+                    Trigger::Signal(Some(s)) => kind == "signal" && s == name,
+                    _ => false,
+                };
+                match trigger {
+                    Trigger::Multiple { each, .. } => each.iter().any(on),
+                    t => on(t),
+                }
             })
             .map(|(p, n, _)| (p.to_string(), n.to_string()))
             .collect()
@@ -152,6 +161,10 @@ impl Engine {
                 self.throw_signal(run, scope, node_id, name);
                 self.consume(run, t);
             }
+            Trigger::Multiple { each, .. } => {
+                self.throw_each(run, scope, node_id, each);
+                self.consume(run, t);
+            }
             _ => self.consume(run, t),
         }
     }
@@ -169,6 +182,10 @@ impl Engine {
                 self.take_outgoing(run, t)
             }
             Trigger::Escalation(code) => self.throw_escalation(run, t, code, false),
+            Trigger::Multiple { each, .. } => {
+                self.throw_each(run, scope, node_id, each);
+                self.take_outgoing(run, t)
+            }
             Trigger::Compensate { activity, wait } => {
                 self.throw_compensation(run, t, activity.is_some(), *wait)
             }
@@ -236,7 +253,10 @@ impl Engine {
         let tok = run.inst.tok(t);
         let (scope, node_id) = (tok.scope, tok.node);
         match trigger {
-            Trigger::Message(_) | Trigger::Signal(_) | Trigger::Timer(_) => {
+            Trigger::Message(_)
+            | Trigger::Signal(_)
+            | Trigger::Timer(_)
+            | Trigger::Multiple { .. } => {
                 run.inst.tok_mut(t).state = TokenState::Catching;
                 if let Err(msg) = self.subscribe(run, Some(t), scope, node_id, trigger) {
                     self.incident(run, t, msg)
@@ -258,6 +278,18 @@ impl Engine {
                 }
             }
             _ => self.take_outgoing(run, t),
+        }
+    }
+
+    /// A multiple throw event: each of its messages and signals, in the order written.
+    fn throw_each(&self, run: &mut Run, scope: ScopeId, node: NodeId, each: &[Trigger]) {
+        for trigger in each {
+            match trigger {
+                Trigger::Message(name) => self.throw_message(run, scope, node, name.as_deref()),
+                Trigger::Signal(Some(name)) => self.throw_signal(run, scope, node, name),
+                // Anything else is refused at deploy (`validate`).
+                _ => {}
+            }
         }
     }
 

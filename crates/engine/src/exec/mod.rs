@@ -472,26 +472,34 @@ impl Engine {
                 | NodeKind::Boundary { trigger, .. } => Some(trigger),
                 _ => None,
             };
-            match trig {
-                Some(Trigger::Conditional(_)) => self.has_conditionals = true,
-                Some(Trigger::Timer(def)) => {
-                    let parsed = match def {
-                        TimerDef::Date(s) if !s.text.contains("${") => {
-                            Some((s.id, timer::parse_date(&s.text)))
+            // A multiple event's definitions each count as the event's own.
+            let each: Vec<&Trigger> = match trig {
+                Some(Trigger::Multiple { each, .. }) => each.iter().collect(),
+                Some(t) => vec![t],
+                None => Vec::new(),
+            };
+            for trig in each {
+                match trig {
+                    Trigger::Conditional(_) => self.has_conditionals = true,
+                    Trigger::Timer(def) => {
+                        let parsed = match def {
+                            TimerDef::Date(s) if !s.text.contains("${") => {
+                                Some((s.id, timer::parse_date(&s.text)))
+                            }
+                            TimerDef::Duration(s) if !s.text.contains("${") => {
+                                Some((s.id, timer::parse_duration(&s.text)))
+                            }
+                            TimerDef::Cycle(s) if !s.text.contains("${") => {
+                                Some((s.id, timer::parse_cycle(&s.text)))
+                            }
+                            _ => None,
+                        };
+                        if let Some((sid, Ok(sched))) = parsed {
+                            self.timers.insert(sid, sched);
                         }
-                        TimerDef::Duration(s) if !s.text.contains("${") => {
-                            Some((s.id, timer::parse_duration(&s.text)))
-                        }
-                        TimerDef::Cycle(s) if !s.text.contains("${") => {
-                            Some((s.id, timer::parse_cycle(&s.text)))
-                        }
-                        _ => None,
-                    };
-                    if let Some((sid, Ok(sched))) = parsed {
-                        self.timers.insert(sid, sched);
                     }
+                    _ => {}
                 }
-                _ => {}
             }
         }
     }

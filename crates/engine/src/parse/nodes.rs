@@ -251,22 +251,25 @@ impl Builder {
     }
 
     fn trigger(&mut self, doc: &Doc, c: &El) -> Trigger {
-        let mut defs = c
+        let defs: Vec<&El> = c
             .children
             .iter()
-            .filter(|x| x.name.ends_with("EventDefinition"));
-        let (Some(d), None) = (defs.next(), defs.next()) else {
-            // Zero definitions: a none event. Two or more: BPMN's "multiple" event.
-            return if c
-                .children
-                .iter()
-                .any(|x| x.name.ends_with("EventDefinition"))
-            {
-                Trigger::Multiple
-            } else {
-                Trigger::None
-            };
-        };
+            .filter(|x| x.name.ends_with("EventDefinition"))
+            .collect();
+        match defs.as_slice() {
+            // Zero definitions: a none event.
+            [] => Trigger::None,
+            [d] => self.definition(doc, d),
+            // Two or more: BPMN's "multiple" event (with `parallelMultiple`, all of them).
+            several => Trigger::Multiple {
+                parallel: c.flag("parallelMultiple", false),
+                each: several.iter().map(|d| self.definition(doc, d)).collect(),
+            },
+        }
+    }
+
+    /// One event definition.
+    fn definition(&mut self, doc: &Doc, d: &El) -> Trigger {
         let reference = |attr: &str| d.attr(attr).map(str::trim).filter(|r| !r.is_empty());
         match d.name.as_str() {
             "messageEventDefinition" => Trigger::Message(reference("messageRef").map(|r| {
