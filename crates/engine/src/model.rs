@@ -171,7 +171,55 @@ pub struct FlowNode {
     /// For a compensation boundary event: the node its `association` points to (the handler).
     /// `None` when no association leaves it (validation reports that).
     pub compensation_handler: Option<NodeId>,
+    /// `camunda:inputOutput`: the activity's input and output parameters.
+    pub io: Option<IoMapping>,
     pub span: Span,
+}
+
+/// An activity's input and output parameters (`camunda:inputOutput`). Inputs are evaluated when
+/// the activity starts, against the variables it can see, and become its local variables;
+/// outputs are evaluated when it completes, against those, and are set around it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IoMapping {
+    pub inputs: Vec<IoParam>,
+    pub outputs: Vec<IoParam>,
+}
+
+/// One `camunda:inputParameter` or `camunda:outputParameter`.
+#[derive(Debug, Clone, Serialize)]
+pub struct IoParam {
+    pub name: String,
+    pub value: IoValue,
+    pub span: Span,
+}
+
+/// The value of a parameter, as written.
+#[derive(Debug, Clone, Serialize)]
+pub enum IoValue {
+    /// An empty parameter: null.
+    Null,
+    /// Text without `${...}`: that string.
+    Text(String),
+    /// Text that is one `${...}` expression (or `#{...}`): its value, of any type.
+    Expr(Source),
+    /// Text mixing words and `${...}` expressions: one string, each expression's value written
+    /// in its place.
+    Template(Vec<TemplatePart>),
+    /// `camunda:list`: each value in order.
+    List(Vec<IoValue>),
+    /// `camunda:map`: each entry's key (a text or an expression) and value.
+    Map(Vec<(IoValue, IoValue)>),
+    /// `camunda:script` written inline: the value the script ends with.
+    Script(Source),
+    /// `camunda:script` with a `resource`: refused at deploy (Baton reads no other files).
+    Resource(String),
+}
+
+/// A piece of an [`IoValue::Template`].
+#[derive(Debug, Clone, Serialize)]
+pub enum TemplatePart {
+    Text(String),
+    Expr(Source),
 }
 
 /// The most minutes `TimeoutMinutes` may say: ten years of 365 days. Checked at deploy and by

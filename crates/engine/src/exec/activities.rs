@@ -159,6 +159,12 @@ impl Engine {
         local: Map<String, Value>,
     ) {
         self.disarm(run, t);
+        // Its output parameters are set around it, and its inputs go (`io.rs`).
+        let mut local = local;
+        match self.close_io(run, t) {
+            Some(io_vars) => local.extend(io_vars),
+            None => return,
+        }
         // A task's assignee and failed attempts are its own: the token forgets them when it
         // leaves (or loops).
         let tok = run.inst.tok_mut(t);

@@ -189,7 +189,7 @@ impl Engine {
                 trigger,
             } => {
                 let Some(owner) = sub.token else { return };
-                let scope = run.inst.tok(owner).scope;
+                let scope = run.inst.outer_scope(owner);
                 let cyclic = self.rearm_cycle(run, i, &sub, trigger);
                 if *cancel_activity {
                     self.cancel_token(run, owner);

@@ -424,7 +424,7 @@ impl Engine {
                 boundary,
                 interrupting,
             } => {
-                let scope = run.inst.tok(owner).scope;
+                let scope = run.inst.outer_scope(owner);
                 if interrupting {
                     self.cancel_token(run, owner);
                 }

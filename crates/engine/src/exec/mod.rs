@@ -61,6 +61,7 @@ mod callbacks;
 mod compensation;
 mod events;
 mod gateways;
+mod io;
 mod multi;
 mod scopes;
 mod slots;
@@ -186,6 +187,9 @@ enum ScopeKind {
     },
     /// One inner instance of a multi-instance activity.
     MiInner { node: NodeId },
+    /// The input and output parameters' scope of activity `node` (`io.rs`): its token stands
+    /// inside, and its variables are the activity's local variables.
+    Local { node: NodeId },
     /// Compensation handlers at work. Its owner is the throw event waiting for them (`resume`:
     /// it goes on when this scope empties) or a holder token that is simply removed then (a
     /// completed sub-process re-created around its inner handlers, an activity's variables

@@ -83,6 +83,15 @@ impl Engine {
                 }
             }
             ScopeKind::MiBody { .. } => {}
+            // Its token left without completing (`io.rs` closes it on completion): the scope
+            // around no longer counts the activity.
+            ScopeKind::Local { .. } => {
+                run.inst.remove_subs_of_scope(scope);
+                run.inst.drop_scope(scope);
+                if let Some(p) = parent {
+                    self.release_local(run, p);
+                }
+            }
             ScopeKind::Sub | ScopeKind::Call => {
                 let is_call = matches!(s.kind, ScopeKind::Call);
                 // The scope is dropped below: its variables and compensable activities move out.
@@ -123,6 +132,15 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// A parameters' scope inside `scope` went without its activity completing: `scope` stops
+    /// counting it, and completes if that was the last.
+    fn release_local(&self, run: &mut Run, scope: ScopeId) {
+        if let Some(Some(s)) = run.inst.scopes.get_mut(scope as usize) {
+            s.live = s.live.saturating_sub(1);
+        }
+        self.close_scope_if_empty(run, scope);
     }
 
     /// Cancels everything inside a scope: its tokens, their child scopes, its subscriptions.
@@ -209,6 +227,22 @@ impl Engine {
         }
         self.disarm(run, t);
         run.inst.remove_token(t);
+        // An activity's parameters' scope goes with it, and the scope around stops counting it.
+        let local = match run.inst.scopes.get(tok.scope as usize) {
+            Some(Some(s)) if matches!(s.kind, ScopeKind::Local { node } if node == tok.node) => {
+                Some(s.parent)
+            }
+            _ => None,
+        };
+        if let Some(parent) = local {
+            run.inst.remove_subs_of_scope(tok.scope);
+            run.inst.drop_scope(tok.scope);
+            if let Some(p) = parent {
+                if let Some(Some(s)) = run.inst.scopes.get_mut(p as usize) {
+                    s.live = s.live.saturating_sub(1);
+                }
+            }
+        }
     }
 
     /// A failure at token `t`'s node: another attempt later when the node is a task whose retry
@@ -450,6 +484,17 @@ impl Instance {
             .enumerate()
             .filter_map(|(i, t)| t.as_ref().map(|t| (i as TokenId, t)))
     }
+    /// The scope around the activity at token `t`: outside its parameters' scope, if it has
+    /// one (where its boundary events start their tokens).
+    pub(super) fn outer_scope(&self, t: TokenId) -> ScopeId {
+        let tok = self.tok(t);
+        let s = self.scope(tok.scope);
+        match s.kind {
+            ScopeKind::Local { node } if node == tok.node => s.parent.unwrap_or(tok.scope),
+            _ => tok.scope,
+        }
+    }
+
     /// Variable lookup: innermost scope first, stopping at a called process's boundary.
     pub(super) fn lookup(&self, mut scope: ScopeId, name: &str) -> Option<&Value> {
         loop {

@@ -170,6 +170,38 @@ impl Instance {
         }
     }
 
+    /// Moves token `t` into its activity's parameters' scope `local` (`io.rs`), or back out to
+    /// that scope's parent (`local: None`). The scope around still counts the activity as one
+    /// of its live tokens meanwhile, so it cannot complete under it.
+    pub(super) fn rehome_token(&mut self, t: TokenId, local: Option<ScopeId>) {
+        let Some(tok) = self.tokens.get(t as usize).and_then(|x| x.as_ref()) else {
+            return;
+        };
+        let from = tok.scope;
+        let to = match local {
+            Some(l) => l,
+            None => match self.scopes.get(from as usize).and_then(|s| s.as_ref()) {
+                Some(s) => s.parent.unwrap_or(from),
+                None => return,
+            },
+        };
+        match local {
+            Some(l) => {
+                if let Some(s) = self.scopes.get_mut(l as usize).and_then(|s| s.as_mut()) {
+                    s.live += 1;
+                }
+            }
+            None => {
+                if let Some(s) = self.scopes.get_mut(from as usize).and_then(|s| s.as_mut()) {
+                    s.live = s.live.saturating_sub(1);
+                }
+            }
+        }
+        if let Some(Some(tok)) = self.tokens.get_mut(t as usize) {
+            tok.scope = to;
+        }
+    }
+
     pub(super) fn new_scope(
         &mut self,
         parent: Option<ScopeId>,

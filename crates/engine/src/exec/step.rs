@@ -484,6 +484,9 @@ impl Engine {
             return;
         }
         self.enter(run, node_id);
+        if node.io.is_some() && node.is_activity() && !self.open_io(run, t) {
+            return;
+        }
         match &node.kind {
             NodeKind::StartEvent { .. } | NodeKind::Boundary { .. } => self.take_outgoing(run, t),
             NodeKind::EndEvent { trigger } => self.end_event(run, t, trigger),

@@ -14,7 +14,7 @@
 //! - A state written for another model (see `Engine::check_state`) shows no waits and no
 //!   subscriptions: its node indices would name the wrong elements, or none.
 
-use super::{Engine, Instance, Sub, SubKind, TokenState};
+use super::{Engine, Instance, ScopeKind, Sub, SubKind, TokenState};
 use crate::api::{Incident, Subscription, Waiting};
 use crate::model::NodeKind;
 use jiff::Timestamp;
@@ -169,6 +169,23 @@ impl Engine {
             Some(Some(s)) => s.vars.clone(),
             _ => Map::new(),
         }
+    }
+
+    /// The local variables of activity `element_id` while a token is in it: its input
+    /// parameters and what stays local with them (`io.rs`); `None` when no token is there or
+    /// the activity has no parameters.
+    pub fn local_variables(&self, inst: &Instance, element_id: &str) -> Option<Map<String, Value>> {
+        inst.live_tokens().find_map(|(_, tok)| {
+            if self.node(tok.node).id != element_id {
+                return None;
+            }
+            match inst.scopes.get(tok.scope as usize) {
+                Some(Some(s)) if matches!(s.kind, ScopeKind::Local { node } if node == tok.node) => {
+                    Some(s.vars.clone())
+                }
+                _ => None,
+            }
+        })
     }
 
     pub fn incidents(&self, inst: &Instance) -> Vec<Incident> {

@@ -18,6 +18,7 @@
 //! The parser never panics on input: every index into the text is bounds-checked, and element
 //! nesting is limited (`MAX_DEPTH`) so hostile input cannot exhaust the stack.
 
+mod io;
 mod nodes;
 mod positions;
 mod process;

@@ -113,6 +113,7 @@ impl Builder {
                 spec: TaskSpec::default(),
                 for_compensation: c.flag("isForCompensation", false),
                 compensation_handler: None,
+                io: self.io_mapping(doc, c),
                 span,
             };
             // receiveTask / sendTask messageRef: exposed as the `message` property, so the
