@@ -332,3 +332,22 @@ fn a_call_activity_passes_its_inputs_to_the_called_process_and_sets_its_outputs(
     );
     assert!(!holds_a_local_scope(&h));
 }
+
+#[test]
+fn camunda_sub_process_io_support() {
+    // InputOutputTest.testSubprocessIoSupport: innerVar = ${processVar} inside the
+    // sub-process only; outerVar = ${innerVar} on the process once it completed.
+    let Some(xml) = corpus(&format!("{IO}testSubprocessIoSupport.bpmn20.xml")) else {
+        return;
+    };
+    let mut h = H::start(&xml, json!({"processVar": "value"}));
+    assert_eq!(
+        locals(&h, "SubProcess_1"),
+        vars(json!({"innerVar": "value"}))
+    );
+    assert_eq!(h.var("innerVar"), Value::Null);
+    h.submit("subprocessTask");
+    assert_eq!(h.waiting(), ["UserTask_1"]);
+    assert_eq!(h.var("outerVar"), json!("value"));
+    assert_eq!(h.var("innerVar"), Value::Null);
+}
