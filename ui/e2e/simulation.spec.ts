@@ -5,7 +5,7 @@
  * saved (the downloaded file run with `baton test` from the command line), and Check scenarios
  * green with the coverage drawn. A session started as a user (InitiatedBy), and a scenario with
  * users replayed as they are. The travel template's transaction cancelled by a declined card,
- * stepped through.
+ * stepped through. A task's input parameters shown while it waits.
  */
 import type { Page } from '@playwright/test';
 import { spawnSync } from 'node:child_process';
@@ -315,6 +315,39 @@ test('the panel belongs to its diagram: another tab shows its own properties, an
   await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
   await expectAccessible(page, 'the simulation panel in the dark theme');
   await screenshot(page, 'simulation-dark');
+});
+
+test("a waiting task's input parameters are shown beside it, and its output lands on the process", async ({ page, openUi }) => {
+  const io =
+    '<bpmn:extensionElements><camunda:inputOutput xmlns:camunda="http://camunda.org/schema/1.0/bpmn">' +
+    '<camunda:inputParameter name="net">${price * qty}</camunda:inputParameter>' +
+    '<camunda:inputParameter name="label">Quote ${quoteId}</camunda:inputParameter>' +
+    '<camunda:outputParameter name="approvedTotal">${net + lastUserTaskResult.fee}</camunda:outputParameter>' +
+    '</camunda:inputOutput></bpmn:extensionElements>';
+  const xml = inARow({ id: 'QuoteIo', name: 'Quote', middle: { type: 'userTask', id: 'Approve', name: 'Approve the quote', body: io } });
+  await openUi();
+  await page.getByTestId('open-file-input').setInputFiles({ name: 'QuoteIo.bpmn', mimeType: 'application/xml', buffer: Buffer.from(xml) });
+  await expect(shape(page, 'Approve')).toBeVisible();
+  await page.getByTestId('simulate').click();
+  await page.getByLabel('Start variables (JSON)').fill('{"price": 20, "qty": 3, "quoteId": "Q-9"}');
+  await page.getByTestId('sim-start').click();
+  await expect(page.getByTestId('sim-status')).toContainText('Waiting at 1 element');
+
+  // The inputs are the task's own: shown with it, not among the process variables.
+  const locals = page.getByTestId('sim-locals-Approve');
+  await expect(locals.locator('[data-local="net"] td')).toHaveText('60');
+  await expect(locals.locator('[data-local="label"] td')).toHaveText('"Quote Q-9"');
+  await expect(page.locator('[data-variable="net"]')).toHaveCount(0);
+  await expectAccessible(page, 'a waiting task with input parameters');
+  await screenshot(page, 'simulation-input-parameters');
+
+  // Completed with a fee: the output is set on the process, the inputs go.
+  await page.getByTestId('sim-data-Approve').fill('{"fee": 5}');
+  await page.getByTestId('sim-act-Approve').click();
+  await expect(page.getByTestId('sim-status')).toContainText('Completed');
+  await expect(page.locator('[data-variable="approvedTotal"] td')).toHaveText('65');
+  await expect(page.locator('[data-variable="net"]')).toHaveCount(0);
+  await expect(page.getByTestId('sim-locals-Approve')).toHaveCount(0);
 });
 
 test('start as a user: scripts see them as InitiatedBy, and a replayed scenario keeps its users', async ({ page, openUi }) => {

@@ -255,6 +255,9 @@ pub struct Waiting {
     /// Who the task is assigned to (`Event::AssignTask`), when anyone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assignee: Option<String>,
+    /// The activity's local variables (its input parameters), when it has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_variables: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// An open incident.

@@ -411,6 +411,7 @@ impl Session {
                     ("message", "messageName"),
                     ("signal", "signalName"),
                     ("due", "timerDue"),
+                    ("localVariables", "localVariables"),
                 ] {
                     if !w[from].is_null() {
                         m.insert(to.into(), w[from].clone());

@@ -161,6 +161,11 @@ export type WaitingTask = {
    * Who the task is assigned to (seed 003's assignAction), when anyone.
    */
   assignee?: string;
+  /**
+   * The activity's local variables: its input parameters (`camunda:inputOutput`), when it
+   * has any.
+   */
+  localVariables?: Record<string, unknown>;
 };
 
 /**

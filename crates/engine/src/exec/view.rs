@@ -51,6 +51,12 @@ impl Engine {
                 responsible_user: node.spec.responsible_user.clone(),
                 responsible_team: node.spec.responsible_team.clone(),
                 assignee: None,
+                local_variables: match inst.scopes.get(t.scope as usize) {
+                    Some(Some(s)) if matches!(s.kind, ScopeKind::Local { node } if node == t.node) => {
+                        Some(s.vars.clone())
+                    }
+                    _ => None,
+                },
             };
             match &t.state {
                 TokenState::UserTask => {

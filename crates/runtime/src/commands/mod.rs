@@ -171,6 +171,11 @@ pub struct WaitingTask {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub assignee: Option<String>,
+    /// The activity's local variables: its input parameters (`camunda:inputOutput`), when it
+    /// has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, as = "Option<JsonObject>")]
+    pub local_variables: Option<Map<String, Value>>,
 }
 
 impl From<baton_engine::Waiting> for WaitingTask {
@@ -188,6 +193,7 @@ impl From<baton_engine::Waiting> for WaitingTask {
             responsible_user: w.responsible_user,
             responsible_team: w.responsible_team,
             assignee: w.assignee,
+            local_variables: w.local_variables,
         }
     }
 }

@@ -28,6 +28,8 @@ export interface Waiting {
   messageName?: string | null;
   signalName?: string | null;
   timerDue?: string | null;
+  /** The activity's input parameters, while it waits. */
+  localVariables?: Record<string, unknown>;
 }
 
 export interface SimStep {

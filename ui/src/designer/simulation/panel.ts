@@ -603,6 +603,17 @@ export class SimulationPanel {
     const parts: (HTMLElement | null)[] = [];
     const detail = waitDetail(w, kind, view_nextTimer(this.view));
     parts.push(el('p', { className: 'sim-wait-title' }, el('strong', {}, name), ` — ${detail}`));
+    const locals = Object.entries(w.localVariables ?? {});
+    if (locals.length) {
+      parts.push(
+        el(
+          'table',
+          { className: 'sim-variables sim-locals', 'data-testid': `sim-locals-${w.elementId}` },
+          el('caption', {}, 'Its input parameters (local variables)'),
+          el('tbody', {}, ...locals.map(([k, v]) => el('tr', { 'data-local': k }, el('th', { scope: 'row' }, k), el('td', {}, el('code', {}, JSON.stringify(v)))))),
+        ),
+      );
+    }
     if (kind !== 'timer') {
       if (fields) {
         for (const f of fields) parts.push(this.fieldInput(w.elementId, f, draft, errorId, error));
