@@ -4,7 +4,7 @@
 //! ../shared/corpora when it is there (each test names the Camunda test method it mirrors).
 
 mod common;
-use baton_engine::{parse, Event, Severity, Status};
+use baton_engine::{Event, Severity, Status};
 use common::*;
 use serde_json::{json, Map, Value};
 
@@ -256,10 +256,6 @@ fn cancelling_the_instance_drops_the_scope_of_a_waiting_activity() {
     h.apply(Event::Cancel { reason: None }).unwrap();
     assert_eq!(h.inst.status, Status::Cancelled);
     assert!(!holds_a_local_scope(&h));
-}
-
-fn problems(xml: &str) -> Vec<baton_engine::Problem> {
-    baton_engine::validate(&parse(&[("m.bpmn", xml)]).expect("parses"), &[])
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! event. What a multiple event cannot hold is refused at deploy with its position.
 
 mod common;
-use baton_engine::{parse, Effect, Event, Severity, Status};
+use baton_engine::{Effect, Event, Severity, Status};
 use common::*;
 use serde_json::{json, Map};
 
@@ -192,18 +192,10 @@ fn a_multiple_start_event_starts_the_process_on_any_of_its_messages_and_signals(
     assert!(on("message", "stop").is_empty());
 }
 
-fn problems(xml: &str) -> Vec<baton_engine::Problem> {
-    baton_engine::validate(&parse(&[("m.bpmn", xml)]).expect("parses"), &[])
-}
-
 #[test]
 fn what_a_multiple_event_cannot_hold_is_refused_naming_the_event() {
     let error = |xml: &str, id: &str, needle: &str| {
-        let ps = problems(xml);
-        let p = ps
-            .iter()
-            .find(|p| p.element_id.as_deref() == Some(id) && p.message.contains(needle))
-            .unwrap_or_else(|| panic!("no problem on '{id}' with '{needle}': {ps:#?}"));
+        let p = problem_on(xml, id, needle);
         assert_eq!(p.severity, Severity::Error, "{p:?}");
         assert!(p.line >= 1 && p.column >= 1, "{p:?}");
     };

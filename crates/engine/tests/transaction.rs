@@ -216,19 +216,6 @@ fn camunda_compensate_subprocess_after_a_completed_transaction() {
 
 // ----- where a cancel event may stand ---------------------------------------------------------
 
-fn problems(xml: &str) -> Vec<baton_engine::Problem> {
-    let d = parse(&[("m.bpmn", xml)]).expect("parses");
-    baton_engine::validate(&d, &[])
-}
-
-fn error_on(xml: &str, id: &str, needle: &str) -> baton_engine::Problem {
-    let ps = problems(xml);
-    ps.iter()
-        .find(|p| p.element_id.as_deref() == Some(id) && p.message.contains(needle))
-        .cloned()
-        .unwrap_or_else(|| panic!("no problem on '{id}' containing '{needle}' in {ps:#?}"))
-}
-
 #[test]
 fn camunda_cancel_events_outside_a_transaction_are_refused() {
     // TransactionSubProcessTest.testCancelEndNoTransactionFails and
@@ -250,7 +237,7 @@ fn camunda_cancel_events_outside_a_transaction_are_refused() {
         )) else {
             return;
         };
-        let p = error_on(&xml, id, needle);
+        let p = problem_on(&xml, id, needle);
         assert_eq!(p.severity, Severity::Error, "{file}: {p:?}");
         assert!(p.line > 1, "{file}: {p:?}");
         assert!(H::try_start(&xml, json!({})).is_err(), "{file} deploys");
@@ -281,7 +268,7 @@ fn cancel_boundary(id: &str) -> String {
 #[test]
 fn misplaced_cancel_events_are_refused_naming_the_element() {
     // A transaction cancelled with no cancel boundary event to leave by.
-    let p = error_on(
+    let p = problem_on(
         &transaction(CANCEL_END, ""),
         "cancelEnd",
         "no cancel boundary event",
@@ -290,7 +277,7 @@ fn misplaced_cancel_events_are_refused_naming_the_element() {
     assert!(p.message.contains("attach one to 'tx'"), "{p:?}");
     // Two cancel boundary events on one transaction.
     let two = format!("{}{}", cancel_boundary("c1"), cancel_boundary("c2"));
-    error_on(
+    problem_on(
         &transaction(CANCEL_END, &two),
         "c1",
         "more than one cancel boundary",
@@ -301,14 +288,14 @@ fn misplaced_cancel_events_are_refused_naming_the_element() {
         flow("i1", "s", "cancelEnd"),
         flow("t0", "txStart", "inner"),
     );
-    error_on(
+    problem_on(
         &transaction(&nested, &cancel_boundary("c1")),
         "cancelEnd",
         "is not directly inside a transaction",
     );
     // A cancel intermediate throw event is no BPMN event at all.
     let throw = r#"<bpmn:intermediateThrowEvent id="oops"><bpmn:cancelEventDefinition/></bpmn:intermediateThrowEvent><bpmn:sequenceFlow id="t1" sourceRef="txStart" targetRef="oops"/>"#;
-    error_on(
+    problem_on(
         &transaction(throw, &cancel_boundary("c1")),
         "oops",
         "can only be an end event inside a transaction or a boundary event",

@@ -31,11 +31,19 @@ fn a_waiting_tasks_inputs_survive_a_reopen_and_its_output_lands_on_the_process()
     let view = t.instance(&guid);
     assert_eq!(view["status"], "WAITING", "{view}");
     assert!(view["variables"].get("net").is_none(), "{view}");
-    assert_eq!(view["waiting"][0]["localVariables"], json!({"net": 60}), "{view}");
+    assert_eq!(
+        view["waiting"][0]["localVariables"],
+        json!({"net": 60}),
+        "{view}"
+    );
 
     let t = t.reopen();
     let view = t.instance(&guid);
-    assert_eq!(view["waiting"][0]["localVariables"], json!({"net": 60}), "{view}");
+    assert_eq!(
+        view["waiting"][0]["localVariables"],
+        json!({"net": 60}),
+        "{view}"
+    );
     t.run(
         "SignalProcessInstanceCommand",
         json!({"instanceGuid": guid, "taskId": "Approve", "callbackData": {"fee": 5}}),

@@ -1,7 +1,9 @@
 //! The test harness shared by the executor test files.
 #![allow(dead_code)]
 
-use baton_engine::{parse, Clock, Ctx, Effect, Engine, Event, Instance, User, VirtualClock};
+use baton_engine::{
+    parse, Clock, Ctx, Effect, Engine, Event, Instance, Problem, User, VirtualClock,
+};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 
@@ -193,4 +195,19 @@ impl H {
         })
         .expect("completes");
     }
+}
+
+/// What validation says of one model.
+pub fn problems(xml: &str) -> Vec<Problem> {
+    baton_engine::validate(&parse(&[("m.bpmn", xml)]).expect("parses"), &[])
+}
+
+/// The problem on element `id` whose message contains `needle`; panics listing them all when
+/// there is none.
+pub fn problem_on(xml: &str, id: &str, needle: &str) -> Problem {
+    let ps = problems(xml);
+    ps.iter()
+        .find(|p| p.element_id.as_deref() == Some(id) && p.message.contains(needle))
+        .cloned()
+        .unwrap_or_else(|| panic!("no problem on '{id}' containing '{needle}' in {ps:#?}"))
 }
