@@ -316,6 +316,21 @@ test('a task with no form takes JSON', async ({ page, openUi, server }) => {
   await expect(page.getByTestId('task-done')).toContainText('COMPLETED');
 });
 
+test("the instance view shows a waiting task's input parameters", async ({ page, openUi, server }) => {
+  const io =
+    '<bpmn:extensionElements><camunda:inputOutput xmlns:camunda="http://camunda.org/schema/1.0/bpmn">' +
+    '<camunda:inputParameter name="net">${price * qty}</camunda:inputParameter>' +
+    '</camunda:inputOutput></bpmn:extensionElements>';
+  await deployXml(server, 'QuoteInputs', inARow({ id: 'QuoteInputs', name: 'Quote inputs', middle: { type: 'userTask', id: 'Approve', name: 'Approve the quote', body: io } }));
+  const { instanceGuid } = await must(server, 'StartProcessInstanceCommand', { processKey: 'QuoteInputs', variables: { price: 20, qty: 3 } });
+  await openUi(`#/instances/${instanceGuid}`);
+  const locals = page.getByTestId('waiting').locator('li[data-task="Approve"]').getByTestId('locals-Approve');
+  await expect(locals.locator('[data-local="net"] td')).toHaveText('60');
+  await expect(page.getByRole('table', { name: 'Input parameters (local variables)' })).toBeVisible();
+  await expectAccessible(page, 'the instance view with input parameters');
+  await screenshot(page, 'runner-instance-inputs');
+});
+
 test('a task completed elsewhere is said so beside its open form', async ({ page, openUi, server }) => {
   await deployTemplate(server, 'loan-approval', 'LoanApprovalProcess');
   const { instanceGuid } = await must(server, 'StartProcessInstanceCommand', {

@@ -237,7 +237,7 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
     const callbacks = callbackTasks(inst.waiting);
     const forms = formTasks(inst.waiting);
     const others = inst.waiting.filter((w) => !callbacks.includes(w) && !forms.includes(w));
-    const key = JSON.stringify(inst.waiting.map((w) => [w.taskId, w.taskType, w.correlationKey, w.formKey, w.due]));
+    const key = JSON.stringify(inst.waiting.map((w) => [w.taskId, w.taskType, w.correlationKey, w.formKey, w.due, w.localVariables]));
     if (key === waitingKey) return;
     waitingKey = key;
     const items: HTMLElement[] = [];
@@ -259,8 +259,25 @@ export function mount(root: HTMLElement, ctx: ViewContext): View {
       if (w.taskType === 'retry') item.append(...runNow(w));
       items.push(item);
     }
+    for (const item of items) {
+      const w = inst.waiting.find((x) => x.taskId === item.dataset.task);
+      const locals = w ? localsTable(w) : null;
+      if (locals) item.append(locals);
+    }
     if (items.length === 0) items.push(el('li', { className: 'muted' }, ENDED.includes(inst.status) ? 'Nothing: the instance has ended.' : 'Nothing.'));
     waitingList.replaceChildren(...items);
+  }
+
+  /** A waiting activity's input parameters (its local variables), when it has any. */
+  function localsTable(w: WaitingEntry): HTMLElement | null {
+    const entries = Object.entries(w.localVariables ?? {});
+    if (!entries.length) return null;
+    return el(
+      'table',
+      { className: 'locals', 'data-testid': `locals-${w.taskId}` },
+      el('caption', {}, 'Input parameters (local variables)'),
+      el('tbody', {}, ...entries.map(([k, v]) => el('tr', { 'data-local': k }, el('th', { scope: 'row' }, k), el('td', {}, el('code', {}, JSON.stringify(v)))))),
+    );
   }
 
   function waitingWords(w: WaitingEntry): string {

@@ -18,6 +18,8 @@ export interface WaitingEntry {
   due?: string;
   responsibleUser?: string;
   responsibleTeam?: string;
+  /** The activity's input parameters (its local variables), when it has any. */
+  localVariables?: Record<string, unknown>;
 }
 
 export interface IncidentEntry {
