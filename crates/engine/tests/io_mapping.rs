@@ -347,3 +347,23 @@ fn camunda_sub_process_io_support() {
     assert_eq!(h.var("outerVar"), json!("value"));
     assert_eq!(h.var("innerVar"), Value::Null);
 }
+
+#[test]
+fn an_inline_script_gives_the_value_it_ends_with_in_rhai_or_javascript() {
+    let xml = model(&format!(
+        r#"<bpmn:startEvent id="s"/>
+<bpmn:userTask id="t"><bpmn:extensionElements><camunda:inputOutput>
+  <camunda:inputParameter name="byRhai"><camunda:script scriptFormat="rhai">let twice = price * 2; twice + 1</camunda:script></camunda:inputParameter>
+  <camunda:inputParameter name="byJs"><camunda:script scriptFormat="javascript">var p = execution.getVariable('price'); p * 3</camunda:script></camunda:inputParameter>
+  <camunda:inputParameter name="empty"></camunda:inputParameter>
+</camunda:inputOutput></bpmn:extensionElements></bpmn:userTask>
+<bpmn:endEvent id="e"/>{}{}"#,
+        flow("f1", "s", "t"),
+        flow("f2", "t", "e"),
+    ));
+    let h = H::start(&xml, json!({"price": 10}));
+    assert_eq!(
+        locals(&h, "t"),
+        vars(json!({"byRhai": 21, "byJs": 30, "empty": null}))
+    );
+}
