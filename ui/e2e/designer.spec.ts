@@ -89,6 +89,35 @@ test('a template opens in a new tab with the canvas, the properties and no probl
   await expectAccessible(page, 'the designer');
 });
 
+test("a Camunda model's input/output parameters are listed with the task and kept on save", async ({ page, openUi }) => {
+  const io =
+    '<bpmn:extensionElements><camunda:inputOutput xmlns:camunda="http://camunda.org/schema/1.0/bpmn">' +
+    '<camunda:inputParameter name="net">${price * qty}</camunda:inputParameter>' +
+    '<camunda:inputParameter name="lines"><camunda:list><camunda:value>a</camunda:value><camunda:value>b</camunda:value></camunda:list></camunda:inputParameter>' +
+    '<camunda:outputParameter name="total">${net + 5}</camunda:outputParameter>' +
+    '</camunda:inputOutput></bpmn:extensionElements>';
+  await openUi();
+  await openFile(page, 'Quote.bpmn', inARow({ id: 'Quote', name: 'Quote', start: { name: 'Asked' }, middle: { type: 'userTask', id: 'Approve', name: 'Approve', body: io }, end: { name: 'Done' } }));
+  await expect(shape(page, 'Approve')).toBeVisible();
+  await shape(page, 'Approve').click();
+  await openGroup(page, 'baton-io');
+  const list = props(page).getByTestId('baton-io');
+  await expect(list.locator('[data-io="input:net"] td code')).toHaveText('${price * qty}');
+  await expect(list.locator('[data-io="input:lines"] td code')).toHaveText('a list of 2 values');
+  await expect(list.locator('[data-io="output:total"] td code')).toHaveText('${net + 5}');
+  await expectAccessible(page, 'the input/output parameters of a task');
+  await screenshot(page, 'designer-io-parameters');
+  // An edit elsewhere and the stored diagram still hold every parameter.
+  await shape(page, 'Approve').dblclick();
+  await page.keyboard.type('Approve the quote');
+  await page.keyboard.press('Enter');
+  await expect.poll(() => storedXml(page)).toContain('Approve the quote');
+  const stored = await storedXml(page);
+  expect(stored).toContain('<camunda:inputParameter name="net">${price * qty}</camunda:inputParameter>');
+  expect(stored).toContain('<camunda:value>b</camunda:value>');
+  expect(stored).toContain('<camunda:outputParameter name="total">');
+});
+
 test('a Baton property edit goes through the command stack: undo takes it back', async ({ page, openUi }) => {
   await openUi();
   await openTemplate(page);

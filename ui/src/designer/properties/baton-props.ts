@@ -179,3 +179,53 @@ export function cronCycle(bo: any): string | null {
   return text.split(/\s+/).length >= 5 ? text : null;
 }
 
+/** One input or output parameter (`camunda:inputOutput`), as the properties panel lists it. */
+export interface IoParameter {
+  direction: 'input' | 'output';
+  name: string;
+  /** The value as written: its text, or what it holds when it is a list, a map or a script. */
+  value: string;
+}
+
+/** The local name of a moddle type (`camunda:inputParameter` -> `inputParameter`). */
+function localName(obj: any): string {
+  return String(obj?.$type ?? '').replace(/^.*:/, '');
+}
+
+/** What a parameter's nested value is, in words. */
+function describeNested(child: any): string {
+  const n = (child.$children ?? []).length;
+  switch (localName(child)) {
+    case 'list':
+      return `a list of ${n} value${n === 1 ? '' : 's'}`;
+    case 'map':
+      return `a map of ${n} entr${n === 1 ? 'y' : 'ies'}`;
+    case 'script':
+      return child.resource ? `a script from ${child.resource}` : `a ${child.scriptFormat ?? 'rhai'} script: ${String(child.$body ?? '').trim()}`;
+    default:
+      return localName(child);
+  }
+}
+
+/**
+ * The input and output parameters of an element (any prefix's `inputOutput`; the modeler keeps
+ * it as a generic element, so nothing is lost on save), in the order written.
+ */
+export function ioParameters(bo: any): IoParameter[] {
+  const values: any[] = bo?.extensionElements?.values ?? [];
+  const io = values.find((v) => localName(v) === 'inputOutput');
+  const out: IoParameter[] = [];
+  for (const p of io?.$children ?? []) {
+    const kind = localName(p);
+    if (kind !== 'inputParameter' && kind !== 'outputParameter') continue;
+    const nested = (p.$children ?? [])[0];
+    const text = String(p.$body ?? '').trim();
+    out.push({
+      direction: kind === 'inputParameter' ? 'input' : 'output',
+      name: String(p.name ?? ''),
+      value: nested ? describeNested(nested) : text || 'null (empty)',
+    });
+  }
+  return out;
+}
+

@@ -14,6 +14,7 @@ import {
   batonProperties,
   cronCycle,
   getBatonProperty,
+  ioParameters,
   setBatonProperty,
   validateRetryCycle,
   validateTaskRetryCycle,
@@ -167,3 +168,45 @@ describe('Baton properties through the modeling API', () => {
     expect(cronCycle({})).toBeNull();
   });
 });
+
+describe('input and output parameters', () => {
+  const xml = `<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:userTask id="t">
+      <bpmn:extensionElements>
+        <camunda:inputOutput>
+          <camunda:inputParameter name="net">\${price * qty}</camunda:inputParameter>
+          <camunda:inputParameter name="lines"><camunda:list><camunda:value>a</camunda:value><camunda:value>b</camunda:value></camunda:list></camunda:inputParameter>
+          <camunda:inputParameter name="byScript"><camunda:script scriptFormat="javascript">1 + 1</camunda:script></camunda:inputParameter>
+          <camunda:inputParameter name="nothing"/>
+          <camunda:outputParameter name="total">\${net + 5}</camunda:outputParameter>
+        </camunda:inputOutput>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+  </bpmn:process>
+</bpmn:definitions>`;
+
+  it('lists each parameter as written, in order, with nested values in words', async () => {
+    const moddle = new BpmnModdle({ custom: batonDescriptor });
+    const { elementsById } = await moddle.fromXML(xml, 'bpmn:Definitions');
+    expect(ioParameters(elementsById.t)).toEqual([
+      { direction: 'input', name: 'net', value: '\${price * qty}' },
+      { direction: 'input', name: 'lines', value: 'a list of 2 values' },
+      { direction: 'input', name: 'byScript', value: 'a javascript script: 1 + 1' },
+      { direction: 'input', name: 'nothing', value: 'null (empty)' },
+      { direction: 'output', name: 'total', value: '\${net + 5}' },
+    ]);
+    // Saved again, the parameters are all there (the modeler keeps what it does not know).
+    const { xml: saved } = await moddle.toXML(elementsById.d ?? (await moddle.fromXML(xml, 'bpmn:Definitions')).rootElement);
+    expect(saved).toContain('<camunda:outputParameter name="total">');
+  });
+
+  it('an element without parameters has none', async () => {
+    const moddle = new BpmnModdle({ custom: batonDescriptor });
+    const { rootElement } = await moddle.fromXML(template, 'bpmn:Definitions');
+    const task = rootElement.rootElements[0].flowElements.find((e: any) => e.id === 'Task_ReviewPayment');
+    expect(ioParameters(task)).toEqual([]);
+  });
+});
+

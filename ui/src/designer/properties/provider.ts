@@ -16,6 +16,7 @@ import {
   formKeyName,
   getBatonProperty,
   getFormKey,
+  ioParameters,
   setBatonProperty,
   validateRetryCycle,
   validateTaskRetryCycle,
@@ -171,6 +172,34 @@ function CodeEntry(props: {
     h('span', { id: labelId, class: 'bio-properties-panel-label' }, label),
     h('div', { ref: host, class: 'baton-code', 'data-testid': id }),
     h('div', { id: descriptionId, class: 'bio-properties-panel-description' }, description),
+  );
+}
+
+/** The element's input and output parameters, listed as written (edited in the BPMN file). */
+function IoParametersEntry(props: { element: any }) {
+  const params = ioParameters(props.element.businessObject);
+  const caption = 'Input and output parameters';
+  return h(
+    'div',
+    { class: 'bio-properties-panel-entry baton-io-entry', 'data-testid': 'baton-io' },
+    h(
+      'table',
+      { class: 'baton-io' },
+      h('caption', { class: 'sr-only' }, caption),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Kind'), h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Value'))),
+      h(
+        'tbody',
+        {},
+        params.map((p) =>
+          h('tr', { 'data-io': `${p.direction}:${p.name}` }, h('td', {}, p.direction), h('th', { scope: 'row' }, p.name || '(no name)'), h('td', {}, h('code', {}, p.value))),
+        ),
+      ),
+    ),
+    h(
+      'div',
+      { class: 'bio-properties-panel-description' },
+      'Inputs are the local variables of this element while it runs; outputs are set around it when it completes (docs/scripting.md). Baton runs them as written; edit them in the BPMN file.',
+    ),
   );
 }
 
@@ -343,6 +372,14 @@ export class BatonPropertiesProvider {
         entries.splice(1, 0, { id: 'baton-edit-form', component: EditFormButton });
         const at = groups.findIndex((g) => g.id === 'general');
         groups.splice(at < 0 ? groups.length : at + 1, 0, { id: 'baton', label: 'Baton', entries });
+      }
+      if (isA(bo, 'bpmn:FlowNode') && ioParameters(bo).length) {
+        const at = groups.findIndex((g) => g.id === 'baton');
+        groups.splice(at < 0 ? groups.length : at + 1, 0, {
+          id: 'baton-io',
+          label: 'Input/output parameters',
+          entries: [{ id: 'baton-io-list', component: IoParametersEntry }],
+        });
       }
       const conditional =
         isA(bo, 'bpmn:SequenceFlow') &&
