@@ -139,7 +139,7 @@ fn a_script_task_sees_its_inputs_writes_through_them_and_hands_out_its_outputs()
 }
 
 #[test]
-fn a_failing_input_is_an_incident_naming_the_parameter_and_leaves_no_scope() {
+fn a_failing_input_is_an_incident_naming_the_parameter_and_a_retry_evaluates_them_again() {
     let h = H::start(
         &pricing(),
         json!({"unitPrice": 10, "orderId": "O-7", "item": "lamp"}),
@@ -154,6 +154,14 @@ fn a_failing_input_is_an_incident_naming_the_parameter_and_leaves_no_scope() {
         "{incidents:?}"
     );
     assert!(!holds_a_local_scope(&h));
+    // Retried with the missing variable: every input is evaluated again, and the task runs.
+    let mut h = h;
+    h.apply(Event::Retry {
+        variables: vars(json!({"qty": 2})),
+    })
+    .unwrap();
+    assert_eq!(h.waiting(), ["check"], "{:?}", h.engine.incidents(&h.inst));
+    assert_eq!(h.var("total"), json!(45), "(10 * 2) * 2 + 5");
 }
 
 #[test]

@@ -153,18 +153,13 @@ impl Simulation {
             }
         }
         for (name, teams) in users {
-            self.create_user(name, &teams, scenario.roles.get(name))?;
+            self.create_user(name, &teams, scenario.roles.get(name).map(String::as_str))?;
         }
         Ok(())
     }
 
     /// Creates user `name` with `teams` (and a role, when the scenario gives one).
-    fn create_user<R: serde::Serialize>(
-        &self,
-        name: &str,
-        teams: &[String],
-        role: Option<R>,
-    ) -> Result<(), String> {
+    fn create_user(&self, name: &str, teams: &[String], role: Option<&str>) -> Result<(), String> {
         self.rt
             .run(
                 "CreateUserCommand",
@@ -187,7 +182,7 @@ impl Simulation {
                     // A user the scenario does not list acts with no team, as `create_users`
                     // makes them; a session learns its steps one at a time, so here.
                     Err(crate::access::ActAsError::NoSuchUser(_)) => {
-                        self.create_user(name, &[], None::<&str>)?;
+                        self.create_user(name, &[], None)?;
                         self.rt.acting_as(&owner, name)
                     }
                     other => other,

@@ -33,7 +33,7 @@ impl Engine {
         let Some(io) = &self.node(node).io else {
             return true;
         };
-        if matches!(run.inst.scope(scope).kind, ScopeKind::Local { node: n } if n == node) {
+        if run.inst.params_scope(t).is_some() {
             return true;
         }
         let (process, container) = {
@@ -50,7 +50,7 @@ impl Engine {
         );
         run.inst.rehome_token(t, Some(local));
         for p in &io.inputs {
-            match self.io_eval(run, local, &p.value, 0) {
+            match self.io_eval(run, local, &p.value) {
                 Ok(v) => {
                     run.inst.scope_mut(local).vars.insert(p.name.clone(), v);
                 }
@@ -69,11 +69,10 @@ impl Engine {
     /// outputs, moves the token out, sets them around it. Answers the activity's local
     /// variables (for compensation), or `None` when an output failed (the incident is raised).
     pub(super) fn close_io(&self, run: &mut Run, t: TokenId) -> Option<Map<String, Value>> {
-        let tok = run.inst.tok(t);
-        let (local, node) = (tok.scope, tok.node);
-        if !matches!(run.inst.scope(local).kind, ScopeKind::Local { node: n } if n == node) {
+        let Some(local) = run.inst.params_scope(t) else {
             return Some(Map::new());
-        }
+        };
+        let node = run.inst.tok(t).node;
         let outputs = self
             .node(node)
             .io
@@ -81,7 +80,7 @@ impl Engine {
             .map_or(&[][..], |io| &io.outputs);
         let mut values = Vec::with_capacity(outputs.len());
         for p in outputs {
-            match self.io_eval(run, local, &p.value, 0) {
+            match self.io_eval(run, local, &p.value) {
                 Ok(v) => values.push((p.name.clone(), v)),
                 Err(e) => {
                     self.incident(run, t, failed("output", p, &e));
@@ -101,10 +100,8 @@ impl Engine {
     }
 
     /// The value of a parameter, evaluated in `scope`.
-    fn io_eval(&self, run: &Run, scope: ScopeId, v: &IoValue, depth: u32) -> Result<Value, String> {
-        if depth > 64 {
-            return Err("nested too deeply".into());
-        }
+    /// (The parser bounds how deep lists and maps nest.)
+    fn io_eval(&self, run: &Run, scope: ScopeId, v: &IoValue) -> Result<Value, String> {
         let eval = |id| {
             self.eval_value(run.inst, scope, id, run.now)
                 .map_err(|e| e.message)
@@ -129,17 +126,17 @@ impl Engine {
             IoValue::List(items) => Value::Array(
                 items
                     .iter()
-                    .map(|i| self.io_eval(run, scope, i, depth + 1))
+                    .map(|i| self.io_eval(run, scope, i))
                     .collect::<Result<_, _>>()?,
             ),
             IoValue::Map(entries) => {
                 let mut m = Map::new();
                 for (k, i) in entries {
-                    let key = match self.io_eval(run, scope, k, depth + 1)? {
+                    let key = match self.io_eval(run, scope, k)? {
                         Value::String(s) => s,
                         other => other.to_string(),
                     };
-                    m.insert(key, self.io_eval(run, scope, i, depth + 1)?);
+                    m.insert(key, self.io_eval(run, scope, i)?);
                 }
                 Value::Object(m)
             }

@@ -225,22 +225,17 @@ impl Engine {
                 element_id: self.node(tok.node).id.clone(),
             });
         }
+        let local = run.inst.params_scope(t);
         self.disarm(run, t);
         run.inst.remove_token(t);
-        // An activity's parameters' scope goes with it, and the scope around stops counting it.
-        let local = match run.inst.scopes.get(tok.scope as usize) {
-            Some(Some(s)) if matches!(s.kind, ScopeKind::Local { node } if node == tok.node) => {
-                Some(s.parent)
-            }
-            _ => None,
-        };
-        if let Some(parent) = local {
-            run.inst.remove_subs_of_scope(tok.scope);
-            run.inst.drop_scope(tok.scope);
-            if let Some(p) = parent {
-                if let Some(Some(s)) = run.inst.scopes.get_mut(p as usize) {
-                    s.live = s.live.saturating_sub(1);
-                }
+        // An activity's parameters' scope goes with it, and the scope around stops counting it
+        // (without completing: whoever cancels decides what happens to that scope).
+        if let Some(local) = local {
+            let parent = run.inst.scope(local).parent;
+            run.inst.remove_subs_of_scope(local);
+            run.inst.drop_scope(local);
+            if let Some(Some(s)) = parent.and_then(|p| run.inst.scopes.get_mut(p as usize)) {
+                s.live = s.live.saturating_sub(1);
             }
         }
     }
@@ -484,14 +479,19 @@ impl Instance {
             .enumerate()
             .filter_map(|(i, t)| t.as_ref().map(|t| (i as TokenId, t)))
     }
+    /// The parameters' scope the activity at token `t` stands in (`io.rs`), if it has one.
+    pub(super) fn params_scope(&self, t: TokenId) -> Option<ScopeId> {
+        let tok = self.tokens.get(t as usize)?.as_ref()?;
+        let s = self.scopes.get(tok.scope as usize)?.as_ref()?;
+        matches!(s.kind, ScopeKind::Local { node } if node == tok.node).then_some(tok.scope)
+    }
+
     /// The scope around the activity at token `t`: outside its parameters' scope, if it has
     /// one (where its boundary events start their tokens).
     pub(super) fn outer_scope(&self, t: TokenId) -> ScopeId {
-        let tok = self.tok(t);
-        let s = self.scope(tok.scope);
-        match s.kind {
-            ScopeKind::Local { node } if node == tok.node => s.parent.unwrap_or(tok.scope),
-            _ => tok.scope,
+        match self.params_scope(t) {
+            Some(local) => self.scope(local).parent.unwrap_or(local),
+            None => self.tok(t).scope,
         }
     }
 

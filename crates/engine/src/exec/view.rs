@@ -14,7 +14,7 @@
 //! - A state written for another model (see `Engine::check_state`) shows no waits and no
 //!   subscriptions: its node indices would name the wrong elements, or none.
 
-use super::{Engine, Instance, ScopeKind, Sub, SubKind, TokenState};
+use super::{Engine, Instance, Sub, SubKind, TokenState};
 use crate::api::{Incident, Subscription, Waiting};
 use crate::model::NodeKind;
 use jiff::Timestamp;
@@ -51,12 +51,7 @@ impl Engine {
                 responsible_user: node.spec.responsible_user.clone(),
                 responsible_team: node.spec.responsible_team.clone(),
                 assignee: None,
-                local_variables: match inst.scopes.get(t.scope as usize) {
-                    Some(Some(s)) if matches!(s.kind, ScopeKind::Local { node } if node == t.node) => {
-                        Some(s.vars.clone())
-                    }
-                    _ => None,
-                },
+                local_variables: inst.params_scope(i).map(|l| inst.scope(l).vars.clone()),
             };
             match &t.state {
                 TokenState::UserTask => {
@@ -181,17 +176,10 @@ impl Engine {
     /// parameters and what stays local with them (`io.rs`); `None` when no token is there or
     /// the activity has no parameters.
     pub fn local_variables(&self, inst: &Instance, element_id: &str) -> Option<Map<String, Value>> {
-        inst.live_tokens().find_map(|(_, tok)| {
-            if self.node(tok.node).id != element_id {
-                return None;
-            }
-            match inst.scopes.get(tok.scope as usize) {
-                Some(Some(s)) if matches!(s.kind, ScopeKind::Local { node } if node == tok.node) => {
-                    Some(s.vars.clone())
-                }
-                _ => None,
-            }
-        })
+        inst.live_tokens()
+            .filter(|(_, tok)| self.node(tok.node).id == element_id)
+            .find_map(|(i, _)| inst.params_scope(i))
+            .map(|l| inst.scope(l).vars.clone())
     }
 
     pub fn incidents(&self, inst: &Instance) -> Vec<Incident> {

@@ -2,7 +2,7 @@
 //! output parameters, each a text (a constant, one `${...}` expression or words with
 //! expressions in them), a `list`, a `map` or an inline `script`, nested as deep as written.
 
-use super::positions::Doc;
+use super::positions::{closing_brace, Doc};
 use super::process::{Builder, Raw};
 use super::xml::El;
 use crate::model::*;
@@ -137,8 +137,13 @@ enum Piece<'t> {
 fn split_template(text: &str) -> Vec<Piece<'_>> {
     let mut out = Vec::new();
     let mut rest = text;
-    while let Some(open) = rest.find("${").or_else(|| rest.find("#{")) {
-        let Some(close) = closing(rest, open + 2) else {
+    // The first opener, whichever it is.
+    while let Some(open) = [rest.find("${"), rest.find("#{")]
+        .into_iter()
+        .flatten()
+        .min()
+    {
+        let Some(close) = closing_brace(rest, open + 1) else {
             break;
         };
         if open > 0 {
@@ -151,31 +156,6 @@ fn split_template(text: &str) -> Vec<Piece<'_>> {
         out.push(Piece::Text(rest));
     }
     out
-}
-
-/// The index of the `}` that closes an expression starting at `from`, skipping nested braces
-/// and quoted strings.
-fn closing(t: &str, from: usize) -> Option<usize> {
-    let b = t.as_bytes();
-    let (mut depth, mut quote) = (0usize, None::<u8>);
-    let mut i = from;
-    while i < b.len() {
-        let c = b[i];
-        match quote {
-            Some(_) if c == b'\\' => i += 1,
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                b'\'' | b'"' => quote = Some(c),
-                b'{' => depth += 1,
-                b'}' if depth == 0 => return Some(i),
-                b'}' => depth -= 1,
-                _ => {}
-            },
-        }
-        i += 1;
-    }
-    None
 }
 
 #[cfg(test)]
@@ -203,5 +183,7 @@ mod tests {
         assert_eq!(shape("${#{a: 1}.a}"), ["e:#{a: 1}.a"]);
         assert_eq!(shape("no ${ end"), ["t:no ${ end"]);
         assert_eq!(shape("plain"), ["t:plain"]);
+        // The first opener counts, whichever kind it is.
+        assert_eq!(shape("#{a} and ${b}"), ["e:a", "t: and ", "e:b"]);
     }
 }

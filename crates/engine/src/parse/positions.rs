@@ -217,7 +217,7 @@ pub(super) fn strip_wrapper(text: &str, expression: bool) -> &str {
 
 /// Index of the `}` matching the `{` at `open`, skipping braces inside quoted strings, so that
 /// `${a} + ${b}` is not mistaken for one wrapper.
-fn closing_brace(t: &str, open: usize) -> Option<usize> {
+pub(super) fn closing_brace(t: &str, open: usize) -> Option<usize> {
     let b = t.as_bytes();
     let mut depth = 0usize;
     let mut quote: Option<u8> = None;

@@ -189,7 +189,7 @@ describe('input and output parameters', () => {
 
   it('lists each parameter as written, in order, with nested values in words', async () => {
     const moddle = new BpmnModdle({ custom: batonDescriptor });
-    const { elementsById } = await moddle.fromXML(xml, 'bpmn:Definitions');
+    const { rootElement, elementsById } = await moddle.fromXML(xml, 'bpmn:Definitions');
     expect(ioParameters(elementsById.t)).toEqual([
       { direction: 'input', name: 'net', value: '\${price * qty}' },
       { direction: 'input', name: 'lines', value: 'a list of 2 values' },
@@ -198,8 +198,9 @@ describe('input and output parameters', () => {
       { direction: 'output', name: 'total', value: '\${net + 5}' },
     ]);
     // Saved again, the parameters are all there (the modeler keeps what it does not know).
-    const { xml: saved } = await moddle.toXML(elementsById.d ?? (await moddle.fromXML(xml, 'bpmn:Definitions')).rootElement);
+    const { xml: saved } = await moddle.toXML(rootElement);
     expect(saved).toContain('<camunda:outputParameter name="total">');
+    expect(saved).toContain('<camunda:value>b</camunda:value>');
   });
 
   it('an element without parameters has none', async () => {
