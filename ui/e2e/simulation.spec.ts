@@ -250,13 +250,19 @@ test('a declined card cancels the travel transaction: stepped through, the fligh
   await expect(page.getByTestId('sim-status')).toContainText('Waiting at 1 element');
 
   // Stepped one visit at a time, as a trainer would in front of a class.
+  // Each Step is awaited until it was played (the count left to play changes): a click while the
+  // token still moves along a flow is ignored, and a slow machine must not skip or miscount one.
   const played: string[] = [];
-  for (let i = 0; i < 40 && (await page.getByTestId('sim-step-next').isEnabled()); i++) {
+  const queue = page.getByTestId('sim-queue');
+  for (let i = 0; i < 40; i++) {
+    const before = (await queue.textContent()) ?? '';
+    if (!/to play$/.test(before)) break;
     await page.getByTestId('sim-step-next').click();
+    await expect(queue).not.toHaveText(before);
     const at = await page.getByTestId('sim-token').getAttribute('data-at');
     if (at && played[played.length - 1] !== at) played.push(at);
-    if ((await page.getByTestId('sim-queue').textContent()) === 'Token at the wait') break;
   }
+  await expect(queue).toHaveText('Token at the wait');
   const order = ['End_CancelTrip', 'Task_CancelFlight', 'Task_CancelHotel', 'Boundary_Cancelled', 'Task_TellCustomer'];
   expect(played.filter((id) => order.includes(id)), `played: ${played.join(', ')}`).toEqual(order);
   for (const id of ['End_CancelTrip', 'Task_CancelFlight', 'Task_CancelHotel', 'Boundary_Cancelled', 'Flow_Cancelled']) {
